@@ -1,0 +1,34 @@
+# The two commands of the quick start: `make demo` and `make check`. Both install what is missing
+# (apt), configure once, and rebuild only what changed.
+BUILD_DIR ?= build
+LLVM_PREFIX ?= /usr/lib/llvm-22
+JOBS ?= $(shell nproc)
+DEMO_MODEL ?= examples/mlp.onnx
+
+.PHONY: all deps configure build check check-lit check-unit check-e2e check-node demo clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake -G Ninja -S . -B $(BUILD_DIR) \
+	  -DCMAKE_BUILD_TYPE=Release \
+	  -DCMAKE_C_COMPILER=$(LLVM_PREFIX)/bin/clang \
+	  -DCMAKE_CXX_COMPILER=$(LLVM_PREFIX)/bin/clang++ \
+	  -DCMAKE_PREFIX_PATH=$(LLVM_PREFIX)
+
+configure: $(BUILD_DIR)/build.ninja
+
+build: deps configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+check: build
+	cmake --build $(BUILD_DIR) --target check-dlc
+
+demo: build
+	scripts/demo.sh $(BUILD_DIR) $(DEMO_MODEL)
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,200 @@
+//===- Codegen.cpp - LLVM dialect to object file and shared library -------===//
+
+#include "compiler/Codegen.h"
+#include "compiler/Manifest.h"
+#include "compiler/Version.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+
+namespace dlc {
+
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(TargetSpec &spec,
+                                                         std::string &error) {
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+  bool host = spec.triple.empty();
+  if (host)
+    spec.triple = llvm::sys::getDefaultTargetTriple();
+  if (spec.cpu.empty() || spec.cpu == "native")
+    spec.cpu = host ? llvm::sys::getHostCPUName().str() : "generic";
+  if (spec.features.empty() && host && spec.cpu == llvm::sys::getHostCPUName()) {
+    std::string features;
+    for (const auto &f : llvm::sys::getHostCPUFeatures())
+      features += (features.empty() ? "" : ",") +
+                  std::string(f.second ? "+" : "-") + f.first().str();
+    spec.features = features;
+  }
+  llvm::Triple triple(spec.triple);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return nullptr;
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
+      triple, spec.cpu, spec.features, options, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!tm)
+    error = "cannot create a target machine for " + spec.triple + " (" +
+            spec.cpu + ")";
+  return tm;
+}
+
+/// Counts the scalars and bytes of the constant tensors (the weights).
+static void countParameters(ModuleOp module, int64_t &count, int64_t &bytes) {
+  count = bytes = 0;
+  module.walk([&](LLVM::GlobalOp global) {
+    auto dense = dyn_cast_or_null<DenseElementsAttr>(global.getValueOrNull());
+    if (!global.getConstant() || !dense)
+      return;
+    count += dense.getNumElements();
+    bytes += dense.getNumElements() *
+             ((dense.getElementType().getIntOrFloatBitWidth() + 7) / 8);
+  });
+}
+
+std::unique_ptr<llvm::Module>
+buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
+                llvm::TargetMachine &tm, const TargetSpec &spec,
+                const onnx_frontend::ModelSignature &signature,
+                const std::string &sourcePath, std::string &error) {
+  ManifestFields fields;
+  countParameters(module, fields.parameterCount, fields.parameterBytes);
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, "dlc_model");
+  if (!llvmModule) {
+    error = "translation to LLVM IR failed";
+    return nullptr;
+  }
+  llvmModule->setDataLayout(tm.createDataLayout());
+  llvmModule->setTargetTriple(tm.getTargetTriple());
+
+  llvm::Function *entry = llvmModule->getFunction(signature.entryName);
+  size_t arity = signature.inputs.size() + signature.outputs.size();
+  if (!entry || entry->arg_size() != arity) {
+    error = "the lowered entry function '" + signature.entryName +
+            "' does not take one pointer per input and output";
+    return nullptr;
+  }
+
+  // Only the wrapper and the manifest are visible outside the library.
+  for (llvm::Function &f : *llvmModule)
+    if (!f.isDeclaration())
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  for (llvm::GlobalVariable &g : llvmModule->globals())
+    if (!g.isDeclaration())
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+
+  // void dlc_<entry>(void **inputs, void **outputs)
+  fields.entrySymbol = "dlc_" + signature.entryName;
+  llvm::IRBuilder<> b(llvmContext);
+  auto *ptrTy = b.getPtrTy();
+  auto *wrapperTy =
+      llvm::FunctionType::get(b.getVoidTy(), {ptrTy, ptrTy}, false);
+  auto *wrapper =
+      llvm::Function::Create(wrapperTy, llvm::GlobalValue::ExternalLinkage,
+                             fields.entrySymbol, llvmModule.get());
+  b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", wrapper));
+  SmallVector<llvm::Value *> args;
+  auto loadPointers = [&](llvm::Value *array, size_t count) {
+    for (size_t i = 0; i < count; ++i) {
+      llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, array, i);
+      args.push_back(b.CreateLoad(ptrTy, slot));
+    }
+  };
+  loadPointers(wrapper->getArg(0), signature.inputs.size());
+  loadPointers(wrapper->getArg(1), signature.outputs.size());
+  b.CreateCall(entry, args);
+  b.CreateRetVoid();
+
+  fields.targetTriple = spec.triple;
+  fields.targetCpu = spec.cpu;
+  fields.source = sourcePath;
+  std::vector<uint8_t> manifest;
+  if (!buildManifest(signature, fields, manifest, error))
+    return nullptr;
+  auto *bytes = llvm::ConstantDataArray::get(llvmContext, manifest);
+  new llvm::GlobalVariable(*llvmModule, bytes->getType(), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, bytes,
+                           "dlc_manifest");
+  new llvm::GlobalVariable(
+      *llvmModule, b.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
+      b.getInt64(manifest.size()), "dlc_manifest_size");
+
+  if (llvm::verifyModule(*llvmModule, &llvm::errs())) {
+    error = "the generated LLVM IR does not verify";
+    return nullptr;
+  }
+  auto optimize = makeOptimizingTransformer(3, 0, &tm);
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return nullptr;
+  }
+  return llvmModule;
+}
+
+bool emitObjectFile(llvm::Module &module, llvm::TargetMachine &tm,
+                    const std::string &path, std::string &error) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    error = path + ": cannot write: " + ec.message();
+    return false;
+  }
+  llvm::legacy::PassManager pm;
+  if (tm.addPassesToEmitFile(pm, os, nullptr,
+                             llvm::CodeGenFileType::ObjectFile)) {
+    error = "the target cannot emit object files";
+    return false;
+  }
+  pm.run(module);
+  os.flush();
+  return true;
+}
+
+bool linkSharedLibrary(const std::string &objectPath,
+                       const std::string &libraryPath, std::string &error) {
+  std::string driver = kLinkerDriver;
+  if (const char *env = std::getenv("DLC_CC"))
+    driver = env;
+  auto program = llvm::sys::findProgramByName(driver);
+  if (!program) {
+    program = llvm::sys::findProgramByName("cc");
+    if (!program) {
+      error = "no C compiler driver to link with (tried '" + driver +
+              "' and 'cc'; set DLC_CC)";
+      return false;
+    }
+  }
+  std::vector<llvm::StringRef> argv = {*program, "-shared", "-o", libraryPath,
+                                        objectPath, "-lm",
+                                        "-Wl,--no-undefined"};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*program, argv, std::nullopt, {}, 0, 0,
+                                     &message);
+  if (rc != 0) {
+    error = "linking " + libraryPath + " failed (" + *program + ", exit " +
+            std::to_string(rc) + ")" + (message.empty() ? "" : ": " + message);
+    return false;
+  }
+  return true;
+}
+
+} // namespace dlc

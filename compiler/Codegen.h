@@ -1,0 +1,53 @@
+//===- Codegen.h - LLVM dialect to object file and shared library -*- C++ -*-===//
+
+#ifndef DLC_COMPILER_CODEGEN_H
+#define DLC_COMPILER_CODEGEN_H
+
+#include "frontends/onnx/Importer.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <memory>
+#include <string>
+
+namespace llvm {
+class LLVMContext;
+class Module;
+class TargetMachine;
+} // namespace llvm
+
+namespace dlc {
+
+/// What to generate code for. Empty fields mean "the host".
+struct TargetSpec {
+  std::string triple;
+  std::string cpu;
+  std::string features;
+};
+
+/// A TargetMachine for `spec` (host CPU and features by default), or null with
+/// `error` set.
+std::unique_ptr<llvm::TargetMachine> createTargetMachine(TargetSpec &spec,
+                                                         std::string &error);
+
+/// Translates a module in the LLVM dialect to LLVM IR for `tm`, adds the
+/// exported entry point `dlc_<entry>(void **inputs, void **outputs)` and the
+/// manifest, hides every other symbol and optimizes at -O3.
+std::unique_ptr<llvm::Module>
+buildLLVMModule(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
+                llvm::TargetMachine &tm, const TargetSpec &spec,
+                const onnx_frontend::ModelSignature &signature,
+                const std::string &sourcePath, std::string &error);
+
+/// Writes `module` as an object file.
+bool emitObjectFile(llvm::Module &module, llvm::TargetMachine &tm,
+                    const std::string &path, std::string &error);
+
+/// Links an object file into a standalone shared library (libc and libm only)
+/// with the system C compiler driver.
+bool linkSharedLibrary(const std::string &objectPath,
+                       const std::string &libraryPath, std::string &error);
+
+} // namespace dlc
+
+#endif // DLC_COMPILER_CODEGEN_H

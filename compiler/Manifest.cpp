@@ -1,0 +1,68 @@
+//===- Manifest.cpp - the manifest embedded in every model ----------------===//
+
+#include "compiler/Manifest.h"
+#include "compiler/Version.h"
+
+#include "runtime/manifest_generated.h"
+
+#include <map>
+
+namespace dlc {
+
+namespace fb = flatbuffers;
+namespace mf = dlc::manifest;
+
+static bool dtypeOf(const std::string &name, mf::DType &dtype) {
+  static const std::map<std::string, mf::DType> names = {
+      {"float32", mf::DType_Float32}, {"float64", mf::DType_Float64},
+      {"float16", mf::DType_Float16}, {"int64", mf::DType_Int64},
+      {"int32", mf::DType_Int32},     {"int16", mf::DType_Int16},
+      {"int8", mf::DType_Int8},       {"uint8", mf::DType_UInt8},
+      {"bool", mf::DType_Bool},       {"uint16", mf::DType_UInt16},
+      {"uint32", mf::DType_UInt32},   {"uint64", mf::DType_UInt64}};
+  auto it = names.find(name);
+  if (it == names.end())
+    return false;
+  dtype = it->second;
+  return true;
+}
+
+bool buildManifest(const onnx_frontend::ModelSignature &signature,
+                   const ManifestFields &fields, std::vector<uint8_t> &bytes,
+                   std::string &error) {
+  fb::FlatBufferBuilder b;
+  auto tensors = [&](const std::vector<onnx_frontend::TensorSignature> &list)
+      -> std::optional<std::vector<fb::Offset<mf::TensorInfo>>> {
+    std::vector<fb::Offset<mf::TensorInfo>> out;
+    for (const auto &t : list) {
+      mf::DType dtype;
+      if (!dtypeOf(t.dtype, dtype)) {
+        error = "tensor '" + t.name + "' has dtype " + t.dtype +
+                ", which the manifest cannot describe";
+        return std::nullopt;
+      }
+      out.push_back(mf::CreateTensorInfo(b, b.CreateString(t.name), dtype,
+                                         b.CreateVector(t.shape)));
+    }
+    return out;
+  };
+  auto inputs = tensors(signature.inputs);
+  auto outputs = tensors(signature.outputs);
+  if (!inputs || !outputs)
+    return false;
+  auto entry = mf::CreateEntryPoint(
+      b, b.CreateString(signature.entryName),
+      b.CreateString(fields.entrySymbol), b.CreateVector(*inputs),
+      b.CreateVector(*outputs));
+  std::vector<fb::Offset<mf::EntryPoint>> entries = {entry};
+  auto manifest = mf::CreateManifest(
+      b, b.CreateString(kVersion), b.CreateString(fields.targetTriple),
+      b.CreateString(fields.targetCpu), b.CreateString(fields.source),
+      b.CreateString(signature.producer), b.CreateVector(entries),
+      fields.parameterCount, fields.parameterBytes);
+  mf::FinishManifestBuffer(b, manifest);
+  bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+  return true;
+}
+
+} // namespace dlc

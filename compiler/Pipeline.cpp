@@ -1,0 +1,89 @@
+//===- Pipeline.cpp - which passes run, in which order --------------------===//
+//
+// The whole compilation pipeline in one place, as textual pass pipelines so
+// that each stage reads like what `dlc-opt` would be given.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Pipeline.h"
+#include "compiler/Registration.h"
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+using namespace mlir;
+
+namespace dlc {
+
+namespace {
+
+std::string graphStage(const PipelineOptions &options) {
+  std::string p = "func.func(graph-infer-shapes,canonicalize";
+  if (options.foldBatchNorm)
+    p += ",graph-fold-batch-norm,canonicalize";
+  return p + ")";
+}
+
+std::string kernelStage(const PipelineOptions &options) {
+  auto flag = [](bool on) { return on ? "true" : "false"; };
+  return std::string("func.func(convert-graph-to-kernel,") +
+         "kernel-fuse-epilogues{bias=" + flag(options.fuseBias) +
+         " residual=" + flag(options.fuseResidual) +
+         " activation=" + flag(options.fuseActivation) + "},canonicalize,cse)";
+}
+
+std::string linalgStage() {
+  return "func.func(convert-kernel-to-linalg,convert-graph-to-linalg,"
+         "canonicalize,cse)";
+}
+
+std::string llvmStage() {
+  // Bufferize the whole module; results become caller-provided out-params so
+  // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
+  return "one-shot-bufferize{bufferize-function-boundaries=1 "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "buffer-results-to-out-params{modify-public-functions=1 "
+         "hoist-static-allocs=1},"
+         "buffer-deallocation-pipeline,"
+         "func.func(memref-copy-to-linalg,convert-linalg-to-loops,canonicalize,"
+         "cse),"
+         "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
+         "lower-affine,convert-math-to-llvm,convert-math-to-libm,"
+         "finalize-memref-to-llvm,convert-arith-to-llvm,"
+         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+         "convert-cf-to-llvm,convert-arith-to-llvm,"
+         "reconcile-unrealized-casts,canonicalize";
+}
+
+} // namespace
+
+LogicalResult lowerToStage(ModuleOp module, Stage stage,
+                           const PipelineOptions &options) {
+  // The textual pipeline names passes; register them once per process.
+  static const bool registered = (registerAllPasses(), true);
+  (void)registered;
+  std::string pipeline = graphStage(options);
+  if (stage >= Stage::Kernel)
+    pipeline += "," + kernelStage(options);
+  if (stage >= Stage::Linalg)
+    pipeline += "," + linalgStage();
+  if (stage >= Stage::LLVM)
+    pipeline += "," + llvmStage();
+
+  auto pm = PassManager::on<ModuleOp>(module.getContext());
+  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+    return failure();
+  if (options.printIRAfterChange) {
+    module.getContext()->disableMultithreading();
+    pm.enableIRPrinting(
+        [](Pass *, Operation *) { return false; },
+        [](Pass *, Operation *) { return true; },
+        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/true);
+  }
+  return pm.run(module);
+}
+
+} // namespace dlc

@@ -1,0 +1,31 @@
+//===- Pipeline.h - which passes run, in which order ------------*- C++ -*-===//
+
+#ifndef DLC_COMPILER_PIPELINE_H
+#define DLC_COMPILER_PIPELINE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+
+namespace dlc {
+
+/// The stages a model passes through; `dlc --emit=<stage>` stops after one.
+enum class Stage { Graph, Kernel, Linalg, LLVM };
+
+/// Switches of the pipeline; the fusion switches exist to measure what each
+/// fusion buys.
+struct PipelineOptions {
+  bool foldBatchNorm = true;
+  bool fuseBias = true;
+  bool fuseResidual = true;
+  bool fuseActivation = true;
+  /// Print the IR after every pass that changed it (debugging).
+  bool printIRAfterChange = false;
+};
+
+/// Runs the passes that take an imported graph-dialect module to `stage`.
+mlir::LogicalResult lowerToStage(mlir::ModuleOp module, Stage stage,
+                                 const PipelineOptions &options);
+
+} // namespace dlc
+
+#endif // DLC_COMPILER_PIPELINE_H

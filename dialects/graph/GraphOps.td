@@ -1,0 +1,182 @@
+//===- GraphOps.td - ops of the graph dialect --------------*- tablegen -*-===//
+
+#ifndef DLC_GRAPH_OPS
+#define DLC_GRAPH_OPS
+
+include "dialects/graph/GraphDialect.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/CommonAttrConstraints.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Every graph op is pure and infers its result type from its operands and
+// attributes; a less static declared type is accepted (shape inference refines
+// it). Unary ops keep their operand's type.
+class Graph_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Graph_Dialect, mnemonic,
+         !listconcat(traits, [Pure, InferTypeOpAdaptorWithIsCompatible])>;
+
+def Graph_FloatTensor : RankedTensorOf<[F16, F32, F64]>;
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Graph_BinaryOp<string mnemonic, string what>
+    : Graph_Op<mnemonic, []> {
+  let summary = what # " with numpy-style broadcasting";
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Graph_AddOp : Graph_BinaryOp<"add", "Elementwise sum">;
+def Graph_SubOp : Graph_BinaryOp<"sub", "Elementwise difference">;
+def Graph_MulOp : Graph_BinaryOp<"mul", "Elementwise product">;
+def Graph_DivOp : Graph_BinaryOp<"div", "Elementwise quotient">;
+
+class Graph_UnaryOp<string mnemonic, string what, dag attrs = (ins)>
+    : Graph_Op<mnemonic, []> {
+  let summary = what;
+  let arguments = !con((ins Graph_FloatTensor:$input), attrs);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+def Graph_ReluOp : Graph_UnaryOp<"relu", "max(x, 0)">;
+def Graph_SigmoidOp : Graph_UnaryOp<"sigmoid", "1 / (1 + exp(-x))">;
+def Graph_TanhOp : Graph_UnaryOp<"tanh", "Hyperbolic tangent">;
+def Graph_LeakyReluOp
+    : Graph_UnaryOp<"leaky_relu", "x if x >= 0 else alpha * x",
+                    (ins F32Attr:$alpha)>;
+def Graph_ClipOp
+    : Graph_UnaryOp<"clip", "min(max(x, min), max)",
+                    (ins F32Attr:$min, F32Attr:$max)> {
+  let hasVerifier = 1;
+}
+
+def Graph_SoftmaxOp : Graph_Op<"softmax"> {
+  let summary = "exp(x) / sum(exp(x)) along one axis";
+  let arguments = (ins Graph_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Linear algebra and convolution
+//===----------------------------------------------------------------------===//
+
+def Graph_MatmulOp : Graph_Op<"matmul"> {
+  let summary = "Matrix product, batched over leading dims with broadcasting";
+  let description = [{
+    `lhs` is [..., M, K] (or [..., K, M] with `transpose_lhs`), `rhs` is
+    [..., K, N] (or [..., N, K] with `transpose_rhs`). Leading (batch) dims
+    broadcast as in numpy.
+  }];
+  let arguments = (ins Graph_FloatTensor:$lhs, Graph_FloatTensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_Conv2dOp : Graph_Op<"conv2d"> {
+  let summary = "2-D cross-correlation, NCHW input, FCHW filter, grouped";
+  let description = [{
+    `pads` is [top, left, bottom, right] (ONNX order). `bias`, when present,
+    has one element per output channel.
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$filter,
+                       Optional<Graph_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations, I64Attr:$group);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input `,` $filter (`,` $bias^)? attr-dict `:` "
+                       "functional-type(operands, results)";
+}
+
+def Graph_BatchNormOp : Graph_Op<"batch_norm", [SameOperandsAndResultElementType]> {
+  let summary = "Inference batch normalization over dim 1 (channels)";
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$scale,
+                       Graph_FloatTensor:$bias, Graph_FloatTensor:$mean,
+                       Graph_FloatTensor:$variance, F32Attr:$epsilon);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+class Graph_Pool2dOp<string mnemonic, string what, dag extra>
+    : Graph_Op<mnemonic, [SameOperandsAndResultElementType]> {
+  let summary = what;
+  let description = [{
+    NCHW input. `pads` is [top, left, bottom, right]; with `ceil_mode` the
+    output size rounds up and windows may run past the bottom/right padding.
+  }];
+  let arguments = !con((ins Graph_FloatTensor:$input,
+                            DenseI64ArrayAttr:$kernel_shape,
+                            DenseI64ArrayAttr:$strides,
+                            DenseI64ArrayAttr:$pads,
+                            DenseI64ArrayAttr:$dilations,
+                            DefaultValuedAttr<BoolAttr, "false">:$ceil_mode),
+                       extra);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_MaxPool2dOp : Graph_Pool2dOp<"max_pool2d", "Max over windows", (ins)>;
+def Graph_AvgPool2dOp
+    : Graph_Pool2dOp<"avg_pool2d", "Mean over windows",
+                     (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
+
+def Graph_GlobalAvgPoolOp
+    : Graph_Op<"global_avg_pool", [SameOperandsAndResultElementType]> {
+  let summary = "Mean over every dim after the first two";
+  let arguments = (ins Graph_FloatTensor:$input);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Graph_ReshapeOp : Graph_Op<"reshape", [SameOperandsAndResultElementType]> {
+  let summary = "Same elements, new static shape";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Graph_TransposeOp : Graph_Op<"transpose", [SameOperandsAndResultElementType]> {
+  let summary = "Permutes dims: result dim i is input dim perm[i]";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Graph_ConcatOp : Graph_Op<"concat", [SameOperandsAndResultElementType]> {
+  let summary = "Joins tensors along one axis";
+  let arguments = (ins Variadic<AnyRankedTensor>:$inputs, I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Graph_PadOp : Graph_Op<"pad", [SameOperandsAndResultElementType]> {
+  let summary = "Constant padding; pads = [begin_0.., end_0..] as in ONNX";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$pads,
+                       F64Attr:$value);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+#endif // DLC_GRAPH_OPS

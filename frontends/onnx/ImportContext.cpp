@@ -1,0 +1,317 @@
+//===- ImportContext.cpp - state shared by the op importers ---------------===//
+
+#include "frontends/onnx/ImportContext.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "llvm/Support/Endian.h"
+
+using namespace mlir;
+
+namespace dlc::onnx_frontend {
+
+Location ImportContext::loc() const {
+  MLIRContext *ctx = builder.getContext();
+  std::string name = node && !node->name().empty()
+                         ? node->name()
+                         : (node ? node->op_type() + "<unnamed>" : "<graph>");
+  return NameLoc::get(StringAttr::get(ctx, name),
+                      FileLineColLoc::get(ctx, modelPath, 0, 0));
+}
+
+LogicalResult ImportContext::error(const Twine &message) {
+  std::string where =
+      node ? "node '" + node->name() + "' (" + node->op_type() + ")"
+           : std::string("graph");
+  errors.push_back(modelPath + ": " + where + ": " + message.str());
+  return failure();
+}
+
+Value ImportContext::input(int i) {
+  if (i >= node->input_size() || node->input(i).empty()) {
+    (void)error("missing input #" + Twine(i));
+    return {};
+  }
+  Value v = lookup(node->input(i));
+  if (!v)
+    (void)error("input '" + node->input(i) + "' is not defined before use");
+  return v;
+}
+
+std::optional<Value> ImportContext::optionalInput(int i) {
+  if (i >= node->input_size() || node->input(i).empty())
+    return std::nullopt;
+  Value v = input(i);
+  if (!v)
+    return std::nullopt;
+  return v;
+}
+
+void ImportContext::setOutput(int i, Value value) {
+  if (i < node->output_size() && !node->output(i).empty())
+    define(node->output(i), value);
+}
+
+std::optional<SmallVector<int64_t>> ImportContext::constantInts(int i) {
+  Value v = input(i);
+  if (!v)
+    return std::nullopt;
+  DenseIntElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr))) {
+    (void)error("input '" + node->input(i) +
+                "' must be a compile-time constant");
+    return std::nullopt;
+  }
+  SmallVector<int64_t> result;
+  for (const APInt &value : attr.getValues<APInt>())
+    result.push_back(value.getSExtValue());
+  return result;
+}
+
+std::optional<double> ImportContext::constantFloat(int i) {
+  Value v = input(i);
+  if (!v)
+    return std::nullopt;
+  DenseFPElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || attr.getNumElements() != 1) {
+    (void)error("input '" + node->input(i) +
+                "' must be a compile-time constant scalar");
+    return std::nullopt;
+  }
+  return (*attr.getValues<APFloat>().begin()).convertToDouble();
+}
+
+LogicalResult ImportContext::inferResultTypes(Operation *op) {
+  auto iface = cast<InferTypeOpInterface>(op);
+  SmallVector<Type> types;
+  std::string message;
+  LogicalResult inferred = failure();
+  {
+    ScopedDiagnosticHandler handler(op->getContext(), [&](Diagnostic &diag) {
+      message = diag.str();
+      return success();
+    });
+    inferred = iface.inferReturnTypes(
+        op->getContext(), op->getLoc(), op->getOperands(),
+        op->getAttrDictionary(), op->getPropertiesStorage(), op->getRegions(),
+        types);
+  }
+  if (failed(inferred)) {
+    op->erase();
+    return error(message.empty() ? "invalid operands or attributes" : message);
+  }
+  for (auto [result, type] : llvm::zip(op->getResults(), types))
+    result.setType(type);
+  return success();
+}
+
+Value ImportContext::scalar(Type elem, double value) {
+  auto type = RankedTensorType::get({}, elem);
+  return arith::ConstantOp::create(
+      builder, loc(),
+      DenseElementsAttr::get(type, builder.getFloatAttr(elem, value)));
+}
+
+LogicalResult ImportContext::requireFloat(Value v, StringRef what) {
+  Type elem = typeOf(v).getElementType();
+  if (isa<FloatType>(elem))
+    return success();
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  os << elem;
+  return error(what + " has element type " + name +
+               "; dlc supports float tensors here");
+}
+
+const onnx::AttributeProto *ImportContext::attr(StringRef name) const {
+  for (const auto &a : node->attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t ImportContext::intAttr(StringRef name, int64_t fallback) const {
+  const auto *a = attr(name);
+  return a ? a->i() : fallback;
+}
+
+float ImportContext::floatAttr(StringRef name, float fallback) const {
+  const auto *a = attr(name);
+  return a ? a->f() : fallback;
+}
+
+std::string ImportContext::stringAttr(StringRef name,
+                                      StringRef fallback) const {
+  const auto *a = attr(name);
+  return a ? a->s() : fallback.str();
+}
+
+SmallVector<int64_t> ImportContext::intsAttr(StringRef name) const {
+  const auto *a = attr(name);
+  if (!a)
+    return {};
+  return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+std::optional<int64_t> ImportContext::normalizeAxis(int64_t axis,
+                                                    int64_t rank) {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
+    (void)error("axis " + Twine(axis) + " is out of range for rank " +
+                Twine(rank));
+    return std::nullopt;
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+Type elementTypeOf(MLIRContext *ctx, int32_t t) {
+  Builder b(ctx);
+  switch (t) {
+  case onnx::TensorProto::FLOAT:
+    return b.getF32Type();
+  case onnx::TensorProto::DOUBLE:
+    return b.getF64Type();
+  case onnx::TensorProto::FLOAT16:
+    return b.getF16Type();
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64:
+    return b.getI64Type();
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32:
+    return b.getI32Type();
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
+    return b.getI16Type();
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+    return b.getI8Type();
+  case onnx::TensorProto::BOOL:
+    return b.getI1Type();
+  default:
+    return {};
+  }
+}
+
+std::string dtypeName(int32_t t) {
+  switch (t) {
+  case onnx::TensorProto::FLOAT: return "float32";
+  case onnx::TensorProto::DOUBLE: return "float64";
+  case onnx::TensorProto::FLOAT16: return "float16";
+  case onnx::TensorProto::BFLOAT16: return "bfloat16";
+  case onnx::TensorProto::INT64: return "int64";
+  case onnx::TensorProto::UINT64: return "uint64";
+  case onnx::TensorProto::INT32: return "int32";
+  case onnx::TensorProto::UINT32: return "uint32";
+  case onnx::TensorProto::INT16: return "int16";
+  case onnx::TensorProto::UINT16: return "uint16";
+  case onnx::TensorProto::INT8: return "int8";
+  case onnx::TensorProto::UINT8: return "uint8";
+  case onnx::TensorProto::BOOL: return "bool";
+  case onnx::TensorProto::STRING: return "string";
+  default: return "dtype#" + std::to_string(t);
+  }
+}
+
+FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
+                                               const onnx::TensorProto &t,
+                                               std::string &message) {
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    message = "tensor '" + t.name() + "' keeps its data in an external file, "
+              "which dlc does not read yet";
+    return failure();
+  }
+  Type elem = elementTypeOf(ctx, t.data_type());
+  if (!elem) {
+    message = "tensor '" + t.name() + "' has dtype " + dtypeName(t.data_type()) +
+              ", which dlc does not support";
+    return failure();
+  }
+  SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
+  if (llvm::any_of(shape, [](int64_t d) { return d < 0; })) {
+    message = "tensor '" + t.name() + "' has a negative dim";
+    return failure();
+  }
+  auto type = RankedTensorType::get(shape, elem);
+  int64_t count = type.getNumElements();
+  unsigned bits = elem.getIntOrFloatBitWidth();
+
+  if (t.has_raw_data()) {
+    const std::string &raw = t.raw_data();
+    int64_t bytes = bits == 1 ? count : count * (bits / 8);
+    if (static_cast<int64_t>(raw.size()) != bytes) {
+      message = "tensor '" + t.name() + "' holds " + std::to_string(raw.size()) +
+                " bytes of data, its shape needs " + std::to_string(bytes);
+      return failure();
+    }
+    if (bits == 1) {
+      SmallVector<bool> values(raw.begin(), raw.end());
+      return DenseElementsAttr::get(type, ArrayRef<bool>(values));
+    }
+    return DenseElementsAttr::getFromRawBuffer(
+        type, ArrayRef<char>(raw.data(), raw.size()));
+  }
+
+  auto sizeMismatch = [&](int64_t have) {
+    message = "tensor '" + t.name() + "' has " + std::to_string(have) +
+              " values, its shape needs " + std::to_string(count);
+    return failure();
+  };
+  switch (t.data_type()) {
+  case onnx::TensorProto::FLOAT: {
+    if (t.float_data_size() != count)
+      return sizeMismatch(t.float_data_size());
+    SmallVector<float> v(t.float_data().begin(), t.float_data().end());
+    return DenseElementsAttr::get(type, ArrayRef<float>(v));
+  }
+  case onnx::TensorProto::DOUBLE: {
+    if (t.double_data_size() != count)
+      return sizeMismatch(t.double_data_size());
+    SmallVector<double> v(t.double_data().begin(), t.double_data().end());
+    return DenseElementsAttr::get(type, ArrayRef<double>(v));
+  }
+  case onnx::TensorProto::INT64: {
+    if (t.int64_data_size() != count)
+      return sizeMismatch(t.int64_data_size());
+    SmallVector<int64_t> v(t.int64_data().begin(), t.int64_data().end());
+    return DenseElementsAttr::get(type, ArrayRef<int64_t>(v));
+  }
+  case onnx::TensorProto::UINT64:
+  case onnx::TensorProto::UINT32: {
+    if (t.uint64_data_size() != count)
+      return sizeMismatch(t.uint64_data_size());
+    SmallVector<APInt> v;
+    for (uint64_t x : t.uint64_data())
+      v.push_back(APInt(bits, x));
+    return DenseElementsAttr::get(type, v);
+  }
+  case onnx::TensorProto::BOOL: {
+    if (t.int32_data_size() != count)
+      return sizeMismatch(t.int32_data_size());
+    SmallVector<bool> v;
+    for (int32_t x : t.int32_data())
+      v.push_back(x != 0);
+    return DenseElementsAttr::get(type, ArrayRef<bool>(v));
+  }
+  case onnx::TensorProto::FLOAT16: {
+    if (t.int32_data_size() != count)
+      return sizeMismatch(t.int32_data_size());
+    SmallVector<APFloat> v;
+    for (int32_t x : t.int32_data())
+      v.push_back(APFloat(APFloat::IEEEhalf(), APInt(16, x & 0xffff)));
+    return DenseElementsAttr::get(type, v);
+  }
+  default: {
+    // INT32, INT16, INT8, UINT16, UINT8 live in int32_data.
+    if (t.int32_data_size() != count)
+      return sizeMismatch(t.int32_data_size());
+    SmallVector<APInt> v;
+    for (int32_t x : t.int32_data())
+      v.push_back(APInt(bits, static_cast<uint64_t>(x), /*isSigned=*/true,
+                        /*implicitTrunc=*/true));
+    return DenseElementsAttr::get(type, v);
+  }
+  }
+}
+
+} // namespace dlc::onnx_frontend

@@ -1,0 +1,129 @@
+//===- ImportContext.h - state shared by the op importers -------*- C++ -*-===//
+
+#ifndef DLC_FRONTENDS_ONNX_IMPORTCONTEXT_H
+#define DLC_FRONTENDS_ONNX_IMPORTCONTEXT_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace dlc::onnx_frontend {
+
+/// Thrown-free error reporting: an importer returns failure after calling
+/// ImportContext::error, which records a message naming the node.
+class ImportContext {
+public:
+  ImportContext(mlir::OpBuilder &builder, std::string modelPath, int opset)
+      : builder(builder), modelPath(std::move(modelPath)), opset(opset) {}
+
+  mlir::OpBuilder &builder;
+  std::string modelPath;
+  int opset;
+
+  // --- values ---------------------------------------------------------------
+  void define(const std::string &name, mlir::Value value) {
+    values[name] = value;
+  }
+  /// The value of a tensor name, or null if it was never defined.
+  mlir::Value lookup(const std::string &name) const {
+    auto it = values.find(name);
+    return it == values.end() ? mlir::Value() : it->second;
+  }
+
+  // --- the node being imported ------------------------------------------------
+  const onnx::NodeProto *node = nullptr;
+  mlir::Location loc() const;
+
+  /// Input `i` of the current node; null (with an error) if it is missing.
+  mlir::Value input(int i);
+  /// Input `i` if the node has it and its name is not empty.
+  std::optional<mlir::Value> optionalInput(int i);
+  /// The ranked tensor type of a value.
+  static mlir::RankedTensorType typeOf(mlir::Value v) {
+    return mlir::cast<mlir::RankedTensorType>(v.getType());
+  }
+  /// Sets output `i` of the current node.
+  void setOutput(int i, mlir::Value value);
+
+  /// Input `i` as compile-time constant integers (shapes, pads, axes).
+  std::optional<llvm::SmallVector<int64_t>> constantInts(int i);
+  /// Input `i` as a compile-time constant float scalar.
+  std::optional<double> constantFloat(int i);
+
+  /// Builds graph op `Op` with its inferred result type. Shape errors (bad
+  /// user input) are recorded against the node and give a null value; the
+  /// generated inferring builders would abort instead.
+  template <typename Op, typename... Args>
+  mlir::Value build(Args &&...args) {
+    auto op = Op::create(builder, loc(), builder.getNoneType(),
+                         std::forward<Args>(args)...);
+    if (mlir::failed(inferResultTypes(op)))
+      return {};
+    return op->getResult(0);
+  }
+  /// Sets an op's result types from its InferTypeOpInterface; on failure
+  /// records the reason, erases the op and fails.
+  mlir::LogicalResult inferResultTypes(mlir::Operation *op);
+
+  /// A rank-0 constant of element type `elem`.
+  mlir::Value scalar(mlir::Type elem, double value);
+  /// Fails (with an error naming the input) unless `v` holds floats.
+  mlir::LogicalResult requireFloat(mlir::Value v, llvm::StringRef what);
+
+  // --- attributes -------------------------------------------------------------
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  int64_t intAttr(llvm::StringRef name, int64_t fallback) const;
+  float floatAttr(llvm::StringRef name, float fallback) const;
+  std::string stringAttr(llvm::StringRef name, llvm::StringRef fallback) const;
+  llvm::SmallVector<int64_t> intsAttr(llvm::StringRef name) const;
+
+  // --- errors -----------------------------------------------------------------
+  /// Records "node 'name' (OpType): message" and returns failure.
+  mlir::LogicalResult error(const llvm::Twine &message);
+  std::vector<std::string> errors;
+
+  /// Normalizes a possibly negative axis against `rank`; nullopt (with an
+  /// error) when out of range.
+  std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
+
+private:
+  llvm::StringMap<mlir::Value> values;
+};
+
+/// Converts an ONNX TensorProto into a dense attribute; failure (with a
+/// message) for external data or an unsupported dtype.
+mlir::FailureOr<mlir::DenseElementsAttr>
+tensorProtoToAttr(mlir::MLIRContext *context, const onnx::TensorProto &tensor,
+                  std::string &message);
+
+/// The MLIR element type of an ONNX dtype; null if dlc has none for it.
+mlir::Type elementTypeOf(mlir::MLIRContext *context, int32_t onnxDType);
+/// ONNX's spelling of a dtype ("float32", "int64", ...).
+std::string dtypeName(int32_t onnxDType);
+
+/// An op importer: reads ctx.node, builds graph ops, sets its outputs.
+using OpImportFn = std::function<mlir::LogicalResult(ImportContext &)>;
+
+struct OpImporter {
+  const char *opType;
+  const char *family;
+  int sinceOpset;
+  const char *notes;
+  OpImportFn import;
+};
+
+/// The importers of each op family; one function per family file.
+void addNNImporters(std::vector<OpImporter> &table);
+void addMathImporters(std::vector<OpImporter> &table);
+void addTensorImporters(std::vector<OpImporter> &table);
+
+} // namespace dlc::onnx_frontend
+
+#endif // DLC_FRONTENDS_ONNX_IMPORTCONTEXT_H

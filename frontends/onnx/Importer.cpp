@@ -1,0 +1,228 @@
+//===- Importer.cpp - ONNX model to graph dialect -------------------------===//
+
+#include "frontends/onnx/Importer.h"
+#include "frontends/onnx/ImportContext.h"
+
+#include "dialects/graph/GraphDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/MemoryBuffer.h"
+
+#include <google/protobuf/io/coded_stream.h>
+
+#include <map>
+#include <set>
+
+using namespace mlir;
+
+namespace dlc::onnx_frontend {
+
+namespace {
+
+const std::vector<OpImporter> &importerTable() {
+  static const std::vector<OpImporter> table = [] {
+    std::vector<OpImporter> t;
+    addNNImporters(t);
+    addMathImporters(t);
+    addTensorImporters(t);
+    return t;
+  }();
+  return table;
+}
+
+const OpImporter *findImporter(const std::string &opType) {
+  for (const OpImporter &imp : importerTable())
+    if (opType == imp.opType)
+      return &imp;
+  return nullptr;
+}
+
+bool isDefaultDomain(const std::string &domain) {
+  return domain.empty() || domain == "ai.onnx";
+}
+
+/// The static shape of a value_info, or an error naming the dim.
+FailureOr<SmallVector<int64_t>> staticShape(const onnx::ValueInfoProto &info,
+                                            std::string &message) {
+  if (!info.type().has_tensor_type()) {
+    message = "'" + info.name() + "' is not a tensor";
+    return failure();
+  }
+  SmallVector<int64_t> shape;
+  for (const auto &dim : info.type().tensor_type().shape().dim()) {
+    if (!dim.has_dim_value() || dim.dim_value() < 0) {
+      message = "'" + info.name() + "' has a dynamic dim" +
+                (dim.has_dim_param() ? " '" + dim.dim_param() + "'" : "") +
+                "; dlc compiles static shapes only";
+      return failure();
+    }
+    shape.push_back(dim.dim_value());
+  }
+  return shape;
+}
+
+} // namespace
+
+std::vector<SupportedOp> supportedOps() {
+  std::vector<SupportedOp> ops;
+  for (const OpImporter &imp : importerTable())
+    ops.push_back({imp.opType, imp.family, imp.sinceOpset, imp.notes});
+  return ops;
+}
+
+OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
+                                     ModelSignature &signature,
+                                     std::string &errors) {
+  context.loadDialect<graph::GraphDialect, arith::ArithDialect,
+                      func::FuncDialect>();
+  auto fail = [&](const Twine &message) {
+    errors += message.str() + "\n";
+    return OwningOpRef<ModuleOp>();
+  };
+
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buffer)
+    return fail(path + ": cannot read file: " + buffer.getError().message());
+  onnx::ModelProto model;
+  {
+    google::protobuf::io::CodedInputStream stream(
+        reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
+        static_cast<int>((*buffer)->getBufferSize()));
+    stream.SetTotalBytesLimit(INT32_MAX);
+    if (!model.ParseFromCodedStream(&stream) ||
+        !stream.ConsumedEntireMessage())
+      return fail(path + ": not a valid ONNX model (truncated or corrupt "
+                         "protobuf)");
+  }
+  if (!model.has_graph() || model.graph().node_size() == 0 ||
+      model.graph().output_size() == 0)
+    return fail(path + ": not a valid ONNX model (no graph, nodes or "
+                       "outputs)");
+
+  int opset = -1;
+  for (const auto &imp : model.opset_import())
+    if (isDefaultDomain(imp.domain()))
+      opset = static_cast<int>(imp.version());
+  if (opset < 0)
+    return fail(path + ": the model imports no version of the default ONNX "
+                       "operator set");
+  const onnx::GraphProto &g = model.graph();
+  signature.producer = model.producer_name() + " " + model.producer_version();
+
+  // Every unsupported node, listed at once, before anything is built.
+  std::vector<std::string> unsupported;
+  for (const auto &node : g.node()) {
+    const OpImporter *imp = findImporter(node.op_type());
+    std::string why;
+    if (!isDefaultDomain(node.domain()))
+      why = "domain '" + node.domain() + "' is not supported";
+    else if (!imp)
+      why = "op type is not supported";
+    else if (opset < imp->sinceOpset)
+      why = "supported from opset " + std::to_string(imp->sinceOpset);
+    if (!why.empty())
+      unsupported.push_back("  node '" + node.name() + "' (" + node.op_type() +
+                            ", opset " + std::to_string(opset) + "): " + why);
+  }
+  if (!unsupported.empty()) {
+    errors += path.str() + ": " + std::to_string(unsupported.size()) +
+              " unsupported node(s):\n";
+    for (const auto &line : unsupported)
+      errors += line + "\n";
+    return {};
+  }
+
+  OpBuilder builder(&context);
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  builder.setInsertionPointToEnd(module->getBody());
+  ImportContext ctx(builder, path.str(), opset);
+
+  // Initializers become constants; inputs that are not initializers become
+  // the entry function's arguments.
+  std::set<std::string> initializerNames;
+  for (const auto &init : g.initializer())
+    initializerNames.insert(init.name());
+  SmallVector<Type> argTypes;
+  std::vector<std::string> argNames;
+  for (const auto &input : g.input()) {
+    if (initializerNames.count(input.name()))
+      continue;
+    std::string message;
+    auto shape = staticShape(input, message);
+    if (failed(shape))
+      return fail(path + ": input " + message);
+    int32_t dtype = input.type().tensor_type().elem_type();
+    Type elem = elementTypeOf(&context, dtype);
+    if (!elem)
+      return fail(path + ": input '" + input.name() + "' has dtype " +
+                  dtypeName(dtype) + ", which dlc does not support");
+    argTypes.push_back(RankedTensorType::get(*shape, elem));
+    argNames.push_back(input.name());
+    signature.inputs.push_back({input.name(), dtypeName(dtype),
+                                std::vector<int64_t>(shape->begin(),
+                                                     shape->end())});
+  }
+
+  auto func = func::FuncOp::create(
+      builder, fileLoc, signature.entryName,
+      builder.getFunctionType(argTypes, {}));
+  Block *body = func.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  for (auto [name, arg] : llvm::zip(argNames, body->getArguments()))
+    ctx.define(name, arg);
+
+  for (const auto &init : g.initializer()) {
+    std::string message;
+    auto attr = tensorProtoToAttr(&context, init, message);
+    if (failed(attr))
+      return fail(path + ": initializer " + message);
+    Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
+    ctx.define(init.name(), arith::ConstantOp::create(builder, loc, *attr));
+  }
+
+  for (const auto &node : g.node()) {
+    ctx.node = &node;
+    const OpImporter *imp = findImporter(node.op_type());
+    if (failed(imp->import(ctx))) {
+      if (ctx.errors.empty())
+        (void)ctx.error("import failed");
+      break;
+    }
+    for (const auto &out : node.output())
+      if (!out.empty() && !ctx.lookup(out)) {
+        (void)ctx.error("output '" + out + "' is not produced by dlc's "
+                        "importer of this op");
+        break;
+      }
+    if (!ctx.errors.empty())
+      break;
+  }
+  if (!ctx.errors.empty()) {
+    for (const auto &e : ctx.errors)
+      errors += e + "\n";
+    return {};
+  }
+
+  ctx.node = nullptr;
+  SmallVector<Value> results;
+  for (const auto &output : g.output()) {
+    Value v = ctx.lookup(output.name());
+    if (!v)
+      return fail(path + ": graph output '" + output.name() +
+                  "' is not produced by any node");
+    results.push_back(v);
+    auto type = cast<RankedTensorType>(v.getType());
+    int32_t dtype = output.type().tensor_type().elem_type();
+    signature.outputs.push_back(
+        {output.name(), dtypeName(dtype),
+         std::vector<int64_t>(type.getShape().begin(), type.getShape().end())});
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  return module;
+}
+
+} // namespace dlc::onnx_frontend

@@ -1,0 +1,50 @@
+//===- Importer.h - ONNX model to graph dialect -----------------*- C++ -*-===//
+
+#ifndef DLC_FRONTENDS_ONNX_IMPORTER_H
+#define DLC_FRONTENDS_ONNX_IMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <string>
+#include <vector>
+
+namespace dlc::onnx_frontend {
+
+/// A model input or output as the user sees it.
+struct TensorSignature {
+  std::string name;
+  std::string dtype; ///< ONNX spelling: "float32", "int64", ...
+  std::vector<int64_t> shape;
+};
+
+/// What an imported model takes and returns, in the order of the entry
+/// function's arguments and results.
+struct ModelSignature {
+  std::string entryName = "forward";
+  std::vector<TensorSignature> inputs, outputs;
+  std::string producer; ///< producer_name + version from the file
+};
+
+/// Reads `path` and builds one func.func in the graph dialect. On failure
+/// returns null and writes every problem found to `errors`: a file that cannot
+/// be read or parsed, every unsupported node (name, op_type, opset) at once,
+/// or a node whose attributes dlc cannot honour.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext &context,
+                                                 llvm::StringRef path,
+                                                 ModelSignature &signature,
+                                                 std::string &errors);
+
+/// One row of the supported-op table: op type and the opset range handled.
+struct SupportedOp {
+  std::string opType;
+  std::string family; ///< the importer file: NN, Math, Tensor, ...
+  int sinceOpset;
+  std::string notes;
+};
+std::vector<SupportedOp> supportedOps();
+
+} // namespace dlc::onnx_frontend
+
+#endif // DLC_FRONTENDS_ONNX_IMPORTER_H

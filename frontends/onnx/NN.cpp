@@ -1,0 +1,246 @@
+//===- NN.cpp - importers of convolution, pooling and normalization -------===//
+
+#include "frontends/onnx/ImportContext.h"
+
+#include "dialects/graph/GraphDialect.h"
+
+using namespace mlir;
+
+namespace dlc::onnx_frontend {
+
+namespace {
+
+/// Begin/end padding per spatial dim from `pads` or `auto_pad`.
+FailureOr<SmallVector<int64_t>>
+resolvePads(ImportContext &ctx, ArrayRef<int64_t> inputSpatial,
+            ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+            ArrayRef<int64_t> dilations) {
+  size_t n = inputSpatial.size();
+  std::string autoPad = ctx.stringAttr("auto_pad", "NOTSET");
+  SmallVector<int64_t> pads = ctx.intsAttr("pads");
+  if (autoPad == "NOTSET") {
+    if (pads.empty())
+      pads.assign(2 * n, 0);
+    if (pads.size() != 2 * n) {
+      (void)ctx.error("pads has " + Twine(pads.size()) + " values, expected " +
+                      Twine(2 * n));
+      return failure();
+    }
+    return pads;
+  }
+  if (autoPad == "VALID")
+    return SmallVector<int64_t>(2 * n, 0);
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER") {
+    (void)ctx.error("auto_pad '" + autoPad + "' is not one of NOTSET, VALID, "
+                    "SAME_UPPER, SAME_LOWER");
+    return failure();
+  }
+  pads.assign(2 * n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t out = (inputSpatial[i] + strides[i] - 1) / strides[i];
+    int64_t total = std::max<int64_t>(
+        0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 -
+               inputSpatial[i]);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[i + n] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return pads;
+}
+
+/// Reads a per-spatial-dim attribute, defaulting to `fallback` for each dim.
+SmallVector<int64_t> spatialAttr(ImportContext &ctx, StringRef name,
+                                 size_t dims, int64_t fallback) {
+  SmallVector<int64_t> v = ctx.intsAttr(name);
+  if (v.empty())
+    v.assign(dims, fallback);
+  return v;
+}
+
+/// 1-D ops run as 2-D ones over a height of 1: [N, C, W] -> [N, C, 1, W].
+Value liftTo2d(ImportContext &ctx, Value v) {
+  auto type = ImportContext::typeOf(v);
+  SmallVector<int64_t> shape = {type.getDimSize(0), type.getDimSize(1), 1,
+                                type.getDimSize(2)};
+  return ctx.build<graph::ReshapeOp>(v,
+                                     ctx.builder.getDenseI64ArrayAttr(shape));
+}
+
+Value dropLiftedDim(ImportContext &ctx, Value v) {
+  auto type = ImportContext::typeOf(v);
+  SmallVector<int64_t> shape = {type.getDimSize(0), type.getDimSize(1),
+                                type.getDimSize(3)};
+  return ctx.build<graph::ReshapeOp>(v,
+                                     ctx.builder.getDenseI64ArrayAttr(shape));
+}
+
+/// Spatial attributes of a 1-D op extended to 2-D (height: kernel 1, no pad).
+void liftAttrsTo2d(SmallVector<int64_t> &kernel, SmallVector<int64_t> &strides,
+                   SmallVector<int64_t> &dilations,
+                   SmallVector<int64_t> &pads) {
+  kernel.insert(kernel.begin(), 1);
+  strides.insert(strides.begin(), 1);
+  dilations.insert(dilations.begin(), 1);
+  pads = {0, pads[0], 0, pads[1]};
+}
+
+LogicalResult importConv(ImportContext &ctx) {
+  Value x = ctx.input(0), w = ctx.input(1);
+  if (!x || !w || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  std::optional<Value> bias = ctx.optionalInput(2);
+  auto xType = ImportContext::typeOf(x), wType = ImportContext::typeOf(w);
+  int64_t spatial = xType.getRank() - 2;
+  if (spatial != 1 && spatial != 2)
+    return ctx.error("only 1-D and 2-D convolutions are supported, this one "
+                     "is " + Twine(spatial) + "-D");
+  if (wType.getRank() != xType.getRank())
+    return ctx.error("weight rank " + Twine(wType.getRank()) +
+                     " differs from input rank " + Twine(xType.getRank()));
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  SmallVector<int64_t> declared = ctx.intsAttr("kernel_shape");
+  if (!declared.empty() && declared != kernel)
+    return ctx.error("kernel_shape does not match the weight's shape");
+  auto strides = spatialAttr(ctx, "strides", spatial, 1);
+  auto dilations = spatialAttr(ctx, "dilations", spatial, 1);
+  if (strides.size() != (size_t)spatial || dilations.size() != (size_t)spatial)
+    return ctx.error("strides/dilations do not match the spatial rank");
+  auto pads = resolvePads(ctx, xType.getShape().drop_front(2), kernel, strides,
+                          dilations);
+  if (failed(pads))
+    return failure();
+  int64_t group = ctx.intAttr("group", 1);
+  if (spatial == 1) {
+    liftAttrsTo2d(kernel, strides, dilations, *pads);
+    x = liftTo2d(ctx, x);
+    w = liftTo2d(ctx, w);
+  }
+  // graph.conv2d takes pads as [top, left, bottom, right], ONNX's order too.
+  Value result = ctx.build<graph::Conv2dOp>(
+      x, w, bias ? *bias : Value(),
+      ctx.builder.getDenseI64ArrayAttr(strides),
+      ctx.builder.getDenseI64ArrayAttr(*pads),
+      ctx.builder.getDenseI64ArrayAttr(dilations),
+      ctx.builder.getI64IntegerAttr(group));
+  if (!result)
+    return failure();
+  if (spatial == 1)
+    result = dropLiftedDim(ctx, result);
+  ctx.setOutput(0, result);
+  return success();
+}
+
+template <bool isMax>
+LogicalResult importPool(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  if (isMax && ctx.node->output_size() > 1 && !ctx.node->output(1).empty())
+    return ctx.error("the Indices output of MaxPool is not supported");
+  auto xType = ImportContext::typeOf(x);
+  int64_t spatial = xType.getRank() - 2;
+  if (spatial != 1 && spatial != 2)
+    return ctx.error("only 1-D and 2-D pooling is supported, this one is " +
+                     Twine(spatial) + "-D");
+  SmallVector<int64_t> kernel = ctx.intsAttr("kernel_shape");
+  if (kernel.size() != (size_t)spatial)
+    return ctx.error("kernel_shape must have " + Twine(spatial) + " values");
+  auto strides = spatialAttr(ctx, "strides", spatial, 1);
+  auto dilations = spatialAttr(ctx, "dilations", spatial, 1);
+  auto pads = resolvePads(ctx, xType.getShape().drop_front(2), kernel, strides,
+                          dilations);
+  if (failed(pads))
+    return failure();
+  bool ceil = ctx.intAttr("ceil_mode", 0) != 0;
+  if (spatial == 1) {
+    liftAttrsTo2d(kernel, strides, dilations, *pads);
+    x = liftTo2d(ctx, x);
+  }
+  auto &b = ctx.builder;
+  Value result;
+  if constexpr (isMax) {
+    result = ctx.build<graph::MaxPool2dOp>(
+        x, b.getDenseI64ArrayAttr(kernel),
+        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
+        b.getDenseI64ArrayAttr(dilations), b.getBoolAttr(ceil));
+  } else {
+    bool countPad = ctx.intAttr("count_include_pad", 0) != 0;
+    result = ctx.build<graph::AvgPool2dOp>(
+        x, b.getDenseI64ArrayAttr(kernel),
+        b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(*pads),
+        b.getDenseI64ArrayAttr(dilations), b.getBoolAttr(ceil),
+        b.getBoolAttr(countPad));
+  }
+  if (!result)
+    return failure();
+  if (spatial == 1)
+    result = dropLiftedDim(ctx, result);
+  ctx.setOutput(0, result);
+  return success();
+}
+
+LogicalResult importGlobalAveragePool(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  Value result = ctx.build<graph::GlobalAvgPoolOp>(x);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importBatchNormalization(ImportContext &ctx) {
+  if (ctx.intAttr("training_mode", 0) != 0)
+    return ctx.error("training_mode=1 is not supported (inference only)");
+  for (int i = 1; i < ctx.node->output_size(); ++i)
+    if (!ctx.node->output(i).empty())
+      return ctx.error("the running mean/variance outputs (training) are not "
+                       "supported");
+  if (ctx.opset < 9 && ctx.intAttr("spatial", 1) != 1)
+    return ctx.error("spatial=0 is not supported");
+  Value x = ctx.input(0);
+  Value scale = ctx.input(1), bias = ctx.input(2), mean = ctx.input(3),
+        var = ctx.input(4);
+  if (!x || !scale || !bias || !mean || !var ||
+      failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  float eps = ctx.floatAttr("epsilon", 1e-5f);
+  Value result = ctx.build<graph::BatchNormOp>(
+      x, scale, bias, mean, var, ctx.builder.getF32FloatAttr(eps));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importDropout(ImportContext &ctx) {
+  if (ctx.node->output_size() > 1 && !ctx.node->output(1).empty())
+    return ctx.error("the mask output of Dropout is not supported");
+  if (ctx.opset >= 12 && ctx.node->input_size() > 2 &&
+      !ctx.node->input(2).empty()) {
+    auto training = ctx.constantInts(2);
+    if (!training)
+      return failure();
+    if (!training->empty() && (*training)[0] != 0)
+      return ctx.error("training_mode=true is not supported (inference only)");
+  }
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  ctx.setOutput(0, x);
+  return success();
+}
+
+} // namespace
+
+void addNNImporters(std::vector<OpImporter> &table) {
+  table.push_back({"Conv", "NN", 1, "1-D and 2-D, groups, auto_pad",
+                   importConv});
+  table.push_back({"MaxPool", "NN", 1, "1-D and 2-D, ceil_mode, dilations; "
+                   "no Indices output", importPool<true>});
+  table.push_back({"AveragePool", "NN", 1, "1-D and 2-D, ceil_mode, "
+                   "count_include_pad", importPool<false>});
+  table.push_back({"GlobalAveragePool", "NN", 1, "", importGlobalAveragePool});
+  table.push_back({"BatchNormalization", "NN", 1, "inference",
+                   importBatchNormalization});
+  table.push_back({"Dropout", "NN", 1, "inference (identity)", importDropout});
+}
+
+} // namespace dlc::onnx_frontend

@@ -1,0 +1,118 @@
+//===- LinalgBuilders.cpp - helpers that build linalg on tensors ----------===//
+
+#include "passes/conversion/LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+
+using namespace mlir;
+
+namespace dlc {
+
+Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+}
+
+Value createFilled(OpBuilder &b, Location loc, RankedTensorType type,
+                   double value) {
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType());
+  Value scalar = floatConstant(b, loc, type.getElementType(), value);
+  return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
+}
+
+AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> operandShape,
+                       int64_t resultRank, ArrayRef<int64_t> resultShape) {
+  SmallVector<AffineExpr> exprs;
+  int64_t offset = resultRank - operandShape.size();
+  for (size_t d = 0; d < operandShape.size(); ++d) {
+    bool broadcast = operandShape[d] == 1 && resultShape[d + offset] != 1;
+    exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(d + offset, ctx));
+  }
+  return AffineMap::get(resultRank, 0, exprs, ctx);
+}
+
+Value buildElementwise(
+    OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = resultType.getRank();
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs)
+    maps.push_back(broadcastMap(
+        ctx, cast<RankedTensorType>(in.getType()).getShape(), rank,
+        resultType.getShape()));
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                       resultType.getElementType());
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultType, inputs, init, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value result = body(nb, nloc, args.drop_back());
+        linalg::YieldOp::create(nb, nloc, result);
+      });
+  return generic.getResult(0);
+}
+
+Value applyActivation(OpBuilder &b, Location loc, Value x, StringRef name,
+                      float alpha, float beta) {
+  Type type = x.getType();
+  if (name == "none")
+    return x;
+  if (name == "relu")
+    return arith::MaximumFOp::create(b, loc, x, floatConstant(b, loc, type, 0));
+  if (name == "leaky_relu") {
+    Value zero = floatConstant(b, loc, type, 0);
+    Value scaled =
+        arith::MulFOp::create(b, loc, x, floatConstant(b, loc, type, alpha));
+    Value positive =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, x, zero);
+    return arith::SelectOp::create(b, loc, positive, x, scaled);
+  }
+  if (name == "clip") {
+    // NaN stays NaN, as in ONNX: max/min that propagate NaN.
+    Value lo = arith::MaximumFOp::create(b, loc, x,
+                                         floatConstant(b, loc, type, alpha));
+    return arith::MinimumFOp::create(b, loc, lo,
+                                     floatConstant(b, loc, type, beta));
+  }
+  if (name == "sigmoid") {
+    Value one = floatConstant(b, loc, type, 1);
+    Value negated = arith::NegFOp::create(b, loc, x);
+    Value exp = math::ExpOp::create(b, loc, negated);
+    Value denom = arith::AddFOp::create(b, loc, one, exp);
+    return arith::DivFOp::create(b, loc, one, denom);
+  }
+  if (name == "tanh")
+    return math::TanhOp::create(b, loc, x);
+  llvm_unreachable("activation names are checked by the kernel verifier");
+}
+
+Value padWithConstant(OpBuilder &b, Location loc, Value input,
+                      ArrayRef<int64_t> low, ArrayRef<int64_t> high,
+                      double value) {
+  if (llvm::all_of(low, [](int64_t p) { return p == 0; }) &&
+      llvm::all_of(high, [](int64_t p) { return p == 0; }))
+    return input;
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    shape.push_back(type.getDimSize(d) + low[d] + high[d]);
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  Value padValue = floatConstant(b, loc, type.getElementType(), value);
+  SmallVector<OpFoldResult> lowAttrs, highAttrs;
+  for (int64_t p : low)
+    lowAttrs.push_back(b.getIndexAttr(p));
+  for (int64_t p : high)
+    highAttrs.push_back(b.getIndexAttr(p));
+  return tensor::PadOp::create(b, loc, resultType, input, lowAttrs, highAttrs,
+                               padValue);
+}
+
+} // namespace dlc

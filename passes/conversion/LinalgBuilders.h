@@ -1,0 +1,54 @@
+//===- LinalgBuilders.h - helpers that build linalg on tensors --*- C++ -*-===//
+//
+// Shared by the lowerings of graph and kernel ops, so that an activation or a
+// broadcast is built the same way wherever it appears.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_PASSES_CONVERSION_LINALGBUILDERS_H
+#define DLC_PASSES_CONVERSION_LINALGBUILDERS_H
+
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace dlc {
+
+/// tensor.empty of `type` filled with `value`.
+mlir::Value createFilled(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::RankedTensorType type, double value);
+
+/// The map from the iteration space of a rank-`resultRank` elementwise op to
+/// an operand of shape `operandShape` under numpy broadcasting: operand dims
+/// align right, and a size-1 dim reads index 0.
+mlir::AffineMap broadcastMap(mlir::MLIRContext *ctx,
+                             llvm::ArrayRef<int64_t> operandShape,
+                             int64_t resultRank,
+                             llvm::ArrayRef<int64_t> resultShape);
+
+/// A linalg.generic computing `body` elementwise over broadcast `inputs`.
+mlir::Value buildElementwise(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType resultType,
+    mlir::ValueRange inputs,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::ValueRange)>
+        body);
+
+/// Applies a named activation (see the kernel dialect) to scalar `x`.
+mlir::Value applyActivation(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value x, llvm::StringRef name, float alpha,
+                            float beta);
+
+/// A float scalar constant of `type`.
+mlir::Value floatConstant(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Type type, double value);
+
+/// tensor.pad of `input` with `low`/`high` per dim and constant `value`;
+/// `input` itself when every pad is zero.
+mlir::Value padWithConstant(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value input, llvm::ArrayRef<int64_t> low,
+                            llvm::ArrayRef<int64_t> high, double value);
+
+} // namespace dlc
+
+#endif // DLC_PASSES_CONVERSION_LINALGBUILDERS_H

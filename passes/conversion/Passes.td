@@ -1,0 +1,29 @@
+//===- Passes.td - conversions between dialects ------------*- tablegen -*-===//
+
+#ifndef DLC_PASSES_CONVERSION
+#define DLC_PASSES_CONVERSION
+
+include "mlir/Pass/PassBase.td"
+
+def GraphToKernel : Pass<"convert-graph-to-kernel", "mlir::func::FuncOp"> {
+  let summary = "Turns compute-heavy graph ops (conv2d, matmul, pooling) into kernels";
+  let dependentDialects = ["dlc::kernel::KernelDialect"];
+}
+
+def KernelToLinalg : Pass<"convert-kernel-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Lowers kernel ops to linalg on tensors";
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
+def GraphToLinalg : Pass<"convert-graph-to-linalg", "mlir::func::FuncOp"> {
+  let summary = "Lowers the remaining graph ops (elementwise, data movement) to linalg";
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // DLC_PASSES_CONVERSION

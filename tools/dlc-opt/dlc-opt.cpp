@@ -1,0 +1,14 @@
+//===- dlc-opt.cpp - mlir-opt with dlc's dialects and passes --------------===//
+
+#include "compiler/Registration.h"
+
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  dlc::registerAllDialects(registry);
+  dlc::registerAllPasses();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "dlc optimizer driver\n", registry));
+}

@@ -1,0 +1,172 @@
+//===- TensorFiles.cpp - ONNX TensorProto files as host tensors -----------===//
+
+#include "TensorFiles.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace dlc::tools {
+
+int64_t HostTensor::elements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+dlc_tensor HostTensor::view() {
+  return dlc_tensor{bytes.data(), dtype, static_cast<int32_t>(shape.size()),
+                    shape.data()};
+}
+
+static bool toDlcDType(int32_t onnxType, dlc_dtype &dtype) {
+  switch (onnxType) {
+  case onnx::TensorProto::FLOAT: dtype = DLC_FLOAT32; return true;
+  case onnx::TensorProto::DOUBLE: dtype = DLC_FLOAT64; return true;
+  case onnx::TensorProto::FLOAT16: dtype = DLC_FLOAT16; return true;
+  case onnx::TensorProto::INT64: dtype = DLC_INT64; return true;
+  case onnx::TensorProto::INT32: dtype = DLC_INT32; return true;
+  case onnx::TensorProto::INT16: dtype = DLC_INT16; return true;
+  case onnx::TensorProto::INT8: dtype = DLC_INT8; return true;
+  case onnx::TensorProto::UINT8: dtype = DLC_UINT8; return true;
+  case onnx::TensorProto::BOOL: dtype = DLC_BOOL; return true;
+  case onnx::TensorProto::UINT16: dtype = DLC_UINT16; return true;
+  case onnx::TensorProto::UINT32: dtype = DLC_UINT32; return true;
+  case onnx::TensorProto::UINT64: dtype = DLC_UINT64; return true;
+  default: return false;
+  }
+}
+
+static int32_t toOnnxDType(dlc_dtype dtype) {
+  switch (dtype) {
+  case DLC_FLOAT32: return onnx::TensorProto::FLOAT;
+  case DLC_FLOAT64: return onnx::TensorProto::DOUBLE;
+  case DLC_FLOAT16: return onnx::TensorProto::FLOAT16;
+  case DLC_INT64: return onnx::TensorProto::INT64;
+  case DLC_INT32: return onnx::TensorProto::INT32;
+  case DLC_INT16: return onnx::TensorProto::INT16;
+  case DLC_INT8: return onnx::TensorProto::INT8;
+  case DLC_UINT8: return onnx::TensorProto::UINT8;
+  case DLC_BOOL: return onnx::TensorProto::BOOL;
+  case DLC_UINT16: return onnx::TensorProto::UINT16;
+  case DLC_UINT32: return onnx::TensorProto::UINT32;
+  case DLC_UINT64: return onnx::TensorProto::UINT64;
+  }
+  return onnx::TensorProto::UNDEFINED;
+}
+
+template <typename T, typename Field>
+static void copyField(const Field &field, std::vector<unsigned char> &bytes) {
+  bytes.resize(field.size() * sizeof(T));
+  T *out = reinterpret_cast<T *>(bytes.data());
+  for (int i = 0; i < field.size(); ++i)
+    out[i] = static_cast<T>(field.Get(i));
+}
+
+bool readTensorFile(const std::string &path, HostTensor &tensor,
+                    std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": cannot open";
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  onnx::TensorProto proto;
+  if (!proto.ParseFromString(buffer.str())) {
+    error = path + ": not a serialized onnx.TensorProto";
+    return false;
+  }
+  if (!toDlcDType(proto.data_type(), tensor.dtype)) {
+    error = path + ": unsupported dtype " + std::to_string(proto.data_type());
+    return false;
+  }
+  tensor.name = proto.name();
+  tensor.shape.assign(proto.dims().begin(), proto.dims().end());
+  size_t expected = tensor.elements() * dlc_dtype_size(tensor.dtype);
+  if (proto.has_raw_data()) {
+    tensor.bytes.assign(proto.raw_data().begin(), proto.raw_data().end());
+  } else {
+    switch (proto.data_type()) {
+    case onnx::TensorProto::FLOAT:
+      copyField<float>(proto.float_data(), tensor.bytes); break;
+    case onnx::TensorProto::DOUBLE:
+      copyField<double>(proto.double_data(), tensor.bytes); break;
+    case onnx::TensorProto::INT64:
+      copyField<int64_t>(proto.int64_data(), tensor.bytes); break;
+    case onnx::TensorProto::UINT32:
+      copyField<uint32_t>(proto.uint64_data(), tensor.bytes); break;
+    case onnx::TensorProto::UINT64:
+      copyField<uint64_t>(proto.uint64_data(), tensor.bytes); break;
+    case onnx::TensorProto::INT32:
+      copyField<int32_t>(proto.int32_data(), tensor.bytes); break;
+    case onnx::TensorProto::INT16:
+      copyField<int16_t>(proto.int32_data(), tensor.bytes); break;
+    case onnx::TensorProto::UINT16:
+    case onnx::TensorProto::FLOAT16:
+      copyField<uint16_t>(proto.int32_data(), tensor.bytes); break;
+    case onnx::TensorProto::INT8:
+      copyField<int8_t>(proto.int32_data(), tensor.bytes); break;
+    default: // UINT8, BOOL
+      copyField<uint8_t>(proto.int32_data(), tensor.bytes); break;
+    }
+  }
+  if (tensor.bytes.size() != expected) {
+    error = path + ": holds " + std::to_string(tensor.bytes.size()) +
+            " bytes, its shape needs " + std::to_string(expected);
+    return false;
+  }
+  return true;
+}
+
+bool writeTensorFile(const std::string &path, const HostTensor &tensor,
+                     std::string &error) {
+  onnx::TensorProto proto;
+  proto.set_name(tensor.name);
+  proto.set_data_type(toOnnxDType(tensor.dtype));
+  for (int64_t d : tensor.shape)
+    proto.add_dims(d);
+  proto.set_raw_data(tensor.bytes.data(), tensor.bytes.size());
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !proto.SerializeToOstream(&out)) {
+    error = path + ": cannot write";
+    return false;
+  }
+  return true;
+}
+
+static double halfToDouble(uint16_t h) {
+  int sign = h >> 15, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  double v;
+  if (exponent == 0)
+    v = std::ldexp(mantissa, -24);
+  else if (exponent == 31)
+    v = mantissa ? NAN : INFINITY;
+  else
+    v = std::ldexp(mantissa + 1024, exponent - 25);
+  return sign ? -v : v;
+}
+
+double elementAsDouble(const HostTensor &t, int64_t i) {
+  const unsigned char *p = t.bytes.data();
+  switch (t.dtype) {
+  case DLC_FLOAT32: return reinterpret_cast<const float *>(p)[i];
+  case DLC_FLOAT64: return reinterpret_cast<const double *>(p)[i];
+  case DLC_FLOAT16: return halfToDouble(reinterpret_cast<const uint16_t *>(p)[i]);
+  case DLC_INT64: return reinterpret_cast<const int64_t *>(p)[i];
+  case DLC_INT32: return reinterpret_cast<const int32_t *>(p)[i];
+  case DLC_INT16: return reinterpret_cast<const int16_t *>(p)[i];
+  case DLC_INT8: return reinterpret_cast<const int8_t *>(p)[i];
+  case DLC_UINT8: case DLC_BOOL: return p[i];
+  case DLC_UINT16: return reinterpret_cast<const uint16_t *>(p)[i];
+  case DLC_UINT32: return reinterpret_cast<const uint32_t *>(p)[i];
+  case DLC_UINT64: return static_cast<double>(reinterpret_cast<const uint64_t *>(p)[i]);
+  }
+  return 0;
+}
+
+} // namespace dlc::tools

@@ -1,0 +1,36 @@
+//===- TensorFiles.h - ONNX TensorProto files as host tensors ---*- C++ -*-===//
+
+#ifndef DLC_TOOLS_DLC_RUN_TENSORFILES_H
+#define DLC_TOOLS_DLC_RUN_TENSORFILES_H
+
+#include "dlc/runtime.h"
+
+#include <string>
+#include <vector>
+
+namespace dlc::tools {
+
+/// A tensor that owns its storage.
+struct HostTensor {
+  std::string name;
+  dlc_dtype dtype = DLC_FLOAT32;
+  std::vector<int64_t> shape;
+  std::vector<unsigned char> bytes;
+
+  int64_t elements() const;
+  dlc_tensor view();
+};
+
+/// Reads a serialized onnx.TensorProto (.pb). False with `error` on failure.
+bool readTensorFile(const std::string &path, HostTensor &tensor,
+                    std::string &error);
+/// Writes `tensor` as a serialized onnx.TensorProto.
+bool writeTensorFile(const std::string &path, const HostTensor &tensor,
+                     std::string &error);
+
+/// Element `i` of a tensor as a double (any dtype).
+double elementAsDouble(const HostTensor &tensor, int64_t i);
+
+} // namespace dlc::tools
+
+#endif // DLC_TOOLS_DLC_RUN_TENSORFILES_H

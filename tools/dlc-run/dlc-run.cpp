@@ -1,0 +1,327 @@
+//===- dlc-run.cpp - run, check and time a dlc-compiled model -------------===//
+//
+//   dlc-run model.so --info
+//   dlc-run model.so --inputs in0.pb ... [--expect out0.pb ...] [--rtol R --atol A]
+//   dlc-run model.so --inputs in0.pb ... --save DIR
+//   dlc-run model.so --random --repeat 100 [--threads N] [--json]
+//
+// Exit status: 0 success, 1 mismatch against --expect, 2 usage or runtime
+// error.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TensorFiles.h"
+
+#include "dlc/runtime.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using dlc::tools::HostTensor;
+
+namespace {
+
+struct Options {
+  std::string model;
+  std::vector<std::string> inputs, expects;
+  std::string saveDir;
+  bool info = false, random = false, json = false;
+  int repeat = 1, threads = 1;
+  double rtol = 1e-4, atol = 1e-5;
+};
+
+int usage(const char *message) {
+  std::fprintf(stderr,
+               "dlc-run: error: %s\n"
+               "usage: dlc-run MODEL.so [--info] [--inputs F.pb...] "
+               "[--expect F.pb...] [--rtol R] [--atol A] [--save DIR]\n"
+               "                [--random] [--repeat N] [--threads N] "
+               "[--json]\n",
+               message);
+  return 2;
+}
+
+bool parse(int argc, char **argv, Options &o, std::string &error) {
+  std::vector<std::string> *list = nullptr;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&](const char *what) -> const char * {
+      if (i + 1 >= argc) {
+        error = std::string(what) + " needs a value";
+        return nullptr;
+      }
+      return argv[++i];
+    };
+    auto number = [&](const char *what, double &out) {
+      const char *v = next(what);
+      if (!v)
+        return false;
+      char *end = nullptr;
+      out = std::strtod(v, &end);
+      if (*end != '\0') {
+        error = std::string(what) + ": '" + v + "' is not a number";
+        return false;
+      }
+      return true;
+    };
+    if (a == "--info") { o.info = true; list = nullptr; }
+    else if (a == "--random") { o.random = true; list = nullptr; }
+    else if (a == "--json") { o.json = true; list = nullptr; }
+    else if (a == "--inputs") list = &o.inputs;
+    else if (a == "--expect") list = &o.expects;
+    else if (a == "--save") { const char *v = next("--save"); if (!v) return false; o.saveDir = v; list = nullptr; }
+    else if (a == "--rtol") { if (!number("--rtol", o.rtol)) return false; list = nullptr; }
+    else if (a == "--atol") { if (!number("--atol", o.atol)) return false; list = nullptr; }
+    else if (a == "--repeat" || a == "--threads") {
+      double v;
+      if (!number(a.c_str(), v)) return false;
+      if (v < 1 || v != std::floor(v)) { error = a + " must be a positive integer"; return false; }
+      (a == "--repeat" ? o.repeat : o.threads) = static_cast<int>(v);
+      list = nullptr;
+    } else if (a.size() > 1 && a[0] == '-') { error = "unknown option " + a; return false; }
+    else if (list) list->push_back(a);
+    else if (o.model.empty()) o.model = a;
+    else { error = "unexpected argument '" + a + "'"; return false; }
+  }
+  if (o.model.empty()) { error = "no model library given"; return false; }
+  return true;
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+void printInfo(dlc_model *model) {
+  std::printf("model:  %s\n", dlc_model_source(model));
+  std::printf("dlc:    %s\n", dlc_model_dlc_version(model));
+  std::printf("target: %s (%s)\n", dlc_model_target(model),
+              dlc_model_target_cpu(model));
+  auto list = [&](const char *what, size_t n, bool inputs) {
+    for (size_t i = 0; i < n; ++i) {
+      dlc_tensor_info t;
+      (inputs ? dlc_model_input_info : dlc_model_output_info)(model, i, &t);
+      std::printf("%s %zu: %s %s %s\n", what, i, t.name,
+                  dlc_dtype_name(t.dtype),
+                  shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank))
+                      .c_str());
+    }
+  };
+  list("input ", dlc_model_num_inputs(model), true);
+  list("output", dlc_model_num_outputs(model), false);
+}
+
+/// A zero-filled tensor shaped like the model's input or output `info`.
+HostTensor allocateLike(const dlc_tensor_info &info) {
+  HostTensor t;
+  t.name = info.name;
+  t.dtype = info.dtype;
+  t.shape.assign(info.shape, info.shape + info.rank);
+  t.bytes.assign(t.elements() * dlc_dtype_size(t.dtype), 0);
+  return t;
+}
+
+void fillRandom(HostTensor &t, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  if (t.dtype == DLC_FLOAT32) {
+    float *p = reinterpret_cast<float *>(t.bytes.data());
+    for (int64_t i = 0; i < t.elements(); ++i)
+      p[i] = uniform(rng);
+  } else if (t.dtype == DLC_FLOAT64) {
+    double *p = reinterpret_cast<double *>(t.bytes.data());
+    for (int64_t i = 0; i < t.elements(); ++i)
+      p[i] = uniform(rng);
+  }
+  // Integer inputs (indices) stay zero: always in range.
+}
+
+/// Compares one output with its reference: |y - ref| <= atol + rtol * |ref|.
+bool compare(const HostTensor &got, const HostTensor &want, size_t index,
+             double rtol, double atol) {
+  if (got.shape != want.shape) {
+    std::printf("output %zu ('%s'): shape %s, reference %s: MISMATCH\n", index,
+                got.name.c_str(), shapeString(got.shape).c_str(),
+                shapeString(want.shape).c_str());
+    return false;
+  }
+  if (got.dtype != want.dtype) {
+    std::printf("output %zu ('%s'): dtype %s, reference %s: MISMATCH\n", index,
+                got.name.c_str(), dlc_dtype_name(got.dtype),
+                dlc_dtype_name(want.dtype));
+    return false;
+  }
+  int64_t bad = 0, first = -1;
+  double maxAbs = 0, maxRel = 0;
+  for (int64_t i = 0; i < got.elements(); ++i) {
+    double y = dlc::tools::elementAsDouble(got, i);
+    double r = dlc::tools::elementAsDouble(want, i);
+    bool ok;
+    if (std::isnan(r) || std::isnan(y))
+      ok = std::isnan(r) && std::isnan(y);
+    else if (std::isinf(r) || std::isinf(y))
+      ok = y == r;
+    else {
+      double diff = std::fabs(y - r);
+      maxAbs = std::max(maxAbs, diff);
+      if (r != 0)
+        maxRel = std::max(maxRel, diff / std::fabs(r));
+      ok = diff <= atol + rtol * std::fabs(r);
+    }
+    if (!ok && bad++ == 0)
+      first = i;
+  }
+  std::printf("output %zu ('%s'): %lld elements, max abs err %.3g, max rel "
+              "err %.3g: %s",
+              index, got.name.c_str(), (long long)got.elements(), maxAbs,
+              maxRel, bad ? "MISMATCH" : "ok");
+  if (bad)
+    std::printf(" (%lld outside tolerance; first at %lld: got %.9g, want "
+                "%.9g)",
+                (long long)bad, (long long)first,
+                dlc::tools::elementAsDouble(got, first),
+                dlc::tools::elementAsDouble(want, first));
+  std::printf("\n");
+  return bad == 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options o;
+  std::string error;
+  if (!parse(argc, argv, o, error))
+    return usage(error.c_str());
+
+  dlc_model *model = nullptr;
+  if (dlc_model_load(o.model.c_str(), &model) != DLC_OK) {
+    std::fprintf(stderr, "dlc-run: error: %s\n", dlc_last_error());
+    return 2;
+  }
+  struct Free { dlc_model *m; ~Free() { dlc_model_free(m); } } freeModel{model};
+  if (o.info) {
+    printInfo(model);
+    if (o.inputs.empty() && !o.random)
+      return 0;
+  }
+
+  size_t numInputs = dlc_model_num_inputs(model);
+  size_t numOutputs = dlc_model_num_outputs(model);
+  std::vector<HostTensor> inputs;
+  if (o.random) {
+    std::mt19937 rng(0);
+    for (size_t i = 0; i < numInputs; ++i) {
+      dlc_tensor_info info;
+      dlc_model_input_info(model, i, &info);
+      inputs.push_back(allocateLike(info));
+      fillRandom(inputs.back(), rng);
+    }
+  } else {
+    for (const std::string &path : o.inputs) {
+      HostTensor t;
+      if (!dlc::tools::readTensorFile(path, t, error)) {
+        std::fprintf(stderr, "dlc-run: error: %s\n", error.c_str());
+        return 2;
+      }
+      inputs.push_back(std::move(t));
+    }
+    if (inputs.empty() && numInputs > 0)
+      return usage("give --inputs or --random");
+  }
+  std::vector<HostTensor> outputs;
+  for (size_t i = 0; i < numOutputs; ++i) {
+    dlc_tensor_info info;
+    dlc_model_output_info(model, i, &info);
+    outputs.push_back(allocateLike(info));
+  }
+  std::vector<dlc_tensor> inViews, outViews;
+  for (auto &t : inputs)
+    inViews.push_back(t.view());
+  for (auto &t : outputs)
+    outViews.push_back(t.view());
+  if (o.threads > 1)
+    std::fprintf(stderr, "dlc-run: note: generated code is single-threaded "
+                         "for now; --threads %d runs on one thread\n",
+                 o.threads);
+
+  auto runOnce = [&]() {
+    return dlc_model_run(model, inViews.data(), inViews.size(),
+                         outViews.data(), outViews.size());
+  };
+  if (runOnce() != DLC_OK) {
+    std::fprintf(stderr, "dlc-run: error: %s: %s\n", o.model.c_str(),
+                 dlc_last_error());
+    return 2;
+  }
+
+  if (o.repeat > 1) {
+    int warmup = std::min(10, std::max(1, o.repeat / 10));
+    for (int i = 0; i < warmup; ++i)
+      runOnce();
+    std::vector<double> ms;
+    for (int i = 0; i < o.repeat; ++i) {
+      auto start = std::chrono::steady_clock::now();
+      runOnce();
+      auto end = std::chrono::steady_clock::now();
+      ms.push_back(std::chrono::duration<double, std::milli>(end - start).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    double median = ms[ms.size() / 2];
+    double p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
+    if (o.json)
+      std::printf("{\"model\": \"%s\", \"runs\": %d, \"warmup\": %d, "
+                  "\"threads\": 1, \"min_ms\": %.4f, \"median_ms\": %.4f, "
+                  "\"p90_ms\": %.4f}\n",
+                  o.model.c_str(), o.repeat, warmup, ms.front(), median, p90);
+    else
+      std::printf("%s: %d runs after %d warm-up: min %.4f ms, median %.4f ms, "
+                  "p90 %.4f ms\n",
+                  o.model.c_str(), o.repeat, warmup, ms.front(), median, p90);
+  }
+
+  if (!o.saveDir.empty()) {
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      std::string path = o.saveDir + "/output_" + std::to_string(i) + ".pb";
+      if (!dlc::tools::writeTensorFile(path, outputs[i], error)) {
+        std::fprintf(stderr, "dlc-run: error: %s\n", error.c_str());
+        return 2;
+      }
+    }
+  }
+
+  if (!o.expects.empty()) {
+    if (o.expects.size() != outputs.size()) {
+      std::fprintf(stderr, "dlc-run: error: %zu --expect files for %zu "
+                           "outputs\n", o.expects.size(), outputs.size());
+      return 2;
+    }
+    bool allOk = true;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      HostTensor want;
+      if (!dlc::tools::readTensorFile(o.expects[i], want, error)) {
+        std::fprintf(stderr, "dlc-run: error: %s\n", error.c_str());
+        return 2;
+      }
+      allOk &= compare(outputs[i], want, i, o.rtol, o.atol);
+    }
+    return allOk ? 0 : 1;
+  }
+  if (o.repeat <= 1 && o.saveDir.empty() && !o.json) {
+    // No check asked for: show the first values of each output.
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      std::printf("output %zu ('%s') %s:", i, outputs[i].name.c_str(),
+                  shapeString(outputs[i].shape).c_str());
+      for (int64_t j = 0; j < std::min<int64_t>(8, outputs[i].elements()); ++j)
+        std::printf(" %.6g", dlc::tools::elementAsDouble(outputs[i], j));
+      std::printf("%s\n", outputs[i].elements() > 8 ? " ..." : "");
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,200 @@
+//===- dlc.cpp - the dlc compiler driver ----------------------------------===//
+//
+//   dlc model.onnx -o model.so
+//   dlc model.onnx --emit=graph|kernel|linalg|llvm|obj|so [-o FILE]
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Codegen.h"
+#include "compiler/Pipeline.h"
+#include "compiler/Registration.h"
+#include "frontends/onnx/Importer.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <map>
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+namespace {
+
+enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
+
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"));
+cl::opt<std::string> outputPath("o", cl::desc("Output file"),
+                                cl::value_desc("file"));
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce"), cl::init(Emit::So),
+    cl::values(clEnumValN(Emit::Graph, "graph", "graph dialect after graph passes"),
+               clEnumValN(Emit::Kernel, "kernel", "kernel dialect after fusion"),
+               clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(Emit::Obj, "obj", "object file for static linking"),
+               clEnumValN(Emit::So, "so", "standalone shared library (default)")));
+cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: host)"));
+cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: host)"));
+cl::opt<std::string> mattr("mattr", cl::desc("Target features, e.g. +avx2,-avx512f"));
+cl::opt<bool> noFoldBN("no-fold-bn", cl::desc("Keep batch_norm unfolded"));
+cl::opt<bool> noFuseBias("no-fuse-bias", cl::desc("Do not fuse bias adds into kernels"));
+cl::opt<bool> noFuseResidual("no-fuse-residual", cl::desc("Do not fuse residual adds into conv kernels"));
+cl::opt<bool> noFuseActivation("no-fuse-activation", cl::desc("Do not fuse activations into kernels"));
+cl::opt<bool> listOps("list-ops", cl::desc("Print the supported ONNX ops as a Markdown table and exit"));
+cl::opt<bool> printIR("print-ir-after-change", cl::desc("Print the IR after every pass that changed it"));
+
+int fail(const llvm::Twine &message) {
+  llvm::errs() << "dlc: error: " << message << "\n";
+  return 1;
+}
+
+/// "node 'conv1'" for an imported op's location, the plain location otherwise.
+void describeLocation(Location loc, llvm::raw_ostream &os) {
+  if (auto name = dyn_cast<NameLoc>(loc)) {
+    if (auto file = dyn_cast<FileLineColLoc>(name.getChildLoc()))
+      os << file.getFilename().getValue() << ": ";
+    os << "node '" << name.getName().getValue() << "'";
+    return;
+  }
+  if (auto fused = dyn_cast<FusedLoc>(loc)) {
+    os << "fused ";
+    llvm::interleave(fused.getLocations(), os,
+                     [&](Location l) { describeLocation(l, os); }, " + ");
+    return;
+  }
+  os << loc;
+}
+
+void printModule(ModuleOp module, llvm::raw_ostream &os) {
+  OpPrintingFlags flags;
+  flags.elideLargeElementsAttrs(16);
+  module->print(os, flags);
+}
+
+int printSupportedOps() {
+  llvm::outs() << "| ONNX op | since opset | importer | notes |\n"
+               << "|---|---|---|---|\n";
+  auto ops = dlc::onnx_frontend::supportedOps();
+  std::sort(ops.begin(), ops.end(), [](const auto &a, const auto &b) {
+    return a.opType < b.opType;
+  });
+  for (const auto &op : ops)
+    llvm::outs() << "| " << op.opType << " | " << op.sinceOpset
+                 << " | frontends/onnx/" << op.family << ".cpp | " << op.notes
+                 << " |\n";
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM initLLVM(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv, "dlc: ahead-of-time compiler for neural networks\n");
+  if (listOps)
+    return printSupportedOps();
+  if (inputPath.empty())
+    return fail("no input model (usage: dlc model.onnx -o model.so)");
+
+  DialectRegistry registry;
+  dlc::registerAllDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // Diagnostics name the ONNX node they are about.
+  ScopedDiagnosticHandler diagnostics(&context, [](Diagnostic &diag) {
+    llvm::errs() << "dlc: "
+                 << (diag.getSeverity() == DiagnosticSeverity::Error
+                         ? "error: "
+                         : "note: ");
+    describeLocation(diag.getLocation(), llvm::errs());
+    llvm::errs() << ": " << diag.str() << "\n";
+    return success();
+  });
+
+  dlc::onnx_frontend::ModelSignature signature;
+  std::string errors;
+  OwningOpRef<ModuleOp> module = dlc::onnx_frontend::importOnnxFile(
+      context, inputPath, signature, errors);
+  if (!module) {
+    llvm::errs() << "dlc: error: " << errors;
+    return 1;
+  }
+  if (failed(verify(*module)))
+    return fail(inputPath + ": the imported graph does not verify");
+
+  dlc::PipelineOptions options;
+  options.foldBatchNorm = !noFoldBN;
+  options.fuseBias = !noFuseBias;
+  options.fuseResidual = !noFuseResidual;
+  options.fuseActivation = !noFuseActivation;
+  options.printIRAfterChange = printIR;
+  static const std::map<Emit, dlc::Stage> stageOf = {
+      {Emit::Graph, dlc::Stage::Graph},   {Emit::Kernel, dlc::Stage::Kernel},
+      {Emit::Linalg, dlc::Stage::Linalg}, {Emit::LLVM, dlc::Stage::LLVM},
+      {Emit::Obj, dlc::Stage::LLVM},      {Emit::So, dlc::Stage::LLVM}};
+  if (failed(dlc::lowerToStage(*module, stageOf.at(emit), options)))
+    return fail(inputPath + ": compilation failed");
+
+  bool textual = emit == Emit::Graph || emit == Emit::Kernel ||
+                 emit == Emit::Linalg || emit == Emit::LLVM;
+  std::string out = outputPath;
+  if (out.empty())
+    out = textual ? "-"
+                  : llvm::sys::path::stem(inputPath).str() +
+                        (emit == Emit::Obj ? ".o" : ".so");
+  if (emit != Emit::LLVM && textual) {
+    std::error_code ec;
+    llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return fail(out + ": " + ec.message());
+    printModule(*module, file.os());
+    file.keep();
+    return 0;
+  }
+
+  dlc::TargetSpec target{mtriple, mcpu, mattr};
+  std::string error;
+  auto tm = dlc::createTargetMachine(target, error);
+  if (!tm)
+    return fail(error);
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = dlc::buildLLVMModule(*module, llvmContext, *tm, target,
+                                         signature, inputPath, error);
+  if (!llvmModule)
+    return fail(inputPath + ": " + error);
+  if (emit == Emit::LLVM) {
+    std::error_code ec;
+    llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return fail(out + ": " + ec.message());
+    llvmModule->print(file.os(), nullptr);
+    file.keep();
+    return 0;
+  }
+  if (emit == Emit::Obj)
+    return dlc::emitObjectFile(*llvmModule, *tm, out, error) ? 0 : fail(error);
+
+  // A shared library: object to a temporary file, then link.
+  llvm::SmallString<128> objectPath;
+  if (auto ec = llvm::sys::fs::createTemporaryFile("dlc-model", "o", objectPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeObject(objectPath);
+  if (!dlc::emitObjectFile(*llvmModule, *tm, objectPath.str().str(), error))
+    return fail(error);
+  if (!dlc::linkSharedLibrary(objectPath.str().str(), out, error))
+    return fail(error);
+  return 0;
+}
