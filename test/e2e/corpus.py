@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Compiles every model of the shared corpus with dlc, runs it with dlc-run and
+compares with the PyTorch references within the tolerances of manifest.json.
+
+Exits 77 (skipped) when the corpus is absent, 1 when any model fails."""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+# The models the end-to-end pipeline must handle (issue: MLP and CNN models).
+MODELS = ["mlp_b1", "mlp_b64", "lenet5_b1", "lenet5_b64", "cnn_bn",
+          "vgg_small_b8", "resnet18", "depthwise"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("models", nargs="*", default=MODELS)
+    args = ap.parse_args()
+    manifest_path = os.path.join(args.corpus, "manifest.json")
+    if not os.path.exists(manifest_path):
+        print(f"corpus: SKIPPED: no shared corpus at {args.corpus} "
+              "(it lives in ../shared/corpus beside the checkout)")
+        return 77
+    manifest = json.load(open(manifest_path))["models"]
+    os.makedirs(args.work, exist_ok=True)
+    dlc = os.path.join(args.bin, "dlc", "dlc")
+    run = os.path.join(args.bin, "dlc-run", "dlc-run")
+    failed = []
+    for name in args.models:
+        info = manifest[name]
+        model_dir = os.path.join(args.corpus, info["dir"])
+        lib = os.path.join(args.work, name + ".so")
+        start = time.time()
+        r = subprocess.run([dlc, os.path.join(args.corpus, info["model"]), "-o", lib],
+                           capture_output=True, text=True)
+        compile_s = time.time() - start
+        if r.returncode != 0:
+            print(f"{name}: FAIL (compile)\n{r.stderr}")
+            failed.append(name)
+            continue
+        ok = True
+        data = os.path.join(model_dir, "test_data_set_0")
+        inputs = [os.path.join(data, f"input_{i}.pb") for i in range(len(info["inputs"]))]
+        # Each output has its own tolerance; check them one at a time.
+        for j, out in enumerate(info["outputs"]):
+            expects = [os.path.join(data, f"output_{k}.pb") for k in range(len(info["outputs"]))]
+            tol = out["tol"]
+            r = subprocess.run([run, lib, "--inputs", *inputs, "--expect", *expects,
+                                "--rtol", str(tol["rtol"]), "--atol", str(tol["atol"])],
+                               capture_output=True, text=True)
+            line = [l for l in r.stdout.splitlines() if l.startswith(f"output {j} ")]
+            status_ok = line and line[0].endswith(": ok")
+            if r.returncode == 2 or not status_ok:
+                ok = False
+                print(f"{name}: output {j} FAIL (rtol {tol['rtol']}, atol {tol['atol']})\n"
+                      f"{r.stdout}{r.stderr}")
+                break
+            detail = line[0].split(": ", 1)[1]
+        if ok:
+            print(f"{name}: ok (compiled in {compile_s:.1f} s; {detail})")
+        else:
+            failed.append(name)
+    passed = len(args.models) - len(failed)
+    print(f"corpus: {passed} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

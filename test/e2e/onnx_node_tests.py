@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Runs the ONNX backend node tests: each case's model.onnx is compiled by dlc
+and run by dlc-run on test_data_set_0, and its outputs are compared with the
+reference output_*.pb (rtol 1e-3, atol 1e-7 as in ONNX's own backend runner).
+
+The expected-pass list is enforced: a listed case that fails fails the run; a
+case that passes but is not listed is reported so that the list can grow."""
+import argparse
+import concurrent.futures
+import os
+import subprocess
+import sys
+
+RTOL, ATOL = 1e-3, 1e-7
+
+
+def run_case(case_dir, bin_dir, work):
+    name = os.path.basename(case_dir)
+    lib = os.path.join(work, name + ".so")
+    dlc = os.path.join(bin_dir, "dlc", "dlc")
+    run = os.path.join(bin_dir, "dlc-run", "dlc-run")
+    try:
+        r = subprocess.run([dlc, os.path.join(case_dir, "model.onnx"), "-o", lib],
+                           capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return name, "compile-timeout", ""
+    if r.returncode != 0:
+        kind = "unsupported" if "unsupported node" in r.stderr else "compile-error"
+        return name, kind, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
+    data = os.path.join(case_dir, "test_data_set_0")
+    files = sorted(os.listdir(data))
+    inputs = sorted((f for f in files if f.startswith("input_")),
+                    key=lambda f: int(f[6:-3]))
+    outputs = sorted((f for f in files if f.startswith("output_")),
+                     key=lambda f: int(f[7:-3]))
+    try:
+        r = subprocess.run([run, lib, "--inputs", *[os.path.join(data, f) for f in inputs],
+                            "--expect", *[os.path.join(data, f) for f in outputs],
+                            "--rtol", str(RTOL), "--atol", str(ATOL)],
+                           capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return name, "run-timeout", ""
+    finally:
+        if os.path.exists(lib):
+            os.remove(lib)
+    if r.returncode == 0:
+        return name, "pass", ""
+    if r.returncode < 0:
+        return name, "crash", f"signal {-r.returncode}"
+    return name, "mismatch" if r.returncode == 1 else "run-error", \
+        (r.stdout + r.stderr).strip().splitlines()[-1] if (r.stdout + r.stderr).strip() else ""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--expected", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--summary", required=True)
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--filter", default="", help="only cases whose name contains this")
+    args = ap.parse_args()
+    if not os.path.isdir(args.data):
+        msg = f"onnx node tests: SKIPPED: no test data at {args.data} (apt-get install libonnx-testdata)"
+        print(msg)
+        open(args.summary, "w").write(msg + "\n")
+        return 77
+    os.makedirs(args.work, exist_ok=True)
+    expected = set()
+    for line in open(args.expected):
+        line = line.split("#", 1)[0].strip()
+        if line:
+            expected.add(line)
+    cases = sorted(d for d in os.listdir(args.data)
+                   if os.path.isdir(os.path.join(args.data, d)) and args.filter in d)
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+        futures = [pool.submit(run_case, os.path.join(args.data, c), args.bin, args.work)
+                   for c in cases]
+        for f in concurrent.futures.as_completed(futures):
+            name, status, detail = f.result()
+            results[name] = (status, detail)
+    passed = sorted(n for n, (s, _) in results.items() if s == "pass")
+    regressions = sorted(n for n in expected if n in results and results[n][0] != "pass")
+    missing = sorted(n for n in expected if n not in results and not args.filter)
+    new = sorted(n for n in passed if n not in expected)
+    crashes = sorted(n for n, (s, _) in results.items() if s in ("crash", "compile-timeout", "run-timeout"))
+    counts = {}
+    for s, _ in results.values():
+        counts[s] = counts.get(s, 0) + 1
+    for n in regressions:
+        print(f"REGRESSION: {n}: {results[n][0]}: {results[n][1]}")
+    for n in missing:
+        print(f"MISSING: {n} is in the expected-pass list but not in the test data")
+    for n in crashes:
+        print(f"CRASH: {n}: {results[n][0]}: {results[n][1]}")
+    if new:
+        print(f"newly passing ({len(new)}), add them to {os.path.basename(args.expected)}:")
+        for n in new:
+            print(f"  {n}")
+    breakdown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    summary = (f"ONNX node tests: {len(passed)} of {len(results)} pass "
+               f"({len(expected)} expected, {len(regressions)} regressions; {breakdown})")
+    print(summary)
+    open(args.summary, "w").write(summary + "\n")
+    # Crashes are defects even when the case is not expected to pass.
+    return 1 if regressions or missing or crashes else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,21 @@
+# lit configuration for dlc: FileCheck tests of dialects, passes and tools.
+import os
+import lit.formats
+
+config.name = "dlc"
+config.test_format = lit.formats.ShTest(execute_external=False)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "e2e", "unit", "models"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.dlc_binary_dir, "test")
+
+tools = [os.path.join(config.dlc_tools_dir, d) for d in ("dlc", "dlc-opt", "dlc-run")]
+config.environment["PATH"] = os.pathsep.join(
+    tools + [config.llvm_tools_dir, config.environment.get("PATH", os.environ["PATH"])])
+config.substitutions.append(("%models", os.path.join(config.test_source_root, "tools", "models")))
+config.substitutions.append(("%onnx_node", os.path.join(config.onnx_testdata, "node")))
+config.substitutions.append(("%onnx_proto_encode",
+                             "protoc -I/usr/include --encode=onnx.ModelProto onnx/onnx.proto"))
+config.substitutions.append(("%tensor_proto_encode",
+                             "protoc -I/usr/include --encode=onnx.TensorProto onnx/onnx.proto"))
+config.substitutions.append(("%readme", os.path.join(config.dlc_source_dir, "README.md")))
