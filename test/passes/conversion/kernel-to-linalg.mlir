@@ -1,0 +1,58 @@
+// RUN: dlc-opt %s -convert-kernel-to-linalg | FileCheck %s
+
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[RHST:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+
+// A fused conv: padded input, named conv, one epilogue for bias + relu.
+// CHECK-LABEL: func @conv
+func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x8x8xf32> {
+  // CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
+  // CHECK: linalg.conv_2d_nchw_fchw
+  // CHECK: linalg.generic
+  // CHECK:   arith.addf
+  // CHECK:   arith.maximumf
+  %c = kernel.conv2d %x, %w bias %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 1 : i64, activation = "relu"} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+  return %c : tensor<1x4x8x8xf32>
+}
+
+// Depthwise (group == channels) and general grouped convs.
+// CHECK-LABEL: func @grouped
+func.func @grouped(%x: tensor<1x4x6x6xf32>, %dw: tensor<4x1x3x3xf32>, %gw: tensor<4x2x3x3xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) {
+  // CHECK: linalg.depthwise_conv_2d_nchw_chw
+  %d = kernel.conv2d %x, %dw {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 4 : i64} : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32>
+  // CHECK: linalg.conv_2d_ngchw_gfchw
+  %g = kernel.conv2d %x, %gw {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 2 : i64} : (tensor<1x4x6x6xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x4x4xf32>
+  return %d, %g : tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>
+}
+
+// The matmul accumulates into the broadcast bias; transpose_rhs reads B as [N, K].
+// CHECK-LABEL: func @matmul
+func.func @matmul(%a: tensor<2x5xf32>, %b: tensor<6x5xf32>, %bias: tensor<6xf32>) -> tensor<2x6xf32> {
+  // CHECK: linalg.generic
+  // CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHST]], {{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
+  %m = kernel.matmul %a, %b bias %bias {transpose_rhs = true} : (tensor<2x5xf32>, tensor<6x5xf32>, tensor<6xf32>) -> tensor<2x6xf32>
+  return %m : tensor<2x6xf32>
+}
+
+// Average pooling without counting the padding divides by a constant map of
+// tap counts: 1/4 in the corner, 1/6 on the edge, 1/9 inside.
+// CHECK-LABEL: func @avg_pool
+func.func @avg_pool(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32> {
+  // CHECK: tensor.pad
+  // CHECK: linalg.pooling_nchw_sum
+  // CHECK: arith.constant dense<{{\[\[\[\[}}2.500000e-01, 0.166666672, 0.166666672, 2.500000e-01]
+  // CHECK: arith.mulf
+  %p = kernel.pool2d %x {kind = "avg", kernel_shape = array<i64: 3, 3>, strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>} : (tensor<1x1x4x4xf32>) -> tensor<1x1x4x4xf32>
+  return %p : tensor<1x1x4x4xf32>
+}
+
+// Max pooling pads with -inf, and further than declared when the result
+// shape asks for it (ceil_mode).
+// CHECK-LABEL: func @max_pool_ceil
+func.func @max_pool_ceil(%x: tensor<1x1x5x5xf32>) -> tensor<1x1x3x3xf32> {
+  // CHECK: tensor.pad %{{.*}} low[0, 0, 0, 0] high[0, 0, 1, 1]
+  // CHECK: 0xFF800000
+  // CHECK: linalg.pooling_nchw_max
+  %p = kernel.pool2d %x {kind = "max", kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>} : (tensor<1x1x5x5xf32>) -> tensor<1x1x3x3xf32>
+  return %p : tensor<1x1x3x3xf32>
+}
