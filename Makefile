@@ -3,7 +3,7 @@
 BUILD_DIR ?= build
 LLVM_PREFIX ?= /usr/lib/llvm-22
 JOBS ?= $(shell nproc)
-DEMO_MODEL ?= examples/mlp.onnx
+DEMO_MODEL ?= examples/tiny_cnn.textproto
 
 .PHONY: all deps configure build check check-lit check-unit check-e2e check-node demo clean
 
