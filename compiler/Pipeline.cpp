@@ -43,15 +43,17 @@ std::string linalgStage() {
 std::string llvmStage() {
   // Bufferize the whole module; results become caller-provided out-params so
   // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
-  return "one-shot-bufferize{bufferize-function-boundaries=1 "
+  return "func.func(vectorize-matmul,canonicalize),"
+         "one-shot-bufferize{bufferize-function-boundaries=1 "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{modify-public-functions=1 "
          "hoist-static-allocs=1},"
          "buffer-deallocation-pipeline,"
-         "func.func(memref-copy-to-linalg,convert-linalg-to-loops,canonicalize,"
-         "cse),"
+         "func.func(memref-copy-to-linalg,convert-linalg-to-loops,"
+         "convert-vector-to-scf,canonicalize,cse),"
          "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
-         "lower-affine,convert-math-to-llvm,convert-math-to-libm,"
+         "lower-affine,convert-vector-to-llvm,convert-math-to-llvm,"
+         "convert-math-to-libm,"
          "finalize-memref-to-llvm,convert-arith-to-llvm,"
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
          "convert-cf-to-llvm,convert-arith-to-llvm,"

@@ -61,6 +61,135 @@ Value buildEpilogue(OpBuilder &b, Location loc, Value acc, Value bias,
   return generic.getResult(0);
 }
 
+/// A grouped direct convolution as one linalg.generic over
+/// (n, g, fg, c, kh, kw, oh, ow): output width innermost, so that the loops
+/// it becomes read input and output rows contiguously (vectorizable), with
+/// the filter tap invariant. Input [N, G*C, H, W] (already padded), filter
+/// [G*FG, C, KH, KW], result [N, G*FG, OH, OW].
+Value buildDirectConv(OpBuilder &b, Location loc, Value input, Value filter,
+                      RankedTensorType resultType, ArrayRef<int64_t> strides,
+                      ArrayRef<int64_t> dilations, int64_t group) {
+  MLIRContext *ctx = b.getContext();
+  auto inType = cast<RankedTensorType>(input.getType());
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  Type elem = inType.getElementType();
+  int64_t channels = inType.getDimSize(1), filters = filterType.getDimSize(0);
+  auto groupedIn = RankedTensorType::get(
+      {inType.getDimSize(0), group, channels / group, inType.getDimSize(2),
+       inType.getDimSize(3)},
+      elem);
+  auto groupedFilter = RankedTensorType::get(
+      {group, filters / group, filterType.getDimSize(1),
+       filterType.getDimSize(2), filterType.getDimSize(3)},
+      elem);
+  auto groupedOut = RankedTensorType::get(
+      {resultType.getDimSize(0), group, filters / group,
+       resultType.getDimSize(2), resultType.getDimSize(3)},
+      elem);
+  Value in = tensor::ExpandShapeOp::create(
+      b, loc, groupedIn, input,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+  Value w = tensor::ExpandShapeOp::create(
+      b, loc, groupedFilter, filter,
+      ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
+  Value init = dlc::createFilled(b, loc, groupedOut, 0.0);
+
+  AffineExpr n, g, fg, c, kh, kw, oh, ow;
+  bindDims(ctx, n, g, fg, c, kh, kw, oh, ow);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(8, 0,
+                     {n, g, c, oh * strides[0] + kh * dilations[0],
+                      ow * strides[1] + kw * dilations[1]},
+                     ctx),
+      AffineMap::get(8, 0, {g, fg, c, kh, kw}, ctx),
+      AffineMap::get(8, 0, {n, g, fg, oh, ow}, ctx)};
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators = {
+      IteratorType::parallel,  IteratorType::parallel,  IteratorType::parallel,
+      IteratorType::reduction, IteratorType::reduction, IteratorType::reduction,
+      IteratorType::parallel,  IteratorType::parallel};
+  auto conv = linalg::GenericOp::create(
+      b, loc, groupedOut, ValueRange{in, w}, init, maps, iterators,
+      [](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value product = arith::MulFOp::create(nb, nloc, args[0], args[1]);
+        Value sum = arith::AddFOp::create(nb, nloc, args[2], product);
+        linalg::YieldOp::create(nb, nloc, sum);
+      });
+  return tensor::CollapseShapeOp::create(
+      b, loc, resultType, conv.getResult(0),
+      ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+}
+
+/// Convolution as a matrix product: an im2col copy of the (padded) input,
+/// col[c*KH*KW + kh*KW + kw, n*OH*OW + oh*OW + ow], multiplied by the filter
+/// viewed as [F, C*KH*KW]. The product is a linalg.matmul, which the
+/// matmul vectorizer turns into register-tiled vector code. Ungrouped only.
+Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
+                      RankedTensorType resultType, ArrayRef<int64_t> strides,
+                      ArrayRef<int64_t> dilations) {
+  MLIRContext *ctx = b.getContext();
+  auto inType = cast<RankedTensorType>(input.getType());
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  Type elem = inType.getElementType();
+  int64_t n = resultType.getDimSize(0), f = resultType.getDimSize(1);
+  int64_t oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
+  int64_t c = filterType.getDimSize(1), kh = filterType.getDimSize(2),
+          kw = filterType.getDimSize(3);
+  int64_t k = c * kh * kw, p = n * oh * ow;
+
+  Value col;
+  bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 &&
+                   inType.getDimSize(2) == oh && inType.getDimSize(3) == ow;
+  if (pointwise && n == 1) {
+    // A 1x1 stride-1 conv of one image reads the input as it is.
+    col = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({k, p}, elem), input,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+  } else {
+    AffineExpr dc, dkh, dkw, dn, doh, dow;
+    bindDims(ctx, dc, dkh, dkw, dn, doh, dow);
+    auto colType = RankedTensorType::get({c, kh, kw, n, oh, ow}, elem);
+    Value init = tensor::EmptyOp::create(b, loc, colType.getShape(), elem);
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(6, 0,
+                       {dn, dc, doh * strides[0] + dkh * dilations[0],
+                        dow * strides[1] + dkw * dilations[1]},
+                       ctx),
+        AffineMap::getMultiDimIdentityMap(6, ctx)};
+    SmallVector<utils::IteratorType> iterators(6,
+                                               utils::IteratorType::parallel);
+    Value col6 = linalg::GenericOp::create(
+                     b, loc, colType, input, init, maps, iterators,
+                     [](OpBuilder &nb, Location nloc, ValueRange args) {
+                       linalg::YieldOp::create(nb, nloc, args[0]);
+                     })
+                     .getResult(0);
+    col = tensor::CollapseShapeOp::create(
+        b, loc, RankedTensorType::get({k, p}, elem), col6,
+        ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
+  }
+  Value weights = tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({f, k}, elem), filter,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+  auto productType = RankedTensorType::get({f, p}, elem);
+  Value init = dlc::createFilled(b, loc, productType, 0.0);
+  Value product = linalg::MatmulOp::create(b, loc, productType,
+                                           ValueRange{weights, col}, init)
+                      .getResult(0);
+  if (n == 1)
+    return tensor::ExpandShapeOp::create(
+        b, loc, resultType, product,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+  // [F, N, OH, OW] -> [N, F, OH, OW]
+  auto fnType = RankedTensorType::get({f, n, oh, ow}, elem);
+  Value fn = tensor::ExpandShapeOp::create(
+      b, loc, fnType, product, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+  Value out = tensor::EmptyOp::create(b, loc, resultType.getShape(), elem);
+  return linalg::TransposeOp::create(b, loc, fn, out,
+                                     ArrayRef<int64_t>{1, 0, 2, 3})
+      .getResult()[0];
+}
+
 struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -69,68 +198,17 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto resultType = op.getType();
-    auto inType = op.getInput().getType();
-    auto filterType = op.getFilter().getType();
     ArrayRef<int64_t> pads = op.getPads();
     Value input = dlc::padWithConstant(rewriter, loc, adaptor.getInput(),
                                        {0, 0, pads[0], pads[1]},
                                        {0, 0, pads[2], pads[3]}, 0.0);
-    auto strides = rewriter.getI64TensorAttr(op.getStrides());
-    auto dilations = rewriter.getI64TensorAttr(op.getDilations());
-    int64_t group = op.getGroup();
-    int64_t channels = inType.getDimSize(1);
-    int64_t filters = filterType.getDimSize(0);
-    Value conv;
-    if (group == 1) {
-      Value init = dlc::createFilled(rewriter, loc, resultType, 0.0);
-      conv = linalg::Conv2DNchwFchwOp::create(
-                 rewriter, loc, resultType, ValueRange{input, adaptor.getFilter()},
-                 init, strides, dilations)
-                 .getResult(0);
-    } else if (group == channels && filters == channels) {
-      // Depthwise with multiplier 1: filter [C, 1, KH, KW] -> [C, KH, KW].
-      auto dwFilterType = RankedTensorType::get(
-          {channels, filterType.getDimSize(2), filterType.getDimSize(3)},
-          filterType.getElementType());
-      Value filter = tensor::CollapseShapeOp::create(
-          rewriter, loc, dwFilterType, adaptor.getFilter(),
-          ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
-      Value init = dlc::createFilled(rewriter, loc, resultType, 0.0);
-      conv = linalg::DepthwiseConv2DNchwChwOp::create(
-                 rewriter, loc, resultType, ValueRange{input, filter}, init,
-                 strides, dilations)
-                 .getResult(0);
-    } else {
-      // General grouped conv: split channels and filters into groups.
-      auto padded = cast<RankedTensorType>(input.getType());
-      Type elem = padded.getElementType();
-      auto groupedIn = RankedTensorType::get(
-          {padded.getDimSize(0), group, channels / group, padded.getDimSize(2),
-           padded.getDimSize(3)},
-          elem);
-      auto groupedFilter = RankedTensorType::get(
-          {group, filters / group, filterType.getDimSize(1),
-           filterType.getDimSize(2), filterType.getDimSize(3)},
-          elem);
-      auto groupedOut = RankedTensorType::get(
-          {resultType.getDimSize(0), group, filters / group,
-           resultType.getDimSize(2), resultType.getDimSize(3)},
-          elem);
-      Value in = tensor::ExpandShapeOp::create(
-          rewriter, loc, groupedIn, input,
-          ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
-      Value filter = tensor::ExpandShapeOp::create(
-          rewriter, loc, groupedFilter, adaptor.getFilter(),
-          ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}, {4}});
-      Value init = dlc::createFilled(rewriter, loc, groupedOut, 0.0);
-      Value out = linalg::Conv2DNgchwGfchwOp::create(
-                      rewriter, loc, groupedOut, ValueRange{in, filter}, init,
-                      strides, dilations)
-                      .getResult(0);
-      conv = tensor::CollapseShapeOp::create(
-          rewriter, loc, resultType, out,
-          ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
-    }
+    Value conv =
+        op.getGroup() == 1
+            ? buildIm2colConv(rewriter, loc, input, adaptor.getFilter(),
+                              resultType, op.getStrides(), op.getDilations())
+            : buildDirectConv(rewriter, loc, input, adaptor.getFilter(),
+                              resultType, op.getStrides(), op.getDilations(),
+                              op.getGroup());
     Value result = buildEpilogue(
         rewriter, loc, conv, adaptor.getBias(), /*channelDim=*/1,
         adaptor.getResidual(), op.getActivation(),

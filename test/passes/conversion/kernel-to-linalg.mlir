@@ -1,13 +1,20 @@
 // RUN: dlc-opt %s -convert-kernel-to-linalg | FileCheck %s
 
+// CHECK-DAG: #[[DWIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d3, d4 + d6, d5 + d7)>
 // CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[RHST:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 
-// A fused conv: padded input, named conv, one epilogue for bias + relu.
+// A fused conv: padded input, im2col copy, [F, C*KH*KW] x [C*KH*KW, OH*OW]
+// matmul, one epilogue for bias + relu.
 // CHECK-LABEL: func @conv
 func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x8x8xf32> {
   // CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
-  // CHECK: linalg.conv_2d_nchw_fchw
+  // CHECK: linalg.generic
+  // CHECK-SAME: outs(%{{.*}} : tensor<3x3x3x1x8x8xf32>)
+  // CHECK: tensor.collapse_shape %{{.*}} : tensor<3x3x3x1x8x8xf32> into tensor<27x64xf32>
+  // CHECK: tensor.collapse_shape %{{.*}} : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x27xf32>, tensor<27x64xf32>)
+  // CHECK: tensor.expand_shape %{{.*}} : tensor<4x64xf32> into tensor<1x4x8x8xf32>
   // CHECK: linalg.generic
   // CHECK:   arith.addf
   // CHECK:   arith.maximumf
@@ -15,12 +22,24 @@ func.func @conv(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf
   return %c : tensor<1x4x8x8xf32>
 }
 
-// Depthwise (group == channels) and general grouped convs.
+// A batch of images: the [F, N*OH*OW] product is transposed to NCHW.
+// CHECK-LABEL: func @conv_batch
+func.func @conv_batch(%x: tensor<2x3x4x4xf32>, %w: tensor<5x3x1x1xf32>) -> tensor<2x5x4x4xf32> {
+  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<5x3xf32>, tensor<3x32xf32>)
+  // CHECK: linalg.transpose ins(%{{.*}} : tensor<5x2x4x4xf32>) outs(%{{.*}} : tensor<2x5x4x4xf32>) permutation = [1, 0, 2, 3]
+  %c = kernel.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<2x3x4x4xf32>, tensor<5x3x1x1xf32>) -> tensor<2x5x4x4xf32>
+  return %c : tensor<2x5x4x4xf32>
+}
+
+// Grouped convs (depthwise included) are one direct-convolution generic over
+// (n, g, fg, c, kh, kw, oh, ow), output width innermost.
 // CHECK-LABEL: func @grouped
 func.func @grouped(%x: tensor<1x4x6x6xf32>, %dw: tensor<4x1x3x3xf32>, %gw: tensor<4x2x3x3xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) {
-  // CHECK: linalg.depthwise_conv_2d_nchw_chw
+  // CHECK: linalg.generic {indexing_maps = [#[[DWIN]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+  // CHECK-SAME: tensor<1x4x1x6x6xf32>, tensor<4x1x1x3x3xf32>
   %d = kernel.conv2d %x, %dw {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 4 : i64} : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32>
-  // CHECK: linalg.conv_2d_ngchw_gfchw
+  // CHECK: linalg.generic
+  // CHECK-SAME: tensor<1x2x2x6x6xf32>, tensor<2x2x2x3x3xf32>
   %g = kernel.conv2d %x, %gw {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 2 : i64} : (tensor<1x4x6x6xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x4x4xf32>
   return %d, %g : tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>
 }

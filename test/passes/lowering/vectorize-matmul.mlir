@@ -1,0 +1,35 @@
+// RUN: dlc-opt %s -vectorize-matmul="rows=2 vectors=1" | FileCheck %s
+// A 3x40 result with 2-row, 16-column register tiles: a 2-row tile loop, a
+// 1-row loop for the last row, and masked columns past 40.
+
+// CHECK-LABEL: func @matmul
+func.func @matmul(%a: tensor<3x5xf32>, %b: tensor<5x40xf32>, %c: tensor<3x40xf32>) -> tensor<3x40xf32> {
+  // CHECK-NOT: linalg.matmul
+  // CHECK: scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+  // CHECK:   scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+  // CHECK:     vector.create_mask %{{.*}} : vector<16xi1>
+  // CHECK:     vector.transfer_read {{.*}} : tensor<3x40xf32>, vector<16xf32>
+  // CHECK:     vector.transfer_read {{.*}} : tensor<3x40xf32>, vector<16xf32>
+  // CHECK:     scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<16xf32>, vector<16xf32>)
+  // CHECK:       vector.transfer_read %{{.*}}[%[[K]], %[[N]]]
+  // CHECK:       tensor.extract
+  // CHECK:       vector.broadcast
+  // CHECK:       vector.fma
+  // CHECK:       tensor.extract
+  // CHECK:       vector.fma
+  // CHECK:     vector.transfer_write
+  // CHECK:     vector.transfer_write
+  // CHECK: scf.for
+  // CHECK:   scf.for
+  // CHECK:     scf.for {{.*}} -> (vector<16xf32>)
+  %r = linalg.matmul ins(%a, %b : tensor<3x5xf32>, tensor<5x40xf32>) outs(%c : tensor<3x40xf32>) -> tensor<3x40xf32>
+  return %r : tensor<3x40xf32>
+}
+
+// Transposed or non-f32 matmuls are left to the generic lowering.
+// CHECK-LABEL: func @f64
+func.func @f64(%a: tensor<3x5xf64>, %b: tensor<5x4xf64>, %c: tensor<3x4xf64>) -> tensor<3x4xf64> {
+  // CHECK: linalg.matmul
+  %r = linalg.matmul ins(%a, %b : tensor<3x5xf64>, tensor<5x4xf64>) outs(%c : tensor<3x4xf64>) -> tensor<3x4xf64>
+  return %r : tensor<3x4xf64>
+}
