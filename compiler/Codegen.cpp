@@ -77,6 +77,13 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
                 const std::string &sourcePath, std::string &error) {
   ManifestFields fields;
   countParameters(module, fields.parameterCount, fields.parameterBytes);
+  // The workspace the plan-workspace pass gave the entry function, if any.
+  module.walk([&](LLVM::LLVMFuncOp func) {
+    if (func.getName() != signature.entryName)
+      return;
+    if (auto bytes = func->getAttrOfType<IntegerAttr>("dlc.workspace_bytes"))
+      fields.workspaceBytes = bytes.getInt();
+  });
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, "dlc_model");
   if (!llvmModule) {
@@ -87,10 +94,13 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   llvmModule->setTargetTriple(tm.getTargetTriple());
 
   llvm::Function *entry = llvmModule->getFunction(signature.entryName);
-  size_t arity = signature.inputs.size() + signature.outputs.size();
+  bool hasWorkspace = fields.workspaceBytes > 0;
+  size_t arity = signature.inputs.size() + signature.outputs.size() +
+                 (hasWorkspace ? 1 : 0);
   if (!entry || entry->arg_size() != arity) {
     error = "the lowered entry function '" + signature.entryName +
-            "' does not take one pointer per input and output";
+            "' does not take one pointer per input and output (and the "
+            "workspace)";
     return nullptr;
   }
 
@@ -102,12 +112,12 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     if (!g.isDeclaration())
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
 
-  // void dlc_<entry>(void **inputs, void **outputs)
+  // void dlc_<entry>(void **inputs, void **outputs, void *workspace)
   fields.entrySymbol = "dlc_" + signature.entryName;
   llvm::IRBuilder<> b(llvmContext);
   auto *ptrTy = b.getPtrTy();
   auto *wrapperTy =
-      llvm::FunctionType::get(b.getVoidTy(), {ptrTy, ptrTy}, false);
+      llvm::FunctionType::get(b.getVoidTy(), {ptrTy, ptrTy, ptrTy}, false);
   auto *wrapper =
       llvm::Function::Create(wrapperTy, llvm::GlobalValue::ExternalLinkage,
                              fields.entrySymbol, llvmModule.get());
@@ -121,6 +131,8 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   };
   loadPointers(wrapper->getArg(0), signature.inputs.size());
   loadPointers(wrapper->getArg(1), signature.outputs.size());
+  if (hasWorkspace)
+    args.push_back(wrapper->getArg(2));
   b.CreateCall(entry, args);
   b.CreateRetVoid();
 

@@ -59,7 +59,7 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       b, b.CreateString(kVersion), b.CreateString(fields.targetTriple),
       b.CreateString(fields.targetCpu), b.CreateString(fields.source),
       b.CreateString(signature.producer), b.CreateVector(entries),
-      fields.parameterCount, fields.parameterBytes);
+      fields.parameterCount, fields.parameterBytes, fields.workspaceBytes);
   mf::FinishManifestBuffer(b, manifest);
   bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
   return true;

@@ -15,6 +15,8 @@ struct ManifestFields {
   std::string targetTriple, targetCpu, source;
   std::string entrySymbol;
   int64_t parameterCount = 0, parameterBytes = 0;
+  /// Scratch memory the entry point needs, passed by the caller.
+  int64_t workspaceBytes = 0;
 };
 
 /// Serializes the FlatBuffers manifest (schema: runtime/manifest.fbs).

@@ -43,11 +43,11 @@ std::string linalgStage() {
 std::string llvmStage() {
   // Bufferize the whole module; results become caller-provided out-params so
   // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
-  return "func.func(vectorize-matmul,canonicalize),"
+  return "func.func(vectorize-matmul,approximate-math,canonicalize),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{modify-public-functions=1 "
-         "hoist-static-allocs=1},"
+         "hoist-static-allocs=1},plan-workspace,"
          "buffer-deallocation-pipeline,"
          "func.func(memref-copy-to-linalg,convert-linalg-to-loops,"
          "convert-vector-to-scf,canonicalize,cse),"

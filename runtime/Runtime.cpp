@@ -10,7 +10,9 @@
 
 #include <dlfcn.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,8 +32,9 @@ struct TensorDesc {
   std::vector<int64_t> shape;
 };
 
-/// Entry points take arrays of pointers to the inputs' and outputs' data.
-using EntryFn = void (*)(void **inputs, void **outputs);
+/// Entry points take arrays of pointers to the inputs' and outputs' data,
+/// and the scratch memory the manifest asks for.
+using EntryFn = void (*)(void **inputs, void **outputs, void *workspace);
 
 std::string shapeString(const int64_t *shape, int32_t rank) {
   std::string s = "[";
@@ -45,10 +48,14 @@ std::string shapeString(const int64_t *shape, int32_t rank) {
 struct dlc_model {
   void *handle = nullptr;
   EntryFn entry = nullptr;
+  // One workspace per model, allocated once: calls on one model take turns.
+  void *workspace = nullptr;
+  std::mutex runMutex;
   std::string path, version, target, cpu, source;
   std::vector<TensorDesc> inputs, outputs;
 
   ~dlc_model() {
+    std::free(workspace);
     if (handle)
       dlclose(handle);
   }
@@ -153,6 +160,14 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   if (!m->entry)
     return fail(DLC_ERROR_MANIFEST, std::string(path) + ": entry point '" +
                                         symbol + "' is missing");
+  if (int64_t bytes = manifest->workspace_bytes(); bytes > 0) {
+    size_t rounded = (static_cast<size_t>(bytes) + 63) / 64 * 64;
+    m->workspace = std::aligned_alloc(64, rounded);
+    if (!m->workspace)
+      return fail(DLC_ERROR_LOAD, std::string(path) + ": cannot allocate " +
+                                      std::to_string(rounded) +
+                                      " bytes of workspace");
+  }
   *model = m.release();
   return DLC_OK;
 }
@@ -260,7 +275,8 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
   if (dlc_status s = checkTensors(model->outputs, outputs, num_outputs,
                                   "output", out))
     return s;
-  model->entry(in.data(), out.data());
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  model->entry(in.data(), out.data(), model->workspace);
   lastError.clear();
   return DLC_OK;
 }

@@ -7,6 +7,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
@@ -220,6 +221,43 @@ LogicalResult MatmulOp::inferReturnTypes(MLIRContext *,
   batch->push_back(n);
   types.push_back(RankedTensorType::get(*batch, l.getElementType()));
   return success();
+}
+
+namespace {
+/// A transposed constant operand is transposed once, at compile time (the
+/// transpose folds), so that the kernel reads it row-major: Gemm weights
+/// arrive as [N, K] with transB = 1.
+struct TransposeConstantMatmulOperand : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto pretranspose = [&](Value v) -> Value {
+      int64_t rank = cast<RankedTensorType>(v.getType()).getRank();
+      SmallVector<int64_t> perm;
+      for (int64_t d = 0; d < rank; ++d)
+        perm.push_back(d);
+      std::swap(perm[rank - 1], perm[rank - 2]);
+      return TransposeOp::create(rewriter, op.getLoc(), v,
+                                 rewriter.getDenseI64ArrayAttr(perm));
+    };
+    bool lhs = op.getTransposeLhs() && matchPattern(op.getLhs(), m_Constant());
+    bool rhs = op.getTransposeRhs() && matchPattern(op.getRhs(), m_Constant());
+    if (!lhs && !rhs)
+      return failure();
+    Value newLhs = lhs ? pretranspose(op.getLhs()) : op.getLhs();
+    Value newRhs = rhs ? pretranspose(op.getRhs()) : op.getRhs();
+    rewriter.replaceOpWithNewOp<MatmulOp>(
+        op, op.getType(), newLhs, newRhs,
+        rewriter.getBoolAttr(op.getTransposeLhs() && !lhs),
+        rewriter.getBoolAttr(op.getTransposeRhs() && !rhs));
+    return success();
+  }
+};
+} // namespace
+
+void MatmulOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<TransposeConstantMatmulOperand>(context);
 }
 
 LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *,

@@ -82,6 +82,7 @@ def Graph_MatmulOp : Graph_Op<"matmul"> {
   let results = (outs Graph_FloatTensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasCanonicalizer = 1;
 }
 
 def Graph_Conv2dOp : Graph_Op<"conv2d"> {

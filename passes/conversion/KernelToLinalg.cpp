@@ -269,15 +269,27 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
                                    });
     else
       init = dlc::createFilled(rewriter, loc, resultType, 0.0);
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, resultType, ValueRange{adaptor.getLhs(), adaptor.getRhs()},
-        init, maps, iterators,
-        [&](OpBuilder &b, Location nloc, ValueRange args) {
-          Value product = arith::MulFOp::create(b, nloc, args[0], args[1]);
-          Value sum = arith::AddFOp::create(b, nloc, args[2], product);
-          linalg::YieldOp::create(b, nloc, sum);
-        });
-    Value result = buildEpilogue(rewriter, loc, generic.getResult(0), Value(),
+    Value product;
+    if (rank == 2 && !op.getTransposeLhs() && !op.getTransposeRhs()) {
+      // The plain case is a named matmul, which gets register-tiled code.
+      product = linalg::MatmulOp::create(
+                    rewriter, loc, resultType,
+                    ValueRange{adaptor.getLhs(), adaptor.getRhs()}, init)
+                    .getResult(0);
+    } else {
+      product = linalg::GenericOp::create(
+                    rewriter, loc, resultType,
+                    ValueRange{adaptor.getLhs(), adaptor.getRhs()}, init, maps,
+                    iterators,
+                    [&](OpBuilder &b, Location nloc, ValueRange args) {
+                      Value mul = arith::MulFOp::create(b, nloc, args[0],
+                                                        args[1]);
+                      Value sum = arith::AddFOp::create(b, nloc, args[2], mul);
+                      linalg::YieldOp::create(b, nloc, sum);
+                    })
+                    .getResult(0);
+    }
+    Value result = buildEpilogue(rewriter, loc, product, Value(),
                                  rank - 1, Value(), op.getActivation(),
                                  op.getAlpha().convertToFloat(),
                                  op.getBeta().convertToFloat());

@@ -36,4 +36,34 @@ def VectorizeMatmul : Pass<"vectorize-matmul", "mlir::func::FuncOp"> {
   ];
 }
 
+def ApproximateMath : Pass<"approximate-math", "mlir::func::FuncOp"> {
+  let summary = "Replaces tanh, exp, log and erf with polynomial approximations";
+  let description = [{
+    libm calls are scalar and stop the vectorizer; MLIR's polynomial and
+    rational approximations of these functions are plain arithmetic, accurate
+    to a few ulp in f32, and vectorize. Other math ops keep libm.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::math::MathDialect",
+    "mlir::vector::VectorDialect"
+  ];
+}
+
+def PlanWorkspace : Pass<"plan-workspace", "mlir::ModuleOp"> {
+  let summary = "Places every static intermediate buffer in one workspace argument";
+  let description = [{
+    After bufferization, each public function's top-level memref.alloc of a
+    static shape becomes a memref.view into a new trailing argument, an
+    i8 workspace the caller provides. Buffers whose lifetimes (from the alloc
+    to the last use of anything aliasing it) do not overlap share memory.
+    The workspace size is recorded as `dlc.workspace_bytes` on the function.
+    Generated code then allocates nothing per call: no malloc, no page faults.
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", "64",
+           "Byte alignment of every buffer in the workspace">,
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
 #endif // DLC_PASSES_LOWERING

@@ -1,0 +1,140 @@
+//===- PlanWorkspace.cpp - intermediate buffers in one workspace ----------===//
+
+#include "passes/lowering/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_PLANWORKSPACE
+#include "passes/lowering/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+
+namespace {
+
+struct Buffer {
+  memref::AllocOp alloc;
+  int64_t begin, end; ///< live range, in top-level op positions
+  int64_t bytes;
+  int64_t offset = -1;
+};
+
+/// Position of the op of `block` that contains `op`.
+int64_t topLevelPosition(Operation *op, Block &block,
+                         const DenseMap<Operation *, int64_t> &positions) {
+  while (op && op->getBlock() != &block)
+    op = op->getParentOp();
+  return op ? positions.lookup(op) : -1;
+}
+
+/// The last top-level position where `root` or any value derived from it
+/// (views, loop results: any memref result of an op that uses it) is used.
+int64_t lastUse(Value root, Block &block,
+                const DenseMap<Operation *, int64_t> &positions) {
+  int64_t last = -1;
+  SmallVector<Value> worklist = {root};
+  DenseSet<Value> seen;
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    if (!seen.insert(v).second)
+      continue;
+    for (Operation *user : v.getUsers()) {
+      // Freeing a buffer is not using it.
+      if (isa<memref::DeallocOp>(user))
+        continue;
+      last = std::max(last, topLevelPosition(user, block, positions));
+      for (Value result : user->getResults())
+        if (isa<BaseMemRefType>(result.getType()))
+          worklist.push_back(result);
+    }
+  }
+  return last;
+}
+
+struct PlanWorkspacePass
+    : public dlc::impl::PlanWorkspaceBase<PlanWorkspacePass> {
+  using PlanWorkspaceBase::PlanWorkspaceBase;
+
+  void runOnOperation() override {
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (func.isPublic() && !func.isExternal())
+        plan(func);
+  }
+
+  void plan(func::FuncOp func) {
+    Block &body = func.getBody().front();
+    DenseMap<Operation *, int64_t> positions;
+    int64_t position = 0;
+    for (Operation &op : body)
+      positions[&op] = position++;
+
+    std::vector<Buffer> buffers;
+    for (auto alloc : body.getOps<memref::AllocOp>()) {
+      MemRefType type = alloc.getType();
+      if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+          type.getMemorySpace() || !type.getElementType().isIntOrFloat())
+        continue;
+      int64_t bytes = type.getNumElements() *
+                      ((type.getElementTypeBitWidth() + 7) / 8);
+      int64_t begin = positions.lookup(alloc);
+      int64_t end = std::max(begin, lastUse(alloc, body, positions));
+      buffers.push_back({alloc, begin, end, bytes});
+    }
+    if (buffers.empty())
+      return;
+
+    // Largest first, each at the lowest offset that overlaps no buffer
+    // alive at the same time.
+    std::vector<Buffer *> order;
+    for (Buffer &b : buffers)
+      order.push_back(&b);
+    std::stable_sort(order.begin(), order.end(), [](Buffer *a, Buffer *b) {
+      return a->bytes > b->bytes;
+    });
+    int64_t total = 0;
+    std::vector<Buffer *> placed;
+    for (Buffer *b : order) {
+      std::vector<std::pair<int64_t, int64_t>> busy;
+      for (Buffer *p : placed)
+        if (p->begin <= b->end && b->begin <= p->end)
+          busy.push_back({p->offset, p->offset + p->bytes});
+      std::sort(busy.begin(), busy.end());
+      int64_t offset = 0;
+      for (auto [lo, hi] : busy) {
+        if (offset + b->bytes <= lo)
+          break;
+        offset = std::max<int64_t>(offset, llvm::alignTo(hi, alignment));
+      }
+      b->offset = offset;
+      total = std::max(total, offset + b->bytes);
+      placed.push_back(b);
+    }
+    total = static_cast<int64_t>(llvm::alignTo(total, alignment));
+
+    OpBuilder builder(func.getContext());
+    auto workspaceType = MemRefType::get({total}, builder.getI8Type());
+    unsigned index = func.getNumArguments();
+    if (failed(func.insertArgument(index, workspaceType, {}, func.getLoc())))
+      return signalPassFailure();
+    Value workspace = func.getArgument(index);
+    for (Buffer &b : buffers) {
+      builder.setInsertionPoint(b.alloc);
+      Value offset =
+          arith::ConstantIndexOp::create(builder, b.alloc.getLoc(), b.offset);
+      Value view = memref::ViewOp::create(builder, b.alloc.getLoc(),
+                                          b.alloc.getType(), workspace, offset,
+                                          ValueRange{});
+      // Deallocations of a planned buffer go away with it.
+      for (Operation *user : llvm::make_early_inc_range(b.alloc->getUsers()))
+        if (isa<memref::DeallocOp>(user))
+          user->erase();
+      b.alloc.replaceAllUsesWith(view);
+      b.alloc.erase();
+    }
+    func->setAttr("dlc.workspace_bytes", builder.getI64IntegerAttr(total));
+  }
+};
+
+} // namespace
