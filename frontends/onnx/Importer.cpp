@@ -72,9 +72,29 @@ std::vector<SupportedOp> supportedOps() {
   return ops;
 }
 
+/// Reads a serialized TensorProto file as a constant for graph input `name`.
+static FailureOr<DenseElementsAttr>
+readFrozenInput(MLIRContext &context, const std::string &name,
+                const std::string &file, std::string &message) {
+  auto buffer = llvm::MemoryBuffer::getFile(file, /*IsText=*/false);
+  if (!buffer) {
+    message = file + ": cannot read file: " + buffer.getError().message();
+    return failure();
+  }
+  onnx::TensorProto tensor;
+  if (!tensor.ParseFromArray((*buffer)->getBufferStart(),
+                             static_cast<int>((*buffer)->getBufferSize()))) {
+    message = file + ": not a serialized onnx.TensorProto";
+    return failure();
+  }
+  tensor.set_name(name);
+  return tensorProtoToAttr(&context, tensor, message);
+}
+
 OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
                                      ModelSignature &signature,
-                                     std::string &errors) {
+                                     std::string &errors,
+                                     const ImportOptions &options) {
   context.loadDialect<graph::GraphDialect, arith::ArithDialect,
                       func::FuncDialect>();
   auto fail = [&](const Twine &message) {
@@ -145,10 +165,24 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   std::set<std::string> initializerNames;
   for (const auto &init : g.initializer())
     initializerNames.insert(init.name());
+  std::map<std::string, DenseElementsAttr> frozen;
+  for (const auto &[name, file] : options.frozenInputs) {
+    bool isInput = llvm::any_of(g.input(), [&](const auto &input) {
+      return input.name() == name && !initializerNames.count(name);
+    });
+    if (!isInput)
+      return fail(path + ": --freeze-input: the model has no input '" + name +
+                  "'");
+    std::string message;
+    auto value = readFrozenInput(context, name, file, message);
+    if (failed(value))
+      return fail("--freeze-input " + name + ": " + message);
+    frozen[name] = *value;
+  }
   SmallVector<Type> argTypes;
   std::vector<std::string> argNames;
   for (const auto &input : g.input()) {
-    if (initializerNames.count(input.name()))
+    if (initializerNames.count(input.name()) || frozen.count(input.name()))
       continue;
     std::string message;
     auto shape = staticShape(input, message);
@@ -174,6 +208,10 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   for (auto [name, arg] : llvm::zip(argNames, body->getArguments()))
     ctx.define(name, arg);
 
+  for (const auto &[name, value] : frozen) {
+    Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+    ctx.define(name, arith::ConstantOp::create(builder, loc, value));
+  }
   for (const auto &init : g.initializer()) {
     std::string message;
     auto attr = tensorProtoToAttr(&context, init, message);

@@ -27,6 +27,14 @@ struct ModelSignature {
   std::string producer; ///< producer_name + version from the file
 };
 
+/// Options of the import.
+struct ImportOptions {
+  /// Graph inputs to bake in as constants: name -> serialized TensorProto
+  /// file. For inputs that are really parameters (a Reshape's shape, a Clip's
+  /// bounds), which a static-shape compiler needs at compile time.
+  std::vector<std::pair<std::string, std::string>> frozenInputs;
+};
+
 /// Reads `path` and builds one func.func in the graph dialect. On failure
 /// returns null and writes every problem found to `errors`: a file that cannot
 /// be read or parsed, every unsupported node (name, op_type, opset) at once,
@@ -34,7 +42,8 @@ struct ModelSignature {
 mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext &context,
                                                  llvm::StringRef path,
                                                  ModelSignature &signature,
-                                                 std::string &errors);
+                                                 std::string &errors,
+                                                 const ImportOptions &options = {});
 
 /// One row of the supported-op table: op type and the opset range handled.
 struct SupportedOp {

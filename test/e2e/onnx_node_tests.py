@@ -8,10 +8,21 @@ case that passes but is not listed is reported so that the list can grow."""
 import argparse
 import concurrent.futures
 import os
+import re
 import subprocess
 import sys
 
 RTOL, ATOL = 1e-3, 1e-7
+CONSTANT_INPUT = re.compile(r"input '([^']+)' must be a compile-time constant")
+
+
+def tensor_name(path):
+    """The name field of a serialized onnx.TensorProto."""
+    with open(path, "rb") as f:
+        r = subprocess.run(["protoc", "-I/usr/include", "--decode=onnx.TensorProto",
+                            "onnx/onnx.proto"], stdin=f, capture_output=True, text=True)
+    m = re.search(r'^name: "(.*)"$', r.stdout, re.M)
+    return m.group(1) if m else None
 
 
 def run_case(case_dir, bin_dir, work):
@@ -19,20 +30,34 @@ def run_case(case_dir, bin_dir, work):
     lib = os.path.join(work, name + ".so")
     dlc = os.path.join(bin_dir, "dlc", "dlc")
     run = os.path.join(bin_dir, "dlc-run", "dlc-run")
-    try:
-        r = subprocess.run([dlc, os.path.join(case_dir, "model.onnx"), "-o", lib],
-                           capture_output=True, text=True, timeout=300)
-    except subprocess.TimeoutExpired:
-        return name, "compile-timeout", ""
-    if r.returncode != 0:
-        kind = "unsupported" if "unsupported node" in r.stderr else "compile-error"
-        return name, kind, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
     data = os.path.join(case_dir, "test_data_set_0")
     files = sorted(os.listdir(data))
     inputs = sorted((f for f in files if f.startswith("input_")),
                     key=lambda f: int(f[6:-3]))
     outputs = sorted((f for f in files if f.startswith("output_")),
                      key=lambda f: int(f[7:-3]))
+    # dlc compiles static shapes: an input that is really a parameter (a
+    # Reshape's shape, a Clip's bound) is baked in with --freeze-input, and
+    # only when dlc says it must be a compile-time constant.
+    frozen = []
+    while True:
+        cmd = [dlc, os.path.join(case_dir, "model.onnx"), "-o", lib]
+        for input_name, f in frozen:
+            cmd.append(f"--freeze-input={input_name}={os.path.join(data, f)}")
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        except subprocess.TimeoutExpired:
+            return name, "compile-timeout", ""
+        m = CONSTANT_INPUT.search(r.stderr) if r.returncode != 0 else None
+        candidates = [f for f in inputs if f not in (g for _, g in frozen)]
+        match = [f for f in candidates if m and tensor_name(os.path.join(data, f)) == m.group(1)]
+        if not match:
+            break
+        frozen.append((m.group(1), match[0]))
+    if r.returncode != 0:
+        kind = "unsupported" if "unsupported node" in r.stderr else "compile-error"
+        return name, kind, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
+    inputs = [f for f in inputs if f not in (g for _, g in frozen)]
     try:
         r = subprocess.run([run, lib, "--inputs", *[os.path.join(data, f) for f in inputs],
                             "--expect", *[os.path.join(data, f) for f in outputs],

@@ -54,6 +54,11 @@ cl::opt<bool> noFoldBN("no-fold-bn", cl::desc("Keep batch_norm unfolded"));
 cl::opt<bool> noFuseBias("no-fuse-bias", cl::desc("Do not fuse bias adds into kernels"));
 cl::opt<bool> noFuseResidual("no-fuse-residual", cl::desc("Do not fuse residual adds into conv kernels"));
 cl::opt<bool> noFuseActivation("no-fuse-activation", cl::desc("Do not fuse activations into kernels"));
+cl::list<std::string> freezeInputs(
+    "freeze-input",
+    cl::desc("Bake graph input NAME in as the constant in FILE.pb (an ONNX "
+             "TensorProto), e.g. a Reshape's shape"),
+    cl::value_desc("NAME=FILE.pb"));
 cl::opt<bool> listOps("list-ops", cl::desc("Print the supported ONNX ops as a Markdown table and exit"));
 cl::opt<bool> printIR("print-ir-after-change", cl::desc("Print the IR after every pass that changed it"));
 
@@ -124,10 +129,17 @@ int main(int argc, char **argv) {
     return success();
   });
 
+  dlc::onnx_frontend::ImportOptions importOptions;
+  for (const std::string &spec : freezeInputs) {
+    auto [name, file] = llvm::StringRef(spec).split('=');
+    if (name.empty() || file.empty())
+      return fail("--freeze-input wants NAME=FILE.pb, got '" + spec + "'");
+    importOptions.frozenInputs.emplace_back(name.str(), file.str());
+  }
   dlc::onnx_frontend::ModelSignature signature;
   std::string errors;
   OwningOpRef<ModuleOp> module = dlc::onnx_frontend::importOnnxFile(
-      context, inputPath, signature, errors);
+      context, inputPath, signature, errors, importOptions);
   if (!module) {
     llvm::errs() << "dlc: error: " << errors;
     return 1;
