@@ -112,6 +112,8 @@ struct PlanWorkspacePass
       placed.push_back(b);
     }
     total = static_cast<int64_t>(llvm::alignTo(total, alignment));
+    if (total == 0)
+      return; // only empty buffers: nothing worth a workspace
 
     OpBuilder builder(func.getContext());
     auto workspaceType = MemRefType::get({total}, builder.getI8Type());
