@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""dlc-bench: time dlc-compiled models, measure what each fusion buys, and
+compare with onnxruntime measured in the same run.
+
+  dlc-bench --corpus ../shared/corpus [--models resnet18 cnn_bn ...]
+            [--ablation] [--ort] [--repeat N] [--markdown FILE]
+
+For every model: compile with dlc, time with dlc-run (median/min/p90 over
+--repeat runs after warm-up, one thread). --ablation also compiles with each
+optimization switched off. --ort runs ../shared/peers/ort_bench.js (the
+onnxruntime-node package installed by ../shared/peers/install-ort.sh) on the
+same models in the same run and reports dlc's median relative to it.
+Prints a Markdown table; --markdown also writes it to a file."""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+VARIANTS = {
+    "default": [],
+    "no-fold-bn": ["--no-fold-bn"],
+    "no-fuse-bias": ["--no-fuse-bias"],
+    "no-fuse-residual": ["--no-fuse-residual"],
+    "no-fuse-activation": ["--no-fuse-activation"],
+    "no-fusion": ["--no-fold-bn", "--no-fuse-bias", "--no-fuse-residual",
+                  "--no-fuse-activation"],
+}
+
+
+def tool(bin_dir, name):
+    for candidate in (os.path.join(bin_dir, name, name), os.path.join(bin_dir, name)):
+        if os.path.exists(candidate):
+            return candidate
+    sys.exit(f"dlc-bench: error: no {name} under {bin_dir}")
+
+
+def time_dlc(dlc, run, model, flags, repeat, work):
+    lib = os.path.join(work, "model.so")
+    r = subprocess.run([dlc, model, "-o", lib, *flags], capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": r.stderr.strip().splitlines()[-1]}
+    r = subprocess.run([run, lib, "--random", "--repeat", str(repeat), "--json"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": r.stderr.strip()}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def time_ort(peers, corpus, models):
+    script = os.path.join(peers, "ort_bench.js")
+    if not shutil.which("node") or not os.path.exists(script):
+        return {}, "onnxruntime not measured: node or ../shared/peers/ort_bench.js missing"
+    r = subprocess.run(["node", script, corpus, "1", *models], capture_output=True, text=True)
+    results = {}
+    for line in r.stdout.splitlines():
+        try:
+            entry = json.loads(line)
+            results[entry["model"]] = entry
+        except (json.JSONDecodeError, KeyError):
+            pass
+    if not results:
+        return {}, "onnxruntime not measured: " + (r.stderr.strip().splitlines() or ["no output"])[-1]
+    version = next(iter(results.values())).get("ort", "?")
+    return results, f"onnxruntime {version} (onnxruntime-node, 1 thread, graph optimizations on)"
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--models", nargs="*")
+    ap.add_argument("--bin", default=os.path.dirname(here))
+    ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--ablation", action="store_true")
+    ap.add_argument("--ort", action="store_true")
+    ap.add_argument("--peers", default=None)
+    ap.add_argument("--markdown")
+    args = ap.parse_args()
+    manifest = json.load(open(os.path.join(args.corpus, "manifest.json")))["models"]
+    models = args.models or [m for m in manifest if not m.startswith("training")]
+    dlc, run = tool(args.bin, "dlc"), tool(args.bin, "dlc-run")
+    variants = VARIANTS if args.ablation else {"default": []}
+    peers = args.peers or os.path.join(os.path.dirname(os.path.abspath(args.corpus)), "peers")
+
+    results = {}
+    with tempfile.TemporaryDirectory() as work:
+        for model in models:
+            path = os.path.join(args.corpus, manifest[model]["model"])
+            results[model] = {v: time_dlc(dlc, run, path, flags, args.repeat, work)
+                              for v, flags in variants.items()}
+            print(f"dlc-bench: {model}: " + ", ".join(
+                f"{v} {r.get('median_ms', float('nan')):.4f} ms" if "median_ms" in r else f"{v} {r['error']}"
+                for v, r in results[model].items()), file=sys.stderr)
+    ort, ort_note = time_ort(peers, args.corpus, models) if args.ort else ({}, "")
+
+    lines = []
+    header = ["model", "MFLOP", "dlc median ms", "dlc min ms"]
+    if args.ort:
+        header += ["ORT median ms", "dlc / ORT"]
+    if args.ablation:
+        header += [f"{v} (x)" for v in variants if v != "default"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for model in models:
+        d = results[model]["default"]
+        row = [model, f"{manifest[model].get('flops', 0) / 1e6:.1f}"]
+        if "median_ms" in d:
+            row += [f"{d['median_ms']:.4f}", f"{d['min_ms']:.4f}"]
+        else:
+            row += ["error", ""]
+        if args.ort:
+            o = ort.get(model)
+            if o and "median_ms" in d:
+                row += [f"{o['median_ms']:.4f}", f"{d['median_ms'] / o['median_ms']:.2f}"]
+            else:
+                row += ["-", "-"]
+        if args.ablation:
+            for v in variants:
+                if v == "default":
+                    continue
+                r = results[model][v]
+                row.append(f"{r['median_ms'] / d['median_ms']:.2f}" if "median_ms" in r and "median_ms" in d else "error")
+        lines.append("| " + " | ".join(row) + " |")
+    notes = [f"dlc-run medians over {args.repeat} runs after warm-up, 1 thread, random inputs."]
+    if ort_note:
+        notes.append(ort_note + "; ratio < 1 means dlc is faster.")
+    if args.ablation:
+        notes.append("Ablation columns: median with that optimization off / default median (> 1: the optimization helps).")
+    text = "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+    print(text)
+    if args.markdown:
+        open(args.markdown, "w").write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
