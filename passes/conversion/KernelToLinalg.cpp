@@ -124,9 +124,16 @@ Value buildDirectConv(OpBuilder &b, Location loc, Value input, Value filter,
 /// col[c*KH*KW + kh*KW + kw, n*OH*OW + oh*OW + ow], multiplied by the filter
 /// viewed as [F, C*KH*KW]. The product is a linalg.matmul, which the
 /// matmul vectorizer turns into register-tiled vector code. Ungrouped only.
+/// The epilogue of a kernel: activation(acc + bias + residual).
+struct Epilogue {
+  Value bias, residual;
+  StringRef activation;
+  float alpha, beta;
+};
+
 Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
                       RankedTensorType resultType, ArrayRef<int64_t> strides,
-                      ArrayRef<int64_t> dilations) {
+                      ArrayRef<int64_t> dilations, const Epilogue &epilogue) {
   MLIRContext *ctx = b.getContext();
   auto inType = cast<RankedTensorType>(input.getType());
   auto filterType = cast<RankedTensorType>(filter.getType());
@@ -176,6 +183,19 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
   Value product = linalg::MatmulOp::create(b, loc, productType,
                                            ValueRange{weights, col}, init)
                       .getResult(0);
+  // The epilogue runs on the [F, N*OH*OW] product, right behind the matmul
+  // (the matmul vectorizer applies it to the accumulators in registers):
+  // bias per row; the residual too when there is one image.
+  Value residual2d;
+  if (epilogue.residual && n == 1)
+    residual2d = tensor::CollapseShapeOp::create(
+        b, loc, productType, epilogue.residual,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+  product = buildEpilogue(b, loc, product, epilogue.bias, /*channelDim=*/0,
+                          residual2d,
+                          epilogue.residual && n != 1 ? "none"
+                                                      : epilogue.activation,
+                          epilogue.alpha, epilogue.beta);
   if (n == 1)
     return tensor::ExpandShapeOp::create(
         b, loc, resultType, product,
@@ -185,9 +205,13 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
   Value fn = tensor::ExpandShapeOp::create(
       b, loc, fnType, product, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
   Value out = tensor::EmptyOp::create(b, loc, resultType.getShape(), elem);
-  return linalg::TransposeOp::create(b, loc, fn, out,
-                                     ArrayRef<int64_t>{1, 0, 2, 3})
-      .getResult()[0];
+  Value nchw = linalg::TransposeOp::create(b, loc, fn, out,
+                                           ArrayRef<int64_t>{1, 0, 2, 3})
+                   .getResult()[0];
+  if (!epilogue.residual)
+    return nchw;
+  return buildEpilogue(b, loc, nchw, Value(), 1, epilogue.residual,
+                       epilogue.activation, epilogue.alpha, epilogue.beta);
 }
 
 struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
@@ -202,17 +226,23 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
     Value input = dlc::padWithConstant(rewriter, loc, adaptor.getInput(),
                                        {0, 0, pads[0], pads[1]},
                                        {0, 0, pads[2], pads[3]}, 0.0);
-    Value conv =
-        op.getGroup() == 1
-            ? buildIm2colConv(rewriter, loc, input, adaptor.getFilter(),
-                              resultType, op.getStrides(), op.getDilations())
-            : buildDirectConv(rewriter, loc, input, adaptor.getFilter(),
-                              resultType, op.getStrides(), op.getDilations(),
-                              op.getGroup());
-    Value result = buildEpilogue(
-        rewriter, loc, conv, adaptor.getBias(), /*channelDim=*/1,
-        adaptor.getResidual(), op.getActivation(),
-        op.getAlpha().convertToFloat(), op.getBeta().convertToFloat());
+    Epilogue epilogue{adaptor.getBias(), adaptor.getResidual(),
+                      op.getActivation(), op.getAlpha().convertToFloat(),
+                      op.getBeta().convertToFloat()};
+    Value result;
+    if (op.getGroup() == 1) {
+      result = buildIm2colConv(rewriter, loc, input, adaptor.getFilter(),
+                               resultType, op.getStrides(), op.getDilations(),
+                               epilogue);
+    } else {
+      Value conv = buildDirectConv(rewriter, loc, input, adaptor.getFilter(),
+                                   resultType, op.getStrides(),
+                                   op.getDilations(), op.getGroup());
+      result = buildEpilogue(rewriter, loc, conv, epilogue.bias,
+                             /*channelDim=*/1, epilogue.residual,
+                             epilogue.activation, epilogue.alpha,
+                             epilogue.beta);
+    }
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -260,9 +290,15 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
                                                utils::IteratorType::parallel);
     iterators.push_back(utils::IteratorType::reduction);
 
-    // The accumulator starts from the bias when there is one.
+    // The plain 2-D case accumulates from zero and adds a per-column bias in
+    // its epilogue (fused into the vectorized matmul); the general case
+    // starts from the broadcast bias.
+    bool plain = rank == 2 && !op.getTransposeLhs() && !op.getTransposeRhs();
+    Value bias = adaptor.getBias();
+    bool columnBias = plain && bias &&
+                      cast<RankedTensorType>(bias.getType()).getRank() == 1;
     Value init;
-    if (Value bias = adaptor.getBias())
+    if (bias && !columnBias)
       init = dlc::buildElementwise(rewriter, loc, resultType, bias,
                                    [](OpBuilder &, Location, ValueRange args) {
                                      return args[0];
@@ -270,7 +306,7 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
     else
       init = dlc::createFilled(rewriter, loc, resultType, 0.0);
     Value product;
-    if (rank == 2 && !op.getTransposeLhs() && !op.getTransposeRhs()) {
+    if (plain) {
       // The plain case is a named matmul, which gets register-tiled code.
       product = linalg::MatmulOp::create(
                     rewriter, loc, resultType,
@@ -289,8 +325,9 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
                     })
                     .getResult(0);
     }
-    Value result = buildEpilogue(rewriter, loc, product, Value(),
-                                 rank - 1, Value(), op.getActivation(),
+    Value result = buildEpilogue(rewriter, loc, product,
+                                 columnBias ? bias : Value(), rank - 1,
+                                 Value(), op.getActivation(),
                                  op.getAlpha().convertToFloat(),
                                  op.getBeta().convertToFloat());
     rewriter.replaceOp(op, result);

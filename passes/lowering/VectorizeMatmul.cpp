@@ -13,11 +13,17 @@
 // The R * V accumulators live in registers for the whole k loop, so each
 // loaded vector of B feeds R fused multiply-adds.
 //
+// When the product's only user is a 2-D elementwise linalg.generic (a
+// kernel's epilogue: bias, residual, activation), its body is applied to the
+// accumulators before they are stored, and the product itself is never
+// written to memory.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/lowering/Passes.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace dlc {
@@ -35,10 +41,73 @@ struct TileShape {
   int64_t rows, vectors;
 };
 
+/// How an epilogue input is indexed from a tile element (row m, column n).
+enum class Access { Product, Full, Row, Column, Scalar };
+
+/// An elementwise consumer of the product that the tiles apply in registers.
+struct FusedEpilogue {
+  linalg::GenericOp op;
+  SmallVector<Access> access; ///< one per input of `op`
+};
+
+/// The access pattern of map `map` on a 2-D iteration space.
+std::optional<Access> classify(AffineMap map) {
+  if (map.getNumResults() == 0)
+    return Access::Scalar;
+  if (map.isIdentity())
+    return Access::Full;
+  if (map.getNumResults() == 1 && map.getResult(0).isFunctionOfDim(0) &&
+      isa<AffineDimExpr>(map.getResult(0)))
+    return Access::Row;
+  if (map.getNumResults() == 1 && isa<AffineDimExpr>(map.getResult(0)))
+    return Access::Column;
+  return std::nullopt;
+}
+
+/// The epilogue `product` can carry: its only user, an all-parallel 2-D
+/// generic of f32 tensors reading it with the identity map, whose body is
+/// elementwise arith/math and does not read its output.
+std::optional<FusedEpilogue> findEpilogue(Value product) {
+  if (!product.hasOneUse())
+    return std::nullopt;
+  auto generic = dyn_cast<linalg::GenericOp>(*product.getUsers().begin());
+  if (!generic || generic.getNumDpsInits() != 1 || generic.getNumLoops() != 2 ||
+      generic.getNumParallelLoops() != 2 || !generic.hasPureTensorSemantics())
+    return std::nullopt;
+  OpOperand *init = generic.getDpsInitOperand(0);
+  if (!generic.getMatchingIndexingMap(init).isIdentity() ||
+      init->get().getType() != product.getType() ||
+      !generic.getMatchingBlockArgument(init).use_empty())
+    return std::nullopt;
+  FusedEpilogue epilogue{generic, {}};
+  for (OpOperand *input : generic.getDpsInputOperands()) {
+    auto type = dyn_cast<RankedTensorType>(input->get().getType());
+    if (!type || !type.getElementType().isF32())
+      return std::nullopt;
+    AffineMap map = generic.getMatchingIndexingMap(input);
+    if (input->get() == product) {
+      if (!map.isIdentity())
+        return std::nullopt;
+      epilogue.access.push_back(Access::Product);
+      continue;
+    }
+    std::optional<Access> access = classify(map);
+    if (!access)
+      return std::nullopt;
+    epilogue.access.push_back(*access);
+  }
+  for (Operation &op : generic.getBody()->without_terminator())
+    if (!isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) ||
+        op.getNumRegions() != 0)
+      return std::nullopt;
+  return epilogue;
+}
+
 class MatmulEmitter {
 public:
-  MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs)
-      : b(b), loc(loc), lhs(lhs), rhs(rhs) {
+  MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                const std::optional<FusedEpilogue> &epilogue)
+      : b(b), loc(loc), lhs(lhs), rhs(rhs), epilogue(epilogue) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
     auto rhsType = cast<RankedTensorType>(rhs.getType());
     k = lhsType.getDimSize(1);
@@ -50,13 +119,17 @@ public:
   }
 
   /// Emits the tile loops for rows [rowBegin, rowEnd) with `tile`-sized
-  /// register tiles; (rowEnd - rowBegin) is a multiple of tile.rows.
-  Value emitRows(Value acc, int64_t rowBegin, int64_t rowEnd, TileShape tile) {
+  /// register tiles; (rowEnd - rowBegin) is a multiple of tile.rows. Tiles
+  /// start from `init` (the matmul's accumulator) and are stored to `dest`
+  /// (the epilogue's output, or `init` itself without an epilogue).
+  Value emitRows(Value init, Value dest, int64_t rowBegin, int64_t rowEnd,
+                 TileShape tile) {
     if (rowEnd <= rowBegin)
-      return acc;
+      return dest;
+    this->init = init;
     Value lo = index(rowBegin), hi = index(rowEnd), step = index(tile.rows);
     auto rowLoop = scf::ForOp::create(
-        b, loc, lo, hi, step, ValueRange{acc},
+        b, loc, lo, hi, step, ValueRange{dest},
         [&](OpBuilder &, Location, Value m0, ValueRange args) {
           Value result = emitColumns(args[0], m0, tile);
           scf::YieldOp::create(b, loc, result);
@@ -100,12 +173,15 @@ private:
     Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(elem, 0.0));
     auto inBounds = b.getBoolArrayAttr({false});
 
+    // Without an epilogue `c` is the accumulator itself (the loop carries
+    // it); with one, the accumulator is only read.
+    Value source = epilogue ? init : c;
     SmallVector<Value> accs;
     for (int64_t r = 0; r < tile.rows; ++r)
       for (int64_t v = 0; v < tile.vectors; ++v)
         accs.push_back(vector::TransferReadOp::create(
-            b, loc, vecType, c, ValueRange{rows[r], cols[v]}, rowMap, zero,
-            masks[v], inBounds));
+            b, loc, vecType, source, ValueRange{rows[r], cols[v]}, rowMap,
+            zero, masks[v], inBounds));
 
     auto kLoop = scf::ForOp::create(
         b, loc, index(0), index(k), index(1), accs,
@@ -128,17 +204,79 @@ private:
         });
 
     for (int64_t r = 0; r < tile.rows; ++r)
-      for (int64_t v = 0; v < tile.vectors; ++v)
-        c = vector::TransferWriteOp::create(
-                b, loc, c.getType(), kLoop.getResult(r * tile.vectors + v), c,
-                ValueRange{rows[r], cols[v]}, rowMap, masks[v], inBounds)
+      for (int64_t v = 0; v < tile.vectors; ++v) {
+        Value result = kLoop.getResult(r * tile.vectors + v);
+        if (epilogue)
+          result = applyEpilogue(result, rows[r], cols[v], masks[v], zero);
+        c = vector::TransferWriteOp::create(b, loc, c.getType(), result, c,
+                                            ValueRange{rows[r], cols[v]},
+                                            rowMap, masks[v], inBounds)
                 .getResult();
+      }
     return c;
+  }
+
+  /// The epilogue's body on one vector of accumulators: each scalar op
+  /// becomes the same op on vectors; other inputs are read per element,
+  /// per row (broadcast), per column or as a scalar (broadcast).
+  Value applyEpilogue(Value acc, Value row, Value col, Value mask,
+                      Value zero) {
+    linalg::GenericOp op = epilogue->op;
+    Block *body = op.getBody();
+    IRMapping mapping;
+    auto broadcast = [&](Value scalar) {
+      return vector::BroadcastOp::create(
+                 b, loc, VectorType::get({kLanes}, scalar.getType()), scalar)
+          .getResult();
+    };
+    auto inBounds = b.getBoolArrayAttr({false});
+    for (auto [i, input] : llvm::enumerate(op.getDpsInputOperands())) {
+      Value tensor = input->get();
+      Value vec;
+      switch (epilogue->access[i]) {
+      case Access::Product:
+        vec = acc;
+        break;
+      case Access::Full:
+        vec = vector::TransferReadOp::create(b, loc, vecType, tensor,
+                                             ValueRange{row, col}, rowMap,
+                                             zero, mask, inBounds);
+        break;
+      case Access::Row:
+        vec = broadcast(tensor::ExtractOp::create(b, loc, tensor, row));
+        break;
+      case Access::Column:
+        vec = vector::TransferReadOp::create(
+            b, loc, vecType, tensor, ValueRange{col},
+            AffineMap::getMinorIdentityMap(1, 1, b.getContext()), zero, mask,
+            inBounds);
+        break;
+      case Access::Scalar:
+        vec = broadcast(tensor::ExtractOp::create(b, loc, tensor, ValueRange{}));
+        break;
+      }
+      mapping.map(body->getArgument(i), vec);
+    }
+    for (Operation &scalarOp : body->without_terminator()) {
+      if (scalarOp.hasTrait<OpTrait::ConstantLike>()) {
+        Operation *constant = b.clone(scalarOp);
+        mapping.map(scalarOp.getResult(0), broadcast(constant->getResult(0)));
+        continue;
+      }
+      for (Value operand : scalarOp.getOperands())
+        if (!mapping.contains(operand)) // defined outside the body
+          mapping.map(operand, broadcast(operand));
+      Operation *vectorOp = b.clone(scalarOp, mapping);
+      for (Value result : vectorOp->getResults())
+        result.setType(VectorType::get({kLanes}, result.getType()));
+    }
+    return mapping.lookup(body->getTerminator()->getOperand(0));
   }
 
   OpBuilder &b;
   Location loc;
-  Value lhs, rhs;
+  Value lhs, rhs, init;
+  std::optional<FusedEpilogue> epilogue;
   int64_t k, n;
   Type elem;
   VectorType vecType, maskType;
@@ -161,11 +299,21 @@ struct VectorizeMatmulPass
       Value rhs = op.getDpsInputOperand(1)->get();
       Value acc = op.getDpsInitOperand(0)->get();
       int64_t m = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
-      MatmulEmitter emitter(b, op.getLoc(), lhs, rhs);
+      std::optional<FusedEpilogue> epilogue = findEpilogue(op->getResult(0));
+      // The tiles are emitted where the epilogue was, after all its inputs.
+      if (epilogue)
+        b.setInsertionPoint(epilogue->op);
+      Value dest = epilogue ? epilogue->op.getDpsInitOperand(0)->get() : acc;
+      MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, epilogue);
       int64_t full = m / rows * rows;
-      acc = emitter.emitRows(acc, 0, full, {rows, vectors});
-      acc = emitter.emitRows(acc, full, m, {1, vectors});
-      op->getResult(0).replaceAllUsesWith(acc);
+      dest = emitter.emitRows(acc, dest, 0, full, {rows, vectors});
+      dest = emitter.emitRows(acc, dest, full, m, {1, vectors});
+      if (epilogue) {
+        epilogue->op->getResult(0).replaceAllUsesWith(dest);
+        epilogue->op->erase();
+      } else {
+        op->getResult(0).replaceAllUsesWith(dest);
+      }
       op->erase();
     }
   }

@@ -33,3 +33,31 @@ func.func @f64(%a: tensor<3x5xf64>, %b: tensor<5x4xf64>, %c: tensor<3x4xf64>) ->
   %r = linalg.matmul ins(%a, %b : tensor<3x5xf64>, tensor<5x4xf64>) outs(%c : tensor<3x4xf64>) -> tensor<3x4xf64>
   return %r : tensor<3x4xf64>
 }
+
+// A single-use elementwise consumer (bias per row, residual, relu) is applied
+// to the accumulators before they are stored: the product is never written.
+// CHECK-LABEL: func @fused_epilogue
+func.func @fused_epilogue(%a: tensor<2x5xf32>, %b: tensor<5x16xf32>, %bias: tensor<2xf32>, %res: tensor<2x16xf32>) -> tensor<2x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x16xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<2x5xf32>, tensor<5x16xf32>) outs(%c : tensor<2x16xf32>) -> tensor<2x16xf32>
+  %out = tensor.empty() : tensor<2x16xf32>
+  // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
+  // CHECK: tensor.extract %{{.*}} : tensor<2xf32>
+  // CHECK: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+  // CHECK: vector.transfer_read %{{.*}} : tensor<2x16xf32>, vector<16xf32>
+  // CHECK: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+  // CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+  // CHECK: vector.transfer_write
+  // CHECK-NOT: linalg.generic
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]} ins(%p, %bias, %res : tensor<2x16xf32>, tensor<2xf32>, tensor<2x16xf32>) outs(%out : tensor<2x16xf32>) {
+  ^bb0(%x: f32, %bi: f32, %re: f32, %o: f32):
+    %0 = arith.addf %x, %bi : f32
+    %1 = arith.addf %0, %re : f32
+    %zero2 = arith.constant 0.0 : f32
+    %2 = arith.maximumf %1, %zero2 : f32
+    linalg.yield %2 : f32
+  } -> tensor<2x16xf32>
+  return %r : tensor<2x16xf32>
+}
