@@ -25,19 +25,36 @@ struct TargetSpec {
   std::string features;
 };
 
+/// What the generated code exports: `<prefix>_<entry>`, `<prefix>_manifest`
+/// and `<prefix>_manifest_size`. The runtime loads libraries with the
+/// default prefix "dlc"; other prefixes let several models be linked
+/// statically into one program.
+struct ExportSpec {
+  std::string symbolPrefix = "dlc";
+  /// Filled by buildLLVMModule: the scratch bytes each call needs.
+  int64_t workspaceBytes = 0;
+};
+
+/// A C header declaring what a model object exports, its tensors and its
+/// workspace size, for embedding the object without the runtime.
+std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
+                                 const ExportSpec &exports);
+
 /// A TargetMachine for `spec` (host CPU and features by default), or null with
 /// `error` set.
 std::unique_ptr<llvm::TargetMachine> createTargetMachine(TargetSpec &spec,
                                                          std::string &error);
 
 /// Translates a module in the LLVM dialect to LLVM IR for `tm`, adds the
-/// exported entry point `dlc_<entry>(void **inputs, void **outputs)` and the
-/// manifest, hides every other symbol and optimizes at -O3.
+/// exported entry point `<prefix>_<entry>(void **inputs, void **outputs,
+/// void *workspace)` and the manifest, hides every other symbol and
+/// optimizes at -O3.
 std::unique_ptr<llvm::Module>
 buildLLVMModule(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
                 llvm::TargetMachine &tm, const TargetSpec &spec,
                 const onnx_frontend::ModelSignature &signature,
-                const std::string &sourcePath, std::string &error);
+                const std::string &sourcePath, ExportSpec &exports,
+                std::string &error);
 
 /// Writes `module` as an object file.
 bool emitObjectFile(llvm::Module &module, llvm::TargetMachine &tm,

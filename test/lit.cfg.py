@@ -5,7 +5,7 @@ import lit.formats
 config.name = "dlc"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".test"]
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "e2e", "unit", "models"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "e2e", "unit", "models", "Inputs"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.dlc_binary_dir, "test")
 

@@ -59,6 +59,15 @@ cl::list<std::string> freezeInputs(
     cl::desc("Bake graph input NAME in as the constant in FILE.pb (an ONNX "
              "TensorProto), e.g. a Reshape's shape"),
     cl::value_desc("NAME=FILE.pb"));
+cl::opt<std::string> symbolPrefix(
+    "symbol-prefix",
+    cl::desc("Prefix of the exported symbols (default dlc; the runtime loads "
+             "libraries with the default)"),
+    cl::init("dlc"));
+cl::opt<std::string> headerPath(
+    "header", cl::desc("With --emit=obj: where to write the C header "
+                       "(default: the object's path with .h)"),
+    cl::value_desc("file"));
 cl::opt<bool> listOps("list-ops", cl::desc("Print the supported ONNX ops as a Markdown table and exit"));
 cl::opt<bool> printIR("print-ir-after-change", cl::desc("Print the IR after every pass that changed it"));
 
@@ -183,8 +192,15 @@ int main(int argc, char **argv) {
   if (!tm)
     return fail(error);
   llvm::LLVMContext llvmContext;
+  if (!llvm::all_of(symbolPrefix, [](char c) {
+        return llvm::isAlnum(c) || c == '_';
+      }) || symbolPrefix.empty() || llvm::isDigit(symbolPrefix[0]))
+    return fail("--symbol-prefix must be a C identifier, got '" +
+                symbolPrefix + "'");
+  dlc::ExportSpec exports;
+  exports.symbolPrefix = symbolPrefix;
   auto llvmModule = dlc::buildLLVMModule(*module, llvmContext, *tm, target,
-                                         signature, inputPath, error);
+                                         signature, inputPath, exports, error);
   if (!llvmModule)
     return fail(inputPath + ": " + error);
   if (emit == Emit::LLVM) {
@@ -196,8 +212,23 @@ int main(int argc, char **argv) {
     file.keep();
     return 0;
   }
-  if (emit == Emit::Obj)
-    return dlc::emitObjectFile(*llvmModule, *tm, out, error) ? 0 : fail(error);
+  if (emit == Emit::Obj) {
+    if (!dlc::emitObjectFile(*llvmModule, *tm, out, error))
+      return fail(error);
+    std::string header = headerPath;
+    if (header.empty()) {
+      llvm::SmallString<128> path(out);
+      llvm::sys::path::replace_extension(path, "h");
+      header = path.str().str();
+    }
+    std::error_code ec;
+    llvm::ToolOutputFile file(header, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return fail(header + ": " + ec.message());
+    file.os() << dlc::buildEmbeddingHeader(signature, exports);
+    file.keep();
+    return 0;
+  }
 
   // A shared library: object to a temporary file, then link.
   llvm::SmallString<128> objectPath;
