@@ -24,6 +24,7 @@
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace dlc {
@@ -174,14 +175,24 @@ private:
     auto inBounds = b.getBoolArrayAttr({false});
 
     // Without an epilogue `c` is the accumulator itself (the loop carries
-    // it); with one, the accumulator is only read.
+    // it); with one, the accumulator is only read. An accumulator filled with
+    // a constant starts from that constant in registers.
     Value source = epilogue ? init : c;
+    Value fillValue;
+    if (auto fill = init.getDefiningOp<linalg::FillOp>())
+      if (matchPattern(fill.getDpsInputOperand(0)->get(), m_Constant()))
+        fillValue = fill.getDpsInputOperand(0)->get();
     SmallVector<Value> accs;
     for (int64_t r = 0; r < tile.rows; ++r)
       for (int64_t v = 0; v < tile.vectors; ++v)
-        accs.push_back(vector::TransferReadOp::create(
-            b, loc, vecType, source, ValueRange{rows[r], cols[v]}, rowMap,
-            zero, masks[v], inBounds));
+        accs.push_back(
+            fillValue
+                ? vector::BroadcastOp::create(b, loc, vecType, fillValue)
+                      .getResult()
+                : vector::TransferReadOp::create(
+                      b, loc, vecType, source, ValueRange{rows[r], cols[v]},
+                      rowMap, zero, masks[v], inBounds)
+                      .getResult());
 
     auto kLoop = scf::ForOp::create(
         b, loc, index(0), index(k), index(1), accs,
