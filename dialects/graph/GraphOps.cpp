@@ -9,6 +9,9 @@
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/APSInt.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace dlc::graph;
@@ -66,6 +69,28 @@ DLC_COMPATIBLE_RETURN_TYPES(ReshapeOp)
 DLC_COMPATIBLE_RETURN_TYPES(TransposeOp)
 DLC_COMPATIBLE_RETURN_TYPES(ConcatOp)
 DLC_COMPATIBLE_RETURN_TYPES(PadOp)
+DLC_COMPATIBLE_RETURN_TYPES(PowOp)
+DLC_COMPATIBLE_RETURN_TYPES(MaxOp)
+DLC_COMPATIBLE_RETURN_TYPES(MinOp)
+DLC_COMPATIBLE_RETURN_TYPES(ModOp)
+DLC_COMPATIBLE_RETURN_TYPES(EqualOp)
+DLC_COMPATIBLE_RETURN_TYPES(LessOp)
+DLC_COMPATIBLE_RETURN_TYPES(LessEqualOp)
+DLC_COMPATIBLE_RETURN_TYPES(GreaterOp)
+DLC_COMPATIBLE_RETURN_TYPES(GreaterEqualOp)
+DLC_COMPATIBLE_RETURN_TYPES(AndOp)
+DLC_COMPATIBLE_RETURN_TYPES(OrOp)
+DLC_COMPATIBLE_RETURN_TYPES(XorOp)
+DLC_COMPATIBLE_RETURN_TYPES(WhereOp)
+DLC_COMPATIBLE_RETURN_TYPES(UnaryOp)
+DLC_COMPATIBLE_RETURN_TYPES(ReduceOp)
+DLC_COMPATIBLE_RETURN_TYPES(ArgReduceOp)
+DLC_COMPATIBLE_RETURN_TYPES(LayerNormOp)
+DLC_COMPATIBLE_RETURN_TYPES(LogSoftmaxOp)
+DLC_COMPATIBLE_RETURN_TYPES(GatherOp)
+DLC_COMPATIBLE_RETURN_TYPES(SliceOp)
+DLC_COMPATIBLE_RETURN_TYPES(ExpandOp)
+DLC_COMPATIBLE_RETURN_TYPES(CastOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -93,20 +118,56 @@ DLC_BINARY_INFER(AddOp)
 DLC_BINARY_INFER(SubOp)
 DLC_BINARY_INFER(MulOp)
 DLC_BINARY_INFER(DivOp)
+DLC_BINARY_INFER(PowOp)
+DLC_BINARY_INFER(MaxOp)
+DLC_BINARY_INFER(MinOp)
+DLC_BINARY_INFER(ModOp)
 #undef DLC_BINARY_INFER
 
-/// Folds an elementwise binary op on two float constants, broadcasting.
-template <typename Fn>
-static Attribute foldFloatBinary(Attribute lhs, Attribute rhs, Type resultType,
-                                 Fn fn) {
-  auto l = dyn_cast_or_null<DenseFPElementsAttr>(lhs);
-  auto r = dyn_cast_or_null<DenseFPElementsAttr>(rhs);
-  auto type = dyn_cast<RankedTensorType>(resultType);
-  if (!l || !r || !type || !type.hasStaticShape())
-    return {};
+#define DLC_COMPARE_INFER(OP)                                                  \
+  LogicalResult OP::inferReturnTypes(MLIRContext *ctx,                         \
+                                     std::optional<Location> l, Adaptor a,     \
+                                     SmallVectorImpl<Type> &types) {           \
+    if (failed(inferBroadcast(l, a.getLhs(), a.getRhs(), types)))              \
+      return failure();                                                        \
+    types[0] = cast<RankedTensorType>(types[0]).clone(IntegerType::get(ctx, 1)); \
+    return success();                                                          \
+  }
+DLC_COMPARE_INFER(EqualOp)
+DLC_COMPARE_INFER(LessOp)
+DLC_COMPARE_INFER(LessEqualOp)
+DLC_COMPARE_INFER(GreaterOp)
+DLC_COMPARE_INFER(GreaterEqualOp)
+DLC_COMPARE_INFER(AndOp)
+DLC_COMPARE_INFER(OrOp)
+DLC_COMPARE_INFER(XorOp)
+#undef DLC_COMPARE_INFER
+
+LogicalResult WhereOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc, Adaptor a,
+                                        SmallVectorImpl<Type> &types) {
+  auto c = rankedType(a.getCondition()), x = rankedType(a.getX()),
+       y = rankedType(a.getY());
+  if (!c.getElementType().isInteger(1))
+    return emitShapeError(loc, "where wants a bool condition");
+  if (x.getElementType() != y.getElementType())
+    return emitShapeError(loc, "where operands differ in element type");
+  auto xy = broadcastShapes(x.getShape(), y.getShape());
+  auto all = xy ? broadcastShapes(c.getShape(), *xy) : std::nullopt;
+  if (!all)
+    return emitShapeError(loc, "where operand shapes do not broadcast");
+  types.push_back(RankedTensorType::get(*all, x.getElementType()));
+  return success();
+}
+
+/// Folds an elementwise binary op on two constants of element type T (APFloat
+/// or APInt), broadcasting.
+template <typename T, typename Fn>
+static Attribute foldBinaryOf(DenseElementsAttr l, DenseElementsAttr r,
+                              RankedTensorType type, Fn fn) {
   if (l.isSplat() && r.isSplat())
     return DenseElementsAttr::get(
-        type, fn(l.getSplatValue<APFloat>(), r.getSplatValue<APFloat>()));
+        type, fn(l.getSplatValue<T>(), r.getSplatValue<T>()));
   // Materializing big folded tensors costs compile time and memory; only fold
   // what is small (shape arithmetic, scalar parameters).
   if (type.getNumElements() > (1 << 16))
@@ -124,8 +185,8 @@ static Attribute foldFloatBinary(Attribute lhs, Attribute rhs, Type resultType,
     return s;
   };
   SmallVector<int64_t> ls = strides(l.getType()), rs = strides(r.getType());
-  SmallVector<APFloat> lv(l.getValues<APFloat>()), rv(r.getValues<APFloat>());
-  SmallVector<APFloat> out;
+  SmallVector<T> lv(l.getValues<T>()), rv(r.getValues<T>());
+  SmallVector<T> out;
   out.reserve(type.getNumElements());
   SmallVector<int64_t> index(shape.size(), 0);
   for (int64_t n = 0; n < type.getNumElements(); ++n) {
@@ -144,21 +205,97 @@ static Attribute foldFloatBinary(Attribute lhs, Attribute rhs, Type resultType,
   return DenseElementsAttr::get(type, out);
 }
 
+/// Folds a binary op on two float constants (`floatFn`) or two 32/64-bit
+/// integer constants (`intFn`, which returns nullopt where it cannot fold,
+/// e.g. a division by zero).
+template <typename FloatFn, typename IntFn>
+static Attribute foldBinary(Attribute lhs, Attribute rhs, Type resultType,
+                            FloatFn floatFn, IntFn intFn) {
+  auto l = dyn_cast_or_null<DenseElementsAttr>(lhs);
+  auto r = dyn_cast_or_null<DenseElementsAttr>(rhs);
+  auto type = dyn_cast<RankedTensorType>(resultType);
+  if (!l || !r || !type || !type.hasStaticShape() ||
+      l.getElementType() != r.getElementType())
+    return {};
+  if (isa<FloatType>(l.getElementType()))
+    return foldBinaryOf<APFloat>(l, r, type, floatFn);
+  if (!l.getElementType().isInteger(64) && !l.getElementType().isInteger(32))
+    return {};
+  for (const APInt &v : r.getValues<APInt>())
+    if (!intFn(APInt(v.getBitWidth(), 1), v))
+      return {};
+  return foldBinaryOf<APInt>(l, r, type, [&](const APInt &x, const APInt &y) {
+    return *intFn(x, y);
+  });
+}
+
+template <typename Fn>
+static Attribute foldFloatBinary(Attribute lhs, Attribute rhs, Type resultType,
+                                 Fn fn) {
+  auto l = dyn_cast_or_null<DenseFPElementsAttr>(lhs);
+  auto r = dyn_cast_or_null<DenseFPElementsAttr>(rhs);
+  auto type = dyn_cast<RankedTensorType>(resultType);
+  if (!l || !r || !type || !type.hasStaticShape())
+    return {};
+  return foldBinaryOf<APFloat>(l, r, type, fn);
+}
+
+using IntResult = std::optional<APInt>;
+constexpr auto kRound = APFloat::rmNearestTiesToEven;
+
 OpFoldResult AddOp::fold(FoldAdaptor a) {
-  return foldFloatBinary(a.getLhs(), a.getRhs(), getType(),
-                         [](APFloat x, const APFloat &y) { x.add(y, APFloat::rmNearestTiesToEven); return x; });
+  return foldBinary(
+      a.getLhs(), a.getRhs(), getType(),
+      [](APFloat x, const APFloat &y) { x.add(y, kRound); return x; },
+      [](const APInt &x, const APInt &y) -> IntResult { return x + y; });
 }
 OpFoldResult SubOp::fold(FoldAdaptor a) {
-  return foldFloatBinary(a.getLhs(), a.getRhs(), getType(),
-                         [](APFloat x, const APFloat &y) { x.subtract(y, APFloat::rmNearestTiesToEven); return x; });
+  return foldBinary(
+      a.getLhs(), a.getRhs(), getType(),
+      [](APFloat x, const APFloat &y) { x.subtract(y, kRound); return x; },
+      [](const APInt &x, const APInt &y) -> IntResult { return x - y; });
 }
 OpFoldResult MulOp::fold(FoldAdaptor a) {
-  return foldFloatBinary(a.getLhs(), a.getRhs(), getType(),
-                         [](APFloat x, const APFloat &y) { x.multiply(y, APFloat::rmNearestTiesToEven); return x; });
+  return foldBinary(
+      a.getLhs(), a.getRhs(), getType(),
+      [](APFloat x, const APFloat &y) { x.multiply(y, kRound); return x; },
+      [](const APInt &x, const APInt &y) -> IntResult { return x * y; });
 }
 OpFoldResult DivOp::fold(FoldAdaptor a) {
+  return foldBinary(
+      a.getLhs(), a.getRhs(), getType(),
+      [](APFloat x, const APFloat &y) { x.divide(y, kRound); return x; },
+      [](const APInt &x, const APInt &y) -> IntResult {
+        if (y.isZero())
+          return std::nullopt;
+        return x.sdiv(y);
+      });
+}
+OpFoldResult PowOp::fold(FoldAdaptor a) {
   return foldFloatBinary(a.getLhs(), a.getRhs(), getType(),
-                         [](APFloat x, const APFloat &y) { x.divide(y, APFloat::rmNearestTiesToEven); return x; });
+                         [](const APFloat &x, const APFloat &y) {
+                           APFloat r(std::pow(x.convertToDouble(),
+                                              y.convertToDouble()));
+                           bool lost;
+                           r.convert(x.getSemantics(), kRound, &lost);
+                           return r;
+                         });
+}
+OpFoldResult MaxOp::fold(FoldAdaptor a) {
+  return foldBinary(
+      a.getLhs(), a.getRhs(), getType(),
+      [](const APFloat &x, const APFloat &y) { return maximum(x, y); },
+      [](const APInt &x, const APInt &y) -> IntResult {
+        return x.sge(y) ? x : y;
+      });
+}
+OpFoldResult MinOp::fold(FoldAdaptor a) {
+  return foldBinary(
+      a.getLhs(), a.getRhs(), getType(),
+      [](const APFloat &x, const APFloat &y) { return minimum(x, y); },
+      [](const APInt &x, const APInt &y) -> IntResult {
+        return x.sle(y) ? x : y;
+      });
 }
 
 #define DLC_UNARY_INFER(OP)                                                    \
@@ -185,8 +322,10 @@ LogicalResult ClipOp::verify() {
 
 LogicalResult SoftmaxOp::verify() {
   int64_t rank = getInput().getType().getRank();
-  if (getAxis() < 0 || getAxis() >= rank)
-    return emitOpError("axis ") << getAxis() << " is out of range for rank "
+  // I64Attr is signless (uint64_t): read it as the signed axis it is.
+  auto axis = static_cast<int64_t>(getAxis());
+  if (axis < 0 || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for rank "
                                 << rank << " (normalize negative axes first)";
   return success();
 }
@@ -513,10 +652,31 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-OpFoldResult ConcatOp::fold(FoldAdaptor) {
+OpFoldResult ConcatOp::fold(FoldAdaptor a) {
   if (getInputs().size() == 1 && getInputs().front().getType() == getType())
     return getInputs().front();
-  return {};
+  // Concatenated constants (shape vectors) fold to one constant.
+  auto type = getType();
+  if (!type.hasStaticShape() || type.getNumElements() > (1 << 16))
+    return {};
+  SmallVector<SmallVector<Attribute>> parts;
+  for (Attribute input : a.getInputs()) {
+    auto dense = dyn_cast_or_null<DenseElementsAttr>(input);
+    if (!dense)
+      return {};
+    parts.emplace_back(dense.getValues<Attribute>());
+  }
+  int64_t axis = getAxis(), outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= type.getDimSize(d);
+  SmallVector<Attribute> out;
+  for (int64_t o = 0; o < outer; ++o)
+    for (auto [input, values] : llvm::zip(getInputs(), parts)) {
+      int64_t chunk = cast<RankedTensorType>(input.getType()).getNumElements() /
+                      std::max<int64_t>(outer, 1);
+      out.append(values.begin() + o * chunk, values.begin() + (o + 1) * chunk);
+    }
+  return DenseElementsAttr::get(type, out);
 }
 
 LogicalResult PadOp::inferReturnTypes(MLIRContext *,
@@ -542,6 +702,344 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
   }
   types.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Unary math, reductions, normalization
+//===----------------------------------------------------------------------===//
+
+static bool isKnownUnaryFunction(StringRef fn) {
+  return llvm::is_contained(
+      {"abs", "neg", "exp", "log", "sqrt", "reciprocal", "floor", "ceil",
+       "round", "sign", "sin", "cos", "tan", "asin", "acos", "atan", "sinh",
+       "cosh", "asinh", "acosh", "atanh", "erf", "softplus", "softsign", "elu",
+       "selu", "celu", "hard_sigmoid", "hard_swish", "thresholded_relu",
+       "shrink", "not", "identity", "gelu", "mish"},
+      fn);
+}
+
+LogicalResult UnaryOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location>, Adaptor a,
+                                        SmallVectorImpl<Type> &types) {
+  types.push_back(a.getInput().getType());
+  return success();
+}
+
+LogicalResult UnaryOp::verify() {
+  if (!isKnownUnaryFunction(getFn()))
+    return emitOpError("unknown function '") << getFn() << "'";
+  Type elem = getInput().getType().getElementType();
+  bool logical = getFn() == "not";
+  bool intOk = llvm::is_contained({"abs", "neg", "sign", "identity"}, getFn());
+  if (logical && !elem.isInteger(1))
+    return emitOpError("'not' wants bool elements");
+  if (!logical && !isa<FloatType>(elem) && !(intOk && elem.isIntOrIndex()))
+    return emitOpError("'") << getFn() << "' wants float elements";
+  return success();
+}
+
+OpFoldResult UnaryOp::fold(FoldAdaptor) {
+  if (getFn() == "identity")
+    return getInput();
+  return {};
+}
+
+/// The result shape of reducing `shape` over `axes`.
+static SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape,
+                                         ArrayRef<int64_t> axes,
+                                         bool keepdims) {
+  SmallVector<int64_t> result;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    if (!llvm::is_contained(axes, d))
+      result.push_back(shape[d]);
+    else if (keepdims)
+      result.push_back(1);
+  }
+  return result;
+}
+
+LogicalResult ReduceOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor a,
+                                         SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  for (int64_t axis : a.getAxes())
+    if (axis < 0 || axis >= in.getRank())
+      return emitShapeError(loc, "reduce axis " + Twine(axis) +
+                                     " is out of range for rank " +
+                                     Twine(in.getRank()));
+  types.push_back(RankedTensorType::get(
+      reducedShape(in.getShape(), a.getAxes(), a.getKeepdims()),
+      in.getElementType()));
+  return success();
+}
+
+LogicalResult ReduceOp::verify() {
+  if (!llvm::is_contained({"sum", "mean", "max", "min", "prod", "l1", "l2",
+                           "log_sum", "log_sum_exp", "sum_square"},
+                          getKind()))
+    return emitOpError("unknown reduction '") << getKind() << "'";
+  return success();
+}
+
+LogicalResult ArgReduceOp::inferReturnTypes(MLIRContext *ctx,
+                                            std::optional<Location> loc,
+                                            Adaptor a,
+                                            SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  int64_t axis = a.getAxis();
+  if (axis < 0 || axis >= in.getRank())
+    return emitShapeError(loc, "axis " + Twine(axis) +
+                                   " is out of range for rank " +
+                                   Twine(in.getRank()));
+  types.push_back(RankedTensorType::get(
+      reducedShape(in.getShape(), {axis}, a.getKeepdims()),
+      IntegerType::get(ctx, 64)));
+  return success();
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor a,
+                                            SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  int64_t axis = a.getAxis();
+  if (axis < 0 || axis >= in.getRank())
+    return emitShapeError(loc, "layer_norm axis " + Twine(axis) +
+                                   " is out of range for rank " +
+                                   Twine(in.getRank()));
+  ArrayRef<int64_t> normalized = in.getShape().drop_front(axis);
+  for (Value p : {a.getScale(), a.getBias()}) {
+    if (!p)
+      continue;
+    if (!broadcastShapes(rankedType(p).getShape(), normalized) ||
+        rankedType(p).getRank() > static_cast<int64_t>(normalized.size()))
+      return emitShapeError(loc, "layer_norm scale/bias do not broadcast to "
+                                 "the normalized dims");
+  }
+  types.push_back(in);
+  return success();
+}
+
+LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor a,
+                                             SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  auto axis = static_cast<int64_t>(a.getAxis());
+  if (axis < 0 || axis >= in.getRank())
+    return emitShapeError(loc, "axis is out of range");
+  types.push_back(in);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Indexing and shape
+//===----------------------------------------------------------------------===//
+
+/// Constants folded at compile time stay small: shape arithmetic, not weights.
+static constexpr int64_t kMaxFoldedElements = 1 << 16;
+
+/// Row-major strides of a shape.
+static SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/// Builds a constant of `type` whose element i is element `source(i)` of
+/// `input` (any element type), reading raw values.
+static Attribute gatherElements(DenseElementsAttr input, RankedTensorType type,
+                                function_ref<int64_t(int64_t)> source) {
+  if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldedElements)
+    return {};
+  if (input.isSplat())
+    return input.resizeSplat(type);
+  SmallVector<Attribute> values(input.getValues<Attribute>());
+  SmallVector<Attribute> out;
+  out.reserve(type.getNumElements());
+  for (int64_t i = 0; i < type.getNumElements(); ++i)
+    out.push_back(values[source(i)]);
+  return DenseElementsAttr::get(type, out);
+}
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor a,
+                                         SmallVectorImpl<Type> &types) {
+  auto data = rankedType(a.getData()), indices = rankedType(a.getIndices());
+  int64_t axis = a.getAxis();
+  if (axis < 0 || axis >= data.getRank())
+    return emitShapeError(loc, "gather axis " + Twine(axis) +
+                                   " is out of range for rank " +
+                                   Twine(data.getRank()));
+  if (!indices.getElementType().isInteger(64) &&
+      !indices.getElementType().isInteger(32))
+    return emitShapeError(loc, "gather indices must be int32 or int64");
+  SmallVector<int64_t> shape(data.getShape().take_front(axis));
+  llvm::append_range(shape, indices.getShape());
+  llvm::append_range(shape, data.getShape().drop_front(axis + 1));
+  types.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor a) {
+  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getData());
+  auto indices = dyn_cast_or_null<DenseIntElementsAttr>(a.getIndices());
+  auto type = getType();
+  if (!data || !indices || !type.hasStaticShape())
+    return {};
+  auto dataType = cast<RankedTensorType>(data.getType());
+  int64_t axis = getAxis(), axisSize = dataType.getDimSize(axis);
+  SmallVector<int64_t> idx;
+  for (const APInt &v : indices.getValues<APInt>()) {
+    int64_t i = v.getSExtValue();
+    if (i < -axisSize || i >= axisSize)
+      return {}; // out of range: left for the runtime check to report
+    idx.push_back(i < 0 ? i + axisSize : i);
+  }
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < dataType.getRank(); ++d)
+    inner *= dataType.getDimSize(d);
+  int64_t count = idx.size();
+  return gatherElements(data, type, [&](int64_t i) {
+    int64_t in = i % inner, rest = i / inner;
+    int64_t k = rest % count, o = rest / count;
+    return (o * axisSize + idx[k]) * inner + in;
+  });
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc, Adaptor a,
+                                        SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  ArrayRef<int64_t> starts = a.getStarts(), sizes = a.getSizes(),
+                    steps = a.getSteps();
+  int64_t rank = in.getRank();
+  if (static_cast<int64_t>(starts.size()) != rank ||
+      static_cast<int64_t>(sizes.size()) != rank ||
+      static_cast<int64_t>(steps.size()) != rank)
+    return emitShapeError(loc, "slice wants one start, size and step per dim");
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t n = in.getDimSize(d);
+    if (steps[d] == 0 || sizes[d] < 0)
+      return emitShapeError(loc, "slice steps must be non-zero and sizes >= 0");
+    if (sizes[d] == 0 || ShapedType::isDynamic(n))
+      continue;
+    int64_t last = starts[d] + (sizes[d] - 1) * steps[d];
+    if (starts[d] < 0 || starts[d] >= n || last < 0 || last >= n)
+      return emitShapeError(loc, "slice of dim " + Twine(d) +
+                                     " reads outside [0, " + Twine(n) + ")");
+  }
+  types.push_back(RankedTensorType::get(sizes, in.getElementType()));
+  return success();
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor a) {
+  auto inType = getInput().getType();
+  if (inType == getType() &&
+      llvm::all_of(getStarts(), [](int64_t s) { return s == 0; }) &&
+      llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
+    return getInput();
+  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
+  if (!data || !inType.hasStaticShape())
+    return {};
+  SmallVector<int64_t> inStrides = stridesOf(inType.getShape());
+  SmallVector<int64_t> outStrides = stridesOf(getType().getShape());
+  ArrayRef<int64_t> starts = getStarts(), steps = getSteps();
+  return gatherElements(data, getType(), [&](int64_t i) {
+    int64_t src = 0;
+    for (size_t d = 0; d < outStrides.size(); ++d) {
+      int64_t k = (i / outStrides[d]) % getType().getDimSize(d);
+      src += (starts[d] + k * steps[d]) * inStrides[d];
+    }
+    return src;
+  });
+}
+
+LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor a,
+                                         SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  auto shape = broadcastShapes(in.getShape(), a.getShape());
+  if (!shape)
+    return emitShapeError(loc, "expand: the input does not broadcast to the "
+                               "requested shape");
+  types.push_back(RankedTensorType::get(*shape, in.getElementType()));
+  return success();
+}
+
+OpFoldResult ExpandOp::fold(FoldAdaptor a) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
+  auto inType = getInput().getType();
+  if (!data || !getType().hasStaticShape())
+    return {};
+  SmallVector<int64_t> inStrides = stridesOf(inType.getShape());
+  SmallVector<int64_t> outStrides = stridesOf(getType().getShape());
+  int64_t offset = getType().getRank() - inType.getRank();
+  return gatherElements(data, getType(), [&](int64_t i) {
+    int64_t src = 0;
+    for (int64_t d = 0; d < inType.getRank(); ++d) {
+      int64_t k = (i / outStrides[d + offset]) % getType().getDimSize(d + offset);
+      if (inType.getDimSize(d) != 1)
+        src += k * inStrides[d];
+    }
+    return src;
+  });
+}
+
+LogicalResult CastOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc, Adaptor a,
+                                       SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  Type to = a.getTo();
+  if (!to.isIntOrFloat())
+    return emitShapeError(loc, "cast target must be an integer or float type");
+  types.push_back(in.clone(to));
+  return success();
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor a) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
+  if (!data || getType().getNumElements() > kMaxFoldedElements)
+    return {};
+  Type to = getTo();
+  auto convert = [&](Attribute value) -> Attribute {
+    if (auto f = dyn_cast<FloatAttr>(value)) {
+      APFloat v = f.getValue();
+      if (auto toFloat = dyn_cast<FloatType>(to)) {
+        bool lost;
+        v.convert(toFloat.getFloatSemantics(), kRound, &lost);
+        return FloatAttr::get(to, v);
+      }
+      APSInt result(to.getIntOrFloatBitWidth(), /*isUnsigned=*/false);
+      bool exact;
+      v.convertToInteger(result, APFloat::rmTowardZero, &exact);
+      return IntegerAttr::get(to, result);
+    }
+    auto i = cast<IntegerAttr>(value);
+    APInt v = i.getValue();
+    if (auto toFloat = dyn_cast<FloatType>(to)) {
+      APFloat f(toFloat.getFloatSemantics());
+      f.convertFromAPInt(v, /*isSigned=*/v.getBitWidth() > 1, kRound);
+      return FloatAttr::get(to, f);
+    }
+    unsigned width = to.getIntOrFloatBitWidth();
+    if (width == 1)
+      return IntegerAttr::get(to, APInt(1, !v.isZero()));
+    return IntegerAttr::get(to, v.getBitWidth() == 1 ? v.zext(width)
+                                                     : v.sextOrTrunc(width));
+  };
+  SmallVector<Attribute> out;
+  for (Attribute value : data.getValues<Attribute>())
+    out.push_back(convert(value));
+  return DenseElementsAttr::get(getType(), out);
 }
 
 #define GET_OP_CLASSES

@@ -35,7 +35,58 @@ class Graph_BinaryOp<string mnemonic, string what>
 def Graph_AddOp : Graph_BinaryOp<"add", "Elementwise sum">;
 def Graph_SubOp : Graph_BinaryOp<"sub", "Elementwise difference">;
 def Graph_MulOp : Graph_BinaryOp<"mul", "Elementwise product">;
-def Graph_DivOp : Graph_BinaryOp<"div", "Elementwise quotient">;
+def Graph_DivOp : Graph_BinaryOp<"div", "Elementwise quotient (integers round toward zero)">;
+def Graph_PowOp : Graph_BinaryOp<"pow", "Elementwise power">;
+def Graph_MaxOp : Graph_BinaryOp<"max", "Elementwise maximum (NaN propagates)">;
+def Graph_MinOp : Graph_BinaryOp<"min", "Elementwise minimum (NaN propagates)">;
+def Graph_ModOp : Graph_BinaryOp<"mod", "Elementwise remainder; `fmod` takes the dividend's sign, else the divisor's"> {
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$fmod);
+  let hasFolder = 0;
+}
+
+// Comparisons and logic: bool (i1) results, numpy broadcasting.
+class Graph_CompareOp<string mnemonic, string what> : Graph_Op<mnemonic, []> {
+  let summary = what;
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+def Graph_EqualOp : Graph_CompareOp<"equal", "lhs == rhs">;
+def Graph_LessOp : Graph_CompareOp<"less", "lhs < rhs">;
+def Graph_LessEqualOp : Graph_CompareOp<"less_equal", "lhs <= rhs">;
+def Graph_GreaterOp : Graph_CompareOp<"greater", "lhs > rhs">;
+def Graph_GreaterEqualOp : Graph_CompareOp<"greater_equal", "lhs >= rhs">;
+def Graph_AndOp : Graph_CompareOp<"and", "Logical and of bools">;
+def Graph_OrOp : Graph_CompareOp<"or", "Logical or of bools">;
+def Graph_XorOp : Graph_CompareOp<"xor", "Logical xor of bools">;
+
+def Graph_WhereOp : Graph_Op<"where"> {
+  let summary = "condition ? x : y, with broadcasting of all three";
+  let arguments = (ins AnyRankedTensor:$condition, AnyRankedTensor:$x,
+                       AnyRankedTensor:$y);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+// Elementwise math on one tensor, keeping its type. `fn` names the function
+// (see the lowering's table): abs, neg, exp, log, sqrt, reciprocal, floor,
+// ceil, round, sign, sin, cos, tan, asin, acos, atan, sinh, cosh, asinh,
+// acosh, atanh, erf, softplus, softsign, elu, selu, celu, hard_sigmoid,
+// hard_swish, thresholded_relu, shrink, not, identity. `alpha`, `beta` and
+// `gamma` are the function's parameters where it has some.
+def Graph_UnaryOp : Graph_Op<"unary"> {
+  let summary = "A named elementwise function";
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$fn,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$alpha,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$beta,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$gamma);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
 
 class Graph_UnaryOp<string mnemonic, string what, dag attrs = (ins)>
     : Graph_Op<mnemonic, []> {
@@ -178,6 +229,81 @@ def Graph_PadOp : Graph_Op<"pad", [SameOperandsAndResultElementType]> {
                        F64Attr:$value);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalization
+//===----------------------------------------------------------------------===//
+
+def Graph_ReduceOp : Graph_Op<"reduce"> {
+  let summary = "Reduction over `axes`: sum, mean, max, min, prod, l1, l2, log_sum, log_sum_exp, sum_square";
+  let arguments = (ins Graph_FloatTensor:$input, StrAttr:$kind,
+                       DenseI64ArrayAttr:$axes, BoolAttr:$keepdims);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Graph_ArgReduceOp : Graph_Op<"arg_reduce"> {
+  let summary = "Index (int64) of the max or min along `axis`";
+  let arguments = (ins AnyRankedTensor:$input, StrAttr:$kind, I64Attr:$axis,
+                       BoolAttr:$keepdims, BoolAttr:$select_last_index);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_LayerNormOp : Graph_Op<"layer_norm"> {
+  let summary = "(x - mean) / sqrt(var + eps) * scale + bias over dims >= axis";
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$scale,
+                       Optional<Graph_FloatTensor>:$bias, I64Attr:$axis,
+                       F32Attr:$epsilon);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_LogSoftmaxOp : Graph_Op<"log_softmax"> {
+  let summary = "x - max - log(sum(exp(x - max))) along one axis";
+  let arguments = (ins Graph_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
+//===----------------------------------------------------------------------===//
+// Indexing and shape
+//===----------------------------------------------------------------------===//
+
+def Graph_GatherOp : Graph_Op<"gather"> {
+  let summary = "Takes slices of `data` along `axis` at `indices` (negative from the end)";
+  let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                       I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Graph_SliceOp : Graph_Op<"slice"> {
+  let summary = "Strided slice: per dim, `sizes` elements from `starts` by `steps` (steps may be negative)";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$sizes, DenseI64ArrayAttr:$steps);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Graph_ExpandOp : Graph_Op<"expand"> {
+  let summary = "Broadcasts to `shape` (numpy rules, both ways)";
+  let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$shape);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+def Graph_CastOp : Graph_Op<"cast"> {
+  let summary = "Converts elements to `to` (float <-> int truncates toward zero)";
+  let arguments = (ins AnyRankedTensor:$input, TypeAttr:$to);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
 }
 
 #endif // DLC_GRAPH_OPS

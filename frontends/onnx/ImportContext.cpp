@@ -107,6 +107,36 @@ LogicalResult ImportContext::inferResultTypes(Operation *op) {
   return success();
 }
 
+Value ImportContext::foldIfConstant(Operation *op) {
+  SmallVector<Attribute> constants;
+  for (Value operand : op->getOperands()) {
+    Attribute attr;
+    matchPattern(operand, m_Constant(&attr));
+    constants.push_back(attr);
+  }
+  SmallVector<OpFoldResult> folded;
+  if (op->getNumResults() != 1 || failed(op->fold(constants, folded)) ||
+      folded.empty())
+    return op->getResult(0);
+  if (auto value = dyn_cast<Value>(folded[0])) {
+    op->erase();
+    return value;
+  }
+  auto attr = dyn_cast<TypedAttr>(cast<Attribute>(folded[0]));
+  if (!attr || attr.getType() != op->getResult(0).getType())
+    return op->getResult(0);
+  Value constant = arith::ConstantOp::create(builder, op->getLoc(), attr);
+  op->erase();
+  return constant;
+}
+
+LogicalResult ImportContext::rejectUnsigned(Value v, StringRef what) {
+  if (unsignedValues.contains(v))
+    return error(what + " is an unsigned integer tensor; dlc's integer "
+                        "arithmetic is signed and does not support it yet");
+  return success();
+}
+
 Value ImportContext::scalar(Type elem, double value) {
   auto type = RankedTensorType::get({}, elem);
   return arith::ConstantOp::create(

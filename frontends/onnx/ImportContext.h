@@ -6,6 +6,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 
 #include <onnx/onnx_pb.h>
@@ -66,8 +67,16 @@ public:
                          std::forward<Args>(args)...);
     if (mlir::failed(inferResultTypes(op)))
       return {};
-    return op->getResult(0);
+    return foldIfConstant(op);
   }
+  /// An op whose operands are constants becomes a constant (PyTorch's shape
+  /// arithmetic on static shapes disappears here); otherwise the op's result.
+  mlir::Value foldIfConstant(mlir::Operation *op);
+
+  /// Values of unsigned ONNX dtypes: dlc's integer arithmetic is signed, so
+  /// ops that depend on signedness reject them instead of computing wrongly.
+  llvm::DenseSet<mlir::Value> unsignedValues;
+  mlir::LogicalResult rejectUnsigned(mlir::Value v, llvm::StringRef what);
   /// Sets an op's result types from its InferTypeOpInterface; on failure
   /// records the reason, erases the op and fails.
   mlir::LogicalResult inferResultTypes(mlir::Operation *op);
@@ -123,6 +132,7 @@ struct OpImporter {
 void addNNImporters(std::vector<OpImporter> &table);
 void addMathImporters(std::vector<OpImporter> &table);
 void addTensorImporters(std::vector<OpImporter> &table);
+void addReduceImporters(std::vector<OpImporter> &table);
 
 } // namespace dlc::onnx_frontend
 

@@ -27,6 +27,7 @@ const std::vector<OpImporter> &importerTable() {
     addNNImporters(t);
     addMathImporters(t);
     addTensorImporters(t);
+    addReduceImporters(t);
     return t;
   }();
   return table;
@@ -205,8 +206,17 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
       builder.getFunctionType(argTypes, {}));
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
-  for (auto [name, arg] : llvm::zip(argNames, body->getArguments()))
+  auto isUnsigned = [](int32_t t) {
+    return t == onnx::TensorProto::UINT8 || t == onnx::TensorProto::UINT16 ||
+           t == onnx::TensorProto::UINT32 || t == onnx::TensorProto::UINT64;
+  };
+  for (auto [name, arg] : llvm::zip(argNames, body->getArguments())) {
     ctx.define(name, arg);
+    for (const auto &input : g.input())
+      if (input.name() == name &&
+          isUnsigned(input.type().tensor_type().elem_type()))
+        ctx.unsignedValues.insert(arg);
+  }
 
   for (const auto &[name, value] : frozen) {
     Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
@@ -218,7 +228,10 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     if (failed(attr))
       return fail(path + ": initializer " + message);
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
-    ctx.define(init.name(), arith::ConstantOp::create(builder, loc, *attr));
+    Value value = arith::ConstantOp::create(builder, loc, *attr);
+    ctx.define(init.name(), value);
+    if (isUnsigned(init.data_type()))
+      ctx.unsignedValues.insert(value);
   }
 
   for (const auto &node : g.node()) {

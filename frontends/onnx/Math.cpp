@@ -12,15 +12,160 @@ namespace dlc::onnx_frontend {
 
 namespace {
 
+/// Floats or signed integers (not bools, not unsigned).
+LogicalResult requireNumeric(ImportContext &ctx, Value v, StringRef what) {
+  if (failed(ctx.rejectUnsigned(v, what)))
+    return failure();
+  Type elem = ImportContext::typeOf(v).getElementType();
+  if (isa<FloatType>(elem) || (elem.isInteger() && !elem.isInteger(1)))
+    return success();
+  return ctx.error(what + " must hold numbers, not bools");
+}
+
 template <typename Op>
 LogicalResult importBinary(ImportContext &ctx) {
   if (ctx.opset < 7 && ctx.intAttr("broadcast", 0) != 0)
     return ctx.error("legacy (opset < 7) broadcast with 'axis' is not "
                      "supported");
   Value a = ctx.input(0), b = ctx.input(1);
-  if (!a || !b || failed(ctx.requireFloat(a, "input A")))
+  if (!a || !b || failed(requireNumeric(ctx, a, "input A")) ||
+      failed(requireNumeric(ctx, b, "input B")))
     return failure();
   Value result = ctx.build<Op>(a, b);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importPow(ImportContext &ctx) {
+  Value a = ctx.input(0), b = ctx.input(1);
+  if (!a || !b || failed(ctx.requireFloat(a, "input X")))
+    return failure();
+  // The exponent may come in another type (e.g. int64): use the base's.
+  Type elem = ImportContext::typeOf(a).getElementType();
+  if (ImportContext::typeOf(b).getElementType() != elem)
+    b = ctx.build<graph::CastOp>(b, TypeAttr::get(elem));
+  Value result = b ? ctx.build<graph::PowOp>(a, b) : Value();
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importMod(ImportContext &ctx) {
+  Value a = ctx.input(0), b = ctx.input(1);
+  if (!a || !b || failed(requireNumeric(ctx, a, "input A")))
+    return failure();
+  bool fmod = ctx.intAttr("fmod", 0) != 0;
+  if (!fmod && isa<FloatType>(ImportContext::typeOf(a).getElementType()))
+    return ctx.error("fmod=0 is only defined for integers");
+  Value result = ctx.build<graph::ModOp>(a, b, ctx.builder.getBoolAttr(fmod));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+/// Max, Min, Sum, Mean of any number of broadcasting inputs.
+template <typename Op>
+LogicalResult importVariadic(ImportContext &ctx, bool mean) {
+  SmallVector<Value> inputs;
+  for (int i = 0; i < ctx.node->input_size(); ++i) {
+    Value v = ctx.input(i);
+    if (!v || failed(requireNumeric(ctx, v, "an input")))
+      return failure();
+    inputs.push_back(v);
+  }
+  if (inputs.empty())
+    return ctx.error("needs at least one input");
+  Value result = inputs[0];
+  for (Value v : ArrayRef(inputs).drop_front()) {
+    result = ctx.build<Op>(result, v);
+    if (!result)
+      return failure();
+  }
+  if (mean) {
+    if (failed(ctx.requireFloat(result, "Mean's inputs")))
+      return failure();
+    Type elem = ImportContext::typeOf(result).getElementType();
+    result = ctx.build<graph::DivOp>(result, ctx.scalar(elem, inputs.size()));
+  }
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+template <typename Op>
+LogicalResult importCompare(ImportContext &ctx) {
+  Value a = ctx.input(0), b = ctx.input(1);
+  if (!a || !b || failed(ctx.rejectUnsigned(a, "input A")) ||
+      failed(ctx.rejectUnsigned(b, "input B")))
+    return failure();
+  Value result = ctx.build<Op>(a, b);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+template <typename Op>
+LogicalResult importLogic(ImportContext &ctx) {
+  Value a = ctx.input(0), b = ctx.input(1);
+  if (!a || !b)
+    return failure();
+  if (!ImportContext::typeOf(a).getElementType().isInteger(1))
+    return ctx.error("inputs must be bool tensors");
+  Value result = ctx.build<Op>(a, b);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importWhere(ImportContext &ctx) {
+  Value c = ctx.input(0), x = ctx.input(1), y = ctx.input(2);
+  if (!c || !x || !y)
+    return failure();
+  Value result = ctx.build<graph::WhereOp>(c, x, y);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+/// A graph.unary importer for ONNX op `fn` with parameters read from the
+/// node's attributes (name, default) into alpha, beta and gamma.
+struct UnaryParam {
+  const char *attribute;
+  float fallback;
+};
+OpImportFn unaryImporter(std::string fn, std::vector<UnaryParam> params = {},
+                         bool intsToo = false) {
+  return [fn, params, intsToo](ImportContext &ctx) -> LogicalResult {
+    Value x = ctx.input(0);
+    if (!x)
+      return failure();
+    Type elem = ImportContext::typeOf(x).getElementType();
+    if (fn == "not") {
+      if (!elem.isInteger(1))
+        return ctx.error("input X must be a bool tensor");
+    } else if (intsToo) {
+      if (failed(requireNumeric(ctx, x, "input X")))
+        return failure();
+    } else if (failed(ctx.requireFloat(x, "input X"))) {
+      return failure();
+    }
+    float values[3] = {0, 0, 0};
+    for (size_t i = 0; i < params.size(); ++i)
+      values[i] = ctx.floatAttr(params[i].attribute, params[i].fallback);
+    auto &b = ctx.builder;
+    Value result = ctx.build<graph::UnaryOp>(
+        x, b.getStringAttr(fn), b.getF32FloatAttr(values[0]),
+        b.getF32FloatAttr(values[1]), b.getF32FloatAttr(values[2]));
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  };
+}
+
+LogicalResult importPRelu(ImportContext &ctx) {
+  Value x = ctx.input(0), slope = ctx.input(1);
+  if (!x || !slope || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  Type elem = ImportContext::typeOf(x).getElementType();
+  // x < 0 ? x * slope : x, with slope broadcasting to x.
+  Value negative = ctx.build<graph::LessOp>(x, ctx.scalar(elem, 0));
+  Value scaled = negative ? ctx.build<graph::MulOp>(x, slope) : Value();
+  Value result = scaled ? ctx.build<graph::WhereOp>(negative, scaled, x) : Value();
+  if (result && ImportContext::typeOf(result) != ImportContext::typeOf(x))
+    return ctx.error("slope does not broadcast to X's shape");
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }
@@ -79,7 +224,8 @@ LogicalResult importClip(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
-LogicalResult importSoftmax(ImportContext &ctx) {
+template <typename Op>
+LogicalResult importSoftmaxLike(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x || failed(ctx.requireFloat(x, "input X")))
     return failure();
@@ -91,7 +237,7 @@ LogicalResult importSoftmax(ImportContext &ctx) {
     return failure();
   auto &b = ctx.builder;
   if (ctx.opset >= 13 || *axis == rank - 1) {
-    Value result = ctx.build<graph::SoftmaxOp>(x, b.getI64IntegerAttr(*axis));
+    Value result = ctx.build<Op>(x, b.getI64IntegerAttr(*axis));
     ctx.setOutput(0, result);
     return success(static_cast<bool>(result));
   }
@@ -103,7 +249,7 @@ LogicalResult importSoftmax(ImportContext &ctx) {
   Value flat = ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr({rows, cols}));
   if (!flat)
     return failure();
-  Value soft = ctx.build<graph::SoftmaxOp>(flat, b.getI64IntegerAttr(1));
+  Value soft = ctx.build<Op>(flat, b.getI64IntegerAttr(1));
   if (!soft)
     return failure();
   Value result = ctx.build<graph::ReshapeOp>(soft, b.getDenseI64ArrayAttr(type.getShape()));
@@ -191,7 +337,56 @@ void addMathImporters(std::vector<OpImporter> &table) {
   table.push_back({"LeakyRelu", "Math", 1, "", importLeakyRelu});
   table.push_back({"Clip", "Math", 1, "constant min/max", importClip});
   table.push_back({"Softmax", "Math", 1, "any axis (opset < 13: flattened)",
-                   importSoftmax});
+                   importSoftmaxLike<graph::SoftmaxOp>});
+  table.push_back({"LogSoftmax", "Math", 1, "any axis (opset < 13: flattened)",
+                   importSoftmaxLike<graph::LogSoftmaxOp>});
+  table.push_back({"Pow", "Math", 7, "float base", importPow});
+  table.push_back({"Mod", "Math", 10, "fmod for floats; both for ints",
+                   importMod});
+  table.push_back({"Max", "Math", 6, "variadic, broadcasting",
+                   [](ImportContext &c) { return importVariadic<graph::MaxOp>(c, false); }});
+  table.push_back({"Min", "Math", 6, "variadic, broadcasting",
+                   [](ImportContext &c) { return importVariadic<graph::MinOp>(c, false); }});
+  table.push_back({"Sum", "Math", 6, "variadic, broadcasting",
+                   [](ImportContext &c) { return importVariadic<graph::AddOp>(c, false); }});
+  table.push_back({"Mean", "Math", 6, "variadic, broadcasting",
+                   [](ImportContext &c) { return importVariadic<graph::AddOp>(c, true); }});
+  table.push_back({"Equal", "Math", 7, "", importCompare<graph::EqualOp>});
+  table.push_back({"Less", "Math", 7, "", importCompare<graph::LessOp>});
+  table.push_back({"LessOrEqual", "Math", 12, "", importCompare<graph::LessEqualOp>});
+  table.push_back({"Greater", "Math", 7, "", importCompare<graph::GreaterOp>});
+  table.push_back({"GreaterOrEqual", "Math", 12, "", importCompare<graph::GreaterEqualOp>});
+  table.push_back({"And", "Math", 7, "", importLogic<graph::AndOp>});
+  table.push_back({"Or", "Math", 7, "", importLogic<graph::OrOp>});
+  table.push_back({"Xor", "Math", 7, "", importLogic<graph::XorOp>});
+  table.push_back({"Not", "Math", 1, "", unaryImporter("not")});
+  table.push_back({"Where", "Math", 9, "broadcasting", importWhere});
+  table.push_back({"PRelu", "Math", 7, "broadcasting slope", importPRelu});
+  struct Unary { const char *onnx, *fn; std::vector<UnaryParam> params; bool ints; };
+  const Unary unaries[] = {
+      {"Abs", "abs", {}, true}, {"Neg", "neg", {}, true}, {"Sign", "sign", {}, true},
+      {"Exp", "exp", {}, false}, {"Log", "log", {}, false},
+      {"Sqrt", "sqrt", {}, false}, {"Reciprocal", "reciprocal", {}, false},
+      {"Floor", "floor", {}, false}, {"Ceil", "ceil", {}, false},
+      {"Round", "round", {}, false}, {"Sin", "sin", {}, false},
+      {"Cos", "cos", {}, false}, {"Tan", "tan", {}, false},
+      {"Asin", "asin", {}, false}, {"Acos", "acos", {}, false},
+      {"Atan", "atan", {}, false}, {"Sinh", "sinh", {}, false},
+      {"Cosh", "cosh", {}, false}, {"Asinh", "asinh", {}, false},
+      {"Acosh", "acosh", {}, false}, {"Atanh", "atanh", {}, false},
+      {"Erf", "erf", {}, false}, {"Softplus", "softplus", {}, false},
+      {"Softsign", "softsign", {}, false},
+      {"Elu", "elu", {{"alpha", 1.0f}}, false},
+      {"Celu", "celu", {{"alpha", 1.0f}}, false},
+      {"Selu", "selu", {{"alpha", 1.67326319217681884765625f}, {"unused", 0.0f},
+                        {"gamma", 1.05070102214813232421875f}}, false},
+      {"HardSigmoid", "hard_sigmoid", {{"alpha", 0.2f}, {"beta", 0.5f}}, false},
+      {"HardSwish", "hard_swish", {}, false},
+      {"ThresholdedRelu", "thresholded_relu", {{"alpha", 1.0f}}, false},
+      {"Shrink", "shrink", {{"lambd", 0.5f}, {"bias", 0.0f}}, false},
+  };
+  for (const Unary &u : unaries)
+    table.push_back({u.onnx, "Math", 1, "", unaryImporter(u.fn, u.params, u.ints)});
   table.push_back({"Gemm", "Math", 1, "alpha, beta, transA, transB",
                    importGemm});
   table.push_back({"MatMul", "Math", 1, "batched, broadcasting, 1-D operands",

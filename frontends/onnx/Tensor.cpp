@@ -6,6 +6,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
+#include <algorithm>
+#include <cmath>
+
 using namespace mlir;
 
 namespace dlc::onnx_frontend {
@@ -191,9 +194,361 @@ LogicalResult importPad(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// A constant int64 tensor of `values` with `shape`.
+Value intConstant(ImportContext &ctx, ArrayRef<int64_t> values,
+                  ArrayRef<int64_t> shape) {
+  auto type = RankedTensorType::get(shape, ctx.builder.getI64Type());
+  return arith::ConstantOp::create(ctx.builder, ctx.loc(),
+                                   DenseElementsAttr::get(type, values));
+}
+
+LogicalResult importShape(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  // Static shapes: Shape is a compile-time constant.
+  ArrayRef<int64_t> shape = ImportContext::typeOf(x).getShape();
+  int64_t rank = shape.size();
+  int64_t start = ctx.intAttr("start", 0), end = ctx.intAttr("end", rank);
+  if (start < 0)
+    start += rank;
+  if (end < 0)
+    end += rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, start, rank);
+  SmallVector<int64_t> dims(shape.begin() + start, shape.begin() + end);
+  ctx.setOutput(0, intConstant(ctx, dims, {(int64_t)dims.size()}));
+  return success();
+}
+
+LogicalResult importSize(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  ctx.setOutput(0, intConstant(ctx, {ImportContext::typeOf(x).getNumElements()}, {}));
+  return success();
+}
+
+LogicalResult importGather(ImportContext &ctx) {
+  Value data = ctx.input(0), indices = ctx.input(1);
+  if (!data || !indices)
+    return failure();
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0),
+                                ImportContext::typeOf(data).getRank());
+  if (!axis)
+    return failure();
+  Value result =
+      ctx.build<graph::GatherOp>(data, indices, ctx.builder.getI64IntegerAttr(*axis));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importSlice(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> starts, ends, axes, steps;
+  if (ctx.opset < 10) {
+    starts = ctx.intsAttr("starts");
+    ends = ctx.intsAttr("ends");
+    axes = ctx.intsAttr("axes");
+  } else {
+    auto s = ctx.constantInts(1), e = ctx.constantInts(2);
+    if (!s || !e)
+      return failure();
+    starts = *s;
+    ends = *e;
+    if (ctx.optionalInput(3)) {
+      auto a = ctx.constantInts(3);
+      if (!a)
+        return failure();
+      axes = *a;
+    }
+    if (ctx.optionalInput(4)) {
+      auto st = ctx.constantInts(4);
+      if (!st)
+        return failure();
+      steps = *st;
+    }
+  }
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(i);
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return ctx.error("starts, ends, axes and steps differ in length");
+  SmallVector<int64_t> outStarts(rank, 0), sizes(type.getShape()),
+      outSteps(rank, 1);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    auto axis = ctx.normalizeAxis(axes[i], rank);
+    if (!axis)
+      return failure();
+    int64_t n = type.getDimSize(*axis), step = steps[i];
+    if (step == 0)
+      return ctx.error("a step of 0 is invalid");
+    // Clamp as ONNX says: negative values count from the end; positive
+    // steps clamp to [0, n], negative ones to [-1, n - 1].
+    auto clampIndex = [&](int64_t v) {
+      if (v < 0)
+        v += n;
+      return step > 0 ? std::clamp<int64_t>(v, 0, n)
+                      : std::clamp<int64_t>(v, -1, n - 1);
+    };
+    int64_t start = clampIndex(starts[i]), end = clampIndex(ends[i]);
+    int64_t size = step > 0 ? std::max<int64_t>(0, (end - start + step - 1) / step)
+                            : std::max<int64_t>(0, (start - end - step - 1) / -step);
+    outStarts[*axis] = size ? start : 0;
+    sizes[*axis] = size;
+    outSteps[*axis] = step;
+  }
+  auto &b = ctx.builder;
+  Value result = ctx.build<graph::SliceOp>(x, b.getDenseI64ArrayAttr(outStarts),
+                                           b.getDenseI64ArrayAttr(sizes),
+                                           b.getDenseI64ArrayAttr(outSteps));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+/// The axes of Squeeze/Unsqueeze: an attribute before opset 13, then an
+/// optional input.
+std::optional<SmallVector<int64_t>> squeezeAxes(ImportContext &ctx) {
+  if (ctx.opset < 13)
+    return ctx.intsAttr("axes");
+  if (!ctx.optionalInput(1))
+    return SmallVector<int64_t>();
+  return ctx.constantInts(1);
+}
+
+LogicalResult importSqueeze(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  auto axes = squeezeAxes(ctx);
+  if (!x || !axes)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  SmallVector<bool> drop(type.getRank(), false);
+  for (int64_t a : *axes) {
+    auto axis = ctx.normalizeAxis(a, type.getRank());
+    if (!axis)
+      return failure();
+    if (type.getDimSize(*axis) != 1)
+      return ctx.error("cannot squeeze dim " + Twine(*axis) + " of size " +
+                       Twine(type.getDimSize(*axis)));
+    drop[*axis] = true;
+  }
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (!(axes->empty() ? type.getDimSize(d) == 1 : drop[d]))
+      shape.push_back(type.getDimSize(d));
+  Value result = ctx.build<graph::ReshapeOp>(x, ctx.builder.getDenseI64ArrayAttr(shape));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importUnsqueeze(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  auto axes = squeezeAxes(ctx);
+  if (!x || !axes)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  int64_t outRank = type.getRank() + axes->size();
+  SmallVector<bool> inserted(outRank, false);
+  for (int64_t a : *axes) {
+    auto axis = ctx.normalizeAxis(a, outRank);
+    if (!axis)
+      return failure();
+    if (inserted[*axis])
+      return ctx.error("axis " + Twine(*axis) + " is given twice");
+    inserted[*axis] = true;
+  }
+  SmallVector<int64_t> shape;
+  int64_t next = 0;
+  for (int64_t d = 0; d < outRank; ++d)
+    shape.push_back(inserted[d] ? 1 : type.getDimSize(next++));
+  Value result = ctx.build<graph::ReshapeOp>(x, ctx.builder.getDenseI64ArrayAttr(shape));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importExpand(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  auto shape = ctx.constantInts(1);
+  if (!x || !shape)
+    return failure();
+  Value result = ctx.build<graph::ExpandOp>(x, ctx.builder.getDenseI64ArrayAttr(*shape));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importCast(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  Type to;
+  if (ctx.node->op_type() == "CastLike") {
+    Value like = ctx.input(1);
+    if (!like)
+      return failure();
+    to = ImportContext::typeOf(like).getElementType();
+  } else {
+    int64_t dtype = ctx.intAttr("to", 0);
+    to = elementTypeOf(ctx.builder.getContext(), dtype);
+    if (!to)
+      return ctx.error("cast to " + dtypeName(dtype) + " is not supported");
+  }
+  Value result = ctx.build<graph::CastOp>(x, TypeAttr::get(to));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importConstantOfShape(ImportContext &ctx) {
+  auto shape = ctx.constantInts(0);
+  if (!shape)
+    return failure();
+  auto &b = ctx.builder;
+  Attribute fill = b.getF32FloatAttr(0.0f);
+  if (const auto *a = ctx.attr("value")) {
+    std::string message;
+    auto value = tensorProtoToAttr(b.getContext(), a->t(), message);
+    if (failed(value))
+      return ctx.error(message);
+    if (value->getNumElements() != 1)
+      return ctx.error("value must hold one element");
+    fill = *value->getValues<Attribute>().begin();
+  }
+  auto type = RankedTensorType::get(*shape, cast<TypedAttr>(fill).getType());
+  ctx.setOutput(0, arith::ConstantOp::create(b, ctx.loc(),
+                                             DenseElementsAttr::get(type, fill)));
+  return success();
+}
+
+LogicalResult importRange(ImportContext &ctx) {
+  Value start = ctx.input(0);
+  if (!start)
+    return failure();
+  Type elem = ImportContext::typeOf(start).getElementType();
+  SmallVector<Attribute> values;
+  auto &b = ctx.builder;
+  if (isa<FloatType>(elem)) {
+    auto s = ctx.constantFloat(0), l = ctx.constantFloat(1), d = ctx.constantFloat(2);
+    if (!s || !l || !d)
+      return failure();
+    if (*d == 0)
+      return ctx.error("delta is 0");
+    int64_t n = std::max<int64_t>(0, std::ceil((*l - *s) / *d));
+    for (int64_t i = 0; i < n; ++i)
+      values.push_back(b.getFloatAttr(elem, *s + i * *d));
+  } else {
+    auto s = ctx.constantInts(0), l = ctx.constantInts(1), d = ctx.constantInts(2);
+    if (!s || !l || !d || s->size() != 1 || l->size() != 1 || d->size() != 1)
+      return failure();
+    if ((*d)[0] == 0)
+      return ctx.error("delta is 0");
+    double span = double((*l)[0] - (*s)[0]) / (*d)[0];
+    int64_t n = std::max<int64_t>(0, std::ceil(span));
+    for (int64_t i = 0; i < n; ++i)
+      values.push_back(b.getIntegerAttr(elem, (*s)[0] + i * (*d)[0]));
+  }
+  auto type = RankedTensorType::get({(int64_t)values.size()}, elem);
+  ctx.setOutput(0, arith::ConstantOp::create(b, ctx.loc(),
+                                             DenseElementsAttr::get(type, values)));
+  return success();
+}
+
+LogicalResult importSplit(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0), type.getRank());
+  if (!axis)
+    return failure();
+  int64_t outputs = ctx.node->output_size();
+  SmallVector<int64_t> split;
+  if (ctx.opset < 13) {
+    split = ctx.intsAttr("split");
+  } else if (ctx.optionalInput(1)) {
+    auto s = ctx.constantInts(1);
+    if (!s)
+      return failure();
+    split = *s;
+  }
+  int64_t n = type.getDimSize(*axis);
+  if (split.empty()) {
+    // Equal parts; with opset 18's num_outputs the last may be smaller.
+    int64_t part = (n + outputs - 1) / outputs;
+    for (int64_t i = 0; i < outputs; ++i)
+      split.push_back(std::min(part, n - i * part));
+  }
+  int64_t total = 0;
+  for (int64_t v : split)
+    total += v;
+  if ((int64_t)split.size() != outputs || total != n)
+    return ctx.error("split sizes do not add up to dim " + Twine(*axis) +
+                     " (" + Twine(n) + ") over " + Twine(outputs) + " outputs");
+  auto &b = ctx.builder;
+  int64_t offset = 0;
+  for (int64_t i = 0; i < outputs; ++i) {
+    SmallVector<int64_t> starts(type.getRank(), 0), sizes(type.getShape()),
+        steps(type.getRank(), 1);
+    starts[*axis] = offset;
+    sizes[*axis] = split[i];
+    offset += split[i];
+    Value part = ctx.build<graph::SliceOp>(x, b.getDenseI64ArrayAttr(starts),
+                                           b.getDenseI64ArrayAttr(sizes),
+                                           b.getDenseI64ArrayAttr(steps));
+    if (!part)
+      return failure();
+    ctx.setOutput(i, part);
+  }
+  return success();
+}
+
+LogicalResult importTile(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  auto repeats = ctx.constantInts(1);
+  if (!x || !repeats)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  if ((int64_t)repeats->size() != type.getRank())
+    return ctx.error("repeats needs one value per dim");
+  // [d0, d1] tiled [r0, r1]: reshape to [1, d0, 1, d1], expand to
+  // [r0, d0, r1, d1], reshape to [r0*d0, r1*d1].
+  SmallVector<int64_t> lifted, expanded, result;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if ((*repeats)[d] < 0)
+      return ctx.error("repeats must be >= 0");
+    lifted.append({1, type.getDimSize(d)});
+    expanded.append({(*repeats)[d], type.getDimSize(d)});
+    result.push_back((*repeats)[d] * type.getDimSize(d));
+  }
+  auto &b = ctx.builder;
+  Value v = ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr(lifted));
+  v = v ? ctx.build<graph::ExpandOp>(v, b.getDenseI64ArrayAttr(expanded)) : v;
+  v = v ? ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(result)) : v;
+  ctx.setOutput(0, v);
+  return success(static_cast<bool>(v));
+}
+
 } // namespace
 
 void addTensorImporters(std::vector<OpImporter> &table) {
+  table.push_back({"Shape", "Tensor", 1, "a constant (static shapes)", importShape});
+  table.push_back({"Size", "Tensor", 1, "a constant (static shapes)", importSize});
+  table.push_back({"Gather", "Tensor", 1, "negative indices", importGather});
+  table.push_back({"Slice", "Tensor", 1, "constant starts/ends/axes/steps, negative steps", importSlice});
+  table.push_back({"Squeeze", "Tensor", 1, "", importSqueeze});
+  table.push_back({"Unsqueeze", "Tensor", 1, "", importUnsqueeze});
+  table.push_back({"Expand", "Tensor", 8, "constant shape", importExpand});
+  table.push_back({"Cast", "Tensor", 1, "float, int, bool", importCast});
+  table.push_back({"CastLike", "Tensor", 15, "float, int, bool", importCast});
+  table.push_back({"ConstantOfShape", "Tensor", 9, "constant shape", importConstantOfShape});
+  table.push_back({"Range", "Tensor", 11, "constant start/limit/delta", importRange});
+  table.push_back({"Split", "Tensor", 1, "constant split", importSplit});
+  table.push_back({"Tile", "Tensor", 6, "constant repeats", importTile});
   table.push_back({"Identity", "Tensor", 1, "", importIdentity});
   table.push_back({"Flatten", "Tensor", 1, "any axis", importFlatten});
   table.push_back({"Reshape", "Tensor", 1, "constant shape, 0, -1, allowzero",

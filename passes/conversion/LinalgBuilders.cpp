@@ -13,7 +13,12 @@ using namespace mlir;
 namespace dlc {
 
 Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
-  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+  if (isa<FloatType>(type))
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+  if (type.isInteger(1))
+    return arith::ConstantOp::create(b, loc, b.getIntegerAttr(type, value != 0));
+  return arith::ConstantOp::create(
+      b, loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
 }
 
 Value createFilled(OpBuilder &b, Location loc, RankedTensorType type,
@@ -113,6 +118,71 @@ Value padWithConstant(OpBuilder &b, Location loc, Value input,
     highAttrs.push_back(b.getIndexAttr(p));
   return tensor::PadOp::create(b, loc, resultType, input, lowAttrs, highAttrs,
                                padValue);
+}
+
+/// A reduction over `axes` of `input` into a tensor that keeps those axes with
+/// size 1, starting from `initValue` and combining with `combine`.
+Value buildKeepDimsReduction(
+    OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+    double initValue,
+    function_ref<Value(OpBuilder &, Location, Value elem, Value acc)> combine) {
+  auto type = cast<RankedTensorType>(input.getType());
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape(type.getShape());
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    bool reduced = llvm::is_contained(axes, d);
+    if (reduced)
+      shape[d] = 1;
+    outExprs.push_back(reduced ? getAffineConstantExpr(0, ctx)
+                               : getAffineDimExpr(d, ctx));
+    iterators.push_back(reduced ? utils::IteratorType::reduction
+                                : utils::IteratorType::parallel);
+  }
+  auto outType = RankedTensorType::get(shape, type.getElementType());
+  Value init = dlc::createFilled(b, loc, outType, initValue);
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
+                                 AffineMap::get(rank, 0, outExprs, ctx)};
+  auto generic = linalg::GenericOp::create(
+      b, loc, outType, input, init, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        linalg::YieldOp::create(nb, nloc, combine(nb, nloc, args[0], args[1]));
+      });
+  return generic.getResult(0);
+}
+
+Value reshapeTensor(OpBuilder &b, Location loc, Value value,
+                    RankedTensorType outType) {
+  auto inType = cast<RankedTensorType>(value.getType());
+  if (inType == outType)
+    return value;
+  if (inType.getRank() == 0 || outType.getRank() == 0) {
+    // Rank-0 ends have no reassociation: reshape through a shape operand.
+    auto shapeType =
+        RankedTensorType::get({outType.getRank()}, b.getIndexType());
+    SmallVector<APInt> dims;
+    for (int64_t d : outType.getShape())
+      dims.push_back(APInt(64, d));
+    Value shape = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(shapeType, dims));
+    return tensor::ReshapeOp::create(b, loc, outType, value, shape);
+  }
+  // Collapse to 1-D, then expand to the target: valid for any static pair.
+  auto flatType = RankedTensorType::get({inType.getNumElements()},
+                                        inType.getElementType());
+  SmallVector<ReassociationIndices> collapse(1), expand(1);
+  for (int64_t d = 0; d < inType.getRank(); ++d)
+    collapse[0].push_back(d);
+  for (int64_t d = 0; d < outType.getRank(); ++d)
+    expand[0].push_back(d);
+  Value flat = value;
+  if (inType.getRank() != 1)
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, flat, collapse);
+  if (outType.getRank() == 1)
+    return flat;
+  return tensor::ExpandShapeOp::create(b, loc, outType, flat, expand);
 }
 
 } // namespace dlc

@@ -39,15 +39,28 @@ mlir::Value applyActivation(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value x, llvm::StringRef name, float alpha,
                             float beta);
 
-/// A float scalar constant of `type`.
+/// A scalar constant of `type` (float, integer or index).
 mlir::Value floatConstant(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Type type, double value);
+
+/// A reduction over `axes` of `input` into a tensor that keeps those axes
+/// with size 1, starting from `initValue` and combining with `combine`.
+mlir::Value buildKeepDimsReduction(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+    llvm::ArrayRef<int64_t> axes, double initValue,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::Value elem, mlir::Value acc)>
+        combine);
 
 /// tensor.pad of `input` with `low`/`high` per dim and constant `value`;
 /// `input` itself when every pad is zero.
 mlir::Value padWithConstant(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value input, llvm::ArrayRef<int64_t> low,
                             llvm::ArrayRef<int64_t> high, double value);
+
+/// `value` (static shape) with the same elements in shape `type`.
+mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value value, mlir::RankedTensorType type);
 
 } // namespace dlc
 

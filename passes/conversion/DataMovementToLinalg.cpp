@@ -1,0 +1,240 @@
+//===- DataMovementToLinalg.cpp - shape and data movement ops ---===//
+//
+// Reshape, transpose, concat, pad, gather, slice, expand.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/conversion/GraphToLinalgPatterns.h"
+
+#include "dialects/graph/GraphDialect.h"
+#include "passes/conversion/LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
+
+using namespace mlir;
+namespace graph = dlc::graph;
+using dlc::buildKeepDimsReduction;
+
+namespace {
+struct ReshapeToLinalg : OpConversionPattern<graph::ReshapeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::ReshapeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(op, dlc::reshapeTensor(rewriter, op.getLoc(),
+                                              adaptor.getInput(), op.getType()));
+    return success();
+  }
+};
+
+struct TransposeToLinalg : OpConversionPattern<graph::TransposeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::TransposeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = op.getType();
+    Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
+                                         type.getElementType());
+    auto transpose = linalg::TransposeOp::create(
+        rewriter, op.getLoc(), adaptor.getInput(), init, op.getPerm());
+    rewriter.replaceOp(op, transpose.getResult());
+    return success();
+  }
+};
+
+struct ConcatToLinalg : OpConversionPattern<graph::ConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::ConcatOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    int64_t axis = op.getAxis();
+    Value result = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                           type.getElementType());
+    int64_t offset = 0;
+    for (Value input : adaptor.getInputs()) {
+      auto inType = cast<RankedTensorType>(input.getType());
+      SmallVector<OpFoldResult> offsets(type.getRank(),
+                                        rewriter.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes, strides(type.getRank(),
+                                               rewriter.getIndexAttr(1));
+      offsets[axis] = rewriter.getIndexAttr(offset);
+      for (int64_t d : inType.getShape())
+        sizes.push_back(rewriter.getIndexAttr(d));
+      result = tensor::InsertSliceOp::create(rewriter, loc, input, result,
+                                             offsets, sizes, strides);
+      offset += inType.getDimSize(axis);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct PadToLinalg : OpConversionPattern<graph::PadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::PadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = op.getInput().getType();
+    if (!isa<FloatType>(inType.getElementType()))
+      return rewriter.notifyMatchFailure(op, "only float tensors for now");
+    int64_t rank = inType.getRank();
+    ArrayRef<int64_t> pads = op.getPads();
+    // Negative pads crop: slice first, then pad with what is left.
+    SmallVector<OpFoldResult> offsets, sizes,
+        strides(rank, rewriter.getIndexAttr(1));
+    SmallVector<int64_t> low, high, croppedShape;
+    bool crops = false;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t begin = pads[d], end = pads[d + rank];
+      int64_t cropBegin = begin < 0 ? -begin : 0;
+      int64_t cropEnd = end < 0 ? -end : 0;
+      crops |= cropBegin || cropEnd;
+      offsets.push_back(rewriter.getIndexAttr(cropBegin));
+      croppedShape.push_back(inType.getDimSize(d) - cropBegin - cropEnd);
+      sizes.push_back(rewriter.getIndexAttr(croppedShape.back()));
+      low.push_back(std::max<int64_t>(begin, 0));
+      high.push_back(std::max<int64_t>(end, 0));
+    }
+    Value input = adaptor.getInput();
+    if (crops)
+      input = tensor::ExtractSliceOp::create(
+          rewriter, loc,
+          RankedTensorType::get(croppedShape, inType.getElementType()), input,
+          offsets, sizes, strides);
+    Value result = dlc::padWithConstant(rewriter, loc, input, low, high,
+                                        op.getValue().convertToDouble());
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct GatherToLinalg : OpConversionPattern<graph::GatherOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::GatherOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value data = adaptor.getData();
+    auto dataType = cast<RankedTensorType>(data.getType());
+    auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
+    auto type = op.getType();
+    int64_t axis = op.getAxis(), idxRank = indicesType.getRank();
+    int64_t rank = type.getRank();
+    SmallVector<AffineExpr> idxExprs;
+    for (int64_t d = 0; d < idxRank; ++d)
+      idxExprs.push_back(getAffineDimExpr(axis + d, ctx));
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    int64_t axisSize = dataType.getDimSize(axis);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, adaptor.getIndices(), init,
+        SmallVector<AffineMap>{AffineMap::get(rank, 0, idxExprs, ctx),
+                               AffineMap::getMultiDimIdentityMap(rank, ctx)},
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          // A negative index counts from the end; indices are clamped into
+          // range so that a bad index cannot read outside the tensor.
+          Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+          Value size = arith::ConstantIndexOp::create(b, l, axisSize);
+          Value zero = arith::ConstantIndexOp::create(b, l, 0);
+          Value negative = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx, zero);
+          idx = arith::SelectOp::create(b, l, negative,
+                                        arith::AddIOp::create(b, l, idx, size), idx);
+          idx = arith::MaxSIOp::create(b, l, idx, zero);
+          idx = arith::MinSIOp::create(
+              b, l, idx, arith::ConstantIndexOp::create(b, l, axisSize - 1));
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < axis; ++d)
+            coords.push_back(linalg::IndexOp::create(b, l, d));
+          coords.push_back(idx);
+          for (int64_t d = axis + 1; d < dataType.getRank(); ++d)
+            coords.push_back(linalg::IndexOp::create(b, l, d - 1 + idxRank));
+          linalg::YieldOp::create(b, l,
+                                  tensor::ExtractOp::create(b, l, data, coords)
+                                      .getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct SliceToLinalg : OpConversionPattern<graph::SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::SliceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    ArrayRef<int64_t> starts = op.getStarts(), steps = op.getSteps();
+    if (llvm::all_of(steps, [](int64_t s) { return s > 0; })) {
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        offsets.push_back(rewriter.getIndexAttr(starts[d]));
+        sizes.push_back(rewriter.getIndexAttr(type.getDimSize(d)));
+        strides.push_back(rewriter.getIndexAttr(steps[d]));
+      }
+      rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+          op, type, adaptor.getInput(), offsets, sizes, strides);
+      return success();
+    }
+    // Negative steps: element i of dim d reads start + i * step.
+    Value input = adaptor.getInput();
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t rank = type.getRank();
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{}, init,
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange) {
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < rank; ++d) {
+            Value i = linalg::IndexOp::create(b, l, d);
+            Value scaled = arith::MulIOp::create(
+                b, l, i, arith::ConstantIndexOp::create(b, l, steps[d]));
+            coords.push_back(arith::AddIOp::create(
+                b, l, scaled, arith::ConstantIndexOp::create(b, l, starts[d])));
+          }
+          linalg::YieldOp::create(
+              b, l, tensor::ExtractOp::create(b, l, input, coords).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct ExpandToLinalg : OpConversionPattern<graph::ExpandOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::ExpandOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOp(
+        op, dlc::buildElementwise(rewriter, op.getLoc(), op.getType(),
+                                  adaptor.getInput(),
+                                  [](OpBuilder &, Location, ValueRange a) {
+                                    return a[0];
+                                  }));
+    return success();
+  }
+};
+
+} // namespace
+
+void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<ReshapeToLinalg, TransposeToLinalg, ConcatToLinalg, PadToLinalg,
+               GatherToLinalg, SliceToLinalg, ExpandToLinalg>(
+      patterns.getContext());
+}

@@ -1,0 +1,403 @@
+//===- NormalizationToLinalg.cpp - reductions and normalizations ---===//
+//
+// Reductions, softmax, batch and layer normalization, global pooling.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/conversion/GraphToLinalgPatterns.h"
+
+#include "dialects/graph/GraphDialect.h"
+#include "passes/conversion/LinalgBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
+
+using namespace mlir;
+namespace graph = dlc::graph;
+using dlc::buildKeepDimsReduction;
+
+namespace {
+struct SoftmaxToLinalg : OpConversionPattern<graph::SoftmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::SoftmaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    int64_t axis = op.getAxis();
+    // Subtracting the max keeps exp from overflowing.
+    Value max = buildKeepDimsReduction(
+        rewriter, loc, input, axis, -std::numeric_limits<double>::infinity(),
+        [](OpBuilder &b, Location l, Value x, Value acc) {
+          return arith::MaximumFOp::create(b, l, x, acc).getResult();
+        });
+    Value exp = dlc::buildElementwise(
+        rewriter, loc, op.getType(), ValueRange{input, max},
+        [](OpBuilder &b, Location l, ValueRange args) {
+          Value shifted = arith::SubFOp::create(b, l, args[0], args[1]);
+          return math::ExpOp::create(b, l, shifted).getResult();
+        });
+    Value sum = buildKeepDimsReduction(
+        rewriter, loc, exp, axis, 0.0,
+        [](OpBuilder &b, Location l, Value x, Value acc) {
+          return arith::AddFOp::create(b, l, x, acc).getResult();
+        });
+    Value result = dlc::buildElementwise(
+        rewriter, loc, op.getType(), ValueRange{exp, sum},
+        [](OpBuilder &b, Location l, ValueRange args) {
+          return arith::DivFOp::create(b, l, args[0], args[1]).getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// A rank-1 per-channel tensor reshaped to broadcast along dim 1 of a
+/// rank-`rank` tensor: [C] -> [C, 1, ...].
+Value asChannelVector(OpBuilder &b, Location loc, Value v, int64_t rank) {
+  auto type = cast<RankedTensorType>(v.getType());
+  SmallVector<int64_t> shape = {type.getDimSize(0)};
+  shape.append(rank - 2, 1);
+  auto target = RankedTensorType::get(shape, type.getElementType());
+  SmallVector<ReassociationIndices> reassociation(1);
+  for (int64_t d = 0; d < rank - 1; ++d)
+    reassociation[0].push_back(d);
+  return tensor::ExpandShapeOp::create(b, loc, target, v, reassociation);
+}
+
+struct BatchNormToLinalg : OpConversionPattern<graph::BatchNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::BatchNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    int64_t rank = op.getType().getRank();
+    auto channel = [&](Value v) {
+      return asChannelVector(rewriter, loc, v, rank);
+    };
+    double eps = op.getEpsilon().convertToDouble();
+    Value result = dlc::buildElementwise(
+        rewriter, loc, op.getType(),
+        ValueRange{adaptor.getInput(), channel(adaptor.getScale()),
+                   channel(adaptor.getBias()), channel(adaptor.getMean()),
+                   channel(adaptor.getVariance())},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Type t = args[0].getType();
+          Value centered = arith::SubFOp::create(b, l, args[0], args[3]);
+          Value var = arith::AddFOp::create(b, l, args[4],
+                                            dlc::floatConstant(b, l, t, eps));
+          Value invStd = math::RsqrtOp::create(b, l, var);
+          Value normalized = arith::MulFOp::create(b, l, centered, invStd);
+          Value scaled = arith::MulFOp::create(b, l, normalized, args[1]);
+          return arith::AddFOp::create(b, l, scaled, args[2]).getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct GlobalAvgPoolToLinalg : OpConversionPattern<graph::GlobalAvgPoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::GlobalAvgPoolOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = op.getInput().getType();
+    SmallVector<int64_t> axes;
+    int64_t count = 1;
+    for (int64_t d = 2; d < inType.getRank(); ++d) {
+      axes.push_back(d);
+      count *= inType.getDimSize(d);
+    }
+    Value sum = buildKeepDimsReduction(
+        rewriter, loc, adaptor.getInput(), axes, 0.0,
+        [](OpBuilder &b, Location l, Value x, Value acc) {
+          return arith::AddFOp::create(b, l, x, acc).getResult();
+        });
+    Value result = dlc::buildElementwise(
+        rewriter, loc, op.getType(), ValueRange{sum},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value n = dlc::floatConstant(b, l, args[0].getType(), count);
+          return arith::DivFOp::create(b, l, args[0], n).getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+Value addF(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::AddFOp::create(b, l, x, y);
+}
+
+/// Sum over `axes` (kept as size-1 dims) of f(x).
+Value sumOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+            function_ref<Value(OpBuilder &, Location, Value)> f) {
+  return buildKeepDimsReduction(
+      b, loc, input, axes, 0.0, [&](OpBuilder &nb, Location l, Value x, Value acc) {
+        return addF(nb, l, f(nb, l, x), acc);
+      });
+}
+
+Value maxOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes) {
+  return buildKeepDimsReduction(
+      b, loc, input, axes, -std::numeric_limits<double>::infinity(),
+      [](OpBuilder &nb, Location l, Value x, Value acc) {
+        return arith::MaximumFOp::create(nb, l, x, acc).getResult();
+      });
+}
+
+/// Number of elements reduced over `axes` of `type`.
+int64_t reducedCount(RankedTensorType type, ArrayRef<int64_t> axes) {
+  int64_t n = 1;
+  for (int64_t a : axes)
+    n *= type.getDimSize(a);
+  return n;
+}
+
+struct ReduceToLinalg : OpConversionPattern<graph::ReduceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::ReduceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto inType = op.getInput().getType();
+    ArrayRef<int64_t> axes = op.getAxes();
+    StringRef kind = op.getKind();
+    auto identity = [](OpBuilder &, Location, Value v) { return v; };
+    auto square = [](OpBuilder &b, Location l, Value v) {
+      return arith::MulFOp::create(b, l, v, v).getResult();
+    };
+    auto abs = [](OpBuilder &b, Location l, Value v) {
+      return math::AbsFOp::create(b, l, v).getResult();
+    };
+    auto mapResult = [&](Value t, function_ref<Value(OpBuilder &, Location, Value)> f) {
+      return dlc::buildElementwise(rewriter, loc,
+                                   cast<RankedTensorType>(t.getType()), t,
+                                   [&](OpBuilder &b, Location l, ValueRange a) {
+                                     return f(b, l, a[0]);
+                                   });
+    };
+    Value reduced;
+    if (kind == "sum") {
+      reduced = sumOf(rewriter, loc, x, axes, identity);
+    } else if (kind == "mean") {
+      double n = reducedCount(inType, axes);
+      reduced = mapResult(sumOf(rewriter, loc, x, axes, identity),
+                          [&](OpBuilder &b, Location l, Value v) {
+                            return arith::DivFOp::create(
+                                       b, l, v, dlc::floatConstant(b, l, v.getType(), n))
+                                .getResult();
+                          });
+    } else if (kind == "max" || kind == "min") {
+      bool isMax = kind == "max";
+      reduced = buildKeepDimsReduction(
+          rewriter, loc, x, axes,
+          isMax ? -std::numeric_limits<double>::infinity()
+                : std::numeric_limits<double>::infinity(),
+          [&](OpBuilder &b, Location l, Value v, Value acc) -> Value {
+            return isMax ? arith::MaximumFOp::create(b, l, v, acc).getResult()
+                         : arith::MinimumFOp::create(b, l, v, acc).getResult();
+          });
+    } else if (kind == "prod") {
+      reduced = buildKeepDimsReduction(
+          rewriter, loc, x, axes, 1.0,
+          [](OpBuilder &b, Location l, Value v, Value acc) {
+            return arith::MulFOp::create(b, l, v, acc).getResult();
+          });
+    } else if (kind == "l1") {
+      reduced = sumOf(rewriter, loc, x, axes, abs);
+    } else if (kind == "l2") {
+      reduced = mapResult(sumOf(rewriter, loc, x, axes, square),
+                          [](OpBuilder &b, Location l, Value v) {
+                            return math::SqrtOp::create(b, l, v).getResult();
+                          });
+    } else if (kind == "sum_square") {
+      reduced = sumOf(rewriter, loc, x, axes, square);
+    } else if (kind == "log_sum") {
+      reduced = mapResult(sumOf(rewriter, loc, x, axes, identity),
+                          [](OpBuilder &b, Location l, Value v) {
+                            return math::LogOp::create(b, l, v).getResult();
+                          });
+    } else { // log_sum_exp, shifted by the max to stay finite
+      Value max = maxOf(rewriter, loc, x, axes);
+      auto keepType = cast<RankedTensorType>(max.getType());
+      Value shifted = dlc::buildElementwise(
+          rewriter, loc, inType, ValueRange{x, max},
+          [](OpBuilder &b, Location l, ValueRange a) {
+            return math::ExpOp::create(
+                       b, l, arith::SubFOp::create(b, l, a[0], a[1]))
+                .getResult();
+          });
+      Value sum = sumOf(rewriter, loc, shifted, axes, identity);
+      reduced = dlc::buildElementwise(
+          rewriter, loc, keepType, ValueRange{sum, max},
+          [](OpBuilder &b, Location l, ValueRange a) {
+            return addF(b, l, math::LogOp::create(b, l, a[0]), a[1]);
+          });
+    }
+    rewriter.replaceOp(op, dlc::reshapeTensor(rewriter, loc, reduced,
+                                              op.getType()));
+    return success();
+  }
+};
+
+struct ArgReduceToLinalg : OpConversionPattern<graph::ArgReduceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::ArgReduceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    Type elem = inType.getElementType();
+    if (!isa<FloatType>(elem))
+      return rewriter.notifyMatchFailure(op, "float inputs only");
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t rank = inType.getRank(), axis = op.getAxis();
+    bool isMax = op.getKind() == "max", last = op.getSelectLastIndex();
+    SmallVector<int64_t> keepShape(inType.getShape());
+    keepShape[axis] = 1;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t d = 0; d < rank; ++d) {
+      outExprs.push_back(d == axis ? getAffineConstantExpr(0, ctx)
+                                   : getAffineDimExpr(d, ctx));
+      iterators.push_back(d == axis ? utils::IteratorType::reduction
+                                    : utils::IteratorType::parallel);
+    }
+    auto valueType = RankedTensorType::get(keepShape, elem);
+    auto indexType = RankedTensorType::get(keepShape, rewriter.getI64Type());
+    Value values = dlc::createFilled(
+        rewriter, loc, valueType,
+        isMax ? -std::numeric_limits<double>::infinity()
+              : std::numeric_limits<double>::infinity());
+    Value indices = dlc::createFilled(rewriter, loc, indexType, 0);
+    AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{valueType, indexType}, ValueRange{adaptor.getInput()},
+        ValueRange{values, indices},
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                               outMap, outMap},
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value x = args[0], best = args[1], bestIndex = args[2];
+          arith::CmpFPredicate pred =
+              isMax ? (last ? arith::CmpFPredicate::OGE
+                            : arith::CmpFPredicate::OGT)
+                    : (last ? arith::CmpFPredicate::OLE
+                            : arith::CmpFPredicate::OLT);
+          Value take = arith::CmpFOp::create(b, l, pred, x, best);
+          Value position = arith::IndexCastOp::create(
+              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, take, x, best),
+                         arith::SelectOp::create(b, l, take, position,
+                                                 bestIndex)});
+        });
+    rewriter.replaceOp(op, dlc::reshapeTensor(rewriter, loc,
+                                              generic.getResult(1),
+                                              op.getType()));
+    return success();
+  }
+};
+
+struct LayerNormToLinalg : OpConversionPattern<graph::LayerNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::LayerNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto type = op.getType();
+    SmallVector<int64_t> axes;
+    for (int64_t d = op.getAxis(); d < type.getRank(); ++d)
+      axes.push_back(d);
+    double n = reducedCount(type, axes);
+    double eps = op.getEpsilon().convertToDouble();
+    auto identity = [](OpBuilder &, Location, Value v) { return v; };
+    Value sum = sumOf(rewriter, loc, x, axes, identity);
+    auto keepType = cast<RankedTensorType>(sum.getType());
+    Value mean = dlc::buildElementwise(
+        rewriter, loc, keepType, sum, [&](OpBuilder &b, Location l, ValueRange a) {
+          return arith::DivFOp::create(
+                     b, l, a[0], dlc::floatConstant(b, l, a[0].getType(), n))
+              .getResult();
+        });
+    Value centered = dlc::buildElementwise(
+        rewriter, loc, type, ValueRange{x, mean},
+        [](OpBuilder &b, Location l, ValueRange a) {
+          return arith::SubFOp::create(b, l, a[0], a[1]).getResult();
+        });
+    Value squares = sumOf(rewriter, loc, centered, axes,
+                          [](OpBuilder &b, Location l, Value v) {
+                            return arith::MulFOp::create(b, l, v, v).getResult();
+                          });
+    Value invStd = dlc::buildElementwise(
+        rewriter, loc, keepType, squares,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Type t = a[0].getType();
+          Value var = arith::DivFOp::create(b, l, a[0], dlc::floatConstant(b, l, t, n));
+          Value shifted = addF(b, l, var, dlc::floatConstant(b, l, t, eps));
+          return math::RsqrtOp::create(b, l, shifted).getResult();
+        });
+    SmallVector<Value> inputs = {centered, invStd, adaptor.getScale()};
+    if (adaptor.getBias())
+      inputs.push_back(adaptor.getBias());
+    bool hasBias = static_cast<bool>(adaptor.getBias());
+    Value result = dlc::buildElementwise(
+        rewriter, loc, type, inputs,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value y = arith::MulFOp::create(
+              b, l, arith::MulFOp::create(b, l, a[0], a[1]), a[2]);
+          return hasBias ? addF(b, l, y, a[3]) : y;
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct LogSoftmaxToLinalg : OpConversionPattern<graph::LogSoftmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::LogSoftmaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    int64_t axis = op.getAxis();
+    Value max = maxOf(rewriter, loc, x, axis);
+    Value sum = sumOf(rewriter, loc,
+                      dlc::buildElementwise(
+                          rewriter, loc, op.getType(), ValueRange{x, max},
+                          [](OpBuilder &b, Location l, ValueRange a) {
+                            return math::ExpOp::create(
+                                       b, l,
+                                       arith::SubFOp::create(b, l, a[0], a[1]))
+                                .getResult();
+                          }),
+                      axis, [](OpBuilder &, Location, Value v) { return v; });
+    Value result = dlc::buildElementwise(
+        rewriter, loc, op.getType(), ValueRange{x, max, sum},
+        [](OpBuilder &b, Location l, ValueRange a) {
+          Value shifted = arith::SubFOp::create(b, l, a[0], a[1]);
+          return arith::SubFOp::create(b, l, shifted,
+                                       math::LogOp::create(b, l, a[2]))
+              .getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+} // namespace
+
+void dlc::populateNormalizationToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<SoftmaxToLinalg, LogSoftmaxToLinalg, BatchNormToLinalg,
+               LayerNormToLinalg, GlobalAvgPoolToLinalg, ReduceToLinalg,
+               ArgReduceToLinalg>(patterns.getContext());
+}
