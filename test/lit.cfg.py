@@ -19,3 +19,9 @@ config.substitutions.append(("%onnx_proto_encode",
 config.substitutions.append(("%tensor_proto_encode",
                              "protoc -I/usr/include --encode=onnx.TensorProto onnx/onnx.proto"))
 config.substitutions.append(("%readme", os.path.join(config.dlc_source_dir, "README.md")))
+
+# Tests on the shared corpus run where it is (CI, developer machines) and are
+# reported as unsupported elsewhere.
+if os.path.isfile(os.path.join(config.shared_corpus, "manifest.json")):
+    config.available_features.add("corpus")
+config.substitutions.append(("%corpus", config.shared_corpus))
