@@ -130,6 +130,146 @@ LogicalResult importConv(ImportContext &ctx) {
   return success();
 }
 
+/// Inserts `stride - 1` zeros between the elements of dim `dim`:
+/// [.., n, ..] -> [.., (n - 1) * stride + 1, ..], with reshapes and pads.
+Value insertZeros(ImportContext &ctx, Value x, int64_t dim, int64_t stride) {
+  if (stride == 1 || !x)
+    return x;
+  auto &b = ctx.builder;
+  auto type = ImportContext::typeOf(x);
+  int64_t rank = type.getRank(), n = type.getDimSize(dim);
+  // [.., n, ..] -> [.., n, 1, ..] -> pad to [.., n, stride, ..]
+  SmallVector<int64_t> lifted(type.getShape());
+  lifted.insert(lifted.begin() + dim + 1, 1);
+  Value v = ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr(lifted));
+  SmallVector<int64_t> pads(2 * (rank + 1), 0);
+  pads[(rank + 1) + dim + 1] = stride - 1;
+  v = v ? ctx.build<graph::PadOp>(v, b.getDenseI64ArrayAttr(pads),
+                                  b.getF64FloatAttr(0.0))
+        : v;
+  // -> [.., n * stride, ..], then drop the trailing stride - 1 zeros.
+  SmallVector<int64_t> merged(type.getShape());
+  merged[dim] = n * stride;
+  v = v ? ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(merged)) : v;
+  SmallVector<int64_t> crop(2 * rank, 0);
+  crop[rank + dim] = -(stride - 1);
+  return v ? ctx.build<graph::PadOp>(v, b.getDenseI64ArrayAttr(crop),
+                                     b.getF64FloatAttr(0.0))
+           : v;
+}
+
+/// ConvTranspose as a stride-1 convolution: zeros inserted between input
+/// elements, the border padded by dilation * (kernel - 1) - pad (negative
+/// crops), and the filter [C, F/g, kh, kw] regrouped to [F, C/g, kh, kw] and
+/// flipped spatially. With constant weights all of that folds at compile
+/// time, and the convolution takes the fast path (fusion included).
+LogicalResult importConvTranspose(ImportContext &ctx) {
+  Value x = ctx.input(0), w = ctx.input(1);
+  if (!x || !w || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  std::optional<Value> bias = ctx.optionalInput(2);
+  auto xType = ImportContext::typeOf(x), wType = ImportContext::typeOf(w);
+  int64_t spatial = xType.getRank() - 2;
+  if (spatial != 1 && spatial != 2)
+    return ctx.error("only 1-D and 2-D transposed convolutions are "
+                     "supported, this one is " + Twine(spatial) + "-D");
+  if (wType.getRank() != xType.getRank())
+    return ctx.error("weight rank differs from input rank");
+  int64_t group = ctx.intAttr("group", 1);
+  int64_t c = xType.getDimSize(1);
+  if (group < 1 || c % group != 0 || wType.getDimSize(0) != c)
+    return ctx.error("weight [" + Twine(wType.getDimSize(0)) +
+                     ", ...] does not match " + Twine(c) +
+                     " input channels in " + Twine(group) + " group(s)");
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  auto strides = spatialAttr(ctx, "strides", spatial, 1);
+  auto dilations = spatialAttr(ctx, "dilations", spatial, 1);
+  auto outputPadding = spatialAttr(ctx, "output_padding", spatial, 0);
+  SmallVector<int64_t> pads = ctx.intsAttr("pads");
+  if (pads.empty())
+    pads.assign(2 * spatial, 0);
+  SmallVector<int64_t> outputShape = ctx.intsAttr("output_shape");
+  std::string autoPad = ctx.stringAttr("auto_pad", "NOTSET");
+  if (strides.size() != (size_t)spatial || dilations.size() != (size_t)spatial ||
+      outputPadding.size() != (size_t)spatial || pads.size() != 2 * (size_t)spatial)
+    return ctx.error("strides, dilations, output_padding or pads do not match "
+                     "the spatial rank");
+  if (outputShape.size() > (size_t)spatial)
+    outputShape.erase(outputShape.begin(), outputShape.end() - spatial);
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER" || !outputShape.empty()) {
+    // Padding follows from the requested output size (input * stride for
+    // SAME), split as the spec says.
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t in = xType.getDimSize(2 + i);
+      int64_t out = outputShape.empty() ? in * strides[i] : outputShape[i];
+      int64_t total = strides[i] * (in - 1) + outputPadding[i] +
+                      (kernel[i] - 1) * dilations[i] + 1 - out;
+      int64_t half = total / 2;
+      bool upper = autoPad == "SAME_UPPER";
+      pads[i] = upper ? half : total - half;
+      pads[i + spatial] = upper ? total - half : half;
+    }
+  } else if (autoPad != "NOTSET" && autoPad != "VALID") {
+    return ctx.error("auto_pad '" + autoPad + "' is not one of NOTSET, VALID, "
+                     "SAME_UPPER, SAME_LOWER");
+  }
+
+  auto &b = ctx.builder;
+  int64_t f = wType.getDimSize(1) * group;
+  // Filter [C, F/g, k..] -> [g, C/g, F/g, k..] -> [g, F/g, C/g, k..] ->
+  // [F, C/g, k..], then flipped along every spatial dim.
+  SmallVector<int64_t> grouped = {group, c / group, f / group};
+  llvm::append_range(grouped, kernel);
+  SmallVector<int64_t> perm = {0, 2, 1};
+  for (int64_t i = 0; i < spatial; ++i)
+    perm.push_back(3 + i);
+  SmallVector<int64_t> convShape = {f, c / group};
+  llvm::append_range(convShape, kernel);
+  Value filter = ctx.build<graph::ReshapeOp>(w, b.getDenseI64ArrayAttr(grouped));
+  filter = filter ? ctx.build<graph::TransposeOp>(filter, b.getDenseI64ArrayAttr(perm)) : filter;
+  filter = filter ? ctx.build<graph::ReshapeOp>(filter, b.getDenseI64ArrayAttr(convShape)) : filter;
+  SmallVector<int64_t> starts(convShape.size(), 0), steps(convShape.size(), 1);
+  for (int64_t i = 0; i < spatial; ++i) {
+    starts[2 + i] = kernel[i] - 1;
+    steps[2 + i] = -1;
+  }
+  filter = filter ? ctx.build<graph::SliceOp>(filter, b.getDenseI64ArrayAttr(starts),
+                                              b.getDenseI64ArrayAttr(convShape),
+                                              b.getDenseI64ArrayAttr(steps))
+                  : filter;
+
+  // Input: zeros between elements, then the border.
+  Value in = x;
+  for (int64_t i = 0; i < spatial; ++i)
+    in = insertZeros(ctx, in, 2 + i, strides[i]);
+  SmallVector<int64_t> border(2 * (spatial + 2), 0);
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t reach = dilations[i] * (kernel[i] - 1);
+    border[2 + i] = reach - pads[i];
+    border[(spatial + 2) + 2 + i] = reach - pads[i + spatial] + outputPadding[i];
+  }
+  in = in ? ctx.build<graph::PadOp>(in, b.getDenseI64ArrayAttr(border),
+                                    b.getF64FloatAttr(0.0))
+          : in;
+  if (!in || !filter)
+    return failure();
+
+  SmallVector<int64_t> ones(spatial, 1), noPads(2 * spatial, 0);
+  if (spatial == 1) {
+    liftAttrsTo2d(kernel, ones, dilations, noPads);
+    in = liftTo2d(ctx, in);
+    filter = liftTo2d(ctx, filter);
+  }
+  Value result = ctx.build<graph::Conv2dOp>(
+      in, filter, bias ? *bias : Value(), b.getDenseI64ArrayAttr(ones),
+      b.getDenseI64ArrayAttr(noPads), b.getDenseI64ArrayAttr(dilations),
+      b.getI64IntegerAttr(group));
+  if (result && spatial == 1)
+    result = dropLiftedDim(ctx, result);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 template <bool isMax>
 LogicalResult importPool(ImportContext &ctx) {
   Value x = ctx.input(0);
@@ -233,6 +373,8 @@ LogicalResult importDropout(ImportContext &ctx) {
 void addNNImporters(std::vector<OpImporter> &table) {
   table.push_back({"Conv", "NN", 1, "1-D and 2-D, groups, auto_pad",
                    importConv});
+  table.push_back({"ConvTranspose", "NN", 1, "1-D and 2-D, groups, "
+                   "output_padding, output_shape, auto_pad", importConvTranspose});
   table.push_back({"MaxPool", "NN", 1, "1-D and 2-D, ceil_mode, dilations; "
                    "no Indices output", importPool<true>});
   table.push_back({"AveragePool", "NN", 1, "1-D and 2-D, ceil_mode, "
