@@ -91,6 +91,7 @@ DLC_COMPATIBLE_RETURN_TYPES(GatherOp)
 DLC_COMPATIBLE_RETURN_TYPES(SliceOp)
 DLC_COMPATIBLE_RETURN_TYPES(ExpandOp)
 DLC_COMPATIBLE_RETURN_TYPES(CastOp)
+DLC_COMPATIBLE_RETURN_TYPES(RecurrentOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -1040,6 +1041,63 @@ OpFoldResult CastOp::fold(FoldAdaptor a) {
   for (Attribute value : data.getValues<Attribute>())
     out.push_back(convert(value));
   return DenseElementsAttr::get(getType(), out);
+}
+
+//===----------------------------------------------------------------------===//
+// Recurrent networks
+//===----------------------------------------------------------------------===//
+
+/// Gates per cell type, in ONNX order.
+static int64_t gatesOf(StringRef cell) {
+  return cell == "lstm" ? 4 : cell == "gru" ? 3 : 1;
+}
+
+LogicalResult RecurrentOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor a,
+                                            SmallVectorImpl<Type> &types) {
+  auto x = rankedType(a.getInput());
+  if (x.getRank() != 3)
+    return emitShapeError(loc, "recurrent input must be [T, B, I]");
+  int64_t d = a.getDirection() == "bidirectional" ? 2 : 1;
+  int64_t h = a.getHiddenSize(), g = gatesOf(a.getCell());
+  int64_t t = x.getDimSize(0), b = x.getDimSize(1), i = x.getDimSize(2);
+  auto expect = [&](Value v, ArrayRef<int64_t> shape, StringRef name) {
+    if (v && rankedType(v).getShape() != shape)
+      return emitShapeError(loc, "recurrent " + name + " has the wrong shape");
+    return success();
+  };
+  if (failed(expect(a.getInputWeights(), {d, i, g * h}, "input_weights")) ||
+      failed(expect(a.getRecurrentWeights(), {d, h, g * h},
+                    "recurrent_weights")) ||
+      failed(expect(a.getBias(), {d, g * h}, "bias")) ||
+      failed(expect(a.getRecurrentHBias(), {d, h}, "recurrent_h_bias")) ||
+      failed(expect(a.getInitialH(), {d, b, h}, "initial_h")) ||
+      failed(expect(a.getInitialC(), {d, b, h}, "initial_c")) ||
+      failed(expect(a.getPeepholes(), {d, 3 * h}, "peepholes")))
+    return failure();
+  Type elem = x.getElementType();
+  types.push_back(RankedTensorType::get({t, d, b, h}, elem));
+  types.push_back(RankedTensorType::get({d, b, h}, elem));
+  types.push_back(RankedTensorType::get({d, b, h}, elem));
+  return success();
+}
+
+LogicalResult RecurrentOp::verify() {
+  if (!llvm::is_contained({"rnn", "gru", "lstm"}, getCell()))
+    return emitOpError("unknown cell '") << getCell() << "'";
+  if (!llvm::is_contained({"forward", "reverse", "bidirectional"},
+                          getDirection()))
+    return emitOpError("unknown direction '") << getDirection() << "'";
+  int64_t perDirection = getCell() == "lstm" ? 3 : getCell() == "gru" ? 2 : 1;
+  int64_t d = getDirection() == "bidirectional" ? 2 : 1;
+  if (static_cast<int64_t>(getActivations().size()) != perDirection * d)
+    return emitOpError("wants ") << perDirection * d << " activations, got "
+                                 << getActivations().size();
+  if (getActivationAlpha().size() != getActivations().size() ||
+      getActivationBeta().size() != getActivations().size())
+    return emitOpError("wants one alpha and one beta per activation");
+  return success();
 }
 
 #define GET_OP_CLASSES

@@ -306,4 +306,45 @@ def Graph_CastOp : Graph_Op<"cast"> {
   let hasFolder = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Recurrent networks
+//===----------------------------------------------------------------------===//
+
+def Graph_RecurrentOp : Graph_Op<"recurrent", [AttrSizedOperandSegments]> {
+  let summary = "RNN, GRU or LSTM over a sequence, one or both directions";
+  let description = [{
+    `cell` is "rnn", "gru" or "lstm", with G = 1, 3 or 4 gates in ONNX order
+    (LSTM: i, o, f, c; GRU: z, r, h). Shapes, with D directions (2 when
+    `direction` is "bidirectional"):
+      input [T, B, I] (sequence first), input_weights [D, I, G*H] and
+      recurrent_weights [D, H, G*H] (transposed from ONNX's W and R),
+      bias [D, G*H] (input and recurrence biases summed, except GRU's
+      recurrence bias of the h gate with `linear_before_reset`, which is
+      recurrent_h_bias [D, H]), initial_h / initial_c [D, B, H],
+      peepholes [D, 3*H] (LSTM: i, o, f).
+    Results: Y [T, D, B, H], the last hidden state [D, B, H] and (LSTM) the
+    last cell state [D, B, H] (for RNN and GRU, the last hidden state again).
+    `activations` are ONNX names, per direction (f, g, h for LSTM; f, g for
+    GRU; f for RNN), with `activation_alpha`/`activation_beta`.
+  }];
+  let arguments = (ins Graph_FloatTensor:$input,
+                       Graph_FloatTensor:$input_weights,
+                       Graph_FloatTensor:$recurrent_weights,
+                       Optional<Graph_FloatTensor>:$bias,
+                       Optional<Graph_FloatTensor>:$recurrent_h_bias,
+                       Optional<Graph_FloatTensor>:$initial_h,
+                       Optional<Graph_FloatTensor>:$initial_c,
+                       Optional<Graph_FloatTensor>:$peepholes,
+                       StrAttr:$cell, StrAttr:$direction, I64Attr:$hidden_size,
+                       StrArrayAttr:$activations,
+                       F32ArrayAttr:$activation_alpha,
+                       F32ArrayAttr:$activation_beta,
+                       OptionalAttr<F32Attr>:$clip,
+                       DefaultValuedAttr<BoolAttr, "false">:$linear_before_reset);
+  let results = (outs Graph_FloatTensor:$y, Graph_FloatTensor:$y_h,
+                      Graph_FloatTensor:$y_c);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // DLC_GRAPH_OPS

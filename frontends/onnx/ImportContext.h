@@ -133,6 +133,7 @@ void addNNImporters(std::vector<OpImporter> &table);
 void addMathImporters(std::vector<OpImporter> &table);
 void addTensorImporters(std::vector<OpImporter> &table);
 void addReduceImporters(std::vector<OpImporter> &table);
+void addRNNImporters(std::vector<OpImporter> &table);
 
 } // namespace dlc::onnx_frontend
 

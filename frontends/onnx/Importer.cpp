@@ -28,6 +28,7 @@ const std::vector<OpImporter> &importerTable() {
     addMathImporters(t);
     addTensorImporters(t);
     addReduceImporters(t);
+    addRNNImporters(t);
     return t;
   }();
   return table;

@@ -30,6 +30,7 @@ struct GraphToLinalgPass
     dlc::populateElementwiseToLinalgPatterns(patterns);
     dlc::populateNormalizationToLinalgPatterns(patterns);
     dlc::populateDataMovementToLinalgPatterns(patterns);
+    dlc::populateRecurrentToLinalgPatterns(patterns);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<graph::GraphDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

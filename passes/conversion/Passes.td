@@ -22,7 +22,8 @@ def GraphToLinalg : Pass<"convert-graph-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lowers the remaining graph ops (elementwise, data movement) to linalg";
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
-    "mlir::math::MathDialect", "mlir::tensor::TensorDialect"
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+    "mlir::scf::SCFDialect"
   ];
 }
 

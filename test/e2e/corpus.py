@@ -10,9 +10,12 @@ import subprocess
 import sys
 import time
 
-# The models the end-to-end pipeline must handle (issue: MLP and CNN models).
+# Every model of the corpus: MLPs and CNNs, sequence models, attention,
+# autoencoder, GAN generator.
 MODELS = ["mlp_b1", "mlp_b64", "lenet5_b1", "lenet5_b64", "cnn_bn",
-          "vgg_small_b8", "resnet18", "depthwise"]
+          "vgg_small_b8", "resnet18", "depthwise", "lstm", "bigru",
+          "transformer_block", "transformer_block_op14", "autoencoder",
+          "gan_generator_b8"]
 
 
 def main():
