@@ -45,6 +45,7 @@ std::string llvmStage() {
   // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
   return "func.func(vectorize-matmul,approximate-math,canonicalize),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
+         "allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{modify-public-functions=1 "
          "hoist-static-allocs=1},plan-workspace,"

@@ -819,6 +819,11 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
                                  "the normalized dims");
   }
   types.push_back(in);
+  SmallVector<int64_t> stats(in.getShape());
+  for (int64_t d = axis; d < in.getRank(); ++d)
+    stats[d] = 1;
+  types.push_back(RankedTensorType::get(stats, in.getElementType()));
+  types.push_back(RankedTensorType::get(stats, in.getElementType()));
   return success();
 }
 

@@ -254,10 +254,15 @@ def Graph_ArgReduceOp : Graph_Op<"arg_reduce"> {
 
 def Graph_LayerNormOp : Graph_Op<"layer_norm"> {
   let summary = "(x - mean) / sqrt(var + eps) * scale + bias over dims >= axis";
+  let description = [{
+    Also returns the mean and 1 / sqrt(var + eps), with the normalized dims
+    kept as size 1.
+  }];
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$scale,
                        Optional<Graph_FloatTensor>:$bias, I64Attr:$axis,
                        F32Attr:$epsilon);
-  let results = (outs Graph_FloatTensor:$result);
+  let results = (outs Graph_FloatTensor:$result, Graph_FloatTensor:$mean,
+                      Graph_FloatTensor:$inv_std_dev);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 

@@ -73,9 +73,6 @@ OpImportFn argReduceImporter(std::string kind) {
 }
 
 LogicalResult importLayerNormalization(ImportContext &ctx) {
-  for (int i = 1; i < ctx.node->output_size(); ++i)
-    if (!ctx.node->output(i).empty())
-      return ctx.error("the Mean and InvStdDev outputs are not supported");
   Value x = ctx.input(0), scale = ctx.input(1);
   if (!x || !scale || failed(ctx.requireFloat(x, "input X")))
     return failure();
@@ -87,11 +84,15 @@ LogicalResult importLayerNormalization(ImportContext &ctx) {
   if (ctx.intAttr("stash_type", 1) != 1)
     return ctx.error("stash_type other than float32 is not supported");
   auto &b = ctx.builder;
-  Value result = ctx.build<graph::LayerNormOp>(
+  auto op = graph::LayerNormOp::create(
+      b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType(), b.getNoneType()},
       x, scale, bias ? *bias : Value(), b.getI64IntegerAttr(*axis),
       b.getF32FloatAttr(ctx.floatAttr("epsilon", 1e-5f)));
-  ctx.setOutput(0, result);
-  return success(static_cast<bool>(result));
+  if (failed(ctx.inferResultTypes(op)))
+    return failure();
+  for (int i = 0; i < 3; ++i)
+    ctx.setOutput(i, op->getResult(i));
+  return success();
 }
 
 } // namespace

@@ -314,7 +314,7 @@ struct LayerNormToLinalg : OpConversionPattern<graph::LayerNormOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
-    auto type = op.getType();
+    auto type = cast<RankedTensorType>(op.getResult().getType());
     SmallVector<int64_t> axes;
     for (int64_t d = op.getAxis(); d < type.getRank(); ++d)
       axes.push_back(d);
@@ -357,7 +357,7 @@ struct LayerNormToLinalg : OpConversionPattern<graph::LayerNormOp> {
               b, l, arith::MulFOp::create(b, l, a[0], a[1]), a[2]);
           return hasBias ? addF(b, l, y, a[3]) : y;
         });
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, ValueRange{result, mean, invStd});
     return success();
   }
 };
