@@ -62,7 +62,9 @@ static void countParameters(ModuleOp module, int64_t &count, int64_t &bytes) {
   count = bytes = 0;
   module.walk([&](LLVM::GlobalOp global) {
     auto dense = dyn_cast_or_null<DenseElementsAttr>(global.getValueOrNull());
-    if (!global.getConstant() || !dense)
+    // Index-typed constants (reshape shapes) are not parameters.
+    if (!global.getConstant() || !dense ||
+        !dense.getElementType().isIntOrFloat())
       return;
     count += dense.getNumElements();
     bytes += dense.getNumElements() *

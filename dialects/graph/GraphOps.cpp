@@ -92,6 +92,7 @@ DLC_COMPATIBLE_RETURN_TYPES(SliceOp)
 DLC_COMPATIBLE_RETURN_TYPES(ExpandOp)
 DLC_COMPATIBLE_RETURN_TYPES(CastOp)
 DLC_COMPATIBLE_RETURN_TYPES(RecurrentOp)
+DLC_COMPATIBLE_RETURN_TYPES(GatherElementsOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -914,6 +915,26 @@ OpFoldResult GatherOp::fold(FoldAdaptor a) {
     int64_t k = rest % count, o = rest / count;
     return (o * axisSize + idx[k]) * inner + in;
   });
+}
+
+LogicalResult GatherElementsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor a,
+    SmallVectorImpl<Type> &types) {
+  auto data = rankedType(a.getData()), indices = rankedType(a.getIndices());
+  auto axis = static_cast<int64_t>(a.getAxis());
+  if (data.getRank() != indices.getRank())
+    return emitShapeError(loc, "gather_elements data and indices differ in rank");
+  if (axis < 0 || axis >= data.getRank())
+    return emitShapeError(loc, "gather_elements axis is out of range");
+  if (!indices.getElementType().isInteger(64) &&
+      !indices.getElementType().isInteger(32))
+    return emitShapeError(loc, "gather_elements indices must be int32 or int64");
+  for (int64_t d = 0; d < data.getRank(); ++d)
+    if (d != axis && indices.getDimSize(d) > data.getDimSize(d))
+      return emitShapeError(loc, "gather_elements indices are larger than "
+                                 "data in dim " + Twine(d));
+  types.push_back(indices.clone(data.getElementType()));
+  return success();
 }
 
 LogicalResult SliceOp::inferReturnTypes(MLIRContext *,

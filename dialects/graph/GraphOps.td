@@ -286,6 +286,14 @@ def Graph_GatherOp : Graph_Op<"gather"> {
   let hasFolder = 1;
 }
 
+def Graph_GatherElementsOp : Graph_Op<"gather_elements"> {
+  let summary = "result[i] = data[i with dim `axis` replaced by indices[i]]";
+  let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                       I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_SliceOp : Graph_Op<"slice"> {
   let summary = "Strided slice: per dim, `sizes` elements from `starts` by `steps` (steps may be negative)";
   let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$starts,

@@ -134,6 +134,7 @@ void addMathImporters(std::vector<OpImporter> &table);
 void addTensorImporters(std::vector<OpImporter> &table);
 void addReduceImporters(std::vector<OpImporter> &table);
 void addRNNImporters(std::vector<OpImporter> &table);
+void addLossImporters(std::vector<OpImporter> &table);
 
 } // namespace dlc::onnx_frontend
 

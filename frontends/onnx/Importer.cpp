@@ -29,6 +29,7 @@ const std::vector<OpImporter> &importerTable() {
     addTensorImporters(t);
     addReduceImporters(t);
     addRNNImporters(t);
+    addLossImporters(t);
     return t;
   }();
   return table;

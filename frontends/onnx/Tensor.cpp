@@ -243,6 +243,20 @@ LogicalResult importGather(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+LogicalResult importGatherElements(ImportContext &ctx) {
+  Value data = ctx.input(0), indices = ctx.input(1);
+  if (!data || !indices)
+    return failure();
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0),
+                                ImportContext::typeOf(data).getRank());
+  if (!axis)
+    return failure();
+  Value result = ctx.build<graph::GatherElementsOp>(
+      data, indices, ctx.builder.getI64IntegerAttr(*axis));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importSlice(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
@@ -539,6 +553,7 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Shape", "Tensor", 1, "a constant (static shapes)", importShape});
   table.push_back({"Size", "Tensor", 1, "a constant (static shapes)", importSize});
   table.push_back({"Gather", "Tensor", 1, "negative indices", importGather});
+  table.push_back({"GatherElements", "Tensor", 11, "negative indices", importGatherElements});
   table.push_back({"Slice", "Tensor", 1, "constant starts/ends/axes/steps, negative steps", importSlice});
   table.push_back({"Squeeze", "Tensor", 1, "", importSqueeze});
   table.push_back({"Unsqueeze", "Tensor", 1, "", importUnsqueeze});

@@ -170,6 +170,53 @@ struct GatherToLinalg : OpConversionPattern<graph::GatherOp> {
   }
 };
 
+/// An index read from a tensor of indices, made non-negative (counting from
+/// the end) and clamped into [0, size) so that a bad index cannot read
+/// outside the tensor.
+Value normalizedIndex(OpBuilder &b, Location l, Value raw, int64_t size) {
+  Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+  Value zero = arith::ConstantIndexOp::create(b, l, 0);
+  Value negative =
+      arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx, zero);
+  Value wrapped = arith::AddIOp::create(
+      b, l, idx, arith::ConstantIndexOp::create(b, l, size));
+  idx = arith::SelectOp::create(b, l, negative, wrapped, idx);
+  idx = arith::MaxSIOp::create(b, l, idx, zero);
+  return arith::MinSIOp::create(b, l, idx,
+                                arith::ConstantIndexOp::create(b, l, size - 1));
+}
+
+struct GatherElementsToLinalg : OpConversionPattern<graph::GatherElementsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::GatherElementsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value data = adaptor.getData();
+    auto type = op.getType();
+    int64_t rank = type.getRank(), axis = op.getAxis();
+    int64_t axisSize = cast<RankedTensorType>(data.getType()).getDimSize(axis);
+    MLIRContext *ctx = rewriter.getContext();
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    auto identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, adaptor.getIndices(), init,
+        SmallVector<AffineMap>{identity, identity},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < rank; ++d)
+            coords.push_back(d == axis ? normalizedIndex(b, l, args[0], axisSize)
+                                       : linalg::IndexOp::create(b, l, d).getResult());
+          linalg::YieldOp::create(
+              b, l, tensor::ExtractOp::create(b, l, data, coords).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 struct SliceToLinalg : OpConversionPattern<graph::SliceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -235,6 +282,7 @@ struct ExpandToLinalg : OpConversionPattern<graph::ExpandOp> {
 
 void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReshapeToLinalg, TransposeToLinalg, ConcatToLinalg, PadToLinalg,
-               GatherToLinalg, SliceToLinalg, ExpandToLinalg>(
+               GatherToLinalg, GatherElementsToLinalg, SliceToLinalg,
+               ExpandToLinalg>(
       patterns.getContext());
 }

@@ -54,6 +54,8 @@ def run_case(case_dir, bin_dir, work):
         if not match:
             break
         frozen.append((m.group(1), match[0]))
+    if r.returncode < 0 or "Stack dump" in r.stderr:
+        return name, "crash", f"dlc died (signal {-r.returncode})"
     if r.returncode != 0:
         kind = "unsupported" if "unsupported node" in r.stderr else "compile-error"
         return name, kind, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
