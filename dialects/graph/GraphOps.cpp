@@ -93,6 +93,7 @@ DLC_COMPATIBLE_RETURN_TYPES(ExpandOp)
 DLC_COMPATIBLE_RETURN_TYPES(CastOp)
 DLC_COMPATIBLE_RETURN_TYPES(RecurrentOp)
 DLC_COMPATIBLE_RETURN_TYPES(GatherElementsOp)
+DLC_COMPATIBLE_RETURN_TYPES(TriluOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -983,6 +984,15 @@ OpFoldResult SliceOp::fold(FoldAdaptor a) {
     }
     return src;
   });
+}
+
+LogicalResult TriluOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc, Adaptor a,
+                                        SmallVectorImpl<Type> &types) {
+  if (rankedType(a.getInput()).getRank() < 2)
+    return emitShapeError(loc, "trilu wants rank >= 2");
+  types.push_back(a.getInput().getType());
+  return success();
 }
 
 LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,

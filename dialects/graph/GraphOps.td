@@ -303,6 +303,13 @@ def Graph_SliceOp : Graph_Op<"slice"> {
   let hasFolder = 1;
 }
 
+def Graph_TriluOp : Graph_Op<"trilu"> {
+  let summary = "Keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims";
+  let arguments = (ins AnyRankedTensor:$input, BoolAttr:$upper, I64Attr:$k);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+}
+
 def Graph_ExpandOp : Graph_Op<"expand"> {
   let summary = "Broadcasts to `shape` (numpy rules, both ways)";
   let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$shape);

@@ -257,6 +257,24 @@ LogicalResult importGatherElements(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+LogicalResult importTrilu(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  int64_t k = 0;
+  if (ctx.optionalInput(1)) {
+    auto given = ctx.constantInts(1);
+    if (!given || given->size() != 1)
+      return given ? ctx.error("k must be a scalar") : failure();
+    k = (*given)[0];
+  }
+  auto &b = ctx.builder;
+  Value result = ctx.build<graph::TriluOp>(
+      x, b.getBoolAttr(ctx.intAttr("upper", 1) != 0), b.getI64IntegerAttr(k));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importSlice(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
@@ -554,6 +572,7 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Size", "Tensor", 1, "a constant (static shapes)", importSize});
   table.push_back({"Gather", "Tensor", 1, "negative indices", importGather});
   table.push_back({"GatherElements", "Tensor", 11, "negative indices", importGatherElements});
+  table.push_back({"Trilu", "Tensor", 14, "constant k", importTrilu});
   table.push_back({"Slice", "Tensor", 1, "constant starts/ends/axes/steps, negative steps", importSlice});
   table.push_back({"Squeeze", "Tensor", 1, "", importSqueeze});
   table.push_back({"Unsqueeze", "Tensor", 1, "", importUnsqueeze});

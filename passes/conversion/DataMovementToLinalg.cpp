@@ -217,6 +217,34 @@ struct GatherElementsToLinalg : OpConversionPattern<graph::GatherElementsOp> {
   }
 };
 
+struct TriluToLinalg : OpConversionPattern<graph::TriluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::TriluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    bool upper = op.getUpper();
+    auto k = static_cast<int64_t>(op.getK());
+    Value result = dlc::buildElementwise(
+        rewriter, op.getLoc(), type, adaptor.getInput(),
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          // Kept where (column - row) is >= k (upper) or <= k (lower).
+          Value row = linalg::IndexOp::create(b, l, rank - 2);
+          Value col = linalg::IndexOp::create(b, l, rank - 1);
+          Value diff = arith::SubIOp::create(b, l, col, row);
+          Value kv = arith::ConstantIndexOp::create(b, l, k);
+          Value keep = arith::CmpIOp::create(
+              b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+              diff, kv);
+          Value zero = dlc::floatConstant(b, l, a[0].getType(), 0);
+          return arith::SelectOp::create(b, l, keep, a[0], zero);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 struct SliceToLinalg : OpConversionPattern<graph::SliceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -283,6 +311,6 @@ struct ExpandToLinalg : OpConversionPattern<graph::ExpandOp> {
 void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReshapeToLinalg, TransposeToLinalg, ConcatToLinalg, PadToLinalg,
                GatherToLinalg, GatherElementsToLinalg, SliceToLinalg,
-               ExpandToLinalg>(
+               ExpandToLinalg, TriluToLinalg>(
       patterns.getContext());
 }
