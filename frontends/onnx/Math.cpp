@@ -6,6 +6,8 @@
 
 #include <limits>
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 using namespace mlir;
 
 namespace dlc::onnx_frontend {
@@ -320,9 +322,149 @@ LogicalResult importMatMul(ImportContext &ctx) {
   return success(static_cast<bool>(y));
 }
 
+/// A constant int64 "iota" of `n` values along dim `axis` of a rank-`rank`
+/// tensor (every other dim 1).
+Value iotaAlong(ImportContext &ctx, int64_t n, int64_t axis, int64_t rank) {
+  SmallVector<int64_t> shape(rank, 1), values;
+  shape[axis] = n;
+  for (int64_t i = 0; i < n; ++i)
+    values.push_back(i);
+  auto type = RankedTensorType::get(shape, ctx.builder.getI64Type());
+  return arith::ConstantOp::create(ctx.builder, ctx.loc(),
+                                   DenseElementsAttr::get(type, ArrayRef(values)));
+}
+
+/// 1.0 at the first maximum along `axis`, 0.0 elsewhere.
+Value hardmax(ImportContext &ctx, Value x, int64_t axis) {
+  auto &b = ctx.builder;
+  auto type = ImportContext::typeOf(x);
+  Value arg = ctx.build<graph::ArgReduceOp>(x, b.getStringAttr("max"),
+                                            b.getI64IntegerAttr(axis), b.getBoolAttr(true),
+                                            b.getBoolAttr(false));
+  Value hit = arg ? ctx.build<graph::EqualOp>(
+                        iotaAlong(ctx, type.getDimSize(axis), axis, type.getRank()), arg)
+                  : Value();
+  return hit ? ctx.build<graph::CastOp>(hit, TypeAttr::get(type.getElementType())) : Value();
+}
+
+LogicalResult importHardmax(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  int64_t rank = type.getRank();
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", ctx.opset < 13 ? 1 : -1), rank);
+  if (!axis)
+    return failure();
+  Value result;
+  if (ctx.opset >= 13 || *axis == rank - 1) {
+    result = hardmax(ctx, x, *axis);
+  } else {
+    // Before opset 13 the input is viewed as [prod(d < axis), prod(d >= axis)].
+    int64_t rows = 1, cols = 1;
+    for (int64_t d = 0; d < rank; ++d)
+      (d < *axis ? rows : cols) *= type.getDimSize(d);
+    auto &b = ctx.builder;
+    Value flat = ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr({rows, cols}));
+    Value hard = flat ? hardmax(ctx, flat, 1) : Value();
+    result = hard ? ctx.build<graph::ReshapeOp>(hard, b.getDenseI64ArrayAttr(type.getShape()))
+                  : Value();
+  }
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importIsNaN(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  // NaN is the only value not equal to itself.
+  Value same = ctx.build<graph::EqualOp>(x, x);
+  Value result = same ? ctx.build<graph::UnaryOp>(same, ctx.builder.getStringAttr("not"),
+                                                  ctx.builder.getF32FloatAttr(0),
+                                                  ctx.builder.getF32FloatAttr(0),
+                                                  ctx.builder.getF32FloatAttr(0))
+                      : Value();
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importIsInf(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  Type elem = ImportContext::typeOf(x).getElementType();
+  bool positive = ctx.intAttr("detect_positive", 1) != 0;
+  bool negative = ctx.intAttr("detect_negative", 1) != 0;
+  double inf = std::numeric_limits<double>::infinity();
+  Value pos = ctx.build<graph::EqualOp>(x, ctx.scalar(elem, inf));
+  Value neg = ctx.build<graph::EqualOp>(x, ctx.scalar(elem, -inf));
+  if (!pos || !neg)
+    return failure();
+  Value result;
+  if (positive && negative)
+    result = ctx.build<graph::OrOp>(pos, neg);
+  else if (positive)
+    result = pos;
+  else if (negative)
+    result = neg;
+  else // nothing detected: all false
+    result = ctx.build<graph::AndOp>(pos, neg);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+/// CumSum along `axis` as a product with a constant triangular matrix:
+/// y[.., j] = sum_i x[.., i] * M[i, j].
+LogicalResult importCumSum(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  auto axisValue = ctx.constantInts(1);
+  if (!x || !axisValue || failed(ctx.requireFloat(x, "input x")))
+    return failure();
+  auto &b = ctx.builder;
+  auto type = ImportContext::typeOf(x);
+  int64_t rank = type.getRank();
+  auto axis = ctx.normalizeAxis((*axisValue)[0], rank);
+  if (!axis)
+    return failure();
+  bool exclusive = ctx.intAttr("exclusive", 0) != 0;
+  bool reverse = ctx.intAttr("reverse", 0) != 0;
+  int64_t n = type.getDimSize(*axis);
+  Type elem = type.getElementType();
+  SmallVector<Attribute> m;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      bool take = reverse ? (exclusive ? i > j : i >= j) : (exclusive ? i < j : i <= j);
+      m.push_back(b.getFloatAttr(elem, take ? 1.0 : 0.0));
+    }
+  Value tri = arith::ConstantOp::create(
+      b, ctx.loc(), DenseElementsAttr::get(RankedTensorType::get({n, n}, elem), m));
+  // Move the axis last, view as a matrix, multiply, and undo.
+  SmallVector<int64_t> perm, inverse(rank), moved;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != *axis)
+      perm.push_back(d);
+  perm.push_back(*axis);
+  for (int64_t d = 0; d < rank; ++d) {
+    inverse[perm[d]] = d;
+    moved.push_back(type.getDimSize(perm[d]));
+  }
+  Value v = ctx.build<graph::TransposeOp>(x, b.getDenseI64ArrayAttr(perm));
+  v = v ? ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr({type.getNumElements() / std::max<int64_t>(n, 1), n})) : v;
+  v = v ? ctx.build<graph::MatmulOp>(v, tri, b.getBoolAttr(false), b.getBoolAttr(false)) : v;
+  v = v ? ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(moved)) : v;
+  v = v ? ctx.build<graph::TransposeOp>(v, b.getDenseI64ArrayAttr(inverse)) : v;
+  ctx.setOutput(0, v);
+  return success(static_cast<bool>(v));
+}
+
 } // namespace
 
 void addMathImporters(std::vector<OpImporter> &table) {
+  table.push_back({"Hardmax", "Math", 1, "any axis (opset < 13: flattened)", importHardmax});
+  table.push_back({"IsNaN", "Math", 9, "", importIsNaN});
+  table.push_back({"IsInf", "Math", 10, "detect_positive, detect_negative", importIsInf});
+  table.push_back({"CumSum", "Math", 11, "float, exclusive, reverse", importCumSum});
   table.push_back({"Add", "Math", 7, "float, numpy broadcasting",
                    importBinary<graph::AddOp>});
   table.push_back({"Sub", "Math", 7, "float, numpy broadcasting",

@@ -368,9 +368,136 @@ LogicalResult importDropout(ImportContext &ctx) {
   return success();
 }
 
+/// Reduces over every dim after the first two, keeping them as size 1.
+Value reduceSpatial(ImportContext &ctx, Value x, StringRef kind) {
+  auto &b = ctx.builder;
+  SmallVector<int64_t> axes;
+  for (int64_t d = 2; d < ImportContext::typeOf(x).getRank(); ++d)
+    axes.push_back(d);
+  return ctx.build<graph::ReduceOp>(x, b.getStringAttr(kind),
+                                    b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true));
+}
+
+LogicalResult importGlobalMaxPool(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  if (ImportContext::typeOf(x).getRank() < 3)
+    return ctx.error("input must have rank >= 3");
+  Value result = reduceSpatial(ctx, x, "max");
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+/// (x - mean) / sqrt(mean((x - mean)^2) + eps) over `axes`.
+Value normalizeOver(ImportContext &ctx, Value x, ArrayRef<int64_t> axes,
+                    double epsilon) {
+  auto &b = ctx.builder;
+  Type elem = ImportContext::typeOf(x).getElementType();
+  auto mean = [&](Value v) {
+    return ctx.build<graph::ReduceOp>(v, b.getStringAttr("mean"),
+                                      b.getDenseI64ArrayAttr(axes), b.getBoolAttr(true));
+  };
+  Value mu = mean(x);
+  Value centered = mu ? ctx.build<graph::SubOp>(x, mu) : Value();
+  Value var = centered ? mean(ctx.build<graph::MulOp>(centered, centered)) : Value();
+  Value shifted = var ? ctx.build<graph::AddOp>(var, ctx.scalar(elem, epsilon)) : Value();
+  Value std = shifted ? ctx.build<graph::UnaryOp>(shifted, b.getStringAttr("sqrt"),
+                                                  b.getF32FloatAttr(0), b.getF32FloatAttr(0),
+                                                  b.getF32FloatAttr(0))
+                      : Value();
+  return std ? ctx.build<graph::DivOp>(centered, std) : Value();
+}
+
+LogicalResult importInstanceNormalization(ImportContext &ctx) {
+  Value x = ctx.input(0), scale = ctx.input(1), bias = ctx.input(2);
+  if (!x || !scale || !bias || failed(ctx.requireFloat(x, "input")))
+    return failure();
+  auto t = ImportContext::typeOf(x);
+  if (t.getRank() < 3)
+    return ctx.error("input must have rank >= 3");
+  SmallVector<int64_t> axes;
+  for (int64_t d = 2; d < t.getRank(); ++d)
+    axes.push_back(d);
+  Value y = normalizeOver(ctx, x, axes, ctx.floatAttr("epsilon", 1e-5f));
+  // scale and bias are per channel: [C] -> [C, 1, ...].
+  SmallVector<int64_t> channel = {t.getDimSize(1)};
+  channel.append(t.getRank() - 2, 1);
+  auto &b = ctx.builder;
+  Value s = ctx.build<graph::ReshapeOp>(scale, b.getDenseI64ArrayAttr(channel));
+  Value c = ctx.build<graph::ReshapeOp>(bias, b.getDenseI64ArrayAttr(channel));
+  y = y && s ? ctx.build<graph::MulOp>(y, s) : Value();
+  y = y && c ? ctx.build<graph::AddOp>(y, c) : Value();
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+LogicalResult importMeanVarianceNormalization(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input")))
+    return failure();
+  int64_t rank = ImportContext::typeOf(x).getRank();
+  SmallVector<int64_t> axes = ctx.intsAttr("axes");
+  if (!ctx.attr("axes"))
+    axes = {0, 2, 3};
+  for (int64_t &a : axes) {
+    auto axis = ctx.normalizeAxis(a, rank);
+    if (!axis)
+      return failure();
+    a = *axis;
+  }
+  llvm::sort(axes);
+  // ONNX's function body adds 1e-9 to the variance.
+  Value y = normalizeOver(ctx, x, axes, 1e-9);
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+/// LRN: x / (bias + alpha / size * sum of x^2 over `size` neighbouring
+/// channels)^beta. The channel window sum is an average pool over a
+/// [N, 1, C, H*W] view (padding counted), times size.
+LogicalResult importLRN(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  auto t = ImportContext::typeOf(x);
+  if (t.getRank() < 3)
+    return ctx.error("input must have rank >= 3");
+  int64_t size = ctx.intAttr("size", 0);
+  if (size < 1)
+    return ctx.error("attribute size must be >= 1");
+  double alpha = ctx.floatAttr("alpha", 1e-4f), beta = ctx.floatAttr("beta", 0.75f),
+         bias = ctx.floatAttr("bias", 1.0f);
+  auto &b = ctx.builder;
+  Type elem = t.getElementType();
+  int64_t spatial = t.getNumElements() / (t.getDimSize(0) * t.getDimSize(1));
+  Value sq = ctx.build<graph::MulOp>(x, x);
+  Value view = sq ? ctx.build<graph::ReshapeOp>(
+                        sq, b.getDenseI64ArrayAttr({t.getDimSize(0), 1, t.getDimSize(1), spatial}))
+                  : Value();
+  int64_t before = (size - 1) / 2, after = size - 1 - before;
+  Value avg = view ? ctx.build<graph::AvgPool2dOp>(
+                         view, b.getDenseI64ArrayAttr({size, 1}), b.getDenseI64ArrayAttr({1, 1}),
+                         b.getDenseI64ArrayAttr({before, 0, after, 0}),
+                         b.getDenseI64ArrayAttr({1, 1}), b.getBoolAttr(false), b.getBoolAttr(true))
+                   : Value();
+  avg = avg ? ctx.build<graph::ReshapeOp>(avg, b.getDenseI64ArrayAttr(t.getShape())) : avg;
+  // avg = sum / size, so alpha / size * sum = alpha * avg.
+  Value scaled = avg ? ctx.build<graph::MulOp>(avg, ctx.scalar(elem, alpha)) : Value();
+  Value base = scaled ? ctx.build<graph::AddOp>(scaled, ctx.scalar(elem, bias)) : Value();
+  Value denom = base ? ctx.build<graph::PowOp>(base, ctx.scalar(elem, beta)) : Value();
+  Value y = denom ? ctx.build<graph::DivOp>(x, denom) : Value();
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
 } // namespace
 
 void addNNImporters(std::vector<OpImporter> &table) {
+  table.push_back({"GlobalMaxPool", "NN", 1, "", importGlobalMaxPool});
+  table.push_back({"InstanceNormalization", "NN", 1, "", importInstanceNormalization});
+  table.push_back({"MeanVarianceNormalization", "NN", 9, "", importMeanVarianceNormalization});
+  table.push_back({"LRN", "NN", 1, "", importLRN});
   table.push_back({"Conv", "NN", 1, "1-D and 2-D, groups, auto_pad",
                    importConv});
   table.push_back({"ConvTranspose", "NN", 1, "1-D and 2-D, groups, "

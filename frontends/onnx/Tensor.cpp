@@ -565,9 +565,136 @@ LogicalResult importTile(ImportContext &ctx) {
   return success(static_cast<bool>(v));
 }
 
+/// Reshape -> transpose -> reshape, the shape of DepthToSpace/SpaceToDepth.
+Value reshapeTransposeReshape(ImportContext &ctx, Value x,
+                              ArrayRef<int64_t> split, ArrayRef<int64_t> perm,
+                              ArrayRef<int64_t> result) {
+  auto &b = ctx.builder;
+  Value v = ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr(split));
+  v = v ? ctx.build<graph::TransposeOp>(v, b.getDenseI64ArrayAttr(perm)) : v;
+  return v ? ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(result)) : v;
+}
+
+LogicalResult importDepthToSpace(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto t = ImportContext::typeOf(x);
+  int64_t bs = ctx.intAttr("blocksize", 0);
+  if (t.getRank() != 4 || bs < 1 || t.getDimSize(1) % (bs * bs) != 0)
+    return ctx.error("wants [N, C, H, W] with C a multiple of blocksize^2");
+  int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
+          w = t.getDimSize(3), cc = c / (bs * bs);
+  bool crd = ctx.stringAttr("mode", "DCR") == "CRD";
+  Value result =
+      crd ? reshapeTransposeReshape(ctx, x, {n, cc, bs, bs, h, w}, {0, 1, 4, 2, 5, 3},
+                                    {n, cc, h * bs, w * bs})
+          : reshapeTransposeReshape(ctx, x, {n, bs, bs, cc, h, w}, {0, 3, 4, 1, 5, 2},
+                                    {n, cc, h * bs, w * bs});
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importSpaceToDepth(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto t = ImportContext::typeOf(x);
+  int64_t bs = ctx.intAttr("blocksize", 0);
+  if (t.getRank() != 4 || bs < 1 || t.getDimSize(2) % bs || t.getDimSize(3) % bs)
+    return ctx.error("wants [N, C, H, W] with H and W multiples of blocksize");
+  int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
+          w = t.getDimSize(3);
+  Value result = reshapeTransposeReshape(ctx, x, {n, c, h / bs, bs, w / bs, bs},
+                                         {0, 3, 5, 1, 2, 4},
+                                         {n, c * bs * bs, h / bs, w / bs});
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importOneHot(ImportContext &ctx) {
+  Value indices = ctx.input(0), values = ctx.input(2);
+  auto depthValue = ctx.constantFloat(1);
+  if (!indices || !values || !depthValue)
+    return failure();
+  auto &b = ctx.builder;
+  int64_t depth = static_cast<int64_t>(*depthValue);
+  auto idxType = ImportContext::typeOf(indices);
+  int64_t rank = idxType.getRank() + 1;
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", -1), rank);
+  if (!axis)
+    return failure();
+  Type i64 = b.getI64Type();
+  Value idx = ctx.build<graph::CastOp>(indices, TypeAttr::get(i64));
+  // Negative indices count from the end of the depth.
+  auto scalar = [&](int64_t v) {
+    return arith::ConstantOp::create(
+        b, ctx.loc(), DenseElementsAttr::get(RankedTensorType::get({}, i64), v));
+  };
+  Value negative = idx ? ctx.build<graph::LessOp>(idx, scalar(0)) : Value();
+  Value wrapped = negative ? ctx.build<graph::AddOp>(idx, scalar(depth)) : Value();
+  idx = wrapped ? ctx.build<graph::WhereOp>(negative, wrapped, idx) : Value();
+  SmallVector<int64_t> lifted(idxType.getShape());
+  lifted.insert(lifted.begin() + *axis, 1);
+  idx = idx ? ctx.build<graph::ReshapeOp>(idx, b.getDenseI64ArrayAttr(lifted)) : Value();
+  SmallVector<int64_t> iotaShape(rank, 1), iotaValues;
+  iotaShape[*axis] = depth;
+  for (int64_t i = 0; i < depth; ++i)
+    iotaValues.push_back(i);
+  Value iota = arith::ConstantOp::create(
+      b, ctx.loc(), DenseElementsAttr::get(RankedTensorType::get(iotaShape, i64),
+                                           ArrayRef(iotaValues)));
+  Value hit = idx ? ctx.build<graph::EqualOp>(idx, iota) : Value();
+  auto valType = ImportContext::typeOf(values);
+  if (valType.getNumElements() != 2)
+    return ctx.error("values must hold [off, on]");
+  auto pick = [&](int64_t i) {
+    return ctx.build<graph::SliceOp>(
+        ctx.build<graph::ReshapeOp>(values, b.getDenseI64ArrayAttr({2})),
+        b.getDenseI64ArrayAttr({i}), b.getDenseI64ArrayAttr({1}), b.getDenseI64ArrayAttr({1}));
+  };
+  Value off = pick(0), on = pick(1);
+  Value result = hit && on && off ? ctx.build<graph::WhereOp>(hit, on, off) : Value();
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importEyeLike(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto t = ImportContext::typeOf(x);
+  if (t.getRank() != 2)
+    return ctx.error("input must be a matrix");
+  Type elem = t.getElementType();
+  if (const auto *a = ctx.attr("dtype")) {
+    elem = elementTypeOf(ctx.builder.getContext(), a->i());
+    if (!elem)
+      return ctx.error("dtype " + dtypeName(a->i()) + " is not supported");
+  }
+  int64_t k = ctx.intAttr("k", 0), rows = t.getDimSize(0), cols = t.getDimSize(1);
+  auto &b = ctx.builder;
+  SmallVector<Attribute> values;
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      bool one = j - i == k;
+      values.push_back(isa<FloatType>(elem) ? Attribute(b.getFloatAttr(elem, one))
+                                            : Attribute(b.getIntegerAttr(elem, one)));
+    }
+  ctx.setOutput(0, arith::ConstantOp::create(
+                       b, ctx.loc(),
+                       DenseElementsAttr::get(RankedTensorType::get({rows, cols}, elem),
+                                              values)));
+  return success();
+}
+
 } // namespace
 
 void addTensorImporters(std::vector<OpImporter> &table) {
+  table.push_back({"DepthToSpace", "Tensor", 1, "DCR and CRD", importDepthToSpace});
+  table.push_back({"SpaceToDepth", "Tensor", 1, "", importSpaceToDepth});
+  table.push_back({"OneHot", "Tensor", 9, "constant depth, negative indices", importOneHot});
+  table.push_back({"EyeLike", "Tensor", 9, "", importEyeLike});
   table.push_back({"Shape", "Tensor", 1, "a constant (static shapes)", importShape});
   table.push_back({"Size", "Tensor", 1, "a constant (static shapes)", importSize});
   table.push_back({"Gather", "Tensor", 1, "negative indices", importGather});
