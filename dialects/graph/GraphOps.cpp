@@ -247,24 +247,32 @@ using IntResult = std::optional<APInt>;
 constexpr auto kRound = APFloat::rmNearestTiesToEven;
 
 OpFoldResult AddOp::fold(FoldAdaptor a) {
+  if (getUnsignedInts())
+    return {};
   return foldBinary(
       a.getLhs(), a.getRhs(), getType(),
       [](APFloat x, const APFloat &y) { x.add(y, kRound); return x; },
       [](const APInt &x, const APInt &y) -> IntResult { return x + y; });
 }
 OpFoldResult SubOp::fold(FoldAdaptor a) {
+  if (getUnsignedInts())
+    return {};
   return foldBinary(
       a.getLhs(), a.getRhs(), getType(),
       [](APFloat x, const APFloat &y) { x.subtract(y, kRound); return x; },
       [](const APInt &x, const APInt &y) -> IntResult { return x - y; });
 }
 OpFoldResult MulOp::fold(FoldAdaptor a) {
+  if (getUnsignedInts())
+    return {};
   return foldBinary(
       a.getLhs(), a.getRhs(), getType(),
       [](APFloat x, const APFloat &y) { x.multiply(y, kRound); return x; },
       [](const APInt &x, const APInt &y) -> IntResult { return x * y; });
 }
 OpFoldResult DivOp::fold(FoldAdaptor a) {
+  if (getUnsignedInts())
+    return {};
   return foldBinary(
       a.getLhs(), a.getRhs(), getType(),
       [](APFloat x, const APFloat &y) { x.divide(y, kRound); return x; },
@@ -285,6 +293,8 @@ OpFoldResult PowOp::fold(FoldAdaptor a) {
                          });
 }
 OpFoldResult MaxOp::fold(FoldAdaptor a) {
+  if (getUnsignedInts())
+    return {};
   return foldBinary(
       a.getLhs(), a.getRhs(), getType(),
       [](const APFloat &x, const APFloat &y) { return maximum(x, y); },
@@ -293,6 +303,8 @@ OpFoldResult MaxOp::fold(FoldAdaptor a) {
       });
 }
 OpFoldResult MinOp::fold(FoldAdaptor a) {
+  if (getUnsignedInts())
+    return {};
   return foldBinary(
       a.getLhs(), a.getRhs(), getType(),
       [](const APFloat &x, const APFloat &y) { return minimum(x, y); },

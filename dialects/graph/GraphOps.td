@@ -22,10 +22,13 @@ def Graph_FloatTensor : RankedTensorOf<[F16, F32, F64]>;
 // Elementwise
 //===----------------------------------------------------------------------===//
 
+// `unsigned_ints` makes integer division, remainder, max and min treat their
+// (signless) integer operands as unsigned, as ONNX's uint types are.
 class Graph_BinaryOp<string mnemonic, string what>
     : Graph_Op<mnemonic, []> {
   let summary = what # " with numpy-style broadcasting";
-  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs);
+  let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$unsigned_ints);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
@@ -41,6 +44,7 @@ def Graph_MaxOp : Graph_BinaryOp<"max", "Elementwise maximum (NaN propagates)">;
 def Graph_MinOp : Graph_BinaryOp<"min", "Elementwise minimum (NaN propagates)">;
 def Graph_ModOp : Graph_BinaryOp<"mod", "Elementwise remainder; `fmod` takes the dividend's sign, else the divisor's"> {
   let arguments = (ins AnyRankedTensor:$lhs, AnyRankedTensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$unsigned_ints,
                        DefaultValuedAttr<BoolAttr, "false">:$fmod);
   let hasFolder = 0;
 }

@@ -14,10 +14,8 @@ namespace dlc::onnx_frontend {
 
 namespace {
 
-/// Floats or signed integers (not bools, not unsigned).
+/// Floats or integers (not bools).
 LogicalResult requireNumeric(ImportContext &ctx, Value v, StringRef what) {
-  if (failed(ctx.rejectUnsigned(v, what)))
-    return failure();
   Type elem = ImportContext::typeOf(v).getElementType();
   if (isa<FloatType>(elem) || (elem.isInteger() && !elem.isInteger(1)))
     return success();
@@ -33,7 +31,10 @@ LogicalResult importBinary(ImportContext &ctx) {
   if (!a || !b || failed(requireNumeric(ctx, a, "input A")) ||
       failed(requireNumeric(ctx, b, "input B")))
     return failure();
-  Value result = ctx.build<Op>(a, b);
+  bool isUnsigned = ctx.unsignedValues.contains(a);
+  Value result = ctx.build<Op>(a, b, ctx.builder.getBoolAttr(isUnsigned));
+  if (result && isUnsigned)
+    ctx.unsignedValues.insert(result);
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }
@@ -58,7 +59,11 @@ LogicalResult importMod(ImportContext &ctx) {
   bool fmod = ctx.intAttr("fmod", 0) != 0;
   if (!fmod && isa<FloatType>(ImportContext::typeOf(a).getElementType()))
     return ctx.error("fmod=0 is only defined for integers");
-  Value result = ctx.build<graph::ModOp>(a, b, ctx.builder.getBoolAttr(fmod));
+  bool isUnsigned = ctx.unsignedValues.contains(a);
+  Value result = ctx.build<graph::ModOp>(a, b, ctx.builder.getBoolAttr(isUnsigned),
+                                         ctx.builder.getBoolAttr(fmod));
+  if (result && isUnsigned)
+    ctx.unsignedValues.insert(result);
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }
@@ -75,12 +80,15 @@ LogicalResult importVariadic(ImportContext &ctx, bool mean) {
   }
   if (inputs.empty())
     return ctx.error("needs at least one input");
+  bool isUnsigned = ctx.unsignedValues.contains(inputs[0]);
   Value result = inputs[0];
   for (Value v : ArrayRef(inputs).drop_front()) {
-    result = ctx.build<Op>(result, v);
+    result = ctx.build<Op>(result, v, ctx.builder.getBoolAttr(isUnsigned));
     if (!result)
       return failure();
   }
+  if (isUnsigned)
+    ctx.unsignedValues.insert(result);
   if (mean) {
     if (failed(ctx.requireFloat(result, "Mean's inputs")))
       return failure();

@@ -4,6 +4,8 @@
 
 #include "dialects/graph/GraphDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
 using namespace mlir;
 
 namespace dlc::onnx_frontend {
@@ -351,8 +353,6 @@ LogicalResult importBatchNormalization(ImportContext &ctx) {
 }
 
 LogicalResult importDropout(ImportContext &ctx) {
-  if (ctx.node->output_size() > 1 && !ctx.node->output(1).empty())
-    return ctx.error("the mask output of Dropout is not supported");
   if (ctx.opset >= 12 && ctx.node->input_size() > 2 &&
       !ctx.node->input(2).empty()) {
     auto training = ctx.constantInts(2);
@@ -365,6 +365,13 @@ LogicalResult importDropout(ImportContext &ctx) {
   if (!x)
     return failure();
   ctx.setOutput(0, x);
+  // In inference nothing is dropped: the mask is all true.
+  if (ctx.node->output_size() > 1 && !ctx.node->output(1).empty()) {
+    auto maskType = ImportContext::typeOf(x).clone(ctx.builder.getI1Type());
+    ctx.setOutput(1, arith::ConstantOp::create(
+                         ctx.builder, ctx.loc(),
+                         DenseElementsAttr::get(maskType, true)));
+  }
   return success();
 }
 

@@ -28,17 +28,28 @@ namespace {
 /// The scalar computation of a binary op on float or integer elements.
 using ScalarFn = std::function<Value(OpBuilder &, Location, Value, Value)>;
 
-/// A broadcasting binary op whose scalar body depends on the element type.
+/// Whether an op's `unsigned_ints` attribute (binary arithmetic) is set.
+bool hasUnsignedInts(Operation *op) {
+  std::optional<Attribute> attr = op->getInherentAttr("unsigned_ints");
+  auto flag = attr ? dyn_cast_or_null<BoolAttr>(*attr) : BoolAttr();
+  return flag && flag.getValue();
+}
+
+/// A broadcasting binary op whose scalar body depends on the element type
+/// (and, for integers, on signedness).
 template <typename Op>
 struct BinaryToLinalg : OpConversionPattern<Op> {
-  BinaryToLinalg(MLIRContext *ctx, ScalarFn onFloat, ScalarFn onInt)
+  BinaryToLinalg(MLIRContext *ctx, ScalarFn onFloat, ScalarFn onInt,
+                 ScalarFn onUnsigned)
       : OpConversionPattern<Op>(ctx), onFloat(std::move(onFloat)),
-        onInt(std::move(onInt)) {}
+        onInt(std::move(onInt)), onUnsigned(std::move(onUnsigned)) {}
   LogicalResult
   matchAndRewrite(Op op, typename Op::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Type elem = cast<RankedTensorType>(op.getLhs().getType()).getElementType();
-    const ScalarFn &fn = isa<FloatType>(elem) ? onFloat : onInt;
+    const ScalarFn &fn = isa<FloatType>(elem)    ? onFloat
+                         : hasUnsignedInts(op) ? onUnsigned
+                                               : onInt;
     if (!fn)
       return rewriter.notifyMatchFailure(op, "no lowering for this dtype");
     Value result = dlc::buildElementwise(
@@ -50,7 +61,7 @@ struct BinaryToLinalg : OpConversionPattern<Op> {
     rewriter.replaceOp(op, result);
     return success();
   }
-  ScalarFn onFloat, onInt;
+  ScalarFn onFloat, onInt, onUnsigned;
 };
 
 /// The scalar body that is one arith op.
@@ -66,22 +77,27 @@ std::pair<ScalarFn, ScalarFn> arithPair() {
   return {arithFn<FloatOp>(), arithFn<IntOp>()};
 }
 
+/// Integer ops whose result does not depend on signedness (add, sub, mul,
+/// logic) use the same body for unsigned operands unless told otherwise.
 template <typename Op>
-void addBinary(RewritePatternSet &patterns, std::pair<ScalarFn, ScalarFn> fns) {
+void addBinary(RewritePatternSet &patterns, std::pair<ScalarFn, ScalarFn> fns,
+               ScalarFn onUnsigned = nullptr) {
   patterns.add<BinaryToLinalg<Op>>(patterns.getContext(), fns.first,
-                                   fns.second);
+                                   fns.second,
+                                   onUnsigned ? onUnsigned : fns.second);
 }
 
 template <typename Op>
 void addCompare(RewritePatternSet &patterns, arith::CmpFPredicate fp,
                 arith::CmpIPredicate ip) {
-  addBinary<Op>(patterns,
-                {[fp](OpBuilder &b, Location l, Value x, Value y) -> Value {
+  patterns.add<BinaryToLinalg<Op>>(patterns.getContext(),
+                 [fp](OpBuilder &b, Location l, Value x, Value y) -> Value {
                    return arith::CmpFOp::create(b, l, fp, x, y);
                  },
                  [ip](OpBuilder &b, Location l, Value x, Value y) -> Value {
                    return arith::CmpIOp::create(b, l, ip, x, y);
-                 }});
+                 },
+                 nullptr);
 }
 
 /// relu, sigmoid, tanh, leaky_relu and clip share the kernels' activations.
@@ -317,6 +333,8 @@ struct ModToLinalg : OpConversionPattern<graph::ModOp> {
           Value x = args[0], y = args[1];
           if (isa<FloatType>(x.getType()))
             return arith::RemFOp::create(b, l, x, y); // C fmod
+          if (op.getUnsignedInts())
+            return arith::RemUIOp::create(b, l, x, y);
           Value rem = arith::RemSIOp::create(b, l, x, y);
           if (fmod)
             return rem;
@@ -342,11 +360,14 @@ void dlc::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
   addBinary<graph::AddOp>(patterns, arithPair<arith::AddFOp, arith::AddIOp>());
   addBinary<graph::SubOp>(patterns, arithPair<arith::SubFOp, arith::SubIOp>());
   addBinary<graph::MulOp>(patterns, arithPair<arith::MulFOp, arith::MulIOp>());
-  addBinary<graph::DivOp>(patterns, arithPair<arith::DivFOp, arith::DivSIOp>());
+  addBinary<graph::DivOp>(patterns, arithPair<arith::DivFOp, arith::DivSIOp>(),
+                          arithFn<arith::DivUIOp>());
   addBinary<graph::MaxOp>(patterns,
-                          arithPair<arith::MaximumFOp, arith::MaxSIOp>());
+                          arithPair<arith::MaximumFOp, arith::MaxSIOp>(),
+                          arithFn<arith::MaxUIOp>());
   addBinary<graph::MinOp>(patterns,
-                          arithPair<arith::MinimumFOp, arith::MinSIOp>());
+                          arithPair<arith::MinimumFOp, arith::MinSIOp>(),
+                          arithFn<arith::MinUIOp>());
   addBinary<graph::PowOp>(
       patterns, {[](OpBuilder &b, Location l, Value x, Value y) -> Value {
                    return math::PowFOp::create(b, l, x, y);
