@@ -25,3 +25,5 @@ config.substitutions.append(("%readme", os.path.join(config.dlc_source_dir, "REA
 if os.path.isfile(os.path.join(config.shared_corpus, "manifest.json")):
     config.available_features.add("corpus")
 config.substitutions.append(("%corpus", config.shared_corpus))
+import sys
+config.substitutions.append(("%python", sys.executable))
