@@ -94,6 +94,7 @@ DLC_COMPATIBLE_RETURN_TYPES(CastOp)
 DLC_COMPATIBLE_RETURN_TYPES(RecurrentOp)
 DLC_COMPATIBLE_RETURN_TYPES(GatherElementsOp)
 DLC_COMPATIBLE_RETURN_TYPES(TriluOp)
+DLC_COMPATIBLE_RETURN_TYPES(ResizeOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -996,6 +997,31 @@ OpFoldResult SliceOp::fold(FoldAdaptor a) {
     }
     return src;
   });
+}
+
+LogicalResult ResizeOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor a,
+                                         SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  if (static_cast<int64_t>(a.getSizes().size()) != in.getRank() ||
+      static_cast<int64_t>(a.getScales().size()) != in.getRank())
+    return emitShapeError(loc, "resize wants one size and scale per dim");
+  if (llvm::any_of(a.getSizes(), [](int64_t s) { return s < 1; }) ||
+      llvm::any_of(a.getScales(), [](float s) { return !(s > 0); }))
+    return emitShapeError(loc, "resize sizes and scales must be positive");
+  if (!llvm::is_contained({"nearest", "linear", "cubic"}, a.getMode()))
+    return emitShapeError(loc, "resize mode must be nearest, linear or cubic");
+  if (!llvm::is_contained({"half_pixel", "pytorch_half_pixel", "align_corners",
+                           "asymmetric", "tf_half_pixel_for_nn"},
+                          a.getCoordinateMode()))
+    return emitShapeError(loc, "unsupported coordinate mode");
+  if (!llvm::is_contained({"round_prefer_floor", "round_prefer_ceil", "floor",
+                           "ceil"},
+                          a.getNearestMode()))
+    return emitShapeError(loc, "unsupported nearest mode");
+  types.push_back(RankedTensorType::get(a.getSizes(), in.getElementType()));
+  return success();
 }
 
 LogicalResult TriluOp::inferReturnTypes(MLIRContext *,

@@ -307,6 +307,25 @@ def Graph_SliceOp : Graph_Op<"slice"> {
   let hasFolder = 1;
 }
 
+def Graph_ResizeOp : Graph_Op<"resize"> {
+  let summary = "Resizes to `sizes` by nearest, linear or cubic interpolation";
+  let description = [{
+    Output coordinate x maps to input coordinate by `coordinate_mode`
+    (half_pixel, pytorch_half_pixel, align_corners, asymmetric,
+    tf_half_pixel_for_nn) with `scales` (output / input per dim). `mode`:
+    nearest (rounded by `nearest_mode`: round_prefer_floor,
+    round_prefer_ceil, floor, ceil), linear, or cubic (coefficient
+    `cubic_a`; `exclude_outside` drops and renormalizes taps outside the
+    input). Taps outside the input read its edge.
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, DenseI64ArrayAttr:$sizes,
+                       DenseF32ArrayAttr:$scales, StrAttr:$mode,
+                       StrAttr:$coordinate_mode, StrAttr:$nearest_mode,
+                       F32Attr:$cubic_a, BoolAttr:$exclude_outside);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_TriluOp : Graph_Op<"trilu"> {
   let summary = "Keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims";
   let arguments = (ins AnyRankedTensor:$input, BoolAttr:$upper, I64Attr:$k);

@@ -5,6 +5,7 @@
 #include "dialects/graph/GraphDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
 
 #include <algorithm>
 #include <cmath>
@@ -575,6 +576,86 @@ Value reshapeTransposeReshape(ImportContext &ctx, Value x,
   return v ? ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(result)) : v;
 }
 
+/// Resize (opset 10+) and Upsample: the output size from `sizes`, or from
+/// `scales` (floor(in * scale)); the coordinate mapping uses the scales.
+LogicalResult importResize(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  int64_t rank = type.getRank();
+  bool upsample = ctx.node->op_type() == "Upsample";
+  bool legacy = upsample || ctx.opset < 11; // scales is input 1, asymmetric
+  SmallVector<double> scales;
+  SmallVector<int64_t> sizes;
+  auto readScales = [&](int index) -> LogicalResult {
+    Value v = ctx.input(index);
+    DenseFPElementsAttr attr;
+    if (!v)
+      return failure();
+    if (!matchPattern(v, m_Constant(&attr)))
+      return ctx.error("input '" + ctx.node->input(index) +
+                       "' must be a compile-time constant");
+    for (const APFloat &f : attr.getValues<APFloat>())
+      scales.push_back(f.convertToDouble());
+    return success();
+  };
+  if (upsample && ctx.opset < 9) {
+    const auto *a = ctx.attr("scales");
+    if (!a)
+      return ctx.error("the scales attribute is required");
+    scales.assign(a->floats().begin(), a->floats().end());
+  } else if (legacy) {
+    if (failed(readScales(1)))
+      return failure();
+  } else {
+    if (ctx.optionalInput(3)) {
+      auto s = ctx.constantInts(3);
+      if (!s)
+        return failure();
+      sizes = *s;
+    } else if (ctx.optionalInput(2)) {
+      if (failed(readScales(2)))
+        return failure();
+    } else {
+      return ctx.error("needs scales or sizes");
+    }
+    if (ctx.intsAttr("axes").size() || ctx.attr("keep_aspect_ratio_policy"))
+      return ctx.error("axes and keep_aspect_ratio_policy are not supported");
+  }
+  if (!sizes.empty()) {
+    if ((int64_t)sizes.size() != rank)
+      return ctx.error("sizes needs one value per dim");
+    for (int64_t d = 0; d < rank; ++d)
+      scales.push_back(double(sizes[d]) / type.getDimSize(d));
+  } else {
+    if ((int64_t)scales.size() != rank)
+      return ctx.error("scales needs one value per dim");
+    for (int64_t d = 0; d < rank; ++d)
+      sizes.push_back(static_cast<int64_t>(std::floor(type.getDimSize(d) * scales[d])));
+  }
+  std::string mode = ctx.stringAttr("mode", "nearest");
+  if (mode == "bilinear" || mode == "trilinear") // Upsample's spelling
+    mode = "linear";
+  std::string coordinates =
+      legacy ? "asymmetric" : ctx.stringAttr("coordinate_transformation_mode", "half_pixel");
+  std::string nearest = legacy ? "floor" : ctx.stringAttr("nearest_mode", "round_prefer_floor");
+  if (coordinates == "tf_crop_and_resize")
+    return ctx.error("coordinate_transformation_mode 'tf_crop_and_resize' is "
+                     "not supported");
+  if (ctx.intAttr("antialias", 0) != 0)
+    return ctx.error("antialias is not supported");
+  auto &b = ctx.builder;
+  SmallVector<float> scaleValues(scales.begin(), scales.end());
+  Value result = ctx.build<graph::ResizeOp>(
+      x, b.getDenseI64ArrayAttr(sizes), b.getDenseF32ArrayAttr(scaleValues),
+      b.getStringAttr(mode), b.getStringAttr(coordinates), b.getStringAttr(nearest),
+      b.getF32FloatAttr(ctx.floatAttr("cubic_coeff_a", -0.75f)),
+      b.getBoolAttr(ctx.intAttr("exclude_outside", 0) != 0));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importDepthToSpace(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
@@ -692,6 +773,9 @@ LogicalResult importEyeLike(ImportContext &ctx) {
 
 void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"DepthToSpace", "Tensor", 1, "DCR and CRD", importDepthToSpace});
+  table.push_back({"Resize", "Tensor", 10, "nearest, linear, cubic; constant scales or sizes; "
+                   "not tf_crop_and_resize", importResize});
+  table.push_back({"Upsample", "Tensor", 7, "nearest, linear", importResize});
   table.push_back({"SpaceToDepth", "Tensor", 1, "", importSpaceToDepth});
   table.push_back({"OneHot", "Tensor", 9, "constant depth, negative indices", importOneHot});
   table.push_back({"EyeLike", "Tensor", 9, "", importEyeLike});

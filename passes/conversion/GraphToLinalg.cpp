@@ -31,6 +31,7 @@ struct GraphToLinalgPass
     dlc::populateNormalizationToLinalgPatterns(patterns);
     dlc::populateDataMovementToLinalgPatterns(patterns);
     dlc::populateRecurrentToLinalgPatterns(patterns);
+    dlc::populateResizeToLinalgPatterns(patterns);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<graph::GraphDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -18,6 +18,8 @@ void populateElementwiseToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateNormalizationToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// Reshape, transpose, concat, pad, gather, slice, expand.
 void populateDataMovementToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// Nearest, linear and cubic resizing.
+void populateResizeToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// RNN, GRU and LSTM as loops over time steps.
 void populateRecurrentToLinalgPatterns(mlir::RewritePatternSet &patterns);
 } // namespace dlc
