@@ -41,7 +41,7 @@ LogicalResult Conv2dOp::verify() {
   auto w = getFilter().getType();
   if (in.getRank() != 4 || w.getRank() != 4 || out.getRank() != 4)
     return emitOpError("wants rank-4 input, filter and result");
-  if (in.getDimSize(1) != w.getDimSize(1) * getGroup())
+  if (in.getDimSize(1) != w.getDimSize(1) * static_cast<int64_t>(getGroup()))
     return emitOpError("input channels ") << in.getDimSize(1)
            << " != filter channels " << w.getDimSize(1) << " x group "
            << getGroup();

@@ -169,7 +169,8 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   for (const auto &init : g.initializer())
     initializerNames.insert(init.name());
   std::map<std::string, DenseElementsAttr> frozen;
-  for (const auto &[name, file] : options.frozenInputs) {
+  for (const auto &[frozenName, file] : options.frozenInputs) {
+    const std::string &name = frozenName;
     bool isInput = llvm::any_of(g.input(), [&](const auto &input) {
       return input.name() == name && !initializerNames.count(name);
     });

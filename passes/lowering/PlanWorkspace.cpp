@@ -90,8 +90,9 @@ struct PlanWorkspacePass
     std::vector<Buffer *> order;
     for (Buffer &b : buffers)
       order.push_back(&b);
-    std::stable_sort(order.begin(), order.end(), [](Buffer *a, Buffer *b) {
-      return a->bytes > b->bytes;
+    // Ties keep program order, so the plan is deterministic.
+    llvm::sort(order, [](Buffer *a, Buffer *b) {
+      return a->bytes != b->bytes ? a->bytes > b->bytes : a->begin < b->begin;
     });
     int64_t total = 0;
     std::vector<Buffer *> placed;

@@ -96,3 +96,27 @@ func.func @concat_dims(%a: tensor<2x3xf32>, %b: tensor<2x4xf32>) {
   %c = graph.concat %a, %b {axis = 0 : i64} : (tensor<2x3xf32>, tensor<2x4xf32>) -> tensor<4x3xf32>
   return
 }
+
+// -----
+
+func.func @unknown_fn(%a: tensor<2xf32>) {
+  // expected-error @+1 {{unknown function 'frobnicate'}}
+  %c = graph.unary %a {fn = "frobnicate"} : tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_reduction(%a: tensor<2xf32>) {
+  // expected-error @+1 {{unknown reduction 'median'}}
+  %c = graph.reduce %a {kind = "median", axes = array<i64: 0>, keepdims = false} : (tensor<2xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @rnn_activations(%s: tensor<5x1x4xf32>, %w: tensor<1x4x2xf32>, %r: tensor<1x2x2xf32>) {
+  // expected-error @+1 {{wants 1 activations, got 2}}
+  %y, %yh, %yc = graph.recurrent %s, %w, %r {cell = "rnn", direction = "forward", hidden_size = 2 : i64, activations = ["Tanh", "Tanh"], activation_alpha = [0.0 : f32, 0.0 : f32], activation_beta = [0.0 : f32, 0.0 : f32], operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0, 0, 0>} : (tensor<5x1x4xf32>, tensor<1x4x2xf32>, tensor<1x2x2xf32>) -> (tensor<5x1x1x2xf32>, tensor<1x1x2xf32>, tensor<1x1x2xf32>)
+  return
+}
