@@ -5,6 +5,7 @@
 #include "dialects/kernel/KernelDialect.h"
 #include "passes/conversion/LinalgBuilders.h"
 
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -248,6 +249,41 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
   }
 };
 
+/// `v` with its last two dims swapped, materialized.
+Value transposeLastTwo(OpBuilder &b, Location loc, Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> perm, shape(type.getShape());
+  for (int64_t d = 0; d < rank; ++d)
+    perm.push_back(d);
+  std::swap(perm[rank - 1], perm[rank - 2]);
+  std::swap(shape[rank - 1], shape[rank - 2]);
+  Value init = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+  return linalg::TransposeOp::create(b, loc, v, init, perm).getResult()[0];
+}
+
+/// A zero-initialized named 2-D matmul (register-tiled by vectorize-matmul).
+Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  auto rt = cast<RankedTensorType>(rhs.getType());
+  auto type = RankedTensorType::get({lt.getDimSize(0), rt.getDimSize(1)},
+                                    lt.getElementType());
+  Value init = dlc::createFilled(b, loc, type, 0.0);
+  return linalg::MatmulOp::create(b, loc, type, ValueRange{lhs, rhs}, init)
+      .getResult(0);
+}
+
+/// Reassociation that collapses all leading dims of a rank-`rank` tensor
+/// into one, keeping the last `keep` dims.
+SmallVector<ReassociationIndices> collapseLeading(int64_t rank, int64_t keep) {
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t d = 0; d < rank - keep; ++d)
+    groups[0].push_back(d);
+  for (int64_t d = rank - keep; d < rank; ++d)
+    groups.push_back({d});
+  return groups;
+}
+
 struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -255,82 +291,148 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
   matchAndRewrite(kernel::MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
     auto resultType = op.getType();
+    Type elem = resultType.getElementType();
     int64_t rank = resultType.getRank();
-    int64_t batchRank = rank - 2;
-    // Iteration space: batch dims, m, n, k.
-    AffineExpr m = getAffineDimExpr(batchRank, ctx);
-    AffineExpr n = getAffineDimExpr(batchRank + 1, ctx);
-    AffineExpr k = getAffineDimExpr(batchRank + 2, ctx);
-    auto operandMap = [&](Value v, AffineExpr rows, AffineExpr cols,
-                          bool transposed) {
-      auto type = cast<RankedTensorType>(v.getType());
-      int64_t operandBatch = type.getRank() - 2;
-      SmallVector<AffineExpr> exprs;
-      for (int64_t d = 0; d < operandBatch; ++d) {
-        int64_t resultDim = d + batchRank - operandBatch;
-        bool broadcast = type.getDimSize(d) == 1 &&
-                         resultType.getDimSize(resultDim) != 1;
-        exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
-                                  : getAffineDimExpr(resultDim, ctx));
-      }
-      exprs.push_back(transposed ? cols : rows);
-      exprs.push_back(transposed ? rows : cols);
-      return AffineMap::get(rank + 1, 0, exprs, ctx);
-    };
-    SmallVector<AffineExpr> outExprs;
-    for (int64_t d = 0; d < rank; ++d)
-      outExprs.push_back(getAffineDimExpr(d, ctx));
-    SmallVector<AffineMap> maps = {
-        operandMap(adaptor.getLhs(), m, k, op.getTransposeLhs()),
-        operandMap(adaptor.getRhs(), k, n, op.getTransposeRhs()),
-        AffineMap::get(rank + 1, 0, outExprs, ctx)};
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::parallel);
-    iterators.push_back(utils::IteratorType::reduction);
-
-    // The plain 2-D case accumulates from zero and adds a per-column bias in
-    // its epilogue (fused into the vectorized matmul); the general case
-    // starts from the broadcast bias.
-    bool plain = rank == 2 && !op.getTransposeLhs() && !op.getTransposeRhs();
+    // Transposed operands are materialized once (constant ones were
+    // transposed at compile time already), so that every case below reads
+    // row-major operands.
+    Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
+    if (op.getTransposeLhs())
+      lhs = transposeLastTwo(rewriter, loc, lhs);
+    if (op.getTransposeRhs())
+      rhs = transposeLastTwo(rewriter, loc, rhs);
+    auto lt = cast<RankedTensorType>(lhs.getType());
+    auto rt = cast<RankedTensorType>(rhs.getType());
     Value bias = adaptor.getBias();
-    bool columnBias = plain && bias &&
-                      cast<RankedTensorType>(bias.getType()).getRank() == 1;
-    Value init;
-    if (bias && !columnBias)
-      init = dlc::buildElementwise(rewriter, loc, resultType, bias,
-                                   [](OpBuilder &, Location, ValueRange args) {
-                                     return args[0];
-                                   });
-    else
-      init = dlc::createFilled(rewriter, loc, resultType, 0.0);
+    bool columnBias =
+        bias && cast<RankedTensorType>(bias.getType()).getRank() == 1;
+    auto epilogue = [&](Value product, Value columnBiasValue) {
+      return buildEpilogue(rewriter, loc, product, columnBiasValue,
+                           cast<RankedTensorType>(product.getType()).getRank() - 1,
+                           Value(), op.getActivation(),
+                           op.getAlpha().convertToFloat(),
+                           op.getBeta().convertToFloat());
+    };
+
+    if (rt.getRank() == 2 && (!bias || columnBias)) {
+      // [..., M, K] x [K, N]: the rows of every batch form one matrix; bias
+      // and activation run on it, in the matmul's registers.
+      Value lhs2 = lt.getRank() == 2
+                       ? lhs
+                       : tensor::CollapseShapeOp::create(
+                             rewriter, loc,
+                             RankedTensorType::get(
+                                 {lt.getNumElements() / lt.getDimSize(lt.getRank() - 1),
+                                  lt.getDimSize(lt.getRank() - 1)},
+                                 elem),
+                             lhs, collapseLeading(lt.getRank(), 1));
+      Value product = epilogue(matmul2d(rewriter, loc, lhs2, rhs),
+                               columnBias ? bias : Value());
+      if (rank != 2)
+        product = tensor::ExpandShapeOp::create(
+            rewriter, loc, resultType, product, collapseLeading(rank, 1));
+      rewriter.replaceOp(op, product);
+      return success();
+    }
+
     Value product;
-    if (plain) {
-      // The plain case is a named matmul, which gets register-tiled code.
-      product = linalg::MatmulOp::create(
-                    rewriter, loc, resultType,
-                    ValueRange{adaptor.getLhs(), adaptor.getRhs()}, init)
-                    .getResult(0);
+    bool sameBatch = lt.getRank() == rank && rt.getRank() == rank &&
+                     lt.getShape().drop_back(2) == rt.getShape().drop_back(2);
+    if (sameBatch) {
+      // Equal batch dims: one vectorized 2-D matmul per batch, in a loop.
+      int64_t batch = 1;
+      for (int64_t d : resultType.getShape().drop_back(2))
+        batch *= d;
+      int64_t m = lt.getDimSize(rank - 2), k = lt.getDimSize(rank - 1),
+              n = rt.getDimSize(rank - 1);
+      auto flat = [&](Value v, int64_t rows, int64_t cols) -> Value {
+        if (rank == 3)
+          return v;
+        return tensor::CollapseShapeOp::create(
+            rewriter, loc, RankedTensorType::get({batch, rows, cols}, elem), v,
+            collapseLeading(rank, 2));
+      };
+      Value lhs3 = flat(lhs, m, k), rhs3 = flat(rhs, k, n);
+      Value out = tensor::EmptyOp::create(rewriter, loc,
+                                          ArrayRef<int64_t>{batch, m, n}, elem);
+      auto slice = [&](OpBuilder &b, Value v, Value index, int64_t rows,
+                       int64_t cols) -> Value {
+        return tensor::ExtractSliceOp::create(
+            b, loc, RankedTensorType::get({rows, cols}, elem), v,
+            SmallVector<OpFoldResult>{index, b.getIndexAttr(0), b.getIndexAttr(0)},
+            SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(rows),
+                                      b.getIndexAttr(cols)},
+            SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+      };
+      auto loop = scf::ForOp::create(
+          rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
+          arith::ConstantIndexOp::create(rewriter, loc, batch),
+          arith::ConstantIndexOp::create(rewriter, loc, 1), ValueRange{out},
+          [&](OpBuilder &b, Location, Value index, ValueRange acc) {
+            Value mm = matmul2d(b, loc, slice(b, lhs3, index, m, k),
+                                slice(b, rhs3, index, k, n));
+            Value next = tensor::InsertSliceOp::create(
+                b, loc, mm, acc[0],
+                SmallVector<OpFoldResult>{index, b.getIndexAttr(0), b.getIndexAttr(0)},
+                SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(m),
+                                          b.getIndexAttr(n)},
+                SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
+            scf::YieldOp::create(b, loc, next);
+          });
+      product = loop.getResult(0);
+      if (rank != 3)
+        product = tensor::ExpandShapeOp::create(rewriter, loc, resultType,
+                                                product, collapseLeading(rank, 2));
     } else {
+      // Broadcast batch dims: one generic over (batch..., m, n, k).
+      MLIRContext *ctx = rewriter.getContext();
+      int64_t batchRank = rank - 2;
+      AffineExpr m = getAffineDimExpr(batchRank, ctx);
+      AffineExpr n = getAffineDimExpr(batchRank + 1, ctx);
+      AffineExpr k = getAffineDimExpr(batchRank + 2, ctx);
+      auto operandMap = [&](RankedTensorType type, AffineExpr rows,
+                            AffineExpr cols) {
+        int64_t operandBatch = type.getRank() - 2;
+        SmallVector<AffineExpr> exprs;
+        for (int64_t d = 0; d < operandBatch; ++d) {
+          int64_t resultDim = d + batchRank - operandBatch;
+          bool broadcast = type.getDimSize(d) == 1 &&
+                           resultType.getDimSize(resultDim) != 1;
+          exprs.push_back(broadcast ? getAffineConstantExpr(0, ctx)
+                                    : getAffineDimExpr(resultDim, ctx));
+        }
+        exprs.push_back(rows);
+        exprs.push_back(cols);
+        return AffineMap::get(rank + 1, 0, exprs, ctx);
+      };
+      SmallVector<AffineExpr> outExprs;
+      for (int64_t d = 0; d < rank; ++d)
+        outExprs.push_back(getAffineDimExpr(d, ctx));
+      SmallVector<AffineMap> maps = {operandMap(lt, m, k), operandMap(rt, k, n),
+                                     AffineMap::get(rank + 1, 0, outExprs, ctx)};
+      SmallVector<utils::IteratorType> iterators(rank,
+                                                 utils::IteratorType::parallel);
+      iterators.push_back(utils::IteratorType::reduction);
+      Value init = dlc::createFilled(rewriter, loc, resultType, 0.0);
       product = linalg::GenericOp::create(
-                    rewriter, loc, resultType,
-                    ValueRange{adaptor.getLhs(), adaptor.getRhs()}, init, maps,
+                    rewriter, loc, resultType, ValueRange{lhs, rhs}, init, maps,
                     iterators,
                     [&](OpBuilder &b, Location nloc, ValueRange args) {
-                      Value mul = arith::MulFOp::create(b, nloc, args[0],
-                                                        args[1]);
+                      Value mul = arith::MulFOp::create(b, nloc, args[0], args[1]);
                       Value sum = arith::AddFOp::create(b, nloc, args[2], mul);
                       linalg::YieldOp::create(b, nloc, sum);
                     })
                     .getResult(0);
     }
-    Value result = buildEpilogue(rewriter, loc, product,
-                                 columnBias ? bias : Value(), rank - 1,
-                                 Value(), op.getActivation(),
-                                 op.getAlpha().convertToFloat(),
-                                 op.getBeta().convertToFloat());
-    rewriter.replaceOp(op, result);
+    // A bias that is not per column broadcasts to the whole result.
+    if (bias)
+      product = dlc::buildElementwise(
+          rewriter, loc, resultType, ValueRange{product, bias},
+          [](OpBuilder &b, Location l, ValueRange a) {
+            return arith::AddFOp::create(b, l, a[0], a[1]).getResult();
+          });
+    rewriter.replaceOp(op, epilogue(product, Value()));
     return success();
   }
 };

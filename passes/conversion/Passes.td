@@ -14,7 +14,8 @@ def KernelToLinalg : Pass<"convert-kernel-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lowers kernel ops to linalg on tensors";
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
-    "mlir::math::MathDialect", "mlir::tensor::TensorDialect"
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+    "mlir::scf::SCFDialect"
   ];
 }
 

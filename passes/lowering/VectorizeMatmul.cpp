@@ -316,8 +316,10 @@ struct VectorizeMatmulPass
         b.setInsertionPoint(epilogue->op);
       Value dest = epilogue ? epilogue->op.getDpsInitOperand(0)->get() : acc;
       MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, epilogue);
-      int64_t full = m / rows * rows;
-      dest = emitter.emitRows(acc, dest, 0, full, {rows, vectors});
+      // Fewer rows than a tile (a recurrent step's batch): one smaller tile.
+      int64_t tileRows = std::min<int64_t>(rows, m);
+      int64_t full = m / tileRows * tileRows;
+      dest = emitter.emitRows(acc, dest, 0, full, {tileRows, vectors});
       dest = emitter.emitRows(acc, dest, full, m, {1, vectors});
       if (epilogue) {
         epilogue->op->getResult(0).replaceAllUsesWith(dest);

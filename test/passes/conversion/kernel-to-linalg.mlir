@@ -1,8 +1,6 @@
 // RUN: dlc-opt %s -convert-kernel-to-linalg | FileCheck %s
 
 // CHECK-DAG: #[[DWIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d3, d4 + d6, d5 + d7)>
-// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[RHST:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
 
 // A fused conv: padded input, im2col copy, [F, C*KH*KW] x [C*KH*KW, OH*OW]
 // matmul, one epilogue for bias + relu on the 2-D product (where the matmul
@@ -46,13 +44,45 @@ func.func @grouped(%x: tensor<1x4x6x6xf32>, %dw: tensor<4x1x3x3xf32>, %gw: tenso
   return %d, %g : tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>
 }
 
-// The matmul accumulates into the broadcast bias; transpose_rhs reads B as [N, K].
+// A runtime-transposed operand is transposed once; the product is a named
+// matmul with bias and activation in one epilogue.
 // CHECK-LABEL: func @matmul
 func.func @matmul(%a: tensor<2x5xf32>, %b: tensor<6x5xf32>, %bias: tensor<6xf32>) -> tensor<2x6xf32> {
+  // CHECK: linalg.transpose ins(%{{.*}} : tensor<6x5xf32>) outs(%{{.*}} : tensor<5x6xf32>) permutation = [1, 0]
+  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x5xf32>, tensor<5x6xf32>)
   // CHECK: linalg.generic
-  // CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHST]], {{.*}}], iterator_types = ["parallel", "parallel", "reduction"]}
-  %m = kernel.matmul %a, %b bias %bias {transpose_rhs = true} : (tensor<2x5xf32>, tensor<6x5xf32>, tensor<6xf32>) -> tensor<2x6xf32>
+  // CHECK:   arith.addf
+  // CHECK:   arith.maximumf
+  %m = kernel.matmul %a, %b bias %bias {transpose_rhs = true, activation = "relu"} : (tensor<2x5xf32>, tensor<6x5xf32>, tensor<6xf32>) -> tensor<2x6xf32>
   return %m : tensor<2x6xf32>
+}
+
+// [B, T, K] x [K, N] (a linear layer on a sequence) is one [B*T, K] matmul.
+// CHECK-LABEL: func @sequence_linear
+func.func @sequence_linear(%a: tensor<4x3x5xf32>, %b: tensor<5x6xf32>) -> tensor<4x3x6xf32> {
+  // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2]] : tensor<4x3x5xf32> into tensor<12x5xf32>
+  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<12x5xf32>, tensor<5x6xf32>)
+  // CHECK: tensor.expand_shape
+  %m = kernel.matmul %a, %b : (tensor<4x3x5xf32>, tensor<5x6xf32>) -> tensor<4x3x6xf32>
+  return %m : tensor<4x3x6xf32>
+}
+
+// Equal batch dims (attention's Q x K^T): a loop of 2-D matmuls.
+// CHECK-LABEL: func @batched
+func.func @batched(%q: tensor<2x4x3x8xf32>, %k: tensor<2x4x8x3xf32>) -> tensor<2x4x3x3xf32> {
+  // CHECK: scf.for
+  // CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<3x8xf32>, tensor<8x3xf32>)
+  // CHECK:   tensor.insert_slice
+  %m = kernel.matmul %q, %k : (tensor<2x4x3x8xf32>, tensor<2x4x8x3xf32>) -> tensor<2x4x3x3xf32>
+  return %m : tensor<2x4x3x3xf32>
+}
+
+// Broadcast batch dims stay one generic with a reduction.
+// CHECK-LABEL: func @broadcast_batch
+func.func @broadcast_batch(%a: tensor<1x3x5xf32>, %b: tensor<2x5x6xf32>) -> tensor<2x3x6xf32> {
+  // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+  %m = kernel.matmul %a, %b : (tensor<1x3x5xf32>, tensor<2x5x6xf32>) -> tensor<2x3x6xf32>
+  return %m : tensor<2x3x6xf32>
 }
 
 // Average pooling without counting the padding divides by a constant map of
