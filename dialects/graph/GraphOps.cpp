@@ -95,6 +95,8 @@ DLC_COMPATIBLE_RETURN_TYPES(RecurrentOp)
 DLC_COMPATIBLE_RETURN_TYPES(GatherElementsOp)
 DLC_COMPATIBLE_RETURN_TYPES(TriluOp)
 DLC_COMPATIBLE_RETURN_TYPES(ResizeOp)
+DLC_COMPATIBLE_RETURN_TYPES(ScatterElementsOp)
+DLC_COMPATIBLE_RETURN_TYPES(TopKOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -948,6 +950,44 @@ LogicalResult GatherElementsOp::inferReturnTypes(
       return emitShapeError(loc, "gather_elements indices are larger than "
                                  "data in dim " + Twine(d));
   types.push_back(indices.clone(data.getElementType()));
+  return success();
+}
+
+LogicalResult ScatterElementsOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor a,
+    SmallVectorImpl<Type> &types) {
+  auto data = rankedType(a.getData()), indices = rankedType(a.getIndices()),
+       updates = rankedType(a.getUpdates());
+  auto axis = static_cast<int64_t>(a.getAxis());
+  if (indices.getShape() != updates.getShape() ||
+      indices.getRank() != data.getRank())
+    return emitShapeError(loc, "scatter_elements indices and updates must have "
+                               "one shape, of data's rank");
+  if (axis < 0 || axis >= data.getRank())
+    return emitShapeError(loc, "scatter_elements axis is out of range");
+  if (updates.getElementType() != data.getElementType())
+    return emitShapeError(loc, "scatter_elements updates differ in dtype");
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, a.getReduction()))
+    return emitShapeError(loc, "unknown scatter reduction");
+  types.push_back(data);
+  return success();
+}
+
+LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx,
+                                       std::optional<Location> loc, Adaptor a,
+                                       SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  auto axis = static_cast<int64_t>(a.getAxis());
+  auto k = static_cast<int64_t>(a.getK());
+  if (axis < 0 || axis >= in.getRank())
+    return emitShapeError(loc, "top_k axis is out of range");
+  if (k < 0 || k > in.getDimSize(axis))
+    return emitShapeError(loc, "top_k k=" + Twine(k) + " exceeds the " +
+                                   Twine(in.getDimSize(axis)) + " elements along the axis");
+  SmallVector<int64_t> shape(in.getShape());
+  shape[axis] = k;
+  types.push_back(RankedTensorType::get(shape, in.getElementType()));
+  types.push_back(RankedTensorType::get(shape, IntegerType::get(ctx, 64)));
   return success();
 }
 

@@ -298,6 +298,30 @@ def Graph_GatherElementsOp : Graph_Op<"gather_elements"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Graph_ScatterElementsOp : Graph_Op<"scatter_elements"> {
+  let summary = "data with data[i with dim `axis` = indices[i]] (reduction)= updates[i]";
+  let description = [{
+    `reduction` is none (overwrite; with repeated indices the last update
+    wins), add, mul, max or min.
+  }];
+  let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                       AnyRankedTensor:$updates, I64Attr:$axis,
+                       StrAttr:$reduction);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_TopKOp : Graph_Op<"top_k"> {
+  let summary = "The k largest (or smallest) elements along `axis`, sorted, and their int64 indices";
+  let description = [{
+    Equal values keep their order: the lower index comes first.
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, I64Attr:$k, I64Attr:$axis,
+                       BoolAttr:$largest);
+  let results = (outs Graph_FloatTensor:$values, AnyRankedTensor:$indices);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_SliceOp : Graph_Op<"slice"> {
   let summary = "Strided slice: per dim, `sizes` elements from `starts` by `steps` (steps may be negative)";
   let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$starts,

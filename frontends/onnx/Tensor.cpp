@@ -276,6 +276,52 @@ LogicalResult importTrilu(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+LogicalResult importScatterElements(ImportContext &ctx) {
+  Value data = ctx.input(0), indices = ctx.input(1), updates = ctx.input(2);
+  if (!data || !indices || !updates)
+    return failure();
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0),
+                                ImportContext::typeOf(data).getRank());
+  if (!axis)
+    return failure();
+  std::string reduction = ctx.stringAttr("reduction", "none");
+  auto &b = ctx.builder;
+  Value result = ctx.build<graph::ScatterElementsOp>(
+      data, indices, updates, b.getI64IntegerAttr(*axis), b.getStringAttr(reduction));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importTopK(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  int64_t k;
+  if (ctx.opset < 10) {
+    k = ctx.intAttr("k", -1);
+  } else {
+    auto given = ctx.constantInts(1);
+    if (!given || given->size() != 1)
+      return given ? ctx.error("K must hold one value") : failure();
+    k = (*given)[0];
+  }
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", -1),
+                                ImportContext::typeOf(x).getRank());
+  if (!axis)
+    return failure();
+  auto &b = ctx.builder;
+  // sorted=0 leaves the order free; the sorted order is one of them.
+  auto op = graph::TopKOp::create(
+      b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType()}, x,
+      b.getI64IntegerAttr(k), b.getI64IntegerAttr(*axis),
+      b.getBoolAttr(ctx.intAttr("largest", 1) != 0));
+  if (failed(ctx.inferResultTypes(op)))
+    return failure();
+  ctx.setOutput(0, op.getValues());
+  ctx.setOutput(1, op.getIndices());
+  return success();
+}
+
 LogicalResult importSlice(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
@@ -784,6 +830,11 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Gather", "Tensor", 1, "negative indices", importGather});
   table.push_back({"GatherElements", "Tensor", 11, "negative indices", importGatherElements});
   table.push_back({"Trilu", "Tensor", 14, "constant k", importTrilu});
+  table.push_back({"ScatterElements", "Tensor", 11, "none, add, mul, max, min",
+                   importScatterElements});
+  table.push_back({"Scatter", "Tensor", 9, "as ScatterElements", importScatterElements});
+  table.push_back({"TopK", "Tensor", 1, "float, constant K, largest/smallest",
+                   importTopK});
   table.push_back({"Slice", "Tensor", 1, "constant starts/ends/axes/steps, negative steps", importSlice});
   table.push_back({"Squeeze", "Tensor", 1, "", importSqueeze});
   table.push_back({"Unsqueeze", "Tensor", 1, "", importUnsqueeze});

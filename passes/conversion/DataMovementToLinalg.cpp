@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -245,6 +246,56 @@ struct TriluToLinalg : OpConversionPattern<graph::TriluOp> {
   }
 };
 
+/// A loop nest over the indices writes each update into (a copy of) the
+/// data, combining with the current value for add, mul, max and min.
+struct ScatterElementsToLinalg : OpConversionPattern<graph::ScatterElementsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::ScatterElementsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
+    auto dataType = cast<RankedTensorType>(op.getData().getType());
+    int64_t axis = op.getAxis(), axisSize = dataType.getDimSize(axis);
+    StringRef reduction = op.getReduction();
+    bool isFloat = isa<FloatType>(dataType.getElementType());
+    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t d : indicesType.getShape()) {
+      lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
+      ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, d));
+      steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, 1));
+    }
+    scf::LoopNest nest = scf::buildLoopNest(
+        rewriter, loc, lbs, ubs, steps, ValueRange{adaptor.getData()},
+        [&](OpBuilder &b, Location l, ValueRange ivs,
+            ValueRange iters) -> scf::ValueVector {
+          Value raw = tensor::ExtractOp::create(b, l, indices, ivs);
+          SmallVector<Value> coords(ivs.begin(), ivs.end());
+          coords[axis] = normalizedIndex(b, l, raw, axisSize);
+          Value update = tensor::ExtractOp::create(b, l, updates, ivs);
+          if (reduction != "none") {
+            Value current = tensor::ExtractOp::create(b, l, iters[0], coords);
+            if (reduction == "add")
+              update = isFloat ? arith::AddFOp::create(b, l, current, update).getResult()
+                               : arith::AddIOp::create(b, l, current, update).getResult();
+            else if (reduction == "mul")
+              update = isFloat ? arith::MulFOp::create(b, l, current, update).getResult()
+                               : arith::MulIOp::create(b, l, current, update).getResult();
+            else if (reduction == "max")
+              update = isFloat ? arith::MaximumFOp::create(b, l, current, update).getResult()
+                               : arith::MaxSIOp::create(b, l, current, update).getResult();
+            else
+              update = isFloat ? arith::MinimumFOp::create(b, l, current, update).getResult()
+                               : arith::MinSIOp::create(b, l, current, update).getResult();
+          }
+          return {tensor::InsertOp::create(b, l, update, iters[0], coords).getResult()};
+        });
+    rewriter.replaceOp(op, nest.results[0]);
+    return success();
+  }
+};
+
 struct SliceToLinalg : OpConversionPattern<graph::SliceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -311,6 +362,6 @@ struct ExpandToLinalg : OpConversionPattern<graph::ExpandOp> {
 void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReshapeToLinalg, TransposeToLinalg, ConcatToLinalg, PadToLinalg,
                GatherToLinalg, GatherElementsToLinalg, SliceToLinalg,
-               ExpandToLinalg, TriluToLinalg>(
+               ExpandToLinalg, TriluToLinalg, ScatterElementsToLinalg>(
       patterns.getContext());
 }

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -248,61 +249,123 @@ struct ReduceToLinalg : OpConversionPattern<graph::ReduceOp> {
   }
 };
 
+/// The max (or min) along `axis` of `input` and its int64 index, both with
+/// the axis kept as size 1; the first occurrence wins unless `last`.
+std::pair<Value, Value> buildArgReduce(OpBuilder &b, Location loc, Value input,
+                                       int64_t axis, bool isMax, bool last) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  Type elem = inType.getElementType();
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = inType.getRank();
+  SmallVector<int64_t> keepShape(inType.getShape());
+  keepShape[axis] = 1;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    outExprs.push_back(d == axis ? getAffineConstantExpr(0, ctx)
+                                 : getAffineDimExpr(d, ctx));
+    iterators.push_back(d == axis ? utils::IteratorType::reduction
+                                  : utils::IteratorType::parallel);
+  }
+  auto valueType = RankedTensorType::get(keepShape, elem);
+  auto indexType = RankedTensorType::get(keepShape, b.getI64Type());
+  Value values = dlc::createFilled(
+      b, loc, valueType,
+      isMax ? -std::numeric_limits<double>::infinity()
+            : std::numeric_limits<double>::infinity());
+  Value indices = dlc::createFilled(b, loc, indexType, 0);
+  AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{valueType, indexType}, ValueRange{input},
+      ValueRange{values, indices},
+      SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                             outMap, outMap},
+      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value x = args[0], best = args[1], bestIndex = args[2];
+        arith::CmpFPredicate pred =
+            isMax ? (last ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OGT)
+                  : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT);
+        Value take = arith::CmpFOp::create(nb, l, pred, x, best);
+        Value position = arith::IndexCastOp::create(
+            nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, axis));
+        linalg::YieldOp::create(
+            nb, l,
+            ValueRange{arith::SelectOp::create(nb, l, take, x, best),
+                       arith::SelectOp::create(nb, l, take, position, bestIndex)});
+      });
+  return {generic.getResult(0), generic.getResult(1)};
+}
+
 struct ArgReduceToLinalg : OpConversionPattern<graph::ArgReduceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(graph::ArgReduceOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    if (!isa<FloatType>(op.getInput().getType().getElementType()))
+      return rewriter.notifyMatchFailure(op, "float inputs only");
+    auto [values, indices] =
+        buildArgReduce(rewriter, op.getLoc(), adaptor.getInput(), op.getAxis(),
+                       op.getKind() == "max", op.getSelectLastIndex());
+    (void)values;
+    rewriter.replaceOp(op, dlc::reshapeTensor(rewriter, op.getLoc(), indices,
+                                              op.getType()));
+    return success();
+  }
+};
+
+/// TopK as k selection passes: take the best remaining element along the
+/// axis, record it, and exclude it (set it to -inf, or +inf for smallest).
+struct TopKToLinalg : OpConversionPattern<graph::TopKOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::TopKOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto inType = cast<RankedTensorType>(op.getInput().getType());
+    auto valuesType = cast<RankedTensorType>(op.getValues().getType());
+    auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
+    int64_t axis = op.getAxis(), rank = inType.getRank();
+    bool largest = op.getLargest();
     Type elem = inType.getElementType();
-    if (!isa<FloatType>(elem))
-      return rewriter.notifyMatchFailure(op, "float inputs only");
-    MLIRContext *ctx = rewriter.getContext();
-    int64_t rank = inType.getRank(), axis = op.getAxis();
-    bool isMax = op.getKind() == "max", last = op.getSelectLastIndex();
-    SmallVector<int64_t> keepShape(inType.getShape());
-    keepShape[axis] = 1;
-    SmallVector<AffineExpr> outExprs;
-    SmallVector<utils::IteratorType> iterators;
-    for (int64_t d = 0; d < rank; ++d) {
-      outExprs.push_back(d == axis ? getAffineConstantExpr(0, ctx)
-                                   : getAffineDimExpr(d, ctx));
-      iterators.push_back(d == axis ? utils::IteratorType::reduction
-                                    : utils::IteratorType::parallel);
-    }
-    auto valueType = RankedTensorType::get(keepShape, elem);
-    auto indexType = RankedTensorType::get(keepShape, rewriter.getI64Type());
-    Value values = dlc::createFilled(
-        rewriter, loc, valueType,
-        isMax ? -std::numeric_limits<double>::infinity()
-              : std::numeric_limits<double>::infinity());
-    Value indices = dlc::createFilled(rewriter, loc, indexType, 0);
-    AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{valueType, indexType}, ValueRange{adaptor.getInput()},
-        ValueRange{values, indices},
-        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
-                               outMap, outMap},
-        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
-          Value x = args[0], best = args[1], bestIndex = args[2];
-          arith::CmpFPredicate pred =
-              isMax ? (last ? arith::CmpFPredicate::OGE
-                            : arith::CmpFPredicate::OGT)
-                    : (last ? arith::CmpFPredicate::OLE
-                            : arith::CmpFPredicate::OLT);
-          Value take = arith::CmpFOp::create(b, l, pred, x, best);
-          Value position = arith::IndexCastOp::create(
-              b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
-          linalg::YieldOp::create(
-              b, l,
-              ValueRange{arith::SelectOp::create(b, l, take, x, best),
-                         arith::SelectOp::create(b, l, take, position,
-                                                 bestIndex)});
+    Value values = tensor::EmptyOp::create(rewriter, loc, valuesType.getShape(), elem);
+    Value indices = tensor::EmptyOp::create(rewriter, loc, indicesType.getShape(),
+                                            rewriter.getI64Type());
+    auto insertAt = [&](OpBuilder &b, Value part, Value dest, Value j) {
+      auto partType = cast<RankedTensorType>(part.getType());
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
+          strides(rank, b.getIndexAttr(1));
+      offsets[axis] = j;
+      for (int64_t d : partType.getShape())
+        sizes.push_back(b.getIndexAttr(d));
+      return tensor::InsertSliceOp::create(b, loc, part, dest, offsets, sizes, strides)
+          .getResult();
+    };
+    double excluded = largest ? -std::numeric_limits<double>::infinity()
+                              : std::numeric_limits<double>::infinity();
+    auto loop = scf::ForOp::create(
+        rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
+        arith::ConstantIndexOp::create(rewriter, loc, op.getK()),
+        arith::ConstantIndexOp::create(rewriter, loc, 1),
+        ValueRange{adaptor.getInput(), values, indices},
+        [&](OpBuilder &b, Location, Value j, ValueRange state) {
+          auto [best, bestIndex] =
+              buildArgReduce(b, loc, state[0], axis, largest, /*last=*/false);
+          Value newValues = insertAt(b, best, state[1], j);
+          Value newIndices = insertAt(b, bestIndex, state[2], j);
+          Value work = dlc::buildElementwise(
+              b, loc, inType, ValueRange{state[0], bestIndex},
+              [&](OpBuilder &nb, Location l, ValueRange a) {
+                Value position = arith::IndexCastOp::create(
+                    nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, axis));
+                Value taken = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                                    position, a[1]);
+                return arith::SelectOp::create(
+                           nb, l, taken, dlc::floatConstant(nb, l, elem, excluded), a[0])
+                    .getResult();
+              });
+          scf::YieldOp::create(b, loc, ValueRange{work, newValues, newIndices});
         });
-    rewriter.replaceOp(op, dlc::reshapeTensor(rewriter, loc,
-                                              generic.getResult(1),
-                                              op.getType()));
+    rewriter.replaceOp(op, ValueRange{loop.getResult(1), loop.getResult(2)});
     return success();
   }
 };
@@ -399,5 +462,5 @@ struct LogSoftmaxToLinalg : OpConversionPattern<graph::LogSoftmaxOp> {
 void dlc::populateNormalizationToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<SoftmaxToLinalg, LogSoftmaxToLinalg, BatchNormToLinalg,
                LayerNormToLinalg, GlobalAvgPoolToLinalg, ReduceToLinalg,
-               ArgReduceToLinalg>(patterns.getContext());
+               ArgReduceToLinalg, TopKToLinalg>(patterns.getContext());
 }
