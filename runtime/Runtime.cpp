@@ -240,7 +240,11 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
     const dlc_tensor &t = given[i];
     std::string where = std::string(what) + " #" + std::to_string(i) +
                         " ('" + e.name + "')";
-    if (!t.data)
+    int64_t elements = 1;
+    for (int64_t d : e.shape)
+      elements *= d;
+    // An empty tensor may have no storage at all.
+    if (!t.data && elements != 0)
       return fail(DLC_ERROR_INVALID_ARGUMENT, where + ": data is null");
     if (t.dtype != e.dtype)
       return fail(DLC_ERROR_SIGNATURE,

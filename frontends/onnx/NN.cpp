@@ -206,7 +206,9 @@ LogicalResult importConvTranspose(ImportContext &ctx) {
       int64_t out = outputShape.empty() ? in * strides[i] : outputShape[i];
       int64_t total = strides[i] * (in - 1) + outputPadding[i] +
                       (kernel[i] - 1) * dilations[i] + 1 - out;
-      int64_t half = total / 2;
+      // Floor division (as ONNX's reference): a negative total puts the
+      // extra element at the end.
+      int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
       bool upper = autoPad == "SAME_UPPER";
       pads[i] = upper ? half : total - half;
       pads[i + spatial] = upper ? total - half : half;

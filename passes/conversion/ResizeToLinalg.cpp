@@ -47,8 +47,11 @@ public:
       return div(x, c(scale));
     if (mode == "tf_half_pixel_for_nn")
       return div(add(x, c(0.5)), c(scale));
-    if (mode == "align_corners")
-      return out == 1 ? c(0) : mul(x, c(double(in - 1) / double(out - 1)));
+    if (mode == "align_corners") {
+      // ONNX uses the unrounded output length, in * scale.
+      double length = double(in) * scale;
+      return length <= 1 ? c(0) : mul(x, c(double(in - 1) / (length - 1)));
+    }
     if (mode == "pytorch_half_pixel" && out == 1)
       return c(0);
     return sub(div(add(x, c(0.5)), c(scale)), c(0.5)); // half_pixel
