@@ -39,6 +39,15 @@ LogicalResult emitShapeError(std::optional<Location> loc, const Twine &msg) {
   return failure();
 }
 
+/// Fails with "<what> axis A is out of range for rank R" unless 0 <= A < R.
+LogicalResult checkAxis(std::optional<Location> loc, int64_t axis,
+                        int64_t rank, StringRef what) {
+  if (axis >= 0 && axis < rank)
+    return success();
+  return emitShapeError(loc, what + " axis " + Twine(axis) +
+                                 " is out of range for rank " + Twine(rank));
+}
+
 RankedTensorType rankedType(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
@@ -645,10 +654,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     return emitShapeError(loc, "concat wants at least one input");
   auto first = rankedType(a.getInputs().front());
   int64_t axis = a.getAxis();
-  if (axis < 0 || axis >= first.getRank())
-    return emitShapeError(loc, "concat axis " + Twine(axis) +
-                                   " is out of range for rank " +
-                                   Twine(first.getRank()));
+  if (failed(checkAxis(loc, axis, first.getRank(), "concat")))
+    return failure();
   SmallVector<int64_t> shape(first.getShape());
   for (Value v : a.getInputs().drop_front()) {
     auto t = rankedType(v);
@@ -782,10 +789,8 @@ LogicalResult ReduceOp::inferReturnTypes(MLIRContext *,
                                          SmallVectorImpl<Type> &types) {
   auto in = rankedType(a.getInput());
   for (int64_t axis : a.getAxes())
-    if (axis < 0 || axis >= in.getRank())
-      return emitShapeError(loc, "reduce axis " + Twine(axis) +
-                                     " is out of range for rank " +
-                                     Twine(in.getRank()));
+    if (failed(checkAxis(loc, axis, in.getRank(), "reduce")))
+      return failure();
   types.push_back(RankedTensorType::get(
       reducedShape(in.getShape(), a.getAxes(), a.getKeepdims()),
       in.getElementType()));
@@ -806,10 +811,8 @@ LogicalResult ArgReduceOp::inferReturnTypes(MLIRContext *ctx,
                                             SmallVectorImpl<Type> &types) {
   auto in = rankedType(a.getInput());
   int64_t axis = a.getAxis();
-  if (axis < 0 || axis >= in.getRank())
-    return emitShapeError(loc, "axis " + Twine(axis) +
-                                   " is out of range for rank " +
-                                   Twine(in.getRank()));
+  if (failed(checkAxis(loc, axis, in.getRank(), "arg_reduce")))
+    return failure();
   types.push_back(RankedTensorType::get(
       reducedShape(in.getShape(), {axis}, a.getKeepdims()),
       IntegerType::get(ctx, 64)));
@@ -822,10 +825,8 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
                                             SmallVectorImpl<Type> &types) {
   auto in = rankedType(a.getInput());
   int64_t axis = a.getAxis();
-  if (axis < 0 || axis >= in.getRank())
-    return emitShapeError(loc, "layer_norm axis " + Twine(axis) +
-                                   " is out of range for rank " +
-                                   Twine(in.getRank()));
+  if (failed(checkAxis(loc, axis, in.getRank(), "layer_norm")))
+    return failure();
   ArrayRef<int64_t> normalized = in.getShape().drop_front(axis);
   for (Value p : {a.getScale(), a.getBias()}) {
     if (!p)
@@ -850,8 +851,8 @@ LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *,
                                              SmallVectorImpl<Type> &types) {
   auto in = rankedType(a.getInput());
   auto axis = static_cast<int64_t>(a.getAxis());
-  if (axis < 0 || axis >= in.getRank())
-    return emitShapeError(loc, "axis is out of range");
+  if (failed(checkAxis(loc, axis, in.getRank(), "log_softmax")))
+    return failure();
   types.push_back(in);
   return success();
 }
@@ -893,10 +894,8 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
                                          SmallVectorImpl<Type> &types) {
   auto data = rankedType(a.getData()), indices = rankedType(a.getIndices());
   int64_t axis = a.getAxis();
-  if (axis < 0 || axis >= data.getRank())
-    return emitShapeError(loc, "gather axis " + Twine(axis) +
-                                   " is out of range for rank " +
-                                   Twine(data.getRank()));
+  if (failed(checkAxis(loc, axis, data.getRank(), "gather")))
+    return failure();
   if (!indices.getElementType().isInteger(64) &&
       !indices.getElementType().isInteger(32))
     return emitShapeError(loc, "gather indices must be int32 or int64");
@@ -940,8 +939,8 @@ LogicalResult GatherElementsOp::inferReturnTypes(
   auto axis = static_cast<int64_t>(a.getAxis());
   if (data.getRank() != indices.getRank())
     return emitShapeError(loc, "gather_elements data and indices differ in rank");
-  if (axis < 0 || axis >= data.getRank())
-    return emitShapeError(loc, "gather_elements axis is out of range");
+  if (failed(checkAxis(loc, axis, data.getRank(), "gather_elements")))
+    return failure();
   if (!indices.getElementType().isInteger(64) &&
       !indices.getElementType().isInteger(32))
     return emitShapeError(loc, "gather_elements indices must be int32 or int64");
@@ -963,8 +962,8 @@ LogicalResult ScatterElementsOp::inferReturnTypes(
       indices.getRank() != data.getRank())
     return emitShapeError(loc, "scatter_elements indices and updates must have "
                                "one shape, of data's rank");
-  if (axis < 0 || axis >= data.getRank())
-    return emitShapeError(loc, "scatter_elements axis is out of range");
+  if (failed(checkAxis(loc, axis, data.getRank(), "scatter_elements")))
+    return failure();
   if (updates.getElementType() != data.getElementType())
     return emitShapeError(loc, "scatter_elements updates differ in dtype");
   if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, a.getReduction()))
@@ -979,8 +978,8 @@ LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx,
   auto in = rankedType(a.getInput());
   auto axis = static_cast<int64_t>(a.getAxis());
   auto k = static_cast<int64_t>(a.getK());
-  if (axis < 0 || axis >= in.getRank())
-    return emitShapeError(loc, "top_k axis is out of range");
+  if (failed(checkAxis(loc, axis, in.getRank(), "top_k")))
+    return failure();
   if (k < 0 || k > in.getDimSize(axis))
     return emitShapeError(loc, "top_k k=" + Twine(k) + " exceeds the " +
                                    Twine(in.getDimSize(axis)) + " elements along the axis");
