@@ -106,6 +106,8 @@ DLC_COMPATIBLE_RETURN_TYPES(TriluOp)
 DLC_COMPATIBLE_RETURN_TYPES(ResizeOp)
 DLC_COMPATIBLE_RETURN_TYPES(ScatterElementsOp)
 DLC_COMPATIBLE_RETURN_TYPES(TopKOp)
+DLC_COMPATIBLE_RETURN_TYPES(ShiftLeftOp)
+DLC_COMPATIBLE_RETURN_TYPES(ShiftRightOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -137,6 +139,8 @@ DLC_BINARY_INFER(PowOp)
 DLC_BINARY_INFER(MaxOp)
 DLC_BINARY_INFER(MinOp)
 DLC_BINARY_INFER(ModOp)
+DLC_BINARY_INFER(ShiftLeftOp)
+DLC_BINARY_INFER(ShiftRightOp)
 #undef DLC_BINARY_INFER
 
 #define DLC_COMPARE_INFER(OP)                                                  \

@@ -49,6 +49,13 @@ def Graph_ModOp : Graph_BinaryOp<"mod", "Elementwise remainder; `fmod` takes the
   let hasFolder = 0;
 }
 
+def Graph_ShiftLeftOp : Graph_BinaryOp<"shift_left", "Bitwise shift left"> {
+  let hasFolder = 0;
+}
+def Graph_ShiftRightOp : Graph_BinaryOp<"shift_right", "Logical (unsigned) shift right"> {
+  let hasFolder = 0;
+}
+
 // Comparisons and logic: bool (i1) results, numpy broadcasting.
 class Graph_CompareOp<string mnemonic, string what> : Graph_Op<mnemonic, []> {
   let summary = what;

@@ -4,6 +4,7 @@
 
 #include "dialects/graph/GraphDialect.h"
 
+#include <cmath>
 #include <limits>
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -466,9 +467,69 @@ LogicalResult importCumSum(ImportContext &ctx) {
   return success(static_cast<bool>(v));
 }
 
+LogicalResult importBitShift(ImportContext &ctx) {
+  Value a = ctx.input(0), b = ctx.input(1);
+  if (!a || !b)
+    return failure();
+  if (!ImportContext::typeOf(a).getElementType().isInteger() ||
+      ImportContext::typeOf(a).getElementType().isInteger(1))
+    return ctx.error("inputs must be integers");
+  std::string direction = ctx.stringAttr("direction", "");
+  Value result;
+  auto &builder = ctx.builder;
+  if (direction == "LEFT")
+    result = ctx.build<graph::ShiftLeftOp>(a, b, builder.getBoolAttr(true));
+  else if (direction == "RIGHT")
+    result = ctx.build<graph::ShiftRightOp>(a, b, builder.getBoolAttr(true));
+  else
+    return ctx.error("direction must be LEFT or RIGHT, got '" + direction + "'");
+  if (result)
+    ctx.unsignedValues.insert(result);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+/// Hann, Hamming and Blackman windows: constants of the (constant) size.
+OpImportFn windowImporter(std::vector<double> cosineTerms) {
+  return [cosineTerms](ImportContext &ctx) -> LogicalResult {
+    auto size = ctx.constantInts(0);
+    if (!size)
+      return failure();
+    if (size->size() != 1 || (*size)[0] < 0)
+      return ctx.error("size must be a non-negative scalar");
+    int64_t n = (*size)[0];
+    Type elem = elementTypeOf(ctx.builder.getContext(),
+                              ctx.intAttr("output_datatype", onnx::TensorProto::FLOAT));
+    if (!elem)
+      return ctx.error("unsupported output_datatype");
+    double denominator = ctx.intAttr("periodic", 1) != 0 ? n : n - 1;
+    SmallVector<Attribute> values;
+    for (int64_t i = 0; i < n; ++i) {
+      // sum_k a_k cos(2 pi k i / D), with a_k alternating in sign.
+      double v = 0;
+      for (size_t k = 0; k < cosineTerms.size(); ++k)
+        v += (k % 2 ? -1 : 1) * cosineTerms[k] *
+             std::cos(2 * M_PI * double(k) * double(i) / denominator);
+      values.push_back(isa<FloatType>(elem)
+                           ? Attribute(ctx.builder.getFloatAttr(elem, v))
+                           : Attribute(ctx.builder.getIntegerAttr(elem, (int64_t)v)));
+    }
+    auto type = RankedTensorType::get({n}, elem);
+    ctx.setOutput(0, arith::ConstantOp::create(ctx.builder, ctx.loc(),
+                                               DenseElementsAttr::get(type, values)));
+    return success();
+  };
+}
+
 } // namespace
 
 void addMathImporters(std::vector<OpImporter> &table) {
+  table.push_back({"BitShift", "Math", 11, "unsigned integers", importBitShift});
+  table.push_back({"HannWindow", "Math", 17, "constant size", windowImporter({0.5, 0.5})});
+  table.push_back({"HammingWindow", "Math", 17, "constant size",
+                   windowImporter({25.0 / 46.0, 21.0 / 46.0})});
+  table.push_back({"BlackmanWindow", "Math", 17, "constant size",
+                   windowImporter({0.42, 0.5, 0.08})});
   table.push_back({"Hardmax", "Math", 1, "any axis (opset < 13: flattened)", importHardmax});
   table.push_back({"IsNaN", "Math", 9, "", importIsNaN});
   table.push_back({"IsInf", "Math", 10, "detect_positive, detect_negative", importIsInf});

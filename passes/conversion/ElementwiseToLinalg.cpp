@@ -373,6 +373,9 @@ void dlc::populateElementwiseToLinalgPatterns(RewritePatternSet &patterns) {
                    return math::PowFOp::create(b, l, x, y);
                  },
                  nullptr});
+  // Shifts are on (unsigned) integers only.
+  addBinary<graph::ShiftLeftOp>(patterns, {nullptr, arithFn<arith::ShLIOp>()});
+  addBinary<graph::ShiftRightOp>(patterns, {nullptr, arithFn<arith::ShRUIOp>()});
   // Logic ops take bools (i1) only.
   addBinary<graph::AndOp>(patterns, {nullptr, arithFn<arith::AndIOp>()});
   addBinary<graph::OrOp>(patterns, {nullptr, arithFn<arith::OrIOp>()});
