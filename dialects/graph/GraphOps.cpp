@@ -767,10 +767,29 @@ LogicalResult UnaryOp::verify() {
   return success();
 }
 
-OpFoldResult UnaryOp::fold(FoldAdaptor) {
+OpFoldResult UnaryOp::fold(FoldAdaptor a) {
   if (getFn() == "identity")
     return getInput();
-  return {};
+  // neg and abs of (small) constants: sign arithmetic on shapes.
+  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
+  bool neg = getFn() == "neg", abs = getFn() == "abs";
+  if (!data || (!neg && !abs) || data.getNumElements() > (1 << 16))
+    return {};
+  SmallVector<Attribute> out;
+  for (Attribute v : data.getValues<Attribute>()) {
+    if (auto f = dyn_cast<FloatAttr>(v)) {
+      APFloat x = f.getValue();
+      if (neg || x.isNegative())
+        x.changeSign();
+      out.push_back(FloatAttr::get(f.getType(), x));
+    } else if (auto i = dyn_cast<IntegerAttr>(v)) {
+      APInt x = i.getValue();
+      out.push_back(IntegerAttr::get(i.getType(), neg ? -x : x.abs()));
+    } else {
+      return {};
+    }
+  }
+  return DenseElementsAttr::get(getType(), out);
 }
 
 /// The result shape of reducing `shape` over `axes`.

@@ -23,3 +23,13 @@ func.func @identity_reshape(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %t = graph.transpose %r {perm = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return %t : tensor<2x3xf32>
 }
+
+// Sign arithmetic on constant shapes folds too.
+// CHECK-LABEL: func @fold_neg
+func.func @fold_neg() -> tensor<1xi64> {
+  %a = arith.constant dense<[2]> : tensor<1xi64>
+  %n = graph.unary %a {fn = "neg"} : tensor<1xi64>
+  // CHECK: arith.constant dense<-2> : tensor<1xi64>
+  // CHECK-NOT: graph.unary
+  return %n : tensor<1xi64>
+}
