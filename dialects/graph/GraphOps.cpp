@@ -108,6 +108,7 @@ DLC_COMPATIBLE_RETURN_TYPES(ScatterElementsOp)
 DLC_COMPATIBLE_RETURN_TYPES(TopKOp)
 DLC_COMPATIBLE_RETURN_TYPES(ShiftLeftOp)
 DLC_COMPATIBLE_RETURN_TYPES(ShiftRightOp)
+DLC_COMPATIBLE_RETURN_TYPES(Col2ImOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -472,6 +473,30 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *,
         in.getDimSize(2 + i), w.getDimSize(2 + i), strides[i], pads[i],
         pads[2 + i], dilations[i], /*ceilMode=*/false));
   types.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+
+LogicalResult Col2ImOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor a,
+                                         SmallVectorImpl<Type> &types) {
+  auto cols = rankedType(a.getColumns());
+  ArrayRef<int64_t> in = a.getInputSize(), k = a.getKernelShape(),
+                    out = a.getOutputSize();
+  if (cols.getRank() != 2 || in.size() != 2 || k.size() != 2 ||
+      out.size() != 2 || a.getStrides().size() != 2 ||
+      a.getDilations().size() != 2 || a.getPads().size() != 2)
+    return emitShapeError(loc, "col2im wants 2-D columns and 2-D geometry");
+  auto n = static_cast<int64_t>(a.getBatch());
+  if (n < 1 || cols.getDimSize(1) != n * in[0] * in[1] ||
+      cols.getDimSize(0) % (k[0] * k[1]) != 0)
+    return emitShapeError(loc, "col2im columns must be [F * KH * KW, N * H * W]");
+  if (llvm::any_of(a.getStrides(), [](int64_t s) { return s < 1; }) ||
+      llvm::any_of(a.getDilations(), [](int64_t d) { return d < 1; }))
+    return emitShapeError(loc, "col2im strides and dilations must be >= 1");
+  int64_t f = cols.getDimSize(0) / (k[0] * k[1]);
+  types.push_back(RankedTensorType::get({n, f, out[0], out[1]},
+                                        cols.getElementType()));
   return success();
 }
 

@@ -162,6 +162,25 @@ def Graph_Conv2dOp : Graph_Op<"conv2d"> {
                        "functional-type(operands, results)";
 }
 
+def Graph_Col2ImOp : Graph_Op<"col2im"> {
+  let summary = "Sums the columns of a transposed convolution into its output";
+  let description = [{
+    `columns` is [F * KH * KW, N * H * W]: for every input pixel, what it
+    contributes to each output channel through each kernel tap (the product
+    W^T x X of a transposed convolution). Output [N, F, OH, OW] sums, at each
+    position, the taps that land there: oy = iy * stride - pad + kh * dilation.
+    Attributes: `batch` N, `input_size` [H, W], `kernel_shape`, `strides`,
+    `dilations`, `pads` [top, left] and `output_size` [OH, OW].
+  }];
+  let arguments = (ins Graph_FloatTensor:$columns, I64Attr:$batch,
+                       DenseI64ArrayAttr:$input_size,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$dilations,
+                       DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$output_size);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$columns attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_BatchNormOp : Graph_Op<"batch_norm", [SameOperandsAndResultElementType]> {
   let summary = "Inference batch normalization over dim 1 (channels)";
   let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$scale,

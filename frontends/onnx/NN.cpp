@@ -160,11 +160,12 @@ Value insertZeros(ImportContext &ctx, Value x, int64_t dim, int64_t stride) {
            : v;
 }
 
-/// ConvTranspose as a stride-1 convolution: zeros inserted between input
-/// elements, the border padded by dilation * (kernel - 1) - pad (negative
-/// crops), and the filter [C, F/g, kh, kw] regrouped to [F, C/g, kh, kw] and
-/// flipped spatially. With constant weights all of that folds at compile
-/// time, and the convolution takes the fast path (fusion included).
+/// ConvTranspose. 2-D without groups: a matmul of the transposed weights with
+/// the input, whose columns col2im sums into the output. Otherwise a stride-1
+/// convolution: zeros inserted between input elements, the border padded by
+/// dilation * (kernel - 1) - pad (negative crops), and the filter
+/// [C, F/g, kh, kw] regrouped to [F, C/g, kh, kw] and flipped spatially.
+/// With constant weights the weight rearrangements fold at compile time.
 LogicalResult importConvTranspose(ImportContext &ctx) {
   Value x = ctx.input(0), w = ctx.input(1);
   if (!x || !w || failed(ctx.requireFloat(x, "input X")))
@@ -220,6 +221,41 @@ LogicalResult importConvTranspose(ImportContext &ctx) {
 
   auto &b = ctx.builder;
   int64_t f = wType.getDimSize(1) * group;
+  if (spatial == 2 && group == 1) {
+    // columns = W^T [F*KH*KW, C] x X [C, N*H*W] (one vectorized matmul, no
+    // multiplications by inserted zeros), then col2im sums the taps.
+    int64_t n = xType.getDimSize(0), h = xType.getDimSize(2),
+            wd = xType.getDimSize(3), taps = kernel[0] * kernel[1];
+    Value wt = ctx.build<graph::ReshapeOp>(w, b.getDenseI64ArrayAttr({c, f * taps}));
+    wt = wt ? ctx.build<graph::TransposeOp>(wt, b.getDenseI64ArrayAttr({1, 0})) : wt;
+    Value xc = n == 1 ? x
+                      : ctx.build<graph::TransposeOp>(x, b.getDenseI64ArrayAttr({1, 0, 2, 3}));
+    Value x2 = xc ? ctx.build<graph::ReshapeOp>(xc, b.getDenseI64ArrayAttr({c, n * h * wd}))
+                  : Value();
+    Value columns = wt && x2 ? ctx.build<graph::MatmulOp>(wt, x2, b.getBoolAttr(false),
+                                                          b.getBoolAttr(false))
+                             : Value();
+    SmallVector<int64_t> outSize;
+    for (int64_t i = 0; i < 2; ++i)
+      outSize.push_back((xType.getDimSize(2 + i) - 1) * strides[i] - pads[i] -
+                        pads[i + 2] + dilations[i] * (kernel[i] - 1) + 1 +
+                        outputPadding[i]);
+    if (outSize[0] < 1 || outSize[1] < 1)
+      return ctx.error("the output would be empty");
+    Value y = columns ? ctx.build<graph::Col2ImOp>(
+                            columns, b.getI64IntegerAttr(n), b.getDenseI64ArrayAttr({h, wd}),
+                            b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(strides),
+                            b.getDenseI64ArrayAttr(dilations),
+                            b.getDenseI64ArrayAttr({pads[0], pads[1]}),
+                            b.getDenseI64ArrayAttr(outSize))
+                      : Value();
+    if (y && bias) {
+      Value perChannel = ctx.build<graph::ReshapeOp>(*bias, b.getDenseI64ArrayAttr({f, 1, 1}));
+      y = perChannel ? ctx.build<graph::AddOp>(y, perChannel) : Value();
+    }
+    ctx.setOutput(0, y);
+    return success(static_cast<bool>(y));
+  }
   // Filter [C, F/g, k..] -> [g, C/g, F/g, k..] -> [g, F/g, C/g, k..] ->
   // [F, C/g, k..], then flipped along every spatial dim.
   SmallVector<int64_t> grouped = {group, c / group, f / group};

@@ -296,6 +296,91 @@ struct ScatterElementsToLinalg : OpConversionPattern<graph::ScatterElementsOp> {
   }
 };
 
+/// out[n, f, oy, ox] = sum over (kh, kw) of columns[(f*KH + kh)*KW + kw,
+/// (n*H + iy)*W + ix] for the taps with oy = iy*s - pad + kh*d (same in x)
+/// and (iy, ix) inside the input.
+struct Col2ImToLinalg : OpConversionPattern<graph::Col2ImOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::Col2ImOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = op.getType();
+    Value cols = adaptor.getColumns();
+    ArrayRef<int64_t> in = op.getInputSize(), k = op.getKernelShape(),
+                      s = op.getStrides(), d = op.getDilations(), p = op.getPads();
+    AffineExpr n, f, oy, ox, kh, kw;
+    bindDims(ctx, n, f, oy, ox, kh, kw);
+    Value init = dlc::createFilled(rewriter, loc, type, 0.0);
+    // The kernel window only gives the tap loops their extent (like the
+    // window operand of linalg's pooling ops); it is never read.
+    Value window = tensor::EmptyOp::create(rewriter, loc, k, type.getElementType());
+    using utils::IteratorType;
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{window}, init,
+        SmallVector<AffineMap>{AffineMap::get(6, 0, {kh, kw}, ctx),
+                               AffineMap::get(6, 0, {n, f, oy, ox}, ctx)},
+        SmallVector<IteratorType>{IteratorType::parallel, IteratorType::parallel,
+                                  IteratorType::parallel, IteratorType::parallel,
+                                  IteratorType::reduction, IteratorType::reduction},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          auto cst = [&](int64_t v) {
+            return arith::ConstantIndexOp::create(b, l, v).getResult();
+          };
+          auto idx = [&](int64_t dim) {
+            return linalg::IndexOp::create(b, l, dim).getResult();
+          };
+          // The input position (and whether one exists) of output position o
+          // through tap t along one dim.
+          auto source = [&](Value o, Value t, int64_t dim, Value &valid) {
+            Value shifted = arith::SubIOp::create(
+                b, l, arith::AddIOp::create(b, l, o, cst(p[dim])),
+                arith::MulIOp::create(b, l, t, cst(d[dim])));
+            Value rem = arith::RemSIOp::create(b, l, shifted, cst(s[dim]));
+            Value pos = arith::DivSIOp::create(b, l, shifted, cst(s[dim]));
+            Value ok = arith::AndIOp::create(
+                b, l,
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, shifted, cst(0)),
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, rem, cst(0)));
+            ok = arith::AndIOp::create(
+                b, l, ok,
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, pos, cst(in[dim])));
+            valid = valid ? arith::AndIOp::create(b, l, valid, ok).getResult() : ok;
+            // Clamped so that an invalid tap still reads inside the tensor.
+            Value lo = arith::MaxSIOp::create(b, l, pos, cst(0));
+            return arith::MinSIOp::create(b, l, lo, cst(in[dim] - 1)).getResult();
+          };
+          Value valid;
+          Value iy = source(idx(2), idx(4), 0, valid);
+          Value ix = source(idx(3), idx(5), 1, valid);
+          Value row = arith::AddIOp::create(
+              b, l,
+              arith::MulIOp::create(
+                  b, l,
+                  arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, idx(1), cst(k[0])),
+                                        idx(4)),
+                  cst(k[1])),
+              idx(5));
+          Value col = arith::AddIOp::create(
+              b, l,
+              arith::MulIOp::create(
+                  b, l,
+                  arith::AddIOp::create(b, l, arith::MulIOp::create(b, l, idx(0), cst(in[0])),
+                                        iy),
+                  cst(in[1])),
+              ix);
+          Value v = tensor::ExtractOp::create(b, l, cols, ValueRange{row, col});
+          Value zero = dlc::floatConstant(b, l, v.getType(), 0);
+          Value tap = arith::SelectOp::create(b, l, valid, v, zero);
+          linalg::YieldOp::create(b, l,
+                                  arith::AddFOp::create(b, l, args[1], tap).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 struct SliceToLinalg : OpConversionPattern<graph::SliceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -362,6 +447,7 @@ struct ExpandToLinalg : OpConversionPattern<graph::ExpandOp> {
 void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReshapeToLinalg, TransposeToLinalg, ConcatToLinalg, PadToLinalg,
                GatherToLinalg, GatherElementsToLinalg, SliceToLinalg,
-               ExpandToLinalg, TriluToLinalg, ScatterElementsToLinalg>(
+               ExpandToLinalg, TriluToLinalg, ScatterElementsToLinalg,
+               Col2ImToLinalg>(
       patterns.getContext());
 }

@@ -49,3 +49,16 @@ func.func @resize(%x: tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32> {
   %r = graph.resize %x {sizes = array<i64: 1, 1, 4, 4>, scales = array<f32: 1.0, 1.0, 2.0, 2.0>, mode = "linear", coordinate_mode = "half_pixel", nearest_mode = "round_prefer_floor", cubic_a = -0.75 : f32, exclude_outside = false} : (tensor<1x1x2x2xf32>) -> tensor<1x1x4x4xf32>
   return %r : tensor<1x1x4x4xf32>
 }
+
+// col2im: a reduction over the kernel taps (extent from a window operand),
+// each tap read only where it lands on the stride grid.
+// CHECK-LABEL: func @col2im
+func.func @col2im(%cols: tensor<18x4xf32>) -> tensor<1x2x5x5xf32> {
+  // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]
+  // CHECK-SAME: ins(%{{.*}} : tensor<3x3xf32>)
+  // CHECK:   arith.remsi
+  // CHECK:   tensor.extract
+  // CHECK:   arith.select
+  %y = graph.col2im %cols {batch = 1 : i64, input_size = array<i64: 2, 2>, kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0>, output_size = array<i64: 5, 5>} : (tensor<18x4xf32>) -> tensor<1x2x5x5xf32>
+  return %y : tensor<1x2x5x5xf32>
+}
