@@ -322,6 +322,48 @@ LogicalResult importTopK(ImportContext &ctx) {
   return success();
 }
 
+/// Compress with a constant condition: a gather of the kept positions (of
+/// the flattened input when no axis is given).
+LogicalResult importCompress(ImportContext &ctx) {
+  Value x = ctx.input(0), condition = ctx.input(1);
+  if (!x || !condition)
+    return failure();
+  DenseElementsAttr cond;
+  if (!matchPattern(condition, m_Constant(&cond)))
+    return ctx.error("input '" + ctx.node->input(1) +
+                     "' must be a compile-time constant");
+  auto &b = ctx.builder;
+  auto type = ImportContext::typeOf(x);
+  int64_t axis;
+  if (ctx.attr("axis")) {
+    auto a = ctx.normalizeAxis(ctx.intAttr("axis", 0), type.getRank());
+    if (!a)
+      return failure();
+    axis = *a;
+  } else {
+    x = ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr({type.getNumElements()}));
+    if (!x)
+      return failure();
+    axis = 0;
+  }
+  int64_t size = ImportContext::typeOf(x).getDimSize(axis);
+  SmallVector<int64_t> kept;
+  int64_t i = 0;
+  for (Attribute v : cond.getValues<Attribute>()) {
+    bool keep = isa<IntegerAttr>(v) ? !cast<IntegerAttr>(v).getValue().isZero()
+                                    : !cast<FloatAttr>(v).getValue().isZero();
+    if (keep && i < size)
+      kept.push_back(i);
+    ++i;
+  }
+  auto indexType = RankedTensorType::get({(int64_t)kept.size()}, b.getI64Type());
+  Value indices = arith::ConstantOp::create(
+      b, ctx.loc(), DenseElementsAttr::get(indexType, ArrayRef(kept)));
+  Value result = ctx.build<graph::GatherOp>(x, indices, b.getI64IntegerAttr(axis));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importSlice(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
@@ -830,6 +872,7 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Gather", "Tensor", 1, "negative indices", importGather});
   table.push_back({"GatherElements", "Tensor", 11, "negative indices", importGatherElements});
   table.push_back({"Trilu", "Tensor", 14, "constant k", importTrilu});
+  table.push_back({"Compress", "Tensor", 9, "constant condition", importCompress});
   table.push_back({"ScatterElements", "Tensor", 11, "none, add, mul, max, min",
                    importScatterElements});
   table.push_back({"Scatter", "Tensor", 9, "as ScatterElements", importScatterElements});
