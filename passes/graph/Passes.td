@@ -16,7 +16,7 @@ def InferShapes : Pass<"graph-infer-shapes", "mlir::func::FuncOp"> {
 }
 
 def FoldBatchNorm : Pass<"graph-fold-batch-norm", "mlir::func::FuncOp"> {
-  let summary = "Folds inference batch_norm into the preceding conv2d or matmul";
+  let summary = "Folds inference batch_norm into the preceding conv2d";
   let description = [{
     batch_norm(conv(x, W) + b) = conv(x, W * s) + (b - mean) * s + beta with
     s = gamma / sqrt(var + eps), when W and the BN parameters are constants and

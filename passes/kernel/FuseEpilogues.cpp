@@ -73,7 +73,9 @@ Value asChannelBias(PatternRewriter &rewriter, Value candidate, int64_t rank,
     if (type.getDimSize(d) != want)
       return {};
   }
-  if (type.getRank() <= channelDim - offset || offset > channelDim)
+  // A constant with fewer dims than the channel position is a scalar-like
+  // broadcast, not a per-channel bias.
+  if (offset > channelDim)
     return {};
   return graph::ReshapeOp::create(
       rewriter, candidate.getLoc(), candidate,

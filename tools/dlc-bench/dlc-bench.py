@@ -41,11 +41,12 @@ def time_dlc(dlc, run, model, flags, repeat, work):
     lib = os.path.join(work, "model.so")
     r = subprocess.run([dlc, model, "-o", lib, *flags], capture_output=True, text=True)
     if r.returncode != 0:
-        return {"error": r.stderr.strip().splitlines()[-1]}
+        kind = "unsupported" if "unsupported node" in r.stderr else "compile error"
+        return {"error": kind, "detail": r.stderr.strip().splitlines()[-1]}
     r = subprocess.run([run, lib, "--random", "--repeat", str(repeat), "--json"],
                        capture_output=True, text=True)
     if r.returncode != 0:
-        return {"error": r.stderr.strip()}
+        return {"error": "run error", "detail": r.stderr.strip()}
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -110,7 +111,7 @@ def main():
         if "median_ms" in d:
             row += [f"{d['median_ms']:.4f}", f"{d['min_ms']:.4f}"]
         else:
-            row += ["error", ""]
+            row += [d["error"], ""]
         if args.ort:
             o = ort.get(model)
             if o and "median_ms" in d:
@@ -122,7 +123,8 @@ def main():
                 if v == "default":
                     continue
                 r = results[model][v]
-                row.append(f"{r['median_ms'] / d['median_ms']:.2f}" if "median_ms" in r and "median_ms" in d else "error")
+                row.append(f"{r['median_ms'] / d['median_ms']:.2f}"
+                           if "median_ms" in r and "median_ms" in d else r.get("error", "-"))
         lines.append("| " + " | ".join(row) + " |")
     notes = [f"dlc-run medians over {args.repeat} runs after warm-up, 1 thread, random inputs."]
     if ort_note:
