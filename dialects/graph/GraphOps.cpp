@@ -109,6 +109,8 @@ DLC_COMPATIBLE_RETURN_TYPES(TopKOp)
 DLC_COMPATIBLE_RETURN_TYPES(ShiftLeftOp)
 DLC_COMPATIBLE_RETURN_TYPES(ShiftRightOp)
 DLC_COMPATIBLE_RETURN_TYPES(Col2ImOp)
+DLC_COMPATIBLE_RETURN_TYPES(GatherNDOp)
+DLC_COMPATIBLE_RETURN_TYPES(ScatterNDOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -1014,6 +1016,48 @@ LogicalResult ScatterElementsOp::inferReturnTypes(
     return failure();
   if (updates.getElementType() != data.getElementType())
     return emitShapeError(loc, "scatter_elements updates differ in dtype");
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, a.getReduction()))
+    return emitShapeError(loc, "unknown scatter reduction");
+  types.push_back(data);
+  return success();
+}
+
+LogicalResult GatherNDOp::inferReturnTypes(MLIRContext *,
+                                           std::optional<Location> loc,
+                                           Adaptor a,
+                                           SmallVectorImpl<Type> &types) {
+  auto data = rankedType(a.getData()), indices = rankedType(a.getIndices());
+  auto b = static_cast<int64_t>(a.getBatchDims());
+  if (indices.getRank() < 1 || b < 0 || b >= indices.getRank() ||
+      b > data.getRank())
+    return emitShapeError(loc, "gather_nd batch_dims is out of range");
+  int64_t q = indices.getDimSize(indices.getRank() - 1);
+  if (q < 1 || b + q > data.getRank())
+    return emitShapeError(loc, "gather_nd index tuples are longer than data's rank");
+  for (int64_t d = 0; d < b; ++d)
+    if (data.getDimSize(d) != indices.getDimSize(d))
+      return emitShapeError(loc, "gather_nd batch dims of data and indices differ");
+  SmallVector<int64_t> shape(indices.getShape().drop_back());
+  llvm::append_range(shape, data.getShape().drop_front(b + q));
+  types.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+
+LogicalResult ScatterNDOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor a,
+                                            SmallVectorImpl<Type> &types) {
+  auto data = rankedType(a.getData()), indices = rankedType(a.getIndices()),
+       updates = rankedType(a.getUpdates());
+  if (indices.getRank() < 1)
+    return emitShapeError(loc, "scatter_nd indices must have rank >= 1");
+  int64_t q = indices.getDimSize(indices.getRank() - 1);
+  SmallVector<int64_t> expected(indices.getShape().drop_back());
+  if (q < 1 || q > data.getRank())
+    return emitShapeError(loc, "scatter_nd index tuples are longer than data's rank");
+  llvm::append_range(expected, data.getShape().drop_front(q));
+  if (updates.getShape() != ArrayRef<int64_t>(expected))
+    return emitShapeError(loc, "scatter_nd updates have the wrong shape");
   if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, a.getReduction()))
     return emitShapeError(loc, "unknown scatter reduction");
   types.push_back(data);

@@ -337,6 +337,27 @@ def Graph_ScatterElementsOp : Graph_Op<"scatter_elements"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Graph_GatherNDOp : Graph_Op<"gather_nd"> {
+  let summary = "Slices of data addressed by index tuples (the last dim of indices)";
+  let description = [{
+    indices [b..., i..., q] addresses data [b..., d_0..d_q-1, rest...] after the
+    first `batch_dims` dims, which both share: the result is
+    [b..., i..., rest...].
+  }];
+  let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                       I64Attr:$batch_dims);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_ScatterNDOp : Graph_Op<"scatter_nd"> {
+  let summary = "data with the slices addressed by index tuples replaced (or combined) by updates";
+  let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,
+                       AnyRankedTensor:$updates, StrAttr:$reduction);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_TopKOp : Graph_Op<"top_k"> {
   let summary = "The k largest (or smallest) elements along `axis`, sorted, and their int64 indices";
   let description = [{

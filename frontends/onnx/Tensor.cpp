@@ -292,6 +292,27 @@ LogicalResult importScatterElements(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+LogicalResult importGatherND(ImportContext &ctx) {
+  Value data = ctx.input(0), indices = ctx.input(1);
+  if (!data || !indices)
+    return failure();
+  Value result = ctx.build<graph::GatherNDOp>(
+      data, indices, ctx.builder.getI64IntegerAttr(ctx.intAttr("batch_dims", 0)));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importScatterND(ImportContext &ctx) {
+  Value data = ctx.input(0), indices = ctx.input(1), updates = ctx.input(2);
+  if (!data || !indices || !updates)
+    return failure();
+  Value result = ctx.build<graph::ScatterNDOp>(
+      data, indices, updates,
+      ctx.builder.getStringAttr(ctx.stringAttr("reduction", "none")));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importTopK(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x || failed(ctx.requireFloat(x, "input X")))
@@ -876,6 +897,8 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"ScatterElements", "Tensor", 11, "none, add, mul, max, min",
                    importScatterElements});
   table.push_back({"Scatter", "Tensor", 9, "as ScatterElements", importScatterElements});
+  table.push_back({"GatherND", "Tensor", 11, "batch_dims, negative indices", importGatherND});
+  table.push_back({"ScatterND", "Tensor", 11, "none, add, mul, max, min", importScatterND});
   table.push_back({"TopK", "Tensor", 1, "float, constant K, largest/smallest",
                    importTopK});
   table.push_back({"Slice", "Tensor", 1, "constant starts/ends/axes/steps, negative steps", importSlice});

@@ -246,6 +246,25 @@ struct TriluToLinalg : OpConversionPattern<graph::TriluOp> {
   }
 };
 
+/// Combines `update` into `current` by a scatter reduction.
+Value combineScatter(OpBuilder &b, Location l, StringRef reduction,
+                     Value current, Value update) {
+  bool isFloat = isa<FloatType>(update.getType());
+  if (reduction == "add")
+    return isFloat ? arith::AddFOp::create(b, l, current, update).getResult()
+                   : arith::AddIOp::create(b, l, current, update).getResult();
+  if (reduction == "mul")
+    return isFloat ? arith::MulFOp::create(b, l, current, update).getResult()
+                   : arith::MulIOp::create(b, l, current, update).getResult();
+  if (reduction == "max")
+    return isFloat ? arith::MaximumFOp::create(b, l, current, update).getResult()
+                   : arith::MaxSIOp::create(b, l, current, update).getResult();
+  if (reduction == "min")
+    return isFloat ? arith::MinimumFOp::create(b, l, current, update).getResult()
+                   : arith::MinSIOp::create(b, l, current, update).getResult();
+  return update;
+}
+
 /// A loop nest over the indices writes each update into (a copy of) the
 /// data, combining with the current value for add, mul, max and min.
 struct ScatterElementsToLinalg : OpConversionPattern<graph::ScatterElementsOp> {
@@ -258,7 +277,6 @@ struct ScatterElementsToLinalg : OpConversionPattern<graph::ScatterElementsOp> {
     auto dataType = cast<RankedTensorType>(op.getData().getType());
     int64_t axis = op.getAxis(), axisSize = dataType.getDimSize(axis);
     StringRef reduction = op.getReduction();
-    bool isFloat = isa<FloatType>(dataType.getElementType());
     Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
     SmallVector<Value> lbs, ubs, steps;
     for (int64_t d : indicesType.getShape()) {
@@ -274,21 +292,10 @@ struct ScatterElementsToLinalg : OpConversionPattern<graph::ScatterElementsOp> {
           SmallVector<Value> coords(ivs.begin(), ivs.end());
           coords[axis] = normalizedIndex(b, l, raw, axisSize);
           Value update = tensor::ExtractOp::create(b, l, updates, ivs);
-          if (reduction != "none") {
-            Value current = tensor::ExtractOp::create(b, l, iters[0], coords);
-            if (reduction == "add")
-              update = isFloat ? arith::AddFOp::create(b, l, current, update).getResult()
-                               : arith::AddIOp::create(b, l, current, update).getResult();
-            else if (reduction == "mul")
-              update = isFloat ? arith::MulFOp::create(b, l, current, update).getResult()
-                               : arith::MulIOp::create(b, l, current, update).getResult();
-            else if (reduction == "max")
-              update = isFloat ? arith::MaximumFOp::create(b, l, current, update).getResult()
-                               : arith::MaxSIOp::create(b, l, current, update).getResult();
-            else
-              update = isFloat ? arith::MinimumFOp::create(b, l, current, update).getResult()
-                               : arith::MinSIOp::create(b, l, current, update).getResult();
-          }
+          if (reduction != "none")
+            update = combineScatter(
+                b, l, reduction, tensor::ExtractOp::create(b, l, iters[0], coords),
+                update);
           return {tensor::InsertOp::create(b, l, update, iters[0], coords).getResult()};
         });
     rewriter.replaceOp(op, nest.results[0]);
@@ -381,6 +388,93 @@ struct Col2ImToLinalg : OpConversionPattern<graph::Col2ImOp> {
   }
 };
 
+struct GatherNDToLinalg : OpConversionPattern<graph::GatherNDOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::GatherNDOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    auto dataType = cast<RankedTensorType>(op.getData().getType());
+    auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
+    int64_t rank = type.getRank(), batch = op.getBatchDims();
+    int64_t tuples = indicesType.getRank() - 1; // dims of indices before q
+    int64_t q = indicesType.getDimSize(tuples);
+    Value data = adaptor.getData(), indices = adaptor.getIndices();
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{}, init,
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext())},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange) {
+          SmallVector<Value> tuplePrefix, coords;
+          for (int64_t d = 0; d < tuples; ++d)
+            tuplePrefix.push_back(linalg::IndexOp::create(b, l, d));
+          for (int64_t d = 0; d < batch; ++d)
+            coords.push_back(tuplePrefix[d]);
+          for (int64_t j = 0; j < q; ++j) {
+            SmallVector<Value> at = tuplePrefix;
+            at.push_back(arith::ConstantIndexOp::create(b, l, j));
+            Value raw = tensor::ExtractOp::create(b, l, indices, at);
+            coords.push_back(normalizedIndex(b, l, raw, dataType.getDimSize(batch + j)));
+          }
+          for (int64_t d = tuples; d < rank; ++d)
+            coords.push_back(linalg::IndexOp::create(b, l, d));
+          linalg::YieldOp::create(
+              b, l, tensor::ExtractOp::create(b, l, data, coords).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+/// A loop nest over the updates writes each element into (a copy of) the
+/// data at its index tuple (in order: with repeated tuples the last wins).
+struct ScatterNDToLinalg : OpConversionPattern<graph::ScatterNDOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::ScatterNDOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto dataType = cast<RankedTensorType>(op.getData().getType());
+    auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
+    auto updatesType = cast<RankedTensorType>(op.getUpdates().getType());
+    int64_t tuples = indicesType.getRank() - 1;
+    int64_t q = indicesType.getDimSize(tuples);
+    StringRef reduction = op.getReduction();
+    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
+    SmallVector<Value> lbs, ubs, steps;
+    for (int64_t d : updatesType.getShape()) {
+      lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
+      ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, d));
+      steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, 1));
+    }
+    scf::LoopNest nest = scf::buildLoopNest(
+        rewriter, loc, lbs, ubs, steps, ValueRange{adaptor.getData()},
+        [&](OpBuilder &b, Location l, ValueRange ivs,
+            ValueRange iters) -> scf::ValueVector {
+          SmallVector<Value> coords;
+          for (int64_t j = 0; j < q; ++j) {
+            SmallVector<Value> at(ivs.begin(), ivs.begin() + tuples);
+            at.push_back(arith::ConstantIndexOp::create(b, l, j));
+            Value raw = tensor::ExtractOp::create(b, l, indices, at);
+            coords.push_back(normalizedIndex(b, l, raw, dataType.getDimSize(j)));
+          }
+          for (size_t d = tuples; d < ivs.size(); ++d)
+            coords.push_back(ivs[d]);
+          Value update = tensor::ExtractOp::create(b, l, updates, ivs);
+          if (reduction != "none")
+            update = combineScatter(
+                b, l, reduction, tensor::ExtractOp::create(b, l, iters[0], coords),
+                update);
+          return {tensor::InsertOp::create(b, l, update, iters[0], coords).getResult()};
+        });
+    rewriter.replaceOp(op, nest.results[0]);
+    return success();
+  }
+};
+
 struct SliceToLinalg : OpConversionPattern<graph::SliceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -448,6 +542,6 @@ void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReshapeToLinalg, TransposeToLinalg, ConcatToLinalg, PadToLinalg,
                GatherToLinalg, GatherElementsToLinalg, SliceToLinalg,
                ExpandToLinalg, TriluToLinalg, ScatterElementsToLinalg,
-               Col2ImToLinalg>(
+               Col2ImToLinalg, GatherNDToLinalg, ScatterNDToLinalg>(
       patterns.getContext());
 }
