@@ -42,13 +42,21 @@ LogicalResult importBinary(ImportContext &ctx) {
 
 LogicalResult importPow(ImportContext &ctx) {
   Value a = ctx.input(0), b = ctx.input(1);
-  if (!a || !b || failed(ctx.requireFloat(a, "input X")))
+  if (!a || !b || failed(requireNumeric(ctx, a, "input X")))
     return failure();
-  // The exponent may come in another type (e.g. int64): use the base's.
+  // Integer bases are raised in float64 (exact while the result fits its
+  // 53-bit mantissa) and converted back; the exponent takes the base's
+  // (float) type.
   Type elem = ImportContext::typeOf(a).getElementType();
-  if (ImportContext::typeOf(b).getElementType() != elem)
-    b = ctx.build<graph::CastOp>(b, TypeAttr::get(elem));
-  Value result = b ? ctx.build<graph::PowOp>(a, b) : Value();
+  Type compute = isa<FloatType>(elem) ? elem : ctx.builder.getF64Type();
+  auto as = [&](Value v, Type t) {
+    return v && ImportContext::typeOf(v).getElementType() != t
+               ? ctx.build<graph::CastOp>(v, TypeAttr::get(t))
+               : v;
+  };
+  Value base = as(a, compute), exponent = as(b, compute);
+  Value result = base && exponent ? ctx.build<graph::PowOp>(base, exponent) : Value();
+  result = as(result, elem);
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }
@@ -551,7 +559,7 @@ void addMathImporters(std::vector<OpImporter> &table) {
                    importSoftmaxLike<graph::SoftmaxOp>});
   table.push_back({"LogSoftmax", "Math", 1, "any axis (opset < 13: flattened)",
                    importSoftmaxLike<graph::LogSoftmaxOp>});
-  table.push_back({"Pow", "Math", 7, "float base", importPow});
+  table.push_back({"Pow", "Math", 7, "float or integer base", importPow});
   table.push_back({"Mod", "Math", 10, "fmod for floats; both for ints",
                    importMod});
   table.push_back({"Max", "Math", 6, "variadic, broadcasting",
