@@ -111,6 +111,7 @@ DLC_COMPATIBLE_RETURN_TYPES(ShiftRightOp)
 DLC_COMPATIBLE_RETURN_TYPES(Col2ImOp)
 DLC_COMPATIBLE_RETURN_TYPES(GatherNDOp)
 DLC_COMPATIBLE_RETURN_TYPES(ScatterNDOp)
+DLC_COMPATIBLE_RETURN_TYPES(EinsumOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -1061,6 +1062,40 @@ LogicalResult ScatterNDOp::inferReturnTypes(MLIRContext *,
   if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, a.getReduction()))
     return emitShapeError(loc, "unknown scatter reduction");
   types.push_back(data);
+  return success();
+}
+
+LogicalResult EinsumOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor a,
+                                         SmallVectorImpl<Type> &types) {
+  auto subscripts = parseEinsum(a.getEquation());
+  if (!subscripts || subscripts->inputs.size() != a.getInputs().size() ||
+      a.getInputs().empty())
+    return emitShapeError(loc, "einsum equation '" + a.getEquation() +
+                                   "' does not match its inputs");
+  llvm::DenseMap<char, int64_t> sizes;
+  for (auto [letters, input] : llvm::zip(subscripts->inputs, a.getInputs())) {
+    auto type = rankedType(input);
+    if (static_cast<int64_t>(letters.size()) != type.getRank())
+      return emitShapeError(loc, "einsum subscripts '" + letters +
+                                     "' do not match an input's rank");
+    for (auto [c, size] : llvm::zip(letters, type.getShape())) {
+      auto [it, inserted] = sizes.try_emplace(c, size);
+      if (!inserted && it->second != size)
+        return emitShapeError(loc, "einsum letter '" + std::string(1, c) +
+                                       "' has two sizes");
+    }
+  }
+  SmallVector<int64_t> shape;
+  for (char c : subscripts->output) {
+    if (!sizes.count(c))
+      return emitShapeError(loc, "einsum output letter '" + std::string(1, c) +
+                                     "' is not in any input");
+    shape.push_back(sizes[c]);
+  }
+  types.push_back(RankedTensorType::get(
+      shape, rankedType(a.getInputs().front()).getElementType()));
   return success();
 }
 

@@ -358,6 +358,17 @@ def Graph_ScatterNDOp : Graph_Op<"scatter_nd"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Graph_EinsumOp : Graph_Op<"einsum"> {
+  let summary = "Einstein summation: the product of the inputs, summed over the letters the output lacks";
+  let description = [{
+    `equation` is explicit, without ellipses: "ab,bc->ac". A letter repeated
+    within one input reads its diagonal.
+  }];
+  let arguments = (ins Variadic<Graph_FloatTensor>:$inputs, StrAttr:$equation);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_TopKOp : Graph_Op<"top_k"> {
   let summary = "The k largest (or smallest) elements along `axis`, sorted, and their int64 indices";
   let description = [{

@@ -46,4 +46,25 @@ int64_t slidingWindowOutputSize(int64_t inputSize, int64_t kernel,
   return out;
 }
 
+std::optional<EinsumSubscripts> parseEinsum(StringRef equation) {
+  auto [lhs, output] = equation.split("->");
+  if (!equation.contains("->"))
+    return std::nullopt;
+  EinsumSubscripts result;
+  SmallVector<StringRef> inputs;
+  lhs.split(inputs, ',');
+  auto letters = [](StringRef s) {
+    return llvm::all_of(s, [](char c) { return c >= 'a' && c <= 'z'; });
+  };
+  for (StringRef in : inputs) {
+    if (!letters(in))
+      return std::nullopt;
+    result.inputs.push_back(in.str());
+  }
+  if (!letters(output))
+    return std::nullopt;
+  result.output = output.str();
+  return result;
+}
+
 } // namespace dlc::graph

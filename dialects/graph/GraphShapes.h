@@ -12,6 +12,7 @@
 #include "llvm/ADT/SmallVector.h"
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace dlc::graph {
 
@@ -28,6 +29,14 @@ int64_t slidingWindowOutputSize(int64_t inputSize, int64_t kernel,
                                 int64_t stride, int64_t padBegin,
                                 int64_t padEnd, int64_t dilation,
                                 bool ceilMode);
+
+/// An explicit einsum equation split into per-input subscripts and the
+/// output's ("ab,bc->ac" -> {"ab", "bc"}, "ac"); nullopt when malformed.
+struct EinsumSubscripts {
+  llvm::SmallVector<std::string> inputs;
+  std::string output;
+};
+std::optional<EinsumSubscripts> parseEinsum(llvm::StringRef equation);
 
 } // namespace dlc::graph
 

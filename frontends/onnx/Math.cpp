@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -529,9 +530,77 @@ OpImportFn windowImporter(std::vector<double> cosineTerms) {
   };
 }
 
+/// Einsum: the equation is made explicit (ellipses become letters, an
+/// implicit output lists the letters used once, alphabetically).
+LogicalResult importEinsum(ImportContext &ctx) {
+  SmallVector<Value> inputs;
+  for (int i = 0; i < ctx.node->input_size(); ++i) {
+    Value v = ctx.input(i);
+    if (!v || failed(ctx.requireFloat(v, "an input")))
+      return failure();
+    inputs.push_back(v);
+  }
+  std::string equation;
+  for (char c : ctx.stringAttr("equation", ""))
+    if (c != ' ')
+      equation.push_back(c);
+  auto [lhs, rhs] = StringRef(equation).split("->");
+  bool hasOutput = StringRef(equation).contains("->");
+  SmallVector<StringRef> terms;
+  lhs.split(terms, ',');
+  if (terms.size() != inputs.size())
+    return ctx.error("equation '" + equation + "' does not have one term per input");
+  // Letters not used by the equation stand for the ellipsis' dims.
+  std::string unused;
+  for (char c = 'a'; c <= 'z'; ++c)
+    if (equation.find(c) == std::string::npos)
+      unused.push_back(c);
+  int64_t ellipsisRank = 0;
+  SmallVector<std::string> explicitTerms;
+  for (auto [term, input] : llvm::zip(terms, inputs)) {
+    std::string t = term.str();
+    size_t dots = t.find("...");
+    if (dots != std::string::npos) {
+      int64_t rank = ImportContext::typeOf(input).getRank();
+      int64_t covered = rank - (static_cast<int64_t>(t.size()) - 3);
+      if (covered < 0 || covered > static_cast<int64_t>(unused.size()))
+        return ctx.error("cannot expand '...' in '" + equation + "'");
+      ellipsisRank = std::max(ellipsisRank, covered);
+      t = t.substr(0, dots) + unused.substr(unused.size() - covered) + t.substr(dots + 3);
+    }
+    explicitTerms.push_back(t);
+  }
+  std::string ellipsis = unused.substr(unused.size() - ellipsisRank);
+  std::string output;
+  if (hasOutput) {
+    output = rhs.str();
+    size_t dots = output.find("...");
+    if (dots != std::string::npos)
+      output = output.substr(0, dots) + ellipsis + output.substr(dots + 3);
+  } else {
+    // Implicit: the ellipsis dims, then the letters used once, sorted.
+    std::map<char, int> counts;
+    for (const std::string &t : explicitTerms)
+      for (char c : t)
+        ++counts[c];
+    output = ellipsis;
+    for (auto [c, n] : counts)
+      if (n == 1 && ellipsis.find(c) == std::string::npos)
+        output.push_back(c);
+  }
+  std::string normalized;
+  for (size_t i = 0; i < explicitTerms.size(); ++i)
+    normalized += (i ? "," : "") + explicitTerms[i];
+  normalized += "->" + output;
+  Value result = ctx.build<graph::EinsumOp>(inputs, ctx.builder.getStringAttr(normalized));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 } // namespace
 
 void addMathImporters(std::vector<OpImporter> &table) {
+  table.push_back({"Einsum", "Math", 12, "float, ellipses, implicit output", importEinsum});
   table.push_back({"BitShift", "Math", 11, "unsigned integers", importBitShift});
   table.push_back({"HannWindow", "Math", 17, "constant size", windowImporter({0.5, 0.5})});
   table.push_back({"HammingWindow", "Math", 17, "constant size",

@@ -8,6 +8,7 @@
 
 #include "dialects/graph/GraphDialect.h"
 #include "passes/conversion/LinalgBuilders.h"
+#include "dialects/graph/GraphShapes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -370,6 +371,50 @@ struct TopKToLinalg : OpConversionPattern<graph::TopKOp> {
   }
 };
 
+/// Einsum as one generic: output letters are the parallel loops, the other
+/// letters the reduction loops; each input's subscripts are its map.
+struct EinsumToLinalg : OpConversionPattern<graph::EinsumOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::EinsumOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    MLIRContext *ctx = rewriter.getContext();
+    auto subscripts = *graph::parseEinsum(op.getEquation());
+    std::string loops = subscripts.output;
+    for (const std::string &in : subscripts.inputs)
+      for (char c : in)
+        if (loops.find(c) == std::string::npos)
+          loops.push_back(c);
+    auto mapOf = [&](StringRef letters) {
+      SmallVector<AffineExpr> exprs;
+      for (char c : letters)
+        exprs.push_back(getAffineDimExpr(loops.find(c), ctx));
+      return AffineMap::get(loops.size(), 0, exprs, ctx);
+    };
+    SmallVector<AffineMap> maps;
+    for (const std::string &in : subscripts.inputs)
+      maps.push_back(mapOf(in));
+    maps.push_back(mapOf(subscripts.output));
+    SmallVector<utils::IteratorType> iterators;
+    for (size_t i = 0; i < loops.size(); ++i)
+      iterators.push_back(i < subscripts.output.size()
+                              ? utils::IteratorType::parallel
+                              : utils::IteratorType::reduction);
+    auto type = op.getType();
+    Value init = dlc::createFilled(rewriter, op.getLoc(), type, 0.0);
+    auto generic = linalg::GenericOp::create(
+        rewriter, op.getLoc(), type, adaptor.getInputs(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value product = args[0];
+          for (Value v : args.drop_front().drop_back())
+            product = arith::MulFOp::create(b, l, product, v);
+          linalg::YieldOp::create(b, l, addF(b, l, args.back(), product));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 struct LayerNormToLinalg : OpConversionPattern<graph::LayerNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -462,5 +507,6 @@ struct LogSoftmaxToLinalg : OpConversionPattern<graph::LogSoftmaxOp> {
 void dlc::populateNormalizationToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<SoftmaxToLinalg, LogSoftmaxToLinalg, BatchNormToLinalg,
                LayerNormToLinalg, GlobalAvgPoolToLinalg, ReduceToLinalg,
-               ArgReduceToLinalg, TopKToLinalg>(patterns.getContext());
+               ArgReduceToLinalg, TopKToLinalg, EinsumToLinalg>(
+      patterns.getContext());
 }

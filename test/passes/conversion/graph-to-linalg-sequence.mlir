@@ -1,4 +1,7 @@
 // RUN: dlc-opt %s -convert-graph-to-linalg | FileCheck %s
+
+// CHECK-DAG: #[[EA:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG: #[[EB:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
 // Recurrent ops, gathers, reversed slices and resizing.
 
 // An LSTM: one matmul for every step's input projection, then a loop over
@@ -61,4 +64,12 @@ func.func @col2im(%cols: tensor<18x4xf32>) -> tensor<1x2x5x5xf32> {
   // CHECK:   arith.select
   %y = graph.col2im %cols {batch = 1 : i64, input_size = array<i64: 2, 2>, kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, dilations = array<i64: 1, 1>, pads = array<i64: 0, 0>, output_size = array<i64: 5, 5>} : (tensor<18x4xf32>) -> tensor<1x2x5x5xf32>
   return %y : tensor<1x2x5x5xf32>
+}
+
+// Einsum is one generic: subscripts are the maps, missing letters reduce.
+// CHECK-LABEL: func @einsum
+func.func @einsum(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xf32>) -> tensor<2x3x5xf32> {
+  // CHECK: linalg.generic {indexing_maps = [#[[EA]], #[[EB]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+  %r = graph.einsum %a, %b {equation = "bij,bjk->bik"} : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+  return %r : tensor<2x3x5xf32>
 }
