@@ -745,6 +745,9 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
     return emitShapeError(loc, "pad wants 2 x rank (" +
                                    Twine(2 * in.getRank()) + ") pads, got " +
                                    Twine(pads.size()));
+  StringRef mode = a.getMode();
+  if (mode != "constant" && mode != "edge" && mode != "reflect")
+    return emitShapeError(loc, "pad mode must be constant, edge or reflect");
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < in.getRank(); ++d) {
     int64_t size = in.getDimSize(d);
@@ -752,6 +755,11 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
       shape.push_back(size);
       continue;
     }
+    int64_t begin = pads[d], end = pads[d + in.getRank()];
+    if (mode == "reflect" && (begin >= size || end >= size))
+      return emitShapeError(loc, "reflect pads must be smaller than the dim");
+    if (mode == "edge" && size == 0 && (begin > 0 || end > 0))
+      return emitShapeError(loc, "edge padding of an empty dim");
     size += pads[d] + pads[d + in.getRank()];
     if (size < 0)
       return emitShapeError(loc, "pad makes dim " + Twine(d) + " negative");

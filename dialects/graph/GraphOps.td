@@ -254,9 +254,15 @@ def Graph_ConcatOp : Graph_Op<"concat", [SameOperandsAndResultElementType]> {
 }
 
 def Graph_PadOp : Graph_Op<"pad", [SameOperandsAndResultElementType]> {
-  let summary = "Constant padding; pads = [begin_0.., end_0..] as in ONNX";
+  let summary = "Padding; pads = [begin_0.., end_0..] as in ONNX (negative crops)";
+  let description = [{
+    `mode` "constant" fills with `value`; "edge" repeats the border element;
+    "reflect" mirrors the input without repeating the border (pads smaller
+    than the dim).
+  }];
   let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$pads,
-                       F64Attr:$value);
+                       F64Attr:$value,
+                       DefaultValuedAttr<StrAttr, "\"constant\"">:$mode);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }

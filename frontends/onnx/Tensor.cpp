@@ -165,11 +165,11 @@ LogicalResult importConstant(ImportContext &ctx) {
 
 LogicalResult importPad(ImportContext &ctx) {
   Value x = ctx.input(0);
-  if (!x || failed(ctx.requireFloat(x, "input data")))
+  if (!x)
     return failure();
   std::string mode = ctx.stringAttr("mode", "constant");
-  if (mode != "constant")
-    return ctx.error("mode '" + mode + "' is not supported (only 'constant')");
+  if (mode != "constant" && mode != "reflect" && mode != "edge")
+    return ctx.error("mode '" + mode + "' is not constant, reflect or edge");
   SmallVector<int64_t> pads;
   double value = 0.0;
   if (ctx.opset < 11) {
@@ -181,16 +181,21 @@ LogicalResult importPad(ImportContext &ctx) {
       return failure();
     pads = *p;
     if (ctx.optionalInput(2)) {
-      auto v = ctx.constantFloat(2);
-      if (!v)
-        return failure();
-      value = *v;
+      Value given = ctx.input(2);
+      DenseElementsAttr attr;
+      if (!matchPattern(given, m_Constant(&attr)) || attr.getNumElements() != 1)
+        return ctx.error("input '" + ctx.node->input(2) +
+                         "' must be a compile-time constant scalar");
+      Attribute v = *attr.getValues<Attribute>().begin();
+      value = isa<FloatAttr>(v) ? cast<FloatAttr>(v).getValueAsDouble()
+                                : static_cast<double>(cast<IntegerAttr>(v).getInt());
     }
     if (ctx.node->input_size() > 3 && !ctx.node->input(3).empty())
       return ctx.error("the axes input is not supported");
   }
   Value result = ctx.build<graph::PadOp>(
-      x, ctx.builder.getDenseI64ArrayAttr(pads), ctx.builder.getF64FloatAttr(value));
+      x, ctx.builder.getDenseI64ArrayAttr(pads), ctx.builder.getF64FloatAttr(value),
+      ctx.builder.getStringAttr(mode));
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }
@@ -918,7 +923,7 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Transpose", "Tensor", 1, "", importTranspose});
   table.push_back({"Concat", "Tensor", 1, "", importConcat});
   table.push_back({"Constant", "Tensor", 1, "dense values", importConstant});
-  table.push_back({"Pad", "Tensor", 1, "constant mode", importPad});
+  table.push_back({"Pad", "Tensor", 1, "constant, reflect, edge", importPad});
 }
 
 } // namespace dlc::onnx_frontend

@@ -86,10 +86,46 @@ struct PadToLinalg : OpConversionPattern<graph::PadOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto inType = op.getInput().getType();
-    if (!isa<FloatType>(inType.getElementType()))
-      return rewriter.notifyMatchFailure(op, "only float tensors for now");
     int64_t rank = inType.getRank();
     ArrayRef<int64_t> pads = op.getPads();
+    if (op.getMode() != "constant") {
+      // Edge and reflect: every output element reads a clamped or mirrored
+      // input position.
+      bool reflect = op.getMode() == "reflect";
+      Value input = adaptor.getInput();
+      auto type = op.getType();
+      Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                           type.getElementType());
+      auto generic = linalg::GenericOp::create(
+          rewriter, loc, type, ValueRange{}, init,
+          SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, rewriter.getContext())},
+          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+          [&](OpBuilder &b, Location l, ValueRange) {
+            SmallVector<Value> coords;
+            for (int64_t d = 0; d < rank; ++d) {
+              int64_t n = inType.getDimSize(d);
+              Value i = arith::SubIOp::create(
+                  b, l, linalg::IndexOp::create(b, l, d),
+                  arith::ConstantIndexOp::create(b, l, pads[d]));
+              Value zero = arith::ConstantIndexOp::create(b, l, 0);
+              Value last = arith::ConstantIndexOp::create(b, l, n - 1);
+              if (reflect) {
+                // i < 0 -> -i; i > n - 1 -> 2 (n - 1) - i.
+                Value negated = arith::SubIOp::create(b, l, zero, i);
+                i = arith::MaxSIOp::create(b, l, i, negated);
+                Value mirrored = arith::SubIOp::create(
+                    b, l, arith::ConstantIndexOp::create(b, l, 2 * (n - 1)), i);
+                i = arith::MinSIOp::create(b, l, i, mirrored);
+              }
+              i = arith::MaxSIOp::create(b, l, i, zero);
+              coords.push_back(arith::MinSIOp::create(b, l, i, last));
+            }
+            linalg::YieldOp::create(
+                b, l, tensor::ExtractOp::create(b, l, input, coords).getResult());
+          });
+      rewriter.replaceOp(op, generic.getResult(0));
+      return success();
+    }
     // Negative pads crop: slice first, then pad with what is left.
     SmallVector<OpFoldResult> offsets, sizes,
         strides(rank, rewriter.getIndexAttr(1));

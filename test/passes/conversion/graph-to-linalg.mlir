@@ -46,3 +46,15 @@ func.func @batch_norm(%x: tensor<1x2x3x3xf32>, %p: tensor<2xf32>) -> tensor<1x2x
   %y = graph.batch_norm %x, %p, %p, %p, %p {epsilon = 1.0e-5 : f32} : (tensor<1x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x3x3xf32>
   return %y : tensor<1x2x3x3xf32>
 }
+
+// Reflect padding mirrors without repeating the border: index math, no copy
+// of a constant.
+// CHECK-LABEL: func @reflect
+func.func @reflect(%x: tensor<4xi32>) -> tensor<7xi32> {
+  // CHECK: linalg.generic
+  // CHECK:   arith.maxsi
+  // CHECK:   arith.minsi
+  // CHECK:   tensor.extract
+  %p = graph.pad %x {pads = array<i64: 2, 1>, value = 0.0 : f64, mode = "reflect"} : (tensor<4xi32>) -> tensor<7xi32>
+  return %p : tensor<7xi32>
+}
