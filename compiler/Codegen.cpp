@@ -57,21 +57,6 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(TargetSpec &spec,
   return tm;
 }
 
-/// Counts the scalars and bytes of the constant tensors (the weights).
-static void countParameters(ModuleOp module, int64_t &count, int64_t &bytes) {
-  count = bytes = 0;
-  module.walk([&](LLVM::GlobalOp global) {
-    auto dense = dyn_cast_or_null<DenseElementsAttr>(global.getValueOrNull());
-    // Index-typed constants (reshape shapes) are not parameters.
-    if (!global.getConstant() || !dense ||
-        !dense.getElementType().isIntOrFloat())
-      return;
-    count += dense.getNumElements();
-    bytes += dense.getNumElements() *
-             ((dense.getElementType().getIntOrFloatBitWidth() + 7) / 8);
-  });
-}
-
 std::unique_ptr<llvm::Module>
 buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
                 llvm::TargetMachine &tm, const TargetSpec &spec,
@@ -79,7 +64,8 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
                 const std::string &sourcePath, ExportSpec &exports,
                 std::string &error) {
   ManifestFields fields;
-  countParameters(module, fields.parameterCount, fields.parameterBytes);
+  fields.parameterCount = exports.parameterCount;
+  fields.parameterBytes = exports.parameterBytes;
   // The workspace the plan-workspace pass gave the entry function, if any.
   module.walk([&](LLVM::LLVMFuncOp func) {
     if (func.getName() != signature.entryName)

@@ -31,6 +31,8 @@ struct TargetSpec {
 /// statically into one program.
 struct ExportSpec {
   std::string symbolPrefix = "dlc";
+  /// The weights, as counted by the pipeline (recorded in the manifest).
+  int64_t parameterCount = 0, parameterBytes = 0;
   /// Filled by buildLLVMModule: the scratch bytes each call needs.
   int64_t workspaceBytes = 0;
 };

@@ -8,6 +8,7 @@
 #include "compiler/Pipeline.h"
 #include "compiler/Registration.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/raw_ostream.h"
@@ -64,29 +65,48 @@ std::string llvmStage() {
 } // namespace
 
 LogicalResult lowerToStage(ModuleOp module, Stage stage,
-                           const PipelineOptions &options) {
+                           const PipelineOptions &options,
+                           ParameterStats *parameters) {
   // The textual pipeline names passes; register them once per process.
   static const bool registered = (registerAllPasses(), true);
   (void)registered;
-  std::string pipeline = graphStage(options);
-  if (stage >= Stage::Kernel)
-    pipeline += "," + kernelStage(options);
-  if (stage >= Stage::Linalg)
-    pipeline += "," + linalgStage();
-  if (stage >= Stage::LLVM)
-    pipeline += "," + llvmStage();
 
-  auto pm = PassManager::on<ModuleOp>(module.getContext());
-  if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+  auto run = [&](const std::string &pipeline) -> LogicalResult {
+    auto pm = PassManager::on<ModuleOp>(module.getContext());
+    if (failed(parsePassPipeline(pipeline, pm, llvm::errs())))
+      return failure();
+    if (options.printIRAfterChange) {
+      module.getContext()->disableMultithreading();
+      pm.enableIRPrinting(
+          [](Pass *, Operation *) { return false; },
+          [](Pass *, Operation *) { return true; },
+          /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/true);
+    }
+    return pm.run(module);
+  };
+
+  std::string first = graphStage(options);
+  if (stage >= Stage::Kernel)
+    first += "," + kernelStage(options);
+  if (failed(run(first)))
     return failure();
-  if (options.printIRAfterChange) {
-    module.getContext()->disableMultithreading();
-    pm.enableIRPrinting(
-        [](Pass *, Operation *) { return false; },
-        [](Pass *, Operation *) { return true; },
-        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/true);
+  if (parameters && stage >= Stage::Kernel) {
+    *parameters = {};
+    module.walk([&](arith::ConstantOp constant) {
+      auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+      if (!dense || !isa<FloatType>(dense.getElementType()))
+        return;
+      parameters->count += dense.getNumElements();
+      parameters->bytes += dense.getNumElements() *
+                           (dense.getElementType().getIntOrFloatBitWidth() / 8);
+    });
   }
-  return pm.run(module);
+  if (stage < Stage::Linalg)
+    return success();
+  std::string rest = linalgStage();
+  if (stage >= Stage::LLVM)
+    rest += "," + llvmStage();
+  return run(rest);
 }
 
 } // namespace dlc

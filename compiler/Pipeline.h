@@ -22,9 +22,17 @@ struct PipelineOptions {
   bool printIRAfterChange = false;
 };
 
-/// Runs the passes that take an imported graph-dialect module to `stage`.
+/// The model's weights as compiled: the float constants left after the graph
+/// and kernel stages (batch norms folded, transposes done).
+struct ParameterStats {
+  int64_t count = 0, bytes = 0;
+};
+
+/// Runs the passes that take an imported graph-dialect module to `stage`;
+/// fills `parameters` when given and the kernel stage is reached.
 mlir::LogicalResult lowerToStage(mlir::ModuleOp module, Stage stage,
-                                 const PipelineOptions &options);
+                                 const PipelineOptions &options,
+                                 ParameterStats *parameters = nullptr);
 
 } // namespace dlc
 

@@ -52,6 +52,7 @@ struct dlc_model {
   void *workspace = nullptr;
   std::mutex runMutex;
   std::string path, version, target, cpu, source;
+  int64_t parameterCount = 0, parameterBytes = 0, workspaceBytes = 0;
   std::vector<TensorDesc> inputs, outputs;
 
   ~dlc_model() {
@@ -135,6 +136,9 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   m->target = str(manifest->target_triple());
   m->cpu = str(manifest->target_cpu());
   m->source = str(manifest->source());
+  m->parameterCount = manifest->parameter_count();
+  m->parameterBytes = manifest->parameter_bytes();
+  m->workspaceBytes = manifest->workspace_bytes();
   if (!manifest->entry_points() || manifest->entry_points()->size() == 0)
     return fail(DLC_ERROR_MANIFEST,
                 std::string(path) + ": the manifest names no entry point");
@@ -222,6 +226,15 @@ const char *dlc_model_target_cpu(const dlc_model *m) {
 }
 const char *dlc_model_source(const dlc_model *m) {
   return m ? m->source.c_str() : "";
+}
+int64_t dlc_model_parameter_count(const dlc_model *m) {
+  return m ? m->parameterCount : 0;
+}
+int64_t dlc_model_parameter_bytes(const dlc_model *m) {
+  return m ? m->parameterBytes : 0;
+}
+int64_t dlc_model_workspace_bytes(const dlc_model *m) {
+  return m ? m->workspaceBytes : 0;
 }
 
 static dlc_status checkTensors(const std::vector<TensorDesc> &expected,

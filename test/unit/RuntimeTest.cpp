@@ -51,6 +51,9 @@ TEST_F(RuntimeTest, ManifestDescribesTheModel) {
   EXPECT_EQ(dlc_tensor_info_elements(&info), kElements);
   EXPECT_STRNE(dlc_model_dlc_version(model), "");
   EXPECT_STRNE(dlc_model_target(model), "");
+  // test_add has no weights.
+  EXPECT_EQ(dlc_model_parameter_count(model), 0);
+  EXPECT_GE(dlc_model_workspace_bytes(model), 0);
 }
 
 TEST_F(RuntimeTest, RunComputesTheSum) {

@@ -105,6 +105,11 @@ void printInfo(dlc_model *model) {
   std::printf("dlc:    %s\n", dlc_model_dlc_version(model));
   std::printf("target: %s (%s)\n", dlc_model_target(model),
               dlc_model_target_cpu(model));
+  std::printf("params: %lld (%lld bytes)\n",
+              (long long)dlc_model_parameter_count(model),
+              (long long)dlc_model_parameter_bytes(model));
+  std::printf("workspace: %lld bytes\n",
+              (long long)dlc_model_workspace_bytes(model));
   auto list = [&](const char *what, size_t n, bool inputs) {
     for (size_t i = 0; i < n; ++i) {
       dlc_tensor_info t;

@@ -166,7 +166,8 @@ int main(int argc, char **argv) {
       {Emit::Graph, dlc::Stage::Graph},   {Emit::Kernel, dlc::Stage::Kernel},
       {Emit::Linalg, dlc::Stage::Linalg}, {Emit::LLVM, dlc::Stage::LLVM},
       {Emit::Obj, dlc::Stage::LLVM},      {Emit::So, dlc::Stage::LLVM}};
-  if (failed(dlc::lowerToStage(*module, stageOf.at(emit), options)))
+  dlc::ParameterStats parameters;
+  if (failed(dlc::lowerToStage(*module, stageOf.at(emit), options, &parameters)))
     return fail(inputPath + ": compilation failed");
 
   bool textual = emit == Emit::Graph || emit == Emit::Kernel ||
@@ -199,6 +200,8 @@ int main(int argc, char **argv) {
                 symbolPrefix + "'");
   dlc::ExportSpec exports;
   exports.symbolPrefix = symbolPrefix;
+  exports.parameterCount = parameters.count;
+  exports.parameterBytes = parameters.bytes;
   auto llvmModule = dlc::buildLLVMModule(*module, llvmContext, *tm, target,
                                          signature, inputPath, exports, error);
   if (!llvmModule)

@@ -70,6 +70,12 @@ const char *dlc_model_target(const dlc_model *model);
 const char *dlc_model_target_cpu(const dlc_model *model);
 const char *dlc_model_source(const dlc_model *model);
 
+/* Weights embedded in the library (scalars and bytes), and the scratch
+ * memory each run uses (allocated once at load). */
+int64_t dlc_model_parameter_count(const dlc_model *model);
+int64_t dlc_model_parameter_bytes(const dlc_model *model);
+int64_t dlc_model_workspace_bytes(const dlc_model *model);
+
 /* Size in bytes of one element of a dtype. */
 size_t dlc_dtype_size(dlc_dtype dtype);
 const char *dlc_dtype_name(dlc_dtype dtype);
