@@ -112,6 +112,7 @@ DLC_COMPATIBLE_RETURN_TYPES(Col2ImOp)
 DLC_COMPATIBLE_RETURN_TYPES(GatherNDOp)
 DLC_COMPATIBLE_RETURN_TYPES(ScatterNDOp)
 DLC_COMPATIBLE_RETURN_TYPES(EinsumOp)
+DLC_COMPATIBLE_RETURN_TYPES(GridSampleOp)
 #undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
@@ -1195,6 +1196,24 @@ LogicalResult ResizeOp::inferReturnTypes(MLIRContext *,
                           a.getNearestMode()))
     return emitShapeError(loc, "unsupported nearest mode");
   types.push_back(RankedTensorType::get(a.getSizes(), in.getElementType()));
+  return success();
+}
+
+LogicalResult GridSampleOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor a,
+                                             SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput()), grid = rankedType(a.getGrid());
+  if (in.getRank() != 4 || grid.getRank() != 4 || grid.getDimSize(3) != 2 ||
+      grid.getDimSize(0) != in.getDimSize(0))
+    return emitShapeError(loc, "grid_sample wants input [N, C, H, W] and grid "
+                               "[N, Ho, Wo, 2]");
+  if (!llvm::is_contained({"bilinear", "nearest", "bicubic"}, a.getMode()) ||
+      !llvm::is_contained({"zeros", "border", "reflection"}, a.getPaddingMode()))
+    return emitShapeError(loc, "unsupported grid_sample mode or padding mode");
+  types.push_back(RankedTensorType::get(
+      {in.getDimSize(0), in.getDimSize(1), grid.getDimSize(1), grid.getDimSize(2)},
+      in.getElementType()));
   return success();
 }
 

@@ -414,6 +414,20 @@ def Graph_ResizeOp : Graph_Op<"resize"> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+def Graph_GridSampleOp : Graph_Op<"grid_sample"> {
+  let summary = "Samples input [N, C, H, W] at grid [N, Ho, Wo, 2] positions in [-1, 1]";
+  let description = [{
+    `mode` bilinear, nearest or bicubic; `padding_mode` zeros, border or
+    reflection; `align_corners` maps -1 and 1 to the corner pixels' centers
+    (otherwise to their outer edges).
+  }];
+  let arguments = (ins Graph_FloatTensor:$input, Graph_FloatTensor:$grid,
+                       StrAttr:$mode, StrAttr:$padding_mode,
+                       BoolAttr:$align_corners);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_TriluOp : Graph_Op<"trilu"> {
   let summary = "Keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims";
   let arguments = (ins AnyRankedTensor:$input, BoolAttr:$upper, I64Attr:$k);

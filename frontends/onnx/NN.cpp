@@ -536,9 +536,29 @@ LogicalResult importLRN(ImportContext &ctx) {
   return success(static_cast<bool>(y));
 }
 
+LogicalResult importGridSample(ImportContext &ctx) {
+  Value x = ctx.input(0), grid = ctx.input(1);
+  if (!x || !grid || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  auto &b = ctx.builder;
+  std::string mode = ctx.stringAttr("mode", "bilinear");
+  if (mode == "linear") // opset 20's spelling
+    mode = "bilinear";
+  if (mode == "cubic")
+    mode = "bicubic";
+  Value result = ctx.build<graph::GridSampleOp>(
+      x, grid, b.getStringAttr(mode),
+      b.getStringAttr(ctx.stringAttr("padding_mode", "zeros")),
+      b.getBoolAttr(ctx.intAttr("align_corners", 0) != 0));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 } // namespace
 
 void addNNImporters(std::vector<OpImporter> &table) {
+  table.push_back({"GridSample", "NN", 16, "2-D; bilinear, nearest, bicubic; zeros, "
+                   "border, reflection", importGridSample});
   table.push_back({"GlobalMaxPool", "NN", 1, "", importGlobalMaxPool});
   table.push_back({"InstanceNormalization", "NN", 1, "", importInstanceNormalization});
   table.push_back({"MeanVarianceNormalization", "NN", 9, "", importMeanVarianceNormalization});

@@ -1,8 +1,9 @@
 //===- ResizeToLinalg.cpp - nearest, linear and cubic resizing ------------===//
 //
-// One generic over the output: per resized dim, the output coordinate maps to
-// an input coordinate, which gives 1 (nearest), 2 (linear) or 4 (cubic) taps
-// with weights; the result sums the weighted taps over all combinations.
+// Resize: one generic over the output: per resized dim, the output coordinate
+// maps to an input coordinate, which gives 1 (nearest), 2 (linear) or 4
+// (cubic) taps with weights; the result sums the weighted taps over all
+// combinations. GridSample: the same with positions read from a grid.
 //
 //===----------------------------------------------------------------------===//
 
@@ -199,8 +200,139 @@ struct ResizeToLinalg : OpConversionPattern<graph::ResizeOp> {
   }
 };
 
+/// GridSample: per output element, the grid gives a position in [-1, 1] per
+/// axis; it is unnormalized, padded (border: clamped, reflection: mirrored)
+/// and sampled with 1, 4 or 16 taps. With zeros padding, taps outside the
+/// input contribute 0.
+struct GridSampleToLinalg : OpConversionPattern<graph::GridSampleOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::GridSampleOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    auto type = op.getType();
+    if (!inType.getElementType().isF32())
+      return rewriter.notifyMatchFailure(op, "f32 only");
+    Value input = adaptor.getInput(), grid = adaptor.getGrid();
+    StringRef mode = op.getMode(), padding = op.getPaddingMode();
+    bool align = op.getAlignCorners();
+    int64_t sizes[2] = {inType.getDimSize(2), inType.getDimSize(3)};
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{}, init,
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(4, rewriter.getContext())},
+        SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange) {
+          auto c = [&](double v) { return dlc::floatConstant(b, l, b.getF32Type(), v); };
+          auto add = [&](Value x, Value y) { return arith::AddFOp::create(b, l, x, y).getResult(); };
+          auto sub = [&](Value x, Value y) { return arith::SubFOp::create(b, l, x, y).getResult(); };
+          auto mul = [&](Value x, Value y) { return arith::MulFOp::create(b, l, x, y).getResult(); };
+          auto minf = [&](Value x, Value y) { return arith::MinimumFOp::create(b, l, x, y).getResult(); };
+          auto maxf = [&](Value x, Value y) { return arith::MaximumFOp::create(b, l, x, y).getResult(); };
+          Value n = linalg::IndexOp::create(b, l, 0), ch = linalg::IndexOp::create(b, l, 1);
+          Value ho = linalg::IndexOp::create(b, l, 2), wo = linalg::IndexOp::create(b, l, 3);
+          // Mirrors x into [lo, hi] (repeatedly, as a triangle wave).
+          auto reflect = [&](Value x, double lo, double hi) {
+            double span = hi - lo;
+            if (span <= 0)
+              return c(0);
+            Value d = math::AbsFOp::create(b, l, sub(x, c(lo)));
+            Value flips = math::FloorOp::create(b, l, arith::DivFOp::create(b, l, d, c(span)));
+            Value extra = sub(d, mul(flips, c(span)));
+            Value odd = arith::CmpFOp::create(
+                b, l, arith::CmpFPredicate::ONE,
+                sub(flips, mul(c(2), math::FloorOp::create(b, l, mul(flips, c(0.5))))), c(0));
+            return arith::SelectOp::create(b, l, odd, sub(c(hi), extra), add(c(lo), extra))
+                .getResult();
+          };
+          // Unnormalized, padded coordinate along one axis (0: y, 1: x).
+          auto coordinate = [&](int axis) {
+            Value g = tensor::ExtractOp::create(
+                b, l, grid,
+                ValueRange{n, ho, wo, arith::ConstantIndexOp::create(b, l, 1 - axis)});
+            double size = sizes[axis];
+            Value x = align ? mul(add(g, c(1)), c((size - 1) / 2))
+                            : mul(sub(mul(add(g, c(1)), c(size)), c(1)), c(0.5));
+            if (padding == "border")
+              x = minf(maxf(x, c(0)), c(size - 1));
+            else if (padding == "reflection") {
+              x = align ? reflect(x, 0, size - 1) : reflect(x, -0.5, size - 0.5);
+              x = minf(maxf(x, c(0)), c(size - 1));
+            }
+            return x;
+          };
+          // The value at integer tap (iy, ix) (f32 holding integers), 0
+          // outside the input for zeros padding; other paddings clamp taps.
+          auto tap = [&](Value fy, Value fx) {
+            SmallVector<Value> idx;
+            Value inside;
+            for (int axis = 0; axis < 2; ++axis) {
+              Value f = axis == 0 ? fy : fx;
+              if (padding == "reflection" && mode == "bicubic")
+                f = align ? reflect(f, 0, sizes[axis] - 1)
+                          : reflect(f, -0.5, sizes[axis] - 0.5);
+              Value i = arith::FPToSIOp::create(b, l, b.getI64Type(), f);
+              Value zero = arith::ConstantIntOp::create(b, l, 0, 64);
+              Value last = arith::ConstantIntOp::create(b, l, sizes[axis] - 1, 64);
+              Value ok = arith::AndIOp::create(
+                  b, l, arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, i, zero),
+                  arith::CmpIOp::create(b, l, arith::CmpIPredicate::sle, i, last));
+              inside = inside ? arith::AndIOp::create(b, l, inside, ok).getResult() : ok;
+              i = arith::MinSIOp::create(b, l, arith::MaxSIOp::create(b, l, i, zero), last);
+              idx.push_back(arith::IndexCastOp::create(b, l, b.getIndexType(), i));
+            }
+            Value v = tensor::ExtractOp::create(b, l, input, ValueRange{n, ch, idx[0], idx[1]});
+            if (padding != "zeros")
+              return v;
+            return arith::SelectOp::create(b, l, inside, v, c(0)).getResult();
+          };
+          Value y = coordinate(0), x = coordinate(1);
+          Value result;
+          if (mode == "nearest") {
+            result = tap(math::RoundEvenOp::create(b, l, y), math::RoundEvenOp::create(b, l, x));
+          } else if (mode == "bilinear") {
+            Value y0 = math::FloorOp::create(b, l, y), x0 = math::FloorOp::create(b, l, x);
+            Value wy = sub(y, y0), wx = sub(x, x0);
+            Value y1 = add(y0, c(1)), x1 = add(x0, c(1));
+            result = add(add(mul(mul(sub(c(1), wy), sub(c(1), wx)), tap(y0, x0)),
+                             mul(mul(sub(c(1), wy), wx), tap(y0, x1))),
+                         add(mul(mul(wy, sub(c(1), wx)), tap(y1, x0)),
+                             mul(mul(wy, wx), tap(y1, x1))));
+          } else { // bicubic, a = -0.75
+            double a = -0.75;
+            auto weights = [&](Value t) {
+              // Keys' cubic at distances 1 + t, t, 1 - t, 2 - t.
+              auto near = [&](Value d) {
+                Value d2 = mul(d, d);
+                return add(sub(mul(c(a + 2), mul(d2, d)), mul(c(a + 3), d2)), c(1));
+              };
+              auto far = [&](Value d) {
+                Value d2 = mul(d, d);
+                return sub(add(sub(mul(c(a), mul(d2, d)), mul(c(5 * a), d2)), mul(c(8 * a), d)),
+                           c(4 * a));
+              };
+              return SmallVector<Value>{far(add(t, c(1))), near(t), near(sub(c(1), t)),
+                                        far(sub(c(2), t))};
+            };
+            Value y0 = math::FloorOp::create(b, l, y), x0 = math::FloorOp::create(b, l, x);
+            auto wy = weights(sub(y, y0)), wx = weights(sub(x, x0));
+            result = c(0);
+            for (int i = 0; i < 4; ++i)
+              for (int j = 0; j < 4; ++j)
+                result = add(result, mul(mul(wy[i], wx[j]),
+                                         tap(add(y0, c(i - 1)), add(x0, c(j - 1)))));
+          }
+          linalg::YieldOp::create(b, l, result);
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 } // namespace
 
 void dlc::populateResizeToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<ResizeToLinalg>(patterns.getContext());
+  patterns.add<ResizeToLinalg, GridSampleToLinalg>(patterns.getContext());
 }
