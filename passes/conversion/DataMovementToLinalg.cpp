@@ -301,40 +301,53 @@ Value combineScatter(OpBuilder &b, Location l, StringRef reduction,
   return update;
 }
 
-/// A loop nest over the indices writes each update into (a copy of) the
-/// data, combining with the current value for add, mul, max and min.
+/// A loop nest over `shape` writing updates[ivs] into (a copy of) `data` at
+/// `coordsOf(ivs)`, combined with the current value by `reduction`. Later
+/// writes to the same place win (or accumulate).
+Value buildScatterLoop(
+    OpBuilder &builder, Location loc, Value data, Value updates,
+    ArrayRef<int64_t> shape, StringRef reduction,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> coordsOf) {
+  SmallVector<Value> lbs, ubs, steps;
+  for (int64_t d : shape) {
+    lbs.push_back(arith::ConstantIndexOp::create(builder, loc, 0));
+    ubs.push_back(arith::ConstantIndexOp::create(builder, loc, d));
+    steps.push_back(arith::ConstantIndexOp::create(builder, loc, 1));
+  }
+  scf::LoopNest nest = scf::buildLoopNest(
+      builder, loc, lbs, ubs, steps, ValueRange{data},
+      [&](OpBuilder &b, Location l, ValueRange ivs,
+          ValueRange iters) -> scf::ValueVector {
+        SmallVector<Value> coords = coordsOf(b, l, ivs);
+        Value update = tensor::ExtractOp::create(b, l, updates, ivs);
+        if (reduction != "none")
+          update = combineScatter(
+              b, l, reduction, tensor::ExtractOp::create(b, l, iters[0], coords),
+              update);
+        return {tensor::InsertOp::create(b, l, update, iters[0], coords).getResult()};
+      });
+  return nest.results[0];
+}
+
 struct ScatterElementsToLinalg : OpConversionPattern<graph::ScatterElementsOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(graph::ScatterElementsOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
     auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
     auto dataType = cast<RankedTensorType>(op.getData().getType());
     int64_t axis = op.getAxis(), axisSize = dataType.getDimSize(axis);
-    StringRef reduction = op.getReduction();
-    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
-    SmallVector<Value> lbs, ubs, steps;
-    for (int64_t d : indicesType.getShape()) {
-      lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
-      ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, d));
-      steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, 1));
-    }
-    scf::LoopNest nest = scf::buildLoopNest(
-        rewriter, loc, lbs, ubs, steps, ValueRange{adaptor.getData()},
-        [&](OpBuilder &b, Location l, ValueRange ivs,
-            ValueRange iters) -> scf::ValueVector {
-          Value raw = tensor::ExtractOp::create(b, l, indices, ivs);
+    Value indices = adaptor.getIndices();
+    Value result = buildScatterLoop(
+        rewriter, op.getLoc(), adaptor.getData(), adaptor.getUpdates(),
+        indicesType.getShape(), op.getReduction(),
+        [&](OpBuilder &b, Location l, ValueRange ivs) {
           SmallVector<Value> coords(ivs.begin(), ivs.end());
+          Value raw = tensor::ExtractOp::create(b, l, indices, ivs);
           coords[axis] = normalizedIndex(b, l, raw, axisSize);
-          Value update = tensor::ExtractOp::create(b, l, updates, ivs);
-          if (reduction != "none")
-            update = combineScatter(
-                b, l, reduction, tensor::ExtractOp::create(b, l, iters[0], coords),
-                update);
-          return {tensor::InsertOp::create(b, l, update, iters[0], coords).getResult()};
+          return coords;
         });
-    rewriter.replaceOp(op, nest.results[0]);
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -465,31 +478,23 @@ struct GatherNDToLinalg : OpConversionPattern<graph::GatherNDOp> {
   }
 };
 
-/// A loop nest over the updates writes each element into (a copy of) the
-/// data at its index tuple (in order: with repeated tuples the last wins).
 struct ScatterNDToLinalg : OpConversionPattern<graph::ScatterNDOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(graph::ScatterNDOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
     auto dataType = cast<RankedTensorType>(op.getData().getType());
     auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
     auto updatesType = cast<RankedTensorType>(op.getUpdates().getType());
     int64_t tuples = indicesType.getRank() - 1;
     int64_t q = indicesType.getDimSize(tuples);
-    StringRef reduction = op.getReduction();
-    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
-    SmallVector<Value> lbs, ubs, steps;
-    for (int64_t d : updatesType.getShape()) {
-      lbs.push_back(arith::ConstantIndexOp::create(rewriter, loc, 0));
-      ubs.push_back(arith::ConstantIndexOp::create(rewriter, loc, d));
-      steps.push_back(arith::ConstantIndexOp::create(rewriter, loc, 1));
-    }
-    scf::LoopNest nest = scf::buildLoopNest(
-        rewriter, loc, lbs, ubs, steps, ValueRange{adaptor.getData()},
-        [&](OpBuilder &b, Location l, ValueRange ivs,
-            ValueRange iters) -> scf::ValueVector {
+    Value indices = adaptor.getIndices();
+    Value result = buildScatterLoop(
+        rewriter, op.getLoc(), adaptor.getData(), adaptor.getUpdates(),
+        updatesType.getShape(), op.getReduction(),
+        [&](OpBuilder &b, Location l, ValueRange ivs) {
+          // The index tuple addresses the leading q dims; the rest of the
+          // update's coordinates follow.
           SmallVector<Value> coords;
           for (int64_t j = 0; j < q; ++j) {
             SmallVector<Value> at(ivs.begin(), ivs.begin() + tuples);
@@ -497,16 +502,10 @@ struct ScatterNDToLinalg : OpConversionPattern<graph::ScatterNDOp> {
             Value raw = tensor::ExtractOp::create(b, l, indices, at);
             coords.push_back(normalizedIndex(b, l, raw, dataType.getDimSize(j)));
           }
-          for (size_t d = tuples; d < ivs.size(); ++d)
-            coords.push_back(ivs[d]);
-          Value update = tensor::ExtractOp::create(b, l, updates, ivs);
-          if (reduction != "none")
-            update = combineScatter(
-                b, l, reduction, tensor::ExtractOp::create(b, l, iters[0], coords),
-                update);
-          return {tensor::InsertOp::create(b, l, update, iters[0], coords).getResult()};
+          coords.append(ivs.begin() + tuples, ivs.end());
+          return coords;
         });
-    rewriter.replaceOp(op, nest.results[0]);
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
