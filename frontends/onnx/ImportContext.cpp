@@ -102,6 +102,15 @@ LogicalResult ImportContext::inferResultTypes(Operation *op) {
     op->erase();
     return error(message.empty() ? "invalid operands or attributes" : message);
   }
+  for (Type type : types)
+    if (auto tensor = dyn_cast<RankedTensorType>(type);
+        tensor && tensor.hasStaticShape() &&
+        tensor.getNumElements() > kMaxTensorElements) {
+      op->erase();
+      return error("its result would have " + Twine(tensor.getNumElements()) +
+                   " elements; dlc supports at most " + Twine(kMaxTensorElements) +
+                   " per tensor");
+    }
   for (auto [result, type] : llvm::zip(op->getResults(), types))
     result.setType(type);
   return success();
@@ -128,6 +137,21 @@ Value ImportContext::foldIfConstant(Operation *op) {
   Value constant = arith::ConstantOp::create(builder, op->getLoc(), attr);
   op->erase();
   return constant;
+}
+
+LogicalResult ImportContext::checkShape(ArrayRef<int64_t> shape,
+                                       StringRef what) {
+  int64_t elements = 1;
+  for (int64_t d : shape) {
+    if (d < 0)
+      return error(what + " has a negative dim");
+    elements = d && elements > kMaxTensorElements / d ? kMaxTensorElements + 1
+                                                      : elements * d;
+  }
+  if (elements > kMaxTensorElements)
+    return error(what + " would have more than " + Twine(kMaxTensorElements) +
+                 " elements");
+  return success();
 }
 
 LogicalResult ImportContext::rejectUnsigned(Value v, StringRef what) {
@@ -260,6 +284,15 @@ FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
   SmallVector<int64_t> shape(t.dims().begin(), t.dims().end());
   if (llvm::any_of(shape, [](int64_t d) { return d < 0; })) {
     message = "tensor '" + t.name() + "' has a negative dim";
+    return failure();
+  }
+  int64_t elements = 1;
+  for (int64_t d : shape)
+    elements = d && elements > kMaxTensorElements / d ? kMaxTensorElements + 1
+                                                      : elements * d;
+  if (elements > kMaxTensorElements) {
+    message = "tensor '" + t.name() + "' has more than " +
+              std::to_string(kMaxTensorElements) + " elements";
     return failure();
   }
   auto type = RankedTensorType::get(shape, elem);

@@ -81,6 +81,11 @@ public:
   /// records the reason, erases the op and fails.
   mlir::LogicalResult inferResultTypes(mlir::Operation *op);
 
+  /// Fails (with an error naming `what`) when `shape` has a negative dim or
+  /// more than kMaxTensorElements elements.
+  mlir::LogicalResult checkShape(llvm::ArrayRef<int64_t> shape,
+                                 llvm::StringRef what);
+
   /// A rank-0 constant of element type `elem`.
   mlir::Value scalar(mlir::Type elem, double value);
   /// Fails (with an error naming the input) unless `v` holds floats.
@@ -105,6 +110,10 @@ public:
 private:
   llvm::StringMap<mlir::Value> values;
 };
+
+/// The most elements one tensor may have (2^28: 1 GiB of float32). Larger
+/// sizes in a model are reported instead of exhausting memory at compile time.
+constexpr int64_t kMaxTensorElements = int64_t(1) << 28;
 
 /// Converts an ONNX TensorProto into a dense attribute; failure (with a
 /// message) for external data or an unsupported dtype.

@@ -553,7 +553,7 @@ LogicalResult importCast(ImportContext &ctx) {
 
 LogicalResult importConstantOfShape(ImportContext &ctx) {
   auto shape = ctx.constantInts(0);
-  if (!shape)
+  if (!shape || failed(ctx.checkShape(*shape, "the output")))
     return failure();
   auto &b = ctx.builder;
   Attribute fill = b.getF32FloatAttr(0.0f);
@@ -585,7 +585,11 @@ LogicalResult importRange(ImportContext &ctx) {
       return failure();
     if (*d == 0)
       return ctx.error("delta is 0");
-    int64_t n = std::max<int64_t>(0, std::ceil((*l - *s) / *d));
+    double count = std::ceil((*l - *s) / *d);
+    if (count > kMaxTensorElements)
+      return ctx.error("the range would have more than " +
+                       Twine(kMaxTensorElements) + " elements");
+    int64_t n = std::max<int64_t>(0, count);
     for (int64_t i = 0; i < n; ++i)
       values.push_back(b.getFloatAttr(elem, *s + i * *d));
   } else {
@@ -594,8 +598,11 @@ LogicalResult importRange(ImportContext &ctx) {
       return failure();
     if ((*d)[0] == 0)
       return ctx.error("delta is 0");
-    double span = double((*l)[0] - (*s)[0]) / (*d)[0];
-    int64_t n = std::max<int64_t>(0, std::ceil(span));
+    double span = std::ceil(double((*l)[0] - (*s)[0]) / (*d)[0]);
+    if (span > kMaxTensorElements)
+      return ctx.error("the range would have more than " +
+                       Twine(kMaxTensorElements) + " elements");
+    int64_t n = std::max<int64_t>(0, span);
     for (int64_t i = 0; i < n; ++i)
       values.push_back(b.getIntegerAttr(elem, (*s)[0] + i * (*d)[0]));
   }
