@@ -209,6 +209,14 @@ SmallVector<int64_t> ImportContext::intsAttr(StringRef name) const {
   return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
 }
 
+SmallVector<int64_t> ImportContext::spatialAttr(StringRef name, size_t dims,
+                                                int64_t fallback) const {
+  SmallVector<int64_t> v = intsAttr(name);
+  if (v.empty())
+    v.assign(dims, fallback);
+  return v;
+}
+
 std::optional<int64_t> ImportContext::normalizeAxis(int64_t axis,
                                                     int64_t rank) {
   if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {

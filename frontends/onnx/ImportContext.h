@@ -97,6 +97,10 @@ public:
   float floatAttr(llvm::StringRef name, float fallback) const;
   std::string stringAttr(llvm::StringRef name, llvm::StringRef fallback) const;
   llvm::SmallVector<int64_t> intsAttr(llvm::StringRef name) const;
+  /// A per-spatial-dim attribute (strides, dilations...), `fallback` for each
+  /// of `dims` dims when absent.
+  llvm::SmallVector<int64_t> spatialAttr(llvm::StringRef name, size_t dims,
+                                         int64_t fallback) const;
 
   // --- errors -----------------------------------------------------------------
   /// Records "node 'name' (OpType): message" and returns failure.

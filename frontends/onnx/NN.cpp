@@ -50,14 +50,6 @@ resolvePads(ImportContext &ctx, ArrayRef<int64_t> inputSpatial,
   return pads;
 }
 
-/// Reads a per-spatial-dim attribute, defaulting to `fallback` for each dim.
-SmallVector<int64_t> spatialAttr(ImportContext &ctx, StringRef name,
-                                 size_t dims, int64_t fallback) {
-  SmallVector<int64_t> v = ctx.intsAttr(name);
-  if (v.empty())
-    v.assign(dims, fallback);
-  return v;
-}
 
 /// 1-D ops run as 2-D ones over a height of 1: [N, C, W] -> [N, C, 1, W].
 Value liftTo2d(ImportContext &ctx, Value v) {
@@ -103,8 +95,8 @@ LogicalResult importConv(ImportContext &ctx) {
   SmallVector<int64_t> declared = ctx.intsAttr("kernel_shape");
   if (!declared.empty() && declared != kernel)
     return ctx.error("kernel_shape does not match the weight's shape");
-  auto strides = spatialAttr(ctx, "strides", spatial, 1);
-  auto dilations = spatialAttr(ctx, "dilations", spatial, 1);
+  auto strides = ctx.spatialAttr("strides", spatial, 1);
+  auto dilations = ctx.spatialAttr("dilations", spatial, 1);
   if (strides.size() != (size_t)spatial || dilations.size() != (size_t)spatial)
     return ctx.error("strides/dilations do not match the spatial rank");
   auto pads = resolvePads(ctx, xType.getShape().drop_front(2), kernel, strides,
@@ -185,9 +177,9 @@ LogicalResult importConvTranspose(ImportContext &ctx) {
                      ", ...] does not match " + Twine(c) +
                      " input channels in " + Twine(group) + " group(s)");
   SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
-  auto strides = spatialAttr(ctx, "strides", spatial, 1);
-  auto dilations = spatialAttr(ctx, "dilations", spatial, 1);
-  auto outputPadding = spatialAttr(ctx, "output_padding", spatial, 0);
+  auto strides = ctx.spatialAttr("strides", spatial, 1);
+  auto dilations = ctx.spatialAttr("dilations", spatial, 1);
+  auto outputPadding = ctx.spatialAttr("output_padding", spatial, 0);
   SmallVector<int64_t> pads = ctx.intsAttr("pads");
   if (pads.empty())
     pads.assign(2 * spatial, 0);
@@ -325,8 +317,8 @@ LogicalResult importPool(ImportContext &ctx) {
   SmallVector<int64_t> kernel = ctx.intsAttr("kernel_shape");
   if (kernel.size() != (size_t)spatial)
     return ctx.error("kernel_shape must have " + Twine(spatial) + " values");
-  auto strides = spatialAttr(ctx, "strides", spatial, 1);
-  auto dilations = spatialAttr(ctx, "dilations", spatial, 1);
+  auto strides = ctx.spatialAttr("strides", spatial, 1);
+  auto dilations = ctx.spatialAttr("dilations", spatial, 1);
   auto pads = resolvePads(ctx, xType.getShape().drop_front(2), kernel, strides,
                           dilations);
   if (failed(pads))

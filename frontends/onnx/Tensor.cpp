@@ -390,6 +390,105 @@ LogicalResult importCompress(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+
+/// ReverseSequence with constant lengths: a gather along the time axis from a
+/// constant index pattern (t < len[b] ? len[b] - 1 - t : t).
+LogicalResult importReverseSequence(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  auto lens = ctx.constantInts(1);
+  if (!x || !lens)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  int64_t batchAxis = ctx.intAttr("batch_axis", 1), timeAxis = ctx.intAttr("time_axis", 0);
+  if (type.getRank() < 2 || (batchAxis != 0 && batchAxis != 1) ||
+      (timeAxis != 0 && timeAxis != 1) || batchAxis == timeAxis)
+    return ctx.error("batch_axis and time_axis must be 0 and 1 (either order)");
+  int64_t batch = type.getDimSize(batchAxis), time = type.getDimSize(timeAxis);
+  if ((int64_t)lens->size() != batch)
+    return ctx.error("sequence_lens needs one length per batch element");
+  SmallVector<int64_t> strides(type.getRank(), 1);
+  for (int64_t d = type.getRank() - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * type.getDimSize(d + 1);
+  SmallVector<int64_t> indices(type.getNumElements());
+  for (int64_t i = 0; i < type.getNumElements(); ++i) {
+    int64_t t = (i / strides[timeAxis]) % time, b = (i / strides[batchAxis]) % batch;
+    int64_t len = std::clamp<int64_t>((*lens)[b], 0, time);
+    indices[i] = t < len ? len - 1 - t : t;
+  }
+  auto &builder = ctx.builder;
+  Value idx = arith::ConstantOp::create(
+      builder, ctx.loc(),
+      DenseElementsAttr::get(RankedTensorType::get(type.getShape(), builder.getI64Type()),
+                             ArrayRef(indices)));
+  Value result = ctx.build<graph::GatherElementsOp>(x, idx, builder.getI64IntegerAttr(timeAxis));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+/// MaxUnpool: zeros of the output shape with X written at MaxPool's flat
+/// indices I (a scatter into the flattened output).
+LogicalResult importMaxUnpool(ImportContext &ctx) {
+  Value x = ctx.input(0), indices = ctx.input(1);
+  if (!x || !indices || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  int64_t spatial = type.getRank() - 2;
+  // MaxPool's indices address the default output, (in - 1) * stride -
+  // pads + kernel per spatial dim; a given output_shape pads (or crops) its
+  // end.
+  SmallVector<int64_t> kernel = ctx.intsAttr("kernel_shape");
+  SmallVector<int64_t> strides = ctx.spatialAttr("strides", spatial, 1);
+  SmallVector<int64_t> pads = ctx.intsAttr("pads");
+  if (pads.empty())
+    pads.assign(2 * spatial, 0);
+  if ((int64_t)kernel.size() != spatial || (int64_t)strides.size() != spatial ||
+      (int64_t)pads.size() != 2 * spatial)
+    return ctx.error("kernel_shape, strides and pads do not match the spatial rank");
+  SmallVector<int64_t> defaultShape = {type.getDimSize(0), type.getDimSize(1)};
+  for (int64_t i = 0; i < spatial; ++i)
+    defaultShape.push_back((type.getDimSize(2 + i) - 1) * strides[i] - pads[i] -
+                           pads[i + spatial] + kernel[i]);
+  SmallVector<int64_t> outShape = defaultShape;
+  if (ctx.optionalInput(2)) {
+    auto given = ctx.constantInts(2);
+    if (!given)
+      return failure();
+    if (given->size() != defaultShape.size())
+      return ctx.error("output_shape needs one value per dim");
+    outShape = *given;
+  }
+  if (failed(ctx.checkShape(defaultShape, "the output")) ||
+      failed(ctx.checkShape(outShape, "the output")))
+    return failure();
+  int64_t total = 1;
+  for (int64_t d : defaultShape)
+    total *= d;
+  auto &b = ctx.builder;
+  Type elem = type.getElementType();
+  Value zeros = arith::ConstantOp::create(
+      b, ctx.loc(), DenseElementsAttr::get(RankedTensorType::get({total}, elem),
+                                           b.getFloatAttr(elem, 0.0)));
+  int64_t count = type.getNumElements();
+  Value flatIdx = ctx.build<graph::ReshapeOp>(indices, b.getDenseI64ArrayAttr({count}));
+  Value flatX = ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr({count}));
+  Value result = flatIdx && flatX
+                     ? ctx.build<graph::ScatterElementsOp>(zeros, flatIdx, flatX,
+                                                           b.getI64IntegerAttr(0),
+                                                           b.getStringAttr("none"))
+                     : Value();
+  result = result ? ctx.build<graph::ReshapeOp>(result, b.getDenseI64ArrayAttr(defaultShape))
+                  : Value();
+  if (result && outShape != defaultShape) {
+    SmallVector<int64_t> border(2 * outShape.size(), 0);
+    for (size_t d = 0; d < outShape.size(); ++d)
+      border[outShape.size() + d] = outShape[d] - defaultShape[d];
+    result = ctx.build<graph::PadOp>(result, b.getDenseI64ArrayAttr(border),
+                                     b.getF64FloatAttr(0.0), b.getStringAttr("constant"));
+  }
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importSlice(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
@@ -906,6 +1005,8 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"GatherElements", "Tensor", 11, "negative indices", importGatherElements});
   table.push_back({"Trilu", "Tensor", 14, "constant k", importTrilu});
   table.push_back({"Compress", "Tensor", 9, "constant condition", importCompress});
+  table.push_back({"ReverseSequence", "Tensor", 10, "constant sequence_lens", importReverseSequence});
+  table.push_back({"MaxUnpool", "Tensor", 9, "", importMaxUnpool});
   table.push_back({"ScatterElements", "Tensor", 11, "none, add, mul, max, min",
                    importScatterElements});
   table.push_back({"Scatter", "Tensor", 9, "as ScatterElements", importScatterElements});
