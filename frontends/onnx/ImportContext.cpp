@@ -14,17 +14,15 @@ namespace dlc::onnx_frontend {
 
 Location ImportContext::loc() const {
   MLIRContext *ctx = builder.getContext();
-  std::string name = node && !node->name().empty()
-                         ? node->name()
-                         : (node ? node->op_type() + "<unnamed>" : "<graph>");
+  std::string name = !node                   ? std::string("<graph>")
+                     : !node->name().empty() ? node->name()
+                                             : "#" + std::to_string(nodeIndex);
   return NameLoc::get(StringAttr::get(ctx, name),
                       FileLineColLoc::get(ctx, modelPath, 0, 0));
 }
 
 LogicalResult ImportContext::error(const Twine &message) {
-  std::string where =
-      node ? "node '" + node->name() + "' (" + node->op_type() + ")"
-           : std::string("graph");
+  std::string where = node ? describeNode(*node, nodeIndex) : std::string("graph");
   errors.push_back(modelPath + ": " + where + ": " + message.str());
   return failure();
 }
@@ -225,6 +223,12 @@ std::optional<int64_t> ImportContext::normalizeAxis(int64_t axis,
     return std::nullopt;
   }
   return axis < 0 ? axis + rank : axis;
+}
+
+std::string describeNode(const onnx::NodeProto &node, int index) {
+  std::string name = node.name().empty() ? "node #" + std::to_string(index)
+                                         : "node '" + node.name() + "'";
+  return name + " (" + node.op_type() + ")";
 }
 
 Type elementTypeOf(MLIRContext *ctx, int32_t t) {

@@ -40,6 +40,7 @@ public:
 
   // --- the node being imported ------------------------------------------------
   const onnx::NodeProto *node = nullptr;
+  int nodeIndex = 0; ///< position in the graph, for unnamed nodes
   mlir::Location loc() const;
 
   /// Input `i` of the current node; null (with an error) if it is missing.
@@ -124,6 +125,10 @@ constexpr int64_t kMaxTensorElements = int64_t(1) << 28;
 mlir::FailureOr<mlir::DenseElementsAttr>
 tensorProtoToAttr(mlir::MLIRContext *context, const onnx::TensorProto &tensor,
                   std::string &message);
+
+/// How messages name a node: "node 'conv1' (Conv)", or by its position in
+/// the graph when it has no name: "node #3 (Add)".
+std::string describeNode(const onnx::NodeProto &node, int index);
 
 /// The MLIR element type of an ONNX dtype; null if dlc has none for it.
 mlir::Type elementTypeOf(mlir::MLIRContext *context, int32_t onnxDType);

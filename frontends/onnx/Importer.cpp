@@ -145,7 +145,9 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
 
   // Every unsupported node, listed at once, before anything is built.
   std::vector<std::string> unsupported;
+  int index = 0;
   for (const auto &node : g.node()) {
+    int nodeIndex = index++;
     const OpImporter *imp = findImporter(node.op_type());
     std::string why;
     if (!isDefaultDomain(node.domain()))
@@ -154,9 +156,12 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
       why = "op type is not supported";
     else if (opset < imp->sinceOpset)
       why = "supported from opset " + std::to_string(imp->sinceOpset);
-    if (!why.empty())
-      unsupported.push_back("  node '" + node.name() + "' (" + node.op_type() +
-                            ", opset " + std::to_string(opset) + "): " + why);
+    if (!why.empty()) {
+      // "node 'conv1' (Conv)" -> "node 'conv1' (Conv, opset 17)"
+      std::string label = describeNode(node, nodeIndex);
+      label.insert(label.size() - 1, ", opset " + std::to_string(opset));
+      unsupported.push_back("  " + label + ": " + why);
+    }
   }
   if (!unsupported.empty()) {
     errors += path.str() + ": " + std::to_string(unsupported.size()) +
@@ -248,6 +253,7 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
 
   for (const auto &node : g.node()) {
     ctx.node = &node;
+    ctx.nodeIndex = static_cast<int>(&node - &*g.node().begin());
     const OpImporter *imp = findImporter(node.op_type());
     if (failed(imp->import(ctx))) {
       if (ctx.errors.empty())
