@@ -1293,16 +1293,17 @@ OpFoldResult CastOp::fold(FoldAdaptor a) {
     }
     auto i = cast<IntegerAttr>(value);
     APInt v = i.getValue();
+    bool isUnsigned = getUnsignedSource() || v.getBitWidth() == 1;
     if (auto toFloat = dyn_cast<FloatType>(to)) {
       APFloat f(toFloat.getFloatSemantics());
-      f.convertFromAPInt(v, /*isSigned=*/v.getBitWidth() > 1, kRound);
+      f.convertFromAPInt(v, /*isSigned=*/!isUnsigned, kRound);
       return FloatAttr::get(to, f);
     }
     unsigned width = to.getIntOrFloatBitWidth();
     if (width == 1)
       return IntegerAttr::get(to, APInt(1, !v.isZero()));
-    return IntegerAttr::get(to, v.getBitWidth() == 1 ? v.zext(width)
-                                                     : v.sextOrTrunc(width));
+    return IntegerAttr::get(to, isUnsigned ? v.zextOrTrunc(width)
+                                           : v.sextOrTrunc(width));
   };
   SmallVector<Attribute> out;
   for (Attribute value : data.getValues<Attribute>())

@@ -445,7 +445,12 @@ def Graph_ExpandOp : Graph_Op<"expand"> {
 
 def Graph_CastOp : Graph_Op<"cast"> {
   let summary = "Converts elements to `to` (float <-> int truncates toward zero)";
-  let arguments = (ins AnyRankedTensor:$input, TypeAttr:$to);
+  let description = [{
+    Integers are read as signed, or as unsigned with `unsigned_source` (ONNX's
+    uint types): zero-extended, converted to float as unsigned.
+  }];
+  let arguments = (ins AnyRankedTensor:$input, TypeAttr:$to,
+                       DefaultValuedAttr<BoolAttr, "false">:$unsigned_source);
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;

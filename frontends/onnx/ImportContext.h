@@ -153,6 +153,7 @@ void addTensorImporters(std::vector<OpImporter> &table);
 void addReduceImporters(std::vector<OpImporter> &table);
 void addRNNImporters(std::vector<OpImporter> &table);
 void addLossImporters(std::vector<OpImporter> &table);
+void addQuantizationImporters(std::vector<OpImporter> &table);
 
 } // namespace dlc::onnx_frontend
 

@@ -30,6 +30,7 @@ const std::vector<OpImporter> &importerTable() {
     addReduceImporters(t);
     addRNNImporters(t);
     addLossImporters(t);
+    addQuantizationImporters(t);
     return t;
   }();
   return table;

@@ -645,7 +645,15 @@ LogicalResult importCast(ImportContext &ctx) {
     if (!to)
       return ctx.error("cast to " + dtypeName(dtype) + " is not supported");
   }
-  Value result = ctx.build<graph::CastOp>(x, TypeAttr::get(to));
+  Value result = ctx.build<graph::CastOp>(
+      x, TypeAttr::get(to), ctx.builder.getBoolAttr(ctx.unsignedValues.contains(x)));
+  // The result of a cast to an unsigned ONNX type is unsigned.
+  int64_t target = ctx.node->op_type() == "CastLike" ? -1 : ctx.intAttr("to", 0);
+  bool toUnsigned = target == onnx::TensorProto::UINT8 || target == onnx::TensorProto::UINT16 ||
+                    target == onnx::TensorProto::UINT32 || target == onnx::TensorProto::UINT64 ||
+                    (target == -1 && ctx.unsignedValues.contains(ctx.lookup(ctx.node->input(1))));
+  if (result && toUnsigned)
+    ctx.unsignedValues.insert(result);
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }

@@ -273,8 +273,10 @@ struct WhereToLinalg : OpConversionPattern<graph::WhereOp> {
   }
 };
 
-/// Converts one scalar between integer (signed; i1 unsigned) and float types.
-Value convertScalar(OpBuilder &b, Location l, Value x, Type to) {
+/// Converts one scalar between integer (signed unless `isUnsigned`; i1
+/// always unsigned) and float types.
+Value convertScalar(OpBuilder &b, Location l, Value x, Type to,
+                    bool isUnsigned) {
   Type from = x.getType();
   if (from == to)
     return x;
@@ -288,9 +290,15 @@ Value convertScalar(OpBuilder &b, Location l, Value x, Type to) {
     if (to.isInteger(1))
       return arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNE, x,
                                    dlc::floatConstant(b, l, from, 0));
+    // Narrow targets go through i32, so that unsigned 8- and 16-bit values
+    // (above the signed range) keep their bits.
+    if (to.getIntOrFloatBitWidth() < 32) {
+      Value wide = arith::FPToSIOp::create(b, l, b.getI32Type(), x);
+      return arith::TruncIOp::create(b, l, to, wide);
+    }
     return arith::FPToSIOp::create(b, l, to, x);
   }
-  bool boolean = from.isInteger(1);
+  bool boolean = from.isInteger(1) || isUnsigned;
   if (toFloat)
     return boolean ? arith::UIToFPOp::create(b, l, to, x).getResult()
                    : arith::SIToFPOp::create(b, l, to, x).getResult();
@@ -311,10 +319,11 @@ struct CastToLinalg : OpConversionPattern<graph::CastOp> {
   matchAndRewrite(graph::CastOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Type to = op.getTo();
+    bool isUnsigned = op.getUnsignedSource();
     Value result = dlc::buildElementwise(
         rewriter, op.getLoc(), op.getType(), ValueRange{adaptor.getInput()},
         [&](OpBuilder &b, Location l, ValueRange args) {
-          return convertScalar(b, l, args[0], to);
+          return convertScalar(b, l, args[0], to, isUnsigned);
         });
     rewriter.replaceOp(op, result);
     return success();

@@ -1,0 +1,179 @@
+//===- Quantization.cpp - importers of (de)quantization ops ---------------===//
+//
+// QuantizeLinear, DequantizeLinear and DynamicQuantizeLinear, composed of
+// graph ops in float32: y = saturate(round(x / scale) + zero_point) and
+// x = (y - zero_point) * scale, with 8-bit integers stored as i8 (uint8
+// values marked unsigned, as the importer tracks them).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ImportContext.h"
+
+#include "dialects/graph/GraphDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+
+using namespace mlir;
+
+namespace dlc::onnx_frontend {
+
+namespace {
+
+/// Helpers over one node's import.
+struct Quantizer {
+  ImportContext &ctx;
+  OpBuilder &b;
+
+  explicit Quantizer(ImportContext &ctx) : ctx(ctx), b(ctx.builder) {}
+
+  Value cast(Value v, Type to) {
+    if (!v || ImportContext::typeOf(v).getElementType() == to)
+      return v;
+    return ctx.build<graph::CastOp>(v, TypeAttr::get(to),
+                                    b.getBoolAttr(ctx.unsignedValues.contains(v)));
+  }
+  Value unary(Value v, StringRef fn) {
+    return v ? ctx.build<graph::UnaryOp>(v, b.getStringAttr(fn), b.getF32FloatAttr(0),
+                                         b.getF32FloatAttr(0), b.getF32FloatAttr(0))
+             : v;
+  }
+  Value clip(Value v, double lo, double hi) {
+    return v ? ctx.build<graph::ClipOp>(v, b.getF32FloatAttr(lo), b.getF32FloatAttr(hi)) : v;
+  }
+  /// A per-axis parameter [C] reshaped to broadcast along `axis` of a rank
+  /// `rank` tensor; scalars stay as they are.
+  Value alongAxis(Value v, int64_t axis, int64_t rank) {
+    auto type = ImportContext::typeOf(v);
+    if (!v || type.getRank() != 1 || rank <= 1)
+      return v;
+    SmallVector<int64_t> shape(rank, 1);
+    shape[axis] = type.getDimSize(0);
+    bool isUnsigned = ctx.unsignedValues.contains(v);
+    Value r = ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(shape));
+    if (r && isUnsigned)
+      ctx.unsignedValues.insert(r);
+    return r;
+  }
+  /// float32 values (already rounded and saturated) to 8-bit integers:
+  /// through int32 so that uint8 values above 127 keep their bits.
+  Value toInt8(Value v, bool isUnsigned) {
+    Value i32 = cast(v, b.getI32Type());
+    Value out = i32 ? ctx.build<graph::CastOp>(i32, TypeAttr::get(b.getI8Type()),
+                                               b.getBoolAttr(false))
+                    : Value();
+    if (out && isUnsigned)
+      ctx.unsignedValues.insert(out);
+    return out;
+  }
+};
+
+/// The axis of a per-axis scale; 0 (unused) for a per-tensor one, whatever
+/// the attribute says.
+std::optional<int64_t> quantizationAxis(ImportContext &ctx, Value x, Value scale) {
+  if (ImportContext::typeOf(scale).getNumElements() == 1)
+    return 0;
+  return ctx.normalizeAxis(ctx.intAttr("axis", 1), ImportContext::typeOf(x).getRank());
+}
+
+/// The zero point's dtype decides the output's: uint8 (the default) or int8.
+bool zeroPointIsUnsigned(ImportContext &ctx, std::optional<Value> zp) {
+  return !zp || ctx.unsignedValues.contains(*zp);
+}
+
+LogicalResult importQuantizeLinear(ImportContext &ctx) {
+  Quantizer q(ctx);
+  Value x = ctx.input(0), scale = ctx.input(1);
+  if (!x || !scale || failed(ctx.requireFloat(x, "input x")))
+    return failure();
+  std::optional<Value> zp = ctx.optionalInput(2);
+  if (zp && !ImportContext::typeOf(*zp).getElementType().isInteger(8))
+    return ctx.error("only 8-bit zero points are supported");
+  int64_t rank = ImportContext::typeOf(x).getRank();
+  auto axis = quantizationAxis(ctx, x, scale);
+  if (!axis)
+    return failure();
+  bool isUnsigned = zeroPointIsUnsigned(ctx, zp);
+  Type f32 = ctx.builder.getF32Type();
+  Value y = ctx.build<graph::DivOp>(q.cast(x, f32), q.cast(q.alongAxis(scale, *axis, rank), f32));
+  y = q.unary(y, "round");
+  if (zp && y)
+    y = ctx.build<graph::AddOp>(y, q.cast(q.alongAxis(*zp, *axis, rank), f32));
+  y = isUnsigned ? q.clip(y, 0, 255) : q.clip(y, -128, 127);
+  y = y ? q.toInt8(y, isUnsigned) : y;
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+LogicalResult importDequantizeLinear(ImportContext &ctx) {
+  Quantizer q(ctx);
+  Value x = ctx.input(0), scale = ctx.input(1);
+  if (!x || !scale)
+    return failure();
+  std::optional<Value> zp = ctx.optionalInput(2);
+  int64_t rank = ImportContext::typeOf(x).getRank();
+  auto axis = quantizationAxis(ctx, x, scale);
+  if (!axis)
+    return failure();
+  Type f32 = ctx.builder.getF32Type();
+  Value y = q.cast(x, f32);
+  if (zp)
+    y = y ? ctx.build<graph::SubOp>(y, q.cast(q.alongAxis(*zp, *axis, rank), f32)) : y;
+  y = y ? ctx.build<graph::MulOp>(y, q.cast(q.alongAxis(scale, *axis, rank), f32)) : y;
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+/// uint8 quantization with scale and zero point from the data's range
+/// (which always includes 0).
+LogicalResult importDynamicQuantizeLinear(ImportContext &ctx) {
+  Quantizer q(ctx);
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input x")))
+    return failure();
+  auto &b = ctx.builder;
+  Type f32 = b.getF32Type();
+  x = q.cast(x, f32);
+  int64_t rank = ImportContext::typeOf(x).getRank();
+  SmallVector<int64_t> all;
+  for (int64_t d = 0; d < rank; ++d)
+    all.push_back(d);
+  auto reduce = [&](StringRef kind) {
+    return ctx.build<graph::ReduceOp>(x, b.getStringAttr(kind), b.getDenseI64ArrayAttr(all),
+                                      b.getBoolAttr(false));
+  };
+  Value zero = ctx.scalar(f32, 0.0);
+  Value hi = reduce("max"), lo = reduce("min");
+  hi = hi ? ctx.build<graph::MaxOp>(hi, zero) : hi;
+  lo = lo ? ctx.build<graph::MinOp>(lo, zero) : lo;
+  Value scale = hi && lo ? ctx.build<graph::DivOp>(ctx.build<graph::SubOp>(hi, lo),
+                                                   ctx.scalar(f32, 255.0))
+                         : Value();
+  Value zpFloat = scale ? q.clip(q.unary(ctx.build<graph::DivOp>(
+                                             ctx.build<graph::SubOp>(zero, lo), scale),
+                                         "round"),
+                                 0, 255)
+                        : Value();
+  Value y = zpFloat ? ctx.build<graph::AddOp>(
+                          q.unary(ctx.build<graph::DivOp>(x, scale), "round"), zpFloat)
+                    : Value();
+  y = q.clip(y, 0, 255);
+  y = y ? q.toInt8(y, true) : y;
+  Value zp = zpFloat ? q.toInt8(zpFloat, true) : Value();
+  ctx.setOutput(0, y);
+  ctx.setOutput(1, scale);
+  ctx.setOutput(2, zp);
+  return success(y && scale && zp);
+}
+
+} // namespace
+
+void addQuantizationImporters(std::vector<OpImporter> &table) {
+  table.push_back({"QuantizeLinear", "Quantization", 10,
+                   "8-bit, per tensor or per axis", importQuantizeLinear});
+  table.push_back({"DequantizeLinear", "Quantization", 10,
+                   "8-bit and int32, per tensor or per axis", importDequantizeLinear});
+  table.push_back({"DynamicQuantizeLinear", "Quantization", 11, "uint8",
+                   importDynamicQuantizeLinear});
+}
+
+} // namespace dlc::onnx_frontend
