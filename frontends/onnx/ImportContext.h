@@ -135,6 +135,13 @@ mlir::Type elementTypeOf(mlir::MLIRContext *context, int32_t onnxDType);
 /// ONNX's spelling of a dtype ("float32", "int64", ...).
 std::string dtypeName(int32_t onnxDType);
 
+/// A convolution of `x` by `w` (+ `bias`, may be null) with the current
+/// node's Conv attributes (strides, pads or auto_pad, dilations, group);
+/// null (with an error) for what dlc does not support. Shared by Conv and
+/// the integer and quantized convolutions.
+mlir::Value buildConv(ImportContext &ctx, mlir::Value x, mlir::Value w,
+                      mlir::Value bias);
+
 /// An op importer: reads ctx.node, builds graph ops, sets its outputs.
 using OpImportFn = std::function<mlir::LogicalResult(ImportContext &)>;
 

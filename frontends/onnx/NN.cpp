@@ -78,31 +78,37 @@ void liftAttrsTo2d(SmallVector<int64_t> &kernel, SmallVector<int64_t> &strides,
   pads = {0, pads[0], 0, pads[1]};
 }
 
-LogicalResult importConv(ImportContext &ctx) {
-  Value x = ctx.input(0), w = ctx.input(1);
-  if (!x || !w || failed(ctx.requireFloat(x, "input X")))
-    return failure();
-  std::optional<Value> bias = ctx.optionalInput(2);
+} // namespace
+
+Value buildConv(ImportContext &ctx, Value x, Value w, Value bias) {
   auto xType = ImportContext::typeOf(x), wType = ImportContext::typeOf(w);
   int64_t spatial = xType.getRank() - 2;
-  if (spatial != 1 && spatial != 2)
-    return ctx.error("only 1-D and 2-D convolutions are supported, this one "
-                     "is " + Twine(spatial) + "-D");
-  if (wType.getRank() != xType.getRank())
-    return ctx.error("weight rank " + Twine(wType.getRank()) +
-                     " differs from input rank " + Twine(xType.getRank()));
+  if (spatial != 1 && spatial != 2) {
+    (void)ctx.error("only 1-D and 2-D convolutions are supported, this one "
+                    "is " + Twine(spatial) + "-D");
+    return {};
+  }
+  if (wType.getRank() != xType.getRank()) {
+    (void)ctx.error("weight rank " + Twine(wType.getRank()) +
+                    " differs from input rank " + Twine(xType.getRank()));
+    return {};
+  }
   SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
   SmallVector<int64_t> declared = ctx.intsAttr("kernel_shape");
-  if (!declared.empty() && declared != kernel)
-    return ctx.error("kernel_shape does not match the weight's shape");
+  if (!declared.empty() && declared != kernel) {
+    (void)ctx.error("kernel_shape does not match the weight's shape");
+    return {};
+  }
   auto strides = ctx.spatialAttr("strides", spatial, 1);
   auto dilations = ctx.spatialAttr("dilations", spatial, 1);
-  if (strides.size() != (size_t)spatial || dilations.size() != (size_t)spatial)
-    return ctx.error("strides/dilations do not match the spatial rank");
+  if (strides.size() != (size_t)spatial || dilations.size() != (size_t)spatial) {
+    (void)ctx.error("strides/dilations do not match the spatial rank");
+    return {};
+  }
   auto pads = resolvePads(ctx, xType.getShape().drop_front(2), kernel, strides,
                           dilations);
   if (failed(pads))
-    return failure();
+    return {};
   int64_t group = ctx.intAttr("group", 1);
   if (spatial == 1) {
     liftAttrsTo2d(kernel, strides, dilations, *pads);
@@ -111,17 +117,25 @@ LogicalResult importConv(ImportContext &ctx) {
   }
   // graph.conv2d takes pads as [top, left, bottom, right], ONNX's order too.
   Value result = ctx.build<graph::Conv2dOp>(
-      x, w, bias ? *bias : Value(),
-      ctx.builder.getDenseI64ArrayAttr(strides),
+      x, w, bias, ctx.builder.getDenseI64ArrayAttr(strides),
       ctx.builder.getDenseI64ArrayAttr(*pads),
       ctx.builder.getDenseI64ArrayAttr(dilations),
       ctx.builder.getI64IntegerAttr(group));
-  if (!result)
-    return failure();
-  if (spatial == 1)
+  if (result && spatial == 1)
     result = dropLiftedDim(ctx, result);
+  return result;
+}
+
+namespace {
+
+LogicalResult importConv(ImportContext &ctx) {
+  Value x = ctx.input(0), w = ctx.input(1);
+  if (!x || !w || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  std::optional<Value> bias = ctx.optionalInput(2);
+  Value result = buildConv(ctx, x, w, bias ? *bias : Value());
   ctx.setOutput(0, result);
-  return success();
+  return success(static_cast<bool>(result));
 }
 
 /// Inserts `stride - 1` zeros between the elements of dim `dim`:

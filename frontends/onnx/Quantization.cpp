@@ -75,6 +75,119 @@ std::optional<int64_t> quantizationAxis(ImportContext &ctx, Value x, Value scale
   return ctx.normalizeAxis(ctx.intAttr("axis", 1), ImportContext::typeOf(x).getRank());
 }
 
+/// (v - zero_point) as float32, the zero point per tensor, per row (a
+/// [M] zero point of an [M, K] matrix: `rowZeroPoint`) or broadcasting.
+Value centered(Quantizer &q, Value v, std::optional<Value> zp, bool rowZeroPoint = false) {
+  Type f32 = q.b.getF32Type();
+  Value out = q.cast(v, f32);
+  if (!zp || !out)
+    return out;
+  Value z = q.cast(*zp, f32);
+  auto zType = ImportContext::typeOf(*zp);
+  if (z && rowZeroPoint && zType.getRank() == 1 && zType.getNumElements() > 1)
+    z = q.ctx.build<graph::ReshapeOp>(z, q.b.getDenseI64ArrayAttr({zType.getDimSize(0), 1}));
+  return z ? q.ctx.build<graph::SubOp>(out, z) : Value();
+}
+
+/// saturate(round(y / scale) + zero_point) as 8-bit integers.
+Value requantize(Quantizer &q, Value y, Value scale, std::optional<Value> zp) {
+  Type f32 = q.b.getF32Type();
+  bool isUnsigned = !zp || q.ctx.unsignedValues.contains(*zp);
+  Value r = y ? q.ctx.build<graph::DivOp>(y, q.cast(scale, f32)) : y;
+  r = q.unary(r, "round");
+  if (zp && r)
+    r = q.ctx.build<graph::AddOp>(r, q.cast(*zp, f32));
+  r = isUnsigned ? q.clip(r, 0, 255) : q.clip(r, -128, 127);
+  return r ? q.toInt8(r, isUnsigned) : r;
+}
+
+/// The products of 8-bit integers are computed in float32: exact while every
+/// accumulated sum stays below 2^24 (e.g. K * 255 * 255 for K < 258), which
+/// is the case for the ONNX tests and typical quantized layers' partial
+/// sums. Beyond that the int32 result can be off by float32 rounding.
+LogicalResult importMatMulInteger(ImportContext &ctx) {
+  Quantizer q(ctx);
+  Value a = ctx.input(0), b = ctx.input(1);
+  if (!a || !b)
+    return failure();
+  Value lhs = centered(q, a, ctx.optionalInput(2), /*rowZeroPoint=*/true);
+  Value rhs = centered(q, b, ctx.optionalInput(3));
+  Value y = lhs && rhs ? ctx.build<graph::MatmulOp>(lhs, rhs, q.b.getBoolAttr(false),
+                                                    q.b.getBoolAttr(false))
+                       : Value();
+  y = y ? q.cast(q.unary(y, "round"), q.b.getI32Type()) : y;
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+LogicalResult importConvInteger(ImportContext &ctx) {
+  Quantizer q(ctx);
+  Value x = ctx.input(0), w = ctx.input(1);
+  if (!x || !w)
+    return failure();
+  Value xf = centered(q, x, ctx.optionalInput(2));
+  // A per-output-channel weight zero point broadcasts as [F, 1, 1, 1].
+  std::optional<Value> wzp = ctx.optionalInput(3);
+  Value wf = q.cast(w, q.b.getF32Type());
+  if (wzp && wf) {
+    Value z = q.alongAxis(*wzp, 0, ImportContext::typeOf(w).getRank());
+    wf = ctx.build<graph::SubOp>(wf, q.cast(z, q.b.getF32Type()));
+  }
+  Value y = xf && wf ? buildConv(ctx, xf, wf, Value()) : Value();
+  y = y ? q.cast(q.unary(y, "round"), q.b.getI32Type()) : y;
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+LogicalResult importQLinearMatMul(ImportContext &ctx) {
+  Quantizer q(ctx);
+  Value a = ctx.input(0), aScale = ctx.input(1), aZp = ctx.input(2);
+  Value b = ctx.input(3), bScale = ctx.input(4), bZp = ctx.input(5);
+  Value yScale = ctx.input(6), yZp = ctx.input(7);
+  if (!a || !aScale || !aZp || !b || !bScale || !bZp || !yScale || !yZp)
+    return failure();
+  Type f32 = q.b.getF32Type();
+  Value lhs = centered(q, a, aZp, /*rowZeroPoint=*/true);
+  Value rhs = centered(q, b, bZp);
+  lhs = lhs ? ctx.build<graph::MulOp>(lhs, q.cast(aScale, f32)) : lhs;
+  rhs = rhs ? ctx.build<graph::MulOp>(rhs, q.cast(bScale, f32)) : rhs;
+  Value y = lhs && rhs ? ctx.build<graph::MatmulOp>(lhs, rhs, q.b.getBoolAttr(false),
+                                                    q.b.getBoolAttr(false))
+                       : Value();
+  y = requantize(q, y, yScale, yZp);
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+LogicalResult importQLinearConv(ImportContext &ctx) {
+  Quantizer q(ctx);
+  Value x = ctx.input(0), xScale = ctx.input(1), xZp = ctx.input(2);
+  Value w = ctx.input(3), wScale = ctx.input(4), wZp = ctx.input(5);
+  Value yScale = ctx.input(6), yZp = ctx.input(7);
+  if (!x || !xScale || !xZp || !w || !wScale || !wZp || !yScale || !yZp)
+    return failure();
+  Type f32 = q.b.getF32Type();
+  int64_t wRank = ImportContext::typeOf(w).getRank();
+  Value xf = centered(q, x, xZp);
+  xf = xf ? ctx.build<graph::MulOp>(xf, q.cast(xScale, f32)) : xf;
+  Value wf = q.cast(w, f32);
+  wf = wf ? ctx.build<graph::SubOp>(wf, q.cast(q.alongAxis(wZp, 0, wRank), f32)) : wf;
+  wf = wf ? ctx.build<graph::MulOp>(wf, q.cast(q.alongAxis(wScale, 0, wRank), f32)) : wf;
+  // The int32 bias is in units of x_scale * w_scale.
+  Value bias;
+  if (std::optional<Value> bb = ctx.optionalInput(8)) {
+    Value s = ctx.build<graph::MulOp>(q.cast(xScale, f32), q.cast(wScale, f32));
+    bias = s ? ctx.build<graph::MulOp>(q.cast(*bb, f32), s) : Value();
+    if (bias && ImportContext::typeOf(bias).getRank() != 1)
+      bias = ctx.build<graph::ReshapeOp>(
+          bias, q.b.getDenseI64ArrayAttr({ImportContext::typeOf(*bb).getNumElements()}));
+  }
+  Value y = xf && wf ? buildConv(ctx, xf, wf, bias) : Value();
+  y = requantize(q, y, yScale, yZp);
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
 /// The zero point's dtype decides the output's: uint8 (the default) or int8.
 bool zeroPointIsUnsigned(ImportContext &ctx, std::optional<Value> zp) {
   return !zp || ctx.unsignedValues.contains(*zp);
@@ -168,6 +281,14 @@ LogicalResult importDynamicQuantizeLinear(ImportContext &ctx) {
 } // namespace
 
 void addQuantizationImporters(std::vector<OpImporter> &table) {
+  table.push_back({"MatMulInteger", "Quantization", 10, "8-bit, computed in float32",
+                   importMatMulInteger});
+  table.push_back({"ConvInteger", "Quantization", 10, "8-bit, computed in float32",
+                   importConvInteger});
+  table.push_back({"QLinearMatMul", "Quantization", 10, "8-bit, computed in float32",
+                   importQLinearMatMul});
+  table.push_back({"QLinearConv", "Quantization", 10, "8-bit, computed in float32",
+                   importQLinearConv});
   table.push_back({"QuantizeLinear", "Quantization", 10,
                    "8-bit, per tensor or per axis", importQuantizeLinear});
   table.push_back({"DequantizeLinear", "Quantization", 10,
