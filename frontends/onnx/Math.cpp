@@ -9,6 +9,7 @@
 #include <map>
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -211,9 +212,38 @@ LogicalResult importLeakyRelu(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// Clip of integers: max with the lower bound, min with the upper one (each
+/// a constant of X's type, when given), unsigned-aware.
+LogicalResult importIntegerClip(ImportContext &ctx, Value x) {
+  bool isUnsigned = ctx.unsignedValues.contains(x);
+  auto &b = ctx.builder;
+  Value result = x;
+  for (int i : {1, 2}) {
+    if (!ctx.optionalInput(i))
+      continue;
+    Value bound = ctx.input(i);
+    if (!matchPattern(bound, m_Constant()))
+      return ctx.error("input '" + ctx.node->input(i) +
+                       "' must be a compile-time constant");
+    result = i == 1 ? ctx.build<graph::MaxOp>(result, bound, b.getBoolAttr(isUnsigned))
+                    : ctx.build<graph::MinOp>(result, bound, b.getBoolAttr(isUnsigned));
+    if (!result)
+      return failure();
+  }
+  if (isUnsigned)
+    ctx.unsignedValues.insert(result);
+  ctx.setOutput(0, result);
+  return success();
+}
+
 LogicalResult importClip(ImportContext &ctx) {
   Value x = ctx.input(0);
-  if (!x || failed(ctx.requireFloat(x, "input X")))
+  if (!x)
+    return failure();
+  Type elem = ImportContext::typeOf(x).getElementType();
+  if (ctx.opset >= 11 && elem.isInteger() && !elem.isInteger(1))
+    return importIntegerClip(ctx, x);
+  if (failed(ctx.requireFloat(x, "input X")))
     return failure();
   double lo = -std::numeric_limits<float>::infinity();
   double hi = std::numeric_limits<float>::infinity();
@@ -623,7 +653,7 @@ void addMathImporters(std::vector<OpImporter> &table) {
   table.push_back({"Sigmoid", "Math", 1, "", importUnary<graph::SigmoidOp>});
   table.push_back({"Tanh", "Math", 1, "", importUnary<graph::TanhOp>});
   table.push_back({"LeakyRelu", "Math", 1, "", importLeakyRelu});
-  table.push_back({"Clip", "Math", 1, "constant min/max", importClip});
+  table.push_back({"Clip", "Math", 1, "constant min/max; float and integer", importClip});
   table.push_back({"Softmax", "Math", 1, "any axis (opset < 13: flattened)",
                    importSoftmaxLike<graph::SoftmaxOp>});
   table.push_back({"LogSoftmax", "Math", 1, "any axis (opset < 13: flattened)",
