@@ -139,14 +139,9 @@ Value ImportContext::foldIfConstant(Operation *op) {
 
 LogicalResult ImportContext::checkShape(ArrayRef<int64_t> shape,
                                        StringRef what) {
-  int64_t elements = 1;
-  for (int64_t d : shape) {
-    if (d < 0)
-      return error(what + " has a negative dim");
-    elements = d && elements > kMaxTensorElements / d ? kMaxTensorElements + 1
-                                                      : elements * d;
-  }
-  if (elements > kMaxTensorElements)
+  if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
+    return error(what + " has a negative dim");
+  if (exceedsMaxElements(shape))
     return error(what + " would have more than " + Twine(kMaxTensorElements) +
                  " elements");
   return success();
@@ -225,6 +220,18 @@ std::optional<int64_t> ImportContext::normalizeAxis(int64_t axis,
   return axis < 0 ? axis + rank : axis;
 }
 
+bool exceedsMaxElements(ArrayRef<int64_t> shape) {
+  if (llvm::is_contained(shape, 0))
+    return false; // empty, however large the other dims
+  int64_t elements = 1;
+  for (int64_t d : shape) {
+    if (elements > kMaxTensorElements / d)
+      return true;
+    elements *= d;
+  }
+  return elements > kMaxTensorElements;
+}
+
 std::string describeNode(const onnx::NodeProto &node, int index) {
   std::string name = node.name().empty() ? "node #" + std::to_string(index)
                                          : "node '" + node.name() + "'";
@@ -298,11 +305,7 @@ FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
     message = "tensor '" + t.name() + "' has a negative dim";
     return failure();
   }
-  int64_t elements = 1;
-  for (int64_t d : shape)
-    elements = d && elements > kMaxTensorElements / d ? kMaxTensorElements + 1
-                                                      : elements * d;
-  if (elements > kMaxTensorElements) {
+  if (exceedsMaxElements(shape)) {
     message = "tensor '" + t.name() + "' has more than " +
               std::to_string(kMaxTensorElements) + " elements";
     return failure();

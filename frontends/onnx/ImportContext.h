@@ -119,6 +119,9 @@ private:
 /// The most elements one tensor may have (2^28: 1 GiB of float32). Larger
 /// sizes in a model are reported instead of exhausting memory at compile time.
 constexpr int64_t kMaxTensorElements = int64_t(1) << 28;
+/// Whether a shape of non-negative dims has more than kMaxTensorElements
+/// elements (without overflowing on the way).
+bool exceedsMaxElements(llvm::ArrayRef<int64_t> shape);
 
 /// Converts an ONNX TensorProto into a dense attribute; failure (with a
 /// message) for external data or an unsupported dtype.

@@ -55,7 +55,6 @@ FailureOr<SmallVector<int64_t>> staticShape(const onnx::ValueInfoProto &info,
     return failure();
   }
   SmallVector<int64_t> shape;
-  int64_t elements = 1;
   for (const auto &dim : info.type().tensor_type().shape().dim()) {
     if (!dim.has_dim_value() || dim.dim_value() < 0) {
       message = "'" + info.name() + "' has a dynamic dim" +
@@ -64,11 +63,8 @@ FailureOr<SmallVector<int64_t>> staticShape(const onnx::ValueInfoProto &info,
       return failure();
     }
     shape.push_back(dim.dim_value());
-    int64_t d = dim.dim_value();
-    elements = d && elements > kMaxTensorElements / d ? kMaxTensorElements + 1
-                                                      : elements * d;
   }
-  if (elements > kMaxTensorElements) {
+  if (exceedsMaxElements(shape)) {
     message = "'" + info.name() + "' has more than " +
               std::to_string(kMaxTensorElements) + " elements";
     return failure();
