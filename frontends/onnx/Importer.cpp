@@ -196,6 +196,7 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   }
   SmallVector<Type> argTypes;
   std::vector<std::string> argNames;
+  SmallVector<int32_t> argDTypes;
   for (const auto &input : g.input()) {
     if (initializerNames.count(input.name()) || frozen.count(input.name()))
       continue;
@@ -210,6 +211,7 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
                   dtypeName(dtype) + ", which dlc does not support");
     argTypes.push_back(RankedTensorType::get(*shape, elem));
     argNames.push_back(input.name());
+    argDTypes.push_back(dtype);
     signature.inputs.push_back({input.name(), dtypeName(dtype),
                                 std::vector<int64_t>(shape->begin(),
                                                      shape->end())});
@@ -224,12 +226,11 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     return t == onnx::TensorProto::UINT8 || t == onnx::TensorProto::UINT16 ||
            t == onnx::TensorProto::UINT32 || t == onnx::TensorProto::UINT64;
   };
-  for (auto [name, arg] : llvm::zip(argNames, body->getArguments())) {
+  for (auto [name, dtype, arg] :
+       llvm::zip(argNames, argDTypes, body->getArguments())) {
     ctx.define(name, arg);
-    for (const auto &input : g.input())
-      if (input.name() == name &&
-          isUnsigned(input.type().tensor_type().elem_type()))
-        ctx.unsignedValues.insert(arg);
+    if (isUnsigned(dtype))
+      ctx.unsignedValues.insert(arg);
   }
 
   for (const auto &[name, value] : frozen) {
