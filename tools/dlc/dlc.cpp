@@ -122,6 +122,11 @@ int main(int argc, char **argv) {
     return printSupportedOps();
   if (inputPath.empty())
     return fail("no input model (usage: dlc model.onnx -o model.so)");
+  if (!llvm::all_of(symbolPrefix, [](char c) {
+        return llvm::isAlnum(c) || c == '_';
+      }) || symbolPrefix.empty() || llvm::isDigit(symbolPrefix[0]))
+    return fail("--symbol-prefix must be a C identifier, got '" +
+                symbolPrefix + "'");
 
   DialectRegistry registry;
   dlc::registerAllDialects(registry);
@@ -193,11 +198,6 @@ int main(int argc, char **argv) {
   if (!tm)
     return fail(error);
   llvm::LLVMContext llvmContext;
-  if (!llvm::all_of(symbolPrefix, [](char c) {
-        return llvm::isAlnum(c) || c == '_';
-      }) || symbolPrefix.empty() || llvm::isDigit(symbolPrefix[0]))
-    return fail("--symbol-prefix must be a C identifier, got '" +
-                symbolPrefix + "'");
   dlc::ExportSpec exports;
   exports.symbolPrefix = symbolPrefix;
   exports.parameterCount = parameters.count;
