@@ -96,12 +96,15 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   // Only the wrapper and the manifest are visible outside the library. Every
   // function says which CPU it is for, as clang's output does, so that the
   // IR optimizer's cost models agree with the code generator.
+  auto setTarget = [&](llvm::Function &f) {
+    f.addFnAttr("target-cpu", spec.cpu);
+    if (!spec.features.empty())
+      f.addFnAttr("target-features", spec.features);
+  };
   for (llvm::Function &f : *llvmModule)
     if (!f.isDeclaration()) {
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
-      f.addFnAttr("target-cpu", spec.cpu);
-      if (!spec.features.empty())
-        f.addFnAttr("target-features", spec.features);
+      setTarget(f);
     }
   for (llvm::GlobalVariable &g : llvmModule->globals())
     if (!g.isDeclaration())
@@ -131,9 +134,7 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     args.push_back(wrapper->getArg(2));
   b.CreateCall(entry, args);
   b.CreateRetVoid();
-  wrapper->addFnAttr("target-cpu", spec.cpu);
-  if (!spec.features.empty())
-    wrapper->addFnAttr("target-features", spec.features);
+  setTarget(*wrapper);
 
   fields.targetTriple = spec.triple;
   fields.targetCpu = spec.cpu;
