@@ -164,8 +164,8 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   if (!m->entry)
     return fail(DLC_ERROR_MANIFEST, std::string(path) + ": entry point '" +
                                         symbol + "' is missing");
-  if (int64_t bytes = manifest->workspace_bytes(); bytes > 0) {
-    size_t rounded = (static_cast<size_t>(bytes) + 63) / 64 * 64;
+  if (m->workspaceBytes > 0) {
+    size_t rounded = (static_cast<size_t>(m->workspaceBytes) + 63) / 64 * 64;
     m->workspace = std::aligned_alloc(64, rounded);
     if (!m->workspace)
       return fail(DLC_ERROR_LOAD, std::string(path) + ": cannot allocate " +
