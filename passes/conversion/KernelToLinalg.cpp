@@ -62,6 +62,13 @@ Value buildEpilogue(OpBuilder &b, Location loc, Value acc, Value bias,
   return generic.getResult(0);
 }
 
+/// The body of a multiply-accumulate generic: out += in0 * in1.
+void yieldMultiplyAdd(OpBuilder &b, Location loc, ValueRange args) {
+  Value product = arith::MulFOp::create(b, loc, args[0], args[1]);
+  Value sum = arith::AddFOp::create(b, loc, args[2], product);
+  linalg::YieldOp::create(b, loc, sum);
+}
+
 /// A grouped direct convolution as one linalg.generic over
 /// (n, g, fg, c, kh, kw, oh, ow): output width innermost, so that the loops
 /// it becomes read input and output rows contiguously (vectorizable), with
@@ -111,20 +118,12 @@ Value buildDirectConv(OpBuilder &b, Location loc, Value input, Value filter,
       IteratorType::parallel,  IteratorType::parallel};
   auto conv = linalg::GenericOp::create(
       b, loc, groupedOut, ValueRange{in, w}, init, maps, iterators,
-      [](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value product = arith::MulFOp::create(nb, nloc, args[0], args[1]);
-        Value sum = arith::AddFOp::create(nb, nloc, args[2], product);
-        linalg::YieldOp::create(nb, nloc, sum);
-      });
+      yieldMultiplyAdd);
   return tensor::CollapseShapeOp::create(
       b, loc, resultType, conv.getResult(0),
       ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
 }
 
-/// Convolution as a matrix product: an im2col copy of the (padded) input,
-/// col[c*KH*KW + kh*KW + kw, n*OH*OW + oh*OW + ow], multiplied by the filter
-/// viewed as [F, C*KH*KW]. The product is a linalg.matmul, which the
-/// matmul vectorizer turns into register-tiled vector code. Ungrouped only.
 /// The epilogue of a kernel: activation(acc + bias + residual).
 struct Epilogue {
   Value bias, residual;
@@ -132,6 +131,10 @@ struct Epilogue {
   float alpha, beta;
 };
 
+/// Convolution as a matrix product: an im2col copy of the (padded) input,
+/// col[c*KH*KW + kh*KW + kw, n*OH*OW + oh*OW + ow], multiplied by the filter
+/// viewed as [F, C*KH*KW]. The product is a linalg.matmul, which the
+/// matmul vectorizer turns into register-tiled vector code. Ungrouped only.
 Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
                       RankedTensorType resultType, ArrayRef<int64_t> strides,
                       ArrayRef<int64_t> dilations, const Epilogue &epilogue) {
@@ -417,12 +420,7 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
       Value init = dlc::createFilled(rewriter, loc, resultType, 0.0);
       product = linalg::GenericOp::create(
                     rewriter, loc, resultType, ValueRange{lhs, rhs}, init, maps,
-                    iterators,
-                    [&](OpBuilder &b, Location nloc, ValueRange args) {
-                      Value mul = arith::MulFOp::create(b, nloc, args[0], args[1]);
-                      Value sum = arith::AddFOp::create(b, nloc, args[2], mul);
-                      linalg::YieldOp::create(b, nloc, sum);
-                    })
+                    iterators, yieldMultiplyAdd)
                     .getResult(0);
     }
     // A bias that is not per column broadcasts to the whole result.
