@@ -16,6 +16,10 @@
 using namespace mlir;
 using namespace dlc::graph;
 
+/// Constants folded at compile time stay small: shape arithmetic and scalar
+/// parameters, not weights (materializing big ones costs time and memory).
+static constexpr int64_t kMaxFoldedElements = 1 << 16;
+
 namespace {
 
 /// The declared result types may be less static than the inferred ones
@@ -192,9 +196,7 @@ static Attribute foldBinaryOf(DenseElementsAttr l, DenseElementsAttr r,
   if (l.isSplat() && r.isSplat())
     return DenseElementsAttr::get(
         type, fn(l.getSplatValue<T>(), r.getSplatValue<T>()));
-  // Materializing big folded tensors costs compile time and memory; only fold
-  // what is small (shape arithmetic, scalar parameters).
-  if (type.getNumElements() > (1 << 16))
+  if (type.getNumElements() > kMaxFoldedElements)
     return {};
   ArrayRef<int64_t> shape = type.getShape();
   auto strides = [&](ShapedType t) {
@@ -715,7 +717,7 @@ OpFoldResult ConcatOp::fold(FoldAdaptor a) {
     return getInputs().front();
   // Concatenated constants (shape vectors) fold to one constant.
   auto type = getType();
-  if (!type.hasStaticShape() || type.getNumElements() > (1 << 16))
+  if (!type.hasStaticShape() || type.getNumElements() > kMaxFoldedElements)
     return {};
   SmallVector<SmallVector<Attribute>> parts;
   for (Attribute input : a.getInputs()) {
@@ -810,7 +812,7 @@ OpFoldResult UnaryOp::fold(FoldAdaptor a) {
   // neg and abs of (small) constants: sign arithmetic on shapes.
   auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
   bool neg = getFn() == "neg", abs = getFn() == "abs";
-  if (!data || (!neg && !abs) || data.getNumElements() > (1 << 16))
+  if (!data || (!neg && !abs) || data.getNumElements() > kMaxFoldedElements)
     return {};
   SmallVector<Attribute> out;
   for (Attribute v : data.getValues<Attribute>()) {
@@ -920,9 +922,6 @@ LogicalResult LogSoftmaxOp::inferReturnTypes(MLIRContext *,
 //===----------------------------------------------------------------------===//
 // Indexing and shape
 //===----------------------------------------------------------------------===//
-
-/// Constants folded at compile time stay small: shape arithmetic, not weights.
-static constexpr int64_t kMaxFoldedElements = 1 << 16;
 
 /// Row-major strides of a shape.
 static SmallVector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
