@@ -43,9 +43,9 @@ struct Quantizer {
   /// A per-axis parameter [C] reshaped to broadcast along `axis` of a rank
   /// `rank` tensor; scalars stay as they are.
   Value alongAxis(Value v, int64_t axis, int64_t rank) {
-    auto type = ImportContext::typeOf(v);
-    if (!v || type.getRank() != 1 || rank <= 1)
+    if (!v || ImportContext::typeOf(v).getRank() != 1 || rank <= 1)
       return v;
+    auto type = ImportContext::typeOf(v);
     SmallVector<int64_t> shape(rank, 1);
     shape[axis] = type.getDimSize(0);
     bool isUnsigned = ctx.unsignedValues.contains(v);
@@ -89,6 +89,13 @@ Value centered(Quantizer &q, Value v, std::optional<Value> zp, bool rowZeroPoint
   return z ? q.ctx.build<graph::SubOp>(out, z) : Value();
 }
 
+/// (v - zero_point) * scale as float32.
+Value dequantize(Quantizer &q, Value v, Value scale, std::optional<Value> zp,
+                 bool rowZeroPoint = false) {
+  Value x = centered(q, v, zp, rowZeroPoint);
+  return x ? q.ctx.build<graph::MulOp>(x, q.cast(scale, q.b.getF32Type())) : x;
+}
+
 /// saturate(round(y / scale) + zero_point) as 8-bit integers.
 Value requantize(Quantizer &q, Value y, Value scale, std::optional<Value> zp) {
   Type f32 = q.b.getF32Type();
@@ -128,11 +135,9 @@ LogicalResult importConvInteger(ImportContext &ctx) {
   Value xf = centered(q, x, ctx.optionalInput(2));
   // A per-output-channel weight zero point broadcasts as [F, 1, 1, 1].
   std::optional<Value> wzp = ctx.optionalInput(3);
-  Value wf = q.cast(w, q.b.getF32Type());
-  if (wzp && wf) {
-    Value z = q.alongAxis(*wzp, 0, ImportContext::typeOf(w).getRank());
-    wf = ctx.build<graph::SubOp>(wf, q.cast(z, q.b.getF32Type()));
-  }
+  if (wzp)
+    wzp = q.alongAxis(*wzp, 0, ImportContext::typeOf(w).getRank());
+  Value wf = centered(q, w, wzp);
   Value y = xf && wf ? buildConv(ctx, xf, wf, Value()) : Value();
   y = y ? q.cast(q.unary(y, "round"), q.b.getI32Type()) : y;
   ctx.setOutput(0, y);
@@ -146,11 +151,8 @@ LogicalResult importQLinearMatMul(ImportContext &ctx) {
   Value yScale = ctx.input(6), yZp = ctx.input(7);
   if (!a || !aScale || !aZp || !b || !bScale || !bZp || !yScale || !yZp)
     return failure();
-  Type f32 = q.b.getF32Type();
-  Value lhs = centered(q, a, aZp, /*rowZeroPoint=*/true);
-  Value rhs = centered(q, b, bZp);
-  lhs = lhs ? ctx.build<graph::MulOp>(lhs, q.cast(aScale, f32)) : lhs;
-  rhs = rhs ? ctx.build<graph::MulOp>(rhs, q.cast(bScale, f32)) : rhs;
+  Value lhs = dequantize(q, a, aScale, aZp, /*rowZeroPoint=*/true);
+  Value rhs = dequantize(q, b, bScale, bZp);
   Value y = lhs && rhs ? ctx.build<graph::MatmulOp>(lhs, rhs, q.b.getBoolAttr(false),
                                                     q.b.getBoolAttr(false))
                        : Value();
@@ -168,11 +170,9 @@ LogicalResult importQLinearConv(ImportContext &ctx) {
     return failure();
   Type f32 = q.b.getF32Type();
   int64_t wRank = ImportContext::typeOf(w).getRank();
-  Value xf = centered(q, x, xZp);
-  xf = xf ? ctx.build<graph::MulOp>(xf, q.cast(xScale, f32)) : xf;
-  Value wf = q.cast(w, f32);
-  wf = wf ? ctx.build<graph::SubOp>(wf, q.cast(q.alongAxis(wZp, 0, wRank), f32)) : wf;
-  wf = wf ? ctx.build<graph::MulOp>(wf, q.cast(q.alongAxis(wScale, 0, wRank), f32)) : wf;
+  Value xf = dequantize(q, x, xScale, xZp);
+  Value wf = dequantize(q, w, q.alongAxis(wScale, 0, wRank),
+                        q.alongAxis(wZp, 0, wRank));
   // The int32 bias is in units of x_scale * w_scale.
   Value bias;
   if (std::optional<Value> bb = ctx.optionalInput(8)) {
@@ -188,11 +188,6 @@ LogicalResult importQLinearConv(ImportContext &ctx) {
   return success(static_cast<bool>(y));
 }
 
-/// The zero point's dtype decides the output's: uint8 (the default) or int8.
-bool zeroPointIsUnsigned(ImportContext &ctx, std::optional<Value> zp) {
-  return !zp || ctx.unsignedValues.contains(*zp);
-}
-
 LogicalResult importQuantizeLinear(ImportContext &ctx) {
   Quantizer q(ctx);
   Value x = ctx.input(0), scale = ctx.input(1);
@@ -205,14 +200,10 @@ LogicalResult importQuantizeLinear(ImportContext &ctx) {
   auto axis = quantizationAxis(ctx, x, scale);
   if (!axis)
     return failure();
-  bool isUnsigned = zeroPointIsUnsigned(ctx, zp);
-  Type f32 = ctx.builder.getF32Type();
-  Value y = ctx.build<graph::DivOp>(q.cast(x, f32), q.cast(q.alongAxis(scale, *axis, rank), f32));
-  y = q.unary(y, "round");
-  if (zp && y)
-    y = ctx.build<graph::AddOp>(y, q.cast(q.alongAxis(*zp, *axis, rank), f32));
-  y = isUnsigned ? q.clip(y, 0, 255) : q.clip(y, -128, 127);
-  y = y ? q.toInt8(y, isUnsigned) : y;
+  if (zp)
+    zp = q.alongAxis(*zp, *axis, rank);
+  Value y = requantize(q, q.cast(x, ctx.builder.getF32Type()),
+                       q.alongAxis(scale, *axis, rank), zp);
   ctx.setOutput(0, y);
   return success(static_cast<bool>(y));
 }
@@ -227,11 +218,9 @@ LogicalResult importDequantizeLinear(ImportContext &ctx) {
   auto axis = quantizationAxis(ctx, x, scale);
   if (!axis)
     return failure();
-  Type f32 = ctx.builder.getF32Type();
-  Value y = q.cast(x, f32);
   if (zp)
-    y = y ? ctx.build<graph::SubOp>(y, q.cast(q.alongAxis(*zp, *axis, rank), f32)) : y;
-  y = y ? ctx.build<graph::MulOp>(y, q.cast(q.alongAxis(scale, *axis, rank), f32)) : y;
+    zp = q.alongAxis(*zp, *axis, rank);
+  Value y = dequantize(q, x, q.alongAxis(scale, *axis, rank), zp);
   ctx.setOutput(0, y);
   return success(static_cast<bool>(y));
 }
