@@ -7,6 +7,7 @@ The expected-pass list is enforced: a listed case that fails fails the run; a
 case that passes but is not listed is reported so that the list can grow."""
 import argparse
 import concurrent.futures
+import functools
 import os
 import re
 import subprocess
@@ -16,8 +17,10 @@ RTOL, ATOL = 1e-3, 1e-7
 CONSTANT_INPUT = re.compile(r"input '([^']+)' must be a compile-time constant")
 
 
+@functools.lru_cache(maxsize=None)
 def tensor_name(path):
-    """The name field of a serialized onnx.TensorProto."""
+    """The name field of a serialized onnx.TensorProto (decoded once per file:
+    a case that freezes several inputs asks again after each recompile)."""
     with open(path, "rb") as f:
         r = subprocess.run(["protoc", "-I/usr/include", "--decode=onnx.TensorProto",
                             "onnx/onnx.proto"], stdin=f, capture_output=True, text=True)
