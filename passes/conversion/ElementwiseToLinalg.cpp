@@ -126,9 +126,10 @@ struct ActivationToLinalg : OpConversionPattern<Op> {
   std::string name;
 };
 
-/// The scalar body of graph.unary's functions.
-Value buildUnary(OpBuilder &b, Location l, Value x, StringRef fn, double alpha,
-                 double beta, double gamma) {
+} // namespace
+
+Value dlc::buildUnary(OpBuilder &b, Location l, Value x, StringRef fn,
+                      double alpha, double beta, double gamma) {
   Type t = x.getType();
   auto c = [&](double v) { return dlc::floatConstant(b, l, t, v); };
   auto exp = [&](Value v) { return math::ExpOp::create(b, l, v).getResult(); };
@@ -238,6 +239,8 @@ Value buildUnary(OpBuilder &b, Location l, Value x, StringRef fn, double alpha,
   llvm_unreachable("function names are checked by graph.unary's verifier");
 }
 
+namespace {
+
 struct UnaryToLinalg : OpConversionPattern<graph::UnaryOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -250,7 +253,7 @@ struct UnaryToLinalg : OpConversionPattern<graph::UnaryOp> {
     Value result = dlc::buildElementwise(
         rewriter, op.getLoc(), op.getType(), ValueRange{adaptor.getInput()},
         [&](OpBuilder &b, Location l, ValueRange args) {
-          return buildUnary(b, l, args[0], fn, alpha, beta, gamma);
+          return dlc::buildUnary(b, l, args[0], fn, alpha, beta, gamma);
         });
     rewriter.replaceOp(op, result);
     return success();

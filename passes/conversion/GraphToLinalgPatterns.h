@@ -7,8 +7,14 @@
 #ifndef DLC_PASSES_CONVERSION_GRAPHTOLINALGPATTERNS_H
 #define DLC_PASSES_CONVERSION_GRAPHTOLINALGPATTERNS_H
 
+namespace llvm {
+class StringRef;
+} // namespace llvm
 namespace mlir {
+class Location;
+class OpBuilder;
 class RewritePatternSet;
+class Value;
 } // namespace mlir
 
 namespace dlc {
@@ -22,6 +28,12 @@ void populateDataMovementToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateResizeToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// RNN, GRU and LSTM as loops over time steps.
 void populateRecurrentToLinalgPatterns(mlir::RewritePatternSet &patterns);
+
+/// The scalar body of graph.unary's function `fn` (its names: "elu",
+/// "softplus", ...) applied to `x`; also the recurrent ops' activations.
+mlir::Value buildUnary(mlir::OpBuilder &b, mlir::Location l, mlir::Value x,
+                       llvm::StringRef fn, double alpha, double beta,
+                       double gamma);
 } // namespace dlc
 
 #endif // DLC_PASSES_CONVERSION_GRAPHTOLINALGPATTERNS_H

@@ -21,54 +21,44 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 namespace graph = dlc::graph;
 
 namespace {
 
-/// An activation of ONNX's recurrent ops, by its ONNX name.
+/// An activation of ONNX's recurrent ops, by its ONNX name: the kernels'
+/// activations and graph.unary's scalar bodies where they have it, and the
+/// two that neither has.
 Value applyRecurrentActivation(OpBuilder &b, Location l, Value x,
                                StringRef name, double alpha, double beta) {
+  StringRef kernelActivation = llvm::StringSwitch<StringRef>(name)
+                                   .Case("Sigmoid", "sigmoid")
+                                   .Case("Tanh", "tanh")
+                                   .Case("Relu", "relu")
+                                   .Case("LeakyRelu", "leaky_relu")
+                                   .Default("");
+  if (!kernelActivation.empty())
+    return dlc::applyActivation(b, l, x, kernelActivation, alpha, 0);
   Type t = x.getType();
   auto c = [&](double v) { return dlc::floatConstant(b, l, t, v); };
   auto mul = [&](Value u, Value v) {
     return arith::MulFOp::create(b, l, u, v).getResult();
   };
-  auto add = [&](Value u, Value v) {
-    return arith::AddFOp::create(b, l, u, v).getResult();
-  };
-  auto clamp01 = [&](Value v) {
-    return arith::MinimumFOp::create(b, l, arith::MaximumFOp::create(b, l, v, c(0)), c(1))
-        .getResult();
-  };
-  if (name == "Sigmoid")
-    return dlc::applyActivation(b, l, x, "sigmoid", 0, 0);
-  if (name == "Tanh")
-    return math::TanhOp::create(b, l, x);
-  if (name == "Relu")
-    return arith::MaximumFOp::create(b, l, x, c(0));
-  if (name == "LeakyRelu")
-    return dlc::applyActivation(b, l, x, "leaky_relu", alpha, 0);
-  if (name == "ThresholdedRelu") {
-    Value keep = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x, c(alpha));
-    return arith::SelectOp::create(b, l, keep, x, c(0));
-  }
   if (name == "ScaledTanh")
     return mul(c(alpha), math::TanhOp::create(b, l, mul(c(beta), x)));
-  if (name == "HardSigmoid")
-    return clamp01(add(mul(c(alpha), x), c(beta)));
   if (name == "Affine")
-    return add(mul(c(alpha), x), c(beta));
-  if (name == "Elu") {
-    Value negative = mul(c(alpha), arith::SubFOp::create(b, l, math::ExpOp::create(b, l, x), c(1)));
-    Value positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, x, c(0));
-    return arith::SelectOp::create(b, l, positive, x, negative);
-  }
-  if (name == "Softsign")
-    return arith::DivFOp::create(b, l, x, add(c(1), math::AbsFOp::create(b, l, x)));
-  if (name == "Softplus")
-    return math::LogOp::create(b, l, add(c(1), math::ExpOp::create(b, l, x)));
+    return arith::AddFOp::create(b, l, mul(c(alpha), x), c(beta));
+  StringRef unary = llvm::StringSwitch<StringRef>(name)
+                        .Case("ThresholdedRelu", "thresholded_relu")
+                        .Case("HardSigmoid", "hard_sigmoid")
+                        .Case("Elu", "elu")
+                        .Case("Softsign", "softsign")
+                        .Case("Softplus", "softplus")
+                        .Default("");
+  if (!unary.empty())
+    return dlc::buildUnary(b, l, x, unary, alpha, beta, 0);
   llvm_unreachable("activation names are checked by the importer");
 }
 
