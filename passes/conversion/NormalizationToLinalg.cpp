@@ -25,6 +25,27 @@ namespace graph = dlc::graph;
 using dlc::buildKeepDimsReduction;
 
 namespace {
+Value addF(OpBuilder &b, Location l, Value x, Value y) {
+  return arith::AddFOp::create(b, l, x, y);
+}
+
+/// Sum over `axes` (kept as size-1 dims) of f(x), or of x without `f`.
+Value sumOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
+            function_ref<Value(OpBuilder &, Location, Value)> f = nullptr) {
+  return buildKeepDimsReduction(
+      b, loc, input, axes, 0.0, [&](OpBuilder &nb, Location l, Value x, Value acc) {
+        return addF(nb, l, f ? f(nb, l, x) : x, acc);
+      });
+}
+
+Value maxOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes) {
+  return buildKeepDimsReduction(
+      b, loc, input, axes, -std::numeric_limits<double>::infinity(),
+      [](OpBuilder &nb, Location l, Value x, Value acc) {
+        return arith::MaximumFOp::create(nb, l, x, acc).getResult();
+      });
+}
+
 struct SoftmaxToLinalg : OpConversionPattern<graph::SoftmaxOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -34,22 +55,14 @@ struct SoftmaxToLinalg : OpConversionPattern<graph::SoftmaxOp> {
     Value input = adaptor.getInput();
     int64_t axis = op.getAxis();
     // Subtracting the max keeps exp from overflowing.
-    Value max = buildKeepDimsReduction(
-        rewriter, loc, input, axis, -std::numeric_limits<double>::infinity(),
-        [](OpBuilder &b, Location l, Value x, Value acc) {
-          return arith::MaximumFOp::create(b, l, x, acc).getResult();
-        });
+    Value max = maxOf(rewriter, loc, input, axis);
     Value exp = dlc::buildElementwise(
         rewriter, loc, op.getType(), ValueRange{input, max},
         [](OpBuilder &b, Location l, ValueRange args) {
           Value shifted = arith::SubFOp::create(b, l, args[0], args[1]);
           return math::ExpOp::create(b, l, shifted).getResult();
         });
-    Value sum = buildKeepDimsReduction(
-        rewriter, loc, exp, axis, 0.0,
-        [](OpBuilder &b, Location l, Value x, Value acc) {
-          return arith::AddFOp::create(b, l, x, acc).getResult();
-        });
+    Value sum = sumOf(rewriter, loc, exp, axis);
     Value result = dlc::buildElementwise(
         rewriter, loc, op.getType(), ValueRange{exp, sum},
         [](OpBuilder &b, Location l, ValueRange args) {
@@ -117,11 +130,7 @@ struct GlobalAvgPoolToLinalg : OpConversionPattern<graph::GlobalAvgPoolOp> {
       axes.push_back(d);
       count *= inType.getDimSize(d);
     }
-    Value sum = buildKeepDimsReduction(
-        rewriter, loc, adaptor.getInput(), axes, 0.0,
-        [](OpBuilder &b, Location l, Value x, Value acc) {
-          return arith::AddFOp::create(b, l, x, acc).getResult();
-        });
+    Value sum = sumOf(rewriter, loc, adaptor.getInput(), axes);
     Value result = dlc::buildElementwise(
         rewriter, loc, op.getType(), ValueRange{sum},
         [&](OpBuilder &b, Location l, ValueRange args) {
@@ -132,27 +141,6 @@ struct GlobalAvgPoolToLinalg : OpConversionPattern<graph::GlobalAvgPoolOp> {
     return success();
   }
 };
-
-Value addF(OpBuilder &b, Location l, Value x, Value y) {
-  return arith::AddFOp::create(b, l, x, y);
-}
-
-/// Sum over `axes` (kept as size-1 dims) of f(x).
-Value sumOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
-            function_ref<Value(OpBuilder &, Location, Value)> f) {
-  return buildKeepDimsReduction(
-      b, loc, input, axes, 0.0, [&](OpBuilder &nb, Location l, Value x, Value acc) {
-        return addF(nb, l, f(nb, l, x), acc);
-      });
-}
-
-Value maxOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes) {
-  return buildKeepDimsReduction(
-      b, loc, input, axes, -std::numeric_limits<double>::infinity(),
-      [](OpBuilder &nb, Location l, Value x, Value acc) {
-        return arith::MaximumFOp::create(nb, l, x, acc).getResult();
-      });
-}
 
 /// Number of elements reduced over `axes` of `type`.
 int64_t reducedCount(RankedTensorType type, ArrayRef<int64_t> axes) {
@@ -172,7 +160,6 @@ struct ReduceToLinalg : OpConversionPattern<graph::ReduceOp> {
     auto inType = op.getInput().getType();
     ArrayRef<int64_t> axes = op.getAxes();
     StringRef kind = op.getKind();
-    auto identity = [](OpBuilder &, Location, Value v) { return v; };
     auto square = [](OpBuilder &b, Location l, Value v) {
       return arith::MulFOp::create(b, l, v, v).getResult();
     };
@@ -188,10 +175,10 @@ struct ReduceToLinalg : OpConversionPattern<graph::ReduceOp> {
     };
     Value reduced;
     if (kind == "sum") {
-      reduced = sumOf(rewriter, loc, x, axes, identity);
+      reduced = sumOf(rewriter, loc, x, axes);
     } else if (kind == "mean") {
       double n = reducedCount(inType, axes);
-      reduced = mapResult(sumOf(rewriter, loc, x, axes, identity),
+      reduced = mapResult(sumOf(rewriter, loc, x, axes),
                           [&](OpBuilder &b, Location l, Value v) {
                             return arith::DivFOp::create(
                                        b, l, v, dlc::floatConstant(b, l, v.getType(), n))
@@ -223,7 +210,7 @@ struct ReduceToLinalg : OpConversionPattern<graph::ReduceOp> {
     } else if (kind == "sum_square") {
       reduced = sumOf(rewriter, loc, x, axes, square);
     } else if (kind == "log_sum") {
-      reduced = mapResult(sumOf(rewriter, loc, x, axes, identity),
+      reduced = mapResult(sumOf(rewriter, loc, x, axes),
                           [](OpBuilder &b, Location l, Value v) {
                             return math::LogOp::create(b, l, v).getResult();
                           });
@@ -237,7 +224,7 @@ struct ReduceToLinalg : OpConversionPattern<graph::ReduceOp> {
                        b, l, arith::SubFOp::create(b, l, a[0], a[1]))
                 .getResult();
           });
-      Value sum = sumOf(rewriter, loc, shifted, axes, identity);
+      Value sum = sumOf(rewriter, loc, shifted, axes);
       reduced = dlc::buildElementwise(
           rewriter, loc, keepType, ValueRange{sum, max},
           [](OpBuilder &b, Location l, ValueRange a) {
@@ -428,8 +415,7 @@ struct LayerNormToLinalg : OpConversionPattern<graph::LayerNormOp> {
       axes.push_back(d);
     double n = reducedCount(type, axes);
     double eps = op.getEpsilon().convertToDouble();
-    auto identity = [](OpBuilder &, Location, Value v) { return v; };
-    Value sum = sumOf(rewriter, loc, x, axes, identity);
+    Value sum = sumOf(rewriter, loc, x, axes);
     auto keepType = cast<RankedTensorType>(sum.getType());
     Value mean = dlc::buildElementwise(
         rewriter, loc, keepType, sum, [&](OpBuilder &b, Location l, ValueRange a) {
