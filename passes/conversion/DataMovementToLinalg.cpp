@@ -21,7 +21,6 @@
 
 using namespace mlir;
 namespace graph = dlc::graph;
-using dlc::buildKeepDimsReduction;
 
 namespace {
 struct ReshapeToLinalg : OpConversionPattern<graph::ReshapeOp> {

@@ -22,7 +22,6 @@
 
 using namespace mlir;
 namespace graph = dlc::graph;
-using dlc::buildKeepDimsReduction;
 
 namespace {
 /// The scalar computation of a binary op on float or integer elements.
