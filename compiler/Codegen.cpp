@@ -66,13 +66,18 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   ManifestFields fields;
   fields.parameterCount = exports.parameterCount;
   fields.parameterBytes = exports.parameterBytes;
-  // The workspace the plan-workspace pass gave the entry function, if any.
-  module.walk([&](LLVM::LLVMFuncOp func) {
-    if (func.getName() != signature.entryName)
-      return;
-    if (auto bytes = func->getAttrOfType<IntegerAttr>("dlc.workspace_bytes"))
-      fields.workspaceBytes = bytes.getInt();
-  });
+  const auto &training = exports.training;
+  // The workspace plan-workspace gave each entry function, if any.
+  auto workspaceOf = [&](StringRef name) -> int64_t {
+    int64_t bytes = 0;
+    module.walk([&](LLVM::LLVMFuncOp func) {
+      if (func.getName() == name)
+        if (auto attr = func->getAttrOfType<IntegerAttr>("dlc.workspace_bytes"))
+          bytes = attr.getInt();
+    });
+    return bytes;
+  };
+  fields.workspaceBytes = workspaceOf(signature.entryName);
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, "dlc_model");
   if (!llvmModule) {
@@ -82,20 +87,10 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   llvmModule->setDataLayout(tm.createDataLayout());
   llvmModule->setTargetTriple(tm.getTargetTriple());
 
-  llvm::Function *entry = llvmModule->getFunction(signature.entryName);
-  bool hasWorkspace = fields.workspaceBytes > 0;
-  size_t arity = signature.inputs.size() + signature.outputs.size() +
-                 (hasWorkspace ? 1 : 0);
-  if (!entry || entry->arg_size() != arity) {
-    error = "the lowered entry function '" + signature.entryName +
-            "' does not take one pointer per input and output (and the "
-            "workspace)";
-    return nullptr;
-  }
-
-  // Only the wrapper and the manifest are visible outside the library. Every
-  // function says which CPU it is for, as clang's output does, so that the
-  // IR optimizer's cost models agree with the code generator.
+  // Only the wrappers, the manifest and the initial state are visible
+  // outside the library. Every function says which CPU it is for, as clang's
+  // output does, so that the IR optimizer's cost models agree with the code
+  // generator.
   auto setTarget = [&](llvm::Function &f) {
     f.addFnAttr("target-cpu", spec.cpu);
     if (!spec.features.empty())
@@ -110,31 +105,99 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     if (!g.isDeclaration())
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
 
-  // void dlc_<entry>(void **inputs, void **outputs, void *workspace)
-  fields.entrySymbol = exports.symbolPrefix + "_" + signature.entryName;
-  exports.workspaceBytes = fields.workspaceBytes;
+  // void <symbol>(void **inputs, void **outputs, void *workspace) calling
+  // `function`, which takes the first `numInputs` input pointers (a training
+  // library's forward ignores the optimizer's state), `numOutputs` output
+  // pointers and the workspace when it has one.
   llvm::IRBuilder<> b(llvmContext);
   auto *ptrTy = b.getPtrTy();
-  auto *wrapperTy =
-      llvm::FunctionType::get(b.getVoidTy(), {ptrTy, ptrTy, ptrTy}, false);
-  auto *wrapper =
-      llvm::Function::Create(wrapperTy, llvm::GlobalValue::ExternalLinkage,
-                             fields.entrySymbol, llvmModule.get());
-  b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", wrapper));
-  SmallVector<llvm::Value *> args;
-  auto loadPointers = [&](llvm::Value *array, size_t count) {
-    for (size_t i = 0; i < count; ++i) {
-      llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, array, i);
-      args.push_back(b.CreateLoad(ptrTy, slot));
+  auto addWrapper = [&](StringRef function, const std::string &symbol,
+                        size_t numInputs, size_t numOutputs,
+                        bool hasWorkspace) -> bool {
+    llvm::Function *entry = llvmModule->getFunction(function);
+    size_t arity = numInputs + numOutputs + (hasWorkspace ? 1 : 0);
+    if (!entry || entry->arg_size() != arity) {
+      error = "the lowered entry function '" + function.str() +
+              "' does not take one pointer per input and output (and the "
+              "workspace)";
+      return false;
     }
+    auto *wrapperTy =
+        llvm::FunctionType::get(b.getVoidTy(), {ptrTy, ptrTy, ptrTy}, false);
+    auto *wrapper = llvm::Function::Create(
+        wrapperTy, llvm::GlobalValue::ExternalLinkage, symbol, llvmModule.get());
+    b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", wrapper));
+    SmallVector<llvm::Value *> args;
+    auto loadPointers = [&](llvm::Value *array, size_t count) {
+      for (size_t i = 0; i < count; ++i) {
+        llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, array, i);
+        args.push_back(b.CreateLoad(ptrTy, slot));
+      }
+    };
+    loadPointers(wrapper->getArg(0), numInputs);
+    loadPointers(wrapper->getArg(1), numOutputs);
+    if (hasWorkspace)
+      args.push_back(wrapper->getArg(2));
+    b.CreateCall(entry, args);
+    b.CreateRetVoid();
+    setTarget(*wrapper);
+    return true;
   };
-  loadPointers(wrapper->getArg(0), signature.inputs.size());
-  loadPointers(wrapper->getArg(1), signature.outputs.size());
-  if (hasWorkspace)
-    args.push_back(wrapper->getArg(2));
-  b.CreateCall(entry, args);
-  b.CreateRetVoid();
-  setTarget(*wrapper);
+
+  fields.entrySymbol = exports.symbolPrefix + "_" + signature.entryName;
+  exports.workspaceBytes = fields.workspaceBytes;
+  size_t numParameters = training ? training->layout.numParameters : 0;
+  if (!addWrapper(signature.entryName, fields.entrySymbol,
+                  signature.inputs.size() + numParameters,
+                  signature.outputs.size(), fields.workspaceBytes > 0))
+    return nullptr;
+
+  if (training) {
+    TrainingFields t;
+    t.stepSymbol = exports.symbolPrefix + "_train_step";
+    t.loss = training->loss;
+    t.optimizer = training->optimizer;
+    t.hyperparameters = training->hyperparameters;
+    t.frozen = signature.frozen;
+    t.stepWorkspaceBytes = workspaceOf("train_step");
+    // Every state tensor 64-byte aligned in one buffer; the initial buffer
+    // holds the parameters' starting values, zeros elsewhere.
+    int64_t offset = 0;
+    for (const StateTensor &s : training->layout.state) {
+      int64_t elements = 1;
+      for (int64_t d : s.shape)
+        elements *= d;
+      t.state.push_back({s.name, s.role, s.parameter, s.shape, offset});
+      offset += (elements * 4 + 63) / 64 * 64;
+    }
+    t.stateBytes = offset;
+    std::vector<uint8_t> initial(offset, 0);
+    for (const auto &s : t.state) {
+      if (s.role != "parameter")
+        continue;
+      auto it = llvm::find_if(signature.parameters, [&](const auto &p) {
+        return p.tensor.name == s.name;
+      });
+      if (it == signature.parameters.end()) {
+        error = "no initial value for the parameter '" + s.name + "'";
+        return nullptr;
+      }
+      std::copy(it->data.begin(), it->data.end(), initial.begin() + s.offset);
+    }
+    size_t numState = t.state.size();
+    if (!addWrapper("train_step", t.stepSymbol,
+                    signature.inputs.size() + 1 + numState,
+                    1 + numState + training->layout.numParameters,
+                    t.stepWorkspaceBytes > 0))
+      return nullptr;
+    auto *data = llvm::ConstantDataArray::get(llvmContext, initial);
+    auto *global = new llvm::GlobalVariable(
+        *llvmModule, data->getType(), /*isConstant=*/true,
+        llvm::GlobalValue::ExternalLinkage, data,
+        exports.symbolPrefix + "_initial_state");
+    global->setAlignment(llvm::Align(64));
+    fields.training = std::move(t);
+  }
 
   fields.targetTriple = spec.triple;
   fields.targetCpu = spec.cpu;

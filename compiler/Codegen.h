@@ -3,6 +3,7 @@
 #ifndef DLC_COMPILER_CODEGEN_H
 #define DLC_COMPILER_CODEGEN_H
 
+#include "compiler/Pipeline.h"
 #include "frontends/onnx/Importer.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -35,6 +36,14 @@ struct ExportSpec {
   int64_t parameterCount = 0, parameterBytes = 0;
   /// Filled by buildLLVMModule: the scratch bytes each call needs.
   int64_t workspaceBytes = 0;
+  /// Set for a training library: the state `train_step` keeps, and what the
+  /// manifest says about the loss and the optimizer.
+  struct Training {
+    TrainingLayout layout;
+    std::string loss, optimizer;
+    std::vector<std::pair<std::string, double>> hyperparameters;
+  };
+  std::optional<Training> training;
 };
 
 /// A C header declaring what a model object exports, its tensors and its
@@ -50,7 +59,8 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(TargetSpec &spec,
 /// Translates a module in the LLVM dialect to LLVM IR for `tm`, adds the
 /// exported entry point `<prefix>_<entry>(void **inputs, void **outputs,
 /// void *workspace)` and the manifest, hides every other symbol and
-/// optimizes at -O3.
+/// optimizes at -O3. A training library also exports `<prefix>_train_step`
+/// and `<prefix>_initial_state` (runtime/manifest.fbs says how to call them).
 std::unique_ptr<llvm::Module>
 buildLLVMModule(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
                 llvm::TargetMachine &tm, const TargetSpec &spec,

@@ -55,11 +55,36 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       b.CreateString(fields.entrySymbol), b.CreateVector(*inputs),
       b.CreateVector(*outputs));
   std::vector<fb::Offset<mf::EntryPoint>> entries = {entry};
+  fb::Offset<mf::Training> training = 0;
+  if (const auto &t = fields.training) {
+    static const std::map<std::string, mf::StateRole> roles = {
+        {"parameter", mf::StateRole_Parameter},
+        {"buffer", mf::StateRole_Buffer},
+        {"moment", mf::StateRole_Moment},
+        {"step", mf::StateRole_Step}};
+    std::vector<fb::Offset<mf::Hyperparameter>> hyper;
+    for (const auto &[name, value] : t->hyperparameters)
+      hyper.push_back(mf::CreateHyperparameter(b, b.CreateString(name), value));
+    std::vector<fb::Offset<mf::StateTensor>> state;
+    for (const auto &s : t->state)
+      state.push_back(mf::CreateStateTensor(
+          b, b.CreateString(s.name), roles.at(s.role), mf::DType_Float32,
+          b.CreateVector(s.shape), s.offset, b.CreateString(s.parameter)));
+    auto frozen = tensors(t->frozen);
+    if (!frozen)
+      return false;
+    training = mf::CreateTraining(
+        b, b.CreateString(t->stepSymbol), b.CreateString(t->loss),
+        b.CreateString(t->optimizer), b.CreateVector(hyper),
+        b.CreateVector(state), t->stateBytes, b.CreateVector(*frozen),
+        t->stepWorkspaceBytes);
+  }
   auto manifest = mf::CreateManifest(
       b, b.CreateString(kVersion), b.CreateString(fields.targetTriple),
       b.CreateString(fields.targetCpu), b.CreateString(fields.source),
       b.CreateString(signature.producer), b.CreateVector(entries),
-      fields.parameterCount, fields.parameterBytes, fields.workspaceBytes);
+      fields.parameterCount, fields.parameterBytes, fields.workspaceBytes,
+      training);
   mf::FinishManifestBuffer(b, manifest);
   bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
   return true;

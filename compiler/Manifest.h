@@ -6,10 +6,26 @@
 #include "frontends/onnx/Importer.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace dlc {
+
+/// The training part of a manifest (see `table Training` in
+/// runtime/manifest.fbs for the calling conventions).
+struct TrainingFields {
+  std::string stepSymbol, loss, optimizer;
+  std::vector<std::pair<std::string, double>> hyperparameters;
+  struct State {
+    std::string name, role, parameter; ///< role: parameter, moment, step
+    std::vector<int64_t> shape;
+    int64_t offset = 0; ///< bytes into a state buffer, 64-byte aligned
+  };
+  std::vector<State> state;
+  int64_t stateBytes = 0, stepWorkspaceBytes = 0;
+  std::vector<onnx_frontend::TensorSignature> frozen;
+};
 
 struct ManifestFields {
   std::string targetTriple, targetCpu, source;
@@ -17,6 +33,8 @@ struct ManifestFields {
   int64_t parameterCount = 0, parameterBytes = 0;
   /// Scratch memory the entry point needs, passed by the caller.
   int64_t workspaceBytes = 0;
+  /// Set for training libraries.
+  std::optional<TrainingFields> training;
 };
 
 /// Serializes the FlatBuffers manifest (schema: runtime/manifest.fbs).

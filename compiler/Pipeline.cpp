@@ -9,6 +9,7 @@
 #include "compiler/Registration.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/raw_ostream.h"
@@ -23,9 +24,35 @@ namespace {
 
 std::string graphStage(const PipelineOptions &options) {
   std::string p = "func.func(graph-infer-shapes,canonicalize";
+  if (options.training)
+    return p + "),graph-autodiff,graph-apply-optimizer{" + *options.training +
+           "},func.func(canonicalize,cse)";
   if (options.foldBatchNorm)
     p += ",graph-fold-batch-norm,canonicalize";
   return p + ")";
+}
+
+/// The state table of `train_step`, read from its arguments' graph.state.
+LogicalResult readTrainingLayout(ModuleOp module, TrainingLayout &layout) {
+  auto step = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!step)
+    return module.emitError("the training pipeline made no train_step");
+  layout = {};
+  for (unsigned i = 0; i < step.getNumArguments(); ++i) {
+    auto state = step.getArgAttrOfType<DictionaryAttr>(i, "graph.state");
+    if (!state)
+      continue;
+    StateTensor t;
+    t.name = cast<StringAttr>(state.get("name")).str();
+    t.role = cast<StringAttr>(state.get("role")).str();
+    if (auto owner = state.getAs<StringAttr>("parameter"))
+      t.parameter = owner.str();
+    auto type = cast<RankedTensorType>(step.getArgument(i).getType());
+    t.shape.assign(type.getShape().begin(), type.getShape().end());
+    layout.numParameters += t.role == "parameter";
+    layout.state.push_back(std::move(t));
+  }
+  return success();
 }
 
 std::string kernelStage(const PipelineOptions &options) {
@@ -62,11 +89,32 @@ std::string llvmStage() {
          "reconcile-unrealized-casts,canonicalize";
 }
 
+/// The graph stage's argument and result annotations (graph.parameter,
+/// graph.state, ...) have been read; LLVM translation would reject them.
+void dropGraphAnnotations(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  auto strip = [&](DictionaryAttr attrs) {
+    SmallVector<NamedAttribute> kept;
+    if (attrs)
+      for (NamedAttribute a : attrs)
+        if (!a.getName().strref().starts_with("graph."))
+          kept.push_back(a);
+    return DictionaryAttr::get(ctx, kept);
+  };
+  for (auto func : module.getOps<func::FuncOp>()) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      func.setArgAttrs(i, strip(func.getArgAttrDict(i)));
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      func.setResultAttrs(i, strip(func.getResultAttrDict(i)));
+  }
+}
+
 } // namespace
 
 LogicalResult lowerToStage(ModuleOp module, Stage stage,
                            const PipelineOptions &options,
-                           ParameterStats *parameters) {
+                           ParameterStats *parameters,
+                           TrainingLayout *training) {
   // The textual pipeline names passes; register them once per process.
   static const bool registered = (registerAllPasses(), true);
   (void)registered;
@@ -90,6 +138,9 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
     first += "," + kernelStage(options);
   if (failed(run(first)))
     return failure();
+  if (options.training && training &&
+      failed(readTrainingLayout(module, *training)))
+    return failure();
   if (parameters && stage >= Stage::Kernel) {
     *parameters = {};
     module.walk([&](arith::ConstantOp constant) {
@@ -103,6 +154,7 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
   }
   if (stage < Stage::Linalg)
     return success();
+  dropGraphAnnotations(module);
   std::string rest = linalgStage();
   if (stage >= Stage::LLVM)
     rest += "," + llvmStage();

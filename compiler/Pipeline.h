@@ -6,6 +6,10 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
 
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace dlc {
 
 /// The stages a model passes through; `dlc --emit=<stage>` stops after one.
@@ -20,6 +24,23 @@ struct PipelineOptions {
   bool fuseActivation = true;
   /// Print the IR after every pass that changed it (debugging).
   bool printIRAfterChange = false;
+  /// Compile a training step: differentiate the entry function with respect
+  /// to its `graph.parameter` arguments and apply the optimizer given by
+  /// these graph-apply-optimizer options (e.g. "optimizer=adam beta1=0.9").
+  std::optional<std::string> training;
+};
+
+/// One tensor a training step keeps between calls, in `train_step`'s
+/// argument order (parameters, then moments slot by slot, then the step).
+struct StateTensor {
+  std::string name, role, parameter; ///< role: parameter, moment, step
+  std::vector<int64_t> shape;
+};
+
+/// What the graph stage made of a training step.
+struct TrainingLayout {
+  std::vector<StateTensor> state;
+  size_t numParameters = 0;
 };
 
 /// The model's weights as compiled: the float constants left after the graph
@@ -29,10 +50,12 @@ struct ParameterStats {
 };
 
 /// Runs the passes that take an imported graph-dialect module to `stage`;
-/// fills `parameters` when given and the kernel stage is reached.
+/// fills `parameters` when given and the kernel stage is reached, and
+/// `training` (for options.training) after the graph stage.
 mlir::LogicalResult lowerToStage(mlir::ModuleOp module, Stage stage,
                                  const PipelineOptions &options,
-                                 ParameterStats *parameters = nullptr);
+                                 ParameterStats *parameters = nullptr,
+                                 TrainingLayout *training = nullptr);
 
 } // namespace dlc
 

@@ -1,6 +1,7 @@
 //===- GraphDialect.cpp - the graph dialect -------------------------------===//
 
 #include "dialects/graph/GraphDialect.h"
+#include "dialects/graph/GraphGradient.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
@@ -14,6 +15,7 @@ void GraphDialect::initialize() {
 #define GET_OP_LIST
 #include "dialects/graph/GraphOps.cpp.inc"
       >();
+  attachGradientRules(*getContext());
 }
 
 Operation *GraphDialect::materializeConstant(OpBuilder &builder,

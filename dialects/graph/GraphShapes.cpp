@@ -67,4 +67,15 @@ std::optional<EinsumSubscripts> parseEinsum(StringRef equation) {
   return result;
 }
 
+int64_t countPoolTaps(int64_t o, int64_t stride, int64_t padBegin,
+                      int64_t kernel, int64_t dilation, int64_t lo,
+                      int64_t hi) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < kernel; ++i) {
+    int64_t x = o * stride - padBegin + i * dilation;
+    count += x >= lo && x < hi;
+  }
+  return count;
+}
+
 } // namespace dlc::graph

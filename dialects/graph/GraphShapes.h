@@ -30,6 +30,14 @@ int64_t slidingWindowOutputSize(int64_t inputSize, int64_t kernel,
                                 int64_t padEnd, int64_t dilation,
                                 bool ceilMode);
 
+/// How many taps of a pooling window at output position `o` fall inside the
+/// counted range [lo, hi) of input coordinates (inputs start at 0; pads are
+/// negative coordinates and those past the end): the divisor of an average
+/// pool, [-padBegin, in + padEnd) with count_include_pad, [0, in) without.
+int64_t countPoolTaps(int64_t o, int64_t stride, int64_t padBegin,
+                      int64_t kernel, int64_t dilation, int64_t lo,
+                      int64_t hi);
+
 /// An explicit einsum equation split into per-input subscripts and the
 /// output's ("ab,bc->ac" -> {"ab", "bc"}, "ac"); nullopt when malformed.
 struct EinsumSubscripts {

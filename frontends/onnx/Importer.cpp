@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <google/protobuf/io/coded_stream.h>
@@ -98,6 +99,60 @@ readFrozenInput(MLIRContext &context, const std::string &name,
   }
   tensor.set_name(name);
   return tensorProtoToAttr(&context, tensor, message);
+}
+
+/// The trained parameters of a model: float32 initializers not matched by a
+/// freeze glob and not only BatchNormalization's running statistics (state,
+/// not parameters). Frozen float initializers are listed in the signature.
+static LogicalResult
+selectTrainedParameters(const onnx::GraphProto &g,
+                        const std::vector<std::string> &freezePatterns,
+                        std::set<std::string> &trained,
+                        ModelSignature &signature, std::string &errors) {
+  std::vector<llvm::GlobPattern> globs;
+  for (const std::string &pattern : freezePatterns) {
+    auto glob = llvm::GlobPattern::create(pattern);
+    if (!glob) {
+      errors += "--freeze: bad pattern '" + pattern + "': " +
+                llvm::toString(glob.takeError()) + "\n";
+      return failure();
+    }
+    globs.push_back(std::move(*glob));
+  }
+  std::map<std::string, int> statisticUses, otherUses;
+  for (const auto &node : g.node())
+    for (int i = 0; i < node.input_size(); ++i)
+      ++((node.op_type() == "BatchNormalization" && (i == 3 || i == 4))
+             ? statisticUses
+             : otherUses)[node.input(i)];
+  for (const auto &init : g.initializer()) {
+    if (init.data_type() != onnx::TensorProto::FLOAT &&
+        init.data_type() != onnx::TensorProto::DOUBLE &&
+        init.data_type() != onnx::TensorProto::FLOAT16)
+      continue;
+    const std::string &name = init.name();
+    bool frozen = llvm::any_of(globs, [&](const llvm::GlobPattern &glob) {
+      return glob.match(name);
+    });
+    bool statistic = statisticUses.count(name) && !otherUses.count(name);
+    if (!frozen && !statistic && otherUses.count(name) &&
+        init.data_type() == onnx::TensorProto::FLOAT) {
+      trained.insert(name);
+      continue;
+    }
+    std::vector<int64_t> dims(init.dims().begin(), init.dims().end());
+    signature.frozen.push_back({name, dtypeName(init.data_type()), dims});
+  }
+  return success();
+}
+
+/// The bytes of a float32 attribute, splats expanded.
+static std::vector<uint8_t> rawFloat32Data(DenseElementsAttr attr) {
+  std::vector<uint8_t> bytes(attr.getNumElements() * sizeof(float));
+  auto *out = reinterpret_cast<float *>(bytes.data());
+  for (float v : attr.getValues<float>())
+    *out++ = v;
+  return bytes;
 }
 
 OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
@@ -237,12 +292,30 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
     ctx.define(name, arith::ConstantOp::create(builder, loc, value));
   }
+  std::set<std::string> trained;
+  std::vector<std::pair<unsigned, std::string>> parameterArgs;
+  if (options.trainParameters &&
+      failed(selectTrainedParameters(g, options.freezePatterns, trained,
+                                     signature, errors)))
+    return {};
   for (const auto &init : g.initializer()) {
     std::string message;
     auto attr = tensorProtoToAttr(&context, init, message);
     if (failed(attr))
       return fail(path + ": initializer " + message);
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
+    if (trained.count(init.name())) {
+      BlockArgument arg = body->addArgument(attr->getType(), loc);
+      argTypes.push_back(attr->getType());
+      parameterArgs.emplace_back(arg.getArgNumber(), init.name());
+      ctx.define(init.name(), arg);
+      signature.parameters.push_back(
+          {{init.name(), "float32",
+            std::vector<int64_t>(attr->getType().getShape().begin(),
+                                 attr->getType().getShape().end())},
+           rawFloat32Data(*attr)});
+      continue;
+    }
     Value value = arith::ConstantOp::create(builder, loc, *attr);
     ctx.define(init.name(), value);
     if (isUnsigned(init.data_type()))
@@ -289,6 +362,11 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   }
   func::ReturnOp::create(builder, fileLoc, results);
   func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  for (const auto &[index, name] : parameterArgs)
+    func.setArgAttr(index, "graph.parameter", builder.getStringAttr(name));
+  if (options.trainParameters && signature.parameters.empty())
+    return fail(path + ": --train: the model has no float32 initializer to "
+                       "train (all frozen, or none)");
   return module;
 }
 

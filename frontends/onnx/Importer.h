@@ -19,12 +19,24 @@ struct TensorSignature {
   std::vector<int64_t> shape;
 };
 
+/// A trained parameter: an initializer that became an argument of the entry
+/// function (after the inputs), with its starting value.
+struct ParameterSignature {
+  TensorSignature tensor;
+  std::vector<uint8_t> data; ///< little-endian, row-major, tensor.dtype
+};
+
 /// What an imported model takes and returns, in the order of the entry
 /// function's arguments and results.
 struct ModelSignature {
   std::string entryName = "forward";
   std::vector<TensorSignature> inputs, outputs;
   std::string producer; ///< producer_name + version from the file
+  /// With ImportOptions::trainParameters: the arguments after the inputs.
+  std::vector<ParameterSignature> parameters;
+  /// Float initializers kept constant (frozen, or only BatchNormalization's
+  /// running statistics).
+  std::vector<TensorSignature> frozen;
 };
 
 /// Options of the import.
@@ -33,6 +45,12 @@ struct ImportOptions {
   /// file. For inputs that are really parameters (a Reshape's shape, a Clip's
   /// bounds), which a static-shape compiler needs at compile time.
   std::vector<std::pair<std::string, std::string>> frozenInputs;
+  /// For training: float32 initializers become arguments of the entry
+  /// function (after the inputs, marked `graph.parameter` with their name),
+  /// except those matching a glob of `freezePatterns` and those that only
+  /// feed BatchNormalization's running mean and variance.
+  bool trainParameters = false;
+  std::vector<std::string> freezePatterns;
 };
 
 /// Reads `path` and builds one func.func in the graph dialect. On failure

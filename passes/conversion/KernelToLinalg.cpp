@@ -2,6 +2,7 @@
 
 #include "passes/conversion/Passes.h"
 
+#include "dialects/graph/GraphShapes.h"
 #include "dialects/kernel/KernelDialect.h"
 #include "passes/conversion/LinalgBuilders.h"
 
@@ -435,18 +436,6 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
   }
 };
 
-/// How many window taps of output position `o` fall inside the counted range
-/// [lo, hi) of padded-input coordinates (input coordinates start at 0).
-int64_t countTaps(int64_t o, int64_t stride, int64_t padBegin, int64_t kernel,
-                  int64_t dilation, int64_t lo, int64_t hi) {
-  int64_t count = 0;
-  for (int64_t i = 0; i < kernel; ++i) {
-    int64_t x = o * stride - padBegin + i * dilation;
-    count += x >= lo && x < hi;
-  }
-  return count;
-}
-
 struct PoolToLinalg : OpConversionPattern<kernel::Pool2dOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -498,13 +487,13 @@ struct PoolToLinalg : OpConversionPattern<kernel::Pool2dOp> {
     SmallVector<float> reciprocal;
     reciprocal.reserve(oh * ow);
     for (int64_t y = 0; y < oh; ++y) {
-      int64_t rows = countPad ? countTaps(y, s[0], p[0], k[0], d[0], -p[0],
+      int64_t rows = countPad ? dlc::graph::countPoolTaps(y, s[0], p[0], k[0], d[0], -p[0],
                                           h + p[2])
-                              : countTaps(y, s[0], p[0], k[0], d[0], 0, h);
+                              : dlc::graph::countPoolTaps(y, s[0], p[0], k[0], d[0], 0, h);
       for (int64_t x = 0; x < ow; ++x) {
-        int64_t cols = countPad ? countTaps(x, s[1], p[1], k[1], d[1], -p[1],
+        int64_t cols = countPad ? dlc::graph::countPoolTaps(x, s[1], p[1], k[1], d[1], -p[1],
                                             w + p[3])
-                                : countTaps(x, s[1], p[1], k[1], d[1], 0, w);
+                                : dlc::graph::countPoolTaps(x, s[1], p[1], k[1], d[1], 0, w);
         int64_t taps = rows * cols;
         reciprocal.push_back(taps > 0 ? 1.0f / taps : 0.0f);
       }

@@ -25,4 +25,55 @@ def FoldBatchNorm : Pass<"graph-fold-batch-norm", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def Autodiff : Pass<"graph-autodiff", "mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation: the gradient of the loss with "
+                "respect to every parameter";
+  let description = [{
+    For every function whose arguments carry `graph.parameter` (the name of a
+    trained tensor), adds `<name>_grad` with the same arguments. It returns
+    the function's first result, which must be a float scalar (the loss),
+    then d loss / d parameter for each parameter argument in order, each
+    result marked `graph.gradient_of`. Gradients come from each op's
+    GradientOpInterface rule, in graph ops; fan-out gradients are summed and
+    values that do not depend on a parameter (integer paths, constants) carry
+    none. Every op between a parameter and the loss without a rule is
+    reported, all at once, and nothing is built.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
+def ApplyOptimizer : Pass<"graph-apply-optimizer", "mlir::ModuleOp"> {
+  let summary = "Turns `<name>_grad` into `train_step`: loss, gradients and "
+                "the optimizer's update of parameters and state";
+  let description = [{
+    Takes the function graph-autodiff made and gives it the learning rate (a
+    float32 scalar argument after the model inputs), the optimizer's state
+    (moments per parameter, then a float32 step counter, appended to the
+    arguments) and returns: the loss, every updated state tensor (parameters
+    first, in argument order), then the raw gradients (before clipping and
+    weight decay). State arguments and results carry `graph.state` = {name,
+    role, parameter}. Update rules follow PyTorch's optimizers (torch.optim
+    SGD with momentum/nesterov, Adam, AdamW, RMSprop, Adagrad) and
+    clip_grad_norm_ / clip_grad_value_.
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
+           "sgd, adam, adamw, rmsprop or adagrad">,
+    Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
+    Option<"nesterov", "nesterov", "bool", "false", "SGD Nesterov momentum">,
+    Option<"beta1", "beta1", "double", "0.9", "Adam's first-moment decay">,
+    Option<"beta2", "beta2", "double", "0.999", "Adam's second-moment decay">,
+    Option<"eps", "eps", "double", "-1.0",
+           "Denominator epsilon (default: 1e-8, Adagrad 1e-10)">,
+    Option<"alpha", "alpha", "double", "0.99", "RMSprop's smoothing constant">,
+    Option<"weightDecay", "weight-decay", "double", "0.0",
+           "L2 penalty added to the gradient (decoupled for adamw)">,
+    Option<"clipGradNorm", "clip-grad-norm", "double", "0.0",
+           "Scale gradients to this global L2 norm when above it (0: off)">,
+    Option<"clipGradValue", "clip-grad-value", "double", "0.0",
+           "Clamp gradients to [-v, v] (0: off)">,
+  ];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
 #endif // DLC_PASSES_GRAPH

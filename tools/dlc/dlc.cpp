@@ -21,6 +21,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -68,6 +69,31 @@ cl::opt<std::string> headerPath(
     "header", cl::desc("With --emit=obj: where to write the C header "
                        "(default: the object's path with .h)"),
     cl::value_desc("file"));
+cl::OptionCategory trainCategory("Training (dlc --train)");
+cl::opt<bool> train("train", cl::desc("Compile a training step: the model's first output is the loss"),
+                    cl::cat(trainCategory));
+cl::opt<std::string> optimizer("optimizer", cl::desc("sgd, adam, adamw, rmsprop or adagrad"),
+                               cl::init("sgd"), cl::cat(trainCategory));
+cl::opt<double> learningRate("lr", cl::desc("Learning rate (default; a run-time argument too)"),
+                             cl::init(0.01), cl::cat(trainCategory));
+cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.0), cl::cat(trainCategory));
+cl::opt<bool> nesterov("nesterov", cl::desc("SGD with Nesterov momentum"), cl::cat(trainCategory));
+cl::opt<double> beta1("beta1", cl::desc("Adam/AdamW beta1"), cl::init(0.9), cl::cat(trainCategory));
+cl::opt<double> beta2("beta2", cl::desc("Adam/AdamW beta2"), cl::init(0.999), cl::cat(trainCategory));
+cl::opt<double> epsilon("eps", cl::desc("Denominator epsilon (default 1e-8; Adagrad 1e-10)"),
+                        cl::init(-1.0), cl::cat(trainCategory));
+cl::opt<double> rmsAlpha("alpha", cl::desc("RMSprop smoothing constant"), cl::init(0.99),
+                         cl::cat(trainCategory));
+cl::opt<double> weightDecay("weight-decay", cl::desc("L2 penalty (decoupled for adamw)"),
+                            cl::init(0.0), cl::cat(trainCategory));
+cl::opt<double> clipGradNorm("clip-grad-norm", cl::desc("Clip gradients to this global L2 norm"),
+                             cl::init(0.0), cl::cat(trainCategory));
+cl::opt<double> clipGradValue("clip-grad-value", cl::desc("Clamp gradients to [-V, V]"),
+                              cl::init(0.0), cl::cat(trainCategory));
+cl::list<std::string> freezePatterns(
+    "freeze", cl::CommaSeparated,
+    cl::desc("Initializers not to train: names or globs (e.g. D.*)"),
+    cl::value_desc("PATTERN,..."), cl::cat(trainCategory));
 cl::opt<bool> listOps("list-ops", cl::desc("Print the supported ONNX ops as a Markdown table and exit"));
 cl::opt<bool> printIR("print-ir-after-change", cl::desc("Print the IR after every pass that changed it"));
 
@@ -144,6 +170,8 @@ int main(int argc, char **argv) {
   });
 
   dlc::onnx_frontend::ImportOptions importOptions;
+  importOptions.trainParameters = train;
+  importOptions.freezePatterns.assign(freezePatterns.begin(), freezePatterns.end());
   for (const std::string &spec : freezeInputs) {
     auto [name, file] = llvm::StringRef(spec).split('=');
     if (name.empty() || file.empty())
@@ -161,18 +189,71 @@ int main(int argc, char **argv) {
   if (failed(verify(*module)))
     return fail(inputPath + ": the imported graph does not verify");
 
+  if (train) {
+    const auto &loss = signature.outputs.front();
+    int64_t elements = 1;
+    for (int64_t d : loss.shape)
+      elements *= d;
+    if (elements != 1 || loss.dtype != "float32") {
+      std::string shape;
+      for (int64_t d : loss.shape)
+        shape += (shape.empty() ? "" : ",") + std::to_string(d);
+      return fail(inputPath + ": --train: the first output '" + loss.name +
+                  "' (" + loss.dtype + " [" + shape +
+                  "]) is not a float32 scalar loss");
+    }
+  }
+
   dlc::PipelineOptions options;
   options.foldBatchNorm = !noFoldBN;
   options.fuseBias = !noFuseBias;
   options.fuseResidual = !noFuseResidual;
   options.fuseActivation = !noFuseActivation;
   options.printIRAfterChange = printIR;
+  std::vector<std::pair<std::string, double>> hyperparameters;
+  if (train) {
+    auto number = [](double v) {
+      std::string text;
+      llvm::raw_string_ostream os(text);
+      os << llvm::format("%.17g", v);
+      return text;
+    };
+    std::string o = "optimizer=" + optimizer;
+    auto add = [&](const char *flag, double value) {
+      o += std::string(" ") + flag + "=" + number(value);
+      hyperparameters.emplace_back(flag, value);
+    };
+    hyperparameters.emplace_back("lr", learningRate);
+    if (optimizer == "sgd") {
+      add("momentum", momentum);
+      if (nesterov) {
+        o += " nesterov=true";
+        hyperparameters.emplace_back("nesterov", 1.0);
+      }
+    } else if (optimizer == "adam" || optimizer == "adamw") {
+      add("beta1", beta1);
+      add("beta2", beta2);
+    } else if (optimizer == "rmsprop") {
+      add("alpha", rmsAlpha);
+    }
+    if (optimizer != "sgd")
+      add("eps", epsilon >= 0 ? epsilon : optimizer == "adagrad" ? 1e-10 : 1e-8);
+    if (weightDecay != 0.0)
+      add("weight-decay", weightDecay);
+    if (clipGradNorm != 0.0)
+      add("clip-grad-norm", clipGradNorm);
+    if (clipGradValue != 0.0)
+      add("clip-grad-value", clipGradValue);
+    options.training = o;
+  }
   static const std::map<Emit, dlc::Stage> stageOf = {
       {Emit::Graph, dlc::Stage::Graph},   {Emit::Kernel, dlc::Stage::Kernel},
       {Emit::Linalg, dlc::Stage::Linalg}, {Emit::LLVM, dlc::Stage::LLVM},
       {Emit::Obj, dlc::Stage::LLVM},      {Emit::So, dlc::Stage::LLVM}};
   dlc::ParameterStats parameters;
-  if (failed(dlc::lowerToStage(*module, stageOf.at(emit), options, &parameters)))
+  dlc::TrainingLayout layout;
+  if (failed(dlc::lowerToStage(*module, stageOf.at(emit), options, &parameters,
+                               &layout)))
     return fail(inputPath + ": compilation failed");
 
   bool textual = emit == Emit::Graph || emit == Emit::Kernel ||
@@ -202,6 +283,15 @@ int main(int argc, char **argv) {
   exports.symbolPrefix = symbolPrefix;
   exports.parameterCount = parameters.count;
   exports.parameterBytes = parameters.bytes;
+  if (train) {
+    // Trained parameters are state, not constants: count them as weights.
+    for (const auto &p : signature.parameters) {
+      exports.parameterCount += static_cast<int64_t>(p.data.size() / 4);
+      exports.parameterBytes += static_cast<int64_t>(p.data.size());
+    }
+    exports.training = dlc::ExportSpec::Training{layout, "model", optimizer,
+                                                 hyperparameters};
+  }
   auto llvmModule = dlc::buildLLVMModule(*module, llvmContext, *tm, target,
                                          signature, inputPath, exports, error);
   if (!llvmModule)

@@ -1,0 +1,267 @@
+//===- NNGradients.cpp - rules of matmul, convolution, pooling, norms -----===//
+//
+// The backward ops are forward ops again: a matmul's gradients are matmuls, a
+// convolution's input gradient is the transposed convolution (matmul +
+// col2im, as ConvTranspose is imported) and its filter gradient a
+// convolution of the input by the output gradient; max pooling routes each
+// output's gradient to the first maximum of its window (PyTorch's choice)
+// with a scatter-add.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialects/graph/GraphGradient.h"
+#include "dialects/graph/GraphShapes.h"
+
+#include <limits>
+
+using namespace mlir;
+
+namespace dlc::graph {
+namespace {
+
+using Grads = SmallVectorImpl<Value>;
+using GB = GradientBuilder;
+
+LogicalResult matmulRule(MatmulOp op, GB &b, ArrayRef<Value> g, Grads &out) {
+  Value a = op.getLhs(), w = op.getRhs();
+  if (GB::typeOf(a).getRank() < 2 || GB::typeOf(w).getRank() < 2)
+    return op.emitOpError("gradient needs operands of rank >= 2");
+  bool tl = op.getTransposeLhs(), tr = op.getTransposeRhs();
+  // With A' = op(A), B' = op(B): dA' = G B'^T and dB' = A'^T G; a transposed
+  // operand takes the transpose of that.
+  Value da = tl ? b.matmul(w, g[0], tr, true) : b.matmul(g[0], w, false, !tr);
+  Value dw = tr ? b.matmul(g[0], a, true, tl) : b.matmul(a, g[0], !tl, false);
+  out[0] = b.sumToShape(da, GB::typeOf(a));
+  out[1] = b.sumToShape(dw, GB::typeOf(w));
+  return success();
+}
+
+/// Input gradient of a group-1 convolution: the transposed convolution of
+/// the output gradient, W^T G scattered back by col2im.
+Value convInputGradient(GB &b, Conv2dOp op, Value g, Value w,
+                        RankedTensorType xType) {
+  auto wType = GB::typeOf(w), gType = GB::typeOf(g);
+  int64_t n = gType.getDimSize(0), f = gType.getDimSize(1),
+          oh = gType.getDimSize(2), ow = gType.getDimSize(3);
+  int64_t c = wType.getDimSize(1), kh = wType.getDimSize(2),
+          kw = wType.getDimSize(3);
+  Value gCols = b.reshape(b.transpose(g, {1, 0, 2, 3}), {f, n * oh * ow});
+  Value wRows = b.reshape(w, {f, c * kh * kw});
+  Value cols = b.matmul(wRows, gCols, /*transposeLhs=*/true, false);
+  ArrayRef<int64_t> pads = op.getPads();
+  return Col2ImOp::create(
+      b.b, b.loc, cols, n, ArrayRef<int64_t>{oh, ow}, ArrayRef<int64_t>{kh, kw},
+      op.getStrides(), op.getDilations(), ArrayRef<int64_t>{pads[0], pads[1]},
+      ArrayRef<int64_t>{xType.getDimSize(2), xType.getDimSize(3)});
+}
+
+/// Filter gradient of a group-1 convolution: dW[f, c] = sum_n x[n, c] (*) g[n, f]
+/// is a convolution with batch and channels swapped, strides and dilations
+/// exchanged; it covers at least the kernel, the rest is sliced off.
+Value convFilterGradient(GB &b, Conv2dOp op, Value x, Value g,
+                         RankedTensorType wType) {
+  Value xt = b.transpose(x, {1, 0, 2, 3});
+  Value gt = b.transpose(g, {1, 0, 2, 3});
+  Value conv = Conv2dOp::create(b.b, b.loc, xt, gt, Value(), op.getDilations(),
+                                op.getPads(), op.getStrides(), 1);
+  auto convType = GB::typeOf(conv);
+  int64_t kh = wType.getDimSize(2), kw = wType.getDimSize(3);
+  if (convType.getDimSize(2) != kh || convType.getDimSize(3) != kw)
+    conv = b.slice(conv, {0, 0, 0, 0},
+                   {convType.getDimSize(0), convType.getDimSize(1), kh, kw},
+                   {1, 1, 1, 1});
+  return b.transpose(conv, {1, 0, 2, 3});
+}
+
+LogicalResult conv2dRule(Conv2dOp op, GB &b, ArrayRef<Value> g, Grads &out) {
+  Value x = op.getInput(), w = op.getFilter();
+  auto xType = GB::typeOf(x), wType = GB::typeOf(w);
+  int64_t groups = op.getGroup();
+  if (op.getBias())
+    out[2] = b.sum(g[0], {0, 2, 3}, /*keepdims=*/false);
+  if (groups == 1) {
+    out[0] = convInputGradient(b, op, g[0], w, xType);
+    out[1] = convFilterGradient(b, op, x, g[0], wType);
+    return success();
+  }
+  // Grouped: each group is an independent convolution of its channels.
+  int64_t n = xType.getDimSize(0), h = xType.getDimSize(2),
+          wd = xType.getDimSize(3);
+  int64_t cg = wType.getDimSize(1), fg = wType.getDimSize(0) / groups;
+  auto gType = GB::typeOf(g[0]);
+  SmallVector<Value> dxs, dws;
+  for (int64_t i = 0; i < groups; ++i) {
+    Value xi = b.slice(x, {0, i * cg, 0, 0}, {n, cg, h, wd}, {1, 1, 1, 1});
+    Value wi = b.slice(w, {i * fg, 0, 0, 0},
+                       {fg, cg, wType.getDimSize(2), wType.getDimSize(3)},
+                       {1, 1, 1, 1});
+    Value gi = b.slice(g[0], {0, i * fg, 0, 0},
+                       {n, fg, gType.getDimSize(2), gType.getDimSize(3)},
+                       {1, 1, 1, 1});
+    dxs.push_back(convInputGradient(b, op, gi, wi, GB::typeOf(xi)));
+    dws.push_back(convFilterGradient(b, op, xi, gi, GB::typeOf(wi)));
+  }
+  out[0] = b.concat(dxs, 1);
+  out[1] = b.concat(dws, 0);
+  return success();
+}
+
+/// Each output's gradient goes to the first maximum of its window (taps in
+/// row-major order, as PyTorch's CPU kernel scans them): the window's taps
+/// are stacked, arg_reduce picks the tap, and a scatter-add over the flattened
+/// input plane accumulates overlapping windows.
+LogicalResult maxPoolRule(MaxPool2dOp op, GB &b, ArrayRef<Value> g,
+                          Grads &out) {
+  Value x = op.getInput();
+  auto xType = GB::typeOf(x), yType = GB::typeOf(op.getResult());
+  Type elem = xType.getElementType();
+  int64_t n = xType.getDimSize(0), c = xType.getDimSize(1),
+          h = xType.getDimSize(2), w = xType.getDimSize(3);
+  int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+  ArrayRef<int64_t> k = op.getKernelShape(), s = op.getStrides(),
+                    p = op.getPads(), d = op.getDilations();
+  // Pad so that every window (ceil_mode ones too) lies inside.
+  int64_t needH = (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1;
+  int64_t needW = (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1;
+  int64_t endH = std::max<int64_t>(0, needH - h - p[0]);
+  int64_t endW = std::max<int64_t>(0, needW - w - p[1]);
+  Value padded = b.pad(x, {0, 0, p[0], p[1], 0, 0, endH, endW},
+                       -std::numeric_limits<double>::infinity());
+  SmallVector<Value> taps;
+  for (int64_t i = 0; i < k[0]; ++i)
+    for (int64_t j = 0; j < k[1]; ++j)
+      taps.push_back(b.reshape(
+          b.slice(padded, {0, 0, i * d[0], j * d[1]}, {n, c, oh, ow},
+                  {1, 1, s[0], s[1]}),
+          {n, c, oh, ow, 1}));
+  Value stacked = b.concat(taps, 4);
+  Value tap = ArgReduceOp::create(b.b, b.loc, stacked, "max", 4, false, false);
+  // Flat input index of the chosen tap: (oy*s - p + kh*d) * W + (ox*s - p + kw*d).
+  Value kernelW = b.int64Constant({}, {k[1]});
+  Value row = DivOp::create(b.b, b.loc, tap, kernelW, b.b.getBoolAttr(false));
+  Value col = b.sub(tap, b.mul(row, kernelW));
+  SmallVector<int64_t> rows, cols;
+  for (int64_t y = 0; y < oh; ++y)
+    rows.push_back(y * s[0] - p[0]);
+  for (int64_t xx = 0; xx < ow; ++xx)
+    cols.push_back(xx * s[1] - p[1]);
+  Value iy = b.add(b.int64Constant({oh, 1}, rows),
+                   b.mul(row, b.int64Constant({}, {d[0]})));
+  Value ix = b.add(b.int64Constant({1, ow}, cols),
+                   b.mul(col, b.int64Constant({}, {d[1]})));
+  Value flat = b.add(b.mul(iy, b.int64Constant({}, {w})), ix);
+  Value index = b.reshape(flat, {n, c, oh * ow});
+  Value updates = b.reshape(g[0], {n, c, oh * ow});
+  Value zeros = b.splat(RankedTensorType::get({n, c, h * w}, elem), 0.0);
+  Value scattered = ScatterElementsOp::create(b.b, b.loc, zeros, index,
+                                              updates, 2, "add");
+  out[0] = b.reshape(scattered, xType.getShape());
+  return success();
+}
+
+/// Each output's gradient, divided by its window's divisor, spreads evenly
+/// over the window's taps: a col2im of the scaled gradient repeated per tap.
+LogicalResult avgPoolRule(AvgPool2dOp op, GB &b, ArrayRef<Value> g,
+                          Grads &out) {
+  Value x = op.getInput();
+  auto xType = GB::typeOf(x), yType = GB::typeOf(op.getResult());
+  Type elem = xType.getElementType();
+  int64_t n = xType.getDimSize(0), c = xType.getDimSize(1),
+          h = xType.getDimSize(2), w = xType.getDimSize(3);
+  int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+  ArrayRef<int64_t> k = op.getKernelShape(), s = op.getStrides(),
+                    p = op.getPads(), d = op.getDilations();
+  bool countPad = op.getCountIncludePad();
+  SmallVector<double> reciprocal;
+  for (int64_t y = 0; y < oh; ++y) {
+    int64_t rows = countPad ? countPoolTaps(y, s[0], p[0], k[0], d[0], -p[0], h + p[2])
+                            : countPoolTaps(y, s[0], p[0], k[0], d[0], 0, h);
+    for (int64_t xx = 0; xx < ow; ++xx) {
+      int64_t cols = countPad ? countPoolTaps(xx, s[1], p[1], k[1], d[1], -p[1], w + p[3])
+                              : countPoolTaps(xx, s[1], p[1], k[1], d[1], 0, w);
+      reciprocal.push_back(rows * cols > 0 ? 1.0 / (rows * cols) : 0.0);
+    }
+  }
+  Value scaled = b.mul(g[0], b.floatConstant({oh, ow}, elem, reciprocal));
+  Value perChannel = b.reshape(b.transpose(scaled, {1, 0, 2, 3}),
+                               {c, 1, n * oh * ow});
+  Value cols = b.reshape(b.expand(perChannel, {c, k[0] * k[1], n * oh * ow}),
+                         {c * k[0] * k[1], n * oh * ow});
+  // col2im sums every tap inside the input; taps in the padding fall away.
+  out[0] = Col2ImOp::create(b.b, b.loc, cols, n, ArrayRef<int64_t>{oh, ow}, k,
+                            s, d, ArrayRef<int64_t>{p[0], p[1]},
+                            ArrayRef<int64_t>{h, w});
+  return success();
+}
+
+LogicalResult globalAvgPoolRule(GlobalAvgPoolOp op, GB &b, ArrayRef<Value> g,
+                                Grads &out) {
+  auto xType = GB::typeOf(op.getInput());
+  int64_t count = 1;
+  for (int64_t d = 2; d < xType.getRank(); ++d)
+    count *= xType.getDimSize(d);
+  out[0] = b.expand(b.scale(g[0], 1.0 / count), xType.getShape());
+  return success();
+}
+
+LogicalResult softmaxRule(SoftmaxOp op, GB &b, ArrayRef<Value> g, Grads &out) {
+  Value y = op.getResult();
+  int64_t axis = op.getAxis();
+  out[0] = b.mul(y, b.sub(g[0], b.sum(b.mul(g[0], y), {axis}, true)));
+  return success();
+}
+
+LogicalResult logSoftmaxRule(LogSoftmaxOp op, GB &b, ArrayRef<Value> g,
+                             Grads &out) {
+  Value y = op.getResult();
+  int64_t axis = op.getAxis();
+  out[0] = b.sub(g[0], b.mul(b.unary(y, "exp"), b.sum(g[0], {axis}, true)));
+  return success();
+}
+
+/// xhat = (x - mean) * inv; y = xhat * scale + bias. With dxhat = g * scale:
+/// dx = inv * (dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)), the means
+/// over the normalized dims.
+LogicalResult layerNormRule(LayerNormOp op, GB &b, ArrayRef<Value> g,
+                            Grads &out) {
+  if (!g[0])
+    return success(); // only the statistics are used: nothing to propagate
+  Value x = op.getInput();
+  auto xType = GB::typeOf(x);
+  int64_t axis = op.getAxis();
+  if (axis < 0)
+    axis += xType.getRank();
+  SmallVector<int64_t> axes;
+  int64_t count = 1;
+  for (int64_t d = axis; d < xType.getRank(); ++d) {
+    axes.push_back(d);
+    count *= xType.getDimSize(d);
+  }
+  Value xhat = b.mul(b.sub(x, op.getMean()), op.getInvStdDev());
+  Value dxhat = b.mul(g[0], op.getScale());
+  Value meanD = b.scale(b.sum(dxhat, axes, true), 1.0 / count);
+  Value meanDX = b.scale(b.sum(b.mul(dxhat, xhat), axes, true), 1.0 / count);
+  out[0] = b.mul(op.getInvStdDev(),
+                 b.sub(b.sub(dxhat, meanD), b.mul(xhat, meanDX)));
+  out[1] = b.sumToShape(b.mul(g[0], xhat), GB::typeOf(op.getScale()));
+  if (op.getBias())
+    out[2] = b.sumToShape(g[0], GB::typeOf(op.getBias()));
+  return success();
+}
+
+} // namespace
+
+void attachNNGradients(MLIRContext &ctx) {
+  MatmulOp::attachInterface<GradientRule<MatmulOp, matmulRule>>(ctx);
+  Conv2dOp::attachInterface<GradientRule<Conv2dOp, conv2dRule>>(ctx);
+  MaxPool2dOp::attachInterface<GradientRule<MaxPool2dOp, maxPoolRule>>(ctx);
+  AvgPool2dOp::attachInterface<GradientRule<AvgPool2dOp, avgPoolRule>>(ctx);
+  GlobalAvgPoolOp::attachInterface<
+      GradientRule<GlobalAvgPoolOp, globalAvgPoolRule>>(ctx);
+  SoftmaxOp::attachInterface<GradientRule<SoftmaxOp, softmaxRule>>(ctx);
+  LogSoftmaxOp::attachInterface<GradientRule<LogSoftmaxOp, logSoftmaxRule>>(
+      ctx);
+  LayerNormOp::attachInterface<GradientRule<LayerNormOp, layerNormRule>>(ctx);
+}
+
+} // namespace dlc::graph
