@@ -9,12 +9,18 @@
 #include "manifest_generated.h"
 
 #include <dlfcn.h>
+#include <link.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -43,6 +49,69 @@ std::string shapeString(const int64_t *shape, int32_t rank) {
   return s + "]";
 }
 
+size_t roundUp64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+/// 64-byte aligned memory the model owns; never empty, so that a pointer to
+/// a zero-sized tensor is still a valid one.
+struct AlignedBuffer {
+  char *data = nullptr;
+
+  AlignedBuffer() = default;
+  AlignedBuffer(const AlignedBuffer &) = delete;
+  AlignedBuffer &operator=(const AlignedBuffer &) = delete;
+  ~AlignedBuffer() { std::free(data); }
+
+  bool allocate(size_t bytes) {
+    size_t rounded = roundUp64(bytes ? bytes : 1);
+    data = static_cast<char *>(std::aligned_alloc(64, rounded));
+    if (data)
+      std::memset(data, 0, rounded);
+    return data != nullptr;
+  }
+  void swap(AlignedBuffer &other) { std::swap(data, other.data); }
+};
+
+struct StateDesc {
+  std::string name, parameter;
+  dlc_state_role role;
+  dlc_dtype dtype;
+  std::vector<int64_t> shape;
+  int64_t offset = 0;
+  size_t bytes = 0;
+  size_t gradientOffset = 0; // Parameters only: where its gradient lives
+};
+
+constexpr char kCheckpointMagic[8] = {'D', 'L', 'C', 'C', 'K', 'P', 'T', '1'};
+constexpr size_t kCheckpointHeaderBytes = 32;
+
+/// 64-bit FNV-1a, to tell one model's state layout from another's.
+struct Fnv1a {
+  uint64_t hash = 0xcbf29ce484222325ull;
+  void bytes(const void *data, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      hash ^= static_cast<const unsigned char *>(data)[i];
+      hash *= 0x100000001b3ull;
+    }
+  }
+  void u64(uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      unsigned char byte = static_cast<unsigned char>(v >> (8 * i));
+      bytes(&byte, 1);
+    }
+  }
+};
+
+void putU64(unsigned char *out, uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+uint64_t getU64(const unsigned char *in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= static_cast<uint64_t>(in[i]) << (8 * i);
+  return v;
+}
+
 } // namespace
 
 struct dlc_model {
@@ -50,10 +119,27 @@ struct dlc_model {
   EntryFn entry = nullptr;
   // One workspace per model, allocated once: calls on one model take turns.
   void *workspace = nullptr;
-  std::mutex runMutex;
+  mutable std::mutex runMutex;
   std::string path, version, target, cpu, source;
   int64_t parameterCount = 0, parameterBytes = 0, workspaceBytes = 0;
   std::vector<TensorDesc> inputs, outputs;
+
+  // Training libraries only.
+  bool training = false;
+  EntryFn step = nullptr;
+  std::string optimizer, loss;
+  std::vector<std::pair<std::string, double>> hyperparameters;
+  std::vector<StateDesc> state;
+  std::vector<TensorDesc> frozen;
+  int64_t stateBytes = 0, stepWorkspaceBytes = 0;
+  uint64_t stateHash = 0;
+  // A step reads `current` and writes `next` (the step must not update in
+  // place: its outputs may not alias its inputs); they are swapped when its
+  // loss is finite, so a failed step leaves the state untouched. Gradients
+  // are double-buffered the same way.
+  AlignedBuffer current, next, gradients, nextGradients;
+  bool haveGradients = false;
+  int64_t steps = 0;
 
   ~dlc_model() {
     std::free(workspace);
@@ -104,6 +190,137 @@ int64_t dlc_tensor_info_elements(const dlc_tensor_info *info) {
   return n;
 }
 
+static std::string str(const flatbuffers::String *s) {
+  return s ? s->str() : std::string();
+}
+
+static void readTensorList(
+    const flatbuffers::Vector<flatbuffers::Offset<dlc::manifest::TensorInfo>>
+        *list,
+    std::vector<TensorDesc> &out) {
+  if (!list)
+    return;
+  for (const auto *t : *list) {
+    TensorDesc d;
+    d.name = str(t->name());
+    d.dtype = static_cast<dlc_dtype>(t->dtype());
+    if (t->shape())
+      d.shape.assign(t->shape()->begin(), t->shape()->end());
+    out.push_back(std::move(d));
+  }
+}
+
+/// Reads the manifest's training table, resolves the step and the initial
+/// state, and allocates the state and gradient buffers.
+static dlc_status loadTraining(dlc_model &m,
+                               const dlc::manifest::Training &training) {
+  auto bad = [&](const std::string &what) {
+    return fail(DLC_ERROR_MANIFEST, m.path + ": training manifest: " + what);
+  };
+  m.training = true;
+  m.optimizer = str(training.optimizer());
+  m.loss = str(training.loss());
+  if (training.hyperparameters())
+    for (const auto *h : *training.hyperparameters())
+      m.hyperparameters.emplace_back(str(h->name()), h->value());
+  readTensorList(training.frozen(), m.frozen);
+  m.stateBytes = training.state_bytes();
+  m.stepWorkspaceBytes = training.step_workspace_bytes();
+  if (m.stateBytes < 0 || m.stepWorkspaceBytes < 0)
+    return bad("negative state or step workspace size");
+
+  Fnv1a hash;
+  hash.u64(static_cast<uint64_t>(m.stateBytes));
+  size_t gradientBytes = 0;
+  if (training.state()) {
+    for (const auto *t : *training.state()) {
+      StateDesc d;
+      d.name = str(t->name());
+      d.parameter = str(t->parameter());
+      d.role = static_cast<dlc_state_role>(t->role());
+      d.dtype = static_cast<dlc_dtype>(t->dtype());
+      d.offset = t->offset();
+      if (t->shape())
+        d.shape.assign(t->shape()->begin(), t->shape()->end());
+      std::string where = "state tensor '" + d.name + "'";
+      if (t->role() > dlc::manifest::StateRole_MAX)
+        return bad(where + " has an unknown role");
+      if (t->dtype() > dlc::manifest::DType_MAX)
+        return bad(where + " has an unknown dtype");
+      for (const StateDesc &other : m.state)
+        if (other.name == d.name)
+          return bad(where + " appears twice");
+      // Overflow-checked, so that the bounds check below means something.
+      uint64_t bytes = dlc_dtype_size(d.dtype);
+      for (int64_t dim : d.shape)
+        if (dim < 0 || __builtin_mul_overflow(bytes, static_cast<uint64_t>(dim),
+                                              &bytes))
+          return bad(where + " has a bad shape " +
+                     shapeString(d.shape.data(),
+                                 static_cast<int32_t>(d.shape.size())));
+      d.bytes = bytes;
+      if (d.offset < 0 || d.offset % 64 != 0 ||
+          bytes > static_cast<uint64_t>(m.stateBytes) ||
+          static_cast<uint64_t>(d.offset) >
+              static_cast<uint64_t>(m.stateBytes) - bytes)
+        return bad(where + " (" + std::to_string(bytes) + " bytes at offset " +
+                   std::to_string(d.offset) +
+                   ") does not fit 64-byte aligned in the " +
+                   std::to_string(m.stateBytes) + "-byte state");
+      if (d.role == DLC_STATE_PARAMETER) {
+        d.gradientOffset = gradientBytes;
+        gradientBytes += roundUp64(d.bytes);
+      }
+      hash.bytes(d.name.c_str(), d.name.size() + 1);
+      hash.u64(d.role);
+      hash.u64(d.dtype);
+      hash.u64(d.shape.size());
+      for (int64_t dim : d.shape)
+        hash.u64(static_cast<uint64_t>(dim));
+      hash.u64(static_cast<uint64_t>(d.offset));
+      m.state.push_back(std::move(d));
+    }
+  }
+  m.stateHash = hash.hash;
+
+  std::string stepSymbol = str(training.step_symbol());
+  if (stepSymbol.empty())
+    return bad("no step symbol");
+  m.step = reinterpret_cast<EntryFn>(dlsym(m.handle, stepSymbol.c_str()));
+  if (!m.step)
+    return fail(DLC_ERROR_MANIFEST,
+                m.path + ": training step '" + stepSymbol + "' is missing");
+  const char *initialSymbol = "dlc_initial_state";
+  const void *initial = dlsym(m.handle, initialSymbol);
+  if (!initial)
+    return fail(DLC_ERROR_MANIFEST, m.path + ": the initial state '" +
+                                        initialSymbol + "' is missing");
+  // Where the symbol table knows its size, a short array is caught here
+  // rather than read past.
+  Dl_info where;
+  void *symbol = nullptr;
+  const ElfW(Sym) *sym = nullptr;
+  if (dladdr1(initial, &where, &symbol, RTLD_DL_SYMENT))
+    sym = static_cast<const ElfW(Sym) *>(symbol);
+  if (sym && sym->st_size != 0 &&
+      sym->st_size < static_cast<uint64_t>(m.stateBytes))
+    return fail(DLC_ERROR_MANIFEST,
+                m.path + ": the initial state '" + initialSymbol + "' has " +
+                    std::to_string(sym->st_size) + " bytes, the manifest says " +
+                    std::to_string(m.stateBytes));
+
+  size_t stateBytes = static_cast<size_t>(m.stateBytes);
+  if (!m.current.allocate(stateBytes) || !m.next.allocate(stateBytes) ||
+      !m.gradients.allocate(gradientBytes) ||
+      !m.nextGradients.allocate(gradientBytes))
+    return fail(DLC_ERROR_LOAD,
+                m.path + ": cannot allocate " +
+                    std::to_string(2 * (stateBytes + gradientBytes)) +
+                    " bytes of training state");
+  std::memcpy(m.current.data, initial, stateBytes);
+  return DLC_OK;
+}
+
 dlc_status dlc_model_load(const char *path, dlc_model **model) {
   if (!model)
     return fail(DLC_ERROR_INVALID_ARGUMENT, "dlc_model_load: model is null");
@@ -129,9 +346,6 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
     return fail(DLC_ERROR_MANIFEST,
                 std::string(path) + ": the manifest is malformed");
   const dlc::manifest::Manifest *manifest = dlc::manifest::GetManifest(data);
-  auto str = [](const flatbuffers::String *s) {
-    return s ? s->str() : std::string();
-  };
   m->version = str(manifest->dlc_version());
   m->target = str(manifest->target_triple());
   m->cpu = str(manifest->target_cpu());
@@ -143,29 +357,20 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
     return fail(DLC_ERROR_MANIFEST,
                 std::string(path) + ": the manifest names no entry point");
   const auto *entry = manifest->entry_points()->Get(0);
-  auto read = [&](const flatbuffers::Vector<
-                      flatbuffers::Offset<dlc::manifest::TensorInfo>> *list,
-                  std::vector<TensorDesc> &out) {
-    if (!list)
-      return;
-    for (const auto *t : *list) {
-      TensorDesc d;
-      d.name = str(t->name());
-      d.dtype = static_cast<dlc_dtype>(t->dtype());
-      if (t->shape())
-        d.shape.assign(t->shape()->begin(), t->shape()->end());
-      out.push_back(std::move(d));
-    }
-  };
-  read(entry->inputs(), m->inputs);
-  read(entry->outputs(), m->outputs);
+  readTensorList(entry->inputs(), m->inputs);
+  readTensorList(entry->outputs(), m->outputs);
   std::string symbol = str(entry->symbol());
   m->entry = reinterpret_cast<EntryFn>(dlsym(m->handle, symbol.c_str()));
   if (!m->entry)
     return fail(DLC_ERROR_MANIFEST, std::string(path) + ": entry point '" +
                                         symbol + "' is missing");
-  if (m->workspaceBytes > 0) {
-    size_t rounded = (static_cast<size_t>(m->workspaceBytes) + 63) / 64 * 64;
+  if (const dlc::manifest::Training *training = manifest->training())
+    if (dlc_status s = loadTraining(*m, *training))
+      return s;
+  // Inference and training steps share one workspace.
+  int64_t workspaceBytes = std::max(m->workspaceBytes, m->stepWorkspaceBytes);
+  if (workspaceBytes > 0) {
+    size_t rounded = roundUp64(static_cast<size_t>(workspaceBytes));
     m->workspace = std::aligned_alloc(64, rounded);
     if (!m->workspace)
       return fail(DLC_ERROR_LOAD, std::string(path) + ": cannot allocate " +
@@ -293,7 +498,325 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
                                   "output", out))
     return s;
   std::lock_guard<std::mutex> lock(model->runMutex);
+  // A training library's forward pass reads the parameters from the state.
+  for (const StateDesc &t : model->state)
+    in.push_back(model->current.data + t.offset);
   model->entry(in.data(), out.data(), model->workspace);
+  lastError.clear();
+  return DLC_OK;
+}
+
+//===----------------------------------------------------------------------===//
+// Training
+//===----------------------------------------------------------------------===//
+
+static dlc_status notTraining(const dlc_model *model, const char *function) {
+  if (!model)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                std::string(function) + ": model is null");
+  if (!model->training)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "model is not a training library (compile with dlc --train)");
+  return DLC_OK;
+}
+
+int dlc_model_is_training(const dlc_model *m) {
+  return m && m->training ? 1 : 0;
+}
+size_t dlc_model_num_state(const dlc_model *m) {
+  return m ? m->state.size() : 0;
+}
+int64_t dlc_model_state_bytes(const dlc_model *m) {
+  return m ? m->stateBytes : 0;
+}
+int64_t dlc_model_step_workspace_bytes(const dlc_model *m) {
+  return m ? m->stepWorkspaceBytes : 0;
+}
+const char *dlc_model_optimizer(const dlc_model *m) {
+  return m ? m->optimizer.c_str() : "";
+}
+const char *dlc_model_loss(const dlc_model *m) {
+  return m ? m->loss.c_str() : "";
+}
+size_t dlc_model_num_hyperparameters(const dlc_model *m) {
+  return m ? m->hyperparameters.size() : 0;
+}
+size_t dlc_model_num_frozen(const dlc_model *m) {
+  return m ? m->frozen.size() : 0;
+}
+int64_t dlc_model_step_count(const dlc_model *m) {
+  if (!m)
+    return 0;
+  std::lock_guard<std::mutex> lock(m->runMutex);
+  return m->steps;
+}
+
+static dlc_status outOfRange(const char *what, size_t index, size_t size) {
+  return fail(DLC_ERROR_INVALID_ARGUMENT,
+              std::string(what) + " index " + std::to_string(index) +
+                  " is out of range (model has " + std::to_string(size) +
+                  ")");
+}
+
+dlc_status dlc_model_state_info(const dlc_model *model, size_t index,
+                                dlc_state_info *info) {
+  if (dlc_status s = notTraining(model, "dlc_model_state_info"))
+    return s;
+  if (!info)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_state_info: info is null");
+  if (index >= model->state.size())
+    return outOfRange("state", index, model->state.size());
+  const StateDesc &d = model->state[index];
+  info->name = d.name.c_str();
+  info->role = d.role;
+  info->dtype = d.dtype;
+  info->rank = static_cast<int32_t>(d.shape.size());
+  info->shape = d.shape.data();
+  info->parameter = d.parameter.c_str();
+  info->offset = d.offset;
+  info->bytes = d.bytes;
+  return DLC_OK;
+}
+
+dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
+                                    const char **name, double *value) {
+  if (dlc_status s = notTraining(model, "dlc_model_hyperparameter"))
+    return s;
+  if (!name || !value)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_hyperparameter: null argument");
+  if (index >= model->hyperparameters.size())
+    return outOfRange("hyperparameter", index, model->hyperparameters.size());
+  *name = model->hyperparameters[index].first.c_str();
+  *value = model->hyperparameters[index].second;
+  return DLC_OK;
+}
+
+dlc_status dlc_model_frozen_info(const dlc_model *model, size_t index,
+                                 dlc_tensor_info *info) {
+  if (dlc_status s = notTraining(model, "dlc_model_frozen_info"))
+    return s;
+  return describe(model, &model->frozen, index, info, "frozen");
+}
+
+/// Runs the step on the current state into `next` and `nextGradients`;
+/// keeps the gradients, and with `update` the new state, if the loss is
+/// finite.
+static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
+                          size_t num_inputs, float lr, float *loss,
+                          bool update, const char *function) {
+  if (dlc_status s = notTraining(model, function))
+    return s;
+  std::vector<void *> in, out;
+  if (dlc_status s = checkTensors(model->inputs, inputs, num_inputs, "input",
+                                  in))
+    return s;
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  in.push_back(&lr);
+  float value = NAN;
+  out.push_back(&value);
+  for (const StateDesc &t : model->state) {
+    in.push_back(model->current.data + t.offset);
+    out.push_back(model->next.data + t.offset);
+  }
+  for (const StateDesc &t : model->state)
+    if (t.role == DLC_STATE_PARAMETER)
+      out.push_back(model->nextGradients.data + t.gradientOffset);
+  model->step(in.data(), out.data(), model->workspace);
+  if (loss)
+    *loss = value;
+  if (!std::isfinite(value))
+    return fail(DLC_ERROR_NONFINITE,
+                std::string("the loss is ") +
+                    (std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf") +
+                    " at step " + std::to_string(model->steps + 1) +
+                    (update ? "; the update was not applied"
+                            : "; the gradients were not kept"));
+  model->gradients.swap(model->nextGradients);
+  model->haveGradients = true;
+  if (update) {
+    model->current.swap(model->next);
+    ++model->steps;
+  }
+  lastError.clear();
+  return DLC_OK;
+}
+
+dlc_status dlc_model_train_step(dlc_model *model, const dlc_tensor *inputs,
+                                size_t num_inputs, float lr, float *loss) {
+  return runStep(model, inputs, num_inputs, lr, loss, /*update=*/true,
+                 "dlc_model_train_step");
+}
+
+dlc_status dlc_model_compute_gradients(dlc_model *model,
+                                       const dlc_tensor *inputs,
+                                       size_t num_inputs, float *loss) {
+  // The step's update is discarded, so the learning rate does not matter.
+  return runStep(model, inputs, num_inputs, 0.0f, loss, /*update=*/false,
+                 "dlc_model_compute_gradients");
+}
+
+/// The state tensor `name`, checked against a caller's buffer of `bytes`.
+static const StateDesc *findState(const dlc_model *model, const char *name,
+                                  const void *data, size_t bytes,
+                                  const char *function, dlc_status &status) {
+  status = notTraining(model, function);
+  if (status)
+    return nullptr;
+  if (!name) {
+    status = fail(DLC_ERROR_INVALID_ARGUMENT,
+                  std::string(function) + ": name is null");
+    return nullptr;
+  }
+  for (const StateDesc &t : model->state) {
+    if (t.name != name)
+      continue;
+    if (bytes != t.bytes)
+      status = fail(DLC_ERROR_INVALID_ARGUMENT,
+                    "state tensor '" + t.name + "' has " +
+                        std::to_string(t.bytes) + " bytes, " +
+                        std::to_string(bytes) + " given");
+    else if (!data && bytes)
+      status = fail(DLC_ERROR_INVALID_ARGUMENT,
+                    std::string(function) + ": data is null");
+    return status ? nullptr : &t;
+  }
+  status = fail(DLC_ERROR_INVALID_ARGUMENT,
+                std::string("no state tensor named '") + name + "'");
+  return nullptr;
+}
+
+dlc_status dlc_model_read_state(const dlc_model *model, const char *name,
+                                void *data, size_t bytes) {
+  dlc_status s;
+  const StateDesc *t =
+      findState(model, name, data, bytes, "dlc_model_read_state", s);
+  if (!t)
+    return s;
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  if (bytes)
+    std::memcpy(data, model->current.data + t->offset, bytes);
+  lastError.clear();
+  return DLC_OK;
+}
+
+dlc_status dlc_model_write_state(dlc_model *model, const char *name,
+                                 const void *data, size_t bytes) {
+  dlc_status s;
+  const StateDesc *t =
+      findState(model, name, data, bytes, "dlc_model_write_state", s);
+  if (!t)
+    return s;
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  if (bytes)
+    std::memcpy(model->current.data + t->offset, data, bytes);
+  lastError.clear();
+  return DLC_OK;
+}
+
+dlc_status dlc_model_read_gradient(const dlc_model *model, const char *name,
+                                   void *data, size_t bytes) {
+  dlc_status s;
+  const StateDesc *t =
+      findState(model, name, data, bytes, "dlc_model_read_gradient", s);
+  if (!t)
+    return s;
+  if (t->role != DLC_STATE_PARAMETER)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "state tensor '" + t->name +
+                    "' is not a parameter: it has no gradient");
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  if (!model->haveGradients)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "no gradients yet: run dlc_model_train_step or "
+                "dlc_model_compute_gradients first");
+  if (bytes)
+    std::memcpy(data, model->gradients.data + t->gradientOffset, bytes);
+  lastError.clear();
+  return DLC_OK;
+}
+
+dlc_status dlc_model_save_checkpoint(const dlc_model *model,
+                                     const char *path) {
+  if (dlc_status s = notTraining(model, "dlc_model_save_checkpoint"))
+    return s;
+  if (!path)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_save_checkpoint: path is null");
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  unsigned char header[kCheckpointHeaderBytes];
+  std::memcpy(header, kCheckpointMagic, 8);
+  putU64(header + 8, static_cast<uint64_t>(model->stateBytes));
+  putU64(header + 16, model->stateHash);
+  putU64(header + 24, static_cast<uint64_t>(model->steps));
+  // Written aside and renamed, so that a crash never leaves half a
+  // checkpoint where a whole one was.
+  std::string temporary = std::string(path) + ".tmp";
+  std::FILE *file = std::fopen(temporary.c_str(), "wb");
+  if (!file)
+    return fail(DLC_ERROR_IO, temporary + ": cannot write: " +
+                                  std::strerror(errno));
+  size_t stateBytes = static_cast<size_t>(model->stateBytes);
+  bool ok = std::fwrite(header, 1, sizeof(header), file) == sizeof(header) &&
+            std::fwrite(model->current.data, 1, stateBytes, file) ==
+                stateBytes;
+  int error = errno;
+  ok = (std::fclose(file) == 0) && ok;
+  if (!ok) {
+    std::remove(temporary.c_str());
+    return fail(DLC_ERROR_IO,
+                temporary + ": cannot write: " + std::strerror(error));
+  }
+  if (std::rename(temporary.c_str(), path) != 0) {
+    error = errno;
+    std::remove(temporary.c_str());
+    return fail(DLC_ERROR_IO,
+                std::string(path) + ": cannot write: " + std::strerror(error));
+  }
+  lastError.clear();
+  return DLC_OK;
+}
+
+dlc_status dlc_model_load_checkpoint(dlc_model *model, const char *path) {
+  if (dlc_status s = notTraining(model, "dlc_model_load_checkpoint"))
+    return s;
+  if (!path)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_load_checkpoint: path is null");
+  std::unique_ptr<std::FILE, int (*)(std::FILE *)> file(std::fopen(path, "rb"),
+                                                        &std::fclose);
+  if (!file)
+    return fail(DLC_ERROR_IO, std::string(path) + ": cannot open: " +
+                                  std::strerror(errno));
+  auto invalid = [&](const std::string &why) {
+    return fail(DLC_ERROR_INVALID_ARGUMENT, std::string(path) + ": " + why);
+  };
+  unsigned char header[kCheckpointHeaderBytes];
+  size_t got = std::fread(header, 1, sizeof(header), file.get());
+  if (got < 8 || std::memcmp(header, kCheckpointMagic, 8) != 0)
+    return invalid("not a dlc checkpoint");
+  if (got != sizeof(header))
+    return invalid("truncated checkpoint header");
+  uint64_t stateBytes = getU64(header + 8);
+  if (stateBytes != static_cast<uint64_t>(model->stateBytes))
+    return invalid("a checkpoint of another model (" +
+                   std::to_string(stateBytes) + " state bytes, this model has " +
+                   std::to_string(model->stateBytes) + ")");
+  if (getU64(header + 16) != model->stateHash)
+    return invalid("a checkpoint of another model (its state tensors differ)");
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  // Read into the scratch buffer and swap it in only once all is there.
+  got = std::fread(model->next.data, 1, stateBytes, file.get());
+  if (got != stateBytes)
+    return invalid("truncated (" + std::to_string(got) + " of " +
+                   std::to_string(stateBytes) + " state bytes)");
+  if (std::fgetc(file.get()) != EOF)
+    return invalid("trailing bytes after the state");
+  model->current.swap(model->next);
+  model->steps = static_cast<int64_t>(getU64(header + 24));
+  // The gradients belong to the state they were computed at.
+  model->haveGradients = false;
   lastError.clear();
   return DLC_OK;
 }

@@ -104,6 +104,79 @@ TEST_F(RuntimeTest, NullPointersAreErrors) {
   EXPECT_EQ(dlc_model_input_info(model, 2, &info), DLC_ERROR_INVALID_ARGUMENT);
 }
 
+TEST_F(RuntimeTest, TrainingCallsOnAnInferenceModelAreErrors) {
+  const std::string notTraining =
+      "model is not a training library (compile with dlc --train)";
+  auto expectNotTraining = [&](dlc_status status, const char *call) {
+    EXPECT_EQ(status, DLC_ERROR_INVALID_ARGUMENT) << call;
+    EXPECT_EQ(dlc_last_error(), notTraining) << call;
+  };
+  EXPECT_EQ(dlc_model_is_training(model), 0);
+  EXPECT_EQ(dlc_model_num_state(model), 0u);
+  EXPECT_EQ(dlc_model_state_bytes(model), 0);
+  EXPECT_EQ(dlc_model_step_workspace_bytes(model), 0);
+  EXPECT_EQ(dlc_model_num_hyperparameters(model), 0u);
+  EXPECT_EQ(dlc_model_num_frozen(model), 0u);
+  EXPECT_EQ(dlc_model_step_count(model), 0);
+  EXPECT_STREQ(dlc_model_optimizer(model), "");
+  EXPECT_STREQ(dlc_model_loss(model), "");
+
+  dlc_state_info state;
+  expectNotTraining(dlc_model_state_info(model, 0, &state), "state_info");
+  const char *name;
+  double value;
+  expectNotTraining(dlc_model_hyperparameter(model, 0, &name, &value),
+                    "hyperparameter");
+  dlc_tensor_info info;
+  expectNotTraining(dlc_model_frozen_info(model, 0, &info), "frozen_info");
+  dlc_tensor in[] = {tensor(x), tensor(y)};
+  float loss = 0;
+  expectNotTraining(dlc_model_train_step(model, in, 2, 0.1f, &loss),
+                    "train_step");
+  expectNotTraining(dlc_model_compute_gradients(model, in, 2, &loss),
+                    "compute_gradients");
+  float data[1];
+  expectNotTraining(dlc_model_read_state(model, "x", data, sizeof(data)),
+                    "read_state");
+  expectNotTraining(dlc_model_write_state(model, "x", data, sizeof(data)),
+                    "write_state");
+  expectNotTraining(dlc_model_read_gradient(model, "x", data, sizeof(data)),
+                    "read_gradient");
+  expectNotTraining(dlc_model_save_checkpoint(model, "/tmp/unused.ckpt"),
+                    "save_checkpoint");
+  expectNotTraining(dlc_model_load_checkpoint(model, "/tmp/unused.ckpt"),
+                    "load_checkpoint");
+}
+
+TEST(RuntimeTraining, NullModelIsAnError) {
+  EXPECT_EQ(dlc_model_is_training(nullptr), 0);
+  EXPECT_EQ(dlc_model_num_state(nullptr), 0u);
+  EXPECT_EQ(dlc_model_state_bytes(nullptr), 0);
+  EXPECT_EQ(dlc_model_step_count(nullptr), 0);
+  EXPECT_STREQ(dlc_model_optimizer(nullptr), "");
+  EXPECT_STREQ(dlc_model_loss(nullptr), "");
+  dlc_state_info state;
+  EXPECT_EQ(dlc_model_state_info(nullptr, 0, &state),
+            DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dlc_last_error()).find("model is null"),
+            std::string::npos);
+  float loss;
+  EXPECT_EQ(dlc_model_train_step(nullptr, nullptr, 0, 0.1f, &loss),
+            DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(dlc_model_compute_gradients(nullptr, nullptr, 0, &loss),
+            DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(dlc_model_read_state(nullptr, "w", &loss, 4),
+            DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(dlc_model_write_state(nullptr, "w", &loss, 4),
+            DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(dlc_model_read_gradient(nullptr, "w", &loss, 4),
+            DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(dlc_model_save_checkpoint(nullptr, "/tmp/unused.ckpt"),
+            DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(dlc_model_load_checkpoint(nullptr, "/tmp/unused.ckpt"),
+            DLC_ERROR_INVALID_ARGUMENT);
+}
+
 TEST(RuntimeLoad, MissingFileIsALoadError) {
   dlc_model *model = reinterpret_cast<dlc_model *>(1);
   EXPECT_EQ(dlc_model_load("/nonexistent/model.so", &model), DLC_ERROR_LOAD);

@@ -4,9 +4,12 @@
 //   dlc-run model.so --inputs in0.pb ... [--expect out0.pb ...] [--rtol R --atol A]
 //   dlc-run model.so --inputs in0.pb ... --save DIR
 //   dlc-run model.so --random --repeat 100 [--threads N] [--json]
+//   dlc-run train.so --train --inputs x.pb labels.pb --steps N [--lr R]
+//           [--json] [--save-params DIR] [--save-grads DIR]
+//           [--checkpoint-in F] [--checkpoint-out F]
 //
-// Exit status: 0 success, 1 mismatch against --expect, 2 usage or runtime
-// error.
+// Exit status: 0 success, 1 mismatch against --expect or a non-finite loss
+// in --train, 2 usage or runtime error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +22,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -34,6 +38,11 @@ struct Options {
   bool info = false, random = false, json = false;
   int repeat = 1, threads = 1;
   double rtol = 1e-4, atol = 1e-5;
+  // --train
+  bool train = false, hasLr = false, hasSteps = false;
+  int steps = 1;
+  double lr = 0;
+  std::string saveParams, saveGrads, checkpointIn, checkpointOut;
 };
 
 int usage(const char *message) {
@@ -42,7 +51,11 @@ int usage(const char *message) {
                "usage: dlc-run MODEL.so [--info] [--inputs F.pb...] "
                "[--expect F.pb...] [--rtol R] [--atol A] [--save DIR]\n"
                "                [--random] [--repeat N] [--threads N] "
-               "[--json]\n",
+               "[--json]\n"
+               "       dlc-run MODEL.so --train [--inputs F.pb...] [--steps N] "
+               "[--lr R] [--json]\n"
+               "                [--save-params DIR] [--save-grads DIR] "
+               "[--checkpoint-in F] [--checkpoint-out F]\n",
                message);
   return 2;
 }
@@ -70,7 +83,19 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
       }
       return true;
     };
+    auto value = [&](const char *what, std::string &out) {
+      const char *v = next(what);
+      if (v)
+        out = v;
+      return v != nullptr;
+    };
     if (a == "--info") { o.info = true; list = nullptr; }
+    else if (a == "--train") { o.train = true; list = nullptr; }
+    else if (a == "--lr") { if (!number("--lr", o.lr)) return false; o.hasLr = true; list = nullptr; }
+    else if (a == "--save-params") { if (!value("--save-params", o.saveParams)) return false; list = nullptr; }
+    else if (a == "--save-grads") { if (!value("--save-grads", o.saveGrads)) return false; list = nullptr; }
+    else if (a == "--checkpoint-in") { if (!value("--checkpoint-in", o.checkpointIn)) return false; list = nullptr; }
+    else if (a == "--checkpoint-out") { if (!value("--checkpoint-out", o.checkpointOut)) return false; list = nullptr; }
     else if (a == "--random") { o.random = true; list = nullptr; }
     else if (a == "--json") { o.json = true; list = nullptr; }
     else if (a == "--inputs") list = &o.inputs;
@@ -78,11 +103,12 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
     else if (a == "--save") { const char *v = next("--save"); if (!v) return false; o.saveDir = v; list = nullptr; }
     else if (a == "--rtol") { if (!number("--rtol", o.rtol)) return false; list = nullptr; }
     else if (a == "--atol") { if (!number("--atol", o.atol)) return false; list = nullptr; }
-    else if (a == "--repeat" || a == "--threads") {
+    else if (a == "--repeat" || a == "--threads" || a == "--steps") {
       double v;
       if (!number(a.c_str(), v)) return false;
-      if (v < 1 || v != std::floor(v)) { error = a + " must be a positive integer"; return false; }
-      (a == "--repeat" ? o.repeat : o.threads) = static_cast<int>(v);
+      if (v < 1 || v > 1e9 || v != std::floor(v)) { error = a + " must be a positive integer"; return false; }
+      (a == "--repeat" ? o.repeat : a == "--threads" ? o.threads : o.steps) = static_cast<int>(v);
+      o.hasSteps |= a == "--steps";
       list = nullptr;
     } else if (a.size() > 1 && a[0] == '-') { error = "unknown option " + a; return false; }
     else if (list) list->push_back(a);
@@ -90,6 +116,18 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
     else { error = "unexpected argument '" + a + "'"; return false; }
   }
   if (o.model.empty()) { error = "no model library given"; return false; }
+  if (!o.train) {
+    const char *trainOnly =
+        o.hasSteps ? "--steps" : o.hasLr ? "--lr"
+        : !o.saveParams.empty() ? "--save-params"
+        : !o.saveGrads.empty() ? "--save-grads"
+        : !o.checkpointIn.empty() ? "--checkpoint-in"
+        : !o.checkpointOut.empty() ? "--checkpoint-out" : nullptr;
+    if (trainOnly) { error = std::string(trainOnly) + " needs --train"; return false; }
+  } else if (!o.expects.empty() || !o.saveDir.empty() || o.repeat > 1) {
+    error = "--train does not combine with --expect, --save or --repeat";
+    return false;
+  }
   return true;
 }
 
@@ -98,6 +136,16 @@ std::string shapeString(const std::vector<int64_t> &shape) {
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? "," : "") + std::to_string(shape[i]);
   return s + "]";
+}
+
+const char *roleName(dlc_state_role role) {
+  switch (role) {
+  case DLC_STATE_PARAMETER: return "parameter";
+  case DLC_STATE_BUFFER: return "buffer";
+  case DLC_STATE_MOMENT: return "moment";
+  case DLC_STATE_STEP: return "step";
+  }
+  return "unknown";
 }
 
 void printInfo(dlc_model *model) {
@@ -122,6 +170,39 @@ void printInfo(dlc_model *model) {
   };
   list("input ", dlc_model_num_inputs(model), true);
   list("output", dlc_model_num_outputs(model), false);
+  if (!dlc_model_is_training(model))
+    return;
+  std::string hyper;
+  for (size_t i = 0; i < dlc_model_num_hyperparameters(model); ++i) {
+    const char *name;
+    double value;
+    dlc_model_hyperparameter(model, i, &name, &value);
+    char buffer[64];
+    std::snprintf(buffer, sizeof(buffer), "%g", value);
+    hyper += std::string(i ? ", " : " (") + name + "=" + buffer;
+  }
+  if (!hyper.empty())
+    hyper += ")";
+  std::printf("training: loss %s, optimizer %s%s\n", dlc_model_loss(model),
+              dlc_model_optimizer(model), hyper.c_str());
+  for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
+    dlc_state_info t;
+    dlc_model_state_info(model, i, &t);
+    std::printf("state  %zu: %s %s %s %s\n", i, roleName(t.role), t.name,
+                dlc_dtype_name(t.dtype),
+                shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank))
+                    .c_str());
+  }
+  for (size_t i = 0; i < dlc_model_num_frozen(model); ++i) {
+    dlc_tensor_info t;
+    dlc_model_frozen_info(model, i, &t);
+    std::printf("frozen %zu: %s %s %s\n", i, t.name, dlc_dtype_name(t.dtype),
+                shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank))
+                    .c_str());
+  }
+  std::printf("state: %lld bytes\n", (long long)dlc_model_state_bytes(model));
+  std::printf("step workspace: %lld bytes\n",
+              (long long)dlc_model_step_workspace_bytes(model));
 }
 
 /// A zero-filled tensor shaped like the model's input or output `info`.
@@ -197,6 +278,109 @@ bool compare(const HostTensor &got, const HostTensor &want, size_t index,
   return bad == 0;
 }
 
+/// Writes every Parameter and Buffer state tensor, or every Parameter's last
+/// gradient, as DIR/<name>.pb (a '/' in the name becomes '_').
+bool saveState(dlc_model *model, const std::string &dir, bool gradients,
+               std::string &error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    error = dir + ": cannot create: " + ec.message();
+    return false;
+  }
+  for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
+    dlc_state_info info;
+    dlc_model_state_info(model, i, &info);
+    bool wanted = gradients ? info.role == DLC_STATE_PARAMETER
+                            : info.role == DLC_STATE_PARAMETER ||
+                                  info.role == DLC_STATE_BUFFER;
+    if (!wanted)
+      continue;
+    HostTensor t;
+    t.name = info.name;
+    t.dtype = info.dtype;
+    t.shape.assign(info.shape, info.shape + info.rank);
+    t.bytes.resize(info.bytes);
+    dlc_status s = (gradients ? dlc_model_read_gradient : dlc_model_read_state)(
+        model, info.name, t.bytes.data(), t.bytes.size());
+    if (s != DLC_OK) {
+      error = dlc_last_error();
+      return false;
+    }
+    std::string file = info.name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    if (!dlc::tools::writeTensorFile(dir + "/" + file + ".pb", t, error))
+      return false;
+  }
+  return true;
+}
+
+/// --train: the steps on the same inputs, then what was asked to be saved.
+int train(dlc_model *model, const Options &o,
+          const std::vector<dlc_tensor> &inputs) {
+  auto failed = [&](const std::string &message) {
+    std::fprintf(stderr, "dlc-run: error: %s: %s\n", o.model.c_str(),
+                 message.c_str());
+    return 2;
+  };
+  float lr = static_cast<float>(o.lr);
+  if (!o.hasLr) {
+    bool found = false;
+    for (size_t i = 0; i < dlc_model_num_hyperparameters(model); ++i) {
+      const char *name;
+      double value;
+      dlc_model_hyperparameter(model, i, &name, &value);
+      if (std::strcmp(name, "lr") == 0) {
+        lr = static_cast<float>(value);
+        found = true;
+      }
+    }
+    if (!found)
+      return failed("the manifest has no learning rate 'lr': give --lr");
+  }
+  if (!o.checkpointIn.empty() &&
+      dlc_model_load_checkpoint(model, o.checkpointIn.c_str()) != DLC_OK)
+    return failed(dlc_last_error());
+
+  int status = 0;
+  bool stepped = false;
+  for (int i = 0; i < o.steps; ++i) {
+    long long step = dlc_model_step_count(model) + 1;
+    float loss = 0;
+    dlc_status s = dlc_model_train_step(model, inputs.data(), inputs.size(),
+                                        lr, &loss);
+    if (s == DLC_ERROR_NONFINITE) {
+      // The state is the last good one: still worth saving below.
+      failed(dlc_last_error());
+      status = 1;
+      break;
+    }
+    if (s != DLC_OK)
+      return failed(dlc_last_error());
+    stepped = true;
+    if (o.json)
+      std::printf("{\"step\": %lld, \"loss\": %.9g}\n", step, loss);
+    else
+      std::printf("step %lld: loss %.9g\n", step, loss);
+    std::fflush(stdout);
+  }
+
+  std::string error;
+  if (!o.saveParams.empty() && !saveState(model, o.saveParams, false, error))
+    return failed(error);
+  if (!o.saveGrads.empty()) {
+    if (!stepped)
+      std::fprintf(stderr, "dlc-run: note: no step succeeded: no gradients "
+                           "to save\n");
+    else if (!saveState(model, o.saveGrads, true, error))
+      return failed(error);
+  }
+  if (!o.checkpointOut.empty() &&
+      dlc_model_save_checkpoint(model, o.checkpointOut.c_str()) != DLC_OK)
+    return failed(dlc_last_error());
+  return status;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -213,8 +397,13 @@ int main(int argc, char **argv) {
   struct Free { dlc_model *m; ~Free() { dlc_model_free(m); } } freeModel{model};
   if (o.info) {
     printInfo(model);
-    if (o.inputs.empty() && !o.random)
+    if (o.inputs.empty() && !o.random && !o.train)
       return 0;
+  }
+  if (o.train && !dlc_model_is_training(model)) {
+    std::fprintf(stderr, "dlc-run: error: %s: model is not a training library "
+                         "(compile with dlc --train)\n", o.model.c_str());
+    return 2;
   }
 
   size_t numInputs = dlc_model_num_inputs(model);
@@ -249,6 +438,8 @@ int main(int argc, char **argv) {
   std::vector<dlc_tensor> inViews, outViews;
   for (auto &t : inputs)
     inViews.push_back(t.view());
+  if (o.train)
+    return train(model, o, inViews);
   for (auto &t : outputs)
     outViews.push_back(t.view());
   if (o.threads > 1)

@@ -249,9 +249,39 @@ LogicalResult layerNormRule(LayerNormOp op, GB &b, ArrayRef<Value> g,
   return success();
 }
 
+/// col2im sums taps into the output; its gradient reads them back (im2col):
+/// column (n, iy, ix) of row (f, kh, kw) is g[n, f, iy*s - p + kh*d, ...],
+/// zero outside. Each tap is a strided slice of the padded gradient.
+LogicalResult col2imRule(Col2ImOp op, GB &b, ArrayRef<Value> g, Grads &out) {
+  auto gType = GB::typeOf(g[0]);
+  int64_t n = gType.getDimSize(0), f = gType.getDimSize(1),
+          oh = gType.getDimSize(2), ow = gType.getDimSize(3);
+  ArrayRef<int64_t> in = op.getInputSize(), k = op.getKernelShape(),
+                    s = op.getStrides(), d = op.getDilations(),
+                    p = op.getPads();
+  int64_t needH = (in[0] - 1) * s[0] + (k[0] - 1) * d[0] + 1;
+  int64_t needW = (in[1] - 1) * s[1] + (k[1] - 1) * d[1] + 1;
+  Value padded = b.pad(g[0],
+                       {0, 0, p[0], p[1], 0, 0,
+                        std::max<int64_t>(0, needH - oh - p[0]),
+                        std::max<int64_t>(0, needW - ow - p[1])},
+                       0.0);
+  SmallVector<Value> taps;
+  for (int64_t i = 0; i < k[0]; ++i)
+    for (int64_t j = 0; j < k[1]; ++j)
+      taps.push_back(b.reshape(
+          b.slice(padded, {0, 0, i * d[0], j * d[1]}, {n, f, in[0], in[1]},
+                  {1, 1, s[0], s[1]}),
+          {n, f, 1, in[0], in[1]}));
+  Value stacked = b.transpose(b.concat(taps, 2), {1, 2, 0, 3, 4});
+  out[0] = b.reshape(stacked, {f * k[0] * k[1], n * in[0] * in[1]});
+  return success();
+}
+
 } // namespace
 
 void attachNNGradients(MLIRContext &ctx) {
+  Col2ImOp::attachInterface<GradientRule<Col2ImOp, col2imRule>>(ctx);
   MatmulOp::attachInterface<GradientRule<MatmulOp, matmulRule>>(ctx);
   Conv2dOp::attachInterface<GradientRule<Conv2dOp, conv2dRule>>(ctx);
   MaxPool2dOp::attachInterface<GradientRule<MaxPool2dOp, maxPoolRule>>(ctx);

@@ -24,6 +24,8 @@ typedef enum dlc_status {
   DLC_ERROR_LOAD = 2,             /* the library cannot be loaded */
   DLC_ERROR_MANIFEST = 3,         /* missing or malformed manifest */
   DLC_ERROR_SIGNATURE = 4,        /* wrong count, dtype or shape of tensors */
+  DLC_ERROR_NONFINITE = 5,        /* a training step's loss is nan or inf */
+  DLC_ERROR_IO = 6,               /* a checkpoint file cannot be read/written */
 } dlc_status;
 
 typedef enum dlc_dtype {
@@ -83,10 +85,116 @@ const char *dlc_dtype_name(dlc_dtype dtype);
 int64_t dlc_tensor_info_elements(const dlc_tensor_info *info);
 
 /* Runs the model: inputs and outputs in manifest order, their dtypes and
- * shapes exactly as the manifest says; outputs are written in place. */
+ * shapes exactly as the manifest says; outputs are written in place. A
+ * training library runs with its current state (the trained parameters). */
 dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
                          size_t num_inputs, dlc_tensor *outputs,
                          size_t num_outputs);
+
+/*===----------------------------------------------------------------------===*
+ * Training libraries (`dlc model.onnx --train ...`)
+ *
+ * A training library keeps its state (parameters, BatchNorm buffers,
+ * optimizer moments, step counter) in one buffer the runtime owns, allocated
+ * at load and initialized from the library's `dlc_initial_state`. Each
+ * step updates it; dlc_model_run uses it. The model inputs of a step are
+ * those of dlc_model_run (the labels included when the loss takes them).
+ *
+ * Functions returning dlc_status fail with DLC_ERROR_INVALID_ARGUMENT and
+ * "model is not a training library (compile with dlc --train)" on any other
+ * model, where queries return 0 or "". Calls on one model take turns (one
+ * lock per model).
+ *===----------------------------------------------------------------------===*/
+
+typedef enum dlc_state_role {
+  DLC_STATE_PARAMETER = 0, /* trained: has a gradient */
+  DLC_STATE_BUFFER = 1,    /* updated by the forward pass (BatchNorm stats) */
+  DLC_STATE_MOMENT = 2,    /* optimizer state of one parameter */
+  DLC_STATE_STEP = 3,      /* the optimizer's step counter (float32 scalar) */
+} dlc_state_role;
+
+/* Describes one state tensor; pointers live as long as the model. */
+typedef struct dlc_state_info {
+  const char *name;      /* initializer name; moments "<param>:<slot>" */
+  dlc_state_role role;
+  dlc_dtype dtype;
+  int32_t rank;
+  const int64_t *shape;
+  const char *parameter; /* for moments: the parameter's name; else "" */
+  int64_t offset;        /* bytes from the start of the state buffer */
+  size_t bytes;          /* elements * dtype size */
+} dlc_state_info;
+
+/* 1 for a training library, 0 otherwise (and for NULL). */
+int dlc_model_is_training(const dlc_model *model);
+
+/* The state tensors, in manifest order (the order of gradients). */
+size_t dlc_model_num_state(const dlc_model *model);
+dlc_status dlc_model_state_info(const dlc_model *model, size_t index,
+                                dlc_state_info *info);
+/* Size of the whole state buffer (what a checkpoint holds). */
+int64_t dlc_model_state_bytes(const dlc_model *model);
+/* Scratch memory of one step (the runtime allocates the larger of this and
+ * dlc_model_workspace_bytes once, at load). */
+int64_t dlc_model_step_workspace_bytes(const dlc_model *model);
+
+/* "sgd", "adam", ...; the loss ("model": the graph's first output, or the
+ * name given to --loss). */
+const char *dlc_model_optimizer(const dlc_model *model);
+const char *dlc_model_loss(const dlc_model *model);
+/* The optimizer's hyperparameters as compiled in ("lr", "momentum", ...);
+ * *name lives as long as the model. */
+size_t dlc_model_num_hyperparameters(const dlc_model *model);
+dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
+                                    const char **name, double *value);
+
+/* Initializers kept constant (--freeze): embedded like any weight, not in
+ * the state. */
+size_t dlc_model_num_frozen(const dlc_model *model);
+dlc_status dlc_model_frozen_info(const dlc_model *model, size_t index,
+                                 dlc_tensor_info *info);
+
+/* Updates applied since the initial state (restored by a checkpoint). */
+int64_t dlc_model_step_count(const dlc_model *model);
+
+/* One optimizer step with learning rate `lr`: inputs are validated like
+ * dlc_model_run's. The loss is written to *loss (may be NULL) whatever
+ * happens after the step ran. If it is nan or inf, the step returns
+ * DLC_ERROR_NONFINITE and the state (and the last gradients) stay as they
+ * were; otherwise the new state replaces the current one and the gradients
+ * become readable with dlc_model_read_gradient. */
+dlc_status dlc_model_train_step(dlc_model *model, const dlc_tensor *inputs,
+                                size_t num_inputs, float lr, float *loss);
+
+/* The loss and gradients at the current state, without updating it (for
+ * data-parallel training: average the gradients of several models). Same
+ * errors as dlc_model_train_step; the step count does not change. */
+dlc_status dlc_model_compute_gradients(dlc_model *model,
+                                       const dlc_tensor *inputs,
+                                       size_t num_inputs, float *loss);
+
+/* Copies the current value of the state tensor `name` out of / into the
+ * state; `bytes` must be its exact size (dlc_state_info.bytes). */
+dlc_status dlc_model_read_state(const dlc_model *model, const char *name,
+                                void *data, size_t bytes);
+dlc_status dlc_model_write_state(dlc_model *model, const char *name,
+                                 const void *data, size_t bytes);
+/* The gradient of the Parameter `name` computed by the last successful
+ * dlc_model_train_step or dlc_model_compute_gradients (an error before any,
+ * and after loading a checkpoint). Shaped and typed like the parameter. */
+dlc_status dlc_model_read_gradient(const dlc_model *model, const char *name,
+                                   void *data, size_t bytes);
+
+/* A checkpoint is the whole state buffer behind a 32-byte little-endian
+ * header: "DLCCKPT1", uint64 state bytes, uint64 FNV-1a hash of the state
+ * table (names, roles, dtypes, shapes, offsets), uint64 step count. Loading
+ * refuses a checkpoint of another model and changes nothing on any error;
+ * training on from it gives bit-identical results to never stopping. Saving
+ * writes `path`.tmp and renames it over `path`. Errors: DLC_ERROR_IO when
+ * the file cannot be opened, read or written; DLC_ERROR_INVALID_ARGUMENT
+ * when it is not a checkpoint of this model or is truncated. */
+dlc_status dlc_model_save_checkpoint(const dlc_model *model, const char *path);
+dlc_status dlc_model_load_checkpoint(dlc_model *model, const char *path);
 
 #ifdef __cplusplus
 }
