@@ -146,9 +146,9 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
 
   fields.entrySymbol = exports.symbolPrefix + "_" + signature.entryName;
   exports.workspaceBytes = fields.workspaceBytes;
-  size_t numParameters = training ? training->layout.numParameters : 0;
+  size_t forwardState = training ? training->layout.numForwardState : 0;
   if (!addWrapper(signature.entryName, fields.entrySymbol,
-                  signature.inputs.size() + numParameters,
+                  signature.inputs.size() + forwardState,
                   signature.outputs.size(), fields.workspaceBytes > 0))
     return nullptr;
 
@@ -173,7 +173,7 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     t.stateBytes = offset;
     std::vector<uint8_t> initial(offset, 0);
     for (const auto &s : t.state) {
-      if (s.role != "parameter")
+      if (s.role != "parameter" && s.role != "buffer")
         continue;
       auto it = llvm::find_if(signature.parameters, [&](const auto &p) {
         return p.tensor.name == s.name;

@@ -50,6 +50,7 @@ LogicalResult readTrainingLayout(ModuleOp module, TrainingLayout &layout) {
     auto type = cast<RankedTensorType>(step.getArgument(i).getType());
     t.shape.assign(type.getShape().begin(), type.getShape().end());
     layout.numParameters += t.role == "parameter";
+    layout.numForwardState += t.role == "parameter" || t.role == "buffer";
     layout.state.push_back(std::move(t));
   }
   return success();

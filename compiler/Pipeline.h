@@ -33,14 +33,16 @@ struct PipelineOptions {
 /// One tensor a training step keeps between calls, in `train_step`'s
 /// argument order (parameters, then moments slot by slot, then the step).
 struct StateTensor {
-  std::string name, role, parameter; ///< role: parameter, moment, step
+  std::string name, role, parameter; ///< role: parameter, buffer, moment, step
   std::vector<int64_t> shape;
 };
 
 /// What the graph stage made of a training step.
 struct TrainingLayout {
   std::vector<StateTensor> state;
-  size_t numParameters = 0;
+  /// Trained parameters (they have gradients), and parameters plus buffers:
+  /// the state the forward function takes.
+  size_t numParameters = 0, numForwardState = 0;
 };
 
 /// The model's weights as compiled: the float constants left after the graph

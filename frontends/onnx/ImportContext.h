@@ -12,6 +12,8 @@
 #include <onnx/onnx_pb.h>
 
 #include <functional>
+#include <map>
+#include <set>
 #include <optional>
 #include <string>
 
@@ -77,6 +79,15 @@ public:
   /// Values of unsigned ONNX dtypes: dlc's integer arithmetic is signed, so
   /// ops that depend on signedness reject them instead of computing wrongly.
   llvm::DenseSet<mlir::Value> unsignedValues;
+
+  /// Training: initializers that are state a node updates (BatchNormalization's
+  /// running statistics in training mode), and the updated value of each, by
+  /// initializer name, as the importer of that node sets it.
+  std::set<std::string> stateBuffers;
+  /// Compiling a training step (dlc --train): where ONNX and PyTorch differ,
+  /// PyTorch's convention (BatchNorm's running variance is unbiased).
+  bool training = false;
+  std::map<std::string, mlir::Value> bufferUpdates;
   mlir::LogicalResult rejectUnsigned(mlir::Value v, llvm::StringRef what);
   /// Sets an op's result types from its InferTypeOpInterface; on failure
   /// records the reason, erases the op and fails.

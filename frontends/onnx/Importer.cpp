@@ -108,6 +108,7 @@ static LogicalResult
 selectTrainedParameters(const onnx::GraphProto &g,
                         const std::vector<std::string> &freezePatterns,
                         std::set<std::string> &trained,
+                        std::set<std::string> &buffers,
                         ModelSignature &signature, std::string &errors) {
   std::vector<llvm::GlobPattern> globs;
   for (const std::string &pattern : freezePatterns) {
@@ -120,11 +121,20 @@ selectTrainedParameters(const onnx::GraphProto &g,
     globs.push_back(std::move(*glob));
   }
   std::map<std::string, int> statisticUses, otherUses;
-  for (const auto &node : g.node())
-    for (int i = 0; i < node.input_size(); ++i)
-      ++((node.op_type() == "BatchNormalization" && (i == 3 || i == 4))
-             ? statisticUses
-             : otherUses)[node.input(i)];
+  std::set<std::string> trainingStatistics;
+  for (const auto &node : g.node()) {
+    bool batchNorm = node.op_type() == "BatchNormalization";
+    bool trainingMode = false;
+    for (const auto &a : node.attribute())
+      if (a.name() == "training_mode")
+        trainingMode = a.i() != 0;
+    for (int i = 0; i < node.input_size(); ++i) {
+      bool statistic = batchNorm && (i == 3 || i == 4);
+      ++(statistic ? statisticUses : otherUses)[node.input(i)];
+      if (statistic && trainingMode)
+        trainingStatistics.insert(node.input(i));
+    }
+  }
   for (const auto &init : g.initializer()) {
     if (init.data_type() != onnx::TensorProto::FLOAT &&
         init.data_type() != onnx::TensorProto::DOUBLE &&
@@ -135,9 +145,13 @@ selectTrainedParameters(const onnx::GraphProto &g,
       return glob.match(name);
     });
     bool statistic = statisticUses.count(name) && !otherUses.count(name);
-    if (!frozen && !statistic && otherUses.count(name) &&
-        init.data_type() == onnx::TensorProto::FLOAT) {
+    bool float32 = init.data_type() == onnx::TensorProto::FLOAT;
+    if (!frozen && !statistic && otherUses.count(name) && float32) {
       trained.insert(name);
+      continue;
+    }
+    if (statistic && trainingStatistics.count(name) && float32) {
+      buffers.insert(name);
       continue;
     }
     std::vector<int64_t> dims(init.dims().begin(), init.dims().end());
@@ -293,10 +307,11 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     ctx.define(name, arith::ConstantOp::create(builder, loc, value));
   }
   std::set<std::string> trained;
-  std::vector<std::pair<unsigned, std::string>> parameterArgs;
+  std::vector<std::pair<unsigned, std::string>> parameterArgs, bufferArgs;
+  ctx.training = options.trainParameters;
   if (options.trainParameters &&
       failed(selectTrainedParameters(g, options.freezePatterns, trained,
-                                     signature, errors)))
+                                     ctx.stateBuffers, signature, errors)))
     return {};
   for (const auto &init : g.initializer()) {
     std::string message;
@@ -304,16 +319,19 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     if (failed(attr))
       return fail(path + ": initializer " + message);
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
-    if (trained.count(init.name())) {
+    bool buffer = ctx.stateBuffers.count(init.name());
+    if (trained.count(init.name()) || buffer) {
       BlockArgument arg = body->addArgument(attr->getType(), loc);
       argTypes.push_back(attr->getType());
-      parameterArgs.emplace_back(arg.getArgNumber(), init.name());
+      (buffer ? bufferArgs : parameterArgs)
+          .emplace_back(arg.getArgNumber(), init.name());
       ctx.define(init.name(), arg);
       signature.parameters.push_back(
           {{init.name(), "float32",
             std::vector<int64_t>(attr->getType().getShape().begin(),
                                  attr->getType().getShape().end())},
-           rawFloat32Data(*attr)});
+           rawFloat32Data(*attr),
+           buffer});
       continue;
     }
     Value value = arith::ConstantOp::create(builder, loc, *attr);
@@ -360,10 +378,25 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
         {output.name(), dtypeName(dtype),
          std::vector<int64_t>(type.getShape().begin(), type.getShape().end())});
   }
+  // Training: the buffers' updated values are results after the outputs.
+  std::vector<std::string> updated;
+  for (const auto &[index, name] : bufferArgs) {
+    Value update = ctx.bufferUpdates[name];
+    if (!update)
+      return fail(path + ": --train: nothing updates the state buffer '" +
+                  name + "'");
+    results.push_back(update);
+    updated.push_back(name);
+  }
   func::ReturnOp::create(builder, fileLoc, results);
   func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
   for (const auto &[index, name] : parameterArgs)
     func.setArgAttr(index, "graph.parameter", builder.getStringAttr(name));
+  for (const auto &[index, name] : bufferArgs)
+    func.setArgAttr(index, "graph.buffer", builder.getStringAttr(name));
+  for (auto [i, name] : llvm::enumerate(updated))
+    func.setResultAttr(signature.outputs.size() + i, "graph.buffer_update",
+                       builder.getStringAttr(name));
   if (options.trainParameters && signature.parameters.empty())
     return fail(path + ": --train: the model has no float32 initializer to "
                        "train (all frozen, or none)");

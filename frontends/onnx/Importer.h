@@ -24,6 +24,9 @@ struct TensorSignature {
 struct ParameterSignature {
   TensorSignature tensor;
   std::vector<uint8_t> data; ///< little-endian, row-major, tensor.dtype
+  /// A state buffer (BatchNormalization's running statistics in training
+  /// mode): an argument marked `graph.buffer`, updated, not differentiated.
+  bool buffer = false;
 };
 
 /// What an imported model takes and returns, in the order of the entry
@@ -48,7 +51,10 @@ struct ImportOptions {
   /// For training: float32 initializers become arguments of the entry
   /// function (after the inputs, marked `graph.parameter` with their name),
   /// except those matching a glob of `freezePatterns` and those that only
-  /// feed BatchNormalization's running mean and variance.
+  /// feed BatchNormalization's running mean and variance: those are
+  /// `graph.buffer` arguments when the BatchNormalization is in training mode
+  /// (its updated value becomes an extra result marked
+  /// `graph.buffer_update`), constants otherwise.
   bool trainParameters = false;
   std::vector<std::string> freezePatterns;
 };

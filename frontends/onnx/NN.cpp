@@ -374,13 +374,90 @@ LogicalResult importGlobalAveragePool(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// BatchNormalization with training_mode=1, composed of graph ops (so that
+/// it differentiates and fuses like the rest): batch statistics over every
+/// dim but the channels, biased variance for normalizing; running statistics
+/// momentum * running + (1 - momentum) * batch. The batch variance blended
+/// into the running one is the biased one in ONNX's definition, the unbiased
+/// one in PyTorch (whose exports these are); a training step follows
+/// PyTorch, so that it reproduces the framework the model comes from.
+LogicalResult importTrainingBatchNorm(ImportContext &ctx, Value x, Value scale,
+                                      Value bias, Value mean, Value var) {
+  auto &b = ctx.builder;
+  auto type = ImportContext::typeOf(x);
+  Type elem = type.getElementType();
+  float eps = ctx.floatAttr("epsilon", 1e-5f);
+  float momentum = ctx.floatAttr("momentum", 0.9f);
+  int64_t rank = type.getRank(), channels = type.getDimSize(1), count = 1;
+  SmallVector<int64_t> axes, perChannel(rank, 1);
+  perChannel[1] = channels;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != 1) {
+      axes.push_back(d);
+      count *= type.getDimSize(d);
+    }
+  auto reduceMean = [&](Value v) {
+    return ctx.build<graph::ReduceOp>(v, b.getStringAttr("mean"),
+                                      b.getDenseI64ArrayAttr(axes),
+                                      b.getBoolAttr(true));
+  };
+  auto reshape = [&](Value v, ArrayRef<int64_t> shape) {
+    return ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(shape));
+  };
+  auto unary = [&](Value v, StringRef fn) {
+    return ctx.build<graph::UnaryOp>(v, b.getStringAttr(fn), b.getF32FloatAttr(0),
+                                     b.getF32FloatAttr(0), b.getF32FloatAttr(0));
+  };
+  Value batchMean = reduceMean(x);
+  Value centered = batchMean ? ctx.build<graph::SubOp>(x, batchMean) : Value();
+  Value square = centered ? ctx.build<graph::MulOp>(centered, centered) : Value();
+  Value batchVar = square ? reduceMean(square) : Value();
+  Value shifted = batchVar ? ctx.build<graph::AddOp>(batchVar, ctx.scalar(elem, eps)) : Value();
+  Value inv = shifted ? unary(unary(shifted, "sqrt"), "reciprocal") : Value();
+  Value normalized = inv ? ctx.build<graph::MulOp>(centered, inv) : Value();
+  Value s = normalized ? reshape(scale, perChannel) : Value();
+  Value scaled = s ? ctx.build<graph::MulOp>(normalized, s) : Value();
+  Value bb = scaled ? reshape(bias, perChannel) : Value();
+  Value y = bb ? ctx.build<graph::AddOp>(scaled, bb) : Value();
+  if (!y)
+    return failure();
+  ctx.setOutput(0, y);
+  // The running statistics, when asked for (as outputs or as training state).
+  auto blend = [&](Value running, Value batch) {
+    Value old = ctx.build<graph::MulOp>(running, ctx.scalar(elem, momentum));
+    Value now = ctx.build<graph::MulOp>(reshape(batch, {channels}),
+                                        ctx.scalar(elem, 1.0 - momentum));
+    return ctx.build<graph::AddOp>(old, now);
+  };
+  auto wanted = [&](int i) {
+    return (ctx.node->output_size() > i && !ctx.node->output(i).empty()) ||
+           ctx.stateBuffers.count(ctx.node->input(2 + i));
+  };
+  if (wanted(1)) {
+    Value runningMean = blend(mean, batchMean);
+    ctx.setOutput(1, runningMean);
+    if (ctx.stateBuffers.count(ctx.node->input(3)))
+      ctx.bufferUpdates[ctx.node->input(3)] = runningMean;
+  }
+  if (wanted(2)) {
+    double unbiased =
+        ctx.training && count > 1 ? double(count) / double(count - 1) : 1.0;
+    Value runningVar = blend(
+        var, ctx.build<graph::MulOp>(batchVar, ctx.scalar(elem, unbiased)));
+    ctx.setOutput(2, runningVar);
+    if (ctx.stateBuffers.count(ctx.node->input(4)))
+      ctx.bufferUpdates[ctx.node->input(4)] = runningVar;
+  }
+  return success();
+}
+
 LogicalResult importBatchNormalization(ImportContext &ctx) {
-  if (ctx.intAttr("training_mode", 0) != 0)
-    return ctx.error("training_mode=1 is not supported (inference only)");
-  for (int i = 1; i < ctx.node->output_size(); ++i)
-    if (!ctx.node->output(i).empty())
-      return ctx.error("the running mean/variance outputs (training) are not "
-                       "supported");
+  bool training = ctx.intAttr("training_mode", 0) != 0;
+  if (!training)
+    for (int i = 1; i < ctx.node->output_size(); ++i)
+      if (!ctx.node->output(i).empty())
+        return ctx.error("the running mean/variance outputs are only "
+                         "defined with training_mode=1");
   if (ctx.opset < 9 && ctx.intAttr("spatial", 1) != 1)
     return ctx.error("spatial=0 is not supported");
   Value x = ctx.input(0);
@@ -389,6 +466,8 @@ LogicalResult importBatchNormalization(ImportContext &ctx) {
   if (!x || !scale || !bias || !mean || !var ||
       failed(ctx.requireFloat(x, "input X")))
     return failure();
+  if (training)
+    return importTrainingBatchNorm(ctx, x, scale, bias, mean, var);
   float eps = ctx.floatAttr("epsilon", 1e-5f);
   Value result = ctx.build<graph::BatchNormOp>(
       x, scale, bias, mean, var, ctx.builder.getF32FloatAttr(eps));
@@ -578,7 +657,9 @@ void addNNImporters(std::vector<OpImporter> &table) {
   table.push_back({"AveragePool", "NN", 1, "1-D and 2-D, ceil_mode, "
                    "count_include_pad", importPool<false>});
   table.push_back({"GlobalAveragePool", "NN", 1, "", importGlobalAveragePool});
-  table.push_back({"BatchNormalization", "NN", 1, "inference",
+  table.push_back({"BatchNormalization", "NN", 1,
+                   "inference; training_mode=1 (batch statistics, running "
+                   "statistics updated)",
                    importBatchNormalization});
   table.push_back({"Dropout", "NN", 1, "inference (identity)", importDropout});
 }

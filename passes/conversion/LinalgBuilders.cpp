@@ -125,7 +125,8 @@ Value padWithConstant(OpBuilder &b, Location loc, Value input,
 Value buildKeepDimsReduction(
     OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
     double initValue,
-    function_ref<Value(OpBuilder &, Location, Value elem, Value acc)> combine) {
+    function_ref<Value(OpBuilder &, Location, Value elem, Value acc)> combine,
+    Type accumulator) {
   auto type = cast<RankedTensorType>(input.getType());
   MLIRContext *ctx = b.getContext();
   int64_t rank = type.getRank();
@@ -141,7 +142,8 @@ Value buildKeepDimsReduction(
     iterators.push_back(reduced ? utils::IteratorType::reduction
                                 : utils::IteratorType::parallel);
   }
-  auto outType = RankedTensorType::get(shape, type.getElementType());
+  auto outType = RankedTensorType::get(
+      shape, accumulator ? accumulator : type.getElementType());
   Value init = dlc::createFilled(b, loc, outType, initValue);
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
                                  AffineMap::get(rank, 0, outExprs, ctx)};

@@ -44,13 +44,16 @@ mlir::Value floatConstant(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Type type, double value);
 
 /// A reduction over `axes` of `input` into a tensor that keeps those axes
-/// with size 1, starting from `initValue` and combining with `combine`.
+/// with size 1, starting from `initValue` and combining with `combine`. The
+/// accumulator (and result) has element type `accumulator` when given, the
+/// input's otherwise.
 mlir::Value buildKeepDimsReduction(
     mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
     llvm::ArrayRef<int64_t> axes, double initValue,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
                                    mlir::Value elem, mlir::Value acc)>
-        combine);
+        combine,
+    mlir::Type accumulator = {});
 
 /// tensor.pad of `input` with `low`/`high` per dim and constant `value`;
 /// `input` itself when every pad is zero.

@@ -30,11 +30,32 @@ Value addF(OpBuilder &b, Location l, Value x, Value y) {
 }
 
 /// Sum over `axes` (kept as size-1 dims) of f(x), or of x without `f`.
+/// Narrower floats accumulate in float64: a sequential float32 sum of n
+/// terms loses about n * 2^-24 relatively, which batch statistics (means
+/// over N*H*W) and losses (means over a whole batch) cannot afford.
 Value sumOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
             function_ref<Value(OpBuilder &, Location, Value)> f = nullptr) {
-  return buildKeepDimsReduction(
-      b, loc, input, axes, 0.0, [&](OpBuilder &nb, Location l, Value x, Value acc) {
-        return addF(nb, l, f ? f(nb, l, x) : x, acc);
+  auto type = cast<RankedTensorType>(input.getType());
+  Type elem = type.getElementType();
+  if (elem.isF64())
+    return buildKeepDimsReduction(
+        b, loc, input, axes, 0.0,
+        [&](OpBuilder &nb, Location l, Value x, Value acc) {
+          return addF(nb, l, f ? f(nb, l, x) : x, acc);
+        });
+  Type f64 = b.getF64Type();
+  Value wide = buildKeepDimsReduction(
+      b, loc, input, axes, 0.0,
+      [&](OpBuilder &nb, Location l, Value x, Value acc) {
+        Value term = f ? f(nb, l, x) : x;
+        return addF(nb, l, arith::ExtFOp::create(nb, l, f64, term), acc);
+      },
+      f64);
+  auto wideType = cast<RankedTensorType>(wide.getType());
+  return dlc::buildElementwise(
+      b, loc, RankedTensorType::get(wideType.getShape(), elem), wide,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        return arith::TruncFOp::create(nb, l, elem, args[0]).getResult();
       });
 }
 

@@ -79,11 +79,16 @@ struct ApplyOptimizerPass
 
     // Parameters are the arguments marked graph.parameter, in order; the
     // gradient results follow the loss in the same order.
-    SmallVector<unsigned> paramArgs;
-    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    // Buffers (graph.buffer) are state too, in the same argument order; their
+    // new values are the results marked graph.buffer_update.
+    SmallVector<unsigned> paramArgs, stateArgs;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
       if (func.getArgAttr(i, "graph.parameter"))
         paramArgs.push_back(i);
-    unsigned firstParam = paramArgs.empty() ? func.getNumArguments() : paramArgs.front();
+      if (func.getArgAttr(i, "graph.parameter") || func.getArgAttr(i, "graph.buffer"))
+        stateArgs.push_back(i);
+    }
+    unsigned firstParam = stateArgs.empty() ? func.getNumArguments() : stateArgs.front();
     auto f32Scalar = RankedTensorType::get({}, b.getF32Type());
     Location loc = func.getLoc();
 
@@ -104,8 +109,26 @@ struct ApplyOptimizerPass
       func.setArgAttr(index, "graph.state",
                       stateAttr(b, name.getValue(), "parameter", ""));
     }
-    for (unsigned r = 1; r < ret.getNumOperands(); ++r)
-      grads.push_back(ret.getOperand(r));
+    llvm::StringMap<Value> bufferUpdates;
+    for (unsigned r = 1; r < ret.getNumOperands(); ++r) {
+      if (auto name = func.getResultAttrOfType<StringAttr>(r, "graph.buffer_update"))
+        bufferUpdates[name.getValue()] = ret.getOperand(r);
+      else
+        grads.push_back(ret.getOperand(r));
+    }
+    SmallVector<std::pair<unsigned, Value>> buffers; // argument, new value
+    for (unsigned i : stateArgs) {
+      auto name = func.getArgAttrOfType<StringAttr>(i + 1, "graph.buffer");
+      if (!name)
+        continue;
+      Value update = bufferUpdates.lookup(name.getValue());
+      if (!update)
+        return func.emitError("no update of the state buffer '")
+               << name.getValue() << "'";
+      func.setArgAttr(i + 1, "graph.state",
+                      stateAttr(b, name.getValue(), "buffer", ""));
+      buffers.emplace_back(i + 1, update);
+    }
 
     // Moments, slot-major, then the step counter.
     SmallVector<SmallVector<Value>> moments;
@@ -217,9 +240,14 @@ struct ApplyOptimizerPass
       return b.getDictionaryAttr(
           {b.getNamedAttr("graph.state", func.getArgAttr(argIndex, "graph.state"))});
     };
-    for (auto [i, p] : llvm::enumerate(newParams)) {
-      results.push_back(p);
-      resultAttrs.push_back(stateResult(cast<BlockArgument>(params[i]).getArgNumber()));
+    // Parameters and buffers in argument order.
+    SmallVector<std::pair<unsigned, Value>> updated(buffers);
+    for (auto [i, p] : llvm::enumerate(newParams))
+      updated.emplace_back(cast<BlockArgument>(params[i]).getArgNumber(), p);
+    llvm::sort(updated, [](const auto &l, const auto &r) { return l.first < r.first; });
+    for (auto [arg, value] : updated) {
+      results.push_back(value);
+      resultAttrs.push_back(stateResult(arg));
     }
     for (auto [slot, values] : llvm::enumerate(newMoments))
       for (auto [i, v] : llvm::enumerate(values)) {

@@ -11,6 +11,7 @@
 
 #include "dialects/graph/GraphGradient.h"
 
+#include "llvm/ADT/BitVector.h"
 #include "llvm/ADT/DenseSet.h"
 
 namespace dlc::graph {
@@ -58,6 +59,15 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
                                "it cannot be a loss to differentiate");
     }
     Value loss = ret.getOperand(0);
+    // Results that update state buffers (BatchNormalization's running
+    // statistics) go with the training step, not with inference.
+    SmallVector<std::pair<Value, Attribute>> bufferUpdates;
+    SmallVector<unsigned> bufferResults;
+    for (unsigned i = 0; i < forward.getNumResults(); ++i)
+      if (Attribute name = forward.getResultAttr(i, "graph.buffer_update")) {
+        bufferUpdates.emplace_back(ret.getOperand(i), name);
+        bufferResults.push_back(i);
+      }
 
     SmallVector<BlockArgument> params;
     SmallVector<StringAttr> names;
@@ -153,12 +163,30 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
       }
       results.push_back(g);
     }
+    for (auto [value, name] : bufferUpdates)
+      results.push_back(value);
     func::ReturnOp::create(builder, ret.getLoc(), results);
     ret.erase();
     grad.setType(FunctionType::get(grad.getContext(), grad.getArgumentTypes(),
                                    ValueRange(results).getTypes()));
+    grad.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
     for (auto [i, name] : llvm::enumerate(names))
       grad.setResultAttr(i + 1, "graph.gradient_of", name);
+    for (auto [i, update] : llvm::enumerate(bufferUpdates))
+      grad.setResultAttr(1 + names.size() + i, "graph.buffer_update",
+                         update.second);
+
+    // The forward function keeps the model's outputs only.
+    if (!bufferResults.empty()) {
+      auto forwardRet = cast<func::ReturnOp>(
+          forward.getBody().front().getTerminator());
+      llvm::BitVector erase(forward.getNumResults());
+      for (unsigned i : bufferResults)
+        erase.set(i);
+      forwardRet->eraseOperands(erase);
+      if (failed(forward.eraseResults(erase)))
+        return failure();
+    }
     return success();
   }
 };

@@ -33,7 +33,10 @@ def Autodiff : Pass<"graph-autodiff", "mlir::ModuleOp"> {
     trained tensor), adds `<name>_grad` with the same arguments. It returns
     the function's first result, which must be a float scalar (the loss),
     then d loss / d parameter for each parameter argument in order, each
-    result marked `graph.gradient_of`. Gradients come from each op's
+    result marked `graph.gradient_of`, then the function's results marked
+    `graph.buffer_update` (new values of `graph.buffer` arguments, e.g.
+    BatchNorm running statistics), which leave the forward function.
+    Gradients come from each op's
     GradientOpInterface rule, in graph ops; fan-out gradients are summed and
     values that do not depend on a parameter (integer paths, constants) carry
     none. Every op between a parameter and the loss without a rule is
@@ -50,8 +53,8 @@ def ApplyOptimizer : Pass<"graph-apply-optimizer", "mlir::ModuleOp"> {
     float32 scalar argument after the model inputs), the optimizer's state
     (moments per parameter, then a float32 step counter, appended to the
     arguments) and returns: the loss, every updated state tensor (parameters
-    first, in argument order), then the raw gradients (before clipping and
-    weight decay). State arguments and results carry `graph.state` = {name,
+    and buffers first, in argument order), then the raw gradients (before
+    clipping and weight decay). State arguments and results carry `graph.state` = {name,
     role, parameter}. Update rules follow PyTorch's optimizers (torch.optim
     SGD with momentum/nesterov, Adam, AdamW, RMSprop, Adagrad) and
     clip_grad_norm_ / clip_grad_value_.

@@ -5,7 +5,7 @@
 //   dlc-run model.so --inputs in0.pb ... --save DIR
 //   dlc-run model.so --random --repeat 100 [--threads N] [--json]
 //   dlc-run train.so --train --inputs x.pb labels.pb --steps N [--lr R]
-//           [--json] [--save-params DIR] [--save-grads DIR]
+//           [--json] [--load-params DIR] [--save-params DIR] [--save-grads DIR]
 //           [--checkpoint-in F] [--checkpoint-out F]
 //
 // Exit status: 0 success, 1 mismatch against --expect or a non-finite loss
@@ -42,7 +42,7 @@ struct Options {
   bool train = false, hasLr = false, hasSteps = false;
   int steps = 1;
   double lr = 0;
-  std::string saveParams, saveGrads, checkpointIn, checkpointOut;
+  std::string saveParams, saveGrads, loadParams, checkpointIn, checkpointOut;
 };
 
 int usage(const char *message) {
@@ -54,7 +54,7 @@ int usage(const char *message) {
                "[--json]\n"
                "       dlc-run MODEL.so --train [--inputs F.pb...] [--steps N] "
                "[--lr R] [--json]\n"
-               "                [--save-params DIR] [--save-grads DIR] "
+               "                [--load-params DIR] [--save-params DIR] [--save-grads DIR] "
                "[--checkpoint-in F] [--checkpoint-out F]\n",
                message);
   return 2;
@@ -94,6 +94,7 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
     else if (a == "--lr") { if (!number("--lr", o.lr)) return false; o.hasLr = true; list = nullptr; }
     else if (a == "--save-params") { if (!value("--save-params", o.saveParams)) return false; list = nullptr; }
     else if (a == "--save-grads") { if (!value("--save-grads", o.saveGrads)) return false; list = nullptr; }
+    else if (a == "--load-params") { if (!value("--load-params", o.loadParams)) return false; list = nullptr; }
     else if (a == "--checkpoint-in") { if (!value("--checkpoint-in", o.checkpointIn)) return false; list = nullptr; }
     else if (a == "--checkpoint-out") { if (!value("--checkpoint-out", o.checkpointOut)) return false; list = nullptr; }
     else if (a == "--random") { o.random = true; list = nullptr; }
@@ -121,6 +122,7 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
         o.hasSteps ? "--steps" : o.hasLr ? "--lr"
         : !o.saveParams.empty() ? "--save-params"
         : !o.saveGrads.empty() ? "--save-grads"
+        : !o.loadParams.empty() ? "--load-params"
         : !o.checkpointIn.empty() ? "--checkpoint-in"
         : !o.checkpointOut.empty() ? "--checkpoint-out" : nullptr;
     if (trainOnly) { error = std::string(trainOnly) + " needs --train"; return false; }
@@ -315,6 +317,42 @@ bool saveState(dlc_model *model, const std::string &dir, bool gradients,
   return true;
 }
 
+/// Sets every Parameter and Buffer state tensor that has a file DIR/<name>.pb
+/// (as --save-params writes them); the others keep their values. Fails on
+/// a file whose dtype or shape differs from the state tensor's.
+bool loadState(dlc_model *model, const std::string &dir, std::string &error) {
+  if (!std::filesystem::is_directory(dir)) {
+    error = dir + ": not a directory";
+    return false;
+  }
+  for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
+    dlc_state_info info;
+    dlc_model_state_info(model, i, &info);
+    if (info.role != DLC_STATE_PARAMETER && info.role != DLC_STATE_BUFFER)
+      continue;
+    std::string file = info.name;
+    std::replace(file.begin(), file.end(), '/', '_');
+    file = dir + "/" + file + ".pb";
+    if (!std::filesystem::exists(file))
+      continue;
+    HostTensor t;
+    if (!dlc::tools::readTensorFile(file, t, error))
+      return false;
+    if (t.dtype != info.dtype ||
+        t.shape != std::vector<int64_t>(info.shape, info.shape + info.rank)) {
+      error = file + ": dtype or shape differs from state tensor '" +
+              std::string(info.name) + "'";
+      return false;
+    }
+    if (dlc_model_write_state(model, info.name, t.bytes.data(),
+                              t.bytes.size()) != DLC_OK) {
+      error = dlc_last_error();
+      return false;
+    }
+  }
+  return true;
+}
+
 /// --train: the steps on the same inputs, then what was asked to be saved.
 int train(dlc_model *model, const Options &o,
           const std::vector<dlc_tensor> &inputs) {
@@ -341,6 +379,11 @@ int train(dlc_model *model, const Options &o,
   if (!o.checkpointIn.empty() &&
       dlc_model_load_checkpoint(model, o.checkpointIn.c_str()) != DLC_OK)
     return failed(dlc_last_error());
+  if (!o.loadParams.empty()) {
+    std::string error;
+    if (!loadState(model, o.loadParams, error))
+      return failed(error);
+  }
 
   int status = 0;
   bool stepped = false;
