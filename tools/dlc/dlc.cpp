@@ -8,6 +8,7 @@
 #include "compiler/Codegen.h"
 #include "compiler/Pipeline.h"
 #include "compiler/Registration.h"
+#include "dialects/graph/GraphGradient.h"
 #include "frontends/onnx/Importer.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -95,6 +96,9 @@ cl::list<std::string> freezePatterns(
     cl::desc("Initializers not to train: names or globs (e.g. D.*)"),
     cl::value_desc("PATTERN,..."), cl::cat(trainCategory));
 cl::opt<bool> listOps("list-ops", cl::desc("Print the supported ONNX ops as a Markdown table and exit"));
+cl::opt<bool> listGradientRules(
+    "list-gradient-rules",
+    cl::desc("Print the graph ops that have a gradient rule, one per line, and exit"));
 cl::opt<bool> printIR("print-ir-after-change", cl::desc("Print the IR after every pass that changed it"));
 
 int fail(const llvm::Twine &message) {
@@ -146,7 +150,7 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "dlc: ahead-of-time compiler for neural networks\n");
   if (listOps)
     return printSupportedOps();
-  if (inputPath.empty())
+  if (inputPath.empty() && !listGradientRules)
     return fail("no input model (usage: dlc model.onnx -o model.so)");
   if (!llvm::all_of(symbolPrefix, [](char c) {
         return llvm::isAlnum(c) || c == '_';
@@ -158,6 +162,17 @@ int main(int argc, char **argv) {
   dlc::registerAllDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  if (listGradientRules) {
+    std::vector<std::string> names;
+    for (RegisteredOperationName op : context.getRegisteredOperations())
+      if (op.getDialectNamespace() == "graph" &&
+          op.hasInterface<dlc::graph::GradientOpInterface>())
+        names.push_back(op.getStringRef().str());
+    std::sort(names.begin(), names.end());
+    for (const std::string &name : names)
+      llvm::outs() << name << "\n";
+    return 0;
+  }
   // Diagnostics name the ONNX node they are about.
   ScopedDiagnosticHandler diagnostics(&context, [](Diagnostic &diag) {
     llvm::errs() << "dlc: "
