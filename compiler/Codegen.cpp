@@ -159,6 +159,7 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     t.optimizer = training->optimizer;
     t.hyperparameters = training->hyperparameters;
     t.frozen = signature.frozen;
+    t.inputs = training->inputs;
     t.stepWorkspaceBytes = workspaceOf("train_step");
     // Every state tensor 64-byte aligned in one buffer; the initial buffer
     // holds the parameters' starting values, zeros elsewhere.
@@ -186,7 +187,7 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     }
     size_t numState = t.state.size();
     if (!addWrapper("train_step", t.stepSymbol,
-                    signature.inputs.size() + 1 + numState,
+                    t.inputs.size() + 1 + numState,
                     1 + numState + training->layout.numParameters,
                     t.stepWorkspaceBytes > 0))
       return nullptr;

@@ -42,6 +42,9 @@ struct ExportSpec {
     TrainingLayout layout;
     std::string loss, optimizer;
     std::vector<std::pair<std::string, double>> hyperparameters;
+    /// What a step takes before the learning rate: the model inputs, then
+    /// `labels` when dlc appended the loss.
+    std::vector<onnx_frontend::TensorSignature> inputs;
   };
   std::optional<Training> training;
 };

@@ -71,13 +71,14 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
           b, b.CreateString(s.name), roles.at(s.role), mf::DType_Float32,
           b.CreateVector(s.shape), s.offset, b.CreateString(s.parameter)));
     auto frozen = tensors(t->frozen);
-    if (!frozen)
+    auto stepInputs = tensors(t->inputs);
+    if (!frozen || !stepInputs)
       return false;
     training = mf::CreateTraining(
         b, b.CreateString(t->stepSymbol), b.CreateString(t->loss),
         b.CreateString(t->optimizer), b.CreateVector(hyper),
         b.CreateVector(state), t->stateBytes, b.CreateVector(*frozen),
-        t->stepWorkspaceBytes);
+        t->stepWorkspaceBytes, b.CreateVector(*stepInputs));
   }
   auto manifest = mf::CreateManifest(
       b, b.CreateString(kVersion), b.CreateString(fields.targetTriple),

@@ -25,6 +25,8 @@ struct TrainingFields {
   std::vector<State> state;
   int64_t stateBytes = 0, stepWorkspaceBytes = 0;
   std::vector<onnx_frontend::TensorSignature> frozen;
+  /// What a step takes before the learning rate.
+  std::vector<onnx_frontend::TensorSignature> inputs;
 };
 
 struct ManifestFields {

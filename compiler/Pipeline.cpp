@@ -24,9 +24,16 @@ namespace {
 
 std::string graphStage(const PipelineOptions &options) {
   std::string p = "func.func(graph-infer-shapes,canonicalize";
-  if (options.training)
-    return p + "),graph-autodiff,graph-apply-optimizer{" + *options.training +
+  if (options.training) {
+    p += ")";
+    if (options.loss)
+      p += ",graph-append-loss{" + *options.loss +
+           "},graph-autodiff{function=forward_loss}";
+    else
+      p += ",graph-autodiff";
+    return p + ",graph-apply-optimizer{" + *options.training +
            "},func.func(canonicalize,cse)";
+  }
   if (options.foldBatchNorm)
     p += ",graph-fold-batch-norm,canonicalize";
   return p + ")";

@@ -28,6 +28,9 @@ struct PipelineOptions {
   /// to its `graph.parameter` arguments and apply the optimizer given by
   /// these graph-apply-optimizer options (e.g. "optimizer=adam beta1=0.9").
   std::optional<std::string> training;
+  /// With `training`: append this loss to the model's first output first
+  /// (graph-append-loss options, e.g. "loss=cross-entropy").
+  std::optional<std::string> loss;
 };
 
 /// One tensor a training step keeps between calls, in `train_step`'s

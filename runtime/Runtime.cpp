@@ -130,7 +130,7 @@ struct dlc_model {
   std::string optimizer, loss;
   std::vector<std::pair<std::string, double>> hyperparameters;
   std::vector<StateDesc> state;
-  std::vector<TensorDesc> frozen;
+  std::vector<TensorDesc> frozen, stepInputs;
   int64_t stateBytes = 0, stepWorkspaceBytes = 0;
   uint64_t stateHash = 0;
   // A step reads `current` and writes `next` (the step must not update in
@@ -224,6 +224,11 @@ static dlc_status loadTraining(dlc_model &m,
     for (const auto *h : *training.hyperparameters())
       m.hyperparameters.emplace_back(str(h->name()), h->value());
   readTensorList(training.frozen(), m.frozen);
+  // Libraries whose step takes the model's inputs may leave the list out.
+  if (training.inputs())
+    readTensorList(training.inputs(), m.stepInputs);
+  else
+    m.stepInputs = m.inputs;
   m.stateBytes = training.state_bytes();
   m.stepWorkspaceBytes = training.step_workspace_bytes();
   if (m.stateBytes < 0 || m.stepWorkspaceBytes < 0)
@@ -593,6 +598,17 @@ dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
   return DLC_OK;
 }
 
+size_t dlc_model_num_step_inputs(const dlc_model *m) {
+  return m ? m->stepInputs.size() : 0;
+}
+
+dlc_status dlc_model_step_input_info(const dlc_model *model, size_t index,
+                                     dlc_tensor_info *info) {
+  if (dlc_status s = notTraining(model, "dlc_model_step_input_info"))
+    return s;
+  return describe(model, &model->stepInputs, index, info, "step input");
+}
+
 dlc_status dlc_model_frozen_info(const dlc_model *model, size_t index,
                                  dlc_tensor_info *info) {
   if (dlc_status s = notTraining(model, "dlc_model_frozen_info"))
@@ -609,8 +625,8 @@ static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
   if (dlc_status s = notTraining(model, function))
     return s;
   std::vector<void *> in, out;
-  if (dlc_status s = checkTensors(model->inputs, inputs, num_inputs, "input",
-                                  in))
+  if (dlc_status s = checkTensors(model->stepInputs, inputs, num_inputs,
+                                  "input", in))
     return s;
   std::lock_guard<std::mutex> lock(model->runMutex);
   in.push_back(&lr);

@@ -30,16 +30,42 @@ bool isFloatTensor(Value v) {
 }
 
 struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
+  using AutodiffBase::AutodiffBase;
+
   void runOnOperation() override {
     SmallVector<func::FuncOp> targets;
     for (auto func : getOperation().getOps<func::FuncOp>())
-      if (llvm::any_of(llvm::seq(func.getNumArguments()), [&](unsigned i) {
+      if ((function.empty() || func.getName() == function) &&
+          llvm::any_of(llvm::seq(func.getNumArguments()), [&](unsigned i) {
             return func.getArgAttr(i, "graph.parameter");
           }))
         targets.push_back(func);
+    if (!function.empty() && targets.empty()) {
+      getOperation().emitError("no function '")
+          << function << "' with parameters to differentiate";
+      return signalPassFailure();
+    }
     for (func::FuncOp func : targets)
       if (failed(differentiate(func)))
         return signalPassFailure();
+    // Buffer updates belong to the training step only: every function
+    // (the inference model too) returns the model's outputs alone.
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (failed(dropBufferUpdates(func)))
+        return signalPassFailure();
+  }
+
+  static LogicalResult dropBufferUpdates(func::FuncOp func) {
+    if (StringRef(func.getName()).ends_with("_grad"))
+      return success();
+    llvm::BitVector erase(func.getNumResults());
+    for (unsigned i = 0; i < func.getNumResults(); ++i)
+      if (func.getResultAttr(i, "graph.buffer_update"))
+        erase.set(i);
+    if (erase.none())
+      return success();
+    func.getBody().front().getTerminator()->eraseOperands(erase);
+    return func.eraseResults(erase);
   }
 
   LogicalResult differentiate(func::FuncOp forward) {
@@ -62,12 +88,9 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
     // Results that update state buffers (BatchNormalization's running
     // statistics) go with the training step, not with inference.
     SmallVector<std::pair<Value, Attribute>> bufferUpdates;
-    SmallVector<unsigned> bufferResults;
     for (unsigned i = 0; i < forward.getNumResults(); ++i)
-      if (Attribute name = forward.getResultAttr(i, "graph.buffer_update")) {
+      if (Attribute name = forward.getResultAttr(i, "graph.buffer_update"))
         bufferUpdates.emplace_back(ret.getOperand(i), name);
-        bufferResults.push_back(i);
-      }
 
     SmallVector<BlockArgument> params;
     SmallVector<StringAttr> names;
@@ -176,17 +199,6 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
       grad.setResultAttr(1 + names.size() + i, "graph.buffer_update",
                          update.second);
 
-    // The forward function keeps the model's outputs only.
-    if (!bufferResults.empty()) {
-      auto forwardRet = cast<func::ReturnOp>(
-          forward.getBody().front().getTerminator());
-      llvm::BitVector erase(forward.getNumResults());
-      for (unsigned i : bufferResults)
-        erase.set(i);
-      forwardRet->eraseOperands(erase);
-      if (failed(forward.eraseResults(erase)))
-        return failure();
-    }
     return success();
   }
 };

@@ -26,6 +26,11 @@ def FoldBatchNorm : Pass<"graph-fold-batch-norm", "mlir::func::FuncOp"> {
 }
 
 def Autodiff : Pass<"graph-autodiff", "mlir::ModuleOp"> {
+  let options = [
+    Option<"function", "function", "std::string", "\"\"",
+           "Differentiate only this function (default: every function with "
+           "graph.parameter arguments)">,
+  ];
   let summary = "Reverse-mode differentiation: the gradient of the loss with "
                 "respect to every parameter";
   let description = [{
@@ -42,6 +47,33 @@ def Autodiff : Pass<"graph-autodiff", "mlir::ModuleOp"> {
     none. Every op between a parameter and the loss without a rule is
     reported, all at once, and nothing is built.
   }];
+  let dependentDialects = ["mlir::arith::ArithDialect"];
+}
+
+def AppendLoss : Pass<"graph-append-loss", "mlir::ModuleOp"> {
+  let summary = "Adds `<function>_loss`: a loss of the function's first "
+                "result against a new `labels` argument";
+  let description = [{
+    For `dlc model.onnx --train --loss=...`: `@forward` stays the inference
+    model; `@forward_loss` takes its inputs, then `labels` (int64 class
+    indices for cross-entropy and nll, the first result's type otherwise),
+    then its parameters, and returns the mean loss (PyTorch's definitions
+    and default reduction), followed by the buffer updates of `@forward`.
+  }];
+  let options = [
+    Option<"loss", "loss", "std::string", "\"mse\"",
+           "mse, l1, huber, bce, bce-with-logits, cross-entropy, nll, "
+           "kl-div or hinge">,
+    Option<"function", "function", "std::string", "\"forward\"",
+           "The model function">,
+    Option<"delta", "delta", "double", "1.0", "Huber's delta">,
+    Option<"labelSmoothing", "label-smoothing", "double", "0.0",
+           "Cross-entropy label smoothing">,
+    Option<"ignoreIndex", "ignore-index", "int64_t", "-100",
+           "Class index that contributes nothing (cross-entropy, nll)">,
+    ListOption<"classWeights", "class-weights", "double",
+               "Per-class weights (cross-entropy, nll)">,
+  ];
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 

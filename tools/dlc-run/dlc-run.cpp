@@ -187,6 +187,15 @@ void printInfo(dlc_model *model) {
     hyper += ")";
   std::printf("training: loss %s, optimizer %s%s\n", dlc_model_loss(model),
               dlc_model_optimizer(model), hyper.c_str());
+  if (dlc_model_num_step_inputs(model) != dlc_model_num_inputs(model))
+    for (size_t i = 0; i < dlc_model_num_step_inputs(model); ++i) {
+      dlc_tensor_info t;
+      dlc_model_step_input_info(model, i, &t);
+      std::printf("step input %zu: %s %s %s\n", i, t.name,
+                  dlc_dtype_name(t.dtype),
+                  shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank))
+                      .c_str());
+    }
   for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
     dlc_state_info t;
     dlc_model_state_info(model, i, &t);
@@ -449,14 +458,17 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  size_t numInputs = dlc_model_num_inputs(model);
+  // A training step may take more than the model (labels).
+  size_t numInputs = o.train ? dlc_model_num_step_inputs(model)
+                             : dlc_model_num_inputs(model);
   size_t numOutputs = dlc_model_num_outputs(model);
   std::vector<HostTensor> inputs;
   if (o.random) {
     std::mt19937 rng(0);
     for (size_t i = 0; i < numInputs; ++i) {
       dlc_tensor_info info;
-      dlc_model_input_info(model, i, &info);
+      (o.train ? dlc_model_step_input_info : dlc_model_input_info)(model, i,
+                                                                   &info);
       inputs.push_back(allocateLike(info));
       fillRandom(inputs.back(), rng);
     }

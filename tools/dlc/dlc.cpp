@@ -91,6 +91,23 @@ cl::opt<double> clipGradNorm("clip-grad-norm", cl::desc("Clip gradients to this 
                              cl::init(0.0), cl::cat(trainCategory));
 cl::opt<double> clipGradValue("clip-grad-value", cl::desc("Clamp gradients to [-V, V]"),
                               cl::init(0.0), cl::cat(trainCategory));
+cl::opt<std::string> lossKind(
+    "loss",
+    cl::desc("Append this loss to the model's first output (adds an input "
+             "'labels'): mse, l1, huber, bce, bce-with-logits, cross-entropy, "
+             "nll, kl-div, hinge"),
+    cl::cat(trainCategory));
+cl::opt<double> huberDelta("delta", cl::desc("Huber loss delta"), cl::init(1.0),
+                           cl::cat(trainCategory));
+cl::opt<double> labelSmoothing("label-smoothing",
+                               cl::desc("Cross-entropy label smoothing"),
+                               cl::init(0.0), cl::cat(trainCategory));
+cl::opt<int64_t> ignoreIndex("ignore-index",
+                             cl::desc("Class index that contributes no loss"),
+                             cl::init(-100), cl::cat(trainCategory));
+cl::list<double> classWeights("class-weights", cl::CommaSeparated,
+                              cl::desc("Per-class loss weights"),
+                              cl::value_desc("W0,W1,..."), cl::cat(trainCategory));
 cl::list<std::string> freezePatterns(
     "freeze", cl::CommaSeparated,
     cl::desc("Initializers not to train: names or globs (e.g. D.*)"),
@@ -204,7 +221,9 @@ int main(int argc, char **argv) {
   if (failed(verify(*module)))
     return fail(inputPath + ": the imported graph does not verify");
 
-  if (train) {
+  if (!lossKind.empty() && !train)
+    return fail("--loss needs --train");
+  if (train && lossKind.empty()) {
     const auto &loss = signature.outputs.front();
     int64_t elements = 1;
     for (int64_t d : loss.shape)
@@ -260,6 +279,17 @@ int main(int argc, char **argv) {
     if (clipGradValue != 0.0)
       add("clip-grad-value", clipGradValue);
     options.training = o;
+    if (!lossKind.empty()) {
+      std::string l = "loss=" + lossKind + " delta=" + number(huberDelta) +
+                      " label-smoothing=" + number(labelSmoothing) +
+                      " ignore-index=" + std::to_string(ignoreIndex);
+      if (!classWeights.empty()) {
+        l += " class-weights=";
+        for (size_t i = 0; i < classWeights.size(); ++i)
+          l += (i ? "," : "") + number(classWeights[i]);
+      }
+      options.loss = l;
+    }
   }
   static const std::map<Emit, dlc::Stage> stageOf = {
       {Emit::Graph, dlc::Stage::Graph},   {Emit::Kernel, dlc::Stage::Kernel},
@@ -304,8 +334,21 @@ int main(int argc, char **argv) {
       exports.parameterCount += static_cast<int64_t>(p.data.size() / 4);
       exports.parameterBytes += static_cast<int64_t>(p.data.size());
     }
-    exports.training = dlc::ExportSpec::Training{layout, "model", optimizer,
-                                                 hyperparameters};
+    std::vector<dlc::onnx_frontend::TensorSignature> stepInputs =
+        signature.inputs;
+    if (!lossKind.empty()) {
+      // labels: class indices [N, d...] or the first output's shape.
+      dlc::onnx_frontend::TensorSignature labels = signature.outputs.front();
+      labels.name = "labels";
+      if (lossKind == "cross-entropy" || lossKind == "nll") {
+        labels.dtype = "int64";
+        labels.shape.erase(labels.shape.begin() + 1);
+      }
+      stepInputs.push_back(labels);
+    }
+    exports.training = dlc::ExportSpec::Training{
+        layout, lossKind.empty() ? std::string("model") : lossKind.getValue(),
+        optimizer, hyperparameters, stepInputs};
   }
   auto llvmModule = dlc::buildLLVMModule(*module, llvmContext, *tm, target,
                                          signature, inputPath, exports, error);

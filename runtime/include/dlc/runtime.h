@@ -148,6 +148,14 @@ size_t dlc_model_num_hyperparameters(const dlc_model *model);
 dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
                                     const char **name, double *value);
 
+/* What dlc_model_train_step takes: the model's inputs, then `labels` when
+ * the library was compiled with `dlc --train --loss=...` (int64 class indices
+ * [N, d...] for cross-entropy and nll, the first output's shape otherwise).
+ * Pointers live as long as the model. */
+size_t dlc_model_num_step_inputs(const dlc_model *model);
+dlc_status dlc_model_step_input_info(const dlc_model *model, size_t index,
+                                     dlc_tensor_info *info);
+
 /* Initializers kept constant (--freeze): embedded like any weight, not in
  * the state. */
 size_t dlc_model_num_frozen(const dlc_model *model);
