@@ -175,6 +175,23 @@ int main(int argc, char **argv) {
     return fail("--symbol-prefix must be a C identifier, got '" +
                 symbolPrefix + "'");
 
+  if (!lossKind.empty() && !train)
+    return fail("--loss needs --train");
+  if (train) {
+    static const char *const optimizers[] = {"sgd", "adam", "adamw", "rmsprop",
+                                             "adagrad"};
+    static const char *const losses[] = {
+        "mse", "l1", "huber", "bce", "bce-with-logits", "cross-entropy",
+        "nll", "kl-div", "hinge"};
+    if (!llvm::is_contained(optimizers, optimizer))
+      return fail("unknown optimizer '" + optimizer +
+                  "' (sgd, adam, adamw, rmsprop, adagrad)");
+    if (!lossKind.empty() && !llvm::is_contained(losses, lossKind))
+      return fail("unknown loss '" + lossKind +
+                  "' (mse, l1, huber, bce, bce-with-logits, cross-entropy, "
+                  "nll, kl-div, hinge)");
+  }
+
   DialectRegistry registry;
   dlc::registerAllDialects(registry);
   MLIRContext context(registry);
@@ -221,8 +238,7 @@ int main(int argc, char **argv) {
   if (failed(verify(*module)))
     return fail(inputPath + ": the imported graph does not verify");
 
-  if (!lossKind.empty() && !train)
-    return fail("--loss needs --train");
+
   if (train && lossKind.empty()) {
     const auto &loss = signature.outputs.front();
     int64_t elements = 1;
