@@ -165,6 +165,7 @@ Value GradientBuilder::broadcastReduced(Value grad, RankedTensorType input,
 void attachGradientRules(MLIRContext &context) {
   attachElementwiseGradients(context);
   attachNNGradients(context);
+  attachRecurrentGradients(context);
   attachTensorGradients(context);
 }
 

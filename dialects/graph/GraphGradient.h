@@ -97,6 +97,7 @@ public:
 void attachGradientRules(mlir::MLIRContext &context);
 void attachElementwiseGradients(mlir::MLIRContext &context);
 void attachNNGradients(mlir::MLIRContext &context);
+void attachRecurrentGradients(mlir::MLIRContext &context);
 void attachTensorGradients(mlir::MLIRContext &context);
 
 } // namespace dlc::graph

@@ -1367,5 +1367,80 @@ LogicalResult RecurrentOp::verify() {
   return success();
 }
 
+bool RecurrentGradOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
+  return compatibleResultTypes(l, r);
+}
+
+LogicalResult RecurrentGradOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor a,
+                                                SmallVectorImpl<Type> &types) {
+  auto x = rankedType(a.getInput());
+  if (x.getRank() != 3)
+    return emitShapeError(loc, "recurrent_grad input must be [T, B, I]");
+  int64_t d = a.getDirection() == "bidirectional" ? 2 : 1;
+  int64_t h = a.getHiddenSize(), g = gatesOf(a.getCell());
+  int64_t t = x.getDimSize(0), b = x.getDimSize(1), i = x.getDimSize(2);
+  auto expect = [&](Value v, ArrayRef<int64_t> shape, StringRef name) {
+    if (v && rankedType(v).getShape() != shape)
+      return emitShapeError(loc,
+                            "recurrent_grad " + name + " has the wrong shape");
+    return success();
+  };
+  if (failed(expect(a.getInputWeights(), {d, i, g * h}, "input_weights")) ||
+      failed(expect(a.getRecurrentWeights(), {d, h, g * h},
+                    "recurrent_weights")) ||
+      failed(expect(a.getBias(), {d, g * h}, "bias")) ||
+      failed(expect(a.getRecurrentHBias(), {d, h}, "recurrent_h_bias")) ||
+      failed(expect(a.getInitialH(), {d, b, h}, "initial_h")) ||
+      failed(expect(a.getInitialC(), {d, b, h}, "initial_c")) ||
+      failed(expect(a.getYGrad(), {t, d, b, h}, "y_grad")) ||
+      failed(expect(a.getYHGrad(), {d, b, h}, "y_h_grad")) ||
+      failed(expect(a.getYCGrad(), {d, b, h}, "y_c_grad")))
+    return failure();
+  Type elem = x.getElementType();
+  auto add = [&](ArrayRef<int64_t> shape) {
+    types.push_back(RankedTensorType::get(shape, elem));
+  };
+  add({t, b, i});
+  add({d, i, g * h});
+  add({d, h, g * h});
+  add({d, g * h});
+  add({d, h});
+  add({d, b, h});
+  add({d, b, h});
+  return success();
+}
+
+LogicalResult RecurrentGradOp::verify() {
+  if (!llvm::is_contained({"rnn", "gru", "lstm"}, getCell()))
+    return emitOpError("unknown cell '") << getCell() << "'";
+  if (!llvm::is_contained({"forward", "reverse", "bidirectional"},
+                          getDirection()))
+    return emitOpError("unknown direction '") << getDirection() << "'";
+  // The lowering differentiates the default activations only.
+  SmallVector<StringRef> defaults = {"Tanh"};
+  if (getCell() != "rnn")
+    defaults = {"Sigmoid", "Tanh"};
+  if (getCell() == "lstm")
+    defaults.push_back("Tanh");
+  int64_t d = getDirection() == "bidirectional" ? 2 : 1;
+  if (static_cast<int64_t>(getActivations().size()) !=
+      static_cast<int64_t>(defaults.size()) * d)
+    return emitOpError("wants ") << defaults.size() * d
+                                 << " activations, got "
+                                 << getActivations().size();
+  for (auto [i, name] : llvm::enumerate(getActivations()))
+    if (cast<StringAttr>(name).getValue() != defaults[i % defaults.size()])
+      return emitOpError("supports only the default activations, got '")
+             << cast<StringAttr>(name).getValue() << "'";
+  if (getActivationAlpha().size() != getActivations().size() ||
+      getActivationBeta().size() != getActivations().size())
+    return emitOpError("wants one alpha and one beta per activation");
+  if (getClip())
+    return emitOpError("does not support clip");
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialects/graph/GraphOps.cpp.inc"

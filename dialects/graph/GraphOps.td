@@ -497,4 +497,51 @@ def Graph_RecurrentOp : Graph_Op<"recurrent", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+def Graph_RecurrentGradOp
+    : Graph_Op<"recurrent_grad", [AttrSizedOperandSegments]> {
+  let summary = "backpropagation through time of graph.recurrent";
+  let description = [{
+    The vector-Jacobian product of the graph.recurrent with the same operands
+    (peepholes excepted) and attributes: given the gradients of its results,
+    y_grad [T, D, B, H], y_h_grad and y_c_grad [D, B, H] (zeros where a
+    result is unused; y_c_grad is ignored for RNN and GRU), it returns the
+    gradients of input, input_weights, recurrent_weights, bias,
+    recurrent_h_bias, initial_h and initial_c. Every result is always there,
+    with the shape the operand has when present: an absent operand is the
+    zeros it defaults to, and its gradient is simply unused. Results that
+    the cell has no use for (recurrent_h_bias without linear_before_reset,
+    initial_c for RNN and GRU) are zeros.
+
+    Only the default activations (Sigmoid and Tanh for LSTM and GRU, Tanh
+    for RNN) and no clip are supported. The lowering recomputes the forward
+    pass, keeping each step's state in [T, ...] tensors, then runs backwards
+    through time.
+  }];
+  let arguments = (ins Graph_FloatTensor:$input,
+                       Graph_FloatTensor:$input_weights,
+                       Graph_FloatTensor:$recurrent_weights,
+                       Optional<Graph_FloatTensor>:$bias,
+                       Optional<Graph_FloatTensor>:$recurrent_h_bias,
+                       Optional<Graph_FloatTensor>:$initial_h,
+                       Optional<Graph_FloatTensor>:$initial_c,
+                       Graph_FloatTensor:$y_grad,
+                       Graph_FloatTensor:$y_h_grad,
+                       Graph_FloatTensor:$y_c_grad,
+                       StrAttr:$cell, StrAttr:$direction, I64Attr:$hidden_size,
+                       StrArrayAttr:$activations,
+                       F32ArrayAttr:$activation_alpha,
+                       F32ArrayAttr:$activation_beta,
+                       OptionalAttr<F32Attr>:$clip,
+                       DefaultValuedAttr<BoolAttr, "false">:$linear_before_reset);
+  let results = (outs Graph_FloatTensor:$input_grad,
+                      Graph_FloatTensor:$input_weights_grad,
+                      Graph_FloatTensor:$recurrent_weights_grad,
+                      Graph_FloatTensor:$bias_grad,
+                      Graph_FloatTensor:$recurrent_h_bias_grad,
+                      Graph_FloatTensor:$initial_h_grad,
+                      Graph_FloatTensor:$initial_c_grad);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 #endif // DLC_GRAPH_OPS

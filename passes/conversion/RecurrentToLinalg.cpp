@@ -1,6 +1,7 @@
 //===- RecurrentToLinalg.cpp - RNN, GRU and LSTM as loops over time -------===//
 //
-// A recurrent op becomes, per direction:
+// A recurrent op (and its gradient, see RecurrentGradLowering) becomes, per
+// direction:
 //   XW = X[T*B, I] x W[I, G*H] + bias     one matmul for all time steps
 //   scf.for t:                            a loop, not an unrolled copy per step
 //     HR = H[B, H] x R[H, G*H]
@@ -361,8 +362,508 @@ struct RecurrentToLinalg : OpConversionPattern<graph::RecurrentOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Backpropagation through time
+//===----------------------------------------------------------------------===//
+
+/// Scalar arithmetic in a linalg.generic body, for the gradient's
+/// elementwise kernels; c[i] is the i-th input.
+struct Calc {
+  OpBuilder &b;
+  Location loc;
+  Type elem;
+  ValueRange args;
+
+  Value operator[](size_t i) const { return args[i]; }
+  Value constant(double v) { return dlc::floatConstant(b, loc, elem, v); }
+  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value sigmoid(Value x) {
+    return dlc::applyActivation(b, loc, x, "sigmoid", 0, 0);
+  }
+  Value tanh(Value x) { return dlc::applyActivation(b, loc, x, "tanh", 0, 0); }
+  /// The derivatives from the activations' outputs y.
+  Value sigmoidGrad(Value y) { return mul(y, sub(constant(1.0), y)); }
+  Value tanhGrad(Value y) { return sub(constant(1.0), mul(y, y)); }
+};
+
+/// graph.recurrent_grad, per direction (default activations only):
+///   forward again, as above, also keeping what each step starts from and
+///   its gate activations in S[K, T, B, H], indexed by time
+///   scf.for over the steps, last first: each step's pre-activation
+///   gradients into dP[T, B, G*H], the state gradients dh (dc) carried back
+///   dX += dP x W^T, dW = X^T x dP, dR = Hprev^T x dP, dbias = sum of dP rows
+/// so the weight gradients are three big matmuls after the loop, not
+/// accumulations inside it.
+class RecurrentGradLowering {
+public:
+  RecurrentGradLowering(ConversionPatternRewriter &b, graph::RecurrentGradOp op,
+                        graph::RecurrentGradOp::Adaptor adaptor)
+      : b(b), op(op), adaptor(adaptor), loc(op.getLoc()) {
+    auto x = cast<RankedTensorType>(op.getInput().getType());
+    t = x.getDimSize(0);
+    batch = x.getDimSize(1);
+    in = x.getDimSize(2);
+    h = op.getHiddenSize();
+    cell = op.getCell();
+    g = cell == "lstm" ? 4 : cell == "gru" ? 3 : 1;
+    lbr = cell == "gru" && op.getLinearBeforeReset();
+    elem = x.getElementType();
+  }
+
+  SmallVector<Value> lower() {
+    int64_t directions = op.getDirection() == "bidirectional" ? 2 : 1;
+    Value x2 = collapseTime(adaptor.getInput());
+    Value x2t = transpose(x2);
+    Value dx = zeros({t * batch, in});
+    Value dw = empty({directions, in, g * h});
+    Value dr = empty({directions, h, g * h});
+    Value dbias = empty({directions, g * h});
+    Value dhBias = zeros({directions, h});
+    Value dh0 = empty({directions, batch, h});
+    Value dc0 = zeros({directions, batch, h});
+    for (int64_t d = 0; d < directions; ++d) {
+      bool reverse = op.getDirection() == "reverse" || d == 1;
+      Value w = extract(adaptor.getInputWeights(), {idx(d)}, {in, g * h});
+      recurrent = extract(adaptor.getRecurrentWeights(), {idx(d)}, {h, g * h});
+      recurrentT = transpose(recurrent);
+      hBias = adaptor.getRecurrentHBias()
+                  ? extract(adaptor.getRecurrentHBias(), {idx(d)}, {h})
+                  : Value();
+      xw = matmul(x2, w);
+      if (adaptor.getBias())
+        xw = addColumnBias(xw, extract(adaptor.getBias(), {idx(d)}, {g * h}));
+
+      Value stored = forward(d, reverse);
+      Backward back = backward(d, reverse, stored);
+
+      Value dp = collapseTime(back.dp);
+      dx = matmul(dp, transpose(w), dx);
+      dw = insert(matmul(x2t, dp), dw, {idx(d)});
+      Value hPrevT = transposedKept(stored, 0);
+      if (cell == "gru") {
+        // The h gate's recurrent matmul reads r * Hprev; with
+        // linear_before_reset it reads Hprev, but r scales its product, so
+        // its gradient is dQ rather than dP's h block.
+        Value zr = matmul(hPrevT, block(dp, 0, 2 * h));
+        Value lhs = lbr ? hPrevT : transposedKept(stored, 4);
+        Value gradH = lbr ? collapseTime(back.dq) : block(dp, 2 * h, h);
+        dr = insert(zr, dr, {idx(d)});
+        dr = insert(matmul(lhs, gradH), dr, {idx(d)}, {0, 2 * h});
+      } else {
+        dr = insert(matmul(hPrevT, dp), dr, {idx(d)});
+      }
+      dbias = insert(columnSum(dp), dbias, {}, {d, 0});
+      if (lbr)
+        dhBias = insert(columnSum(collapseTime(back.dq)), dhBias, {}, {d, 0});
+      dh0 = insert(back.dh, dh0, {idx(d)});
+      if (cell == "lstm")
+        dc0 = insert(back.dc, dc0, {idx(d)});
+    }
+    Value dxOut = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get({t, batch, in}, elem), dx,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    return {dxOut, dw, dr, dbias, dhBias, dh0, dc0};
+  }
+
+private:
+  OpFoldResult idx(int64_t v) { return b.getIndexAttr(v); }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+
+  Value empty(ArrayRef<int64_t> shape) {
+    return tensor::EmptyOp::create(b, loc, shape, elem);
+  }
+  Value zeros(ArrayRef<int64_t> shape) {
+    return dlc::createFilled(b, loc, RankedTensorType::get(shape, elem), 0.0);
+  }
+
+  /// src[lead..., offsets : offsets + shape]: the `lead` dims are dropped.
+  Value extract(Value src, ArrayRef<OpFoldResult> lead, ArrayRef<int64_t> shape,
+                ArrayRef<int64_t> offsets = {}) {
+    SmallVector<OpFoldResult> offs(lead), sizes(lead.size(), idx(1));
+    for (auto [i, s] : llvm::enumerate(shape)) {
+      offs.push_back(idx(offsets.empty() ? 0 : offsets[i]));
+      sizes.push_back(idx(s));
+    }
+    SmallVector<OpFoldResult> strides(offs.size(), idx(1));
+    return tensor::ExtractSliceOp::create(
+        b, loc, RankedTensorType::get(shape, elem), src, offs, sizes, strides);
+  }
+
+  /// Writes `value` into `dest` at [lead..., offsets...].
+  Value insert(Value value, Value dest, ArrayRef<OpFoldResult> lead,
+               ArrayRef<int64_t> offsets = {}) {
+    ArrayRef<int64_t> shape =
+        cast<RankedTensorType>(value.getType()).getShape();
+    SmallVector<OpFoldResult> offs(lead), sizes(lead.size(), idx(1));
+    for (auto [i, s] : llvm::enumerate(shape)) {
+      offs.push_back(idx(offsets.empty() ? 0 : offsets[i]));
+      sizes.push_back(idx(s));
+    }
+    SmallVector<OpFoldResult> strides(offs.size(), idx(1));
+    return tensor::InsertSliceOp::create(b, loc, value, dest, offs, sizes,
+                                         strides);
+  }
+
+  /// Columns [start, start + count) of a matrix.
+  Value block(Value m, int64_t start, int64_t count) {
+    int64_t rows = cast<RankedTensorType>(m.getType()).getDimSize(0);
+    return extract(m, {}, {rows, count}, {0, start});
+  }
+  /// Rows [start, start + count) of a matrix.
+  Value rowBlock(Value m, int64_t start, int64_t count) {
+    int64_t cols = cast<RankedTensorType>(m.getType()).getDimSize(1);
+    return extract(m, {}, {count, cols}, {start, 0});
+  }
+
+  /// [T, B, N] as [T*B, N].
+  Value collapseTime(Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    return tensor::CollapseShapeOp::create(
+        b, loc,
+        RankedTensorType::get({type.getDimSize(0) * type.getDimSize(1),
+                               type.getDimSize(2)},
+                              elem),
+        v, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  }
+
+  Value transpose(Value m) {
+    auto type = cast<RankedTensorType>(m.getType());
+    Value init = empty({type.getDimSize(1), type.getDimSize(0)});
+    return linalg::TransposeOp::create(b, loc, m, init,
+                                       ArrayRef<int64_t>{1, 0})
+        .getResult()[0];
+  }
+
+  /// lhs x rhs, added to `acc` when given.
+  Value matmul(Value lhs, Value rhs, Value acc = Value()) {
+    auto lt = cast<RankedTensorType>(lhs.getType());
+    auto rt = cast<RankedTensorType>(rhs.getType());
+    if (!acc)
+      acc = zeros({lt.getDimSize(0), rt.getDimSize(1)});
+    return linalg::MatmulOp::create(b, loc, acc.getType(),
+                                    ValueRange{lhs, rhs}, acc)
+        .getResult(0);
+  }
+
+  Value addColumnBias(Value m, Value bias) {
+    return dlc::buildElementwise(
+        b, loc, cast<RankedTensorType>(m.getType()), ValueRange{m, bias},
+        [](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          return arith::AddFOp::create(nb, l, a[0], a[1]);
+        });
+  }
+
+  /// S[k] over all steps as [H, T*B], the left operand of a weight gradient.
+  Value transposedKept(Value stored, int64_t k) {
+    return transpose(collapseTime(extract(stored, {idx(k)}, {t, batch, h})));
+  }
+
+  /// The sum of a matrix's rows, as [1, N].
+  Value columnSum(Value m) {
+    return dlc::buildKeepDimsReduction(
+        b, loc, m, {0}, 0.0, [](OpBuilder &nb, Location l, Value x, Value acc) {
+          return arith::AddFOp::create(nb, l, x, acc).getResult();
+        });
+  }
+
+  /// An elementwise kernel over [B, H] reading `inputs` ([B, H], or [H]
+  /// per column) and updating `inits` in place; it also makes `fresh` new
+  /// [B, H] tensors. The body sees the inputs, then the inits' current values,
+  /// and returns the inits' new values, then the fresh ones.
+  ///
+  /// Loop-carried states are only ever updated in place, as in the forward
+  /// lowering: a fresh tensor yielded by a loop would leave buffer
+  /// deallocation a run-time alias check to make.
+  SmallVector<Value> pointwise(ValueRange inputs, ValueRange inits,
+                               int64_t fresh,
+                               function_ref<SmallVector<Value>(Calc &)> body) {
+    MLIRContext *ctx = b.getContext();
+    SmallVector<AffineMap> maps;
+    for (Value v : inputs)
+      maps.push_back(cast<RankedTensorType>(v.getType()).getRank() == 1
+                         ? AffineMap::get(2, 0, {getAffineDimExpr(1, ctx)}, ctx)
+                         : AffineMap::getMultiDimIdentityMap(2, ctx));
+    SmallVector<Value> outs(inits.begin(), inits.end());
+    for (int64_t i = 0; i < fresh; ++i)
+      outs.push_back(empty({batch, h}));
+    for (size_t i = 0; i < outs.size(); ++i)
+      maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
+    auto generic = linalg::GenericOp::create(
+        b, loc, ValueRange(outs).getTypes(), inputs, outs, maps,
+        SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+        [&](OpBuilder &nb, Location l, ValueRange args) {
+          Calc c{nb, l, elem, args.take_front(inputs.size() + inits.size())};
+          linalg::YieldOp::create(nb, l, body(c));
+        });
+    return SmallVector<Value>(generic.getResults());
+  }
+
+  /// Gate k of a [B, G*H] tensor as [B, H].
+  Value gate(Value v, int64_t k) { return block(v, k * h, h); }
+
+  /// Runs direction `d` forward. Returns S[K, T, B, H], per time step: the
+  /// hidden state it starts from (S[0]), then by cell
+  ///   rnn: h;  lstm: c_prev, i, o, f, g, tanh(c);
+  ///   gru: z, r, h~ and r * h_prev (with linear_before_reset: the h gate's
+  ///   recurrence H_prev x R_h + Rb_h, which r multiplies).
+  Value forward(int64_t d, bool reverse) {
+    int64_t kept = cell == "lstm" ? 7 : cell == "gru" ? 5 : 2;
+    Value h0 = adaptor.getInitialH()
+                   ? extract(adaptor.getInitialH(), {idx(d)}, {batch, h})
+                   : zeros({batch, h});
+    Value c0 = adaptor.getInitialC() && cell == "lstm"
+                   ? extract(adaptor.getInitialC(), {idx(d)}, {batch, h})
+                   : zeros({batch, h});
+    Value stored = empty({kept, t, batch, h});
+    auto loop = scf::ForOp::create(
+        b, loc, index(0), index(t), index(1), ValueRange{h0, c0, stored},
+        [&](OpBuilder &, Location, Value step, ValueRange state) {
+          Value time = step;
+          if (reverse)
+            time = arith::SubIOp::create(b, loc, index(t - 1), step);
+          Value hPrev = state[0], cPrev = state[1], s = state[2];
+          Value row = arith::MulIOp::create(b, loc, time, index(batch));
+          Value xwT = tensor::ExtractSliceOp::create(
+              b, loc, RankedTensorType::get({batch, g * h}, elem), xw,
+              SmallVector<OpFoldResult>{row, idx(0)},
+              SmallVector<OpFoldResult>{idx(batch), idx(g * h)},
+              SmallVector<OpFoldResult>{idx(1), idx(1)});
+          // The states are kept before the kernels overwrite them.
+          s = insert(hPrev, s, {idx(0), time});
+          if (cell == "lstm")
+            s = insert(cPrev, s, {idx(1), time});
+          Value hr = matmul(hPrev, recurrent);
+          SmallVector<Value> keep;
+          Value hNew, cNew = cPrev;
+          if (cell == "rnn") {
+            hNew = pointwise({gate(xwT, 0), gate(hr, 0)}, hPrev, 0,
+                             [](Calc &c) {
+                               return SmallVector<Value>{
+                                   c.tanh(c.add(c[0], c[1]))};
+                             })[0];
+            keep = {hNew};
+          } else if (cell == "lstm") {
+            // Gates in ONNX order i, o, f, c.
+            auto out = pointwise(
+                {gate(xwT, 0), gate(xwT, 1), gate(xwT, 2), gate(xwT, 3),
+                 gate(hr, 0), gate(hr, 1), gate(hr, 2), gate(hr, 3)},
+                ValueRange{hPrev, cPrev}, 5, [](Calc &c) {
+                  Value i = c.sigmoid(c.add(c[0], c[4]));
+                  Value o = c.sigmoid(c.add(c[1], c[5]));
+                  Value f = c.sigmoid(c.add(c[2], c[6]));
+                  Value gg = c.tanh(c.add(c[3], c[7]));
+                  Value cn = c.add(c.mul(f, c[9]), c.mul(i, gg));
+                  Value tc = c.tanh(cn);
+                  return SmallVector<Value>{c.mul(o, tc), cn, i, o, f, gg, tc};
+                });
+            hNew = out[0];
+            cNew = out[1];
+            keep = {out[2], out[3], out[4], out[5], out[6]};
+          } else if (lbr) {
+            SmallVector<Value> inputs = {gate(xwT, 0), gate(xwT, 1),
+                                         gate(xwT, 2), gate(hr, 0),
+                                         gate(hr, 1),  gate(hr, 2)};
+            bool withBias = static_cast<bool>(hBias);
+            if (withBias)
+              inputs.push_back(hBias);
+            size_t prev = inputs.size();
+            auto out = pointwise(inputs, hPrev, 4, [&](Calc &c) {
+              Value z = c.sigmoid(c.add(c[0], c[3]));
+              Value r = c.sigmoid(c.add(c[1], c[4]));
+              Value q = withBias ? c.add(c[5], c[6]) : c[5];
+              Value n = c.tanh(c.add(c[2], c.mul(r, q)));
+              return SmallVector<Value>{gruState(c, z, n, c[prev]), z, r, n, q};
+            });
+            hNew = out[0];
+            keep = {out[1], out[2], out[3], out[4]};
+          } else {
+            auto zr = pointwise({gate(xwT, 0), gate(xwT, 1), gate(hr, 0),
+                                 gate(hr, 1), hPrev},
+                                {}, 3, [](Calc &c) {
+                                  Value z = c.sigmoid(c.add(c[0], c[2]));
+                                  Value r = c.sigmoid(c.add(c[1], c[3]));
+                                  return SmallVector<Value>{z, r,
+                                                            c.mul(r, c[4])};
+                                });
+            Value resetH = matmul(zr[2], block(recurrent, 2 * h, h));
+            auto out = pointwise({gate(xwT, 2), resetH, zr[0]}, hPrev, 1,
+                                 [&](Calc &c) {
+                                   Value n = c.tanh(c.add(c[0], c[1]));
+                                   return SmallVector<Value>{
+                                       gruState(c, c[2], n, c[3]), n};
+                                 });
+            hNew = out[0];
+            keep = {zr[0], zr[1], out[1], zr[2]};
+          }
+          int64_t first = cell == "lstm" ? 2 : 1;
+          for (auto [k, v] : llvm::enumerate(keep))
+            s = insert(v, s, {idx(first + k), time});
+          scf::YieldOp::create(b, loc, ValueRange{hNew, cNew, s});
+        });
+    return loop.getResult(2);
+  }
+
+  /// GRU's new state (1 - z) * h~ + z * h_prev, as the forward lowering
+  /// computes it.
+  static Value gruState(Calc &c, Value z, Value n, Value hPrev) {
+    return c.add(c.mul(c.sub(c.constant(1.0), z), n), c.mul(z, hPrev));
+  }
+
+  struct Backward {
+    Value dp; // [T, B, G*H] gradients of the gates' pre-activations
+    Value dq; // [T, B, H] GRU with linear_before_reset: of H_prev x R_h + Rb_h
+    Value dh, dc; // [B, H] of the initial states
+  };
+
+  Backward backward(int64_t d, bool reverse, Value stored) {
+    // Copied: the loop updates them in place.
+    Value dh = copy(extract(adaptor.getYHGrad(), {idx(d)}, {batch, h}));
+    Value dc = cell == "lstm"
+                   ? copy(extract(adaptor.getYCGrad(), {idx(d)}, {batch, h}))
+                   : zeros({batch, h});
+    SmallVector<Value> inits = {dh, dc, empty({t, batch, g * h})};
+    if (lbr)
+      inits.push_back(empty({t, batch, h}));
+    auto loop = scf::ForOp::create(
+        b, loc, index(0), index(t), index(1), inits,
+        [&](OpBuilder &, Location, Value step, ValueRange state) {
+          // The steps in the opposite order of the forward loop.
+          Value time = step;
+          if (!reverse)
+            time = arith::SubIOp::create(b, loc, index(t - 1), step);
+          auto kept = [&](int64_t k) {
+            return extract(stored, {idx(k), time}, {batch, h});
+          };
+          Value dy = extract(adaptor.getYGrad(), {time, idx(d)}, {batch, h});
+          Value dhNext = state[0], dp = state[2];
+          SmallVector<Value> next(state.begin(), state.end());
+          auto storeGates = [&](ArrayRef<Value> gates) {
+            for (auto [k, v] : llvm::enumerate(gates))
+              dp = insert(v, dp, {time}, {0, static_cast<int64_t>(k) * h});
+          };
+          // dh for the step before: dP x R^T, plus what reaches H_prev
+          // directly (`direct`, updated in place, or zeros).
+          auto recurrence = [&](Value direct, int64_t gates) {
+            if (!direct)
+              direct = linalg::FillOp::create(
+                           b, loc, dlc::floatConstant(b, loc, elem, 0.0),
+                           dhNext)
+                           .getResult(0);
+            return matmul(extract(dp, {time}, {batch, gates * h}),
+                          rowBlock(recurrentT, 0, gates * h), direct);
+          };
+          // Gradients of the pre-activations from those of the outputs:
+          // sigmoid' = y (1 - y), tanh' = 1 - y^2.
+          if (cell == "rnn") {
+            Value dpre = pointwise({kept(1), dhNext, dy}, {}, 1, [](Calc &c) {
+              return SmallVector<Value>{
+                  c.mul(c.add(c[1], c[2]), c.tanhGrad(c[0]))};
+            })[0];
+            storeGates({dpre});
+            next[0] = recurrence(Value(), 1);
+          } else if (cell == "lstm") {
+            // The new dc in place of the old one.
+            auto out = pointwise(
+                {kept(1), kept(2), kept(3), kept(4), kept(5), kept(6), dhNext,
+                 dy},
+                state[1], 4, [](Calc &c) {
+                  Value cPrev = c[0], i = c[1], o = c[2], f = c[3], gg = c[4],
+                        tc = c[5];
+                  Value dhT = c.add(c[6], c[7]);
+                  Value dcT = c.add(c[8], c.mul(c.mul(dhT, o), c.tanhGrad(tc)));
+                  return SmallVector<Value>{
+                      c.mul(dcT, f),
+                      c.mul(c.mul(dcT, gg), c.sigmoidGrad(i)),
+                      c.mul(c.mul(dhT, tc), c.sigmoidGrad(o)),
+                      c.mul(c.mul(dcT, cPrev), c.sigmoidGrad(f)),
+                      c.mul(c.mul(dcT, i), c.tanhGrad(gg))};
+                });
+            storeGates({out[1], out[2], out[3], out[4]});
+            next[1] = out[0];
+            next[0] = recurrence(Value(), 4);
+          } else if (lbr) {
+            // dh becomes what reaches H_prev directly, dh * z.
+            auto out = pointwise(
+                {kept(0), kept(1), kept(2), kept(3), kept(4), dy}, dhNext, 4,
+                [](Calc &c) {
+                  Value hPrev = c[0], z = c[1], r = c[2], n = c[3], q = c[4];
+                  Value dhT = c.add(c[6], c[5]);
+                  Value dn = c.mul(c.mul(dhT, c.sub(c.constant(1.0), z)),
+                                   c.tanhGrad(n));
+                  return SmallVector<Value>{
+                      c.mul(dhT, z),
+                      c.mul(c.mul(dhT, c.sub(hPrev, n)), c.sigmoidGrad(z)),
+                      c.mul(c.mul(dn, q), c.sigmoidGrad(r)), dn, c.mul(dn, r)};
+                });
+            storeGates({out[1], out[2], out[3]});
+            next[3] = insert(out[4], state[3], {time});
+            Value acc = recurrence(out[0], 2);
+            next[0] = matmul(out[4], rowBlock(recurrentT, 2 * h, h), acc);
+          } else {
+            // dh becomes dh * z here, then gains d(r * H_prev) * r.
+            auto zn = pointwise(
+                {kept(0), kept(1), kept(3), dy}, dhNext, 2, [](Calc &c) {
+                  Value hPrev = c[0], z = c[1], n = c[2];
+                  Value dhT = c.add(c[4], c[3]);
+                  return SmallVector<Value>{
+                      c.mul(dhT, z),
+                      c.mul(c.mul(dhT, c.sub(hPrev, n)), c.sigmoidGrad(z)),
+                      c.mul(c.mul(dhT, c.sub(c.constant(1.0), z)),
+                            c.tanhGrad(n))};
+                });
+            // r scaled H_prev before R_h: d(r * H_prev) = dn x R_h^T.
+            Value dReset = matmul(zn[2], rowBlock(recurrentT, 2 * h, h));
+            auto rh = pointwise(
+                {kept(0), kept(2), dReset}, zn[0], 1, [](Calc &c) {
+                  Value hPrev = c[0], r = c[1], dReset = c[2];
+                  return SmallVector<Value>{
+                      c.add(c[3], c.mul(dReset, r)),
+                      c.mul(c.mul(dReset, hPrev), c.sigmoidGrad(r))};
+                });
+            storeGates({zn[1], rh[1], zn[2]});
+            next[0] = recurrence(rh[0], 2);
+          }
+          next[2] = dp;
+          scf::YieldOp::create(b, loc, next);
+        });
+    return {loop.getResult(2), lbr ? loop.getResult(3) : Value(),
+            loop.getResult(0), loop.getResult(1)};
+  }
+
+  /// A copy of `v` that may be updated in place.
+  Value copy(Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    return linalg::CopyOp::create(b, loc, v, empty(type.getShape()))
+        .getResult(0);
+  }
+
+  ConversionPatternRewriter &b;
+  graph::RecurrentGradOp op;
+  graph::RecurrentGradOp::Adaptor adaptor;
+  Location loc;
+  int64_t t, batch, in, h, g;
+  std::string cell;
+  bool lbr;
+  Type elem;
+  Value xw, recurrent, recurrentT, hBias;
+};
+
+struct RecurrentGradToLinalg : OpConversionPattern<graph::RecurrentGradOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RecurrentGradOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    RecurrentGradLowering lowering(rewriter, op, adaptor);
+    rewriter.replaceOp(op, lowering.lower());
+    return success();
+  }
+};
+
 } // namespace
 
 void dlc::populateRecurrentToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<RecurrentToLinalg>(patterns.getContext());
+  patterns.add<RecurrentToLinalg, RecurrentGradToLinalg>(
+      patterns.getContext());
 }

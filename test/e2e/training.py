@@ -28,8 +28,6 @@ from array import array
 # "not yet supported" instead of failing the test. Keep this list true: a case
 # listed here that compiles is reported with a loud warning.
 EXPECTED_UNSUPPORTED = [
-    "lstm_adam",               # LSTM: no gradient rule for graph.recurrent
-    "bigru_clip",              # GRU: no gradient rule for graph.recurrent
 ]
 
 UNSUPPORTED_MARKERS = ("no gradient rule", "not supported")
