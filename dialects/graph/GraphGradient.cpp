@@ -162,6 +162,96 @@ Value GradientBuilder::broadcastReduced(Value grad, RankedTensorType input,
   return expand(g, input.getShape());
 }
 
+static bool isFloatTensor(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && isa<FloatType>(type.getElementType());
+}
+
+FailureOr<SmallVector<Value>> buildReverseGradients(OpBuilder &builder,
+                                                    Value y, Value seed,
+                                                    ValueRange xs) {
+  Block *block = builder.getInsertionBlock();
+  Block::iterator end = builder.getInsertionPoint();
+  auto ops = llvm::make_range(block->begin(), end);
+
+  // Values that depend on an x, and values y depends on: an op needs a rule
+  // when it is on a path from one to the other.
+  llvm::DenseSet<Value> active(xs.begin(), xs.end());
+  for (Operation &op : ops)
+    if (llvm::any_of(op.getOperands(),
+                     [&](Value v) { return active.contains(v); }))
+      for (Value r : op.getResults())
+        if (isFloatTensor(r))
+          active.insert(r);
+  llvm::DenseSet<Value> useful = {y};
+  SmallVector<Operation *> reversed;
+  for (Operation &op : ops)
+    reversed.push_back(&op);
+  std::reverse(reversed.begin(), reversed.end());
+  for (Operation *op : reversed)
+    if (llvm::any_of(op->getResults(),
+                     [&](Value v) { return useful.contains(v); }))
+      useful.insert(op->operand_begin(), op->operand_end());
+  SmallVector<Operation *> path;
+  for (Operation &op : ops)
+    if (llvm::any_of(op.getResults(), [&](Value v) {
+          return active.contains(v) && useful.contains(v);
+        }))
+      path.push_back(&op);
+
+  bool missing = false;
+  for (Operation *op : path) {
+    std::string why;
+    auto rule = dyn_cast<GradientOpInterface>(op);
+    if (!rule)
+      why = "no gradient rule for '" + op->getName().getStringRef().str() + "'";
+    else
+      (void)rule.hasGradientRule(why);
+    if (!why.empty()) {
+      op->emitError(why);
+      missing = true;
+    }
+  }
+  if (missing)
+    return failure();
+
+  llvm::DenseMap<Value, Value> grads;
+  grads[y] = seed;
+  for (Operation *op : llvm::reverse(path)) {
+    SmallVector<Value> resultGrads;
+    for (Value r : op->getResults())
+      resultGrads.push_back(grads.lookup(r));
+    if (llvm::all_of(resultGrads, [](Value v) { return !v; }))
+      continue;
+    GradientBuilder gb(builder, op->getLoc());
+    SmallVector<Value> operandGrads(op->getNumOperands());
+    if (failed(cast<GradientOpInterface>(op).buildGradients(gb, resultGrads,
+                                                            operandGrads)))
+      return op->emitError("building the gradient failed");
+    for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads)) {
+      if (!g || !active.contains(operand))
+        continue;
+      if (g.getType() != operand.getType())
+        return op->emitError("internal error: the gradient rule gave ")
+               << g.getType() << " for an operand of type "
+               << operand.getType();
+      Value &sum = grads[operand];
+      sum = sum ? gb.add(sum, g) : g;
+    }
+  }
+
+  SmallVector<Value> result;
+  for (Value x : xs) {
+    Value g = grads.lookup(x);
+    if (!g) {
+      GradientBuilder gb(builder, x.getLoc());
+      g = gb.zerosLike(x);
+    }
+    result.push_back(g);
+  }
+  return result;
+}
+
 void attachGradientRules(MLIRContext &context) {
   attachElementwiseGradients(context);
   attachNNGradients(context);

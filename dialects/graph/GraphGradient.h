@@ -93,6 +93,16 @@ public:
                                llvm::ArrayRef<int64_t> axes, bool keepdims);
 };
 
+/// Reverse-mode differentiation: the gradients of `y`, seeded with `seed`
+/// (y's type; ones for a scalar loss), with respect to each of `xs`, built at
+/// the builder's insertion point from the ops of y's block that precede it.
+/// Values that do not depend on an x carry no gradient; an x the output
+/// does not depend on gets zeros. Every op between an x and y without a rule
+/// is reported at its location and nothing is returned.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+buildReverseGradients(mlir::OpBuilder &builder, mlir::Value y, mlir::Value seed,
+                      mlir::ValueRange xs);
+
 /// Attaches the gradient rules of every op family to the graph dialect's ops.
 void attachGradientRules(mlir::MLIRContext &context);
 void attachElementwiseGradients(mlir::MLIRContext &context);

@@ -162,9 +162,10 @@ using OpImportFn = std::function<mlir::LogicalResult(ImportContext &)>;
 struct OpImporter {
   const char *opType;
   const char *family;
-  int sinceOpset;
+  int sinceOpset; ///< in the importer's domain
   const char *notes;
   OpImportFn import;
+  const char *domain = ""; ///< "" is the default ONNX domain
 };
 
 /// The importers of each op family; one function per family file.
@@ -175,6 +176,7 @@ void addReduceImporters(std::vector<OpImporter> &table);
 void addRNNImporters(std::vector<OpImporter> &table);
 void addLossImporters(std::vector<OpImporter> &table);
 void addQuantizationImporters(std::vector<OpImporter> &table);
+void addTrainingImporters(std::vector<OpImporter> &table);
 
 } // namespace dlc::onnx_frontend
 

@@ -32,20 +32,23 @@ const std::vector<OpImporter> &importerTable() {
     addRNNImporters(t);
     addLossImporters(t);
     addQuantizationImporters(t);
+    addTrainingImporters(t);
     return t;
   }();
   return table;
 }
 
-const OpImporter *findImporter(const std::string &opType) {
-  for (const OpImporter &imp : importerTable())
-    if (opType == imp.opType)
-      return &imp;
-  return nullptr;
-}
-
 bool isDefaultDomain(const std::string &domain) {
   return domain.empty() || domain == "ai.onnx";
+}
+
+const OpImporter *findImporter(const std::string &opType,
+                               const std::string &domain) {
+  std::string d = isDefaultDomain(domain) ? "" : domain;
+  for (const OpImporter &imp : importerTable())
+    if (opType == imp.opType && d == imp.domain)
+      return &imp;
+  return nullptr;
 }
 
 /// The static shape of a value_info, or an error naming the dim.
@@ -78,7 +81,9 @@ FailureOr<SmallVector<int64_t>> staticShape(const onnx::ValueInfoProto &info,
 std::vector<SupportedOp> supportedOps() {
   std::vector<SupportedOp> ops;
   for (const OpImporter &imp : importerTable())
-    ops.push_back({imp.opType, imp.family, imp.sinceOpset, imp.notes});
+    ops.push_back({*imp.domain ? std::string(imp.opType) + " (" + imp.domain + ")"
+                               : std::string(imp.opType),
+                   imp.family, imp.sinceOpset, imp.notes});
   return ops;
 }
 
@@ -199,11 +204,15 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     return fail(path + ": not a valid ONNX model (no graph, nodes or "
                        "outputs)");
 
-  int opset = -1;
+  // The version of each operator set the model imports ("" = ONNX's).
+  std::map<std::string, int> opsets;
   for (const auto &imp : model.opset_import())
-    if (isDefaultDomain(imp.domain()))
-      opset = static_cast<int>(imp.version());
-  if (opset < 0)
+    opsets[isDefaultDomain(imp.domain()) ? "" : imp.domain()] =
+        static_cast<int>(imp.version());
+  int opset = opsets.count("") ? opsets[""] : -1;
+  if (opset < 0 && llvm::any_of(model.graph().node(), [](const auto &node) {
+        return isDefaultDomain(node.domain());
+      }))
     return fail(path + ": the model imports no version of the default ONNX "
                        "operator set");
   const onnx::GraphProto &g = model.graph();
@@ -214,18 +223,24 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   int index = 0;
   for (const auto &node : g.node()) {
     int nodeIndex = index++;
-    const OpImporter *imp = findImporter(node.op_type());
+    const OpImporter *imp = findImporter(node.op_type(), node.domain());
+    std::string domain = isDefaultDomain(node.domain()) ? "" : node.domain();
+    int version = opsets.count(domain) ? opsets[domain] : -1;
     std::string why;
-    if (!isDefaultDomain(node.domain()))
+    if (!imp && !domain.empty() &&
+        llvm::none_of(importerTable(), [&](const OpImporter &i) {
+          return domain == i.domain;
+        }))
       why = "domain '" + node.domain() + "' is not supported";
     else if (!imp)
       why = "op type is not supported";
-    else if (opset < imp->sinceOpset)
-      why = "supported from opset " + std::to_string(imp->sinceOpset);
+    else if (version < imp->sinceOpset)
+      why = "supported from opset " + std::to_string(imp->sinceOpset) +
+            (domain.empty() ? "" : " of " + domain);
     if (!why.empty()) {
       // "node 'conv1' (Conv)" -> "node 'conv1' (Conv, opset 17)"
       std::string label = describeNode(node, nodeIndex);
-      label.insert(label.size() - 1, ", opset " + std::to_string(opset));
+      label.insert(label.size() - 1, ", opset " + std::to_string(version));
       unsupported.push_back("  " + label + ": " + why);
     }
   }
@@ -343,7 +358,7 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   for (const auto &node : g.node()) {
     ctx.node = &node;
     ctx.nodeIndex = static_cast<int>(&node - &*g.node().begin());
-    const OpImporter *imp = findImporter(node.op_type());
+    const OpImporter *imp = findImporter(node.op_type(), node.domain());
     if (failed(imp->import(ctx))) {
       if (ctx.errors.empty())
         (void)ctx.error("import failed");

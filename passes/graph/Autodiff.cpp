@@ -12,7 +12,6 @@
 #include "dialects/graph/GraphGradient.h"
 
 #include "llvm/ADT/BitVector.h"
-#include "llvm/ADT/DenseSet.h"
 
 namespace dlc::graph {
 #define GEN_PASS_DEF_AUTODIFF
@@ -101,91 +100,17 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
         names.push_back(name);
       }
 
-    // Values that depend on a parameter, and values the loss depends on:
-    // an op needs a rule when it is on a path from one to the other.
-    llvm::DenseSet<Value> active(params.begin(), params.end());
-    for (Operation &op : body.without_terminator())
-      if (llvm::any_of(op.getOperands(),
-                       [&](Value v) { return active.contains(v); }))
-        for (Value r : op.getResults())
-          if (isFloatTensor(r))
-            active.insert(r);
-    llvm::DenseSet<Value> useful = {loss};
-    for (Operation &op : llvm::reverse(body.without_terminator()))
-      if (llvm::any_of(op.getResults(),
-                       [&](Value v) { return useful.contains(v); }))
-        useful.insert(op.operand_begin(), op.operand_end());
-    SmallVector<Operation *> path;
-    for (Operation &op : body.without_terminator())
-      if (llvm::any_of(op.getResults(),
-                       [&](Value v) {
-                         return active.contains(v) && useful.contains(v);
-                       }))
-        path.push_back(&op);
-
-    bool missing = false;
-    for (Operation *op : path) {
-      std::string why;
-      auto rule = dyn_cast<GradientOpInterface>(op);
-      if (!rule)
-        why = "no gradient rule for '" + op->getName().getStringRef().str() +
-              "'";
-      else
-        (void)rule.hasGradientRule(why);
-      if (!why.empty()) {
-        op->emitError(why);
-        missing = true;
-      }
-    }
-    if (missing) {
+    builder.setInsertionPoint(ret);
+    GradientBuilder seed(builder, loss.getLoc());
+    auto grads = buildReverseGradients(
+        builder, loss, seed.splat(cast<RankedTensorType>(loss.getType()), 1.0),
+        SmallVector<Value>(params.begin(), params.end()));
+    if (failed(grads)) {
       grad.erase();
       return failure();
     }
-
-    builder.setInsertionPoint(ret);
-    llvm::DenseMap<Value, Value> grads;
-    {
-      GradientBuilder seed(builder, loss.getLoc());
-      grads[loss] = seed.splat(cast<RankedTensorType>(loss.getType()), 1.0);
-    }
-    for (Operation *op : llvm::reverse(path)) {
-      SmallVector<Value> resultGrads;
-      for (Value r : op->getResults())
-        resultGrads.push_back(grads.lookup(r));
-      if (llvm::all_of(resultGrads, [](Value v) { return !v; }))
-        continue;
-      GradientBuilder gb(builder, op->getLoc());
-      SmallVector<Value> operandGrads(op->getNumOperands());
-      if (failed(cast<GradientOpInterface>(op).buildGradients(gb, resultGrads,
-                                                              operandGrads))) {
-        op->emitError("building the gradient failed");
-        grad.erase();
-        return failure();
-      }
-      for (auto [operand, g] : llvm::zip(op->getOperands(), operandGrads)) {
-        if (!g || !active.contains(operand))
-          continue;
-        if (g.getType() != operand.getType()) {
-          op->emitError("internal error: the gradient rule gave ")
-              << g.getType() << " for an operand of type "
-              << operand.getType();
-          grad.erase();
-          return failure();
-        }
-        Value &sum = grads[operand];
-        sum = sum ? gb.add(sum, g) : g;
-      }
-    }
-
     SmallVector<Value> results = {loss};
-    for (BlockArgument p : params) {
-      Value g = grads.lookup(p);
-      if (!g) {
-        GradientBuilder gb(builder, p.getLoc());
-        g = gb.zerosLike(p);
-      }
-      results.push_back(g);
-    }
+    results.append(grads->begin(), grads->end());
     for (auto [value, name] : bufferUpdates)
       results.push_back(value);
     func::ReturnOp::create(builder, ret.getLoc(), results);
