@@ -197,6 +197,17 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
         llvm::GlobalValue::ExternalLinkage, data,
         exports.symbolPrefix + "_initial_state");
     global->setAlignment(llvm::Align(64));
+    // The source model without its trained tensors: what the runtime's
+    // tools fill with trained values to export an ONNX file.
+    auto *source = llvm::ConstantDataArray::getString(
+        llvmContext, signature.strippedModel, /*AddNull=*/false);
+    new llvm::GlobalVariable(*llvmModule, source->getType(), true,
+                             llvm::GlobalValue::ExternalLinkage, source,
+                             exports.symbolPrefix + "_source_model");
+    new llvm::GlobalVariable(
+        *llvmModule, b.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
+        b.getInt64(signature.strippedModel.size()),
+        exports.symbolPrefix + "_source_model_size");
     fields.training = std::move(t);
   }
 

@@ -133,6 +133,10 @@ struct dlc_model {
   std::vector<TensorDesc> frozen, stepInputs;
   int64_t stateBytes = 0, stepWorkspaceBytes = 0;
   uint64_t stateHash = 0;
+  // The ONNX model the library was compiled from, without its trained
+  // tensors' data (for exporting trained models).
+  const uint8_t *sourceModel = nullptr;
+  size_t sourceModelSize = 0;
   // A step reads `current` and writes `next` (the step must not update in
   // place: its outputs may not alias its inputs); they are swapped when its
   // loss is finite, so a failed step leaves the state untouched. Gradients
@@ -323,6 +327,13 @@ static dlc_status loadTraining(dlc_model &m,
                     std::to_string(2 * (stateBytes + gradientBytes)) +
                     " bytes of training state");
   std::memcpy(m.current.data, initial, stateBytes);
+
+  // Optional: libraries from before it, or linked by hand, may lack it.
+  auto *sourceSize = static_cast<const uint64_t *>(
+      dlsym(m.handle, "dlc_source_model_size"));
+  m.sourceModel = static_cast<const uint8_t *>(
+      dlsym(m.handle, "dlc_source_model"));
+  m.sourceModelSize = m.sourceModel && sourceSize ? *sourceSize : 0;
   return DLC_OK;
 }
 
@@ -596,6 +607,12 @@ dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
   *name = model->hyperparameters[index].first.c_str();
   *value = model->hyperparameters[index].second;
   return DLC_OK;
+}
+
+const void *dlc_model_source_model(const dlc_model *m, size_t *size) {
+  if (size)
+    *size = m && m->sourceModel ? m->sourceModelSize : 0;
+  return m && m->sourceModelSize ? m->sourceModel : nullptr;
 }
 
 size_t dlc_model_num_step_inputs(const dlc_model *m) {

@@ -240,7 +240,8 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     if (!why.empty()) {
       // "node 'conv1' (Conv)" -> "node 'conv1' (Conv, opset 17)"
       std::string label = describeNode(node, nodeIndex);
-      label.insert(label.size() - 1, ", opset " + std::to_string(version));
+      label.insert(label.size() - 1,
+                   ", opset " + std::to_string(version >= 0 ? version : opset));
       unsupported.push_back("  " + label + ": " + why);
     }
   }
@@ -407,6 +408,15 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   func.setType(builder.getFunctionType(argTypes, ValueRange(results).getTypes()));
   for (const auto &[index, name] : parameterArgs)
     func.setArgAttr(index, "graph.parameter", builder.getStringAttr(name));
+  if (options.trainParameters) {
+    onnx::ModelProto stripped = model;
+    for (auto &init : *stripped.mutable_graph()->mutable_initializer())
+      if (trained.count(init.name()) || ctx.stateBuffers.count(init.name())) {
+        init.clear_raw_data();
+        init.clear_float_data();
+      }
+    signature.strippedModel = stripped.SerializeAsString();
+  }
   for (const auto &[index, name] : bufferArgs)
     func.setArgAttr(index, "graph.buffer", builder.getStringAttr(name));
   for (auto [i, name] : llvm::enumerate(updated))

@@ -40,6 +40,10 @@ struct ModelSignature {
   /// Float initializers kept constant (frozen, or only BatchNormalization's
   /// running statistics).
   std::vector<TensorSignature> frozen;
+  /// With ImportOptions::trainParameters: the serialized ModelProto with the
+  /// data of `parameters` left out (names, dtypes and dims kept), so that a
+  /// training library can write the model back with trained values.
+  std::string strippedModel;
 };
 
 /// Options of the import.

@@ -6,6 +6,8 @@
 //   dlc-run model.so --random --repeat 100 [--threads N] [--json]
 //   dlc-run train.so --train --inputs x.pb labels.pb --steps N [--lr R]
 //           [--json] [--load-params DIR] [--save-params DIR] [--save-grads DIR]
+//           [--checkpoint-in F] [--checkpoint-out F] [--export-onnx F.onnx]
+//   dlc-run step.so --export-onnx trained.onnx [--checkpoint-in F]
 //           [--checkpoint-in F] [--checkpoint-out F]
 //
 // Exit status: 0 success, 1 mismatch against --expect or a non-finite loss
@@ -13,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OnnxExport.h"
 #include "TensorFiles.h"
 
 #include "dlc/runtime.h"
@@ -43,6 +46,7 @@ struct Options {
   int steps = 1;
   double lr = 0;
   std::string saveParams, saveGrads, loadParams, checkpointIn, checkpointOut;
+  std::string exportOnnx;
 };
 
 int usage(const char *message) {
@@ -55,7 +59,9 @@ int usage(const char *message) {
                "       dlc-run MODEL.so --train [--inputs F.pb...] [--steps N] "
                "[--lr R] [--json]\n"
                "                [--load-params DIR] [--save-params DIR] [--save-grads DIR] "
-               "[--checkpoint-in F] [--checkpoint-out F]\n",
+               "[--checkpoint-in F] [--checkpoint-out F]\n"
+               "                [--export-onnx F.onnx]\n"
+               "       dlc-run MODEL.so --export-onnx F.onnx [--checkpoint-in F]\n",
                message);
   return 2;
 }
@@ -94,6 +100,7 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
     else if (a == "--lr") { if (!number("--lr", o.lr)) return false; o.hasLr = true; list = nullptr; }
     else if (a == "--save-params") { if (!value("--save-params", o.saveParams)) return false; list = nullptr; }
     else if (a == "--save-grads") { if (!value("--save-grads", o.saveGrads)) return false; list = nullptr; }
+    else if (a == "--export-onnx") { if (!value("--export-onnx", o.exportOnnx)) return false; list = nullptr; }
     else if (a == "--load-params") { if (!value("--load-params", o.loadParams)) return false; list = nullptr; }
     else if (a == "--checkpoint-in") { if (!value("--checkpoint-in", o.checkpointIn)) return false; list = nullptr; }
     else if (a == "--checkpoint-out") { if (!value("--checkpoint-out", o.checkpointOut)) return false; list = nullptr; }
@@ -122,8 +129,7 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
         o.hasSteps ? "--steps" : o.hasLr ? "--lr"
         : !o.saveParams.empty() ? "--save-params"
         : !o.saveGrads.empty() ? "--save-grads"
-        : !o.loadParams.empty() ? "--load-params"
-        : !o.checkpointIn.empty() ? "--checkpoint-in"
+
         : !o.checkpointOut.empty() ? "--checkpoint-out" : nullptr;
     if (trainOnly) { error = std::string(trainOnly) + " needs --train"; return false; }
   } else if (!o.expects.empty() || !o.saveDir.empty() || o.repeat > 1) {
@@ -430,6 +436,9 @@ int train(dlc_model *model, const Options &o,
   if (!o.checkpointOut.empty() &&
       dlc_model_save_checkpoint(model, o.checkpointOut.c_str()) != DLC_OK)
     return failed(dlc_last_error());
+  if (!o.exportOnnx.empty() &&
+      !dlc::tools::exportTrainedOnnx(model, o.exportOnnx, error))
+    return failed(error);
   return status;
 }
 
@@ -452,10 +461,35 @@ int main(int argc, char **argv) {
     if (o.inputs.empty() && !o.random && !o.train)
       return 0;
   }
-  if (o.train && !dlc_model_is_training(model)) {
+  if ((o.train || !o.exportOnnx.empty()) && !dlc_model_is_training(model)) {
     std::fprintf(stderr, "dlc-run: error: %s: model is not a training library "
                          "(compile with dlc --train)\n", o.model.c_str());
     return 2;
+  }
+  // Without --train, a training library runs (or exports) the state it was
+  // given: a checkpoint, parameter files, or its initial state.
+  if (!o.train && (!o.checkpointIn.empty() || !o.loadParams.empty())) {
+    if (!dlc_model_is_training(model)) {
+      std::fprintf(stderr, "dlc-run: error: %s: --checkpoint-in and "
+                           "--load-params need a training library\n",
+                   o.model.c_str());
+      return 2;
+    }
+    if ((!o.checkpointIn.empty() &&
+         dlc_model_load_checkpoint(model, o.checkpointIn.c_str()) != DLC_OK) ||
+        (!o.loadParams.empty() && !loadState(model, o.loadParams, error))) {
+      std::fprintf(stderr, "dlc-run: error: %s\n",
+                   error.empty() ? dlc_last_error() : error.c_str());
+      return 2;
+    }
+  }
+  if (!o.exportOnnx.empty() && !o.train) {
+    if (!dlc::tools::exportTrainedOnnx(model, o.exportOnnx, error)) {
+      std::fprintf(stderr, "dlc-run: error: %s: %s\n", o.model.c_str(),
+                   error.c_str());
+      return 2;
+    }
+    return 0;
   }
 
   // A training step may take more than the model (labels).

@@ -249,6 +249,40 @@ LogicalResult layerNormRule(LayerNormOp op, GB &b, ArrayRef<Value> g,
   return success();
 }
 
+/// Inference batch normalization: an affine map per channel,
+/// y = (x - mean) * inv * scale + bias with inv = 1 / sqrt(var + eps).
+LogicalResult batchNormRule(BatchNormOp op, GB &b, ArrayRef<Value> g,
+                            Grads &out) {
+  Value x = op.getInput();
+  auto xType = GB::typeOf(x);
+  Type elem = xType.getElementType();
+  SmallVector<int64_t> perChannel(xType.getRank(), 1);
+  perChannel[1] = xType.getDimSize(1);
+  auto channel = [&](Value v) { return b.reshape(v, perChannel); };
+  Value mean = channel(op.getMean()), var = channel(op.getVariance());
+  Value shifted = b.add(var, b.scalar(elem, op.getEpsilon().convertToDouble()));
+  Value inv = b.unary(b.unary(shifted, "sqrt"), "reciprocal");
+  Value scale = channel(op.getScale());
+  Value xhat = b.mul(b.sub(x, mean), inv);
+  SmallVector<int64_t> axes;
+  for (int64_t d = 0; d < xType.getRank(); ++d)
+    if (d != 1)
+      axes.push_back(d);
+  auto perChannelSum = [&](Value v) {
+    return b.reshape(b.sum(v, axes, true), {xType.getDimSize(1)});
+  };
+  out[0] = b.mul(g[0], b.mul(scale, inv));
+  out[1] = perChannelSum(b.mul(g[0], xhat));
+  out[2] = perChannelSum(g[0]);
+  // d/dmean = -sum(g * scale * inv); d/dvar = -0.5 sum(g * scale * xhat) / (var + eps)
+  Value gs = b.mul(g[0], scale);
+  out[3] = b.neg(perChannelSum(b.mul(gs, inv)));
+  out[4] = b.reshape(b.scale(b.div(b.sum(b.mul(gs, xhat), axes, true), shifted),
+                             -0.5),
+                     {xType.getDimSize(1)});
+  return success();
+}
+
 /// col2im sums taps into the output; its gradient reads them back (im2col):
 /// column (n, iy, ix) of row (f, kh, kw) is g[n, f, iy*s - p + kh*d, ...],
 /// zero outside. Each tap is a strided slice of the padded gradient.
@@ -282,6 +316,7 @@ LogicalResult col2imRule(Col2ImOp op, GB &b, ArrayRef<Value> g, Grads &out) {
 
 void attachNNGradients(MLIRContext &ctx) {
   Col2ImOp::attachInterface<GradientRule<Col2ImOp, col2imRule>>(ctx);
+  BatchNormOp::attachInterface<GradientRule<BatchNormOp, batchNormRule>>(ctx);
   MatmulOp::attachInterface<GradientRule<MatmulOp, matmulRule>>(ctx);
   Conv2dOp::attachInterface<GradientRule<Conv2dOp, conv2dRule>>(ctx);
   MaxPool2dOp::attachInterface<GradientRule<MaxPool2dOp, maxPoolRule>>(ctx);

@@ -148,6 +148,12 @@ size_t dlc_model_num_hyperparameters(const dlc_model *model);
 dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
                                     const char **name, double *value);
 
+/* The serialized ONNX ModelProto a training library was compiled from, with
+ * the data of its state tensors (parameters, buffers) left out: fill them
+ * with dlc_model_read_state to export the trained model. NULL (and *size 0)
+ * when the library carries none. Owned by the model. */
+const void *dlc_model_source_model(const dlc_model *model, size_t *size);
+
 /* What dlc_model_train_step takes: the model's inputs, then `labels` when
  * the library was compiled with `dlc --train --loss=...` (int64 class indices
  * [N, d...] for cross-entropy and nll, the first output's shape otherwise).

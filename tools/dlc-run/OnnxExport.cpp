@@ -1,0 +1,58 @@
+//===- OnnxExport.cpp - a trained model back to ONNX ----------------------===//
+
+#include "OnnxExport.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <fstream>
+#include <vector>
+
+namespace dlc::tools {
+
+bool exportTrainedOnnx(dlc_model *model, const std::string &path,
+                       std::string &error) {
+  size_t size = 0;
+  const void *bytes = dlc_model_source_model(model, &size);
+  if (!bytes) {
+    error = "the library carries no source model to export (compile it with "
+            "dlc --train)";
+    return false;
+  }
+  onnx::ModelProto proto;
+  if (!proto.ParseFromArray(bytes, static_cast<int>(size))) {
+    error = "the library's source model is not a valid ONNX model";
+    return false;
+  }
+  size_t filled = 0;
+  for (auto &init : *proto.mutable_graph()->mutable_initializer()) {
+    for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
+      dlc_state_info info;
+      if (dlc_model_state_info(model, i, &info) != DLC_OK ||
+          info.name != init.name() ||
+          (info.role != DLC_STATE_PARAMETER && info.role != DLC_STATE_BUFFER))
+        continue;
+      std::vector<char> data(info.bytes);
+      if (dlc_model_read_state(model, info.name, data.data(), data.size()) !=
+          DLC_OK) {
+        error = dlc_last_error();
+        return false;
+      }
+      init.clear_float_data();
+      init.set_data_type(onnx::TensorProto::FLOAT);
+      init.set_raw_data(data.data(), data.size());
+      ++filled;
+    }
+  }
+  if (filled == 0) {
+    error = "no initializer of the source model is trained state";
+    return false;
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !proto.SerializeToOstream(&out) || !out.flush()) {
+    error = path + ": cannot write";
+    return false;
+  }
+  return true;
+}
+
+} // namespace dlc::tools
