@@ -160,7 +160,9 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     t.hyperparameters = training->hyperparameters;
     t.frozen = signature.frozen;
     t.inputs = training->inputs;
-    t.stepWorkspaceBytes = workspaceOf("train_step");
+    t.applySymbol = exports.symbolPrefix + "_apply_gradients";
+    int64_t applyWorkspace = workspaceOf("apply_gradients");
+    t.stepWorkspaceBytes = std::max(workspaceOf("train_step"), applyWorkspace);
     // Every state tensor 64-byte aligned in one buffer; the initial buffer
     // holds the parameters' starting values, zeros elsewhere.
     int64_t offset = 0;
@@ -189,7 +191,11 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     if (!addWrapper("train_step", t.stepSymbol,
                     t.inputs.size() + 1 + numState,
                     1 + numState + training->layout.numParameters,
-                    t.stepWorkspaceBytes > 0))
+                    workspaceOf("train_step") > 0))
+      return nullptr;
+    if (!addWrapper("apply_gradients", t.applySymbol,
+                    1 + numState + training->layout.numParameters, numState,
+                    applyWorkspace > 0))
       return nullptr;
     auto *data = llvm::ConstantDataArray::get(llvmContext, initial);
     auto *global = new llvm::GlobalVariable(

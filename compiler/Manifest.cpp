@@ -78,7 +78,8 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
         b, b.CreateString(t->stepSymbol), b.CreateString(t->loss),
         b.CreateString(t->optimizer), b.CreateVector(hyper),
         b.CreateVector(state), t->stateBytes, b.CreateVector(*frozen),
-        t->stepWorkspaceBytes, b.CreateVector(*stepInputs));
+        t->stepWorkspaceBytes, b.CreateVector(*stepInputs),
+        b.CreateString(t->applySymbol));
   }
   auto manifest = mf::CreateManifest(
       b, b.CreateString(kVersion), b.CreateString(fields.targetTriple),

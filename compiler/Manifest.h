@@ -15,7 +15,7 @@ namespace dlc {
 /// The training part of a manifest (see `table Training` in
 /// runtime/manifest.fbs for the calling conventions).
 struct TrainingFields {
-  std::string stepSymbol, loss, optimizer;
+  std::string stepSymbol, applySymbol, loss, optimizer;
   std::vector<std::pair<std::string, double>> hyperparameters;
   struct State {
     std::string name, role, parameter; ///< role: parameter, moment, step

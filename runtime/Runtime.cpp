@@ -126,7 +126,7 @@ struct dlc_model {
 
   // Training libraries only.
   bool training = false;
-  EntryFn step = nullptr;
+  EntryFn step = nullptr, apply = nullptr;
   std::string optimizer, loss;
   std::vector<std::pair<std::string, double>> hyperparameters;
   std::vector<StateDesc> state;
@@ -299,6 +299,14 @@ static dlc_status loadTraining(dlc_model &m,
   if (!m.step)
     return fail(DLC_ERROR_MANIFEST,
                 m.path + ": training step '" + stepSymbol + "' is missing");
+  // Optional: libraries from before data-parallel training lack it.
+  std::string applySymbol = str(training.apply_symbol());
+  if (!applySymbol.empty()) {
+    m.apply = reinterpret_cast<EntryFn>(dlsym(m.handle, applySymbol.c_str()));
+    if (!m.apply)
+      return fail(DLC_ERROR_MANIFEST, m.path + ": the update '" + applySymbol +
+                                          "' is missing");
+  }
   const char *initialSymbol = "dlc_initial_state";
   const void *initial = dlsym(m.handle, initialSymbol);
   if (!initial)
@@ -609,6 +617,43 @@ dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
   return DLC_OK;
 }
 
+dlc_status dlc_model_apply_gradients(dlc_model *model,
+                                     const float *const *gradients,
+                                     size_t num_gradients, float lr) {
+  if (dlc_status s = notTraining(model, "dlc_model_apply_gradients"))
+    return s;
+  if (!model->apply)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_apply_gradients: the library has no update entry "
+                "point (compile it again with this dlc)");
+  size_t parameters = 0;
+  for (const StateDesc &t : model->state)
+    parameters += t.role == DLC_STATE_PARAMETER;
+  if (!gradients || num_gradients != parameters)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_apply_gradients: expected " +
+                    std::to_string(parameters) + " gradients, got " +
+                    std::to_string(gradients ? num_gradients : 0));
+  for (size_t i = 0; i < num_gradients; ++i)
+    if (!gradients[i])
+      return fail(DLC_ERROR_INVALID_ARGUMENT,
+                  "dlc_model_apply_gradients: gradient #" + std::to_string(i) +
+                      " is null");
+  std::lock_guard<std::mutex> lock(model->runMutex);
+  std::vector<void *> in = {&lr}, out;
+  for (const StateDesc &t : model->state) {
+    in.push_back(model->current.data + t.offset);
+    out.push_back(model->next.data + t.offset);
+  }
+  for (size_t i = 0; i < num_gradients; ++i)
+    in.push_back(const_cast<float *>(gradients[i]));
+  model->apply(in.data(), out.data(), model->workspace);
+  model->current.swap(model->next);
+  ++model->steps;
+  lastError.clear();
+  return DLC_OK;
+}
+
 const void *dlc_model_source_model(const dlc_model *m, size_t *size) {
   if (size)
     *size = m && m->sourceModel ? m->sourceModelSize : 0;
@@ -671,6 +716,13 @@ static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
   if (update) {
     model->current.swap(model->next);
     ++model->steps;
+  } else {
+    // The forward pass ran in training mode: its buffer updates (BatchNorm
+    // running statistics) stand; parameters wait for apply_gradients.
+    for (const StateDesc &t : model->state)
+      if (t.role == DLC_STATE_BUFFER)
+        std::memcpy(model->current.data + t.offset, model->next.data + t.offset,
+                    t.bytes);
   }
   lastError.clear();
   return DLC_OK;

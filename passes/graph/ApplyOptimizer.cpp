@@ -53,6 +53,169 @@ struct ApplyOptimizerPass
     return {"sum"}; // adagrad
   }
 
+  /// The optimizer's new parameters, moments and step counter.
+  struct Update {
+    SmallVector<Value> params;
+    SmallVector<SmallVector<Value>> moments;
+    Value step;
+  };
+
+  Update buildUpdate(OpBuilder &b, Location loc, Value lr,
+                     ArrayRef<Value> params,
+                     ArrayRef<SmallVector<Value>> moments, Value step,
+                     ArrayRef<Value> grads) {
+    double epsilon = eps >= 0 ? eps : (optimizer == "adagrad" ? 1e-10 : 1e-8);
+    GradientBuilder gb(b, loc);
+    Type f32 = b.getF32Type();
+    auto c = [&](double v) { return gb.scalar(f32, v); };
+    Update out;
+    out.step = gb.add(step, c(1.0));
+    Value newStep = out.step;
+
+    // Clipping works on the gradients the update sees; the raw gradients are
+    // returned.
+    SmallVector<Value> used(grads);
+    if (clipGradValue > 0)
+      for (Value &g : used)
+        g = ClipOp::create(b, loc, g, b.getF32FloatAttr(-clipGradValue),
+                           b.getF32FloatAttr(clipGradValue));
+    if (clipGradNorm > 0 && !used.empty()) {
+      Value total;
+      for (Value g : used) {
+        auto all = llvm::to_vector(
+            llvm::seq<int64_t>(0, GradientBuilder::typeOf(g).getRank()));
+        Value sq = all.empty() ? gb.mul(g, g) : gb.reduce(g, "sum_square", all, false);
+        total = total ? gb.add(total, sq) : sq;
+      }
+      Value norm = gb.unary(total, "sqrt");
+      // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), at most 1.
+      Value coef = gb.div(c(clipGradNorm), gb.add(norm, c(1e-6)));
+      coef = MinOp::create(b, loc, coef, c(1.0), b.getBoolAttr(false));
+      for (Value &g : used)
+        g = gb.mul(g, coef);
+    }
+
+    out.moments.resize(moments.size());
+    for (auto [i, p] : llvm::enumerate(params)) {
+      Value g = used[i];
+      Value param = p;
+      if (weightDecay != 0.0) {
+        if (optimizer == "adamw")
+          param = gb.mul(param, gb.sub(c(1.0), gb.scale(lr, weightDecay)));
+        else
+          g = gb.add(g, gb.scale(p, weightDecay));
+      }
+      if (optimizer == "sgd") {
+        Value direction = g; // what lr multiplies
+        if (momentum != 0.0) {
+          Value buf = gb.add(gb.scale(moments[0][i], momentum), g);
+          out.moments[0].push_back(buf);
+          direction = nesterov ? gb.add(g, gb.scale(buf, momentum)) : buf;
+        }
+        param = gb.sub(param, gb.mul(lr, direction));
+      } else if (optimizer == "adam" || optimizer == "adamw") {
+        Value m = gb.add(gb.scale(moments[0][i], beta1), gb.scale(g, 1 - beta1));
+        Value v = gb.add(gb.scale(moments[1][i], beta2),
+                         gb.scale(gb.mul(g, g), 1 - beta2));
+        out.moments[0].push_back(m);
+        out.moments[1].push_back(v);
+        // torch: step_size = lr / (1 - b1^t);
+        // denom = sqrt(v) / sqrt(1 - b2^t) + eps.
+        Value bc1 = gb.sub(c(1.0), gb.pow(c(beta1), newStep));
+        Value bc2 = gb.sub(c(1.0), gb.pow(c(beta2), newStep));
+        Value stepSize = gb.div(lr, bc1);
+        Value denom = gb.add(gb.div(gb.unary(v, "sqrt"), gb.unary(bc2, "sqrt")),
+                             c(epsilon));
+        param = gb.sub(param, gb.mul(stepSize, gb.div(m, denom)));
+      } else if (optimizer == "rmsprop") {
+        Value v = gb.add(gb.scale(moments[0][i], alpha),
+                         gb.scale(gb.mul(g, g), 1 - alpha));
+        out.moments[0].push_back(v);
+        Value denom = gb.add(gb.unary(v, "sqrt"), c(epsilon));
+        param = gb.sub(param, gb.mul(lr, gb.div(g, denom)));
+      } else { // adagrad
+        Value sum = gb.add(moments[0][i], gb.mul(g, g));
+        out.moments[0].push_back(sum);
+        Value denom = gb.add(gb.unary(sum, "sqrt"), c(epsilon));
+        param = gb.sub(param, gb.mul(lr, gb.div(g, denom)));
+      }
+      out.params.push_back(param);
+    }
+    return out;
+  }
+
+  /// apply_gradients(lr, state..., gradients...) -> new state: the update of
+  /// train_step from gradients the caller gives (data-parallel training sums
+  /// them across workers); buffers keep their values.
+  LogicalResult buildApplyGradients(func::FuncOp step, unsigned lrIndex,
+                                    ArrayRef<Value> grads) {
+    OpBuilder b(step);
+    b.setInsertionPointAfter(step);
+    Location loc = step.getLoc();
+    SmallVector<Type> types = {step.getArgumentTypes()[lrIndex]};
+    SmallVector<DictionaryAttr> argAttrs = {b.getDictionaryAttr({})};
+    SmallVector<unsigned> stateArgs;
+    for (unsigned i = lrIndex + 1; i < step.getNumArguments(); ++i) {
+      stateArgs.push_back(i);
+      types.push_back(step.getArgumentTypes()[i]);
+      argAttrs.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("graph.state", step.getArgAttr(i, "graph.state"))}));
+    }
+    for (Value g : grads) {
+      types.push_back(g.getType());
+      argAttrs.push_back(b.getDictionaryAttr({}));
+    }
+    auto apply = func::FuncOp::create(b, loc, "apply_gradients",
+                                      b.getFunctionType(types, {}));
+    apply.setAllArgAttrs(argAttrs);
+    Block *body = apply.addEntryBlock();
+    b.setInsertionPointToStart(body);
+    Value lr = body->getArgument(0);
+    SmallVector<Value> state(body->getArguments().begin() + 1,
+                             body->getArguments().begin() + 1 + stateArgs.size());
+    SmallVector<Value> applied(body->getArguments().begin() + 1 + stateArgs.size(),
+                               body->getArguments().end());
+    SmallVector<Value> params, stepValue;
+    SmallVector<SmallVector<Value>> moments(slots().size());
+    SmallVector<StringRef> roles;
+    for (auto [i, v] : llvm::enumerate(state)) {
+      auto attr = cast<DictionaryAttr>(step.getArgAttr(stateArgs[i], "graph.state"));
+      StringRef role = cast<StringAttr>(attr.get("role")).getValue();
+      roles.push_back(role);
+      if (role == "parameter")
+        params.push_back(v);
+      else if (role == "step")
+        stepValue.push_back(v);
+    }
+    // Moments are slot-major, one per parameter.
+    unsigned m = 0;
+    for (auto [i, v] : llvm::enumerate(state))
+      if (roles[i] == "moment") {
+        moments[m / params.size()].push_back(v);
+        ++m;
+      }
+    if (stepValue.size() != 1 || applied.size() != params.size())
+      return step.emitError("internal error: unexpected training state");
+    Update update = buildUpdate(b, loc, lr, params, moments, stepValue[0], applied);
+    SmallVector<Value> results;
+    unsigned p = 0;
+    m = 0;
+    for (auto [i, v] : llvm::enumerate(state)) {
+      if (roles[i] == "parameter")
+        results.push_back(update.params[p++]);
+      else if (roles[i] == "moment") {
+        results.push_back(update.moments[m / params.size()][m % params.size()]);
+        ++m;
+      } else if (roles[i] == "step")
+        results.push_back(update.step);
+      else
+        results.push_back(v); // buffers
+    }
+    func::ReturnOp::create(b, loc, results);
+    apply.setType(b.getFunctionType(types, ValueRange(results).getTypes()));
+    return success();
+  }
+
   DictionaryAttr stateAttr(Builder &b, StringRef name, StringRef role,
                            StringRef parameter) {
     SmallVector<NamedAttribute> fields = {b.getNamedAttr("name", b.getStringAttr(name)),
@@ -70,7 +233,6 @@ struct ApplyOptimizerPass
              << "' (sgd, adam, adamw, rmsprop, adagrad)";
     if (nesterov && momentum <= 0.0)
       return func.emitError("Nesterov momentum needs a momentum > 0");
-    double epsilon = eps >= 0 ? eps : (optimizer == "adagrad" ? 1e-10 : 1e-8);
 
     Block &body = func.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
@@ -157,82 +319,10 @@ struct ApplyOptimizerPass
     Value step = func.getArgument(stepIndex);
 
     b.setInsertionPoint(ret);
-    GradientBuilder gb(b, loc);
-    Type f32 = b.getF32Type();
-    auto c = [&](double v) { return gb.scalar(f32, v); };
-    Value newStep = gb.add(step, c(1.0));
-
-    // Clipping works on the gradients the update sees; the raw gradients are
-    // returned.
-    SmallVector<Value> used(grads);
-    if (clipGradValue > 0)
-      for (Value &g : used)
-        g = ClipOp::create(b, loc, g, b.getF32FloatAttr(-clipGradValue),
-                           b.getF32FloatAttr(clipGradValue));
-    if (clipGradNorm > 0 && !used.empty()) {
-      Value total;
-      for (Value g : used) {
-        auto all = llvm::to_vector(
-            llvm::seq<int64_t>(0, GradientBuilder::typeOf(g).getRank()));
-        Value sq = all.empty() ? gb.mul(g, g) : gb.reduce(g, "sum_square", all, false);
-        total = total ? gb.add(total, sq) : sq;
-      }
-      Value norm = gb.unary(total, "sqrt");
-      // torch.nn.utils.clip_grad_norm_: coef = max / (norm + 1e-6), at most 1.
-      Value coef = gb.div(c(clipGradNorm), gb.add(norm, c(1e-6)));
-      coef = MinOp::create(b, loc, coef, c(1.0), b.getBoolAttr(false));
-      for (Value &g : used)
-        g = gb.mul(g, coef);
-    }
-
-    SmallVector<Value> newParams;
-    SmallVector<SmallVector<Value>> newMoments(moments.size());
-    for (auto [i, p] : llvm::enumerate(params)) {
-      Value g = used[i];
-      Value param = p;
-      if (weightDecay != 0.0) {
-        if (optimizer == "adamw")
-          param = gb.mul(param, gb.sub(c(1.0), gb.scale(lr, weightDecay)));
-        else
-          g = gb.add(g, gb.scale(p, weightDecay));
-      }
-      Value update; // what lr multiplies
-      if (optimizer == "sgd") {
-        update = g;
-        if (momentum != 0.0) {
-          Value buf = gb.add(gb.scale(moments[0][i], momentum), g);
-          newMoments[0].push_back(buf);
-          update = nesterov ? gb.add(g, gb.scale(buf, momentum)) : buf;
-        }
-        param = gb.sub(param, gb.mul(lr, update));
-      } else if (optimizer == "adam" || optimizer == "adamw") {
-        Value m = gb.add(gb.scale(moments[0][i], beta1), gb.scale(g, 1 - beta1));
-        Value v = gb.add(gb.scale(moments[1][i], beta2),
-                         gb.scale(gb.mul(g, g), 1 - beta2));
-        newMoments[0].push_back(m);
-        newMoments[1].push_back(v);
-        // torch: step_size = lr / (1 - b1^t);
-        // denom = sqrt(v) / sqrt(1 - b2^t) + eps.
-        Value bc1 = gb.sub(c(1.0), gb.pow(c(beta1), newStep));
-        Value bc2 = gb.sub(c(1.0), gb.pow(c(beta2), newStep));
-        Value stepSize = gb.div(lr, bc1);
-        Value denom = gb.add(gb.div(gb.unary(v, "sqrt"), gb.unary(bc2, "sqrt")),
-                             c(epsilon));
-        param = gb.sub(param, gb.mul(stepSize, gb.div(m, denom)));
-      } else if (optimizer == "rmsprop") {
-        Value v = gb.add(gb.scale(moments[0][i], alpha),
-                         gb.scale(gb.mul(g, g), 1 - alpha));
-        newMoments[0].push_back(v);
-        Value denom = gb.add(gb.unary(v, "sqrt"), c(epsilon));
-        param = gb.sub(param, gb.mul(lr, gb.div(g, denom)));
-      } else { // adagrad
-        Value s = gb.add(moments[0][i], gb.mul(g, g));
-        newMoments[0].push_back(s);
-        Value denom = gb.add(gb.unary(s, "sqrt"), c(epsilon));
-        param = gb.sub(param, gb.mul(lr, gb.div(g, denom)));
-      }
-      newParams.push_back(param);
-    }
+    Update update = buildUpdate(b, loc, lr, params, moments, step, grads);
+    SmallVector<Value> &newParams = update.params;
+    SmallVector<SmallVector<Value>> &newMoments = update.moments;
+    Value newStep = update.step;
 
     SmallVector<Value> results = {ret.getOperand(0)};
     SmallVector<DictionaryAttr> resultAttrs = {b.getDictionaryAttr({})};
@@ -268,7 +358,7 @@ struct ApplyOptimizerPass
                                    ValueRange(results).getTypes()));
     func.setAllResultAttrs(resultAttrs);
     func.setName("train_step");
-    return success();
+    return buildApplyGradients(func, firstParam, grads);
   }
 };
 

@@ -148,6 +148,18 @@ size_t dlc_model_num_hyperparameters(const dlc_model *model);
 dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
                                     const char **name, double *value);
 
+/* Data-parallel training: each worker runs dlc_model_compute_gradients on its
+ * part of the batch, the workers average the gradients (e.g. MPI_Allreduce),
+ * and each applies the average with this call: the optimizer's update (with
+ * its clipping, weight decay and moments) from `gradients`, one float32
+ * array per parameter in state order (each the parameter's size), then the
+ * step count advances. BatchNorm buffers keep the values the last
+ * dlc_model_compute_gradients gave them (its forward pass runs in training
+ * mode). The arrays stay the caller's. */
+dlc_status dlc_model_apply_gradients(dlc_model *model,
+                                     const float *const *gradients,
+                                     size_t num_gradients, float lr);
+
 /* The serialized ONNX ModelProto a training library was compiled from, with
  * the data of its state tensors (parameters, buffers) left out: fill them
  * with dlc_model_read_state to export the trained model. NULL (and *size 0)
@@ -180,9 +192,12 @@ int64_t dlc_model_step_count(const dlc_model *model);
 dlc_status dlc_model_train_step(dlc_model *model, const dlc_tensor *inputs,
                                 size_t num_inputs, float lr, float *loss);
 
-/* The loss and gradients at the current state, without updating it (for
- * data-parallel training: average the gradients of several models). Same
- * errors as dlc_model_train_step; the step count does not change. */
+/* The loss and gradients at the current state, without updating the
+ * parameters or the optimizer (for data-parallel training: average the
+ * gradients of several models, then dlc_model_apply_gradients). BatchNorm
+ * running statistics are updated, as the forward pass of a step updates
+ * them. Same errors as dlc_model_train_step; the step count does not
+ * change. */
 dlc_status dlc_model_compute_gradients(dlc_model *model,
                                        const dlc_tensor *inputs,
                                        size_t num_inputs, float *loss);
