@@ -9,6 +9,7 @@ packages=(
   libprotobuf-dev protobuf-compiler
   flatbuffers-compiler libflatbuffers-dev
   libgtest-dev libonnx-dev libonnx-testdata
+  openmpi-bin libopenmpi-dev
 )
 
 missing=()

@@ -27,3 +27,12 @@ if os.path.isfile(os.path.join(config.shared_corpus, "manifest.json")):
 config.substitutions.append(("%corpus", config.shared_corpus))
 import sys
 config.substitutions.append(("%python", sys.executable))
+
+# The data-parallel example needs MPI (built when CMake finds it) and mpirun.
+import shutil
+train_mpi = os.path.join(config.dlc_binary_dir, "examples", "data-parallel-mpi", "train-mpi")
+if os.path.isfile(train_mpi) and shutil.which("mpirun"):
+    config.available_features.add("mpi")
+config.substitutions.append(("%train_mpi", train_mpi))
+# As root on a 2-core machine Open MPI wants both flags.
+config.substitutions.append(("%mpirun", "mpirun --allow-run-as-root --oversubscribe"))
