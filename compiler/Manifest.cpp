@@ -41,8 +41,9 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
                 ", which the manifest cannot describe";
         return std::nullopt;
       }
-      out.push_back(mf::CreateTensorInfo(b, b.CreateString(t.name), dtype,
-                                         b.CreateVector(t.shape)));
+      out.push_back(mf::CreateTensorInfo(
+          b, b.CreateString(t.name), dtype, b.CreateVector(t.shape),
+          t.indexLimit, t.indexExempt.value_or(0), t.indexExempt.has_value()));
     }
     return out;
   };

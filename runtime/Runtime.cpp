@@ -36,6 +36,9 @@ struct TensorDesc {
   std::string name;
   dlc_dtype dtype;
   std::vector<int64_t> shape;
+  // Index inputs (class labels): values in [0, indexLimit) or indexExempt.
+  int64_t indexLimit = -1, indexExempt = 0;
+  bool hasIndexExempt = false;
 };
 
 /// Entry points take arrays of pointers to the inputs' and outputs' data,
@@ -210,6 +213,9 @@ static void readTensorList(
     d.dtype = static_cast<dlc_dtype>(t->dtype());
     if (t->shape())
       d.shape.assign(t->shape()->begin(), t->shape()->end());
+    d.indexLimit = t->index_limit();
+    d.hasIndexExempt = t->has_index_exempt();
+    d.indexExempt = t->index_exempt();
     out.push_back(std::move(d));
   }
 }
@@ -504,6 +510,22 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
                       ", the model expects " +
                       shapeString(e.shape.data(),
                                   static_cast<int32_t>(e.shape.size())));
+    if (e.indexLimit >= 0 && (t.dtype == DLC_INT64 || t.dtype == DLC_INT32)) {
+      for (int64_t k = 0; k < elements; ++k) {
+        int64_t v = t.dtype == DLC_INT64 ? static_cast<const int64_t *>(t.data)[k]
+                                         : static_cast<const int32_t *>(t.data)[k];
+        if ((v < 0 || v >= e.indexLimit) &&
+            !(e.hasIndexExempt && v == e.indexExempt))
+          return fail(DLC_ERROR_INVALID_ARGUMENT,
+                      where + ": value " + std::to_string(v) + " at element " +
+                          std::to_string(k) + " is outside [0, " +
+                          std::to_string(e.indexLimit) + ")" +
+                          (e.hasIndexExempt
+                               ? " and is not the ignored index " +
+                                     std::to_string(e.indexExempt)
+                               : std::string()));
+      }
+    }
     ptrs.push_back(t.data);
   }
   return DLC_OK;

@@ -88,6 +88,9 @@ public:
   /// PyTorch's convention (BatchNorm's running variance is unbiased).
   bool training = false;
   std::map<std::string, mlir::Value> bufferUpdates;
+  /// Graph inputs used as class indices, by name: the number of classes and
+  /// the ignored index (see TensorSignature::indexLimit).
+  std::map<std::string, std::pair<int64_t, std::optional<int64_t>>> indexInputs;
   mlir::LogicalResult rejectUnsigned(mlir::Value v, llvm::StringRef what);
   /// Sets an op's result types from its InferTypeOpInterface; on failure
   /// records the reason, erases the op and fails.

@@ -394,6 +394,11 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
         {output.name(), dtypeName(dtype),
          std::vector<int64_t>(type.getShape().begin(), type.getShape().end())});
   }
+  for (auto &input : signature.inputs)
+    if (auto it = ctx.indexInputs.find(input.name); it != ctx.indexInputs.end()) {
+      input.indexLimit = it->second.first;
+      input.indexExempt = it->second.second;
+    }
   // Training: the buffers' updated values are results after the outputs.
   std::vector<std::string> updated;
   for (const auto &[index, name] : bufferArgs) {

@@ -7,6 +7,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,10 @@ struct TensorSignature {
   std::string name;
   std::string dtype; ///< ONNX spelling: "float32", "int64", ...
   std::vector<int64_t> shape;
+  /// Integer inputs that index (class labels): every value must be in
+  /// [0, indexLimit), or equal `indexExempt` when set; -1: unchecked.
+  int64_t indexLimit = -1;
+  std::optional<int64_t> indexExempt;
 };
 
 /// A trained parameter: an initializer that became an argument of the entry

@@ -37,6 +37,13 @@ Value negativeLogLikelihood(ImportContext &ctx, Value input, Value target,
     return {};
   }
   Type targetElem = targetType.getElementType();
+  // A target that is a graph input is checked by the runtime before a call.
+  if (isa<BlockArgument>(target)) {
+    std::optional<int64_t> ignore;
+    if (const auto *a = ctx.attr("ignore_index"))
+      ignore = a->i();
+    ctx.indexInputs[ctx.node->input(1)] = {inType.getDimSize(1), ignore};
+  }
   auto intScalar = [&](int64_t v) {
     auto type = RankedTensorType::get({}, targetElem);
     return arith::ConstantOp::create(

@@ -112,10 +112,14 @@ public:
       xw = matmul(x2, w);
       if (bias)
         xw = addColumnBias(xw, bias);
-      Value h0 = adaptor.getInitialH() ? sliceDirection(adaptor.getInitialH(), d, {batch, h})
-                                       : zeros({batch, h});
-      Value c0 = adaptor.getInitialC() ? sliceDirection(adaptor.getInitialC(), d, {batch, h})
-                                       : zeros({batch, h});
+      // Copies: the loop updates its state in place, which must not reach
+      // the caller's initial_h / initial_c.
+      Value h0 = adaptor.getInitialH()
+                     ? copy(sliceDirection(adaptor.getInitialH(), d, {batch, h}))
+                     : zeros({batch, h});
+      Value c0 = adaptor.getInitialC()
+                     ? copy(sliceDirection(adaptor.getInitialC(), d, {batch, h}))
+                     : zeros({batch, h});
       Value zero = arith::ConstantIndexOp::create(b, loc, 0);
       Value end = arith::ConstantIndexOp::create(b, loc, t);
       Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -143,6 +147,13 @@ private:
 
   Value zeros(ArrayRef<int64_t> shape) {
     return dlc::createFilled(b, loc, RankedTensorType::get(shape, elem), 0.0);
+  }
+
+  /// A copy of `v` that may be updated in place.
+  Value copy(Value v) {
+    auto type = cast<RankedTensorType>(v.getType());
+    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), elem);
+    return linalg::CopyOp::create(b, loc, v, empty).getResult(0);
   }
 
   /// v[d] as a tensor of `shape` (the leading direction dim dropped).
@@ -611,10 +622,10 @@ private:
   Value forward(int64_t d, bool reverse) {
     int64_t kept = cell == "lstm" ? 7 : cell == "gru" ? 5 : 2;
     Value h0 = adaptor.getInitialH()
-                   ? extract(adaptor.getInitialH(), {idx(d)}, {batch, h})
+                   ? copy(extract(adaptor.getInitialH(), {idx(d)}, {batch, h}))
                    : zeros({batch, h});
     Value c0 = adaptor.getInitialC() && cell == "lstm"
-                   ? extract(adaptor.getInitialC(), {idx(d)}, {batch, h})
+                   ? copy(extract(adaptor.getInitialC(), {idx(d)}, {batch, h}))
                    : zeros({batch, h});
     Value stored = empty({kept, t, batch, h});
     auto loop = scf::ForOp::create(

@@ -358,6 +358,8 @@ int main(int argc, char **argv) {
       labels.name = "labels";
       if (lossKind == "cross-entropy" || lossKind == "nll") {
         labels.dtype = "int64";
+        labels.indexLimit = labels.shape[1];
+        labels.indexExempt = ignoreIndex.getValue();
         labels.shape.erase(labels.shape.begin() + 1);
       }
       stepInputs.push_back(labels);

@@ -224,8 +224,6 @@ LogicalResult logSoftmaxRule(LogSoftmaxOp op, GB &b, ArrayRef<Value> g,
 /// over the normalized dims.
 LogicalResult layerNormRule(LayerNormOp op, GB &b, ArrayRef<Value> g,
                             Grads &out) {
-  if (!g[0])
-    return success(); // only the statistics are used: nothing to propagate
   Value x = op.getInput();
   auto xType = GB::typeOf(x);
   int64_t axis = op.getAxis();
@@ -237,15 +235,32 @@ LogicalResult layerNormRule(LayerNormOp op, GB &b, ArrayRef<Value> g,
     axes.push_back(d);
     count *= xType.getDimSize(d);
   }
-  Value xhat = b.mul(b.sub(x, op.getMean()), op.getInvStdDev());
-  Value dxhat = b.mul(g[0], op.getScale());
-  Value meanD = b.scale(b.sum(dxhat, axes, true), 1.0 / count);
-  Value meanDX = b.scale(b.sum(b.mul(dxhat, xhat), axes, true), 1.0 / count);
-  out[0] = b.mul(op.getInvStdDev(),
-                 b.sub(b.sub(dxhat, meanD), b.mul(xhat, meanDX)));
-  out[1] = b.sumToShape(b.mul(g[0], xhat), GB::typeOf(op.getScale()));
-  if (op.getBias())
-    out[2] = b.sumToShape(g[0], GB::typeOf(op.getBias()));
+  Value centered = b.sub(x, op.getMean());
+  Value xhat = b.mul(centered, op.getInvStdDev());
+  Value dx;
+  if (g[0]) {
+    Value dxhat = b.mul(g[0], op.getScale());
+    Value meanD = b.scale(b.sum(dxhat, axes, true), 1.0 / count);
+    Value meanDX = b.scale(b.sum(b.mul(dxhat, xhat), axes, true), 1.0 / count);
+    dx = b.mul(op.getInvStdDev(),
+               b.sub(b.sub(dxhat, meanD), b.mul(xhat, meanDX)));
+    out[1] = b.sumToShape(b.mul(g[0], xhat), GB::typeOf(op.getScale()));
+    if (op.getBias())
+      out[2] = b.sumToShape(g[0], GB::typeOf(op.getBias()));
+  }
+  // The statistics are results too: d mean / dx = 1/n; d inv / dx =
+  // -inv^3 (x - mean) / n (the mean's own change cancels in the variance).
+  if (g[1]) {
+    Value d = b.expand(b.scale(g[1], 1.0 / count), xType.getShape());
+    dx = dx ? b.add(dx, d) : d;
+  }
+  if (g[2]) {
+    Value inv = op.getInvStdDev();
+    Value cube = b.mul(inv, b.mul(inv, inv));
+    Value d = b.scale(b.mul(b.mul(g[2], cube), centered), -1.0 / count);
+    dx = dx ? b.add(dx, d) : d;
+  }
+  out[0] = dx;
   return success();
 }
 
