@@ -107,6 +107,7 @@ DLC_COMPATIBLE_RETURN_TYPES(CastOp)
 DLC_COMPATIBLE_RETURN_TYPES(RecurrentOp)
 DLC_COMPATIBLE_RETURN_TYPES(GatherElementsOp)
 DLC_COMPATIBLE_RETURN_TYPES(TriluOp)
+DLC_COMPATIBLE_RETURN_TYPES(DropoutMaskOp)
 DLC_COMPATIBLE_RETURN_TYPES(ResizeOp)
 DLC_COMPATIBLE_RETURN_TYPES(ScatterElementsOp)
 DLC_COMPATIBLE_RETURN_TYPES(TopKOp)
@@ -1222,6 +1223,24 @@ LogicalResult TriluOp::inferReturnTypes(MLIRContext *,
   if (rankedType(a.getInput()).getRank() < 2)
     return emitShapeError(loc, "trilu wants rank >= 2");
   types.push_back(a.getInput().getType());
+  return success();
+}
+
+LogicalResult DropoutMaskOp::inferReturnTypes(MLIRContext *context,
+                                              std::optional<Location> loc,
+                                              Adaptor a,
+                                              SmallVectorImpl<Type> &types) {
+  types.push_back(
+      RankedTensorType::get(a.getShape(), Float32Type::get(context)));
+  return success();
+}
+
+LogicalResult DropoutMaskOp::verify() {
+  double ratio = getRatio().convertToDouble();
+  if (!(ratio >= 0.0 && ratio < 1.0))
+    return emitOpError("ratio must be in [0, 1), got ") << ratio;
+  if (getCounter() && cast<RankedTensorType>(getCounter().getType()).getRank() != 0)
+    return emitOpError("counter must be a scalar");
   return success();
 }
 

@@ -435,6 +435,23 @@ def Graph_TriluOp : Graph_Op<"trilu"> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def Graph_DropoutMaskOp : Graph_Op<"dropout_mask"> {
+  let summary = "Inverted-dropout mask: 0 or 1 / (1 - ratio) per element";
+  let description = [{
+    Element i keeps (1 / (1 - ratio)) when u(seed, counter, i) >= ratio, u
+    uniform in [0, 1) from a counter-based hash (splitmix64 of the seed, the
+    counter and the row-major index): the same seed and counter give the same
+    mask on any machine and at any thread count. `counter` is the training
+    step (float32 scalar, 0 when absent); graph-apply-optimizer wires in the
+    step counter so that every step draws a new mask.
+  }];
+  let arguments = (ins Optional<Graph_FloatTensor>:$counter,
+                       DenseI64ArrayAttr:$shape, F32Attr:$ratio, I64Attr:$seed);
+  let results = (outs Graph_FloatTensor:$result);
+  let assemblyFormat = "($counter^)? attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Graph_ExpandOp : Graph_Op<"expand"> {
   let summary = "Broadcasts to `shape` (numpy rules, both ways)";
   let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$shape);

@@ -125,6 +125,11 @@ selectTrainedParameters(const onnx::GraphProto &g,
     }
     globs.push_back(std::move(*glob));
   }
+  // Float inputs the importers read as compile-time settings, not data:
+  // initializers used only there stay constants.
+  static const std::map<std::string, std::set<int>> settings = {
+      {"Dropout", {1}}, {"Clip", {1, 2}}, {"Pad", {2}},
+      {"Resize", {1, 2}}, {"Upsample", {1}}};
   std::map<std::string, int> statisticUses, otherUses;
   std::set<std::string> trainingStatistics;
   for (const auto &node : g.node()) {
@@ -133,7 +138,10 @@ selectTrainedParameters(const onnx::GraphProto &g,
     for (const auto &a : node.attribute())
       if (a.name() == "training_mode")
         trainingMode = a.i() != 0;
+    auto setting = settings.find(node.op_type());
     for (int i = 0; i < node.input_size(); ++i) {
+      if (setting != settings.end() && setting->second.count(i))
+        continue;
       bool statistic = batchNorm && (i == 3 || i == 4);
       ++(statistic ? statisticUses : otherUses)[node.input(i)];
       if (statistic && trainingMode)

@@ -475,18 +475,56 @@ LogicalResult importBatchNormalization(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// Dropout in training mode: x * mask, the mask an inverted-dropout draw of
+/// graph.dropout_mask (a new one each training step, the same for the same
+/// seed and step).
+LogicalResult importTrainingDropout(ImportContext &ctx, Value x) {
+  auto &b = ctx.builder;
+  double ratio = 0.5;
+  if (ctx.opset >= 12) {
+    if (ctx.node->input_size() > 1 && !ctx.node->input(1).empty()) {
+      auto r = ctx.constantFloat(1);
+      if (!r)
+        return failure();
+      ratio = *r;
+    }
+  } else {
+    ratio = ctx.floatAttr("ratio", 0.5f);
+  }
+  if (!(ratio >= 0.0 && ratio < 1.0))
+    return ctx.error("ratio " + std::to_string(ratio) + " is not in [0, 1)");
+  if (failed(ctx.requireFloat(x, "data")) ||
+      !ImportContext::typeOf(x).getElementType().isF32())
+    return ctx.error("training-mode dropout supports float32 data");
+  auto type = ImportContext::typeOf(x);
+  Value mask = ctx.build<graph::DropoutMaskOp>(
+      Value(), b.getDenseI64ArrayAttr(type.getShape()),
+      b.getF32FloatAttr(static_cast<float>(ratio)),
+      b.getI64IntegerAttr(ctx.intAttr("seed", 0)));
+  Value y = mask ? ctx.build<graph::MulOp>(x, mask) : Value();
+  if (!y)
+    return failure();
+  ctx.setOutput(0, y);
+  if (ctx.node->output_size() > 1 && !ctx.node->output(1).empty())
+    ctx.setOutput(1, ctx.build<graph::GreaterOp>(
+                         mask, ctx.scalar(b.getF32Type(), 0.0)));
+  return success();
+}
+
 LogicalResult importDropout(ImportContext &ctx) {
+  bool training = false;
   if (ctx.opset >= 12 && ctx.node->input_size() > 2 &&
       !ctx.node->input(2).empty()) {
-    auto training = ctx.constantInts(2);
-    if (!training)
+    auto mode = ctx.constantInts(2);
+    if (!mode)
       return failure();
-    if (!training->empty() && (*training)[0] != 0)
-      return ctx.error("training_mode=true is not supported (inference only)");
+    training = !mode->empty() && (*mode)[0] != 0;
   }
   Value x = ctx.input(0);
   if (!x)
     return failure();
+  if (training)
+    return importTrainingDropout(ctx, x);
   ctx.setOutput(0, x);
   // In inference nothing is dropped: the mask is all true.
   if (ctx.node->output_size() > 1 && !ctx.node->output(1).empty()) {
@@ -661,7 +699,9 @@ void addNNImporters(std::vector<OpImporter> &table) {
                    "inference; training_mode=1 (batch statistics, running "
                    "statistics updated)",
                    importBatchNormalization});
-  table.push_back({"Dropout", "NN", 1, "inference (identity)", importDropout});
+  table.push_back({"Dropout", "NN", 1,
+                   "identity; training_mode=1: seeded counter-based masks",
+                   importDropout});
 }
 
 } // namespace dlc::onnx_frontend

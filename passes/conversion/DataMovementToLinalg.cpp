@@ -281,6 +281,77 @@ struct TriluToLinalg : OpConversionPattern<graph::TriluOp> {
   }
 };
 
+/// The dropout mask from a counter-based hash: splitmix64's finalizer over
+/// seed, counter and the element's row-major index, its top 24 bits as a
+/// uniform float in [0, 1).
+struct DropoutMaskToLinalg : OpConversionPattern<graph::DropoutMaskOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::DropoutMaskOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t rank = type.getRank();
+    MLIRContext *ctx = rewriter.getContext();
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    if (Value counter = adaptor.getCounter()) {
+      inputs.push_back(counter);
+      maps.push_back(AffineMap::get(rank, 0, {}, ctx));
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+    double ratio = op.getRatio().convertToDouble();
+    uint64_t seed = static_cast<uint64_t>(op.getSeed());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, inputs, init, maps,
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Type i64 = b.getI64Type();
+          auto c = [&](uint64_t v) {
+            return arith::ConstantOp::create(b, l, b.getI64IntegerAttr(v)).getResult();
+          };
+          Value linear = arith::ConstantIndexOp::create(b, l, 0);
+          for (int64_t d = 0; d < rank; ++d) {
+            Value size = arith::ConstantIndexOp::create(b, l, type.getDimSize(d));
+            linear = arith::AddIOp::create(
+                b, l, arith::MulIOp::create(b, l, linear, size),
+                linalg::IndexOp::create(b, l, d));
+          }
+          Value z = arith::IndexCastUIOp::create(b, l, i64, linear);
+          if (adaptor.getCounter()) {
+            Value step = arith::FPToUIOp::create(b, l, i64, args[0]);
+            z = arith::XOrIOp::create(
+                b, l, z, arith::MulIOp::create(b, l, step, c(0xD1B54A32D192ED03ull)));
+          }
+          z = arith::AddIOp::create(b, l, z, c(seed * 0x9E3779B97F4A7C15ull));
+          auto mix = [&](uint64_t shift, uint64_t multiplier) {
+            z = arith::XOrIOp::create(b, l, z,
+                                      arith::ShRUIOp::create(b, l, z, c(shift)));
+            if (multiplier)
+              z = arith::MulIOp::create(b, l, z, c(multiplier));
+          };
+          mix(30, 0xBF58476D1CE4E5B9ull);
+          mix(27, 0x94D049BB133111EBull);
+          mix(31, 0);
+          Value bits = arith::ShRUIOp::create(b, l, z, c(40));
+          Value u = arith::MulFOp::create(
+              b, l, arith::UIToFPOp::create(b, l, b.getF32Type(), bits),
+              dlc::floatConstant(b, l, b.getF32Type(), 1.0 / (1 << 24)));
+          Value keep = arith::CmpFOp::create(
+              b, l, arith::CmpFPredicate::OGE, u,
+              dlc::floatConstant(b, l, b.getF32Type(), ratio));
+          Value scale = dlc::floatConstant(b, l, b.getF32Type(), 1.0 / (1.0 - ratio));
+          Value zero = dlc::floatConstant(b, l, b.getF32Type(), 0.0);
+          linalg::YieldOp::create(
+              b, l, arith::SelectOp::create(b, l, keep, scale, zero).getResult());
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
 /// Combines `update` into `current` by a scatter reduction.
 Value combineScatter(OpBuilder &b, Location l, StringRef reduction,
                      Value current, Value update) {
@@ -575,7 +646,8 @@ struct ExpandToLinalg : OpConversionPattern<graph::ExpandOp> {
 void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ReshapeToLinalg, TransposeToLinalg, ConcatToLinalg, PadToLinalg,
                GatherToLinalg, GatherElementsToLinalg, SliceToLinalg,
-               ExpandToLinalg, TriluToLinalg, ScatterElementsToLinalg,
+               ExpandToLinalg, TriluToLinalg, DropoutMaskToLinalg,
+               ScatterElementsToLinalg,
                Col2ImToLinalg, GatherNDToLinalg, ScatterNDToLinalg>(
       patterns.getContext());
 }

@@ -317,6 +317,11 @@ struct ApplyOptimizerPass
             loc)))
       return failure();
     Value step = func.getArgument(stepIndex);
+    // Dropout draws a new mask every step: its counter is the step count.
+    func.walk([&](DropoutMaskOp mask) {
+      if (!mask.getCounter())
+        mask.getCounterMutable().assign(step);
+    });
 
     b.setInsertionPoint(ret);
     Update update = buildUpdate(b, loc, lr, params, moments, step, grads);
