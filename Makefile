@@ -5,7 +5,8 @@ LLVM_PREFIX ?= /usr/lib/llvm-22
 JOBS ?= $(shell nproc)
 DEMO_MODEL ?= examples/tiny_cnn.textproto
 
-.PHONY: all deps configure build check check-lit check-unit check-e2e check-node demo clean
+.PHONY: all deps demo-deps configure build check check-lit check-unit check-e2e check-node demo \
+        train-demo clean
 
 all: build
 
@@ -29,6 +30,16 @@ check: build
 
 demo: build
 	scripts/demo.sh $(BUILD_DIR) $(DEMO_MODEL)
+
+# Only the training demo needs these (python3-onnx, numpy, the data set, zlib).
+demo-deps: deps
+	@scripts/install-demo-deps.sh
+
+# Trains LeNet-5 on Fashion-MNIST with a compiled training step (scripts/train-demo.sh). The
+# demo's packages come first so that the build finds zlib.
+train-demo: demo-deps
+	@$(MAKE) --no-print-directory build
+	scripts/train-demo.sh $(BUILD_DIR)
 
 clean:
 	rm -rf $(BUILD_DIR)
