@@ -4,12 +4,17 @@ compare with onnxruntime measured in the same run.
 
   dlc-bench --corpus ../shared/corpus [--models resnet18 cnn_bn ...]
             [--ablation] [--ort] [--repeat N] [--markdown FILE]
+  dlc-bench --corpus ../shared/corpus --train [--torch] [--repeat N]
 
 For every model: compile with dlc, time with dlc-run (median/min/p90 over
 --repeat runs after warm-up, one thread). --ablation also compiles with each
 optimization switched off. --ort runs ../shared/peers/ort_bench.js (the
 onnxruntime-node package installed by ../shared/peers/install-ort.sh) on the
 same models in the same run and reports dlc's median relative to it.
+--train times training steps instead (dlc --train --loss=... --optimizer=sgd
+--momentum=0.9 of mlp_b64, lenet5_b64, cnn_bn, lstm, transformer_block),
+and --torch PyTorch 1.13 eager on the same models in the same run
+(torch-train-step.py, Debian's python3-torch).
 Prints a Markdown table; --markdown also writes it to a file."""
 import argparse
 import json
@@ -50,6 +55,79 @@ def time_dlc(dlc, run, model, flags, repeat, work):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+# Training benchmark: model -> the loss appended to its first output.
+TRAIN_MODELS = {"mlp_b64": "cross-entropy", "lenet5_b64": "cross-entropy",
+                "cnn_bn": "cross-entropy", "lstm": "mse",
+                "transformer_block": "mse"}
+
+
+def time_dlc_train(dlc, run, model, loss, steps, work):
+    lib = os.path.join(work, "step.so")
+    r = subprocess.run([dlc, model, "--train", "--loss=" + loss, "--optimizer=sgd",
+                        "--momentum=0.9", "--lr=0.01", "-o", lib],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": "compile error", "detail": r.stderr.strip().splitlines()[-1]}
+    r = subprocess.run([run, lib, "--train", "--random", "--steps", str(steps + 3),
+                        "--time", "--json"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return {"error": "run error", "detail": r.stderr.strip()}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def time_torch_train(here, corpus, models, steps):
+    script = os.path.join(here, "torch-train-step.py")
+    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    r = subprocess.run(["/usr/bin/python3", script, "--corpus", corpus, "--steps", str(steps),
+                        *[f"{m}:{TRAIN_MODELS[m]}" for m in models]],
+                       capture_output=True, text=True, env=env)
+    results = {}
+    for line in r.stdout.splitlines():
+        entry = json.loads(line)
+        results[entry["model"]] = entry
+    version = next(iter(results.values()))["torch"] if results else "?"
+    note = (f"PyTorch {version} eager (1 thread, SGD momentum 0.9, model in eval mode)"
+            if results else "PyTorch not measured: " + (r.stderr.strip().splitlines() or ["?"])[-1])
+    return results, note
+
+
+def train_main(args, here, dlc, run):
+    models = args.models or list(TRAIN_MODELS)
+    manifest = json.load(open(os.path.join(args.corpus, "manifest.json")))["models"]
+    results = {}
+    with tempfile.TemporaryDirectory() as work:
+        for model in models:
+            path = os.path.join(args.corpus, manifest[model]["model"])
+            results[model] = time_dlc_train(dlc, run, path, TRAIN_MODELS[model],
+                                            args.repeat, work)
+            print(f"dlc-bench: {model}: train step {results[model].get('median_ms', results[model].get('error'))}",
+                  file=sys.stderr)
+    torch_results, note = time_torch_train(here, args.corpus, models, args.repeat) \
+        if args.torch else ({}, "")
+    header = ["model", "loss", "dlc step median ms", "dlc min ms"]
+    if args.torch:
+        header += ["PyTorch median ms", "dlc / PyTorch"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for model in models:
+        d = results[model]
+        row = [model, TRAIN_MODELS[model]]
+        row += [f"{d['median_ms']:.3f}", f"{d['min_ms']:.3f}"] if "median_ms" in d else [d["error"], ""]
+        if args.torch:
+            t = torch_results.get(model)
+            row += [f"{t['median_ms']:.3f}", f"{d['median_ms'] / t['median_ms']:.2f}"] \
+                if t and "median_ms" in d else ["-", "-"]
+        lines.append("| " + " | ".join(row) + " |")
+    notes = [f"Training step (forward, loss, backward, SGD momentum 0.9 update): medians over "
+             f"{args.repeat} steps after 3 warm-up, 1 thread, random inputs, labels 0."]
+    if note:
+        notes.append(note + "; ratio < 1 means dlc is faster.")
+    text = "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+    print(text)
+    if args.markdown:
+        open(args.markdown, "w").write(text)
+    return 0
+
+
 def time_ort(peers, corpus, models):
     script = os.path.join(peers, "ort_bench.js")
     if not shutil.which("node") or not os.path.exists(script):
@@ -79,7 +157,11 @@ def main():
     ap.add_argument("--ort", action="store_true")
     ap.add_argument("--peers", default=None)
     ap.add_argument("--markdown")
+    ap.add_argument("--train", action="store_true")
+    ap.add_argument("--torch", action="store_true")
     args = ap.parse_args()
+    if args.train:
+        return train_main(args, here, tool(args.bin, "dlc"), tool(args.bin, "dlc-run"))
     manifest = json.load(open(os.path.join(args.corpus, "manifest.json")))["models"]
     models = args.models or [m for m in manifest if not m.startswith("training")]
     dlc, run = tool(args.bin, "dlc"), tool(args.bin, "dlc-run")

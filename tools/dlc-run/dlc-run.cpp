@@ -38,7 +38,7 @@ struct Options {
   std::string model;
   std::vector<std::string> inputs, expects;
   std::string saveDir;
-  bool info = false, random = false, json = false;
+  bool info = false, random = false, json = false, time = false;
   int repeat = 1, threads = 1;
   double rtol = 1e-4, atol = 1e-5;
   // --train
@@ -57,7 +57,7 @@ int usage(const char *message) {
                "                [--random] [--repeat N] [--threads N] "
                "[--json]\n"
                "       dlc-run MODEL.so --train [--inputs F.pb...] [--steps N] "
-               "[--lr R] [--json]\n"
+               "[--lr R] [--json] [--time]\n"
                "                [--load-params DIR] [--save-params DIR] [--save-grads DIR] "
                "[--checkpoint-in F] [--checkpoint-out F]\n"
                "                [--export-onnx F.onnx]\n"
@@ -96,6 +96,7 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
       return v != nullptr;
     };
     if (a == "--info") { o.info = true; list = nullptr; }
+    else if (a == "--time") { o.time = true; list = nullptr; }
     else if (a == "--train") { o.train = true; list = nullptr; }
     else if (a == "--lr") { if (!number("--lr", o.lr)) return false; o.hasLr = true; list = nullptr; }
     else if (a == "--save-params") { if (!value("--save-params", o.saveParams)) return false; list = nullptr; }
@@ -402,11 +403,16 @@ int train(dlc_model *model, const Options &o,
 
   int status = 0;
   bool stepped = false;
+  std::vector<double> times;
   for (int i = 0; i < o.steps; ++i) {
     long long step = dlc_model_step_count(model) + 1;
     float loss = 0;
+    auto start = std::chrono::steady_clock::now();
     dlc_status s = dlc_model_train_step(model, inputs.data(), inputs.size(),
                                         lr, &loss);
+    times.push_back(std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - start)
+                        .count());
     if (s == DLC_ERROR_NONFINITE) {
       // The state is the last good one: still worth saving below.
       failed(dlc_last_error());
@@ -423,6 +429,20 @@ int train(dlc_model *model, const Options &o,
     std::fflush(stdout);
   }
 
+  if (o.time && !times.empty()) {
+    // The first steps warm caches and page in the workspace.
+    size_t warmup = times.size() > 5 ? 3 : 0;
+    std::vector<double> kept(times.begin() + warmup, times.end());
+    std::sort(kept.begin(), kept.end());
+    double median = kept[kept.size() / 2], p90 = kept[kept.size() * 9 / 10];
+    if (o.json)
+      std::printf("{\"train_steps\": %zu, \"median_ms\": %.4f, \"min_ms\": %.4f, "
+                  "\"p90_ms\": %.4f}\n", kept.size(), median, kept.front(), p90);
+    else
+      std::printf("train step: median %.4f ms, min %.4f ms, p90 %.4f ms "
+                  "(%zu steps after %zu warm-up)\n",
+                  median, kept.front(), p90, kept.size(), warmup);
+  }
   std::string error;
   if (!o.saveParams.empty() && !saveState(model, o.saveParams, false, error))
     return failed(error);
