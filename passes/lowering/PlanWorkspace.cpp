@@ -3,6 +3,10 @@
 #include "passes/lowering/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/IR/Builders.h"
 
 namespace dlc {
@@ -53,6 +57,56 @@ int64_t lastUse(Value root, Block &block,
   return last;
 }
 
+/// Whether a buffer allocated inside a loop body stays within one iteration,
+/// so that every iteration may reuse the same workspace bytes: none of its
+/// aliases (views, loop-carried copies of it) is returned, yielded to an
+/// enclosing loop as new state, or leaves through a region other than a loop
+/// it started.
+bool staysInIteration(memref::AllocOp alloc) {
+  SmallVector<Value> worklist = {alloc.getResult()};
+  DenseSet<Value> aliases;
+  while (!worklist.empty()) {
+    Value v = worklist.pop_back_val();
+    if (!aliases.insert(v).second)
+      continue;
+    for (OpOperand &use : v.getUses()) {
+      Operation *user = use.getOwner();
+      if (isa<func::ReturnOp>(user))
+        return false;
+      if (auto yield = dyn_cast<scf::YieldOp>(user)) {
+        // Yielded back as the state of a loop that it entered as its initial
+        // value: still the same buffer. Anything else carries it further.
+        auto loop = dyn_cast<scf::ForOp>(yield->getParentOp());
+        if (!loop || !aliases.contains(
+                         loop.getInitArgs()[use.getOperandNumber()]))
+          return false;
+        continue;
+      }
+      if (auto loop = dyn_cast<scf::ForOp>(user)) {
+        unsigned first = loop.getNumControlOperands();
+        if (use.getOperandNumber() >= first) {
+          unsigned i = use.getOperandNumber() - first;
+          worklist.push_back(loop.getRegionIterArgs()[i]);
+          worklist.push_back(loop.getResult(i));
+        }
+        continue;
+      }
+      // Structured ops read and write through their operands only.
+      if (isa<linalg::LinalgOp>(user))
+        continue;
+      if (user->getNumRegions() != 0)
+        return false; // other region ops: not analysed, keep it allocated
+      if (isa<ViewLikeOpInterface>(user) ||
+          isa<memref::ReinterpretCastOp, memref::CastOp, memref::ExpandShapeOp,
+              memref::CollapseShapeOp>(user))
+        for (Value r : user->getResults())
+          if (isa<BaseMemRefType>(r.getType()))
+            worklist.push_back(r);
+    }
+  }
+  return true;
+}
+
 struct PlanWorkspacePass
     : public dlc::impl::PlanWorkspaceBase<PlanWorkspacePass> {
   using PlanWorkspaceBase::PlanWorkspaceBase;
@@ -71,17 +125,22 @@ struct PlanWorkspacePass
       positions[&op] = position++;
 
     std::vector<Buffer> buffers;
-    for (auto alloc : body.getOps<memref::AllocOp>()) {
+    func.walk([&](memref::AllocOp alloc) {
       MemRefType type = alloc.getType();
       if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
           type.getMemorySpace() || !type.getElementType().isIntOrFloat())
-        continue;
+        return;
+      // A buffer of a loop body lives while its top-level loop runs, if no
+      // iteration hands it to the next one.
+      bool nested = alloc->getBlock() != &body;
+      if (nested && !staysInIteration(alloc))
+        return;
       int64_t bytes = type.getNumElements() *
                       ((type.getElementTypeBitWidth() + 7) / 8);
-      int64_t begin = positions.lookup(alloc);
+      int64_t begin = topLevelPosition(alloc, body, positions);
       int64_t end = std::max(begin, lastUse(alloc, body, positions));
       buffers.push_back({alloc, begin, end, bytes});
-    }
+    });
     if (buffers.empty())
       return;
 
