@@ -30,8 +30,22 @@ LogicalResult matmulRule(MatmulOp op, GB &b, ArrayRef<Value> g, Grads &out) {
   // With A' = op(A), B' = op(B): dA' = G B'^T and dB' = A'^T G; a transposed
   // operand takes the transpose of that.
   Value da = tl ? b.matmul(w, g[0], tr, true) : b.matmul(g[0], w, false, !tr);
-  Value dw = tr ? b.matmul(g[0], a, true, tl) : b.matmul(a, g[0], !tl, false);
   out[0] = b.sumToShape(da, GB::typeOf(a));
+  auto aType = GB::typeOf(a);
+  if (GB::typeOf(w).getRank() == 2 && aType.getRank() > 2 && !tl) {
+    // A 2-D weight shared by every batch (a linear layer on [..., K]): its
+    // gradient is one matmul over all rows, not a batch of products summed
+    // afterwards (which would materialize batch x K x N).
+    int64_t rows = 1;
+    for (int64_t d : aType.getShape().drop_back())
+      rows *= d;
+    int64_t k = aType.getShape().back(),
+            n = GB::typeOf(g[0]).getShape().back();
+    Value a2 = b.reshape(a, {rows, k}), g2 = b.reshape(g[0], {rows, n});
+    out[1] = tr ? b.matmul(g2, a2, true, false) : b.matmul(a2, g2, true, false);
+    return success();
+  }
+  Value dw = tr ? b.matmul(g[0], a, true, tl) : b.matmul(a, g[0], !tl, false);
   out[1] = b.sumToShape(dw, GB::typeOf(w));
   return success();
 }
