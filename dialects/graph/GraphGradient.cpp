@@ -99,6 +99,19 @@ Value GradientBuilder::reshape(Value x, ArrayRef<int64_t> shape) {
 Value GradientBuilder::transpose(Value x, ArrayRef<int64_t> perm) {
   if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
     return x;
+  // Moving only size-1 dims keeps the elements' order: a reshape, no copy
+  // (a batch of one swapped with channels, as convolution gradients do).
+  ArrayRef<int64_t> shape = typeOf(x).getShape();
+  SmallVector<int64_t> kept;
+  for (int64_t p : perm)
+    if (shape[p] != 1)
+      kept.push_back(p);
+  if (llvm::is_sorted(kept)) {
+    SmallVector<int64_t> permuted;
+    for (int64_t p : perm)
+      permuted.push_back(shape[p]);
+    return reshape(x, permuted);
+  }
   return TransposeOp::create(b, loc, x, perm);
 }
 

@@ -50,6 +50,34 @@ LogicalResult matmulRule(MatmulOp op, GB &b, ArrayRef<Value> g, Grads &out) {
   return success();
 }
 
+/// The im2col matrix [C*KH*KW, N*OH*OW] of x [N, C, H, W]: column
+/// (n, oy, ox) of row (c, kh, kw) is x[n, c, oy*s - padTop + kh*d,
+/// ox*s - padLeft + kw*d], zero outside. Each tap is a strided slice of the
+/// padded input; they are stacked and transposed into rows.
+Value im2col(GB &b, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
+             ArrayRef<int64_t> d, int64_t padTop, int64_t padLeft,
+             ArrayRef<int64_t> out) {
+  auto type = GB::typeOf(x);
+  int64_t n = type.getDimSize(0), c = type.getDimSize(1),
+          h = type.getDimSize(2), w = type.getDimSize(3);
+  int64_t needH = (out[0] - 1) * s[0] + (k[0] - 1) * d[0] + 1;
+  int64_t needW = (out[1] - 1) * s[1] + (k[1] - 1) * d[1] + 1;
+  Value padded = b.pad(x,
+                       {0, 0, padTop, padLeft, 0, 0,
+                        std::max<int64_t>(0, needH - h - padTop),
+                        std::max<int64_t>(0, needW - w - padLeft)},
+                       0.0);
+  SmallVector<Value> taps;
+  for (int64_t i = 0; i < k[0]; ++i)
+    for (int64_t j = 0; j < k[1]; ++j)
+      taps.push_back(b.reshape(
+          b.slice(padded, {0, 0, i * d[0], j * d[1]}, {n, c, out[0], out[1]},
+                  {1, 1, s[0], s[1]}),
+          {n, c, 1, out[0], out[1]}));
+  Value stacked = b.transpose(b.concat(taps, 2), {1, 2, 0, 3, 4});
+  return b.reshape(stacked, {c * k[0] * k[1], n * out[0] * out[1]});
+}
+
 /// Input gradient of a group-1 convolution: the transposed convolution of
 /// the output gradient, W^T G scattered back by col2im.
 Value convInputGradient(GB &b, Conv2dOp op, Value g, Value w,
@@ -316,28 +344,9 @@ LogicalResult batchNormRule(BatchNormOp op, GB &b, ArrayRef<Value> g,
 /// column (n, iy, ix) of row (f, kh, kw) is g[n, f, iy*s - p + kh*d, ...],
 /// zero outside. Each tap is a strided slice of the padded gradient.
 LogicalResult col2imRule(Col2ImOp op, GB &b, ArrayRef<Value> g, Grads &out) {
-  auto gType = GB::typeOf(g[0]);
-  int64_t n = gType.getDimSize(0), f = gType.getDimSize(1),
-          oh = gType.getDimSize(2), ow = gType.getDimSize(3);
-  ArrayRef<int64_t> in = op.getInputSize(), k = op.getKernelShape(),
-                    s = op.getStrides(), d = op.getDilations(),
-                    p = op.getPads();
-  int64_t needH = (in[0] - 1) * s[0] + (k[0] - 1) * d[0] + 1;
-  int64_t needW = (in[1] - 1) * s[1] + (k[1] - 1) * d[1] + 1;
-  Value padded = b.pad(g[0],
-                       {0, 0, p[0], p[1], 0, 0,
-                        std::max<int64_t>(0, needH - oh - p[0]),
-                        std::max<int64_t>(0, needW - ow - p[1])},
-                       0.0);
-  SmallVector<Value> taps;
-  for (int64_t i = 0; i < k[0]; ++i)
-    for (int64_t j = 0; j < k[1]; ++j)
-      taps.push_back(b.reshape(
-          b.slice(padded, {0, 0, i * d[0], j * d[1]}, {n, f, in[0], in[1]},
-                  {1, 1, s[0], s[1]}),
-          {n, f, 1, in[0], in[1]}));
-  Value stacked = b.transpose(b.concat(taps, 2), {1, 2, 0, 3, 4});
-  out[0] = b.reshape(stacked, {f * k[0] * k[1], n * in[0] * in[1]});
+  ArrayRef<int64_t> p = op.getPads();
+  out[0] = im2col(b, g[0], op.getKernelShape(), op.getStrides(),
+                  op.getDilations(), p[0], p[1], op.getInputSize());
   return success();
 }
 
