@@ -399,10 +399,6 @@ def conv_cases():
             params.append(("B", [nb], g.uniform([nb])))
         op = "ConvTranspose" if "transpose" in name else "Conv"
         out.append(simple(name, op, params, dy, **attrs))
-        if name == "conv_transpose_group2":
-            # A grouped ConvTranspose is imported with a cropping graph.pad
-            # (kernel 3: a strided graph.slice) that has no gradient yet.
-            out[-1].unsupported = "grouped ConvTranspose"
     return out
 
 
@@ -549,15 +545,36 @@ def shape_cases():
     out.append(simple("slice_step2", "Slice", [("X", [4, 5], g.uniform([4, 5]))], [4, 2],
                       ints=[("starts", [1], [0]), ("ends", [1], [4]), ("axes", [1], [1]),
                             ("steps", [1], [2])]))
-    out[-1].unsupported, out[-1].waits_for = "Slice with steps > 1", {"graph.slice"}
     g = G("pad_negative_crop")
     out.append(simple("pad_negative_crop", "Pad", [("X", [3, 4], g.uniform([3, 4]))], [4, 2],
                       ints=[("pads", [4], [1, -1, 0, -1])]))
-    out[-1].unsupported, out[-1].waits_for = "Pad with negative pads", {"graph.pad"}
     g = G("pad_reflect")
     out.append(simple("pad_reflect", "Pad", [("X", [3, 4], g.uniform([3, 4]))], [3, 6],
                       ints=[("pads", [4], [0, 1, 0, 1])], mode="reflect"))
-    out[-1].unsupported, out[-1].waits_for = "Pad in reflect mode", {"graph.pad"}
+    g = G("pad_reflect_2d")
+    out.append(simple("pad_reflect_2d", "Pad", [("X", [1, 4, 5], g.uniform([1, 4, 5]))],
+                      [1, 7, 8], ints=[("pads", [6], [0, 2, 1, 0, 1, 2])], mode="reflect"))
+    g = G("pad_edge")
+    out.append(simple("pad_edge", "Pad", [("X", [3, 4], g.uniform([3, 4]))], [6, 5],
+                      ints=[("pads", [4], [2, 0, 1, 1])], mode="edge"))
+    g = G("slice_step3_neg_step")
+    out.append(simple("slice_step3_neg_step", "Slice", [("X", [7, 6], g.uniform([7, 6]))],
+                      [3, 2], ints=[("starts", [2], [0, 5]), ("ends", [2], [7, 0]),
+                                    ("axes", [2], [0, 1]), ("steps", [2], [3, -3])]))
+    # Resize: every interpolation, scales as a constant input (roi empty).
+    for name, mode, extra, out_hw in [
+            ("resize_nearest_x2", "nearest", {}, [6, 8]),
+            ("resize_linear_half_pixel", "linear", {}, [6, 8]),
+            ("resize_linear_align_corners", "linear",
+             {"coordinate_transformation_mode": "align_corners"}, [6, 8]),
+            ("resize_cubic", "cubic", {}, [6, 8]),
+            ("resize_linear_down", "linear", {}, [1, 2])]:
+        g = G(name)
+        scale = [out_hw[0] / 3, out_hw[1] / 4]
+        out.append(simple(name, "Resize", [("X", [1, 2, 3, 4], g.uniform([1, 2, 3, 4]))],
+                          [1, 2] + out_hw, consts=[("scales", [4], [1.0, 1.0] + scale)],
+                          fd32="Resize does not compile in float64"))
+        out[-1].nodes = [node("Resize", ["X", "", "scales"], ["Y"], mode=mode, **extra)]
     g = G("expand")
     out.append(simple("expand", "Expand", [("X", [3, 1], g.uniform([3, 1]))], [2, 3, 4],
                       ints=[("shape", [3], [2, 3, 4])]))

@@ -50,34 +50,167 @@ LogicalResult concatRule(ConcatOp op, GB &b, ArrayRef<Value> g, Grads &out) {
   return success();
 }
 
+/// `g` with dim `d` stretched by `step`: element i lands at i * step, zeros
+/// between (interleaving with a new axis of step - 1 zeros).
+Value spreadAlong(GB &b, Value g, int64_t d, int64_t step) {
+  if (step == 1)
+    return g;
+  SmallVector<int64_t> shape(GB::typeOf(g).getShape());
+  SmallVector<int64_t> lifted(shape);
+  lifted.insert(lifted.begin() + d + 1, 1);
+  SmallVector<int64_t> pads(2 * lifted.size(), 0);
+  pads[lifted.size() + d + 1] = step - 1;
+  Value spread = b.pad(b.reshape(g, lifted), pads, 0.0);
+  shape[d] *= step;
+  return b.reshape(spread, shape);
+}
+
+/// A slice reads x[start + i * step] per dim; its gradient puts g back at
+/// those positions and zeros elsewhere. A negative step reads backwards:
+/// reversed, it is a positive-step slice from its last element.
 LogicalResult sliceRule(SliceOp op, GB &b, ArrayRef<Value> g, Grads &out) {
   auto inType = GB::typeOf(op.getInput());
   ArrayRef<int64_t> starts = op.getStarts(), sizes = op.getSizes(),
                     steps = op.getSteps();
   int64_t rank = inType.getRank();
-  if (llvm::any_of(steps, [](int64_t s) { return s != 1; }))
-    return op.emitOpError("gradient of a strided slice is not supported yet");
-  SmallVector<int64_t> pads(2 * rank);
+  Value grad = g[0];
   for (int64_t d = 0; d < rank; ++d) {
-    pads[d] = starts[d];
-    pads[rank + d] = inType.getDimSize(d) - starts[d] - sizes[d];
+    int64_t dim = inType.getDimSize(d), size = sizes[d], step = steps[d];
+    int64_t start = starts[d];
+    if (size == 0)
+      return op.emitOpError("gradient of an empty slice is not supported");
+    SmallVector<int64_t> shape(GB::typeOf(grad).getShape());
+    auto whole = [&](int64_t from, int64_t count, int64_t by) {
+      SmallVector<int64_t> st(rank, 0), sz(shape), sp(rank, 1);
+      st[d] = from;
+      sz[d] = count;
+      sp[d] = by;
+      return std::make_tuple(st, sz, sp);
+    };
+    if (step < 0) {
+      auto [st, sz, sp] = whole(size - 1, size, -1);
+      grad = b.slice(grad, st, sz, sp);
+      start = start + (size - 1) * step;
+      step = -step;
+    }
+    grad = spreadAlong(b, grad, d, step);
+    // The spread covers (size - 1) * step + 1 positions from start, plus
+    // step - 1 trailing zeros that may run past the dim.
+    int64_t covered = (size - 1) * step + 1;
+    if (GB::typeOf(grad).getDimSize(d) != covered) {
+      auto [st, sz, sp] = whole(0, covered, 1);
+      grad = b.slice(grad, st, sz, sp);
+    }
+    SmallVector<int64_t> pads(2 * rank, 0);
+    pads[d] = start;
+    pads[rank + d] = dim - start - covered;
+    grad = b.pad(grad, pads, 0.0);
   }
-  out[0] = b.pad(g[0], pads, 0.0);
+  out[0] = grad;
   return success();
 }
 
+/// Constant padding: the gradient drops what was added and puts zeros back
+/// where a negative pad cropped. Edge and reflect padding also send the
+/// padded elements' gradients back to the elements they copied.
 LogicalResult padRule(PadOp op, GB &b, ArrayRef<Value> g, Grads &out) {
-  if (op.getMode() != "constant")
-    return op.emitOpError("gradient of ") << op.getMode()
-                                          << " padding is not supported yet";
   auto inType = GB::typeOf(op.getInput());
   ArrayRef<int64_t> pads = op.getPads();
   int64_t rank = inType.getRank();
-  if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
-    return op.emitOpError("gradient of a cropping pad is not supported yet");
-  SmallVector<int64_t> starts(pads.begin(), pads.begin() + rank),
-      steps(rank, 1);
-  out[0] = b.slice(g[0], starts, inType.getShape(), steps);
+  StringRef mode = op.getMode();
+  Value grad = g[0];
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t before = pads[d], after = pads[rank + d], n = inType.getDimSize(d);
+    if (before == 0 && after == 0)
+      continue;
+    SmallVector<int64_t> shape(GB::typeOf(grad).getShape());
+    auto sliceDim = [&](Value v, int64_t from, int64_t count, int64_t by) {
+      SmallVector<int64_t> st(rank, 0), sz(GB::typeOf(v).getShape()), sp(rank, 1);
+      st[d] = from;
+      sz[d] = count;
+      sp[d] = by;
+      return b.slice(v, st, sz, sp);
+    };
+    auto padDim = [&](Value v, int64_t lo, int64_t hi) {
+      SmallVector<int64_t> p(2 * rank, 0);
+      p[d] = lo;
+      p[rank + d] = hi;
+      return b.pad(v, p, 0.0);
+    };
+    // The part of g over the input (cropped sides excluded), then zeros for
+    // the cropped sides.
+    int64_t lo = std::max<int64_t>(before, 0), hi = std::max<int64_t>(after, 0);
+    Value center = sliceDim(grad, lo, shape[d] - lo - hi, 1);
+    center = padDim(center, std::max<int64_t>(-before, 0),
+                    std::max<int64_t>(-after, 0));
+    if (mode == "edge" && (lo || hi)) {
+      // Every padded element copied the first or last input element.
+      if (lo) {
+        Value sum = b.sum(sliceDim(grad, 0, lo, 1), {d}, true);
+        center = b.add(center, padDim(sum, 0, n - 1));
+      }
+      if (hi) {
+        Value sum = b.sum(sliceDim(grad, shape[d] - hi, hi, 1), {d}, true);
+        center = b.add(center, padDim(sum, n - 1, 0));
+      }
+    } else if (mode == "reflect" && (lo || hi)) {
+      // Padded element j before the input copied x[lo - j] (mirrored
+      // without the border); after it, x[n - 2 - j].
+      if (lo) {
+        Value part = sliceDim(grad, lo - 1, lo, -1); // x[1 .. lo]
+        center = b.add(center, padDim(part, 1, n - 1 - lo));
+      }
+      if (hi) {
+        Value part = sliceDim(grad, shape[d] - 1, hi, -1); // x[n-1-hi .. n-2]
+        center = b.add(center, padDim(part, n - 1 - hi, 1));
+      }
+    } else if (mode != "constant") {
+      return op.emitOpError("gradient of ") << mode << " padding is not supported";
+    }
+    grad = center;
+  }
+  out[0] = grad;
+  return success();
+}
+
+/// Resize is linear and separable: y = (R_0 x ... x R_rank) x with one
+/// interpolation matrix per resized dim. R_d^T is the resize of an identity
+/// (each row a unit vector resized along that dim), computed by the same op
+/// and lowering as the forward, so the gradient uses exactly its taps and
+/// weights: dx = g contracted with each R_d along its dim.
+LogicalResult resizeRule(ResizeOp op, GB &b, ArrayRef<Value> g, Grads &out) {
+  auto inType = GB::typeOf(op.getInput());
+  auto outType = GB::typeOf(op.getResult());
+  if (!inType.getElementType().isF32())
+    return op.emitOpError("gradient of a resize is float32 only");
+  int64_t rank = inType.getRank();
+  ArrayRef<float> scales = op.getScales();
+  Value grad = g[0];
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t n = inType.getDimSize(d), m = outType.getDimSize(d);
+    if (n == m && scales[d] == 1.0f)
+      continue;
+    SmallVector<double> identity(n * n, 0.0);
+    for (int64_t i = 0; i < n; ++i)
+      identity[i * n + i] = 1.0;
+    Value eye = b.floatConstant({n, n}, b.b.getF32Type(), identity);
+    Value rT = ResizeOp::create(
+        b.b, b.loc, eye, b.b.getDenseI64ArrayAttr({n, m}),
+        b.b.getDenseF32ArrayAttr({1.0f, scales[d]}), op.getModeAttr(),
+        op.getCoordinateModeAttr(), op.getNearestModeAttr(),
+        op.getCubicAAttr(), op.getExcludeOutsideAttr());
+    SmallVector<int64_t> perm, inverse(rank);
+    for (int64_t k = 0; k < rank; ++k)
+      if (k != d)
+        perm.push_back(k);
+    perm.push_back(d);
+    for (auto [i, p] : llvm::enumerate(perm))
+      inverse[p] = static_cast<int64_t>(i);
+    Value moved = b.transpose(grad, perm);
+    grad = b.transpose(b.matmul(moved, rT, false, /*transposeRhs=*/true),
+                       inverse);
+  }
+  out[0] = grad;
   return success();
 }
 
@@ -184,6 +317,7 @@ void attachTensorGradients(MLIRContext &ctx) {
   ConcatOp::attachInterface<GradientRule<ConcatOp, concatRule>>(ctx);
   SliceOp::attachInterface<GradientRule<SliceOp, sliceRule>>(ctx);
   PadOp::attachInterface<GradientRule<PadOp, padRule>>(ctx);
+  ResizeOp::attachInterface<GradientRule<ResizeOp, resizeRule>>(ctx);
   GatherElementsOp::attachInterface<
       GradientRule<GatherElementsOp, gatherElementsRule>>(ctx);
   GatherOp::attachInterface<GradientRule<GatherOp, gatherRule>>(ctx);
