@@ -361,6 +361,17 @@ def matmul_cases():
     g = G(name)
     out.append(simple(name, "Gemm", [("A", [3, 4], g.uniform([3, 4])),
                                      ("B", [5, 4], g.uniform([5, 4]))], [3, 5], transB=1))
+    # Einsum: contractions (batched, to a scalar) and a letter only one input
+    # has (j of "ij->i": summed out of A alone).
+    for name, equation, dims, dy in [
+            ("einsum_matmul", "ij,jk->ik", [[3, 4], [4, 5]], [3, 5]),
+            ("einsum_batched_sum_only", "bij,bjk,k->bi", [[2, 3, 4], [2, 4, 5], [5]], [2, 3]),
+            ("einsum_dot_scalar", "ij,ij->", [[3, 4], [3, 4]], []),
+            ("einsum_row_sum", "ij->i", [[3, 4]], [3])]:
+        g = G(name)
+        names = ["A", "B", "C"][:len(dims)]
+        out.append(simple(name, "Einsum", [(n, d, g.uniform(d)) for n, d in zip(names, dims)],
+                          dy, equation=equation))
     return out
 
 

@@ -13,6 +13,7 @@
 #include "dialects/graph/GraphShapes.h"
 
 #include <limits>
+#include <set>
 
 using namespace mlir;
 
@@ -350,9 +351,70 @@ LogicalResult col2imRule(Col2ImOp op, GB &b, ArrayRef<Value> g, Grads &out) {
   return success();
 }
 
+/// The gradient of einsum input i is an einsum of the output gradient with
+/// the other inputs onto i's subscripts; letters only i has (summed out of
+/// i alone) come back by broadcasting.
+struct EinsumRule : GradientOpInterface::ExternalModel<EinsumRule, EinsumOp> {
+  bool hasGradientRule(Operation *op, std::string &why) const {
+    auto subscripts = parseEinsum(cast<EinsumOp>(op).getEquation());
+    for (const std::string &letters : subscripts->inputs)
+      if (std::set<char>(letters.begin(), letters.end()).size() != letters.size()) {
+        why = "no gradient rule for an einsum that reads a diagonal ('" +
+              letters + "')";
+        return false;
+      }
+    return true;
+  }
+  LogicalResult buildGradients(Operation *o, GB &b, ArrayRef<Value> g,
+                               Grads &out) const {
+    auto op = cast<EinsumOp>(o);
+    auto subscripts = *parseEinsum(op.getEquation());
+    auto inputs = op.getInputs();
+    for (auto [i, input] : llvm::enumerate(inputs)) {
+      if (!isa<FloatType>(GB::typeOf(input).getElementType()))
+        continue;
+      // A scalar output's gradient multiplies the result instead of being an
+      // operand (an einsum operand needs subscripts).
+      bool scalarOut = subscripts.output.empty();
+      std::string equation = subscripts.output;
+      std::set<char> available(subscripts.output.begin(),
+                               subscripts.output.end());
+      SmallVector<Value> operands;
+      if (!scalarOut)
+        operands.push_back(g[0]);
+      for (auto [j, other] : llvm::enumerate(inputs)) {
+        if (j == i)
+          continue;
+        equation += (equation.empty() && operands.empty() ? "" : ",") +
+                    subscripts.inputs[j];
+        available.insert(subscripts.inputs[j].begin(), subscripts.inputs[j].end());
+        operands.push_back(other);
+      }
+      const std::string &mine = subscripts.inputs[i];
+      std::string target;
+      SmallVector<int64_t> kept;
+      auto shape = GB::typeOf(input).getShape();
+      for (auto [k, c] : llvm::enumerate(mine)) {
+        bool has = available.count(c);
+        if (has)
+          target += c;
+        kept.push_back(has ? shape[k] : 1);
+      }
+      Value grad;
+      if (!operands.empty())
+        grad = EinsumOp::create(b.b, b.loc, operands, equation + "->" + target);
+      if (scalarOut)
+        grad = grad ? b.mul(grad, g[0]) : g[0];
+      out[i] = b.expand(b.reshape(grad, kept), shape);
+    }
+    return success();
+  }
+};
+
 } // namespace
 
 void attachNNGradients(MLIRContext &ctx) {
+  EinsumOp::attachInterface<EinsumRule>(ctx);
   Col2ImOp::attachInterface<GradientRule<Col2ImOp, col2imRule>>(ctx);
   BatchNormOp::attachInterface<GradientRule<BatchNormOp, batchNormRule>>(ctx);
   MatmulOp::attachInterface<GradientRule<MatmulOp, matmulRule>>(ctx);
