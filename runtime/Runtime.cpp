@@ -9,6 +9,7 @@
 #include "manifest_generated.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <link.h>
 
 #include <algorithm>
@@ -84,8 +85,10 @@ struct StateDesc {
   size_t gradientOffset = 0; // Parameters only: where its gradient lives
 };
 
-constexpr char kCheckpointMagic[8] = {'D', 'L', 'C', 'C', 'K', 'P', 'T', '1'};
-constexpr size_t kCheckpointHeaderBytes = 32;
+// Version 2 adds a hash of the state bytes, so that a damaged checkpoint is
+// refused instead of resuming from corrupted weights.
+constexpr char kCheckpointMagic[8] = {'D', 'L', 'C', 'C', 'K', 'P', 'T', '2'};
+constexpr size_t kCheckpointHeaderBytes = 40;
 
 /// 64-bit FNV-1a, to tell one model's state layout from another's.
 struct Fnv1a {
@@ -351,6 +354,52 @@ static dlc_status loadTraining(dlc_model &m,
   return DLC_OK;
 }
 
+/// Whether `path` is a 64-bit ELF file whose program and section headers,
+/// and every segment's file bytes, lie inside the file.
+static bool completeElf(const std::string &path, std::string &why) {
+  FILE *f = std::fopen(path.c_str(), "rb");
+  if (!f) {
+    why = std::strerror(errno);
+    return false;
+  }
+  std::unique_ptr<FILE, int (*)(FILE *)> close(f, std::fclose);
+  if (std::fseek(f, 0, SEEK_END) != 0) {
+    why = "cannot read the file";
+    return false;
+  }
+  long size = std::ftell(f);
+  ElfW(Ehdr) eh;
+  std::rewind(f);
+  if (size < 0 || std::fread(&eh, sizeof eh, 1, f) != 1 ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64) {
+    why = "not a 64-bit ELF shared library";
+    return false;
+  }
+  auto inside = [&](uint64_t offset, uint64_t bytes) {
+    return offset <= static_cast<uint64_t>(size) &&
+           bytes <= static_cast<uint64_t>(size) - offset;
+  };
+  if (!inside(eh.e_phoff, uint64_t(eh.e_phnum) * eh.e_phentsize) ||
+      !inside(eh.e_shoff, uint64_t(eh.e_shnum) * eh.e_shentsize) ||
+      eh.e_phentsize != sizeof(ElfW(Phdr))) {
+    why = "truncated or corrupt ELF file (headers past its " +
+          std::to_string(size) + " bytes)";
+    return false;
+  }
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    ElfW(Phdr) ph;
+    if (std::fseek(f, static_cast<long>(eh.e_phoff + i * sizeof ph), SEEK_SET) != 0 ||
+        std::fread(&ph, sizeof ph, 1, f) != 1 ||
+        (ph.p_type == PT_LOAD && !inside(ph.p_offset, ph.p_filesz))) {
+      why = "truncated ELF file (a segment ends past its " +
+            std::to_string(size) + " bytes)";
+      return false;
+    }
+  }
+  return true;
+}
+
 dlc_status dlc_model_load(const char *path, dlc_model **model) {
   if (!model)
     return fail(DLC_ERROR_INVALID_ARGUMENT, "dlc_model_load: model is null");
@@ -361,6 +410,11 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   m->path = path;
   // A bare file name is a path here, not a name for the library search path.
   std::string file = std::strchr(path, '/') ? path : std::string("./") + path;
+  // dlopen maps a truncated library and faults on first touch (SIGBUS):
+  // check that the file holds everything its ELF headers point at.
+  std::string why;
+  if (!completeElf(file, why))
+    return fail(DLC_ERROR_LOAD, std::string(path) + ": cannot load: " + why);
   m->handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!m->handle)
     return fail(DLC_ERROR_LOAD, std::string(path) + ": cannot load: " +
@@ -661,6 +715,9 @@ dlc_status dlc_model_apply_gradients(dlc_model *model,
       return fail(DLC_ERROR_INVALID_ARGUMENT,
                   "dlc_model_apply_gradients: gradient #" + std::to_string(i) +
                       " is null");
+  if (!std::isfinite(lr))
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_apply_gradients: the learning rate is not finite");
   std::lock_guard<std::mutex> lock(model->runMutex);
   std::vector<void *> in = {&lr}, out;
   for (const StateDesc &t : model->state) {
@@ -712,6 +769,9 @@ static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
   if (dlc_status s = checkTensors(model->stepInputs, inputs, num_inputs,
                                   "input", in))
     return s;
+  if (!std::isfinite(lr))
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                std::string(function) + ": the learning rate is not finite");
   std::lock_guard<std::mutex> lock(model->runMutex);
   in.push_back(&lr);
   float value = NAN;
@@ -733,6 +793,23 @@ static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
                     " at step " + std::to_string(model->steps + 1) +
                     (update ? "; the update was not applied"
                             : "; the gradients were not kept"));
+  // A finite loss can still come with a nan or inf gradient (0 * inf in a
+  // backward rule, an overflow): that update would poison every parameter.
+  for (const StateDesc &t : model->state) {
+    if (t.role != DLC_STATE_PARAMETER || t.dtype != DLC_FLOAT32)
+      continue;
+    const float *g =
+        reinterpret_cast<const float *>(model->nextGradients.data + t.gradientOffset);
+    for (size_t k = 0; k < t.bytes / sizeof(float); ++k)
+      if (!std::isfinite(g[k]))
+        return fail(DLC_ERROR_NONFINITE,
+                    "the gradient of '" + t.name + "' is " +
+                        (std::isnan(g[k]) ? "nan" : "inf") + " at element " +
+                        std::to_string(k) + " at step " +
+                        std::to_string(model->steps + 1) +
+                        (update ? "; the update was not applied"
+                                : "; the gradients were not kept"));
+  }
   model->gradients.swap(model->nextGradients);
   model->haveGradients = true;
   if (update) {
@@ -857,6 +934,9 @@ dlc_status dlc_model_save_checkpoint(const dlc_model *model,
   putU64(header + 8, static_cast<uint64_t>(model->stateBytes));
   putU64(header + 16, model->stateHash);
   putU64(header + 24, static_cast<uint64_t>(model->steps));
+  Fnv1a data;
+  data.bytes(model->current.data, static_cast<size_t>(model->stateBytes));
+  putU64(header + 32, data.hash);
   // Written aside and renamed, so that a crash never leaves half a
   // checkpoint where a whole one was.
   std::string temporary = std::string(path) + ".tmp";
@@ -920,6 +1000,11 @@ dlc_status dlc_model_load_checkpoint(dlc_model *model, const char *path) {
                    std::to_string(stateBytes) + " state bytes)");
   if (std::fgetc(file.get()) != EOF)
     return invalid("trailing bytes after the state");
+  Fnv1a data;
+  data.bytes(model->next.data, stateBytes);
+  if (data.hash != getU64(header + 32))
+    return invalid("the state bytes do not match their hash (a damaged "
+                   "checkpoint)");
   model->current.swap(model->next);
   model->steps = static_cast<int64_t>(getU64(header + 24));
   // The gradients belong to the state they were computed at.

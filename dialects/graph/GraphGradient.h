@@ -103,6 +103,11 @@ mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 buildReverseGradients(mlir::OpBuilder &builder, mlir::Value y, mlir::Value seed,
                       mlir::ValueRange xs);
 
+/// The functions of graph.unary and the kinds of graph.reduce that have a
+/// gradient (the others report themselves through hasGradientRule).
+llvm::ArrayRef<llvm::StringLiteral> differentiableUnaryFunctions();
+llvm::ArrayRef<llvm::StringLiteral> differentiableReductions();
+
 /// Attaches the gradient rules of every op family to the graph dialect's ops.
 void attachGradientRules(mlir::MLIRContext &context);
 void attachElementwiseGradients(mlir::MLIRContext &context);

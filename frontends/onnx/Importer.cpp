@@ -130,6 +130,7 @@ selectTrainedParameters(const onnx::GraphProto &g,
   static const std::map<std::string, std::set<int>> settings = {
       {"Dropout", {1}}, {"Clip", {1, 2}}, {"Pad", {2}},
       {"Resize", {1, 2}}, {"Upsample", {1}}};
+  std::set<size_t> matched; // the globs that froze something
   std::map<std::string, int> statisticUses, otherUses;
   std::set<std::string> trainingStatistics;
   for (const auto &node : g.node()) {
@@ -154,9 +155,12 @@ selectTrainedParameters(const onnx::GraphProto &g,
         init.data_type() != onnx::TensorProto::FLOAT16)
       continue;
     const std::string &name = init.name();
-    bool frozen = llvm::any_of(globs, [&](const llvm::GlobPattern &glob) {
-      return glob.match(name);
-    });
+    bool frozen = false;
+    for (auto [i, glob] : llvm::enumerate(globs))
+      if (glob.match(name)) {
+        frozen = true;
+        matched.insert(i);
+      }
     bool statistic = statisticUses.count(name) && !otherUses.count(name);
     bool float32 = init.data_type() == onnx::TensorProto::FLOAT;
     if (!frozen && !statistic && otherUses.count(name) && float32) {
@@ -170,6 +174,12 @@ selectTrainedParameters(const onnx::GraphProto &g,
     std::vector<int64_t> dims(init.dims().begin(), init.dims().end());
     signature.frozen.push_back({name, dtypeName(init.data_type()), dims});
   }
+  // A pattern that freezes nothing is most likely a typo.
+  for (auto [i, pattern] : llvm::enumerate(freezePatterns))
+    if (!matched.count(i)) {
+      errors += "--freeze: '" + pattern + "' matches no float initializer\n";
+      return failure();
+    }
   return success();
 }
 

@@ -135,9 +135,14 @@ struct AppendLossPass
       return meanOf(gb, gb.where(gb.greater(c(delta), d), quadratic, linear));
     }
     if (loss == "bce") {
-      // torch clamps each log at -100 so that y = 0 or 1 stays finite.
+      // torch clamps each log at -100 so that y = 0 or 1 stays finite. The
+      // argument is kept above 1e-44 (log: -101.3, clamped the same), so
+      // that a saturated y = 0 or 1 also gets a finite (zero) gradient
+      // instead of 0 * (1 / 0).
       auto clampedLog = [&](Value v) {
-        return MaxOp::create(gb.b, gb.loc, gb.unary(v, "log"), c(-100.0),
+        Value safe = MaxOp::create(gb.b, gb.loc, v, c(1e-44),
+                                   gb.b.getBoolAttr(false));
+        return MaxOp::create(gb.b, gb.loc, gb.unary(safe, "log"), c(-100.0),
                              gb.b.getBoolAttr(false));
       };
       Value pos = gb.mul(t, clampedLog(y));
@@ -153,9 +158,10 @@ struct AppendLossPass
     }
     if (loss == "kl-div") {
       // torch.nn.KLDivLoss (reduction mean): y holds log-probabilities, t
-      // probabilities; terms with t = 0 are 0.
+      // probabilities; terms with t = 0 are 0 (xlogy), a negative t is nan
+      // as in torch (and stops the step as a non-finite loss).
       Value term = gb.mul(t, gb.sub(gb.unary(t, "log"), y));
-      return meanOf(gb, gb.where(gb.greater(t, c(0.0)), term, c(0.0)));
+      return meanOf(gb, gb.where(gb.equal(t, c(0.0)), c(0.0), term));
     }
     if (loss == "hinge") // labels are +1 / -1
       return meanOf(gb, ReluOp::create(gb.b, gb.loc,

@@ -252,7 +252,8 @@ def normalize(name, case, corpus):
 
 
 def state_file(onnx_name):
-    return onnx_name.replace("/", "_") + ".pb"
+    # dlc-run escapes '%' and '/' in state names (see stateFileName).
+    return onnx_name.replace("%", "%25").replace("/", "%2F") + ".pb"
 
 
 def compare(got, ref, tol, ill=None, ill_tol=None):
@@ -352,7 +353,7 @@ def run_case(name, case, args, dlc, dlc_run, compiled):
             if b["name"] not in found:
                 return "fail", f"FAIL (no initializer {b['name']} in " \
                     f"{case['inference_model']})", []
-            with open(os.path.join(start, b["onnx_initializer"].replace("/", "_") + ".pb"),
+            with open(os.path.join(start, state_file(b["onnx_initializer"])),
                       "wb") as f:
                 f.write(found[b["name"]])
         load = ["--load-params", start]

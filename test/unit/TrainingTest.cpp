@@ -265,14 +265,28 @@ TEST_F(TrainingTest, CheckpointResumesBitIdentically) {
   EXPECT_EQ(dlc_model_step_count(other), 6);
   dlc_model_free(other);
 
-  // The header: magic, state bytes, then the state right after 32 bytes.
-  std::ifstream file(path, std::ios::binary);
-  std::vector<char> bytes((std::istreambuf_iterator<char>(file)),
-                          std::istreambuf_iterator<char>());
-  ASSERT_EQ(bytes.size(), 32u + 384u);
-  EXPECT_EQ(std::string(bytes.data(), 8), "DLCCKPT1");
+  // The header: magic, state bytes, then the state right after 40 bytes.
+  std::vector<char> bytes;
+  {
+    std::ifstream file(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(file),
+                 std::istreambuf_iterator<char>());
+  }
+  ASSERT_EQ(bytes.size(), 40u + 384u);
+  EXPECT_EQ(std::string(bytes.data(), 8), "DLCCKPT2");
   EXPECT_EQ(bytes[8], char(384 & 0xff));
   EXPECT_EQ(bytes[9], char(384 >> 8));
+  // One flipped bit in the state: refused, nothing changed.
+  bytes[40 + 5] ^= 1;
+  {
+    std::ofstream damaged(path, std::ios::binary | std::ios::trunc);
+    damaged.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  }
+  std::vector<unsigned char> before = allState(model);
+  EXPECT_EQ(dlc_model_load_checkpoint(model, path.c_str()),
+            DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(dlc_last_error()).find("damaged"), std::string::npos);
+  EXPECT_EQ(allState(model), before);
   std::remove(path.c_str());
 }
 

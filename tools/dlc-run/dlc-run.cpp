@@ -296,8 +296,17 @@ bool compare(const HostTensor &got, const HostTensor &want, size_t index,
   return bad == 0;
 }
 
+/// The file name of a state tensor: its name with '/' and '%' escaped as
+/// %2F and %25, so that every name has its own file.
+std::string stateFileName(const std::string &name) {
+  std::string file;
+  for (char c : name)
+    file += c == '/' ? "%2F" : c == '%' ? "%25" : std::string(1, c);
+  return file;
+}
+
 /// Writes every Parameter and Buffer state tensor, or every Parameter's last
-/// gradient, as DIR/<name>.pb (a '/' in the name becomes '_').
+/// gradient, as DIR/<name>.pb (see stateFileName).
 bool saveState(dlc_model *model, const std::string &dir, bool gradients,
                std::string &error) {
   std::error_code ec;
@@ -325,9 +334,8 @@ bool saveState(dlc_model *model, const std::string &dir, bool gradients,
       error = dlc_last_error();
       return false;
     }
-    std::string file = info.name;
-    std::replace(file.begin(), file.end(), '/', '_');
-    if (!dlc::tools::writeTensorFile(dir + "/" + file + ".pb", t, error))
+    if (!dlc::tools::writeTensorFile(dir + "/" + stateFileName(info.name) + ".pb",
+                                     t, error))
       return false;
   }
   return true;
@@ -341,16 +349,19 @@ bool loadState(dlc_model *model, const std::string &dir, std::string &error) {
     error = dir + ": not a directory";
     return false;
   }
+  std::vector<std::string> missing;
+  size_t loaded = 0;
   for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
     dlc_state_info info;
     dlc_model_state_info(model, i, &info);
     if (info.role != DLC_STATE_PARAMETER && info.role != DLC_STATE_BUFFER)
       continue;
-    std::string file = info.name;
-    std::replace(file.begin(), file.end(), '/', '_');
-    file = dir + "/" + file + ".pb";
-    if (!std::filesystem::exists(file))
+    std::string file = dir + "/" + stateFileName(info.name) + ".pb";
+    if (!std::filesystem::exists(file)) {
+      missing.push_back(info.name);
       continue;
+    }
+    ++loaded;
     HostTensor t;
     if (!dlc::tools::readTensorFile(file, t, error))
       return false;
@@ -366,6 +377,14 @@ bool loadState(dlc_model *model, const std::string &dir, std::string &error) {
       return false;
     }
   }
+  if (loaded == 0) {
+    error = dir + ": no file there names a parameter or buffer of the model "
+                  "(DIR/<name>.pb, as --save-params writes them)";
+    return false;
+  }
+  for (const std::string &name : missing)
+    std::fprintf(stderr, "dlc-run: note: %s: no %s.pb: '%s' keeps its value\n",
+                 dir.c_str(), stateFileName(name).c_str(), name.c_str());
   return true;
 }
 
@@ -416,6 +435,8 @@ int train(dlc_model *model, const Options &o,
     if (s == DLC_ERROR_NONFINITE) {
       // The state is the last good one: still worth saving below.
       failed(dlc_last_error());
+      if (o.json)
+        std::printf("{\"step\": %lld, \"error\": \"non-finite\"}\n", step);
       status = 1;
       break;
     }
@@ -592,6 +613,8 @@ int main(int argc, char **argv) {
   }
 
   if (!o.saveDir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.saveDir, ec);
     for (size_t i = 0; i < outputs.size(); ++i) {
       std::string path = o.saveDir + "/output_" + std::to_string(i) + ".pb";
       if (!dlc::tools::writeTensorFile(path, outputs[i], error)) {

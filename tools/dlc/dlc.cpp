@@ -29,7 +29,10 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <cmath>
 #include <map>
+#include <memory>
+#include <optional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -75,8 +78,11 @@ cl::opt<bool> train("train", cl::desc("Compile a training step: the model's firs
                     cl::cat(trainCategory));
 cl::opt<std::string> optimizer("optimizer", cl::desc("sgd, adam, adamw, rmsprop or adagrad"),
                                cl::init("sgd"), cl::cat(trainCategory));
-cl::opt<double> learningRate("lr", cl::desc("Learning rate (default; a run-time argument too)"),
-                             cl::init(0.01), cl::cat(trainCategory));
+cl::opt<double> learningRate(
+    "lr",
+    cl::desc("Learning rate (the default of every step; also a run-time "
+             "argument). Default: 1e-3 for adam and adamw, 0.01 otherwise"),
+    cl::init(0.01), cl::cat(trainCategory));
 cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.0), cl::cat(trainCategory));
 cl::opt<bool> nesterov("nesterov", cl::desc("SGD with Nesterov momentum"), cl::cat(trainCategory));
 cl::opt<double> beta1("beta1", cl::desc("Adam/AdamW beta1"), cl::init(0.9), cl::cat(trainCategory));
@@ -85,7 +91,9 @@ cl::opt<double> epsilon("eps", cl::desc("Denominator epsilon (default 1e-8; Adag
                         cl::init(-1.0), cl::cat(trainCategory));
 cl::opt<double> rmsAlpha("alpha", cl::desc("RMSprop smoothing constant"), cl::init(0.99),
                          cl::cat(trainCategory));
-cl::opt<double> weightDecay("weight-decay", cl::desc("L2 penalty (decoupled for adamw)"),
+cl::opt<double> weightDecay("weight-decay",
+                            cl::desc("L2 penalty (decoupled for adamw, whose "
+                                     "default is 0.01 as in PyTorch; 0 otherwise)"),
                             cl::init(0.0), cl::cat(trainCategory));
 cl::opt<double> clipGradNorm("clip-grad-norm", cl::desc("Clip gradients to this global L2 norm"),
                              cl::init(0.0), cl::cat(trainCategory));
@@ -175,8 +183,20 @@ int main(int argc, char **argv) {
     return fail("--symbol-prefix must be a C identifier, got '" +
                 symbolPrefix + "'");
 
-  if (!lossKind.empty() && !train)
-    return fail("--loss needs --train");
+  auto given = [](const cl::Option &o) { return o.getNumOccurrences() > 0; };
+  const std::pair<const cl::Option *, const char *> trainingFlags[] = {
+      {&lossKind, "--loss"}, {&optimizer, "--optimizer"},
+      {&learningRate, "--lr"}, {&momentum, "--momentum"},
+      {&nesterov, "--nesterov"}, {&beta1, "--beta1"}, {&beta2, "--beta2"},
+      {&epsilon, "--eps"}, {&rmsAlpha, "--alpha"},
+      {&weightDecay, "--weight-decay"}, {&clipGradNorm, "--clip-grad-norm"},
+      {&clipGradValue, "--clip-grad-value"}, {std::addressof(freezePatterns), "--freeze"},
+      {&huberDelta, "--delta"}, {&labelSmoothing, "--label-smoothing"},
+      {&ignoreIndex, "--ignore-index"}, {std::addressof(classWeights), "--class-weights"}};
+  if (!train)
+    for (auto [option, flag] : trainingFlags)
+      if (given(*option))
+        return fail(std::string(flag) + " needs --train");
   if (train) {
     static const char *const optimizers[] = {"sgd", "adam", "adamw", "rmsprop",
                                              "adagrad"};
@@ -190,6 +210,58 @@ int main(int argc, char **argv) {
       return fail("unknown loss '" + lossKind +
                   "' (mse, l1, huber, bce, bce-with-logits, cross-entropy, "
                   "nll, kl-div, hinge)");
+    // A setting the chosen optimizer or loss does not read is a mistake to
+    // report, not to ignore; values are checked as PyTorch checks them.
+    bool adam = optimizer == "adam" || optimizer == "adamw";
+    auto only = [&](const cl::Option &o, const char *flag, bool applies,
+                    const char *what) -> std::optional<int> {
+      if (given(o) && !applies)
+        return fail(std::string(flag) + " applies to " + what + " only");
+      return std::nullopt;
+    };
+    bool classLoss = lossKind == "cross-entropy" || lossKind == "nll";
+    for (auto check :
+         {only(momentum, "--momentum", optimizer == "sgd", "--optimizer=sgd"),
+          only(nesterov, "--nesterov", optimizer == "sgd", "--optimizer=sgd"),
+          only(beta1, "--beta1", adam, "adam and adamw"),
+          only(beta2, "--beta2", adam, "adam and adamw"),
+          only(rmsAlpha, "--alpha", optimizer == "rmsprop", "rmsprop"),
+          only(huberDelta, "--delta", lossKind == "huber", "--loss=huber"),
+          only(labelSmoothing, "--label-smoothing", lossKind == "cross-entropy",
+               "--loss=cross-entropy"),
+          only(ignoreIndex, "--ignore-index", classLoss,
+               "--loss=cross-entropy and nll"),
+          only(classWeights, "--class-weights", classLoss,
+               "--loss=cross-entropy and nll")})
+      if (check)
+        return *check;
+    auto range = [&](bool ok, const std::string &message) {
+      return ok ? std::optional<int>() : std::optional<int>(fail(message));
+    };
+    if (!given(learningRate) && adam)
+      learningRate = 1e-3;
+    if (!given(weightDecay) && optimizer == "adamw")
+      weightDecay = 0.01;
+    for (auto check :
+         {range(std::isfinite(learningRate) && learningRate >= 0,
+                "--lr must be >= 0"),
+          range(momentum >= 0, "--momentum must be >= 0"),
+          range(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1,
+                "--beta1 and --beta2 must be in [0, 1)"),
+          range(!given(epsilon) || epsilon >= 0, "--eps must be >= 0"),
+          range(rmsAlpha >= 0, "--alpha must be >= 0"),
+          range(weightDecay >= 0, "--weight-decay must be >= 0"),
+          range(!given(clipGradNorm) || clipGradNorm > 0,
+                "--clip-grad-norm must be > 0"),
+          range(!given(clipGradValue) || clipGradValue > 0,
+                "--clip-grad-value must be > 0"),
+          range(huberDelta > 0, "--delta must be > 0"),
+          range(labelSmoothing >= 0 && labelSmoothing <= 1,
+                "--label-smoothing must be in [0, 1]"),
+          range(llvm::all_of(classWeights, [](double w) { return w >= 0; }),
+                "--class-weights must be >= 0")})
+      if (check)
+        return *check;
   }
 
   DialectRegistry registry;
@@ -203,8 +275,19 @@ int main(int argc, char **argv) {
           op.hasInterface<dlc::graph::GradientOpInterface>())
         names.push_back(op.getStringRef().str());
     std::sort(names.begin(), names.end());
-    for (const std::string &name : names)
-      llvm::outs() << name << "\n";
+    // The two ops of many functions name the ones that differentiate.
+    for (const std::string &name : names) {
+      llvm::outs() << name;
+      if (name == "graph.unary" || name == "graph.reduce") {
+        llvm::outs() << " (";
+        llvm::interleaveComma(name == "graph.unary"
+                                  ? dlc::graph::differentiableUnaryFunctions()
+                                  : dlc::graph::differentiableReductions(),
+                              llvm::outs());
+        llvm::outs() << ")";
+      }
+      llvm::outs() << "\n";
+    }
     return 0;
   }
   // Diagnostics name the ONNX node they are about.
@@ -239,6 +322,10 @@ int main(int argc, char **argv) {
     return fail(inputPath + ": the imported graph does not verify");
 
 
+  if (!lossKind.empty() &&
+      llvm::any_of(signature.inputs, [](const auto &t) { return t.name == "labels"; }))
+    return fail(inputPath + ": --loss adds an input 'labels', and the model "
+                            "already has one");
   if (train && lossKind.empty()) {
     const auto &loss = signature.outputs.front();
     int64_t elements = 1;
@@ -295,6 +382,17 @@ int main(int argc, char **argv) {
     if (clipGradValue != 0.0)
       add("clip-grad-value", clipGradValue);
     options.training = o;
+    // The loss's settings, for --info.
+    if (lossKind == "huber")
+      hyperparameters.emplace_back("delta", huberDelta);
+    if (lossKind == "cross-entropy")
+      hyperparameters.emplace_back("label_smoothing", labelSmoothing);
+    if (lossKind == "cross-entropy" || lossKind == "nll") {
+      hyperparameters.emplace_back("ignore_index", double(ignoreIndex));
+      for (size_t i = 0; i < classWeights.size(); ++i)
+        hyperparameters.emplace_back("class_weight" + std::to_string(i),
+                                     classWeights[i]);
+    }
     if (!lossKind.empty()) {
       std::string l = "loss=" + lossKind + " delta=" + number(huberDelta) +
                       " label-smoothing=" + number(labelSmoothing) +

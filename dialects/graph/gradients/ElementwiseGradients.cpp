@@ -193,13 +193,7 @@ Value unaryDerivative(UnaryOp op, GB &b) {
 }
 
 bool isDifferentiableUnary(StringRef fn) {
-  static const char *const known[] = {
-      "neg",    "identity", "exp",          "log",        "sqrt",
-      "reciprocal", "abs",  "sin",          "cos",        "erf",
-      "softplus", "softsign", "elu",        "selu",       "celu",
-      "hard_sigmoid", "hard_swish", "thresholded_relu", "sinh", "cosh",
-      "atan"};
-  return llvm::is_contained(known, fn);
+  return llvm::is_contained(differentiableUnaryFunctions(), fn);
 }
 
 struct UnaryRule : GradientOpInterface::ExternalModel<UnaryRule, UnaryOp> {
@@ -234,6 +228,16 @@ LogicalResult castRule(CastOp op, GB &b, ArrayRef<Value> g, Grads &out) {
 }
 
 } // namespace
+
+ArrayRef<StringLiteral> differentiableUnaryFunctions() {
+  static const StringLiteral known[] = {
+      "abs",  "atan",      "celu",         "cos",        "cosh",
+      "elu",  "erf",       "exp",          "hard_sigmoid", "hard_swish",
+      "identity", "log",   "neg",          "reciprocal", "selu",
+      "sin",  "sinh",      "softplus",     "softsign",   "sqrt",
+      "thresholded_relu"};
+  return known;
+}
 
 void attachElementwiseGradients(MLIRContext &ctx) {
   AddOp::attachInterface<GradientRule<AddOp, addRule>>(ctx);

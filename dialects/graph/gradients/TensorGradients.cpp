@@ -271,8 +271,7 @@ LogicalResult gatherRule(GatherOp op, GB &b, ArrayRef<Value> g, Grads &out) {
 struct ReduceRule : GradientOpInterface::ExternalModel<ReduceRule, ReduceOp> {
   bool hasGradientRule(Operation *op, std::string &why) const {
     StringRef kind = cast<ReduceOp>(op).getKind();
-    if (kind == "sum" || kind == "mean" || kind == "sum_square" ||
-        kind == "l2" || kind == "log_sum_exp")
+    if (llvm::is_contained(differentiableReductions(), kind))
       return true;
     why = "no gradient rule for the reduction '" + kind.str() + "'";
     return false;
@@ -309,6 +308,12 @@ struct ReduceRule : GradientOpInterface::ExternalModel<ReduceRule, ReduceOp> {
 };
 
 } // namespace
+
+ArrayRef<StringLiteral> differentiableReductions() {
+  static const StringLiteral known[] = {"l2", "log_sum_exp", "mean", "sum",
+                                        "sum_square"};
+  return known;
+}
 
 void attachTensorGradients(MLIRContext &ctx) {
   ReshapeOp::attachInterface<GradientRule<ReshapeOp, reshapeRule>>(ctx);

@@ -214,10 +214,11 @@ dlc_status dlc_model_write_state(dlc_model *model, const char *name,
 dlc_status dlc_model_read_gradient(const dlc_model *model, const char *name,
                                    void *data, size_t bytes);
 
-/* A checkpoint is the whole state buffer behind a 32-byte little-endian
- * header: "DLCCKPT1", uint64 state bytes, uint64 FNV-1a hash of the state
- * table (names, roles, dtypes, shapes, offsets), uint64 step count. Loading
- * refuses a checkpoint of another model and changes nothing on any error;
+/* A checkpoint is the whole state buffer behind a 40-byte little-endian
+ * header: "DLCCKPT2", uint64 state bytes, uint64 FNV-1a hash of the state
+ * table (names, roles, dtypes, shapes, offsets), uint64 step count, uint64
+ * FNV-1a hash of the state bytes. Loading refuses a checkpoint of another
+ * model or a damaged one and changes nothing on any error;
  * training on from it gives bit-identical results to never stopping. Saving
  * writes `path`.tmp and renames it over `path`. Errors: DLC_ERROR_IO when
  * the file cannot be opened, read or written; DLC_ERROR_INVALID_ARGUMENT
