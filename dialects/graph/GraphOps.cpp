@@ -1413,6 +1413,7 @@ LogicalResult RecurrentGradOp::inferReturnTypes(MLIRContext *,
       failed(expect(a.getRecurrentHBias(), {d, h}, "recurrent_h_bias")) ||
       failed(expect(a.getInitialH(), {d, b, h}, "initial_h")) ||
       failed(expect(a.getInitialC(), {d, b, h}, "initial_c")) ||
+      failed(expect(a.getPeepholes(), {d, 3 * h}, "peepholes")) ||
       failed(expect(a.getYGrad(), {t, d, b, h}, "y_grad")) ||
       failed(expect(a.getYHGrad(), {d, b, h}, "y_h_grad")) ||
       failed(expect(a.getYCGrad(), {d, b, h}, "y_c_grad")))
@@ -1428,7 +1429,15 @@ LogicalResult RecurrentGradOp::inferReturnTypes(MLIRContext *,
   add({d, h});
   add({d, b, h});
   add({d, b, h});
+  add({d, 3 * h});
   return success();
+}
+
+bool RecurrentGradOp::isDifferentiableActivation(StringRef name) {
+  return llvm::is_contained(
+      {"Sigmoid", "Tanh", "Relu", "LeakyRelu", "ThresholdedRelu", "ScaledTanh",
+       "HardSigmoid", "Elu", "Softsign", "Softplus", "Affine"},
+      name);
 }
 
 LogicalResult RecurrentGradOp::verify() {
@@ -1437,27 +1446,20 @@ LogicalResult RecurrentGradOp::verify() {
   if (!llvm::is_contained({"forward", "reverse", "bidirectional"},
                           getDirection()))
     return emitOpError("unknown direction '") << getDirection() << "'";
-  // The lowering differentiates the default activations only.
-  SmallVector<StringRef> defaults = {"Tanh"};
-  if (getCell() != "rnn")
-    defaults = {"Sigmoid", "Tanh"};
-  if (getCell() == "lstm")
-    defaults.push_back("Tanh");
+  int64_t perDirection = getCell() == "lstm" ? 3 : getCell() == "gru" ? 2 : 1;
   int64_t d = getDirection() == "bidirectional" ? 2 : 1;
-  if (static_cast<int64_t>(getActivations().size()) !=
-      static_cast<int64_t>(defaults.size()) * d)
-    return emitOpError("wants ") << defaults.size() * d
-                                 << " activations, got "
+  if (static_cast<int64_t>(getActivations().size()) != perDirection * d)
+    return emitOpError("wants ") << perDirection * d << " activations, got "
                                  << getActivations().size();
-  for (auto [i, name] : llvm::enumerate(getActivations()))
-    if (cast<StringAttr>(name).getValue() != defaults[i % defaults.size()])
-      return emitOpError("supports only the default activations, got '")
+  for (Attribute name : getActivations())
+    if (!isDifferentiableActivation(cast<StringAttr>(name).getValue()))
+      return emitOpError("unknown activation '")
              << cast<StringAttr>(name).getValue() << "'";
   if (getActivationAlpha().size() != getActivations().size() ||
       getActivationBeta().size() != getActivations().size())
     return emitOpError("wants one alpha and one beta per activation");
-  if (getClip())
-    return emitOpError("does not support clip");
+  if (getPeepholes() && getCell() != "lstm")
+    return emitOpError("has peepholes, which only lstm takes");
   return success();
 }
 

@@ -519,20 +519,20 @@ def Graph_RecurrentGradOp
   let summary = "backpropagation through time of graph.recurrent";
   let description = [{
     The vector-Jacobian product of the graph.recurrent with the same operands
-    (peepholes excepted) and attributes: given the gradients of its results,
-    y_grad [T, D, B, H], y_h_grad and y_c_grad [D, B, H] (zeros where a
-    result is unused; y_c_grad is ignored for RNN and GRU), it returns the
-    gradients of input, input_weights, recurrent_weights, bias,
-    recurrent_h_bias, initial_h and initial_c. Every result is always there,
-    with the shape the operand has when present: an absent operand is the
-    zeros it defaults to, and its gradient is simply unused. Results that
-    the cell has no use for (recurrent_h_bias without linear_before_reset,
-    initial_c for RNN and GRU) are zeros.
+    and attributes: given the gradients of its results, y_grad [T, D, B, H],
+    y_h_grad and y_c_grad [D, B, H] (zeros where a result is unused; y_c_grad
+    is ignored for RNN and GRU), it returns the gradients of input,
+    input_weights, recurrent_weights, bias, recurrent_h_bias, initial_h,
+    initial_c and peepholes. Every result is always there, with the shape the
+    operand has when present: an absent operand is the zeros it defaults to,
+    and its gradient is simply unused. Results that the cell has no use for
+    (recurrent_h_bias without linear_before_reset, initial_c for RNN and GRU,
+    peepholes but for LSTM) are zeros.
 
-    Only the default activations (Sigmoid and Tanh for LSTM and GRU, Tanh
-    for RNN) and no clip are supported. The lowering recomputes the forward
-    pass, keeping each step's state in [T, ...] tensors, then runs backwards
-    through time.
+    Every activation of graph.recurrent is differentiated; where `clip`
+    bounds an activation's input, the gradient is zero outside the bounds.
+    The lowering recomputes the forward pass, keeping each step's state in
+    [T, ...] tensors, then runs backwards through time.
   }];
   let arguments = (ins Graph_FloatTensor:$input,
                        Graph_FloatTensor:$input_weights,
@@ -541,6 +541,7 @@ def Graph_RecurrentGradOp
                        Optional<Graph_FloatTensor>:$recurrent_h_bias,
                        Optional<Graph_FloatTensor>:$initial_h,
                        Optional<Graph_FloatTensor>:$initial_c,
+                       Optional<Graph_FloatTensor>:$peepholes,
                        Graph_FloatTensor:$y_grad,
                        Graph_FloatTensor:$y_h_grad,
                        Graph_FloatTensor:$y_c_grad,
@@ -556,9 +557,15 @@ def Graph_RecurrentGradOp
                       Graph_FloatTensor:$bias_grad,
                       Graph_FloatTensor:$recurrent_h_bias_grad,
                       Graph_FloatTensor:$initial_h_grad,
-                      Graph_FloatTensor:$initial_c_grad);
+                      Graph_FloatTensor:$initial_c_grad,
+                      Graph_FloatTensor:$peepholes_grad);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Whether `name` is an ONNX recurrent activation the lowering
+    /// differentiates (all those the forward lowering applies).
+    static bool isDifferentiableActivation(::llvm::StringRef name);
+  }];
 }
 
 #endif // DLC_GRAPH_OPS

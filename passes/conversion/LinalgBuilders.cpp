@@ -2,11 +2,14 @@
 
 #include "passes/conversion/LinalgBuilders.h"
 
+#include "passes/conversion/GraphToLinalgPatterns.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 
@@ -97,6 +100,109 @@ Value applyActivation(OpBuilder &b, Location loc, Value x, StringRef name,
   if (name == "tanh")
     return math::TanhOp::create(b, loc, x);
   llvm_unreachable("activation names are checked by the kernel verifier");
+}
+
+Value applyRecurrentActivation(OpBuilder &b, Location loc, Value x,
+                               StringRef name, double alpha, double beta) {
+  // The kernels' activations and graph.unary's scalar bodies where they have
+  // it, and the two that neither has.
+  StringRef kernelActivation = llvm::StringSwitch<StringRef>(name)
+                                   .Case("Sigmoid", "sigmoid")
+                                   .Case("Tanh", "tanh")
+                                   .Case("Relu", "relu")
+                                   .Case("LeakyRelu", "leaky_relu")
+                                   .Default("");
+  if (!kernelActivation.empty())
+    return applyActivation(b, loc, x, kernelActivation, alpha, 0);
+  Type t = x.getType();
+  auto c = [&](double v) { return floatConstant(b, loc, t, v); };
+  auto mul = [&](Value u, Value v) {
+    return arith::MulFOp::create(b, loc, u, v).getResult();
+  };
+  if (name == "ScaledTanh")
+    return mul(c(alpha), math::TanhOp::create(b, loc, mul(c(beta), x)));
+  if (name == "Affine")
+    return arith::AddFOp::create(b, loc, mul(c(alpha), x), c(beta));
+  StringRef unary = llvm::StringSwitch<StringRef>(name)
+                        .Case("ThresholdedRelu", "thresholded_relu")
+                        .Case("HardSigmoid", "hard_sigmoid")
+                        .Case("Elu", "elu")
+                        .Case("Softsign", "softsign")
+                        .Case("Softplus", "softplus")
+                        .Default("");
+  if (!unary.empty())
+    return buildUnary(b, loc, x, unary, alpha, beta, 0);
+  llvm_unreachable("activation names are checked by the importer");
+}
+
+bool recurrentActivationDerivativeNeedsInput(StringRef name, double alpha) {
+  // Where the output no longer tells the input's side of the kink: a
+  // negative slope or Elu branch, or a threshold below zero.
+  return llvm::is_contained({"LeakyRelu", "Elu", "ThresholdedRelu"}, name) &&
+         alpha < 0;
+}
+
+Value applyRecurrentActivationDerivative(OpBuilder &b, Location loc, Value x,
+                                         Value y, StringRef name, double alpha,
+                                         double beta) {
+  Type t = y.getType();
+  auto c = [&](double v) { return floatConstant(b, loc, t, v); };
+  auto mul = [&](Value u, Value v) {
+    return arith::MulFOp::create(b, loc, u, v).getResult();
+  };
+  auto sub = [&](Value u, Value v) {
+    return arith::SubFOp::create(b, loc, u, v).getResult();
+  };
+  auto select = [&](arith::CmpFPredicate p, Value u, double v, Value yes,
+                    Value no) {
+    Value cond = arith::CmpFOp::create(b, loc, p, u, c(v));
+    return arith::SelectOp::create(b, loc, cond, yes, no).getResult();
+  };
+  using P = arith::CmpFPredicate;
+  bool fromInput = recurrentActivationDerivativeNeedsInput(name, alpha);
+  assert((x || !fromInput) && "this derivative needs the input");
+  if (name == "Sigmoid")
+    return mul(y, sub(c(1), y));
+  if (name == "Tanh")
+    return sub(c(1), mul(y, y));
+  if (name == "Relu")
+    return select(P::OGT, y, 0, c(1), c(0));
+  if (name == "LeakyRelu")
+    // With alpha >= 0, y > 0 exactly where x > 0.
+    return select(P::OGT, fromInput ? x : y, 0, c(1), c(alpha));
+  if (name == "ThresholdedRelu")
+    // x > alpha; with alpha >= 0, exactly where y is nonzero.
+    return fromInput ? select(P::OGT, x, alpha, c(1), c(0))
+                     : select(P::OGT, y, 0, c(1), c(0));
+  if (name == "Elu")
+    // alpha * exp(x) = y + alpha below zero; with alpha >= 0, y > 0 exactly
+    // where x > 0.
+    return select(P::OGT, fromInput ? x : y, 0, c(1),
+                  arith::AddFOp::create(b, loc, y, c(alpha)));
+  if (name == "ScaledTanh") {
+    // alpha * beta * (1 - tanh(beta x)^2), tanh(beta x) = y / alpha.
+    if (alpha == 0)
+      return c(0);
+    Value tanh = arith::DivFOp::create(b, loc, y, c(alpha));
+    return mul(c(alpha * beta), sub(c(1), mul(tanh, tanh)));
+  }
+  if (name == "Affine")
+    return c(alpha);
+  if (name == "HardSigmoid") {
+    // alpha where the clamp to [0, 1] is not active.
+    Value inside = select(P::OLT, y, 1, c(alpha), c(0));
+    return select(P::OGT, y, 0, inside, c(0));
+  }
+  if (name == "Softsign") {
+    // 1 / (1 + |x|)^2, and 1 / (1 + |x|) = 1 - |y|.
+    Value r = sub(c(1), math::AbsFOp::create(b, loc, y));
+    return mul(r, r);
+  }
+  if (name == "Softplus")
+    // sigmoid(x) = 1 - exp(-y).
+    return sub(c(1), math::ExpOp::create(
+                         b, loc, arith::NegFOp::create(b, loc, y)));
+  llvm_unreachable("activation names are checked by the importer");
 }
 
 Value padWithConstant(OpBuilder &b, Location loc, Value input,

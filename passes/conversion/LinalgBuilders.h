@@ -39,6 +39,27 @@ mlir::Value applyActivation(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value x, llvm::StringRef name, float alpha,
                             float beta);
 
+/// Applies an activation of ONNX's recurrent ops, by its ONNX name
+/// ("Sigmoid", "HardSigmoid", ...), to scalar `x`.
+mlir::Value applyRecurrentActivation(mlir::OpBuilder &b, mlir::Location loc,
+                                     mlir::Value x, llvm::StringRef name,
+                                     double alpha, double beta);
+
+/// Whether applyRecurrentActivationDerivative needs the activation's input:
+/// most derivatives follow from the output alone, which the gradient keeps
+/// anyway.
+bool recurrentActivationDerivativeNeedsInput(llvm::StringRef name,
+                                             double alpha);
+
+/// The derivative of applyRecurrentActivation at input `x`, given its output
+/// `y` there; `x` may be null unless recurrentActivationDerivativeNeedsInput.
+/// At a kink it takes the side PyTorch does (relu'(0) = 0).
+mlir::Value applyRecurrentActivationDerivative(mlir::OpBuilder &b,
+                                               mlir::Location loc,
+                                               mlir::Value x, mlir::Value y,
+                                               llvm::StringRef name,
+                                               double alpha, double beta);
+
 /// A scalar constant of `type` (float, integer or index).
 mlir::Value floatConstant(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Type type, double value);

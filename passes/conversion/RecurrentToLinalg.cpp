@@ -22,51 +22,40 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
-#include "llvm/ADT/StringSwitch.h"
 
 using namespace mlir;
 namespace graph = dlc::graph;
 
 namespace {
 
-/// An activation of ONNX's recurrent ops, by its ONNX name: the kernels'
-/// activations and graph.unary's scalar bodies where they have it, and the
-/// two that neither has.
-Value applyRecurrentActivation(OpBuilder &b, Location l, Value x,
-                               StringRef name, double alpha, double beta) {
-  StringRef kernelActivation = llvm::StringSwitch<StringRef>(name)
-                                   .Case("Sigmoid", "sigmoid")
-                                   .Case("Tanh", "tanh")
-                                   .Case("Relu", "relu")
-                                   .Case("LeakyRelu", "leaky_relu")
-                                   .Default("");
-  if (!kernelActivation.empty())
-    return dlc::applyActivation(b, l, x, kernelActivation, alpha, 0);
-  Type t = x.getType();
-  auto c = [&](double v) { return dlc::floatConstant(b, l, t, v); };
-  auto mul = [&](Value u, Value v) {
-    return arith::MulFOp::create(b, l, u, v).getResult();
-  };
-  if (name == "ScaledTanh")
-    return mul(c(alpha), math::TanhOp::create(b, l, mul(c(beta), x)));
-  if (name == "Affine")
-    return arith::AddFOp::create(b, l, mul(c(alpha), x), c(beta));
-  StringRef unary = llvm::StringSwitch<StringRef>(name)
-                        .Case("ThresholdedRelu", "thresholded_relu")
-                        .Case("HardSigmoid", "hard_sigmoid")
-                        .Case("Elu", "elu")
-                        .Case("Softsign", "softsign")
-                        .Case("Softplus", "softplus")
-                        .Default("");
-  if (!unary.empty())
-    return dlc::buildUnary(b, l, x, unary, alpha, beta, 0);
-  llvm_unreachable("activation names are checked by the importer");
-}
-
 struct Activation {
   std::string name;
   double alpha, beta;
 };
+
+/// The activations of direction `d` (f, g, h for LSTM; f, g for GRU; f for
+/// RNN) of a graph.recurrent or its gradient.
+template <typename OpT>
+SmallVector<Activation> activationsOf(OpT op, int64_t d) {
+  int64_t perDirection =
+      op.getCell() == "lstm" ? 3 : op.getCell() == "gru" ? 2 : 1;
+  SmallVector<Activation> out;
+  for (int64_t k = 0; k < perDirection; ++k) {
+    int64_t i = d * perDirection + k;
+    out.push_back(
+        {cast<StringAttr>(op.getActivations()[i]).str(),
+         cast<FloatAttr>(op.getActivationAlpha()[i]).getValueAsDouble(),
+         cast<FloatAttr>(op.getActivationBeta()[i]).getValueAsDouble()});
+  }
+  return out;
+}
+
+/// ONNX's `clip`: an activation's input bounded to [-clip, clip].
+Value clipInput(OpBuilder &b, Location l, Value x, double clip) {
+  Type t = x.getType();
+  x = arith::MaximumFOp::create(b, l, x, dlc::floatConstant(b, l, t, -clip));
+  return arith::MinimumFOp::create(b, l, x, dlc::floatConstant(b, l, t, clip));
+}
 
 class RecurrentLowering {
 public:
@@ -93,22 +82,24 @@ public:
     Value x2 = tensor::CollapseShapeOp::create(
         b, loc, RankedTensorType::get({t * batch, in}, elem), adaptor.getInput(),
         ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-    int64_t perDirection = cell == "lstm" ? 3 : cell == "gru" ? 2 : 1;
     for (int64_t d = 0; d < directions; ++d) {
       bool reverse = op.getDirection() == "reverse" || d == 1;
-      activations.clear();
-      for (int64_t k = 0; k < perDirection; ++k) {
-        int64_t i = d * perDirection + k;
-        activations.push_back(
-            {cast<StringAttr>(op.getActivations()[i]).str(),
-             cast<FloatAttr>(op.getActivationAlpha()[i]).getValueAsDouble(),
-             cast<FloatAttr>(op.getActivationBeta()[i]).getValueAsDouble()});
-      }
+      activations = activationsOf(op, d);
       Value w = sliceDirection(adaptor.getInputWeights(), d, {in, g * h});
       recurrent = sliceDirection(adaptor.getRecurrentWeights(), d, {h, g * h});
       Value bias = adaptor.getBias() ? sliceDirection(adaptor.getBias(), d, {g * h}) : Value();
       hBias = adaptor.getRecurrentHBias() ? sliceDirection(adaptor.getRecurrentHBias(), d, {h}) : Value();
-      peepholes = adaptor.getPeepholes() ? sliceDirection(adaptor.getPeepholes(), d, {3 * h}) : Value();
+      // Per gate (i, o, f) as [H]: linalg wants an operand's whole extent.
+      peepholes.clear();
+      if (adaptor.getPeepholes()) {
+        Value p = sliceDirection(adaptor.getPeepholes(), d, {3 * h});
+        for (int64_t k = 0; k < 3; ++k)
+          peepholes.push_back(tensor::ExtractSliceOp::create(
+              b, loc, RankedTensorType::get({h}, elem), p,
+              ArrayRef<OpFoldResult>{b.getIndexAttr(k * h)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(h)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
+      }
       xw = matmul(x2, w);
       if (bias)
         xw = addColumnBias(xw, bias);
@@ -201,19 +192,16 @@ private:
   }
 
   Value activate(OpBuilder &nb, Location l, Value x, int64_t which) {
-    if (clip) {
-      x = arith::MaximumFOp::create(nb, l, x, dlc::floatConstant(nb, l, elem, -*clip));
-      x = arith::MinimumFOp::create(nb, l, x, dlc::floatConstant(nb, l, elem, *clip));
-    }
+    if (clip)
+      x = clipInput(nb, l, x, *clip);
     const Activation &a = activations[which];
-    return applyRecurrentActivation(nb, l, x, a.name, a.alpha, a.beta);
+    return dlc::applyRecurrentActivation(nb, l, x, a.name, a.alpha, a.beta);
   }
 
   /// A generic over [B, H] whose inputs are read either whole ([B, H]) or
-  /// per column ([H], or a block of [3H] at `columnOffset`).
+  /// per column ([H]).
   struct Operand {
     Value value;
-    int64_t columnOffset = 0;
     bool perColumn = false;
   };
   /// `inits` are updated in place (each element reads only its own previous
@@ -228,9 +216,8 @@ private:
     SmallVector<AffineMap> maps;
     for (const Operand &o : operands) {
       inputs.push_back(o.value);
-      maps.push_back(o.perColumn
-                         ? AffineMap::get(2, 0, {col + o.columnOffset}, ctx)
-                         : AffineMap::get(2, 0, {r, col + o.columnOffset}, ctx));
+      maps.push_back(o.perColumn ? AffineMap::get(2, 0, {col}, ctx)
+                                 : AffineMap::get(2, 0, {r, col}, ctx));
     }
     auto type = RankedTensorType::get({batch, h}, elem);
     SmallVector<Value> outs(inits.begin(), inits.end());
@@ -264,7 +251,7 @@ private:
           SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(k * h)},
           SmallVector<OpFoldResult>{b.getIndexAttr(batch), b.getIndexAttr(h)},
           SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-      return Operand{block, 0, false};
+      return Operand{block, false};
     };
     auto add = [](OpBuilder &nb, Location l, Value x, Value y) {
       return arith::AddFOp::create(nb, l, x, y).getResult();
@@ -284,10 +271,9 @@ private:
       SmallVector<Operand> operands = {gate(xwT, 0), gate(xwT, 1), gate(xwT, 2),
                                        gate(xwT, 3), gate(hr, 0),  gate(hr, 1),
                                        gate(hr, 2),  gate(hr, 3)};
-      bool peep = static_cast<bool>(peepholes);
-      if (peep)
-        for (int64_t k = 0; k < 3; ++k)
-          operands.push_back({peepholes, k * h, true});
+      bool peep = !peepholes.empty();
+      for (Value p : peepholes)
+        operands.push_back({p, true});
       size_t state = operands.size(); // then: h, c (updated in place)
       auto out = elementwise(operands, ValueRange{hPrev, cPrev}, 2,
                              [&](OpBuilder &nb, Location l, ValueRange a) {
@@ -318,7 +304,7 @@ private:
                                        gate(hr, 0),  gate(hr, 1),  gate(hr, 2)};
       bool rb = static_cast<bool>(hBias);
       if (rb)
-        operands.push_back({hBias, 0, true});
+        operands.push_back({hBias, true});
       size_t state = operands.size();
       Value hNew = elementwise(operands, hPrev, 1, [&](OpBuilder &nb, Location l, ValueRange a) {
         Value z = activate(nb, l, add(nb, l, a[0], a[3]), 0);
@@ -359,7 +345,8 @@ private:
   Type elem;
   std::optional<double> clip;
   SmallVector<Activation> activations;
-  Value xw, recurrent, hBias, peepholes;
+  Value xw, recurrent, hBias;
+  SmallVector<Value> peepholes; // [H] each: i, o, f
 };
 
 struct RecurrentToLinalg : OpConversionPattern<graph::RecurrentOp> {
@@ -390,23 +377,20 @@ struct Calc {
   Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
   Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
   Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  Value sigmoid(Value x) {
-    return dlc::applyActivation(b, loc, x, "sigmoid", 0, 0);
-  }
-  Value tanh(Value x) { return dlc::applyActivation(b, loc, x, "tanh", 0, 0); }
-  /// The derivatives from the activations' outputs y.
-  Value sigmoidGrad(Value y) { return mul(y, sub(constant(1.0), y)); }
-  Value tanhGrad(Value y) { return sub(constant(1.0), mul(y, y)); }
 };
 
-/// graph.recurrent_grad, per direction (default activations only):
+/// graph.recurrent_grad, per direction:
 ///   forward again, as above, also keeping what each step starts from and
 ///   its gate activations in S[K, T, B, H], indexed by time
 ///   scf.for over the steps, last first: each step's pre-activation
 ///   gradients into dP[T, B, G*H], the state gradients dh (dc) carried back
 ///   dX += dP x W^T, dW = X^T x dP, dR = Hprev^T x dP, dbias = sum of dP rows
+///   (LSTM) dpeepholes = sums over steps and batch of dP times c
 /// so the weight gradients are three big matmuls after the loop, not
-/// accumulations inside it.
+/// accumulations inside it. Activation derivatives come from the kept
+/// outputs; an activation's input is kept too only where its derivative
+/// needs it (clip, or an output that does not tell the input's side of a
+/// kink).
 class RecurrentGradLowering {
 public:
   RecurrentGradLowering(ConversionPatternRewriter &b, graph::RecurrentGradOp op,
@@ -421,6 +405,8 @@ public:
     g = cell == "lstm" ? 4 : cell == "gru" ? 3 : 1;
     lbr = cell == "gru" && op.getLinearBeforeReset();
     elem = x.getElementType();
+    if (std::optional<APFloat> clipValue = op.getClip())
+      clip = clipValue->convertToDouble();
   }
 
   SmallVector<Value> lower() {
@@ -434,8 +420,10 @@ public:
     Value dhBias = zeros({directions, h});
     Value dh0 = empty({directions, batch, h});
     Value dc0 = zeros({directions, batch, h});
+    Value dPeepholes = zeros({directions, 3 * h});
     for (int64_t d = 0; d < directions; ++d) {
       bool reverse = op.getDirection() == "reverse" || d == 1;
+      planSlots(d);
       Value w = extract(adaptor.getInputWeights(), {idx(d)}, {in, g * h});
       recurrent = extract(adaptor.getRecurrentWeights(), {idx(d)}, {h, g * h});
       recurrentT = transpose(recurrent);
@@ -471,11 +459,22 @@ public:
       dh0 = insert(back.dh, dh0, {idx(d)});
       if (cell == "lstm")
         dc0 = insert(back.dc, dc0, {idx(d)});
+      if (!peepholes.empty()) {
+        // i and f look at c_prev, o at the new c.
+        auto kept = [&](int64_t k) {
+          return collapseTime(extract(stored, {idx(k)}, {t, batch, h}));
+        };
+        Value cPrev = kept(1), cNew = kept(cNewSlot);
+        Value read[] = {cPrev, cNew, cPrev};
+        for (int64_t k = 0; k < 3; ++k)
+          dPeepholes = insert(columnDot(block(dp, k * h, h), read[k]),
+                              dPeepholes, {}, {d, k * h});
+      }
     }
     Value dxOut = tensor::ExpandShapeOp::create(
         b, loc, RankedTensorType::get({t, batch, in}, elem), dx,
         ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-    return {dxOut, dw, dr, dbias, dhBias, dh0, dc0};
+    return {dxOut, dw, dr, dbias, dhBias, dh0, dc0, dPeepholes};
   }
 
 private:
@@ -579,6 +578,27 @@ private:
         });
   }
 
+  /// The sum of the rows of x * y (two [M, N] matrices), as [1, N].
+  Value columnDot(Value x, Value y) {
+    MLIRContext *ctx = b.getContext();
+    int64_t cols = cast<RankedTensorType>(x.getType()).getDimSize(1);
+    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    AffineMap row = AffineMap::get(
+        2, 0, {getAffineConstantExpr(0, ctx), getAffineDimExpr(1, ctx)}, ctx);
+    Value init = zeros({1, cols});
+    return linalg::GenericOp::create(
+               b, loc, init.getType(), ValueRange{x, y}, init,
+               ArrayRef<AffineMap>{id, id, row},
+               ArrayRef<utils::IteratorType>{utils::IteratorType::reduction,
+                                             utils::IteratorType::parallel},
+               [](OpBuilder &nb, Location l, ValueRange a) {
+                 Value p = arith::MulFOp::create(nb, l, a[0], a[1]);
+                 linalg::YieldOp::create(
+                     nb, l, ValueRange{arith::AddFOp::create(nb, l, p, a[2])});
+               })
+        .getResult(0);
+  }
+
   /// An elementwise kernel over [B, H] reading `inputs` ([B, H], or [H]
   /// per column) and updating `inits` in place; it also makes `fresh` new
   /// [B, H] tensors. The body sees the inputs, then the inits' current values,
@@ -614,20 +634,89 @@ private:
   /// Gate k of a [B, G*H] tensor as [B, H].
   Value gate(Value v, int64_t k) { return block(v, k * h, h); }
 
-  /// Runs direction `d` forward. Returns S[K, T, B, H], per time step: the
-  /// hidden state it starts from (S[0]), then by cell
-  ///   rnn: h;  lstm: c_prev, i, o, f, g, tanh(c);
-  ///   gru: z, r, h~ and r * h_prev (with linear_before_reset: the h gate's
-  ///   recurrence H_prev x R_h + Rb_h, which r multiplies).
+  /// The activations a step applies, by cell (site ids below): which of the
+  /// direction's activations it is, and the slot of S keeping its input
+  /// where the derivative needs that (-1: none; its output is always kept).
+  struct Site {
+    int64_t activation, input = -1;
+  };
+  enum : int64_t { kRnn = 0 };
+  enum : int64_t { kI = 0, kO, kF, kG, kC };
+  enum : int64_t { kZ = 0, kR, kN };
+
+  /// The direction's activations, sites and slots of S: by cell
+  ///   rnn: h_prev, h;  lstm: h_prev, c_prev, i, o, f, g, h(c);
+  ///   gru: h_prev, z, r, h~ and r * h_prev (with linear_before_reset: the h
+  ///   gate's recurrence H_prev x R_h + Rb_h, which r multiplies);
+  /// then (LSTM) the new c when the peepholes or h's derivative read it,
+  /// then the inputs of the other sites whose derivatives need them.
+  void planSlots(int64_t d) {
+    activations = activationsOf(op, d);
+    if (cell == "rnn")
+      sites = {{0}};
+    else if (cell == "lstm")
+      sites = {{0}, {0}, {0}, {1}, {2}};
+    else
+      sites = {{0}, {0}, {1}};
+    keptSlots = cell == "lstm" ? 7 : cell == "gru" ? 5 : 2;
+    peepholes.clear();
+    if (adaptor.getPeepholes())
+      for (int64_t k = 0; k < 3; ++k)
+        peepholes.push_back(
+            extract(adaptor.getPeepholes(), {idx(d)}, {h}, {k * h}));
+    auto needsInput = [&](const Site &s) {
+      const Activation &a = activations[s.activation];
+      return clip ||
+             dlc::recurrentActivationDerivativeNeedsInput(a.name, a.alpha);
+    };
+    cNewSlot = -1;
+    if (cell == "lstm" && (!peepholes.empty() || needsInput(sites[kC])))
+      cNewSlot = keptSlots++;
+    for (auto [k, s] : llvm::enumerate(sites))
+      if (needsInput(s))
+        s.input = cell == "lstm" && k == kC ? cNewSlot : keptSlots++;
+  }
+
+  /// The sites among `ids` whose input is kept.
+  SmallVector<int64_t> inputsKept(ArrayRef<int64_t> ids) {
+    return llvm::filter_to_vector(
+        ids, [&](int64_t id) { return sites[id].input >= 0; });
+  }
+
+  /// Site `s`'s activation of `x`, as the forward lowering applies it.
+  Value act(Calc &c, int64_t s, Value x) {
+    if (clip)
+      x = clipInput(c.b, c.loc, x, *clip);
+    const Activation &a = activations[sites[s].activation];
+    return dlc::applyRecurrentActivation(c.b, c.loc, x, a.name, a.alpha,
+                                         a.beta);
+  }
+
+  /// The derivative of site `s`'s activation with respect to its input
+  /// `pre` (before any clip; null when not kept), from its output `y`.
+  Value derivative(Calc &c, int64_t s, Value y, Value pre) {
+    const Activation &a = activations[sites[s].activation];
+    Value x = pre && clip ? clipInput(c.b, c.loc, pre, *clip) : pre;
+    Value d = dlc::applyRecurrentActivationDerivative(c.b, c.loc, x, y, a.name,
+                                                      a.alpha, a.beta);
+    if (!clip)
+      return d;
+    // The clip's own gradient, as a clamp's: zero where it was active.
+    Value magnitude = math::AbsFOp::create(c.b, c.loc, pre);
+    Value inside = arith::CmpFOp::create(c.b, c.loc, arith::CmpFPredicate::OLE,
+                                         magnitude, c.constant(*clip));
+    return arith::SelectOp::create(c.b, c.loc, inside, d, c.constant(0.0));
+  }
+
+  /// Runs direction `d` forward. Returns S[K, T, B, H] (see planSlots).
   Value forward(int64_t d, bool reverse) {
-    int64_t kept = cell == "lstm" ? 7 : cell == "gru" ? 5 : 2;
     Value h0 = adaptor.getInitialH()
                    ? copy(extract(adaptor.getInitialH(), {idx(d)}, {batch, h}))
                    : zeros({batch, h});
     Value c0 = adaptor.getInitialC() && cell == "lstm"
                    ? copy(extract(adaptor.getInitialC(), {idx(d)}, {batch, h}))
                    : zeros({batch, h});
-    Value stored = empty({kept, t, batch, h});
+    Value stored = empty({keptSlots, t, batch, h});
     auto loop = scf::ForOp::create(
         b, loc, index(0), index(t), index(1), ValueRange{h0, c0, stored},
         [&](OpBuilder &, Location, Value step, ValueRange state) {
@@ -645,33 +734,68 @@ private:
           s = insert(hPrev, s, {idx(0), time});
           if (cell == "lstm")
             s = insert(cPrev, s, {idx(1), time});
+          // Kernel results past `first` are the inputs of sites `ids`.
+          auto keepInputs = [&](ArrayRef<Value> results, size_t first,
+                                ArrayRef<int64_t> ids) {
+            for (auto [k, id] : llvm::enumerate(ids))
+              s = insert(results[first + k], s, {idx(sites[id].input), time});
+          };
           Value hr = matmul(hPrev, recurrent);
           SmallVector<Value> keep;
           Value hNew, cNew = cPrev;
           if (cell == "rnn") {
-            hNew = pointwise({gate(xwT, 0), gate(hr, 0)}, hPrev, 0,
-                             [](Calc &c) {
-                               return SmallVector<Value>{
-                                   c.tanh(c.add(c[0], c[1]))};
-                             })[0];
+            SmallVector<int64_t> ids = inputsKept({kRnn});
+            auto out = pointwise({gate(xwT, 0), gate(hr, 0)}, hPrev,
+                                 ids.size(), [&](Calc &c) {
+                                   Value pre = c.add(c[0], c[1]);
+                                   SmallVector<Value> r = {act(c, kRnn, pre)};
+                                   if (!ids.empty())
+                                     r.push_back(pre);
+                                   return r;
+                                 });
+            hNew = out[0];
             keep = {hNew};
+            keepInputs(out, 1, ids);
           } else if (cell == "lstm") {
-            // Gates in ONNX order i, o, f, c.
+            // Gates in ONNX order i, o, f, c; peepholes i, o, f.
+            SmallVector<Value> inputs = {gate(xwT, 0), gate(xwT, 1),
+                                         gate(xwT, 2), gate(xwT, 3),
+                                         gate(hr, 0),  gate(hr, 1),
+                                         gate(hr, 2),  gate(hr, 3)};
+            bool peep = !peepholes.empty();
+            inputs.append(peepholes.begin(), peepholes.end());
+            size_t state = inputs.size(); // then: h, c (updated in place)
+            SmallVector<int64_t> ids = inputsKept({kI, kO, kF, kG});
+            bool keepC = cNewSlot >= 0;
             auto out = pointwise(
-                {gate(xwT, 0), gate(xwT, 1), gate(xwT, 2), gate(xwT, 3),
-                 gate(hr, 0), gate(hr, 1), gate(hr, 2), gate(hr, 3)},
-                ValueRange{hPrev, cPrev}, 5, [](Calc &c) {
-                  Value i = c.sigmoid(c.add(c[0], c[4]));
-                  Value o = c.sigmoid(c.add(c[1], c[5]));
-                  Value f = c.sigmoid(c.add(c[2], c[6]));
-                  Value gg = c.tanh(c.add(c[3], c[7]));
-                  Value cn = c.add(c.mul(f, c[9]), c.mul(i, gg));
-                  Value tc = c.tanh(cn);
-                  return SmallVector<Value>{c.mul(o, tc), cn, i, o, f, gg, tc};
+                inputs, ValueRange{hPrev, cPrev}, 5 + keepC + ids.size(),
+                [&](Calc &c) {
+                  Value cp = c[state + 1];
+                  Value pre[] = {c.add(c[0], c[4]), c.add(c[1], c[5]),
+                                 c.add(c[2], c[6]), c.add(c[3], c[7])};
+                  if (peep) {
+                    pre[kI] = c.add(pre[kI], c.mul(c[8], cp));
+                    pre[kF] = c.add(pre[kF], c.mul(c[10], cp));
+                  }
+                  Value i = act(c, kI, pre[kI]), f = act(c, kF, pre[kF]);
+                  Value gg = act(c, kG, pre[kG]);
+                  Value cn = c.add(c.mul(f, cp), c.mul(i, gg));
+                  if (peep)
+                    pre[kO] = c.add(pre[kO], c.mul(c[9], cn));
+                  Value o = act(c, kO, pre[kO]), hc = act(c, kC, cn);
+                  SmallVector<Value> r = {c.mul(o, hc), cn, i, o, f, gg, hc};
+                  if (keepC)
+                    r.push_back(cn);
+                  for (int64_t id : ids)
+                    r.push_back(pre[id]);
+                  return r;
                 });
             hNew = out[0];
             cNew = out[1];
             keep = {out[2], out[3], out[4], out[5], out[6]};
+            if (keepC)
+              s = insert(out[7], s, {idx(cNewSlot), time});
+            keepInputs(out, 7 + keepC, ids);
           } else if (lbr) {
             SmallVector<Value> inputs = {gate(xwT, 0), gate(xwT, 1),
                                          gate(xwT, 2), gate(hr, 0),
@@ -680,31 +804,51 @@ private:
             if (withBias)
               inputs.push_back(hBias);
             size_t prev = inputs.size();
-            auto out = pointwise(inputs, hPrev, 4, [&](Calc &c) {
-              Value z = c.sigmoid(c.add(c[0], c[3]));
-              Value r = c.sigmoid(c.add(c[1], c[4]));
+            SmallVector<int64_t> ids = inputsKept({kZ, kR, kN});
+            auto out = pointwise(inputs, hPrev, 4 + ids.size(), [&](Calc &c) {
+              Value pre[] = {c.add(c[0], c[3]), c.add(c[1], c[4]), Value()};
+              Value z = act(c, kZ, pre[kZ]), r = act(c, kR, pre[kR]);
               Value q = withBias ? c.add(c[5], c[6]) : c[5];
-              Value n = c.tanh(c.add(c[2], c.mul(r, q)));
-              return SmallVector<Value>{gruState(c, z, n, c[prev]), z, r, n, q};
+              pre[kN] = c.add(c[2], c.mul(r, q));
+              Value n = act(c, kN, pre[kN]);
+              SmallVector<Value> res = {gruState(c, z, n, c[prev]), z, r, n,
+                                        q};
+              for (int64_t id : ids)
+                res.push_back(pre[id]);
+              return res;
             });
             hNew = out[0];
             keep = {out[1], out[2], out[3], out[4]};
+            keepInputs(out, 5, ids);
           } else {
+            SmallVector<int64_t> zrIds = inputsKept({kZ, kR});
             auto zr = pointwise({gate(xwT, 0), gate(xwT, 1), gate(hr, 0),
                                  gate(hr, 1), hPrev},
-                                {}, 3, [](Calc &c) {
-                                  Value z = c.sigmoid(c.add(c[0], c[2]));
-                                  Value r = c.sigmoid(c.add(c[1], c[3]));
-                                  return SmallVector<Value>{z, r,
+                                {}, 3 + zrIds.size(), [&](Calc &c) {
+                                  Value pre[] = {c.add(c[0], c[2]),
+                                                 c.add(c[1], c[3])};
+                                  Value z = act(c, kZ, pre[kZ]);
+                                  Value r = act(c, kR, pre[kR]);
+                                  SmallVector<Value> res = {z, r,
                                                             c.mul(r, c[4])};
+                                  for (int64_t id : zrIds)
+                                    res.push_back(pre[id]);
+                                  return res;
                                 });
+            keepInputs(zr, 3, zrIds);
             Value resetH = matmul(zr[2], block(recurrent, 2 * h, h));
-            auto out = pointwise({gate(xwT, 2), resetH, zr[0]}, hPrev, 1,
-                                 [&](Calc &c) {
-                                   Value n = c.tanh(c.add(c[0], c[1]));
-                                   return SmallVector<Value>{
+            SmallVector<int64_t> nIds = inputsKept({kN});
+            auto out = pointwise({gate(xwT, 2), resetH, zr[0]}, hPrev,
+                                 1 + nIds.size(), [&](Calc &c) {
+                                   Value pre = c.add(c[0], c[1]);
+                                   Value n = act(c, kN, pre);
+                                   SmallVector<Value> res = {
                                        gruState(c, c[2], n, c[3]), n};
+                                   if (!nIds.empty())
+                                     res.push_back(pre);
+                                   return res;
                                  });
+            keepInputs(out, 2, nIds);
             hNew = out[0];
             keep = {zr[0], zr[1], out[1], zr[2]};
           }
@@ -747,6 +891,23 @@ private:
           auto kept = [&](int64_t k) {
             return extract(stored, {idx(k), time}, {batch, h});
           };
+          // Appends the kept inputs of sites `ids` to `inputs`; their
+          // positions there, -1 where not kept.
+          auto readInputs = [&](SmallVector<Value> &inputs,
+                                ArrayRef<int64_t> ids) {
+            SmallVector<int64_t> at;
+            for (int64_t id : ids) {
+              at.push_back(sites[id].input < 0
+                               ? -1
+                               : static_cast<int64_t>(inputs.size()));
+              if (sites[id].input >= 0)
+                inputs.push_back(kept(sites[id].input));
+            }
+            return at;
+          };
+          auto inputOf = [](Calc &c, int64_t at) {
+            return at < 0 ? Value() : c[at];
+          };
           Value dy = extract(adaptor.getYGrad(), {time, idx(d)}, {batch, h});
           Value dhNext = state[0], dp = state[2];
           SmallVector<Value> next(state.begin(), state.end());
@@ -765,74 +926,101 @@ private:
             return matmul(extract(dp, {time}, {batch, gates * h}),
                           rowBlock(recurrentT, 0, gates * h), direct);
           };
-          // Gradients of the pre-activations from those of the outputs:
-          // sigmoid' = y (1 - y), tanh' = 1 - y^2.
+          // Gradients of the pre-activations from those of the outputs,
+          // times the activations' derivatives.
           if (cell == "rnn") {
-            Value dpre = pointwise({kept(1), dhNext, dy}, {}, 1, [](Calc &c) {
+            SmallVector<Value> inputs = {kept(1), dhNext, dy};
+            SmallVector<int64_t> at = readInputs(inputs, {kRnn});
+            Value dpre = pointwise(inputs, {}, 1, [&](Calc &c) {
               return SmallVector<Value>{
-                  c.mul(c.add(c[1], c[2]), c.tanhGrad(c[0]))};
+                  c.mul(c.add(c[1], c[2]),
+                        derivative(c, kRnn, c[0], inputOf(c, at[0])))};
             })[0];
             storeGates({dpre});
             next[0] = recurrence(Value(), 1);
           } else if (cell == "lstm") {
+            SmallVector<Value> inputs = {kept(1), kept(2), kept(3), kept(4),
+                                         kept(5), kept(6), dhNext,  dy};
+            bool peep = !peepholes.empty();
+            inputs.append(peepholes.begin(), peepholes.end());
+            SmallVector<int64_t> at = readInputs(inputs, {kI, kO, kF, kG, kC});
+            size_t dcAt = inputs.size();
             // The new dc in place of the old one.
-            auto out = pointwise(
-                {kept(1), kept(2), kept(3), kept(4), kept(5), kept(6), dhNext,
-                 dy},
-                state[1], 4, [](Calc &c) {
-                  Value cPrev = c[0], i = c[1], o = c[2], f = c[3], gg = c[4],
-                        tc = c[5];
-                  Value dhT = c.add(c[6], c[7]);
-                  Value dcT = c.add(c[8], c.mul(c.mul(dhT, o), c.tanhGrad(tc)));
-                  return SmallVector<Value>{
-                      c.mul(dcT, f),
-                      c.mul(c.mul(dcT, gg), c.sigmoidGrad(i)),
-                      c.mul(c.mul(dhT, tc), c.sigmoidGrad(o)),
-                      c.mul(c.mul(dcT, cPrev), c.sigmoidGrad(f)),
-                      c.mul(c.mul(dcT, i), c.tanhGrad(gg))};
-                });
+            auto out = pointwise(inputs, state[1], 4, [&](Calc &c) {
+              Value cPrev = c[0], i = c[1], o = c[2], f = c[3], gg = c[4],
+                    hc = c[5];
+              auto grad = [&](int64_t site, Value y) {
+                return derivative(c, site, y, inputOf(c, at[site]));
+              };
+              Value dhT = c.add(c[6], c[7]);
+              Value dpo = c.mul(c.mul(dhT, hc), grad(kO, o));
+              Value dcT =
+                  c.add(c[dcAt], c.mul(c.mul(dhT, o), grad(kC, hc)));
+              // The peepholes: o reads the new c, i and f the previous one.
+              if (peep)
+                dcT = c.add(dcT, c.mul(dpo, c[9]));
+              Value dpi = c.mul(c.mul(dcT, gg), grad(kI, i));
+              Value dpf = c.mul(c.mul(dcT, cPrev), grad(kF, f));
+              Value dpg = c.mul(c.mul(dcT, i), grad(kG, gg));
+              Value dcPrev = c.mul(dcT, f);
+              if (peep)
+                dcPrev = c.add(dcPrev, c.add(c.mul(dpi, c[8]),
+                                             c.mul(dpf, c[10])));
+              return SmallVector<Value>{dcPrev, dpi, dpo, dpf, dpg};
+            });
             storeGates({out[1], out[2], out[3], out[4]});
             next[1] = out[0];
             next[0] = recurrence(Value(), 4);
           } else if (lbr) {
+            SmallVector<Value> inputs = {kept(0), kept(1), kept(2),
+                                         kept(3), kept(4), dy};
+            SmallVector<int64_t> at = readInputs(inputs, {kZ, kR, kN});
+            size_t dhAt = inputs.size();
             // dh becomes what reaches H_prev directly, dh * z.
-            auto out = pointwise(
-                {kept(0), kept(1), kept(2), kept(3), kept(4), dy}, dhNext, 4,
-                [](Calc &c) {
-                  Value hPrev = c[0], z = c[1], r = c[2], n = c[3], q = c[4];
-                  Value dhT = c.add(c[6], c[5]);
-                  Value dn = c.mul(c.mul(dhT, c.sub(c.constant(1.0), z)),
-                                   c.tanhGrad(n));
-                  return SmallVector<Value>{
-                      c.mul(dhT, z),
-                      c.mul(c.mul(dhT, c.sub(hPrev, n)), c.sigmoidGrad(z)),
-                      c.mul(c.mul(dn, q), c.sigmoidGrad(r)), dn, c.mul(dn, r)};
-                });
+            auto out = pointwise(inputs, dhNext, 4, [&](Calc &c) {
+              Value hPrev = c[0], z = c[1], r = c[2], n = c[3], q = c[4];
+              auto grad = [&](int64_t site, Value y) {
+                return derivative(c, site, y, inputOf(c, at[site]));
+              };
+              Value dhT = c.add(c[dhAt], c[5]);
+              Value dn = c.mul(c.mul(dhT, c.sub(c.constant(1.0), z)),
+                               grad(kN, n));
+              return SmallVector<Value>{
+                  c.mul(dhT, z),
+                  c.mul(c.mul(dhT, c.sub(hPrev, n)), grad(kZ, z)),
+                  c.mul(c.mul(dn, q), grad(kR, r)), dn, c.mul(dn, r)};
+            });
             storeGates({out[1], out[2], out[3]});
             next[3] = insert(out[4], state[3], {time});
             Value acc = recurrence(out[0], 2);
             next[0] = matmul(out[4], rowBlock(recurrentT, 2 * h, h), acc);
           } else {
             // dh becomes dh * z here, then gains d(r * H_prev) * r.
-            auto zn = pointwise(
-                {kept(0), kept(1), kept(3), dy}, dhNext, 2, [](Calc &c) {
-                  Value hPrev = c[0], z = c[1], n = c[2];
-                  Value dhT = c.add(c[4], c[3]);
-                  return SmallVector<Value>{
-                      c.mul(dhT, z),
-                      c.mul(c.mul(dhT, c.sub(hPrev, n)), c.sigmoidGrad(z)),
-                      c.mul(c.mul(dhT, c.sub(c.constant(1.0), z)),
-                            c.tanhGrad(n))};
-                });
+            SmallVector<Value> inputs = {kept(0), kept(1), kept(3), dy};
+            SmallVector<int64_t> at = readInputs(inputs, {kZ, kN});
+            size_t dhAt = inputs.size();
+            auto zn = pointwise(inputs, dhNext, 2, [&](Calc &c) {
+              Value hPrev = c[0], z = c[1], n = c[2];
+              Value dhT = c.add(c[dhAt], c[3]);
+              return SmallVector<Value>{
+                  c.mul(dhT, z),
+                  c.mul(c.mul(dhT, c.sub(hPrev, n)),
+                        derivative(c, kZ, z, inputOf(c, at[0]))),
+                  c.mul(c.mul(dhT, c.sub(c.constant(1.0), z)),
+                        derivative(c, kN, n, inputOf(c, at[1])))};
+            });
             // r scaled H_prev before R_h: d(r * H_prev) = dn x R_h^T.
             Value dReset = matmul(zn[2], rowBlock(recurrentT, 2 * h, h));
-            auto rh = pointwise(
-                {kept(0), kept(2), dReset}, zn[0], 1, [](Calc &c) {
-                  Value hPrev = c[0], r = c[1], dReset = c[2];
-                  return SmallVector<Value>{
-                      c.add(c[3], c.mul(dReset, r)),
-                      c.mul(c.mul(dReset, hPrev), c.sigmoidGrad(r))};
-                });
+            SmallVector<Value> rInputs = {kept(0), kept(2), dReset};
+            SmallVector<int64_t> rAt = readInputs(rInputs, {kR});
+            size_t accAt = rInputs.size();
+            auto rh = pointwise(rInputs, zn[0], 1, [&](Calc &c) {
+              Value hPrev = c[0], r = c[1], dReset = c[2];
+              return SmallVector<Value>{
+                  c.add(c[accAt], c.mul(dReset, r)),
+                  c.mul(c.mul(dReset, hPrev),
+                        derivative(c, kR, r, inputOf(c, rAt[0])))};
+            });
             storeGates({zn[1], rh[1], zn[2]});
             next[0] = recurrence(rh[0], 2);
           }
@@ -858,7 +1046,13 @@ private:
   std::string cell;
   bool lbr;
   Type elem;
+  std::optional<double> clip;
   Value xw, recurrent, recurrentT, hBias;
+  // Per direction (planSlots).
+  SmallVector<Activation> activations;
+  SmallVector<Site> sites;
+  int64_t keptSlots, cNewSlot;
+  SmallVector<Value> peepholes; // [H] each: i, o, f
 };
 
 struct RecurrentGradToLinalg : OpConversionPattern<graph::RecurrentGradOp> {

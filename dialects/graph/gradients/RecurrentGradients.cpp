@@ -17,35 +17,21 @@ namespace {
 
 using GB = GradientBuilder;
 
-/// ONNX's default activations per direction; the lowering differentiates
-/// these only.
-SmallVector<StringRef> defaultActivations(StringRef cell) {
-  if (cell == "lstm")
-    return {"Sigmoid", "Tanh", "Tanh"};
-  if (cell == "gru")
-    return {"Sigmoid", "Tanh"};
-  return {"Tanh"};
-}
-
 struct RecurrentRule
     : GradientOpInterface::ExternalModel<RecurrentRule, RecurrentOp> {
   bool hasGradientRule(Operation *o, std::string &why) const {
+    // graph.recurrent does not check its activation names; its gradient
+    // does, so an unknown one is reported here rather than by the verifier.
     auto op = cast<RecurrentOp>(o);
-    SmallVector<StringRef> defaults = defaultActivations(op.getCell());
-    for (auto [i, name] : llvm::enumerate(op.getActivations())) {
+    for (Attribute name : op.getActivations()) {
       StringRef activation = cast<StringAttr>(name).getValue();
-      if (activation != defaults[i % defaults.size()]) {
+      if (!RecurrentGradOp::isDifferentiableActivation(activation)) {
         why = "no gradient rule for " + op.getCell().str() +
-              " with activation '" + activation.str() +
-              "' (only the default activations are supported)";
+              " with activation '" + activation.str() + "'";
         return false;
       }
     }
-    if (op.getClip())
-      why = "no gradient rule for " + op.getCell().str() + " with clip";
-    else if (op.getPeepholes())
-      why = "no gradient rule for lstm with peepholes";
-    return why.empty();
+    return true;
   }
 
   LogicalResult buildGradients(Operation *o, GB &b, ArrayRef<Value> g,
@@ -63,13 +49,13 @@ struct RecurrentRule
     auto grad = RecurrentGradOp::create(
         b.b, b.loc, op.getInput(), op.getInputWeights(),
         op.getRecurrentWeights(), op.getBias(), op.getRecurrentHBias(),
-        op.getInitialH(), op.getInitialC(), dy, dyh, dyc, op.getCellAttr(),
+        op.getInitialH(), op.getInitialC(), op.getPeepholes(), dy, dyh, dyc,
+        op.getCellAttr(),
         op.getDirectionAttr(), op.getHiddenSizeAttr(), op.getActivationsAttr(),
         op.getActivationAlphaAttr(), op.getActivationBetaAttr(),
         op.getClipAttr(), op.getLinearBeforeResetAttr());
     // Operands in order: input, input_weights, recurrent_weights, then the
-    // optional ones that are present; results cover every operand but
-    // peepholes.
+    // optional ones that are present; results cover every operand.
     out[0] = grad.getInputGrad();
     out[1] = grad.getInputWeightsGrad();
     out[2] = grad.getRecurrentWeightsGrad();
@@ -78,7 +64,8 @@ struct RecurrentRule
          {std::pair{op.getBias(), grad.getBiasGrad()},
           {op.getRecurrentHBias(), grad.getRecurrentHBiasGrad()},
           {op.getInitialH(), grad.getInitialHGrad()},
-          {op.getInitialC(), grad.getInitialCGrad()}})
+          {op.getInitialC(), grad.getInitialCGrad()},
+          {op.getPeepholes(), grad.getPeepholesGrad()}})
       if (operand)
         out[next++] = result;
     return success();
