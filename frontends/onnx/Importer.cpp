@@ -374,9 +374,12 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
       ctx.unsignedValues.insert(value);
   }
 
+  // Nodes are counted: a RepeatedPtrField's elements are not contiguous, so
+  // pointer differences do not give positions.
+  int position = 0;
   for (const auto &node : g.node()) {
     ctx.node = &node;
-    ctx.nodeIndex = static_cast<int>(&node - &*g.node().begin());
+    ctx.nodeIndex = position++;
     const OpImporter *imp = findImporter(node.op_type(), node.domain());
     if (failed(imp->import(ctx))) {
       if (ctx.errors.empty())
