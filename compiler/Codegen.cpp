@@ -214,6 +214,7 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
         *llvmModule, b.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
         b.getInt64(signature.strippedModel.size()),
         exports.symbolPrefix + "_source_model_size");
+    exports.trainingFields = t;
     fields.training = std::move(t);
   }
 
@@ -241,6 +242,50 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     return nullptr;
   }
   return llvmModule;
+}
+
+/// The embedding header's part for a training library: the state layout and
+/// the step's and update's calling conventions.
+static std::string trainingSection(const ExportSpec &exports,
+                                   const std::string &p,
+                                   const std::string &upper) {
+  if (!exports.trainingFields)
+    return "";
+  const TrainingFields &t = *exports.trainingFields;
+  size_t parameters = 0, forwardState = 0;
+  std::string h;
+  llvm::raw_string_ostream os(h);
+  os << "/* Training (dlc --train): loss " << t.loss << ", optimizer "
+     << t.optimizer << ". The state is one buffer of " << upper
+     << "_STATE_BYTES bytes,\n * float32 tensors at these byte offsets:\n";
+  for (const auto &s : t.state) {
+    parameters += s.role == "parameter";
+    forwardState += s.role == "parameter" || s.role == "buffer";
+    os << " *   " << s.offset << ": " << s.role << " '" << s.name << "' [";
+    llvm::interleaveComma(s.shape, os);
+    os << "]\n";
+  }
+  os << " * Start from a copy of " << p << "_initial_state. " << p
+     << "_forward takes, after the\n * inputs, pointers to the first "
+     << forwardState << " state tensors (parameters and buffers).\n"
+     << " * " << p << "_train_step: inputs = [step inputs (";
+  llvm::interleaveComma(t.inputs, os, [&](const auto &in) { os << "'" << in.name << "'"; });
+  os << "),\n *   &lr (float), state tensors], outputs = [&loss (float), new "
+        "state tensors\n *   (another buffer: they must not alias), the "
+        "gradient of each parameter].\n"
+     << " * " << p << "_apply_gradients: inputs = [&lr, state tensors, one "
+        "gradient per\n *   parameter], outputs = [new state tensors]. */\n"
+     << "#define " << upper << "_STATE_BYTES " << t.stateBytes << "\n"
+     << "#define " << upper << "_NUM_STATE " << t.state.size() << "\n"
+     << "#define " << upper << "_NUM_PARAMETERS " << parameters << "\n"
+     << "#define " << upper << "_STEP_WORKSPACE_BYTES " << t.stepWorkspaceBytes
+     << "\n"
+     << "extern const uint8_t " << p << "_initial_state[];\n"
+     << "void " << p << "_train_step(void **inputs, void **outputs, void "
+        "*workspace);\n"
+     << "void " << p << "_apply_gradients(void **inputs, void **outputs, "
+        "void *workspace);\n\n";
+  return h;
 }
 
 std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
@@ -276,6 +321,7 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
      << " * data of the dtypes and shapes above. */\n"
      << "void " << p << "_" << signature.entryName
      << "(void **inputs, void **outputs, void *workspace);\n\n"
+     << trainingSection(exports, p, upper)
      << "/* The FlatBuffers manifest (runtime/manifest.fbs). */\n"
      << "extern const uint8_t " << p << "_manifest[];\n"
      << "extern const uint64_t " << p << "_manifest_size;\n\n"

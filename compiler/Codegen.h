@@ -3,6 +3,7 @@
 #ifndef DLC_COMPILER_CODEGEN_H
 #define DLC_COMPILER_CODEGEN_H
 
+#include "compiler/Manifest.h"
 #include "compiler/Pipeline.h"
 #include "frontends/onnx/Importer.h"
 
@@ -47,6 +48,9 @@ struct ExportSpec {
     std::vector<onnx_frontend::TensorSignature> inputs;
   };
   std::optional<Training> training;
+  /// Filled by buildLLVMModule for a training library: what its manifest
+  /// says (state layout, symbols), for the embedding header.
+  std::optional<TrainingFields> trainingFields;
 };
 
 /// A C header declaring what a model object exports, its tensors and its
