@@ -15,6 +15,12 @@ namespace dlc::onnx_frontend {
 
 /// A model input or output as the user sees it.
 struct TensorSignature {
+  TensorSignature() = default;
+  TensorSignature(std::string name, std::string dtype,
+                  std::vector<int64_t> shape)
+      : name(std::move(name)), dtype(std::move(dtype)),
+        shape(std::move(shape)) {}
+
   std::string name;
   std::string dtype; ///< ONNX spelling: "float32", "int64", ...
   std::vector<int64_t> shape;
