@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs, with apt, exactly the Debian packages dlc needs that are missing. Idempotent: a second
-# run installs nothing and takes well under a second.
+# run installs nothing and takes well under a second. With arguments, installs those packages
+# instead (scripts/install-demo-deps.sh uses it for what `make train-demo` needs).
 set -euo pipefail
 
+if [ $# -gt 0 ]; then
+  packages=("$@")
+else
 packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
   cmake ninja-build ccache
@@ -11,6 +15,7 @@ packages=(
   libgtest-dev libonnx-dev libonnx-testdata
   openmpi-bin libopenmpi-dev
 )
+fi
 
 missing=()
 for p in "${packages[@]}"; do

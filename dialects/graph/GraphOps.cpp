@@ -1338,22 +1338,32 @@ static int64_t gatesOf(StringRef cell) {
   return cell == "lstm" ? 4 : cell == "gru" ? 3 : 1;
 }
 
-LogicalResult RecurrentOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor a,
-                                            SmallVectorImpl<Type> &types) {
+/// The sizes of a recurrent op (T, B, I, D, H, G), after checking the
+/// operands graph.recurrent and graph.recurrent_grad share.
+struct RecurrentSizes {
+  int64_t t, b, i, d, h, g;
+};
+
+template <typename AdaptorT>
+static FailureOr<RecurrentSizes>
+checkRecurrentOperands(std::optional<Location> loc, AdaptorT a, StringRef op) {
   auto x = rankedType(a.getInput());
   if (x.getRank() != 3)
-    return emitShapeError(loc, "recurrent input must be [T, B, I]");
-  int64_t d = a.getDirection() == "bidirectional" ? 2 : 1;
-  int64_t h = a.getHiddenSize(), g = gatesOf(a.getCell());
-  int64_t t = x.getDimSize(0), b = x.getDimSize(1), i = x.getDimSize(2);
+    return emitShapeError(loc, op + " input must be [T, B, I]");
+  RecurrentSizes s;
+  s.d = a.getDirection() == "bidirectional" ? 2 : 1;
+  s.h = a.getHiddenSize();
+  s.g = gatesOf(a.getCell());
+  s.t = x.getDimSize(0);
+  s.b = x.getDimSize(1);
+  s.i = x.getDimSize(2);
   auto expect = [&](Value v, ArrayRef<int64_t> shape, StringRef name) {
     if (v && rankedType(v).getShape() != shape)
-      return emitShapeError(loc, "recurrent " + name + " has the wrong shape");
+      return emitShapeError(loc, op + " " + name + " has the wrong shape");
     return success();
   };
-  if (failed(expect(a.getInputWeights(), {d, i, g * h}, "input_weights")) ||
+  int64_t d = s.d, h = s.h, g = s.g, b = s.b;
+  if (failed(expect(a.getInputWeights(), {d, s.i, g * h}, "input_weights")) ||
       failed(expect(a.getRecurrentWeights(), {d, h, g * h},
                     "recurrent_weights")) ||
       failed(expect(a.getBias(), {d, g * h}, "bias")) ||
@@ -1362,29 +1372,45 @@ LogicalResult RecurrentOp::inferReturnTypes(MLIRContext *,
       failed(expect(a.getInitialC(), {d, b, h}, "initial_c")) ||
       failed(expect(a.getPeepholes(), {d, 3 * h}, "peepholes")))
     return failure();
-  Type elem = x.getElementType();
+  return s;
+}
+
+/// Cell, direction and activation attributes, shared by both recurrent ops.
+template <typename OpT> static LogicalResult verifyRecurrentAttributes(OpT op) {
+  if (!llvm::is_contained({"rnn", "gru", "lstm"}, op.getCell()))
+    return op.emitOpError("unknown cell '") << op.getCell() << "'";
+  if (!llvm::is_contained({"forward", "reverse", "bidirectional"},
+                          op.getDirection()))
+    return op.emitOpError("unknown direction '") << op.getDirection() << "'";
+  int64_t perDirection =
+      op.getCell() == "lstm" ? 3 : op.getCell() == "gru" ? 2 : 1;
+  int64_t d = op.getDirection() == "bidirectional" ? 2 : 1;
+  if (static_cast<int64_t>(op.getActivations().size()) != perDirection * d)
+    return op.emitOpError("wants ")
+           << perDirection * d << " activations, got "
+           << op.getActivations().size();
+  if (op.getActivationAlpha().size() != op.getActivations().size() ||
+      op.getActivationBeta().size() != op.getActivations().size())
+    return op.emitOpError("wants one alpha and one beta per activation");
+  return success();
+}
+
+LogicalResult RecurrentOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor a,
+                                            SmallVectorImpl<Type> &types) {
+  auto sizes = checkRecurrentOperands(loc, a, "recurrent");
+  if (failed(sizes))
+    return failure();
+  auto [t, b, i, d, h, g] = *sizes;
+  Type elem = rankedType(a.getInput()).getElementType();
   types.push_back(RankedTensorType::get({t, d, b, h}, elem));
   types.push_back(RankedTensorType::get({d, b, h}, elem));
   types.push_back(RankedTensorType::get({d, b, h}, elem));
   return success();
 }
 
-LogicalResult RecurrentOp::verify() {
-  if (!llvm::is_contained({"rnn", "gru", "lstm"}, getCell()))
-    return emitOpError("unknown cell '") << getCell() << "'";
-  if (!llvm::is_contained({"forward", "reverse", "bidirectional"},
-                          getDirection()))
-    return emitOpError("unknown direction '") << getDirection() << "'";
-  int64_t perDirection = getCell() == "lstm" ? 3 : getCell() == "gru" ? 2 : 1;
-  int64_t d = getDirection() == "bidirectional" ? 2 : 1;
-  if (static_cast<int64_t>(getActivations().size()) != perDirection * d)
-    return emitOpError("wants ") << perDirection * d << " activations, got "
-                                 << getActivations().size();
-  if (getActivationAlpha().size() != getActivations().size() ||
-      getActivationBeta().size() != getActivations().size())
-    return emitOpError("wants one alpha and one beta per activation");
-  return success();
-}
+LogicalResult RecurrentOp::verify() { return verifyRecurrentAttributes(*this); }
 
 bool RecurrentGradOp::isCompatibleReturnTypes(TypeRange l, TypeRange r) {
   return compatibleResultTypes(l, r);
@@ -1394,31 +1420,21 @@ LogicalResult RecurrentGradOp::inferReturnTypes(MLIRContext *,
                                                 std::optional<Location> loc,
                                                 Adaptor a,
                                                 SmallVectorImpl<Type> &types) {
-  auto x = rankedType(a.getInput());
-  if (x.getRank() != 3)
-    return emitShapeError(loc, "recurrent_grad input must be [T, B, I]");
-  int64_t d = a.getDirection() == "bidirectional" ? 2 : 1;
-  int64_t h = a.getHiddenSize(), g = gatesOf(a.getCell());
-  int64_t t = x.getDimSize(0), b = x.getDimSize(1), i = x.getDimSize(2);
+  auto sizes = checkRecurrentOperands(loc, a, "recurrent_grad");
+  if (failed(sizes))
+    return failure();
+  auto [t, b, i, d, h, g] = *sizes;
   auto expect = [&](Value v, ArrayRef<int64_t> shape, StringRef name) {
     if (v && rankedType(v).getShape() != shape)
       return emitShapeError(loc,
                             "recurrent_grad " + name + " has the wrong shape");
     return success();
   };
-  if (failed(expect(a.getInputWeights(), {d, i, g * h}, "input_weights")) ||
-      failed(expect(a.getRecurrentWeights(), {d, h, g * h},
-                    "recurrent_weights")) ||
-      failed(expect(a.getBias(), {d, g * h}, "bias")) ||
-      failed(expect(a.getRecurrentHBias(), {d, h}, "recurrent_h_bias")) ||
-      failed(expect(a.getInitialH(), {d, b, h}, "initial_h")) ||
-      failed(expect(a.getInitialC(), {d, b, h}, "initial_c")) ||
-      failed(expect(a.getPeepholes(), {d, 3 * h}, "peepholes")) ||
-      failed(expect(a.getYGrad(), {t, d, b, h}, "y_grad")) ||
+  if (failed(expect(a.getYGrad(), {t, d, b, h}, "y_grad")) ||
       failed(expect(a.getYHGrad(), {d, b, h}, "y_h_grad")) ||
       failed(expect(a.getYCGrad(), {d, b, h}, "y_c_grad")))
     return failure();
-  Type elem = x.getElementType();
+  Type elem = rankedType(a.getInput()).getElementType();
   auto add = [&](ArrayRef<int64_t> shape) {
     types.push_back(RankedTensorType::get(shape, elem));
   };
@@ -1441,23 +1457,12 @@ bool RecurrentGradOp::isDifferentiableActivation(StringRef name) {
 }
 
 LogicalResult RecurrentGradOp::verify() {
-  if (!llvm::is_contained({"rnn", "gru", "lstm"}, getCell()))
-    return emitOpError("unknown cell '") << getCell() << "'";
-  if (!llvm::is_contained({"forward", "reverse", "bidirectional"},
-                          getDirection()))
-    return emitOpError("unknown direction '") << getDirection() << "'";
-  int64_t perDirection = getCell() == "lstm" ? 3 : getCell() == "gru" ? 2 : 1;
-  int64_t d = getDirection() == "bidirectional" ? 2 : 1;
-  if (static_cast<int64_t>(getActivations().size()) != perDirection * d)
-    return emitOpError("wants ") << perDirection * d << " activations, got "
-                                 << getActivations().size();
+  if (failed(verifyRecurrentAttributes(*this)))
+    return failure();
   for (Attribute name : getActivations())
     if (!isDifferentiableActivation(cast<StringAttr>(name).getValue()))
       return emitOpError("unknown activation '")
              << cast<StringAttr>(name).getValue() << "'";
-  if (getActivationAlpha().size() != getActivations().size() ||
-      getActivationBeta().size() != getActivations().size())
-    return emitOpError("wants one alpha and one beta per activation");
   if (getPeepholes() && getCell() != "lstm")
     return emitOpError("has peepholes, which only lstm takes");
   return success();

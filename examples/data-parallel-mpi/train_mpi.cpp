@@ -165,10 +165,7 @@ int main(int argc, char **argv) {
       t.shape.assign(info.shape, info.shape + info.rank);
       t.bytes.resize(info.bytes);
       dlc_model_read_state(model, info.name, t.bytes.data(), t.bytes.size());
-      // As dlc-run --save-params names them: '%' and '/' escaped.
-      std::string file;
-      for (char c : std::string(info.name))
-        file += c == '/' ? "%2F" : c == '%' ? "%25" : std::string(1, c);
+      std::string file = dlc::tools::stateFileName(info.name);
       if (!dlc::tools::writeTensorFile(saveDir + "/" + file + ".pb", t, error))
         return fail(error);
     }

@@ -169,4 +169,11 @@ double elementAsDouble(const HostTensor &t, int64_t i) {
   return 0;
 }
 
+std::string stateFileName(const std::string &name) {
+  std::string file;
+  for (char c : name)
+    file += c == '/' ? "%2F" : c == '%' ? "%25" : std::string(1, c);
+  return file;
+}
+
 } // namespace dlc::tools

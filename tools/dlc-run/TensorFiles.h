@@ -28,6 +28,11 @@ bool readTensorFile(const std::string &path, HostTensor &tensor,
 bool writeTensorFile(const std::string &path, const HostTensor &tensor,
                      std::string &error);
 
+/// The file name (without .pb) of a training library's state tensor, as
+/// `dlc-run --save-params` writes it: '/' and '%' escaped as %2F and %25, so
+/// that every name has its own file.
+std::string stateFileName(const std::string &name);
+
 /// Element `i` of a tensor as a double (any dtype).
 double elementAsDouble(const HostTensor &tensor, int64_t i);
 

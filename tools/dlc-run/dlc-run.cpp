@@ -296,15 +296,6 @@ bool compare(const HostTensor &got, const HostTensor &want, size_t index,
   return bad == 0;
 }
 
-/// The file name of a state tensor: its name with '/' and '%' escaped as
-/// %2F and %25, so that every name has its own file.
-std::string stateFileName(const std::string &name) {
-  std::string file;
-  for (char c : name)
-    file += c == '/' ? "%2F" : c == '%' ? "%25" : std::string(1, c);
-  return file;
-}
-
 /// Writes every Parameter and Buffer state tensor, or every Parameter's last
 /// gradient, as DIR/<name>.pb (see stateFileName).
 bool saveState(dlc_model *model, const std::string &dir, bool gradients,
@@ -334,7 +325,7 @@ bool saveState(dlc_model *model, const std::string &dir, bool gradients,
       error = dlc_last_error();
       return false;
     }
-    if (!dlc::tools::writeTensorFile(dir + "/" + stateFileName(info.name) + ".pb",
+    if (!dlc::tools::writeTensorFile(dir + "/" + dlc::tools::stateFileName(info.name) + ".pb",
                                      t, error))
       return false;
   }
@@ -356,7 +347,7 @@ bool loadState(dlc_model *model, const std::string &dir, std::string &error) {
     dlc_model_state_info(model, i, &info);
     if (info.role != DLC_STATE_PARAMETER && info.role != DLC_STATE_BUFFER)
       continue;
-    std::string file = dir + "/" + stateFileName(info.name) + ".pb";
+    std::string file = dir + "/" + dlc::tools::stateFileName(info.name) + ".pb";
     if (!std::filesystem::exists(file)) {
       missing.push_back(info.name);
       continue;
@@ -384,7 +375,7 @@ bool loadState(dlc_model *model, const std::string &dir, std::string &error) {
   }
   for (const std::string &name : missing)
     std::fprintf(stderr, "dlc-run: note: %s: no %s.pb: '%s' keeps its value\n",
-                 dir.c_str(), stateFileName(name).c_str(), name.c_str());
+                 dir.c_str(), dlc::tools::stateFileName(name).c_str(), name.c_str());
   return true;
 }
 
