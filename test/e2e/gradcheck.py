@@ -424,6 +424,12 @@ def pool_cases():
          dict(kernel_shape=[2, 2])),
         ("maxpool_k3_s2_ceil_nopad", "MaxPool", [1, 1, 6, 6], [1, 1, 3, 3],
          dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)),
+        # Windows that tile the input (the laid-out gradient), one with a
+        # leftover row and column that no window reads.
+        ("maxpool_k2_s2_tiles", "MaxPool", [2, 3, 4, 6], [2, 3, 2, 3],
+         dict(kernel_shape=[2, 2], strides=[2, 2])),
+        ("maxpool_k2x3_tiles_leftover", "MaxPool", [1, 2, 5, 7], [1, 2, 2, 2],
+         dict(kernel_shape=[2, 3], strides=[2, 3])),
         ("avgpool_k3_s2_pad1_include_pad", "AveragePool", [1, 2, 5, 5], [1, 2, 3, 3],
          dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], count_include_pad=1)),
         ("avgpool_k3_s2_pad1_exclude_pad", "AveragePool", [1, 2, 5, 5], [1, 2, 3, 3],

@@ -163,6 +163,36 @@ LogicalResult maxPoolRule(MaxPool2dOp op, GB &b, ArrayRef<Value> g,
   int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
   ArrayRef<int64_t> k = op.getKernelShape(), s = op.getStrides(),
                     p = op.getPads(), d = op.getDilations();
+  // Windows that tile the input (stride = kernel, no padding or dilation,
+  // as LeNet's and VGG's pools): every input element belongs to at most one
+  // window, so the gradient is laid out, not scattered. The first maximum
+  // is found tap by tap (strictly greater replaces, as PyTorch scans).
+  bool tiles = s == k && llvm::all_of(p, [](int64_t v) { return v == 0; }) &&
+               llvm::all_of(d, [](int64_t v) { return v == 1; }) &&
+               oh * k[0] <= h && ow * k[1] <= w;
+  if (tiles) {
+    auto tap = [&](int64_t i, int64_t j) {
+      return b.slice(x, {0, 0, i, j}, {n, c, oh, ow}, {1, 1, k[0], k[1]});
+    };
+    Value best = tap(0, 0), chosen = b.scalar(elem, 0.0);
+    for (int64_t t = 1; t < k[0] * k[1]; ++t) {
+      Value v = tap(t / k[1], t % k[1]);
+      Value better = b.greater(v, best);
+      best = b.where(better, v, best);
+      chosen = b.where(better, b.scalar(elem, double(t)), chosen);
+    }
+    chosen = b.expand(chosen, {n, c, oh, ow});
+    SmallVector<Value> parts;
+    for (int64_t t = 0; t < k[0] * k[1]; ++t)
+      parts.push_back(b.reshape(
+          b.mask(b.equal(chosen, b.scalar(elem, double(t))), g[0]),
+          {n, c, oh, ow, 1}));
+    Value laid = b.reshape(b.concat(parts, 4), {n, c, oh, ow, k[0], k[1]});
+    laid = b.reshape(b.transpose(laid, {0, 1, 2, 4, 3, 5}),
+                     {n, c, oh * k[0], ow * k[1]});
+    out[0] = b.pad(laid, {0, 0, 0, 0, 0, 0, h - oh * k[0], w - ow * k[1]}, 0.0);
+    return success();
+  }
   // Pad so that every window (ceil_mode ones too) lies inside.
   int64_t needH = (oh - 1) * s[0] + d[0] * (k[0] - 1) + 1;
   int64_t needW = (ow - 1) * s[1] + d[1] * (k[1] - 1) + 1;
