@@ -56,6 +56,16 @@ struct AppendLossPass
       return signalPassFailure();
     }
 
+    // Cross-entropy takes logits; a softmax output would be normalized twice
+    // (PyTorch's F.cross_entropy has the same contract).
+    if (loss == "cross-entropy") {
+      Value first = model.getBody().front().getTerminator()->getOperand(0);
+      if (first.getDefiningOp<SoftmaxOp>() || first.getDefiningOp<LogSoftmaxOp>())
+        first.getDefiningOp()->emitWarning(
+            "the loss cross-entropy takes logits, and the model's first "
+            "output is already a (log-)softmax: use --loss=nll on a "
+            "log-softmax, or the logits");
+    }
     auto withLoss = cast<func::FuncOp>(model->clone());
     withLoss.setName(function + "_loss");
     OpBuilder b(model);

@@ -295,6 +295,8 @@ int main(int argc, char **argv) {
     llvm::errs() << "dlc: "
                  << (diag.getSeverity() == DiagnosticSeverity::Error
                          ? "error: "
+                     : diag.getSeverity() == DiagnosticSeverity::Warning
+                         ? "warning: "
                          : "note: ");
     describeLocation(diag.getLocation(), llvm::errs());
     llvm::errs() << ": " << diag.str() << "\n";
