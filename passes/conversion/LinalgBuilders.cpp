@@ -44,9 +44,75 @@ AffineMap broadcastMap(MLIRContext *ctx, ArrayRef<int64_t> operandShape,
   return AffineMap::get(resultRank, 0, exprs, ctx);
 }
 
+/// The elementwise op on the tensors flattened to one dim, when every input
+/// has the result's shape (or is a scalar) and the body does not read its
+/// indices: one long unit-stride loop instead of a nest whose short
+/// innermost loop LLVM would unroll and vectorize across rows with gathers.
+static Value buildFlatElementwise(
+    OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  int64_t rank = resultType.getRank();
+  if (rank < 2 || !resultType.hasStaticShape())
+    return {};
+  for (Value in : inputs) {
+    auto type = cast<RankedTensorType>(in.getType());
+    if (type.getRank() != 0 && type.getShape() != resultType.getShape())
+      return {};
+  }
+  // A body that reads its indices (linalg.index) needs the original loops:
+  // try it on a scratch block first, with a builder no rewriter watches.
+  {
+    Block scratch;
+    for (Value in : inputs)
+      scratch.addArgument(getElementTypeOrSelf(in.getType()), loc);
+    OpBuilder probe(b.getContext());
+    probe.setInsertionPointToStart(&scratch);
+    (void)body(probe, loc, scratch.getArguments());
+    bool readsIndices = false;
+    scratch.walk([&](linalg::IndexOp) { readsIndices = true; });
+    for (Operation &op : llvm::reverse(scratch))
+      op.dropAllUses();
+    while (!scratch.empty())
+      scratch.back().erase();
+    if (readsIndices)
+      return {};
+  }
+  MLIRContext *ctx = b.getContext();
+  SmallVector<ReassociationIndices> all = {
+      llvm::to_vector(llvm::seq<int64_t>(0, rank))};
+  int64_t total = resultType.getNumElements();
+  SmallVector<Value> flat;
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs) {
+    auto type = cast<RankedTensorType>(in.getType());
+    if (type.getRank() == 0) {
+      flat.push_back(in);
+      maps.push_back(AffineMap::get(1, 0, {}, ctx));
+      continue;
+    }
+    flat.push_back(tensor::CollapseShapeOp::create(b, loc, in, all));
+    maps.push_back(AffineMap::getMultiDimIdentityMap(1, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(1, ctx));
+  auto flatType = RankedTensorType::get({total}, resultType.getElementType());
+  Value init = tensor::EmptyOp::create(b, loc, flatType.getShape(),
+                                       flatType.getElementType());
+  auto generic = linalg::GenericOp::create(
+      b, loc, flatType, flat, init, maps,
+      SmallVector<utils::IteratorType>{utils::IteratorType::parallel},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args.drop_back()));
+      });
+
+  return tensor::ExpandShapeOp::create(b, loc, resultType, generic.getResult(0),
+                                       all);
+}
+
 Value buildElementwise(
     OpBuilder &b, Location loc, RankedTensorType resultType, ValueRange inputs,
     function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  if (Value flat = buildFlatElementwise(b, loc, resultType, inputs, body))
+    return flat;
   MLIRContext *ctx = b.getContext();
   int64_t rank = resultType.getRank();
   SmallVector<AffineMap> maps;
