@@ -8,7 +8,9 @@
 // of it). Per step: compute the gradients of its slice, average them across
 // ranks with MPI_Allreduce, apply the average. With a loss that is a mean
 // over the batch this is the step one process takes on the whole batch; the
-// ranks stay identical because they apply the same update.
+// ranks stay identical because they apply the same update (BatchNorm running
+// statistics, which each rank's forward pass updates from its slice, are
+// averaged).
 //
 //===----------------------------------------------------------------------===//
 
@@ -142,6 +144,21 @@ int main(int argc, char **argv) {
                     MPI_COMM_WORLD);
       for (float &v : gradients[p])
         v /= static_cast<float>(ranks);
+    }
+    // BatchNorm running statistics are each rank's own after its forward
+    // pass: averaged, so that every rank keeps the same state.
+    for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
+      dlc_state_info info;
+      dlc_model_state_info(model, i, &info);
+      if (info.role != DLC_STATE_BUFFER)
+        continue;
+      std::vector<float> buffer(info.bytes / sizeof(float));
+      dlc_model_read_state(model, info.name, buffer.data(), info.bytes);
+      MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(buffer.size()),
+                    MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+      for (float &v : buffer)
+        v /= static_cast<float>(ranks);
+      dlc_model_write_state(model, info.name, buffer.data(), info.bytes);
     }
     float total = 0;
     MPI_Allreduce(&loss, &total, 1, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
