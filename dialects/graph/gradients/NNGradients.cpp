@@ -80,7 +80,7 @@ Value im2col(GB &b, Value x, ArrayRef<int64_t> k, ArrayRef<int64_t> s,
 }
 
 /// Input gradient of a group-1 convolution: the transposed convolution of
-/// the output gradient, W^T G scattered back by col2im.
+/// the output gradient, W^T G summed back into the input by col2im.
 Value convInputGradient(GB &b, Conv2dOp op, Value g, Value w,
                         RankedTensorType xType) {
   auto wType = GB::typeOf(w), gType = GB::typeOf(g);
@@ -92,6 +92,27 @@ Value convInputGradient(GB &b, Conv2dOp op, Value g, Value w,
   Value wRows = b.reshape(w, {f, c * kh * kw});
   Value cols = b.matmul(wRows, gCols, /*transposeLhs=*/true, false);
   ArrayRef<int64_t> pads = op.getPads();
+  // Stride 1: col2im as a sum over the taps of shifted planes (each a pad
+  // and an add over whole tensors, vectorized), not a gather per element.
+  if (llvm::all_of(op.getStrides(), [](int64_t v) { return v == 1; }) &&
+      llvm::all_of(op.getDilations(), [](int64_t v) { return v == 1; })) {
+    int64_t h = xType.getDimSize(2), wd = xType.getDimSize(3);
+    Value taps = b.transpose(b.reshape(cols, {c, kh, kw, n, oh, ow}),
+                             {1, 2, 3, 0, 4, 5});
+    Value sum;
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j) {
+        Value tap = b.reshape(
+            b.slice(taps, {i, j, 0, 0, 0, 0}, {1, 1, n, c, oh, ow},
+                    {1, 1, 1, 1, 1, 1}),
+            {n, c, oh, ow});
+        int64_t top = i - pads[0], left = j - pads[1];
+        Value placed = b.pad(tap, {0, 0, top, left, 0, 0, h - oh - top,
+                                   wd - ow - left}, 0.0);
+        sum = sum ? b.add(sum, placed) : placed;
+      }
+    return sum;
+  }
   return Col2ImOp::create(
       b.b, b.loc, cols, n, ArrayRef<int64_t>{oh, ow}, ArrayRef<int64_t>{kh, kw},
       op.getStrides(), op.getDilations(), ArrayRef<int64_t>{pads[0], pads[1]},
