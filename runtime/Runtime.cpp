@@ -715,9 +715,25 @@ dlc_status dlc_model_apply_gradients(dlc_model *model,
       return fail(DLC_ERROR_INVALID_ARGUMENT,
                   "dlc_model_apply_gradients: gradient #" + std::to_string(i) +
                       " is null");
-  if (!std::isfinite(lr))
+  if (!std::isfinite(lr) || lr < 0)
     return fail(DLC_ERROR_INVALID_ARGUMENT,
-                "dlc_model_apply_gradients: the learning rate is not finite");
+                "dlc_model_apply_gradients: the learning rate must be finite "
+                "and >= 0");
+  // One nan after an all-reduce would poison every parameter.
+  {
+    size_t p = 0;
+    for (const StateDesc &t : model->state) {
+      if (t.role != DLC_STATE_PARAMETER)
+        continue;
+      for (size_t k = 0; k < t.bytes / sizeof(float); ++k)
+        if (!std::isfinite(gradients[p][k]))
+          return fail(DLC_ERROR_NONFINITE,
+                      "dlc_model_apply_gradients: the gradient of '" + t.name +
+                          "' is not finite at element " + std::to_string(k) +
+                          "; the update was not applied");
+      ++p;
+    }
+  }
   std::lock_guard<std::mutex> lock(model->runMutex);
   std::vector<void *> in = {&lr}, out;
   for (const StateDesc &t : model->state) {
@@ -769,9 +785,10 @@ static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
   if (dlc_status s = checkTensors(model->stepInputs, inputs, num_inputs,
                                   "input", in))
     return s;
-  if (!std::isfinite(lr))
+  if (!std::isfinite(lr) || lr < 0)
     return fail(DLC_ERROR_INVALID_ARGUMENT,
-                std::string(function) + ": the learning rate is not finite");
+                std::string(function) +
+                    ": the learning rate must be finite and >= 0");
   std::lock_guard<std::mutex> lock(model->runMutex);
   in.push_back(&lr);
   float value = NAN;

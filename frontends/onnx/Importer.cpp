@@ -128,8 +128,13 @@ selectTrainedParameters(const onnx::GraphProto &g,
   // Float inputs the importers read as compile-time settings, not data:
   // initializers used only there stay constants.
   static const std::map<std::string, std::set<int>> settings = {
-      {"Dropout", {1}}, {"Clip", {1, 2}}, {"Pad", {2}},
-      {"Resize", {1, 2}}, {"Upsample", {1}}};
+      {"Dropout", {1}},          {"Clip", {1, 2}},
+      {"Pad", {2}},              {"Resize", {1, 2}},
+      {"Upsample", {1}},         {"Range", {0, 1, 2}},
+      {"OneHot", {1, 2}},        {"QuantizeLinear", {1, 2}},
+      {"DequantizeLinear", {1, 2}}, {"MatMulInteger", {2, 3}},
+      {"ConvInteger", {2, 3}},   {"QLinearMatMul", {1, 2, 4, 5, 6, 7}},
+      {"QLinearConv", {1, 2, 4, 5, 6, 7}}};
   std::set<size_t> matched; // the globs that froze something
   std::map<std::string, int> statisticUses, otherUses;
   std::set<std::string> trainingStatistics;
@@ -167,7 +172,7 @@ selectTrainedParameters(const onnx::GraphProto &g,
       trained.insert(name);
       continue;
     }
-    if (statistic && trainingStatistics.count(name) && float32) {
+    if (statistic && trainingStatistics.count(name) && float32 && !frozen) {
       buffers.insert(name);
       continue;
     }

@@ -500,7 +500,11 @@ LogicalResult importTrainingDropout(ImportContext &ctx, Value x) {
   Value mask = ctx.build<graph::DropoutMaskOp>(
       Value(), b.getDenseI64ArrayAttr(type.getShape()),
       b.getF32FloatAttr(static_cast<float>(ratio)),
-      b.getI64IntegerAttr(ctx.intAttr("seed", 0)));
+      // Without a seed (PyTorch exports none) each node draws its own masks:
+      // the seed comes from its position in the graph.
+      b.getI64IntegerAttr(ctx.attr("seed")
+                              ? ctx.intAttr("seed", 0)
+                              : 0x5EED0000 + int64_t(ctx.nodeIndex) * 7919));
   Value y = mask ? ctx.build<graph::MulOp>(x, mask) : Value();
   if (!y)
     return failure();

@@ -57,6 +57,15 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
   static LogicalResult dropBufferUpdates(func::FuncOp func) {
     if (StringRef(func.getName()).ends_with("_grad"))
       return success();
+    // The model function of a training library runs inference: dropout
+    // keeps everything (a mask of ones).
+    func.walk([](DropoutMaskOp mask) {
+      OpBuilder b(mask);
+      GradientBuilder gb(b, mask.getLoc());
+      mask.getResult().replaceAllUsesWith(
+          gb.splat(cast<RankedTensorType>(mask.getType()), 1.0));
+      mask.erase();
+    });
     llvm::BitVector erase(func.getNumResults());
     for (unsigned i = 0; i < func.getNumResults(); ++i)
       if (func.getResultAttr(i, "graph.buffer_update"))

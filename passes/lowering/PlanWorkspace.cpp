@@ -96,12 +96,17 @@ bool staysInIteration(memref::AllocOp alloc) {
         continue;
       if (user->getNumRegions() != 0)
         return false; // other region ops: not analysed, keep it allocated
-      if (isa<ViewLikeOpInterface>(user) ||
-          isa<memref::ReinterpretCastOp, memref::CastOp, memref::ExpandShapeOp,
-              memref::CollapseShapeOp>(user))
-        for (Value r : user->getResults())
-          if (isa<BaseMemRefType>(r.getType()))
-            worklist.push_back(r);
+      bool view = isa<ViewLikeOpInterface>(user) ||
+                  isa<memref::ReinterpretCastOp, memref::CastOp,
+                      memref::ExpandShapeOp, memref::CollapseShapeOp>(user);
+      for (Value r : user->getResults())
+        if (isa<BaseMemRefType>(r.getType())) {
+          // A memref made from it by anything else (a select, a call) is
+          // not followed: keep the allocation.
+          if (!view)
+            return false;
+          worklist.push_back(r);
+        }
     }
   }
   return true;

@@ -226,6 +226,8 @@ int main(int argc, char **argv) {
           only(beta1, "--beta1", adam, "adam and adamw"),
           only(beta2, "--beta2", adam, "adam and adamw"),
           only(rmsAlpha, "--alpha", optimizer == "rmsprop", "rmsprop"),
+          only(epsilon, "--eps", optimizer != "sgd",
+               "adam, adamw, rmsprop and adagrad"),
           only(huberDelta, "--delta", lossKind == "huber", "--loss=huber"),
           only(labelSmoothing, "--label-smoothing", lossKind == "cross-entropy",
                "--loss=cross-entropy"),

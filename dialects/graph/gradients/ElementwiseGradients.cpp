@@ -176,8 +176,8 @@ Value unaryDerivative(UnaryOp op, GB &b) {
     Value inside = b.logicalAnd(b.greater(lin, c(0.0)), b.greater(c(1.0), lin));
     return b.where(inside, c(alpha), c(0.0));
   }
-  if (fn == "hard_swish") { // x/6 + 0.5 + x/6 inside (-3, 3)
-    Value inside = b.logicalAnd(b.greater(x, c(-3.0)), b.greater(c(3.0), x));
+  if (fn == "hard_swish") { // x/3 + 0.5 on [-3, 3] (PyTorch's bounds)
+    Value inside = b.logicalAnd(b.greaterEqual(x, c(-3.0)), b.lessEqual(x, c(3.0)));
     Value mid = b.add(b.scale(x, 1.0 / 3.0), c(0.5));
     return b.where(inside, mid, b.where(b.greater(x, c(0.0)), c(1.0), c(0.0)));
   }

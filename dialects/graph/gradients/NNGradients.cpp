@@ -94,9 +94,20 @@ Value convInputGradient(GB &b, Conv2dOp op, Value g, Value w,
   ArrayRef<int64_t> pads = op.getPads();
   // Stride 1: col2im as a sum over the taps of shifted planes (each a pad
   // and an add over whole tensors, vectorized), not a gather per element.
-  if (llvm::all_of(op.getStrides(), [](int64_t v) { return v == 1; }) &&
+  int64_t h = xType.getDimSize(2), wd = xType.getDimSize(3);
+  // Each tap's plane is shifted by (i - top pad, j - left pad); a shift that
+  // crops more than the plane (large pads or kernels on small maps) takes
+  // col2im.
+  bool shiftsFit = true;
+  for (int64_t i = 0; i < kh && shiftsFit; ++i)
+    for (int64_t j = 0; j < kw && shiftsFit; ++j) {
+      int64_t top = i - pads[0], left = j - pads[1];
+      int64_t bottom = h - oh - top, right = wd - ow - left;
+      shiftsFit = -top < oh && -left < ow && -bottom < oh && -right < ow;
+    }
+  if (shiftsFit &&
+      llvm::all_of(op.getStrides(), [](int64_t v) { return v == 1; }) &&
       llvm::all_of(op.getDilations(), [](int64_t v) { return v == 1; })) {
-    int64_t h = xType.getDimSize(2), wd = xType.getDimSize(3);
     Value taps = b.transpose(b.reshape(cols, {c, kh, kw, n, oh, ow}),
                              {1, 2, 3, 0, 4, 5});
     Value sum;

@@ -300,7 +300,11 @@ struct ReduceRule : GradientOpInterface::ExternalModel<ReduceRule, ReduceOp> {
     } else {
       // l2: x / y; log_sum_exp: exp(x - y).
       Value y = b.broadcastReduced(op.getResult(), xType, axes, keep);
-      Value d = kind == "l2" ? b.div(x, y) : b.unary(b.sub(x, y), "exp");
+      // l2 at a zero norm: 0, as PyTorch's norm backward gives.
+      Value d = kind == "l2"
+                    ? b.where(b.equal(y, b.scalar(xType.getElementType(), 0.0)),
+                              b.scalar(xType.getElementType(), 0.0), b.div(x, y))
+                    : b.unary(b.sub(x, y), "exp");
       out[0] = b.mul(d, spread);
     }
     return success();
