@@ -108,6 +108,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RecurrentOp)
 DLC_COMPATIBLE_RETURN_TYPES(GatherElementsOp)
 DLC_COMPATIBLE_RETURN_TYPES(TriluOp)
 DLC_COMPATIBLE_RETURN_TYPES(DropoutMaskOp)
+DLC_COMPATIBLE_RETURN_TYPES(ModeSelectOp)
 DLC_COMPATIBLE_RETURN_TYPES(ResizeOp)
 DLC_COMPATIBLE_RETURN_TYPES(ScatterElementsOp)
 DLC_COMPATIBLE_RETURN_TYPES(TopKOp)
@@ -1223,6 +1224,16 @@ LogicalResult TriluOp::inferReturnTypes(MLIRContext *,
   if (rankedType(a.getInput()).getRank() < 2)
     return emitShapeError(loc, "trilu wants rank >= 2");
   types.push_back(a.getInput().getType());
+  return success();
+}
+
+LogicalResult ModeSelectOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor a,
+                                             SmallVectorImpl<Type> &types) {
+  if (a.getTraining().getType() != a.getInference().getType())
+    return emitShapeError(loc, "mode_select wants operands of one type");
+  types.push_back(a.getTraining().getType());
   return success();
 }
 

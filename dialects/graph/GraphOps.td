@@ -435,6 +435,19 @@ def Graph_TriluOp : Graph_Op<"trilu"> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
+def Graph_ModeSelectOp : Graph_Op<"mode_select"> {
+  let summary = "A value that differs between training and inference";
+  let description = [{
+    `training` in a training step, `inference` in the model's inference
+    function (e.g. BatchNormalization exported in training mode: batch
+    statistics while training, running statistics for inference).
+    graph-autodiff resolves every one; none reaches the lowering.
+  }];
+  let arguments = (ins AnyRankedTensor:$training, AnyRankedTensor:$inference);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_DropoutMaskOp : Graph_Op<"dropout_mask"> {
   let summary = "Inverted-dropout mask: 0 or 1 / (1 - ratio) per element";
   let description = [{

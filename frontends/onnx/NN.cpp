@@ -421,6 +421,15 @@ LogicalResult importTrainingBatchNorm(ImportContext &ctx, Value x, Value scale,
   Value y = bb ? ctx.build<graph::AddOp>(scaled, bb) : Value();
   if (!y)
     return failure();
+  // A training step normalizes with the batch; the trained model's inference
+  // with the running statistics, as PyTorch's model.eval() does.
+  if (ctx.training) {
+    Value eval = ctx.build<graph::BatchNormOp>(x, scale, bias, mean, var,
+                                               b.getF32FloatAttr(eps));
+    y = eval ? ctx.build<graph::ModeSelectOp>(y, eval) : Value();
+    if (!y)
+      return failure();
+  }
   ctx.setOutput(0, y);
   // The running statistics, when asked for (as outputs or as training state).
   auto blend = [&](Value running, Value batch) {

@@ -57,8 +57,13 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
   static LogicalResult dropBufferUpdates(func::FuncOp func) {
     if (StringRef(func.getName()).ends_with("_grad"))
       return success();
-    // The model function of a training library runs inference: dropout
-    // keeps everything (a mask of ones).
+    // The model function of a training library runs inference: the
+    // inference side of every mode_select, and dropout keeps everything (a
+    // mask of ones).
+    func.walk([](ModeSelectOp select) {
+      select.getResult().replaceAllUsesWith(select.getInference());
+      select.erase();
+    });
     func.walk([](DropoutMaskOp mask) {
       OpBuilder b(mask);
       GradientBuilder gb(b, mask.getLoc());
@@ -83,6 +88,11 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
     builder.setInsertionPointAfter(forward);
     builder.insert(grad);
 
+    // The training step takes the training side of every mode_select.
+    grad.walk([](ModeSelectOp select) {
+      select.getResult().replaceAllUsesWith(select.getTraining());
+      select.erase();
+    });
     Block &body = grad.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     if (ret.getNumOperands() == 0 || !isFloatTensor(ret.getOperand(0)) ||

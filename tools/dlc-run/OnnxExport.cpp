@@ -5,6 +5,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <fstream>
+#include <set>
 #include <vector>
 
 namespace dlc::tools {
@@ -42,6 +43,26 @@ bool exportTrainedOnnx(dlc_model *model, const std::string &path,
       init.set_raw_data(data.data(), data.size());
       ++filled;
     }
+  }
+  // The export is for inference: BatchNormalization exported in training
+  // mode is switched to its running statistics (what the library's forward
+  // uses), unless its running-statistic outputs are model outputs.
+  std::set<std::string> outputs;
+  for (const auto &o : proto.graph().output())
+    outputs.insert(o.name());
+  for (auto &node : *proto.mutable_graph()->mutable_node()) {
+    if (node.op_type() != "BatchNormalization")
+      continue;
+    bool exported = false;
+    for (int i = 1; i < node.output_size(); ++i)
+      exported |= outputs.count(node.output(i)) > 0;
+    if (exported)
+      continue;
+    for (auto &a : *node.mutable_attribute())
+      if (a.name() == "training_mode")
+        a.set_i(0);
+    while (node.output_size() > 1)
+      node.mutable_output()->RemoveLast();
   }
   if (filled == 0) {
     error = "no initializer of the source model is trained state";
