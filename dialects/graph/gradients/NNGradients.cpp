@@ -181,6 +181,19 @@ LogicalResult conv2dRule(Conv2dOp op, GB &b, ArrayRef<Value> g, Grads &out) {
   return success();
 }
 
+/// The sizes a pooling gradient works with: input [n, c, h, w], output
+/// [n, c, oh, ow].
+struct PoolShape {
+  Type elem;
+  int64_t n, c, h, w, oh, ow;
+  template <typename PoolOp> static PoolShape of(PoolOp op) {
+    auto in = GB::typeOf(op.getInput()), out = GB::typeOf(op.getResult());
+    return {in.getElementType(), in.getDimSize(0), in.getDimSize(1),
+            in.getDimSize(2),    in.getDimSize(3), out.getDimSize(2),
+            out.getDimSize(3)};
+  }
+};
+
 /// Each output's gradient goes to the first maximum of its window (taps in
 /// row-major order, as PyTorch's CPU kernel scans them): the window's taps
 /// are stacked, arg_reduce picks the tap, and a scatter-add over the flattened
@@ -188,11 +201,12 @@ LogicalResult conv2dRule(Conv2dOp op, GB &b, ArrayRef<Value> g, Grads &out) {
 LogicalResult maxPoolRule(MaxPool2dOp op, GB &b, ArrayRef<Value> g,
                           Grads &out) {
   Value x = op.getInput();
-  auto xType = GB::typeOf(x), yType = GB::typeOf(op.getResult());
-  Type elem = xType.getElementType();
-  int64_t n = xType.getDimSize(0), c = xType.getDimSize(1),
-          h = xType.getDimSize(2), w = xType.getDimSize(3);
-  int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+  auto xType = GB::typeOf(x);
+  // Plain copies: lambdas below capture them (C++17 cannot capture
+  // structured bindings).
+  PoolShape ps = PoolShape::of(op);
+  Type elem = ps.elem;
+  int64_t n = ps.n, c = ps.c, h = ps.h, w = ps.w, oh = ps.oh, ow = ps.ow;
   ArrayRef<int64_t> k = op.getKernelShape(), s = op.getStrides(),
                     p = op.getPads(), d = op.getDilations();
   // Windows that tile the input (stride = kernel, no padding or dilation,
@@ -268,12 +282,11 @@ LogicalResult maxPoolRule(MaxPool2dOp op, GB &b, ArrayRef<Value> g,
 /// over the window's taps: a col2im of the scaled gradient repeated per tap.
 LogicalResult avgPoolRule(AvgPool2dOp op, GB &b, ArrayRef<Value> g,
                           Grads &out) {
-  Value x = op.getInput();
-  auto xType = GB::typeOf(x), yType = GB::typeOf(op.getResult());
-  Type elem = xType.getElementType();
-  int64_t n = xType.getDimSize(0), c = xType.getDimSize(1),
-          h = xType.getDimSize(2), w = xType.getDimSize(3);
-  int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+  // Plain copies: lambdas below capture them (C++17 cannot capture
+  // structured bindings).
+  PoolShape ps = PoolShape::of(op);
+  Type elem = ps.elem;
+  int64_t n = ps.n, c = ps.c, h = ps.h, w = ps.w, oh = ps.oh, ow = ps.ow;
   ArrayRef<int64_t> k = op.getKernelShape(), s = op.getStrides(),
                     p = op.getPads(), d = op.getDilations();
   bool countPad = op.getCountIncludePad();
