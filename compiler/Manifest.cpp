@@ -43,7 +43,8 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       }
       out.push_back(mf::CreateTensorInfo(
           b, b.CreateString(t.name), dtype, b.CreateVector(t.shape),
-          t.indexLimit, t.indexExempt.value_or(0), t.indexExempt.has_value()));
+          t.indexLimit, t.indexExempt.value_or(0), t.indexExempt.has_value(),
+          t.signLabels));
     }
     return out;
   };

@@ -40,6 +40,8 @@ struct TensorDesc {
   // Index inputs (class labels): values in [0, indexLimit) or indexExempt.
   int64_t indexLimit = -1, indexExempt = 0;
   bool hasIndexExempt = false;
+  // float32 labels of the hinge loss: values must be +1 or -1.
+  bool signLabels = false;
 };
 
 /// Entry points take arrays of pointers to the inputs' and outputs' data,
@@ -219,6 +221,7 @@ static void readTensorList(
     d.indexLimit = t->index_limit();
     d.hasIndexExempt = t->has_index_exempt();
     d.indexExempt = t->index_exempt();
+    d.signLabels = t->sign_labels();
     out.push_back(std::move(d));
   }
 }
@@ -578,6 +581,19 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
                                ? " and is not the ignored index " +
                                      std::to_string(e.indexExempt)
                                : std::string()));
+      }
+    }
+    if (e.signLabels && t.dtype == DLC_FLOAT32) {
+      for (int64_t k = 0; k < elements; ++k) {
+        float v = static_cast<const float *>(t.data)[k];
+        if (v != 1.0f && v != -1.0f) {
+          char value[32];
+          std::snprintf(value, sizeof(value), "%g", static_cast<double>(v));
+          return fail(DLC_ERROR_INVALID_ARGUMENT,
+                      where + ": value " + value + " at element " +
+                          std::to_string(k) +
+                          " is not +1 or -1 (the hinge loss's labels)");
+        }
       }
     }
     ptrs.push_back(t.data);

@@ -28,6 +28,8 @@ struct TensorSignature {
   /// [0, indexLimit), or equal `indexExempt` when set; -1: unchecked.
   int64_t indexLimit = -1;
   std::optional<int64_t> indexExempt;
+  /// float32 labels of the hinge loss: every value must be +1 or -1.
+  bool signLabels = false;
 };
 
 /// A trained parameter: an initializer that became an argument of the entry

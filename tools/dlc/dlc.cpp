@@ -464,6 +464,7 @@ int main(int argc, char **argv) {
         labels.indexExempt = ignoreIndex.getValue();
         labels.shape.erase(labels.shape.begin() + 1);
       }
+      labels.signLabels = lossKind == "hinge";
       stepInputs.push_back(labels);
     }
     exports.training = dlc::ExportSpec::Training{
