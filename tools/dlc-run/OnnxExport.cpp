@@ -46,11 +46,18 @@ bool exportTrainedOnnx(dlc_model *model, const std::string &path,
   }
   // The export is for inference: BatchNormalization exported in training
   // mode is switched to its running statistics (what the library's forward
-  // uses), unless its running-statistic outputs are model outputs.
+  // uses), unless its running-statistic outputs are model outputs; Dropout
+  // loses its training_mode input, so it is the identity (as in the
+  // library's forward) in every runtime.
   std::set<std::string> outputs;
   for (const auto &o : proto.graph().output())
     outputs.insert(o.name());
   for (auto &node : *proto.mutable_graph()->mutable_node()) {
+    if (node.op_type() == "Dropout") {
+      while (node.input_size() > 2)
+        node.mutable_input()->RemoveLast();
+      continue;
+    }
     if (node.op_type() != "BatchNormalization")
       continue;
     bool exported = false;
