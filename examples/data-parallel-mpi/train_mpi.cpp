@@ -6,11 +6,14 @@
 // Every rank loads the same training library, compiled for 1/R of the
 // batch, and takes its slice of the whole batch (x.pb, labels.pb hold all
 // of it). Per step: compute the gradients of its slice, average them across
-// ranks with MPI_Allreduce, apply the average. With a loss that is a mean
-// over the batch this is the step one process takes on the whole batch; the
-// ranks stay identical because they apply the same update (BatchNorm running
-// statistics, which each rank's forward pass updates from its slice, are
-// averaged).
+// ranks with MPI_Allreduce, apply the average; the ranks stay identical
+// because they apply the same update. With a loss that is a mean over the
+// batch and no layer that mixes the batch's rows, this is the step one
+// process takes on the whole batch. BatchNorm does mix them: each rank
+// normalizes with its slice's statistics (PyTorch's DDP without
+// SyncBatchNorm does the same), and the averaged running variance misses the
+// spread between the slices' means. Dropout draws the same masks on every
+// rank's slice (same seed, same step).
 //
 //===----------------------------------------------------------------------===//
 
