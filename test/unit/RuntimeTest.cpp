@@ -16,6 +16,11 @@ namespace {
 constexpr int64_t kShape[] = {3, 4, 5};
 constexpr int64_t kElements = 60;
 
+/// A checkpoint path the refused calls below must never touch.
+std::string unusedCheckpoint() {
+  return ::testing::TempDir() + "dlc_unused.ckpt";
+}
+
 class RuntimeTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -142,10 +147,12 @@ TEST_F(RuntimeTest, TrainingCallsOnAnInferenceModelAreErrors) {
                     "write_state");
   expectNotTraining(dlc_model_read_gradient(model, "x", data, sizeof(data)),
                     "read_gradient");
-  expectNotTraining(dlc_model_save_checkpoint(model, "/tmp/unused.ckpt"),
-                    "save_checkpoint");
-  expectNotTraining(dlc_model_load_checkpoint(model, "/tmp/unused.ckpt"),
-                    "load_checkpoint");
+  expectNotTraining(
+      dlc_model_save_checkpoint(model, unusedCheckpoint().c_str()),
+      "save_checkpoint");
+  expectNotTraining(
+      dlc_model_load_checkpoint(model, unusedCheckpoint().c_str()),
+      "load_checkpoint");
 }
 
 TEST(RuntimeTraining, NullModelIsAnError) {
@@ -171,9 +178,9 @@ TEST(RuntimeTraining, NullModelIsAnError) {
             DLC_ERROR_INVALID_ARGUMENT);
   EXPECT_EQ(dlc_model_read_gradient(nullptr, "w", &loss, 4),
             DLC_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(dlc_model_save_checkpoint(nullptr, "/tmp/unused.ckpt"),
+  EXPECT_EQ(dlc_model_save_checkpoint(nullptr, unusedCheckpoint().c_str()),
             DLC_ERROR_INVALID_ARGUMENT);
-  EXPECT_EQ(dlc_model_load_checkpoint(nullptr, "/tmp/unused.ckpt"),
+  EXPECT_EQ(dlc_model_load_checkpoint(nullptr, unusedCheckpoint().c_str()),
             DLC_ERROR_INVALID_ARGUMENT);
 }
 
