@@ -57,10 +57,12 @@ Value clipInput(OpBuilder &b, Location l, Value x, double clip) {
   return arith::MinimumFOp::create(b, l, x, dlc::floatConstant(b, l, t, clip));
 }
 
-class RecurrentLowering {
-public:
-  RecurrentLowering(ConversionPatternRewriter &b, graph::RecurrentOp op,
-                    graph::RecurrentOp::Adaptor adaptor)
+/// What the forward and the BPTT lowering share: the rewriter, the op and
+/// the sizes, read from input [T, B, I], hidden_size and the cell (G gates).
+template <typename OpT> class RecurrentLoweringBase {
+protected:
+  RecurrentLoweringBase(ConversionPatternRewriter &b, OpT op,
+                        typename OpT::Adaptor adaptor)
       : b(b), op(op), adaptor(adaptor), loc(op.getLoc()) {
     auto x = cast<RankedTensorType>(op.getInput().getType());
     t = x.getDimSize(0);
@@ -73,6 +75,22 @@ public:
     if (std::optional<APFloat> clipValue = op.getClip())
       clip = clipValue->convertToDouble();
   }
+
+  ConversionPatternRewriter &b;
+  OpT op;
+  typename OpT::Adaptor adaptor;
+  Location loc;
+  int64_t t, batch, in, h, g;
+  std::string cell;
+  Type elem;
+  std::optional<double> clip;
+};
+
+class RecurrentLowering : public RecurrentLoweringBase<graph::RecurrentOp> {
+public:
+  RecurrentLowering(ConversionPatternRewriter &b, graph::RecurrentOp op,
+                    graph::RecurrentOp::Adaptor adaptor)
+      : RecurrentLoweringBase(b, op, adaptor) {}
 
   SmallVector<Value> lower() {
     int64_t directions = op.getDirection() == "bidirectional" ? 2 : 1;
@@ -336,14 +354,6 @@ private:
     return {hNew, cPrev};
   }
 
-  ConversionPatternRewriter &b;
-  graph::RecurrentOp op;
-  graph::RecurrentOp::Adaptor adaptor;
-  Location loc;
-  int64_t t, batch, in, h, g;
-  std::string cell;
-  Type elem;
-  std::optional<double> clip;
   SmallVector<Activation> activations;
   Value xw, recurrent, hBias;
   SmallVector<Value> peepholes; // [H] each: i, o, f
@@ -391,23 +401,13 @@ struct Calc {
 /// outputs; an activation's input is kept too only where its derivative
 /// needs it (clip, or an output that does not tell the input's side of a
 /// kink).
-class RecurrentGradLowering {
+class RecurrentGradLowering
+    : public RecurrentLoweringBase<graph::RecurrentGradOp> {
 public:
   RecurrentGradLowering(ConversionPatternRewriter &b, graph::RecurrentGradOp op,
                         graph::RecurrentGradOp::Adaptor adaptor)
-      : b(b), op(op), adaptor(adaptor), loc(op.getLoc()) {
-    auto x = cast<RankedTensorType>(op.getInput().getType());
-    t = x.getDimSize(0);
-    batch = x.getDimSize(1);
-    in = x.getDimSize(2);
-    h = op.getHiddenSize();
-    cell = op.getCell();
-    g = cell == "lstm" ? 4 : cell == "gru" ? 3 : 1;
-    lbr = cell == "gru" && op.getLinearBeforeReset();
-    elem = x.getElementType();
-    if (std::optional<APFloat> clipValue = op.getClip())
-      clip = clipValue->convertToDouble();
-  }
+      : RecurrentLoweringBase(b, op, adaptor),
+        lbr(cell == "gru" && op.getLinearBeforeReset()) {}
 
   SmallVector<Value> lower() {
     int64_t directions = op.getDirection() == "bidirectional" ? 2 : 1;
@@ -1038,15 +1038,7 @@ private:
         .getResult(0);
   }
 
-  ConversionPatternRewriter &b;
-  graph::RecurrentGradOp op;
-  graph::RecurrentGradOp::Adaptor adaptor;
-  Location loc;
-  int64_t t, batch, in, h, g;
-  std::string cell;
   bool lbr;
-  Type elem;
-  std::optional<double> clip;
   Value xw, recurrent, recurrentT, hBias;
   // Per direction (planSlots).
   SmallVector<Activation> activations;

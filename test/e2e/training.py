@@ -81,34 +81,24 @@ def encode_tensor(name, dims, data_type, raw):
 def decode_tensor(buf):
     """Returns (name, dims, data_type, values as an array)."""
     name, dims, data_type, raw = "", [], 0, None
-    pos = 0
-    while pos < len(buf):
-        key, pos = _read_varint(buf, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _read_varint(buf, pos)
-            if field == 1:
-                dims.append(value - (1 << 64) if value >> 63 else value)
-            elif field == 2:
-                data_type = value
-        elif wire == 2:
-            length, pos = _read_varint(buf, pos)
-            value, pos = buf[pos:pos + length], pos + length
-            if field == 1:  # packed dims
-                p = 0
-                while p < len(value):
-                    d, p = _read_varint(value, p)
-                    dims.append(d - (1 << 64) if d >> 63 else d)
-            elif field == 8:
-                name = bytes(value).decode()
-            elif field == 9:
-                raw = bytes(value)
-        elif wire == 1:
-            pos += 8
-        elif wire == 5:
-            pos += 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
+
+    def signed(v):
+        return v - (1 << 64) if v >> 63 else v
+
+    for field, wire, value in _fields(buf):
+        if field == 1 and wire == 0:
+            dims.append(signed(value))
+        elif field == 1 and wire == 2:  # packed dims
+            p = 0
+            while p < len(value):
+                d, p = _read_varint(value, p)
+                dims.append(signed(d))
+        elif field == 2 and wire == 0:
+            data_type = value
+        elif field == 8 and wire == 2:
+            name = bytes(value).decode()
+        elif field == 9 and wire == 2:
+            raw = bytes(value)
     if data_type not in TYPECODE or raw is None:
         raise ValueError(f"tensor '{name}': want raw_data float32 or int64, "
                          f"got data_type {data_type}, raw_data {raw is not None}")
