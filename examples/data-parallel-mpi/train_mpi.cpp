@@ -24,7 +24,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -172,24 +171,9 @@ int main(int argc, char **argv) {
       std::printf("step %d: loss %.9g\n", step, total / ranks);
   }
 
-  if (rank == 0 && !saveDir.empty()) {
-    std::filesystem::create_directories(saveDir);
-    for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
-      dlc_state_info info;
-      dlc_model_state_info(model, i, &info);
-      if (info.role != DLC_STATE_PARAMETER && info.role != DLC_STATE_BUFFER)
-        continue;
-      HostTensor t;
-      t.name = info.name;
-      t.dtype = info.dtype;
-      t.shape.assign(info.shape, info.shape + info.rank);
-      t.bytes.resize(info.bytes);
-      dlc_model_read_state(model, info.name, t.bytes.data(), t.bytes.size());
-      std::string file = dlc::tools::stateFileName(info.name);
-      if (!dlc::tools::writeTensorFile(saveDir + "/" + file + ".pb", t, error))
-        return fail(error);
-    }
-  }
+  if (rank == 0 && !saveDir.empty() &&
+      !dlc::tools::saveState(model, saveDir, /*gradients=*/false, error))
+    return fail(error);
   dlc_model_free(model);
   MPI_Finalize();
   return 0;

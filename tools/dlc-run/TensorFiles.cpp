@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -174,6 +175,40 @@ std::string stateFileName(const std::string &name) {
   for (char c : name)
     file += c == '/' ? "%2F" : c == '%' ? "%25" : std::string(1, c);
   return file;
+}
+
+bool saveState(dlc_model *model, const std::string &dir, bool gradients,
+               std::string &error) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    error = dir + ": cannot create: " + ec.message();
+    return false;
+  }
+  for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
+    dlc_state_info info;
+    dlc_model_state_info(model, i, &info);
+    bool wanted = gradients ? info.role == DLC_STATE_PARAMETER
+                            : info.role == DLC_STATE_PARAMETER ||
+                                  info.role == DLC_STATE_BUFFER;
+    if (!wanted)
+      continue;
+    HostTensor t;
+    t.name = info.name;
+    t.dtype = info.dtype;
+    t.shape.assign(info.shape, info.shape + info.rank);
+    t.bytes.resize(info.bytes);
+    dlc_status s = (gradients ? dlc_model_read_gradient : dlc_model_read_state)(
+        model, info.name, t.bytes.data(), t.bytes.size());
+    if (s != DLC_OK) {
+      error = dlc_last_error();
+      return false;
+    }
+    if (!writeTensorFile(dir + "/" + stateFileName(info.name) + ".pb", t,
+                         error))
+      return false;
+  }
+  return true;
 }
 
 } // namespace dlc::tools

@@ -33,6 +33,12 @@ bool writeTensorFile(const std::string &path, const HostTensor &tensor,
 /// that every name has its own file.
 std::string stateFileName(const std::string &name);
 
+/// Writes every Parameter and Buffer state tensor of a training library, or
+/// with `gradients` every Parameter's last gradient, as DIR/<name>.pb
+/// (creating DIR). False with `error` on failure.
+bool saveState(dlc_model *model, const std::string &dir, bool gradients,
+               std::string &error);
+
 /// Element `i` of a tensor as a double (any dtype).
 double elementAsDouble(const HostTensor &tensor, int64_t i);
 

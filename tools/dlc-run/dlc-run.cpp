@@ -296,42 +296,6 @@ bool compare(const HostTensor &got, const HostTensor &want, size_t index,
   return bad == 0;
 }
 
-/// Writes every Parameter and Buffer state tensor, or every Parameter's last
-/// gradient, as DIR/<name>.pb (see stateFileName).
-bool saveState(dlc_model *model, const std::string &dir, bool gradients,
-               std::string &error) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    error = dir + ": cannot create: " + ec.message();
-    return false;
-  }
-  for (size_t i = 0; i < dlc_model_num_state(model); ++i) {
-    dlc_state_info info;
-    dlc_model_state_info(model, i, &info);
-    bool wanted = gradients ? info.role == DLC_STATE_PARAMETER
-                            : info.role == DLC_STATE_PARAMETER ||
-                                  info.role == DLC_STATE_BUFFER;
-    if (!wanted)
-      continue;
-    HostTensor t;
-    t.name = info.name;
-    t.dtype = info.dtype;
-    t.shape.assign(info.shape, info.shape + info.rank);
-    t.bytes.resize(info.bytes);
-    dlc_status s = (gradients ? dlc_model_read_gradient : dlc_model_read_state)(
-        model, info.name, t.bytes.data(), t.bytes.size());
-    if (s != DLC_OK) {
-      error = dlc_last_error();
-      return false;
-    }
-    if (!dlc::tools::writeTensorFile(dir + "/" + dlc::tools::stateFileName(info.name) + ".pb",
-                                     t, error))
-      return false;
-  }
-  return true;
-}
-
 /// Sets every Parameter and Buffer state tensor that has a file DIR/<name>.pb
 /// (as --save-params writes them); the others keep their values. Fails on
 /// a file whose dtype or shape differs from the state tensor's.
@@ -456,13 +420,14 @@ int train(dlc_model *model, const Options &o,
                   median, kept.front(), p90, kept.size(), warmup);
   }
   std::string error;
-  if (!o.saveParams.empty() && !saveState(model, o.saveParams, false, error))
+  if (!o.saveParams.empty() &&
+      !dlc::tools::saveState(model, o.saveParams, false, error))
     return failed(error);
   if (!o.saveGrads.empty()) {
     if (!stepped)
       std::fprintf(stderr, "dlc-run: note: no step succeeded: no gradients "
                            "to save\n");
-    else if (!saveState(model, o.saveGrads, true, error))
+    else if (!dlc::tools::saveState(model, o.saveGrads, true, error))
       return failed(error);
   }
   if (!o.checkpointOut.empty() &&
