@@ -18,8 +18,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -709,6 +710,15 @@ dlc_status dlc_model_hyperparameter(const dlc_model *model, size_t index,
   return DLC_OK;
 }
 
+/// The index of the first nan or inf of `values[0, count)`, if any.
+static std::optional<size_t> firstNonFinite(const float *values,
+                                            size_t count) {
+  for (size_t k = 0; k < count; ++k)
+    if (!std::isfinite(values[k]))
+      return k;
+  return std::nullopt;
+}
+
 dlc_status dlc_model_apply_gradients(dlc_model *model,
                                      const float *const *gradients,
                                      size_t num_gradients, float lr) {
@@ -741,13 +751,12 @@ dlc_status dlc_model_apply_gradients(dlc_model *model,
     for (const StateDesc &t : model->state) {
       if (t.role != DLC_STATE_PARAMETER)
         continue;
-      for (size_t k = 0; k < t.bytes / sizeof(float); ++k)
-        if (!std::isfinite(gradients[p][k]))
-          return fail(DLC_ERROR_NONFINITE,
-                      "dlc_model_apply_gradients: the gradient of '" + t.name +
-                          "' is not finite at element " + std::to_string(k) +
-                          "; the update was not applied");
-      ++p;
+      if (std::optional<size_t> k =
+              firstNonFinite(gradients[p++], t.bytes / sizeof(float)))
+        return fail(DLC_ERROR_NONFINITE,
+                    "dlc_model_apply_gradients: the gradient of '" + t.name +
+                        "' is not finite at element " + std::to_string(*k) +
+                        "; the update was not applied");
     }
   }
   std::lock_guard<std::mutex> lock(model->runMutex);
@@ -831,17 +840,16 @@ static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
   for (const StateDesc &t : model->state) {
     if (t.role != DLC_STATE_PARAMETER || t.dtype != DLC_FLOAT32)
       continue;
-    const float *g =
-        reinterpret_cast<const float *>(model->nextGradients.data + t.gradientOffset);
-    for (size_t k = 0; k < t.bytes / sizeof(float); ++k)
-      if (!std::isfinite(g[k]))
-        return fail(DLC_ERROR_NONFINITE,
-                    "the gradient of '" + t.name + "' is " +
-                        (std::isnan(g[k]) ? "nan" : "inf") + " at element " +
-                        std::to_string(k) + " at step " +
-                        std::to_string(model->steps + 1) +
-                        (update ? "; the update was not applied"
-                                : "; the gradients were not kept"));
+    const float *g = reinterpret_cast<const float *>(
+        model->nextGradients.data + t.gradientOffset);
+    if (std::optional<size_t> k = firstNonFinite(g, t.bytes / sizeof(float)))
+      return fail(DLC_ERROR_NONFINITE,
+                  "the gradient of '" + t.name + "' is " +
+                      (std::isnan(g[*k]) ? "nan" : "inf") + " at element " +
+                      std::to_string(*k) + " at step " +
+                      std::to_string(model->steps + 1) +
+                      (update ? "; the update was not applied"
+                              : "; the gradients were not kept"));
   }
   model->gradients.swap(model->nextGradients);
   model->haveGradients = true;
