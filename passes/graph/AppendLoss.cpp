@@ -11,9 +11,18 @@
 
 #include "dialects/graph/GraphGradient.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 namespace dlc::graph {
 #define GEN_PASS_DEF_APPENDLOSS
 #include "passes/graph/Passes.h.inc"
+
+llvm::ArrayRef<llvm::StringRef> trainingLosses() {
+  static const llvm::StringRef names[] = {
+      "mse", "l1", "huber", "bce", "bce-with-logits", "cross-entropy",
+      "nll", "kl-div", "hinge"};
+  return names;
+}
 } // namespace dlc::graph
 
 using namespace mlir;
@@ -30,19 +39,16 @@ struct AppendLossPass
   using AppendLossBase::AppendLossBase;
 
   void runOnOperation() override {
-    static const char *const known[] = {
-        "mse", "l1", "huber", "bce", "bce-with-logits", "cross-entropy",
-        "nll", "kl-div", "hinge"};
     ModuleOp module = getOperation();
     auto model = module.lookupSymbol<func::FuncOp>(function);
     if (!model) {
       module.emitError("no function '") << function << "'";
       return signalPassFailure();
     }
-    if (!llvm::is_contained(known, loss)) {
+    if (!llvm::is_contained(dlc::graph::trainingLosses(), loss)) {
       model.emitError("unknown loss '")
-          << loss << "' (mse, l1, huber, bce, bce-with-logits, "
-                     "cross-entropy, nll, kl-div, hinge)";
+          << loss << "' (" << llvm::join(dlc::graph::trainingLosses(), ", ")
+          << ")";
       return signalPassFailure();
     }
     auto outType = model.getNumResults()

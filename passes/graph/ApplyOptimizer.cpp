@@ -12,9 +12,17 @@
 
 #include "dialects/graph/GraphGradient.h"
 
+#include "llvm/ADT/StringExtras.h"
+
 namespace dlc::graph {
 #define GEN_PASS_DEF_APPLYOPTIMIZER
 #include "passes/graph/Passes.h.inc"
+
+llvm::ArrayRef<llvm::StringRef> trainingOptimizers() {
+  static const llvm::StringRef names[] = {"sgd", "adam", "adamw", "rmsprop",
+                                          "adagrad"};
+  return names;
+}
 } // namespace dlc::graph
 
 using namespace mlir;
@@ -226,11 +234,10 @@ struct ApplyOptimizerPass
   }
 
   LogicalResult apply(func::FuncOp func) {
-    static const char *const known[] = {"sgd", "adam", "adamw", "rmsprop",
-                                        "adagrad"};
-    if (!llvm::is_contained(known, optimizer))
-      return func.emitError("unknown optimizer '") << optimizer
-             << "' (sgd, adam, adamw, rmsprop, adagrad)";
+    if (!llvm::is_contained(dlc::graph::trainingOptimizers(), optimizer))
+      return func.emitError("unknown optimizer '")
+             << optimizer << "' ("
+             << llvm::join(dlc::graph::trainingOptimizers(), ", ") << ")";
     if (nesterov && momentum <= 0.0)
       return func.emitError("Nesterov momentum needs a momentum > 0");
 

@@ -8,6 +8,12 @@
 #include "mlir/Pass/Pass.h"
 
 namespace dlc::graph {
+/// The losses graph-append-loss builds, as its `loss` option names them.
+llvm::ArrayRef<llvm::StringRef> trainingLosses();
+/// The optimizers graph-apply-optimizer builds, as its `optimizer` option
+/// names them.
+llvm::ArrayRef<llvm::StringRef> trainingOptimizers();
+
 #define GEN_PASS_DECL
 #include "passes/graph/Passes.h.inc"
 

@@ -10,6 +10,7 @@
 #include "compiler/Registration.h"
 #include "dialects/graph/GraphGradient.h"
 #include "frontends/onnx/Importer.h"
+#include "passes/graph/Passes.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -19,6 +20,7 @@
 
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -198,18 +200,14 @@ int main(int argc, char **argv) {
       if (given(*option))
         return fail(std::string(flag) + " needs --train");
   if (train) {
-    static const char *const optimizers[] = {"sgd", "adam", "adamw", "rmsprop",
-                                             "adagrad"};
-    static const char *const losses[] = {
-        "mse", "l1", "huber", "bce", "bce-with-logits", "cross-entropy",
-        "nll", "kl-div", "hinge"};
+    ArrayRef<StringRef> optimizers = dlc::graph::trainingOptimizers(),
+                        losses = dlc::graph::trainingLosses();
     if (!llvm::is_contained(optimizers, optimizer))
-      return fail("unknown optimizer '" + optimizer +
-                  "' (sgd, adam, adamw, rmsprop, adagrad)");
+      return fail("unknown optimizer '" + optimizer + "' (" +
+                  llvm::join(optimizers, ", ") + ")");
     if (!lossKind.empty() && !llvm::is_contained(losses, lossKind))
-      return fail("unknown loss '" + lossKind +
-                  "' (mse, l1, huber, bce, bce-with-logits, cross-entropy, "
-                  "nll, kl-div, hinge)");
+      return fail("unknown loss '" + lossKind + "' (" +
+                  llvm::join(losses, ", ") + ")");
     // A setting the chosen optimizer or loss does not read is a mistake to
     // report, not to ignore; values are checked as PyTorch checks them.
     bool adam = optimizer == "adam" || optimizer == "adamw";
