@@ -8,10 +8,12 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
+#include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
+#include "llvm/Linker/Linker.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
@@ -23,6 +25,66 @@
 using namespace mlir;
 
 namespace dlc {
+
+/// runtime/ThreadPool.c as LLVM bitcode for the host (compiler/CMakeLists.txt).
+static const unsigned char kThreadPoolBitcode[] = {
+#include "compiler/ThreadPoolBitcode.inc"
+};
+
+/// Defines the thread pool the parallel loops' launchers call
+/// (dlc_pool_parallel_for, dlc_pool_set_num_threads, dlc_pool_num_threads):
+/// runtime/ThreadPool.c when the target is the architecture and OS it was
+/// built for, else a pool of one thread (the caller runs every loop).
+static bool linkThreadPool(llvm::Module &module, std::string &error) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::MemoryBufferRef buffer(
+      llvm::StringRef(reinterpret_cast<const char *>(kThreadPoolBitcode),
+                      sizeof(kThreadPoolBitcode)),
+      "ThreadPool.bc");
+  llvm::Expected<std::unique_ptr<llvm::Module>> pool =
+      llvm::parseBitcodeFile(buffer, ctx);
+  if (!pool) {
+    error = "the embedded thread pool does not load: " +
+            llvm::toString(pool.takeError());
+    return false;
+  }
+  const llvm::Triple &target = module.getTargetTriple();
+  const llvm::Triple &built = (*pool)->getTargetTriple();
+  if (target.getArch() == built.getArch() && target.getOS() == built.getOS()) {
+    (*pool)->setDataLayout(module.getDataLayout());
+    (*pool)->setTargetTriple(target);
+    if (llvm::Linker::linkModules(module, std::move(*pool))) {
+      error = "linking the thread pool into the model failed";
+      return false;
+    }
+    return true;
+  }
+  llvm::IRBuilder<> b(ctx);
+  auto *ptrTy = b.getPtrTy();
+  auto define = [&](llvm::StringRef name, llvm::FunctionType *type) {
+    auto *f = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage,
+                                     name, module);
+    b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
+    return f;
+  };
+  auto *parallelFor = define(
+      "dlc_pool_parallel_for",
+      llvm::FunctionType::get(b.getVoidTy(),
+                              {ptrTy, ptrTy, b.getInt64Ty(), b.getInt64Ty()},
+                              false));
+  auto *taskTy = llvm::FunctionType::get(
+      b.getVoidTy(), {ptrTy, b.getInt64Ty(), b.getInt64Ty()}, false);
+  b.CreateCall(taskTy, parallelFor->getArg(0),
+               {parallelFor->getArg(1), b.getInt64(0), parallelFor->getArg(2)});
+  b.CreateRetVoid();
+  define("dlc_pool_set_num_threads",
+         llvm::FunctionType::get(b.getInt32Ty(), {b.getInt32Ty()}, false));
+  b.CreateRet(b.getInt32(1));
+  define("dlc_pool_num_threads",
+         llvm::FunctionType::get(b.getInt32Ty(), {}, false));
+  b.CreateRet(b.getInt32(1));
+  return true;
+}
 
 std::unique_ptr<llvm::TargetMachine> createTargetMachine(TargetSpec &spec,
                                                          std::string &error) {
@@ -86,6 +148,8 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   }
   llvmModule->setDataLayout(tm.createDataLayout());
   llvmModule->setTargetTriple(tm.getTargetTriple());
+  if (!linkThreadPool(*llvmModule, error))
+    return nullptr;
 
   // Only the wrappers, the manifest and the initial state are visible
   // outside the library. Every function says which CPU it is for, as clang's
@@ -102,7 +166,7 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
       setTarget(f);
     }
   for (llvm::GlobalVariable &g : llvmModule->globals())
-    if (!g.isDeclaration())
+    if (!g.isDeclaration() && !g.getName().starts_with("llvm."))
       g.setLinkage(llvm::GlobalValue::InternalLinkage);
 
   // void <symbol>(void **inputs, void **outputs, void *workspace) calling
@@ -143,6 +207,25 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     setTarget(*wrapper);
     return true;
   };
+
+  // int <prefix>_set_num_threads(int n) and int <prefix>_num_threads(void):
+  // the thread pool's size, for the runtime and for embedders.
+  auto exportPoolFunction = [&](llvm::StringRef pool, const std::string &symbol) {
+    llvm::Function *target = llvmModule->getFunction(pool);
+    auto *f = llvm::Function::Create(target->getFunctionType(),
+                                     llvm::GlobalValue::ExternalLinkage, symbol,
+                                     llvmModule.get());
+    b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", f));
+    SmallVector<llvm::Value *> args;
+    for (llvm::Argument &a : f->args())
+      args.push_back(&a);
+    b.CreateRet(b.CreateCall(target, args));
+    setTarget(*f);
+  };
+  exportPoolFunction("dlc_pool_set_num_threads",
+                     exports.symbolPrefix + "_set_num_threads");
+  exportPoolFunction("dlc_pool_num_threads",
+                     exports.symbolPrefix + "_num_threads");
 
   fields.entrySymbol = exports.symbolPrefix + "_" + signature.entryName;
   exports.workspaceBytes = fields.workspaceBytes;
@@ -296,7 +379,8 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
   std::string h;
   llvm::raw_string_ostream os(h);
   os << "/* Generated by dlc " << kVersion << ": the C interface of a model\n"
-     << " * object. Link the object; it needs libc and libm only. */\n"
+     << " * object. Link the object with -pthread; it needs libc, libm and\n"
+     << " * pthreads only. */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   auto tensors = [&](const char *what,
@@ -321,6 +405,12 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
      << " * data of the dtypes and shapes above. */\n"
      << "void " << p << "_" << signature.entryName
      << "(void **inputs, void **outputs, void *workspace);\n\n"
+     << "/* Kernels run on a pool of threads inside the object, the calling\n"
+     << " * thread included: by default DLC_NUM_THREADS, else the CPUs this\n"
+     << " * process may use. Results do not depend on the count. n < 1 restores\n"
+     << " * the default; returns the count now in effect. */\n"
+     << "int " << p << "_set_num_threads(int n);\n"
+     << "int " << p << "_num_threads(void);\n\n"
      << trainingSection(exports, p, upper)
      << "/* The FlatBuffers manifest (runtime/manifest.fbs). */\n"
      << "extern const uint8_t " << p << "_manifest[];\n"
@@ -363,7 +453,7 @@ bool linkSharedLibrary(const std::string &objectPath,
     }
   }
   std::vector<llvm::StringRef> argv = {*program, "-shared", "-o", libraryPath,
-                                        objectPath, "-lm",
+                                        objectPath, "-lm", "-pthread",
                                         "-Wl,--no-undefined"};
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*program, argv, std::nullopt, {}, 0, 0,

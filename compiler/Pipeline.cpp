@@ -86,13 +86,15 @@ std::string llvmStage() {
          "buffer-results-to-out-params{modify-public-functions=1 "
          "hoist-static-allocs=1},plan-workspace,"
          "buffer-deallocation-pipeline,"
-         "func.func(memref-copy-to-linalg,convert-linalg-to-loops,"
+         "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
          "convert-vector-to-scf,canonicalize,cse),"
+         "parallelize-loops,"
          "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
          "lower-affine,convert-vector-to-llvm,convert-math-to-llvm,"
          "convert-math-to-libm,"
          "finalize-memref-to-llvm,convert-arith-to-llvm,"
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+         "lower-parallel-launches,"
          "convert-cf-to-llvm,convert-arith-to-llvm,"
          "reconcile-unrealized-casts,canonicalize";
 }

@@ -48,6 +48,8 @@ struct TensorDesc {
 /// Entry points take arrays of pointers to the inputs' and outputs' data,
 /// and the scratch memory the manifest asks for.
 using EntryFn = void (*)(void **inputs, void **outputs, void *workspace);
+using SetThreadsFn = int (*)(int);
+using NumThreadsFn = int (*)(void);
 
 std::string shapeString(const int64_t *shape, int32_t rank) {
   std::string s = "[";
@@ -126,6 +128,8 @@ uint64_t getU64(const unsigned char *in) {
 struct dlc_model {
   void *handle = nullptr;
   EntryFn entry = nullptr;
+  SetThreadsFn setNumThreads = nullptr;
+  NumThreadsFn numThreads = nullptr;
   // One workspace per model, allocated once: calls on one model take turns.
   void *workspace = nullptr;
   mutable std::mutex runMutex;
@@ -452,6 +456,10 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   if (!m->entry)
     return fail(DLC_ERROR_MANIFEST, std::string(path) + ": entry point '" +
                                         symbol + "' is missing");
+  m->setNumThreads = reinterpret_cast<SetThreadsFn>(
+      dlsym(m->handle, "dlc_set_num_threads"));
+  m->numThreads =
+      reinterpret_cast<NumThreadsFn>(dlsym(m->handle, "dlc_num_threads"));
   if (const dlc::manifest::Training *training = manifest->training())
     if (dlc_status s = loadTraining(*m, *training))
       return s;
@@ -528,6 +536,26 @@ int64_t dlc_model_parameter_bytes(const dlc_model *m) {
 }
 int64_t dlc_model_workspace_bytes(const dlc_model *m) {
   return m ? m->workspaceBytes : 0;
+}
+
+dlc_status dlc_model_set_num_threads(dlc_model *m, int n) {
+  if (!m)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_set_num_threads: model is null");
+  // A library built by other means than dlc may have no pool: one thread.
+  if (!m->setNumThreads) {
+    if (n == 1 || n < 1)
+      return DLC_OK;
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                m->path + ": the library has no thread pool "
+                          "(dlc_set_num_threads); it runs on one thread");
+  }
+  m->setNumThreads(n);
+  return DLC_OK;
+}
+
+int dlc_model_num_threads(const dlc_model *m) {
+  return m && m->numThreads ? m->numThreads() : 1;
 }
 
 static dlc_status checkTensors(const std::vector<TensorDesc> &expected,

@@ -66,4 +66,35 @@ def PlanWorkspace : Pass<"plan-workspace", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 
+def ParallelizeLoops : Pass<"parallelize-loops", "mlir::ModuleOp"> {
+  let summary = "Runs each kernel's outer parallel loops on the library's thread pool";
+  let description = [{
+    Outlines every outermost scf.parallel, and every scf.for marked
+    `dlc.parallel` by the code that made it (rows and column tiles of the
+    matmul kernel), whose estimated work reaches `min-work` operations into a
+    function over a range of iterations, and calls it through a launcher that
+    lower-parallel-launches defines. Smaller loops stay on the calling
+    thread. Only loops whose iterations write disjoint data are split, so
+    results do not depend on the thread count.
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", "32768",
+           "Estimated operations below which a loop is not split">,
+  ];
+  let dependentDialects = [
+    "mlir::func::FuncDialect", "mlir::scf::SCFDialect",
+    "mlir::arith::ArithDialect"
+  ];
+}
+
+def LowerParallelLaunches : Pass<"lower-parallel-launches", "mlir::ModuleOp"> {
+  let summary = "Defines the launchers parallelize-loops declared, in the LLVM dialect";
+  let description = [{
+    Each launcher packs its captured values into a stack frame and calls the
+    thread pool's `dlc_pool_parallel_for` with a task function that unpacks
+    the frame and calls the loop's outlined body over a range of iterations.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 #endif // DLC_PASSES_LOWERING

@@ -10,6 +10,9 @@
 //         acc[r][v] += broadcast(A[m0+r, k]) * b[v]
 //       C[m0 .., n0 ..] = acc
 //
+// The row and column loops are marked `dlc.parallel`: their tiles write
+// disjoint parts of C, so parallelize-loops may run them on several threads.
+//
 // The R * V accumulators live in registers for the whole k loop, so each
 // loaded vector of B feeds R fused multiply-adds.
 //
@@ -135,6 +138,8 @@ public:
           Value result = emitColumns(args[0], m0, tile);
           scf::YieldOp::create(b, loc, result);
         });
+    // Tiles write disjoint parts of C: parallelize-loops may split them.
+    rowLoop->setAttr("dlc.parallel", b.getUnitAttr());
     return rowLoop.getResult(0);
   }
 
@@ -152,6 +157,7 @@ private:
         [&](OpBuilder &, Location, Value n0, ValueRange args) {
           scf::YieldOp::create(b, loc, emitTile(args[0], m0, n0, tile));
         });
+    colLoop->setAttr("dlc.parallel", b.getUnitAttr());
     return colLoop.getResult(0);
   }
 

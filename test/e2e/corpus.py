@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Compiles every model of the shared corpus with dlc, runs it with dlc-run and
-compares with the PyTorch references within the tolerances of manifest.json.
+"""Compiles every model of the shared corpus with dlc, runs it with dlc-run on
+1 and on 2 threads and compares with the PyTorch references within the
+tolerances of manifest.json; the outputs of both thread counts must be
+bit-identical.
 
 Exits 77 (skipped) when the corpus is absent, 1 when any model fails."""
 import argparse
+import filecmp
 import json
 import os
 import subprocess
@@ -16,6 +19,8 @@ MODELS = ["mlp_b1", "mlp_b64", "lenet5_b1", "lenet5_b64", "cnn_bn",
           "vgg_small_b8", "resnet18", "depthwise", "lstm", "bigru",
           "transformer_block", "transformer_block_op14", "autoencoder",
           "gan_generator_b8"]
+# Thread counts every model runs at; their outputs must be bit-identical.
+THREADS = [1, 2]
 
 
 def main():
@@ -50,23 +55,37 @@ def main():
         ok = True
         data = os.path.join(model_dir, "test_data_set_0")
         inputs = [os.path.join(data, f"input_{i}.pb") for i in range(len(info["inputs"]))]
-        # Each output has its own tolerance; check them one at a time.
-        for j, out in enumerate(info["outputs"]):
-            expects = [os.path.join(data, f"output_{k}.pb") for k in range(len(info["outputs"]))]
-            tol = out["tol"]
-            r = subprocess.run([run, lib, "--inputs", *inputs, "--expect", *expects,
-                                "--rtol", str(tol["rtol"]), "--atol", str(tol["atol"])],
-                               capture_output=True, text=True)
-            line = [l for l in r.stdout.splitlines() if l.startswith(f"output {j} ")]
-            status_ok = line and line[0].endswith(": ok")
-            if r.returncode == 2 or not status_ok:
-                ok = False
-                print(f"{name}: output {j} FAIL (rtol {tol['rtol']}, atol {tol['atol']})\n"
-                      f"{r.stdout}{r.stderr}")
+        expects = [os.path.join(data, f"output_{k}.pb") for k in range(len(info["outputs"]))]
+        saved = {}
+        for threads in THREADS:
+            saved[threads] = os.path.join(args.work, f"{name}.out{threads}")
+            # Each output has its own tolerance; check them one at a time.
+            for j, out in enumerate(info["outputs"]):
+                tol = out["tol"]
+                r = subprocess.run([run, lib, "--threads", str(threads), "--inputs", *inputs,
+                                    "--expect", *expects, "--save", saved[threads],
+                                    "--rtol", str(tol["rtol"]), "--atol", str(tol["atol"])],
+                                   capture_output=True, text=True)
+                line = [l for l in r.stdout.splitlines() if l.startswith(f"output {j} ")]
+                status_ok = line and line[0].endswith(": ok")
+                if r.returncode == 2 or not status_ok:
+                    ok = False
+                    print(f"{name}: output {j} on {threads} thread(s) FAIL "
+                          f"(rtol {tol['rtol']}, atol {tol['atol']})\n{r.stdout}{r.stderr}")
+                    break
+                detail = line[0].split(": ", 1)[1]
+            if not ok:
                 break
-            detail = line[0].split(": ", 1)[1]
+        # Only iterations that write disjoint data are split: every thread
+        # count computes each element with the same operations.
+        for k in range(len(info["outputs"]) if ok else 0):
+            files = [os.path.join(saved[t], f"output_{k}.pb") for t in THREADS]
+            if not all(filecmp.cmp(files[0], f, shallow=False) for f in files[1:]):
+                ok = False
+                print(f"{name}: output {k} differs between {THREADS} threads")
         if ok:
-            print(f"{name}: ok (compiled in {compile_s:.1f} s; {detail})")
+            print(f"{name}: ok (compiled in {compile_s:.1f} s; {detail}; "
+                  f"identical on {', '.join(map(str, THREADS))} threads)")
         else:
             failed.append(name)
     passed = len(args.models) - len(failed)

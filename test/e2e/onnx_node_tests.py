@@ -28,6 +28,10 @@ def tensor_name(path):
     return m.group(1) if m else None
 
 
+# Every case runs at these thread counts.
+THREADS = [1, 2]
+
+
 def run_case(case_dir, bin_dir, work):
     name = os.path.basename(case_dir)
     lib = os.path.join(work, name + ".so")
@@ -64,10 +68,16 @@ def run_case(case_dir, bin_dir, work):
         return name, kind, r.stderr.strip().splitlines()[-1] if r.stderr.strip() else ""
     inputs = [f for f in inputs if f not in (g for _, g in frozen)]
     try:
-        r = subprocess.run([run, lib, "--inputs", *[os.path.join(data, f) for f in inputs],
-                            "--expect", *[os.path.join(data, f) for f in outputs],
-                            "--rtol", str(RTOL), "--atol", str(ATOL)],
-                           capture_output=True, text=True, timeout=300)
+        # Within tolerance at each thread count (the corpus test also checks
+        # that outputs are identical across counts).
+        for threads in THREADS:
+            r = subprocess.run([run, lib, "--threads", str(threads),
+                                "--inputs", *[os.path.join(data, f) for f in inputs],
+                                "--expect", *[os.path.join(data, f) for f in outputs],
+                                "--rtol", str(RTOL), "--atol", str(ATOL)],
+                               capture_output=True, text=True, timeout=300)
+            if r.returncode != 0:
+                break
     except subprocess.TimeoutExpired:
         return name, "run-timeout", ""
     finally:
@@ -76,10 +86,10 @@ def run_case(case_dir, bin_dir, work):
     if r.returncode == 0:
         return name, "pass", ""
     if r.returncode < 0:
-        return name, "crash", f"signal {-r.returncode}"
+        return name, "crash", f"signal {-r.returncode} on {threads} thread(s)"
+    detail = (r.stdout + r.stderr).strip().splitlines()[-1] if (r.stdout + r.stderr).strip() else ""
     return name, "mismatch" if r.returncode == 1 else "run-error", \
-        (r.stdout + r.stderr).strip().splitlines()[-1] if (r.stdout + r.stderr).strip() else ""
-
+        f"{detail} (on {threads} thread(s))"
 
 def main():
     ap = argparse.ArgumentParser()

@@ -69,6 +69,21 @@ TEST_F(RuntimeTest, RunComputesTheSum) {
     EXPECT_FLOAT_EQ(sum[i], x[i] + y[i]) << "at " << i;
 }
 
+TEST_F(RuntimeTest, ThreadCountIsSetAndRestored) {
+  ASSERT_EQ(dlc_model_set_num_threads(model, 3), DLC_OK) << dlc_last_error();
+  EXPECT_EQ(dlc_model_num_threads(model), 3);
+  dlc_tensor in[] = {tensor(x), tensor(y)};
+  dlc_tensor out[] = {tensor(sum)};
+  ASSERT_EQ(dlc_model_run(model, in, 2, out, 1), DLC_OK) << dlc_last_error();
+  for (int64_t i = 0; i < kElements; ++i)
+    EXPECT_FLOAT_EQ(sum[i], x[i] + y[i]) << "at " << i;
+  // Below 1: the default (DLC_NUM_THREADS or the CPUs), at least one.
+  ASSERT_EQ(dlc_model_set_num_threads(model, 0), DLC_OK);
+  EXPECT_GE(dlc_model_num_threads(model), 1);
+  EXPECT_EQ(dlc_model_set_num_threads(nullptr, 2), DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(dlc_model_num_threads(nullptr), 1);
+}
+
 TEST_F(RuntimeTest, WrongInputCountIsAnError) {
   dlc_tensor in[] = {tensor(x)};
   dlc_tensor out[] = {tensor(sum)};

@@ -39,7 +39,7 @@ struct Options {
   std::vector<std::string> inputs, expects;
   std::string saveDir;
   bool info = false, random = false, json = false, time = false;
-  int repeat = 1, threads = 1;
+  int repeat = 1, threads = 0; // 0: the library's default
   double rtol = 1e-4, atol = 1e-5;
   // --train
   bool train = false, hasLr = false, hasSteps = false;
@@ -453,6 +453,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   struct Free { dlc_model *m; ~Free() { dlc_model_free(m); } } freeModel{model};
+  if (o.threads > 0)
+    dlc_model_set_num_threads(model, o.threads);
   if (o.info) {
     printInfo(model);
     if (o.inputs.empty() && !o.random && !o.train)
@@ -528,10 +530,6 @@ int main(int argc, char **argv) {
     return train(model, o, inViews);
   for (auto &t : outputs)
     outViews.push_back(t.view());
-  if (o.threads > 1)
-    std::fprintf(stderr, "dlc-run: note: generated code is single-threaded "
-                         "for now; --threads %d runs on one thread\n",
-                 o.threads);
 
   auto runOnce = [&]() {
     return dlc_model_run(model, inViews.data(), inViews.size(),
@@ -559,13 +557,15 @@ int main(int argc, char **argv) {
     double p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
     if (o.json)
       std::printf("{\"model\": \"%s\", \"runs\": %d, \"warmup\": %d, "
-                  "\"threads\": 1, \"min_ms\": %.4f, \"median_ms\": %.4f, "
+                  "\"threads\": %d, \"min_ms\": %.4f, \"median_ms\": %.4f, "
                   "\"p90_ms\": %.4f}\n",
-                  o.model.c_str(), o.repeat, warmup, ms.front(), median, p90);
+                  o.model.c_str(), o.repeat, warmup,
+                  dlc_model_num_threads(model), ms.front(), median, p90);
     else
-      std::printf("%s: %d runs after %d warm-up: min %.4f ms, median %.4f ms, "
-                  "p90 %.4f ms\n",
-                  o.model.c_str(), o.repeat, warmup, ms.front(), median, p90);
+      std::printf("%s: %d runs after %d warm-up on %d thread(s): min %.4f ms, "
+                  "median %.4f ms, p90 %.4f ms\n",
+                  o.model.c_str(), o.repeat, warmup,
+                  dlc_model_num_threads(model), ms.front(), median, p90);
   }
 
   if (!o.saveDir.empty()) {

@@ -78,6 +78,19 @@ int64_t dlc_model_parameter_count(const dlc_model *model);
 int64_t dlc_model_parameter_bytes(const dlc_model *model);
 int64_t dlc_model_workspace_bytes(const dlc_model *model);
 
+/* Threads the model's kernels run on, the calling thread included. The pool
+ * belongs to the library file: models loaded from the same file share it.
+ * Its default is the DLC_NUM_THREADS environment variable, else the number
+ * of CPUs the process may run on; n < 1 restores it. Outputs are
+ * bit-identical at every count. Calls running at the same time on one
+ * library do not wait for each other's threads: all but one run their
+ * kernels on their own thread. Fails with DLC_ERROR_INVALID_ARGUMENT for a
+ * null model, and for n > 1 on a library without a thread pool (one not
+ * made by dlc). */
+dlc_status dlc_model_set_num_threads(dlc_model *model, int n);
+/* The current count (1 for a null model). */
+int dlc_model_num_threads(const dlc_model *model);
+
 /* Size in bytes of one element of a dtype. */
 size_t dlc_dtype_size(dlc_dtype dtype);
 const char *dlc_dtype_name(dlc_dtype dtype);

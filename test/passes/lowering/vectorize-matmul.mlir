@@ -19,6 +19,9 @@ func.func @matmul(%a: tensor<3x5xf32>, %b: tensor<5x40xf32>, %c: tensor<3x40xf32
   // CHECK:       vector.fma
   // CHECK:     vector.transfer_write
   // CHECK:     vector.transfer_write
+  // Tiles write disjoint parts of C: both tile loops may be split.
+  // CHECK:   } {dlc.parallel}
+  // CHECK: } {dlc.parallel}
   // CHECK: scf.for
   // CHECK:   scf.for
   // CHECK:     scf.for {{.*}} -> (vector<16xf32>)

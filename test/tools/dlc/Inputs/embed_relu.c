@@ -9,6 +9,7 @@ int main(void) {
   for (int i = 0; i < 60; ++i)
     x[i] = (float)(i - 30) / 7.0f;
   void *inputs[] = {x}, *outputs[] = {y};
+  printf("%d threads\n", relu_set_num_threads(2));
   void *workspace = aligned_alloc(64, RELU_WORKSPACE_BYTES + 64);
   relu_forward(inputs, outputs, workspace);
   int equal = 0;

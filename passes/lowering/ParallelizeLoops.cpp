@@ -1,0 +1,305 @@
+//===- ParallelizeLoops.cpp - kernels' outer loops on the thread pool -----===//
+//
+// Each outermost scf.parallel (a linalg op's parallel dimensions) and each
+// scf.for its generator marked `dlc.parallel` (the matmul kernel's row and
+// column tile loops) that does enough work is outlined into a function over a
+// range of its iterations:
+//
+//   func.func private @f_parallel_0(%begin: index, %end: index, captures...)
+//     for u in [begin, end): (i0, .., ij) = delinearize(u); original body
+//
+// and replaced by a call of the launcher `@f_parallel_0_launch(n, min_chunk,
+// captures...)`, a declaration that lower-parallel-launches defines once the
+// captures are LLVM values: it packs them into a frame on the stack and hands
+// the frame to the thread pool, which calls the body over disjoint ranges.
+//
+// Only iterations that write disjoint data are ever split, so every element
+// is computed by the same code at any thread count. The leading dimensions are
+// distributed, enough of them for about 64 units; the others stay inner
+// loops. Side-effect-free values the body uses (constants, views, globals) are
+// recreated inside it, so the captures are mostly the function's arguments
+// and the workspace.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/lowering/Passes.h"
+
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_PARALLELIZELOOPS
+#include "passes/lowering/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+
+namespace {
+
+/// Distribute leading dimensions until there are this many units (or all).
+constexpr int64_t kTargetUnits = 64;
+/// Work assumed for a loop whose trip count is not a constant.
+constexpr int64_t kUnknownTrips = 16;
+
+/// A rough count of the operations `region` executes: nested loops with
+/// constant bounds multiply their bodies' counts.
+int64_t estimateWork(Region &region) {
+  int64_t work = 0;
+  for (Block &block : region)
+    for (Operation &op : block) {
+      int64_t trips = 1;
+      if (auto loop = dyn_cast<LoopLikeOpInterface>(op)) {
+        auto lbs = loop.getLoopLowerBounds();
+        auto ubs = loop.getLoopUpperBounds();
+        auto steps = loop.getLoopSteps();
+        if (lbs && ubs && steps) {
+          for (auto [lb, ub, step] : llvm::zip(*lbs, *ubs, *steps)) {
+            auto l = getConstantIntValue(lb), u = getConstantIntValue(ub),
+                 s = getConstantIntValue(step);
+            trips *= l && u && s && *s > 0 ? std::max<int64_t>(
+                                                  0, (*u - *l + *s - 1) / *s)
+                                            : kUnknownTrips;
+          }
+        } else {
+          trips = kUnknownTrips;
+        }
+      }
+      int64_t inner = 0;
+      for (Region &r : op.getRegions())
+        inner += estimateWork(r);
+      work += trips * std::max<int64_t>(1, inner);
+    }
+  return work;
+}
+
+/// Whether `op` may be recreated inside the outlined body: it has no
+/// regions and no side effects (constants, views, globals' addresses, index
+/// arithmetic).
+bool isSinkable(Operation *op) {
+  return op->getNumRegions() == 0 && isMemoryEffectFree(op) &&
+         op->getNumResults() > 0;
+}
+
+/// Whether a captured value can be an argument of the outlined function and,
+/// later, a field of the launch frame: scalars, and memrefs the bare-pointer
+/// calling convention passes as one pointer.
+bool isCapturable(Type type) {
+  if (type.isIntOrIndexOrFloat())
+    return true;
+  auto memref = dyn_cast<MemRefType>(type);
+  return memref && memref.hasStaticShape() && memref.getLayout().isIdentity();
+}
+
+struct ParallelizeLoopsPass
+    : public dlc::impl::ParallelizeLoopsBase<ParallelizeLoopsPass> {
+  using ParallelizeLoopsBase::ParallelizeLoopsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
+    for (func::FuncOp func : functions) {
+      if (func.isDeclaration())
+        continue;
+      if (failed(markedLoopsToParallel(func)))
+        return signalPassFailure();
+      SmallVector<scf::ParallelOp> outermost;
+      func.walk([&](scf::ParallelOp loop) {
+        if (!loop->getParentOfType<scf::ParallelOp>())
+          outermost.push_back(loop);
+      });
+      unsigned counter = 0;
+      for (scf::ParallelOp loop : outermost)
+        outline(func, loop, counter);
+    }
+  }
+
+  /// Rewrites each marked scf.for without results as a 1-D scf.parallel and
+  /// merges directly nested ones (rows and column tiles: one 2-D space).
+  LogicalResult markedLoopsToParallel(func::FuncOp func) {
+    SmallVector<scf::ForOp> marked;
+    func.walk([&](scf::ForOp loop) {
+      if (loop->hasAttr("dlc.parallel") && loop.getNumResults() == 0)
+        marked.push_back(loop);
+    });
+    if (marked.empty())
+      return success();
+    IRRewriter rewriter(func.getContext());
+    for (scf::ForOp loop : marked) {
+      rewriter.setInsertionPoint(loop);
+      auto parallel = scf::ParallelOp::create(
+          rewriter, loop.getLoc(), ValueRange{loop.getLowerBound()},
+          ValueRange{loop.getUpperBound()}, ValueRange{loop.getStep()});
+      Block *body = parallel.getBody();
+      rewriter.eraseOp(body->getTerminator());
+      rewriter.mergeBlocks(loop.getBody(), body, parallel.getInductionVars());
+      rewriter.setInsertionPointToEnd(body);
+      rewriter.eraseOp(body->getTerminator()); // the scf.yield
+      scf::ReduceOp::create(rewriter, loop.getLoc());
+      rewriter.eraseOp(loop);
+    }
+    RewritePatternSet patterns(func.getContext());
+    scf::ParallelOp::getCanonicalizationPatterns(patterns, func.getContext());
+    return applyPatternsGreedily(func, std::move(patterns));
+  }
+
+  void outline(func::FuncOp func, scf::ParallelOp loop, unsigned &counter) {
+    if (loop.getNumResults() != 0)
+      return;
+    // Bounds must be constants: the units are counted at compile time.
+    SmallVector<int64_t> lbs, trips, steps;
+    for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
+                                         loop.getUpperBound(), loop.getStep())) {
+      auto l = getConstantIntValue(lb), u = getConstantIntValue(ub),
+           s = getConstantIntValue(step);
+      if (!l || !u || !s || *s <= 0)
+        return;
+      lbs.push_back(*l);
+      steps.push_back(*s);
+      trips.push_back(std::max<int64_t>(0, (*u - *l + *s - 1) / *s));
+    }
+    int64_t total = 1;
+    for (int64_t t : trips)
+      total *= t;
+    int64_t bodyWork = std::max<int64_t>(1, estimateWork(loop.getRegion()));
+    if (total < 2 || total * bodyWork < minWork)
+      return;
+    // A buffer allocated in the body would be one per iteration; the
+    // loops this pass is given have none, and it does not split one that has.
+    bool allocates = false;
+    loop.getBody()->walk([&](Operation *op) {
+      if (hasEffect<MemoryEffects::Allocate>(op))
+        allocates = true;
+    });
+    if (allocates)
+      return;
+
+    // Distributed dimensions [0, split), their units, and each unit's work.
+    size_t split = 0;
+    int64_t units = 1;
+    while (split < trips.size() && units < kTargetUnits)
+      units *= trips[split++];
+    int64_t unitWork = total * bodyWork / units;
+    // A chunk should pay for waking a thread: about half of minWork.
+    int64_t minChunk = std::max<int64_t>(1, (minWork / 2 + unitWork - 1) /
+                                                std::max<int64_t>(1, unitWork));
+
+    // Values the body uses from outside: sink what can be recreated,
+    // capture the rest.
+    SetVector<Value> used;
+    getUsedValuesDefinedAbove(loop.getRegion(), used);
+    SetVector<Operation *> sunk;
+    SetVector<Value> captures;
+    SmallVector<Value> worklist(used.begin(), used.end());
+    while (!worklist.empty()) {
+      Value v = worklist.pop_back_val();
+      Operation *def = v.getDefiningOp();
+      if (def && isSinkable(def)) {
+        if (sunk.insert(def))
+          for (Value operand : def->getOperands())
+            worklist.push_back(operand);
+        continue;
+      }
+      if (!isCapturable(v.getType()))
+        return;
+      captures.insert(v);
+    }
+
+    MLIRContext *ctx = func.getContext();
+    Location loc = loop.getLoc();
+    OpBuilder b(ctx);
+    std::string name =
+        (func.getName() + "_parallel_" + Twine(counter++)).str();
+    SmallVector<Type> argTypes(2, b.getIndexType());
+    for (Value c : captures)
+      argTypes.push_back(c.getType());
+    b.setInsertionPoint(func);
+    auto body = func::FuncOp::create(b, loc, name,
+                                     b.getFunctionType(argTypes, {}));
+    body.setPrivate();
+    Block *entry = body.addEntryBlock();
+    b.setInsertionPointToStart(entry);
+    IRMapping mapping;
+    for (auto [i, c] : llvm::enumerate(captures))
+      mapping.map(c, entry->getArgument(i + 2));
+    // Sunk ops, each after the sunk ops its operands come from.
+    std::function<void(Operation *)> cloneSunk = [&](Operation *op) {
+      if (mapping.contains(op->getResult(0)))
+        return;
+      for (Value operand : op->getOperands())
+        if (Operation *def = operand.getDefiningOp(); def && sunk.contains(def))
+          cloneSunk(def);
+      b.clone(*op, mapping);
+    };
+    for (Operation *op : sunk)
+      cloneSunk(op);
+
+    auto index = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(b, loc, v).getResult();
+    };
+    auto unitLoop = scf::ForOp::create(b, loc, entry->getArgument(0),
+                                       entry->getArgument(1), index(1));
+    b.setInsertionPoint(unitLoop.getBody()->getTerminator());
+    // Unit u -> one index per distributed dimension, innermost fastest.
+    Value rest = unitLoop.getInductionVar();
+    SmallVector<Value> ivs(split);
+    for (size_t d = split; d-- > 0;) {
+      Value t = index(trips[d]);
+      Value i = d == 0 ? rest : arith::RemUIOp::create(b, loc, rest, t);
+      if (d != 0)
+        rest = arith::DivUIOp::create(b, loc, rest, t);
+      Value scaled = steps[d] == 1
+                         ? i
+                         : arith::MulIOp::create(b, loc, i, index(steps[d]));
+      ivs[d] = lbs[d] == 0
+                   ? scaled
+                   : arith::AddIOp::create(b, loc, scaled, index(lbs[d]));
+    }
+    Block *loopBody = loop.getBody();
+    auto cloneBody = [&](OpBuilder &nb) {
+      for (Operation &op : loopBody->without_terminator())
+        nb.clone(op, mapping);
+    };
+    for (size_t d = 0; d < split; ++d)
+      mapping.map(loop.getInductionVars()[d], ivs[d]);
+    if (split == trips.size()) {
+      cloneBody(b);
+    } else {
+      SmallVector<Value> innerLbs, innerUbs, innerSteps;
+      for (size_t d = split; d < trips.size(); ++d) {
+        innerLbs.push_back(index(lbs[d]));
+        innerUbs.push_back(index(lbs[d] + trips[d] * steps[d]));
+        innerSteps.push_back(index(steps[d]));
+      }
+      scf::ParallelOp::create(
+          b, loc, innerLbs, innerUbs, innerSteps,
+          [&](OpBuilder &nb, Location, ValueRange inner) {
+            for (size_t d = split; d < trips.size(); ++d)
+              mapping.map(loop.getInductionVars()[d], inner[d - split]);
+            cloneBody(nb);
+          });
+    }
+    b.setInsertionPointToEnd(entry);
+    func::ReturnOp::create(b, loc);
+
+    // The launcher: defined by lower-parallel-launches.
+    SmallVector<Type> launchTypes(2, b.getIndexType());
+    launchTypes.append(argTypes.begin() + 2, argTypes.end());
+    b.setInsertionPoint(func);
+    auto launcher = func::FuncOp::create(
+        b, loc, name + "_launch", b.getFunctionType(launchTypes, {}));
+    launcher.setPrivate();
+    launcher->setAttr("dlc.parallel_body", FlatSymbolRefAttr::get(body));
+
+    b.setInsertionPoint(loop);
+    SmallVector<Value> operands = {index(units), index(minChunk)};
+    operands.append(captures.begin(), captures.end());
+    func::CallOp::create(b, loc, launcher, operands);
+    loop.erase();
+  }
+};
+
+} // namespace

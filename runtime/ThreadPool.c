@@ -1,0 +1,217 @@
+/*===- ThreadPool.c - the thread pool every model library carries ---------===//
+ *
+ * Compiled to LLVM bitcode when dlc is built and linked into each generated
+ * module (compiler/Codegen.cpp), where all of it becomes internal: a model
+ * library or object needs only libc and pthreads, and two models in one
+ * process have two pools.
+ *
+ * Generated code calls dlc_pool_parallel_for for the outer loop of a kernel
+ * that is worth splitting. The range [0, n) is cut into one contiguous chunk
+ * per thread (at most n / min_chunk chunks); the caller runs the first chunk
+ * and the workers the others. Chunk boundaries depend only on n and the
+ * thread count, and generated code splits only loops whose iterations write
+ * disjoint data, so results do not depend on the thread count.
+ *
+ * One parallel loop runs on the pool at a time. A second caller (another
+ * thread running the model, or a nested loop) runs its whole range on its own
+ * thread instead of waiting.
+ *
+ * Workers spin for a short while after each loop (the next kernel usually
+ * follows within microseconds), then sleep on a condition variable.
+ *===----------------------------------------------------------------------===*/
+
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
+
+typedef void (*dlc_task_fn)(void *ctx, int64_t begin, int64_t end);
+
+enum { kMaxThreads = 256, kSpinMicroseconds = 2000 };
+
+typedef struct dlc_pool {
+  /* Held by the thread whose loop runs on the pool. */
+  pthread_mutex_t busy;
+  /* Guards the workers' sleep and the worker set (start, stop). */
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+  int requested;  /* threads asked for; 0 until set or first use */
+  int running;    /* workers started (threads - 1) */
+  int stopping;
+  pthread_t workers[kMaxThreads];
+  /* The loop being run, published by a new `job`: the generation count
+   * times 65536 plus the chunk count. A worker whose chunk is past the count
+   * reads nothing else, so the next loop may overwrite fn, ctx and n as soon
+   * as the workers that have a chunk are done. */
+  dlc_task_fn fn;
+  void *ctx;
+  int64_t n;
+  uint64_t job;
+  uint64_t jobAtStart; /* `job` when the workers were started */
+  int pending; /* chunks the workers have not finished */
+} dlc_pool;
+
+static dlc_pool pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
+                        PTHREAD_COND_INITIALIZER};
+
+static void cpuRelax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static int64_t nowMicroseconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static int64_t chunkBegin(int64_t n, int chunks, int chunk) {
+  /* n * chunk / chunks without overflow for any n that indexes memory. */
+  return (int64_t)((__int128)n * chunk / chunks);
+}
+
+static void *workerMain(void *arg) {
+  int index = (int)(intptr_t)arg; /* runs chunk index + 1 */
+  /* Not pool.job: the first loop may be published before this runs. */
+  uint64_t seen = pool.jobAtStart;
+  for (;;) {
+    /* Spin, then sleep, until a new loop or a stop request. */
+    int64_t spinUntil = nowMicroseconds() + kSpinMicroseconds;
+    unsigned spins = 0;
+    uint64_t job;
+    while ((job = __atomic_load_n(&pool.job, __ATOMIC_ACQUIRE)) == seen &&
+           !__atomic_load_n(&pool.stopping, __ATOMIC_ACQUIRE)) {
+      cpuRelax();
+      if ((++spins & 255) == 0 && nowMicroseconds() > spinUntil) {
+        pthread_mutex_lock(&pool.lock);
+        while (__atomic_load_n(&pool.job, __ATOMIC_ACQUIRE) == seen &&
+               !pool.stopping)
+          pthread_cond_wait(&pool.wake, &pool.lock);
+        pthread_mutex_unlock(&pool.lock);
+      }
+    }
+    if (__atomic_load_n(&pool.stopping, __ATOMIC_ACQUIRE))
+      return NULL;
+    seen = job;
+    int chunks = (int)(job & 0xffff);
+    int chunk = index + 1;
+    if (chunk < chunks) {
+      pool.fn(pool.ctx, chunkBegin(pool.n, chunks, chunk),
+              chunkBegin(pool.n, chunks, chunk + 1));
+      __atomic_fetch_sub(&pool.pending, 1, __ATOMIC_ACQ_REL);
+    }
+  }
+}
+
+static int defaultThreads(void) {
+  const char *env = getenv("DLC_NUM_THREADS");
+  if (env && *env) {
+    char *end;
+    long v = strtol(env, &end, 10);
+    if (*end == '\0' && v >= 1)
+      return v > kMaxThreads ? kMaxThreads : (int)v;
+  }
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    int count = CPU_COUNT(&set);
+    if (count >= 1)
+      return count > kMaxThreads ? kMaxThreads : count;
+  }
+  return 1;
+}
+
+/* Stops and joins the workers. Called with `busy` held. */
+static void stopWorkers(void) {
+  if (pool.running == 0)
+    return;
+  pthread_mutex_lock(&pool.lock);
+  __atomic_store_n(&pool.stopping, 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.lock);
+  for (int i = 0; i < pool.running; ++i)
+    pthread_join(pool.workers[i], NULL);
+  pool.running = 0;
+  __atomic_store_n(&pool.stopping, 0, __ATOMIC_RELEASE);
+}
+
+/* Starts the workers the thread count asks for. Called with `busy` held. A
+ * worker that cannot be started leaves the pool smaller. */
+static void startWorkers(void) {
+  if (pool.requested == 0)
+    pool.requested = defaultThreads();
+  pool.jobAtStart = pool.job;
+  while (pool.running < pool.requested - 1) {
+    if (pthread_create(&pool.workers[pool.running], NULL, workerMain,
+                       (void *)(intptr_t)pool.running) != 0)
+      break;
+    ++pool.running;
+  }
+}
+
+/* Sets the number of threads loops run on (the caller included); n < 1
+ * means the default (DLC_NUM_THREADS, else the CPUs this process may use).
+ * Waits for a loop that is running to finish. Returns the new count. */
+int dlc_pool_set_num_threads(int n) {
+  pthread_mutex_lock(&pool.busy);
+  stopWorkers();
+  pool.requested = n >= 1 ? (n > kMaxThreads ? kMaxThreads : n)
+                          : defaultThreads();
+  int result = pool.requested;
+  pthread_mutex_unlock(&pool.busy);
+  return result;
+}
+
+/* The number of threads loops run on. */
+int dlc_pool_num_threads(void) {
+  pthread_mutex_lock(&pool.busy);
+  if (pool.requested == 0)
+    pool.requested = defaultThreads();
+  int result = pool.requested;
+  pthread_mutex_unlock(&pool.busy);
+  return result;
+}
+
+void dlc_pool_parallel_for(dlc_task_fn fn, void *ctx, int64_t n,
+                           int64_t minChunk) {
+  if (n <= 0)
+    return;
+  if (minChunk < 1)
+    minChunk = 1;
+  if (n < 2 * minChunk || pthread_mutex_trylock(&pool.busy) != 0) {
+    fn(ctx, 0, n);
+    return;
+  }
+  startWorkers();
+  int64_t chunks = pool.running + 1;
+  if (chunks > n / minChunk)
+    chunks = n / minChunk;
+  if (chunks <= 1) {
+    pthread_mutex_unlock(&pool.busy);
+    fn(ctx, 0, n);
+    return;
+  }
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.n = n;
+  __atomic_store_n(&pool.pending, (int)chunks - 1, __ATOMIC_RELAXED);
+  uint64_t generation = (pool.job >> 16) + 1;
+  pthread_mutex_lock(&pool.lock);
+  __atomic_store_n(&pool.job, generation << 16 | (uint64_t)chunks,
+                   __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&pool.wake);
+  pthread_mutex_unlock(&pool.lock);
+  fn(ctx, 0, chunkBegin(n, (int)chunks, 1));
+  while (__atomic_load_n(&pool.pending, __ATOMIC_ACQUIRE) != 0)
+    cpuRelax();
+  pthread_mutex_unlock(&pool.busy);
+}
+
+/* The workers must be gone before the library is unmapped (dlclose). */
+__attribute__((destructor)) static void dlc_pool_shutdown(void) {
+  pthread_mutex_lock(&pool.busy);
+  stopWorkers();
+  pthread_mutex_unlock(&pool.busy);
+}

@@ -1,0 +1,98 @@
+// RUN: dlc-opt %s -parallelize-loops | FileCheck %s
+// RUN: dlc-opt %s -parallelize-loops=min-work=1000000000 | FileCheck %s --check-prefix=SMALL
+
+// A 128x1024 elementwise loop: the 128 rows are the units (>= 64), each a
+// 1024-wide inner loop. Chunks of at least 4 rows pay for a wake-up. The
+// workspace view and the constant are recreated in the body; the buffers
+// are its arguments.
+// CHECK-LABEL: func.func private @add_parallel_0
+// CHECK-SAME: (%[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[WS:.*]]: memref<524288xi8>, %[[IN:.*]]: memref<128x1024xf32>)
+// CHECK-DAG:   %[[VIEW:.*]] = memref.view %[[WS]]
+// CHECK-DAG:   %[[ONE:.*]] = arith.constant 1.0
+// CHECK:       scf.for %[[U:.*]] = %[[BEGIN]] to %[[END]]
+// CHECK:         scf.parallel (%[[J:.*]]) =
+// CHECK:           memref.load %[[IN]][%[[U]], %[[J]]]
+// CHECK:           arith.addf %{{.*}}, %[[ONE]]
+// CHECK:           memref.store %{{.*}}, %[[VIEW]][%[[U]], %[[J]]]
+// CHECK:       return
+// CHECK: func.func private @add_parallel_0_launch(index, index, memref<524288xi8>, memref<128x1024xf32>)
+// CHECK-SAME: attributes {dlc.parallel_body = @add_parallel_0}
+// CHECK-LABEL: func.func @add
+// CHECK:     call @add_parallel_0_launch(%c128{{.*}}, %c4, %arg1, %arg0)
+// CHECK-NOT: scf.parallel
+// Below the work threshold every loop stays where it is.
+// SMALL-LABEL: func.func @add
+// SMALL: scf.parallel
+// SMALL-NOT: call
+func.func @add(%in: memref<128x1024xf32>, %ws: memref<524288xi8>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c128 = arith.constant 128 : index
+  %c1024 = arith.constant 1024 : index
+  %one = arith.constant 1.0 : f32
+  %out = memref.view %ws[%c0][] : memref<524288xi8> to memref<128x1024xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c128, %c1024) step (%c1, %c1) {
+    %x = memref.load %in[%i, %j] : memref<128x1024xf32>
+    %y = arith.addf %x, %one : f32
+    memref.store %y, %out[%i, %j] : memref<128x1024xf32>
+    scf.reduce
+  }
+  return
+}
+
+// The matmul kernel's marked row and column tile loops become one 2-D
+// space; 4 x 8 tiles are too few units for one dimension, so both are
+// distributed and a unit is split into its row and column tile.
+// CHECK-LABEL: func.func private @tiles_parallel_0
+// CHECK:       scf.for %[[U:.*]] = %arg0 to %arg1
+// CHECK-DAG:     %[[COL:.*]] = arith.remui %[[U]], %c8
+// CHECK-DAG:     %[[ROW:.*]] = arith.divui %[[U]], %c8
+// CHECK-DAG:     arith.muli %[[ROW]], %c8{{.*}}
+// CHECK-DAG:     arith.muli %[[COL]], %c32
+// CHECK-LABEL: func.func @tiles
+// CHECK: call @tiles_parallel_0_launch(%c32
+func.func @tiles(%c: memref<32x256xf32>) {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %c32 = arith.constant 32 : index
+  %c256 = arith.constant 256 : index
+  %k = arith.constant 512 : index
+  %c1 = arith.constant 1 : index
+  %z = arith.constant dense<0.0> : vector<16xf32>
+  scf.for %m = %c0 to %c32 step %c8 {
+    scf.for %n = %c0 to %c256 step %c32 {
+      %acc = scf.for %kk = %c0 to %k step %c1 iter_args(%a = %z) -> vector<16xf32> {
+        %s = arith.addf %a, %a : vector<16xf32>
+        scf.yield %s : vector<16xf32>
+      }
+      vector.transfer_write %acc, %c[%m, %n] : vector<16xf32>, memref<32x256xf32>
+    } {dlc.parallel}
+  } {dlc.parallel}
+  return
+}
+
+// Unmarked sequential loops and loops using a value that cannot be passed
+// to another thread (a vector) are not split.
+// CHECK-LABEL: func.func @kept
+// CHECK-NOT: call
+// CHECK: scf.for
+// CHECK: scf.parallel
+func.func @kept(%c: memref<256x256xf32>, %v: vector<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  scf.for %i = %c0 to %c256 step %c1 {
+    scf.for %j = %c0 to %c256 step %c1 {
+      %x = memref.load %c[%i, %j] : memref<256x256xf32>
+      %y = arith.mulf %x, %x : f32
+      memref.store %y, %c[%i, %j] : memref<256x256xf32>
+    }
+  }
+  scf.parallel (%i) = (%c0) to (%c256) step (%c1) {
+    scf.for %j = %c0 to %c256 step %c1 {
+      vector.transfer_write %v, %c[%i, %j] : vector<4xf32>, memref<256x256xf32>
+    }
+    scf.reduce
+  }
+  return
+}
