@@ -7,10 +7,12 @@
  *
  * Generated code calls dlc_pool_parallel_for for the outer loop of a kernel
  * that is worth splitting. The range [0, n) is cut into one contiguous chunk
- * per thread (at most n / min_chunk chunks); the caller runs the first chunk
- * and the workers the others. Chunk boundaries depend only on n and the
- * thread count, and generated code splits only loops whose iterations write
- * disjoint data, so results do not depend on the thread count.
+ * per thread (at most n / min_chunk chunks), and the caller and the workers
+ * claim chunks until none is left: a worker the OS has not scheduled yet
+ * does not hold the loop up, the caller runs its chunk. Chunk boundaries
+ * depend only on n and the chunk count, and generated code splits only
+ * loops whose iterations write disjoint data, so results do not depend on
+ * the thread count or on who ran which chunk.
  *
  * One parallel loop runs on the pool at a time. A second caller (another
  * thread running the model, or a nested loop) runs its whole range on its own
@@ -41,16 +43,19 @@ typedef struct dlc_pool {
   int running;    /* workers started (threads - 1) */
   int stopping;
   pthread_t workers[kMaxThreads];
-  /* The loop being run, published by a new `job`: the generation count
-   * times 65536 plus the chunk count. A worker whose chunk is past the count
-   * reads nothing else, so the next loop may overwrite fn, ctx and n as soon
-   * as the workers that have a chunk are done. */
+  /* The loop being run. A new loop bumps `generation`; `claim` is the
+   * generation times 2^32 plus the next unclaimed chunk. A thread reads fn,
+   * ctx and n only after claiming a chunk of the current generation, and
+   * the next loop is published only when every chunk is done, so the fields
+   * it reads belong to the loop it claimed from. */
   dlc_task_fn fn;
   void *ctx;
   int64_t n;
-  uint64_t job;
-  uint64_t jobAtStart; /* `job` when the workers were started */
-  int pending; /* chunks the workers have not finished */
+  int64_t chunks;
+  uint64_t generation;
+  uint64_t claim;
+  int64_t done; /* chunks finished */
+  uint64_t generationAtStart; /* `generation` when the workers started */
 } dlc_pool;
 
 static dlc_pool pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
@@ -73,21 +78,44 @@ static int64_t chunkBegin(int64_t n, int chunks, int chunk) {
   return (int64_t)((__int128)n * chunk / chunks);
 }
 
+/* Claims and runs chunks of loop `generation` until none is left. */
+static void runChunks(uint64_t generation) {
+  uint64_t claim = __atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE);
+  for (;;) {
+    if (claim >> 32 != (generation & 0xffffffffu))
+      return; /* a later loop: this one is over */
+    int64_t chunks = __atomic_load_n(&pool.chunks, __ATOMIC_ACQUIRE);
+    int64_t chunk = (int64_t)(claim & 0xffffffffu);
+    if (chunk >= chunks)
+      return;
+    if (!__atomic_compare_exchange_n(&pool.claim, &claim, claim + 1, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      continue; /* `claim` was reloaded */
+    pool.fn(pool.ctx, chunkBegin(pool.n, (int)chunks, (int)chunk),
+            chunkBegin(pool.n, (int)chunks, (int)chunk + 1));
+    __atomic_fetch_add(&pool.done, 1, __ATOMIC_RELEASE);
+    claim = __atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE);
+  }
+}
+
 static void *workerMain(void *arg) {
-  int index = (int)(intptr_t)arg; /* runs chunk index + 1 */
-  /* Not pool.job: the first loop may be published before this runs. */
-  uint64_t seen = pool.jobAtStart;
+  (void)arg;
+  /* Not pool.generation: the first loop may be published before this runs. */
+  uint64_t seen = pool.generationAtStart;
   for (;;) {
     /* Spin, then sleep, until a new loop or a stop request. */
     int64_t spinUntil = nowMicroseconds() + kSpinMicroseconds;
     unsigned spins = 0;
-    uint64_t job;
-    while ((job = __atomic_load_n(&pool.job, __ATOMIC_ACQUIRE)) == seen &&
+    uint64_t generation;
+    while ((generation = __atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE)) ==
+               seen &&
            !__atomic_load_n(&pool.stopping, __ATOMIC_ACQUIRE)) {
       cpuRelax();
-      if ((++spins & 255) == 0 && nowMicroseconds() > spinUntil) {
+      if ((++spins & 1023) != 0)
+        continue;
+      if (nowMicroseconds() > spinUntil) {
         pthread_mutex_lock(&pool.lock);
-        while (__atomic_load_n(&pool.job, __ATOMIC_ACQUIRE) == seen &&
+        while (__atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE) == seen &&
                !pool.stopping)
           pthread_cond_wait(&pool.wake, &pool.lock);
         pthread_mutex_unlock(&pool.lock);
@@ -95,14 +123,8 @@ static void *workerMain(void *arg) {
     }
     if (__atomic_load_n(&pool.stopping, __ATOMIC_ACQUIRE))
       return NULL;
-    seen = job;
-    int chunks = (int)(job & 0xffff);
-    int chunk = index + 1;
-    if (chunk < chunks) {
-      pool.fn(pool.ctx, chunkBegin(pool.n, chunks, chunk),
-              chunkBegin(pool.n, chunks, chunk + 1));
-      __atomic_fetch_sub(&pool.pending, 1, __ATOMIC_ACQ_REL);
-    }
+    seen = generation;
+    runChunks(generation);
   }
 }
 
@@ -142,10 +164,10 @@ static void stopWorkers(void) {
 static void startWorkers(void) {
   if (pool.requested == 0)
     pool.requested = defaultThreads();
-  pool.jobAtStart = pool.job;
+  pool.generationAtStart = pool.generation;
   while (pool.running < pool.requested - 1) {
     if (pthread_create(&pool.workers[pool.running], NULL, workerMain,
-                       (void *)(intptr_t)pool.running) != 0)
+                       NULL) != 0)
       break;
     ++pool.running;
   }
@@ -196,16 +218,22 @@ void dlc_pool_parallel_for(dlc_task_fn fn, void *ctx, int64_t n,
   pool.fn = fn;
   pool.ctx = ctx;
   pool.n = n;
-  __atomic_store_n(&pool.pending, (int)chunks - 1, __ATOMIC_RELAXED);
-  uint64_t generation = (pool.job >> 16) + 1;
-  pthread_mutex_lock(&pool.lock);
-  __atomic_store_n(&pool.job, generation << 16 | (uint64_t)chunks,
+  uint64_t generation = pool.generation + 1;
+  __atomic_store_n(&pool.chunks, chunks, __ATOMIC_RELAXED);
+  __atomic_store_n(&pool.done, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&pool.claim, (generation & 0xffffffffu) << 32,
                    __ATOMIC_RELEASE);
+  pthread_mutex_lock(&pool.lock);
+  __atomic_store_n(&pool.generation, generation, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&pool.wake);
   pthread_mutex_unlock(&pool.lock);
-  fn(ctx, 0, chunkBegin(n, (int)chunks, 1));
-  while (__atomic_load_n(&pool.pending, __ATOMIC_ACQUIRE) != 0)
+  runChunks(generation);
+  for (unsigned spins = 1;
+       __atomic_load_n(&pool.done, __ATOMIC_ACQUIRE) != chunks; ++spins) {
     cpuRelax();
+    if ((spins & 65535) == 0)
+      sched_yield(); /* a worker running a chunk may be waiting for this CPU */
+  }
   pthread_mutex_unlock(&pool.busy);
 }
 

@@ -2,15 +2,15 @@
 //
 // C[M, N] += A[M, K] x B[K, N], all static, f32:
 //
-//   for m0 in [0, M) step R:            (R = rows; a last one-row tile loop)
-//     for n0 in [0, N) step 16 * V:     (V vectors; columns past N masked)
+//   for n0 in [0, N) step 16 * V:       (V vectors; columns past N masked)
+//     for m0 in [0, M) step R:          (R = rows; a last one-row tile loop)
 //       acc[R][V] = C[m0 .. m0+R, n0 .. n0+16V]
 //       for k in [0, K):
 //         b[v] = B[k, n0 + 16v ..]            (V vector loads)
 //         acc[r][v] += broadcast(A[m0+r, k]) * b[v]
 //       C[m0 .., n0 ..] = acc
 //
-// The row and column loops are marked `dlc.parallel`: their tiles write
+// The column and row loops are marked `dlc.parallel`: their tiles write
 // disjoint parts of C, so parallelize-loops may run them on several threads.
 //
 // The R * V accumulators live in registers for the whole k loop, so each
@@ -126,21 +126,32 @@ public:
   /// register tiles; (rowEnd - rowBegin) is a multiple of tile.rows. Tiles
   /// start from `init` (the matmul's accumulator) and are stored to `dest`
   /// (the epilogue's output, or `init` itself without an epilogue).
+  ///
+  /// Column tiles are the outer loop: the K x width panel of B one column
+  /// tile reads (strided by N, the large dimension of a convolution's
+  /// im2col matrix) stays in cache while every row tile uses it, and B is
+  /// read from memory once. Both loops are marked `dlc.parallel`: tiles
+  /// write disjoint parts of C, so parallelize-loops may split them.
   Value emitRows(Value init, Value dest, int64_t rowBegin, int64_t rowEnd,
                  TileShape tile) {
     if (rowEnd <= rowBegin)
       return dest;
     this->init = init;
-    Value lo = index(rowBegin), hi = index(rowEnd), step = index(tile.rows);
-    auto rowLoop = scf::ForOp::create(
-        b, loc, lo, hi, step, ValueRange{dest},
-        [&](OpBuilder &, Location, Value m0, ValueRange args) {
-          Value result = emitColumns(args[0], m0, tile);
-          scf::YieldOp::create(b, loc, result);
+    int64_t width = kLanes * tile.vectors;
+    auto colLoop = scf::ForOp::create(
+        b, loc, index(0), index(n), index(width), ValueRange{dest},
+        [&](OpBuilder &, Location, Value n0, ValueRange args) {
+          auto rowLoop = scf::ForOp::create(
+              b, loc, index(rowBegin), index(rowEnd), index(tile.rows),
+              ValueRange{args[0]},
+              [&](OpBuilder &, Location, Value m0, ValueRange acc) {
+                scf::YieldOp::create(b, loc, emitTile(acc[0], m0, n0, tile));
+              });
+          rowLoop->setAttr("dlc.parallel", b.getUnitAttr());
+          scf::YieldOp::create(b, loc, rowLoop.getResult(0));
         });
-    // Tiles write disjoint parts of C: parallelize-loops may split them.
-    rowLoop->setAttr("dlc.parallel", b.getUnitAttr());
-    return rowLoop.getResult(0);
+    colLoop->setAttr("dlc.parallel", b.getUnitAttr());
+    return colLoop.getResult(0);
   }
 
 private:
@@ -148,17 +159,6 @@ private:
   Value offset(Value base, int64_t delta) {
     return delta ? arith::AddIOp::create(b, loc, base, index(delta)).getResult()
                  : base;
-  }
-
-  Value emitColumns(Value acc, Value m0, TileShape tile) {
-    int64_t width = kLanes * tile.vectors;
-    auto colLoop = scf::ForOp::create(
-        b, loc, index(0), index(n), index(width), ValueRange{acc},
-        [&](OpBuilder &, Location, Value n0, ValueRange args) {
-          scf::YieldOp::create(b, loc, emitTile(args[0], m0, n0, tile));
-        });
-    colLoop->setAttr("dlc.parallel", b.getUnitAttr());
-    return colLoop.getResult(0);
   }
 
   Value emitTile(Value c, Value m0, Value n0, TileShape tile) {

@@ -3,11 +3,12 @@
 compare with onnxruntime measured in the same run.
 
   dlc-bench --corpus ../shared/corpus [--models resnet18 cnn_bn ...]
-            [--ablation] [--ort] [--repeat N] [--markdown FILE]
+            [--threads 1,2] [--ablation] [--ort] [--repeat N] [--markdown FILE]
   dlc-bench --corpus ../shared/corpus --train [--torch] [--repeat N]
 
 For every model: compile with dlc, time with dlc-run (median/min/p90 over
---repeat runs after warm-up, one thread). --ablation also compiles with each
+--repeat runs after warm-up) at each of the --threads counts (default 1), one
+table per count. --ablation also compiles with each
 optimization switched off. --ort runs ../shared/peers/ort_bench.js (the
 onnxruntime-node package installed by ../shared/peers/install-ort.sh) on the
 same models in the same run and reports dlc's median relative to it.
@@ -42,17 +43,20 @@ def tool(bin_dir, name):
     sys.exit(f"dlc-bench: error: no {name} under {bin_dir}")
 
 
-def time_dlc(dlc, run, model, flags, repeat, work):
+def time_dlc(dlc, run, model, flags, repeat, work, threads):
+    """{threads: dlc-run's JSON or {"error": ...}} for one compile of `model`."""
     lib = os.path.join(work, "model.so")
     r = subprocess.run([dlc, model, "-o", lib, *flags], capture_output=True, text=True)
     if r.returncode != 0:
         kind = "unsupported" if "unsupported node" in r.stderr else "compile error"
-        return {"error": kind, "detail": r.stderr.strip().splitlines()[-1]}
-    r = subprocess.run([run, lib, "--random", "--repeat", str(repeat), "--json"],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        return {"error": "run error", "detail": r.stderr.strip()}
-    return json.loads(r.stdout.strip().splitlines()[-1])
+        return {t: {"error": kind, "detail": r.stderr.strip().splitlines()[-1]} for t in threads}
+    results = {}
+    for t in threads:
+        r = subprocess.run([run, lib, "--random", "--repeat", str(repeat), "--json",
+                            "--threads", str(t)], capture_output=True, text=True)
+        results[t] = ({"error": "run error", "detail": r.stderr.strip()} if r.returncode != 0
+                      else json.loads(r.stdout.strip().splitlines()[-1]))
+    return results
 
 
 # Training benchmark: model -> the loss appended to its first output.
@@ -68,8 +72,9 @@ def time_dlc_train(dlc, run, model, loss, steps, work):
                        capture_output=True, text=True)
     if r.returncode != 0:
         return {"error": "compile error", "detail": r.stderr.strip().splitlines()[-1]}
+    # One thread, as the PyTorch peer runs.
     r = subprocess.run([run, lib, "--train", "--random", "--steps", str(steps + 3),
-                        "--time", "--json"], capture_output=True, text=True)
+                        "--time", "--json", "--threads", "1"], capture_output=True, text=True)
     if r.returncode != 0:
         return {"error": "run error", "detail": r.stderr.strip()}
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -128,11 +133,12 @@ def train_main(args, here, dlc, run):
     return 0
 
 
-def time_ort(peers, corpus, models):
+def time_ort(peers, corpus, models, threads):
     script = os.path.join(peers, "ort_bench.js")
     if not shutil.which("node") or not os.path.exists(script):
         return {}, "onnxruntime not measured: node or ../shared/peers/ort_bench.js missing"
-    r = subprocess.run(["node", script, corpus, "1", *models], capture_output=True, text=True)
+    r = subprocess.run(["node", script, corpus, str(threads), *models], capture_output=True,
+                       text=True)
     results = {}
     for line in r.stdout.splitlines():
         try:
@@ -143,7 +149,53 @@ def time_ort(peers, corpus, models):
     if not results:
         return {}, "onnxruntime not measured: " + (r.stderr.strip().splitlines() or ["no output"])[-1]
     version = next(iter(results.values())).get("ort", "?")
-    return results, f"onnxruntime {version} (onnxruntime-node, 1 thread, graph optimizations on)"
+    return results, (f"onnxruntime {version} (onnxruntime-node, {threads} thread(s), "
+                     "graph optimizations on)")
+
+
+def table(models, manifest, results, variants, args, threads, ort):
+    """Markdown rows for one thread count."""
+    lines = []
+    header = ["model", "MFLOP", "dlc median ms", "dlc min ms", "dlc GFLOP/s"]
+    if args.ort:
+        header += ["ORT median ms", "dlc / ORT"]
+    if args.ablation:
+        header += [f"{v} (x)" for v in variants if v != "default"]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    ratios = []
+    for model in models:
+        d = results[model]["default"][threads]
+        flops = manifest[model].get("flops", 0)
+        row = [model, f"{flops / 1e6:.1f}"]
+        if "median_ms" in d:
+            row += [f"{d['median_ms']:.4f}", f"{d['min_ms']:.4f}",
+                    f"{flops / d['median_ms'] / 1e6:.1f}"]
+        else:
+            row += [d["error"], "", ""]
+        if args.ort:
+            o = ort.get(model)
+            if o and "median_ms" in d:
+                ratios.append(d["median_ms"] / o["median_ms"])
+                row += [f"{o['median_ms']:.4f}", f"{ratios[-1]:.2f}"]
+            else:
+                row += ["-", "-"]
+        if args.ablation:
+            for v in variants:
+                if v == "default":
+                    continue
+                r = results[model][v][threads]
+                row.append(f"{r['median_ms'] / d['median_ms']:.2f}"
+                           if "median_ms" in r and "median_ms" in d else r.get("error", "-"))
+        lines.append("| " + " | ".join(row) + " |")
+    if ratios:
+        geomean = 1.0
+        for r in ratios:
+            geomean *= r
+        geomean **= 1.0 / len(ratios)
+        lines.append("")
+        lines.append(f"Geometric mean of dlc / ORT over {len(ratios)} models: {geomean:.2f}.")
+    return lines
 
 
 def main():
@@ -153,6 +205,8 @@ def main():
     ap.add_argument("--models", nargs="*")
     ap.add_argument("--bin", default=os.path.dirname(here))
     ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--threads", default="1",
+                    help="comma-separated thread counts, e.g. 1,2 (default 1)")
     ap.add_argument("--ablation", action="store_true")
     ap.add_argument("--ort", action="store_true")
     ap.add_argument("--peers", default=None)
@@ -168,52 +222,39 @@ def main():
     variants = VARIANTS if args.ablation else {"default": []}
     peers = args.peers or os.path.join(os.path.dirname(os.path.abspath(args.corpus)), "peers")
 
+    try:
+        threads = [int(t) for t in args.threads.split(",")]
+        if not threads or min(threads) < 1:
+            raise ValueError
+    except ValueError:
+        ap.error(f"--threads takes positive integers separated by commas, got '{args.threads}'")
+
     results = {}
     with tempfile.TemporaryDirectory() as work:
         for model in models:
             path = os.path.join(args.corpus, manifest[model]["model"])
-            results[model] = {v: time_dlc(dlc, run, path, flags, args.repeat, work)
+            results[model] = {v: time_dlc(dlc, run, path, flags, args.repeat, work, threads)
                               for v, flags in variants.items()}
-            print(f"dlc-bench: {model}: " + ", ".join(
-                f"{v} {r.get('median_ms', float('nan')):.4f} ms" if "median_ms" in r else f"{v} {r['error']}"
-                for v, r in results[model].items()), file=sys.stderr)
-    ort, ort_note = time_ort(peers, args.corpus, models) if args.ort else ({}, "")
+            print(f"dlc-bench: {model}: " + "; ".join(
+                f"{t} thread(s): " + ", ".join(
+                    f"{v} {r[t]['median_ms']:.4f} ms" if "median_ms" in r[t] else f"{v} {r[t]['error']}"
+                    for v, r in results[model].items())
+                for t in threads), file=sys.stderr)
+    ort = {t: time_ort(peers, args.corpus, models, t) if args.ort else ({}, "") for t in threads}
 
     lines = []
-    header = ["model", "MFLOP", "dlc median ms", "dlc min ms"]
-    if args.ort:
-        header += ["ORT median ms", "dlc / ORT"]
+    for t in threads:
+        lines += table(models, manifest, results, variants, args, t, ort[t][0])
+        lines.append("")
+        lines.append(f"dlc-run medians over {args.repeat} runs after warm-up, {t} thread(s), "
+                     "random inputs.")
+        if ort[t][1]:
+            lines.append(ort[t][1] + "; ratio < 1 means dlc is faster.")
+        lines.append("")
     if args.ablation:
-        header += [f"{v} (x)" for v in variants if v != "default"]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "---|" * len(header))
-    for model in models:
-        d = results[model]["default"]
-        row = [model, f"{manifest[model].get('flops', 0) / 1e6:.1f}"]
-        if "median_ms" in d:
-            row += [f"{d['median_ms']:.4f}", f"{d['min_ms']:.4f}"]
-        else:
-            row += [d["error"], ""]
-        if args.ort:
-            o = ort.get(model)
-            if o and "median_ms" in d:
-                row += [f"{o['median_ms']:.4f}", f"{d['median_ms'] / o['median_ms']:.2f}"]
-            else:
-                row += ["-", "-"]
-        if args.ablation:
-            for v in variants:
-                if v == "default":
-                    continue
-                r = results[model][v]
-                row.append(f"{r['median_ms'] / d['median_ms']:.2f}"
-                           if "median_ms" in r and "median_ms" in d else r.get("error", "-"))
-        lines.append("| " + " | ".join(row) + " |")
-    notes = [f"dlc-run medians over {args.repeat} runs after warm-up, 1 thread, random inputs."]
-    if ort_note:
-        notes.append(ort_note + "; ratio < 1 means dlc is faster.")
-    if args.ablation:
-        notes.append("Ablation columns: median with that optimization off / default median (> 1: the optimization helps).")
-    text = "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+        lines.append("Ablation columns: median with that optimization off / default median "
+                     "(> 1: the optimization helps).")
+    text = "\n".join(lines).rstrip() + "\n"
     print(text)
     if args.markdown:
         open(args.markdown, "w").write(text)

@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s -parallelize-loops | FileCheck %s
+// RUN: dlc-opt %s -parallelize-loops=min-work=32768 | FileCheck %s
 // RUN: dlc-opt %s -parallelize-loops=min-work=1000000000 | FileCheck %s --check-prefix=SMALL
 
 // A 128x1024 elementwise loop: the 128 rows are the units (>= 64), each a
@@ -9,7 +9,13 @@
 // CHECK-SAME: (%[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[WS:.*]]: memref<524288xi8>, %[[IN:.*]]: memref<128x1024xf32>)
 // CHECK-DAG:   %[[VIEW:.*]] = memref.view %[[WS]]
 // CHECK-DAG:   %[[ONE:.*]] = arith.constant 1.0
-// CHECK:       scf.for %[[U:.*]] = %[[BEGIN]] to %[[END]]
+// The units loop has constant bounds (so that LLVM knows the range of the
+// offsets); each thread runs the units in its [begin, end).
+// CHECK:       scf.for %[[U:.*]] = %c0{{.*}} to %c128{{.*}}
+// CHECK-DAG:     %[[GE:.*]] = arith.cmpi uge, %[[U]], %[[BEGIN]]
+// CHECK-DAG:     %[[LT:.*]] = arith.cmpi ult, %[[U]], %[[END]]
+// CHECK:         %[[MINE:.*]] = arith.andi
+// CHECK:         scf.if %[[MINE]]
 // CHECK:         scf.parallel (%[[J:.*]]) =
 // CHECK:           memref.load %[[IN]][%[[U]], %[[J]]]
 // CHECK:           arith.addf %{{.*}}, %[[ONE]]
@@ -44,7 +50,8 @@ func.func @add(%in: memref<128x1024xf32>, %ws: memref<524288xi8>) {
 // space; 4 x 8 tiles are too few units for one dimension, so both are
 // distributed and a unit is split into its row and column tile.
 // CHECK-LABEL: func.func private @tiles_parallel_0
-// CHECK:       scf.for %[[U:.*]] = %arg0 to %arg1
+// CHECK:       scf.for %[[U:.*]] = %c0{{.*}} to %c32
+// CHECK:         scf.if
 // CHECK-DAG:     %[[COL:.*]] = arith.remui %[[U]], %c8
 // CHECK-DAG:     %[[ROW:.*]] = arith.divui %[[U]], %c8
 // CHECK-DAG:     arith.muli %[[ROW]], %c8{{.*}}

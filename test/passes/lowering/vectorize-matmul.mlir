@@ -1,12 +1,13 @@
 // RUN: dlc-opt %s -vectorize-matmul="rows=2 vectors=1" | FileCheck %s
-// A 3x40 result with 2-row, 16-column register tiles: a 2-row tile loop, a
-// 1-row loop for the last row, and masked columns past 40.
+// A 3x40 result with 2-row, 16-column register tiles: column tiles outside
+// 2-row tiles, then the same for the last row with 1-row tiles, and masked
+// columns past 40.
 
 // CHECK-LABEL: func @matmul
 func.func @matmul(%a: tensor<3x5xf32>, %b: tensor<5x40xf32>, %c: tensor<3x40xf32>) -> tensor<3x40xf32> {
   // CHECK-NOT: linalg.matmul
-  // CHECK: scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
-  // CHECK:   scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+  // CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+  // CHECK:   scf.for %[[M:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
   // CHECK:     vector.create_mask %{{.*}} : vector<16xi1>
   // CHECK:     vector.transfer_read {{.*}} : tensor<3x40xf32>, vector<16xf32>
   // CHECK:     vector.transfer_read {{.*}} : tensor<3x40xf32>, vector<16xf32>
