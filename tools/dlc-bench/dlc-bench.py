@@ -8,7 +8,8 @@ compare with onnxruntime measured in the same run.
 
 For every model: compile with dlc, time with dlc-run (median/min/p90 over
 --repeat runs after warm-up) at each of the --threads counts (default 1), one
-table per count. --ablation also compiles with each
+table per count, with dlc's GFLOP/s and its share of the machine's FMA peak
+(fma-peak.c, compiled for this CPU and run first). --ablation also compiles with each
 optimization switched off. --ort runs ../shared/peers/ort_bench.js (the
 onnxruntime-node package installed by ../shared/peers/install-ort.sh) on the
 same models in the same run and reports dlc's median relative to it.
@@ -153,10 +154,29 @@ def time_ort(peers, corpus, models, threads):
                      "graph optimizations on)")
 
 
-def table(models, manifest, results, variants, args, threads, ort):
-    """Markdown rows for one thread count."""
+def fma_peak(here, work):
+    """(GFLOP/s of one core's fused multiply-adds, vector lanes) measured by
+    fma-peak.c compiled for this machine, or (None, reason)."""
+    source = os.path.join(here, "fma-peak.c")
+    compiler = os.environ.get("CC") or shutil.which("clang") or shutil.which("cc")
+    if not os.path.exists(source) or not compiler:
+        return None, "no fma-peak.c or C compiler"
+    exe = os.path.join(work, "fma-peak")
+    r = subprocess.run([compiler, "-O2", "-march=native", "-ffp-contract=fast", source,
+                        "-o", exe],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, "fma-peak.c did not compile: " + r.stderr.strip()[-200:]
+    out = subprocess.run([exe], capture_output=True, text=True).stdout.split()
+    return float(out[0]), int(out[1])
+
+
+def table(models, manifest, results, variants, args, threads, ort, peak):
+    """Markdown rows for one thread count; `peak` is one core's FMA GFLOP/s."""
     lines = []
     header = ["model", "MFLOP", "dlc median ms", "dlc min ms", "dlc GFLOP/s"]
+    if peak:
+        header += ["% of peak"]
     if args.ort:
         header += ["ORT median ms", "dlc / ORT"]
     if args.ablation:
@@ -169,10 +189,12 @@ def table(models, manifest, results, variants, args, threads, ort):
         flops = manifest[model].get("flops", 0)
         row = [model, f"{flops / 1e6:.1f}"]
         if "median_ms" in d:
-            row += [f"{d['median_ms']:.4f}", f"{d['min_ms']:.4f}",
-                    f"{flops / d['median_ms'] / 1e6:.1f}"]
+            gflops = flops / d["median_ms"] / 1e6
+            row += [f"{d['median_ms']:.4f}", f"{d['min_ms']:.4f}", f"{gflops:.1f}"]
+            if peak:
+                row += [f"{100 * gflops / (peak * threads):.0f}"]
         else:
-            row += [d["error"], "", ""]
+            row += [d["error"], "", ""] + ([""] if peak else [])
         if args.ort:
             o = ort.get(model)
             if o and "median_ms" in d:
@@ -231,6 +253,9 @@ def main():
 
     results = {}
     with tempfile.TemporaryDirectory() as work:
+        peak, lanes = fma_peak(here, work)
+        print(f"dlc-bench: FMA peak {peak} GFLOP/s per core" if peak else
+              f"dlc-bench: FMA peak not measured: {lanes}", file=sys.stderr)
         for model in models:
             path = os.path.join(args.corpus, manifest[model]["model"])
             results[model] = {v: time_dlc(dlc, run, path, flags, args.repeat, work, threads)
@@ -244,13 +269,17 @@ def main():
 
     lines = []
     for t in threads:
-        lines += table(models, manifest, results, variants, args, t, ort[t][0])
+        lines += table(models, manifest, results, variants, args, t, ort[t][0], peak)
         lines.append("")
         lines.append(f"dlc-run medians over {args.repeat} runs after warm-up, {t} thread(s), "
                      "random inputs.")
         if ort[t][1]:
             lines.append(ort[t][1] + "; ratio < 1 means dlc is faster.")
         lines.append("")
+    if peak:
+        lines.append(f"FMA peak (tools/dlc-bench/fma-peak.c, {lanes}-lane vectors): {peak:.0f} "
+                     "GFLOP/s per core; % of peak is dlc's GFLOP/s over the peak times the "
+                     "thread count.")
     if args.ablation:
         lines.append("Ablation columns: median with that optimization off / default median "
                      "(> 1: the optimization helps).")
