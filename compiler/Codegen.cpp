@@ -14,6 +14,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/Linker/Linker.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Program.h"
@@ -117,6 +118,18 @@ std::unique_ptr<llvm::TargetMachine> createTargetMachine(TargetSpec &spec,
     error = "cannot create a target machine for " + spec.triple + " (" +
             spec.cpu + ")";
   return tm;
+}
+
+unsigned vectorRegisterBits(const llvm::TargetMachine &tm) {
+  if (!tm.getTargetTriple().isX86())
+    return 128;
+  // The CPU's own features and the -mattr list, combined by the subtarget.
+  const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  if (sti->checkFeatures("+avx512f"))
+    return 512;
+  if (sti->checkFeatures("+avx"))
+    return 256;
+  return 128;
 }
 
 std::unique_ptr<llvm::Module>

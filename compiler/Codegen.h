@@ -63,6 +63,10 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
 std::unique_ptr<llvm::TargetMachine> createTargetMachine(TargetSpec &spec,
                                                          std::string &error);
 
+/// The width in bits of the widest vector registers `tm`'s CPU and features
+/// enable (x86: 512 with AVX-512F, 256 with AVX; 128 otherwise).
+unsigned vectorRegisterBits(const llvm::TargetMachine &tm);
+
 /// Translates a module in the LLVM dialect to LLVM IR for `tm`, adds the
 /// exported entry point `<prefix>_<entry>(void **inputs, void **outputs,
 /// void *workspace)` and the manifest, hides every other symbol and

@@ -76,10 +76,24 @@ std::string linalgStage() {
          "canonicalize,cse)";
 }
 
-std::string llvmStage() {
+/// The matmul kernel's register tile for the target's vector registers:
+/// rows x vectors accumulators, the vectors of B, a broadcast and (without
+/// AVX-512's mask registers) the column masks must fit in the register file:
+/// AVX-512 16 + 2 + 1 of 32 zmm; AVX2 and SSE 10 + 2 + 1 + 2 of 16 (6 rows
+/// spill).
+std::string matmulTile(unsigned vectorBits) {
+  if (vectorBits >= 512)
+    return "lanes=16 rows=8 vectors=2";
+  if (vectorBits >= 256)
+    return "lanes=8 rows=5 vectors=2";
+  return "lanes=4 rows=5 vectors=2";
+}
+
+std::string llvmStage(const PipelineOptions &options) {
   // Bufferize the whole module; results become caller-provided out-params so
   // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
-  return "func.func(vectorize-matmul,approximate-math,canonicalize),"
+  return "func.func(vectorize-matmul{" + matmulTile(options.vectorBits) +
+         "},approximate-math,canonicalize),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"
@@ -167,7 +181,7 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
   dropGraphAnnotations(module);
   std::string rest = linalgStage();
   if (stage >= Stage::LLVM)
-    rest += "," + llvmStage();
+    rest += "," + llvmStage(options);
   return run(rest);
 }
 

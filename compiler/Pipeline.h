@@ -31,6 +31,10 @@ struct PipelineOptions {
   /// With `training`: append this loss to the model's first output first
   /// (graph-append-loss options, e.g. "loss=cross-entropy").
   std::optional<std::string> loss;
+  /// Width of the target's vector registers (512: AVX-512, 32 registers;
+  /// 256: AVX2, 16; 128: SSE or other), which sizes the matmul kernel's
+  /// vectors and register tile (vectorRegisterBits in Codegen.h).
+  unsigned vectorBits = 512;
 };
 
 /// One tensor a training step keeps between calls, in `train_step`'s

@@ -50,6 +50,24 @@ constexpr int64_t kVectorizableBodyWork = 256;
 /// Work assumed for a loop whose trip count is not a constant.
 constexpr int64_t kUnknownTrips = 16;
 
+/// The ONNX node a loop comes from (the first name in its location), as a
+/// C identifier fragment, so that profilers name kernels after the model's
+/// nodes: `forward_conv1_0_parallel_3`.
+std::string nodeName(Location loc) {
+  std::string name;
+  loc->walk([&](Location inner) {
+    if (auto named = dyn_cast<NameLoc>(inner)) {
+      name = named.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  for (char &c : name)
+    if (!llvm::isAlnum(c))
+      c = '_';
+  return name.substr(0, 64);
+}
+
 /// A rough count of the operations `region` executes: nested loops with
 /// constant bounds multiply their bodies' counts.
 int64_t estimateWork(Region &region) {
@@ -223,8 +241,10 @@ struct ParallelizeLoopsPass
     MLIRContext *ctx = func.getContext();
     Location loc = loop.getLoc();
     OpBuilder b(ctx);
-    std::string name =
-        (func.getName() + "_parallel_" + Twine(counter++)).str();
+    std::string node = nodeName(loc);
+    std::string name = (func.getName() + (node.empty() ? "" : "_" + node) +
+                        "_parallel_" + Twine(counter++))
+                           .str();
     SmallVector<Type> argTypes(2, b.getIndexType());
     for (Value c : captures)
       argTypes.push_back(c.getType());

@@ -18,17 +18,19 @@ def MemRefCopyToLinalg : Pass<"memref-copy-to-linalg", "mlir::func::FuncOp"> {
 def VectorizeMatmul : Pass<"vectorize-matmul", "mlir::func::FuncOp"> {
   let summary = "Register-tiled vector code for static 2-D linalg.matmul on tensors";
   let description = [{
-    Rewrites C += A x B into loops over tiles of `rows` x (16 * `vectors`)
-    elements of C, whose accumulators stay in vector registers across the
+    Rewrites C += A x B into loops over tiles of `rows` x (`lanes` *
+    `vectors`) elements of C, whose accumulators stay in vector registers across the
     whole reduction: for each k, the row of B is loaded once as vectors and
     each A element is broadcast and multiplied into it (outer products with
     fused multiply-adds). Columns past the end are masked; the rows past the
     last full tile use a one-row tile.
   }];
   let options = [
+    Option<"lanes", "lanes", "int64_t", "16",
+           "f32 elements per vector: 16 for AVX-512, 8 for AVX2">,
     Option<"rows", "rows", "int64_t", "8", "Rows of C per register tile">,
     Option<"vectors", "vectors", "int64_t", "2",
-           "16-wide vectors of C per register tile row">,
+           "Vectors of C per register tile row">,
   ];
   let dependentDialects = [
     "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",

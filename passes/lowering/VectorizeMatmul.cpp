@@ -2,11 +2,11 @@
 //
 // C[M, N] += A[M, K] x B[K, N], all static, f32:
 //
-//   for n0 in [0, N) step 16 * V:       (V vectors; columns past N masked)
+//   for n0 in [0, N) step L * V:        (V vectors of L lanes; masked past N)
 //     for m0 in [0, M) step R:          (R = rows; a last one-row tile loop)
 //       acc[R][V] = C[m0 .. m0+R, n0 .. n0+16V]
 //       for k in [0, K):
-//         b[v] = B[k, n0 + 16v ..]            (V vector loads)
+//         b[v] = B[k, n0 + Lv ..]             (V vector loads)
 //         acc[r][v] += broadcast(A[m0+r, k]) * b[v]
 //       C[m0 .., n0 ..] = acc
 //
@@ -38,8 +38,6 @@ namespace dlc {
 using namespace mlir;
 
 namespace {
-
-constexpr int64_t kLanes = 16;
 
 struct TileShape {
   int64_t rows, vectors;
@@ -110,15 +108,15 @@ std::optional<FusedEpilogue> findEpilogue(Value product) {
 class MatmulEmitter {
 public:
   MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs,
-                const std::optional<FusedEpilogue> &epilogue)
-      : b(b), loc(loc), lhs(lhs), rhs(rhs), epilogue(epilogue) {
+                const std::optional<FusedEpilogue> &epilogue, int64_t lanes)
+      : b(b), loc(loc), lhs(lhs), rhs(rhs), epilogue(epilogue), lanes(lanes) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
     auto rhsType = cast<RankedTensorType>(rhs.getType());
     k = lhsType.getDimSize(1);
     n = rhsType.getDimSize(1);
     elem = lhsType.getElementType();
-    vecType = VectorType::get({kLanes}, elem);
-    maskType = VectorType::get({kLanes}, b.getI1Type());
+    vecType = VectorType::get({lanes}, elem);
+    maskType = VectorType::get({lanes}, b.getI1Type());
     rowMap = AffineMap::getMinorIdentityMap(2, 1, b.getContext());
   }
 
@@ -137,7 +135,7 @@ public:
     if (rowEnd <= rowBegin)
       return dest;
     this->init = init;
-    int64_t width = kLanes * tile.vectors;
+    int64_t width = lanes * tile.vectors;
     auto colLoop = scf::ForOp::create(
         b, loc, index(0), index(n), index(width), ValueRange{dest},
         [&](OpBuilder &, Location, Value n0, ValueRange args) {
@@ -166,9 +164,9 @@ private:
     Value remaining = arith::SubIOp::create(b, loc, index(n), n0);
     SmallVector<Value> cols, masks;
     for (int64_t v = 0; v < tile.vectors; ++v) {
-      Value col = offset(n0, v * kLanes);
+      Value col = offset(n0, v * lanes);
       Value left = v ? arith::SubIOp::create(b, loc, remaining,
-                                             index(v * kLanes))
+                                             index(v * lanes))
                              .getResult()
                      : remaining;
       cols.push_back(col);
@@ -243,7 +241,7 @@ private:
     IRMapping mapping;
     auto broadcast = [&](Value scalar) {
       return vector::BroadcastOp::create(
-                 b, loc, VectorType::get({kLanes}, scalar.getType()), scalar)
+                 b, loc, VectorType::get({lanes}, scalar.getType()), scalar)
           .getResult();
     };
     auto inBounds = b.getBoolArrayAttr({false});
@@ -285,7 +283,7 @@ private:
           mapping.map(operand, broadcast(operand));
       Operation *vectorOp = b.clone(scalarOp, mapping);
       for (Value result : vectorOp->getResults())
-        result.setType(VectorType::get({kLanes}, result.getType()));
+        result.setType(VectorType::get({lanes}, result.getType()));
     }
     return mapping.lookup(body->getTerminator()->getOperand(0));
   }
@@ -294,6 +292,7 @@ private:
   Location loc;
   Value lhs, rhs, init;
   std::optional<FusedEpilogue> epilogue;
+  int64_t lanes; ///< f32 elements per vector
   int64_t k, n;
   Type elem;
   VectorType vecType, maskType;
@@ -321,7 +320,7 @@ struct VectorizeMatmulPass
       if (epilogue)
         b.setInsertionPoint(epilogue->op);
       Value dest = epilogue ? epilogue->op.getDpsInitOperand(0)->get() : acc;
-      MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, epilogue);
+      MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, epilogue, lanes);
       // Fewer rows than a tile (a recurrent step's batch): one smaller tile.
       int64_t tileRows = std::min<int64_t>(rows, m);
       int64_t full = m / tileRows * tileRows;

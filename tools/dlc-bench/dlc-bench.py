@@ -3,7 +3,8 @@
 compare with onnxruntime measured in the same run.
 
   dlc-bench --corpus ../shared/corpus [--models resnet18 cnn_bn ...]
-            [--threads 1,2] [--ablation] [--ort] [--repeat N] [--markdown FILE]
+            [--threads 1,2] [--mattr=-avx512f] [--ablation] [--ort] [--repeat N]
+            [--markdown FILE]
   dlc-bench --corpus ../shared/corpus --train [--torch] [--repeat N]
 
 For every model: compile with dlc, time with dlc-run (median/min/p90 over
@@ -227,6 +228,8 @@ def main():
     ap.add_argument("--models", nargs="*")
     ap.add_argument("--bin", default=os.path.dirname(here))
     ap.add_argument("--repeat", type=int, default=50)
+    ap.add_argument("--mattr", default="",
+                    help="target features for every compile, e.g. -avx512f (AVX2 code)")
     ap.add_argument("--threads", default="1",
                     help="comma-separated thread counts, e.g. 1,2 (default 1)")
     ap.add_argument("--ablation", action="store_true")
@@ -242,6 +245,8 @@ def main():
     models = args.models or [m for m in manifest if not m.startswith("training")]
     dlc, run = tool(args.bin, "dlc"), tool(args.bin, "dlc-run")
     variants = VARIANTS if args.ablation else {"default": []}
+    if args.mattr:
+        variants = {v: flags + ["--mattr=" + args.mattr] for v, flags in variants.items()}
     peers = args.peers or os.path.join(os.path.dirname(os.path.abspath(args.corpus)), "peers")
 
     try:
@@ -272,7 +277,7 @@ def main():
         lines += table(models, manifest, results, variants, args, t, ort[t][0], peak)
         lines.append("")
         lines.append(f"dlc-run medians over {args.repeat} runs after warm-up, {t} thread(s), "
-                     "random inputs.")
+                     "random inputs" + (f", code for --mattr={args.mattr}." if args.mattr else "."))
         if ort[t][1]:
             lines.append(ort[t][1] + "; ratio < 1 means dlc is faster.")
         lines.append("")

@@ -411,6 +411,13 @@ int main(int argc, char **argv) {
       {Emit::Graph, dlc::Stage::Graph},   {Emit::Kernel, dlc::Stage::Kernel},
       {Emit::Linalg, dlc::Stage::Linalg}, {Emit::LLVM, dlc::Stage::LLVM},
       {Emit::Obj, dlc::Stage::LLVM},      {Emit::So, dlc::Stage::LLVM}};
+  // The target decides the matmul kernel's vector width and register tile.
+  dlc::TargetSpec target{mtriple, mcpu, mattr};
+  std::string error;
+  auto tm = dlc::createTargetMachine(target, error);
+  if (!tm)
+    return fail(error);
+  options.vectorBits = dlc::vectorRegisterBits(*tm);
   dlc::ParameterStats parameters;
   dlc::TrainingLayout layout;
   if (failed(dlc::lowerToStage(*module, stageOf.at(emit), options, &parameters,
@@ -434,11 +441,6 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  dlc::TargetSpec target{mtriple, mcpu, mattr};
-  std::string error;
-  auto tm = dlc::createTargetMachine(target, error);
-  if (!tm)
-    return fail(error);
   llvm::LLVMContext llvmContext;
   dlc::ExportSpec exports;
   exports.symbolPrefix = symbolPrefix;
