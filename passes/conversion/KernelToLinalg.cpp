@@ -267,12 +267,20 @@ Value transposeLastTwo(OpBuilder &b, Location loc, Value v) {
 }
 
 /// A zero-initialized named 2-D matmul (register-tiled by vectorize-matmul).
-Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs,
+               Value dest = Value()) {
   auto lt = cast<RankedTensorType>(lhs.getType());
   auto rt = cast<RankedTensorType>(rhs.getType());
   auto type = RankedTensorType::get({lt.getDimSize(0), rt.getDimSize(1)},
                                     lt.getElementType());
-  Value init = dlc::createFilled(b, loc, type, 0.0);
+  Value init;
+  if (dest) {
+    Value zero = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(lt.getElementType(), 0.0));
+    init = linalg::FillOp::create(b, loc, zero, dest).getResult(0);
+  } else {
+    init = dlc::createFilled(b, loc, type, 0.0);
+  }
   return linalg::MatmulOp::create(b, loc, type, ValueRange{lhs, rhs}, init)
       .getResult(0);
 }
@@ -374,8 +382,11 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
           arith::ConstantIndexOp::create(rewriter, loc, batch),
           arith::ConstantIndexOp::create(rewriter, loc, 1), ValueRange{out},
           [&](OpBuilder &b, Location, Value index, ValueRange acc) {
+            // The product is computed in its slice of the result: no buffer
+            // per batch, so batches are independent and may run in parallel.
             Value mm = matmul2d(b, loc, slice(b, lhs3, index, m, k),
-                                slice(b, rhs3, index, k, n));
+                                slice(b, rhs3, index, k, n),
+                                slice(b, acc[0], index, m, n));
             Value next = tensor::InsertSliceOp::create(
                 b, loc, mm, acc[0],
                 SmallVector<OpFoldResult>{index, b.getIndexAttr(0), b.getIndexAttr(0)},
@@ -384,6 +395,7 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
                 SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
             scf::YieldOp::create(b, loc, next);
           });
+      loop->setAttr("dlc.parallel", rewriter.getUnitAttr());
       product = loop.getResult(0);
       if (rank != 3)
         product = tensor::ExpandShapeOp::create(rewriter, loc, resultType,

@@ -190,14 +190,15 @@ struct ParallelizeLoopsPass
     int64_t bodyWork = std::max<int64_t>(1, estimateWork(loop.getRegion()));
     if (total < 2 || total * bodyWork < minWork)
       return;
-    // A buffer allocated in the body would be one per iteration; the
-    // loops this pass is given have none, and it does not split one that has.
-    bool allocates = false;
+    // A buffer allocated in the body would be one per iteration, and one
+    // that plan-workspace placed in the workspace (a view made in the body)
+    // would be shared by the threads: a body with either is not split.
+    bool ownsBuffers = false;
     loop.getBody()->walk([&](Operation *op) {
-      if (hasEffect<MemoryEffects::Allocate>(op))
-        allocates = true;
+      if (hasEffect<MemoryEffects::Allocate>(op) || isa<memref::ViewOp>(op))
+        ownsBuffers = true;
     });
-    if (allocates)
+    if (ownsBuffers)
       return;
 
     // Distributed dimensions [0, split), their units, and each unit's work.

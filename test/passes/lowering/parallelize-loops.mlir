@@ -103,3 +103,27 @@ func.func @kept(%c: memref<256x256xf32>, %v: vector<4xf32>) {
   }
   return
 }
+
+// A marked loop whose body makes a view of the workspace (a buffer that
+// plan-workspace hoisted out of the iterations) would share that buffer
+// between threads: it is not split.
+// CHECK-LABEL: func.func @shared_scratch
+// CHECK-NOT: call
+// CHECK: scf.for
+func.func @shared_scratch(%ws: memref<4096xi8>, %out: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c1024 = arith.constant 1024 : index
+  scf.for %i = %c0 to %c64 step %c1 {
+    %tmp = memref.view %ws[%c0][] : memref<4096xi8> to memref<1024xf32>
+    scf.for %j = %c0 to %c1024 step %c1 {
+      %x = memref.load %out[%i, %j] : memref<64x1024xf32>
+      memref.store %x, %tmp[%j] : memref<1024xf32>
+      %y = memref.load %tmp[%j] : memref<1024xf32>
+      %z = arith.addf %y, %x : f32
+      memref.store %z, %out[%i, %j] : memref<64x1024xf32>
+    }
+  } {dlc.parallel}
+  return
+}
