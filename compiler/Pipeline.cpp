@@ -71,28 +71,40 @@ std::string kernelStage(const PipelineOptions &options) {
          " activation=" + flag(options.fuseActivation) + "},canonicalize,cse)";
 }
 
-std::string linalgStage() {
-  return "func.func(convert-kernel-to-linalg,convert-graph-to-linalg,"
-         "canonicalize,cse)";
-}
-
 /// The matmul kernel's register tile for the target's vector registers:
 /// rows x vectors accumulators, the vectors of B, a broadcast and (without
 /// AVX-512's mask registers) the column masks must fit in the register file:
 /// AVX-512 16 + 2 + 1 of 32 zmm; AVX2 and SSE 10 + 2 + 1 + 2 of 16 (6 rows
 /// spill).
-std::string matmulTile(unsigned vectorBits) {
+struct MatmulTile {
+  int64_t lanes, rows, vectors;
+  int64_t width() const { return lanes * vectors; }
+  std::string options() const {
+    return "lanes=" + std::to_string(lanes) + " rows=" + std::to_string(rows) +
+           " vectors=" + std::to_string(vectors);
+  }
+};
+
+MatmulTile matmulTile(unsigned vectorBits) {
   if (vectorBits >= 512)
-    return "lanes=16 rows=8 vectors=2";
+    return {16, 8, 2};
   if (vectorBits >= 256)
-    return "lanes=8 rows=5 vectors=2";
-  return "lanes=4 rows=5 vectors=2";
+    return {8, 5, 2};
+  return {4, 5, 2};
+}
+
+/// Convolutions pack their im2col panels to the matmul kernel's tile width.
+std::string linalgStage(const PipelineOptions &options) {
+  return "func.func(convert-kernel-to-linalg{pack-width=" +
+         std::to_string(matmulTile(options.vectorBits).width()) +
+         "},convert-graph-to-linalg,canonicalize,cse)";
 }
 
 std::string llvmStage(const PipelineOptions &options) {
   // Bufferize the whole module; results become caller-provided out-params so
   // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
-  return "func.func(vectorize-matmul{" + matmulTile(options.vectorBits) +
+  return "func.func(vectorize-matmul{" +
+         matmulTile(options.vectorBits).options() +
          "},approximate-math,canonicalize),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "
@@ -179,7 +191,7 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
   if (stage < Stage::Linalg)
     return success();
   dropGraphAnnotations(module);
-  std::string rest = linalgStage();
+  std::string rest = linalgStage(options);
   if (stage >= Stage::LLVM)
     rest += "," + llvmStage(options);
   return run(rest);

@@ -136,9 +136,100 @@ struct Epilogue {
 /// col[c*KH*KW + kh*KW + kw, n*OH*OW + oh*OW + ow], multiplied by the filter
 /// viewed as [F, C*KH*KW]. The product is a linalg.matmul, which the
 /// matmul vectorizer turns into register-tiled vector code. Ungrouped only.
+/// Whether a convolution reads its input as it is (1x1, stride 1, one
+/// image) instead of through an im2col copy.
+bool readsInputDirectly(RankedTensorType filterType, RankedTensorType resultType,
+                        ArrayRef<int64_t> inShape, ArrayRef<int64_t> strides) {
+  return filterType.getDimSize(2) == 1 && filterType.getDimSize(3) == 1 &&
+         strides[0] == 1 && strides[1] == 1 &&
+         inShape[2] == resultType.getDimSize(2) &&
+         inShape[3] == resultType.getDimSize(3) &&
+         resultType.getDimSize(0) == 1;
+}
+
+/// A tensor of `type` whose element at each index is input[inputMap(index)]:
+/// an im2col copy.
+Value buildGather(OpBuilder &b, Location loc, Value input,
+                  RankedTensorType type, AffineMap inputMap) {
+  Value init =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  unsigned rank = type.getRank();
+  return linalg::GenericOp::create(
+             b, loc, type, input, init,
+             {inputMap, AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &nb, Location nloc, ValueRange args) {
+               linalg::YieldOp::create(nb, nloc, args[0]);
+             })
+      .getResult(0);
+}
+
+/// Whether a convolution's im2col matrix can be packed in panels of `w`
+/// columns cheaply: each panel is `w` consecutive pixels of one output row,
+/// so that only the panel index needs dividing into image, row and column.
+bool packsIntoRowPanels(RankedTensorType resultType, int64_t w) {
+  return w > 0 && resultType.getDimSize(3) % w == 0;
+}
+
+/// The im2col matrix packed in panels of `w` columns, [P / w, K, w]: panel t
+/// holds columns [t*w, t*w + w) of col[K, P], each k row contiguous, so that
+/// the matrix product reads a panel as one stream instead of K rows N*OH*OW
+/// apart (a page each for a large image). Requires packsIntoRowPanels: a
+/// panel is part of one output row, found from t alone; within it, the w
+/// columns read the input contiguously (stride 1).
+Value buildPackedIm2col(OpBuilder &b, Location loc, Value input,
+                        RankedTensorType filterType,
+                        RankedTensorType resultType, ArrayRef<int64_t> strides,
+                        ArrayRef<int64_t> dilations, int64_t w) {
+  MLIRContext *ctx = b.getContext();
+  Type elem = cast<RankedTensorType>(input.getType()).getElementType();
+  int64_t oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
+  int64_t p = resultType.getDimSize(0) * oh * ow;
+  int64_t c = filterType.getDimSize(1), kh = filterType.getDimSize(2),
+          kw = filterType.getDimSize(3);
+  int64_t panelsPerRow = ow / w;
+  AffineExpr dt, dc, dkh, dkw, dj;
+  bindDims(ctx, dt, dc, dkh, dkw, dj);
+  AffineExpr image = dt.floorDiv(oh * panelsPerRow);
+  AffineExpr row = dt.floorDiv(panelsPerRow) % oh;
+  AffineExpr column = (dt % panelsPerRow) * w + dj;
+  Value packed = buildGather(
+      b, loc, input, RankedTensorType::get({p / w, c, kh, kw, w}, elem),
+      AffineMap::get(5, 0,
+                     {image, dc, row * strides[0] + dkh * dilations[0],
+                      column * strides[1] + dkw * dilations[1]},
+                     ctx));
+  return tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({p / w, c * kh * kw, w}, elem), packed,
+      ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}, {4}});
+}
+
+/// C[M, N] = A[M, K] x Bp with B packed in panels [N / w, K, w]: the form
+/// vectorize-matmul recognizes and reads panel by panel.
+Value packedMatmul(OpBuilder &b, Location loc, Value lhs, Value packed,
+                   RankedTensorType resultType) {
+  MLIRContext *ctx = b.getContext();
+  int64_t w = cast<RankedTensorType>(packed.getType()).getDimSize(2);
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(3, 0, {m, k}, ctx),
+      AffineMap::get(3, 0, {n.floorDiv(w), k, n % w}, ctx),
+      AffineMap::get(3, 0, {m, n}, ctx)};
+  Value init = dlc::createFilled(b, loc, resultType, 0.0);
+  return linalg::GenericOp::create(
+             b, loc, resultType, ValueRange{lhs, packed}, init, maps,
+             {utils::IteratorType::parallel, utils::IteratorType::parallel,
+              utils::IteratorType::reduction},
+             yieldMultiplyAdd)
+      .getResult(0);
+}
+
 Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
                       RankedTensorType resultType, ArrayRef<int64_t> strides,
-                      ArrayRef<int64_t> dilations, const Epilogue &epilogue) {
+                      ArrayRef<int64_t> dilations, const Epilogue &epilogue,
+                      int64_t packWidth) {
   MLIRContext *ctx = b.getContext();
   auto inType = cast<RankedTensorType>(input.getType());
   auto filterType = cast<RankedTensorType>(filter.getType());
@@ -150,9 +241,13 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
   int64_t k = c * kh * kw, p = n * oh * ow;
 
   Value col;
-  bool pointwise = kh == 1 && kw == 1 && strides[0] == 1 && strides[1] == 1 &&
-                   inType.getDimSize(2) == oh && inType.getDimSize(3) == ow;
-  if (pointwise && n == 1) {
+  bool direct = readsInputDirectly(filterType, resultType, inType.getShape(),
+                                   strides);
+  bool packed = !direct && packsIntoRowPanels(resultType, packWidth);
+  if (packed) {
+    col = buildPackedIm2col(b, loc, input, filterType, resultType, strides,
+                            dilations, packWidth);
+  } else if (direct) {
     // A 1x1 stride-1 conv of one image reads the input as it is.
     col = tensor::CollapseShapeOp::create(
         b, loc, RankedTensorType::get({k, p}, elem), input,
@@ -160,22 +255,12 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
   } else {
     AffineExpr dc, dkh, dkw, dn, doh, dow;
     bindDims(ctx, dc, dkh, dkw, dn, doh, dow);
-    auto colType = RankedTensorType::get({c, kh, kw, n, oh, ow}, elem);
-    Value init = tensor::EmptyOp::create(b, loc, colType.getShape(), elem);
-    SmallVector<AffineMap> maps = {
+    Value col6 = buildGather(
+        b, loc, input, RankedTensorType::get({c, kh, kw, n, oh, ow}, elem),
         AffineMap::get(6, 0,
                        {dn, dc, doh * strides[0] + dkh * dilations[0],
                         dow * strides[1] + dkw * dilations[1]},
-                       ctx),
-        AffineMap::getMultiDimIdentityMap(6, ctx)};
-    SmallVector<utils::IteratorType> iterators(6,
-                                               utils::IteratorType::parallel);
-    Value col6 = linalg::GenericOp::create(
-                     b, loc, colType, input, init, maps, iterators,
-                     [](OpBuilder &nb, Location nloc, ValueRange args) {
-                       linalg::YieldOp::create(nb, nloc, args[0]);
-                     })
-                     .getResult(0);
+                       ctx));
     col = tensor::CollapseShapeOp::create(
         b, loc, RankedTensorType::get({k, p}, elem), col6,
         ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
@@ -184,10 +269,15 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
       b, loc, RankedTensorType::get({f, k}, elem), filter,
       ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
   auto productType = RankedTensorType::get({f, p}, elem);
-  Value init = dlc::createFilled(b, loc, productType, 0.0);
-  Value product = linalg::MatmulOp::create(b, loc, productType,
-                                           ValueRange{weights, col}, init)
-                      .getResult(0);
+  Value product;
+  if (packed) {
+    product = packedMatmul(b, loc, weights, col, productType);
+  } else {
+    Value init = dlc::createFilled(b, loc, productType, 0.0);
+    product = linalg::MatmulOp::create(b, loc, productType,
+                                       ValueRange{weights, col}, init)
+                  .getResult(0);
+  }
   // The epilogue runs on the [F, N*OH*OW] product, right behind the matmul
   // (the matmul vectorizer applies it to the accumulators in registers):
   // bias per row; the residual too when there is one image.
@@ -201,6 +291,7 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
                           epilogue.residual && n != 1 ? "none"
                                                       : epilogue.activation,
                           epilogue.alpha, epilogue.beta);
+
   if (n == 1)
     return tensor::ExpandShapeOp::create(
         b, loc, resultType, product,
@@ -220,7 +311,8 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
 }
 
 struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
-  using OpConversionPattern::OpConversionPattern;
+  ConvToLinalg(MLIRContext *ctx, int64_t packWidth)
+      : OpConversionPattern(ctx), packWidth(packWidth) {}
 
   LogicalResult
   matchAndRewrite(kernel::Conv2dOp op, OpAdaptor adaptor,
@@ -238,7 +330,7 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
     if (op.getGroup() == 1) {
       result = buildIm2colConv(rewriter, loc, input, adaptor.getFilter(),
                                resultType, op.getStrides(), op.getDilations(),
-                               epilogue);
+                               epilogue, packWidth);
     } else {
       Value conv = buildDirectConv(rewriter, loc, input, adaptor.getFilter(),
                                    resultType, op.getStrides(),
@@ -251,6 +343,8 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
     rewriter.replaceOp(op, result);
     return success();
   }
+
+  int64_t packWidth;
 };
 
 /// `v` with its last two dims swapped, materialized.
@@ -528,10 +622,13 @@ struct PoolToLinalg : OpConversionPattern<kernel::Pool2dOp> {
 
 struct KernelToLinalgPass
     : public dlc::impl::KernelToLinalgBase<KernelToLinalgPass> {
+  using KernelToLinalgBase::KernelToLinalgBase;
+
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<ConvToLinalg, MatmulToLinalg, PoolToLinalg>(ctx);
+    patterns.add<ConvToLinalg>(ctx, packWidth);
+    patterns.add<MatmulToLinalg, PoolToLinalg>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<kernel::KernelDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -12,6 +12,11 @@ def GraphToKernel : Pass<"convert-graph-to-kernel", "mlir::func::FuncOp"> {
 
 def KernelToLinalg : Pass<"convert-kernel-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lowers kernel ops to linalg on tensors";
+  let options = [
+    Option<"packWidth", "pack-width", "int64_t", "0",
+           "Pack convolutions' im2col matrices in panels of this many columns "
+           "(the matmul kernel's tile width; 0: no packing)">,
+  ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",

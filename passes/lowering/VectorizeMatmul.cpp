@@ -107,13 +107,16 @@ std::optional<FusedEpilogue> findEpilogue(Value product) {
 
 class MatmulEmitter {
 public:
-  MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs,
+  /// `rhs` is B [K, N], or with `packedWidth` B packed in panels
+  /// [N / packedWidth, K, packedWidth] (B[k, n] at [n / w, k, n % w]); `n`
+  /// is the number of columns of C.
+  MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs, int64_t n,
+                int64_t packedWidth,
                 const std::optional<FusedEpilogue> &epilogue, int64_t lanes)
-      : b(b), loc(loc), lhs(lhs), rhs(rhs), epilogue(epilogue), lanes(lanes) {
+      : b(b), loc(loc), lhs(lhs), rhs(rhs), epilogue(epilogue), lanes(lanes),
+        n(n), packedWidth(packedWidth) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
-    auto rhsType = cast<RankedTensorType>(rhs.getType());
     k = lhsType.getDimSize(1);
-    n = rhsType.getDimSize(1);
     elem = lhsType.getElementType();
     vecType = VectorType::get({lanes}, elem);
     maskType = VectorType::get({lanes}, b.getI1Type());
@@ -160,23 +163,34 @@ private:
   }
 
   Value emitTile(Value c, Value m0, Value n0, TileShape tile) {
-    // One mask per vector column, computed once per tile.
+    // One mask per vector column, computed once per tile; none when the
+    // tiles cover the columns exactly.
+    bool exact = n % (lanes * tile.vectors) == 0;
     Value remaining = arith::SubIOp::create(b, loc, index(n), n0);
     SmallVector<Value> cols, masks;
     for (int64_t v = 0; v < tile.vectors; ++v) {
       Value col = offset(n0, v * lanes);
+      cols.push_back(col);
+      if (exact) {
+        masks.push_back(Value());
+        continue;
+      }
       Value left = v ? arith::SubIOp::create(b, loc, remaining,
                                              index(v * lanes))
                              .getResult()
                      : remaining;
-      cols.push_back(col);
       masks.push_back(vector::CreateMaskOp::create(b, loc, maskType, left));
     }
+    // A packed B: this tile's panel, read contiguously.
+    Value panel;
+    if (packedWidth)
+      panel = arith::DivUIOp::create(b, loc, n0, index(packedWidth));
+    auto panelMap = AffineMap::getMinorIdentityMap(3, 1, b.getContext());
     SmallVector<Value> rows;
     for (int64_t r = 0; r < tile.rows; ++r)
       rows.push_back(offset(m0, r));
     Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(elem, 0.0));
-    auto inBounds = b.getBoolArrayAttr({false});
+    auto inBounds = b.getBoolArrayAttr({exact});
 
     // Without an epilogue `c` is the accumulator itself (the loop carries
     // it); with one, the accumulator is only read. An accumulator filled with
@@ -203,9 +217,17 @@ private:
         [&](OpBuilder &, Location, Value kk, ValueRange acc) {
           SmallVector<Value> bvecs;
           for (int64_t v = 0; v < tile.vectors; ++v)
-            bvecs.push_back(vector::TransferReadOp::create(
-                b, loc, vecType, rhs, ValueRange{kk, cols[v]}, rowMap, zero,
-                masks[v], inBounds));
+            bvecs.push_back(
+                packedWidth
+                    ? vector::TransferReadOp::create(
+                          b, loc, vecType, rhs,
+                          ValueRange{panel, kk, index(v * lanes)}, panelMap,
+                          zero, Value(), b.getBoolArrayAttr({true}))
+                          .getResult()
+                    : vector::TransferReadOp::create(
+                          b, loc, vecType, rhs, ValueRange{kk, cols[v]},
+                          rowMap, zero, masks[v], inBounds)
+                          .getResult());
           SmallVector<Value> next;
           for (int64_t r = 0; r < tile.rows; ++r) {
             Value a = tensor::ExtractOp::create(b, loc, lhs,
@@ -293,7 +315,8 @@ private:
   Value lhs, rhs, init;
   std::optional<FusedEpilogue> epilogue;
   int64_t lanes; ///< f32 elements per vector
-  int64_t k, n;
+  int64_t n, packedWidth;
+  int64_t k;
   Type elem;
   VectorType vecType, maskType;
   AffineMap rowMap;
@@ -304,23 +327,37 @@ struct VectorizeMatmulPass
   using VectorizeMatmulBase::VectorizeMatmulBase;
 
   void runOnOperation() override {
-    SmallVector<linalg::MatmulOp> matmuls;
-    getOperation().walk([&](linalg::MatmulOp op) {
-      if (isVectorizable(op))
+    // Plain matmuls, and matmuls whose B is packed in panels.
+    SmallVector<linalg::LinalgOp> matmuls;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation())) {
+        if (isVectorizable(matmul))
+          matmuls.push_back(op);
+      } else if (packedPanelWidth(op)) {
         matmuls.push_back(op);
+      }
     });
-    for (linalg::MatmulOp op : matmuls) {
+    for (linalg::LinalgOp op : matmuls) {
+      int64_t packedWidth = packedPanelWidth(op);
       OpBuilder b(op);
       Value lhs = op.getDpsInputOperand(0)->get();
       Value rhs = op.getDpsInputOperand(1)->get();
       Value acc = op.getDpsInitOperand(0)->get();
       int64_t m = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
+      int64_t n = cast<RankedTensorType>(acc.getType()).getDimSize(1);
+      if (packedWidth && packedWidth != lanes * vectors) {
+        op->emitOpError("packs B in panels of ")
+            << packedWidth << " columns, but the register tiles are "
+            << lanes * vectors << " wide";
+        return signalPassFailure();
+      }
       std::optional<FusedEpilogue> epilogue = findEpilogue(op->getResult(0));
       // The tiles are emitted where the epilogue was, after all its inputs.
       if (epilogue)
         b.setInsertionPoint(epilogue->op);
       Value dest = epilogue ? epilogue->op.getDpsInitOperand(0)->get() : acc;
-      MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, epilogue, lanes);
+      MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, n, packedWidth,
+                            epilogue, lanes);
       // Fewer rows than a tile (a recurrent step's batch): one smaller tile.
       int64_t tileRows = std::min<int64_t>(rows, m);
       int64_t full = m / tileRows * tileRows;
@@ -334,6 +371,48 @@ struct VectorizeMatmulPass
       }
       op->erase();
     }
+  }
+
+  /// The panel width w of a matmul with B packed in panels, C[m, n] +=
+  /// A[m, k] * Bp[n floordiv w, k, n mod w] (a generic over (m, n, k), as
+  /// convolutions pack their im2col matrix), or 0.
+  static int64_t packedPanelWidth(linalg::LinalgOp op) {
+    auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+    if (!generic || !generic.hasPureTensorSemantics() ||
+        generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1 ||
+        generic.getNumLoops() != 3 || generic.getNumReductionLoops() != 1 ||
+        generic.getIteratorTypesArray()[2] != utils::IteratorType::reduction)
+      return 0;
+    for (Value v : generic->getOperands()) {
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+        return 0;
+    }
+    MLIRContext *ctx = generic.getContext();
+    AffineExpr m, n, k;
+    bindDims(ctx, m, n, k);
+    SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+    auto rhsType =
+        cast<RankedTensorType>(generic.getDpsInputOperand(1)->get().getType());
+    if (rhsType.getRank() != 3)
+      return 0;
+    int64_t w = rhsType.getDimSize(2);
+    if (maps[0] != AffineMap::get(3, 0, {m, k}, ctx) ||
+        maps[1] != AffineMap::get(3, 0, {n.floorDiv(w), k, n % w}, ctx) ||
+        maps[2] != AffineMap::get(3, 0, {m, n}, ctx))
+      return 0;
+    // The body: out + a * b.
+    auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
+    auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+    if (!add || generic.getBody()->getOperations().size() != 3)
+      return 0;
+    Block *body = generic.getBody();
+    auto mul = add.getRhs().getDefiningOp<arith::MulFOp>();
+    if (!mul || add.getLhs() != body->getArgument(2) ||
+        mul.getLhs() != body->getArgument(0) ||
+        mul.getRhs() != body->getArgument(1))
+      return 0;
+    return w;
   }
 
   /// Plain (untransposed, unbroadcast) f32 matmul on static tensors.

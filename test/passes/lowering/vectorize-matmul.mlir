@@ -65,3 +65,27 @@ func.func @fused_epilogue(%a: tensor<2x5xf32>, %b: tensor<5x16xf32>, %bias: tens
   } -> tensor<2x16xf32>
   return %r : tensor<2x16xf32>
 }
+
+// B packed in panels of 16 columns ([N / 16, K, 16], as convolutions pack
+// their im2col matrix to the tile width): each tile reads its panel's k row
+// as one contiguous, unmasked vector. The 64 columns are exactly four tiles:
+// no masks at all.
+// CHECK-LABEL: func @packed
+// CHECK-NOT: vector.create_mask
+// CHECK: scf.for %[[N:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c16
+// CHECK:   %[[PANEL:.*]] = arith.divui %[[N]], %c16{{.*}}
+// CHECK:   scf.for %[[K:[a-z0-9_]+]] = {{.*}} -> (vector<16xf32>)
+// CHECK:     vector.transfer_read %{{.*}}[%[[PANEL]], %[[K]], %c0{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<4x5x16xf32>, vector<16xf32>
+// CHECK:   vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<1x64xf32>
+#a = affine_map<(m, n, k) -> (m, k)>
+#bp = affine_map<(m, n, k) -> (n floordiv 16, k, n mod 16)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @packed(%a: tensor<1x5xf32>, %b: tensor<4x5x16xf32>, %c: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  %r = linalg.generic {indexing_maps = [#a, #bp, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : tensor<1x5xf32>, tensor<4x5x16xf32>) outs(%c : tensor<1x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x64xf32>
+  return %r : tensor<1x64xf32>
+}
