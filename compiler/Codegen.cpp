@@ -33,7 +33,8 @@ static const unsigned char kThreadPoolBitcode[] = {
 };
 
 /// Defines the thread pool the parallel loops' launchers call
-/// (dlc_pool_parallel_for, dlc_pool_set_num_threads, dlc_pool_num_threads):
+/// (dlc_pool_parallel_for, dlc_pool_set_num_threads, dlc_pool_num_threads,
+/// dlc_pool_profile, dlc_pool_profile_read):
 /// runtime/ThreadPool.c when the target is the architecture and OS it was
 /// built for, else a pool of one thread (the caller runs every loop).
 static bool linkThreadPool(llvm::Module &module, std::string &error) {
@@ -70,9 +71,9 @@ static bool linkThreadPool(llvm::Module &module, std::string &error) {
   };
   auto *parallelFor = define(
       "dlc_pool_parallel_for",
-      llvm::FunctionType::get(b.getVoidTy(),
-                              {ptrTy, ptrTy, b.getInt64Ty(), b.getInt64Ty()},
-                              false));
+      llvm::FunctionType::get(
+          b.getVoidTy(), {ptrTy, ptrTy, b.getInt64Ty(), b.getInt64Ty(), ptrTy},
+          false));
   auto *taskTy = llvm::FunctionType::get(
       b.getVoidTy(), {ptrTy, b.getInt64Ty(), b.getInt64Ty()}, false);
   b.CreateCall(taskTy, parallelFor->getArg(0),
@@ -84,6 +85,14 @@ static bool linkThreadPool(llvm::Module &module, std::string &error) {
   define("dlc_pool_num_threads",
          llvm::FunctionType::get(b.getInt32Ty(), {}, false));
   b.CreateRet(b.getInt32(1));
+  // No profile either.
+  define("dlc_pool_profile",
+         llvm::FunctionType::get(b.getInt32Ty(), {b.getInt32Ty()}, false));
+  b.CreateRet(b.getInt32(0));
+  define("dlc_pool_profile_read",
+         llvm::FunctionType::get(b.getInt64Ty(),
+                                 {ptrTy, ptrTy, ptrTy, b.getInt64Ty()}, false));
+  b.CreateRet(b.getInt64(0));
   return true;
 }
 
@@ -239,6 +248,11 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
                      exports.symbolPrefix + "_set_num_threads");
   exportPoolFunction("dlc_pool_num_threads",
                      exports.symbolPrefix + "_num_threads");
+  // int <prefix>_profile(int enable) and size_t <prefix>_profile_read(const
+  // char **kernels, int64_t *calls, int64_t *nanoseconds, size_t capacity).
+  exportPoolFunction("dlc_pool_profile", exports.symbolPrefix + "_profile");
+  exportPoolFunction("dlc_pool_profile_read",
+                     exports.symbolPrefix + "_profile_read");
 
   fields.entrySymbol = exports.symbolPrefix + "_" + signature.entryName;
   exports.workspaceBytes = fields.workspaceBytes;
@@ -395,7 +409,7 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
      << " * object. Link the object with -pthread; it needs libc, libm and\n"
      << " * pthreads only. */\n"
      << "#ifndef " << guard << "\n#define " << guard << "\n\n"
-     << "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
+     << "#include <stddef.h>\n#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   auto tensors = [&](const char *what,
                      const std::vector<onnx_frontend::TensorSignature> &list) {
     os << "/* " << what << ", in call order:\n";
@@ -423,7 +437,14 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
      << " * process may use. Results do not depend on the count. n < 1 restores\n"
      << " * the default; returns the count now in effect. */\n"
      << "int " << p << "_set_num_threads(int n);\n"
-     << "int " << p << "_num_threads(void);\n\n"
+     << "int " << p << "_num_threads(void);\n"
+     << "/* Per-kernel profile of the multithreaded kernels: enable != 0\n"
+     << " * starts recording from zero, 0 stops; returns whether it was on.\n"
+     << " * _profile_read copies up to `capacity` entries (ONNX node name,\n"
+     << " * calls, nanoseconds) and returns how many there are. */\n"
+     << "int " << p << "_profile(int enable);\n"
+     << "size_t " << p << "_profile_read(const char **kernels, int64_t *calls,\n"
+     << "    int64_t *nanoseconds, size_t capacity);\n\n"
      << trainingSection(exports, p, upper)
      << "/* The FlatBuffers manifest (runtime/manifest.fbs). */\n"
      << "extern const uint8_t " << p << "_manifest[];\n"

@@ -50,6 +50,8 @@ struct TensorDesc {
 using EntryFn = void (*)(void **inputs, void **outputs, void *workspace);
 using SetThreadsFn = int (*)(int);
 using NumThreadsFn = int (*)(void);
+using ProfileFn = int (*)(int);
+using ProfileReadFn = size_t (*)(const char **, int64_t *, int64_t *, size_t);
 
 std::string shapeString(const int64_t *shape, int32_t rank) {
   std::string s = "[";
@@ -130,6 +132,8 @@ struct dlc_model {
   EntryFn entry = nullptr;
   SetThreadsFn setNumThreads = nullptr;
   NumThreadsFn numThreads = nullptr;
+  ProfileFn profile = nullptr;
+  ProfileReadFn profileRead = nullptr;
   // One workspace per model, allocated once: calls on one model take turns.
   void *workspace = nullptr;
   mutable std::mutex runMutex;
@@ -460,6 +464,9 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
       dlsym(m->handle, "dlc_set_num_threads"));
   m->numThreads =
       reinterpret_cast<NumThreadsFn>(dlsym(m->handle, "dlc_num_threads"));
+  m->profile = reinterpret_cast<ProfileFn>(dlsym(m->handle, "dlc_profile"));
+  m->profileRead =
+      reinterpret_cast<ProfileReadFn>(dlsym(m->handle, "dlc_profile_read"));
   if (const dlc::manifest::Training *training = manifest->training())
     if (dlc_status s = loadTraining(*m, *training))
       return s;
@@ -556,6 +563,30 @@ dlc_status dlc_model_set_num_threads(dlc_model *m, int n) {
 
 int dlc_model_num_threads(const dlc_model *m) {
   return m && m->numThreads ? m->numThreads() : 1;
+}
+
+dlc_status dlc_model_profile_enable(dlc_model *m, int enable) {
+  if (!m)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_profile_enable: model is null");
+  if (!m->profile || !m->profileRead)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                m->path + ": the library has no kernel profile (dlc_profile)");
+  m->profile(enable);
+  return DLC_OK;
+}
+
+size_t dlc_model_profile(const dlc_model *m, dlc_profile_entry *entries,
+                         size_t capacity) {
+  if (!m || !m->profileRead)
+    return 0;
+  std::vector<const char *> names(capacity);
+  std::vector<int64_t> calls(capacity), nanoseconds(capacity);
+  size_t size =
+      m->profileRead(names.data(), calls.data(), nanoseconds.data(), capacity);
+  for (size_t i = 0; i < size && i < capacity && entries; ++i)
+    entries[i] = {names[i], calls[i], nanoseconds[i] * 1e-6};
+  return size;
 }
 
 static dlc_status checkTensors(const std::vector<TensorDesc> &expected,

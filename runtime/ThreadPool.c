@@ -25,6 +25,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
@@ -196,8 +197,8 @@ int dlc_pool_num_threads(void) {
   return result;
 }
 
-void dlc_pool_parallel_for(dlc_task_fn fn, void *ctx, int64_t n,
-                           int64_t minChunk) {
+static void parallelFor(dlc_task_fn fn, void *ctx, int64_t n,
+                        int64_t minChunk) {
   if (n <= 0)
     return;
   if (minChunk < 1)
@@ -235,6 +236,77 @@ void dlc_pool_parallel_for(dlc_task_fn fn, void *ctx, int64_t n,
       sched_yield(); /* a worker running a chunk may be waiting for this CPU */
   }
   pthread_mutex_unlock(&pool.busy);
+}
+
+/* Per-kernel profile: while enabled, every loop's wall time is added to
+ * its kernel's entry (kernels are told apart by their name's address; the
+ * names are the ONNX nodes the loops come from). */
+enum { kMaxProfileEntries = 4096 };
+static int profiling;
+static pthread_mutex_t profileLock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+  const char *name;
+  int64_t calls, nanoseconds;
+} profile[kMaxProfileEntries];
+static size_t profileSize;
+
+static int64_t nowNanoseconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+void dlc_pool_parallel_for(dlc_task_fn fn, void *ctx, int64_t n,
+                           int64_t minChunk, const char *name) {
+  if (!__atomic_load_n(&profiling, __ATOMIC_RELAXED)) {
+    parallelFor(fn, ctx, n, minChunk);
+    return;
+  }
+  int64_t start = nowNanoseconds();
+  parallelFor(fn, ctx, n, minChunk);
+  int64_t elapsed = nowNanoseconds() - start;
+  pthread_mutex_lock(&profileLock);
+  size_t i = 0;
+  while (i < profileSize && profile[i].name != name)
+    ++i;
+  if (i == profileSize && profileSize < kMaxProfileEntries) {
+    profile[i].name = name;
+    profile[i].calls = 0;
+    profile[i].nanoseconds = 0;
+    ++profileSize;
+  }
+  if (i < profileSize) {
+    ++profile[i].calls;
+    profile[i].nanoseconds += elapsed;
+  }
+  pthread_mutex_unlock(&profileLock);
+}
+
+/* Starts (enable != 0: from zero) or stops recording; returns whether it
+ * was recording. */
+int dlc_pool_profile(int enable) {
+  pthread_mutex_lock(&profileLock);
+  int was = profiling;
+  if (enable && !was)
+    profileSize = 0;
+  __atomic_store_n(&profiling, enable != 0, __ATOMIC_RELAXED);
+  pthread_mutex_unlock(&profileLock);
+  return was;
+}
+
+/* Copies up to `capacity` entries (kernel name, calls, nanoseconds), in the
+ * order the kernels first ran; returns the number of entries recorded. */
+size_t dlc_pool_profile_read(const char **names, int64_t *calls,
+                             int64_t *nanoseconds, size_t capacity) {
+  pthread_mutex_lock(&profileLock);
+  for (size_t i = 0; i < profileSize && i < capacity; ++i) {
+    names[i] = profile[i].name;
+    calls[i] = profile[i].calls;
+    nanoseconds[i] = profile[i].nanoseconds;
+  }
+  size_t size = profileSize;
+  pthread_mutex_unlock(&profileLock);
+  return size;
 }
 
 /* The workers must be gone before the library is unmapped (dlclose). */

@@ -6,11 +6,12 @@
 // this pass defines the launcher and a task function:
 //
 //   @x_launch: frame = alloca {captures}; store each capture;
-//              dlc_pool_parallel_for(@x_task, frame, units, min_chunk)
+//              dlc_pool_parallel_for(@x_task, frame, units, min_chunk, name)
 //   @x_task(frame, begin, end): load the captures; @x(begin, end, captures)
 //
 // dlc_pool_parallel_for is the thread pool that Codegen links into every
-// generated module (runtime/ThreadPool.c).
+// generated module (runtime/ThreadPool.c); `name` (the kernel's ONNX node,
+// a constant string) keys its per-kernel profile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,7 +51,7 @@ struct LowerParallelLaunchesPass
       b.setInsertionPointToEnd(module.getBody());
       parallelFor = LLVM::LLVMFuncOp::create(
           b, module.getLoc(), kParallelFor,
-          LLVM::LLVMFunctionType::get(voidTy, {ptr, ptr, i64, i64}));
+          LLVM::LLVMFunctionType::get(voidTy, {ptr, ptr, i64, i64, ptr}));
     }
 
     for (LLVM::LLVMFuncOp launcher : launchers) {
@@ -65,6 +66,18 @@ struct LowerParallelLaunchesPass
       }
       launcher->removeAttr("dlc.parallel_body");
       Location loc = launcher.getLoc();
+      // The kernel's name for the profile: a NUL-terminated constant.
+      std::string kernelName = body.getName().str();
+      if (auto attr = launcher->getAttrOfType<StringAttr>("dlc.kernel_name"))
+        kernelName = attr.str();
+      launcher->removeAttr("dlc.kernel_name");
+      kernelName.push_back('\0');
+      b.setInsertionPoint(launcher);
+      auto nameType = LLVM::LLVMArrayType::get(IntegerType::get(ctx, 8),
+                                               kernelName.size());
+      auto nameGlobal = LLVM::GlobalOp::create(
+          b, loc, nameType, /*isConstant=*/true, LLVM::Linkage::Internal,
+          (launcher.getName() + "_name").str(), b.getStringAttr(kernelName));
       ArrayRef<Type> captureTypes = launchType.getParams().drop_front(2);
       auto frameType = LLVM::LLVMStructType::getLiteral(ctx, captureTypes);
 
@@ -100,10 +113,11 @@ struct LowerParallelLaunchesPass
         LLVM::StoreOp::create(b, loc, entry->getArgument(i + 2), field);
       }
       Value taskAddress = LLVM::AddressOfOp::create(b, loc, task);
+      Value nameAddress = LLVM::AddressOfOp::create(b, loc, nameGlobal);
       LLVM::CallOp::create(b, loc, parallelFor,
                            ValueRange{taskAddress, frame,
                                       entry->getArgument(0),
-                                      entry->getArgument(1)});
+                                      entry->getArgument(1), nameAddress});
       LLVM::ReturnOp::create(b, loc, ValueRange{});
     }
   }

@@ -10,7 +10,8 @@
 //       (i0, .., ij) = delinearize(u); original body
 //
 // and replaced by a call of the launcher `@f_parallel_0_launch(n, min_chunk,
-// captures...)`, a declaration that lower-parallel-launches defines once the
+// captures...)` (marked with the body and the kernel's ONNX node name, for
+// the pool's profile), a declaration that lower-parallel-launches defines once the
 // captures are LLVM values: it packs them into a frame on the stack and hands
 // the frame to the thread pool, which calls the body over disjoint ranges.
 //
@@ -50,9 +51,7 @@ constexpr int64_t kVectorizableBodyWork = 256;
 /// Work assumed for a loop whose trip count is not a constant.
 constexpr int64_t kUnknownTrips = 16;
 
-/// The ONNX node a loop comes from (the first name in its location), as a
-/// C identifier fragment, so that profilers name kernels after the model's
-/// nodes: `forward_conv1_0_parallel_3`.
+/// The ONNX node a loop comes from: the first name in its location.
 std::string nodeName(Location loc) {
   std::string name;
   loc->walk([&](Location inner) {
@@ -62,6 +61,12 @@ std::string nodeName(Location loc) {
     }
     return WalkResult::advance();
   });
+  return name;
+}
+
+/// `name` as a C identifier fragment, so that profilers name the outlined
+/// kernels after the model's nodes: `forward__conv1_Conv_parallel_3`.
+std::string identifierFragment(std::string name) {
   for (char &c : name)
     if (!llvm::isAlnum(c))
       c = '_';
@@ -243,9 +248,11 @@ struct ParallelizeLoopsPass
     Location loc = loop.getLoc();
     OpBuilder b(ctx);
     std::string node = nodeName(loc);
-    std::string name = (func.getName() + (node.empty() ? "" : "_" + node) +
-                        "_parallel_" + Twine(counter++))
-                           .str();
+    std::string fragment = identifierFragment(node);
+    std::string name =
+        (func.getName() + (fragment.empty() ? "" : "_" + fragment) +
+         "_parallel_" + Twine(counter++))
+            .str();
     SmallVector<Type> argTypes(2, b.getIndexType());
     for (Value c : captures)
       argTypes.push_back(c.getType());
@@ -338,6 +345,10 @@ struct ParallelizeLoopsPass
         b, loc, name + "_launch", b.getFunctionType(launchTypes, {}));
     launcher.setPrivate();
     launcher->setAttr("dlc.parallel_body", FlatSymbolRefAttr::get(body));
+    // What the thread pool's profile calls the kernel.
+    launcher->setAttr("dlc.kernel_name",
+                      b.getStringAttr(node.empty() ? func.getName().str()
+                                                   : node));
 
     b.setInsertionPoint(loop);
     SmallVector<Value> operands = {index(units), index(minChunk)};

@@ -84,6 +84,19 @@ TEST_F(RuntimeTest, ThreadCountIsSetAndRestored) {
   EXPECT_EQ(dlc_model_num_threads(nullptr), 1);
 }
 
+TEST_F(RuntimeTest, ProfileOfASmallModelIsEmpty) {
+  // test_add's one kernel is too small to split: nothing is timed.
+  ASSERT_EQ(dlc_model_profile_enable(model, 1), DLC_OK) << dlc_last_error();
+  dlc_tensor in[] = {tensor(x), tensor(y)};
+  dlc_tensor out[] = {tensor(sum)};
+  ASSERT_EQ(dlc_model_run(model, in, 2, out, 1), DLC_OK) << dlc_last_error();
+  ASSERT_EQ(dlc_model_profile_enable(model, 0), DLC_OK);
+  dlc_profile_entry entry;
+  EXPECT_EQ(dlc_model_profile(model, &entry, 1), 0u);
+  EXPECT_EQ(dlc_model_profile_enable(nullptr, 1), DLC_ERROR_INVALID_ARGUMENT);
+  EXPECT_EQ(dlc_model_profile(nullptr, &entry, 1), 0u);
+}
+
 TEST_F(RuntimeTest, WrongInputCountIsAnError) {
   dlc_tensor in[] = {tensor(x)};
   dlc_tensor out[] = {tensor(sum)};

@@ -3,7 +3,7 @@
 //   dlc-run model.so --info
 //   dlc-run model.so --inputs in0.pb ... [--expect out0.pb ...] [--rtol R --atol A]
 //   dlc-run model.so --inputs in0.pb ... --save DIR
-//   dlc-run model.so --random --repeat 100 [--threads N] [--json]
+//   dlc-run model.so --random --repeat 100 [--threads N] [--json] [--profile]
 //   dlc-run train.so --train --inputs x.pb labels.pb --steps N [--lr R]
 //           [--json] [--load-params DIR] [--save-params DIR] [--save-grads DIR]
 //           [--checkpoint-in F] [--checkpoint-out F] [--export-onnx F.onnx]
@@ -39,6 +39,7 @@ struct Options {
   std::vector<std::string> inputs, expects;
   std::string saveDir;
   bool info = false, random = false, json = false, time = false;
+  bool profile = false;
   int repeat = 1, threads = 0; // 0: the library's default
   double rtol = 1e-4, atol = 1e-5;
   // --train
@@ -55,7 +56,7 @@ int usage(const char *message) {
                "usage: dlc-run MODEL.so [--info] [--inputs F.pb...] "
                "[--expect F.pb...] [--rtol R] [--atol A] [--save DIR]\n"
                "                [--random] [--repeat N] [--threads N] "
-               "[--json]\n"
+               "[--json] [--profile]\n"
                "       dlc-run MODEL.so --train [--inputs F.pb...] [--steps N] "
                "[--lr R] [--json] [--time]\n"
                "                [--load-params DIR] [--save-params DIR] [--save-grads DIR] "
@@ -97,6 +98,7 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
     };
     if (a == "--info") { o.info = true; list = nullptr; }
     else if (a == "--time") { o.time = true; list = nullptr; }
+    else if (a == "--profile") { o.profile = true; list = nullptr; }
     else if (a == "--train") { o.train = true; list = nullptr; }
     else if (a == "--lr") { if (!number("--lr", o.lr)) return false; o.hasLr = true; list = nullptr; }
     else if (a == "--save-params") { if (!value("--save-params", o.saveParams)) return false; list = nullptr; }
@@ -441,6 +443,41 @@ int train(dlc_model *model, const Options &o,
 
 } // namespace
 
+/// --profile: time per ONNX node over `runs` runs of `totalMs`, the
+/// multithreaded kernels of each node summed, largest first.
+void printProfile(dlc_model *model, int runs, double totalMs) {
+  std::vector<dlc_profile_entry> entries(dlc_model_profile(model, nullptr, 0));
+  dlc_model_profile(model, entries.data(), entries.size());
+  struct Node {
+    std::string name;
+    int64_t calls = 0;
+    double ms = 0;
+  };
+  std::vector<Node> nodes;
+  for (const dlc_profile_entry &e : entries) {
+    auto it = std::find_if(nodes.begin(), nodes.end(),
+                           [&](const Node &n) { return n.name == e.kernel; });
+    if (it == nodes.end())
+      it = nodes.insert(nodes.end(), Node{e.kernel});
+    it->calls += e.calls;
+    it->ms += e.milliseconds;
+  }
+  std::sort(nodes.begin(), nodes.end(),
+            [](const Node &x, const Node &y) { return x.ms > y.ms; });
+  double perRun = totalMs / runs, profiled = 0;
+  std::printf("%10s %7s %6s  %s\n", "ms/run", "share", "loops", "ONNX node");
+  for (const Node &n : nodes) {
+    double ms = n.ms / runs;
+    profiled += ms;
+    std::printf("%10.4f %6.1f%% %6.1f  %s\n", ms, 100.0 * ms / perRun,
+                double(n.calls) / runs, n.name.c_str());
+  }
+  double rest = perRun - profiled;
+  std::printf("%10.4f %6.1f%%         (kernels too small to split, run inline "
+              "on the calling thread)\n",
+              rest, 100.0 * rest / perRun);
+}
+
 int main(int argc, char **argv) {
   Options o;
   std::string error;
@@ -539,6 +576,25 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "dlc-run: error: %s: %s\n", o.model.c_str(),
                  dlc_last_error());
     return 2;
+  }
+
+  if (o.profile) {
+    if (dlc_model_profile_enable(model, 1) != DLC_OK) {
+      std::fprintf(stderr, "dlc-run: error: %s\n", dlc_last_error());
+      return 2;
+    }
+    int runs = std::max(o.repeat, 10);
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < runs; ++i)
+      runOnce();
+    double totalMs = std::chrono::duration<double, std::milli>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    dlc_model_profile_enable(model, 0);
+    std::printf("%s: profile over %d runs on %d thread(s), %.4f ms per run\n",
+                o.model.c_str(), runs, dlc_model_num_threads(model),
+                totalMs / runs);
+    printProfile(model, runs, totalMs);
   }
 
   if (o.repeat > 1) {

@@ -91,6 +91,23 @@ dlc_status dlc_model_set_num_threads(dlc_model *model, int n);
 /* The current count (1 for a null model). */
 int dlc_model_num_threads(const dlc_model *model);
 
+/* Per-kernel profile. While enabled, the library adds the wall time of each
+ * multithreaded kernel (the loops big enough to be split; smaller kernels run
+ * inline and are not timed) to an entry named after the ONNX node it comes
+ * from. Enabling starts from zero. Like the thread count, the profile belongs
+ * to the library file. */
+typedef struct dlc_profile_entry {
+  const char *kernel; /* the ONNX node name; owned by the library */
+  int64_t calls;
+  double milliseconds; /* total over the calls */
+} dlc_profile_entry;
+dlc_status dlc_model_profile_enable(dlc_model *model, int enable);
+/* Copies up to `capacity` entries, in the order the kernels first ran, and
+ * returns how many there are (0 for a null model or a library without a
+ * thread pool). One node can have several entries (im2col copy, product). */
+size_t dlc_model_profile(const dlc_model *model, dlc_profile_entry *entries,
+                         size_t capacity);
+
 /* Size in bytes of one element of a dtype. */
 size_t dlc_dtype_size(dlc_dtype dtype);
 const char *dlc_dtype_name(dlc_dtype dtype);

@@ -22,7 +22,7 @@
 // CHECK:           memref.store %{{.*}}, %[[VIEW]][%[[U]], %[[J]]]
 // CHECK:       return
 // CHECK: func.func private @add_parallel_0_launch(index, index, memref<524288xi8>, memref<128x1024xf32>)
-// CHECK-SAME: attributes {dlc.parallel_body = @add_parallel_0}
+// CHECK-SAME: attributes {dlc.kernel_name = "add", dlc.parallel_body = @add_parallel_0}
 // CHECK-LABEL: func.func @add
 // CHECK:     call @add_parallel_0_launch(%c128{{.*}}, %c4, %arg1, %arg0)
 // CHECK-NOT: scf.parallel
