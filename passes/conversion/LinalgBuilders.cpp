@@ -294,14 +294,60 @@ Value padWithConstant(OpBuilder &b, Location loc, Value input,
 
 /// A reduction over `axes` of `input` into a tensor that keeps those axes with
 /// size 1, starting from `initValue` and combining with `combine`.
+/// Partial accumulators of a vectorizable innermost reduction.
+constexpr int64_t kReductionPartials = 16;
+
 Value buildKeepDimsReduction(
     OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
     double initValue,
     function_ref<Value(OpBuilder &, Location, Value elem, Value acc)> combine,
-    Type accumulator) {
+    Type accumulator,
+    function_ref<Value(OpBuilder &, Location, Value partial, Value acc)>
+        merge) {
   auto type = cast<RankedTensorType>(input.getType());
   MLIRContext *ctx = b.getContext();
   int64_t rank = type.getRank();
+  int64_t inner = rank ? type.getDimSize(rank - 1) : 0;
+  if (merge && axes.size() == 1 && axes[0] == rank - 1 &&
+      type.hasStaticShape() && inner % kReductionPartials == 0 &&
+      inner >= 2 * kReductionPartials) {
+    // [..., K] -> [..., K / 16, 16]; partials [..., 16] accumulate along
+    // K / 16 (the 16 are parallel); then the partials are merged.
+    SmallVector<int64_t> split(type.getShape());
+    split.back() = inner / kReductionPartials;
+    split.push_back(kReductionPartials);
+    SmallVector<ReassociationIndices> reassociation;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      reassociation.push_back({d});
+    reassociation.push_back({rank - 1, rank});
+    Value blocked = tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(split, type.getElementType()), input,
+        reassociation);
+    SmallVector<int64_t> partialShape(type.getShape());
+    partialShape.back() = kReductionPartials;
+    Type accType = accumulator ? accumulator : type.getElementType();
+    auto partialType = RankedTensorType::get(partialShape, accType);
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators(rank + 1,
+                                               utils::IteratorType::parallel);
+    iterators[rank - 1] = utils::IteratorType::reduction;
+    for (int64_t d = 0; d <= rank; ++d)
+      if (d != rank - 1)
+        outExprs.push_back(getAffineDimExpr(d, ctx));
+    Value partials =
+        linalg::GenericOp::create(
+            b, loc, partialType, blocked,
+            dlc::createFilled(b, loc, partialType, initValue),
+            {AffineMap::getMultiDimIdentityMap(rank + 1, ctx),
+             AffineMap::get(rank + 1, 0, outExprs, ctx)},
+            iterators,
+            [&](OpBuilder &nb, Location nloc, ValueRange args) {
+              linalg::YieldOp::create(nb, nloc,
+                                      combine(nb, nloc, args[0], args[1]));
+            })
+            .getResult(0);
+    return buildKeepDimsReduction(b, loc, partials, axes, initValue, merge);
+  }
   SmallVector<int64_t> shape(type.getShape());
   SmallVector<AffineExpr> outExprs;
   SmallVector<utils::IteratorType> iterators;

@@ -68,13 +68,23 @@ mlir::Value floatConstant(mlir::OpBuilder &b, mlir::Location loc,
 /// with size 1, starting from `initValue` and combining with `combine`. The
 /// accumulator (and result) has element type `accumulator` when given, the
 /// input's otherwise.
+///
+/// With `merge` (combining two accumulators), a reduction of only the
+/// innermost axis whose size is a multiple of 16 keeps 16 partial
+/// accumulators, element k going to partial k mod 16, and merges them at
+/// the end: the partials are a parallel dimension, so the loop vectorizes
+/// (a single accumulator is a chain that LLVM may not reorder). The order of
+/// the operations depends only on the shape.
 mlir::Value buildKeepDimsReduction(
     mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
     llvm::ArrayRef<int64_t> axes, double initValue,
     llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
                                    mlir::Value elem, mlir::Value acc)>
         combine,
-    mlir::Type accumulator = {});
+    mlir::Type accumulator = {},
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                   mlir::Value partial, mlir::Value acc)>
+        merge = nullptr);
 
 /// tensor.pad of `input` with `low`/`high` per dim and constant `value`;
 /// `input` itself when every pad is zero.

@@ -42,7 +42,8 @@ Value sumOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
         b, loc, input, axes, 0.0,
         [&](OpBuilder &nb, Location l, Value x, Value acc) {
           return addF(nb, l, f ? f(nb, l, x) : x, acc);
-        });
+        },
+        {}, addF);
   Type f64 = b.getF64Type();
   Value wide = buildKeepDimsReduction(
       b, loc, input, axes, 0.0,
@@ -50,7 +51,7 @@ Value sumOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
         Value term = f ? f(nb, l, x) : x;
         return addF(nb, l, arith::ExtFOp::create(nb, l, f64, term), acc);
       },
-      f64);
+      f64, addF);
   auto wideType = cast<RankedTensorType>(wide.getType());
   return dlc::buildElementwise(
       b, loc, RankedTensorType::get(wideType.getShape(), elem), wide,
@@ -60,11 +61,12 @@ Value sumOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes,
 }
 
 Value maxOf(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> axes) {
-  return buildKeepDimsReduction(
-      b, loc, input, axes, -std::numeric_limits<double>::infinity(),
-      [](OpBuilder &nb, Location l, Value x, Value acc) {
-        return arith::MaximumFOp::create(nb, l, x, acc).getResult();
-      });
+  auto maximum = [](OpBuilder &nb, Location l, Value x, Value acc) {
+    return arith::MaximumFOp::create(nb, l, x, acc).getResult();
+  };
+  return buildKeepDimsReduction(b, loc, input, axes,
+                                -std::numeric_limits<double>::infinity(),
+                                maximum, {}, maximum);
 }
 
 struct SoftmaxToLinalg : OpConversionPattern<graph::SoftmaxOp> {
