@@ -122,6 +122,58 @@ bool isCapturable(Type type) {
   return memref && memref.hasStaticShape() && memref.getLayout().isIdentity();
 }
 
+/// A buffer plan-workspace placed in a function's workspace: a memref.view
+/// of an argument at a constant byte offset, of a static identity-layout
+/// type. Returns its bytes [begin, end), or nullopt.
+std::optional<std::pair<int64_t, int64_t>> workspaceBuffer(Value v) {
+  auto view = v.getDefiningOp<memref::ViewOp>();
+  if (!view || !isa<BlockArgument>(view.getSource()) ||
+      !view.getSizes().empty())
+    return std::nullopt;
+  auto offset = getConstantIntValue(view.getByteShift());
+  auto type = view.getType();
+  if (!offset || !type.hasStaticShape() || !type.getLayout().isIdentity() ||
+      !type.getElementType().isIntOrFloat())
+    return std::nullopt;
+  int64_t bytes =
+      type.getNumElements() * type.getElementType().getIntOrFloatBitWidth() / 8;
+  return std::make_pair(*offset, *offset + bytes);
+}
+
+/// Marks the body's workspace-buffer arguments `llvm.noalias` when no other
+/// argument or recreated value reaches the same bytes: LLVM then knows that
+/// a kernel's input and output buffers are distinct (they are views of one
+/// workspace pointer, at offsets it cannot always compare) and vectorizes
+/// loops that read one and write another.
+void markDisjointBuffers(func::FuncOp body, const SetVector<Value> &captures,
+                         const SetVector<Operation *> &sunk) {
+  for (auto [i, c] : llvm::enumerate(captures)) {
+    auto range = workspaceBuffer(c);
+    if (!range)
+      continue;
+    Value workspace = c.getDefiningOp<memref::ViewOp>().getSource();
+    bool disjoint = !captures.contains(workspace);
+    for (Value other : captures) {
+      if (other == c)
+        continue;
+      auto otherRange = workspaceBuffer(other);
+      if (!otherRange) {
+        // Another value derived from the workspace in an unknown way.
+        if (Operation *def = other.getDefiningOp())
+          disjoint &= !llvm::is_contained(def->getOperands(), workspace);
+        continue;
+      }
+      if (other.getDefiningOp<memref::ViewOp>().getSource() == workspace)
+        disjoint &= otherRange->second <= range->first ||
+                    range->second <= otherRange->first;
+    }
+    for (Operation *op : sunk)
+      disjoint &= !llvm::is_contained(op->getOperands(), workspace);
+    if (disjoint)
+      body.setArgAttr(i + 2, "llvm.noalias", UnitAttr::get(body.getContext()));
+  }
+}
+
 struct ParallelizeLoopsPass
     : public dlc::impl::ParallelizeLoopsBase<ParallelizeLoopsPass> {
   using ParallelizeLoopsBase::ParallelizeLoopsBase;
@@ -233,7 +285,9 @@ struct ParallelizeLoopsPass
     while (!worklist.empty()) {
       Value v = worklist.pop_back_val();
       Operation *def = v.getDefiningOp();
-      if (def && isSinkable(def)) {
+      // Workspace buffers are captured, not recreated: as arguments of their
+      // own they can be marked as not aliasing (below).
+      if (def && isSinkable(def) && !workspaceBuffer(v)) {
         if (sunk.insert(def))
           for (Value operand : def->getOperands())
             worklist.push_back(operand);
@@ -260,6 +314,7 @@ struct ParallelizeLoopsPass
     auto body = func::FuncOp::create(b, loc, name,
                                      b.getFunctionType(argTypes, {}));
     body.setPrivate();
+    markDisjointBuffers(body, captures, sunk);
     Block *entry = body.addEntryBlock();
     b.setInsertionPointToStart(entry);
     IRMapping mapping;

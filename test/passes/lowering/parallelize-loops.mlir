@@ -3,11 +3,10 @@
 
 // A 128x1024 elementwise loop: the 128 rows are the units (>= 64), each a
 // 1024-wide inner loop. Chunks of at least 4 rows pay for a wake-up. The
-// workspace view and the constant are recreated in the body; the buffers
-// are its arguments.
+// constant is recreated in the body; the buffers are its arguments, the
+// workspace buffer marked noalias (no other argument reaches its bytes).
 // CHECK-LABEL: func.func private @add_parallel_0
-// CHECK-SAME: (%[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[WS:.*]]: memref<524288xi8>, %[[IN:.*]]: memref<128x1024xf32>)
-// CHECK-DAG:   %[[VIEW:.*]] = memref.view %[[WS]]
+// CHECK-SAME: (%[[BEGIN:.*]]: index, %[[END:.*]]: index, %[[OUT:.*]]: memref<128x1024xf32> {llvm.noalias}, %[[IN:.*]]: memref<128x1024xf32>)
 // CHECK-DAG:   %[[ONE:.*]] = arith.constant 1.0
 // The units loop has constant bounds (so that LLVM knows the range of the
 // offsets); each thread runs the units in its [begin, end).
@@ -19,12 +18,13 @@
 // CHECK:         scf.parallel (%[[J:.*]]) =
 // CHECK:           memref.load %[[IN]][%[[U]], %[[J]]]
 // CHECK:           arith.addf %{{.*}}, %[[ONE]]
-// CHECK:           memref.store %{{.*}}, %[[VIEW]][%[[U]], %[[J]]]
+// CHECK:           memref.store %{{.*}}, %[[OUT]][%[[U]], %[[J]]]
 // CHECK:       return
-// CHECK: func.func private @add_parallel_0_launch(index, index, memref<524288xi8>, memref<128x1024xf32>)
+// CHECK: func.func private @add_parallel_0_launch(index, index, memref<128x1024xf32>, memref<128x1024xf32>)
 // CHECK-SAME: attributes {dlc.kernel_name = "add", dlc.parallel_body = @add_parallel_0}
 // CHECK-LABEL: func.func @add
-// CHECK:     call @add_parallel_0_launch(%c128{{.*}}, %c4, %arg1, %arg0)
+// CHECK:     %[[VIEW:.*]] = memref.view %arg1
+// CHECK:     call @add_parallel_0_launch(%c128{{.*}}, %c4, %[[VIEW]], %arg0)
 // CHECK-NOT: scf.parallel
 // Below the work threshold every loop stays where it is.
 // SMALL-LABEL: func.func @add
@@ -125,5 +125,27 @@ func.func @shared_scratch(%ws: memref<4096xi8>, %out: memref<64x1024xf32>) {
       memref.store %z, %out[%i, %j] : memref<64x1024xf32>
     }
   } {dlc.parallel}
+  return
+}
+
+// Two workspace buffers whose bytes overlap are not marked noalias.
+// CHECK-LABEL: func.func private @overlap_parallel_0
+// CHECK-SAME: memref<64x1024xf32>, %{{.*}}: memref<64x1024xf32>)
+// CHECK-NOT: llvm.noalias
+// CHECK-LABEL: func.func @overlap
+func.func @overlap(%ws: memref<524288xi8>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c1024 = arith.constant 1024 : index
+  %half = arith.constant 131072 : index
+  %a = memref.view %ws[%c0][] : memref<524288xi8> to memref<64x1024xf32>
+  %b = memref.view %ws[%half][] : memref<524288xi8> to memref<64x1024xf32>
+  scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c1024) step (%c1, %c1) {
+    %x = memref.load %a[%i, %j] : memref<64x1024xf32>
+    %y = arith.mulf %x, %x : f32
+    memref.store %y, %b[%i, %j] : memref<64x1024xf32>
+    scf.reduce
+  }
   return
 }
