@@ -43,9 +43,10 @@ namespace {
 
 enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
 
-cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"));
+cl::OptionCategory dlcCategory("dlc options");
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::cat(dlcCategory));
 cl::opt<std::string> outputPath("o", cl::desc("Output file"),
-                                cl::value_desc("file"));
+                                cl::value_desc("file"), cl::cat(dlcCategory));
 cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::So),
     cl::values(clEnumValN(Emit::Graph, "graph", "graph dialect after graph passes"),
@@ -53,28 +54,28 @@ cl::opt<Emit> emit(
                clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
                clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                clEnumValN(Emit::Obj, "obj", "object file for static linking"),
-               clEnumValN(Emit::So, "so", "standalone shared library (default)")));
-cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: host)"));
-cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: host)"));
-cl::opt<std::string> mattr("mattr", cl::desc("Target features, e.g. +avx2,-avx512f"));
-cl::opt<bool> noFoldBN("no-fold-bn", cl::desc("Keep batch_norm unfolded"));
-cl::opt<bool> noFuseBias("no-fuse-bias", cl::desc("Do not fuse bias adds into kernels"));
-cl::opt<bool> noFuseResidual("no-fuse-residual", cl::desc("Do not fuse residual adds into conv kernels"));
-cl::opt<bool> noFuseActivation("no-fuse-activation", cl::desc("Do not fuse activations into kernels"));
+               clEnumValN(Emit::So, "so", "standalone shared library (default)")), cl::cat(dlcCategory));
+cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: host)"), cl::cat(dlcCategory));
+cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: host)"), cl::cat(dlcCategory));
+cl::opt<std::string> mattr("mattr", cl::desc("Target features, e.g. +avx2,-avx512f"), cl::cat(dlcCategory));
+cl::opt<bool> noFoldBN("no-fold-bn", cl::desc("Keep batch_norm unfolded"), cl::cat(dlcCategory));
+cl::opt<bool> noFuseBias("no-fuse-bias", cl::desc("Do not fuse bias adds into kernels"), cl::cat(dlcCategory));
+cl::opt<bool> noFuseResidual("no-fuse-residual", cl::desc("Do not fuse residual adds into conv kernels"), cl::cat(dlcCategory));
+cl::opt<bool> noFuseActivation("no-fuse-activation", cl::desc("Do not fuse activations into kernels"), cl::cat(dlcCategory));
 cl::list<std::string> freezeInputs(
     "freeze-input",
     cl::desc("Bake graph input NAME in as the constant in FILE.pb (an ONNX "
              "TensorProto), e.g. a Reshape's shape"),
-    cl::value_desc("NAME=FILE.pb"));
+    cl::value_desc("NAME=FILE.pb"), cl::cat(dlcCategory));
 cl::opt<std::string> symbolPrefix(
     "symbol-prefix",
     cl::desc("Prefix of the exported symbols (default dlc; the runtime loads "
              "libraries with the default)"),
-    cl::init("dlc"));
+    cl::init("dlc"), cl::cat(dlcCategory));
 cl::opt<std::string> headerPath(
     "header", cl::desc("With --emit=obj: where to write the C header "
                        "(default: the object's path with .h)"),
-    cl::value_desc("file"));
+    cl::value_desc("file"), cl::cat(dlcCategory));
 cl::OptionCategory trainCategory("Training (dlc --train)");
 cl::opt<bool> train("train", cl::desc("Compile a training step: the model's first output is the loss"),
                     cl::cat(trainCategory));
@@ -122,11 +123,11 @@ cl::list<std::string> freezePatterns(
     "freeze", cl::CommaSeparated,
     cl::desc("Initializers not to train: names or globs (e.g. D.*)"),
     cl::value_desc("PATTERN,..."), cl::cat(trainCategory));
-cl::opt<bool> listOps("list-ops", cl::desc("Print the supported ONNX ops as a Markdown table and exit"));
+cl::opt<bool> listOps("list-ops", cl::desc("Print the supported ONNX ops as a Markdown table and exit"), cl::cat(dlcCategory));
 cl::opt<bool> listGradientRules(
     "list-gradient-rules",
-    cl::desc("Print the graph ops that have a gradient rule, one per line, and exit"));
-cl::opt<bool> printIR("print-ir-after-change", cl::desc("Print the IR after every pass that changed it"));
+    cl::desc("Print the graph ops that have a gradient rule, one per line, and exit"), cl::cat(dlcCategory));
+cl::opt<bool> printIR("print-ir-after-change", cl::desc("Print the IR after every pass that changed it"), cl::cat(dlcCategory));
 
 int fail(const llvm::Twine &message) {
   llvm::errs() << "dlc: error: " << message << "\n";
@@ -174,6 +175,8 @@ int printSupportedOps() {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  // dlc's own options only in --help (LLVM registers hundreds).
+  cl::HideUnrelatedOptions({&dlcCategory, &trainCategory});
   cl::ParseCommandLineOptions(argc, argv, "dlc: ahead-of-time compiler for neural networks\n");
   if (listOps)
     return printSupportedOps();
