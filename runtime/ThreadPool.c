@@ -44,19 +44,20 @@ typedef struct dlc_pool {
   int running;    /* workers started (threads - 1) */
   int stopping;
   pthread_t workers[kMaxThreads];
-  /* The loop being run. A new loop bumps `generation`; `claim` is the
-   * generation times 2^32 plus the next unclaimed chunk. A thread reads fn,
-   * ctx and n only after claiming a chunk of the current generation, and
-   * the next loop is published only when every chunk is done, so the fields
-   * it reads belong to the loop it claimed from. */
+  /* The loop being run. A new loop bumps `generation`; `claim` packs the
+   * generation (bits 32-63), the loop's chunk count (bits 16-31) and the
+   * next unclaimed chunk (bits 0-15), so that one load sees a generation,
+   * its count and its progress together. A thread reads fn, ctx and n only
+   * after claiming a chunk of the current generation with a CAS on `claim`,
+   * and the next loop is published only when every chunk is done, so the
+   * fields it reads belong to the loop it claimed from. */
   dlc_task_fn fn;
   void *ctx;
   int64_t n;
-  int64_t chunks;
   uint64_t generation;
   uint64_t claim;
   int64_t done; /* chunks finished */
-  uint64_t generationAtStart; /* `generation` when the workers started */
+  int shutdown; /* the library is being unloaded: loops run serially */
 } dlc_pool;
 
 static dlc_pool pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
@@ -85,24 +86,24 @@ static void runChunks(uint64_t generation) {
   for (;;) {
     if (claim >> 32 != (generation & 0xffffffffu))
       return; /* a later loop: this one is over */
-    int64_t chunks = __atomic_load_n(&pool.chunks, __ATOMIC_ACQUIRE);
-    int64_t chunk = (int64_t)(claim & 0xffffffffu);
+    int chunks = (int)((claim >> 16) & 0xffff);
+    int chunk = (int)(claim & 0xffff);
     if (chunk >= chunks)
       return;
     if (!__atomic_compare_exchange_n(&pool.claim, &claim, claim + 1, 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       continue; /* `claim` was reloaded */
-    pool.fn(pool.ctx, chunkBegin(pool.n, (int)chunks, (int)chunk),
-            chunkBegin(pool.n, (int)chunks, (int)chunk + 1));
+    pool.fn(pool.ctx, chunkBegin(pool.n, chunks, chunk),
+            chunkBegin(pool.n, chunks, chunk + 1));
     __atomic_fetch_add(&pool.done, 1, __ATOMIC_RELEASE);
     claim = __atomic_load_n(&pool.claim, __ATOMIC_ACQUIRE);
   }
 }
 
 static void *workerMain(void *arg) {
-  (void)arg;
-  /* Not pool.generation: the first loop may be published before this runs. */
-  uint64_t seen = pool.generationAtStart;
+  /* The generation when this worker was created (not pool.generation: the
+   * first loop may be published before this runs). */
+  uint64_t seen = (uint64_t)(uintptr_t)arg;
   for (;;) {
     /* Spin, then sleep, until a new loop or a stop request. */
     int64_t spinUntil = nowMicroseconds() + kSpinMicroseconds;
@@ -160,15 +161,28 @@ static void stopWorkers(void) {
   __atomic_store_n(&pool.stopping, 0, __ATOMIC_RELEASE);
 }
 
+/* A child process has none of its parent's workers, and the parent's locks
+ * may have been held by a thread that does not exist in the child. */
+static void forkChild(void) {
+  pthread_mutex_init(&pool.busy, NULL);
+  pthread_mutex_init(&pool.lock, NULL);
+  pthread_cond_init(&pool.wake, NULL);
+  pool.running = 0;
+  pool.stopping = 0;
+}
+
+static void registerForkHandler(void) { pthread_atfork(NULL, NULL, forkChild); }
+
 /* Starts the workers the thread count asks for. Called with `busy` held. A
  * worker that cannot be started leaves the pool smaller. */
 static void startWorkers(void) {
+  static pthread_once_t forkHandler = PTHREAD_ONCE_INIT;
+  pthread_once(&forkHandler, registerForkHandler);
   if (pool.requested == 0)
     pool.requested = defaultThreads();
-  pool.generationAtStart = pool.generation;
   while (pool.running < pool.requested - 1) {
     if (pthread_create(&pool.workers[pool.running], NULL, workerMain,
-                       NULL) != 0)
+                       (void *)(uintptr_t)pool.generation) != 0)
       break;
     ++pool.running;
   }
@@ -207,6 +221,11 @@ static void parallelFor(dlc_task_fn fn, void *ctx, int64_t n,
     fn(ctx, 0, n);
     return;
   }
+  if (pool.shutdown) {
+    pthread_mutex_unlock(&pool.busy);
+    fn(ctx, 0, n);
+    return;
+  }
   startWorkers();
   int64_t chunks = pool.running + 1;
   if (chunks > n / minChunk)
@@ -220,9 +239,9 @@ static void parallelFor(dlc_task_fn fn, void *ctx, int64_t n,
   pool.ctx = ctx;
   pool.n = n;
   uint64_t generation = pool.generation + 1;
-  __atomic_store_n(&pool.chunks, chunks, __ATOMIC_RELAXED);
   __atomic_store_n(&pool.done, 0, __ATOMIC_RELAXED);
-  __atomic_store_n(&pool.claim, (generation & 0xffffffffu) << 32,
+  __atomic_store_n(&pool.claim,
+                   (generation & 0xffffffffu) << 32 | (uint64_t)chunks << 16,
                    __ATOMIC_RELEASE);
   pthread_mutex_lock(&pool.lock);
   __atomic_store_n(&pool.generation, generation, __ATOMIC_RELEASE);
@@ -309,9 +328,11 @@ size_t dlc_pool_profile_read(const char **names, int64_t *calls,
   return size;
 }
 
-/* The workers must be gone before the library is unmapped (dlclose). */
+/* The workers must be gone before the library is unmapped (dlclose);
+ * loops that start afterwards run on their caller's thread. */
 __attribute__((destructor)) static void dlc_pool_shutdown(void) {
   pthread_mutex_lock(&pool.busy);
   stopWorkers();
+  pool.shutdown = 1;
   pthread_mutex_unlock(&pool.busy);
 }

@@ -122,21 +122,28 @@ bool isCapturable(Type type) {
   return memref && memref.hasStaticShape() && memref.getLayout().isIdentity();
 }
 
+/// An argument of the function itself (not of a loop or other region).
+bool isEntryArgument(Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  return arg && isa<FunctionOpInterface>(arg.getOwner()->getParentOp()) &&
+         arg.getOwner()->isEntryBlock();
+}
+
 /// A buffer plan-workspace placed in a function's workspace: a memref.view
 /// of an argument at a constant byte offset, of a static identity-layout
 /// type. Returns its bytes [begin, end), or nullopt.
 std::optional<std::pair<int64_t, int64_t>> workspaceBuffer(Value v) {
   auto view = v.getDefiningOp<memref::ViewOp>();
-  if (!view || !isa<BlockArgument>(view.getSource()) ||
-      !view.getSizes().empty())
+  if (!view || !isEntryArgument(view.getSource()) || !view.getSizes().empty())
     return std::nullopt;
   auto offset = getConstantIntValue(view.getByteShift());
   auto type = view.getType();
   if (!offset || !type.hasStaticShape() || !type.getLayout().isIdentity() ||
       !type.getElementType().isIntOrFloat())
     return std::nullopt;
-  int64_t bytes =
-      type.getNumElements() * type.getElementType().getIntOrFloatBitWidth() / 8;
+  // Whole bytes per element, as plan-workspace lays buffers out.
+  int64_t bytes = type.getNumElements() *
+                  ((type.getElementType().getIntOrFloatBitWidth() + 7) / 8);
   return std::make_pair(*offset, *offset + bytes);
 }
 
@@ -154,18 +161,19 @@ void markDisjointBuffers(func::FuncOp body, const SetVector<Value> &captures,
     Value workspace = c.getDefiningOp<memref::ViewOp>().getSource();
     bool disjoint = !captures.contains(workspace);
     for (Value other : captures) {
-      if (other == c)
+      if (other == c || !isa<BaseMemRefType>(other.getType()))
         continue;
-      auto otherRange = workspaceBuffer(other);
-      if (!otherRange) {
-        // Another value derived from the workspace in an unknown way.
-        if (Operation *def = other.getDefiningOp())
-          disjoint &= !llvm::is_contained(def->getOperands(), workspace);
+      if (auto otherRange = workspaceBuffer(other)) {
+        if (other.getDefiningOp<memref::ViewOp>().getSource() == workspace)
+          disjoint &= otherRange->second <= range->first ||
+                      range->second <= otherRange->first;
         continue;
       }
-      if (other.getDefiningOp<memref::ViewOp>().getSource() == workspace)
-        disjoint &= otherRange->second <= range->first ||
-                    range->second <= otherRange->first;
+      // Other buffers are known apart only when they are the function's
+      // other arguments (its inputs and outputs) or constants; anything else
+      // (a loop-carried buffer, a view of unknown origin) may alias.
+      disjoint &= (isEntryArgument(other) && other != workspace) ||
+                  other.getDefiningOp<memref::GetGlobalOp>();
     }
     for (Operation *op : sunk)
       disjoint &= !llvm::is_contained(op->getOperands(), workspace);

@@ -385,7 +385,8 @@ struct VectorizeMatmulPass
       return 0;
     for (Value v : generic->getOperands()) {
       auto type = dyn_cast<RankedTensorType>(v.getType());
-      if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
+          type.getNumElements() == 0)
         return 0;
     }
     MLIRContext *ctx = generic.getContext();
@@ -421,7 +422,9 @@ struct VectorizeMatmulPass
       return false;
     for (Value v : op->getOperands()) {
       auto type = dyn_cast<RankedTensorType>(v.getType());
-      if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      // Empty matrices are left to the generic lowering (no tiles).
+      if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
+          type.getNumElements() == 0)
         return false;
     }
     return true;

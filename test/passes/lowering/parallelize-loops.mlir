@@ -149,3 +149,28 @@ func.func @overlap(%ws: memref<524288xi8>) {
   }
   return
 }
+
+// A buffer carried by an enclosing loop may be any buffer, the workspace's
+// included: next to it, no workspace buffer is marked noalias.
+// CHECK-LABEL: func.func private @carried_parallel_0
+// CHECK-SAME: %{{.*}}: memref<64x1024xf32>, %{{.*}}: memref<64x1024xf32>)
+// CHECK-NOT: llvm.noalias
+// CHECK-LABEL: func.func @carried
+func.func @carried(%ws: memref<524288xi8>, %init: memref<64x1024xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c64 = arith.constant 64 : index
+  %c1024 = arith.constant 1024 : index
+  %v = memref.view %ws[%c0][] : memref<524288xi8> to memref<64x1024xf32>
+  %r = scf.for %t = %c0 to %c2 step %c1 iter_args(%buf = %init) -> memref<64x1024xf32> {
+    scf.parallel (%i, %j) = (%c0, %c0) to (%c64, %c1024) step (%c1, %c1) {
+      %x = memref.load %buf[%i, %j] : memref<64x1024xf32>
+      %y = arith.mulf %x, %x : f32
+      memref.store %y, %v[%i, %j] : memref<64x1024xf32>
+      scf.reduce
+    }
+    scf.yield %buf : memref<64x1024xf32>
+  }
+  return
+}
