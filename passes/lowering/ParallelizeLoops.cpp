@@ -19,7 +19,8 @@
 // is computed by the same code at any thread count. The leading dimensions are
 // distributed, enough of them for about 64 units; the others stay inner
 // loops, the innermost always when the body is elementwise code (it is the
-// dimension LLVM vectorizes). Side-effect-free values the body uses (constants, views, globals) are
+// dimension LLVM vectorizes). A long 1-D elementwise loop is first blocked
+// into units of up to 1024 elements. Side-effect-free values the body uses (constants, views, globals) are
 // recreated inside it, so the captures are mostly the function's arguments
 // and the workspace.
 //
@@ -266,6 +267,21 @@ struct ParallelizeLoopsPass
     if (ownsBuffers)
       return;
 
+    // A long 1-D elementwise loop (a flattened same-shape operation) is
+    // blocked into [trips / B, B]: B-element blocks are the units, so a
+    // thread's loop over the units is short and each block is a vectorizable
+    // inner loop.
+    int64_t block = 1, originalLb = lbs[0], originalStep = steps[0];
+    if (trips.size() == 1 && bodyWork < kVectorizableBodyWork)
+      for (int64_t b = 1024; b >= 16 && block == 1; b /= 2)
+        if (trips[0] % b == 0 && trips[0] / b >= 2)
+          block = b;
+    if (block > 1) {
+      trips = {trips[0] / block, block};
+      lbs = {0, 0};
+      steps = {1, 1};
+    }
+
     // Distributed dimensions [0, split), their units, and each unit's work.
     // The innermost dimension stays a loop of its own when the body is a few
     // scalar operations: it is the contiguous one that LLVM vectorizes.
@@ -378,9 +394,27 @@ struct ParallelizeLoopsPass
       for (Operation &op : loopBody->without_terminator())
         nb.clone(op, mapping);
     };
-    for (size_t d = 0; d < split; ++d)
-      mapping.map(loop.getInductionVars()[d], ivs[d]);
+    // The loop's induction variables from the (possibly blocked) ones.
+    auto mapInductionVars = [&](OpBuilder &nb, ArrayRef<Value> all) {
+      if (block == 1) {
+        for (auto [iv, v] : llvm::zip(loop.getInductionVars(), all))
+          mapping.map(iv, v);
+        return;
+      }
+      auto constant = [&](int64_t v) {
+        return arith::ConstantIndexOp::create(nb, loc, v).getResult();
+      };
+      Value flat = arith::AddIOp::create(
+          nb, loc, arith::MulIOp::create(nb, loc, all[0], constant(block)),
+          all[1]);
+      if (originalStep != 1)
+        flat = arith::MulIOp::create(nb, loc, flat, constant(originalStep));
+      if (originalLb != 0)
+        flat = arith::AddIOp::create(nb, loc, flat, constant(originalLb));
+      mapping.map(loop.getInductionVars()[0], flat);
+    };
     if (split == trips.size()) {
+      mapInductionVars(b, ivs);
       cloneBody(b);
     } else {
       SmallVector<Value> innerLbs, innerUbs, innerSteps;
@@ -392,8 +426,9 @@ struct ParallelizeLoopsPass
       scf::ParallelOp::create(
           b, loc, innerLbs, innerUbs, innerSteps,
           [&](OpBuilder &nb, Location, ValueRange inner) {
-            for (size_t d = split; d < trips.size(); ++d)
-              mapping.map(loop.getInductionVars()[d], inner[d - split]);
+            SmallVector<Value> all(ivs);
+            all.append(inner.begin(), inner.end());
+            mapInductionVars(nb, all);
             cloneBody(nb);
           });
     }

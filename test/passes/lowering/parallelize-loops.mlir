@@ -174,3 +174,27 @@ func.func @carried(%ws: memref<524288xi8>, %init: memref<64x1024xf32>) {
   }
   return
 }
+
+// A long 1-D elementwise loop (a flattened same-shape operation) is blocked:
+// 64 units of 1024 elements, each block a loop of its own.
+// CHECK-LABEL: func.func private @flat_parallel_0
+// CHECK:       scf.for %[[U:[a-z0-9_]+]] = %c0{{.*}} to %c64
+// CHECK:         scf.if
+// CHECK:           scf.parallel (%[[J:[a-z0-9_]+]]) = (%c0{{.*}}) to (%c1024{{.*}})
+// CHECK:             %[[BASE:.*]] = arith.muli %[[U]], %c1024
+// CHECK:             %[[I:.*]] = arith.addi %[[BASE]], %[[J]]
+// CHECK:             memref.load %{{.*}}[%[[I]]]
+// CHECK-LABEL: func.func @flat
+// CHECK: call @flat_parallel_0_launch(%c64
+func.func @flat(%in: memref<65536xf32>, %out: memref<65536xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 65536 : index
+  scf.parallel (%i) = (%c0) to (%n) step (%c1) {
+    %x = memref.load %in[%i] : memref<65536xf32>
+    %y = arith.mulf %x, %x : f32
+    memref.store %y, %out[%i] : memref<65536xf32>
+    scf.reduce
+  }
+  return
+}
