@@ -95,8 +95,10 @@ MatmulTile matmulTile(unsigned vectorBits) {
 
 /// Convolutions pack their im2col panels to the matmul kernel's tile width.
 std::string linalgStage(const PipelineOptions &options) {
+  MatmulTile tile = matmulTile(options.vectorBits);
   return "func.func(convert-kernel-to-linalg{pack-width=" +
-         std::to_string(matmulTile(options.vectorBits).width()) +
+         std::to_string(tile.width()) +
+         " pack-vector-width=" + std::to_string(tile.lanes) +
          "},convert-graph-to-linalg,canonicalize,cse)";
 }
 

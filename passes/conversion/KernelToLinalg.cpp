@@ -229,7 +229,7 @@ Value packedMatmul(OpBuilder &b, Location loc, Value lhs, Value packed,
 Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
                       RankedTensorType resultType, ArrayRef<int64_t> strides,
                       ArrayRef<int64_t> dilations, const Epilogue &epilogue,
-                      int64_t packWidth) {
+                      int64_t packWidth, int64_t packVectorWidth) {
   MLIRContext *ctx = b.getContext();
   auto inType = cast<RankedTensorType>(input.getType());
   auto filterType = cast<RankedTensorType>(filter.getType());
@@ -243,10 +243,16 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
   Value col;
   bool direct = readsInputDirectly(filterType, resultType, inType.getShape(),
                                    strides);
-  bool packed = !direct && packsIntoRowPanels(resultType, packWidth);
+  // Panels as wide as the matmul's tiles, or as one vector when the output
+  // rows are a multiple of that only.
+  int64_t panelWidth = 0;
+  for (int64_t w : {packWidth, packVectorWidth})
+    if (!panelWidth && !direct && packsIntoRowPanels(resultType, w))
+      panelWidth = w;
+  bool packed = panelWidth > 0;
   if (packed) {
     col = buildPackedIm2col(b, loc, input, filterType, resultType, strides,
-                            dilations, packWidth);
+                            dilations, panelWidth);
   } else if (direct) {
     // A 1x1 stride-1 conv of one image reads the input as it is.
     col = tensor::CollapseShapeOp::create(
@@ -311,8 +317,9 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
 }
 
 struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
-  ConvToLinalg(MLIRContext *ctx, int64_t packWidth)
-      : OpConversionPattern(ctx), packWidth(packWidth) {}
+  ConvToLinalg(MLIRContext *ctx, int64_t packWidth, int64_t packVectorWidth)
+      : OpConversionPattern(ctx), packWidth(packWidth),
+        packVectorWidth(packVectorWidth) {}
 
   LogicalResult
   matchAndRewrite(kernel::Conv2dOp op, OpAdaptor adaptor,
@@ -330,7 +337,7 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
     if (op.getGroup() == 1) {
       result = buildIm2colConv(rewriter, loc, input, adaptor.getFilter(),
                                resultType, op.getStrides(), op.getDilations(),
-                               epilogue, packWidth);
+                               epilogue, packWidth, packVectorWidth);
     } else {
       Value conv = buildDirectConv(rewriter, loc, input, adaptor.getFilter(),
                                    resultType, op.getStrides(),
@@ -344,7 +351,7 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
     return success();
   }
 
-  int64_t packWidth;
+  int64_t packWidth, packVectorWidth;
 };
 
 /// `v` with its last two dims swapped, materialized.
@@ -627,7 +634,7 @@ struct KernelToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<ConvToLinalg>(ctx, packWidth);
+    patterns.add<ConvToLinalg>(ctx, packWidth, packVectorWidth);
     patterns.add<MatmulToLinalg, PoolToLinalg>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<kernel::KernelDialect>();

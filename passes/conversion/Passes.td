@@ -16,6 +16,9 @@ def KernelToLinalg : Pass<"convert-kernel-to-linalg", "mlir::func::FuncOp"> {
     Option<"packWidth", "pack-width", "int64_t", "0",
            "Pack convolutions' im2col matrices in panels of this many columns "
            "(the matmul kernel's tile width; 0: no packing)">,
+    Option<"packVectorWidth", "pack-vector-width", "int64_t", "0",
+           "Else in panels of this many (the kernel's vector width) when the "
+           "output rows are a multiple of it">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

@@ -108,8 +108,9 @@ std::optional<FusedEpilogue> findEpilogue(Value product) {
 class MatmulEmitter {
 public:
   /// `rhs` is B [K, N], or with `packedWidth` B packed in panels
-  /// [N / packedWidth, K, packedWidth] (B[k, n] at [n / w, k, n % w]); `n`
-  /// is the number of columns of C.
+  /// [N / packedWidth, K, packedWidth] (B[k, n] at [n / w, k, n % w]; w a
+  /// multiple of the vector width that divides the tile width); `n` is the
+  /// number of columns of C.
   MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs, int64_t n,
                 int64_t packedWidth,
                 const std::optional<FusedEpilogue> &epilogue, int64_t lanes)
@@ -181,10 +182,15 @@ private:
                      : remaining;
       masks.push_back(vector::CreateMaskOp::create(b, loc, maskType, left));
     }
-    // A packed B: this tile's panel, read contiguously.
-    Value panel;
-    if (packedWidth)
-      panel = arith::DivUIOp::create(b, loc, n0, index(packedWidth));
+    // A packed B: each vector's panel (one per tile, or one per vector when
+    // the panels are one vector wide) and its offset in the panel.
+    SmallVector<Value> panels;
+    SmallVector<int64_t> panelOffsets;
+    for (int64_t v = 0; packedWidth && v < tile.vectors; ++v) {
+      panels.push_back(
+          arith::DivUIOp::create(b, loc, cols[v], index(packedWidth)));
+      panelOffsets.push_back(v * lanes % packedWidth);
+    }
     auto panelMap = AffineMap::getMinorIdentityMap(3, 1, b.getContext());
     SmallVector<Value> rows;
     for (int64_t r = 0; r < tile.rows; ++r)
@@ -221,7 +227,8 @@ private:
                 packedWidth
                     ? vector::TransferReadOp::create(
                           b, loc, vecType, rhs,
-                          ValueRange{panel, kk, index(v * lanes)}, panelMap,
+                          ValueRange{panels[v], kk, index(panelOffsets[v])},
+                          panelMap,
                           zero, Value(), b.getBoolArrayAttr({true}))
                           .getResult()
                     : vector::TransferReadOp::create(
@@ -345,10 +352,13 @@ struct VectorizeMatmulPass
       Value acc = op.getDpsInitOperand(0)->get();
       int64_t m = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
       int64_t n = cast<RankedTensorType>(acc.getType()).getDimSize(1);
-      if (packedWidth && packedWidth != lanes * vectors) {
+      // Panels hold whole vectors and tiles whole panels.
+      if (packedWidth && (packedWidth % lanes != 0 ||
+                          (lanes * vectors) % packedWidth != 0)) {
         op->emitOpError("packs B in panels of ")
-            << packedWidth << " columns, but the register tiles are "
-            << lanes * vectors << " wide";
+            << packedWidth << " columns, which " << lanes * vectors
+            << "-column register tiles of " << lanes
+            << "-lane vectors cannot read";
         return signalPassFailure();
       }
       std::optional<FusedEpilogue> epilogue = findEpilogue(op->getResult(0));

@@ -1,4 +1,12 @@
 // RUN: dlc-opt %s -convert-kernel-to-linalg=pack-width=8 | FileCheck %s
+// RUN: dlc-opt %s -convert-kernel-to-linalg="pack-width=32 pack-vector-width=16" | FileCheck %s --check-prefix=VEC
+
+// With tiles 32 wide and vectors 16 wide (second RUN), the 16-wide output
+// rows of @packed are packed in panels of one vector; the 6-wide ones are not.
+// VEC-LABEL: func @packed
+// VEC: tensor.collapse_shape %{{.*}} into tensor<16x27x16xf32>
+// VEC-LABEL: func @unpacked
+// VEC: linalg.matmul
 
 // With pack-width=8 (the matmul kernel's tile width), a conv whose output
 // rows are a multiple of 8 wide packs its im2col matrix in panels of 8

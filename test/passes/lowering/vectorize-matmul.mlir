@@ -1,4 +1,5 @@
 // RUN: dlc-opt %s -vectorize-matmul="rows=2 vectors=1" | FileCheck %s
+// RUN: dlc-opt %s -vectorize-matmul="rows=2 vectors=2" | FileCheck %s --check-prefix=TWO
 // A 3x40 result with 2-row, 16-column register tiles: column tiles outside
 // 2-row tiles, then the same for the last row with 1-row tiles, and masked
 // columns past 40.
@@ -77,6 +78,14 @@ func.func @fused_epilogue(%a: tensor<2x5xf32>, %b: tensor<5x16xf32>, %bias: tens
 // CHECK:   scf.for %[[K:[a-z0-9_]+]] = {{.*}} -> (vector<16xf32>)
 // CHECK:     vector.transfer_read %{{.*}}[%[[PANEL]], %[[K]], %c0{{.*}}], %{{.*}} {in_bounds = [true]} : tensor<4x5x16xf32>, vector<16xf32>
 // CHECK:   vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<1x64xf32>
+// With 32-column tiles, each of a tile's two vectors reads its own panel.
+// TWO-LABEL: func @packed
+// TWO: scf.for %[[N:[a-z0-9_]+]] = %{{.*}} to %{{.*}} step %c32
+// TWO-DAG: %[[P0:.*]] = arith.divui %[[N]], %c16
+// TWO-DAG: %[[N1:.*]] = arith.addi %[[N]], %c16
+// TWO-DAG: %[[P1:.*]] = arith.divui %[[N1]], %c16
+// TWO: vector.transfer_read %{{.*}}[%[[P0]], %{{.*}}, %c0{{.*}}]{{.*}} : tensor<4x5x16xf32>, vector<16xf32>
+// TWO: vector.transfer_read %{{.*}}[%[[P1]], %{{.*}}, %c0{{.*}}]{{.*}} : tensor<4x5x16xf32>, vector<16xf32>
 #a = affine_map<(m, n, k) -> (m, k)>
 #bp = affine_map<(m, n, k) -> (n floordiv 16, k, n mod 16)>
 #c = affine_map<(m, n, k) -> (m, n)>
