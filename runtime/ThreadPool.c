@@ -69,10 +69,15 @@ static void cpuRelax(void) {
 #endif
 }
 
-static int64_t nowMicroseconds(void) {
+static int64_t nowNanoseconds(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* At most kMaxThreads. */
+static int capThreads(long n) {
+  return n > kMaxThreads ? kMaxThreads : (int)n;
 }
 
 static int64_t chunkBegin(int64_t n, int chunks, int chunk) {
@@ -106,7 +111,7 @@ static void *workerMain(void *arg) {
   uint64_t seen = (uint64_t)(uintptr_t)arg;
   for (;;) {
     /* Spin, then sleep, until a new loop or a stop request. */
-    int64_t spinUntil = nowMicroseconds() + kSpinMicroseconds;
+    int64_t spinUntil = nowNanoseconds() + kSpinMicroseconds * 1000;
     unsigned spins = 0;
     uint64_t generation;
     while ((generation = __atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE)) ==
@@ -115,7 +120,7 @@ static void *workerMain(void *arg) {
       cpuRelax();
       if ((++spins & 1023) != 0)
         continue;
-      if (nowMicroseconds() > spinUntil) {
+      if (nowNanoseconds() > spinUntil) {
         pthread_mutex_lock(&pool.lock);
         while (__atomic_load_n(&pool.generation, __ATOMIC_ACQUIRE) == seen &&
                !pool.stopping)
@@ -136,13 +141,13 @@ static int defaultThreads(void) {
     char *end;
     long v = strtol(env, &end, 10);
     if (*end == '\0' && v >= 1)
-      return v > kMaxThreads ? kMaxThreads : (int)v;
+      return capThreads(v);
   }
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) == 0) {
     int count = CPU_COUNT(&set);
     if (count >= 1)
-      return count > kMaxThreads ? kMaxThreads : count;
+      return capThreads(count);
   }
   return 1;
 }
@@ -194,7 +199,7 @@ static void startWorkers(void) {
 int dlc_pool_set_num_threads(int n) {
   pthread_mutex_lock(&pool.busy);
   stopWorkers();
-  pool.requested = n >= 1 ? (n > kMaxThreads ? kMaxThreads : n)
+  pool.requested = n >= 1 ? capThreads(n)
                           : defaultThreads();
   int result = pool.requested;
   pthread_mutex_unlock(&pool.busy);
@@ -268,12 +273,6 @@ static struct {
   int64_t calls, nanoseconds;
 } profile[kMaxProfileEntries];
 static size_t profileSize;
-
-static int64_t nowNanoseconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
 
 void dlc_pool_parallel_for(dlc_task_fn fn, void *ctx, int64_t n,
                            int64_t minChunk, const char *name) {

@@ -74,6 +74,17 @@ std::string identifierFragment(std::string name) {
   return name.substr(0, 64);
 }
 
+/// The iterations of a loop dimension with constant bounds and a positive
+/// constant step.
+std::optional<int64_t> constantTrips(OpFoldResult lb, OpFoldResult ub,
+                                     OpFoldResult step) {
+  auto l = getConstantIntValue(lb), u = getConstantIntValue(ub),
+       s = getConstantIntValue(step);
+  if (!l || !u || !s || *s <= 0)
+    return std::nullopt;
+  return std::max<int64_t>(0, (*u - *l + *s - 1) / *s);
+}
+
 /// A rough count of the operations `region` executes: nested loops with
 /// constant bounds multiply their bodies' counts.
 int64_t estimateWork(Region &region) {
@@ -86,13 +97,8 @@ int64_t estimateWork(Region &region) {
         auto ubs = loop.getLoopUpperBounds();
         auto steps = loop.getLoopSteps();
         if (lbs && ubs && steps) {
-          for (auto [lb, ub, step] : llvm::zip(*lbs, *ubs, *steps)) {
-            auto l = getConstantIntValue(lb), u = getConstantIntValue(ub),
-                 s = getConstantIntValue(step);
-            trips *= l && u && s && *s > 0 ? std::max<int64_t>(
-                                                  0, (*u - *l + *s - 1) / *s)
-                                            : kUnknownTrips;
-          }
+          for (auto [lb, ub, step] : llvm::zip(*lbs, *ubs, *steps))
+            trips *= constantTrips(lb, ub, step).value_or(kUnknownTrips);
         } else {
           trips = kUnknownTrips;
         }
@@ -242,13 +248,12 @@ struct ParallelizeLoopsPass
     SmallVector<int64_t> lbs, trips, steps;
     for (auto [lb, ub, step] : llvm::zip(loop.getLowerBound(),
                                          loop.getUpperBound(), loop.getStep())) {
-      auto l = getConstantIntValue(lb), u = getConstantIntValue(ub),
-           s = getConstantIntValue(step);
-      if (!l || !u || !s || *s <= 0)
+      std::optional<int64_t> count = constantTrips(lb, ub, step);
+      if (!count)
         return;
-      lbs.push_back(*l);
-      steps.push_back(*s);
-      trips.push_back(std::max<int64_t>(0, (*u - *l + *s - 1) / *s));
+      lbs.push_back(*getConstantIntValue(lb));
+      steps.push_back(*getConstantIntValue(step));
+      trips.push_back(*count);
     }
     int64_t total = 1;
     for (int64_t t : trips)

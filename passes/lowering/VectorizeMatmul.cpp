@@ -167,20 +167,17 @@ private:
     // One mask per vector column, computed once per tile; none when the
     // tiles cover the columns exactly.
     bool exact = n % (lanes * tile.vectors) == 0;
-    Value remaining = arith::SubIOp::create(b, loc, index(n), n0);
     SmallVector<Value> cols, masks;
     for (int64_t v = 0; v < tile.vectors; ++v) {
-      Value col = offset(n0, v * lanes);
-      cols.push_back(col);
-      if (exact) {
-        masks.push_back(Value());
-        continue;
-      }
-      Value left = v ? arith::SubIOp::create(b, loc, remaining,
-                                             index(v * lanes))
-                             .getResult()
-                     : remaining;
-      masks.push_back(vector::CreateMaskOp::create(b, loc, maskType, left));
+      cols.push_back(offset(n0, v * lanes));
+      // Columns left from this vector on: n - col.
+      masks.push_back(
+          exact ? Value()
+                : vector::CreateMaskOp::create(
+                      b, loc, maskType,
+                      arith::SubIOp::create(b, loc, index(n), cols.back())
+                          .getResult())
+                      .getResult());
     }
     // A packed B: each vector's panel (one per tile, or one per vector when
     // the panels are one vector wide) and its offset in the panel.
