@@ -105,8 +105,9 @@ std::string linalgStage(const PipelineOptions &options) {
 std::string llvmStage(const PipelineOptions &options) {
   // Bufferize the whole module; results become caller-provided out-params so
   // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
-  return "func.func(vectorize-matmul{" +
-         matmulTile(options.vectorBits).options() +
+  MatmulTile tile = matmulTile(options.vectorBits);
+  return "func.func(vectorize-matmul{" + tile.options() +
+         "},vectorize-depthwise-conv{lanes=" + std::to_string(tile.lanes) +
          "},approximate-math,canonicalize),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "

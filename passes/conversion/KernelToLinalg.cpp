@@ -125,6 +125,41 @@ Value buildDirectConv(OpBuilder &b, Location loc, Value input, Value filter,
       ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
 }
 
+/// Whether a grouped convolution is depthwise (one filter per channel) with
+/// a horizontal stride vectorize-depthwise-conv handles.
+bool isVectorDepthwise(RankedTensorType inType, RankedTensorType filterType,
+                       ArrayRef<int64_t> strides, int64_t group) {
+  return group == inType.getDimSize(1) && group == filterType.getDimSize(0) &&
+         filterType.getDimSize(1) == 1 && strides[1] <= 2;
+}
+
+/// A depthwise convolution as one linalg.generic over (n, c, oh, ow, kh, kw):
+/// the taps innermost, the form vectorize-depthwise-conv turns into vector
+/// code along output rows. Input [N, C, H, W] (already padded), filter
+/// [C, 1, KH, KW], result [N, C, OH, OW].
+Value buildDepthwiseConv(OpBuilder &b, Location loc, Value input, Value filter,
+                         RankedTensorType resultType,
+                         ArrayRef<int64_t> strides,
+                         ArrayRef<int64_t> dilations) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr n, c, oh, ow, kh, kw;
+  bindDims(ctx, n, c, oh, ow, kh, kw);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(6, 0,
+                     {n, c, oh * strides[0] + kh * dilations[0],
+                      ow * strides[1] + kw * dilations[1]},
+                     ctx),
+      AffineMap::get(6, 0, {c, getAffineConstantExpr(0, ctx), kh, kw}, ctx),
+      AffineMap::get(6, 0, {n, c, oh, ow}, ctx)};
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators(4, IteratorType::parallel);
+  iterators.append(2, IteratorType::reduction);
+  Value init = dlc::createFilled(b, loc, resultType, 0.0);
+  return linalg::GenericOp::create(b, loc, resultType, ValueRange{input, filter},
+                                   init, maps, iterators, yieldMultiplyAdd)
+      .getResult(0);
+}
+
 /// The epilogue of a kernel: activation(acc + bias + residual).
 struct Epilogue {
   Value bias, residual;
@@ -339,9 +374,16 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
                                resultType, op.getStrides(), op.getDilations(),
                                epilogue, packWidth, packVectorWidth);
     } else {
-      Value conv = buildDirectConv(rewriter, loc, input, adaptor.getFilter(),
+      Value conv =
+          isVectorDepthwise(cast<RankedTensorType>(input.getType()),
+                            op.getFilter().getType(), op.getStrides(),
+                            op.getGroup())
+              ? buildDepthwiseConv(rewriter, loc, input, adaptor.getFilter(),
                                    resultType, op.getStrides(),
-                                   op.getDilations(), op.getGroup());
+                                   op.getDilations())
+              : buildDirectConv(rewriter, loc, input, adaptor.getFilter(),
+                                resultType, op.getStrides(), op.getDilations(),
+                                op.getGroup());
       result = buildEpilogue(rewriter, loc, conv, epilogue.bias,
                              /*channelDim=*/1, epilogue.residual,
                              epilogue.activation, epilogue.alpha,

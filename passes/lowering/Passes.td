@@ -38,6 +38,28 @@ def VectorizeMatmul : Pass<"vectorize-matmul", "mlir::func::FuncOp"> {
   ];
 }
 
+def VectorizeDepthwiseConv : Pass<"vectorize-depthwise-conv", "mlir::func::FuncOp"> {
+  let summary = "Vector code along output rows for depthwise convolutions on tensors";
+  let description = [{
+    Rewrites the depthwise convolution generic that convert-kernel-to-linalg
+    builds (loops n, c, oh, ow, kh, kw; one filter per channel; static f32;
+    horizontal stride 1 or 2) into loops over output vectors of `lanes`
+    elements along each output row, one channel plane per iteration of an
+    outer loop marked `dlc.parallel`. The filter taps are unrolled and
+    broadcast once per plane; each output vector stays in a register across
+    all taps and is stored once, with the kernel's elementwise epilogue
+    applied in registers. The last vector of a row is masked.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "16",
+           "f32 elements per vector: 16 for AVX-512, 8 for AVX2">,
+  ];
+  let dependentDialects = [
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+    "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
 def ApproximateMath : Pass<"approximate-math", "mlir::func::FuncOp"> {
   let summary = "Replaces tanh, exp, log and erf with polynomial approximations";
   let description = [{

@@ -25,8 +25,9 @@
 
 #include "passes/lowering/Passes.h"
 
+#include "passes/lowering/FusedEpilogue.h"
+
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
-#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -43,68 +44,6 @@ struct TileShape {
   int64_t rows, vectors;
 };
 
-/// How an epilogue input is indexed from a tile element (row m, column n).
-enum class Access { Product, Full, Row, Column, Scalar };
-
-/// An elementwise consumer of the product that the tiles apply in registers.
-struct FusedEpilogue {
-  linalg::GenericOp op;
-  SmallVector<Access> access; ///< one per input of `op`
-};
-
-/// The access pattern of map `map` on a 2-D iteration space.
-std::optional<Access> classify(AffineMap map) {
-  if (map.getNumResults() == 0)
-    return Access::Scalar;
-  if (map.isIdentity())
-    return Access::Full;
-  if (map.getNumResults() == 1 && map.getResult(0).isFunctionOfDim(0) &&
-      isa<AffineDimExpr>(map.getResult(0)))
-    return Access::Row;
-  if (map.getNumResults() == 1 && isa<AffineDimExpr>(map.getResult(0)))
-    return Access::Column;
-  return std::nullopt;
-}
-
-/// The epilogue `product` can carry: its only user, an all-parallel 2-D
-/// generic of f32 tensors reading it with the identity map, whose body is
-/// elementwise arith/math and does not read its output.
-std::optional<FusedEpilogue> findEpilogue(Value product) {
-  if (!product.hasOneUse())
-    return std::nullopt;
-  auto generic = dyn_cast<linalg::GenericOp>(*product.getUsers().begin());
-  if (!generic || generic.getNumDpsInits() != 1 || generic.getNumLoops() != 2 ||
-      generic.getNumParallelLoops() != 2 || !generic.hasPureTensorSemantics())
-    return std::nullopt;
-  OpOperand *init = generic.getDpsInitOperand(0);
-  if (!generic.getMatchingIndexingMap(init).isIdentity() ||
-      init->get().getType() != product.getType() ||
-      !generic.getMatchingBlockArgument(init).use_empty())
-    return std::nullopt;
-  FusedEpilogue epilogue{generic, {}};
-  for (OpOperand *input : generic.getDpsInputOperands()) {
-    auto type = dyn_cast<RankedTensorType>(input->get().getType());
-    if (!type || !type.getElementType().isF32())
-      return std::nullopt;
-    AffineMap map = generic.getMatchingIndexingMap(input);
-    if (input->get() == product) {
-      if (!map.isIdentity())
-        return std::nullopt;
-      epilogue.access.push_back(Access::Product);
-      continue;
-    }
-    std::optional<Access> access = classify(map);
-    if (!access)
-      return std::nullopt;
-    epilogue.access.push_back(*access);
-  }
-  for (Operation &op : generic.getBody()->without_terminator())
-    if (!isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) ||
-        op.getNumRegions() != 0)
-      return std::nullopt;
-  return epilogue;
-}
-
 class MatmulEmitter {
 public:
   /// `rhs` is B [K, N], or with `packedWidth` B packed in panels
@@ -113,7 +52,7 @@ public:
   /// number of columns of C.
   MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs, int64_t n,
                 int64_t packedWidth,
-                const std::optional<FusedEpilogue> &epilogue, int64_t lanes)
+                const std::optional<dlc::FusedEpilogue> &epilogue, int64_t lanes)
       : b(b), loc(loc), lhs(lhs), rhs(rhs), epilogue(epilogue), lanes(lanes),
         n(n), packedWidth(packedWidth) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
@@ -248,7 +187,8 @@ private:
       for (int64_t v = 0; v < tile.vectors; ++v) {
         Value result = kLoop.getResult(r * tile.vectors + v);
         if (epilogue)
-          result = applyEpilogue(result, rows[r], cols[v], masks[v], zero);
+          result = dlc::applyFusedEpilogue(b, loc, *epilogue, result,
+                                           {rows[r], cols[v]}, masks[v]);
         c = vector::TransferWriteOp::create(b, loc, c.getType(), result, c,
                                             ValueRange{rows[r], cols[v]},
                                             rowMap, masks[v], inBounds)
@@ -257,67 +197,10 @@ private:
     return c;
   }
 
-  /// The epilogue's body on one vector of accumulators: each scalar op
-  /// becomes the same op on vectors; other inputs are read per element,
-  /// per row (broadcast), per column or as a scalar (broadcast).
-  Value applyEpilogue(Value acc, Value row, Value col, Value mask,
-                      Value zero) {
-    linalg::GenericOp op = epilogue->op;
-    Block *body = op.getBody();
-    IRMapping mapping;
-    auto broadcast = [&](Value scalar) {
-      return vector::BroadcastOp::create(
-                 b, loc, VectorType::get({lanes}, scalar.getType()), scalar)
-          .getResult();
-    };
-    auto inBounds = b.getBoolArrayAttr({false});
-    for (auto [i, input] : llvm::enumerate(op.getDpsInputOperands())) {
-      Value tensor = input->get();
-      Value vec;
-      switch (epilogue->access[i]) {
-      case Access::Product:
-        vec = acc;
-        break;
-      case Access::Full:
-        vec = vector::TransferReadOp::create(b, loc, vecType, tensor,
-                                             ValueRange{row, col}, rowMap,
-                                             zero, mask, inBounds);
-        break;
-      case Access::Row:
-        vec = broadcast(tensor::ExtractOp::create(b, loc, tensor, row));
-        break;
-      case Access::Column:
-        vec = vector::TransferReadOp::create(
-            b, loc, vecType, tensor, ValueRange{col},
-            AffineMap::getMinorIdentityMap(1, 1, b.getContext()), zero, mask,
-            inBounds);
-        break;
-      case Access::Scalar:
-        vec = broadcast(tensor::ExtractOp::create(b, loc, tensor, ValueRange{}));
-        break;
-      }
-      mapping.map(body->getArgument(i), vec);
-    }
-    for (Operation &scalarOp : body->without_terminator()) {
-      if (scalarOp.hasTrait<OpTrait::ConstantLike>()) {
-        Operation *constant = b.clone(scalarOp);
-        mapping.map(scalarOp.getResult(0), broadcast(constant->getResult(0)));
-        continue;
-      }
-      for (Value operand : scalarOp.getOperands())
-        if (!mapping.contains(operand)) // defined outside the body
-          mapping.map(operand, broadcast(operand));
-      Operation *vectorOp = b.clone(scalarOp, mapping);
-      for (Value result : vectorOp->getResults())
-        result.setType(VectorType::get({lanes}, result.getType()));
-    }
-    return mapping.lookup(body->getTerminator()->getOperand(0));
-  }
-
   OpBuilder &b;
   Location loc;
   Value lhs, rhs, init;
-  std::optional<FusedEpilogue> epilogue;
+  std::optional<dlc::FusedEpilogue> epilogue;
   int64_t lanes; ///< f32 elements per vector
   int64_t n, packedWidth;
   int64_t k;
@@ -358,7 +241,7 @@ struct VectorizeMatmulPass
             << "-lane vectors cannot read";
         return signalPassFailure();
       }
-      std::optional<FusedEpilogue> epilogue = findEpilogue(op->getResult(0));
+      std::optional<dlc::FusedEpilogue> epilogue = dlc::findFusedEpilogue(op->getResult(0));
       // The tiles are emitted where the epilogue was, after all its inputs.
       if (epilogue)
         b.setInsertionPoint(epilogue->op);
@@ -409,16 +292,7 @@ struct VectorizeMatmulPass
         maps[1] != AffineMap::get(3, 0, {n.floorDiv(w), k, n % w}, ctx) ||
         maps[2] != AffineMap::get(3, 0, {m, n}, ctx))
       return 0;
-    // The body: out + a * b.
-    auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
-    auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-    if (!add || generic.getBody()->getOperations().size() != 3)
-      return 0;
-    Block *body = generic.getBody();
-    auto mul = add.getRhs().getDefiningOp<arith::MulFOp>();
-    if (!mul || add.getLhs() != body->getArgument(2) ||
-        mul.getLhs() != body->getArgument(0) ||
-        mul.getRhs() != body->getArgument(1))
+    if (!dlc::isMultiplyAccumulate(generic))
       return 0;
     return w;
   }

@@ -1,6 +1,8 @@
 // RUN: dlc-opt %s -convert-kernel-to-linalg | FileCheck %s
 
-// CHECK-DAG: #[[DWIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d3, d4 + d6, d5 + d7)>
+// CHECK-DAG: #[[GIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d3, d6 * 3 + d4, d7 * 3 + d5)>
+// CHECK-DAG: #[[DWIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)>
+// CHECK-DAG: #[[DWF:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, 0, d4, d5)>
 
 // A fused conv: padded input, im2col copy, [F, C*KH*KW] x [C*KH*KW, OH*OW]
 // matmul, one epilogue for bias + relu on the 2-D product (where the matmul
@@ -31,17 +33,23 @@ func.func @conv_batch(%x: tensor<2x3x4x4xf32>, %w: tensor<5x3x1x1xf32>) -> tenso
   return %c : tensor<2x5x4x4xf32>
 }
 
-// Grouped convs (depthwise included) are one direct-convolution generic over
-// (n, g, fg, c, kh, kw, oh, ow), output width innermost.
+// Depthwise convs (one filter per channel, horizontal stride 1 or 2) are a
+// generic over (n, c, oh, ow, kh, kw) with the taps innermost, the form
+// vectorize-depthwise-conv reads. Other grouped convs are one
+// direct-convolution generic over (n, g, fg, c, kh, kw, oh, ow), output
+// width innermost.
 // CHECK-LABEL: func @grouped
-func.func @grouped(%x: tensor<1x4x6x6xf32>, %dw: tensor<4x1x3x3xf32>, %gw: tensor<4x2x3x3xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) {
-  // CHECK: linalg.generic {indexing_maps = [#[[DWIN]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
-  // CHECK-SAME: tensor<1x4x1x6x6xf32>, tensor<4x1x1x3x3xf32>
-  %d = kernel.conv2d %x, %dw {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 4 : i64} : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32>
+func.func @grouped(%x: tensor<1x4x6x6xf32>, %dw: tensor<4x1x3x3xf32>, %gw: tensor<4x2x3x3xf32>) -> (tensor<1x4x2x2xf32>, tensor<1x4x4x4xf32>, tensor<1x4x2x2xf32>) {
+  // CHECK: linalg.generic {indexing_maps = [#[[DWIN]], #[[DWF]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+  // CHECK-SAME: ins(%{{.*}}, %{{.*}} : tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>)
+  %d = kernel.conv2d %x, %dw {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 4 : i64} : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x2x2xf32>
   // CHECK: linalg.generic
   // CHECK-SAME: tensor<1x2x2x6x6xf32>, tensor<2x2x2x3x3xf32>
   %g = kernel.conv2d %x, %gw {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 2 : i64} : (tensor<1x4x6x6xf32>, tensor<4x2x3x3xf32>) -> tensor<1x4x4x4xf32>
-  return %d, %g : tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>
+  // CHECK: linalg.generic {indexing_maps = [#[[GIN]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+  // CHECK-SAME: tensor<1x4x1x6x6xf32>, tensor<4x1x1x3x3xf32>
+  %s = kernel.conv2d %x, %dw {strides = array<i64: 3, 3>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 4 : i64} : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>) -> tensor<1x4x2x2xf32>
+  return %d, %g, %s : tensor<1x4x2x2xf32>, tensor<1x4x4x4xf32>, tensor<1x4x2x2xf32>
 }
 
 // A runtime-transposed operand is transposed once; the product is a named

@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""Convolutions compiled by dlc against a direct float64 reference.
+
+The ONNX node tests have only tiny convolutions; the kernels dlc picks
+depend on the shape (im2col packed in panels when output rows are a
+multiple of the matmul tile, unpacked otherwise; depthwise convolutions as
+vector code along output rows, masked at the end of a row, with a strided
+read for stride 2) and on the target's vector width. Each case here is one
+Conv (optionally followed by the Relu / Clip / Add that dlc fuses into the
+kernel's epilogue) with random inputs, chosen to reach those paths and
+their edges, compiled for the host and again with AVX-512 and AVX2 off
+(8- and 4-lane vectors), run by dlc-run at 1 and 2 threads, and compared
+with the textbook definition evaluated in float64 in this script.
+
+Tolerance: an output is a sum of at most C*KH*KW <= 200 products of values
+in [-1, 1], accumulated in float32: its rounding error is at most ~200 *
+2^-24 * sum|terms| < 2e-5 * (1 + |y|) for these sizes; a wrong tap, stride
+or mask is off by a whole term (~0.1 or more).
+
+No numpy or onnx package: models and tensors are ONNX textproto encoded by
+protoc. Usage: conv_reference.py --bin BUILD/tools --work DIR [NAME_REGEX].
+Exit status 1 when a case fails."""
+import argparse
+import math
+import os
+import random
+import re
+import shutil
+import struct
+import subprocess
+import sys
+
+ATOL = RTOL = 2e-5
+TARGETS = [("host", []), ("avx2", ["--mattr=-avx512f"]),
+           ("sse", ["--mattr=-avx512f,-avx2"])]
+
+
+def conv_ref(x, xd, w, wd, b, strides, pads, dilations, group):
+    """y[n, f, oh, ow] = b[f] + sum_{c, kh, kw} x[n, g*C + c, ih, iw] *
+    w[f, c, kh, kw] over taps inside the (zero-padded) input."""
+    n_, c_, h, wi = xd
+    f_, cg, kh_, kw_ = wd
+    oh_ = (h + pads[0] + pads[2] - dilations[0] * (kh_ - 1) - 1) // strides[0] + 1
+    ow_ = (wi + pads[1] + pads[3] - dilations[1] * (kw_ - 1) - 1) // strides[1] + 1
+    fg = f_ // group
+    y = []
+    for n in range(n_):
+        for f in range(f_):
+            g = f // fg
+            for oh in range(oh_):
+                for ow in range(ow_):
+                    s = b[f] if b else 0.0
+                    for c in range(cg):
+                        xc = ((n * c_) + g * cg + c) * h
+                        wc = (f * cg + c) * kh_
+                        for kh in range(kh_):
+                            ih = oh * strides[0] - pads[0] + kh * dilations[0]
+                            if ih < 0 or ih >= h:
+                                continue
+                            for kw in range(kw_):
+                                iw = ow * strides[1] - pads[1] + kw * dilations[1]
+                                if 0 <= iw < wi:
+                                    s += x[(xc + ih) * wi + iw] * w[(wc + kh) * kw_ + kw]
+                    y.append(s)
+    return y, [n_, f_, oh_, ow_]
+
+
+# (name, x dims, w dims, bias, attrs, epilogue)
+CASES = [
+    # depthwise, stride 1: rows of 37 (two 16-lane vectors and a masked 5)
+    ("dw_s1_pad1_relu", [1, 5, 9, 37], [5, 1, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), "relu"),
+    # depthwise, stride 2: even-lane reads, the last vector masked
+    ("dw_s2_pad1_clip_b2", [2, 4, 17, 35], [4, 1, 3, 3], True,
+     dict(strides=[2, 2], pads=[1, 1, 1, 1]), "clip6"),
+    ("dw_s2_5x5_asym", [1, 3, 12, 40], [3, 1, 5, 5], False,
+     dict(strides=[2, 2], pads=[0, 1, 1, 2]), None),
+    ("dw_s2_rows_of_16", [1, 2, 8, 64], [2, 1, 3, 3], True,
+     dict(strides=[2, 2], pads=[1, 1, 1, 1]), None),
+    ("dw_dilation2", [1, 3, 10, 33], [3, 1, 3, 3], True,
+     dict(dilations=[2, 2], pads=[2, 2, 2, 2]), "relu"),
+    ("dw_residual", [1, 6, 8, 16], [6, 1, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), "residual"),
+    ("dw_7x7_b2", [2, 2, 14, 14], [2, 1, 7, 7], True,
+     dict(pads=[3, 3, 3, 3]), None),
+    ("dw_s1_narrow", [1, 3, 5, 4], [3, 1, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), None),
+    ("dw_stride_h3_w1", [1, 2, 11, 20], [2, 1, 3, 3], False,
+     dict(strides=[3, 1]), None),
+    # grouped paths the depthwise kernel does not take
+    ("dw_s3", [1, 2, 10, 10], [2, 1, 3, 3], True, dict(strides=[3, 3]), None),
+    ("dw_multiplier2", [1, 3, 7, 9], [6, 1, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), None),
+    ("group2", [2, 4, 6, 7], [6, 2, 3, 3], True, dict(pads=[1, 1, 1, 1]), None),
+    # ordinary convolutions: im2col packed by tile rows (32), by vector rows
+    # (16), unpacked; batch 2; 1x1 read directly
+    ("conv_rows_of_32", [1, 3, 6, 32], [8, 3, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), "relu"),
+    ("conv_rows_of_16_s2", [1, 4, 9, 32], [5, 4, 3, 3], True,
+     dict(strides=[2, 2], pads=[1, 1, 1, 1]), None),
+    ("conv_rows_of_14_b2", [2, 3, 14, 14], [9, 3, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), "residual_none"),
+    ("conv_1x1", [1, 16, 5, 13], [10, 16, 1, 1], True, {}, "relu"),
+    ("conv_7x7_s2", [1, 3, 20, 20], [4, 3, 7, 7], False,
+     dict(strides=[2, 2], pads=[3, 3, 3, 3]), None),
+]
+
+
+def tensor_text(name, dims, values):
+    return ('dims: %s\ndata_type: 1\nname: "%s"\nfloat_data: [%s]\n'
+            % (" dims: ".join(map(str, dims)), name, ", ".join("%.9g" % v for v in values)))
+
+
+def value_info(name, dims):
+    shape = " ".join("dim { dim_value: %d }" % d for d in dims)
+    return ('name: "%s" type { tensor_type { elem_type: 1 shape { %s } } }'
+            % (name, shape))
+
+
+def model_text(xd, wd, w, b, attrs, epilogue, yd):
+    ints = lambda k, v: ('attribute { name: "%s" type: INTS %s }'
+                         % (k, " ".join("ints: %d" % i for i in v)))
+    conv_attrs = [ints(k, v) for k, v in attrs.items()]
+    if wd[1] != xd[1]:
+        conv_attrs.append('attribute { name: "group" type: INT i: %d }'
+                          % (xd[1] // wd[1]))
+    inputs = '"X", "W"' + (', "B"' if b else "")
+    conv_out = "C" if epilogue else "Y"
+    nodes = ['node { op_type: "Conv" name: "conv" input: [%s] output: "%s" %s }'
+             % (inputs, conv_out, " ".join(conv_attrs))]
+    if epilogue == "relu":
+        nodes.append('node { op_type: "Relu" name: "act" input: "C" output: "Y" }')
+    elif epilogue == "clip6":
+        nodes.append('node { op_type: "Clip" name: "act" input: ["C", "lo", "hi"] '
+                     'output: "Y" }')
+    elif epilogue in ("residual", "residual_none"):
+        nodes.append('node { op_type: "Add" name: "res" input: ["C", "R"] output: "Y" }')
+    inits = ["initializer { %s }" % tensor_text("W", wd, w)]
+    if b:
+        inits.append("initializer { %s }" % tensor_text("B", [wd[0]], b))
+    if epilogue == "clip6":
+        inits.append('initializer { data_type: 1 name: "lo" float_data: 0 }')
+        inits.append('initializer { data_type: 1 name: "hi" float_data: 6 }')
+    graph_inputs = ["input { %s }" % value_info("X", xd)]
+    if epilogue in ("residual", "residual_none"):
+        graph_inputs.append("input { %s }" % value_info("R", yd))
+    return ('ir_version: 8 opset_import { domain: "" version: 17 }\n'
+            'graph { name: "g" %s %s %s output { %s } }\n'
+            % ("\n".join(nodes), "\n".join(inits), "\n".join(graph_inputs),
+               value_info("Y", yd)))
+
+
+def encode(kind, text, path):
+    r = subprocess.run(["protoc", "-I/usr/include", "--encode=onnx." + kind,
+                        "onnx/onnx.proto"], input=text.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise RuntimeError("protoc: " + r.stderr.decode())
+    with open(path, "wb") as f:
+        f.write(r.stdout)
+
+
+def f32(v):
+    return struct.unpack("f", struct.pack("f", v))[0]
+
+
+def run_case(case, tools, work):
+    name, xd, wd, bias, attrs, epilogue = case
+    rng = random.Random(name)
+    uniform = lambda n: [f32(rng.uniform(-1, 1)) for _ in range(n)]
+    numel = math.prod
+    x, w = uniform(numel(xd)), uniform(numel(wd))
+    b = uniform(wd[0]) if bias else None
+    group = xd[1] // wd[1]
+    y, yd = conv_ref(x, xd, w, wd, b, attrs.get("strides", [1, 1]),
+                     attrs.get("pads", [0, 0, 0, 0]),
+                     attrs.get("dilations", [1, 1]), group)
+    r = None
+    if epilogue == "relu":
+        y = [max(v, 0.0) for v in y]
+    elif epilogue == "clip6":
+        y = [min(max(v, 0.0), 6.0) for v in y]
+    elif epilogue in ("residual", "residual_none"):
+        r = uniform(numel(yd))
+        y = [a + c for a, c in zip(y, r)]
+    d = os.path.join(work, name)
+    os.makedirs(d, exist_ok=True)
+    encode("ModelProto", model_text(xd, wd, w, b, attrs, epilogue, yd),
+           os.path.join(d, "model.onnx"))
+    inputs = [os.path.join(d, "x.pb")]
+    encode("TensorProto", tensor_text("X", xd, x), inputs[0])
+    if r is not None:
+        inputs.append(os.path.join(d, "r.pb"))
+        encode("TensorProto", tensor_text("R", yd, r), inputs[1])
+    encode("TensorProto", tensor_text("Y", yd, y), os.path.join(d, "y.pb"))
+    failures = []
+    for target, flags in TARGETS:
+        lib = os.path.join(d, target + ".so")
+        c = subprocess.run([os.path.join(tools, "dlc", "dlc"),
+                            os.path.join(d, "model.onnx"), "-o", lib] + flags,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if c.returncode != 0:
+            failures.append("%s: dlc failed: %s" % (target, c.stdout.decode().strip()))
+            continue
+        for threads in ("1", "2"):
+            c = subprocess.run([os.path.join(tools, "dlc-run", "dlc-run"), lib,
+                                "--threads", threads, "--inputs"] + inputs +
+                               ["--expect", os.path.join(d, "y.pb"),
+                                "--rtol", str(RTOL), "--atol", str(ATOL)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if c.returncode != 0:
+                failures.append("%s, %s thread(s): %s" % (
+                    target, threads, c.stdout.decode().strip()[-600:]))
+    return failures
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True, help="the build's tools directory")
+    p.add_argument("--work", required=True)
+    p.add_argument("only", nargs="?", default="")
+    a = p.parse_args()
+    if not shutil.which("protoc"):
+        print("conv_reference: protoc not found")
+        return 1
+    os.makedirs(a.work, exist_ok=True)
+    failed = 0
+    for case in CASES:
+        if not re.search(a.only, case[0]):
+            continue
+        failures = run_case(case, a.bin, a.work)
+        print("%s: %s" % (case[0], "ok" if not failures else "FAILED"))
+        for f in failures:
+            print("  " + f)
+        failed += bool(failures)
+    print("conv_reference: %d failed" % failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
