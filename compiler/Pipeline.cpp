@@ -107,7 +107,7 @@ std::string llvmStage(const PipelineOptions &options) {
   // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
   MatmulTile tile = matmulTile(options.vectorBits);
   return "func.func(vectorize-matmul{" + tile.options() +
-         "},vectorize-depthwise-conv{lanes=" + std::to_string(tile.lanes) +
+         "},vectorize-sliding-window{lanes=" + std::to_string(tile.lanes) +
          "},approximate-math,canonicalize),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "

@@ -126,7 +126,7 @@ Value buildDirectConv(OpBuilder &b, Location loc, Value input, Value filter,
 }
 
 /// Whether a grouped convolution is depthwise (one filter per channel) with
-/// a horizontal stride vectorize-depthwise-conv handles.
+/// a horizontal stride vectorize-sliding-window handles.
 bool isVectorDepthwise(RankedTensorType inType, RankedTensorType filterType,
                        ArrayRef<int64_t> strides, int64_t group) {
   return group == inType.getDimSize(1) && group == filterType.getDimSize(0) &&
@@ -134,7 +134,7 @@ bool isVectorDepthwise(RankedTensorType inType, RankedTensorType filterType,
 }
 
 /// A depthwise convolution as one linalg.generic over (n, c, oh, ow, kh, kw):
-/// the taps innermost, the form vectorize-depthwise-conv turns into vector
+/// the taps innermost, the form vectorize-sliding-window turns into vector
 /// code along output rows. Input [N, C, H, W] (already padded), filter
 /// [C, 1, KH, KW], result [N, C, OH, OW].
 Value buildDepthwiseConv(OpBuilder &b, Location loc, Value input, Value filter,

@@ -38,16 +38,17 @@ def VectorizeMatmul : Pass<"vectorize-matmul", "mlir::func::FuncOp"> {
   ];
 }
 
-def VectorizeDepthwiseConv : Pass<"vectorize-depthwise-conv", "mlir::func::FuncOp"> {
-  let summary = "Vector code along output rows for depthwise convolutions on tensors";
+def VectorizeSlidingWindow : Pass<"vectorize-sliding-window", "mlir::func::FuncOp"> {
+  let summary = "Vector code along output rows for depthwise convolution and pooling";
   let description = [{
-    Rewrites the depthwise convolution generic that convert-kernel-to-linalg
-    builds (loops n, c, oh, ow, kh, kw; one filter per channel; static f32;
-    horizontal stride 1 or 2) into loops over output vectors of `lanes`
+    Rewrites loop nests over (n, c, oh, ow, kh, kw) on static f32 tensors:
+    the depthwise convolution generic that convert-kernel-to-linalg builds
+    (one filter per channel) and linalg's NCHW max and sum pooling, with a
+    horizontal stride of 1 or 2, into loops over output vectors of `lanes`
     elements along each output row, one channel plane per iteration of an
-    outer loop marked `dlc.parallel`. The filter taps are unrolled and
-    broadcast once per plane; each output vector stays in a register across
-    all taps and is stored once, with the kernel's elementwise epilogue
+    outer loop marked `dlc.parallel`. The window taps are unrolled (filter
+    taps broadcast once per plane); each output vector stays in a register
+    across all taps and is stored once, with the op's elementwise consumer
     applied in registers. The last vector of a row is masked.
   }];
   let options = [

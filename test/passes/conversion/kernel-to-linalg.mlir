@@ -35,7 +35,7 @@ func.func @conv_batch(%x: tensor<2x3x4x4xf32>, %w: tensor<5x3x1x1xf32>) -> tenso
 
 // Depthwise convs (one filter per channel, horizontal stride 1 or 2) are a
 // generic over (n, c, oh, ow, kh, kw) with the taps innermost, the form
-// vectorize-depthwise-conv reads. Other grouped convs are one
+// vectorize-sliding-window reads. Other grouped convs are one
 // direct-convolution generic over (n, g, fg, c, kh, kw, oh, ow), output
 // width innermost.
 // CHECK-LABEL: func @grouped

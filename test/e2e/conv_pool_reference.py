@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Convolutions compiled by dlc against a direct float64 reference.
+"""Convolutions and pooling compiled by dlc against a float64 reference.
 
-The ONNX node tests have only tiny convolutions; the kernels dlc picks
-depend on the shape (im2col packed in panels when output rows are a
-multiple of the matmul tile, unpacked otherwise; depthwise convolutions as
-vector code along output rows, masked at the end of a row, with a strided
-read for stride 2) and on the target's vector width. Each case here is one
-Conv (optionally followed by the Relu / Clip / Add that dlc fuses into the
-kernel's epilogue) with random inputs, chosen to reach those paths and
-their edges, compiled for the host and again with AVX-512 and AVX2 off
-(8- and 4-lane vectors), run by dlc-run at 1 and 2 threads, and compared
-with the textbook definition evaluated in float64 in this script.
+The ONNX node tests have only tiny convolutions and pools; the kernels dlc
+picks depend on the shape (im2col packed in panels when output rows are a
+multiple of the matmul tile, unpacked otherwise; depthwise convolution and
+pooling as vector code along output rows, with border rows and vectors
+reading the padding in the kernel, a masked last vector, a strided read for
+stride 2) and on the target's vector width. Each case here is one Conv
+(optionally followed by the Relu / Clip / Add that dlc fuses into the
+kernel's epilogue), MaxPool or AveragePool with random inputs, chosen to
+reach those paths and their edges, compiled for the host and again with
+AVX-512 and AVX2 off (8- and 4-lane vectors), run by dlc-run at 1 and 2
+threads, and compared with the textbook definition evaluated in float64 in
+this script. Max pools get a NaN input too: it must reach every window
+that holds it.
 
 Tolerance: an output is a sum of at most C*KH*KW <= 200 products of values
 in [-1, 1], accumulated in float32: its rounding error is at most ~200 *
@@ -18,7 +21,7 @@ in [-1, 1], accumulated in float32: its rounding error is at most ~200 *
 or mask is off by a whole term (~0.1 or more).
 
 No numpy or onnx package: models and tensors are ONNX textproto encoded by
-protoc. Usage: conv_reference.py --bin BUILD/tools --work DIR [NAME_REGEX].
+protoc. Usage: conv_pool_reference.py --bin BUILD/tools --work DIR [NAME_REGEX].
 Exit status 1 when a case fails."""
 import argparse
 import math
@@ -64,6 +67,65 @@ def conv_ref(x, xd, w, wd, b, strides, pads, dilations, group):
                     y.append(s)
     return y, [n_, f_, oh_, ow_]
 
+
+def pool_ref(x, xd, kind, kernel, strides, pads, dilations, ceil, include_pad):
+    """MaxPool / AveragePool over the taps inside the input (padding is
+    ignored by max; counted by average only with count_include_pad), output
+    size rounded down or, with ceil_mode, up (a window must start inside
+    the input or its left padding)."""
+    n_, c_, h, w = xd
+    out = []
+    for i in range(2):
+        size = (h, w)[i] + pads[i] + pads[i + 2] - dilations[i] * (kernel[i] - 1) - 1
+        o = (-(-size // strides[i]) if ceil else size // strides[i]) + 1
+        if ceil and (o - 1) * strides[i] >= (h, w)[i] + pads[i]:
+            o -= 1
+        out.append(o)
+    y = []
+    for n in range(n_):
+        for c in range(c_):
+            base = (n * c_ + c) * h
+            for oh in range(out[0]):
+                for ow in range(out[1]):
+                    vals, counted = [], 0
+                    for kh in range(kernel[0]):
+                        ih = oh * strides[0] - pads[0] + kh * dilations[0]
+                        for kw in range(kernel[1]):
+                            iw = ow * strides[1] - pads[1] + kw * dilations[1]
+                            inside = 0 <= ih < h and 0 <= iw < w
+                            if inside:
+                                vals.append(x[(base + ih) * w + iw])
+                            if include_pad:
+                                counted += (ih < h + pads[2] and iw < w + pads[3])
+                            else:
+                                counted += inside
+                    if kind == "MaxPool":
+                        y.append(float("nan") if any(math.isnan(v) for v in vals)
+                                 else max(vals))
+                    else:
+                        y.append(sum(vals) / counted)
+    return y, [n_, c_, out[0], out[1]]
+
+
+# (name, op, x dims, attrs): pools; Max pools get one NaN input.
+POOL_CASES = [
+    ("maxpool_3x3_s2_p1", "MaxPool", [1, 3, 15, 37],
+     dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    ("maxpool_2x2_s2_b2", "MaxPool", [2, 4, 8, 34],
+     dict(kernel_shape=[2, 2], strides=[2, 2])),
+    ("maxpool_3x3_s2_ceil", "MaxPool", [1, 2, 9, 35],
+     dict(kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)),
+    ("maxpool_3x3_s1_d2_p2", "MaxPool", [1, 2, 10, 20],
+     dict(kernel_shape=[3, 3], dilations=[2, 2], pads=[2, 2, 2, 2])),
+    ("maxpool_5x5_s1_p2_wide", "MaxPool", [1, 2, 6, 70],
+     dict(kernel_shape=[5, 5], pads=[2, 2, 2, 2])),
+    ("avgpool_3x3_s1_p1_include", "AveragePool", [1, 3, 9, 33],
+     dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1)),
+    ("avgpool_3x3_s2_p1_exclude", "AveragePool", [1, 3, 10, 36],
+     dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    ("avgpool_2x2_s2_b2", "AveragePool", [2, 3, 8, 32],
+     dict(kernel_shape=[2, 2], strides=[2, 2])),
+]
 
 # (name, x dims, w dims, bias, attrs, epilogue)
 CASES = [
@@ -150,6 +212,20 @@ def model_text(xd, wd, w, b, attrs, epilogue, yd):
                value_info("Y", yd)))
 
 
+def pool_model_text(op, xd, attrs, yd):
+    parts = []
+    for k, v in attrs.items():
+        if isinstance(v, list):
+            parts.append('attribute { name: "%s" type: INTS %s }'
+                         % (k, " ".join("ints: %d" % i for i in v)))
+        else:
+            parts.append('attribute { name: "%s" type: INT i: %d }' % (k, v))
+    return ('ir_version: 8 opset_import { domain: "" version: 17 }\n'
+            'graph { name: "g" node { op_type: "%s" name: "pool" input: "X" '
+            'output: "Y" %s } input { %s } output { %s } }\n'
+            % (op, " ".join(parts), value_info("X", xd), value_info("Y", yd)))
+
+
 def encode(kind, text, path):
     r = subprocess.run(["protoc", "-I/usr/include", "--encode=onnx." + kind,
                         "onnx/onnx.proto"], input=text.encode(),
@@ -168,8 +244,7 @@ def run_case(case, tools, work):
     name, xd, wd, bias, attrs, epilogue = case
     rng = random.Random(name)
     uniform = lambda n: [f32(rng.uniform(-1, 1)) for _ in range(n)]
-    numel = math.prod
-    x, w = uniform(numel(xd)), uniform(numel(wd))
+    x, w = uniform(math.prod(xd)), uniform(math.prod(wd))
     b = uniform(wd[0]) if bias else None
     group = xd[1] // wd[1]
     y, yd = conv_ref(x, xd, w, wd, b, attrs.get("strides", [1, 1]),
@@ -181,18 +256,39 @@ def run_case(case, tools, work):
     elif epilogue == "clip6":
         y = [min(max(v, 0.0), 6.0) for v in y]
     elif epilogue in ("residual", "residual_none"):
-        r = uniform(numel(yd))
+        r = uniform(math.prod(yd))
         y = [a + c for a, c in zip(y, r)]
     d = os.path.join(work, name)
     os.makedirs(d, exist_ok=True)
     encode("ModelProto", model_text(xd, wd, w, b, attrs, epilogue, yd),
            os.path.join(d, "model.onnx"))
-    inputs = [os.path.join(d, "x.pb")]
-    encode("TensorProto", tensor_text("X", xd, x), inputs[0])
-    if r is not None:
-        inputs.append(os.path.join(d, "r.pb"))
-        encode("TensorProto", tensor_text("R", yd, r), inputs[1])
-    encode("TensorProto", tensor_text("Y", yd, y), os.path.join(d, "y.pb"))
+    inputs = [("X", xd, x)] + ([("R", yd, r)] if r is not None else [])
+    return check(d, inputs, ("Y", yd, y), tools)
+
+
+def run_pool_case(case, tools, work):
+    name, op, xd, attrs = case
+    rng = random.Random(name)
+    x = [f32(rng.uniform(-1, 1)) for _ in range(math.prod(xd))]
+    if op == "MaxPool":
+        x[rng.randrange(len(x))] = float("nan")
+    y, yd = pool_ref(x, xd, op, attrs["kernel_shape"], attrs.get("strides", [1, 1]),
+                     attrs.get("pads", [0, 0, 0, 0]), attrs.get("dilations", [1, 1]),
+                     attrs.get("ceil_mode", 0), attrs.get("count_include_pad", 0))
+    d = os.path.join(work, name)
+    os.makedirs(d, exist_ok=True)
+    encode("ModelProto", pool_model_text(op, xd, attrs, yd), os.path.join(d, "model.onnx"))
+    return check(d, [("X", xd, x)], ("Y", yd, y), tools)
+
+
+def check(d, inputs, expected, tools):
+    """Compiles d/model.onnx for each target and compares its output for
+    `inputs` with `expected` at 1 and 2 threads; returns the failures."""
+    files = []
+    for name, dims, values in inputs:
+        files.append(os.path.join(d, name.lower() + ".pb"))
+        encode("TensorProto", tensor_text(name, dims, values), files[-1])
+    encode("TensorProto", tensor_text(*expected), os.path.join(d, "y.pb"))
     failures = []
     for target, flags in TARGETS:
         lib = os.path.join(d, target + ".so")
@@ -204,7 +300,7 @@ def run_case(case, tools, work):
             continue
         for threads in ("1", "2"):
             c = subprocess.run([os.path.join(tools, "dlc-run", "dlc-run"), lib,
-                                "--threads", threads, "--inputs"] + inputs +
+                                "--threads", threads, "--inputs"] + files +
                                ["--expect", os.path.join(d, "y.pb"),
                                 "--rtol", str(RTOL), "--atol", str(ATOL)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -221,19 +317,20 @@ def main():
     p.add_argument("only", nargs="?", default="")
     a = p.parse_args()
     if not shutil.which("protoc"):
-        print("conv_reference: protoc not found")
+        print("conv_pool_reference: protoc not found")
         return 1
     os.makedirs(a.work, exist_ok=True)
     failed = 0
-    for case in CASES:
+    for case in CASES + POOL_CASES:
         if not re.search(a.only, case[0]):
             continue
-        failures = run_case(case, a.bin, a.work)
+        run = run_case if case in CASES else run_pool_case
+        failures = run(case, a.bin, a.work)
         print("%s: %s" % (case[0], "ok" if not failures else "FAILED"))
         for f in failures:
             print("  " + f)
         failed += bool(failures)
-    print("conv_reference: %d failed" % failed)
+    print("conv_pool_reference: %d failed" % failed)
     return 1 if failed else 0
 
 

@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s -vectorize-depthwise-conv=lanes=16 -canonicalize -cse | FileCheck %s
+// RUN: dlc-opt %s -vectorize-sliding-window=lanes=16 -canonicalize -cse | FileCheck %s
 
 #in_s2 = affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh * 2 + kh, ow * 2 + kw)>
 #in_s1 = affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh + kh * 2, ow + kw * 2)>
@@ -77,6 +77,41 @@ func.func @stride1_dilated(%x: tensor<1x2x8x36xf32>, %w: tensor<2x1x3x3xf32>) ->
     linalg.yield %s : f32
   } -> tensor<1x2x4x32xf32>
   return %conv : tensor<1x2x4x32xf32>
+}
+
+// A max pool whose input is a -inf padding of %x reads %x itself: the border
+// row (0) and vectors (0 and the last, 4 lanes) are emitted one by one, lanes
+// whose column is in the padding taking -inf through a shuffle; interior
+// rows are a loop. Max is cmpf ogt + select, NaNs tracked in a mask that
+// turns the result into NaN.
+// CHECK-LABEL: func @maxpool_padded
+// CHECK-DAG: %[[NAN:.*]] = arith.constant dense<0x7FC00000> : vector<16xf32>
+// CHECK-DAG: %[[NINF:.*]] = arith.constant dense<0xFF800000> : vector<32xf32>
+// CHECK-NOT: tensor.pad
+// CHECK: scf.for
+// CHECK:   %[[M29:.*]] = vector.constant_mask [29] : vector<32xi1>
+// CHECK:   %[[LEFT:.*]] = vector.transfer_read %arg0[%{{.*}}, %{{.*}}, %c0, %c1], %{{.*}}, %[[M29]] {in_bounds = [true]} : tensor<1x2x8x40xf32>, vector<32xf32>
+// CHECK:   vector.shuffle %[[LEFT]], %[[NINF]] [32, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28]
+// CHECK:   arith.cmpf ogt
+// CHECK:   arith.select
+// CHECK:   arith.cmpf uno
+// CHECK:   arith.ori
+// CHECK:   arith.select %{{.*}}, %[[NAN]], %{{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK:   vector.transfer_write {{.*}}[%{{.*}}, %{{.*}}, %c0, %c0] {in_bounds = [true]}
+// CHECK:   vector.constant_mask [4] : vector<16xi1>
+// CHECK:   vector.shuffle %{{.*}}, %[[NINF]] [0, 2, 4, 6, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32, 32]
+// CHECK:   scf.for %{{.*}} = %c1 to %c4
+func.func @maxpool_padded(%x: tensor<1x2x8x40xf32>) -> tensor<1x2x4x20xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %p = tensor.pad %x low[0, 0, 1, 1] high[0, 0, 1, 1] {
+  ^bb0(%a: index, %b: index, %c: index, %d: index):
+    tensor.yield %ninf : f32
+  } : tensor<1x2x8x40xf32> to tensor<1x2x10x42xf32>
+  %win = tensor.empty() : tensor<3x3xf32>
+  %e = tensor.empty() : tensor<1x2x4x20xf32>
+  %init = linalg.fill ins(%ninf : f32) outs(%e : tensor<1x2x4x20xf32>) -> tensor<1x2x4x20xf32>
+  %y = linalg.pooling_nchw_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%p, %win : tensor<1x2x10x42xf32>, tensor<3x3xf32>) outs(%init : tensor<1x2x4x20xf32>) -> tensor<1x2x4x20xf32>
+  return %y : tensor<1x2x4x20xf32>
 }
 
 // Stride 3 is not handled: the generic stays.
