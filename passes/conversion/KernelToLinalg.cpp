@@ -8,6 +8,7 @@
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <limits>
@@ -261,10 +262,122 @@ Value packedMatmul(OpBuilder &b, Location loc, Value lhs, Value packed,
       .getResult(0);
 }
 
+/// The filter [F, C, KH, KW] of a convolution as the packed B operand of
+/// its transposed product, [F / w, C*KH*KW, w] (panel t holds filters
+/// [t*w, t*w + w), each k row contiguous), computed at compile time from a
+/// constant f32 filter; null otherwise.
+Value packFilterPanels(OpBuilder &b, Location loc, Value filter, int64_t w) {
+  auto type = cast<RankedTensorType>(filter.getType());
+  DenseElementsAttr dense;
+  if (!type.getElementType().isF32() || !type.hasStaticShape() ||
+      !matchPattern(filter, m_Constant(&dense)) ||
+      type.getDimSize(0) % w != 0)
+    return Value();
+  int64_t f = type.getDimSize(0), k = type.getNumElements() / f;
+  auto values = dense.getValues<float>();
+  std::vector<float> packed(type.getNumElements());
+  for (int64_t row = 0; row < f; ++row)
+    for (int64_t col = 0; col < k; ++col)
+      packed[((row / w) * k + col) * w + row % w] =
+          dense.isSplat() ? values[0] : values[row * k + col];
+  auto packedType = RankedTensorType::get({f / w, k, w}, b.getF32Type());
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(packedType, ArrayRef<float>(packed)));
+}
+
+/// Whether a convolution of one image computes its product transposed,
+/// [P, F] = col^T [P, K] x W^T [K, F], register tiles running along the
+/// filters: when the pixels P = OH*OW do not fill whole tiles (the last one would
+/// be partly wasted; deep layers of CNNs have 7x7 or 14x14 pixels and
+/// hundreds of filters) or their im2col matrix could not be packed, and the
+/// filters fill whole tiles (F a multiple of the tile width, `minFilters` or
+/// more so that the gather of col^T, one element per 2F flops, stays
+/// cheap), from a constant filter packed at compile time.
+bool usesFilterTiles(RankedTensorType filterType, RankedTensorType resultType,
+                     bool direct, bool packed, int64_t tileWidth,
+                     int64_t minFilters) {
+  int64_t f = filterType.getDimSize(0);
+  int64_t p = resultType.getDimSize(2) * resultType.getDimSize(3);
+  if (tileWidth <= 0 || minFilters <= 0 || f < minFilters ||
+      f % tileWidth != 0 || resultType.getDimSize(0) != 1)
+    return false;
+  return p % tileWidth != 0 || (!direct && !packed);
+}
+
+/// The transposed product of a convolution of one image: col^T [OH*OW,
+/// C*KH*KW] gathered from the (padded) input, times the filter packed in
+/// panels (packFilterPanels), then one elementwise generic over [F, OH*OW]
+/// that reads the product transposed and adds bias and residual and applies
+/// the activation (vectorize-matmul applies it to the accumulators and
+/// writes the NCHW result directly).
+Value buildFilterTiledConv(OpBuilder &b, Location loc, Value input,
+                           Value packedFilter, RankedTensorType filterType,
+                           RankedTensorType resultType,
+                           ArrayRef<int64_t> strides,
+                           ArrayRef<int64_t> dilations,
+                           const Epilogue &epilogue) {
+  MLIRContext *ctx = b.getContext();
+  Type elem = resultType.getElementType();
+  int64_t f = resultType.getDimSize(1);
+  int64_t oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
+  int64_t c = filterType.getDimSize(1), kh = filterType.getDimSize(2),
+          kw = filterType.getDimSize(3);
+  int64_t k = c * kh * kw, p = oh * ow;
+  AffineExpr doh, dow, dc, dkh, dkw;
+  bindDims(ctx, doh, dow, dc, dkh, dkw);
+  Value colT5 = buildGather(
+      b, loc, input, RankedTensorType::get({oh, ow, c, kh, kw}, elem),
+      AffineMap::get(5, 0,
+                     {getAffineConstantExpr(0, ctx), dc,
+                      doh * strides[0] + dkh * dilations[0],
+                      dow * strides[1] + dkw * dilations[1]},
+                     ctx));
+  Value colT = tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({p, k}, elem), colT5,
+      ArrayRef<ReassociationIndices>{{0, 1}, {2, 3, 4}});
+  Value product = packedMatmul(b, loc, colT, packedFilter,
+                               RankedTensorType::get({p, f}, elem));
+
+  // out[f, hw] = activation(product[hw, f] + bias[f] + residual[f, hw])
+  auto outType = RankedTensorType::get({f, p}, elem);
+  AffineExpr df, dhw;
+  bindDims(ctx, df, dhw);
+  SmallVector<Value> inputs = {product};
+  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {dhw, df}, ctx)};
+  if (epilogue.bias) {
+    inputs.push_back(epilogue.bias);
+    maps.push_back(AffineMap::get(2, 0, {df}, ctx));
+  }
+  if (epilogue.residual) {
+    inputs.push_back(tensor::CollapseShapeOp::create(
+        b, loc, outType, epilogue.residual,
+        ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}}));
+    maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
+  Value init = tensor::EmptyOp::create(b, loc, outType.getShape(), elem);
+  unsigned operands = inputs.size();
+  auto out = linalg::GenericOp::create(
+      b, loc, outType, inputs, init, maps,
+      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value x = args[0];
+        for (unsigned i = 1; i < operands; ++i)
+          x = arith::AddFOp::create(nb, nloc, x, args[i]);
+        x = dlc::applyActivation(nb, nloc, x, epilogue.activation,
+                                 epilogue.alpha, epilogue.beta);
+        linalg::YieldOp::create(nb, nloc, x);
+      });
+  return tensor::ExpandShapeOp::create(
+      b, loc, resultType, out.getResult(0),
+      ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+}
+
 Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
                       RankedTensorType resultType, ArrayRef<int64_t> strides,
                       ArrayRef<int64_t> dilations, const Epilogue &epilogue,
-                      int64_t packWidth, int64_t packVectorWidth) {
+                      int64_t packWidth, int64_t packVectorWidth,
+                      int64_t minFilterTiles) {
   MLIRContext *ctx = b.getContext();
   auto inType = cast<RankedTensorType>(input.getType());
   auto filterType = cast<RankedTensorType>(filter.getType());
@@ -285,6 +398,11 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
     if (!panelWidth && !direct && packsIntoRowPanels(resultType, w))
       panelWidth = w;
   bool packed = panelWidth > 0;
+  if (usesFilterTiles(filterType, resultType, direct, packed, packWidth,
+                      minFilterTiles))
+    if (Value packedFilter = packFilterPanels(b, loc, filter, packWidth))
+      return buildFilterTiledConv(b, loc, input, packedFilter, filterType,
+                                  resultType, strides, dilations, epilogue);
   if (packed) {
     col = buildPackedIm2col(b, loc, input, filterType, resultType, strides,
                             dilations, panelWidth);
@@ -352,9 +470,10 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
 }
 
 struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
-  ConvToLinalg(MLIRContext *ctx, int64_t packWidth, int64_t packVectorWidth)
+  ConvToLinalg(MLIRContext *ctx, int64_t packWidth, int64_t packVectorWidth,
+               int64_t minFilterTiles)
       : OpConversionPattern(ctx), packWidth(packWidth),
-        packVectorWidth(packVectorWidth) {}
+        packVectorWidth(packVectorWidth), minFilterTiles(minFilterTiles) {}
 
   LogicalResult
   matchAndRewrite(kernel::Conv2dOp op, OpAdaptor adaptor,
@@ -372,7 +491,8 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
     if (op.getGroup() == 1) {
       result = buildIm2colConv(rewriter, loc, input, adaptor.getFilter(),
                                resultType, op.getStrides(), op.getDilations(),
-                               epilogue, packWidth, packVectorWidth);
+                               epilogue, packWidth, packVectorWidth,
+                               minFilterTiles);
     } else {
       Value conv =
           isVectorDepthwise(cast<RankedTensorType>(input.getType()),
@@ -393,7 +513,7 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
     return success();
   }
 
-  int64_t packWidth, packVectorWidth;
+  int64_t packWidth, packVectorWidth, minFilterTiles;
 };
 
 /// `v` with its last two dims swapped, materialized.
@@ -676,7 +796,8 @@ struct KernelToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
-    patterns.add<ConvToLinalg>(ctx, packWidth, packVectorWidth);
+    patterns.add<ConvToLinalg>(ctx, packWidth, packVectorWidth,
+                               filterTilesMin);
     patterns.add<MatmulToLinalg, PoolToLinalg>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<kernel::KernelDialect>();

@@ -19,6 +19,11 @@ def KernelToLinalg : Pass<"convert-kernel-to-linalg", "mlir::func::FuncOp"> {
     Option<"packVectorWidth", "pack-vector-width", "int64_t", "0",
            "Else in panels of this many (the kernel's vector width) when the "
            "output rows are a multiple of it">,
+    Option<"filterTilesMin", "filter-tiles-min", "int64_t", "0",
+           "Compute convolutions with a constant filter of at least this many "
+           "filters (a multiple of pack-width) as [pixels, filters] products "
+           "with the filter packed at compile time, when their pixels do not "
+           "fill whole tiles or could not be packed (0: never)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

@@ -13,23 +13,38 @@ using namespace mlir;
 namespace dlc {
 namespace {
 
-/// How an epilogue input is read for one vector of the product.
-enum class Access {
-  Vector, ///< along the innermost loop: a vector read
-  Scalar, ///< independent of the innermost loop: one element, broadcast
-};
+/// The epilogue's loop indices for the product's indices.
+SmallVector<Value> loopIndices(const FusedEpilogue &epilogue,
+                               ValueRange productIndices) {
+  SmallVector<Value> loops(productIndices.size());
+  for (auto [i, e] : llvm::enumerate(epilogue.productMap.getResults()))
+    loops[cast<AffineDimExpr>(e).getPosition()] = productIndices[i];
+  return loops;
+}
 
-/// The access of an input read through `map` (a projected permutation) on
-/// an iteration space of `loops` dims, or none.
-std::optional<Access> classify(AffineMap map, unsigned loops) {
-  if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
-    return std::nullopt;
-  AffineExpr innermost = getAffineDimExpr(loops - 1, map.getContext());
-  for (unsigned i = 0; i < map.getNumResults(); ++i)
-    if (map.getResult(i) == innermost)
-      return i + 1 == map.getNumResults() ? std::optional(Access::Vector)
-                                          : std::nullopt;
-  return Access::Scalar;
+/// The epilogue loop the product's lanes run along.
+unsigned vectorLoop(const FusedEpilogue &epilogue) {
+  AffineMap map = epilogue.productMap;
+  return cast<AffineDimExpr>(map.getResult(map.getNumResults() - 1))
+      .getPosition();
+}
+
+/// For a tensor read or written through `map` (a projected permutation of
+/// the epilogue's loops): the transfer permutation map of a 1-D vector
+/// along loop `loop`, or none if the tensor does not depend on it.
+std::optional<AffineMap> transferMap(AffineMap map, unsigned loop) {
+  for (auto [i, e] : llvm::enumerate(map.getResults()))
+    if (cast<AffineDimExpr>(e).getPosition() == loop)
+      return AffineMap::get(map.getNumResults(), 0,
+                            getAffineDimExpr(i, map.getContext()));
+  return std::nullopt;
+}
+
+Value offsetIndex(OpBuilder &b, Location loc, Value index, int64_t delta) {
+  if (delta == 0)
+    return index;
+  return arith::AddIOp::create(b, loc, index,
+                               arith::ConstantIndexOp::create(b, loc, delta));
 }
 
 /// The indices `map` selects from the loop indices.
@@ -55,32 +70,43 @@ std::optional<FusedEpilogue> findFusedEpilogue(Value product) {
       !generic.hasPureTensorSemantics())
     return std::nullopt;
   OpOperand *init = generic.getDpsInitOperand(0);
-  if (!generic.getMatchingIndexingMap(init).isIdentity() ||
-      init->get().getType() != productType ||
+  auto initType = dyn_cast<RankedTensorType>(init->get().getType());
+  if (!generic.getMatchingIndexingMap(init).isIdentity() || !initType ||
+      initType.getElementType() != productType.getElementType() ||
       !generic.getMatchingBlockArgument(init).use_empty())
     return std::nullopt;
+  FusedEpilogue epilogue{generic, product, AffineMap()};
   for (OpOperand *input : generic.getDpsInputOperands()) {
     auto type = dyn_cast<RankedTensorType>(input->get().getType());
     if (!type || !type.getElementType().isF32())
       return std::nullopt;
     AffineMap map = generic.getMatchingIndexingMap(input);
-    if (input->get() == product ? !map.isIdentity() : !classify(map, loops))
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
       return std::nullopt;
+    if (input->get() == product) {
+      if (!map.isPermutation() || epilogue.productMap)
+        return std::nullopt;
+      epilogue.productMap = map;
+    }
   }
+  if (!epilogue.productMap)
+    return std::nullopt;
   for (Operation &op : generic.getBody()->without_terminator())
     if (!isa<arith::ArithDialect, math::MathDialect>(op.getDialect()) ||
         op.getNumRegions() != 0)
       return std::nullopt;
-  return FusedEpilogue{generic, product};
+  return epilogue;
 }
 
 Value applyFusedEpilogue(OpBuilder &b, Location loc,
                          const FusedEpilogue &epilogue, Value acc,
-                         ValueRange indices, Value mask) {
+                         ValueRange productIndices, Value mask) {
   linalg::GenericOp op = epilogue.op;
   auto vecType = cast<VectorType>(acc.getType());
   int64_t lanes = vecType.getNumElements();
   Block *body = op.getBody();
+  SmallVector<Value> loops = loopIndices(epilogue, productIndices);
+  unsigned lanesLoop = vectorLoop(epilogue);
   IRMapping mapping;
   auto broadcast = [&](Value scalar) {
     return vector::BroadcastOp::create(
@@ -92,18 +118,30 @@ Value applyFusedEpilogue(OpBuilder &b, Location loc,
   for (auto [i, input] : llvm::enumerate(op.getDpsInputOperands())) {
     Value tensor = input->get();
     AffineMap map = op.getMatchingIndexingMap(input);
-    SmallVector<Value> at = select(map, indices);
+    SmallVector<Value> at = select(map, loops);
     Value vec;
     if (tensor == epilogue.product) {
       vec = acc;
-    } else if (classify(map, indices.size()) == Access::Scalar) {
-      vec = broadcast(tensor::ExtractOp::create(b, loc, tensor, at));
+    } else if (std::optional<AffineMap> along = transferMap(map, lanesLoop)) {
+      if (along->isMinorIdentity() || mask) {
+        vec = vector::TransferReadOp::create(b, loc, vecType, tensor, at,
+                                             *along, zero, mask,
+                                             b.getBoolArrayAttr({true}));
+      } else {
+        // Lanes along an outer dimension: element by element (a transfer
+        // would be lowered through a stack buffer, which keeps the kernel
+        // from being split across threads).
+        unsigned dim = cast<AffineDimExpr>(along->getResult(0)).getPosition();
+        SmallVector<Value> elements;
+        for (int64_t l = 0; l < lanes; ++l) {
+          SmallVector<Value> lane(at);
+          lane[dim] = offsetIndex(b, loc, at[dim], l);
+          elements.push_back(tensor::ExtractOp::create(b, loc, tensor, lane));
+        }
+        vec = vector::FromElementsOp::create(b, loc, vecType, elements);
+      }
     } else {
-      vec = vector::TransferReadOp::create(
-          b, loc, vecType, tensor, at,
-          AffineMap::getMinorIdentityMap(map.getNumResults(), 1,
-                                         b.getContext()),
-          zero, mask, b.getBoolArrayAttr({true}));
+      vec = broadcast(tensor::ExtractOp::create(b, loc, tensor, at));
     }
     mapping.map(body->getArgument(i), vec);
   }
@@ -121,6 +159,29 @@ Value applyFusedEpilogue(OpBuilder &b, Location loc,
       result.setType(VectorType::get({lanes}, result.getType()));
   }
   return mapping.lookup(body->getTerminator()->getOperand(0));
+}
+
+Value writeFusedEpilogue(OpBuilder &b, Location loc,
+                         const FusedEpilogue &epilogue, Value vec, Value dest,
+                         ValueRange productIndices, Value mask) {
+  unsigned rank = productIndices.size();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
+  SmallVector<Value> at = loopIndices(epilogue, productIndices);
+  unsigned dim = vectorLoop(epilogue);
+  if (dim + 1 == rank || mask)
+    return vector::TransferWriteOp::create(b, loc, dest.getType(), vec, dest,
+                                           at, *transferMap(identity, dim),
+                                           mask, b.getBoolArrayAttr({true}))
+        .getResult();
+  // Lanes along an outer dimension: element by element (see above).
+  int64_t lanes = cast<VectorType>(vec.getType()).getNumElements();
+  for (int64_t l = 0; l < lanes; ++l) {
+    SmallVector<Value> lane(at);
+    lane[dim] = offsetIndex(b, loc, at[dim], l);
+    dest = tensor::InsertOp::create(
+        b, loc, vector::ExtractOp::create(b, loc, vec, l), dest, lane);
+  }
+  return dest;
 }
 
 bool isMultiplyAccumulate(linalg::GenericOp generic) {

@@ -1,11 +1,12 @@
 //===- FusedEpilogue.h - elementwise epilogues applied in registers -*- C++
 //-*-===//
 //
-// A kernel that vector code computes (a register-tiled matmul, a depthwise
-// convolution) often has one elementwise consumer: the bias, residual and
-// activation that kernel-fuse-epilogues attached to it. The vector code
-// applies that consumer to its accumulators before storing them, so the
-// kernel's own result is never written to memory.
+// A kernel that vector code computes (a register-tiled matmul, a sliding
+// window) often has one elementwise consumer: the bias, residual and
+// activation that kernel-fuse-epilogues attached to it, or the transpose
+// back to NCHW of a convolution computed as [pixels, filters]. The vector
+// code applies that consumer to its accumulators and stores its result
+// directly, so the kernel's own result is never written to memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,27 +20,39 @@
 namespace dlc {
 
 /// An elementwise linalg.generic over the iteration space of a kernel's
-/// result that reads that result with the identity map.
+/// result (up to a permutation) that reads that result.
 struct FusedEpilogue {
   mlir::linalg::GenericOp op;
-  mlir::Value product; ///< the kernel's result, an input of `op`
+  mlir::Value product;        ///< the kernel's result, an input of `op`
+  mlir::AffineMap productMap; ///< how `op` reads it: a permutation
 };
 
 /// The epilogue `product` (a static f32 tensor) can carry: its only user, an
-/// all-parallel generic with one output of the same type that reads
-/// `product` with the identity map and does not read its output, whose
-/// other inputs are f32 tensors read either along the innermost dimension
-/// (their last index is the innermost loop) or independently of it, and
-/// whose body is elementwise arith/math.
+/// all-parallel generic with one output, of the product's element count,
+/// written with the identity map and not read, that reads `product` through
+/// a permutation of its loops; its other inputs are f32 tensors read
+/// through projected permutations, and its body is elementwise arith/math.
 std::optional<FusedEpilogue> findFusedEpilogue(mlir::Value product);
 
-/// The epilogue's body on one vector `acc` of the product: the elements at
-/// `indices` (one per loop; the first lane's) and the next lanes along the
-/// innermost dimension. Only the lanes `mask` enables are read (all when
-/// `mask` is null; the caller guarantees they are in bounds).
+/// The epilogue's body on one vector `acc` of the product: the product's
+/// elements at `productIndices` (the first lane's) and the next ones along
+/// its innermost dimension. Inputs are read as vectors where that dimension
+/// is their innermost one, element by element where it is another, and as
+/// one broadcast element where they do not depend on it. Only the lanes
+/// `mask` enables are read (all when `mask` is null; the caller guarantees
+/// they are in bounds).
 mlir::Value applyFusedEpilogue(mlir::OpBuilder &b, mlir::Location loc,
                                const FusedEpilogue &epilogue, mlir::Value acc,
-                               mlir::ValueRange indices, mlir::Value mask);
+                               mlir::ValueRange productIndices,
+                               mlir::Value mask);
+
+/// Writes `vec` (applyFusedEpilogue's result for `productIndices`) into
+/// `dest`, the epilogue's output tensor; returns the updated tensor.
+mlir::Value writeFusedEpilogue(mlir::OpBuilder &b, mlir::Location loc,
+                               const FusedEpilogue &epilogue, mlir::Value vec,
+                               mlir::Value dest,
+                               mlir::ValueRange productIndices,
+                               mlir::Value mask);
 
 /// Whether `generic` is an accumulation out + in0 * in1 (its body reads its
 /// two inputs and its output, in that role).

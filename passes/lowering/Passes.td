@@ -23,7 +23,7 @@ def VectorizeMatmul : Pass<"vectorize-matmul", "mlir::func::FuncOp"> {
     whole reduction: for each k, the row of B is loaded once as vectors and
     each A element is broadcast and multiplied into it (outer products with
     fused multiply-adds). Columns past the end are masked; the rows past the
-    last full tile use a one-row tile.
+    last full tile form one smaller tile.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "16",

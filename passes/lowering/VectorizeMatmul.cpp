@@ -3,7 +3,7 @@
 // C[M, N] += A[M, K] x B[K, N], all static, f32:
 //
 //   for n0 in [0, N) step L * V:        (V vectors of L lanes; masked past N)
-//     for m0 in [0, M) step R:          (R = rows; a last one-row tile loop)
+//     for m0 in [0, M) step R:          (R = rows; then one tile of M % R rows)
 //       acc[R][V] = C[m0 .. m0+R, n0 .. n0+16V]
 //       for k in [0, K):
 //         b[v] = B[k, n0 + Lv ..]             (V vector loads)
@@ -186,9 +186,13 @@ private:
     for (int64_t r = 0; r < tile.rows; ++r)
       for (int64_t v = 0; v < tile.vectors; ++v) {
         Value result = kLoop.getResult(r * tile.vectors + v);
-        if (epilogue)
+        if (epilogue) {
           result = dlc::applyFusedEpilogue(b, loc, *epilogue, result,
                                            {rows[r], cols[v]}, masks[v]);
+          c = dlc::writeFusedEpilogue(b, loc, *epilogue, result, c,
+                                      {rows[r], cols[v]}, masks[v]);
+          continue;
+        }
         c = vector::TransferWriteOp::create(b, loc, c.getType(), result, c,
                                             ValueRange{rows[r], cols[v]},
                                             rowMap, masks[v], inBounds)
@@ -249,10 +253,12 @@ struct VectorizeMatmulPass
       MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, n, packedWidth,
                             epilogue, lanes);
       // Fewer rows than a tile (a recurrent step's batch): one smaller tile.
+      // The rows past the last full tile form one tile of their own, whose
+      // independent accumulators still hide the FMA latency.
       int64_t tileRows = std::min<int64_t>(rows, m);
       int64_t full = m / tileRows * tileRows;
       dest = emitter.emitRows(acc, dest, 0, full, {tileRows, vectors});
-      dest = emitter.emitRows(acc, dest, full, m, {1, vectors});
+      dest = emitter.emitRows(acc, dest, full, m, {m - full, vectors});
       if (epilogue) {
         epilogue->op->getResult(0).replaceAllUsesWith(dest);
         epilogue->op->erase();

@@ -457,7 +457,10 @@ private:
       acc = arith::SelectOp::create(b, loc, anyNaN, nan, acc);
     }
     if (epilogue)
-      acc = dlc::applyFusedEpilogue(b, loc, *epilogue, acc, at, mask);
+      return dlc::writeFusedEpilogue(
+          b, loc, *epilogue,
+          dlc::applyFusedEpilogue(b, loc, *epilogue, acc, at, mask), dest, at,
+          mask);
     return vector::TransferWriteOp::create(b, loc, dest.getType(), acc, dest,
                                            at, rowMap, mask, inBounds)
         .getResult();

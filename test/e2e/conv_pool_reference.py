@@ -165,6 +165,12 @@ CASES = [
     ("conv_1x1", [1, 16, 5, 13], [10, 16, 1, 1], True, {}, "relu"),
     ("conv_7x7_s2", [1, 3, 20, 20], [4, 3, 7, 7], False,
      dict(strides=[2, 2], pads=[3, 3, 3, 3]), None),
+    # 256 filters on 7x7 pixels: tiles along the filters (weights packed at
+    # compile time), written back to NCHW from the registers
+    ("conv_filter_tiles_relu", [1, 4, 7, 7], [256, 4, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), "relu"),
+    ("conv_filter_tiles_s2_residual_relu", [1, 3, 14, 13], [256, 3, 3, 3], True,
+     dict(strides=[2, 2], pads=[1, 1, 1, 1]), "residual_relu"),
 ]
 
 
@@ -197,6 +203,9 @@ def model_text(xd, wd, w, b, attrs, epilogue, yd):
                      'output: "Y" }')
     elif epilogue in ("residual", "residual_none"):
         nodes.append('node { op_type: "Add" name: "res" input: ["C", "R"] output: "Y" }')
+    elif epilogue == "residual_relu":
+        nodes.append('node { op_type: "Add" name: "res" input: ["C", "R"] output: "S" }')
+        nodes.append('node { op_type: "Relu" name: "act" input: "S" output: "Y" }')
     inits = ["initializer { %s }" % tensor_text("W", wd, w)]
     if b:
         inits.append("initializer { %s }" % tensor_text("B", [wd[0]], b))
@@ -204,7 +213,7 @@ def model_text(xd, wd, w, b, attrs, epilogue, yd):
         inits.append('initializer { data_type: 1 name: "lo" float_data: 0 }')
         inits.append('initializer { data_type: 1 name: "hi" float_data: 6 }')
     graph_inputs = ["input { %s }" % value_info("X", xd)]
-    if epilogue in ("residual", "residual_none"):
+    if epilogue and epilogue.startswith("residual"):
         graph_inputs.append("input { %s }" % value_info("R", yd))
     return ('ir_version: 8 opset_import { domain: "" version: 17 }\n'
             'graph { name: "g" %s %s %s output { %s } }\n'
@@ -255,9 +264,11 @@ def run_case(case, tools, work):
         y = [max(v, 0.0) for v in y]
     elif epilogue == "clip6":
         y = [min(max(v, 0.0), 6.0) for v in y]
-    elif epilogue in ("residual", "residual_none"):
+    elif epilogue in ("residual", "residual_none", "residual_relu"):
         r = uniform(math.prod(yd))
         y = [a + c for a, c in zip(y, r)]
+        if epilogue == "residual_relu":
+            y = [max(v, 0.0) for v in y]
     d = os.path.join(work, name)
     os.makedirs(d, exist_ok=True)
     encode("ModelProto", model_text(xd, wd, w, b, attrs, epilogue, yd),

@@ -98,3 +98,38 @@ func.func @packed(%a: tensor<1x5xf32>, %b: tensor<4x5x16xf32>, %c: tensor<1x64xf
   } -> tensor<1x64xf32>
   return %r : tensor<1x64xf32>
 }
+
+// An epilogue that reads the product transposed (a convolution computed as
+// [pixels, filters], written back as [filters, pixels]) is applied in
+// registers too: a residual read and the result written lane by lane along
+// its outer dimension, the bias per filter read as a vector.
+// CHECK-LABEL: func @transposed_epilogue
+// CHECK-NOT: linalg.generic
+// CHECK: vector.fma
+// CHECK: vector.transfer_read %{{.*}} : tensor<16xf32>, vector<16xf32>
+// CHECK-COUNT-16: tensor.extract %{{.*}} : tensor<16x3xf32>
+// CHECK: vector.from_elements
+// CHECK: arith.addf
+// CHECK: arith.addf
+// CHECK: vector.extract %{{.*}}[0] : f32 from vector<16xf32>
+// CHECK-NEXT: tensor.insert %{{.*}} : tensor<16x3xf32>
+// CHECK-COUNT-15: tensor.insert
+func.func @transposed_epilogue(%a: tensor<3x5xf32>, %b: tensor<1x5x16xf32>, %bias: tensor<16xf32>, %res: tensor<16x3xf32>) -> tensor<16x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x16xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<3x16xf32>) -> tensor<3x16xf32>
+  %r = linalg.generic {indexing_maps = [#a, #bp, #c], iterator_types = ["parallel", "parallel", "reduction"]} ins(%a, %b : tensor<3x5xf32>, tensor<1x5x16xf32>) outs(%c : tensor<3x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x16xf32>
+  %e2 = tensor.empty() : tensor<16x3xf32>
+  %out = linalg.generic {indexing_maps = [affine_map<(f, p) -> (p, f)>, affine_map<(f, p) -> (f)>, affine_map<(f, p) -> (f, p)>, affine_map<(f, p) -> (f, p)>], iterator_types = ["parallel", "parallel"]} ins(%r, %bias, %res : tensor<3x16xf32>, tensor<16xf32>, tensor<16x3xf32>) outs(%e2 : tensor<16x3xf32>) {
+  ^bb0(%x: f32, %bb: f32, %rr: f32, %o: f32):
+    %s = arith.addf %x, %bb : f32
+    %t = arith.addf %s, %rr : f32
+    linalg.yield %t : f32
+  } -> tensor<16x3xf32>
+  return %out : tensor<16x3xf32>
+}
