@@ -241,6 +241,54 @@ Value buildPackedIm2col(OpBuilder &b, Location loc, Value input,
       ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}, {4}});
 }
 
+/// Whether a convolution is computed as an implicit GEMM, reading its
+/// (padded) input where the matmul kernel wants im2col columns: stride 1
+/// along the rows, output rows a multiple of the vector width (a vector's
+/// pixels are one contiguous input row segment) and pixels a multiple of
+/// the tile width (tiles are whole).
+bool isImplicitGemm(RankedTensorType resultType, ArrayRef<int64_t> strides,
+                    int64_t tileWidth, int64_t vectorWidth) {
+  int64_t p = resultType.getDimSize(0) * resultType.getDimSize(2) *
+              resultType.getDimSize(3);
+  return tileWidth > 0 && vectorWidth > 0 && strides[1] == 1 &&
+         resultType.getDimSize(3) % vectorWidth == 0 && p % tileWidth == 0;
+}
+
+/// The product of an implicit-GEMM convolution, C[F, N*OH*OW]: a generic
+/// over (f, p, c, kh, kw) reading the filter [F, C, KH, KW] and the padded
+/// input at In[n, c, oh*SH + kh*DH, ow + kw*DW] for pixel p = (n, oh, ow);
+/// vectorize-matmul reads the input rows as the matmul's B vectors. No
+/// im2col copy is made.
+Value buildImplicitGemmConv(OpBuilder &b, Location loc, Value input,
+                            Value filter, RankedTensorType resultType,
+                            ArrayRef<int64_t> strides,
+                            ArrayRef<int64_t> dilations) {
+  MLIRContext *ctx = b.getContext();
+  int64_t n = resultType.getDimSize(0), f = resultType.getDimSize(1);
+  int64_t oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
+  AffineExpr df, dp, dc, dkh, dkw;
+  bindDims(ctx, df, dp, dc, dkh, dkw);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(5, 0, {df, dc, dkh, dkw}, ctx),
+      AffineMap::get(5, 0,
+                     {dp.floorDiv(oh * ow), dc,
+                      (dp.floorDiv(ow) % oh) * strides[0] + dkh * dilations[0],
+                      dp % ow + dkw * dilations[1]},
+                     ctx),
+      AffineMap::get(5, 0, {df, dp}, ctx)};
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators = {
+      IteratorType::parallel, IteratorType::parallel, IteratorType::reduction,
+      IteratorType::reduction, IteratorType::reduction};
+  auto productType =
+      RankedTensorType::get({f, n * oh * ow}, resultType.getElementType());
+  Value init = dlc::createFilled(b, loc, productType, 0.0);
+  return linalg::GenericOp::create(b, loc, productType,
+                                   ValueRange{filter, input}, init, maps,
+                                   iterators, yieldMultiplyAdd)
+      .getResult(0);
+}
+
 /// C[M, N] = A[M, K] x Bp with B packed in panels [N / w, K, w]: the form
 /// vectorize-matmul recognizes and reads panel by panel.
 Value packedMatmul(OpBuilder &b, Location loc, Value lhs, Value packed,
@@ -403,7 +451,13 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
     if (Value packedFilter = packFilterPanels(b, loc, filter, packWidth))
       return buildFilterTiledConv(b, loc, input, packedFilter, filterType,
                                   resultType, strides, dilations, epilogue);
-  if (packed) {
+  bool implicit =
+      !direct && isImplicitGemm(resultType, strides, packWidth, packVectorWidth);
+  if (implicit)
+    packed = false;
+  if (implicit) {
+    // No im2col matrix: the product reads the input.
+  } else if (packed) {
     col = buildPackedIm2col(b, loc, input, filterType, resultType, strides,
                             dilations, panelWidth);
   } else if (direct) {
@@ -429,7 +483,10 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
       ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
   auto productType = RankedTensorType::get({f, p}, elem);
   Value product;
-  if (packed) {
+  if (implicit) {
+    product = buildImplicitGemmConv(b, loc, input, filter, resultType, strides,
+                                    dilations);
+  } else if (packed) {
     product = packedMatmul(b, loc, weights, col, productType);
   } else {
     Value init = dlc::createFilled(b, loc, productType, 0.0);

@@ -44,23 +44,133 @@ struct TileShape {
   int64_t rows, vectors;
 };
 
+/// An implicit-GEMM convolution: C[f, p] += W[f, c, kh, kw] *
+/// In[p / (OH*OW), c, ((p / OW) % OH)*SH + kh*DH, (p % OW) + kw*DW] over an
+/// (already padded) NCHW input with horizontal stride 1: B[k, p] is read
+/// from the input itself, no im2col copy. The tile width (or the vector
+/// width) divides OW, so that a vector's pixels are in one output row and
+/// read one contiguous input row segment.
+struct ImplicitConv {
+  int64_t oh, ow, channels, kh, kw;
+  int64_t strideH, dilationH, dilationW;
+};
+
+/// The input map of an implicit-GEMM convolution over loops (f, p, c, kh,
+/// kw); convert-kernel-to-linalg builds the same.
+AffineMap implicitConvInputMap(MLIRContext *ctx, const ImplicitConv &conv) {
+  AffineExpr p, c, kh, kw;
+  bindDims(ctx, std::ignore, p, c, kh, kw);
+  return AffineMap::get(
+      5, 0,
+      {p.floorDiv(conv.oh * conv.ow), c,
+       (p.floorDiv(conv.ow) % conv.oh) * conv.strideH + kh * conv.dilationH,
+       p % conv.ow + kw * conv.dilationW},
+      ctx);
+}
+
+/// `expr` (of 5 dims) with dims set to `values`, if that is a constant.
+std::optional<int64_t> valueAt(AffineExpr expr, ArrayRef<int64_t> values) {
+  SmallVector<AffineExpr> dims;
+  for (int64_t v : values)
+    dims.push_back(getAffineConstantExpr(v, expr.getContext()));
+  if (auto c = dyn_cast<AffineConstantExpr>(expr.replaceDims(dims)))
+    return c.getValue();
+  return std::nullopt;
+}
+
+/// The output width OW in `expr`: the divisor of its `p mod OW` term.
+std::optional<int64_t> findModulus(AffineExpr expr, AffineExpr p) {
+  auto bin = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!bin)
+    return std::nullopt;
+  if (bin.getKind() == AffineExprKind::Mod && bin.getLHS() == p)
+    if (auto c = dyn_cast<AffineConstantExpr>(bin.getRHS()))
+      return c.getValue();
+  if (auto found = findModulus(bin.getLHS(), p))
+    return found;
+  return findModulus(bin.getRHS(), p);
+}
+
+/// An implicit-GEMM convolution generic: C[f, p] += W[f, c, kh, kw] *
+/// In[implicitConvInputMap], static f32, multiply-accumulate body.
+std::optional<ImplicitConv> matchImplicitConv(linalg::LinalgOp op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || !generic.hasPureTensorSemantics() ||
+      generic.getNumDpsInputs() != 2 || generic.getNumDpsInits() != 1 ||
+      generic.getNumLoops() != 5 || generic.getNumParallelLoops() != 2 ||
+      !dlc::isMultiplyAccumulate(generic))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = generic.getIteratorTypesArray();
+  if (iterators[0] != utils::IteratorType::parallel ||
+      iterators[1] != utils::IteratorType::parallel)
+    return std::nullopt;
+  for (Value v : generic->getOperands()) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
+        type.getNumElements() == 0)
+      return std::nullopt;
+  }
+  auto filter =
+      cast<RankedTensorType>(generic.getDpsInputOperand(0)->get().getType());
+  auto input =
+      cast<RankedTensorType>(generic.getDpsInputOperand(1)->get().getType());
+  auto out =
+      cast<RankedTensorType>(generic.getDpsInitOperand(0)->get().getType());
+  if (filter.getRank() != 4 || input.getRank() != 4 || out.getRank() != 2)
+    return std::nullopt;
+  MLIRContext *ctx = generic.getContext();
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  AffineExpr f, p, c, kh, kw;
+  bindDims(ctx, f, p, c, kh, kw);
+  if (maps[0] != AffineMap::get(5, 0, {f, c, kh, kw}, ctx) ||
+      maps[2] != AffineMap::get(5, 0, {f, p}, ctx) ||
+      maps[1].getNumResults() != 4)
+    return std::nullopt;
+  std::optional<int64_t> ow = findModulus(maps[1].getResult(3), p);
+  if (!ow || *ow <= 0 || out.getDimSize(1) % (input.getDimSize(0) * *ow))
+    return std::nullopt;
+  ImplicitConv conv;
+  conv.ow = *ow;
+  conv.oh = out.getDimSize(1) / (input.getDimSize(0) * *ow);
+  conv.channels = filter.getDimSize(1);
+  conv.kh = filter.getDimSize(2);
+  conv.kw = filter.getDimSize(3);
+  std::optional<int64_t> dh = valueAt(maps[1].getResult(2), {0, 0, 0, 1, 0});
+  std::optional<int64_t> dw = valueAt(maps[1].getResult(3), {0, 0, 0, 0, 1});
+  std::optional<int64_t> sh =
+      conv.oh > 1 ? valueAt(maps[1].getResult(2), {0, conv.ow, 0, 0, 0})
+                  : std::optional<int64_t>(1);
+  if (!dh || !dw || !sh || *dh <= 0 || *dw <= 0 || *sh <= 0)
+    return std::nullopt;
+  conv.dilationH = *dh;
+  conv.dilationW = *dw;
+  conv.strideH = *sh;
+  if (maps[1] != implicitConvInputMap(ctx, conv))
+    return std::nullopt;
+  return conv;
+}
+
 class MatmulEmitter {
 public:
   /// `rhs` is B [K, N], or with `packedWidth` B packed in panels
   /// [N / packedWidth, K, packedWidth] (B[k, n] at [n / w, k, n % w]; w a
   /// multiple of the vector width that divides the tile width); `n` is the
   /// number of columns of C.
+  /// With `conv`, `lhs` is the filter [F, C, KH, KW] and `rhs` the padded
+  /// input (ImplicitConv).
   MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs, int64_t n,
                 int64_t packedWidth,
-                const std::optional<dlc::FusedEpilogue> &epilogue, int64_t lanes)
+                const std::optional<dlc::FusedEpilogue> &epilogue,
+                int64_t lanes, std::optional<ImplicitConv> conv = std::nullopt)
       : b(b), loc(loc), lhs(lhs), rhs(rhs), epilogue(epilogue), lanes(lanes),
-        n(n), packedWidth(packedWidth) {
+        n(n), packedWidth(packedWidth), conv(conv) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
-    k = lhsType.getDimSize(1);
+    k = lhsType.getNumElements() / lhsType.getDimSize(0);
     elem = lhsType.getElementType();
     vecType = VectorType::get({lanes}, elem);
     maskType = VectorType::get({lanes}, b.getI1Type());
     rowMap = AffineMap::getMinorIdentityMap(2, 1, b.getContext());
+    inputRowMap = AffineMap::getMinorIdentityMap(4, 1, b.getContext());
   }
 
   /// Emits the tile loops for rows [rowBegin, rowEnd) with `tile`-sized
@@ -154,34 +264,89 @@ private:
                       rowMap, zero, masks[v], inBounds)
                       .getResult());
 
-    auto kLoop = scf::ForOp::create(
-        b, loc, index(0), index(k), index(1), accs,
-        [&](OpBuilder &, Location, Value kk, ValueRange acc) {
-          SmallVector<Value> bvecs;
-          for (int64_t v = 0; v < tile.vectors; ++v)
-            bvecs.push_back(
-                packedWidth
-                    ? vector::TransferReadOp::create(
-                          b, loc, vecType, rhs,
-                          ValueRange{panels[v], kk, index(panelOffsets[v])},
-                          panelMap,
-                          zero, Value(), b.getBoolArrayAttr({true}))
-                          .getResult()
-                    : vector::TransferReadOp::create(
-                          b, loc, vecType, rhs, ValueRange{kk, cols[v]},
-                          rowMap, zero, masks[v], inBounds)
-                          .getResult());
-          SmallVector<Value> next;
-          for (int64_t r = 0; r < tile.rows; ++r) {
-            Value a = tensor::ExtractOp::create(b, loc, lhs,
-                                                ValueRange{rows[r], kk});
-            Value splat = vector::BroadcastOp::create(b, loc, vecType, a);
+    // One k step: the B vectors of the tile's columns, each A element of
+    // the tile's rows broadcast and multiplied into them.
+    auto step = [&](ArrayRef<Value> bvecs, function_ref<Value(int64_t)> aElem,
+                    ValueRange acc) {
+      SmallVector<Value> next;
+      for (int64_t r = 0; r < tile.rows; ++r) {
+        Value splat = vector::BroadcastOp::create(b, loc, vecType, aElem(r));
+        for (int64_t v = 0; v < tile.vectors; ++v)
+          next.push_back(vector::FMAOp::create(b, loc, splat, bvecs[v],
+                                               acc[r * tile.vectors + v]));
+      }
+      return next;
+    };
+    scf::ForOp kLoop;
+    if (conv) {
+      // Each vector's pixels: one output row segment of one image.
+      SmallVector<Value> images, inRows, inCols;
+      for (int64_t v = 0; v < tile.vectors; ++v) {
+        Value pixel = cols[v];
+        images.push_back(
+            arith::DivUIOp::create(b, loc, pixel, index(conv->oh * conv->ow)));
+        Value row = arith::RemUIOp::create(
+            b, loc, arith::DivUIOp::create(b, loc, pixel, index(conv->ow)),
+            index(conv->oh));
+        inRows.push_back(
+            arith::MulIOp::create(b, loc, row, index(conv->strideH)));
+        inCols.push_back(
+            arith::RemUIOp::create(b, loc, pixel, index(conv->ow)));
+      }
+      // Channels in a loop, the KH x KW taps of each unrolled.
+      kLoop = scf::ForOp::create(
+          b, loc, index(0), index(conv->channels), index(1), accs,
+          [&](OpBuilder &, Location, Value ch, ValueRange acc) {
+            SmallVector<Value> current(acc);
+            for (int64_t i = 0; i < conv->kh; ++i)
+              for (int64_t j = 0; j < conv->kw; ++j) {
+                SmallVector<Value> bvecs;
+                for (int64_t v = 0; v < tile.vectors; ++v)
+                  bvecs.push_back(vector::TransferReadOp::create(
+                      b, loc, vecType, rhs,
+                      ValueRange{images[v], ch,
+                                 offset(inRows[v], i * conv->dilationH),
+                                 offset(inCols[v], j * conv->dilationW)},
+                      inputRowMap, zero, Value(), b.getBoolArrayAttr({true})));
+                current = step(
+                    bvecs,
+                    [&](int64_t r) -> Value {
+                      return tensor::ExtractOp::create(
+                          b, loc, lhs,
+                          ValueRange{rows[r], ch, index(i), index(j)});
+                    },
+                    current);
+              }
+            scf::YieldOp::create(b, loc, current);
+          });
+    } else {
+      kLoop = scf::ForOp::create(
+          b, loc, index(0), index(k), index(1), accs,
+          [&](OpBuilder &, Location, Value kk, ValueRange acc) {
+            SmallVector<Value> bvecs;
             for (int64_t v = 0; v < tile.vectors; ++v)
-              next.push_back(vector::FMAOp::create(
-                  b, loc, splat, bvecs[v], acc[r * tile.vectors + v]));
-          }
-          scf::YieldOp::create(b, loc, next);
-        });
+              bvecs.push_back(
+                  packedWidth
+                      ? vector::TransferReadOp::create(
+                            b, loc, vecType, rhs,
+                            ValueRange{panels[v], kk, index(panelOffsets[v])},
+                            panelMap, zero, Value(), b.getBoolArrayAttr({true}))
+                            .getResult()
+                      : vector::TransferReadOp::create(
+                            b, loc, vecType, rhs, ValueRange{kk, cols[v]},
+                            rowMap, zero, masks[v], inBounds)
+                            .getResult());
+            scf::YieldOp::create(b, loc,
+                                 step(
+                                     bvecs,
+                                     [&](int64_t r) -> Value {
+                                       return tensor::ExtractOp::create(
+                                           b, loc, lhs,
+                                           ValueRange{rows[r], kk});
+                                     },
+                                     acc));
+          });
+    }
 
     for (int64_t r = 0; r < tile.rows; ++r)
       for (int64_t v = 0; v < tile.vectors; ++v) {
@@ -207,10 +372,11 @@ private:
   std::optional<dlc::FusedEpilogue> epilogue;
   int64_t lanes; ///< f32 elements per vector
   int64_t n, packedWidth;
+  std::optional<ImplicitConv> conv;
   int64_t k;
   Type elem;
   VectorType vecType, maskType;
-  AffineMap rowMap;
+  AffineMap rowMap, inputRowMap;
 };
 
 struct VectorizeMatmulPass
@@ -226,10 +392,18 @@ struct VectorizeMatmulPass
           matmuls.push_back(op);
       } else if (packedPanelWidth(op)) {
         matmuls.push_back(op);
+      } else if (std::optional<ImplicitConv> conv = matchImplicitConv(op)) {
+        // Each vector in one output row, every tile whole (B is read
+        // unmasked); others stay loops.
+        int64_t pixels =
+            cast<RankedTensorType>(op->getResult(0).getType()).getDimSize(1);
+        if (conv->ow % lanes == 0 && pixels % (lanes * vectors) == 0)
+          matmuls.push_back(op);
       }
     });
     for (linalg::LinalgOp op : matmuls) {
       int64_t packedWidth = packedPanelWidth(op);
+      std::optional<ImplicitConv> conv = matchImplicitConv(op);
       OpBuilder b(op);
       Value lhs = op.getDpsInputOperand(0)->get();
       Value rhs = op.getDpsInputOperand(1)->get();
@@ -237,21 +411,22 @@ struct VectorizeMatmulPass
       int64_t m = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
       int64_t n = cast<RankedTensorType>(acc.getType()).getDimSize(1);
       // Panels hold whole vectors and tiles whole panels.
-      if (packedWidth && (packedWidth % lanes != 0 ||
-                          (lanes * vectors) % packedWidth != 0)) {
+      if (packedWidth &&
+          (packedWidth % lanes != 0 || (lanes * vectors) % packedWidth != 0)) {
         op->emitOpError("packs B in panels of ")
             << packedWidth << " columns, which " << lanes * vectors
             << "-column register tiles of " << lanes
             << "-lane vectors cannot read";
         return signalPassFailure();
       }
-      std::optional<dlc::FusedEpilogue> epilogue = dlc::findFusedEpilogue(op->getResult(0));
+      std::optional<dlc::FusedEpilogue> epilogue =
+          dlc::findFusedEpilogue(op->getResult(0));
       // The tiles are emitted where the epilogue was, after all its inputs.
       if (epilogue)
         b.setInsertionPoint(epilogue->op);
       Value dest = epilogue ? epilogue->op.getDpsInitOperand(0)->get() : acc;
-      MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, n, packedWidth,
-                            epilogue, lanes);
+      MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, n, packedWidth, epilogue,
+                            lanes, conv);
       // Fewer rows than a tile (a recurrent step's batch): one smaller tile.
       // The rows past the last full tile form one tile of their own, whose
       // independent accumulators still hide the FMA latency.

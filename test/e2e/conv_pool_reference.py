@@ -163,6 +163,9 @@ CASES = [
     ("conv_rows_of_14_b2", [2, 3, 14, 14], [9, 3, 3, 3], True,
      dict(pads=[1, 1, 1, 1]), "residual_none"),
     ("conv_1x1", [1, 16, 5, 13], [10, 16, 1, 1], True, {}, "relu"),
+    # implicit GEMM (rows of 16, stride 1 along rows): the input read in place
+    ("conv_implicit_b2_sh2_dilated", [2, 3, 12, 16], [5, 3, 3, 3], True,
+     dict(strides=[2, 1], dilations=[2, 2], pads=[1, 2, 1, 2]), "relu"),
     ("conv_7x7_s2", [1, 3, 20, 20], [4, 3, 7, 7], False,
      dict(strides=[2, 2], pads=[3, 3, 3, 3]), None),
     # 256 filters on 7x7 pixels: tiles along the filters (weights packed at

@@ -133,3 +133,4 @@ func.func @transposed_epilogue(%a: tensor<3x5xf32>, %b: tensor<1x5x16xf32>, %bia
   } -> tensor<16x3xf32>
   return %out : tensor<16x3xf32>
 }
+
