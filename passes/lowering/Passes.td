@@ -103,10 +103,11 @@ def ParallelizeLoops : Pass<"parallelize-loops", "mlir::ModuleOp"> {
     results do not depend on the thread count.
   }];
   let options = [
-    Option<"minWork", "min-work", "int64_t", "262144",
+    Option<"minWork", "min-work", "int64_t", "16384",
            "Estimated operations below which a loop is not split (each chunk "
-           "does at least half as many: about 10 us, several times the cost "
-           "of handing it to another thread)">,
+           "does at least half as many: about 1 us, while handing a chunk to "
+           "a spinning worker costs well under that; measured against 262144 "
+           "and 4096 on the corpus at 1 and 2 threads)">,
   ];
   let dependentDialects = [
     "mlir::func::FuncDialect", "mlir::scf::SCFDialect",
