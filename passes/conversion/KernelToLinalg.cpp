@@ -184,15 +184,18 @@ bool readsInputDirectly(RankedTensorType filterType, RankedTensorType resultType
 }
 
 /// A tensor of `type` whose element at each index is input[inputMap(index)]:
-/// an im2col copy.
+/// an im2col copy. With `outputMap` the loops run in another order than the
+/// result's dims (the result's index is outputMap(loops)).
 Value buildGather(OpBuilder &b, Location loc, Value input,
-                  RankedTensorType type, AffineMap inputMap) {
+                  RankedTensorType type, AffineMap inputMap,
+                  AffineMap outputMap = AffineMap()) {
   Value init =
       tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
   unsigned rank = type.getRank();
+  if (!outputMap)
+    outputMap = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
   return linalg::GenericOp::create(
-             b, loc, type, input, init,
-             {inputMap, AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
+             b, loc, type, input, init, {inputMap, outputMap},
              SmallVector<utils::IteratorType>(rank,
                                               utils::IteratorType::parallel),
              [](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -466,14 +469,18 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
         b, loc, RankedTensorType::get({k, p}, elem), input,
         ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
   } else {
-    AffineExpr dc, dkh, dkw, dn, doh, dow;
-    bindDims(ctx, dc, dkh, dkw, dn, doh, dow);
+    // Loops over (n, oh, c, kh, kw, ow): threads split the output rows,
+    // as the matrix product splits its columns, so that each thread mostly
+    // reads the columns it wrote itself.
+    AffineExpr dn, doh, dc, dkh, dkw, dow;
+    bindDims(ctx, dn, doh, dc, dkh, dkw, dow);
     Value col6 = buildGather(
         b, loc, input, RankedTensorType::get({c, kh, kw, n, oh, ow}, elem),
         AffineMap::get(6, 0,
                        {dn, dc, doh * strides[0] + dkh * dilations[0],
                         dow * strides[1] + dkw * dilations[1]},
-                       ctx));
+                       ctx),
+        AffineMap::get(6, 0, {dc, dkh, dkw, dn, doh, dow}, ctx));
     col = tensor::CollapseShapeOp::create(
         b, loc, RankedTensorType::get({k, p}, elem), col6,
         ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
