@@ -469,18 +469,28 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
         b, loc, RankedTensorType::get({k, p}, elem), input,
         ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
   } else {
-    // Loops over (n, oh, c, kh, kw, ow): threads split the output rows,
-    // as the matrix product splits its columns, so that each thread mostly
-    // reads the columns it wrote itself.
+    // Threads split the outer loops; the matrix product splits its columns.
+    // So that each thread mostly reads the columns it wrote itself, the
+    // outer loops are images (several) or output rows (one image): loops
+    // (n, c, kh, kw, oh, ow) or (n, oh, c, kh, kw, ow). (With several
+    // images, rows outermost would write each k row in pieces of one output
+    // row, P elements apart: twice as slow for lenet5_b64.)
     AffineExpr dn, doh, dc, dkh, dkw, dow;
-    bindDims(ctx, dn, doh, dc, dkh, dkw, dow);
+    AffineMap outputMap;
+    if (n > 1) {
+      bindDims(ctx, dn, dc, dkh, dkw, doh, dow);
+      outputMap = AffineMap::get(6, 0, {dc, dkh, dkw, dn, doh, dow}, ctx);
+    } else {
+      bindDims(ctx, dn, doh, dc, dkh, dkw, dow);
+      outputMap = AffineMap::get(6, 0, {dc, dkh, dkw, dn, doh, dow}, ctx);
+    }
     Value col6 = buildGather(
         b, loc, input, RankedTensorType::get({c, kh, kw, n, oh, ow}, elem),
         AffineMap::get(6, 0,
                        {dn, dc, doh * strides[0] + dkh * dilations[0],
                         dow * strides[1] + dkw * dilations[1]},
                        ctx),
-        AffineMap::get(6, 0, {dc, dkh, dkw, dn, doh, dow}, ctx));
+        outputMap);
     col = tensor::CollapseShapeOp::create(
         b, loc, RankedTensorType::get({k, p}, elem), col6,
         ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
