@@ -50,9 +50,13 @@ struct Options {
   std::string exportOnnx;
 };
 
+/// The usage text, after an error message on stderr (exit 2) or alone on
+/// stdout for --help (exit 0).
 int usage(const char *message) {
-  std::fprintf(stderr,
-               "dlc-run: error: %s\n"
+  std::FILE *out = message ? stderr : stdout;
+  if (message)
+    std::fprintf(out, "dlc-run: error: %s\n", message);
+  std::fprintf(out,
                "usage: dlc-run MODEL.so [--info] [--inputs F.pb...] "
                "[--expect F.pb...] [--rtol R] [--atol A] [--save DIR]\n"
                "                [--random] [--repeat N] [--threads N] "
@@ -62,9 +66,8 @@ int usage(const char *message) {
                "                [--load-params DIR] [--save-params DIR] [--save-grads DIR] "
                "[--checkpoint-in F] [--checkpoint-out F]\n"
                "                [--export-onnx F.onnx]\n"
-               "       dlc-run MODEL.so --export-onnx F.onnx [--checkpoint-in F]\n",
-               message);
-  return 2;
+               "       dlc-run MODEL.so --export-onnx F.onnx [--checkpoint-in F]\n");
+  return message ? 2 : 0;
 }
 
 bool parse(int argc, char **argv, Options &o, std::string &error) {
@@ -481,6 +484,9 @@ void printProfile(dlc_model *model, int runs, double totalMs) {
 int main(int argc, char **argv) {
   Options o;
   std::string error;
+  for (int i = 1; i < argc; ++i)
+    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))
+      return usage(nullptr);
   if (!parse(argc, argv, o, error))
     return usage(error.c_str());
 
