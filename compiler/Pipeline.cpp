@@ -121,7 +121,7 @@ std::string llvmStage(const PipelineOptions &options) {
          "hoist-static-allocs=1},plan-workspace,"
          "buffer-deallocation-pipeline,"
          "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
-         "convert-vector-to-scf,canonicalize,cse),"
+         "convert-vector-to-scf{full-unroll=1},canonicalize,cse),"
          "parallelize-loops,"
          "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
          "lower-affine,convert-vector-to-llvm,convert-ub-to-llvm,convert-math-to-llvm,"

@@ -40,13 +40,6 @@ std::optional<AffineMap> transferMap(AffineMap map, unsigned loop) {
   return std::nullopt;
 }
 
-Value offsetIndex(OpBuilder &b, Location loc, Value index, int64_t delta) {
-  if (delta == 0)
-    return index;
-  return arith::AddIOp::create(b, loc, index,
-                               arith::ConstantIndexOp::create(b, loc, delta));
-}
-
 /// The indices `map` selects from the loop indices.
 SmallVector<Value> select(AffineMap map, ValueRange indices) {
   SmallVector<Value> selected;
@@ -123,23 +116,11 @@ Value applyFusedEpilogue(OpBuilder &b, Location loc,
     if (tensor == epilogue.product) {
       vec = acc;
     } else if (std::optional<AffineMap> along = transferMap(map, lanesLoop)) {
-      if (along->isMinorIdentity() || mask) {
-        vec = vector::TransferReadOp::create(b, loc, vecType, tensor, at,
-                                             *along, zero, mask,
-                                             b.getBoolArrayAttr({true}));
-      } else {
-        // Lanes along an outer dimension: element by element (a transfer
-        // would be lowered through a stack buffer, which keeps the kernel
-        // from being split across threads).
-        unsigned dim = cast<AffineDimExpr>(along->getResult(0)).getPosition();
-        SmallVector<Value> elements;
-        for (int64_t l = 0; l < lanes; ++l) {
-          SmallVector<Value> lane(at);
-          lane[dim] = offsetIndex(b, loc, at[dim], l);
-          elements.push_back(tensor::ExtractOp::create(b, loc, tensor, lane));
-        }
-        vec = vector::FromElementsOp::create(b, loc, vecType, elements);
-      }
+      // Lanes along an outer dimension are read element by element once
+      // bufferized (convert-vector-to-scf{full-unroll}).
+      vec = vector::TransferReadOp::create(b, loc, vecType, tensor, at, *along,
+                                           zero, mask,
+                                           b.getBoolArrayAttr({true}));
     } else {
       vec = broadcast(tensor::ExtractOp::create(b, loc, tensor, at));
     }
@@ -166,22 +147,15 @@ Value writeFusedEpilogue(OpBuilder &b, Location loc,
                          ValueRange productIndices, Value mask) {
   unsigned rank = productIndices.size();
   AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, b.getContext());
-  SmallVector<Value> at = loopIndices(epilogue, productIndices);
-  unsigned dim = vectorLoop(epilogue);
-  if (dim + 1 == rank || mask)
-    return vector::TransferWriteOp::create(b, loc, dest.getType(), vec, dest,
-                                           at, *transferMap(identity, dim),
-                                           mask, b.getBoolArrayAttr({true}))
-        .getResult();
-  // Lanes along an outer dimension: element by element (see above).
-  int64_t lanes = cast<VectorType>(vec.getType()).getNumElements();
-  for (int64_t l = 0; l < lanes; ++l) {
-    SmallVector<Value> lane(at);
-    lane[dim] = offsetIndex(b, loc, at[dim], l);
-    dest = tensor::InsertOp::create(
-        b, loc, vector::ExtractOp::create(b, loc, vec, l), dest, lane);
-  }
-  return dest;
+  // Lanes along an outer dimension are written element by element once
+  // bufferized (convert-vector-to-scf{full-unroll}): element inserts here
+  // would make one-shot bufferization's analysis quadratic in them.
+  return vector::TransferWriteOp::create(
+             b, loc, dest.getType(), vec, dest,
+             loopIndices(epilogue, productIndices),
+             *transferMap(identity, vectorLoop(epilogue)), mask,
+             b.getBoolArrayAttr({true}))
+      .getResult();
 }
 
 bool isMultiplyAccumulate(linalg::GenericOp generic) {

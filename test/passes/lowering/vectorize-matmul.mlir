@@ -101,19 +101,17 @@ func.func @packed(%a: tensor<1x5xf32>, %b: tensor<4x5x16xf32>, %c: tensor<1x64xf
 
 // An epilogue that reads the product transposed (a convolution computed as
 // [pixels, filters], written back as [filters, pixels]) is applied in
-// registers too: a residual read and the result written lane by lane along
-// its outer dimension, the bias per filter read as a vector.
+// registers too: the bias per filter read as a vector, the residual read and
+// the result written along their outer dimension (transfers with a
+// permutation map, unrolled element by element after bufferization).
 // CHECK-LABEL: func @transposed_epilogue
 // CHECK-NOT: linalg.generic
 // CHECK: vector.fma
-// CHECK: vector.transfer_read %{{.*}} : tensor<16xf32>, vector<16xf32>
-// CHECK-COUNT-16: tensor.extract %{{.*}} : tensor<16x3xf32>
-// CHECK: vector.from_elements
+// CHECK: vector.transfer_read %{{.*}} {in_bounds = [true]} : tensor<16xf32>, vector<16xf32>
+// CHECK: vector.transfer_read %{{.*}} {in_bounds = [true], permutation_map = #{{[a-z0-9]+}}} : tensor<16x3xf32>, vector<16xf32>
 // CHECK: arith.addf
 // CHECK: arith.addf
-// CHECK: vector.extract %{{.*}}[0] : f32 from vector<16xf32>
-// CHECK-NEXT: tensor.insert %{{.*}} : tensor<16x3xf32>
-// CHECK-COUNT-15: tensor.insert
+// CHECK: vector.transfer_write %{{.*}} {in_bounds = [true], permutation_map = #{{[a-z0-9]+}}} : vector<16xf32>, tensor<16x3xf32>
 func.func @transposed_epilogue(%a: tensor<3x5xf32>, %b: tensor<1x5x16xf32>, %bias: tensor<16xf32>, %res: tensor<16x3xf32>) -> tensor<16x3xf32> {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<3x16xf32>
