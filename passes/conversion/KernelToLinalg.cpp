@@ -292,6 +292,60 @@ Value buildImplicitGemmConv(OpBuilder &b, Location loc, Value input,
       .getResult(0);
 }
 
+/// A convolution with stride 2 along rows as one with stride 1, for
+/// implicit GEMM: the (padded) input's even and odd columns become two
+/// channels each, In'[n, 2c + q, h, j] = In[n, c, h, 2j + q] (zero past the
+/// input), and the constant filter is split the same way at compile time,
+/// W'[f, 2c + q, kh, j] = W[f, c, kh, 2j + q] (zero for 2j + q >= KW). Then
+/// In' * W' with stride 1 along rows equals In * W, and every vector of the
+/// implicit GEMM reads contiguous input, at the cost of the zero taps
+/// (2C*KH*ceil(KW/2) products per output instead of C*KH*KW) and of one
+/// pass over the input. Returns false, building nothing, unless the filter
+/// is a constant f32 tensor.
+bool splitColumnParity(OpBuilder &b, Location loc, Value &input,
+                       Value &filter, RankedTensorType resultType) {
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  DenseElementsAttr dense;
+  if (!filterType.getElementType().isF32() || !filterType.hasStaticShape() ||
+      !matchPattern(filter, m_Constant(&dense)))
+    return false;
+  int64_t f = filterType.getDimSize(0), c = filterType.getDimSize(1),
+          kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
+  int64_t taps = (kw + 1) / 2;
+  auto values = dense.getValues<float>();
+  std::vector<float> split(f * 2 * c * kh * taps, 0.0f);
+  for (int64_t o = 0; o < f; ++o)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t y = 0; y < kh; ++y)
+        for (int64_t x = 0; x < kw; ++x) {
+          int64_t from = ((o * c + ch) * kh + y) * kw + x;
+          int64_t to = ((o * 2 * c + 2 * ch + x % 2) * kh + y) * taps + x / 2;
+          split[to] = dense.isSplat() ? values[0] : values[from];
+        }
+  filter = arith::ConstantOp::create(
+      b, loc,
+      DenseElementsAttr::get(
+          RankedTensorType::get({f, 2 * c, kh, taps}, b.getF32Type()),
+          ArrayRef<float>(split)));
+
+  auto inType = cast<RankedTensorType>(input.getType());
+  int64_t n = inType.getDimSize(0), h = inType.getDimSize(2),
+          w = inType.getDimSize(3);
+  // Columns of each parity the taps read: OW + ceil(KW/2) - 1.
+  int64_t half = resultType.getDimSize(3) + taps - 1;
+  if (2 * half > w)
+    input = dlc::padWithConstant(b, loc, input, {0, 0, 0, 0},
+                                 {0, 0, 0, 2 * half - w}, 0.0);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr dn, dq, dh, dj;
+  bindDims(ctx, dn, dq, dh, dj);
+  input = buildGather(
+      b, loc, input,
+      RankedTensorType::get({n, 2 * c, h, half}, inType.getElementType()),
+      AffineMap::get(4, 0, {dn, dq.floorDiv(2), dh, dj * 2 + dq % 2}, ctx));
+  return true;
+}
+
 /// C[M, N] = A[M, K] x Bp with B packed in panels [N / w, K, w]: the form
 /// vectorize-matmul recognizes and reads panel by panel.
 Value packedMatmul(OpBuilder &b, Location loc, Value lhs, Value packed,
@@ -456,6 +510,15 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
                                   resultType, strides, dilations, epilogue);
   bool implicit =
       !direct && isImplicitGemm(resultType, strides, packWidth, packVectorWidth);
+  // Stride 2 along rows: the same, once the columns are split by parity.
+  SmallVector<int64_t> implicitStrides(strides);
+  if (!direct && strides[1] == 2 && dilations[1] == 1 &&
+      isImplicitGemm(resultType, {strides[0], 1}, packWidth,
+                     packVectorWidth) &&
+      splitColumnParity(b, loc, input, filter, resultType)) {
+    implicit = true;
+    implicitStrides[1] = 1;
+  }
   if (implicit)
     packed = false;
   if (implicit) {
@@ -495,14 +558,17 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
         b, loc, RankedTensorType::get({k, p}, elem), col6,
         ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
   }
-  Value weights = tensor::CollapseShapeOp::create(
-      b, loc, RankedTensorType::get({f, k}, elem), filter,
-      ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+  Value weights =
+      implicit ? Value()
+               : tensor::CollapseShapeOp::create(
+                     b, loc, RankedTensorType::get({f, k}, elem), filter,
+                     ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}})
+                     .getResult();
   auto productType = RankedTensorType::get({f, p}, elem);
   Value product;
   if (implicit) {
-    product = buildImplicitGemmConv(b, loc, input, filter, resultType, strides,
-                                    dilations);
+    product = buildImplicitGemmConv(b, loc, input, filter, resultType,
+                                    implicitStrides, dilations);
   } else if (packed) {
     product = packedMatmul(b, loc, weights, col, productType);
   } else {

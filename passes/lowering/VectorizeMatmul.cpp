@@ -44,6 +44,10 @@ struct TileShape {
   int64_t rows, vectors;
 };
 
+/// Implicit-GEMM windows up to this many taps are unrolled whole; larger
+/// ones unroll one filter row at a time.
+constexpr int64_t kMaxUnrolledTaps = 16;
+
 /// An implicit-GEMM convolution: C[f, p] += W[f, c, kh, kw] *
 /// In[p / (OH*OW), c, ((p / OW) % OH)*SH + kh*DH, (p % OW) + kw*DW] over an
 /// (already padded) NCHW input with horizontal stride 1: B[k, p] is read
@@ -293,30 +297,56 @@ private:
         inCols.push_back(
             arith::RemUIOp::create(b, loc, pixel, index(conv->ow)));
       }
-      // Channels in a loop, the KH x KW taps of each unrolled.
+      // Channels in a loop, the taps of each unrolled: all KH x KW of them
+      // for small windows, else the KW taps of each filter row in a loop
+      // over the rows (a fully unrolled 7x7 window is too much code).
+      auto emitTaps = [&](Value ch, Value tapRow, int64_t rowOffset,
+                          SmallVector<Value> current) {
+        for (int64_t j = 0; j < conv->kw; ++j) {
+          SmallVector<Value> bvecs;
+          for (int64_t v = 0; v < tile.vectors; ++v) {
+            Value row = offset(inRows[v], rowOffset * conv->dilationH);
+            if (tapRow)
+              row = arith::AddIOp::create(
+                  b, loc, row,
+                  arith::MulIOp::create(b, loc, tapRow,
+                                        index(conv->dilationH)));
+            bvecs.push_back(vector::TransferReadOp::create(
+                b, loc, vecType, rhs,
+                ValueRange{images[v], ch, row,
+                           offset(inCols[v], j * conv->dilationW)},
+                inputRowMap, zero, Value(), b.getBoolArrayAttr({true})));
+          }
+          current = step(
+              bvecs,
+              [&](int64_t r) -> Value {
+                return tensor::ExtractOp::create(
+                    b, loc, lhs,
+                    ValueRange{rows[r], ch,
+                               tapRow ? tapRow : index(rowOffset), index(j)});
+              },
+              current);
+        }
+        return current;
+      };
+      bool unrollRows = conv->kh * conv->kw <= kMaxUnrolledTaps;
       kLoop = scf::ForOp::create(
           b, loc, index(0), index(conv->channels), index(1), accs,
           [&](OpBuilder &, Location, Value ch, ValueRange acc) {
             SmallVector<Value> current(acc);
-            for (int64_t i = 0; i < conv->kh; ++i)
-              for (int64_t j = 0; j < conv->kw; ++j) {
-                SmallVector<Value> bvecs;
-                for (int64_t v = 0; v < tile.vectors; ++v)
-                  bvecs.push_back(vector::TransferReadOp::create(
-                      b, loc, vecType, rhs,
-                      ValueRange{images[v], ch,
-                                 offset(inRows[v], i * conv->dilationH),
-                                 offset(inCols[v], j * conv->dilationW)},
-                      inputRowMap, zero, Value(), b.getBoolArrayAttr({true})));
-                current = step(
-                    bvecs,
-                    [&](int64_t r) -> Value {
-                      return tensor::ExtractOp::create(
-                          b, loc, lhs,
-                          ValueRange{rows[r], ch, index(i), index(j)});
-                    },
-                    current);
-              }
+            if (unrollRows) {
+              for (int64_t i = 0; i < conv->kh; ++i)
+                current = emitTaps(ch, Value(), i, current);
+            } else {
+              auto rowLoop = scf::ForOp::create(
+                  b, loc, index(0), index(conv->kh), index(1), current,
+                  [&](OpBuilder &, Location, Value i, ValueRange racc) {
+                    scf::YieldOp::create(
+                        b, loc, emitTaps(ch, i, 0, SmallVector<Value>(racc)));
+                  });
+              current.assign(rowLoop.getResults().begin(),
+                             rowLoop.getResults().end());
+            }
             scf::YieldOp::create(b, loc, current);
           });
     } else {

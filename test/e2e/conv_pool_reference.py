@@ -166,6 +166,15 @@ CASES = [
     # implicit GEMM (rows of 16, stride 1 along rows): the input read in place
     ("conv_implicit_b2_sh2_dilated", [2, 3, 12, 16], [5, 3, 3, 3], True,
      dict(strides=[2, 1], dilations=[2, 2], pads=[1, 2, 1, 2]), "relu"),
+    # a 5x5 window: implicit GEMM with the filter rows in a loop
+    ("conv_implicit_5x5", [1, 2, 8, 16], [4, 2, 5, 5], True,
+     dict(pads=[2, 2, 2, 2]), None),
+    # stride 2 along rows: columns split by parity into channels (the
+    # constant filter too), then implicit GEMM; 7x7 like resnet's conv1
+    ("conv_parity_7x7_s2_relu", [1, 3, 8, 32], [8, 3, 7, 7], True,
+     dict(strides=[2, 2], pads=[3, 3, 3, 3]), "relu"),
+    ("conv_parity_3x3_s2_b2_residual", [2, 4, 8, 32], [6, 4, 3, 3], True,
+     dict(strides=[2, 2], pads=[1, 1, 1, 1]), "residual_none"),
     ("conv_7x7_s2", [1, 3, 20, 20], [4, 3, 7, 7], False,
      dict(strides=[2, 2], pads=[3, 3, 3, 3]), None),
     # 256 filters on 7x7 pixels: tiles along the filters (weights packed at

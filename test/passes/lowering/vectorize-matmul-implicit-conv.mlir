@@ -22,3 +22,20 @@ func.func @implicit_conv(%w: tensor<6x3x2x2xf32>, %x: tensor<2x3x5x5xf32>, %c: t
   } -> tensor<6x32xf32>
   return %r : tensor<6x32xf32>
 }
+
+// A 5x5 window (more than 16 taps): the filter rows are a loop inside the
+// channel loop, the 5 taps of a row unrolled.
+// CHECK-LABEL: func @large_window
+// CHECK: scf.for %[[C:[a-z0-9_]+]] = %c0{{[_0-9]*}} to %c2{{[_0-9]*}} step %c1{{[_0-9]*}} iter_args
+// CHECK:   scf.for %[[R:[a-z0-9_]+]] = %c0{{.*}} to %c5
+// CHECK:     tensor.extract %{{.*}}[%{{.*}}, %[[C]], %[[R]], %c0{{.*}}] : tensor<2x2x5x5xf32>
+// CHECK-COUNT-4: tensor.extract %{{.*}}[%{{.*}}, %[[C]], %[[R]], %{{.*}}] : tensor<2x2x5x5xf32>
+func.func @large_window(%w: tensor<2x2x5x5xf32>, %x: tensor<1x2x8x8xf32>, %c: tensor<2x16xf32>) -> tensor<2x16xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(f, p, c, kh, kw) -> (f, c, kh, kw)>, affine_map<(f, p, c, kh, kw) -> (p floordiv 16, c, (p floordiv 4) mod 4 + kh, p mod 4 + kw)>, affine_map<(f, p, c, kh, kw) -> (f, p)>], iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%w, %x : tensor<2x2x5x5xf32>, tensor<1x2x8x8xf32>) outs(%c : tensor<2x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x16xf32>
+  return %r : tensor<2x16xf32>
+}
