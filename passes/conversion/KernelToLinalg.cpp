@@ -265,7 +265,8 @@ bool isImplicitGemm(RankedTensorType resultType, ArrayRef<int64_t> strides,
 Value buildImplicitGemmConv(OpBuilder &b, Location loc, Value input,
                             Value filter, RankedTensorType resultType,
                             ArrayRef<int64_t> strides,
-                            ArrayRef<int64_t> dilations) {
+                            ArrayRef<int64_t> dilations,
+                            Value accumulator = Value()) {
   MLIRContext *ctx = b.getContext();
   int64_t n = resultType.getDimSize(0), f = resultType.getDimSize(1);
   int64_t oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
@@ -285,65 +286,71 @@ Value buildImplicitGemmConv(OpBuilder &b, Location loc, Value input,
       IteratorType::reduction, IteratorType::reduction};
   auto productType =
       RankedTensorType::get({f, n * oh * ow}, resultType.getElementType());
-  Value init = dlc::createFilled(b, loc, productType, 0.0);
+  Value init = accumulator ? accumulator
+                           : dlc::createFilled(b, loc, productType, 0.0);
   return linalg::GenericOp::create(b, loc, productType,
                                    ValueRange{filter, input}, init, maps,
                                    iterators, yieldMultiplyAdd)
       .getResult(0);
 }
 
-/// A convolution with stride 2 along rows as one with stride 1, for
-/// implicit GEMM: the (padded) input's even and odd columns become two
-/// channels each, In'[n, 2c + q, h, j] = In[n, c, h, 2j + q] (zero past the
-/// input), and the constant filter is split the same way at compile time,
-/// W'[f, 2c + q, kh, j] = W[f, c, kh, 2j + q] (zero for 2j + q >= KW). Then
-/// In' * W' with stride 1 along rows equals In * W, and every vector of the
-/// implicit GEMM reads contiguous input, at the cost of the zero taps
-/// (2C*KH*ceil(KW/2) products per output instead of C*KH*KW) and of one
-/// pass over the input. Returns false, building nothing, unless the filter
-/// is a constant f32 tensor.
-bool splitColumnParity(OpBuilder &b, Location loc, Value &input,
-                       Value &filter, RankedTensorType resultType) {
+/// A convolution with stride 2 along rows as two with stride 1, for
+/// implicit GEMM: the (padded) input's even and odd columns, In_q[n, c, h,
+/// j] = In[n, c, h, 2j + q], convolved with the filter's even and odd
+/// columns, W_q[f, c, kh, j] = W[f, c, kh, 2j + q] (split at compile time),
+/// the second product accumulating onto the first. Every vector then reads
+/// contiguous input. (One conv over 2C interleaved channels would need a
+/// zero tap for odd KW, and 0 * inf in a column no window reads is NaN.)
+/// Returns the product [F, N*OH*OW], or null, building nothing, unless the
+/// filter is a constant f32 tensor.
+Value buildParitySplitConv(OpBuilder &b, Location loc, Value input,
+                           Value filter, RankedTensorType resultType,
+                           ArrayRef<int64_t> strides,
+                           ArrayRef<int64_t> dilations) {
   auto filterType = cast<RankedTensorType>(filter.getType());
   DenseElementsAttr dense;
   if (!filterType.getElementType().isF32() || !filterType.hasStaticShape() ||
       !matchPattern(filter, m_Constant(&dense)))
-    return false;
+    return Value();
   int64_t f = filterType.getDimSize(0), c = filterType.getDimSize(1),
           kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
-  int64_t taps = (kw + 1) / 2;
-  auto values = dense.getValues<float>();
-  std::vector<float> split(f * 2 * c * kh * taps, 0.0f);
-  for (int64_t o = 0; o < f; ++o)
-    for (int64_t ch = 0; ch < c; ++ch)
-      for (int64_t y = 0; y < kh; ++y)
-        for (int64_t x = 0; x < kw; ++x) {
-          int64_t from = ((o * c + ch) * kh + y) * kw + x;
-          int64_t to = ((o * 2 * c + 2 * ch + x % 2) * kh + y) * taps + x / 2;
-          split[to] = dense.isSplat() ? values[0] : values[from];
-        }
-  filter = arith::ConstantOp::create(
-      b, loc,
-      DenseElementsAttr::get(
-          RankedTensorType::get({f, 2 * c, kh, taps}, b.getF32Type()),
-          ArrayRef<float>(split)));
-
   auto inType = cast<RankedTensorType>(input.getType());
   int64_t n = inType.getDimSize(0), h = inType.getDimSize(2),
           w = inType.getDimSize(3);
-  // Columns of each parity the taps read: OW + ceil(KW/2) - 1.
-  int64_t half = resultType.getDimSize(3) + taps - 1;
-  if (2 * half > w)
-    input = dlc::padWithConstant(b, loc, input, {0, 0, 0, 0},
-                                 {0, 0, 0, 2 * half - w}, 0.0);
+  int64_t ow = resultType.getDimSize(3);
+  auto values = dense.getValues<float>();
   MLIRContext *ctx = b.getContext();
-  AffineExpr dn, dq, dh, dj;
-  bindDims(ctx, dn, dq, dh, dj);
-  input = buildGather(
-      b, loc, input,
-      RankedTensorType::get({n, 2 * c, h, half}, inType.getElementType()),
-      AffineMap::get(4, 0, {dn, dq.floorDiv(2), dh, dj * 2 + dq % 2}, ctx));
-  return true;
+  AffineExpr dn, dc, dh, dj;
+  bindDims(ctx, dn, dc, dh, dj);
+  Value product;
+  for (int64_t q = 0; q < 2; ++q) {
+    int64_t taps = (kw - q + 1) / 2; // columns q, q + 2, ... of the filter
+    if (taps == 0)
+      continue;
+    std::vector<float> split(f * c * kh * taps);
+    for (int64_t o = 0; o < f * c * kh; ++o)
+      for (int64_t j = 0; j < taps; ++j)
+        split[o * taps + j] =
+            dense.isSplat() ? values[0] : values[o * kw + 2 * j + q];
+    Value part = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(
+            RankedTensorType::get({f, c, kh, taps}, b.getF32Type()),
+            ArrayRef<float>(split)));
+    // The columns the taps read: 2j + q for j < OW + taps - 1, all inside
+    // the padded input (the last is (OW - 1) * 2 + q + 2 * (taps - 1) <=
+    // (OW - 1) * 2 + KW - 1 < W).
+    int64_t cols = ow + taps - 1;
+    assert(2 * (cols - 1) + q < w && "parity columns past the input");
+    (void)w;
+    Value plane = buildGather(
+        b, loc, input,
+        RankedTensorType::get({n, c, h, cols}, inType.getElementType()),
+        AffineMap::get(4, 0, {dn, dc, dh, dj * 2 + q}, ctx));
+    product = buildImplicitGemmConv(b, loc, plane, part, resultType,
+                                    {strides[0], 1}, dilations, product);
+  }
+  return product;
 }
 
 /// C[M, N] = A[M, K] x Bp with B packed in panels [N / w, K, w]: the form
@@ -511,14 +518,13 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
   bool implicit =
       !direct && isImplicitGemm(resultType, strides, packWidth, packVectorWidth);
   // Stride 2 along rows: the same, once the columns are split by parity.
-  SmallVector<int64_t> implicitStrides(strides);
+  Value paritySplit;
   if (!direct && strides[1] == 2 && dilations[1] == 1 &&
-      isImplicitGemm(resultType, {strides[0], 1}, packWidth,
-                     packVectorWidth) &&
-      splitColumnParity(b, loc, input, filter, resultType)) {
+      isImplicitGemm(resultType, {strides[0], 1}, packWidth, packVectorWidth))
+    paritySplit = buildParitySplitConv(b, loc, input, filter, resultType,
+                                       strides, dilations);
+  if (paritySplit)
     implicit = true;
-    implicitStrides[1] = 1;
-  }
   if (implicit)
     packed = false;
   if (implicit) {
@@ -567,8 +573,10 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
   auto productType = RankedTensorType::get({f, p}, elem);
   Value product;
   if (implicit) {
-    product = buildImplicitGemmConv(b, loc, input, filter, resultType,
-                                    implicitStrides, dilations);
+    product = paritySplit ? paritySplit
+                          : buildImplicitGemmConv(b, loc, input, filter,
+                                                  resultType, strides,
+                                                  dilations);
   } else if (packed) {
     product = packedMatmul(b, loc, weights, col, productType);
   } else {

@@ -175,6 +175,10 @@ CASES = [
      dict(strides=[2, 2], pads=[3, 3, 3, 3]), "relu"),
     ("conv_parity_3x3_s2_b2_residual", [2, 4, 8, 32], [6, 4, 3, 3], True,
      dict(strides=[2, 2], pads=[1, 1, 1, 1]), "residual_none"),
+    # an inf in the last input column, which no window reads: every output
+    # stays finite (a zero tap multiplying it would give NaN)
+    ("conv_parity_inf_unread_column", [1, 3, 9, 34], [8, 3, 3, 3], False,
+     dict(strides=[2, 2]), None),
     ("conv_7x7_s2", [1, 3, 20, 20], [4, 3, 7, 7], False,
      dict(strides=[2, 2], pads=[3, 3, 3, 3]), None),
     # 256 filters on 7x7 pixels: tiles along the filters (weights packed at
@@ -266,6 +270,8 @@ def run_case(case, tools, work):
     rng = random.Random(name)
     uniform = lambda n: [f32(rng.uniform(-1, 1)) for _ in range(n)]
     x, w = uniform(math.prod(xd)), uniform(math.prod(wd))
+    if "inf_unread_column" in name:
+        x[xd[3] - 1] = float("inf")  # image 0, channel 0, row 0, last column
     b = uniform(wd[0]) if bias else None
     group = xd[1] // wd[1]
     y, yd = conv_ref(x, xd, w, wd, b, attrs.get("strides", [1, 1]),

@@ -7,7 +7,8 @@
 // on the [F, N*OH*OW] product.
 // CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1 floordiv 32, d2, ((d1 floordiv 8) mod 4) * 2 + d3 * 2, d1 mod 8 + d4)>
 // CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d2, d3, d4)>
-// CHECK-DAG: #[[PARITY:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1 floordiv 2, d2, d3 * 2 + d1 mod 2)>
+// CHECK-DAG: #[[EVEN:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3 * 2)>
+// CHECK-DAG: #[[ODD:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3 * 2 + 1)>
 // CHECK-LABEL: func @implicit
 // CHECK: %[[PAD:.*]] = tensor.pad
 // CHECK-NOT: linalg.matmul
@@ -29,15 +30,19 @@ func.func @strided(%x: tensor<1x3x5x17xf32>, %w: tensor<5x3x3x3xf32>) -> tensor<
 }
 
 // Horizontal stride 2 with a constant filter: the padded input's even and
-// odd columns become channels 2c and 2c + 1 (a gather), the filter is split
-// the same way at compile time (3 columns -> 2 per parity, one of them zero),
-// and the product is a stride-1 implicit GEMM over 2 x 3 channels.
+// odd columns are gathered into planes of their own, the filter's even (2)
+// and odd (1) columns are split at compile time, and the product is two
+// stride-1 implicit GEMMs, the odd one accumulating onto the even one (no
+// zero tap for the odd KW).
 // CHECK-LABEL: func @parity
-// CHECK: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<5x6x3x2xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[PARITY]], {{.*}}]
-// CHECK-SAME: outs(%{{.*}} : tensor<1x6x6x17xf32>)
+// CHECK: %[[E:.*]] = linalg.generic {indexing_maps = [#[[EVEN]], {{.*}}]
+// CHECK-SAME: outs(%{{.*}} : tensor<1x3x6x17xf32>)
+// CHECK: %[[P0:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK-SAME: ins(%{{.*}}, %[[E]] : tensor<5x3x3x2xf32>, tensor<1x3x6x17xf32>) outs(%{{.*}} : tensor<5x64xf32>)
+// CHECK: %[[O:.*]] = linalg.generic {indexing_maps = [#[[ODD]], {{.*}}]
+// CHECK-SAME: outs(%{{.*}} : tensor<1x3x6x16xf32>)
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "reduction", "reduction"]
-// CHECK-SAME: ins(%[[W]], %{{.*}} : tensor<5x6x3x2xf32>, tensor<1x6x6x17xf32>) outs(%{{.*}} : tensor<5x64xf32>)
+// CHECK-SAME: ins(%{{.*}}, %[[O]] : tensor<5x3x3x1xf32>, tensor<1x3x6x16xf32>) outs(%[[P0]] : tensor<5x64xf32>)
 func.func @parity(%x: tensor<1x3x6x34xf32>) -> tensor<1x5x4x16xf32> {
   %w = arith.constant dense<0.25> : tensor<5x3x3x3xf32>
   %c = kernel.conv2d %x, %w {strides = array<i64: 1, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 1 : i64} : (tensor<1x3x6x34xf32>, tensor<5x3x3x3xf32>) -> tensor<1x5x4x16xf32>
