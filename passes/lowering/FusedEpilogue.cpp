@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -156,6 +157,32 @@ Value writeFusedEpilogue(OpBuilder &b, Location loc,
              *transferMap(identity, vectorLoop(epilogue)), mask,
              b.getBoolArrayAttr({true}))
       .getResult();
+}
+
+Value kernelDestination(const std::optional<FusedEpilogue> &epilogue,
+                        Value init) {
+  if (!epilogue)
+    return init;
+  linalg::GenericOp op = epilogue->op;
+  return op.getDpsInitOperand(0)->get();
+}
+
+void replaceKernel(Operation *kernel,
+                   const std::optional<FusedEpilogue> &epilogue, Value result) {
+  if (epilogue) {
+    epilogue->op->getResult(0).replaceAllUsesWith(result);
+    epilogue->op->erase();
+  } else {
+    kernel->getResult(0).replaceAllUsesWith(result);
+  }
+  kernel->erase();
+}
+
+Value constantFillValue(Value init) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  if (!fill || !matchPattern(fill.getDpsInputOperand(0)->get(), m_Constant()))
+    return Value();
+  return fill.getDpsInputOperand(0)->get();
 }
 
 bool isMultiplyAccumulate(linalg::GenericOp generic) {

@@ -54,6 +54,21 @@ mlir::Value writeFusedEpilogue(mlir::OpBuilder &b, mlir::Location loc,
                                mlir::ValueRange productIndices,
                                mlir::Value mask);
 
+/// Where a vector kernel writes its result: the epilogue's output tensor
+/// when it carries one, else `init`, the kernel's own.
+mlir::Value kernelDestination(const std::optional<FusedEpilogue> &epilogue,
+                              mlir::Value init);
+
+/// Replaces the kernel op `kernel` (and its epilogue, when it carries one)
+/// by `result`, the vector code's output, and erases them.
+void replaceKernel(mlir::Operation *kernel,
+                   const std::optional<FusedEpilogue> &epilogue,
+                   mlir::Value result);
+
+/// The constant a linalg.fill gave `init`, a kernel's accumulator, or null:
+/// the vector code then starts its accumulators from it in registers.
+mlir::Value constantFillValue(mlir::Value init);
+
 /// Whether `generic` is an accumulation out + in0 * in1 (its body reads its
 /// two inputs and its output, in that role).
 bool isMultiplyAccumulate(mlir::linalg::GenericOp generic);

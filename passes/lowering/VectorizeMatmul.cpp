@@ -28,7 +28,6 @@
 #include "passes/lowering/FusedEpilogue.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace dlc {
@@ -252,10 +251,7 @@ private:
     // it); with one, the accumulator is only read. An accumulator filled with
     // a constant starts from that constant in registers.
     Value source = epilogue ? init : c;
-    Value fillValue;
-    if (auto fill = init.getDefiningOp<linalg::FillOp>())
-      if (matchPattern(fill.getDpsInputOperand(0)->get(), m_Constant()))
-        fillValue = fill.getDpsInputOperand(0)->get();
+    Value fillValue = dlc::constantFillValue(init);
     SmallVector<Value> accs;
     for (int64_t r = 0; r < tile.rows; ++r)
       for (int64_t v = 0; v < tile.vectors; ++v)
@@ -415,25 +411,30 @@ struct VectorizeMatmulPass
 
   void runOnOperation() override {
     // Plain matmuls, and matmuls whose B is packed in panels.
-    SmallVector<linalg::LinalgOp> matmuls;
+    // Each product with what its B operand is: plain, packed in panels of
+    // `packedWidth` columns, or an implicit-GEMM convolution's input.
+    struct Product {
+      linalg::LinalgOp op;
+      int64_t packedWidth;
+      std::optional<ImplicitConv> conv;
+    };
+    SmallVector<Product> matmuls;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation())) {
         if (isVectorizable(matmul))
-          matmuls.push_back(op);
-      } else if (packedPanelWidth(op)) {
-        matmuls.push_back(op);
+          matmuls.push_back({op, 0, std::nullopt});
+      } else if (int64_t packedWidth = packedPanelWidth(op)) {
+        matmuls.push_back({op, packedWidth, std::nullopt});
       } else if (std::optional<ImplicitConv> conv = matchImplicitConv(op)) {
         // Each vector in one output row, every tile whole (B is read
         // unmasked); others stay loops.
         int64_t pixels =
             cast<RankedTensorType>(op->getResult(0).getType()).getDimSize(1);
         if (conv->ow % lanes == 0 && pixels % (lanes * vectors) == 0)
-          matmuls.push_back(op);
+          matmuls.push_back({op, 0, conv});
       }
     });
-    for (linalg::LinalgOp op : matmuls) {
-      int64_t packedWidth = packedPanelWidth(op);
-      std::optional<ImplicitConv> conv = matchImplicitConv(op);
+    for (auto &[op, packedWidth, conv] : matmuls) {
       OpBuilder b(op);
       Value lhs = op.getDpsInputOperand(0)->get();
       Value rhs = op.getDpsInputOperand(1)->get();
@@ -454,7 +455,7 @@ struct VectorizeMatmulPass
       // The tiles are emitted where the epilogue was, after all its inputs.
       if (epilogue)
         b.setInsertionPoint(epilogue->op);
-      Value dest = epilogue ? epilogue->op.getDpsInitOperand(0)->get() : acc;
+      Value dest = dlc::kernelDestination(epilogue, acc);
       MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, n, packedWidth, epilogue,
                             lanes, conv);
       // Fewer rows than a tile (a recurrent step's batch): one smaller tile.
@@ -464,13 +465,7 @@ struct VectorizeMatmulPass
       int64_t full = m / tileRows * tileRows;
       dest = emitter.emitRows(acc, dest, 0, full, {tileRows, vectors});
       dest = emitter.emitRows(acc, dest, full, m, {m - full, vectors});
-      if (epilogue) {
-        epilogue->op->getResult(0).replaceAllUsesWith(dest);
-        epilogue->op->erase();
-      } else {
-        op->getResult(0).replaceAllUsesWith(dest);
-      }
-      op->erase();
+      dlc::replaceKernel(op, epilogue, dest);
     }
   }
 

@@ -179,9 +179,7 @@ public:
     kw = conv.window[1];
     vecType = VectorType::get({lanes}, b.getF32Type());
     rowMap = AffineMap::getMinorIdentityMap(4, 1, b.getContext());
-    if (auto fill = conv.init.getDefiningOp<linalg::FillOp>())
-      if (matchPattern(fill.getDpsInputOperand(0)->get(), m_Constant()))
-        fillValue = fill.getDpsInputOperand(0)->get();
+    fillValue = dlc::constantFillValue(conv.init);
     source = conv.input;
     planSource();
     int64_t span = lanes * conv.strides[1];
@@ -521,18 +519,10 @@ struct VectorizeSlidingWindowPass
           dlc::findFusedEpilogue(op->getResult(0));
       // Emitted where the epilogue was, after all its inputs.
       OpBuilder b(epilogue ? epilogue->op : op);
-      Value dest =
-          epilogue ? epilogue->op.getDpsInitOperand(0)->get() : window.init;
       Value result =
           SlidingWindowEmitter(b, op->getLoc(), window, epilogue, lanes)
-              .emit(dest);
-      if (epilogue) {
-        epilogue->op->getResult(0).replaceAllUsesWith(result);
-        epilogue->op->erase();
-      } else {
-        op->getResult(0).replaceAllUsesWith(result);
-      }
-      op->erase();
+              .emit(dlc::kernelDestination(epilogue, window.init));
+      dlc::replaceKernel(op, epilogue, result);
     }
   }
 };
