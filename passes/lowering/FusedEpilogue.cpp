@@ -161,8 +161,11 @@ Value writeFusedEpilogue(OpBuilder &b, Location loc,
 
 Value kernelDestination(const std::optional<FusedEpilogue> &epilogue,
                         Value init) {
-  if (!epilogue)
+  if (!epilogue) {
+    if (constantFillValue(init))
+      return init.getDefiningOp<linalg::FillOp>().getDpsInitOperand(0)->get();
     return init;
+  }
   linalg::GenericOp op = epilogue->op;
   return op.getDpsInitOperand(0)->get();
 }

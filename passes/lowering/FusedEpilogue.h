@@ -55,7 +55,10 @@ mlir::Value writeFusedEpilogue(mlir::OpBuilder &b, mlir::Location loc,
                                mlir::Value mask);
 
 /// Where a vector kernel writes its result: the epilogue's output tensor
-/// when it carries one, else `init`, the kernel's own.
+/// when it carries one, else `init`, the kernel's own; when `init` is a
+/// constant fill (which the kernel starts from in registers and never reads),
+/// the fill's destination, so that the fill is not run only to be
+/// overwritten. The kernel must write every element.
 mlir::Value kernelDestination(const std::optional<FusedEpilogue> &epilogue,
                               mlir::Value init);
 
