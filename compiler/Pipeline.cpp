@@ -104,6 +104,7 @@ std::string linalgStage(const PipelineOptions &options) {
          std::to_string(tile.width()) +
          " pack-vector-width=" + std::to_string(tile.lanes) +
          " filter-tiles-min=256" +
+         " winograd=" + options.winograd +
          "},convert-graph-to-linalg,canonicalize,cse)";
 }
 

@@ -35,6 +35,10 @@ struct PipelineOptions {
   /// 256: AVX2, 16; 128: SSE or other), which sizes the matmul kernel's
   /// vectors and register tile (vectorRegisterBits in Codegen.h).
   unsigned vectorBits = 512;
+  /// Which 3x3 stride-1 convolutions Winograd F(4x4, 3x3) computes
+  /// (passes/conversion/WinogradConv.h): "off", "auto" (where it is
+  /// expected to be faster) or "all" (every eligible one).
+  std::string winograd = "auto";
 };
 
 /// One tensor a training step keeps between calls, in `train_step`'s

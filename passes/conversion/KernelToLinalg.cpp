@@ -5,6 +5,7 @@
 #include "dialects/graph/GraphShapes.h"
 #include "dialects/kernel/KernelDialect.h"
 #include "passes/conversion/LinalgBuilders.h"
+#include "passes/conversion/WinogradConv.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -619,9 +620,10 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
 
 struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
   ConvToLinalg(MLIRContext *ctx, int64_t packWidth, int64_t packVectorWidth,
-               int64_t minFilterTiles)
+               int64_t minFilterTiles, StringRef winograd)
       : OpConversionPattern(ctx), packWidth(packWidth),
-        packVectorWidth(packVectorWidth), minFilterTiles(minFilterTiles) {}
+        packVectorWidth(packVectorWidth), minFilterTiles(minFilterTiles),
+        winograd(winograd) {}
 
   LogicalResult
   matchAndRewrite(kernel::Conv2dOp op, OpAdaptor adaptor,
@@ -636,7 +638,19 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
                       op.getActivation(), op.getAlpha().convertToFloat(),
                       op.getBeta().convertToFloat()};
     Value result;
-    if (op.getGroup() == 1) {
+    if (winograd != "off" &&
+        dlc::isWinogradConv(op.getFilter().getType(), resultType,
+                            op.getStrides(), op.getDilations(),
+                            op.getGroup()) &&
+        (winograd == "all" ||
+         dlc::isWinogradProfitable(op.getFilter().getType(), resultType)))
+      result = dlc::buildWinogradConv(
+          rewriter, loc, input, adaptor.getFilter(), resultType, epilogue.bias,
+          epilogue.residual, epilogue.activation, epilogue.alpha,
+          epilogue.beta, packVectorWidth);
+    if (result) {
+      // Done: the epilogue is part of the output transform.
+    } else if (op.getGroup() == 1) {
       result = buildIm2colConv(rewriter, loc, input, adaptor.getFilter(),
                                resultType, op.getStrides(), op.getDilations(),
                                epilogue, packWidth, packVectorWidth,
@@ -662,6 +676,7 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
   }
 
   int64_t packWidth, packVectorWidth, minFilterTiles;
+  std::string winograd;
 };
 
 /// `v` with its last two dims swapped, materialized.
@@ -943,9 +958,15 @@ struct KernelToLinalgPass
 
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    if (winograd != "off" && winograd != "auto" && winograd != "all") {
+      getOperation().emitError("convert-kernel-to-linalg: winograd must be "
+                               "off, auto or all, not '")
+          << winograd << "'";
+      return signalPassFailure();
+    }
     RewritePatternSet patterns(ctx);
     patterns.add<ConvToLinalg>(ctx, packWidth, packVectorWidth,
-                               filterTilesMin);
+                               filterTilesMin, winograd);
     patterns.add<MatmulToLinalg, PoolToLinalg>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<kernel::KernelDialect>();

@@ -16,6 +16,10 @@ using namespace mlir;
 namespace dlc {
 
 Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto vec = dyn_cast<VectorType>(type))
+    if (auto elem = dyn_cast<FloatType>(vec.getElementType()))
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(vec, b.getFloatAttr(elem, value)));
   if (isa<FloatType>(type))
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
   if (type.isInteger(1))

@@ -24,11 +24,16 @@ def KernelToLinalg : Pass<"convert-kernel-to-linalg", "mlir::func::FuncOp"> {
            "filters (a multiple of pack-width) as [pixels, filters] products "
            "with the filter packed at compile time, when their pixels do not "
            "fill whole tiles or could not be packed (0: never)">,
+    Option<"winograd", "winograd", "std::string", "\"off\"",
+           "Compute 3x3 stride-1 convolutions with a constant filter and "
+           "output sizes divisible by 4 by Winograd F(4x4, 3x3), with vectors "
+           "of pack-vector-width lanes: off, auto (where it is expected to "
+           "be faster) or all (less exact: see WinogradConv.h)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
-    "mlir::scf::SCFDialect"
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
   ];
 }
 

@@ -434,6 +434,14 @@ struct VectorizeMatmulPass
           matmuls.push_back({op, 0, conv});
       }
     });
+    SmallVector<linalg::BatchMatmulOp> batches;
+    getOperation().walk([&](linalg::BatchMatmulOp op) {
+      if (isVectorizable(op))
+        batches.push_back(op);
+    });
+    for (linalg::BatchMatmulOp op : batches)
+      vectorizeBatch(op);
+
     for (auto &[op, packedWidth, conv] : matmuls) {
       OpBuilder b(op);
       Value lhs = op.getDpsInputOperand(0)->get();
@@ -467,6 +475,76 @@ struct VectorizeMatmulPass
       dest = emitter.emitRows(acc, dest, full, m, {m - full, vectors});
       dlc::replaceKernel(op, epilogue, dest);
     }
+  }
+
+  /// Register tiles for each product of a batch, in a loop over the batch
+  /// whose iterations parallelize-loops may split (they write disjoint
+  /// slices). An accumulator filled with a constant is not filled in memory:
+  /// the tiles start from the constant and write every element.
+  void vectorizeBatch(linalg::BatchMatmulOp op) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value lhs = op.getDpsInputOperand(0)->get();
+    Value rhs = op.getDpsInputOperand(1)->get();
+    Value acc = op.getDpsInitOperand(0)->get();
+    auto lhsType = cast<RankedTensorType>(lhs.getType());
+    auto rhsType = cast<RankedTensorType>(rhs.getType());
+    auto accType = cast<RankedTensorType>(acc.getType());
+    int64_t batch = accType.getDimSize(0), m = accType.getDimSize(1),
+            n = accType.getDimSize(2);
+    Value fillValue = dlc::constantFillValue(acc);
+    Value carried = fillValue ? acc.getDefiningOp<linalg::FillOp>()
+                                    .getDpsInitOperand(0)
+                                    ->get()
+                              : acc;
+    auto index = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(b, loc, v).getResult();
+    };
+    auto slice = [&](Value source, RankedTensorType type, Value at) {
+      SmallVector<OpFoldResult> offsets = {at, b.getIndexAttr(0),
+                                           b.getIndexAttr(0)};
+      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                         b.getIndexAttr(type.getDimSize(1)),
+                                         b.getIndexAttr(type.getDimSize(2))};
+      SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+      auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
+                                             type.getElementType());
+      return tensor::ExtractSliceOp::create(b, loc, sliceType, source, offsets,
+                                            sizes, strides)
+          .getResult();
+    };
+    auto loop = scf::ForOp::create(
+        b, loc, index(0), index(batch), index(1), ValueRange{carried},
+        [&](OpBuilder &, Location, Value bi, ValueRange args) {
+          Value dest = slice(args[0], accType, bi);
+          Value init = fillValue ? linalg::FillOp::create(b, loc, fillValue,
+                                                          dest)
+                                       .getResult(0)
+                                 : dest;
+          MatmulEmitter emitter(b, loc, slice(lhs, lhsType, bi),
+                                slice(rhs, rhsType, bi), n, 0, std::nullopt,
+                                lanes);
+          int64_t tileRows = std::min<int64_t>(rows, m);
+          int64_t full = m / tileRows * tileRows;
+          Value result =
+              emitter.emitRows(init, dest, 0, full, {tileRows, vectors});
+          result = emitter.emitRows(init, result, full, m,
+                                    {m - full, vectors});
+          SmallVector<OpFoldResult> offsets = {bi, b.getIndexAttr(0),
+                                               b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                             b.getIndexAttr(m),
+                                             b.getIndexAttr(n)};
+          SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+          scf::YieldOp::create(
+              b, loc,
+              tensor::InsertSliceOp::create(b, loc, result, args[0], offsets,
+                                            sizes, strides)
+                  .getResult());
+        });
+    loop->setAttr("dlc.parallel", b.getUnitAttr());
+    op->getResult(0).replaceAllUsesWith(loop.getResult(0));
+    op->erase();
   }
 
   /// The panel width w of a matmul with B packed in panels, C[m, n] +=
@@ -503,8 +581,9 @@ struct VectorizeMatmulPass
     return w;
   }
 
-  /// Plain (untransposed, unbroadcast) f32 matmul on static tensors.
-  static bool isVectorizable(linalg::MatmulOp op) {
+  /// Plain (untransposed, unbroadcast) f32 matmul or batch matmul on static
+  /// tensors.
+  template <typename MatmulLike> static bool isVectorizable(MatmulLike op) {
     if (!op.hasPureTensorSemantics() || op.hasUserDefinedMaps())
       return false;
     for (Value v : op->getOperands()) {

@@ -187,7 +187,26 @@ CASES = [
      dict(pads=[1, 1, 1, 1]), "relu"),
     ("conv_filter_tiles_s2_residual_relu", [1, 3, 14, 13], [256, 3, 3, 3], True,
      dict(strides=[2, 2], pads=[1, 1, 1, 1]), "residual_relu"),
+    # Winograd F(4x4, 3x3) (compiled with --winograd=all): tiles of an image in
+    # vectors, the last one masked; several images; the epilogue in the
+    # output transform
+    ("winograd_relu", [1, 6, 8, 20], [5, 6, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), "relu"),
+    ("winograd_b2_residual_relu", [2, 4, 12, 16], [7, 4, 3, 3], True,
+     dict(pads=[1, 1, 1, 1]), "residual_relu"),
+    ("winograd_36_tiles", [1, 3, 24, 24], [4, 3, 3, 3], False,
+     dict(pads=[1, 1, 1, 1]), None),
+    ("winograd_unpadded", [1, 2, 10, 14], [3, 2, 3, 3], True, {}, "clip6"),
 ]
+
+# Winograd's transforms scale inputs by up to 8 (B^T d B: |row sums| <= 10,
+# applied twice) before the products and the output transform adds up 36
+# of them with weights up to 8 * 8: its float32 rounding error is about
+# 1000 times a direct sum's. For these sizes (<= 54 channel taps of values
+# in [-1, 1]) that stays below 1e-4 (measured: under 2e-5); the corpus
+# allows rtol 1e-3 for it (tol_loose). A wrong tile, tap or mask is off by
+# a whole term, ~0.1.
+WINOGRAD_ATOL, WINOGRAD_RTOL = 1e-4, 1e-3
 
 
 def tensor_text(name, dims, values):
@@ -292,6 +311,9 @@ def run_case(case, tools, work):
     encode("ModelProto", model_text(xd, wd, w, b, attrs, epilogue, yd),
            os.path.join(d, "model.onnx"))
     inputs = [("X", xd, x)] + ([("R", yd, r)] if r is not None else [])
+    if name.startswith("winograd"):
+        return check(d, inputs, ("Y", yd, y), tools, ["--winograd=all"],
+                     WINOGRAD_ATOL, WINOGRAD_RTOL)
     return check(d, inputs, ("Y", yd, y), tools)
 
 
@@ -310,19 +332,21 @@ def run_pool_case(case, tools, work):
     return check(d, [("X", xd, x)], ("Y", yd, y), tools)
 
 
-def check(d, inputs, expected, tools):
-    """Compiles d/model.onnx for each target and compares its output for
-    `inputs` with `expected` at 1 and 2 threads; returns the failures."""
+def check(d, inputs, expected, tools, flags=(), atol=ATOL, rtol=RTOL):
+    """Compiles d/model.onnx for each target (with `flags`) and compares its
+    output for `inputs` with `expected` at 1 and 2 threads; returns the
+    failures."""
     files = []
     for name, dims, values in inputs:
         files.append(os.path.join(d, name.lower() + ".pb"))
         encode("TensorProto", tensor_text(name, dims, values), files[-1])
     encode("TensorProto", tensor_text(*expected), os.path.join(d, "y.pb"))
     failures = []
-    for target, flags in TARGETS:
+    for target, target_flags in TARGETS:
         lib = os.path.join(d, target + ".so")
         c = subprocess.run([os.path.join(tools, "dlc", "dlc"),
-                            os.path.join(d, "model.onnx"), "-o", lib] + flags,
+                            os.path.join(d, "model.onnx"), "-o", lib] +
+                           target_flags + list(flags),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if c.returncode != 0:
             failures.append("%s: dlc failed: %s" % (target, c.stdout.decode().strip()))
@@ -331,7 +355,7 @@ def check(d, inputs, expected, tools):
             c = subprocess.run([os.path.join(tools, "dlc-run", "dlc-run"), lib,
                                 "--threads", threads, "--inputs"] + files +
                                ["--expect", os.path.join(d, "y.pb"),
-                                "--rtol", str(RTOL), "--atol", str(ATOL)],
+                                "--rtol", str(rtol), "--atol", str(atol)],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             if c.returncode != 0:
                 failures.append("%s, %s thread(s): %s" % (

@@ -62,6 +62,13 @@ cl::opt<bool> noFoldBN("no-fold-bn", cl::desc("Keep batch_norm unfolded"), cl::c
 cl::opt<bool> noFuseBias("no-fuse-bias", cl::desc("Do not fuse bias adds into kernels"), cl::cat(dlcCategory));
 cl::opt<bool> noFuseResidual("no-fuse-residual", cl::desc("Do not fuse residual adds into conv kernels"), cl::cat(dlcCategory));
 cl::opt<bool> noFuseActivation("no-fuse-activation", cl::desc("Do not fuse activations into kernels"), cl::cat(dlcCategory));
+cl::opt<std::string> winograd(
+    "winograd",
+    cl::desc("Which 3x3 stride-1 convolutions Winograd F(4x4, 3x3) computes "
+             "(a quarter of the multiplications; results within the corpus' "
+             "loose tolerance, rtol 1e-3, rather than a direct sum's): auto "
+             "(default: where it is expected to be faster), all, off"),
+    cl::value_desc("auto|all|off"), cl::init("auto"), cl::cat(dlcCategory));
 cl::list<std::string> freezeInputs(
     "freeze-input",
     cl::desc("Bake graph input NAME in as the constant in FILE.pb (an ONNX "
@@ -351,6 +358,12 @@ int main(int argc, char **argv) {
   options.fuseBias = !noFuseBias;
   options.fuseResidual = !noFuseResidual;
   options.fuseActivation = !noFuseActivation;
+  if (winograd != "auto" && winograd != "all" && winograd != "off") {
+    llvm::errs() << "dlc: --winograd must be auto, all or off, not '"
+                 << winograd << "'\n";
+    return 1;
+  }
+  options.winograd = winograd;
   options.printIRAfterChange = printIR;
   std::vector<std::pair<std::string, double>> hyperparameters;
   if (train) {

@@ -132,3 +132,28 @@ func.func @transposed_epilogue(%a: tensor<3x5xf32>, %b: tensor<1x5x16xf32>, %bia
   return %out : tensor<16x3xf32>
 }
 
+
+// A batch of products (Winograd's 36): a loop over the batch that
+// parallelize-loops may split, each product's tiles on rank-reduced slices,
+// written back into the batch result. The accumulator is a zero fill: the
+// tiles start from zero in registers and write into the fill's destination,
+// so the fill is never run.
+// CHECK-LABEL: func @batch
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<3x2x16xf32>
+// CHECK: scf.for %[[B:.*]] = %c0{{.*}} to %c3{{.*}} step %c1{{.*}} iter_args(%[[ACC:.*]] = %[[E]])
+// CHECK:   %[[DEST:.*]] = tensor.extract_slice %[[ACC]][%[[B]], 0, 0] [1, 2, 16] [1, 1, 1] : tensor<3x2x16xf32> to tensor<2x16xf32>
+// CHECK:   %[[A:.*]] = tensor.extract_slice %arg0[%[[B]], 0, 0] [1, 2, 5] [1, 1, 1] : tensor<3x2x5xf32> to tensor<2x5xf32>
+// CHECK:   %[[R:.*]] = tensor.extract_slice %arg1[%[[B]], 0, 0] [1, 5, 16] [1, 1, 1] : tensor<3x5x16xf32> to tensor<5x16xf32>
+// CHECK:   vector.broadcast %cst
+// CHECK:   vector.transfer_read %[[R]]
+// CHECK:   vector.fma
+// CHECK:   tensor.insert_slice %{{.*}} into %[[ACC]][%[[B]], 0, 0] [1, 2, 16] [1, 1, 1]
+// CHECK: } {dlc.parallel}
+// CHECK-NOT: linalg.batch_matmul
+func.func @batch(%a: tensor<3x2x5xf32>, %b: tensor<3x5x16xf32>) -> tensor<3x2x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x2x16xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<3x2x16xf32>) -> tensor<3x2x16xf32>
+  %r = linalg.batch_matmul ins(%a, %b : tensor<3x2x5xf32>, tensor<3x5x16xf32>) outs(%c : tensor<3x2x16xf32>) -> tensor<3x2x16xf32>
+  return %r : tensor<3x2x16xf32>
+}

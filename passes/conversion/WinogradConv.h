@@ -1,0 +1,65 @@
+//===- WinogradConv.h - F(4x4, 3x3) Winograd convolution --------*- C++ -*-===//
+//
+// Lavin and Gray's minimal filtering algorithm F(4x4, 3x3): each 4x4 block
+// of a 3x3 stride-1 convolution's output is computed from a 6x6 input tile as
+//
+//   Y = A^T [ (G g G^T) (.) (B^T d B) ] A        ((.): elementwise product)
+//
+// 36 multiplications per channel pair instead of 144. Across channels the
+// elementwise products become 36 independent matrix products [F, C] x
+// [C, tiles], so the convolution costs a quarter of the multiply-adds plus
+// two cheap transforms. Its rounding error is larger than a direct
+// convolution's (the transforms scale values by up to 8 and 1/24); the
+// corpus allows rtol 1e-3 for it (its models stay within 1e-4), and
+// `dlc --winograd=off` keeps the direct kernels.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_PASSES_CONVERSION_WINOGRADCONV_H
+#define DLC_PASSES_CONVERSION_WINOGRADCONV_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace dlc {
+
+/// Whether F(4x4, 3x3) computes a convolution with this f32 [F, C, 3, 3]
+/// filter and [N, F, OH, OW] result: one group, stride and dilation 1, OH
+/// and OW multiples of 4 (whole output tiles).
+bool isWinogradConv(mlir::RankedTensorType filterType,
+                    mlir::RankedTensorType resultType,
+                    llvm::ArrayRef<int64_t> strides,
+                    llvm::ArrayRef<int64_t> dilations, int64_t group);
+
+/// Whether F(4x4, 3x3) is expected to beat the direct kernels on an eligible
+/// convolution: 32 or more input channels (the products' depth; with 3 or
+/// 4 the transforms cost more than the products save: vgg_small_b8's first
+/// convolution 0.08 -> 0.21 ms) and 16 or more output tiles (cnn_bn's 8x8
+/// convolution of one image, 4 tiles: 0.15 -> 0.22 ms, the 36 transformed
+/// filter matrices read for too few columns).
+bool isWinogradProfitable(mlir::RankedTensorType filterType,
+                          mlir::RankedTensorType resultType);
+
+/// The convolution of the (already padded) NCHW `input` with the constant
+/// `filter` by F(4x4, 3x3), followed by activation(y + bias[f] +
+/// residual[n, f, oh, ow]) (bias and residual may be null), as:
+///   U [36, F, C]      the filter transform, a constant computed here;
+///   V [36, C, N*T]    the input transform of every 6x6 tile (stride 4),
+///                     vector code over `lanes` tiles at a time (gathers),
+///                     one channel per parallel unit;
+///   M = U x V         linalg.batch_matmul (register-tiled by
+///                     vectorize-matmul);
+///   Y                 the output transform with the epilogue applied,
+///                     scattered into NCHW, one filter per parallel unit.
+/// Returns null when the filter is not a constant or a tensor has 2^31
+/// elements or more.
+mlir::Value buildWinogradConv(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Value input, mlir::Value filter,
+                              mlir::RankedTensorType resultType,
+                              mlir::Value bias, mlir::Value residual,
+                              llvm::StringRef activation, float alpha,
+                              float beta, int64_t lanes);
+
+} // namespace dlc
+
+#endif // DLC_PASSES_CONVERSION_WINOGRADCONV_H
