@@ -110,11 +110,13 @@ public:
   /// of image q / `tiles`, `tilesPerRow` tiles to a row), the offsets of
   /// the tiles' top-left elements in a flattened NCHW tensor whose rows are
   /// `rowLength` long and images `imageStride` apart, plus `channelOffset`;
-  /// and the mask of the columns below `columns`.
-  std::pair<Value, Value> tileOrigins(Value q0, int64_t columns, int64_t tiles,
-                                      int64_t tilesPerRow, int64_t rowLength,
-                                      int64_t imageStride,
-                                      Value channelOffset) {
+  /// the mask of the columns below `columns`; the tiles' rows and columns.
+  struct Tiles {
+    Value origin, mask, row, column;
+  };
+  Tiles tileOrigins(Value q0, int64_t columns, int64_t tiles,
+                    int64_t tilesPerRow, int64_t rowLength, int64_t imageStride,
+                    Value channelOffset) {
     SmallVector<int32_t> iota;
     for (int64_t l = 0; l < lanes; ++l)
       iota.push_back(l);
@@ -140,7 +142,26 @@ public:
     Value mask = vector::CreateMaskOp::create(
         b, loc, VectorType::get({lanes}, b.getI1Type()),
         ValueRange{arith::SubIOp::create(b, loc, index(columns), q0)});
-    return {origin, mask};
+    return {origin, mask, th, tw};
+  }
+
+  /// The lanes of `mask` whose tile has output element (i, j) inside an
+  /// [oh, ow] image (the last row and column of tiles may stick out).
+  Value insideMask(const Tiles &tiles, int64_t i, int64_t j, int64_t oh,
+                   int64_t ow) {
+    Value mask = tiles.mask;
+    // Tile row th has output row 4*th + i: inside while th < ceil((oh-i)/4).
+    auto below = [&](Value tile, int64_t limit) {
+      return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tile,
+                                   splatIndex(limit));
+    };
+    if (oh % kOut)
+      mask = arith::AndIOp::create(
+          b, loc, mask, below(tiles.row, llvm::divideCeil(oh - i, kOut)));
+    if (ow % kOut)
+      mask = arith::AndIOp::create(
+          b, loc, mask, below(tiles.column, llvm::divideCeil(ow - j, kOut)));
+    return mask;
   }
 
   Value offsetBy(Value origin, int64_t delta) {
@@ -213,15 +234,14 @@ bool isWinogradConv(RankedTensorType filterType, RankedTensorType resultType,
          filterType.getDimSize(2) == kTaps &&
          filterType.getDimSize(3) == kTaps && strides[0] == 1 &&
          strides[1] == 1 && dilations[0] == 1 && dilations[1] == 1 &&
-         resultType.getDimSize(2) % kOut == 0 &&
-         resultType.getDimSize(3) % kOut == 0 &&
          resultType.getNumElements() > 0;
 }
 
 bool isWinogradProfitable(RankedTensorType filterType,
                           RankedTensorType resultType) {
-  int64_t tiles = resultType.getDimSize(0) * (resultType.getDimSize(2) / kOut) *
-                  (resultType.getDimSize(3) / kOut);
+  int64_t tiles = resultType.getDimSize(0) *
+                  llvm::divideCeil(resultType.getDimSize(2), kOut) *
+                  llvm::divideCeil(resultType.getDimSize(3), kOut);
   return filterType.getDimSize(1) >= 32 && tiles >= 16;
 }
 
@@ -242,8 +262,18 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
   int64_t n = resultType.getDimSize(0), f = resultType.getDimSize(1);
   int64_t oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
   int64_t c = filterType.getDimSize(1);
-  int64_t hp = inType.getDimSize(2), wp = inType.getDimSize(3);
-  int64_t tilesPerRow = ow / kOut, tiles = (oh / kOut) * tilesPerRow;
+  // Tiles cover the output, the last row and column of them possibly
+  // sticking out; the input they read is padded with zeros to match.
+  int64_t tilesPerRow = llvm::divideCeil(ow, kOut);
+  int64_t tiles = llvm::divideCeil(oh, kOut) * tilesPerRow;
+  int64_t hp = llvm::divideCeil(oh, kOut) * kOut + kTaps - 1;
+  int64_t wp = tilesPerRow * kOut + kTaps - 1;
+  if (hp > inType.getDimSize(2) || wp > inType.getDimSize(3))
+    input = padWithConstant(
+        b, loc, input, {0, 0, 0, 0},
+        {0, 0, hp - inType.getDimSize(2), wp - inType.getDimSize(3)}, 0.0);
+  hp = cast<RankedTensorType>(input.getType()).getDimSize(2);
+  wp = cast<RankedTensorType>(input.getType()).getDimSize(3);
   int64_t columns = n * tiles; // of V and M
   constexpr int64_t kPoints = kIn * kIn;
   TransformEmitter e(b, loc, lanes);
@@ -273,7 +303,7 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
             arith::MulIOp::create(b, loc, channel, e.index(hp * wp));
         return loopCarrying(
             b, loc, columns, lanes, vAcc, false, [&](Value q0, Value acc) {
-              auto [origin, mask] =
+              auto [origin, mask, row, column] =
                   e.tileOrigins(q0, columns, tiles, tilesPerRow, wp,
                                 c * hp * wp, planeOffset);
               Value d[kIn][kIn];
@@ -319,9 +349,10 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
               tensor::ExtractOp::create(b, loc, bias, ValueRange{filterIndex}));
         return loopCarrying(
             b, loc, columns, lanes, outAcc, false, [&](Value q0, Value acc) {
-              auto [origin, mask] =
+              TransformEmitter::Tiles tile =
                   e.tileOrigins(q0, columns, tiles, tilesPerRow, ow,
                                 f * oh * ow, planeOffset);
+              Value mask = tile.mask;
               Value p[kIn][kIn];
               for (int64_t a = 0; a < kIn; ++a)
                 for (int64_t bb = 0; bb < kIn; ++bb)
@@ -334,7 +365,8 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
               for (int64_t i = 0; i < kOut; ++i)
                 for (int64_t j = 0; j < kOut; ++j) {
                   Value y = e.combine(kAT[j], rows[i]);
-                  Value at = e.offsetBy(origin, i * ow + j);
+                  Value at = e.offsetBy(tile.origin, i * ow + j);
+                  Value inside = e.insideMask(tile, i, j, oh, ow);
                   if (biasVec)
                     y = arith::AddFOp::create(b, loc, y, biasVec);
                   if (flatResidual)
@@ -342,11 +374,11 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
                         b, loc, y,
                         vector::GatherOp::create(
                             b, loc, e.vecType, flatResidual,
-                            ValueRange{e.index(0)}, at, mask, zero));
+                            ValueRange{e.index(0)}, at, inside, zero));
                   y = applyActivation(b, loc, y, activation, alpha, beta);
                   acc = vector::ScatterOp::create(b, loc, flatType, acc,
                                                   ValueRange{e.index(0)}, at,
-                                                  mask, y)
+                                                  inside, y)
                             .getResult();
                 }
               return acc;

@@ -24,8 +24,9 @@
 namespace dlc {
 
 /// Whether F(4x4, 3x3) computes a convolution with this f32 [F, C, 3, 3]
-/// filter and [N, F, OH, OW] result: one group, stride and dilation 1, OH
-/// and OW multiples of 4 (whole output tiles).
+/// filter and [N, F, OH, OW] result: one group, stride and dilation 1. (When
+/// OH or OW is not a multiple of 4, the last tiles stick out: their input
+/// is padded with zeros and their outside outputs are not written.)
 bool isWinogradConv(mlir::RankedTensorType filterType,
                     mlir::RankedTensorType resultType,
                     llvm::ArrayRef<int64_t> strides,

@@ -197,6 +197,11 @@ CASES = [
     ("winograd_36_tiles", [1, 3, 24, 24], [4, 3, 3, 3], False,
      dict(pads=[1, 1, 1, 1]), None),
     ("winograd_unpadded", [1, 2, 10, 14], [3, 2, 3, 3], True, {}, "clip6"),
+    # outputs of 7x9 and 4x3: the last row and column of tiles stick out
+    # (their input padded with zeros, their outside outputs not written)
+    ("winograd_partial_tiles_b2_residual_relu", [2, 3, 7, 9], [4, 3, 3, 3],
+     True, dict(pads=[1, 1, 1, 1]), "residual_relu"),
+    ("winograd_narrow", [1, 2, 6, 5], [3, 2, 3, 3], False, {}, None),
 ]
 
 # Winograd's transforms scale inputs by up to 8 (B^T d B: |row sums| <= 10,

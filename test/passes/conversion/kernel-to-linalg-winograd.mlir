@@ -38,8 +38,7 @@ func.func @winograd(%x: tensor<1x2x10x18xf32>, %b: tensor<3xf32>) -> tensor<1x3x
   return %y : tensor<1x3x8x16xf32>
 }
 
-// Not eligible: stride 2; an output not made of whole 4x4 tiles; a filter
-// that is not a constant.
+// Not eligible: stride 2; dilation 2; a filter that is not a constant.
 // CHECK-LABEL: func @not_winograd
 // CHECK-NOT: linalg.batch_matmul
 // CHECK: return
