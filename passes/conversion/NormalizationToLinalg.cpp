@@ -120,19 +120,31 @@ struct BatchNormToLinalg : OpConversionPattern<graph::BatchNormOp> {
       return asChannelVector(rewriter, loc, v, rank);
     };
     double eps = op.getEpsilon().convertToDouble();
+    // Per channel (as PyTorch's CPU kernel): s = scale / sqrt(var + eps) and
+    // t = bias - mean * s, so that each element costs one multiply-add, not
+    // a square root and a division.
+    auto channelType = cast<RankedTensorType>(adaptor.getScale().getType());
+    Value s = dlc::buildElementwise(
+        rewriter, loc, channelType,
+        ValueRange{adaptor.getScale(), adaptor.getVariance()},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value var = arith::AddFOp::create(
+              b, l, args[1], dlc::floatConstant(b, l, args[1].getType(), eps));
+          Value stddev = math::SqrtOp::create(b, l, var);
+          return arith::DivFOp::create(b, l, args[0], stddev).getResult();
+        });
+    Value t = dlc::buildElementwise(
+        rewriter, loc, channelType,
+        ValueRange{adaptor.getBias(), adaptor.getMean(), s},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value shift = arith::MulFOp::create(b, l, args[1], args[2]);
+          return arith::SubFOp::create(b, l, args[0], shift).getResult();
+        });
     Value result = dlc::buildElementwise(
         rewriter, loc, op.getType(),
-        ValueRange{adaptor.getInput(), channel(adaptor.getScale()),
-                   channel(adaptor.getBias()), channel(adaptor.getMean()),
-                   channel(adaptor.getVariance())},
+        ValueRange{adaptor.getInput(), channel(s), channel(t)},
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Type t = args[0].getType();
-          Value centered = arith::SubFOp::create(b, l, args[0], args[3]);
-          Value var = arith::AddFOp::create(b, l, args[4],
-                                            dlc::floatConstant(b, l, t, eps));
-          Value invStd = math::RsqrtOp::create(b, l, var);
-          Value normalized = arith::MulFOp::create(b, l, centered, invStd);
-          Value scaled = arith::MulFOp::create(b, l, normalized, args[1]);
+          Value scaled = arith::MulFOp::create(b, l, args[0], args[1]);
           return arith::AddFOp::create(b, l, scaled, args[2]).getResult();
         });
     rewriter.replaceOp(op, result);

@@ -38,11 +38,22 @@ func.func @data_movement(%x: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<6xf32>
   return %t, %r, %c, %p : tensor<3x2xf32>, tensor<6xf32>, tensor<4x3xf32>, tensor<3x5xf32>
 }
 
-// Unfused batch_norm: (x - mean) * rsqrt(var + eps) * gamma + beta per channel.
+// Unfused batch_norm: per channel s = gamma / sqrt(var + eps) and
+// t = beta - mean * s, then x * s + t per element.
 // CHECK-LABEL: func @batch_norm
 func.func @batch_norm(%x: tensor<1x2x3x3xf32>, %p: tensor<2xf32>) -> tensor<1x2x3x3xf32> {
-  // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1, 2]] output_shape [2, 1, 1]
-  // CHECK: math.rsqrt
+  // CHECK: %[[S:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2xf32>)
+  // CHECK:   math.sqrt
+  // CHECK:   arith.divf
+  // CHECK: %[[T:.*]] = linalg.generic {{.*}} ins(%arg1, %arg1, %[[S]] : {{.*}}) outs(%{{.*}} : tensor<2xf32>)
+  // CHECK:   arith.mulf
+  // CHECK:   arith.subf
+  // CHECK: tensor.expand_shape %[[S]] {{\[\[}}0, 1, 2]] output_shape [2, 1, 1]
+  // CHECK: tensor.expand_shape %[[T]] {{\[\[}}0, 1, 2]] output_shape [2, 1, 1]
+  // CHECK: linalg.generic
+  // CHECK:   arith.mulf
+  // CHECK:   arith.addf
+  // CHECK-NOT: math.sqrt
   %y = graph.batch_norm %x, %p, %p, %p, %p {epsilon = 1.0e-5 : f32} : (tensor<1x2x3x3xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x3x3xf32>
   return %y : tensor<1x2x3x3xf32>
 }
