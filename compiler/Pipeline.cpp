@@ -114,7 +114,7 @@ std::string llvmStage(const PipelineOptions &options) {
   MatmulTile tile = matmulTile(options.vectorBits);
   return "func.func(vectorize-matmul{" + tile.options() +
          "},vectorize-sliding-window{lanes=" + std::to_string(tile.lanes) +
-         "},approximate-math,canonicalize),"
+         "},collapse-contiguous-dims,approximate-math,canonicalize),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"

@@ -61,6 +61,20 @@ def VectorizeSlidingWindow : Pass<"vectorize-sliding-window", "mlir::func::FuncO
   ];
 }
 
+def CollapseContiguousDims : Pass<"collapse-contiguous-dims", "mlir::func::FuncOp"> {
+  let summary = "Merges the loops of elementwise generics that are contiguous in every operand";
+  let description = [{
+    Each run of consecutive loops of an all-parallel linalg.generic on static
+    tensors that every indexing map keeps consecutive and in order becomes
+    one loop (operands collapsed, results expanded back), so that the
+    innermost loop is long enough for LLVM to vectorize it instead of
+    unrolling it.
+  }];
+  let dependentDialects = [
+    "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
 def ApproximateMath : Pass<"approximate-math", "mlir::func::FuncOp"> {
   let summary = "Replaces tanh, exp, log and erf with polynomial approximations";
   let description = [{
