@@ -63,14 +63,6 @@ LogicalResult readTrainingLayout(ModuleOp module, TrainingLayout &layout) {
   return success();
 }
 
-std::string kernelStage(const PipelineOptions &options) {
-  auto flag = [](bool on) { return on ? "true" : "false"; };
-  return std::string("func.func(convert-graph-to-kernel,") +
-         "kernel-fuse-epilogues{bias=" + flag(options.fuseBias) +
-         " residual=" + flag(options.fuseResidual) +
-         " activation=" + flag(options.fuseActivation) + "},canonicalize,cse)";
-}
-
 /// The matmul kernel's register tile for the target's vector registers:
 /// rows x vectors accumulators, the vectors of B, a broadcast and (without
 /// AVX-512's mask registers) the column masks must fit in the register file:
@@ -93,17 +85,39 @@ MatmulTile matmulTile(unsigned vectorBits) {
   return {4, 5, 2};
 }
 
-/// Convolutions pack their im2col panels to the matmul kernel's tile width.
-/// Those of one image with 256 or more filters whose pixels do not fill
-/// whole tiles (7x7, 14x14) run their tiles along the filters instead
-/// (measured on resnet18: 64 and 128 are slower, the gather of the
-/// transposed im2col costing more than the tiles save).
+/// Convolutions of one image with 256 or more filters whose pixels do not
+/// fill whole tiles (7x7, 14x14) run their tiles along the filters
+/// (measured on resnet18: with 64 and 128 filters the gather of the
+/// transposed im2col costs more than the tiles save).
+constexpr int64_t kFilterTilesMin = 256;
+
+/// The decision of how each convolution is computed, for this target.
+std::string chooseConvAlgorithm(const PipelineOptions &options) {
+  MatmulTile tile = matmulTile(options.vectorBits);
+  return "kernel-choose-conv-algorithm{tile-width=" +
+         std::to_string(tile.width()) +
+         " vector-width=" + std::to_string(tile.lanes) +
+         " filter-tiles-min=" + std::to_string(kFilterTilesMin) +
+         " winograd=" + options.winograd + "}";
+}
+
+std::string kernelStage(const PipelineOptions &options) {
+  auto flag = [](bool on) { return on ? "true" : "false"; };
+  return std::string("func.func(convert-graph-to-kernel,") +
+         "kernel-fuse-epilogues{bias=" + flag(options.fuseBias) +
+         " residual=" + flag(options.fuseResidual) +
+         " activation=" + flag(options.fuseActivation) + "}," +
+         chooseConvAlgorithm(options) + ",canonicalize,cse)";
+}
+
+/// Convolutions follow the algorithm the kernel stage chose; the target's
+/// widths size their panels and vectors.
 std::string linalgStage(const PipelineOptions &options) {
   MatmulTile tile = matmulTile(options.vectorBits);
   return "func.func(convert-kernel-to-linalg{pack-width=" +
          std::to_string(tile.width()) +
          " pack-vector-width=" + std::to_string(tile.lanes) +
-         " filter-tiles-min=256" +
+         " filter-tiles-min=" + std::to_string(kFilterTilesMin) +
          " winograd=" + options.winograd +
          "},convert-graph-to-linalg,canonicalize,cse)";
 }

@@ -2,6 +2,7 @@
 
 #include "dialects/kernel/KernelDialect.h"
 #include "dialects/graph/GraphShapes.h"
+#include "dialects/kernel/ConvAlgorithm.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/OpImplementation.h"
@@ -34,6 +35,10 @@ static LogicalResult verifyActivation(Op op) {
 LogicalResult Conv2dOp::verify() {
   if (getLayout() != "nchw")
     return emitOpError("unsupported layout '") << getLayout() << "'";
+  if (std::optional<StringRef> algorithm = getAlgorithm())
+    if (!symbolizeConvAlgorithm(*algorithm))
+      return emitOpError("unknown algorithm '")
+             << *algorithm << "' (known: " << convAlgorithmNames() << ")";
   if (getStrides().size() != 2 || getDilations().size() != 2 ||
       getPads().size() != 4)
     return emitOpError("wants 2 strides, 2 dilations and 4 pads");

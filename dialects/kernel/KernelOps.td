@@ -36,7 +36,11 @@ def Kernel_Conv2dOp : Kernel_Op<"conv2d", [AttrSizedOperandSegments]> {
   let description = [{
     out = activation(conv(input, filter) + bias + residual). `layout` names the
     input/output layout ("nchw"); the filter is FCHW. `pads` is
-    [top, left, bottom, right].
+    [top, left, bottom, right]. `algorithm`, when set (by
+    kernel-choose-conv-algorithm, or by hand), says how the convolution is
+    computed: winograd, implicit_gemm, implicit_gemm_parity, filter_tiles,
+    im2col_packed, im2col, pointwise, depthwise_rows or grouped
+    (dialects/kernel/ConvAlgorithm.h).
   }];
   let arguments = !con((ins Kernel_FloatTensor:$input,
                             Kernel_FloatTensor:$filter,
@@ -46,7 +50,8 @@ def Kernel_Conv2dOp : Kernel_Op<"conv2d", [AttrSizedOperandSegments]> {
                             DenseI64ArrayAttr:$pads,
                             DenseI64ArrayAttr:$dilations,
                             I64Attr:$group,
-                            DefaultValuedAttr<StrAttr, "\"nchw\"">:$layout),
+                            DefaultValuedAttr<StrAttr, "\"nchw\"">:$layout,
+                            OptionalAttr<StrAttr>:$algorithm),
                        Kernel_ActivationAttrs);
   let results = (outs Kernel_FloatTensor:$result);
   let assemblyFormat = [{

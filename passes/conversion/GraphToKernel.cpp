@@ -30,7 +30,8 @@ struct ConvToKernel : OpRewritePattern<graph::Conv2dOp> {
     rewriter.replaceOpWithNewOp<kernel::Conv2dOp>(
         op, op.getType(), op.getInput(), op.getFilter(), op.getBias(),
         /*residual=*/Value(), op.getStrides(), op.getPads(),
-        op.getDilations(), op.getGroup(), "nchw", "none", APFloat(0.0f),
+        op.getDilations(), op.getGroup(), "nchw", /*algorithm=*/StringAttr(),
+        "none", APFloat(0.0f),
         APFloat(0.0f));
     return success();
   }

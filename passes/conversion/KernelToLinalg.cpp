@@ -3,6 +3,7 @@
 #include "passes/conversion/Passes.h"
 
 #include "dialects/graph/GraphShapes.h"
+#include "dialects/kernel/ConvAlgorithm.h"
 #include "dialects/kernel/KernelDialect.h"
 #include "passes/conversion/LinalgBuilders.h"
 #include "passes/conversion/WinogradConv.h"
@@ -127,14 +128,6 @@ Value buildDirectConv(OpBuilder &b, Location loc, Value input, Value filter,
       ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
 }
 
-/// Whether a grouped convolution is depthwise (one filter per channel) with
-/// a horizontal stride vectorize-sliding-window handles.
-bool isVectorDepthwise(RankedTensorType inType, RankedTensorType filterType,
-                       ArrayRef<int64_t> strides, int64_t group) {
-  return group == inType.getDimSize(1) && group == filterType.getDimSize(0) &&
-         filterType.getDimSize(1) == 1 && strides[1] <= 2;
-}
-
 /// A depthwise convolution as one linalg.generic over (n, c, oh, ow, kh, kw):
 /// the taps innermost, the form vectorize-sliding-window turns into vector
 /// code along output rows. Input [N, C, H, W] (already padded), filter
@@ -169,21 +162,6 @@ struct Epilogue {
   float alpha, beta;
 };
 
-/// Convolution as a matrix product: an im2col copy of the (padded) input,
-/// col[c*KH*KW + kh*KW + kw, n*OH*OW + oh*OW + ow], multiplied by the filter
-/// viewed as [F, C*KH*KW]. The product is a linalg.matmul, which the
-/// matmul vectorizer turns into register-tiled vector code. Ungrouped only.
-/// Whether a convolution reads its input as it is (1x1, stride 1, one
-/// image) instead of through an im2col copy.
-bool readsInputDirectly(RankedTensorType filterType, RankedTensorType resultType,
-                        ArrayRef<int64_t> inShape, ArrayRef<int64_t> strides) {
-  return filterType.getDimSize(2) == 1 && filterType.getDimSize(3) == 1 &&
-         strides[0] == 1 && strides[1] == 1 &&
-         inShape[2] == resultType.getDimSize(2) &&
-         inShape[3] == resultType.getDimSize(3) &&
-         resultType.getDimSize(0) == 1;
-}
-
 /// A tensor of `type` whose element at each index is input[inputMap(index)]:
 /// an im2col copy. With `outputMap` the loops run in another order than the
 /// result's dims (the result's index is outputMap(loops)).
@@ -203,13 +181,6 @@ Value buildGather(OpBuilder &b, Location loc, Value input,
                linalg::YieldOp::create(nb, nloc, args[0]);
              })
       .getResult(0);
-}
-
-/// Whether a convolution's im2col matrix can be packed in panels of `w`
-/// columns cheaply: each panel is `w` consecutive pixels of one output row,
-/// so that only the panel index needs dividing into image, row and column.
-bool packsIntoRowPanels(RankedTensorType resultType, int64_t w) {
-  return w > 0 && resultType.getDimSize(3) % w == 0;
 }
 
 /// The im2col matrix packed in panels of `w` columns, [P / w, K, w]: panel t
@@ -243,19 +214,6 @@ Value buildPackedIm2col(OpBuilder &b, Location loc, Value input,
   return tensor::CollapseShapeOp::create(
       b, loc, RankedTensorType::get({p / w, c * kh * kw, w}, elem), packed,
       ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}, {4}});
-}
-
-/// Whether a convolution is computed as an implicit GEMM, reading its
-/// (padded) input where the matmul kernel wants im2col columns: stride 1
-/// along the rows, output rows a multiple of the vector width (a vector's
-/// pixels are one contiguous input row segment) and pixels a multiple of
-/// the tile width (tiles are whole).
-bool isImplicitGemm(RankedTensorType resultType, ArrayRef<int64_t> strides,
-                    int64_t tileWidth, int64_t vectorWidth) {
-  int64_t p = resultType.getDimSize(0) * resultType.getDimSize(2) *
-              resultType.getDimSize(3);
-  return tileWidth > 0 && vectorWidth > 0 && strides[1] == 1 &&
-         resultType.getDimSize(3) % vectorWidth == 0 && p % tileWidth == 0;
 }
 
 /// The product of an implicit-GEMM convolution, C[F, N*OH*OW]: a generic
@@ -398,25 +356,6 @@ Value packFilterPanels(OpBuilder &b, Location loc, Value filter, int64_t w) {
       b, loc, DenseElementsAttr::get(packedType, ArrayRef<float>(packed)));
 }
 
-/// Whether a convolution of one image computes its product transposed,
-/// [P, F] = col^T [P, K] x W^T [K, F], register tiles running along the
-/// filters: when the pixels P = OH*OW do not fill whole tiles (the last one would
-/// be partly wasted; deep layers of CNNs have 7x7 or 14x14 pixels and
-/// hundreds of filters) or their im2col matrix could not be packed, and the
-/// filters fill whole tiles (F a multiple of the tile width, `minFilters` or
-/// more so that the gather of col^T, one element per 2F flops, stays
-/// cheap), from a constant filter packed at compile time.
-bool usesFilterTiles(RankedTensorType filterType, RankedTensorType resultType,
-                     bool direct, bool packed, int64_t tileWidth,
-                     int64_t minFilters) {
-  int64_t f = filterType.getDimSize(0);
-  int64_t p = resultType.getDimSize(2) * resultType.getDimSize(3);
-  if (tileWidth <= 0 || minFilters <= 0 || f < minFilters ||
-      f % tileWidth != 0 || resultType.getDimSize(0) != 1)
-    return false;
-  return p % tileWidth != 0 || (!direct && !packed);
-}
-
 /// The transposed product of a convolution of one image: col^T [OH*OW,
 /// C*KH*KW] gathered from the (padded) input, times the filter packed in
 /// panels (packFilterPanels), then one elementwise generic over [F, OH*OW]
@@ -486,11 +425,15 @@ Value buildFilterTiledConv(OpBuilder &b, Location loc, Value input,
       ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
 }
 
+/// A convolution of one group computed by `algorithm` (one of the matrix
+/// product forms: ImplicitGemm, ImplicitGemmParity, FilterTiles,
+/// Im2colPacked with panels of `panelWidth`, Pointwise, Im2col), or null
+/// when a form that needs a constant filter does not have one.
 Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
                       RankedTensorType resultType, ArrayRef<int64_t> strides,
                       ArrayRef<int64_t> dilations, const Epilogue &epilogue,
-                      int64_t packWidth, int64_t packVectorWidth,
-                      int64_t minFilterTiles) {
+                      kernel::ConvAlgorithm algorithm, int64_t panelWidth) {
+  using kernel::ConvAlgorithm;
   MLIRContext *ctx = b.getContext();
   auto inType = cast<RankedTensorType>(input.getType());
   auto filterType = cast<RankedTensorType>(filter.getType());
@@ -501,39 +444,30 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
           kw = filterType.getDimSize(3);
   int64_t k = c * kh * kw, p = n * oh * ow;
 
-  Value col;
-  bool direct = readsInputDirectly(filterType, resultType, inType.getShape(),
-                                   strides);
-  // Panels as wide as the matmul's tiles, or as one vector when the output
-  // rows are a multiple of that only.
-  int64_t panelWidth = 0;
-  for (int64_t w : {packWidth, packVectorWidth})
-    if (!panelWidth && !direct && packsIntoRowPanels(resultType, w))
-      panelWidth = w;
-  bool packed = panelWidth > 0;
-  if (usesFilterTiles(filterType, resultType, direct, packed, packWidth,
-                      minFilterTiles))
-    if (Value packedFilter = packFilterPanels(b, loc, filter, packWidth))
-      return buildFilterTiledConv(b, loc, input, packedFilter, filterType,
-                                  resultType, strides, dilations, epilogue);
-  bool implicit =
-      !direct && isImplicitGemm(resultType, strides, packWidth, packVectorWidth);
-  // Stride 2 along rows: the same, once the columns are split by parity.
+  if (algorithm == ConvAlgorithm::FilterTiles) {
+    Value packedFilter = packFilterPanels(b, loc, filter, panelWidth);
+    return packedFilter
+               ? buildFilterTiledConv(b, loc, input, packedFilter, filterType,
+                                      resultType, strides, dilations, epilogue)
+               : Value();
+  }
+  // Stride 2 along rows: implicit GEMM once the columns are split by parity.
   Value paritySplit;
-  if (!direct && strides[1] == 2 && dilations[1] == 1 &&
-      isImplicitGemm(resultType, {strides[0], 1}, packWidth, packVectorWidth))
+  if (algorithm == ConvAlgorithm::ImplicitGemmParity) {
     paritySplit = buildParitySplitConv(b, loc, input, filter, resultType,
                                        strides, dilations);
-  if (paritySplit)
-    implicit = true;
-  if (implicit)
-    packed = false;
+    if (!paritySplit)
+      return Value();
+  }
+  bool implicit = algorithm == ConvAlgorithm::ImplicitGemm || paritySplit;
+  bool packed = algorithm == ConvAlgorithm::Im2colPacked;
+  Value col;
   if (implicit) {
     // No im2col matrix: the product reads the input.
   } else if (packed) {
     col = buildPackedIm2col(b, loc, input, filterType, resultType, strides,
                             dilations, panelWidth);
-  } else if (direct) {
+  } else if (algorithm == ConvAlgorithm::Pointwise) {
     // A 1x1 stride-1 conv of one image reads the input as it is.
     col = tensor::CollapseShapeOp::create(
         b, loc, RankedTensorType::get({k, p}, elem), input,
@@ -619,15 +553,22 @@ Value buildIm2colConv(OpBuilder &b, Location loc, Value input, Value filter,
 }
 
 struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
-  ConvToLinalg(MLIRContext *ctx, int64_t packWidth, int64_t packVectorWidth,
-               int64_t minFilterTiles, StringRef winograd)
-      : OpConversionPattern(ctx), packWidth(packWidth),
-        packVectorWidth(packVectorWidth), minFilterTiles(minFilterTiles),
-        winograd(winograd) {}
+  ConvToLinalg(MLIRContext *ctx, kernel::ConvTarget target)
+      : OpConversionPattern(ctx), target(std::move(target)) {}
 
   LogicalResult
   matchAndRewrite(kernel::Conv2dOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
+    using kernel::ConvAlgorithm;
+    // The algorithm kernel-choose-conv-algorithm set, or the same choice.
+    ConvAlgorithm algorithm = kernel::chooseConvAlgorithm(op, target);
+    if (std::optional<StringRef> name = op.getAlgorithm()) {
+      algorithm = *kernel::symbolizeConvAlgorithm(*name);
+      if (std::optional<std::string> why =
+              kernel::convAlgorithmInapplicable(op, algorithm, target))
+        return op.emitOpError("cannot use algorithm '")
+               << *name << "': " << *why;
+    }
     Location loc = op.getLoc();
     auto resultType = op.getType();
     ArrayRef<int64_t> pads = op.getPads();
@@ -638,28 +579,18 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
                       op.getActivation(), op.getAlpha().convertToFloat(),
                       op.getBeta().convertToFloat()};
     Value result;
-    if (winograd != "off" &&
-        dlc::isWinogradConv(op.getFilter().getType(), resultType,
-                            op.getStrides(), op.getDilations(),
-                            op.getGroup()) &&
-        (winograd == "all" ||
-         dlc::isWinogradProfitable(op.getFilter().getType(), resultType)))
+    switch (algorithm) {
+    case ConvAlgorithm::Winograd:
+      // The epilogue is part of the output transform.
       result = dlc::buildWinogradConv(
           rewriter, loc, input, adaptor.getFilter(), resultType, epilogue.bias,
           epilogue.residual, epilogue.activation, epilogue.alpha,
-          epilogue.beta, packVectorWidth);
-    if (result) {
-      // Done: the epilogue is part of the output transform.
-    } else if (op.getGroup() == 1) {
-      result = buildIm2colConv(rewriter, loc, input, adaptor.getFilter(),
-                               resultType, op.getStrides(), op.getDilations(),
-                               epilogue, packWidth, packVectorWidth,
-                               minFilterTiles);
-    } else {
+          epilogue.beta, target.vectorWidth);
+      break;
+    case ConvAlgorithm::DepthwiseRows:
+    case ConvAlgorithm::Grouped: {
       Value conv =
-          isVectorDepthwise(cast<RankedTensorType>(input.getType()),
-                            op.getFilter().getType(), op.getStrides(),
-                            op.getGroup())
+          algorithm == ConvAlgorithm::DepthwiseRows
               ? buildDepthwiseConv(rewriter, loc, input, adaptor.getFilter(),
                                    resultType, op.getStrides(),
                                    op.getDilations())
@@ -670,13 +601,28 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
                              /*channelDim=*/1, epilogue.residual,
                              epilogue.activation, epilogue.alpha,
                              epilogue.beta);
+      break;
     }
+    default:
+      result = buildIm2colConv(
+          rewriter, loc, input, adaptor.getFilter(), resultType,
+          op.getStrides(), op.getDilations(), epilogue, algorithm,
+          algorithm == ConvAlgorithm::FilterTiles
+              ? target.tileWidth
+              : kernel::im2colPanelWidth(op, target));
+      break;
+    }
+    // The forms that need a constant filter were chosen (or checked) with
+    // one; the adaptor's filter is the same value.
+    if (!result)
+      return op.emitOpError("algorithm '")
+             << kernel::stringifyConvAlgorithm(algorithm)
+             << "' could not be built";
     rewriter.replaceOp(op, result);
     return success();
   }
 
-  int64_t packWidth, packVectorWidth, minFilterTiles;
-  std::string winograd;
+  kernel::ConvTarget target;
 };
 
 /// `v` with its last two dims swapped, materialized.
@@ -965,8 +911,9 @@ struct KernelToLinalgPass
       return signalPassFailure();
     }
     RewritePatternSet patterns(ctx);
-    patterns.add<ConvToLinalg>(ctx, packWidth, packVectorWidth,
-                               filterTilesMin, winograd);
+    patterns.add<ConvToLinalg>(
+        ctx, kernel::ConvTarget{packWidth, packVectorWidth, filterTilesMin,
+                                winograd});
     patterns.add<MatmulToLinalg, PoolToLinalg>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<kernel::KernelDialect>();

@@ -226,25 +226,6 @@ Value loopCarrying(OpBuilder &b, Location loc, int64_t n, int64_t step,
 
 namespace dlc {
 
-bool isWinogradConv(RankedTensorType filterType, RankedTensorType resultType,
-                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
-                    int64_t group) {
-  return group == 1 && filterType.hasStaticShape() &&
-         resultType.hasStaticShape() && filterType.getElementType().isF32() &&
-         filterType.getDimSize(2) == kTaps &&
-         filterType.getDimSize(3) == kTaps && strides[0] == 1 &&
-         strides[1] == 1 && dilations[0] == 1 && dilations[1] == 1 &&
-         resultType.getNumElements() > 0;
-}
-
-bool isWinogradProfitable(RankedTensorType filterType,
-                          RankedTensorType resultType) {
-  int64_t tiles = resultType.getDimSize(0) *
-                  llvm::divideCeil(resultType.getDimSize(2), kOut) *
-                  llvm::divideCeil(resultType.getDimSize(3), kOut);
-  return filterType.getDimSize(1) >= 32 && tiles >= 16;
-}
-
 Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
                         RankedTensorType resultType, Value bias, Value residual,
                         StringRef activation, float alpha, float beta,

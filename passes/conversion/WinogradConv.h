@@ -23,24 +23,6 @@
 
 namespace dlc {
 
-/// Whether F(4x4, 3x3) computes a convolution with this f32 [F, C, 3, 3]
-/// filter and [N, F, OH, OW] result: one group, stride and dilation 1. (When
-/// OH or OW is not a multiple of 4, the last tiles stick out: their input
-/// is padded with zeros and their outside outputs are not written.)
-bool isWinogradConv(mlir::RankedTensorType filterType,
-                    mlir::RankedTensorType resultType,
-                    llvm::ArrayRef<int64_t> strides,
-                    llvm::ArrayRef<int64_t> dilations, int64_t group);
-
-/// Whether F(4x4, 3x3) is expected to beat the direct kernels on an eligible
-/// convolution: 32 or more input channels (the products' depth; with 3 or
-/// 4 the transforms cost more than the products save: vgg_small_b8's first
-/// convolution 0.08 -> 0.21 ms) and 16 or more output tiles (cnn_bn's 8x8
-/// convolution of one image, 4 tiles: 0.15 -> 0.22 ms, the 36 transformed
-/// filter matrices read for too few columns).
-bool isWinogradProfitable(mlir::RankedTensorType filterType,
-                          mlir::RankedTensorType resultType);
-
 /// The convolution of the (already padded) NCHW `input` with the constant
 /// `filter` by F(4x4, 3x3), followed by activation(y + bias[f] +
 /// residual[n, f, oh, ow]) (bias and residual may be null), as:

@@ -24,4 +24,26 @@ def FuseEpilogues : Pass<"kernel-fuse-epilogues", "mlir::func::FuncOp"> {
   let dependentDialects = ["dlc::graph::GraphDialect"];
 }
 
+def ChooseConvAlgorithm : Pass<"kernel-choose-conv-algorithm", "mlir::func::FuncOp"> {
+  let summary = "Decides how each convolution is computed";
+  let description = [{
+    Sets the `algorithm` attribute of every kernel.conv2d that has none
+    (Winograd, implicit GEMM, im2col packed or not, tiles along the filters,
+    ...) from its shapes, its filter and the target's vector and matmul tile
+    widths, the choice convert-kernel-to-linalg makes for a conv without
+    it (dialects/kernel/ConvAlgorithm.h).
+  }];
+  let options = [
+    Option<"tileWidth", "tile-width", "int64_t", "0",
+           "The matmul kernel's register tile width (0: unknown)">,
+    Option<"vectorWidth", "vector-width", "int64_t", "0",
+           "f32 lanes per vector (0: unknown)">,
+    Option<"filterTilesMin", "filter-tiles-min", "int64_t", "0",
+           "Fewest filters for tiles along the filters (0: never)">,
+    Option<"winograd", "winograd", "std::string", "\"off\"",
+           "Winograd F(4x4, 3x3) for eligible convolutions: off, auto "
+           "(where it is expected to be faster) or all">,
+  ];
+}
+
 #endif // DLC_PASSES_KERNEL
