@@ -119,7 +119,8 @@ std::string linalgStage(const PipelineOptions &options) {
          " pack-vector-width=" + std::to_string(tile.lanes) +
          " filter-tiles-min=" + std::to_string(kFilterTilesMin) +
          " winograd=" + options.winograd +
-         "},convert-graph-to-linalg,canonicalize,cse)";
+         "},convert-graph-to-linalg,canonicalize,cse,fuse-elementwise-chains,"
+         "canonicalize,cse)";
 }
 
 std::string llvmStage(const PipelineOptions &options) {
@@ -128,7 +129,8 @@ std::string llvmStage(const PipelineOptions &options) {
   MatmulTile tile = matmulTile(options.vectorBits);
   return "func.func(vectorize-matmul{" + tile.options() +
          "},vectorize-sliding-window{lanes=" + std::to_string(tile.lanes) +
-         "},collapse-contiguous-dims,approximate-math,canonicalize),"
+         "},collapse-contiguous-dims,approximate-math,canonicalize,"
+         "split-empty-tensors),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"

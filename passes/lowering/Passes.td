@@ -75,6 +75,28 @@ def CollapseContiguousDims : Pass<"collapse-contiguous-dims", "mlir::func::FuncO
   ];
 }
 
+def FuseElementwiseChains : Pass<"fuse-elementwise-chains", "mlir::func::FuncOp"> {
+  let summary = "Merges chains of elementwise linalg.generic ops into one";
+  let description = [{
+    Upstream elementwise fusion, limited to an all-parallel producer with
+    one user fused into an all-parallel consumer: matrix products,
+    convolutions and pooling keep the form the vector kernels match.
+  }];
+  let dependentDialects = [
+    "mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
+def SplitEmptyTensors : Pass<"split-empty-tensors", "mlir::func::FuncOp"> {
+  let summary = "Gives each user of a shared tensor.empty its own";
+  let description = [{
+    After CSE one tensor.empty may be the destination of every elementwise
+    op of a function; one-shot bufferization's conflict analysis is then
+    quadratic in their number. Run right before bufferization.
+  }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
+}
+
 def ApproximateMath : Pass<"approximate-math", "mlir::func::FuncOp"> {
   let summary = "Replaces tanh, exp, log and erf with polynomial approximations";
   let description = [{
