@@ -14,20 +14,13 @@ import os
 import subprocess
 import sys
 
+# protoc text-to-binary encoding, shared with the convolution test.
+from conv_pool_reference import encode
+
 
 def tensor_text(name, values):
     return ('dims: %d data_type: 1 name: "%s" float_data: [%s]'
             % (len(values), name, ", ".join("%.9g" % v for v in values)))
-
-
-def encode(kind, text, path):
-    r = subprocess.run(["protoc", "-I/usr/include", "--encode=onnx." + kind,
-                        "onnx/onnx.proto"], input=text.encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        raise RuntimeError("protoc: " + r.stderr.decode())
-    with open(path, "wb") as f:
-        f.write(r.stdout)
 
 
 def main():
