@@ -50,7 +50,7 @@ cl::opt<std::string> outputPath("o", cl::desc("Output file"),
 cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::So),
     cl::values(clEnumValN(Emit::Graph, "graph", "graph dialect after graph passes"),
-               clEnumValN(Emit::Kernel, "kernel", "kernel dialect after fusion"),
+               clEnumValN(Emit::Kernel, "kernel", "kernel dialect after fusion and each conv's algorithm choice"),
                clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
                clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
                clEnumValN(Emit::Obj, "obj", "object file for static linking"),
