@@ -129,16 +129,10 @@ bool isWinogradProfitable(Conv2dOp op) {
   // save: vgg_small_b8's first conv 0.08 -> 0.21 ms) and 16 or more output
   // tiles (cnn_bn's 8x8 conv of one image, 4 tiles, 0.15 -> 0.22 ms: the 36
   // transformed filter matrices are read for too few columns).
-  // And transformed inputs of at most 8 MB: they are computed for every
-  // tile before the products read them, so larger ones go to memory (a
-  // 96-channel 160x160 conv, 22 MB: 5.8 ms against 4.9 ms direct).
   ConvShape shape(op);
   int64_t tiles = shape.images() * llvm::divideCeil(shape.oh(), 4) *
                   llvm::divideCeil(shape.ow(), 4);
-  constexpr int64_t kMaxTransformedInputBytes = 8 << 20;
-  int64_t transformedInputBytes = 36 * shape.channels * tiles * 4;
-  return shape.channels >= 32 && tiles >= 16 &&
-         transformedInputBytes <= kMaxTransformedInputBytes;
+  return shape.channels >= 32 && tiles >= 16;
 }
 
 int64_t im2colPanelWidth(Conv2dOp op, const ConvTarget &target) {

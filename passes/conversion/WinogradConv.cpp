@@ -29,6 +29,8 @@ namespace {
 constexpr int64_t kOut = 4;  ///< output tile size m
 constexpr int64_t kIn = 6;   ///< input tile size m + r - 1
 constexpr int64_t kTaps = 3; ///< filter size r
+/// Transformed inputs and products of one block of columns (tiles).
+constexpr int64_t kBlockBytes = 4 << 20;
 
 // Interpolation points 0, 1, -1, 2, -2 and infinity.
 // clang-format off
@@ -272,99 +274,119 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
         .getResult();
   };
   Value flatInput = flat(input);
-  auto vType = RankedTensorType::get({kPoints, c, columns}, elem);
+  // Columns go in blocks whose transformed inputs and products (36 x
+  // max(C, F) floats a column) stay within kBlockBytes, so that the
+  // products read them from cache, not memory.
+  int64_t perColumn = kPoints * std::max(c, f) * 4;
+  int64_t blockColumns = columns;
+  if (columns * perColumn > kBlockBytes)
+    blockColumns =
+        std::max<int64_t>(lanes, kBlockBytes / perColumn / lanes * lanes);
+  auto vType = RankedTensorType::get({kPoints, c, blockColumns}, elem);
   Value zero = e.splat(0);
   Value zeroScalar = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   AffineMap rowMap = AffineMap::getMinorIdentityMap(3, 1, b.getContext());
   auto notInBounds = b.getBoolArrayAttr({false});
-  Value v = loopCarrying(
-      b, loc, c, 1, tensor::EmptyOp::create(b, loc, vType.getShape(), elem),
-      /*parallel=*/true, [&](Value channel, Value vAcc) {
-        Value planeOffset =
-            arith::MulIOp::create(b, loc, channel, e.index(hp * wp));
-        return loopCarrying(
-            b, loc, columns, lanes, vAcc, false, [&](Value q0, Value acc) {
-              auto [origin, mask, row, column] =
-                  e.tileOrigins(q0, columns, tiles, tilesPerRow, wp,
-                                c * hp * wp, planeOffset);
-              Value d[kIn][kIn];
-              for (int64_t a = 0; a < kIn; ++a)
-                for (int64_t bb = 0; bb < kIn; ++bb)
-                  d[a][bb] = vector::GatherOp::create(
-                      b, loc, e.vecType, flatInput, ValueRange{e.index(0)},
-                      e.offsetBy(origin, a * wp + bb), mask, zero);
-              // B^T d, then (B^T d) B.
-              Value rows[kIn][kIn];
-              e.leftMultiply(kBT, d, rows);
-              for (int64_t i = 0; i < kIn; ++i)
-                for (int64_t j = 0; j < kIn; ++j)
-                  acc = vector::TransferWriteOp::create(
-                            b, loc, vType, e.combine(kBT[j], rows[i]), acc,
-                            ValueRange{e.index(i * kIn + j), channel, q0},
-                            rowMap, mask, notInBounds)
-                            .getResult();
-              return acc;
-            });
-      });
-
-  // M[p] = U[p] x V[p] for each of the 36 points p.
-  auto mType = RankedTensorType::get({kPoints, f, columns}, elem);
-  Value m = linalg::BatchMatmulOp::create(
-                b, loc, TypeRange{mType}, ValueRange{u, v},
-                ValueRange{createFilled(b, loc, mType, 0.0)})
-                .getResult(0);
-
-  // Y = A^T M A per tile, then the epilogue, scattered into NCHW; one
-  // filter per parallel unit.
   auto flatType = RankedTensorType::get({resultType.getNumElements()}, elem);
   Value flatResidual = residual ? flat(residual) : Value();
-  Value out = loopCarrying(
-      b, loc, f, 1, tensor::EmptyOp::create(b, loc, flatType.getShape(), elem),
-      /*parallel=*/true, [&](Value filterIndex, Value outAcc) {
-        Value planeOffset =
-            arith::MulIOp::create(b, loc, filterIndex, e.index(oh * ow));
-        Value biasVec;
-        if (bias)
-          biasVec = vector::BroadcastOp::create(
-              b, loc, e.vecType,
-              tensor::ExtractOp::create(b, loc, bias, ValueRange{filterIndex}));
-        return loopCarrying(
-            b, loc, columns, lanes, outAcc, false, [&](Value q0, Value acc) {
-              TransformEmitter::Tiles tile =
-                  e.tileOrigins(q0, columns, tiles, tilesPerRow, ow,
-                                f * oh * ow, planeOffset);
-              Value mask = tile.mask;
-              Value p[kIn][kIn];
-              for (int64_t a = 0; a < kIn; ++a)
-                for (int64_t bb = 0; bb < kIn; ++bb)
-                  p[a][bb] = vector::TransferReadOp::create(
-                      b, loc, e.vecType, m,
-                      ValueRange{e.index(a * kIn + bb), filterIndex, q0},
-                      rowMap, zeroScalar, mask, notInBounds);
-              Value rows[kOut][kIn];
-              e.leftMultiply(kAT, p, rows);
-              for (int64_t i = 0; i < kOut; ++i)
-                for (int64_t j = 0; j < kOut; ++j) {
-                  Value y = e.combine(kAT[j], rows[i]);
-                  Value at = e.offsetBy(tile.origin, i * ow + j);
-                  Value inside = e.insideMask(tile, i, j, oh, ow);
-                  if (biasVec)
-                    y = arith::AddFOp::create(b, loc, y, biasVec);
-                  if (flatResidual)
-                    y = arith::AddFOp::create(
-                        b, loc, y,
-                        vector::GatherOp::create(
-                            b, loc, e.vecType, flatResidual,
-                            ValueRange{e.index(0)}, at, inside, zero));
-                  y = applyActivation(b, loc, y, activation, alpha, beta);
-                  acc = vector::ScatterOp::create(b, loc, flatType, acc,
-                                                  ValueRange{e.index(0)}, at,
-                                                  inside, y)
-                            .getResult();
-                }
-              return acc;
-            });
-      });
+  // One block of columns [blockStart, blockStart + blockColumns) (masked
+  // past `columns`): V and M hold the block's columns only.
+  auto emitBlock = [&](Value blockStart, Value outInit) -> Value {
+    Value v = loopCarrying(
+        b, loc, c, 1, tensor::EmptyOp::create(b, loc, vType.getShape(), elem),
+        /*parallel=*/true, [&](Value channel, Value vAcc) {
+          Value planeOffset =
+              arith::MulIOp::create(b, loc, channel, e.index(hp * wp));
+          return loopCarrying(
+              b, loc, blockColumns, lanes, vAcc, false,
+              [&](Value q0, Value acc) {
+                auto [origin, mask, row, column] = e.tileOrigins(
+                    arith::AddIOp::create(b, loc, blockStart, q0), columns,
+                    tiles, tilesPerRow, wp, c * hp * wp, planeOffset);
+                Value d[kIn][kIn];
+                for (int64_t a = 0; a < kIn; ++a)
+                  for (int64_t bb = 0; bb < kIn; ++bb)
+                    d[a][bb] = vector::GatherOp::create(
+                        b, loc, e.vecType, flatInput, ValueRange{e.index(0)},
+                        e.offsetBy(origin, a * wp + bb), mask, zero);
+                // B^T d, then (B^T d) B.
+                Value rows[kIn][kIn];
+                e.leftMultiply(kBT, d, rows);
+                for (int64_t i = 0; i < kIn; ++i)
+                  for (int64_t j = 0; j < kIn; ++j)
+                    acc = vector::TransferWriteOp::create(
+                              b, loc, vType, e.combine(kBT[j], rows[i]), acc,
+                              ValueRange{e.index(i * kIn + j), channel, q0},
+                              rowMap, mask, notInBounds)
+                              .getResult();
+                return acc;
+              });
+        });
+
+    // M[p] = U[p] x V[p] for each of the 36 points p.
+    auto mType = RankedTensorType::get({kPoints, f, blockColumns}, elem);
+    Value m = linalg::BatchMatmulOp::create(
+                  b, loc, TypeRange{mType}, ValueRange{u, v},
+                  ValueRange{createFilled(b, loc, mType, 0.0)})
+                  .getResult(0);
+
+    // Y = A^T M A per tile, then the epilogue, scattered into NCHW; one
+    // filter per parallel unit.
+    return loopCarrying(
+        b, loc, f, 1, outInit, /*parallel=*/true,
+        [&](Value filterIndex, Value outAcc) {
+          Value planeOffset =
+              arith::MulIOp::create(b, loc, filterIndex, e.index(oh * ow));
+          Value biasVec;
+          if (bias)
+            biasVec = vector::BroadcastOp::create(
+                b, loc, e.vecType,
+                tensor::ExtractOp::create(b, loc, bias,
+                                          ValueRange{filterIndex}));
+          return loopCarrying(
+              b, loc, blockColumns, lanes, outAcc, false,
+              [&](Value q0, Value acc) {
+                TransformEmitter::Tiles tile = e.tileOrigins(
+                    arith::AddIOp::create(b, loc, blockStart, q0), columns,
+                    tiles, tilesPerRow, ow, f * oh * ow, planeOffset);
+                Value mask = tile.mask;
+                Value p[kIn][kIn];
+                for (int64_t a = 0; a < kIn; ++a)
+                  for (int64_t bb = 0; bb < kIn; ++bb)
+                    p[a][bb] = vector::TransferReadOp::create(
+                        b, loc, e.vecType, m,
+                        ValueRange{e.index(a * kIn + bb), filterIndex, q0},
+                        rowMap, zeroScalar, mask, notInBounds);
+                Value rows[kOut][kIn];
+                e.leftMultiply(kAT, p, rows);
+                for (int64_t i = 0; i < kOut; ++i)
+                  for (int64_t j = 0; j < kOut; ++j) {
+                    Value y = e.combine(kAT[j], rows[i]);
+                    Value at = e.offsetBy(tile.origin, i * ow + j);
+                    Value inside = e.insideMask(tile, i, j, oh, ow);
+                    if (biasVec)
+                      y = arith::AddFOp::create(b, loc, y, biasVec);
+                    if (flatResidual)
+                      y = arith::AddFOp::create(
+                          b, loc, y,
+                          vector::GatherOp::create(
+                              b, loc, e.vecType, flatResidual,
+                              ValueRange{e.index(0)}, at, inside, zero));
+                    y = applyActivation(b, loc, y, activation, alpha, beta);
+                    acc = vector::ScatterOp::create(b, loc, flatType, acc,
+                                                    ValueRange{e.index(0)}, at,
+                                                    inside, y)
+                              .getResult();
+                  }
+                return acc;
+              });
+        });
+  };
+  Value outInit = tensor::EmptyOp::create(b, loc, flatType.getShape(), elem);
+  Value out = blockColumns == columns
+                  ? emitBlock(e.index(0), outInit)
+                  : loopCarrying(b, loc, columns, blockColumns, outInit,
+                                 /*parallel=*/false, emitBlock);
   return tensor::ExpandShapeOp::create(
       b, loc, resultType, out, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
 }

@@ -38,6 +38,22 @@ func.func @winograd(%x: tensor<1x2x10x18xf32>, %b: tensor<3xf32>) -> tensor<1x3x
   return %y : tensor<1x3x8x16xf32>
 }
 
+// 529 tiles of 64 channels: their transformed inputs (36 x 64 floats each)
+// would take 19 MB, so the three stages run per block of 452 tiles (4 MB,
+// a multiple of the 4 lanes),
+// the last block masked past tile 529.
+// CHECK-LABEL: func @blocks
+// CHECK: scf.for %{{.*}} = %c0 to %c529 step %c452 iter_args
+// CHECK:   scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args
+// CHECK:     scf.for %{{.*}} = %c0 to %c452 step %c4 iter_args
+// CHECK:   linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<36x8x64xf32>, tensor<36x64x452xf32>)
+// CHECK:   scf.for %{{.*}} = %c0 to %c8 step %c1 iter_args
+func.func @blocks(%x: tensor<1x64x94x94xf32>) -> tensor<1x8x92x92xf32> {
+  %w = arith.constant dense<1.0> : tensor<8x64x3x3xf32>
+  %y = kernel.conv2d %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 1, 1>} : (tensor<1x64x94x94xf32>, tensor<8x64x3x3xf32>) -> tensor<1x8x92x92xf32>
+  return %y : tensor<1x8x92x92xf32>
+}
+
 // Not eligible: stride 2; dilation 2; a filter that is not a constant.
 // CHECK-LABEL: func @not_winograd
 // CHECK-NOT: linalg.batch_matmul

@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Cases of ../shared/cases (models as users bring them, with onnxruntime's
+outputs as references) that dlc handles today, compiled with the flags given
+here and compared with the reference of each data set.
+
+- conv3x3_96to24_160 with --winograd=all: a 96-channel 160x160 image, whose
+  Winograd transforms go in blocks of columns (the only case that large).
+  Tolerance: the cases' rule with Winograd's allowance, rtol 1e-3 (the
+  corpus' tol_loose) and atol 1e-4 (measured: 5.3e-5).
+
+Exits 77 (skipped) when the cases are absent, 1 when one fails.
+Usage: shared_cases.py --bin BUILD/tools --cases ../shared/cases --work DIR"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+
+# (case, extra dlc flags, rtol, atol)
+CASES = [
+    ("conv3x3_96to24_160", ["--winograd=all"], 1e-3, 1e-4),
+]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True)
+    p.add_argument("--cases", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    if not os.path.exists(os.path.join(a.cases, "manifest.json")):
+        print("shared_cases: SKIPPED: no cases at %s (they live in ../shared/cases "
+              "beside the checkout)" % a.cases)
+        return 77
+    os.makedirs(a.work, exist_ok=True)
+    failed = 0
+    for name, flags, rtol, atol in CASES:
+        lib = os.path.join(a.work, name + ".so")
+        c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"),
+                            os.path.join(a.cases, name, "model.onnx"), "-o", lib] + flags,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if c.returncode != 0:
+            print("%s: FAILED (compile): %s" % (name, c.stdout.decode()[-1000:]))
+            failed += 1
+            continue
+        for data in sorted(glob.glob(os.path.join(a.cases, name, "test_data_set_*"))):
+            inputs = sorted(glob.glob(os.path.join(data, "input_*.pb")))
+            outputs = sorted(glob.glob(os.path.join(data, "output_*.pb")))
+            for threads in ("1", "2"):
+                r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib,
+                                    "--threads", threads, "--inputs"] + inputs +
+                                   ["--expect"] + outputs +
+                                   ["--rtol", str(rtol), "--atol", str(atol)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                status = "ok" if r.returncode == 0 else "FAILED"
+                failed += r.returncode != 0
+                print("%s %s, %s thread(s): %s\n  %s" % (
+                    name, os.path.basename(data), threads, status,
+                    r.stdout.decode().strip().replace("\n", "\n  ")))
+    print("shared_cases: %d failed" % failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
