@@ -191,6 +191,8 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
           [](Pass *, Operation *) { return true; },
           /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/true);
     }
+    if (options.timing)
+      pm.enableTiming(*options.timing);
     return pm.run(module);
   };
 

@@ -5,6 +5,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LLVM.h"
+#include "mlir/Support/Timing.h"
 
 #include <optional>
 #include <string>
@@ -39,6 +40,8 @@ struct PipelineOptions {
   /// (passes/conversion/WinogradConv.h): "off", "auto" (where it is
   /// expected to be faster) or "all" (every eligible one).
   std::string winograd = "auto";
+  /// When set, each pass is timed under this scope (dlc --time-passes).
+  mlir::TimingScope *timing = nullptr;
 };
 
 /// One tensor a training step keeps between calls, in `train_step`'s

@@ -17,9 +17,11 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Support/Timing.h"
 
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Pass.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -183,6 +185,15 @@ int printSupportedOps() {
 int main(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
   // dlc's own options only in --help (LLVM registers hundreds).
+  // LLVM's own --time-passes, listed with dlc's: it times dlc's stages and
+  // MLIR passes too.
+  if (auto *timePasses = cl::getRegisteredOptions().lookup("time-passes")) {
+    timePasses->addCategory(dlcCategory);
+    timePasses->setHiddenFlag(cl::NotHidden);
+    timePasses->setDescription(
+        "Print where compile time goes: each stage (import, MLIR passes, "
+        "LLVM IR, object code, link) and each pass, to stderr");
+  }
   cl::HideUnrelatedOptions({&dlcCategory, &trainCategory});
   cl::ParseCommandLineOptions(argc, argv, "dlc: ahead-of-time compiler for neural networks\n");
   if (listOps)
@@ -322,10 +333,16 @@ int main(int argc, char **argv) {
       return fail("--freeze-input wants NAME=FILE.pb, got '" + spec + "'");
     importOptions.frozenInputs.emplace_back(name.str(), file.str());
   }
+  // --time-passes: a report of the stages and MLIR passes at exit.
+  mlir::DefaultTimingManager timing;
+  timing.setEnabled(llvm::TimePassesIsEnabled);
+  mlir::TimingScope rootTiming = timing.getRootScope();
   dlc::onnx_frontend::ModelSignature signature;
   std::string errors;
+  mlir::TimingScope importTiming = rootTiming.nest("import ONNX");
   OwningOpRef<ModuleOp> module = dlc::onnx_frontend::importOnnxFile(
       context, inputPath, signature, errors, importOptions);
+  importTiming.stop();
   if (!module) {
     llvm::errs() << "dlc: error: " << errors;
     return 1;
@@ -434,11 +451,14 @@ int main(int argc, char **argv) {
   if (!tm)
     return fail(error);
   options.vectorBits = dlc::vectorRegisterBits(*tm);
+  mlir::TimingScope passTiming = rootTiming.nest("MLIR passes");
+  options.timing = &passTiming;
   dlc::ParameterStats parameters;
   dlc::TrainingLayout layout;
   if (failed(dlc::lowerToStage(*module, stageOf.at(emit), options, &parameters,
                                &layout)))
     return fail(inputPath + ": compilation failed");
+  passTiming.stop();
 
   bool textual = emit == Emit::Graph || emit == Emit::Kernel ||
                  emit == Emit::Linalg || emit == Emit::LLVM;
@@ -487,8 +507,10 @@ int main(int argc, char **argv) {
         layout, lossKind.empty() ? std::string("model") : lossKind.getValue(),
         optimizer, hyperparameters, stepInputs};
   }
+  mlir::TimingScope llvmTiming = rootTiming.nest("LLVM IR (translate, optimize)");
   auto llvmModule = dlc::buildLLVMModule(*module, llvmContext, *tm, target,
                                          signature, inputPath, exports, error);
+  llvmTiming.stop();
   if (!llvmModule)
     return fail(inputPath + ": " + error);
   if (emit == Emit::LLVM) {
@@ -500,9 +522,11 @@ int main(int argc, char **argv) {
     file.keep();
     return 0;
   }
+  mlir::TimingScope objectTiming = rootTiming.nest("object code");
   if (emit == Emit::Obj) {
     if (!dlc::emitObjectFile(*llvmModule, *tm, out, error))
       return fail(error);
+    objectTiming.stop();
     std::string header = headerPath;
     if (header.empty()) {
       llvm::SmallString<128> path(out);
@@ -525,6 +549,8 @@ int main(int argc, char **argv) {
   llvm::FileRemover removeObject(objectPath);
   if (!dlc::emitObjectFile(*llvmModule, *tm, objectPath.str().str(), error))
     return fail(error);
+  objectTiming.stop();
+  mlir::TimingScope linkTiming = rootTiming.nest("link");
   if (!dlc::linkSharedLibrary(objectPath.str().str(), out, error))
     return fail(error);
   return 0;
