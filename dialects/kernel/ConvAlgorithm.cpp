@@ -42,9 +42,13 @@ struct ConvShape {
     ArrayRef<int64_t> pads = op.getPads();
     paddedH = in.getDimSize(2) + pads[0] + pads[2];
     paddedW = in.getDimSize(3) + pads[1] + pads[3];
+    // The builders that transform the filter at compile time read a dense
+    // constant (not a dense_resource one, as `--emit=kernel` prints large
+    // constants).
+    DenseElementsAttr dense;
     constantFilter = filter.getElementType().isF32() &&
                      filter.hasStaticShape() &&
-                     matchPattern(op.getFilter(), m_Constant());
+                     matchPattern(op.getFilter(), m_Constant(&dense));
   }
 
   int64_t images() const { return result.getDimSize(0); }
@@ -83,13 +87,13 @@ struct ConvShape {
     return (oh() * ow()) % w != 0 || (!readsInputDirectly() && !packed);
   }
 
-  bool isWinogradEligible() const {
+  bool isWinogradEligible(const ConvTarget &target) const {
     // The transforms address the input and result with 32-bit offsets.
     constexpr int64_t kMaxElements = std::numeric_limits<int32_t>::max();
-    return group == 1 && constantFilter && filter.getDimSize(2) == 3 &&
-           filter.getDimSize(3) == 3 && strides[0] == 1 && strides[1] == 1 &&
-           dilations[0] == 1 && dilations[1] == 1 &&
-           result.getNumElements() > 0 &&
+    return target.vectorWidth > 0 && group == 1 && constantFilter &&
+           filter.getDimSize(2) == 3 && filter.getDimSize(3) == 3 &&
+           strides[0] == 1 && strides[1] == 1 && dilations[0] == 1 &&
+           dilations[1] == 1 && result.getNumElements() > 0 &&
            result.getNumElements() <= kMaxElements &&
            images() * channels * (paddedH + 3) * (paddedW + 3) <= kMaxElements;
   }
@@ -145,7 +149,7 @@ int64_t im2colPanelWidth(Conv2dOp op, const ConvTarget &target) {
 
 ConvAlgorithm chooseConvAlgorithm(Conv2dOp op, const ConvTarget &target) {
   ConvShape shape(op);
-  if (target.winograd != "off" && shape.isWinogradEligible() &&
+  if (target.winograd != "off" && shape.isWinogradEligible(target) &&
       (target.winograd == "all" || isWinogradProfitable(op)))
     return ConvAlgorithm::Winograd;
   if (shape.group != 1)
@@ -179,9 +183,10 @@ std::optional<std::string> convAlgorithmInapplicable(Conv2dOp op,
     return std::string("it is for grouped convolutions");
   switch (algorithm) {
   case ConvAlgorithm::Winograd:
-    if (!shape.isWinogradEligible())
+    if (!shape.isWinogradEligible(target))
       return std::string("it needs a constant f32 3x3 filter, stride and "
-                         "dilation 1 and under 2^31 elements");
+                         "dilation 1, under 2^31 elements and a vector "
+                         "width");
     break;
   case ConvAlgorithm::ImplicitGemm:
     if (shape.readsInputDirectly() ||

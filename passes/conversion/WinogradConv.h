@@ -11,7 +11,10 @@
 // two cheap transforms. Its rounding error is larger than a direct
 // convolution's (the transforms scale values by up to 8 and 1/24); the
 // corpus allows rtol 1e-3 for it (its models stay within 1e-4), and
-// `dlc --winograd=off` keeps the direct kernels.
+// `dlc --winograd=off` keeps the direct kernels. A NaN or infinite input
+// reaches all 16 outputs of the tiles whose 6x6 inputs hold it (NaN, where
+// a direct convolution gives NaN or +-inf to the 3x3 outputs that read it):
+// the transforms add and subtract it.
 //
 //===----------------------------------------------------------------------===//
 
