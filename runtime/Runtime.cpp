@@ -20,6 +20,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -134,9 +135,16 @@ struct dlc_model {
   NumThreadsFn numThreads = nullptr;
   ProfileFn profile = nullptr;
   ProfileReadFn profileRead = nullptr;
-  // One workspace per model, allocated once: calls on one model take turns.
+  // Inference runs hold `runMutex` shared and may overlap, each with a
+  // workspace of its own: `workspace` (allocated at load, sized for
+  // inference and training steps) or one allocated when more runs overlap
+  // than there are free workspaces (kept for reuse, freed with the model).
+  // Training steps and state changes hold it exclusively and use
+  // `workspace`: no run is active then.
   void *workspace = nullptr;
-  mutable std::mutex runMutex;
+  mutable std::shared_mutex runMutex;
+  std::mutex workspaceMutex;
+  std::vector<void *> freeWorkspaces, extraWorkspaces;
   std::string path, version, target, cpu, source;
   int64_t parameterCount = 0, parameterBytes = 0, workspaceBytes = 0;
   std::vector<TensorDesc> inputs, outputs;
@@ -164,6 +172,8 @@ struct dlc_model {
 
   ~dlc_model() {
     std::free(workspace);
+    for (void *extra : extraWorkspaces)
+      std::free(extra);
     if (handle)
       dlclose(handle);
   }
@@ -479,6 +489,7 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
       return fail(DLC_ERROR_LOAD, std::string(path) + ": cannot allocate " +
                                       std::to_string(rounded) +
                                       " bytes of workspace");
+    m->freeWorkspaces.push_back(m->workspace);
   }
   *model = m.release();
   return DLC_OK;
@@ -673,11 +684,33 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
   if (dlc_status s = checkTensors(model->outputs, outputs, num_outputs,
                                   "output", out))
     return s;
-  std::lock_guard<std::mutex> lock(model->runMutex);
+  // Runs overlap; a training step waits for them and they for it.
+  std::shared_lock<std::shared_mutex> lock(model->runMutex);
+  void *workspace = nullptr;
+  if (model->workspaceBytes > 0) {
+    std::lock_guard<std::mutex> take(model->workspaceMutex);
+    if (!model->freeWorkspaces.empty()) {
+      workspace = model->freeWorkspaces.back();
+      model->freeWorkspaces.pop_back();
+    } else {
+      workspace = std::aligned_alloc(
+          64, roundUp64(static_cast<size_t>(model->workspaceBytes)));
+      if (!workspace)
+        return fail(DLC_ERROR_OUT_OF_MEMORY,
+                    "dlc_model_run: cannot allocate " +
+                        std::to_string(model->workspaceBytes) +
+                        " bytes of workspace for a concurrent run");
+      model->extraWorkspaces.push_back(workspace);
+    }
+  }
   // A training library's forward pass reads the parameters from the state.
   for (const StateDesc &t : model->state)
     in.push_back(model->current.data + t.offset);
-  model->entry(in.data(), out.data(), model->workspace);
+  model->entry(in.data(), out.data(), workspace);
+  if (workspace) {
+    std::lock_guard<std::mutex> give(model->workspaceMutex);
+    model->freeWorkspaces.push_back(workspace);
+  }
   lastError.clear();
   return DLC_OK;
 }
@@ -723,7 +756,7 @@ size_t dlc_model_num_frozen(const dlc_model *m) {
 int64_t dlc_model_step_count(const dlc_model *m) {
   if (!m)
     return 0;
-  std::lock_guard<std::mutex> lock(m->runMutex);
+  std::unique_lock<std::shared_mutex> lock(m->runMutex);
   return m->steps;
 }
 
@@ -818,7 +851,7 @@ dlc_status dlc_model_apply_gradients(dlc_model *model,
                         "; the update was not applied");
     }
   }
-  std::lock_guard<std::mutex> lock(model->runMutex);
+  std::unique_lock<std::shared_mutex> lock(model->runMutex);
   std::vector<void *> in = {&lr}, out;
   for (const StateDesc &t : model->state) {
     in.push_back(model->current.data + t.offset);
@@ -873,7 +906,7 @@ static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
     return fail(DLC_ERROR_INVALID_ARGUMENT,
                 std::string(function) +
                     ": the learning rate must be finite and >= 0");
-  std::lock_guard<std::mutex> lock(model->runMutex);
+  std::unique_lock<std::shared_mutex> lock(model->runMutex);
   in.push_back(&lr);
   float value = NAN;
   out.push_back(&value);
@@ -978,7 +1011,7 @@ dlc_status dlc_model_read_state(const dlc_model *model, const char *name,
       findState(model, name, data, bytes, "dlc_model_read_state", s);
   if (!t)
     return s;
-  std::lock_guard<std::mutex> lock(model->runMutex);
+  std::unique_lock<std::shared_mutex> lock(model->runMutex);
   if (bytes)
     std::memcpy(data, model->current.data + t->offset, bytes);
   lastError.clear();
@@ -992,7 +1025,7 @@ dlc_status dlc_model_write_state(dlc_model *model, const char *name,
       findState(model, name, data, bytes, "dlc_model_write_state", s);
   if (!t)
     return s;
-  std::lock_guard<std::mutex> lock(model->runMutex);
+  std::unique_lock<std::shared_mutex> lock(model->runMutex);
   if (bytes)
     std::memcpy(model->current.data + t->offset, data, bytes);
   lastError.clear();
@@ -1010,7 +1043,7 @@ dlc_status dlc_model_read_gradient(const dlc_model *model, const char *name,
     return fail(DLC_ERROR_INVALID_ARGUMENT,
                 "state tensor '" + t->name +
                     "' is not a parameter: it has no gradient");
-  std::lock_guard<std::mutex> lock(model->runMutex);
+  std::unique_lock<std::shared_mutex> lock(model->runMutex);
   if (!model->haveGradients)
     return fail(DLC_ERROR_INVALID_ARGUMENT,
                 "no gradients yet: run dlc_model_train_step or "
@@ -1028,7 +1061,7 @@ dlc_status dlc_model_save_checkpoint(const dlc_model *model,
   if (!path)
     return fail(DLC_ERROR_INVALID_ARGUMENT,
                 "dlc_model_save_checkpoint: path is null");
-  std::lock_guard<std::mutex> lock(model->runMutex);
+  std::unique_lock<std::shared_mutex> lock(model->runMutex);
   unsigned char header[kCheckpointHeaderBytes];
   std::memcpy(header, kCheckpointMagic, 8);
   putU64(header + 8, static_cast<uint64_t>(model->stateBytes));
@@ -1092,7 +1125,7 @@ dlc_status dlc_model_load_checkpoint(dlc_model *model, const char *path) {
                    std::to_string(model->stateBytes) + ")");
   if (getU64(header + 16) != model->stateHash)
     return invalid("a checkpoint of another model (its state tensors differ)");
-  std::lock_guard<std::mutex> lock(model->runMutex);
+  std::unique_lock<std::shared_mutex> lock(model->runMutex);
   // Read into the scratch buffer and swap it in only once all is there.
   got = std::fread(model->next.data, 1, stateBytes, file.get());
   if (got != stateBytes)

@@ -26,6 +26,7 @@ typedef enum dlc_status {
   DLC_ERROR_SIGNATURE = 4,        /* wrong count, dtype or shape of tensors */
   DLC_ERROR_NONFINITE = 5,        /* a training step's loss is nan or inf */
   DLC_ERROR_IO = 6,               /* a checkpoint file cannot be read/written */
+  DLC_ERROR_OUT_OF_MEMORY = 7,    /* a workspace cannot be allocated */
 } dlc_status;
 
 typedef enum dlc_dtype {
@@ -73,7 +74,8 @@ const char *dlc_model_target_cpu(const dlc_model *model);
 const char *dlc_model_source(const dlc_model *model);
 
 /* Weights embedded in the library (scalars and bytes), and the scratch
- * memory each run uses (allocated once at load). */
+ * memory each run uses (one allocated at load; concurrent runs each use
+ * one, see dlc_model_run). */
 int64_t dlc_model_parameter_count(const dlc_model *model);
 int64_t dlc_model_parameter_bytes(const dlc_model *model);
 int64_t dlc_model_workspace_bytes(const dlc_model *model);
@@ -116,7 +118,17 @@ int64_t dlc_tensor_info_elements(const dlc_tensor_info *info);
 
 /* Runs the model: inputs and outputs in manifest order, their dtypes and
  * shapes exactly as the manifest says; outputs are written in place. A
- * training library runs with its current state (the trained parameters). */
+ * training library runs with its current state (the trained parameters).
+ *
+ * Threads: several threads may run one model at once; the calls do not take
+ * turns. Each takes a workspace of its own (dlc_model_workspace_bytes; the
+ * one allocated at load, or one allocated when more calls overlap than
+ * there are free ones, kept until the model is freed; DLC_ERROR_OUT_OF_MEMORY
+ * if that allocation fails). Only one call at a time uses the model's
+ * thread pool; the others run their kernels on their own thread. Training
+ * steps and state changes of a training library wait for running calls,
+ * and calls wait for them. dlc_model_set_num_threads and the profile
+ * functions change settings every call shares. */
 dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
                          size_t num_inputs, dlc_tensor *outputs,
                          size_t num_outputs);
@@ -132,8 +144,9 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
  *
  * Functions returning dlc_status fail with DLC_ERROR_INVALID_ARGUMENT and
  * "model is not a training library (compile with dlc --train)" on any other
- * model, where queries return 0 or "". Calls on one model take turns (one
- * lock per model).
+ * model, where queries return 0 or "". The training calls on one model
+ * take turns with each other and with dlc_model_run (one lock per model;
+ * runs alone overlap, see dlc_model_run).
  *===----------------------------------------------------------------------===*/
 
 typedef enum dlc_state_role {
