@@ -158,16 +158,21 @@ def time_ort(peers, corpus, models, threads):
                      "graph optimizations on)")
 
 
-def fma_peak(here, work):
+def fma_peak(here, work, mattr=""):
     """(GFLOP/s of one core's fused multiply-adds, vector lanes) measured by
-    fma-peak.c compiled for this machine, or (None, reason)."""
+    fma-peak.c compiled for this machine, with `mattr`'s features (LLVM's
+    spelling, e.g. -avx512f: the peak of the code dlc generates for it)
+    turned on and off, or (None, reason)."""
     source = os.path.join(here, "fma-peak.c")
     compiler = os.environ.get("CC") or shutil.which("clang") or shutil.which("cc")
     if not os.path.exists(source) or not compiler:
         return None, "no fma-peak.c or C compiler"
     exe = os.path.join(work, "fma-peak")
-    r = subprocess.run([compiler, "-O2", "-march=native", "-ffp-contract=fast", source,
-                        "-o", exe],
+    features = []
+    for f in filter(None, mattr.split(",")):
+        features.append(("-mno-" if f[0] == "-" else "-m") + f.lstrip("+-"))
+    r = subprocess.run([compiler, "-O2", "-march=native", "-ffp-contract=fast"] + features +
+                       [source, "-o", exe],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return None, "fma-peak.c did not compile: " + r.stderr.strip()[-200:]
@@ -265,7 +270,7 @@ def main():
 
     results = {}
     with tempfile.TemporaryDirectory() as work:
-        peak, lanes = fma_peak(here, work)
+        peak, lanes = fma_peak(here, work, args.mattr)
         print(f"dlc-bench: FMA peak {peak} GFLOP/s per core" if peak else
               f"dlc-bench: FMA peak not measured: {lanes}", file=sys.stderr)
         for model in models:
