@@ -25,15 +25,47 @@ LogicalResult requireNumeric(ImportContext &ctx, Value v, StringRef what) {
   return ctx.error(what + " must hold numbers, not bools");
 }
 
+/// Opset 1-6 broadcasting: without `broadcast`, A and B have one shape; with
+/// broadcast=1, B's dims match A's from `axis` on (default: A's last dims),
+/// i.e. B reshaped to A's rank with 1s around them broadcasts numpy-style.
+Value legacyBroadcastOperand(ImportContext &ctx, Value a, Value b) {
+  auto aType = ImportContext::typeOf(a), bType = ImportContext::typeOf(b);
+  int64_t rankA = aType.getRank(), rankB = bType.getRank();
+  if (ctx.intAttr("broadcast", 0) == 0) {
+    if (aType.getShape() != bType.getShape()) {
+      (void)ctx.error("opset " + Twine(ctx.opset) +
+                      ": A and B differ in shape and 'broadcast' is not set");
+      return Value();
+    }
+    return b;
+  }
+  int64_t axis = ctx.intAttr("axis", rankA - rankB);
+  if (axis < 0)
+    axis += rankA;
+  if (axis < 0 || axis + rankB > rankA) {
+    (void)ctx.error("opset " + Twine(ctx.opset) + ": B of rank " +
+                    Twine(rankB) + " does not fit A of rank " + Twine(rankA) +
+                    " from axis " + Twine(axis));
+    return Value();
+  }
+  SmallVector<int64_t> shape(axis, 1);
+  llvm::append_range(shape, bType.getShape());
+  shape.resize(rankA, 1);
+  return ctx.build<graph::ReshapeOp>(b,
+                                     ctx.builder.getDenseI64ArrayAttr(shape));
+}
+
 template <typename Op>
 LogicalResult importBinary(ImportContext &ctx) {
-  if (ctx.opset < 7 && ctx.intAttr("broadcast", 0) != 0)
-    return ctx.error("legacy (opset < 7) broadcast with 'axis' is not "
-                     "supported");
   Value a = ctx.input(0), b = ctx.input(1);
   if (!a || !b || failed(requireNumeric(ctx, a, "input A")) ||
       failed(requireNumeric(ctx, b, "input B")))
     return failure();
+  if (ctx.opset < 7) {
+    b = legacyBroadcastOperand(ctx, a, b);
+    if (!b)
+      return failure();
+  }
   bool isUnsigned = ctx.unsignedValues.contains(a);
   Value result = ctx.build<Op>(a, b, ctx.builder.getBoolAttr(isUnsigned));
   if (result && isUnsigned)
@@ -181,6 +213,19 @@ LogicalResult importPRelu(ImportContext &ctx) {
   if (!x || !slope || failed(ctx.requireFloat(x, "input X")))
     return failure();
   Type elem = ImportContext::typeOf(x).getElementType();
+  // Opset 6 and earlier: a slope of C values is per channel (axis 1).
+  auto xType = ImportContext::typeOf(x);
+  auto slopeType = ImportContext::typeOf(slope);
+  if (ctx.opset < 7 && slopeType.getRank() == 1 && xType.getRank() >= 2 &&
+      slopeType.getDimSize(0) != 1 &&
+      slopeType.getDimSize(0) == xType.getDimSize(1)) {
+    SmallVector<int64_t> shape(xType.getRank() - 1, 1);
+    shape[0] = slopeType.getDimSize(0);
+    slope = ctx.build<graph::ReshapeOp>(
+        slope, ctx.builder.getDenseI64ArrayAttr(shape));
+    if (!slope)
+      return failure();
+  }
   // x < 0 ? x * slope : x, with slope broadcasting to x.
   Value negative = ctx.build<graph::LessOp>(x, ctx.scalar(elem, 0));
   Value scaled = negative ? ctx.build<graph::MulOp>(x, slope) : Value();
@@ -641,13 +686,13 @@ void addMathImporters(std::vector<OpImporter> &table) {
   table.push_back({"IsNaN", "Math", 9, "", importIsNaN});
   table.push_back({"IsInf", "Math", 10, "detect_positive, detect_negative", importIsInf});
   table.push_back({"CumSum", "Math", 11, "float, exclusive, reverse", importCumSum});
-  table.push_back({"Add", "Math", 7, "float, numpy broadcasting",
+  table.push_back({"Add", "Math", 1, "float, numpy broadcasting (opset < 7: broadcast, axis)",
                    importBinary<graph::AddOp>});
-  table.push_back({"Sub", "Math", 7, "float, numpy broadcasting",
+  table.push_back({"Sub", "Math", 1, "float, numpy broadcasting (opset < 7: broadcast, axis)",
                    importBinary<graph::SubOp>});
-  table.push_back({"Mul", "Math", 7, "float, numpy broadcasting",
+  table.push_back({"Mul", "Math", 1, "float, numpy broadcasting (opset < 7: broadcast, axis)",
                    importBinary<graph::MulOp>});
-  table.push_back({"Div", "Math", 7, "float, numpy broadcasting",
+  table.push_back({"Div", "Math", 1, "float, numpy broadcasting (opset < 7: broadcast, axis)",
                    importBinary<graph::DivOp>});
   table.push_back({"Relu", "Math", 1, "", importUnary<graph::ReluOp>});
   table.push_back({"Sigmoid", "Math", 1, "", importUnary<graph::SigmoidOp>});
@@ -679,7 +724,7 @@ void addMathImporters(std::vector<OpImporter> &table) {
   table.push_back({"Xor", "Math", 7, "", importLogic<graph::XorOp>});
   table.push_back({"Not", "Math", 1, "", unaryImporter("not")});
   table.push_back({"Where", "Math", 9, "broadcasting", importWhere});
-  table.push_back({"PRelu", "Math", 7, "broadcasting slope", importPRelu});
+  table.push_back({"PRelu", "Math", 1, "broadcasting slope (opset < 7: per channel)", importPRelu});
   struct Unary { const char *onnx, *fn; std::vector<UnaryParam> params; bool ints; };
   const Unary unaries[] = {
       {"Abs", "abs", {}, true}, {"Neg", "neg", {}, true}, {"Sign", "sign", {}, true},

@@ -7,6 +7,9 @@ here and compared with the reference of each data set.
   Winograd transforms go in blocks of columns (the only case that large).
   Tolerance: the cases' rule with Winograd's allowance, rtol 1e-3 (the
   corpus' tol_loose) and atol 1e-4 (measured: 5.3e-5).
+- opset6_legacy_broadcast: opset-6 Add and Mul with the legacy broadcast and
+  axis attributes; the cases' rule (rtol 1e-4, atol 1e-5 * max(1, max|ref|),
+  here 1e-5).
 
 Exits 77 (skipped) when the cases are absent, 1 when one fails.
 Usage: shared_cases.py --bin BUILD/tools --cases ../shared/cases --work DIR"""
@@ -19,6 +22,7 @@ import sys
 # (case, extra dlc flags, rtol, atol)
 CASES = [
     ("conv3x3_96to24_160", ["--winograd=all"], 1e-3, 1e-4),
+    ("opset6_legacy_broadcast", [], 1e-4, 1e-5),
 ]
 
 
