@@ -78,6 +78,11 @@ LogicalResult importPow(ImportContext &ctx) {
   Value a = ctx.input(0), b = ctx.input(1);
   if (!a || !b || failed(requireNumeric(ctx, a, "input X")))
     return failure();
+  if (ctx.opset < 7) {
+    b = legacyBroadcastOperand(ctx, a, b);
+    if (!b)
+      return failure();
+  }
   // Integer bases are raised in float64 (exact while the result fits its
   // 53-bit mantissa) and converted back; the exponent takes the base's
   // (float) type.
@@ -703,7 +708,7 @@ void addMathImporters(std::vector<OpImporter> &table) {
                    importSoftmaxLike<graph::SoftmaxOp>});
   table.push_back({"LogSoftmax", "Math", 1, "any axis (opset < 13: flattened)",
                    importSoftmaxLike<graph::LogSoftmaxOp>});
-  table.push_back({"Pow", "Math", 7, "float or integer base", importPow});
+  table.push_back({"Pow", "Math", 1, "float or integer base (opset < 7: broadcast, axis)", importPow});
   table.push_back({"Mod", "Math", 10, "fmod for floats; both for ints",
                    importMod});
   table.push_back({"Max", "Math", 6, "variadic, broadcasting",
