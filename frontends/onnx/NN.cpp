@@ -80,12 +80,80 @@ void liftAttrsTo2d(SmallVector<int64_t> &kernel, SmallVector<int64_t> &strides,
 
 } // namespace
 
+/// A 3-D convolution as KD 2-D ones, KD the filter's depth: for each depth
+/// tap kd, the input planes that tap reads for every output depth (a
+/// strided slice along D of the D-padded input) become a batch of
+/// N * OD images, convolved over (H, W) with the filter's kd-th plane, and
+/// the KD results are summed. The graph grows with KD, not with the image.
+Value buildConv3d(ImportContext &ctx, Value x, Value w, Value bias,
+                  ArrayRef<int64_t> kernel, ArrayRef<int64_t> strides,
+                  ArrayRef<int64_t> dilations, ArrayRef<int64_t> pads,
+                  int64_t group) {
+  auto &b = ctx.builder;
+  auto xType = ImportContext::typeOf(x), wType = ImportContext::typeOf(w);
+  int64_t n = xType.getDimSize(0), c = xType.getDimSize(1),
+          h = xType.getDimSize(3), wd = xType.getDimSize(4);
+  int64_t f = wType.getDimSize(0), cg = wType.getDimSize(1);
+  int64_t depth = xType.getDimSize(2) + pads[0] + pads[3];
+  int64_t od = (depth - dilations[0] * (kernel[0] - 1) - 1) / strides[0] + 1;
+  if (od < 1) {
+    (void)ctx.error("the output would be empty");
+    return {};
+  }
+  Value padded = x;
+  if (pads[0] || pads[3])
+    padded = ctx.build<graph::PadOp>(
+        x, b.getDenseI64ArrayAttr({0, 0, pads[0], 0, 0, 0, 0, pads[3], 0, 0}),
+        b.getF64FloatAttr(0.0));
+  Value sum;
+  for (int64_t kd = 0; kd < kernel[0] && padded; ++kd) {
+    Value planes = ctx.build<graph::SliceOp>(
+        padded, b.getDenseI64ArrayAttr({0, 0, kd * dilations[0], 0, 0}),
+        b.getDenseI64ArrayAttr({n, c, od, h, wd}),
+        b.getDenseI64ArrayAttr({1, 1, strides[0], 1, 1}));
+    if (planes)
+      planes = ctx.build<graph::TransposeOp>(
+          planes, b.getDenseI64ArrayAttr({0, 2, 1, 3, 4}));
+    if (planes)
+      planes = ctx.build<graph::ReshapeOp>(
+          planes, b.getDenseI64ArrayAttr({n * od, c, h, wd}));
+    Value tap = ctx.build<graph::SliceOp>(
+        w, b.getDenseI64ArrayAttr({0, 0, kd, 0, 0}),
+        b.getDenseI64ArrayAttr({f, cg, 1, kernel[1], kernel[2]}),
+        b.getDenseI64ArrayAttr({1, 1, 1, 1, 1}));
+    if (tap)
+      tap = ctx.build<graph::ReshapeOp>(
+          tap, b.getDenseI64ArrayAttr({f, cg, kernel[1], kernel[2]}));
+    if (!planes || !tap)
+      return {};
+    Value conv = ctx.build<graph::Conv2dOp>(
+        planes, tap, kd == 0 ? bias : Value(),
+        b.getDenseI64ArrayAttr({strides[1], strides[2]}),
+        b.getDenseI64ArrayAttr({pads[1], pads[2], pads[4], pads[5]}),
+        b.getDenseI64ArrayAttr({dilations[1], dilations[2]}),
+        b.getI64IntegerAttr(group));
+    if (!conv)
+      return {};
+    sum = sum ? ctx.build<graph::AddOp>(sum, conv, b.getBoolAttr(false)) : conv;
+  }
+  if (!sum)
+    return {};
+  // [N * OD, F, OH, OW] -> [N, OD, F, OH, OW] -> [N, F, OD, OH, OW]
+  auto sumType = ImportContext::typeOf(sum);
+  Value y = ctx.build<graph::ReshapeOp>(
+      sum, b.getDenseI64ArrayAttr({n, od, f, sumType.getDimSize(2),
+                                   sumType.getDimSize(3)}));
+  return y ? ctx.build<graph::TransposeOp>(
+                 y, b.getDenseI64ArrayAttr({0, 2, 1, 3, 4}))
+           : y;
+}
+
 Value buildConv(ImportContext &ctx, Value x, Value w, Value bias) {
   auto xType = ImportContext::typeOf(x), wType = ImportContext::typeOf(w);
   int64_t spatial = xType.getRank() - 2;
-  if (spatial != 1 && spatial != 2) {
-    (void)ctx.error("only 1-D and 2-D convolutions are supported, this one "
-                    "is " + Twine(spatial) + "-D");
+  if (spatial < 1 || spatial > 3) {
+    (void)ctx.error("only 1-D, 2-D and 3-D convolutions are supported, this "
+                    "one is " + Twine(spatial) + "-D");
     return {};
   }
   if (wType.getRank() != xType.getRank()) {
@@ -110,6 +178,9 @@ Value buildConv(ImportContext &ctx, Value x, Value w, Value bias) {
   if (failed(pads))
     return {};
   int64_t group = ctx.intAttr("group", 1);
+  if (spatial == 3)
+    return buildConv3d(ctx, x, w, bias, kernel, strides, dilations, *pads,
+                       group);
   if (spatial == 1) {
     liftAttrsTo2d(kernel, strides, dilations, *pads);
     x = liftTo2d(ctx, x);
@@ -316,6 +387,102 @@ LogicalResult importConvTranspose(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// A 3-D max or average pool (ceil_mode 0) as a 2-D pool over (H, W) of
+/// every depth plane, then the same over depth: the KD strided slices of
+/// the D-padded planes combined by max, or summed and divided by the
+/// number of taps inside the input (all KD with count_include_pad). A box
+/// window's valid count is the product of its depth and plane counts, so
+/// the two averages make the 3-D one.
+template <bool isMax>
+Value buildPool3d(ImportContext &ctx, Value x, ArrayRef<int64_t> kernel,
+                  ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                  ArrayRef<int64_t> pads, bool countPad) {
+  auto &b = ctx.builder;
+  auto xType = ImportContext::typeOf(x);
+  Type elem = xType.getElementType();
+  int64_t n = xType.getDimSize(0), c = xType.getDimSize(1),
+          d = xType.getDimSize(2), h = xType.getDimSize(3),
+          w = xType.getDimSize(4);
+  int64_t depth = d + pads[0] + pads[3];
+  int64_t od = (depth - dilations[0] * (kernel[0] - 1) - 1) / strides[0] + 1;
+  if (od < 1) {
+    (void)ctx.error("the output would be empty");
+    return {};
+  }
+  Value planes = ctx.build<graph::TransposeOp>(
+      x, b.getDenseI64ArrayAttr({0, 2, 1, 3, 4}));
+  if (planes)
+    planes = ctx.build<graph::ReshapeOp>(
+        planes, b.getDenseI64ArrayAttr({n * d, c, h, w}));
+  if (!planes)
+    return {};
+  auto kernel2d = b.getDenseI64ArrayAttr({kernel[1], kernel[2]});
+  auto strides2d = b.getDenseI64ArrayAttr({strides[1], strides[2]});
+  auto pads2d = b.getDenseI64ArrayAttr({pads[1], pads[2], pads[4], pads[5]});
+  auto dilations2d = b.getDenseI64ArrayAttr({dilations[1], dilations[2]});
+  Value pooled;
+  if constexpr (isMax)
+    pooled = ctx.build<graph::MaxPool2dOp>(planes, kernel2d, strides2d, pads2d,
+                                           dilations2d, b.getBoolAttr(false));
+  else
+    pooled = ctx.build<graph::AvgPool2dOp>(planes, kernel2d, strides2d, pads2d,
+                                           dilations2d, b.getBoolAttr(false),
+                                           b.getBoolAttr(countPad));
+  if (!pooled)
+    return {};
+  auto pooledType = ImportContext::typeOf(pooled);
+  int64_t oh = pooledType.getDimSize(2), ow = pooledType.getDimSize(3);
+  Value byDepth = ctx.build<graph::ReshapeOp>(
+      pooled, b.getDenseI64ArrayAttr({n, d, c, oh, ow}));
+  if (byDepth && (pads[0] || pads[3]))
+    byDepth = ctx.build<graph::PadOp>(
+        byDepth,
+        b.getDenseI64ArrayAttr({0, pads[0], 0, 0, 0, 0, pads[3], 0, 0, 0}),
+        b.getF64FloatAttr(isMax ? -std::numeric_limits<double>::infinity()
+                                : 0.0));
+  Value combined;
+  for (int64_t kd = 0; kd < kernel[0] && byDepth; ++kd) {
+    Value slice = ctx.build<graph::SliceOp>(
+        byDepth, b.getDenseI64ArrayAttr({0, kd * dilations[0], 0, 0, 0}),
+        b.getDenseI64ArrayAttr({n, od, c, oh, ow}),
+        b.getDenseI64ArrayAttr({1, strides[0], 1, 1, 1}));
+    if (!slice)
+      return {};
+    if (!combined)
+      combined = slice;
+    else if constexpr (isMax)
+      combined = ctx.build<graph::MaxOp>(combined, slice, b.getBoolAttr(false));
+    else
+      combined = ctx.build<graph::AddOp>(combined, slice, b.getBoolAttr(false));
+  }
+  if (!combined)
+    return {};
+  if constexpr (!isMax) {
+    // Depth taps per output depth: inside [pads[0], pads[0] + d) unless
+    // padding counts.
+    std::vector<float> scale(od);
+    for (int64_t o = 0; o < od; ++o) {
+      int64_t taps = 0;
+      for (int64_t kd = 0; kd < kernel[0]; ++kd) {
+        int64_t at = o * strides[0] + kd * dilations[0];
+        taps += countPad || (at >= pads[0] && at < pads[0] + d);
+      }
+      scale[o] = 1.0f / static_cast<float>(std::max<int64_t>(taps, 1));
+    }
+    auto scaleType = RankedTensorType::get({1, od, 1, 1, 1}, b.getF32Type());
+    Value factor = arith::ConstantOp::create(
+        b, ctx.loc(), DenseElementsAttr::get(scaleType, ArrayRef<float>(scale)));
+    if (!elem.isF32())
+      factor = ctx.build<graph::CastOp>(factor, TypeAttr::get(elem));
+    combined = factor ? ctx.build<graph::MulOp>(combined, factor,
+                                                b.getBoolAttr(false))
+                      : Value();
+  }
+  return combined ? ctx.build<graph::TransposeOp>(
+                        combined, b.getDenseI64ArrayAttr({0, 2, 1, 3, 4}))
+                  : combined;
+}
+
 template <bool isMax>
 LogicalResult importPool(ImportContext &ctx) {
   Value x = ctx.input(0);
@@ -325,9 +492,9 @@ LogicalResult importPool(ImportContext &ctx) {
     return ctx.error("the Indices output of MaxPool is not supported");
   auto xType = ImportContext::typeOf(x);
   int64_t spatial = xType.getRank() - 2;
-  if (spatial != 1 && spatial != 2)
-    return ctx.error("only 1-D and 2-D pooling is supported, this one is " +
-                     Twine(spatial) + "-D");
+  if (spatial < 1 || spatial > 3)
+    return ctx.error("only 1-D, 2-D and 3-D pooling is supported, this one "
+                     "is " + Twine(spatial) + "-D");
   SmallVector<int64_t> kernel = ctx.intsAttr("kernel_shape");
   if (kernel.size() != (size_t)spatial)
     return ctx.error("kernel_shape must have " + Twine(spatial) + " values");
@@ -338,6 +505,15 @@ LogicalResult importPool(ImportContext &ctx) {
   if (failed(pads))
     return failure();
   bool ceil = ctx.intAttr("ceil_mode", 0) != 0;
+  if (spatial == 3) {
+    if (ceil)
+      return ctx.error("3-D pooling with ceil_mode is not supported");
+    Value result = buildPool3d<isMax>(
+        ctx, x, kernel, strides, dilations, *pads,
+        ctx.intAttr("count_include_pad", 0) != 0);
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
   if (spatial == 1) {
     liftAttrsTo2d(kernel, strides, dilations, *pads);
     x = liftTo2d(ctx, x);
@@ -699,13 +875,13 @@ void addNNImporters(std::vector<OpImporter> &table) {
   table.push_back({"InstanceNormalization", "NN", 1, "", importInstanceNormalization});
   table.push_back({"MeanVarianceNormalization", "NN", 9, "", importMeanVarianceNormalization});
   table.push_back({"LRN", "NN", 1, "", importLRN});
-  table.push_back({"Conv", "NN", 1, "1-D and 2-D, groups, auto_pad",
+  table.push_back({"Conv", "NN", 1, "1-D, 2-D and 3-D (as 2-D convs per depth tap), groups, auto_pad",
                    importConv});
   table.push_back({"ConvTranspose", "NN", 1, "1-D and 2-D, groups, "
                    "output_padding, output_shape, auto_pad", importConvTranspose});
-  table.push_back({"MaxPool", "NN", 1, "1-D and 2-D, ceil_mode, dilations; "
+  table.push_back({"MaxPool", "NN", 1, "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, dilations; "
                    "no Indices output", importPool<true>});
-  table.push_back({"AveragePool", "NN", 1, "1-D and 2-D, ceil_mode, "
+  table.push_back({"AveragePool", "NN", 1, "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, "
                    "count_include_pad", importPool<false>});
   table.push_back({"GlobalAveragePool", "NN", 1, "", importGlobalAveragePool});
   table.push_back({"BatchNormalization", "NN", 1,

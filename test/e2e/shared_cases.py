@@ -7,6 +7,8 @@ here and compared with the reference of each data set.
   Winograd transforms go in blocks of columns (the only case that large).
   Tolerance: the cases' rule with Winograd's allowance, rtol 1e-3 (the
   corpus' tol_loose) and atol 1e-4 (measured: 5.3e-5).
+- conv3d_pool3d: 3-D Conv, MaxPool and AveragePool (as 2-D ones per depth
+  tap), the cases' rule with atol 1e-5.
 - opset6_legacy_broadcast: opset-6 Add and Mul with the legacy broadcast and
   axis attributes; the cases' rule (rtol 1e-4, atol 1e-5 * max(1, max|ref|),
   here 1e-5).
@@ -23,6 +25,7 @@ import sys
 CASES = [
     ("conv3x3_96to24_160", ["--winograd=all"], 1e-3, 1e-4),
     ("opset6_legacy_broadcast", [], 1e-4, 1e-5),
+    ("conv3d_pool3d", [], 1e-4, 1e-5),
 ]
 
 
