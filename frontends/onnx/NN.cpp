@@ -241,8 +241,9 @@ Value insertZeros(ImportContext &ctx, Value x, int64_t dim, int64_t stride) {
 /// the input, whose columns col2im sums into the output. Otherwise a stride-1
 /// convolution: zeros inserted between input elements, the border padded by
 /// dilation * (kernel - 1) - pad (negative crops), and the filter
-/// [C, F/g, kh, kw] regrouped to [F, C/g, kh, kw] and flipped spatially.
-/// With constant weights the weight rearrangements fold at compile time.
+/// [C, F/g, kh, kw] regrouped to [F, C/g, kh, kw] and flipped spatially
+/// (3-D: that convolution built as buildConv3d's 2-D ones). With constant
+/// weights the weight rearrangements fold at compile time.
 LogicalResult importConvTranspose(ImportContext &ctx) {
   Value x = ctx.input(0), w = ctx.input(1);
   if (!x || !w || failed(ctx.requireFloat(x, "input X")))
@@ -250,8 +251,8 @@ LogicalResult importConvTranspose(ImportContext &ctx) {
   std::optional<Value> bias = ctx.optionalInput(2);
   auto xType = ImportContext::typeOf(x), wType = ImportContext::typeOf(w);
   int64_t spatial = xType.getRank() - 2;
-  if (spatial != 1 && spatial != 2)
-    return ctx.error("only 1-D and 2-D transposed convolutions are "
+  if (spatial < 1 || spatial > 3)
+    return ctx.error("only 1-D, 2-D and 3-D transposed convolutions are "
                      "supported, this one is " + Twine(spatial) + "-D");
   if (wType.getRank() != xType.getRank())
     return ctx.error("weight rank differs from input rank");
@@ -372,6 +373,12 @@ LogicalResult importConvTranspose(ImportContext &ctx) {
     return failure();
 
   SmallVector<int64_t> ones(spatial, 1), noPads(2 * spatial, 0);
+  if (spatial == 3) {
+    Value result = buildConv3d(ctx, in, filter, bias ? *bias : Value(),
+                               kernel, ones, dilations, noPads, group);
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
   if (spatial == 1) {
     liftAttrsTo2d(kernel, ones, dilations, noPads);
     in = liftTo2d(ctx, in);
@@ -877,7 +884,7 @@ void addNNImporters(std::vector<OpImporter> &table) {
   table.push_back({"LRN", "NN", 1, "", importLRN});
   table.push_back({"Conv", "NN", 1, "1-D, 2-D and 3-D (as 2-D convs per depth tap), groups, auto_pad",
                    importConv});
-  table.push_back({"ConvTranspose", "NN", 1, "1-D and 2-D, groups, "
+  table.push_back({"ConvTranspose", "NN", 1, "1-D, 2-D and 3-D, groups, "
                    "output_padding, output_shape, auto_pad", importConvTranspose});
   table.push_back({"MaxPool", "NN", 1, "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, dilations; "
                    "no Indices output", importPool<true>});
