@@ -91,14 +91,24 @@ MatmulTile matmulTile(unsigned vectorBits) {
 /// transposed im2col costs more than the tiles save).
 constexpr int64_t kFilterTilesMin = 256;
 
+/// The target figures convolutions are chosen and built with, as the
+/// options of a pass that names the tile and vector widths `tileOption` and
+/// `vectorOption` (the kernel stage's choice and kernel-to-linalg take the
+/// same figures).
+std::string convTargetOptions(const PipelineOptions &options,
+                              const char *tileOption,
+                              const char *vectorOption) {
+  MatmulTile tile = matmulTile(options.vectorBits);
+  return std::string(tileOption) + "=" + std::to_string(tile.width()) + " " +
+         vectorOption + "=" + std::to_string(tile.lanes) +
+         " filter-tiles-min=" + std::to_string(kFilterTilesMin) +
+         " winograd=" + options.winograd;
+}
+
 /// The decision of how each convolution is computed, for this target.
 std::string chooseConvAlgorithm(const PipelineOptions &options) {
-  MatmulTile tile = matmulTile(options.vectorBits);
-  return "kernel-choose-conv-algorithm{tile-width=" +
-         std::to_string(tile.width()) +
-         " vector-width=" + std::to_string(tile.lanes) +
-         " filter-tiles-min=" + std::to_string(kFilterTilesMin) +
-         " winograd=" + options.winograd + "}";
+  return "kernel-choose-conv-algorithm{" +
+         convTargetOptions(options, "tile-width", "vector-width") + "}";
 }
 
 std::string kernelStage(const PipelineOptions &options) {
@@ -113,12 +123,8 @@ std::string kernelStage(const PipelineOptions &options) {
 /// Convolutions follow the algorithm the kernel stage chose; the target's
 /// widths size their panels and vectors.
 std::string linalgStage(const PipelineOptions &options) {
-  MatmulTile tile = matmulTile(options.vectorBits);
-  return "func.func(convert-kernel-to-linalg{pack-width=" +
-         std::to_string(tile.width()) +
-         " pack-vector-width=" + std::to_string(tile.lanes) +
-         " filter-tiles-min=" + std::to_string(kFilterTilesMin) +
-         " winograd=" + options.winograd +
+  return "func.func(convert-kernel-to-linalg{" +
+         convTargetOptions(options, "pack-width", "pack-vector-width") +
          "},convert-graph-to-linalg,canonicalize,cse,fuse-elementwise-chains,"
          "canonicalize,cse)";
 }

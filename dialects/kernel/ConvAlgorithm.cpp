@@ -98,6 +98,34 @@ struct ConvShape {
            images() * channels * (paddedH + 3) * (paddedW + 3) <= kMaxElements;
   }
 
+  /// Implicit GEMM over the input's even and odd columns: stride 2 and
+  /// dilation 1 along rows, a constant filter (split at compile time).
+  bool isImplicitGemmParity(const ConvTarget &target) const {
+    return strides[1] == 2 && dilations[1] == 1 && constantFilter &&
+           isImplicitGemm(target, 1);
+  }
+
+  /// The im2col panel width: the tile width when the output rows are a
+  /// multiple of it, else the vector width, else 0.
+  int64_t panelWidth(const ConvTarget &target) const {
+    for (int64_t w : {target.tileWidth, target.vectorWidth})
+      if (packsIntoRowPanels(w))
+        return w;
+    return 0;
+  }
+
+  bool isWinogradProfitable() const {
+    // Measured on resnet18, vgg_small_b8 and cnn_bn (AMD EPYC, AVX-512): 32
+    // or more input channels (with 3 the transforms cost more than the
+    // products save: vgg_small_b8's first conv 0.08 -> 0.21 ms) and 16 or
+    // more output tiles (cnn_bn's 8x8 conv of one image, 4 tiles, 0.15 ->
+    // 0.22 ms: the 36 transformed filter matrices are read for too few
+    // columns).
+    int64_t tiles =
+        images() * llvm::divideCeil(oh(), 4) * llvm::divideCeil(ow(), 4);
+    return channels >= 32 && tiles >= 16;
+  }
+
   bool isDepthwiseRows() const {
     return group == channels && group == filters() &&
            filter.getDimSize(1) == 1 && strides[1] <= 2;
@@ -128,41 +156,28 @@ std::string convAlgorithmNames() {
 }
 
 bool isWinogradProfitable(Conv2dOp op) {
-  // Measured on resnet18, vgg_small_b8 and cnn_bn (AMD EPYC, AVX-512): 32 or
-  // more input channels (with 3 the transforms cost more than the products
-  // save: vgg_small_b8's first conv 0.08 -> 0.21 ms) and 16 or more output
-  // tiles (cnn_bn's 8x8 conv of one image, 4 tiles, 0.15 -> 0.22 ms: the 36
-  // transformed filter matrices are read for too few columns).
-  ConvShape shape(op);
-  int64_t tiles = shape.images() * llvm::divideCeil(shape.oh(), 4) *
-                  llvm::divideCeil(shape.ow(), 4);
-  return shape.channels >= 32 && tiles >= 16;
+  return ConvShape(op).isWinogradProfitable();
 }
 
 int64_t im2colPanelWidth(Conv2dOp op, const ConvTarget &target) {
-  ConvShape shape(op);
-  for (int64_t w : {target.tileWidth, target.vectorWidth})
-    if (shape.packsIntoRowPanels(w))
-      return w;
-  return 0;
+  return ConvShape(op).panelWidth(target);
 }
 
 ConvAlgorithm chooseConvAlgorithm(Conv2dOp op, const ConvTarget &target) {
   ConvShape shape(op);
   if (target.winograd != "off" && shape.isWinogradEligible(target) &&
-      (target.winograd == "all" || isWinogradProfitable(op)))
+      (target.winograd == "all" || shape.isWinogradProfitable()))
     return ConvAlgorithm::Winograd;
   if (shape.group != 1)
     return shape.isDepthwiseRows() ? ConvAlgorithm::DepthwiseRows
                                    : ConvAlgorithm::Grouped;
   bool direct = shape.readsInputDirectly();
-  bool packed = !direct && im2colPanelWidth(op, target) > 0;
+  bool packed = !direct && shape.panelWidth(target) > 0;
   if (shape.usesFilterTiles(target, packed))
     return ConvAlgorithm::FilterTiles;
   if (!direct && shape.isImplicitGemm(target, shape.strides[1]))
     return ConvAlgorithm::ImplicitGemm;
-  if (!direct && shape.strides[1] == 2 && shape.dilations[1] == 1 &&
-      shape.constantFilter && shape.isImplicitGemm(target, 1))
+  if (!direct && shape.isImplicitGemmParity(target))
     return ConvAlgorithm::ImplicitGemmParity;
   if (packed)
     return ConvAlgorithm::Im2colPacked;
@@ -196,8 +211,7 @@ std::optional<std::string> convAlgorithmInapplicable(Conv2dOp op,
                          "tile width");
     break;
   case ConvAlgorithm::ImplicitGemmParity:
-    if (shape.strides[1] != 2 || shape.dilations[1] != 1 ||
-        !shape.constantFilter || !shape.isImplicitGemm(target, 1))
+    if (!shape.isImplicitGemmParity(target))
       return std::string("it needs stride 2 and dilation 1 along rows, a "
                          "constant filter, output rows a multiple of the "
                          "vector width and pixels of the tile width");
@@ -209,7 +223,7 @@ std::optional<std::string> convAlgorithmInapplicable(Conv2dOp op,
                          "tiles of filters");
     break;
   case ConvAlgorithm::Im2colPacked:
-    if (shape.readsInputDirectly() || im2colPanelWidth(op, target) == 0)
+    if (shape.readsInputDirectly() || shape.panelWidth(target) == 0)
       return std::string("it needs output rows a multiple of the tile or "
                          "vector width");
     break;

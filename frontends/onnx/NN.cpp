@@ -80,6 +80,22 @@ void liftAttrsTo2d(SmallVector<int64_t> &kernel, SmallVector<int64_t> &strides,
 
 } // namespace
 
+/// The `count` elements of `v` along dim `dim` from `start`, `step` apart
+/// (a depth tap of a 3-D window: its plane for every output depth).
+Value sliceDim(ImportContext &ctx, Value v, int64_t dim, int64_t start,
+               int64_t count, int64_t step) {
+  auto &b = ctx.builder;
+  auto type = ImportContext::typeOf(v);
+  SmallVector<int64_t> starts(type.getRank(), 0), sizes(type.getShape()),
+      steps(type.getRank(), 1);
+  starts[dim] = start;
+  sizes[dim] = count;
+  steps[dim] = step;
+  return ctx.build<graph::SliceOp>(v, b.getDenseI64ArrayAttr(starts),
+                                   b.getDenseI64ArrayAttr(sizes),
+                                   b.getDenseI64ArrayAttr(steps));
+}
+
 /// A 3-D convolution as KD 2-D ones, KD the filter's depth: for each depth
 /// tap kd, the input planes that tap reads for every output depth (a
 /// strided slice along D of the D-padded input) become a batch of
@@ -107,20 +123,15 @@ Value buildConv3d(ImportContext &ctx, Value x, Value w, Value bias,
         b.getF64FloatAttr(0.0));
   Value sum;
   for (int64_t kd = 0; kd < kernel[0] && padded; ++kd) {
-    Value planes = ctx.build<graph::SliceOp>(
-        padded, b.getDenseI64ArrayAttr({0, 0, kd * dilations[0], 0, 0}),
-        b.getDenseI64ArrayAttr({n, c, od, h, wd}),
-        b.getDenseI64ArrayAttr({1, 1, strides[0], 1, 1}));
+    Value planes =
+        sliceDim(ctx, padded, 2, kd * dilations[0], od, strides[0]);
     if (planes)
       planes = ctx.build<graph::TransposeOp>(
           planes, b.getDenseI64ArrayAttr({0, 2, 1, 3, 4}));
     if (planes)
       planes = ctx.build<graph::ReshapeOp>(
           planes, b.getDenseI64ArrayAttr({n * od, c, h, wd}));
-    Value tap = ctx.build<graph::SliceOp>(
-        w, b.getDenseI64ArrayAttr({0, 0, kd, 0, 0}),
-        b.getDenseI64ArrayAttr({f, cg, 1, kernel[1], kernel[2]}),
-        b.getDenseI64ArrayAttr({1, 1, 1, 1, 1}));
+    Value tap = sliceDim(ctx, w, 2, kd, 1, 1);
     if (tap)
       tap = ctx.build<graph::ReshapeOp>(
           tap, b.getDenseI64ArrayAttr({f, cg, kernel[1], kernel[2]}));
@@ -449,10 +460,8 @@ Value buildPool3d(ImportContext &ctx, Value x, ArrayRef<int64_t> kernel,
                                 : 0.0));
   Value combined;
   for (int64_t kd = 0; kd < kernel[0] && byDepth; ++kd) {
-    Value slice = ctx.build<graph::SliceOp>(
-        byDepth, b.getDenseI64ArrayAttr({0, kd * dilations[0], 0, 0, 0}),
-        b.getDenseI64ArrayAttr({n, od, c, oh, ow}),
-        b.getDenseI64ArrayAttr({1, strides[0], 1, 1, 1}));
+    Value slice =
+        sliceDim(ctx, byDepth, 1, kd * dilations[0], od, strides[0]);
     if (!slice)
       return {};
     if (!combined)

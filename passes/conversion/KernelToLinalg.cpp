@@ -561,13 +561,15 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
                   ConversionPatternRewriter &rewriter) const override {
     using kernel::ConvAlgorithm;
     // The algorithm kernel-choose-conv-algorithm set, or the same choice.
-    ConvAlgorithm algorithm = kernel::chooseConvAlgorithm(op, target);
+    ConvAlgorithm algorithm;
     if (std::optional<StringRef> name = op.getAlgorithm()) {
       algorithm = *kernel::symbolizeConvAlgorithm(*name);
       if (std::optional<std::string> why =
               kernel::convAlgorithmInapplicable(op, algorithm, target))
         return op.emitOpError("cannot use algorithm '")
                << *name << "': " << *why;
+    } else {
+      algorithm = kernel::chooseConvAlgorithm(op, target);
     }
     Location loc = op.getLoc();
     auto resultType = op.getType();

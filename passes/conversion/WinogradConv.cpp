@@ -20,8 +20,6 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 
-#include <limits>
-
 using namespace mlir;
 
 namespace {
@@ -63,10 +61,7 @@ public:
 
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
-  Value splat(double v) {
-    return arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(vecType, static_cast<float>(v)));
-  }
+  Value splat(double v) { return dlc::floatConstant(b, loc, vecType, v); }
 
   Value splatIndex(int64_t v) {
     return arith::ConstantOp::create(
@@ -234,13 +229,9 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
                         int64_t lanes) {
   auto filterType = cast<RankedTensorType>(filter.getType());
   DenseElementsAttr dense;
-  if (lanes <= 0 || !matchPattern(filter, m_Constant(&dense)))
+  if (!matchPattern(filter, m_Constant(&dense)))
     return Value();
   auto inType = cast<RankedTensorType>(input.getType());
-  // The transforms address the input and the result with 32-bit offsets.
-  if (inType.getNumElements() > std::numeric_limits<int32_t>::max() ||
-      resultType.getNumElements() > std::numeric_limits<int32_t>::max())
-    return Value();
   Type elem = b.getF32Type();
   int64_t n = resultType.getDimSize(0), f = resultType.getDimSize(1);
   int64_t oh = resultType.getDimSize(2), ow = resultType.getDimSize(3);
@@ -249,14 +240,14 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
   // sticking out; the input they read is padded with zeros to match.
   int64_t tilesPerRow = llvm::divideCeil(ow, kOut);
   int64_t tiles = llvm::divideCeil(oh, kOut) * tilesPerRow;
-  int64_t hp = llvm::divideCeil(oh, kOut) * kOut + kTaps - 1;
-  int64_t wp = tilesPerRow * kOut + kTaps - 1;
+  int64_t hp = std::max<int64_t>(inType.getDimSize(2),
+                                 llvm::divideCeil(oh, kOut) * kOut + kTaps - 1);
+  int64_t wp =
+      std::max<int64_t>(inType.getDimSize(3), tilesPerRow * kOut + kTaps - 1);
   if (hp > inType.getDimSize(2) || wp > inType.getDimSize(3))
     input = padWithConstant(
         b, loc, input, {0, 0, 0, 0},
         {0, 0, hp - inType.getDimSize(2), wp - inType.getDimSize(3)}, 0.0);
-  hp = cast<RankedTensorType>(input.getType()).getDimSize(2);
-  wp = cast<RankedTensorType>(input.getType()).getDimSize(3);
   int64_t columns = n * tiles; // of V and M
   constexpr int64_t kPoints = kIn * kIn;
   TransformEmitter e(b, loc, lanes);

@@ -37,8 +37,9 @@ namespace dlc {
 ///                     vectorize-matmul);
 ///   Y                 the output transform with the epilogue applied,
 ///                     scattered into NCHW, one filter per parallel unit.
-/// Returns null when the filter is not a constant or a tensor has 2^31
-/// elements or more.
+/// Requires what ConvAlgorithm.h's Winograd applicability checks (a vector
+/// width, tensors under 2^31 elements); returns null when the filter is not
+/// a dense constant.
 mlir::Value buildWinogradConv(mlir::OpBuilder &b, mlir::Location loc,
                               mlir::Value input, mlir::Value filter,
                               mlir::RankedTensorType resultType,

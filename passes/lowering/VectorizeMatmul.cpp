@@ -318,8 +318,8 @@ private:
               [&](int64_t r) -> Value {
                 return tensor::ExtractOp::create(
                     b, loc, lhs,
-                    ValueRange{rows[r], ch,
-                               tapRow ? tapRow : index(rowOffset), index(j)});
+                    ValueRange{rows[r], ch, tapRow ? tapRow : index(rowOffset),
+                               index(j)});
               },
               current);
         }
@@ -466,15 +466,20 @@ struct VectorizeMatmulPass
       Value dest = dlc::kernelDestination(epilogue, acc);
       MatmulEmitter emitter(b, op.getLoc(), lhs, rhs, n, packedWidth, epilogue,
                             lanes, conv);
-      // Fewer rows than a tile (a recurrent step's batch): one smaller tile.
-      // The rows past the last full tile form one tile of their own, whose
-      // independent accumulators still hide the FMA latency.
-      int64_t tileRows = std::min<int64_t>(rows, m);
-      int64_t full = m / tileRows * tileRows;
-      dest = emitter.emitRows(acc, dest, 0, full, {tileRows, vectors});
-      dest = emitter.emitRows(acc, dest, full, m, {m - full, vectors});
+      dest = emitAllRows(emitter, acc, dest, m);
       dlc::replaceKernel(op, epilogue, dest);
     }
+  }
+
+  /// Tiles for all `m` rows: full tiles of `rows` (fewer when the matrix has
+  /// fewer: a recurrent step's batch), then the rows past the last full tile
+  /// as one tile of their own, whose independent accumulators still hide
+  /// the FMA latency.
+  Value emitAllRows(MatmulEmitter &emitter, Value init, Value dest, int64_t m) {
+    int64_t tileRows = std::min<int64_t>(rows, m);
+    int64_t full = m / tileRows * tileRows;
+    dest = emitter.emitRows(init, dest, 0, full, {tileRows, vectors});
+    return emitter.emitRows(init, dest, full, m, {m - full, vectors});
   }
 
   /// Register tiles for each product of a batch, in a loop over the batch
@@ -493,54 +498,47 @@ struct VectorizeMatmulPass
     int64_t batch = accType.getDimSize(0), m = accType.getDimSize(1),
             n = accType.getDimSize(2);
     Value fillValue = dlc::constantFillValue(acc);
-    Value carried = fillValue ? acc.getDefiningOp<linalg::FillOp>()
-                                    .getDpsInitOperand(0)
-                                    ->get()
-                              : acc;
+    Value carried = dlc::kernelDestination(std::nullopt, acc);
     auto index = [&](int64_t v) {
       return arith::ConstantIndexOp::create(b, loc, v).getResult();
     };
+    // Offsets, sizes and strides of product `at` in a [batch, rows, cols]
+    // tensor.
+    struct Slice {
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+    };
+    auto sliceOf = [&](RankedTensorType type, Value at) {
+      return Slice{{at, b.getIndexAttr(0), b.getIndexAttr(0)},
+                   {b.getIndexAttr(1), b.getIndexAttr(type.getDimSize(1)),
+                    b.getIndexAttr(type.getDimSize(2))},
+                   SmallVector<OpFoldResult>(3, b.getIndexAttr(1))};
+    };
     auto slice = [&](Value source, RankedTensorType type, Value at) {
-      SmallVector<OpFoldResult> offsets = {at, b.getIndexAttr(0),
-                                           b.getIndexAttr(0)};
-      SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                         b.getIndexAttr(type.getDimSize(1)),
-                                         b.getIndexAttr(type.getDimSize(2))};
-      SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+      Slice s = sliceOf(type, at);
       auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
                                              type.getElementType());
-      return tensor::ExtractSliceOp::create(b, loc, sliceType, source, offsets,
-                                            sizes, strides)
+      return tensor::ExtractSliceOp::create(b, loc, sliceType, source,
+                                            s.offsets, s.sizes, s.strides)
           .getResult();
     };
     auto loop = scf::ForOp::create(
         b, loc, index(0), index(batch), index(1), ValueRange{carried},
         [&](OpBuilder &, Location, Value bi, ValueRange args) {
           Value dest = slice(args[0], accType, bi);
-          Value init = fillValue ? linalg::FillOp::create(b, loc, fillValue,
-                                                          dest)
-                                       .getResult(0)
-                                 : dest;
+          Value init =
+              fillValue
+                  ? linalg::FillOp::create(b, loc, fillValue, dest).getResult(0)
+                  : dest;
           MatmulEmitter emitter(b, loc, slice(lhs, lhsType, bi),
                                 slice(rhs, rhsType, bi), n, 0, std::nullopt,
                                 lanes);
-          int64_t tileRows = std::min<int64_t>(rows, m);
-          int64_t full = m / tileRows * tileRows;
-          Value result =
-              emitter.emitRows(init, dest, 0, full, {tileRows, vectors});
-          result = emitter.emitRows(init, result, full, m,
-                                    {m - full, vectors});
-          SmallVector<OpFoldResult> offsets = {bi, b.getIndexAttr(0),
-                                               b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
-                                             b.getIndexAttr(m),
-                                             b.getIndexAttr(n)};
-          SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-          scf::YieldOp::create(
-              b, loc,
-              tensor::InsertSliceOp::create(b, loc, result, args[0], offsets,
-                                            sizes, strides)
-                  .getResult());
+          Value result = emitAllRows(emitter, init, dest, m);
+          Slice s = sliceOf(accType, bi);
+          scf::YieldOp::create(b, loc,
+                               tensor::InsertSliceOp::create(b, loc, result,
+                                                             args[0], s.offsets,
+                                                             s.sizes, s.strides)
+                                   .getResult());
         });
     loop->setAttr("dlc.parallel", b.getUnitAttr());
     op->getResult(0).replaceAllUsesWith(loop.getResult(0));
