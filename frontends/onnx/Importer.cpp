@@ -51,29 +51,122 @@ const OpImporter *findImporter(const std::string &opType,
   return nullptr;
 }
 
-/// The static shape of a value_info, or an error naming the dim.
-FailureOr<SmallVector<int64_t>> staticShape(const onnx::ValueInfoProto &info,
-                                            std::string &message) {
-  if (!info.type().has_tensor_type()) {
-    message = "'" + info.name() + "' is not a tensor";
-    return failure();
-  }
-  SmallVector<int64_t> shape;
-  for (const auto &dim : info.type().tensor_type().shape().dim()) {
-    if (!dim.has_dim_value() || dim.dim_value() < 0) {
-      message = "'" + info.name() + "' has a dynamic dim" +
-                (dim.has_dim_param() ? " '" + dim.dim_param() + "'" : "") +
-                "; dlc compiles static shapes only";
+/// The shape of every graph input that becomes an argument, in file order:
+/// the declared dims, with symbolic ones pinned by --input-shape (whole
+/// shapes by input name) or --dim (one dim_param name everywhere). Equal
+/// dim_param names are one size: pinning one input pins the others.
+LogicalResult
+resolveInputShapes(const onnx::GraphProto &g,
+                   const std::set<std::string> &skipped,
+                   const ImportOptions &options,
+                   std::map<std::string, SmallVector<int64_t>> &shapes,
+                   std::string &message) {
+  auto dimsText = [](ArrayRef<int64_t> dims) {
+    std::string text;
+    for (auto [i, d] : llvm::enumerate(dims))
+      text += (i ? "x" : "") + std::to_string(d);
+    return text;
+  };
+  std::map<std::string, int64_t> params(options.dimValues.begin(),
+                                        options.dimValues.end());
+  std::map<std::string, std::string> paramSource; // where a value came from
+  for (const auto &[param, value] : options.dimValues)
+    paramSource[param] = "--dim " + param + "=" + std::to_string(value);
+  std::set<std::string> usedParams;
+  std::set<std::string> pinnedInputs;
+  for (const auto &input : g.input()) {
+    if (skipped.count(input.name()))
+      continue;
+    if (!input.type().has_tensor_type()) {
+      message = "input '" + input.name() + "' is not a tensor";
       return failure();
     }
-    shape.push_back(dim.dim_value());
+    for (const auto &dim : input.type().tensor_type().shape().dim())
+      if (dim.has_dim_param())
+        usedParams.insert(dim.dim_param());
   }
-  if (exceedsMaxElements(shape)) {
-    message = "'" + info.name() + "' has more than " +
-              std::to_string(kMaxTensorElements) + " elements";
-    return failure();
+  for (const auto &[param, value] : options.dimValues)
+    if (!usedParams.count(param)) {
+      message = "--dim " + param + ": no input has a dim named '" + param + "'";
+      return failure();
+    }
+  // Whole shapes first: they bind the dim_params they pin.
+  for (const auto &pin : options.inputShapes) {
+    const std::string &name = pin.first;
+    const std::vector<int64_t> &dims = pin.second;
+    auto it = llvm::find_if(g.input(), [&](const onnx::ValueInfoProto &in) {
+      return in.name() == name && !skipped.count(name);
+    });
+    if (it == g.input().end()) {
+      message = "--input-shape: the model has no input '" + name + "'";
+      return failure();
+    }
+    const auto &declared = it->type().tensor_type().shape();
+    std::string what = "--input-shape " + name + "=" + dimsText(dims);
+    if (it->type().tensor_type().has_shape() &&
+        declared.dim_size() != static_cast<int>(dims.size())) {
+      message = what + ": the input has rank " +
+                std::to_string(declared.dim_size()) + ", not " +
+                std::to_string(dims.size());
+      return failure();
+    }
+    for (auto [i, d] : llvm::enumerate(dims)) {
+      if (!it->type().tensor_type().has_shape())
+        break;
+      const auto &dim = declared.dim(static_cast<int>(i));
+      if (dim.has_dim_value() && dim.dim_value() != d) {
+        message = what + ": dim " + std::to_string(i) + " is declared " +
+                  std::to_string(dim.dim_value());
+        return failure();
+      }
+      if (!dim.has_dim_param())
+        continue;
+      auto [p, inserted] = params.emplace(dim.dim_param(), d);
+      if (!inserted && p->second != d) {
+        message = what + ": dim " + std::to_string(i) + " is '" +
+                  dim.dim_param() + "', which " + paramSource[dim.dim_param()] +
+                  " makes " + std::to_string(p->second);
+        return failure();
+      }
+      paramSource.emplace(dim.dim_param(), what);
+    }
+    shapes[name] = SmallVector<int64_t>(dims.begin(), dims.end());
+    pinnedInputs.insert(name);
   }
-  return shape;
+  for (const auto &input : g.input()) {
+    if (skipped.count(input.name()) || pinnedInputs.count(input.name()))
+      continue;
+    SmallVector<int64_t> shape;
+    for (auto [i, dim] :
+         llvm::enumerate(input.type().tensor_type().shape().dim())) {
+      if (dim.has_dim_value() && dim.dim_value() >= 0) {
+        shape.push_back(dim.dim_value());
+        continue;
+      }
+      if (dim.has_dim_param()) {
+        if (auto p = params.find(dim.dim_param()); p != params.end()) {
+          shape.push_back(p->second);
+          continue;
+        }
+      }
+      message = "input '" + input.name() + "' has a dynamic dim" +
+                (dim.has_dim_param() ? " '" + dim.dim_param() + "'" : "") +
+                " (dim " + std::to_string(i) +
+                "); dlc compiles static shapes: pin it with --input-shape " +
+                input.name() + "=<dims>" +
+                (dim.has_dim_param() ? " or --dim " + dim.dim_param() + "=<n>"
+                                     : "");
+      return failure();
+    }
+    shapes[input.name()] = shape;
+  }
+  for (const auto &[name, shape] : shapes)
+    if (exceedsMaxElements(shape)) {
+      message = "input '" + name + "' has more than " +
+                std::to_string(kMaxTensorElements) + " elements";
+      return failure();
+    }
+  return success();
 }
 
 } // namespace
@@ -302,16 +395,23 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
       return fail("--freeze-input " + name + ": " + message);
     frozen[name] = *value;
   }
+  std::set<std::string> notArguments = initializerNames;
+  for (const auto &[name, value] : frozen)
+    notArguments.insert(name);
+  std::map<std::string, SmallVector<int64_t>> inputShapes;
+  {
+    std::string message;
+    if (failed(resolveInputShapes(g, notArguments, options, inputShapes,
+                                  message)))
+      return fail(path + ": " + message);
+  }
   SmallVector<Type> argTypes;
   std::vector<std::string> argNames;
   SmallVector<int32_t> argDTypes;
   for (const auto &input : g.input()) {
-    if (initializerNames.count(input.name()) || frozen.count(input.name()))
+    if (notArguments.count(input.name()))
       continue;
-    std::string message;
-    auto shape = staticShape(input, message);
-    if (failed(shape))
-      return fail(path + ": input " + message);
+    const SmallVector<int64_t> *shape = &inputShapes[input.name()];
     int32_t dtype = input.type().tensor_type().elem_type();
     Type elem = elementTypeOf(&context, dtype);
     if (!elem)

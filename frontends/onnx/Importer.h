@@ -7,6 +7,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,12 @@ struct ImportOptions {
   /// `graph.buffer` arguments when the BatchNormalization is in training mode
   /// (its updated value becomes an extra result marked
   /// `graph.buffer_update`), constants otherwise.
+  /// Shapes pinned at compile time for inputs with symbolic dims: input
+  /// name -> dims (--input-shape), and dim_param name -> size (--dim, every
+  /// dim of that name). Each must agree with the declared dims and with each
+  /// other; a symbolic dim left unpinned is an error.
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+  std::map<std::string, int64_t> dimValues;
   bool trainParameters = false;
   std::vector<std::string> freezePatterns;
 };

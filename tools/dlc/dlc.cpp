@@ -76,6 +76,16 @@ cl::list<std::string> freezeInputs(
     cl::desc("Bake graph input NAME in as the constant in FILE.pb (an ONNX "
              "TensorProto), e.g. a Reshape's shape"),
     cl::value_desc("NAME=FILE.pb"), cl::cat(dlcCategory));
+cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("Pin the shape of an input with symbolic dims, e.g. "
+             "x=1x3x224x224 (repeat or separate with commas for several)"),
+    cl::value_desc("NAME=DIMS"), cl::CommaSeparated, cl::cat(dlcCategory));
+cl::list<std::string> dimValues(
+    "dim",
+    cl::desc("Pin every input dim named PARAM (its ONNX dim_param), e.g. "
+             "batch=1"),
+    cl::value_desc("PARAM=N"), cl::CommaSeparated, cl::cat(dlcCategory));
 cl::opt<std::string> symbolPrefix(
     "symbol-prefix",
     cl::desc("Prefix of the exported symbols (default dlc; the runtime loads "
@@ -332,6 +342,30 @@ int main(int argc, char **argv) {
     if (name.empty() || file.empty())
       return fail("--freeze-input wants NAME=FILE.pb, got '" + spec + "'");
     importOptions.frozenInputs.emplace_back(name.str(), file.str());
+  }
+  auto parseSize = [](llvm::StringRef text, int64_t &value) {
+    return !text.getAsInteger(10, value) && value >= 0;
+  };
+  for (const std::string &spec : inputShapes) {
+    auto [name, dimsText] = llvm::StringRef(spec).split('=');
+    SmallVector<llvm::StringRef> parts;
+    dimsText.split(parts, 'x');
+    std::vector<int64_t> dims;
+    for (llvm::StringRef part : parts)
+      if (!parseSize(part, dims.emplace_back()))
+        return fail("--input-shape wants NAME=DIMS with DIMS like 1x3x224x224, "
+                    "got '" + spec + "'");
+    if (name.empty() || dimsText.empty() ||
+        !importOptions.inputShapes.emplace(name.str(), dims).second)
+      return fail("--input-shape wants NAME=DIMS once per input, got '" + spec +
+                  "'");
+  }
+  for (const std::string &spec : dimValues) {
+    auto [name, valueText] = llvm::StringRef(spec).split('=');
+    int64_t value;
+    if (name.empty() || !parseSize(valueText, value) ||
+        !importOptions.dimValues.emplace(name.str(), value).second)
+      return fail("--dim wants PARAM=N once per dim name, got '" + spec + "'");
   }
   // --time-passes: a report of the stages and MLIR passes at exit.
   mlir::DefaultTimingManager timing;
