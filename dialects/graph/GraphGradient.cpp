@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 using namespace mlir;
 
@@ -189,9 +190,16 @@ FailureOr<SmallVector<Value>> buildReverseGradients(OpBuilder &builder,
 
   // Values that depend on an x, and values y depends on: an op needs a rule
   // when it is on a path from one to the other.
+  // An op with regions (scf.if, scf.for) reads what its regions capture as
+  // well as its operands.
+  auto inputsOf = [](Operation *op) {
+    llvm::SetVector<Value> inputs(op->operand_begin(), op->operand_end());
+    getUsedValuesDefinedAbove(op->getRegions(), inputs);
+    return inputs;
+  };
   llvm::DenseSet<Value> active(xs.begin(), xs.end());
   for (Operation &op : ops)
-    if (llvm::any_of(op.getOperands(),
+    if (llvm::any_of(inputsOf(&op),
                      [&](Value v) { return active.contains(v); }))
       for (Value r : op.getResults())
         if (isFloatTensor(r))
@@ -203,8 +211,10 @@ FailureOr<SmallVector<Value>> buildReverseGradients(OpBuilder &builder,
   std::reverse(reversed.begin(), reversed.end());
   for (Operation *op : reversed)
     if (llvm::any_of(op->getResults(),
-                     [&](Value v) { return useful.contains(v); }))
-      useful.insert(op->operand_begin(), op->operand_end());
+                     [&](Value v) { return useful.contains(v); })) {
+      auto inputs = inputsOf(op);
+      useful.insert(inputs.begin(), inputs.end());
+    }
   SmallVector<Operation *> path;
   for (Operation &op : ops)
     if (llvm::any_of(op.getResults(), [&](Value v) {

@@ -159,6 +159,13 @@ std::string dtypeName(int32_t onnxDType);
 mlir::Value buildConv(ImportContext &ctx, mlir::Value x, mlir::Value w,
                       mlir::Value bias);
 
+/// Imports the nodes of `graph` in order at the builder's insertion point,
+/// reading and defining tensor names in `ctx`: the main graph, or a subgraph
+/// (an If branch, a Loop or Scan body) whose inputs the caller has defined.
+/// Failure leaves its reasons in ctx.errors.
+mlir::LogicalResult importGraphNodes(ImportContext &ctx,
+                                     const onnx::GraphProto &graph);
+
 /// An op importer: reads ctx.node, builds graph ops, sets its outputs.
 using OpImportFn = std::function<mlir::LogicalResult(ImportContext &)>;
 
@@ -180,6 +187,7 @@ void addRNNImporters(std::vector<OpImporter> &table);
 void addLossImporters(std::vector<OpImporter> &table);
 void addQuantizationImporters(std::vector<OpImporter> &table);
 void addTrainingImporters(std::vector<OpImporter> &table);
+void addControlFlowImporters(std::vector<OpImporter> &table);
 
 } // namespace dlc::onnx_frontend
 

@@ -7,6 +7,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -33,6 +35,7 @@ const std::vector<OpImporter> &importerTable() {
     addLossImporters(t);
     addQuantizationImporters(t);
     addTrainingImporters(t);
+    addControlFlowImporters(t);
     return t;
   }();
   return table;
@@ -171,6 +174,33 @@ resolveInputShapes(const onnx::GraphProto &g,
 
 } // namespace
 
+LogicalResult importGraphNodes(ImportContext &ctx,
+                               const onnx::GraphProto &graph) {
+  // Nodes are counted: a RepeatedPtrField's elements are not contiguous, so
+  // pointer differences do not give positions.
+  int position = 0;
+  for (const auto &node : graph.node()) {
+    ctx.node = &node;
+    ctx.nodeIndex = position++;
+    const OpImporter *imp = findImporter(node.op_type(), node.domain());
+    if (failed(imp->import(ctx))) {
+      if (ctx.errors.empty())
+        (void)ctx.error("import failed");
+      return failure();
+    }
+    for (const auto &out : node.output())
+      if (!out.empty() && !ctx.lookup(out)) {
+        (void)ctx.error("output '" + out +
+                        "' is not produced by dlc's "
+                        "importer of this op");
+        return failure();
+      }
+    if (!ctx.errors.empty())
+      return failure();
+  }
+  return success();
+}
+
 std::vector<SupportedOp> supportedOps() {
   std::vector<SupportedOp> ops;
   for (const OpImporter &imp : importerTable())
@@ -231,22 +261,30 @@ selectTrainedParameters(const onnx::GraphProto &g,
   std::set<size_t> matched; // the globs that froze something
   std::map<std::string, int> statisticUses, otherUses;
   std::set<std::string> trainingStatistics;
-  for (const auto &node : g.node()) {
-    bool batchNorm = node.op_type() == "BatchNormalization";
-    bool trainingMode = false;
-    for (const auto &a : node.attribute())
-      if (a.name() == "training_mode")
-        trainingMode = a.i() != 0;
-    auto setting = settings.find(node.op_type());
-    for (int i = 0; i < node.input_size(); ++i) {
-      if (setting != settings.end() && setting->second.count(i))
-        continue;
-      bool statistic = batchNorm && (i == 3 || i == 4);
-      ++(statistic ? statisticUses : otherUses)[node.input(i)];
-      if (statistic && trainingMode)
-        trainingStatistics.insert(node.input(i));
-    }
-  }
+  // Uses in subgraphs (an If's branch, a Loop's body) count too.
+  std::function<void(const onnx::GraphProto &)> countUses =
+      [&](const onnx::GraphProto &graph) {
+        for (const auto &node : graph.node()) {
+          bool batchNorm = node.op_type() == "BatchNormalization";
+          bool trainingMode = false;
+          for (const auto &a : node.attribute()) {
+            if (a.name() == "training_mode")
+              trainingMode = a.i() != 0;
+            if (a.has_g())
+              countUses(a.g());
+          }
+          auto setting = settings.find(node.op_type());
+          for (int i = 0; i < node.input_size(); ++i) {
+            if (setting != settings.end() && setting->second.count(i))
+              continue;
+            bool statistic = batchNorm && (i == 3 || i == 4);
+            ++(statistic ? statisticUses : otherUses)[node.input(i)];
+            if (statistic && trainingMode)
+              trainingStatistics.insert(node.input(i));
+          }
+        }
+      };
+  countUses(g);
   for (const auto &init : g.initializer()) {
     if (init.data_type() != onnx::TensorProto::FLOAT &&
         init.data_type() != onnx::TensorProto::DOUBLE &&
@@ -294,8 +332,9 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
                                      ModelSignature &signature,
                                      std::string &errors,
                                      const ImportOptions &options) {
-  context.loadDialect<graph::GraphDialect, arith::ArithDialect,
-                      func::FuncDialect>();
+  context
+      .loadDialect<graph::GraphDialect, arith::ArithDialect, func::FuncDialect,
+                   scf::SCFDialect, tensor::TensorDialect>();
   auto fail = [&](const Twine &message) {
     errors += message.str() + "\n";
     return OwningOpRef<ModuleOp>();
@@ -334,33 +373,46 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
   const onnx::GraphProto &g = model.graph();
   signature.producer = model.producer_name() + " " + model.producer_version();
 
-  // Every unsupported node, listed at once, before anything is built.
+  // Every unsupported node, listed at once, before anything is built (those
+  // of subgraphs too: an If's branches, a Loop's or Scan's body).
   std::vector<std::string> unsupported;
-  int index = 0;
-  for (const auto &node : g.node()) {
-    int nodeIndex = index++;
-    const OpImporter *imp = findImporter(node.op_type(), node.domain());
-    std::string domain = isDefaultDomain(node.domain()) ? "" : node.domain();
-    int version = opsets.count(domain) ? opsets[domain] : -1;
-    std::string why;
-    if (!imp && !domain.empty() &&
-        llvm::none_of(importerTable(), [&](const OpImporter &i) {
-          return domain == i.domain;
-        }))
-      why = "domain '" + node.domain() + "' is not supported";
-    else if (!imp)
-      why = "op type is not supported";
-    else if (version < imp->sinceOpset)
-      why = "supported from opset " + std::to_string(imp->sinceOpset) +
-            (domain.empty() ? "" : " of " + domain);
-    if (!why.empty()) {
-      // "node 'conv1' (Conv)" -> "node 'conv1' (Conv, opset 17)"
-      std::string label = describeNode(node, nodeIndex);
-      label.insert(label.size() - 1,
-                   ", opset " + std::to_string(version >= 0 ? version : opset));
-      unsupported.push_back("  " + label + ": " + why);
-    }
-  }
+  std::function<void(const onnx::GraphProto &)> listUnsupported =
+      [&](const onnx::GraphProto &graph) {
+        int index = 0;
+        for (const auto &node : graph.node()) {
+          int nodeIndex = index++;
+          const OpImporter *imp = findImporter(node.op_type(), node.domain());
+          std::string domain =
+              isDefaultDomain(node.domain()) ? "" : node.domain();
+          int version = opsets.count(domain) ? opsets[domain] : -1;
+          std::string why;
+          if (!imp && !domain.empty() &&
+              llvm::none_of(importerTable(), [&](const OpImporter &i) {
+                return domain == i.domain;
+              }))
+            why = "domain '" + node.domain() + "' is not supported";
+          else if (!imp)
+            why = "op type is not supported";
+          else if (version < imp->sinceOpset)
+            why = "supported from opset " + std::to_string(imp->sinceOpset) +
+                  (domain.empty() ? "" : " of " + domain);
+          if (!why.empty()) {
+            // "node 'conv1' (Conv)" -> "node 'conv1' (Conv, opset 17)"
+            std::string label = describeNode(node, nodeIndex);
+            label.insert(label.size() - 1,
+                         ", opset " +
+                             std::to_string(version >= 0 ? version : opset));
+            unsupported.push_back("  " + label + ": " + why);
+          }
+          for (const auto &a : node.attribute()) {
+            if (a.has_g())
+              listUnsupported(a.g());
+            for (const auto &sub : a.graphs())
+              listUnsupported(sub);
+          }
+        }
+      };
+  listUnsupported(g);
   if (!unsupported.empty()) {
     errors += path.str() + ": " + std::to_string(unsupported.size()) +
               " unsupported node(s):\n";
@@ -479,27 +531,7 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
       ctx.unsignedValues.insert(value);
   }
 
-  // Nodes are counted: a RepeatedPtrField's elements are not contiguous, so
-  // pointer differences do not give positions.
-  int position = 0;
-  for (const auto &node : g.node()) {
-    ctx.node = &node;
-    ctx.nodeIndex = position++;
-    const OpImporter *imp = findImporter(node.op_type(), node.domain());
-    if (failed(imp->import(ctx))) {
-      if (ctx.errors.empty())
-        (void)ctx.error("import failed");
-      break;
-    }
-    for (const auto &out : node.output())
-      if (!out.empty() && !ctx.lookup(out)) {
-        (void)ctx.error("output '" + out + "' is not produced by dlc's "
-                        "importer of this op");
-        break;
-      }
-    if (!ctx.errors.empty())
-      break;
-  }
+  (void)importGraphNodes(ctx, g);
   if (!ctx.errors.empty()) {
     for (const auto &e : ctx.errors)
       errors += e + "\n";

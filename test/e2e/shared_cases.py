@@ -12,6 +12,8 @@ here and compared with the reference of each data set.
 - opset6_legacy_broadcast: opset-6 Add and Mul with the legacy broadcast and
   axis attributes; the cases' rule (rtol 1e-4, atol 1e-5 * max(1, max|ref|),
   here 1e-5).
+- if_const_condition (folded to its branch), if_data_condition (scf.if),
+  loop_counter and scan_cumsum (scf.for): the cases' rule.
 - dyn_batch_cnn, dyn_seq_lstm, dyn_transformer_tokens: models with symbolic
   dims, compiled once per data set with each input's shape pinned by
   --input-shape (the manifest's data-set shapes); the cases' rule. (What the
@@ -31,6 +33,10 @@ CASES = [
     ("conv3x3_96to24_160", ["--winograd=all"], 1e-3, 1e-4, False),
     ("opset6_legacy_broadcast", [], 1e-4, 1e-5, False),
     ("conv3d_pool3d", [], 1e-4, 1e-5, False),
+    ("if_const_condition", [], 1e-4, 1e-5, False),
+    ("if_data_condition", [], 1e-4, 1e-5, False),
+    ("loop_counter", [], 1e-4, 1e-5, False),
+    ("scan_cumsum", [], 1e-4, 1e-5, False),
     ("dyn_batch_cnn", [], 1e-4, 1e-5, True),
     ("dyn_seq_lstm", [], 1e-4, 1e-5, True),
     ("dyn_transformer_tokens", [], 1e-4, 1e-5, True),

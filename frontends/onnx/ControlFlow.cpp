@@ -1,0 +1,459 @@
+//===- ControlFlow.cpp - ONNX If, Loop and Scan ---------------------------===//
+//
+// Subgraphs are imported with the same importers as the main graph, into
+// the regions of scf ops: If becomes scf.if (or just the taken branch when
+// its condition is a compile-time constant, as it is once shapes are known),
+// Loop and Scan become scf.for with their loop-carried values as iter_args.
+// Scan outputs are stacked by tensor.insert_slice into a tensor of the trip
+// count's size, so shapes stay static.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ImportContext.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+
+namespace dlc::onnx_frontend {
+
+namespace {
+
+std::string shapeText(Type type) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << type;
+  return text;
+}
+
+/// Imports subgraph `g` at the builder's insertion point with its inputs
+/// bound to `inputs`; `outputs` gets the values of its outputs. The node
+/// being imported is restored afterwards, so errors after it name the
+/// parent node again.
+LogicalResult importSubgraph(ImportContext &ctx, const onnx::GraphProto &g,
+                             ValueRange inputs, SmallVector<Value> &outputs) {
+  const onnx::NodeProto *parent = ctx.node;
+  int parentIndex = ctx.nodeIndex;
+  if (g.input_size() != static_cast<int>(inputs.size()))
+    return ctx.error("subgraph '" + g.name() + "' has " +
+                     Twine(g.input_size()) + " inputs, the op gives it " +
+                     Twine(inputs.size()));
+  for (auto [info, value] : llvm::zip(g.input(), inputs))
+    ctx.define(info.name(), value);
+  for (const auto &init : g.initializer()) {
+    std::string message;
+    auto attr = tensorProtoToAttr(ctx.builder.getContext(), init, message);
+    if (failed(attr))
+      return ctx.error("subgraph '" + g.name() + "': initializer " + message);
+    ctx.define(init.name(),
+               arith::ConstantOp::create(ctx.builder, ctx.loc(), *attr));
+  }
+  LogicalResult result = importGraphNodes(ctx, g);
+  ctx.node = parent;
+  ctx.nodeIndex = parentIndex;
+  if (failed(result))
+    return failure();
+  for (const auto &out : g.output()) {
+    Value v = ctx.lookup(out.name());
+    if (!v)
+      return ctx.error("subgraph '" + g.name() + "' output '" + out.name() +
+                       "' is not produced by any node");
+    outputs.push_back(v);
+  }
+  return success();
+}
+
+const onnx::GraphProto *graphAttr(ImportContext &ctx, StringRef name) {
+  const onnx::AttributeProto *a = ctx.attr(name);
+  if (!a || !a->has_g()) {
+    (void)ctx.error("needs the graph attribute '" + name + "'");
+    return nullptr;
+  }
+  return &a->g();
+}
+
+/// The one element of a bool or integer tensor as a scalar.
+Value extractScalar(ImportContext &ctx, Value tensor) {
+  auto type = ImportContext::typeOf(tensor);
+  Value zero = arith::ConstantIndexOp::create(ctx.builder, ctx.loc(), 0);
+  SmallVector<Value> indices(type.getRank(), zero);
+  return tensor::ExtractOp::create(ctx.builder, ctx.loc(), tensor, indices);
+}
+
+/// Whether `v` is a compile-time constant whose only element is true.
+bool isConstantTrue(Value v) {
+  DenseElementsAttr attr;
+  return matchPattern(v, m_Constant(&attr)) && attr.getNumElements() == 1 &&
+         attr.getElementType().isInteger(1) && *attr.getValues<bool>().begin();
+}
+
+LogicalResult importIf(ImportContext &ctx) {
+  Value cond = ctx.input(0);
+  const onnx::GraphProto *thenGraph = graphAttr(ctx, "then_branch");
+  const onnx::GraphProto *elseGraph = graphAttr(ctx, "else_branch");
+  if (!cond || !thenGraph || !elseGraph)
+    return failure();
+  auto condType = ImportContext::typeOf(cond);
+  if (!condType.getElementType().isInteger(1) || condType.getNumElements() != 1)
+    return ctx.error(
+        "the condition must be a bool tensor of one element, not " +
+        shapeText(condType));
+  int results = ctx.node->output_size();
+  auto checkCount = [&](const SmallVector<Value> &outs, StringRef branch) {
+    if (static_cast<int>(outs.size()) == results)
+      return success();
+    return ctx.error(branch + " gives " + Twine(outs.size()) +
+                     " outputs, the node has " + Twine(results));
+  };
+
+  // A condition known at compile time (typically from shapes): only the
+  // taken branch is imported, inline.
+  DenseElementsAttr known;
+  if (matchPattern(cond, m_Constant(&known))) {
+    bool taken = *known.getValues<bool>().begin();
+    SmallVector<Value> outs;
+    if (failed(
+            importSubgraph(ctx, taken ? *thenGraph : *elseGraph, {}, outs)) ||
+        failed(checkCount(outs, taken ? "then_branch" : "else_branch")))
+      return failure();
+    for (auto [i, v] : llvm::enumerate(outs))
+      ctx.setOutput(i, v);
+    return success();
+  }
+
+  // Otherwise both branches become the regions of an scf.if; its result
+  // types are those of the branches, which must agree (static shapes).
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  Value flag = extractScalar(ctx, cond);
+  auto scratch =
+      scf::IfOp::create(b, loc, TypeRange{}, flag,
+                        /*addThenBlock=*/true, /*addElseBlock=*/true);
+  SmallVector<Value> thenOuts, elseOuts;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(scratch.thenBlock());
+    if (failed(importSubgraph(ctx, *thenGraph, {}, thenOuts)) ||
+        failed(checkCount(thenOuts, "then_branch")))
+      return failure();
+    b.setInsertionPointToStart(scratch.elseBlock());
+    if (failed(importSubgraph(ctx, *elseGraph, {}, elseOuts)) ||
+        failed(checkCount(elseOuts, "else_branch")))
+      return failure();
+  }
+  SmallVector<Type> types;
+  for (auto [i, t, e] : llvm::enumerate(thenOuts, elseOuts)) {
+    if (t.getType() != e.getType())
+      return ctx.error("output " + Twine(i) + " is " + shapeText(t.getType()) +
+                       " in then_branch and " + shapeText(e.getType()) +
+                       " in else_branch; dlc needs one static shape");
+    types.push_back(t.getType());
+  }
+  auto ifOp = scf::IfOp::create(b, loc, types, flag, /*addThenBlock=*/false,
+                                /*addElseBlock=*/false);
+  ifOp.getThenRegion().takeBody(scratch.getThenRegion());
+  ifOp.getElseRegion().takeBody(scratch.getElseRegion());
+  for (auto [block, outs] : {std::pair(ifOp.thenBlock(), &thenOuts),
+                             std::pair(ifOp.elseBlock(), &elseOuts)}) {
+    if (!block->empty() && block->back().hasTrait<OpTrait::IsTerminator>())
+      block->back().erase();
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToEnd(block);
+    scf::YieldOp::create(b, loc, *outs);
+  }
+  scratch.erase();
+  for (auto [i, v] : llvm::enumerate(ifOp.getResults()))
+    ctx.setOutput(i, v);
+  return success();
+}
+
+/// Stacks the per-iteration values `values` (computed in `loop`'s body) into
+/// new results of `loop`: along `axes` (of the stacked rank), at position
+/// `positions[k]` of iteration k, in tensors of `count` slices.
+FailureOr<scf::ForOp> stackIntoResults(ImportContext &ctx, scf::ForOp loop,
+                                       ArrayRef<Value> values,
+                                       ArrayRef<int64_t> axes,
+                                       ArrayRef<Value> positions,
+                                       int64_t count) {
+  if (values.empty())
+    return loop;
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  SmallVector<Value> inits;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop);
+    for (auto [value, axis] : llvm::zip(values, axes)) {
+      auto type = ImportContext::typeOf(value);
+      SmallVector<int64_t> shape(type.getShape());
+      shape.insert(shape.begin() + axis, count);
+      if (failed(ctx.checkShape(shape, "a stacked output")))
+        return failure();
+      inits.push_back(
+          tensor::EmptyOp::create(b, loc, shape, type.getElementType()));
+    }
+  }
+  IRRewriter rewriter(b);
+  auto yields = [&](OpBuilder &yb, Location, ArrayRef<BlockArgument> stacks) {
+    SmallVector<Value> updated;
+    for (auto [value, stack, axis, position] :
+         llvm::zip(values, stacks, axes, positions)) {
+      auto type = ImportContext::typeOf(value);
+      int64_t rank = type.getRank() + 1;
+      SmallVector<OpFoldResult> offsets(rank, yb.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes, strides(rank, yb.getIndexAttr(1));
+      for (int64_t d = 0, s = 0; d < rank; ++d)
+        sizes.push_back(yb.getIndexAttr(d == axis ? 1 : type.getDimSize(s++)));
+      offsets[axis] = position;
+      updated.push_back(tensor::InsertSliceOp::create(yb, loc, value, stack,
+                                                      offsets, sizes, strides));
+    }
+    return updated;
+  };
+  auto grown = loop.replaceWithAdditionalYields(
+      rewriter, inits, /*replaceInitOperandUsesInLoop=*/false, yields);
+  if (failed(grown))
+    return ctx.error("cannot stack the scan outputs");
+  return cast<scf::ForOp>(grown->getOperation());
+}
+
+/// Checks that each loop-carried value keeps its type across an iteration.
+LogicalResult checkCarried(ImportContext &ctx, ValueRange before,
+                           ArrayRef<Value> after) {
+  for (auto [i, in, out] : llvm::enumerate(before, after))
+    if (in.getType() != out.getType())
+      return ctx.error("loop-carried value " + Twine(i) + " changes from " +
+                       shapeText(in.getType()) + " to " +
+                       shapeText(out.getType()) +
+                       " in an iteration; dlc needs one static shape");
+  return success();
+}
+
+LogicalResult importLoop(ImportContext &ctx) {
+  const onnx::GraphProto *body = graphAttr(ctx, "body");
+  if (!body)
+    return failure();
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  std::optional<Value> maxTrips = ctx.optionalInput(0);
+  std::optional<Value> initialCond = ctx.optionalInput(1);
+  if (!ctx.errors.empty())
+    return failure();
+  if (!maxTrips)
+    return ctx.error("a Loop without a trip count 'M' (one that runs until "
+                     "its condition turns false) is not supported yet");
+  SmallVector<Value> carried;
+  for (int i = 2; i < ctx.node->input_size(); ++i) {
+    Value v = ctx.input(i);
+    if (!v)
+      return failure();
+    carried.push_back(v);
+  }
+  int64_t numCarried = carried.size();
+  if (body->output_size() < 1 + numCarried)
+    return ctx.error("the body has " + Twine(body->output_size()) +
+                     " outputs; it needs the condition and " +
+                     Twine(numCarried) + " loop-carried values");
+  int64_t numScans = body->output_size() - 1 - numCarried;
+
+  // The trip count: a compile-time constant, or read at run time (then no
+  // scan outputs: their size would depend on it).
+  auto tripType = ImportContext::typeOf(*maxTrips);
+  if (!tripType.getElementType().isInteger(64) ||
+      tripType.getNumElements() != 1)
+    return ctx.error("'M' must be an int64 tensor of one element");
+  std::optional<int64_t> trips;
+  DenseIntElementsAttr tripAttr;
+  if (matchPattern(*maxTrips, m_Constant(&tripAttr)))
+    trips = std::max<int64_t>(
+        0, (*tripAttr.getValues<APInt>().begin()).getSExtValue());
+  if (initialCond) {
+    DenseElementsAttr condAttr;
+    if (!matchPattern(*initialCond, m_Constant(&condAttr)))
+      return ctx.error("a Loop whose initial condition is computed at run time "
+                       "is not supported yet");
+    if (!*condAttr.getValues<bool>().begin())
+      trips = 0;
+  }
+  if (!trips && numScans)
+    return ctx.error("scan outputs need a trip count known at compile time");
+  Value lower = arith::ConstantIndexOp::create(b, loc, 0);
+  Value upper;
+  if (trips) {
+    upper = arith::ConstantIndexOp::create(b, loc, *trips);
+  } else {
+    Value count = extractScalar(ctx, *maxTrips);
+    Value zero = arith::ConstantIntOp::create(b, loc, 0, 64);
+    count = arith::MaxSIOp::create(b, loc, count, zero);
+    upper = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
+  }
+  Value step = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(b, loc, lower, upper, step, carried);
+  SmallVector<Value> outs;
+  SmallVector<Value> positions;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value iv = loop.getInductionVar();
+    Value iteration = arith::IndexCastOp::create(b, loc, b.getI64Type(), iv);
+    Value iterationTensor = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({}, b.getI64Type()), iteration);
+    Value condTrue = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
+    SmallVector<Value> inputs = {iterationTensor, condTrue};
+    llvm::append_range(inputs, loop.getRegionIterArgs());
+    if (failed(importSubgraph(ctx, *body, inputs, outs)))
+      return failure();
+    if (outs.front() != condTrue && !isConstantTrue(outs.front()))
+      return ctx.error("a Loop whose body computes its condition (a while "
+                       "loop) is not supported yet");
+    ArrayRef<Value> next = ArrayRef<Value>(outs).slice(1, numCarried);
+    if (failed(checkCarried(ctx, loop.getRegionIterArgs(), next)))
+      return failure();
+    scf::YieldOp::create(b, loc, next);
+    positions.assign(numScans, iv);
+  }
+  SmallVector<int64_t> axes(numScans, 0);
+  auto stacked = stackIntoResults(
+      ctx, loop, ArrayRef<Value>(outs).drop_front(1 + numCarried), axes,
+      positions, trips.value_or(0));
+  if (failed(stacked))
+    return failure();
+  for (auto [i, v] : llvm::enumerate(stacked->getResults()))
+    ctx.setOutput(i, v);
+  return success();
+}
+
+LogicalResult importScan(ImportContext &ctx) {
+  const onnx::GraphProto *body = graphAttr(ctx, "body");
+  if (!body)
+    return failure();
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  int64_t numScanInputs = ctx.intAttr("num_scan_inputs", -1);
+  int64_t numInputs = ctx.node->input_size();
+  if (numScanInputs < 1 || numScanInputs > numInputs)
+    return ctx.error("'num_scan_inputs' must be between 1 and the number of "
+                     "inputs");
+  int64_t numStates = numInputs - numScanInputs;
+  int64_t numScanOutputs = body->output_size() - numStates;
+  if (numScanOutputs < 0 || ctx.node->output_size() > body->output_size())
+    return ctx.error("the body's outputs do not match the node's");
+  auto listAttr = [&](StringRef name, int64_t size) {
+    SmallVector<int64_t> values = ctx.intsAttr(name);
+    if (values.empty())
+      values.assign(size, 0);
+    return values;
+  };
+  SmallVector<int64_t> inAxes = listAttr("scan_input_axes", numScanInputs);
+  SmallVector<int64_t> inDirs =
+      listAttr("scan_input_directions", numScanInputs);
+  SmallVector<int64_t> outAxes = listAttr("scan_output_axes", numScanOutputs);
+  SmallVector<int64_t> outDirs =
+      listAttr("scan_output_directions", numScanOutputs);
+  if (static_cast<int64_t>(inAxes.size()) != numScanInputs ||
+      static_cast<int64_t>(inDirs.size()) != numScanInputs ||
+      static_cast<int64_t>(outAxes.size()) != numScanOutputs ||
+      static_cast<int64_t>(outDirs.size()) != numScanOutputs)
+    return ctx.error("the scan axes and directions must have one entry per "
+                     "scan input and output");
+
+  SmallVector<Value> states, scanned;
+  for (int64_t i = 0; i < numInputs; ++i) {
+    Value v = ctx.input(i);
+    if (!v)
+      return failure();
+    (i < numStates ? states : scanned).push_back(v);
+  }
+  // Every scan input is sliced along its axis; they agree on the length.
+  int64_t length = -1;
+  for (auto [k, v] : llvm::enumerate(scanned)) {
+    auto type = ImportContext::typeOf(v);
+    auto axis = ctx.normalizeAxis(inAxes[k], type.getRank());
+    if (!axis)
+      return failure();
+    inAxes[k] = *axis;
+    int64_t size = type.getDimSize(*axis);
+    if (length >= 0 && size != length)
+      return ctx.error("scan inputs have lengths " + Twine(length) + " and " +
+                       Twine(size) + " along their scan axes");
+    length = size;
+  }
+
+  Value lower = arith::ConstantIndexOp::create(b, loc, 0);
+  Value upper = arith::ConstantIndexOp::create(b, loc, length);
+  Value step = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(b, loc, lower, upper, step, states);
+  SmallVector<Value> outs, positions;
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value iv = loop.getInductionVar();
+    Value last = arith::ConstantIndexOp::create(b, loc, length - 1);
+    Value reversed = arith::SubIOp::create(b, loc, last, iv);
+    SmallVector<Value> inputs(loop.getRegionIterArgs());
+    for (auto [k, v] : llvm::enumerate(scanned)) {
+      auto type = ImportContext::typeOf(v);
+      int64_t rank = type.getRank();
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes, strides(rank, b.getIndexAttr(1));
+      SmallVector<int64_t> sliceShape;
+      for (int64_t d = 0; d < rank; ++d) {
+        sizes.push_back(
+            b.getIndexAttr(d == inAxes[k] ? 1 : type.getDimSize(d)));
+        if (d != inAxes[k])
+          sliceShape.push_back(type.getDimSize(d));
+      }
+      offsets[inAxes[k]] = inDirs[k] ? reversed : iv;
+      inputs.push_back(tensor::ExtractSliceOp::create(
+          b, loc, RankedTensorType::get(sliceShape, type.getElementType()), v,
+          offsets, sizes, strides));
+    }
+    if (failed(importSubgraph(ctx, *body, inputs, outs)))
+      return failure();
+    ArrayRef<Value> next = ArrayRef<Value>(outs).take_front(numStates);
+    if (failed(checkCarried(ctx, loop.getRegionIterArgs(), next)))
+      return failure();
+    scf::YieldOp::create(b, loc, next);
+    for (int64_t k = 0; k < numScanOutputs; ++k)
+      positions.push_back(outDirs[k] ? reversed : iv);
+  }
+  ArrayRef<Value> perIteration = ArrayRef<Value>(outs).drop_front(numStates);
+  for (auto [k, v] : llvm::enumerate(perIteration)) {
+    auto axis =
+        ctx.normalizeAxis(outAxes[k], ImportContext::typeOf(v).getRank() + 1);
+    if (!axis)
+      return failure();
+    outAxes[k] = *axis;
+  }
+  auto stacked =
+      stackIntoResults(ctx, loop, perIteration, outAxes, positions, length);
+  if (failed(stacked))
+    return failure();
+  for (auto [i, v] : llvm::enumerate(stacked->getResults()))
+    ctx.setOutput(i, v);
+  return success();
+}
+
+} // namespace
+
+void addControlFlowImporters(std::vector<OpImporter> &table) {
+  table.push_back({"If", "ControlFlow", 1,
+                   "folded to the taken branch when the condition is known "
+                   "at compile time; otherwise scf.if (branches of one shape)",
+                   importIf});
+  table.push_back({"Loop", "ControlFlow", 1,
+                   "with a trip count and no condition computed in the body; "
+                   "scan outputs need a compile-time trip count",
+                   importLoop});
+  table.push_back({"Scan", "ControlFlow", 9,
+                   "scan axes and directions; outputs stacked along any axis",
+                   importScan});
+}
+
+} // namespace dlc::onnx_frontend
