@@ -72,13 +72,17 @@ std::optional<double> ImportContext::constantFloat(int i) {
   Value v = input(i);
   if (!v)
     return std::nullopt;
-  DenseFPElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || attr.getNumElements() != 1) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || attr.getNumElements() != 1 ||
+      attr.getElementType().isInteger(1)) {
     (void)error("input '" + node->input(i) +
                 "' must be a compile-time constant scalar");
     return std::nullopt;
   }
-  return (*attr.getValues<APFloat>().begin()).convertToDouble();
+  if (auto floats = dyn_cast<DenseFPElementsAttr>(attr))
+    return (*floats.getValues<APFloat>().begin()).convertToDouble();
+  return static_cast<double>(
+      (*attr.getValues<APInt>().begin()).getSExtValue());
 }
 
 LogicalResult ImportContext::inferResultTypes(Operation *op) {

@@ -58,7 +58,8 @@ public:
 
   /// Input `i` as compile-time constant integers (shapes, pads, axes).
   std::optional<llvm::SmallVector<int64_t>> constantInts(int i);
-  /// Input `i` as a compile-time constant float scalar.
+  /// Input `i` as a compile-time constant scalar (a float, or an integer
+  /// converted: OneHot's depth may be either).
   std::optional<double> constantFloat(int i);
 
   /// Builds graph op `Op` with its inferred result type. Shape errors (bad

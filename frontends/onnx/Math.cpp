@@ -264,19 +264,41 @@ LogicalResult importLeakyRelu(ImportContext &ctx) {
 
 /// Clip of integers: max with the lower bound, min with the upper one (each
 /// a constant of X's type, when given), unsigned-aware.
-LogicalResult importIntegerClip(ImportContext &ctx, Value x) {
+/// Clip's bound `i` as a rank-0 tensor (a [1] bound would otherwise widen a
+/// rank-0 X when broadcast); null with an error unless it has one element.
+Value clipBound(ImportContext &ctx, int i) {
+  Value bound = ctx.input(i);
+  if (!bound)
+    return {};
+  auto type = ImportContext::typeOf(bound);
+  if (type.getNumElements() != 1) {
+    (void)ctx.error("input '" + ctx.node->input(i) +
+                    "' must have one element, not " +
+                    Twine(type.getNumElements()));
+    return {};
+  }
+  if (type.getRank() == 0)
+    return bound;
+  return ctx.build<graph::ReshapeOp>(bound,
+                                     ctx.builder.getDenseI64ArrayAttr({}));
+}
+
+/// Clip as max(X, min) then min(., max): the bounds may be computed at run
+/// time. Where min > max every output is max, as ONNX defines.
+LogicalResult importClipByMinMax(ImportContext &ctx, Value x) {
   bool isUnsigned = ctx.unsignedValues.contains(x);
   auto &b = ctx.builder;
   Value result = x;
   for (int i : {1, 2}) {
     if (!ctx.optionalInput(i))
       continue;
-    Value bound = ctx.input(i);
-    if (!matchPattern(bound, m_Constant()))
-      return ctx.error("input '" + ctx.node->input(i) +
-                       "' must be a compile-time constant");
-    result = i == 1 ? ctx.build<graph::MaxOp>(result, bound, b.getBoolAttr(isUnsigned))
-                    : ctx.build<graph::MinOp>(result, bound, b.getBoolAttr(isUnsigned));
+    Value bound = clipBound(ctx, i);
+    if (!bound)
+      return failure();
+    result = i == 1 ? ctx.build<graph::MaxOp>(result, bound,
+                                              b.getBoolAttr(isUnsigned))
+                    : ctx.build<graph::MinOp>(result, bound,
+                                              b.getBoolAttr(isUnsigned));
     if (!result)
       return failure();
   }
@@ -292,7 +314,7 @@ LogicalResult importClip(ImportContext &ctx) {
     return failure();
   Type elem = ImportContext::typeOf(x).getElementType();
   if (ctx.opset >= 11 && elem.isInteger() && !elem.isInteger(1))
-    return importIntegerClip(ctx, x);
+    return importClipByMinMax(ctx, x);
   if (failed(ctx.requireFloat(x, "input X")))
     return failure();
   double lo = -std::numeric_limits<float>::infinity();
@@ -301,6 +323,11 @@ LogicalResult importClip(ImportContext &ctx) {
     lo = ctx.floatAttr("min", lo);
     hi = ctx.floatAttr("max", hi);
   } else {
+    // Bounds computed at run time (an audio dB floor: max(x) - 80).
+    for (int i : {1, 2})
+      if (auto bound = ctx.optionalInput(i);
+          bound && !matchPattern(*bound, m_Constant()))
+        return importClipByMinMax(ctx, x);
     if (ctx.optionalInput(1)) {
       auto v = ctx.constantFloat(1);
       if (!v)
@@ -703,7 +730,7 @@ void addMathImporters(std::vector<OpImporter> &table) {
   table.push_back({"Sigmoid", "Math", 1, "", importUnary<graph::SigmoidOp>});
   table.push_back({"Tanh", "Math", 1, "", importUnary<graph::TanhOp>});
   table.push_back({"LeakyRelu", "Math", 1, "", importLeakyRelu});
-  table.push_back({"Clip", "Math", 1, "constant min/max; float and integer", importClip});
+  table.push_back({"Clip", "Math", 1, "float and integer; min/max constant or computed at run time", importClip});
   table.push_back({"Softmax", "Math", 1, "any axis (opset < 13: flattened)",
                    importSoftmaxLike<graph::SoftmaxOp>});
   table.push_back({"LogSoftmax", "Math", 1, "any axis (opset < 13: flattened)",

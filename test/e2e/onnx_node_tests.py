@@ -84,7 +84,7 @@ def run_case(case_dir, bin_dir, work):
         if os.path.exists(lib):
             os.remove(lib)
     if r.returncode == 0:
-        return name, "pass", ""
+        return name, "pass", "frozen" if frozen else ""
     if r.returncode < 0:
         return name, "crash", f"signal {-r.returncode} on {threads} thread(s)"
     detail = (r.stdout + r.stderr).strip().splitlines()[-1] if (r.stdout + r.stderr).strip() else ""
@@ -140,7 +140,9 @@ def main():
         for n in new:
             print(f"  {n}")
     breakdown = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    summary = (f"ONNX node tests: {len(passed)} of {len(results)} pass "
+    frozen = sum(1 for n in passed if results[n][1] == "frozen")
+    summary = (f"ONNX node tests: {len(passed)} of {len(results)} pass, "
+               f"{len(passed) - frozen} without --freeze-input "
                f"({len(expected)} expected, {len(regressions)} regressions; {breakdown})")
     print(summary)
     open(args.summary, "w").write(summary + "\n")

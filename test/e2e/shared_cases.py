@@ -14,6 +14,8 @@ here and compared with the reference of each data set.
   here 1e-5).
 - if_const_condition (folded to its branch), if_data_condition (scf.if),
   loop_counter and scan_cumsum (scf.for): the cases' rule.
+- clip_runtime_bounds, clip_input_bounds (Clip bounds computed or given at
+  run time) and onehot_int64_depth (an int64 depth): the cases' rule.
 - dyn_batch_cnn, dyn_seq_lstm, dyn_transformer_tokens: models with symbolic
   dims, compiled once per data set with each input's shape pinned by
   --input-shape (the manifest's data-set shapes); the cases' rule. (What the
@@ -37,6 +39,9 @@ CASES = [
     ("if_data_condition", [], 1e-4, 1e-5, False),
     ("loop_counter", [], 1e-4, 1e-5, False),
     ("scan_cumsum", [], 1e-4, 1e-5, False),
+    ("clip_runtime_bounds", [], 1e-4, 1e-5, False),
+    ("clip_input_bounds", [], 1e-4, 1e-5, False),
+    ("onehot_int64_depth", [], 1e-4, 1e-5, False),
     ("dyn_batch_cnn", [], 1e-4, 1e-5, True),
     ("dyn_seq_lstm", [], 1e-4, 1e-5, True),
     ("dyn_transformer_tokens", [], 1e-4, 1e-5, True),
