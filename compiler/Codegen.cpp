@@ -230,6 +230,51 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     return true;
   };
 
+  // Run-time checks (graph.check_indices): the generated code calls
+  // dlc_report_error(site) on the calling thread when one fails; the first
+  // site is kept per thread until int <prefix>_take_error(void) reads and
+  // clears it. Thread-local, so that concurrent calls keep their own.
+  {
+    auto *i32 = b.getInt32Ty();
+    auto *errorSite = new llvm::GlobalVariable(
+        *llvmModule, i32, /*isConstant=*/false,
+        llvm::GlobalValue::InternalLinkage, llvm::ConstantInt::get(i32, 0),
+        "dlc_error_site", nullptr,
+        llvm::GlobalValue::GeneralDynamicTLSModel);
+    llvm::Function *report = llvmModule->getFunction("dlc_report_error");
+    if (!report)
+      report = llvm::Function::Create(
+          llvm::FunctionType::get(b.getVoidTy(), {i32}, false),
+          llvm::GlobalValue::InternalLinkage, "dlc_report_error",
+          llvmModule.get());
+    report->setLinkage(llvm::GlobalValue::InternalLinkage);
+    auto *entry = llvm::BasicBlock::Create(llvmContext, "entry", report);
+    auto *keep = llvm::BasicBlock::Create(llvmContext, "keep", report);
+    auto *done = llvm::BasicBlock::Create(llvmContext, "done", report);
+    b.SetInsertPoint(entry);
+    llvm::Value *first =
+        b.CreateICmpEQ(b.CreateLoad(i32, errorSite), b.getInt32(0));
+    b.CreateCondBr(first, keep, done);
+    b.SetInsertPoint(keep);
+    b.CreateStore(report->getArg(0), errorSite);
+    b.CreateBr(done);
+    b.SetInsertPoint(done);
+    b.CreateRetVoid();
+    setTarget(*report);
+    auto *take = llvm::Function::Create(
+        llvm::FunctionType::get(i32, {}, false),
+        llvm::GlobalValue::ExternalLinkage,
+        exports.symbolPrefix + "_take_error", llvmModule.get());
+    b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", take));
+    llvm::Value *site = b.CreateLoad(i32, errorSite);
+    b.CreateStore(b.getInt32(0), errorSite);
+    b.CreateRet(site);
+    setTarget(*take);
+  }
+  if (auto checks = module->getAttrOfType<ArrayAttr>("dlc.runtime_checks"))
+    for (Attribute message : checks)
+      fields.runtimeChecks.push_back(cast<StringAttr>(message).str());
+
   // int <prefix>_set_num_threads(int n) and int <prefix>_num_threads(void):
   // the thread pool's size, for the runtime and for embedders.
   auto exportPoolFunction = [&](llvm::StringRef pool, const std::string &symbol) {
@@ -442,6 +487,12 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
      << " * starts recording from zero, 0 stops; returns whether it was on.\n"
      << " * _profile_read copies up to `capacity` entries (ONNX node name,\n"
      << " * calls, nanoseconds) and returns how many there are. */\n"
+     << "/* A call whose inputs fail a check of the generated code (an index\n"
+     << " * outside its tensor) still returns, with unspecified outputs: this\n"
+     << " * returns 1 + the position of the failed check in the manifest's\n"
+     << " * runtime_checks (their messages), or 0, for the calling thread's\n"
+     << " * last call, and clears it. */\n"
+     << "int " << p << "_take_error(void);\n"
      << "int " << p << "_profile(int enable);\n"
      << "size_t " << p << "_profile_read(const char **kernels, int64_t *calls,\n"
      << "    int64_t *nanoseconds, size_t capacity);\n\n"

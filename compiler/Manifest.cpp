@@ -88,7 +88,7 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       b.CreateString(fields.targetCpu), b.CreateString(fields.source),
       b.CreateString(signature.producer), b.CreateVector(entries),
       fields.parameterCount, fields.parameterBytes, fields.workspaceBytes,
-      training);
+      training, b.CreateVectorOfStrings(fields.runtimeChecks));
   mf::FinishManifestBuffer(b, manifest);
   bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
   return true;

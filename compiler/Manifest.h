@@ -35,6 +35,8 @@ struct ManifestFields {
   int64_t parameterCount = 0, parameterBytes = 0;
   /// Scratch memory the entry point needs, passed by the caller.
   int64_t workspaceBytes = 0;
+  /// The messages of the generated code's run-time checks, by site - 1.
+  std::vector<std::string> runtimeChecks;
   /// Set for training libraries.
   std::optional<TrainingFields> training;
 };

@@ -123,7 +123,7 @@ std::string kernelStage(const PipelineOptions &options) {
 /// Convolutions follow the algorithm the kernel stage chose; the target's
 /// widths size their panels and vectors.
 std::string linalgStage(const PipelineOptions &options) {
-  return "func.func(convert-kernel-to-linalg{" +
+  return "graph-number-runtime-checks,func.func(convert-kernel-to-linalg{" +
          convTargetOptions(options, "pack-width", "pack-vector-width") +
          "},convert-graph-to-linalg,canonicalize,cse,fuse-elementwise-chains,"
          "canonicalize,cse)";

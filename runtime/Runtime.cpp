@@ -53,6 +53,7 @@ using SetThreadsFn = int (*)(int);
 using NumThreadsFn = int (*)(void);
 using ProfileFn = int (*)(int);
 using ProfileReadFn = size_t (*)(const char **, int64_t *, int64_t *, size_t);
+using TakeErrorFn = int (*)(void);
 
 std::string shapeString(const int64_t *shape, int32_t rank) {
   std::string s = "[";
@@ -135,6 +136,11 @@ struct dlc_model {
   NumThreadsFn numThreads = nullptr;
   ProfileFn profile = nullptr;
   ProfileReadFn profileRead = nullptr;
+  // The generated code's run-time checks: the failed site of the calling
+  // thread's last call (absent in libraries from before them), and the
+  // message of each site.
+  TakeErrorFn takeError = nullptr;
+  std::vector<std::string> runtimeChecks;
   // Inference runs hold `runMutex` shared and may overlap, each with a
   // workspace of its own: `workspace` (allocated at load, sized for
   // inference and training steps) or one allocated when more runs overlap
@@ -477,6 +483,11 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   m->profile = reinterpret_cast<ProfileFn>(dlsym(m->handle, "dlc_profile"));
   m->profileRead =
       reinterpret_cast<ProfileReadFn>(dlsym(m->handle, "dlc_profile_read"));
+  m->takeError =
+      reinterpret_cast<TakeErrorFn>(dlsym(m->handle, "dlc_take_error"));
+  if (manifest->runtime_checks())
+    for (const flatbuffers::String *message : *manifest->runtime_checks())
+      m->runtimeChecks.push_back(str(message));
   if (const dlc::manifest::Training *training = manifest->training())
     if (dlc_status s = loadTraining(*m, *training))
       return s;
@@ -672,6 +683,23 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
   return DLC_OK;
 }
 
+/// The failure a run-time check of the generated code reported for the
+/// calling thread's last call, as an error status; DLC_OK when none did.
+static dlc_status checkReport(const dlc_model *model, const char *function,
+                              const char *consequence) {
+  if (!model->takeError)
+    return DLC_OK;
+  int site = model->takeError();
+  if (site == 0)
+    return DLC_OK;
+  std::string message =
+      site > 0 && static_cast<size_t>(site) <= model->runtimeChecks.size()
+          ? model->runtimeChecks[site - 1]
+          : "run-time check #" + std::to_string(site) + " failed";
+  return fail(DLC_ERROR_RUNTIME_CHECK,
+              std::string(function) + ": " + message + consequence);
+}
+
 dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
                          size_t num_inputs, dlc_tensor *outputs,
                          size_t num_outputs) {
@@ -711,6 +739,9 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
     std::lock_guard<std::mutex> give(model->workspaceMutex);
     model->freeWorkspaces.push_back(workspace);
   }
+  if (dlc_status s = checkReport(model, "dlc_model_run",
+                                 "; the outputs are not valid"))
+    return s;
   lastError.clear();
   return DLC_OK;
 }
@@ -918,6 +949,10 @@ static dlc_status runStep(dlc_model *model, const dlc_tensor *inputs,
     if (t.role == DLC_STATE_PARAMETER)
       out.push_back(model->nextGradients.data + t.gradientOffset);
   model->step(in.data(), out.data(), model->workspace);
+  if (dlc_status s = checkReport(model, function,
+                                 update ? "; the update was not applied"
+                                        : "; the gradients were not kept"))
+    return s;
   if (loss)
     *loss = value;
   if (!std::isfinite(value))

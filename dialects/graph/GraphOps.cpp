@@ -967,6 +967,14 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult CheckIndicesOp::verify() {
+  // I64Attr's getters are unsigned; the bounds are signed.
+  int64_t lower = getLowerAttr().getInt(), upper = getUpperAttr().getInt();
+  if (lower >= upper)
+    return emitOpError("the range [") << lower << ", " << upper << ") is empty";
+  return success();
+}
+
 OpFoldResult GatherOp::fold(FoldAdaptor a) {
   auto data = dyn_cast_or_null<DenseElementsAttr>(a.getData());
   auto indices = dyn_cast_or_null<DenseIntElementsAttr>(a.getIndices());

@@ -322,6 +322,27 @@ def Graph_GatherOp : Graph_Op<"gather"> {
   let hasFolder = 1;
 }
 
+// Not pure: it has an effect (a report) and no result, so nothing removes
+// it as dead. Graph passes leave it where the importer put it.
+def Graph_CheckIndicesOp
+    : Op<Graph_Dialect, "check_indices", [MemoryEffects<[MemWrite]>]> {
+  let summary = "Reports `message` at run time when an element of `indices` "
+                "is outside [lower, upper)";
+  let description = [{
+    The precondition of an op that indexes with `indices` (Gather's), made
+    explicit: the indexing op itself clamps so that it never reads out of
+    bounds, and this op makes the call fail with `message` instead of
+    returning the clamped result. `site` numbers the distinct messages of a
+    module (graph-number-runtime-checks); the manifest lists them in that
+    order, and the generated code reports the failing site's number.
+  }];
+  let arguments = (ins RankedTensorOf<[AnyInteger]>:$indices, I64Attr:$lower,
+                       I64Attr:$upper, StrAttr:$message,
+                       OptionalAttr<I32Attr>:$site);
+  let assemblyFormat = "$indices attr-dict `:` type($indices)";
+  let hasVerifier = 1;
+}
+
 def Graph_GatherElementsOp : Graph_Op<"gather_elements"> {
   let summary = "result[i] = data[i with dim `axis` replaced by indices[i]]";
   let arguments = (ins AnyRankedTensor:$data, AnyRankedTensor:$indices,

@@ -235,13 +235,46 @@ LogicalResult importSize(ImportContext &ctx) {
   return success();
 }
 
+/// The indices of Gather-like ops must lie in [-n, n) for an axis of n
+/// entries: constant indices are checked now; others get a graph
+/// check_indices that fails the call at run time (the op itself clamps).
+LogicalResult checkIndices(ImportContext &ctx, Value indices, int64_t n,
+                           int64_t axis) {
+  std::string what = "input '" + ctx.node->input(1) + "'";
+  std::string range = "[" + std::to_string(-n) + ", " + std::to_string(n - 1) +
+                      "] (axis " + std::to_string(axis) + " of '" +
+                      ctx.node->input(0) + "' has " + std::to_string(n) +
+                      ")";
+  DenseIntElementsAttr constant;
+  if (matchPattern(indices, m_Constant(&constant))) {
+    for (const APInt &v : constant.getValues<APInt>())
+      if (v.getSExtValue() < -n || v.getSExtValue() >= n)
+        return ctx.error(what + " holds " + Twine(v.getSExtValue()) +
+                         ", outside " + range);
+    return success();
+  }
+  if (ImportContext::typeOf(indices).getNumElements() == 0)
+    return success();
+  if (n == 0)
+    return ctx.error(what + " indexes an empty axis");
+  graph::CheckIndicesOp::create(
+      ctx.builder, ctx.loc(), indices, ctx.builder.getI64IntegerAttr(-n),
+      ctx.builder.getI64IntegerAttr(n),
+      ctx.builder.getStringAttr(describeNode(*ctx.node, ctx.nodeIndex) + ": " +
+                                what + " holds an index outside " + range),
+      IntegerAttr());
+  return success();
+}
+
 LogicalResult importGather(ImportContext &ctx) {
   Value data = ctx.input(0), indices = ctx.input(1);
   if (!data || !indices)
     return failure();
   auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0),
                                 ImportContext::typeOf(data).getRank());
-  if (!axis)
+  if (!axis || failed(checkIndices(ctx, indices,
+                                   ImportContext::typeOf(data).getDimSize(*axis),
+                                   *axis)))
     return failure();
   Value result =
       ctx.build<graph::GatherOp>(data, indices, ctx.builder.getI64IntegerAttr(*axis));
@@ -255,7 +288,9 @@ LogicalResult importGatherElements(ImportContext &ctx) {
     return failure();
   auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0),
                                 ImportContext::typeOf(data).getRank());
-  if (!axis)
+  if (!axis || failed(checkIndices(ctx, indices,
+                                   ImportContext::typeOf(data).getDimSize(*axis),
+                                   *axis)))
     return failure();
   Value result = ctx.build<graph::GatherElementsOp>(
       data, indices, ctx.builder.getI64IntegerAttr(*axis));

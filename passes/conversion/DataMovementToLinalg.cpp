@@ -10,6 +10,7 @@
 #include "passes/conversion/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -641,6 +642,71 @@ struct ExpandToLinalg : OpConversionPattern<graph::ExpandOp> {
   }
 };
 
+/// The generated code's report of a failed run-time check (defined in
+/// every model by Codegen): the call fails with the site's manifest message.
+constexpr llvm::StringLiteral kReportError = "dlc_report_error";
+
+/// check_indices as a reduction to "any index out of range", then a report
+/// when it is set. It runs on the calling thread (outside parallel loops),
+/// where the report is kept.
+struct CheckIndicesToLinalg : OpConversionPattern<graph::CheckIndicesOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::CheckIndicesOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!op.getSite())
+      return rewriter.notifyMatchFailure(
+          op, "not numbered (graph-number-runtime-checks)");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto module = op->getParentOfType<ModuleOp>();
+    if (!module.lookupSymbol<func::FuncOp>(kReportError)) {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(module.getBody());
+      auto decl = func::FuncOp::create(
+          rewriter, loc, kReportError,
+          rewriter.getFunctionType({rewriter.getI32Type()}, {}));
+      decl.setPrivate();
+    }
+    auto type = cast<RankedTensorType>(adaptor.getIndices().getType());
+    int64_t rank = type.getRank();
+    Type i1 = rewriter.getI1Type();
+    Value init = arith::ConstantOp::create(
+        rewriter, loc, DenseElementsAttr::get(RankedTensorType::get({}, i1),
+                                              false));
+    auto any = linalg::GenericOp::create(
+        rewriter, loc, init.getType(), adaptor.getIndices(), init,
+        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                               AffineMap::get(rank, 0, {}, ctx)},
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::reduction),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = args[0];
+          if (v.getType() != b.getI64Type())
+            v = arith::ExtSIOp::create(b, l, b.getI64Type(), v);
+          auto bound = [&](int64_t c) {
+            return arith::ConstantIntOp::create(b, l, c, 64);
+          };
+          Value low = arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, v,
+                                            bound(op.getLowerAttr().getInt()));
+          Value high = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge,
+                                             v, bound(op.getUpperAttr().getInt()));
+          Value bad = arith::OrIOp::create(b, l, low, high);
+          linalg::YieldOp::create(b, l,
+                                  arith::OrIOp::create(b, l, args[1], bad)
+                                      .getResult());
+        });
+    Value failed =
+        tensor::ExtractOp::create(rewriter, loc, any.getResult(0), ValueRange{});
+    auto ifOp = scf::IfOp::create(rewriter, loc, failed, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(ifOp.thenBlock());
+    Value site = arith::ConstantIntOp::create(rewriter, loc, *op.getSite(), 32);
+    func::CallOp::create(rewriter, loc, kReportError, TypeRange{}, site);
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 } // namespace
 
 void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
@@ -648,6 +714,7 @@ void dlc::populateDataMovementToLinalgPatterns(RewritePatternSet &patterns) {
                GatherToLinalg, GatherElementsToLinalg, SliceToLinalg,
                ExpandToLinalg, TriluToLinalg, DropoutMaskToLinalg,
                ScatterElementsToLinalg,
-               Col2ImToLinalg, GatherNDToLinalg, ScatterNDToLinalg>(
+               Col2ImToLinalg, GatherNDToLinalg, ScatterNDToLinalg,
+               CheckIndicesToLinalg>(
       patterns.getContext());
 }

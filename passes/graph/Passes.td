@@ -111,4 +111,16 @@ def ApplyOptimizer : Pass<"graph-apply-optimizer", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def NumberRuntimeChecks : Pass<"graph-number-runtime-checks", "mlir::ModuleOp"> {
+  let summary = "Numbers the run-time checks of a module for its manifest";
+  let description = [{
+    Gives every graph.check_indices a `site`: 1 + the position of its message
+    among the module's distinct messages (copies of one check, as in a
+    training library's forward and step functions, share it). The messages,
+    in that order, become the module's `dlc.runtime_checks` (an array of
+    strings), which the manifest carries so that the runtime can say which
+    check failed.
+  }];
+}
+
 #endif // DLC_PASSES_GRAPH

@@ -67,10 +67,8 @@ def model(nodes, inputs, outputs):
 
 
 def tensor(name, elem, dims, values):
-    if elem == F32:
-        raw = struct.pack("<%df" % len(values), *values)
-    else:
-        raw = struct.pack("<%dq" % len(values), *values)
+    fmt = {F32: "f", I64: "q", 6: "i"}[elem]  # float32, int64, int32
+    raw = struct.pack("<%d%s" % (len(values), fmt), *values)
     return '%s data_type: %d name: "%s" raw_data: "%s"' % (
         " ".join("dims: %d" % d for d in dims), elem, name,
         "".join("\\%03o" % b for b in raw))

@@ -16,6 +16,8 @@ here and compared with the reference of each data set.
   loop_counter and scan_cumsum (scf.for): the cases' rule.
 - clip_runtime_bounds, clip_input_bounds (Clip bounds computed or given at
   run time) and onehot_int64_depth (an int64 depth): the cases' rule.
+- gather_runtime_oob: data set 0 matches; data set 1 (an index of 1e8) must
+  fail: dlc-run exits non-zero naming the node, and saves no output.
 - dyn_batch_cnn, dyn_seq_lstm, dyn_transformer_tokens: models with symbolic
   dims, compiled once per data set with each input's shape pinned by
   --input-shape (the manifest's data-set shapes); the cases' rule. (What the
@@ -42,6 +44,7 @@ CASES = [
     ("clip_runtime_bounds", [], 1e-4, 1e-5, False),
     ("clip_input_bounds", [], 1e-4, 1e-5, False),
     ("onehot_int64_depth", [], 1e-4, 1e-5, False),
+    ("gather_runtime_oob", [], 1e-4, 1e-5, False),
     ("dyn_batch_cnn", [], 1e-4, 1e-5, True),
     ("dyn_seq_lstm", [], 1e-4, 1e-5, True),
     ("dyn_transformer_tokens", [], 1e-4, 1e-5, True),
@@ -88,6 +91,19 @@ def main():
                     continue
             inputs = sorted(glob.glob(os.path.join(data, "input_*.pb")))
             outputs = sorted(glob.glob(os.path.join(data, "output_*.pb")))
+            if manifest[name]["data_sets"][k]["expected"] == "error":
+                saved = os.path.join(a.work, name + "_saved_%d" % k)
+                r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib,
+                                    "--inputs"] + inputs + ["--save", saved],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                text = r.stdout.decode().strip()
+                ok = r.returncode not in (0, 1) and r.returncode > 0 and \
+                    "node '" in text and not os.path.exists(saved)
+                failed += not ok
+                print("%s %s (must fail): %s\n  exit %d: %s" % (
+                    name, os.path.basename(data), "ok" if ok else "FAILED",
+                    r.returncode, text))
+                continue
             for threads in ("1", "2"):
                 r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib,
                                     "--threads", threads, "--inputs"] + inputs +

@@ -27,6 +27,10 @@ typedef enum dlc_status {
   DLC_ERROR_NONFINITE = 5,        /* a training step's loss is nan or inf */
   DLC_ERROR_IO = 6,               /* a checkpoint file cannot be read/written */
   DLC_ERROR_OUT_OF_MEMORY = 7,    /* a workspace cannot be allocated */
+  DLC_ERROR_RUNTIME_CHECK = 8,    /* the inputs failed a check of the
+                                     generated code (an index outside its
+                                     tensor): outputs not valid, training
+                                     state unchanged */
 } dlc_status;
 
 typedef enum dlc_dtype {

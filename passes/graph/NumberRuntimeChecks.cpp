@@ -1,0 +1,39 @@
+//===- NumberRuntimeChecks.cpp - number the module's run-time checks -------===//
+
+#include "passes/graph/Passes.h"
+
+#include "dialects/graph/GraphDialect.h"
+
+#include "llvm/ADT/MapVector.h"
+
+namespace dlc::graph {
+#define GEN_PASS_DEF_NUMBERRUNTIMECHECKS
+#include "passes/graph/Passes.h.inc"
+} // namespace dlc::graph
+
+using namespace mlir;
+
+namespace {
+
+struct NumberRuntimeChecksPass
+    : public dlc::graph::impl::NumberRuntimeChecksBase<
+          NumberRuntimeChecksPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Builder b(module.getContext());
+    llvm::MapVector<StringAttr, int32_t> sites;
+    module.walk([&](dlc::graph::CheckIndicesOp check) {
+      auto [it, inserted] = sites.try_emplace(check.getMessageAttr(),
+                                              int32_t(sites.size() + 1));
+      check.setSiteAttr(b.getI32IntegerAttr(it->second));
+    });
+    if (sites.empty())
+      return;
+    SmallVector<Attribute> messages;
+    for (const auto &entry : sites)
+      messages.push_back(entry.first);
+    module->setAttr("dlc.runtime_checks", b.getArrayAttr(messages));
+  }
+};
+
+} // namespace

@@ -1,0 +1,21 @@
+// RUN: dlc-opt %s --graph-number-runtime-checks | FileCheck %s
+
+// Each distinct message gets a site, 1 + its position; copies of a check (a
+// training library's forward and step) share theirs. The module lists the
+// messages in site order.
+
+// CHECK: module attributes {dlc.runtime_checks = ["node 'g' (Gather): bad", "node 'h' (Gather): bad"]}
+// CHECK-LABEL: func.func @forward
+// CHECK: graph.check_indices %arg0 {lower = -3 : i64, message = "node 'g' (Gather): bad", site = 1 : i32, upper = 3 : i64}
+// CHECK: graph.check_indices %arg1 {lower = -2 : i64, message = "node 'h' (Gather): bad", site = 2 : i32, upper = 2 : i64}
+func.func @forward(%i: tensor<4xi64>, %j: tensor<2xi32>) {
+  graph.check_indices %i {lower = -3 : i64, upper = 3 : i64, message = "node 'g' (Gather): bad"} : tensor<4xi64>
+  graph.check_indices %j {lower = -2 : i64, upper = 2 : i64, message = "node 'h' (Gather): bad"} : tensor<2xi32>
+  return
+}
+// CHECK-LABEL: func.func @train_step
+// CHECK: graph.check_indices %arg0 {{.*}}site = 1 : i32
+func.func @train_step(%i: tensor<4xi64>) {
+  graph.check_indices %i {lower = -3 : i64, upper = 3 : i64, message = "node 'g' (Gather): bad"} : tensor<4xi64>
+  return
+}
