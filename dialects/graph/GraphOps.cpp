@@ -751,8 +751,10 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
                                    Twine(2 * in.getRank()) + ") pads, got " +
                                    Twine(pads.size()));
   StringRef mode = a.getMode();
-  if (mode != "constant" && mode != "edge" && mode != "reflect")
-    return emitShapeError(loc, "pad mode must be constant, edge or reflect");
+  if (mode != "constant" && mode != "edge" && mode != "reflect" &&
+      mode != "wrap")
+    return emitShapeError(loc,
+                          "pad mode must be constant, edge, reflect or wrap");
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < in.getRank(); ++d) {
     int64_t size = in.getDimSize(d);
@@ -763,8 +765,9 @@ LogicalResult PadOp::inferReturnTypes(MLIRContext *,
     int64_t begin = pads[d], end = pads[d + in.getRank()];
     if (mode == "reflect" && (begin >= size || end >= size))
       return emitShapeError(loc, "reflect pads must be smaller than the dim");
-    if (mode == "edge" && size == 0 && (begin > 0 || end > 0))
-      return emitShapeError(loc, "edge padding of an empty dim");
+    if ((mode == "edge" || mode == "wrap") && size == 0 &&
+        (begin > 0 || end > 0))
+      return emitShapeError(loc, mode + " padding of an empty dim");
     size += pads[d] + pads[d + in.getRank()];
     if (size < 0)
       return emitShapeError(loc, "pad makes dim " + Twine(d) + " negative");
@@ -1197,7 +1200,8 @@ LogicalResult ResizeOp::inferReturnTypes(MLIRContext *,
   if (!llvm::is_contained({"nearest", "linear", "cubic"}, a.getMode()))
     return emitShapeError(loc, "resize mode must be nearest, linear or cubic");
   if (!llvm::is_contained({"half_pixel", "pytorch_half_pixel", "align_corners",
-                           "asymmetric", "tf_half_pixel_for_nn"},
+                           "asymmetric", "tf_half_pixel_for_nn",
+                           "half_pixel_symmetric"},
                           a.getCoordinateMode()))
     return emitShapeError(loc, "unsupported coordinate mode");
   if (!llvm::is_contained({"round_prefer_floor", "round_prefer_ceil", "floor",

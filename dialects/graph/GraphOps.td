@@ -258,7 +258,7 @@ def Graph_PadOp : Graph_Op<"pad", [SameOperandsAndResultElementType]> {
   let description = [{
     `mode` "constant" fills with `value`; "edge" repeats the border element;
     "reflect" mirrors the input without repeating the border (pads smaller
-    than the dim).
+    than the dim); "wrap" continues periodically (the far border's elements).
   }];
   let arguments = (ins AnyRankedTensor:$input, DenseI64ArrayAttr:$pads,
                        F64Attr:$value,
@@ -421,7 +421,7 @@ def Graph_ResizeOp : Graph_Op<"resize"> {
   let description = [{
     Output coordinate x maps to input coordinate by `coordinate_mode`
     (half_pixel, pytorch_half_pixel, align_corners, asymmetric,
-    tf_half_pixel_for_nn) with `scales` (output / input per dim). `mode`:
+    tf_half_pixel_for_nn, half_pixel_symmetric) with `scales` (output / input per dim). `mode`:
     nearest (rounded by `nearest_mode`: round_prefer_floor,
     round_prefer_ceil, floor, ceil), linear, or cubic (coefficient
     `cubic_a`; `exclude_outside` drops and renormalizes taps outside the

@@ -704,6 +704,59 @@ LogicalResult importEinsum(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// A graph.unary without parameters.
+Value buildUnary(ImportContext &ctx, Value v, StringRef fn) {
+  auto &b = ctx.builder;
+  return v ? ctx.build<graph::UnaryOp>(v, b.getStringAttr(fn),
+                                       b.getF32FloatAttr(0),
+                                       b.getF32FloatAttr(0),
+                                       b.getF32FloatAttr(0))
+           : Value();
+}
+
+LogicalResult importMish(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  Value t = ctx.build<graph::TanhOp>(buildUnary(ctx, x, "softplus"));
+  Value y = t ? ctx.build<graph::MulOp>(x, t) : Value();
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+/// Gelu: x/2 (1 + erf(x / sqrt 2)), or with approximate = "tanh"
+/// x/2 (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))).
+LogicalResult importGelu(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  Type elem = ImportContext::typeOf(x).getElementType();
+  std::string approximate = ctx.stringAttr("approximate", "none");
+  Value inner;
+  if (approximate == "none") {
+    inner = buildUnary(
+        ctx, ctx.build<graph::MulOp>(x, ctx.scalar(elem, M_SQRT1_2)), "erf");
+  } else if (approximate == "tanh") {
+    Value cube = ctx.build<graph::MulOp>(ctx.build<graph::MulOp>(x, x), x);
+    Value sum = cube ? ctx.build<graph::AddOp>(
+                           x, ctx.build<graph::MulOp>(
+                                  cube, ctx.scalar(elem, 0.044715)))
+                     : Value();
+    inner = sum ? ctx.build<graph::TanhOp>(ctx.build<graph::MulOp>(
+                      sum, ctx.scalar(elem, std::sqrt(2.0 / M_PI))))
+                : Value();
+  } else {
+    return ctx.error("approximate must be 'none' or 'tanh', not '" +
+                     approximate + "'");
+  }
+  Value onePlus =
+      inner ? ctx.build<graph::AddOp>(inner, ctx.scalar(elem, 1.0)) : Value();
+  Value half = ctx.build<graph::MulOp>(x, ctx.scalar(elem, 0.5));
+  Value y = onePlus ? ctx.build<graph::MulOp>(half, onePlus) : Value();
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
 } // namespace
 
 void addMathImporters(std::vector<OpImporter> &table) {
@@ -782,6 +835,9 @@ void addMathImporters(std::vector<OpImporter> &table) {
   };
   for (const Unary &u : unaries)
     table.push_back({u.onnx, "Math", 1, "", unaryImporter(u.fn, u.params, u.ints)});
+  table.push_back({"Mish", "Math", 18, "x tanh(softplus(x))", importMish});
+  table.push_back({"Gelu", "Math", 20, "exact (erf) and tanh approximation",
+                   importGelu});
   table.push_back({"Gemm", "Math", 1, "alpha, beta, transA, transB",
                    importGemm});
   table.push_back({"MatMul", "Math", 1, "batched, broadcasting, 1-D operands",

@@ -805,6 +805,55 @@ LogicalResult importInstanceNormalization(ImportContext &ctx) {
   return success(static_cast<bool>(y));
 }
 
+/// GroupNormalization: X [N, C, ...] normalized over each group of C / G
+/// channels and the spatial dims, then scaled and shifted per group
+/// (opset 18) or per channel (opset 21).
+LogicalResult importGroupNormalization(ImportContext &ctx) {
+  Value x = ctx.input(0), scale = ctx.input(1), bias = ctx.input(2);
+  if (!x || !scale || !bias || failed(ctx.requireFloat(x, "input")))
+    return failure();
+  auto t = ImportContext::typeOf(x);
+  int64_t groups = ctx.intAttr("num_groups", 0);
+  if (t.getRank() < 2)
+    return ctx.error("input must have rank >= 2");
+  int64_t channels = t.getDimSize(1);
+  if (groups < 1 || channels % groups != 0)
+    return ctx.error("num_groups (" + Twine(groups) +
+                     ") must divide the channels (" + Twine(channels) + ")");
+  int64_t perAffine = ctx.opset >= 21 ? channels : groups;
+  for (Value v : {scale, bias})
+    if (ImportContext::typeOf(v).getNumElements() != perAffine)
+      return ctx.error("scale and bias need " + Twine(perAffine) +
+                       " values (one per " +
+                       (ctx.opset >= 21 ? "channel" : "group") + ")");
+  auto &b = ctx.builder;
+  int64_t rest = t.getNumElements() / (t.getDimSize(0) * groups);
+  Value grouped = ctx.build<graph::ReshapeOp>(
+      x, b.getDenseI64ArrayAttr({t.getDimSize(0), groups, rest}));
+  Value y = grouped ? normalizeOver(ctx, grouped, {2},
+                                    ctx.floatAttr("epsilon", 1e-5f))
+                    : Value();
+  auto affine = [&](Value v, ArrayRef<int64_t> shape) -> Value {
+    if (!v)
+      return {};
+    Value s = ctx.build<graph::ReshapeOp>(scale, b.getDenseI64ArrayAttr(shape));
+    Value c = ctx.build<graph::ReshapeOp>(bias, b.getDenseI64ArrayAttr(shape));
+    v = s ? ctx.build<graph::MulOp>(v, s) : Value();
+    return v && c ? ctx.build<graph::AddOp>(v, c) : Value();
+  };
+  if (ctx.opset < 21)
+    y = affine(y, {groups, 1});
+  y = y ? ctx.build<graph::ReshapeOp>(y, b.getDenseI64ArrayAttr(t.getShape()))
+        : Value();
+  if (ctx.opset >= 21) {
+    SmallVector<int64_t> channel = {channels};
+    channel.append(t.getRank() - 2, 1);
+    y = affine(y, channel);
+  }
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
 LogicalResult importMeanVarianceNormalization(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x || failed(ctx.requireFloat(x, "input")))
@@ -889,6 +938,9 @@ void addNNImporters(std::vector<OpImporter> &table) {
                    "border, reflection", importGridSample});
   table.push_back({"GlobalMaxPool", "NN", 1, "", importGlobalMaxPool});
   table.push_back({"InstanceNormalization", "NN", 1, "", importInstanceNormalization});
+  table.push_back({"GroupNormalization", "NN", 18,
+                   "scale and bias per group (18) or per channel (21)",
+                   importGroupNormalization});
   table.push_back({"MeanVarianceNormalization", "NN", 9, "", importMeanVarianceNormalization});
   table.push_back({"LRN", "NN", 1, "", importLRN});
   table.push_back({"Conv", "NN", 1, "1-D, 2-D and 3-D (as 2-D convs per depth tap), groups, auto_pad",

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 
@@ -168,8 +169,10 @@ LogicalResult importPad(ImportContext &ctx) {
   if (!x)
     return failure();
   std::string mode = ctx.stringAttr("mode", "constant");
-  if (mode != "constant" && mode != "reflect" && mode != "edge")
-    return ctx.error("mode '" + mode + "' is not constant, reflect or edge");
+  if (mode != "constant" && mode != "reflect" && mode != "edge" &&
+      mode != "wrap")
+    return ctx.error("mode '" + mode +
+                     "' is not constant, reflect, edge or wrap");
   SmallVector<int64_t> pads;
   double value = 0.0;
   if (ctx.opset < 11) {
@@ -190,8 +193,24 @@ LogicalResult importPad(ImportContext &ctx) {
       value = isa<FloatAttr>(v) ? cast<FloatAttr>(v).getValueAsDouble()
                                 : static_cast<double>(cast<IntegerAttr>(v).getInt());
     }
-    if (ctx.node->input_size() > 3 && !ctx.node->input(3).empty())
-      return ctx.error("the axes input is not supported");
+    // Opset 18: pads for the listed axes only, the others unpadded.
+    if (ctx.optionalInput(3)) {
+      auto axes = ctx.constantInts(3);
+      if (!axes)
+        return failure();
+      int64_t rank = ImportContext::typeOf(x).getRank();
+      if (pads.size() != 2 * axes->size())
+        return ctx.error("pads needs two values per axis in 'axes'");
+      SmallVector<int64_t> full(2 * rank, 0);
+      for (auto [i, a] : llvm::enumerate(*axes)) {
+        auto axis = ctx.normalizeAxis(a, rank);
+        if (!axis)
+          return failure();
+        full[*axis] = pads[i];
+        full[*axis + rank] = pads[i + axes->size()];
+      }
+      pads = full;
+    }
   }
   Value result = ctx.build<graph::PadOp>(
       x, ctx.builder.getDenseI64ArrayAttr(pads), ctx.builder.getF64FloatAttr(value),
@@ -773,6 +792,10 @@ LogicalResult importSplit(ImportContext &ctx) {
     split = *s;
   }
   int64_t n = type.getDimSize(*axis);
+  if (const auto *numOutputs = ctx.attr("num_outputs");
+      numOutputs && numOutputs->i() != outputs)
+    return ctx.error("num_outputs is " + Twine(numOutputs->i()) +
+                     " and the node has " + Twine(outputs) + " outputs");
   if (split.empty()) {
     // Equal parts; with opset 18's num_outputs the last may be smaller.
     int64_t part = (n + outputs - 1) / outputs;
@@ -883,10 +906,61 @@ LogicalResult importResize(ImportContext &ctx) {
     } else {
       return ctx.error("needs scales or sizes");
     }
-    if (ctx.intsAttr("axes").size() || ctx.attr("keep_aspect_ratio_policy"))
-      return ctx.error("axes and keep_aspect_ratio_policy are not supported");
+    // Opset 18: scales or sizes for the listed axes only (the others keep
+    // their size), and sizes may keep the aspect ratio of those axes.
+    SmallVector<int64_t> axes = ctx.intsAttr("axes");
+    if (!axes.empty()) {
+      SmallVector<double> fullScales(rank, 1.0);
+      SmallVector<int64_t> fullSizes(type.getShape());
+      size_t given = sizes.empty() ? scales.size() : sizes.size();
+      if (given != axes.size())
+        return ctx.error(Twine(sizes.empty() ? "scales" : "sizes") +
+                         " needs one value per axis in 'axes'");
+      for (auto [i, a] : llvm::enumerate(axes)) {
+        auto axis = ctx.normalizeAxis(a, rank);
+        if (!axis)
+          return failure();
+        a = *axis;
+        if (sizes.empty())
+          fullScales[*axis] = scales[i];
+        else
+          fullSizes[*axis] = sizes[i];
+      }
+      if (sizes.empty())
+        scales = fullScales;
+      else
+        sizes = fullSizes;
+    } else {
+      for (int64_t d = 0; d < rank; ++d)
+        axes.push_back(d);
+    }
+    std::string policy = ctx.stringAttr("keep_aspect_ratio_policy", "stretch");
+    if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
+      return ctx.error("keep_aspect_ratio_policy must be stretch, not_larger "
+                       "or not_smaller, not '" + policy + "'");
+    if (policy != "stretch" && !sizes.empty()) {
+      if ((int64_t)sizes.size() != rank)
+        return ctx.error("sizes needs one value per dim");
+      // One scale for all the axes, the smallest or largest ratio; sizes
+      // rounded half up, as ONNX's reference does.
+      double common = policy == "not_larger"
+                          ? std::numeric_limits<double>::infinity()
+                          : 0.0;
+      for (int64_t a : axes) {
+        double ratio = double(sizes[a]) / type.getDimSize(a);
+        common = policy == "not_larger" ? std::min(common, ratio)
+                                        : std::max(common, ratio);
+      }
+      scales.assign(rank, 1.0);
+      for (int64_t a : axes) {
+        scales[a] = common;
+        sizes[a] = static_cast<int64_t>(common * type.getDimSize(a) + 0.5);
+      }
+    }
   }
-  if (!sizes.empty()) {
+  if (!sizes.empty() && !scales.empty()) {
+    // Both set by keep_aspect_ratio_policy.
+  } else if (!sizes.empty()) {
     if ((int64_t)sizes.size() != rank)
       return ctx.error("sizes needs one value per dim");
     for (int64_t d = 0; d < rank; ++d)
@@ -1037,7 +1111,8 @@ LogicalResult importEyeLike(ImportContext &ctx) {
 void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"DepthToSpace", "Tensor", 1, "DCR and CRD", importDepthToSpace});
   table.push_back({"Resize", "Tensor", 10, "nearest, linear, cubic; constant scales or sizes; "
-                   "not tf_crop_and_resize", importResize});
+                   "axes, keep_aspect_ratio_policy; not tf_crop_and_resize or antialias",
+                   importResize});
   table.push_back({"Upsample", "Tensor", 7, "nearest, linear", importResize});
   table.push_back({"SpaceToDepth", "Tensor", 1, "", importSpaceToDepth});
   table.push_back({"OneHot", "Tensor", 9, "constant depth, negative indices", importOneHot});
@@ -1074,7 +1149,7 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Transpose", "Tensor", 1, "", importTranspose});
   table.push_back({"Concat", "Tensor", 1, "", importConcat});
   table.push_back({"Constant", "Tensor", 1, "dense values", importConstant});
-  table.push_back({"Pad", "Tensor", 1, "constant, reflect, edge", importPad});
+  table.push_back({"Pad", "Tensor", 1, "constant, reflect, edge, wrap; axes", importPad});
 }
 
 } // namespace dlc::onnx_frontend

@@ -89,9 +89,10 @@ struct PadToLinalg : OpConversionPattern<graph::PadOp> {
     int64_t rank = inType.getRank();
     ArrayRef<int64_t> pads = op.getPads();
     if (op.getMode() != "constant") {
-      // Edge and reflect: every output element reads a clamped or mirrored
-      // input position.
+      // Edge, reflect and wrap: every output element reads a clamped,
+      // mirrored or periodic input position.
       bool reflect = op.getMode() == "reflect";
+      bool wrap = op.getMode() == "wrap";
       Value input = adaptor.getInput();
       auto type = op.getType();
       Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
@@ -109,6 +110,14 @@ struct PadToLinalg : OpConversionPattern<graph::PadOp> {
                   arith::ConstantIndexOp::create(b, l, pads[d]));
               Value zero = arith::ConstantIndexOp::create(b, l, 0);
               Value last = arith::ConstantIndexOp::create(b, l, n - 1);
+              if (wrap) {
+                // ((i mod n) + n) mod n: periodic for any pad size.
+                Value size = arith::ConstantIndexOp::create(b, l, n);
+                i = arith::RemSIOp::create(
+                    b, l, arith::AddIOp::create(
+                              b, l, arith::RemSIOp::create(b, l, i, size), size),
+                    size);
+              }
               if (reflect) {
                 // i < 0 -> -i; i > n - 1 -> 2 (n - 1) - i.
                 Value negated = arith::SubIOp::create(b, l, zero, i);

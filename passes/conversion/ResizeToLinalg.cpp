@@ -55,6 +55,13 @@ public:
     }
     if (mode == "pytorch_half_pixel" && out == 1)
       return c(0);
+    if (mode == "half_pixel_symmetric") {
+      // Centred: half_pixel shifted by how much rounding the output length
+      // to `out` moved its centre.
+      double adjustment = double(out) / (double(in) * scale);
+      double offset = double(in) / 2 * (1 - adjustment);
+      return add(c(offset), sub(div(add(x, c(0.5)), c(scale)), c(0.5)));
+    }
     return sub(div(add(x, c(0.5)), c(scale)), c(0.5)); // half_pixel
   }
 
