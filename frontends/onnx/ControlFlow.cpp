@@ -46,7 +46,8 @@ LogicalResult importSubgraph(ImportContext &ctx, const onnx::GraphProto &g,
     ctx.define(info.name(), value);
   for (const auto &init : g.initializer()) {
     std::string message;
-    auto attr = tensorProtoToAttr(ctx.builder.getContext(), init, message);
+    auto attr = tensorProtoToAttr(ctx.builder.getContext(), init, message,
+                                  ctx.modelDir());
     if (failed(attr))
       return ctx.error("subgraph '" + g.name() + "': initializer " + message);
     ctx.define(init.name(),

@@ -7,6 +7,9 @@
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 using namespace mlir;
 
@@ -290,13 +293,94 @@ std::string dtypeName(int32_t t) {
   }
 }
 
+std::string ImportContext::modelDir() const {
+  return llvm::sys::path::parent_path(modelPath).str();
+}
+
+/// The bytes of a tensor stored in ONNX's external-data format.
+static std::unique_ptr<llvm::MemoryBuffer>
+readExternalData(const onnx::TensorProto &t, StringRef modelDir,
+                 std::string &message) {
+  std::string location;
+  int64_t offset = 0, length = -1;
+  auto what = [&] { return "tensor '" + t.name() + "': external data"; };
+  for (const auto &entry : t.external_data()) {
+    auto number = [&](int64_t &into) {
+      if (StringRef(entry.value()).getAsInteger(10, into) || into < 0) {
+        message = what() + ": '" + entry.key() + "' is not a byte count: '" +
+                  entry.value() + "'";
+        return false;
+      }
+      return true;
+    };
+    if (entry.key() == "location")
+      location = entry.value();
+    else if ((entry.key() == "offset" && !number(offset)) ||
+             (entry.key() == "length" && !number(length)))
+      return nullptr;
+  }
+  if (location.empty()) {
+    message = what() + " has no location";
+    return nullptr;
+  }
+  // The file must lie inside the model's folder: no absolute path, no ".."
+  // out of it, no symbolic link leading out.
+  SmallString<256> normalized(location);
+  llvm::sys::path::remove_dots(normalized, /*remove_dot_dot=*/true);
+  if (llvm::sys::path::is_absolute(location) ||
+      llvm::sys::path::has_root_name(location) ||
+      StringRef(normalized).starts_with("..")) {
+    message = what() + " location '" + location +
+              "' is not inside the model's folder";
+    return nullptr;
+  }
+  SmallString<256> path(modelDir.empty() ? "." : modelDir);
+  llvm::sys::path::append(path, normalized);
+  SmallString<256> realDir, realFile;
+  if (llvm::sys::fs::real_path(modelDir.empty() ? "." : modelDir, realDir) ||
+      llvm::sys::fs::real_path(path, realFile)) {
+    message = what() + ": cannot open '" + path.str().str() + "'";
+    return nullptr;
+  }
+  if (!StringRef(realFile).starts_with((realDir + "/").str())) {
+    message = what() + " location '" + location +
+              "' leads outside the model's folder (to " +
+              realFile.str().str() + ")";
+    return nullptr;
+  }
+  uint64_t size = 0;
+  if (llvm::sys::fs::file_size(realFile, size)) {
+    message = what() + ": cannot read '" + path.str().str() + "'";
+    return nullptr;
+  }
+  if (static_cast<uint64_t>(offset) > size ||
+      (length >= 0 && static_cast<uint64_t>(offset + length) > size)) {
+    message = what() + ": '" + location + "' has " + std::to_string(size) +
+              " bytes, fewer than offset " + std::to_string(offset) +
+              (length >= 0 ? " + length " + std::to_string(length) : "");
+    return nullptr;
+  }
+  if (length < 0)
+    length = static_cast<int64_t>(size) - offset;
+  auto buffer = llvm::MemoryBuffer::getFileSlice(realFile, length, offset,
+                                                 /*IsVolatile=*/false);
+  if (!buffer) {
+    message = what() + ": cannot read '" + path.str().str() +
+              "': " + buffer.getError().message();
+    return nullptr;
+  }
+  return std::move(*buffer);
+}
+
 FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
                                                const onnx::TensorProto &t,
-                                               std::string &message) {
+                                               std::string &message,
+                                               StringRef modelDir) {
+  std::unique_ptr<llvm::MemoryBuffer> external;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
-    message = "tensor '" + t.name() + "' keeps its data in an external file, "
-              "which dlc does not read yet";
-    return failure();
+    external = readExternalData(t, modelDir, message);
+    if (!external)
+      return failure();
   }
   Type elem = elementTypeOf(ctx, t.data_type());
   if (!elem) {
@@ -318,8 +402,8 @@ FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
   int64_t count = type.getNumElements();
   unsigned bits = elem.getIntOrFloatBitWidth();
 
-  if (t.has_raw_data()) {
-    const std::string &raw = t.raw_data();
+  if (t.has_raw_data() || external) {
+    StringRef raw = external ? external->getBuffer() : StringRef(t.raw_data());
     int64_t bytes = bits == 1 ? count : count * (bits / 8);
     if (static_cast<int64_t>(raw.size()) != bytes) {
       message = "tensor '" + t.name() + "' holds " + std::to_string(raw.size()) +

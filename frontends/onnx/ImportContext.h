@@ -29,6 +29,8 @@ public:
   mlir::OpBuilder &builder;
   std::string modelPath;
   int opset;
+  /// The folder of the model file, where external data lives.
+  std::string modelDir() const;
 
   // --- values ---------------------------------------------------------------
   void define(const std::string &name, mlir::Value value) {
@@ -139,10 +141,14 @@ constexpr int64_t kMaxTensorElements = int64_t(1) << 28;
 bool exceedsMaxElements(llvm::ArrayRef<int64_t> shape);
 
 /// Converts an ONNX TensorProto into a dense attribute; failure (with a
-/// message) for external data or an unsupported dtype.
+/// message) for an unsupported dtype or data that does not match the shape.
+/// Data in an external file (ONNX's external-data format) is read from
+/// `location` relative to `modelDir`, the folder of the model file, at
+/// `offset` for `length` bytes; a location outside that folder (absolute,
+/// through "..", or a symbolic link leading out) is refused.
 mlir::FailureOr<mlir::DenseElementsAttr>
 tensorProtoToAttr(mlir::MLIRContext *context, const onnx::TensorProto &tensor,
-                  std::string &message);
+                  std::string &message, llvm::StringRef modelDir);
 
 /// How messages name a node: "node 'conv1' (Conv)", or by its position in
 /// the graph when it has no name: "node #3 (Add)".

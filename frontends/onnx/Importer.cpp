@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 
 #include <google/protobuf/io/coded_stream.h>
 
@@ -226,7 +227,8 @@ readFrozenInput(MLIRContext &context, const std::string &name,
     return failure();
   }
   tensor.set_name(name);
-  return tensorProtoToAttr(&context, tensor, message);
+  return tensorProtoToAttr(&context, tensor, message,
+                           llvm::sys::path::parent_path(file));
 }
 
 /// The trained parameters of a model: float32 initializers not matched by a
@@ -506,7 +508,7 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     return {};
   for (const auto &init : g.initializer()) {
     std::string message;
-    auto attr = tensorProtoToAttr(&context, init, message);
+    auto attr = tensorProtoToAttr(&context, init, message, ctx.modelDir());
     if (failed(attr))
       return fail(path + ": initializer " + message);
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);

@@ -136,7 +136,8 @@ LogicalResult importConstant(ImportContext &ctx) {
   DenseElementsAttr value;
   if (const auto *a = ctx.attr("value")) {
     std::string message;
-    auto attr = tensorProtoToAttr(b.getContext(), a->t(), message);
+    auto attr = tensorProtoToAttr(b.getContext(), a->t(), message,
+                                  ctx.modelDir());
     if (failed(attr))
       return ctx.error(message);
     value = *attr;
@@ -720,7 +721,8 @@ LogicalResult importConstantOfShape(ImportContext &ctx) {
   Attribute fill = b.getF32FloatAttr(0.0f);
   if (const auto *a = ctx.attr("value")) {
     std::string message;
-    auto value = tensorProtoToAttr(b.getContext(), a->t(), message);
+    auto value = tensorProtoToAttr(b.getContext(), a->t(), message,
+                                  ctx.modelDir());
     if (failed(value))
       return ctx.error(message);
     if (value->getNumElements() != 1)
