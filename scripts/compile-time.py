@@ -52,8 +52,10 @@ def chain(nodes):
 def mlp(nodes):
     blocks = max(1, nodes // 3)
     body, inits, prev = [], [], "x"
-    weight = [((i * 7919) % 13 - 6) / 64.0 for i in range(256)]
+    # Every block has weights of its own, as a real model's layers do (shared
+    # constants would be folded into one, used by every block).
     for b in range(blocks):
+        weight = [((i * 7919 + b * 104729) % 13 - 6) / 64.0 for i in range(256)]
         out = "y" if b == blocks - 1 else "h%d" % b
         body += ['node { input: "%s" input: "w%d" output: "m%d" op_type: "MatMul" name: "mm%d" }'
                  % (prev, b, b, b),
@@ -63,7 +65,7 @@ def mlp(nodes):
         inits += ['initializer { name: "w%d" dims: 16 dims: 16 data_type: 1 raw_data: %s }'
                   % (b, raw(weight)),
                   'initializer { name: "b%d" dims: 16 data_type: 1 raw_data: %s }'
-                  % (b, raw([0.01 * (b % 5)] * 16))]
+                  % (b, raw([0.001 * b] * 16))]
         prev = out
     return body, inits, [8, 16], [8, 16]
 

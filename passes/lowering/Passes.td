@@ -151,6 +151,29 @@ def ParallelizeLoops : Pass<"parallelize-loops", "mlir::ModuleOp"> {
   ];
 }
 
+def OutlineKernels : Pass<"outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Moves each serial kernel of an entry function into a function of its own";
+  let description = [{
+    After bufferization an entry function is the whole model: one block
+    holding every kernel's loops. Passes from here on (SCF to CFG, LLVM's
+    loop and code generation passes) cost more than linearly in the size of
+    one function, so a model of thousands of nodes would compile in minutes.
+    Each kernel (a run of consecutive top-level ops from one ONNX node: its
+    loop nests, or the straight-line vector code of a small one) becomes a
+    private function marked noinline, called in its place; what it uses
+    from outside is recreated inside or passed as arguments, as
+    parallelize-loops does for its tasks (workspace buffers marked noalias
+    where they are disjoint). A run whose results are used after it, or
+    whose captures the bare-pointer calling convention cannot pass, stays
+    where it is. Functions of at most `min-kernels` kernels are left alone.
+  }];
+  let options = [
+    Option<"minKernels", "min-kernels", "int64_t", "16",
+           "Functions with at most this many kernels keep them inline">,
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def LowerParallelLaunches : Pass<"lower-parallel-launches", "mlir::ModuleOp"> {
   let summary = "Defines the launchers parallelize-loops declared, in the LLVM dialect";
   let description = [{
