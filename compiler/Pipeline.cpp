@@ -145,7 +145,7 @@ std::string llvmStage(const PipelineOptions &options) {
          "buffer-deallocation-pipeline,"
          "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
          "convert-vector-to-scf{full-unroll=1},canonicalize,cse),"
-         "parallelize-loops,"
+         "parallelize-loops,outline-kernels,"
          "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
          "lower-affine,convert-vector-to-llvm,convert-ub-to-llvm,convert-math-to-llvm,"
          "convert-math-to-libm,"
