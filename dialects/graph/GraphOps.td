@@ -451,9 +451,15 @@ def Graph_GridSampleOp : Graph_Op<"grid_sample"> {
 
 def Graph_TriluOp : Graph_Op<"trilu"> {
   let summary = "Keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims";
-  let arguments = (ins AnyRankedTensor:$input, BoolAttr:$upper, I64Attr:$k);
+  let description = [{
+    `k` is the attribute, or the value of the rank-0 `k_value` operand when
+    there is one (a diagonal given at run time).
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       Optional<0DTensorOf<[I64]>>:$k_value, BoolAttr:$upper,
+                       I64Attr:$k);
   let results = (outs AnyRankedTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let assemblyFormat = "$input (`,` $k_value^ `:` type($k_value))? attr-dict `:` type($input)";
 }
 
 def Graph_ModeSelectOp : Graph_Op<"mode_select"> {

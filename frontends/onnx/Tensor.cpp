@@ -323,15 +323,23 @@ LogicalResult importTrilu(ImportContext &ctx) {
   if (!x)
     return failure();
   int64_t k = 0;
-  if (ctx.optionalInput(1)) {
-    auto given = ctx.constantInts(1);
-    if (!given || given->size() != 1)
-      return given ? ctx.error("k must be a scalar") : failure();
-    k = (*given)[0];
-  }
+  Value kValue; // k given at run time
   auto &b = ctx.builder;
+  if (std::optional<Value> given = ctx.optionalInput(1)) {
+    auto type = ImportContext::typeOf(*given);
+    if (!type.getElementType().isInteger(64) || type.getNumElements() != 1)
+      return ctx.error("k must be an int64 scalar");
+    DenseIntElementsAttr constant;
+    if (matchPattern(*given, m_Constant(&constant)))
+      k = (*constant.getValues<APInt>().begin()).getSExtValue();
+    else if (type.getRank() == 0)
+      kValue = *given;
+    else
+      kValue = ctx.build<graph::ReshapeOp>(*given, b.getDenseI64ArrayAttr({}));
+  }
   Value result = ctx.build<graph::TriluOp>(
-      x, b.getBoolAttr(ctx.intAttr("upper", 1) != 0), b.getI64IntegerAttr(k));
+      x, kValue, b.getBoolAttr(ctx.intAttr("upper", 1) != 0),
+      b.getI64IntegerAttr(k));
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }
@@ -1123,7 +1131,7 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Size", "Tensor", 1, "a constant (static shapes)", importSize});
   table.push_back({"Gather", "Tensor", 1, "negative indices", importGather});
   table.push_back({"GatherElements", "Tensor", 11, "negative indices", importGatherElements});
-  table.push_back({"Trilu", "Tensor", 14, "constant k", importTrilu});
+  table.push_back({"Trilu", "Tensor", 14, "k constant or given at run time", importTrilu});
   table.push_back({"Compress", "Tensor", 9, "constant condition", importCompress});
   table.push_back({"ReverseSequence", "Tensor", 10, "constant sequence_lens", importReverseSequence});
   table.push_back({"MaxUnpool", "Tensor", 9, "", importMaxUnpool});

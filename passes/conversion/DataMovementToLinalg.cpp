@@ -271,7 +271,13 @@ struct TriluToLinalg : OpConversionPattern<graph::TriluOp> {
     auto type = cast<RankedTensorType>(op.getType());
     int64_t rank = type.getRank();
     bool upper = op.getUpper();
-    auto k = static_cast<int64_t>(op.getK());
+    // k from the attribute, or read once from the run-time operand.
+    Value runtimeK;
+    if (Value given = adaptor.getKValue())
+      runtimeK = arith::IndexCastOp::create(
+          rewriter, op.getLoc(), rewriter.getIndexType(),
+          tensor::ExtractOp::create(rewriter, op.getLoc(), given, ValueRange{}));
+    auto k = static_cast<int64_t>(op.getKAttr().getInt());
     Value result = dlc::buildElementwise(
         rewriter, op.getLoc(), type, adaptor.getInput(),
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
@@ -279,7 +285,8 @@ struct TriluToLinalg : OpConversionPattern<graph::TriluOp> {
           Value row = linalg::IndexOp::create(b, l, rank - 2);
           Value col = linalg::IndexOp::create(b, l, rank - 1);
           Value diff = arith::SubIOp::create(b, l, col, row);
-          Value kv = arith::ConstantIndexOp::create(b, l, k);
+          Value kv = runtimeK ? runtimeK
+                              : arith::ConstantIndexOp::create(b, l, k);
           Value keep = arith::CmpIOp::create(
               b, l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
               diff, kv);
