@@ -234,6 +234,103 @@ LogicalResult checkCarried(ImportContext &ctx, ValueRange before,
   return success();
 }
 
+/// Whether a Loop body returns the condition it is given (directly or
+/// through Identity nodes) or a constant true: then only the trip count
+/// stops the loop.
+bool bodyKeepsCondition(const onnx::GraphProto &body) {
+  if (body.input_size() < 2 || body.output_size() < 1)
+    return false;
+  std::string name = body.output(0).name();
+  for (int hops = 0; hops <= body.node_size(); ++hops) {
+    if (name == body.input(1).name())
+      return true;
+    const onnx::NodeProto *producer = nullptr;
+    for (const auto &node : body.node())
+      for (const auto &out : node.output())
+        if (out == name)
+          producer = &node;
+    if (!producer)
+      return false;
+    if (producer->op_type() == "Identity" && producer->input_size() == 1) {
+      name = producer->input(0);
+      continue;
+    }
+    if (producer->op_type() == "Constant")
+      for (const auto &a : producer->attribute())
+        if (a.name() == "value" && a.has_t() &&
+            a.t().data_type() == onnx::TensorProto::BOOL)
+          return (a.t().int32_data_size() == 1 && a.t().int32_data(0) != 0) ||
+                 (a.t().raw_data().size() == 1 && a.t().raw_data()[0] != 0);
+    return false;
+  }
+  return false;
+}
+
+/// A Loop as scf.while over (iteration, condition, carried values...): it
+/// runs while the condition holds and, with a trip count, the iteration is
+/// below it. The body's condition output is the next condition.
+LogicalResult importWhileLoop(ImportContext &ctx, const onnx::GraphProto &body,
+                              std::optional<Value> maxTrips,
+                              std::optional<Value> initialCond,
+                              ArrayRef<Value> carried, int64_t numScans) {
+  if (numScans)
+    return ctx.error("scan outputs of a Loop that may stop on its condition "
+                     "are not supported (their length is known only at run "
+                     "time)");
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  Type i64 = b.getI64Type(), i1 = b.getI1Type();
+  Value limit = maxTrips ? extractScalar(ctx, *maxTrips) : Value();
+  SmallVector<Value> inits = {
+      arith::ConstantIntOp::create(b, loc, 0, 64),
+      initialCond ? extractScalar(ctx, *initialCond)
+                  : arith::ConstantIntOp::create(b, loc, 1, 1).getResult()};
+  llvm::append_range(inits, carried);
+  SmallVector<Type> types = llvm::to_vector(ValueRange(inits).getTypes());
+  SmallVector<Location> locs(types.size(), loc);
+  auto loop = scf::WhileOp::create(b, loc, types, inits);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    Block *before = b.createBlock(&loop.getBefore(), {}, types, locs);
+    Value go = before->getArgument(1);
+    if (limit)
+      go = arith::AndIOp::create(
+          b, loc, go,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt,
+                                before->getArgument(0), limit));
+    scf::ConditionOp::create(b, loc, go, before->getArguments());
+
+    Block *after = b.createBlock(&loop.getAfter(), {}, types, locs);
+    auto scalarTensor = [&](Value v, Type elem) -> Value {
+      return tensor::FromElementsOp::create(b, loc,
+                                            RankedTensorType::get({}, elem), v);
+    };
+    SmallVector<Value> inputs = {scalarTensor(after->getArgument(0), i64),
+                                 scalarTensor(after->getArgument(1), i1)};
+    llvm::append_range(inputs, after->getArguments().drop_front(2));
+    SmallVector<Value> outs;
+    if (failed(importSubgraph(ctx, body, inputs, outs)))
+      return failure();
+    auto condType = ImportContext::typeOf(outs.front());
+    if (!condType.getElementType().isInteger(1) ||
+        condType.getNumElements() != 1)
+      return ctx.error("the body's condition must be a bool tensor of one "
+                       "element");
+    ArrayRef<Value> next = ArrayRef<Value>(outs).slice(1, carried.size());
+    if (failed(checkCarried(ctx, after->getArguments().drop_front(2), next)))
+      return failure();
+    SmallVector<Value> yields = {
+        arith::AddIOp::create(b, loc, after->getArgument(0),
+                              arith::ConstantIntOp::create(b, loc, 1, 64)),
+        extractScalar(ctx, outs.front())};
+    llvm::append_range(yields, next);
+    scf::YieldOp::create(b, loc, yields);
+  }
+  for (auto [i, v] : llvm::enumerate(loop.getResults().drop_front(2)))
+    ctx.setOutput(i, v);
+  return success();
+}
+
 LogicalResult importLoop(ImportContext &ctx) {
   const onnx::GraphProto *body = graphAttr(ctx, "body");
   if (!body)
@@ -244,9 +341,6 @@ LogicalResult importLoop(ImportContext &ctx) {
   std::optional<Value> initialCond = ctx.optionalInput(1);
   if (!ctx.errors.empty())
     return failure();
-  if (!maxTrips)
-    return ctx.error("a Loop without a trip count 'M' (one that runs until "
-                     "its condition turns false) is not supported yet");
   SmallVector<Value> carried;
   for (int i = 2; i < ctx.node->input_size(); ++i) {
     Value v = ctx.input(i);
@@ -260,26 +354,36 @@ LogicalResult importLoop(ImportContext &ctx) {
                      " outputs; it needs the condition and " +
                      Twine(numCarried) + " loop-carried values");
   int64_t numScans = body->output_size() - 1 - numCarried;
+  if (maxTrips) {
+    auto tripType = ImportContext::typeOf(*maxTrips);
+    if (!tripType.getElementType().isInteger(64) ||
+        tripType.getNumElements() != 1)
+      return ctx.error("'M' must be an int64 tensor of one element");
+  }
+  if (initialCond) {
+    auto condType = ImportContext::typeOf(*initialCond);
+    if (!condType.getElementType().isInteger(1) ||
+        condType.getNumElements() != 1)
+      return ctx.error("'cond' must be a bool tensor of one element");
+  }
+  // A loop that may stop on its condition (no trip count, a condition
+  // known only at run time, or one the body computes) is a while loop.
+  DenseElementsAttr condAttr;
+  bool knownCond =
+      !initialCond || matchPattern(*initialCond, m_Constant(&condAttr));
+  if (!maxTrips || !knownCond || !bodyKeepsCondition(*body))
+    return importWhileLoop(ctx, *body, maxTrips, initialCond, carried,
+                           numScans);
 
   // The trip count: a compile-time constant, or read at run time (then no
   // scan outputs: their size would depend on it).
-  auto tripType = ImportContext::typeOf(*maxTrips);
-  if (!tripType.getElementType().isInteger(64) ||
-      tripType.getNumElements() != 1)
-    return ctx.error("'M' must be an int64 tensor of one element");
   std::optional<int64_t> trips;
   DenseIntElementsAttr tripAttr;
   if (matchPattern(*maxTrips, m_Constant(&tripAttr)))
     trips = std::max<int64_t>(
         0, (*tripAttr.getValues<APInt>().begin()).getSExtValue());
-  if (initialCond) {
-    DenseElementsAttr condAttr;
-    if (!matchPattern(*initialCond, m_Constant(&condAttr)))
-      return ctx.error("a Loop whose initial condition is computed at run time "
-                       "is not supported yet");
-    if (!*condAttr.getValues<bool>().begin())
-      trips = 0;
-  }
+  if (initialCond && !*condAttr.getValues<bool>().begin())
+    trips = 0;
   if (!trips && numScans)
     return ctx.error("scan outputs need a trip count known at compile time");
   Value lower = arith::ConstantIndexOp::create(b, loc, 0);
@@ -311,8 +415,7 @@ LogicalResult importLoop(ImportContext &ctx) {
     if (failed(importSubgraph(ctx, *body, inputs, outs)))
       return failure();
     if (outs.front() != condTrue && !isConstantTrue(outs.front()))
-      return ctx.error("a Loop whose body computes its condition (a while "
-                       "loop) is not supported yet");
+      return ctx.error("the body's condition is not the one it was given");
     ArrayRef<Value> next = ArrayRef<Value>(outs).slice(1, numCarried);
     if (failed(checkCarried(ctx, loop.getRegionIterArgs(), next)))
       return failure();
@@ -449,8 +552,8 @@ void addControlFlowImporters(std::vector<OpImporter> &table) {
                    "at compile time; otherwise scf.if (branches of one shape)",
                    importIf});
   table.push_back({"Loop", "ControlFlow", 1,
-                   "with a trip count and no condition computed in the body; "
-                   "scan outputs need a compile-time trip count",
+                   "scf.for with a trip count, scf.while when a condition can "
+                   "stop it; scan outputs need a compile-time trip count",
                    importLoop});
   table.push_back({"Scan", "ControlFlow", 9,
                    "scan axes and directions; outputs stacked along any axis",

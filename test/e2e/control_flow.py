@@ -13,6 +13,9 @@ rtol 1e-5, atol 1e-6: a handful of float32 operations per element).
   in reverse.
 - if_nested_const: an If whose condition is known at compile time (a
   constant), whose taken branch holds a run-time If.
+- loop_while: Loop whose body computes its condition (x = 2x while
+  sum(x) < 50), with the trip count M and the first condition graph inputs:
+  stopped by the condition, by M, or not entered.
 
 Usage: control_flow.py --bin BUILD/tools --work DIR"""
 import argparse
@@ -67,7 +70,7 @@ def model(nodes, inputs, outputs):
 
 
 def tensor(name, elem, dims, values):
-    fmt = {F32: "f", I64: "q", 6: "i"}[elem]  # float32, int64, int32
+    fmt = {F32: "f", I64: "q", 6: "i", 9: "B"}[elem]  # float32, int64, int32, bool
     raw = struct.pack("<%d%s" % (len(values), fmt), *values)
     return '%s data_type: %d name: "%s" raw_data: "%s"' % (
         " ".join("dims: %d" % d for d in dims), elem, name,
@@ -191,7 +194,35 @@ def if_nested_const():
     return text, sets
 
 
-CASES = [loop_runtime_trips, loop_scan_if, scan_reverse_axis1, if_nested_const]
+def loop_while():
+    body = " ".join([
+        const("two", F32, [], [2.0]), const("limit", F32, [], [50.0]),
+        node("Mul", ["x_in", "two"], ["x_out"]),
+        node("ReduceSum", ["x_out"], ["total"], 'attribute { name: "keepdims" type: INT i: 0 }'),
+        node("Less", ["total", "limit"], ["c_out"]),
+        'name: "body"',
+        " input { %s }" % value_info("i", I64, []),
+        " input { %s }" % value_info("c_in", 9, []),
+        " input { %s }" % value_info("x_in", F32, [3]),
+        " output { %s }" % value_info("c_out", 9, []),
+        " output { %s }" % value_info("x_out", F32, [3])])
+    text = model([node("Loop", ["M", "go", "x"], ["y"], graph_attr("body", body), "loop")],
+                 [value_info("M", I64, []), value_info("go", 9, []), value_info("x", F32, [3])],
+                 [value_info("y", F32, [3])])
+    x = [1.0, 2.0, 3.0]
+    sets = []
+    for m, go in ((100, 1), (2, 1), (100, 0)):
+        y, i, cond = list(x), 0, bool(go)
+        while cond and i < m:
+            y = [2 * v for v in y]
+            cond = sum(y) < 50
+            i += 1
+        sets.append(([("M", I64, [], [m]), ("go", 9, [], [go]), ("x", F32, [3], x)],
+                     [("y", F32, [3], y)]))
+    return text, sets
+
+
+CASES = [loop_runtime_trips, loop_scan_if, scan_reverse_axis1, if_nested_const, loop_while]
 
 
 def main():
