@@ -5,8 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "compiler/Codegen.h"
-#include "compiler/Pipeline.h"
+#include "compiler/Compile.h"
 #include "compiler/Registration.h"
 #include "dialects/graph/GraphGradient.h"
 #include "frontends/onnx/Importer.h"
@@ -19,23 +18,13 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Support/Timing.h"
 
-#include "llvm/IR/LLVMContext.h"
-#include "llvm/IR/Module.h"
 #include "llvm/Pass.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
-#include "llvm/Target/TargetMachine.h"
 
 #include <cmath>
-#include <map>
-#include <memory>
 #include <optional>
 
 using namespace mlir;
@@ -43,7 +32,7 @@ namespace cl = llvm::cl;
 
 namespace {
 
-enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
+using dlc::Emit;
 
 cl::OptionCategory dlcCategory("dlc options");
 cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::cat(dlcCategory));
@@ -168,12 +157,6 @@ void describeLocation(Location loc, llvm::raw_ostream &os) {
     return;
   }
   os << loc;
-}
-
-void printModule(ModuleOp module, llvm::raw_ostream &os) {
-  OpPrintingFlags flags;
-  flags.elideLargeElementsAttrs(16);
-  module->print(os, flags);
 }
 
 int printSupportedOps() {
@@ -385,207 +368,46 @@ int main(int argc, char **argv) {
     return fail(inputPath + ": the imported graph does not verify");
 
 
-  if (!lossKind.empty() &&
-      llvm::any_of(signature.inputs, [](const auto &t) { return t.name == "labels"; }))
-    return fail(inputPath + ": --loss adds an input 'labels', and the model "
-                            "already has one");
-  if (train && lossKind.empty()) {
-    const auto &loss = signature.outputs.front();
-    int64_t elements = 1;
-    for (int64_t d : loss.shape)
-      elements *= d;
-    if (elements != 1 || loss.dtype != "float32") {
-      std::string shape;
-      for (int64_t d : loss.shape)
-        shape += (shape.empty() ? "" : ",") + std::to_string(d);
-      return fail(inputPath + ": --train: the first output '" + loss.name +
-                  "' (" + loss.dtype + " [" + shape +
-                  "]) is not a float32 scalar loss");
-    }
-  }
-
-  dlc::PipelineOptions options;
-  options.foldBatchNorm = !noFoldBN;
-  options.fuseBias = !noFuseBias;
-  options.fuseResidual = !noFuseResidual;
-  options.fuseActivation = !noFuseActivation;
   if (winograd != "auto" && winograd != "all" && winograd != "off") {
     llvm::errs() << "dlc: --winograd must be auto, all or off, not '"
                  << winograd << "'\n";
     return 1;
   }
-  options.winograd = winograd;
-  options.printIRAfterChange = printIR;
-  std::vector<std::pair<std::string, double>> hyperparameters;
+  dlc::CompileOptions options;
+  options.emit = emit;
+  options.output = outputPath;
+  options.header = headerPath;
+  options.symbolPrefix = symbolPrefix;
+  options.target = {mtriple, mcpu, mattr};
+  options.pipeline.foldBatchNorm = !noFoldBN;
+  options.pipeline.fuseBias = !noFuseBias;
+  options.pipeline.fuseResidual = !noFuseResidual;
+  options.pipeline.fuseActivation = !noFuseActivation;
+  options.pipeline.winograd = winograd;
+  options.pipeline.printIRAfterChange = printIR;
   if (train) {
-    auto number = [](double v) {
-      std::string text;
-      llvm::raw_string_ostream os(text);
-      os << llvm::format("%.17g", v);
-      return text;
-    };
-    std::string o = "optimizer=" + optimizer;
-    auto add = [&](const char *flag, double value) {
-      o += std::string(" ") + flag + "=" + number(value);
-      hyperparameters.emplace_back(flag, value);
-    };
-    hyperparameters.emplace_back("lr", learningRate);
-    if (optimizer == "sgd") {
-      add("momentum", momentum);
-      if (nesterov) {
-        o += " nesterov=true";
-        hyperparameters.emplace_back("nesterov", 1.0);
-      }
-    } else if (optimizer == "adam" || optimizer == "adamw") {
-      add("beta1", beta1);
-      add("beta2", beta2);
-    } else if (optimizer == "rmsprop") {
-      add("alpha", rmsAlpha);
-    }
-    if (optimizer != "sgd")
-      add("eps", epsilon >= 0 ? epsilon : optimizer == "adagrad" ? 1e-10 : 1e-8);
-    if (weightDecay != 0.0)
-      add("weight-decay", weightDecay);
-    if (clipGradNorm != 0.0)
-      add("clip-grad-norm", clipGradNorm);
-    if (clipGradValue != 0.0)
-      add("clip-grad-value", clipGradValue);
-    options.training = o;
-    // The loss's settings, for --info.
-    if (lossKind == "huber")
-      hyperparameters.emplace_back("delta", huberDelta);
-    if (lossKind == "cross-entropy")
-      hyperparameters.emplace_back("label_smoothing", labelSmoothing);
-    if (lossKind == "cross-entropy" || lossKind == "nll") {
-      hyperparameters.emplace_back("ignore_index", double(ignoreIndex));
-      for (size_t i = 0; i < classWeights.size(); ++i)
-        hyperparameters.emplace_back("class_weight" + std::to_string(i),
-                                     classWeights[i]);
-    }
-    if (!lossKind.empty()) {
-      std::string l = "loss=" + lossKind + " delta=" + number(huberDelta) +
-                      " label-smoothing=" + number(labelSmoothing) +
-                      " ignore-index=" + std::to_string(ignoreIndex);
-      if (!classWeights.empty()) {
-        l += " class-weights=";
-        for (size_t i = 0; i < classWeights.size(); ++i)
-          l += (i ? "," : "") + number(classWeights[i]);
-      }
-      options.loss = l;
-    }
+    dlc::TrainSettings t;
+    t.optimizer = optimizer;
+    t.lr = learningRate;
+    t.momentum = momentum;
+    t.nesterov = nesterov;
+    t.beta1 = beta1;
+    t.beta2 = beta2;
+    t.alpha = rmsAlpha;
+    t.eps = epsilon;
+    t.weightDecay = weightDecay;
+    t.clipGradNorm = clipGradNorm;
+    t.clipGradValue = clipGradValue;
+    t.loss = lossKind;
+    t.huberDelta = huberDelta;
+    t.labelSmoothing = labelSmoothing;
+    t.ignoreIndex = ignoreIndex;
+    t.classWeights.assign(classWeights.begin(), classWeights.end());
+    options.training = t;
   }
-  static const std::map<Emit, dlc::Stage> stageOf = {
-      {Emit::Graph, dlc::Stage::Graph},   {Emit::Kernel, dlc::Stage::Kernel},
-      {Emit::Linalg, dlc::Stage::Linalg}, {Emit::LLVM, dlc::Stage::LLVM},
-      {Emit::Obj, dlc::Stage::LLVM},      {Emit::So, dlc::Stage::LLVM}};
-  // The target decides the matmul kernel's vector width and register tile.
-  dlc::TargetSpec target{mtriple, mcpu, mattr};
+  options.timing = &rootTiming;
   std::string error;
-  auto tm = dlc::createTargetMachine(target, error);
-  if (!tm)
-    return fail(error);
-  options.vectorBits = dlc::vectorRegisterBits(*tm);
-  mlir::TimingScope passTiming = rootTiming.nest("MLIR passes");
-  options.timing = &passTiming;
-  dlc::ParameterStats parameters;
-  dlc::TrainingLayout layout;
-  if (failed(dlc::lowerToStage(*module, stageOf.at(emit), options, &parameters,
-                               &layout)))
-    return fail(inputPath + ": compilation failed");
-  passTiming.stop();
-
-  bool textual = emit == Emit::Graph || emit == Emit::Kernel ||
-                 emit == Emit::Linalg || emit == Emit::LLVM;
-  std::string out = outputPath;
-  if (out.empty())
-    out = textual ? "-"
-                  : llvm::sys::path::stem(inputPath).str() +
-                        (emit == Emit::Obj ? ".o" : ".so");
-  if (emit != Emit::LLVM && textual) {
-    std::error_code ec;
-    llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
-    if (ec)
-      return fail(out + ": " + ec.message());
-    printModule(*module, file.os());
-    file.keep();
-    return 0;
-  }
-
-  llvm::LLVMContext llvmContext;
-  dlc::ExportSpec exports;
-  exports.symbolPrefix = symbolPrefix;
-  exports.parameterCount = parameters.count;
-  exports.parameterBytes = parameters.bytes;
-  if (train) {
-    // Trained parameters are state, not constants: count them as weights.
-    for (const auto &p : signature.parameters) {
-      exports.parameterCount += static_cast<int64_t>(p.data.size() / 4);
-      exports.parameterBytes += static_cast<int64_t>(p.data.size());
-    }
-    std::vector<dlc::onnx_frontend::TensorSignature> stepInputs =
-        signature.inputs;
-    if (!lossKind.empty()) {
-      // labels: class indices [N, d...] or the first output's shape.
-      dlc::onnx_frontend::TensorSignature labels = signature.outputs.front();
-      labels.name = "labels";
-      if (lossKind == "cross-entropy" || lossKind == "nll") {
-        labels.dtype = "int64";
-        labels.indexLimit = labels.shape[1];
-        labels.indexExempt = ignoreIndex.getValue();
-        labels.shape.erase(labels.shape.begin() + 1);
-      }
-      labels.signLabels = lossKind == "hinge";
-      stepInputs.push_back(labels);
-    }
-    exports.training = dlc::ExportSpec::Training{
-        layout, lossKind.empty() ? std::string("model") : lossKind.getValue(),
-        optimizer, hyperparameters, stepInputs};
-  }
-  mlir::TimingScope llvmTiming = rootTiming.nest("LLVM IR (translate, optimize)");
-  auto llvmModule = dlc::buildLLVMModule(*module, llvmContext, *tm, target,
-                                         signature, inputPath, exports, error);
-  llvmTiming.stop();
-  if (!llvmModule)
-    return fail(inputPath + ": " + error);
-  if (emit == Emit::LLVM) {
-    std::error_code ec;
-    llvm::ToolOutputFile file(out, ec, llvm::sys::fs::OF_Text);
-    if (ec)
-      return fail(out + ": " + ec.message());
-    llvmModule->print(file.os(), nullptr);
-    file.keep();
-    return 0;
-  }
-  mlir::TimingScope objectTiming = rootTiming.nest("object code");
-  if (emit == Emit::Obj) {
-    if (!dlc::emitObjectFile(*llvmModule, *tm, out, error))
-      return fail(error);
-    objectTiming.stop();
-    std::string header = headerPath;
-    if (header.empty()) {
-      llvm::SmallString<128> path(out);
-      llvm::sys::path::replace_extension(path, "h");
-      header = path.str().str();
-    }
-    std::error_code ec;
-    llvm::ToolOutputFile file(header, ec, llvm::sys::fs::OF_Text);
-    if (ec)
-      return fail(header + ": " + ec.message());
-    file.os() << dlc::buildEmbeddingHeader(signature, exports);
-    file.keep();
-    return 0;
-  }
-
-  // A shared library: object to a temporary file, then link.
-  llvm::SmallString<128> objectPath;
-  if (auto ec = llvm::sys::fs::createTemporaryFile("dlc-model", "o", objectPath))
-    return fail("cannot create a temporary file: " + ec.message());
-  llvm::FileRemover removeObject(objectPath);
-  if (!dlc::emitObjectFile(*llvmModule, *tm, objectPath.str().str(), error))
-    return fail(error);
-  objectTiming.stop();
-  mlir::TimingScope linkTiming = rootTiming.nest("link");
-  if (!dlc::linkSharedLibrary(objectPath.str().str(), out, error))
+  if (failed(dlc::compileModule(*module, signature, inputPath, options, error)))
     return fail(error);
   return 0;
 }

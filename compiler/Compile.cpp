@@ -1,0 +1,260 @@
+//===- Compile.cpp - from a graph-dialect module to an artifact -----------===//
+
+#include "compiler/Compile.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/OperationSupport.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <map>
+
+using namespace mlir;
+
+namespace dlc {
+
+namespace {
+
+void printModule(ModuleOp module, llvm::raw_ostream &os) {
+  OpPrintingFlags flags;
+  flags.elideLargeElementsAttrs(16);
+  module->print(os, flags);
+}
+
+/// Writes `print`'s text to `path` ("-": stdout).
+LogicalResult writeText(const std::string &path,
+                        llvm::function_ref<void(llvm::raw_ostream &)> print,
+                        std::string &error) {
+  std::error_code ec;
+  llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_Text);
+  if (ec) {
+    error = path + ": " + ec.message();
+    return failure();
+  }
+  print(file.os());
+  file.keep();
+  return success();
+}
+
+std::string number(double v) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::format("%.17g", v);
+  return text;
+}
+
+/// The training pipeline's optimizer and loss options, and the
+/// hyperparameters the manifest lists.
+void trainingPipeline(const TrainSettings &t, PipelineOptions &options,
+                      std::vector<std::pair<std::string, double>> &hyper) {
+  std::string o = "optimizer=" + t.optimizer;
+  auto add = [&](const char *flag, double value) {
+    o += std::string(" ") + flag + "=" + number(value);
+    hyper.emplace_back(flag, value);
+  };
+  hyper.emplace_back("lr", t.lr);
+  if (t.optimizer == "sgd") {
+    add("momentum", t.momentum);
+    if (t.nesterov) {
+      o += " nesterov=true";
+      hyper.emplace_back("nesterov", 1.0);
+    }
+  } else if (t.optimizer == "adam" || t.optimizer == "adamw") {
+    add("beta1", t.beta1);
+    add("beta2", t.beta2);
+  } else if (t.optimizer == "rmsprop") {
+    add("alpha", t.alpha);
+  }
+  if (t.optimizer != "sgd")
+    add("eps", t.eps >= 0 ? t.eps : t.optimizer == "adagrad" ? 1e-10 : 1e-8);
+  if (t.weightDecay != 0.0)
+    add("weight-decay", t.weightDecay);
+  if (t.clipGradNorm != 0.0)
+    add("clip-grad-norm", t.clipGradNorm);
+  if (t.clipGradValue != 0.0)
+    add("clip-grad-value", t.clipGradValue);
+  options.training = o;
+  // The loss's settings, for --info.
+  if (t.loss == "huber")
+    hyper.emplace_back("delta", t.huberDelta);
+  if (t.loss == "cross-entropy")
+    hyper.emplace_back("label_smoothing", t.labelSmoothing);
+  if (t.loss == "cross-entropy" || t.loss == "nll") {
+    hyper.emplace_back("ignore_index", double(t.ignoreIndex));
+    for (size_t i = 0; i < t.classWeights.size(); ++i)
+      hyper.emplace_back("class_weight" + std::to_string(i), t.classWeights[i]);
+  }
+  if (!t.loss.empty()) {
+    std::string l = "loss=" + t.loss + " delta=" + number(t.huberDelta) +
+                    " label-smoothing=" + number(t.labelSmoothing) +
+                    " ignore-index=" + std::to_string(t.ignoreIndex);
+    if (!t.classWeights.empty()) {
+      l += " class-weights=";
+      for (size_t i = 0; i < t.classWeights.size(); ++i)
+        l += (i ? "," : "") + number(t.classWeights[i]);
+    }
+    options.loss = l;
+  }
+}
+
+} // namespace
+
+LogicalResult compileModule(ModuleOp module,
+                            const onnx_frontend::ModelSignature &signature,
+                            const std::string &sourcePath,
+                            const CompileOptions &options, std::string &error) {
+  auto fail = [&](const std::string &message) {
+    error = message;
+    return failure();
+  };
+  const std::optional<TrainSettings> &train = options.training;
+  if (train && !train->loss.empty() &&
+      llvm::any_of(signature.inputs,
+                   [](const auto &t) { return t.name == "labels"; }))
+    return fail(sourcePath + ": --loss adds an input 'labels', and the model "
+                             "already has one");
+  if (train && train->loss.empty()) {
+    const auto &loss = signature.outputs.front();
+    int64_t elements = 1;
+    for (int64_t d : loss.shape)
+      elements *= d;
+    if (elements != 1 || loss.dtype != "float32") {
+      std::string shape;
+      for (int64_t d : loss.shape)
+        shape += (shape.empty() ? "" : ",") + std::to_string(d);
+      return fail(sourcePath + ": --train: the first output '" + loss.name +
+                  "' (" + loss.dtype + " [" + shape +
+                  "]) is not a float32 scalar loss");
+    }
+  }
+
+  PipelineOptions pipeline = options.pipeline;
+  std::vector<std::pair<std::string, double>> hyperparameters;
+  if (train)
+    trainingPipeline(*train, pipeline, hyperparameters);
+  static const std::map<Emit, Stage> stageOf = {
+      {Emit::Graph, Stage::Graph},   {Emit::Kernel, Stage::Kernel},
+      {Emit::Linalg, Stage::Linalg}, {Emit::LLVM, Stage::LLVM},
+      {Emit::Obj, Stage::LLVM},      {Emit::So, Stage::LLVM}};
+  // The target decides the matmul kernel's vector width and register tile.
+  TargetSpec target = options.target;
+  auto tm = createTargetMachine(target, error);
+  if (!tm)
+    return failure();
+  pipeline.vectorBits = vectorRegisterBits(*tm);
+  std::optional<TimingScope> passTiming;
+  if (options.timing) {
+    passTiming = options.timing->nest("MLIR passes");
+    pipeline.timing = &*passTiming;
+  }
+  ParameterStats parameters;
+  TrainingLayout layout;
+  if (failed(lowerToStage(module, stageOf.at(options.emit), pipeline,
+                          &parameters, &layout)))
+    return fail(sourcePath + ": compilation failed");
+  if (passTiming)
+    passTiming->stop();
+
+  Emit emit = options.emit;
+  bool textual = emit == Emit::Graph || emit == Emit::Kernel ||
+                 emit == Emit::Linalg || emit == Emit::LLVM;
+  std::string out = options.output;
+  if (out.empty())
+    out = textual ? "-"
+                  : llvm::sys::path::stem(sourcePath).str() +
+                        (emit == Emit::Obj ? ".o" : ".so");
+  if (emit != Emit::LLVM && textual)
+    return writeText(
+        out, [&](llvm::raw_ostream &os) { printModule(module, os); }, error);
+
+  llvm::LLVMContext llvmContext;
+  ExportSpec exports;
+  exports.symbolPrefix = options.symbolPrefix;
+  exports.parameterCount = parameters.count;
+  exports.parameterBytes = parameters.bytes;
+  if (train) {
+    // Trained parameters are state, not constants: count them as weights.
+    for (const auto &p : signature.parameters) {
+      exports.parameterCount += static_cast<int64_t>(p.data.size() / 4);
+      exports.parameterBytes += static_cast<int64_t>(p.data.size());
+    }
+    std::vector<onnx_frontend::TensorSignature> stepInputs = signature.inputs;
+    if (!train->loss.empty()) {
+      // labels: class indices [N, d...] or the first output's shape.
+      onnx_frontend::TensorSignature labels = signature.outputs.front();
+      labels.name = "labels";
+      if (train->loss == "cross-entropy" || train->loss == "nll") {
+        labels.dtype = "int64";
+        labels.indexLimit = labels.shape[1];
+        labels.indexExempt = train->ignoreIndex;
+        labels.shape.erase(labels.shape.begin() + 1);
+      }
+      labels.signLabels = train->loss == "hinge";
+      stepInputs.push_back(labels);
+    }
+    exports.training = ExportSpec::Training{
+        layout, train->loss.empty() ? std::string("model") : train->loss,
+        train->optimizer, hyperparameters, stepInputs};
+  }
+  std::optional<TimingScope> llvmTiming;
+  if (options.timing)
+    llvmTiming = options.timing->nest("LLVM IR (translate, optimize)");
+  auto llvmModule = buildLLVMModule(module, llvmContext, *tm, target, signature,
+                                    sourcePath, exports, error);
+  if (llvmTiming)
+    llvmTiming->stop();
+  if (!llvmModule)
+    return fail(sourcePath + ": " + error);
+  if (emit == Emit::LLVM)
+    return writeText(
+        out, [&](llvm::raw_ostream &os) { llvmModule->print(os, nullptr); },
+        error);
+
+  std::optional<TimingScope> objectTiming;
+  if (options.timing)
+    objectTiming = options.timing->nest("object code");
+  if (emit == Emit::Obj) {
+    if (!emitObjectFile(*llvmModule, *tm, out, error))
+      return failure();
+    if (objectTiming)
+      objectTiming->stop();
+    std::string header = options.header;
+    if (header.empty()) {
+      llvm::SmallString<128> path(out);
+      llvm::sys::path::replace_extension(path, "h");
+      header = path.str().str();
+    }
+    return writeText(
+        header,
+        [&](llvm::raw_ostream &os) {
+          os << buildEmbeddingHeader(signature, exports);
+        },
+        error);
+  }
+
+  // A shared library: object to a temporary file, then link.
+  llvm::SmallString<128> objectPath;
+  if (auto ec =
+          llvm::sys::fs::createTemporaryFile("dlc-model", "o", objectPath))
+    return fail("cannot create a temporary file: " + ec.message());
+  llvm::FileRemover removeObject(objectPath);
+  if (!emitObjectFile(*llvmModule, *tm, objectPath.str().str(), error))
+    return failure();
+  if (objectTiming)
+    objectTiming->stop();
+  std::optional<TimingScope> linkTiming;
+  if (options.timing)
+    linkTiming = options.timing->nest("link");
+  if (!linkSharedLibrary(objectPath.str().str(), out, error))
+    return failure();
+  return success();
+}
+
+} // namespace dlc
