@@ -224,6 +224,10 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     loadPointers(wrapper->getArg(1), numOutputs);
     if (hasWorkspace)
       args.push_back(wrapper->getArg(2));
+    // A call's run-time checks report into a clear slot.
+    if (llvm::GlobalVariable *site =
+            llvmModule->getNamedGlobal("dlc_error_site"))
+      b.CreateStore(b.getInt32(0), site);
     b.CreateCall(entry, args);
     b.CreateRetVoid();
     setTarget(*wrapper);
@@ -489,9 +493,9 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
      << " * calls, nanoseconds) and returns how many there are. */\n"
      << "/* A call whose inputs fail a check of the generated code (an index\n"
      << " * outside its tensor) still returns, with unspecified outputs: this\n"
-     << " * returns 1 + the position of the failed check in the manifest's\n"
-     << " * runtime_checks (their messages), or 0, for the calling thread's\n"
-     << " * last call, and clears it. */\n"
+     << " * returns 1 + the position of the first failed check in the\n"
+     << " * manifest's runtime_checks (their messages), or 0, for the calling\n"
+     << " * thread's last call (each call starts clear), and clears it. */\n"
      << "int " << p << "_take_error(void);\n"
      << "int " << p << "_profile(int enable);\n"
      << "size_t " << p << "_profile_read(const char **kernels, int64_t *calls,\n"

@@ -30,6 +30,18 @@ std::string shapeText(Type type) {
   return text;
 }
 
+bool isUnsignedDType(int32_t t) {
+  return t == onnx::TensorProto::UINT8 || t == onnx::TensorProto::UINT16 ||
+         t == onnx::TensorProto::UINT32 || t == onnx::TensorProto::UINT64;
+}
+
+/// `to` holds unsigned integers when `from` does (signedness is tracked
+/// beside the values: dlc's integer types are signless).
+void inheritUnsigned(ImportContext &ctx, Value from, Value to) {
+  if (ctx.unsignedValues.contains(from))
+    ctx.unsignedValues.insert(to);
+}
+
 /// Imports subgraph `g` at the builder's insertion point with its inputs
 /// bound to `inputs`; `outputs` gets the values of its outputs. The node
 /// being imported is restored afterwards, so errors after it name the
@@ -38,6 +50,8 @@ LogicalResult importSubgraph(ImportContext &ctx, const onnx::GraphProto &g,
                              ValueRange inputs, SmallVector<Value> &outputs) {
   const onnx::NodeProto *parent = ctx.node;
   int parentIndex = ctx.nodeIndex;
+  // The subgraph's names shadow the outer ones only while it is imported.
+  ImportContext::NameScope scope(ctx);
   if (g.input_size() != static_cast<int>(inputs.size()))
     return ctx.error("subgraph '" + g.name() + "' has " +
                      Twine(g.input_size()) + " inputs, the op gives it " +
@@ -50,8 +64,10 @@ LogicalResult importSubgraph(ImportContext &ctx, const onnx::GraphProto &g,
                                   ctx.modelDir());
     if (failed(attr))
       return ctx.error("subgraph '" + g.name() + "': initializer " + message);
-    ctx.define(init.name(),
-               arith::ConstantOp::create(ctx.builder, ctx.loc(), *attr));
+    Value value = arith::ConstantOp::create(ctx.builder, ctx.loc(), *attr);
+    ctx.define(init.name(), value);
+    if (isUnsignedDType(init.data_type()))
+      ctx.unsignedValues.insert(value);
   }
   LogicalResult result = importGraphNodes(ctx, g);
   ctx.node = parent;
@@ -167,8 +183,10 @@ LogicalResult importIf(ImportContext &ctx) {
     scf::YieldOp::create(b, loc, *outs);
   }
   scratch.erase();
-  for (auto [i, v] : llvm::enumerate(ifOp.getResults()))
+  for (auto [i, v] : llvm::enumerate(ifOp.getResults())) {
+    inheritUnsigned(ctx, thenOuts[i], v);
     ctx.setOutput(i, v);
+  }
   return success();
 }
 
@@ -308,6 +326,8 @@ LogicalResult importWhileLoop(ImportContext &ctx, const onnx::GraphProto &body,
     SmallVector<Value> inputs = {scalarTensor(after->getArgument(0), i64),
                                  scalarTensor(after->getArgument(1), i1)};
     llvm::append_range(inputs, after->getArguments().drop_front(2));
+    for (auto [k, init] : llvm::enumerate(carried))
+      inheritUnsigned(ctx, init, after->getArgument(2 + k));
     SmallVector<Value> outs;
     if (failed(importSubgraph(ctx, body, inputs, outs)))
       return failure();
@@ -326,8 +346,10 @@ LogicalResult importWhileLoop(ImportContext &ctx, const onnx::GraphProto &body,
     llvm::append_range(yields, next);
     scf::YieldOp::create(b, loc, yields);
   }
-  for (auto [i, v] : llvm::enumerate(loop.getResults().drop_front(2)))
+  for (auto [i, v] : llvm::enumerate(loop.getResults().drop_front(2))) {
+    inheritUnsigned(ctx, carried[i], v);
     ctx.setOutput(i, v);
+  }
   return success();
 }
 
@@ -412,6 +434,8 @@ LogicalResult importLoop(ImportContext &ctx) {
         DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
     SmallVector<Value> inputs = {iterationTensor, condTrue};
     llvm::append_range(inputs, loop.getRegionIterArgs());
+    for (auto [init, arg] : llvm::zip(carried, loop.getRegionIterArgs()))
+      inheritUnsigned(ctx, init, arg);
     if (failed(importSubgraph(ctx, *body, inputs, outs)))
       return failure();
     if (outs.front() != condTrue && !isConstantTrue(outs.front()))
@@ -428,8 +452,10 @@ LogicalResult importLoop(ImportContext &ctx) {
       positions, trips.value_or(0));
   if (failed(stacked))
     return failure();
-  for (auto [i, v] : llvm::enumerate(stacked->getResults()))
+  for (auto [i, v] : llvm::enumerate(stacked->getResults())) {
+    inheritUnsigned(ctx, i < carried.size() ? carried[i] : outs[1 + i], v);
     ctx.setOutput(i, v);
+  }
   return success();
 }
 
@@ -478,6 +504,10 @@ LogicalResult importScan(ImportContext &ctx) {
   int64_t length = -1;
   for (auto [k, v] : llvm::enumerate(scanned)) {
     auto type = ImportContext::typeOf(v);
+    if (type.getRank() == 0)
+      return ctx.error("scan input " + Twine(k) +
+                       " is a scalar; it needs an "
+                       "axis to scan");
     auto axis = ctx.normalizeAxis(inAxes[k], type.getRank());
     if (!axis)
       return failure();
@@ -501,6 +531,8 @@ LogicalResult importScan(ImportContext &ctx) {
     Value last = arith::ConstantIndexOp::create(b, loc, length - 1);
     Value reversed = arith::SubIOp::create(b, loc, last, iv);
     SmallVector<Value> inputs(loop.getRegionIterArgs());
+    for (auto [init, arg] : llvm::zip(states, loop.getRegionIterArgs()))
+      inheritUnsigned(ctx, init, arg);
     for (auto [k, v] : llvm::enumerate(scanned)) {
       auto type = ImportContext::typeOf(v);
       int64_t rank = type.getRank();
@@ -517,6 +549,7 @@ LogicalResult importScan(ImportContext &ctx) {
       inputs.push_back(tensor::ExtractSliceOp::create(
           b, loc, RankedTensorType::get(sliceShape, type.getElementType()), v,
           offsets, sizes, strides));
+      inheritUnsigned(ctx, v, inputs.back());
     }
     if (failed(importSubgraph(ctx, *body, inputs, outs)))
       return failure();
@@ -539,8 +572,10 @@ LogicalResult importScan(ImportContext &ctx) {
       stackIntoResults(ctx, loop, perIteration, outAxes, positions, length);
   if (failed(stacked))
     return failure();
-  for (auto [i, v] : llvm::enumerate(stacked->getResults()))
+  for (auto [i, v] : llvm::enumerate(stacked->getResults())) {
+    inheritUnsigned(ctx, i < states.size() ? states[i] : outs[i], v);
     ctx.setOutput(i, v);
+  }
   return success();
 }
 

@@ -342,7 +342,8 @@ readExternalData(const onnx::TensorProto &t, StringRef modelDir,
     message = what() + ": cannot open '" + path.str().str() + "'";
     return nullptr;
   }
-  if (!StringRef(realFile).starts_with((realDir + "/").str())) {
+  std::string inside = realDir == "/" ? "/" : (realDir + "/").str();
+  if (!StringRef(realFile).starts_with(inside)) {
     message = what() + " location '" + location +
               "' leads outside the model's folder (to " +
               realFile.str().str() + ")";
@@ -354,7 +355,8 @@ readExternalData(const onnx::TensorProto &t, StringRef modelDir,
     return nullptr;
   }
   if (static_cast<uint64_t>(offset) > size ||
-      (length >= 0 && static_cast<uint64_t>(offset + length) > size)) {
+      (length >= 0 &&
+       static_cast<uint64_t>(length) > size - static_cast<uint64_t>(offset))) {
     message = what() + ": '" + location + "' has " + std::to_string(size) +
               " bytes, fewer than offset " + std::to_string(offset) +
               (length >= 0 ? " + length " + std::to_string(length) : "");

@@ -16,6 +16,7 @@
 #include <set>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dlc::onnx_frontend {
 
@@ -34,8 +35,34 @@ public:
 
   // --- values ---------------------------------------------------------------
   void define(const std::string &name, mlir::Value value) {
+    // The first definition in a scope remembers what it shadows.
+    if (!scopes.empty())
+      scopes.back().try_emplace(name, lookup(name));
     values[name] = value;
   }
+  /// While alive, names defined (a subgraph's inputs, initializers and
+  /// nodes' outputs) shadow outer ones; afterwards the outer ones are back
+  /// and the subgraph's own are gone.
+  class NameScope {
+  public:
+    explicit NameScope(ImportContext &ctx) : ctx(ctx) {
+      ctx.scopes.emplace_back();
+    }
+    ~NameScope() {
+      for (auto &[name, previous] : ctx.scopes.back()) {
+        if (previous)
+          ctx.values[name] = previous;
+        else
+          ctx.values.erase(name);
+      }
+      ctx.scopes.pop_back();
+    }
+    NameScope(const NameScope &) = delete;
+    NameScope &operator=(const NameScope &) = delete;
+
+  private:
+    ImportContext &ctx;
+  };
   /// The value of a tensor name, or null if it was never defined.
   mlir::Value lookup(const std::string &name) const {
     auto it = values.find(name);
@@ -131,6 +158,9 @@ public:
 
 private:
   llvm::StringMap<mlir::Value> values;
+  /// Per open NameScope: each name it defined and the value it shadowed
+  /// (null if none).
+  std::vector<std::map<std::string, mlir::Value>> scopes;
 };
 
 /// The most elements one tensor may have (2^28: 1 GiB of float32). Larger

@@ -118,7 +118,8 @@ resolveInputShapes(const onnx::GraphProto &g,
       if (!it->type().tensor_type().has_shape())
         break;
       const auto &dim = declared.dim(static_cast<int>(i));
-      if (dim.has_dim_value() && dim.dim_value() != d) {
+      // A negative declared value is as unknown as a missing one.
+      if (dim.has_dim_value() && dim.dim_value() >= 0 && dim.dim_value() != d) {
         message = what + ": dim " + std::to_string(i) + " is declared " +
                   std::to_string(dim.dim_value());
         return failure();

@@ -66,6 +66,12 @@ struct ImportOptions {
   /// file. For inputs that are really parameters (a Reshape's shape, a Clip's
   /// bounds), which a static-shape compiler needs at compile time.
   std::vector<std::pair<std::string, std::string>> frozenInputs;
+  /// Shapes pinned at compile time for inputs with symbolic dims: input
+  /// name -> dims (--input-shape), and dim_param name -> size (--dim, every
+  /// dim of that name). Each must agree with the declared dims and with each
+  /// other; a symbolic dim left unpinned is an error.
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+  std::map<std::string, int64_t> dimValues;
   /// For training: float32 initializers become arguments of the entry
   /// function (after the inputs, marked `graph.parameter` with their name),
   /// except those matching a glob of `freezePatterns` and those that only
@@ -73,12 +79,6 @@ struct ImportOptions {
   /// `graph.buffer` arguments when the BatchNormalization is in training mode
   /// (its updated value becomes an extra result marked
   /// `graph.buffer_update`), constants otherwise.
-  /// Shapes pinned at compile time for inputs with symbolic dims: input
-  /// name -> dims (--input-shape), and dim_param name -> size (--dim, every
-  /// dim of that name). Each must agree with the declared dims and with each
-  /// other; a symbolic dim left unpinned is an error.
-  std::map<std::string, std::vector<int64_t>> inputShapes;
-  std::map<std::string, int64_t> dimValues;
   bool trainParameters = false;
   std::vector<std::string> freezePatterns;
 };

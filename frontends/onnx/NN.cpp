@@ -827,7 +827,11 @@ LogicalResult importGroupNormalization(ImportContext &ctx) {
                        " values (one per " +
                        (ctx.opset >= 21 ? "channel" : "group") + ")");
   auto &b = ctx.builder;
-  int64_t rest = t.getNumElements() / (t.getDimSize(0) * groups);
+  // The elements of one group: its channels times the spatial dims (not
+  // a division by the batch, which may be 0).
+  int64_t rest = channels / groups;
+  for (int64_t d = 2; d < t.getRank(); ++d)
+    rest *= t.getDimSize(d);
   Value grouped = ctx.build<graph::ReshapeOp>(
       x, b.getDenseI64ArrayAttr({t.getDimSize(0), groups, rest}));
   Value y = grouped ? normalizeOver(ctx, grouped, {2},

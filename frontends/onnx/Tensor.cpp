@@ -290,6 +290,9 @@ LogicalResult importGather(ImportContext &ctx) {
   Value data = ctx.input(0), indices = ctx.input(1);
   if (!data || !indices)
     return failure();
+  if (ImportContext::typeOf(data).getRank() == 0)
+    return ctx.error("input '" + ctx.node->input(0) + "' is a scalar; it "
+                     "needs an axis to index");
   auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0),
                                 ImportContext::typeOf(data).getRank());
   if (!axis || failed(checkIndices(ctx, indices,
@@ -306,6 +309,9 @@ LogicalResult importGatherElements(ImportContext &ctx) {
   Value data = ctx.input(0), indices = ctx.input(1);
   if (!data || !indices)
     return failure();
+  if (ImportContext::typeOf(data).getRank() == 0)
+    return ctx.error("input '" + ctx.node->input(0) + "' is a scalar; it "
+                     "needs an axis to index");
   auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0),
                                 ImportContext::typeOf(data).getRank());
   if (!axis || failed(checkIndices(ctx, indices,

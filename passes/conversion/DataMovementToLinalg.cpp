@@ -675,15 +675,12 @@ struct CheckIndicesToLinalg : OpConversionPattern<graph::CheckIndicesOp> {
           op, "not numbered (graph-number-runtime-checks)");
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
-    auto module = op->getParentOfType<ModuleOp>();
-    if (!module.lookupSymbol<func::FuncOp>(kReportError)) {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(module.getBody());
-      auto decl = func::FuncOp::create(
-          rewriter, loc, kReportError,
-          rewriter.getFunctionType({rewriter.getI32Type()}, {}));
-      decl.setPrivate();
-    }
+    // Declared by graph-number-runtime-checks: this pattern runs on
+    // functions in parallel and must not add to the module.
+    if (!SymbolTable::lookupNearestSymbolFrom(op, rewriter.getStringAttr(
+                                                      kReportError)))
+      return rewriter.notifyMatchFailure(op, "no declaration of " +
+                                                 kReportError.str());
     auto type = cast<RankedTensorType>(adaptor.getIndices().getType());
     int64_t rank = type.getRank();
     Type i1 = rewriter.getI1Type();

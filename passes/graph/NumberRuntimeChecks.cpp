@@ -1,9 +1,11 @@
-//===- NumberRuntimeChecks.cpp - number the module's run-time checks -------===//
+//===- NumberRuntimeChecks.cpp - number the module's run-time checks
+//-------===//
 
 #include "passes/graph/Passes.h"
 
 #include "dialects/graph/GraphDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/MapVector.h"
 
 namespace dlc::graph {
@@ -23,8 +25,8 @@ struct NumberRuntimeChecksPass
     Builder b(module.getContext());
     llvm::MapVector<StringAttr, int32_t> sites;
     module.walk([&](dlc::graph::CheckIndicesOp check) {
-      auto [it, inserted] = sites.try_emplace(check.getMessageAttr(),
-                                              int32_t(sites.size() + 1));
+      auto [it, inserted] =
+          sites.try_emplace(check.getMessageAttr(), int32_t(sites.size() + 1));
       check.setSiteAttr(b.getI32IntegerAttr(it->second));
     });
     if (sites.empty())
@@ -33,6 +35,15 @@ struct NumberRuntimeChecksPass
     for (const auto &entry : sites)
       messages.push_back(entry.first);
     module->setAttr("dlc.runtime_checks", b.getArrayAttr(messages));
+    // What the lowered checks call (Codegen defines it); declared here, in
+    // a module pass, because the lowering runs on functions in parallel.
+    if (!module.lookupSymbol("dlc_report_error")) {
+      OpBuilder ob(module.getBodyRegion());
+      auto decl =
+          func::FuncOp::create(ob, module.getLoc(), "dlc_report_error",
+                               ob.getFunctionType({ob.getI32Type()}, {}));
+      decl.setPrivate();
+    }
   }
 };
 

@@ -119,8 +119,10 @@ def NumberRuntimeChecks : Pass<"graph-number-runtime-checks", "mlir::ModuleOp"> 
     training library's forward and step functions, share it). The messages,
     in that order, become the module's `dlc.runtime_checks` (an array of
     strings), which the manifest carries so that the runtime can say which
-    check failed.
+    check failed; and it declares `dlc_report_error(i32)`, which the lowered
+    checks call.
   }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
 #endif // DLC_PASSES_GRAPH

@@ -13,6 +13,9 @@ rtol 1e-5, atol 1e-6: a handful of float32 operations per element).
   in reverse.
 - if_nested_const: an If whose condition is known at compile time (a
   constant), whose taken branch holds a run-time If.
+- if_shadowing: subgraphs whose initializer 'w' shadows the outer 'w' only
+  inside them: an If folded at compile time and one chosen at run time
+  (whose else branch reads the outer 'w'), then the outer 'w' again.
 - loop_while: Loop whose body computes its condition (x = 2x while
   sum(x) < 50), with the trip count M and the first condition graph inputs:
   stopped by the condition, by M, or not entered.
@@ -222,7 +225,37 @@ def loop_while():
     return text, sets
 
 
-CASES = [loop_runtime_trips, loop_scan_if, scan_reverse_axis1, if_nested_const, loop_while]
+def if_shadowing():
+    inner_w = 'initializer { %s }' % tensor("w", F32, [2], [1.0, 2.0])
+    mul_inner = lambda out: " ".join([node("Mul", ["x", "w"], [out]), inner_w,
+                                     'name: "b_%s"' % out,
+                                     " output { %s }" % value_info(out, F32, [2])])
+    outer_else = " ".join([node("Mul", ["x", "w"], ["e"]), 'name: "else"',
+                           " output { %s }" % value_info("e", F32, [2])])
+    text = model([node("Constant", [], ["yes"],
+                       'attribute { name: "value" type: TENSOR t { data_type: 9 int32_data: 1 } }'),
+                  node("If", ["yes"], ["y1"], graph_attr("then_branch", mul_inner("t1")) + " "
+                       + graph_attr("else_branch", outer_else.replace('"e"', '"e1"')), "if_const"),
+                  node("If", ["flag"], ["y2"], graph_attr("then_branch", mul_inner("t2")) + " "
+                       + graph_attr("else_branch", outer_else), "if_flag"),
+                  node("Mul", ["x", "w"], ["y3"], "", "after")],
+                 [value_info("x", F32, [2]), value_info("flag", 9, [])],
+                 [value_info(n, F32, [2]) for n in ("y1", "y2", "y3")])
+    text = text.replace(' input { name: "x"', ' initializer { %s } input { name: "x"'
+                        % tensor("w", F32, [2], [10.0, 20.0]), 1)
+    x = [0.5, -3.0]
+    sets = []
+    for flag in (1, 0):
+        inner = [x[0] * 1.0, x[1] * 2.0]
+        outer = [x[0] * 10.0, x[1] * 20.0]
+        sets.append(([("x", F32, [2], x), ("flag", 9, [], [flag])],
+                     [("y1", F32, [2], inner), ("y2", F32, [2], inner if flag else outer),
+                      ("y3", F32, [2], outer)]))
+    return text, sets
+
+
+CASES = [loop_runtime_trips, loop_scan_if, scan_reverse_axis1, if_nested_const, if_shadowing,
+         loop_while]
 
 
 def main():

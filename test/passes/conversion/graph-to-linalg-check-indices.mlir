@@ -1,8 +1,8 @@
 // RUN: dlc-opt %s -split-input-file -convert-graph-to-linalg -verify-diagnostics | FileCheck %s
 
 // A numbered check reduces "any index outside [lower, upper)" over all of
-// the indices and reports its site when that is set.
-// CHECK: func.func private @dlc_report_error(i32)
+// the indices and reports its site when that is set (graph-number-runtime-
+// checks declared the report function).
 // CHECK-LABEL: func.func @gather_rows
 // CHECK: %[[ANY:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]{{.*}} ins(%arg0 : tensor<2x3xi32>) outs(%{{.*}} : tensor<i1>)
 // CHECK:   arith.extsi %{{.*}} : i32 to i64
@@ -12,6 +12,7 @@
 // CHECK: scf.if %[[FAILED]] {
 // CHECK-NEXT: %[[SITE:.*]] = arith.constant 7 : i32
 // CHECK-NEXT: func.call @dlc_report_error(%[[SITE]]) : (i32) -> ()
+func.func private @dlc_report_error(i32)
 func.func @gather_rows(%i: tensor<2x3xi32>) {
   graph.check_indices %i {lower = -5 : i64, upper = 5 : i64, message = "m", site = 7 : i32} : tensor<2x3xi32>
   return

@@ -2,9 +2,11 @@
 
 // Each distinct message gets a site, 1 + its position; copies of a check (a
 // training library's forward and step) share theirs. The module lists the
-// messages in site order.
+// messages in site order, and the report function the lowered checks call
+// is declared.
 
 // CHECK: module attributes {dlc.runtime_checks = ["node 'g' (Gather): bad", "node 'h' (Gather): bad"]}
+// CHECK: func.func private @dlc_report_error(i32)
 // CHECK-LABEL: func.func @forward
 // CHECK: graph.check_indices %arg0 {lower = -3 : i64, message = "node 'g' (Gather): bad", site = 1 : i32, upper = 3 : i64}
 // CHECK: graph.check_indices %arg1 {lower = -2 : i64, message = "node 'h' (Gather): bad", site = 2 : i32, upper = 2 : i64}
