@@ -1,0 +1,560 @@
+//===- Dsl.cpp - the C++ DSL: models built as graph-dialect ops -----------===//
+//
+// Each call adds graph ops to one function, `forward`, with the layer's name
+// as location, so later diagnostics name the layer; shapes are inferred by
+// the ops themselves, and a failure becomes an Error at once. compile()
+// hands a copy of the module to the compiler library, as the dlc tool does.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/dsl.h"
+
+#include "compiler/Compile.h"
+#include "compiler/Registration.h"
+#include "dialects/graph/GraphDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+
+#include <cmath>
+#include <iomanip>
+#include <map>
+#include <random>
+#include <sstream>
+
+using namespace mlir;
+
+namespace dlc::dsl {
+
+namespace {
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+std::vector<int64_t> shapeOf(Value v) {
+  auto shape = cast<RankedTensorType>(v.getType()).getShape();
+  return std::vector<int64_t>(shape.begin(), shape.end());
+}
+
+} // namespace
+
+struct Model::Impl {
+  explicit Impl(std::string modelName, uint64_t seed)
+      : name(std::move(modelName)), rng(seed), context(makeRegistry()),
+        builder(&context) {
+    context.loadDialect<graph::GraphDialect, arith::ArithDialect,
+                        func::FuncDialect>();
+    Location loc = NameLoc::get(StringAttr::get(&context, name));
+    module = ModuleOp::create(loc);
+    builder.setInsertionPointToEnd(module->getBody());
+    func = func::FuncOp::create(builder, loc, "forward",
+                                builder.getFunctionType({}, {}));
+    builder.setInsertionPointToStart(func.addEntryBlock());
+  }
+
+  static DialectRegistry makeRegistry() {
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    return registry;
+  }
+
+  /// A name for an unnamed op: "relu_1", "relu_2", ...
+  std::string autoName(const std::string &kind) {
+    return kind + "_" + std::to_string(++counters[kind]);
+  }
+
+  int add(Value v, const std::string &layer, const std::string &kind,
+          int64_t params) {
+    values.push_back(v);
+    rows.push_back({layer, kind, shapeOf(v), params});
+    return static_cast<int>(values.size()) - 1;
+  }
+
+  Location locOf(const std::string &layer) {
+    return NameLoc::get(StringAttr::get(&context, layer));
+  }
+
+  /// Builds graph op `Op` with its inferred result type; a shape error
+  /// (the op's verifier message) is thrown naming the layer.
+  template <typename Op, typename... Args>
+  Value build(const std::string &layer, const std::string &kind,
+              Args &&...args) {
+    auto op = Op::create(builder, locOf(layer), builder.getNoneType(),
+                         std::forward<Args>(args)...);
+    SmallVector<Type> types;
+    std::string message;
+    LogicalResult inferred = failure();
+    {
+      ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+        message = diag.str();
+        return success();
+      });
+      inferred = cast<InferTypeOpInterface>(op.getOperation())
+                     .inferReturnTypes(
+                         &context, op->getLoc(), op->getOperands(),
+                         op->getAttrDictionary(), op->getPropertiesStorage(),
+                         op->getRegions(), types);
+    }
+    if (failed(inferred)) {
+      op->erase();
+      throw Error(
+          layer + " (" + kind + "): " +
+          (message.empty() ? "invalid operands or attributes" : message));
+    }
+    op->getResult(0).setType(types.front());
+    return op->getResult(0);
+  }
+
+  /// A new parameter "<layer>.<what>" of `shape`, uniform in +-bound.
+  Value parameter(const std::string &layer, const std::string &what,
+                  const std::vector<int64_t> &shape, double bound) {
+    int64_t count = 1;
+    for (int64_t d : shape)
+      count *= d;
+    std::vector<float> data(count);
+    for (float &v : data) {
+      // 53 random bits as a double in [0, 1): the same values on every
+      // platform for a seed (std's distributions are not specified).
+      double unit = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+      v = static_cast<float>((2 * unit - 1) * bound);
+    }
+    auto type = RankedTensorType::get(shape, builder.getF32Type());
+    auto constant = arith::ConstantOp::create(
+        builder, locOf(layer + "." + what),
+        DenseElementsAttr::get(type, ArrayRef<float>(data)));
+    parameters.push_back({layer + "." + what, shape, constant});
+    return constant;
+  }
+
+  struct Parameter {
+    std::string name;
+    std::vector<int64_t> shape;
+    arith::ConstantOp op;
+  };
+  struct Row {
+    std::string name, kind;
+    std::vector<int64_t> shape;
+    int64_t params;
+  };
+
+  std::string name;
+  std::mt19937_64 rng;
+  MLIRContext context;
+  OpBuilder builder;
+  OwningOpRef<ModuleOp> module;
+  func::FuncOp func;
+  std::vector<Value> values;
+  std::vector<Row> rows;
+  std::vector<Parameter> parameters;
+  std::vector<onnx_frontend::TensorSignature> inputs;
+  std::vector<std::pair<std::string, Value>> outputs;
+  std::map<std::string, int> counters;        ///< unnamed ops per kind
+  std::map<std::string, int> parameterValues; ///< parameter -> value id
+  std::map<std::string, int> names; ///< every layer, input and output name
+};
+
+//===----------------------------------------------------------------------===//
+// Tensor and functional ops
+//===----------------------------------------------------------------------===//
+
+/// What the implementation reads of a Tensor and a Model.
+struct TensorAccess {
+  static Model::Impl &impl(Tensor t) {
+    if (!t.owner)
+      throw Error("an empty Tensor (not made by a Model)");
+    return *t.owner->state;
+  }
+  static Model::Impl &impl(Model &m) { return *m.state; }
+  static Value value(Tensor t) { return impl(t).values[t.id]; }
+  static Model *owner(Tensor t) { return t.owner; }
+  static Tensor make(Model *m, int id) { return Tensor(m, id); }
+  static std::vector<std::unique_ptr<Layer>> &layers(Model &m) {
+    return m.layers;
+  }
+};
+
+const std::vector<int64_t> &Tensor::shape() const {
+  return TensorAccess::impl(*this).rows[id].shape;
+}
+
+Model &Tensor::model() const {
+  TensorAccess::impl(*this);
+  return *owner;
+}
+
+namespace {
+
+/// Adds `v` (made for layer or op `name` of `kind`) as a new tensor of
+/// `like`'s model.
+Tensor result(Tensor like, Value v, const std::string &name,
+              const std::string &kind, int64_t params = 0) {
+  Model::Impl &s = TensorAccess::impl(like);
+  return TensorAccess::make(TensorAccess::owner(like),
+                            s.add(v, name, kind, params));
+}
+
+} // namespace
+
+Tensor relu(Tensor x) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("relu");
+  return result(x, s.build<graph::ReluOp>(name, "Relu", TensorAccess::value(x)),
+                name, "Relu");
+}
+
+Tensor sigmoid(Tensor x) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("sigmoid");
+  return result(
+      x, s.build<graph::SigmoidOp>(name, "Sigmoid", TensorAccess::value(x)),
+      name, "Sigmoid");
+}
+
+Tensor tanh(Tensor x) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("tanh");
+  return result(x, s.build<graph::TanhOp>(name, "Tanh", TensorAccess::value(x)),
+                name, "Tanh");
+}
+
+Tensor softmax(Tensor x, int64_t axis) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("softmax");
+  int64_t rank = static_cast<int64_t>(x.shape().size());
+  if (axis < -rank || axis >= rank)
+    throw Error(name + " (Softmax): axis " + std::to_string(axis) +
+                " is outside a tensor of rank " + std::to_string(rank));
+  Value v = s.build<graph::SoftmaxOp>(
+      name, "Softmax", TensorAccess::value(x),
+      s.builder.getI64IntegerAttr(axis < 0 ? axis + rank : axis));
+  return result(x, v, name, "Softmax");
+}
+
+Tensor flatten(Tensor x) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("flatten");
+  const std::vector<int64_t> &shape = x.shape();
+  if (shape.empty())
+    throw Error(name + " (Flatten): a scalar has no batch dim");
+  int64_t rest = 1;
+  for (size_t d = 1; d < shape.size(); ++d)
+    rest *= shape[d];
+  Value v = s.build<graph::ReshapeOp>(
+      name, "Flatten", TensorAccess::value(x),
+      s.builder.getDenseI64ArrayAttr({shape[0], rest}));
+  return result(x, v, name, "Flatten");
+}
+
+Tensor operator+(Tensor a, Tensor b) {
+  Model::Impl &s = TensorAccess::impl(a);
+  if (&TensorAccess::impl(b) != &s)
+    throw Error("add: the tensors belong to different models");
+  std::string name = s.autoName("add");
+  Value v = s.build<graph::AddOp>(name, "Add", TensorAccess::value(a),
+                                  TensorAccess::value(b),
+                                  s.builder.getBoolAttr(false));
+  return result(a, v, name, "Add");
+}
+
+Tensor matmul(Tensor a, Tensor b) {
+  Model::Impl &s = TensorAccess::impl(a);
+  if (&TensorAccess::impl(b) != &s)
+    throw Error("matmul: the tensors belong to different models");
+  std::string name = s.autoName("matmul");
+  Value v = s.build<graph::MatmulOp>(
+      name, "MatMul", TensorAccess::value(a), TensorAccess::value(b),
+      s.builder.getBoolAttr(false), s.builder.getBoolAttr(false));
+  return result(a, v, name, "MatMul");
+}
+
+Tensor max_pool2d(Tensor x, int64_t kernel, int64_t stride, int64_t padding) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("max_pool2d");
+  if (x.shape().size() != 4)
+    throw Error(name + " (MaxPool2d): input " + shapeText(x.shape()) +
+                " is not NCHW");
+  if (kernel < 1 || stride < 0 || padding < 0 || padding * 2 > kernel)
+    throw Error(name + " (MaxPool2d): kernel " + std::to_string(kernel) +
+                ", stride " + std::to_string(stride) + ", padding " +
+                std::to_string(padding) + " are not a valid window");
+  int64_t step = stride == 0 ? kernel : stride;
+  auto &b = s.builder;
+  Value v = s.build<graph::MaxPool2dOp>(
+      name, "MaxPool2d", TensorAccess::value(x),
+      b.getDenseI64ArrayAttr({kernel, kernel}),
+      b.getDenseI64ArrayAttr({step, step}),
+      b.getDenseI64ArrayAttr({padding, padding, padding, padding}),
+      b.getDenseI64ArrayAttr({1, 1}), b.getBoolAttr(false));
+  return result(x, v, name, "MaxPool2d");
+}
+
+//===----------------------------------------------------------------------===//
+// Layers
+//===----------------------------------------------------------------------===//
+
+void Layer::checkInput(Tensor x, const char *kind, size_t rank,
+                       const char *layout, int64_t size,
+                       const char *unit) const {
+  std::string who = layerName + " (" + kind + "): ";
+  if (&x.model() != owner)
+    throw Error(who + "the input belongs to another model");
+  const std::vector<int64_t> &shape = x.shape();
+  if (shape.size() != rank)
+    throw Error(who + "input " + shapeText(shape) + " is not " + layout);
+  if (shape[1] != size)
+    throw Error(who + "input has " + std::to_string(shape[1]) + " " + unit +
+                ", the layer expects " + std::to_string(size));
+}
+
+Tensor Linear::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  checkInput(x, "Linear", 2, "[batch, features]", inFeatures, "features");
+  auto &b = s.builder;
+  Value weight = s.values[s.parameterValues.at(layerName + ".weight")];
+  Value y = s.build<graph::MatmulOp>(layerName, "Linear",
+                                     TensorAccess::value(x), weight,
+                                     b.getBoolAttr(false), b.getBoolAttr(true));
+  if (bias)
+    y = s.build<graph::AddOp>(
+        layerName, "Linear", y,
+        s.values[s.parameterValues.at(layerName + ".bias")],
+        b.getBoolAttr(false));
+  int64_t params = inFeatures * outFeatures + (bias ? outFeatures : 0);
+  return result(x, y, layerName, "Linear", params);
+}
+
+Tensor Conv2d::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  checkInput(x, "Conv2d", 4, "NCHW", inChannels, "channels");
+  auto &b = s.builder;
+  int64_t p = options.paddingValue, st = options.strideValue,
+          d = options.dilationValue;
+  Value bias = options.biasValue
+                   ? s.values[s.parameterValues.at(layerName + ".bias")]
+                   : Value();
+  Value y = s.build<graph::Conv2dOp>(
+      layerName, "Conv2d", TensorAccess::value(x),
+      s.values[s.parameterValues.at(layerName + ".weight")], bias,
+      b.getDenseI64ArrayAttr({st, st}), b.getDenseI64ArrayAttr({p, p, p, p}),
+      b.getDenseI64ArrayAttr({d, d}), b.getI64IntegerAttr(options.groupsValue));
+  int64_t params =
+      outChannels * (inChannels / options.groupsValue) * kernel * kernel +
+      (options.biasValue ? outChannels : 0);
+  return result(x, y, layerName, "Conv2d", params);
+}
+
+//===----------------------------------------------------------------------===//
+// Model
+//===----------------------------------------------------------------------===//
+
+Model::Model(std::string name, uint64_t seed)
+    : state(std::make_unique<Impl>(std::move(name), seed)) {}
+
+Model::~Model() = default;
+
+const std::string &Model::name() const { return state->name; }
+
+namespace {
+
+void claimName(Model::Impl &s, const std::string &name, const char *what) {
+  if (name.empty())
+    throw Error(std::string(what) + ": the name is empty");
+  if (!s.names.emplace(name, 0).second)
+    throw Error(std::string(what) + " '" + name +
+                "': the model already has something of that name");
+}
+
+} // namespace
+
+Tensor Model::input(const std::string &name, const TensorType &type) {
+  Impl &s = *state;
+  claimName(s, name, "input");
+  for (int64_t d : type.shape)
+    if (d < 0)
+      throw Error("input '" + name + "': shape " + shapeText(type.shape) +
+                  " has a negative dim");
+  auto tensorType = RankedTensorType::get(type.shape, s.builder.getF32Type());
+  Value arg = s.func.getBody().front().addArgument(tensorType, s.locOf(name));
+  s.inputs.push_back({name, "float32", type.shape});
+  return TensorAccess::make(this, s.add(arg, name, "Input", 0));
+}
+
+void Model::output(const std::string &name, Tensor value) {
+  Impl &s = TensorAccess::impl(value);
+  if (&s != state.get())
+    throw Error("output '" + name + "': the tensor belongs to another model");
+  claimName(s, name, "output");
+  s.outputs.emplace_back(name, TensorAccess::value(value));
+}
+
+Linear &Model::linear(const std::string &name, int64_t in, int64_t out,
+                      bool bias) {
+  Impl &s = *state;
+  claimName(s, name, "Linear");
+  if (in < 1 || out < 1)
+    throw Error(name + " (Linear): features must be >= 1, got " +
+                std::to_string(in) + " in and " + std::to_string(out) + " out");
+  double bound = 1.0 / std::sqrt(static_cast<double>(in));
+  s.values.push_back(s.parameter(name, "weight", {out, in}, bound));
+  s.parameterValues[name + ".weight"] = static_cast<int>(s.values.size()) - 1;
+  if (bias) {
+    s.values.push_back(s.parameter(name, "bias", {out}, bound));
+    s.parameterValues[name + ".bias"] = static_cast<int>(s.values.size()) - 1;
+  }
+  // Parameters are values but not rows of the summary.
+  s.rows.resize(s.values.size());
+  layers.push_back(
+      std::unique_ptr<Layer>(new Linear(*this, name, in, out, bias)));
+  return static_cast<Linear &>(*layers.back());
+}
+
+Conv2d &Model::conv2d(const std::string &name, int64_t in, int64_t out,
+                      int64_t kernel, Conv2dOptions options) {
+  Impl &s = *state;
+  claimName(s, name, "Conv2d");
+  if (in < 1 || out < 1 || kernel < 1 || options.groupsValue < 1 ||
+      in % options.groupsValue || out % options.groupsValue ||
+      options.strideValue < 1 || options.dilationValue < 1 ||
+      options.paddingValue < 0)
+    throw Error(name + " (Conv2d): " + std::to_string(in) + " -> " +
+                std::to_string(out) + " channels, kernel " +
+                std::to_string(kernel) + ", groups " +
+                std::to_string(options.groupsValue) +
+                " (which must divide both), stride, dilation >= 1 and "
+                "padding >= 0 are required");
+  int64_t fanIn = in / options.groupsValue * kernel * kernel;
+  double bound = 1.0 / std::sqrt(static_cast<double>(fanIn));
+  s.values.push_back(s.parameter(
+      name, "weight", {out, in / options.groupsValue, kernel, kernel}, bound));
+  s.parameterValues[name + ".weight"] = static_cast<int>(s.values.size()) - 1;
+  if (options.biasValue) {
+    s.values.push_back(s.parameter(name, "bias", {out}, bound));
+    s.parameterValues[name + ".bias"] = static_cast<int>(s.values.size()) - 1;
+  }
+  s.rows.resize(s.values.size());
+  layers.push_back(std::unique_ptr<Layer>(
+      new Conv2d(*this, name, in, out, kernel, options)));
+  return static_cast<Conv2d &>(*layers.back());
+}
+
+void Model::set_parameter(const std::string &name,
+                          const std::vector<float> &values) {
+  for (Impl::Parameter &p : state->parameters) {
+    if (p.name != name)
+      continue;
+    auto type = cast<RankedTensorType>(p.op.getType());
+    if (static_cast<int64_t>(values.size()) != type.getNumElements())
+      throw Error("parameter '" + name + "' " + shapeText(p.shape) + " has " +
+                  std::to_string(type.getNumElements()) + " values, got " +
+                  std::to_string(values.size()));
+    p.op.setValueAttr(DenseElementsAttr::get(type, ArrayRef<float>(values)));
+    return;
+  }
+  throw Error("the model has no parameter '" + name + "'");
+}
+
+std::vector<float> Model::parameter(const std::string &name) const {
+  for (Impl::Parameter &p : state->parameters)
+    if (p.name == name) {
+      auto attr = cast<DenseElementsAttr>(p.op.getValue());
+      auto values = attr.getValues<float>();
+      return std::vector<float>(values.begin(), values.end());
+    }
+  throw Error("the model has no parameter '" + name + "'");
+}
+
+std::vector<std::string> Model::parameter_names() const {
+  std::vector<std::string> names;
+  for (const Impl::Parameter &p : state->parameters)
+    names.push_back(p.name);
+  return names;
+}
+
+int64_t Model::parameter_count() const {
+  int64_t count = 0;
+  for (const Impl::Parameter &p : state->parameters) {
+    int64_t n = 1;
+    for (int64_t d : p.shape)
+      n *= d;
+    count += n;
+  }
+  return count;
+}
+
+void Model::summary(std::ostream &os) const {
+  const Impl &s = *state;
+  os << "Model: " << s.name << "\n";
+  os << std::left << std::setw(24) << "layer" << std::setw(12) << "kind"
+     << std::setw(24) << "output shape"
+     << "parameters\n";
+  for (const Impl::Row &row : s.rows) {
+    if (row.name.empty())
+      continue; // a parameter
+    os << std::setw(24) << row.name << std::setw(12) << row.kind
+       << std::setw(24) << shapeText(row.shape) << row.params << "\n";
+  }
+  os << "Total parameters: " << parameter_count() << "\n";
+  for (const auto &[name, value] : s.outputs)
+    os << "output '" << name << "': " << shapeText(shapeOf(value)) << "\n";
+}
+
+void Model::compile(const CompileOptions &options) const {
+  Impl &s = *state;
+  if (s.outputs.empty())
+    throw Error("model '" + s.name + "' has no output");
+  // The pipeline rewrites the module it is given: it gets a copy.
+  IRMapping mapping;
+  OwningOpRef<ModuleOp> copy(
+      cast<ModuleOp>(s.module->getOperation()->clone(mapping)));
+  auto func = copy->lookupSymbol<func::FuncOp>("forward");
+  OpBuilder b(func.getBody().front().getParentOp()->getContext());
+  b.setInsertionPointToEnd(&func.getBody().front());
+  SmallVector<Value> results;
+  onnx_frontend::ModelSignature signature;
+  signature.producer = "dlc C++ DSL";
+  signature.inputs = s.inputs;
+  for (const auto &[name, value] : s.outputs) {
+    results.push_back(mapping.lookup(value));
+    signature.outputs.push_back({name, "float32", shapeOf(value)});
+  }
+  func::ReturnOp::create(b, func.getLoc(), results);
+  func.setType(b.getFunctionType(func.getBody().front().getArgumentTypes(),
+                                 ValueRange(results).getTypes()));
+
+  // Diagnostics name the layer (the ops' locations).
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(copy->getContext(), [&](Diagnostic &diag) {
+    std::string where;
+    if (auto named = dyn_cast<NameLoc>(diag.getLocation()))
+      where = named.getName().str() + ": ";
+    diagnostics += where + diag.str() + "\n";
+    return success();
+  });
+  if (failed(verify(*copy)))
+    throw Error("model '" + s.name + "' does not verify:\n" + diagnostics);
+  dlc::CompileOptions compile;
+  static const std::map<Emit, dlc::Emit> emits = {
+      {Emit::Graph, dlc::Emit::Graph},   {Emit::Kernel, dlc::Emit::Kernel},
+      {Emit::Linalg, dlc::Emit::Linalg}, {Emit::LLVM, dlc::Emit::LLVM},
+      {Emit::Obj, dlc::Emit::Obj},       {Emit::So, dlc::Emit::So}};
+  compile.emit = emits.at(options.emit);
+  compile.output = options.output;
+  compile.symbolPrefix = options.symbolPrefix;
+  compile.target = {"", options.cpu, options.features};
+  std::string error;
+  if (failed(compileModule(*copy, signature, s.name, compile, error)))
+    throw Error(error + (diagnostics.empty() ? "" : "\n" + diagnostics));
+}
+
+} // namespace dlc::dsl

@@ -1,0 +1,203 @@
+//===- dlc/dsl.h - define and compile models in C++ ------------*- C++ -*-===//
+//
+// A model built here goes through the same pipeline as an imported ONNX
+// file (graph passes, fusion, kernels, codegen) and gives the same
+// artifacts: a shared library the runtime loads, or an object and header.
+//
+//   dlc::dsl::Model m("mlp");
+//   auto x = m.input("x", dlc::dsl::f32({64, 784}));
+//   auto h = dlc::dsl::relu(m.linear("fc1", 784, 128)(x));
+//   m.output("logits", m.linear("fc2", 128, 10)(h));
+//   m.summary(std::cout);
+//   m.compile("mlp.so");
+//
+// Tensors are float32 with static shapes, batch first; images are NCHW.
+// Every mistake is found while the model is built and thrown as
+// dlc::dsl::Error, whose message names the layer and both shapes, e.g.
+// "fc2 (Linear): input has 64 features, the layer expects 128".
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_DSL_H
+#define DLC_DSL_H
+
+#include <cstdint>
+#include <memory>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dlc::dsl {
+
+/// A mistake in a model definition or in its compilation.
+class Error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The type of a model input: float32 with this static shape.
+struct TensorType {
+  std::vector<int64_t> shape;
+};
+inline TensorType f32(std::vector<int64_t> shape) {
+  return TensorType{std::move(shape)};
+}
+
+class Model;
+struct TensorAccess; // the implementation's view of Tensor and Model
+
+/// A value of a model being built: an input or an op's result. Cheap to
+/// copy; usable while its Model lives, with ops of the same Model only.
+class Tensor {
+public:
+  Tensor() = default;
+  /// The static shape, as inferred when the op was added.
+  const std::vector<int64_t> &shape() const;
+  Model &model() const;
+
+private:
+  friend struct TensorAccess;
+  Tensor(Model *model, int id) : owner(model), id(id) {}
+  Model *owner = nullptr;
+  int id = -1;
+};
+
+/// max(x, 0), 1 / (1 + exp(-x)), tanh(x): elementwise.
+Tensor relu(Tensor x);
+Tensor sigmoid(Tensor x);
+Tensor tanh(Tensor x);
+/// exp(x) / sum(exp(x)) along `axis` (negative: from the end).
+Tensor softmax(Tensor x, int64_t axis = -1);
+/// [N, d1, d2, ...] -> [N, d1 * d2 * ...].
+Tensor flatten(Tensor x);
+/// Elementwise sum with numpy broadcasting.
+Tensor operator+(Tensor a, Tensor b);
+/// Matrix product [..., M, K] x [..., K, N], batch dims broadcast.
+Tensor matmul(Tensor a, Tensor b);
+/// Max over `kernel` x `kernel` windows of an NCHW tensor; `stride` 0 means
+/// the kernel size (PyTorch's default); `padding` on every side.
+Tensor max_pool2d(Tensor x, int64_t kernel, int64_t stride = 0,
+                  int64_t padding = 0);
+
+/// A layer that owns named parameters ("<layer>.weight", "<layer>.bias").
+class Layer {
+public:
+  virtual ~Layer() = default;
+  const std::string &name() const { return layerName; }
+
+protected:
+  Layer(Model &model, std::string name)
+      : owner(&model), layerName(std::move(name)) {}
+  /// Throws unless `x` is of this layer's model, of `rank` (`layout` names
+  /// it) and has `size` `unit` (features, channels) in dim 1.
+  void checkInput(Tensor x, const char *kind, size_t rank, const char *layout,
+                  int64_t size, const char *unit) const;
+  Model *owner;
+  std::string layerName;
+};
+
+/// y = x W^T + b for x [N, in]: W is [out, in] and b [out], PyTorch's
+/// layout, initialized as PyTorch does: uniform in +-1/sqrt(in).
+class Linear : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t inFeatures, outFeatures;
+  bool bias;
+
+private:
+  friend class Model;
+  Linear(Model &model, std::string name, int64_t in, int64_t out, bool bias)
+      : Layer(model, std::move(name)), inFeatures(in), outFeatures(out),
+        bias(bias) {}
+};
+
+struct Conv2dOptions {
+  int64_t strideValue = 1, paddingValue = 0, dilationValue = 1, groupsValue = 1;
+  bool biasValue = true;
+  Conv2dOptions &stride(int64_t v) { return strideValue = v, *this; }
+  Conv2dOptions &padding(int64_t v) { return paddingValue = v, *this; }
+  Conv2dOptions &dilation(int64_t v) { return dilationValue = v, *this; }
+  Conv2dOptions &groups(int64_t v) { return groupsValue = v, *this; }
+  Conv2dOptions &bias(bool v) { return biasValue = v, *this; }
+};
+
+/// 2-D convolution of NCHW input by a [out, in / groups, k, k] weight (and
+/// a bias [out]), initialized as PyTorch does: uniform in
+/// +-1/sqrt(in / groups * k * k).
+class Conv2d : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t inChannels, outChannels, kernel;
+  Conv2dOptions options;
+
+private:
+  friend class Model;
+  Conv2d(Model &model, std::string name, int64_t in, int64_t out,
+         int64_t kernel, Conv2dOptions options)
+      : Layer(model, std::move(name)), inChannels(in), outChannels(out),
+        kernel(kernel), options(options) {}
+};
+
+/// What compile() writes: a shared library (the default), an object file
+/// and its C header, or one stage's IR as text.
+enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
+
+struct CompileOptions {
+  std::string output; ///< the file to write ("-": stdout for text)
+  Emit emit = Emit::So;
+  std::string symbolPrefix = "dlc"; ///< of the exported symbols
+  std::string cpu, features;        ///< the target (default: the host)
+};
+
+/// A model: inputs, layers and functional ops, outputs.
+class Model {
+public:
+  /// `seed` makes the parameters' initial values reproducible.
+  explicit Model(std::string name, uint64_t seed = 0);
+  ~Model();
+  Model(const Model &) = delete;
+  Model &operator=(const Model &) = delete;
+
+  const std::string &name() const;
+  Tensor input(const std::string &name, const TensorType &type);
+  void output(const std::string &name, Tensor value);
+
+  Linear &linear(const std::string &name, int64_t in, int64_t out,
+                 bool bias = true);
+  Conv2d &conv2d(const std::string &name, int64_t in, int64_t out,
+                 int64_t kernel, Conv2dOptions options = {});
+
+  /// Replaces parameter `name` ("fc1.weight") with row-major `values`.
+  /// Throws on an unknown name or a wrong number of values.
+  void set_parameter(const std::string &name, const std::vector<float> &values);
+  /// The parameter's current values, row-major.
+  std::vector<float> parameter(const std::string &name) const;
+  std::vector<std::string> parameter_names() const;
+  int64_t parameter_count() const;
+
+  /// One line per layer or op: name, kind, output shape, parameters; then
+  /// the total, as Keras' model.summary() prints it.
+  void summary(std::ostream &os) const;
+
+  /// Compiles the model as `dlc model.onnx` would; throws Error on failure.
+  /// The model stays as it is: compile again with other options.
+  void compile(const CompileOptions &options) const;
+  /// A shared library for the host, as `dlc model.onnx -o output` writes.
+  void compile(const std::string &output) const {
+    CompileOptions options;
+    options.output = output;
+    compile(options);
+  }
+
+  struct Impl;
+
+private:
+  friend struct TensorAccess;
+  std::unique_ptr<Impl> state;
+  std::vector<std::unique_ptr<Layer>> layers;
+};
+
+} // namespace dlc::dsl
+
+#endif // DLC_DSL_H

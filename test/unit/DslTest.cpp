@@ -1,0 +1,192 @@
+//===- DslTest.cpp - models built with the C++ DSL, compiled and run ------===//
+//
+// Each model is compiled to a shared library, loaded by the runtime and run;
+// its outputs are compared with the same network computed here with plain
+// loops in double from the model's own parameters (read back by name).
+// Build-time mistakes must throw dlc::dsl::Error naming the layer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dlc/dsl.h"
+#include "dlc/runtime.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace nn = dlc::dsl;
+
+namespace {
+
+/// Compiles `m`, runs it on `input` ([shape]) and returns its first output.
+std::vector<float> compileAndRun(const nn::Model &m, std::vector<float> input,
+                                 const std::vector<int64_t> &shape,
+                                 const std::vector<int64_t> &outShape) {
+  std::string lib = ::testing::TempDir() + "dsl_" + m.name() + ".so";
+  m.compile(lib);
+  dlc_model *model = nullptr;
+  EXPECT_EQ(dlc_model_load(lib.c_str(), &model), DLC_OK) << dlc_last_error();
+  if (!model)
+    return {};
+  int64_t count = 1;
+  for (int64_t d : outShape)
+    count *= d;
+  std::vector<float> out(count);
+  dlc_tensor in{input.data(), DLC_FLOAT32, static_cast<int32_t>(shape.size()),
+                shape.data()};
+  dlc_tensor res{out.data(), DLC_FLOAT32, static_cast<int32_t>(outShape.size()),
+                 outShape.data()};
+  EXPECT_EQ(dlc_model_run(model, &in, 1, &res, 1), DLC_OK) << dlc_last_error();
+  dlc_model_free(model);
+  return out;
+}
+
+void expectNear(const std::vector<float> &got,
+                const std::vector<double> &want) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-5 + 1e-5 * std::fabs(want[i]))
+        << "element " << i;
+}
+
+/// y = x W^T + b for x [n, in], W [out, in].
+std::vector<double> linear(const std::vector<double> &x, int64_t n, int64_t in,
+                           const std::vector<float> &w,
+                           const std::vector<float> &b, int64_t out) {
+  std::vector<double> y(n * out);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < out; ++o) {
+      double acc = b[o];
+      for (int64_t k = 0; k < in; ++k)
+        acc += x[i * in + k] * w[o * in + k];
+      y[i * out + o] = acc;
+    }
+  return y;
+}
+
+TEST(DslTest, MlpMatchesLoops) {
+  nn::Model m("mlp", /*seed=*/7);
+  nn::Tensor x = m.input("x", nn::f32({2, 4}));
+  nn::Tensor h = nn::relu(m.linear("fc1", 4, 3)(x));
+  m.output("probs", nn::softmax(m.linear("fc2", 3, 2)(h)));
+  std::vector<float> input = {0.5f,   -1.0f, 2.0f, 0.25f,
+                              -0.75f, 1.5f,  0.0f, -2.0f};
+  std::vector<float> got = compileAndRun(m, input, {2, 4}, {2, 2});
+
+  std::vector<double> xs(input.begin(), input.end());
+  auto y1 =
+      linear(xs, 2, 4, m.parameter("fc1.weight"), m.parameter("fc1.bias"), 3);
+  for (double &v : y1)
+    v = std::max(v, 0.0);
+  auto y2 =
+      linear(y1, 2, 3, m.parameter("fc2.weight"), m.parameter("fc2.bias"), 2);
+  for (int64_t i = 0; i < 2; ++i) {
+    double a = std::exp(y2[2 * i]), b = std::exp(y2[2 * i + 1]);
+    y2[2 * i] = a / (a + b);
+    y2[2 * i + 1] = b / (a + b);
+  }
+  expectNear(got, y2);
+}
+
+TEST(DslTest, ConvNetMatchesLoops) {
+  nn::Model m("convnet", /*seed=*/3);
+  nn::Tensor x = m.input("x", nn::f32({1, 1, 6, 6}));
+  nn::Tensor c =
+      nn::relu(m.conv2d("conv", 1, 2, 3, nn::Conv2dOptions().padding(1))(x));
+  nn::Tensor p = nn::max_pool2d(c, 2);
+  m.output("y", m.linear("fc", 2 * 3 * 3, 3)(nn::flatten(p)));
+  EXPECT_EQ(p.shape(), (std::vector<int64_t>{1, 2, 3, 3}));
+  std::vector<float> input(36);
+  for (int i = 0; i < 36; ++i)
+    input[i] = std::sin(0.7 * i);
+  std::vector<float> got = compileAndRun(m, input, {1, 1, 6, 6}, {1, 3});
+
+  auto w = m.parameter("conv.weight"), b = m.parameter("conv.bias");
+  std::vector<double> conv(2 * 36);
+  for (int f = 0; f < 2; ++f)
+    for (int y = 0; y < 6; ++y)
+      for (int xx = 0; xx < 6; ++xx) {
+        double acc = b[f];
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx) {
+            int iy = y + ky - 1, ix = xx + kx - 1;
+            if (iy >= 0 && iy < 6 && ix >= 0 && ix < 6)
+              acc += input[iy * 6 + ix] * w[f * 9 + ky * 3 + kx];
+          }
+        conv[f * 36 + y * 6 + xx] = std::max(acc, 0.0);
+      }
+  std::vector<double> pooled(2 * 9);
+  for (int f = 0; f < 2; ++f)
+    for (int y = 0; y < 3; ++y)
+      for (int xx = 0; xx < 3; ++xx) {
+        double v = -INFINITY;
+        for (int dy = 0; dy < 2; ++dy)
+          for (int dx = 0; dx < 2; ++dx)
+            v = std::max(v, conv[f * 36 + (2 * y + dy) * 6 + 2 * xx + dx]);
+        pooled[f * 9 + y * 3 + xx] = v;
+      }
+  expectNear(got, linear(pooled, 1, 18, m.parameter("fc.weight"),
+                         m.parameter("fc.bias"), 3));
+}
+
+/// The message of the Error `f` throws ("" if it throws none).
+template <typename F> std::string errorOf(F f) {
+  try {
+    f();
+  } catch (const nn::Error &e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(DslTest, MistakesNameTheLayer) {
+  nn::Model m("bad");
+  nn::Tensor x = m.input("x", nn::f32({8, 64}));
+  nn::Linear &fc2 = m.linear("fc2", 128, 10);
+  EXPECT_EQ(errorOf([&] { fc2(x); }),
+            "fc2 (Linear): input has 64 features, the layer expects 128");
+  nn::Tensor img = m.input("img", nn::f32({1, 6, 8, 8}));
+  nn::Conv2d &conv2 = m.conv2d("conv2", 8, 16, 3);
+  EXPECT_EQ(errorOf([&] { conv2(img); }),
+            "conv2 (Conv2d): input has 6 channels, the layer expects 8");
+  nn::Tensor other = m.input("other", nn::f32({8, 3}));
+  EXPECT_NE(errorOf([&] { x + other; }).find("add_1 (Add): "),
+            std::string::npos);
+  EXPECT_EQ(errorOf([&] { m.linear("fc2", 4, 4); }),
+            "Linear 'fc2': the model already has something of that name");
+  EXPECT_EQ(errorOf([&] { m.set_parameter("fc3.weight", {1.0f}); }),
+            "the model has no parameter 'fc3.weight'");
+  EXPECT_EQ(errorOf([&] { m.set_parameter("fc2.bias", {1.0f}); }),
+            "parameter 'fc2.bias' [10] has 10 values, got 1");
+  EXPECT_EQ(errorOf([&] { m.compile("never.so"); }),
+            "model 'bad' has no output");
+  nn::Model n("elsewhere");
+  EXPECT_EQ(errorOf([&] { n.output("y", x); }),
+            "output 'y': the tensor belongs to another model");
+}
+
+TEST(DslTest, SeededParametersAndSummary) {
+  auto build = [](uint64_t seed) {
+    auto m = std::make_unique<nn::Model>("lenet_head", seed);
+    nn::Tensor x = m->input("x", nn::f32({1, 120}));
+    m->output("y", m->linear("fc", 120, 84)(x));
+    return m;
+  };
+  auto a = build(1), b = build(1), c = build(2);
+  EXPECT_EQ(a->parameter("fc.weight"), b->parameter("fc.weight"));
+  EXPECT_NE(a->parameter("fc.weight"), c->parameter("fc.weight"));
+  for (float v : a->parameter("fc.weight"))
+    EXPECT_LE(std::fabs(v), 1.0 / std::sqrt(120.0));
+  EXPECT_EQ(a->parameter_count(), 120 * 84 + 84);
+  std::ostringstream os;
+  a->summary(os);
+  EXPECT_NE(os.str().find("fc                      Linear      [1, 84]"),
+            std::string::npos)
+      << os.str();
+  EXPECT_NE(os.str().find("Total parameters: 10164"), std::string::npos);
+}
+
+} // namespace
