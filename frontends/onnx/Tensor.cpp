@@ -259,8 +259,8 @@ LogicalResult importSize(ImportContext &ctx) {
 /// entries: constant indices are checked now; others get a graph
 /// check_indices that fails the call at run time (the op itself clamps).
 LogicalResult checkIndices(ImportContext &ctx, Value indices, int64_t n,
-                           int64_t axis) {
-  std::string what = "input '" + ctx.node->input(1) + "'";
+                           int64_t axis, const std::string &component = "") {
+  std::string what = "input '" + ctx.node->input(1) + "'" + component;
   std::string range = "[" + std::to_string(-n) + ", " + std::to_string(n - 1) +
                       "] (axis " + std::to_string(axis) + " of '" +
                       ctx.node->input(0) + "' has " + std::to_string(n) +
@@ -283,6 +283,35 @@ LogicalResult checkIndices(ImportContext &ctx, Value indices, int64_t n,
       ctx.builder.getStringAttr(describeNode(*ctx.node, ctx.nodeIndex) + ": " +
                                 what + " holds an index outside " + range),
       IntegerAttr());
+  return success();
+}
+
+/// GatherND's and ScatterND's indices [..., K]: component k indexes dim
+/// `first + k` of the data; each is checked as a Gather index is.
+LogicalResult checkIndexTuples(ImportContext &ctx, Value data, Value indices,
+                               int64_t first) {
+  auto dataType = ImportContext::typeOf(data);
+  auto type = ImportContext::typeOf(indices);
+  if (type.getRank() == 0)
+    return ctx.error("input '" + ctx.node->input(1) + "' is a scalar");
+  int64_t rank = type.getRank(), k = type.getDimSize(rank - 1);
+  if (first < 0 || first + k > dataType.getRank())
+    return success(); // the op's own shape inference reports it
+  auto &b = ctx.builder;
+  for (int64_t c = 0; c < k; ++c) {
+    SmallVector<int64_t> starts(rank, 0), sizes(type.getShape()),
+        steps(rank, 1);
+    starts[rank - 1] = c;
+    sizes[rank - 1] = 1;
+    Value component = ctx.build<graph::SliceOp>(
+        indices, b.getDenseI64ArrayAttr(starts), b.getDenseI64ArrayAttr(sizes),
+        b.getDenseI64ArrayAttr(steps));
+    if (!component ||
+        failed(checkIndices(ctx, component, dataType.getDimSize(first + c),
+                            first + c,
+                            " (component " + std::to_string(c) + ")")))
+      return failure();
+  }
   return success();
 }
 
@@ -354,9 +383,14 @@ LogicalResult importScatterElements(ImportContext &ctx) {
   Value data = ctx.input(0), indices = ctx.input(1), updates = ctx.input(2);
   if (!data || !indices || !updates)
     return failure();
+  if (ImportContext::typeOf(data).getRank() == 0)
+    return ctx.error("input '" + ctx.node->input(0) + "' is a scalar; it "
+                     "needs an axis to index");
   auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0),
                                 ImportContext::typeOf(data).getRank());
-  if (!axis)
+  if (!axis || failed(checkIndices(ctx, indices,
+                                   ImportContext::typeOf(data).getDimSize(*axis),
+                                   *axis)))
     return failure();
   std::string reduction = ctx.stringAttr("reduction", "none");
   auto &b = ctx.builder;
@@ -370,8 +404,11 @@ LogicalResult importGatherND(ImportContext &ctx) {
   Value data = ctx.input(0), indices = ctx.input(1);
   if (!data || !indices)
     return failure();
+  int64_t batchDims = ctx.intAttr("batch_dims", 0);
+  if (failed(checkIndexTuples(ctx, data, indices, batchDims)))
+    return failure();
   Value result = ctx.build<graph::GatherNDOp>(
-      data, indices, ctx.builder.getI64IntegerAttr(ctx.intAttr("batch_dims", 0)));
+      data, indices, ctx.builder.getI64IntegerAttr(batchDims));
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }
@@ -379,6 +416,8 @@ LogicalResult importGatherND(ImportContext &ctx) {
 LogicalResult importScatterND(ImportContext &ctx) {
   Value data = ctx.input(0), indices = ctx.input(1), updates = ctx.input(2);
   if (!data || !indices || !updates)
+    return failure();
+  if (failed(checkIndexTuples(ctx, data, indices, 0)))
     return failure();
   Value result = ctx.build<graph::ScatterNDOp>(
       data, indices, updates,

@@ -8,6 +8,10 @@ never a clamped result.
   the values taken here; an index of 3 or -4 must fail: dlc-run exits 2,
   names node 'rows' (Gather) and saves no output.
 - gather_elements: GatherElements along axis 1 with int32 indices; same.
+- gather_nd: GatherND of (row, column) pairs; a column of 4 must fail
+  naming the component.
+- scatter_elements: ScatterElements of two updates into rows given at run
+  time; a row of 3 must fail.
 - embedding training: Gather of a trained table by a label-like input, a
   training library; a step with a bad index fails naming the node.
 
@@ -39,6 +43,30 @@ def gather_elements_model():
                        'attribute { name: "axis" type: INT i: 1 }', "pick")],
                  [value_info("idx", I32, [3, 2])], [value_info("y", F32, [3, 2])])
     return text.replace(" input {", " %s input {" % initializer("data", [3, 4], DATA), 1)
+
+
+def gather_nd_model():
+    text = model([node("GatherND", ["data", "idx"], ["y"], "", "pick_nd")],
+                 [value_info("idx", I64, [2, 2])], [value_info("y", F32, [2])])
+    return text.replace(" input {", " %s input {" % initializer("data", [3, 4], DATA), 1)
+
+
+def gather_nd_ref(idx):
+    return [DATA[4 * (r % 3) + (c % 4)] for r, c in zip(idx[0::2], idx[1::2])]
+
+
+def scatter_model():
+    text = model([node("ScatterElements", ["data", "idx", "upd"], ["y"], "", "put")],
+                 [value_info("idx", I64, [1, 2])], [value_info("y", F32, [3, 4])])
+    return text.replace(" input {", " %s %s input {" % (
+        initializer("data", [3, 4], DATA), initializer("upd", [1, 2], [-1.0, -2.0])), 1)
+
+
+def scatter_ref(idx):
+    out = list(DATA)
+    for col, (row, value) in enumerate(zip(idx, [-1.0, -2.0])):
+        out[4 * (row % 3) + col] = value
+    return out
 
 
 def gather_ref(idx):
@@ -85,7 +113,12 @@ def main():
               [[0, 2, -1, -3]], [[0, 3, 1, 1], [-4, 0, 0, 0]]),
              ("gather_elements", gather_elements_model(), I32, [3, 2], gather_elements_ref, [3, 2],
               "node 'pick' (GatherElements)", [[0, 3, -1, 2, -4, 1]],
-              [[0, 4, 0, 0, 0, 0], [0, 0, 0, 0, -5, 0]])]
+              [[0, 4, 0, 0, 0, 0], [0, 0, 0, 0, -5, 0]]),
+             ("gather_nd", gather_nd_model(), I64, [2, 2], gather_nd_ref, [2],
+              "node 'pick_nd' (GatherND): input 'idx' (component 1) holds an index outside "
+              "[-4, 3]", [[0, 3, -1, -4]], [[0, 4, 1, 1]]),
+             ("scatter_elements", scatter_model(), I64, [1, 2], scatter_ref, [3, 4],
+              "node 'put' (ScatterElements)", [[2, -3]], [[3, 0]])]
     for name, text, elem, dims, ref, out_dims, who, good, bad in cases:
         lib = compile_model(name, text)
         if not lib:
