@@ -8,7 +8,7 @@ if [ $# -gt 0 ]; then
   packages=("$@")
 else
 packages=(
-  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
+  llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22 libclang-rt-22-dev
   cmake ninja-build ccache
   libprotobuf-dev protobuf-compiler
   flatbuffers-compiler libflatbuffers-dev
