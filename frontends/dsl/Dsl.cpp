@@ -26,6 +26,7 @@
 #include <cmath>
 #include <iomanip>
 #include <map>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -92,6 +93,13 @@ struct Model::Impl {
               Args &&...args) {
     auto op = Op::create(builder, locOf(layer), builder.getNoneType(),
                          std::forward<Args>(args)...);
+    return inferTypes(op.getOperation(), layer, kind);
+  }
+
+  /// Sets `op`'s result types from its inference, or erases it and throws.
+  /// Returns its first result.
+  Value inferTypes(Operation *op, const std::string &layer,
+                   const std::string &kind) {
     SmallVector<Type> types;
     std::string message;
     LogicalResult inferred = failure();
@@ -100,11 +108,9 @@ struct Model::Impl {
         message = diag.str();
         return success();
       });
-      inferred = cast<InferTypeOpInterface>(op.getOperation())
-                     .inferReturnTypes(
-                         &context, op->getLoc(), op->getOperands(),
-                         op->getAttrDictionary(), op->getPropertiesStorage(),
-                         op->getRegions(), types);
+      inferred = cast<InferTypeOpInterface>(op).inferReturnTypes(
+          &context, op->getLoc(), op->getOperands(), op->getAttrDictionary(),
+          op->getPropertiesStorage(), op->getRegions(), types);
     }
     if (failed(inferred)) {
       op->erase();
@@ -112,18 +118,23 @@ struct Model::Impl {
           layer + " (" + kind + "): " +
           (message.empty() ? "invalid operands or attributes" : message));
     }
-    op->getResult(0).setType(types.front());
+    for (auto [result, type] : llvm::zip(op->getResults(), types))
+      result.setType(type);
     return op->getResult(0);
   }
 
-  /// A new parameter "<layer>.<what>" of `shape`, uniform in +-bound.
+  /// A new parameter "<layer>.<what>" of `shape`, uniform in +-bound, or
+  /// every element `*fill` when given.
   Value parameter(const std::string &layer, const std::string &what,
-                  const std::vector<int64_t> &shape, double bound) {
+                  const std::vector<int64_t> &shape, double bound,
+                  std::optional<float> fill = std::nullopt) {
     int64_t count = 1;
     for (int64_t d : shape)
       count *= d;
-    std::vector<float> data(count);
+    std::vector<float> data(count, fill.value_or(0.0f));
     for (float &v : data) {
+      if (fill)
+        break;
       // 53 random bits as a double in [0, 1): the same values on every
       // platform for a seed (std's distributions are not specified).
       double unit = static_cast<double>(rng() >> 11) * 0x1.0p-53;
@@ -135,6 +146,18 @@ struct Model::Impl {
         DenseElementsAttr::get(type, ArrayRef<float>(data)));
     parameters.push_back({layer + "." + what, shape, constant});
     return constant;
+  }
+
+  /// Adds parameter "<layer>.<what>" as a value layers look up by name.
+  void addParameter(const std::string &layer, const std::string &what,
+                    const std::vector<int64_t> &shape, double bound,
+                    std::optional<float> fill = std::nullopt) {
+    values.push_back(parameter(layer, what, shape, bound, fill));
+    parameterValues[layer + "." + what] = static_cast<int>(values.size()) - 1;
+    rows.resize(values.size()); // parameters are not rows of the summary
+  }
+  Value parameterValue(const std::string &name) {
+    return values[parameterValues.at(name)];
   }
 
   struct Parameter {
@@ -278,25 +301,98 @@ Tensor matmul(Tensor a, Tensor b) {
   return result(a, v, name, "MatMul");
 }
 
-Tensor max_pool2d(Tensor x, int64_t kernel, int64_t stride, int64_t padding) {
+namespace {
+
+/// A square pooling window over an NCHW tensor: graph op `Op` with `extra`
+/// attributes after the common ones; `stride` 0 means the kernel size.
+template <typename Op, typename... Extra>
+Tensor pool2d(Tensor x, const std::string &prefix, const std::string &kind,
+              int64_t kernel, int64_t stride, int64_t padding, Extra... extra) {
   Model::Impl &s = TensorAccess::impl(x);
-  std::string name = s.autoName("max_pool2d");
+  std::string name = s.autoName(prefix);
   if (x.shape().size() != 4)
-    throw Error(name + " (MaxPool2d): input " + shapeText(x.shape()) +
+    throw Error(name + " (" + kind + "): input " + shapeText(x.shape()) +
                 " is not NCHW");
   if (kernel < 1 || stride < 0 || padding < 0 || padding * 2 > kernel)
-    throw Error(name + " (MaxPool2d): kernel " + std::to_string(kernel) +
+    throw Error(name + " (" + kind + "): kernel " + std::to_string(kernel) +
                 ", stride " + std::to_string(stride) + ", padding " +
                 std::to_string(padding) + " are not a valid window");
   int64_t step = stride == 0 ? kernel : stride;
   auto &b = s.builder;
-  Value v = s.build<graph::MaxPool2dOp>(
-      name, "MaxPool2d", TensorAccess::value(x),
+  Value v = s.build<Op>(
+      name, kind, TensorAccess::value(x),
       b.getDenseI64ArrayAttr({kernel, kernel}),
       b.getDenseI64ArrayAttr({step, step}),
       b.getDenseI64ArrayAttr({padding, padding, padding, padding}),
-      b.getDenseI64ArrayAttr({1, 1}), b.getBoolAttr(false));
-  return result(x, v, name, "MaxPool2d");
+      b.getDenseI64ArrayAttr({1, 1}), b.getBoolAttr(false), extra...);
+  return result(x, v, name, kind);
+}
+
+} // namespace
+
+Tensor max_pool2d(Tensor x, int64_t kernel, int64_t stride, int64_t padding) {
+  return pool2d<graph::MaxPool2dOp>(x, "max_pool2d", "MaxPool2d", kernel,
+                                    stride, padding);
+}
+
+Tensor avg_pool2d(Tensor x, int64_t kernel, int64_t stride, int64_t padding) {
+  // PyTorch's default: padding counts in the divisor.
+  BoolAttr countIncludePad = TensorAccess::impl(x).builder.getBoolAttr(true);
+  return pool2d<graph::AvgPool2dOp>(x, "avg_pool2d", "AvgPool2d", kernel,
+                                    stride, padding, countIncludePad);
+}
+
+Tensor reshape(Tensor x, std::vector<int64_t> shape) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("reshape");
+  int64_t total = 1, known = 1, unknown = -1;
+  for (int64_t d : x.shape())
+    total *= d;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == -1 && unknown < 0) {
+      unknown = static_cast<int64_t>(i);
+      continue;
+    }
+    if (shape[i] < 0)
+      throw Error(name + " (Reshape): " + shapeText(shape) +
+                  " has a negative dim other than one -1");
+    known *= shape[i];
+  }
+  if (unknown >= 0 && known > 0 && total % known == 0)
+    shape[unknown] = total / known;
+  Value v = s.build<graph::ReshapeOp>(name, "Reshape", TensorAccess::value(x),
+                                      s.builder.getDenseI64ArrayAttr(shape));
+  return result(x, v, name, "Reshape");
+}
+
+Tensor transpose(Tensor x, std::vector<int64_t> perm) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("transpose");
+  Value v =
+      s.build<graph::TransposeOp>(name, "Transpose", TensorAccess::value(x),
+                                  s.builder.getDenseI64ArrayAttr(perm));
+  return result(x, v, name, "Transpose");
+}
+
+Tensor concat(const std::vector<Tensor> &xs, int64_t axis) {
+  if (xs.empty())
+    throw Error("concat: no tensors to join");
+  Model::Impl &s = TensorAccess::impl(xs.front());
+  std::string name = s.autoName("concat");
+  SmallVector<Value> values;
+  for (const Tensor &x : xs) {
+    if (&TensorAccess::impl(x) != &s)
+      throw Error(name + " (Concat): the tensors belong to different models");
+    values.push_back(TensorAccess::value(x));
+  }
+  int64_t rank = static_cast<int64_t>(xs.front().shape().size());
+  if (axis < -rank || axis >= rank)
+    throw Error(name + " (Concat): axis " + std::to_string(axis) +
+                " is outside a tensor of rank " + std::to_string(rank));
+  Value v = s.build<graph::ConcatOp>(
+      name, "Concat", values,
+      s.builder.getI64IntegerAttr(axis < 0 ? axis + rank : axis));
+  return result(xs.front(), v, name, "Concat");
 }
 
 //===----------------------------------------------------------------------===//
@@ -321,15 +417,14 @@ Tensor Linear::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
   checkInput(x, "Linear", 2, "[batch, features]", inFeatures, "features");
   auto &b = s.builder;
-  Value weight = s.values[s.parameterValues.at(layerName + ".weight")];
+  Value weight = s.parameterValue(layerName + ".weight");
   Value y = s.build<graph::MatmulOp>(layerName, "Linear",
                                      TensorAccess::value(x), weight,
                                      b.getBoolAttr(false), b.getBoolAttr(true));
   if (bias)
-    y = s.build<graph::AddOp>(
-        layerName, "Linear", y,
-        s.values[s.parameterValues.at(layerName + ".bias")],
-        b.getBoolAttr(false));
+    y = s.build<graph::AddOp>(layerName, "Linear", y,
+                              s.parameterValue(layerName + ".bias"),
+                              b.getBoolAttr(false));
   int64_t params = inFeatures * outFeatures + (bias ? outFeatures : 0);
   return result(x, y, layerName, "Linear", params);
 }
@@ -340,18 +435,51 @@ Tensor Conv2d::operator()(Tensor x) const {
   auto &b = s.builder;
   int64_t p = options.paddingValue, st = options.strideValue,
           d = options.dilationValue;
-  Value bias = options.biasValue
-                   ? s.values[s.parameterValues.at(layerName + ".bias")]
-                   : Value();
+  Value bias =
+      options.biasValue ? s.parameterValue(layerName + ".bias") : Value();
   Value y = s.build<graph::Conv2dOp>(
       layerName, "Conv2d", TensorAccess::value(x),
-      s.values[s.parameterValues.at(layerName + ".weight")], bias,
+      s.parameterValue(layerName + ".weight"), bias,
       b.getDenseI64ArrayAttr({st, st}), b.getDenseI64ArrayAttr({p, p, p, p}),
       b.getDenseI64ArrayAttr({d, d}), b.getI64IntegerAttr(options.groupsValue));
   int64_t params =
       outChannels * (inChannels / options.groupsValue) * kernel * kernel +
       (options.biasValue ? outChannels : 0);
   return result(x, y, layerName, "Conv2d", params);
+}
+
+Tensor BatchNorm2d::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  checkInput(x, "BatchNorm2d", 4, "NCHW", channels, "channels");
+  Value y = s.build<graph::BatchNormOp>(
+      layerName, "BatchNorm2d", TensorAccess::value(x),
+      s.parameterValue(layerName + ".weight"),
+      s.parameterValue(layerName + ".bias"),
+      s.parameterValue(layerName + ".running_mean"),
+      s.parameterValue(layerName + ".running_var"),
+      s.builder.getF32FloatAttr(static_cast<float>(eps)));
+  return result(x, y, layerName, "BatchNorm2d", 4 * channels);
+}
+
+Tensor LayerNorm::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string who = layerName + " (LayerNorm): ";
+  if (&x.model() != owner)
+    throw Error(who + "the input belongs to another model");
+  const std::vector<int64_t> &shape = x.shape();
+  if (shape.empty() || shape.back() != features)
+    throw Error(who + "input " + shapeText(shape) + " does not end in " +
+                std::to_string(features) + " features");
+  // Three results (the output, and the mean and 1/std a gradient reads).
+  Type none = s.builder.getNoneType();
+  auto op = graph::LayerNormOp::create(
+      s.builder, s.locOf(layerName), TypeRange{none, none, none},
+      TensorAccess::value(x), s.parameterValue(layerName + ".weight"),
+      s.parameterValue(layerName + ".bias"),
+      s.builder.getI64IntegerAttr(static_cast<int64_t>(shape.size()) - 1),
+      s.builder.getF32FloatAttr(static_cast<float>(eps)));
+  Value y = s.inferTypes(op.getOperation(), layerName, "LayerNorm");
+  return result(x, y, layerName, "LayerNorm", 2 * features);
 }
 
 //===----------------------------------------------------------------------===//
@@ -406,14 +534,9 @@ Linear &Model::linear(const std::string &name, int64_t in, int64_t out,
     throw Error(name + " (Linear): features must be >= 1, got " +
                 std::to_string(in) + " in and " + std::to_string(out) + " out");
   double bound = 1.0 / std::sqrt(static_cast<double>(in));
-  s.values.push_back(s.parameter(name, "weight", {out, in}, bound));
-  s.parameterValues[name + ".weight"] = static_cast<int>(s.values.size()) - 1;
-  if (bias) {
-    s.values.push_back(s.parameter(name, "bias", {out}, bound));
-    s.parameterValues[name + ".bias"] = static_cast<int>(s.values.size()) - 1;
-  }
-  // Parameters are values but not rows of the summary.
-  s.rows.resize(s.values.size());
+  s.addParameter(name, "weight", {out, in}, bound);
+  if (bias)
+    s.addParameter(name, "bias", {out}, bound);
   layers.push_back(
       std::unique_ptr<Layer>(new Linear(*this, name, in, out, bias)));
   return static_cast<Linear &>(*layers.back());
@@ -435,17 +558,41 @@ Conv2d &Model::conv2d(const std::string &name, int64_t in, int64_t out,
                 "padding >= 0 are required");
   int64_t fanIn = in / options.groupsValue * kernel * kernel;
   double bound = 1.0 / std::sqrt(static_cast<double>(fanIn));
-  s.values.push_back(s.parameter(
-      name, "weight", {out, in / options.groupsValue, kernel, kernel}, bound));
-  s.parameterValues[name + ".weight"] = static_cast<int>(s.values.size()) - 1;
-  if (options.biasValue) {
-    s.values.push_back(s.parameter(name, "bias", {out}, bound));
-    s.parameterValues[name + ".bias"] = static_cast<int>(s.values.size()) - 1;
-  }
-  s.rows.resize(s.values.size());
+  s.addParameter(name, "weight",
+                 {out, in / options.groupsValue, kernel, kernel}, bound);
+  if (options.biasValue)
+    s.addParameter(name, "bias", {out}, bound);
   layers.push_back(std::unique_ptr<Layer>(
       new Conv2d(*this, name, in, out, kernel, options)));
   return static_cast<Conv2d &>(*layers.back());
+}
+
+BatchNorm2d &Model::batch_norm2d(const std::string &name, int64_t channels,
+                                 double eps) {
+  Impl &s = *state;
+  claimName(s, name, "BatchNorm2d");
+  if (channels < 1 || !(eps >= 0))
+    throw Error(name + " (BatchNorm2d): channels must be >= 1 and eps >= 0");
+  s.addParameter(name, "weight", {channels}, 0, 1.0f);
+  s.addParameter(name, "bias", {channels}, 0, 0.0f);
+  s.addParameter(name, "running_mean", {channels}, 0, 0.0f);
+  s.addParameter(name, "running_var", {channels}, 0, 1.0f);
+  layers.push_back(
+      std::unique_ptr<Layer>(new BatchNorm2d(*this, name, channels, eps)));
+  return static_cast<BatchNorm2d &>(*layers.back());
+}
+
+LayerNorm &Model::layer_norm(const std::string &name, int64_t features,
+                             double eps) {
+  Impl &s = *state;
+  claimName(s, name, "LayerNorm");
+  if (features < 1 || !(eps >= 0))
+    throw Error(name + " (LayerNorm): features must be >= 1 and eps >= 0");
+  s.addParameter(name, "weight", {features}, 0, 1.0f);
+  s.addParameter(name, "bias", {features}, 0, 0.0f);
+  layers.push_back(
+      std::unique_ptr<Layer>(new LayerNorm(*this, name, features, eps)));
+  return static_cast<LayerNorm &>(*layers.back());
 }
 
 void Model::set_parameter(const std::string &name,

@@ -132,6 +132,66 @@ TEST(DslTest, ConvNetMatchesLoops) {
                          m.parameter("fc.bias"), 3));
 }
 
+TEST(DslTest, NormsPoolingAndShapesMatchLoops) {
+  nn::Model m("norms");
+  nn::Tensor x = m.input("x", nn::f32({2, 3, 4, 4}));
+  nn::Tensor b = m.batch_norm2d("bn", 3)(x);
+  nn::Tensor p = nn::avg_pool2d(b, 2);
+  nn::Tensor t = nn::reshape(nn::transpose(p, {0, 2, 3, 1}), {2, -1});
+  EXPECT_EQ(t.shape(), (std::vector<int64_t>{2, 12}));
+  nn::Tensor l = m.layer_norm("ln", 12)(t);
+  m.output("y", nn::concat({l, t}, 1));
+  std::vector<float> gamma = {1.5f, 0.5f, -1.0f}, beta = {0.1f, -0.2f, 0.3f},
+                     mean = {0.2f, -0.1f, 0.0f}, var = {0.5f, 2.0f, 1.0f};
+  m.set_parameter("bn.weight", gamma);
+  m.set_parameter("bn.bias", beta);
+  m.set_parameter("bn.running_mean", mean);
+  m.set_parameter("bn.running_var", var);
+  std::vector<float> lnWeight(12), lnBias(12);
+  for (int i = 0; i < 12; ++i) {
+    lnWeight[i] = 0.5f + 0.1f * i;
+    lnBias[i] = 0.05f * i - 0.3f;
+  }
+  m.set_parameter("ln.weight", lnWeight);
+  m.set_parameter("ln.bias", lnBias);
+  std::vector<float> input(96);
+  for (int i = 0; i < 96; ++i)
+    input[i] = std::cos(0.37 * i) * 2;
+  std::vector<float> got = compileAndRun(m, input, {2, 3, 4, 4}, {2, 24});
+
+  // bn, then 2x2 average pool, then NHWC order: [2, 2, 2, 3] -> [2, 12].
+  std::vector<double> flat(24);
+  for (int n = 0; n < 2; ++n)
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 2; ++y)
+        for (int xx = 0; xx < 2; ++xx) {
+          double sum = 0;
+          for (int dy = 0; dy < 2; ++dy)
+            for (int dx = 0; dx < 2; ++dx) {
+              double v =
+                  input[((n * 3 + c) * 4 + 2 * y + dy) * 4 + 2 * xx + dx];
+              sum +=
+                  (v - mean[c]) / std::sqrt(var[c] + 1e-5) * gamma[c] + beta[c];
+            }
+          flat[n * 12 + (y * 2 + xx) * 3 + c] = sum / 4;
+        }
+  std::vector<double> want(48);
+  for (int n = 0; n < 2; ++n) {
+    double mu = 0, sq = 0;
+    for (int i = 0; i < 12; ++i)
+      mu += flat[n * 12 + i] / 12;
+    for (int i = 0; i < 12; ++i)
+      sq += (flat[n * 12 + i] - mu) * (flat[n * 12 + i] - mu) / 12;
+    for (int i = 0; i < 12; ++i) {
+      want[n * 24 + i] =
+          (flat[n * 12 + i] - mu) / std::sqrt(sq + 1e-5) * lnWeight[i] +
+          lnBias[i];
+      want[n * 24 + 12 + i] = flat[n * 12 + i];
+    }
+  }
+  expectNear(got, want);
+}
+
 /// The message of the Error `f` throws ("" if it throws none).
 template <typename F> std::string errorOf(F f) {
   try {

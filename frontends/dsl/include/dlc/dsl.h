@@ -80,6 +80,17 @@ Tensor matmul(Tensor a, Tensor b);
 Tensor max_pool2d(Tensor x, int64_t kernel, int64_t stride = 0,
                   int64_t padding = 0);
 
+/// Average over `kernel` x `kernel` windows of an NCHW tensor, padding
+/// counted in the divisor (PyTorch's default); `stride` 0 means the kernel.
+Tensor avg_pool2d(Tensor x, int64_t kernel, int64_t stride = 0,
+                  int64_t padding = 0);
+/// The same elements in `shape` (one dim may be -1: what is left).
+Tensor reshape(Tensor x, std::vector<int64_t> shape);
+/// Dims permuted: result dim i is input dim perm[i].
+Tensor transpose(Tensor x, std::vector<int64_t> perm);
+/// Joined along `axis`; the other dims must agree.
+Tensor concat(const std::vector<Tensor> &xs, int64_t axis);
+
 /// A layer that owns named parameters ("<layer>.weight", "<layer>.bias").
 class Layer {
 public:
@@ -139,6 +150,37 @@ private:
         kernel(kernel), options(options) {}
 };
 
+/// Inference batch normalization of NCHW input over its channels:
+/// (x - running_mean) / sqrt(running_var + eps) * weight + bias, with
+/// "<layer>.weight", ".bias", ".running_mean", ".running_var" ([C] each;
+/// 1, 0, 0, 1 as PyTorch starts them; set trained values by name).
+class BatchNorm2d : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t channels;
+  double eps;
+
+private:
+  friend class Model;
+  BatchNorm2d(Model &model, std::string name, int64_t channels, double eps)
+      : Layer(model, std::move(name)), channels(channels), eps(eps) {}
+};
+
+/// Normalization over the last dim of `features` elements:
+/// (x - mean) / sqrt(var + eps) * weight + bias ("<layer>.weight",
+/// ".bias", [features], starting at 1 and 0).
+class LayerNorm : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t features;
+  double eps;
+
+private:
+  friend class Model;
+  LayerNorm(Model &model, std::string name, int64_t features, double eps)
+      : Layer(model, std::move(name)), features(features), eps(eps) {}
+};
+
 /// What compile() writes: a shared library (the default), an object file
 /// and its C header, or one stage's IR as text.
 enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
@@ -167,6 +209,10 @@ public:
                  bool bias = true);
   Conv2d &conv2d(const std::string &name, int64_t in, int64_t out,
                  int64_t kernel, Conv2dOptions options = {});
+  BatchNorm2d &batch_norm2d(const std::string &name, int64_t channels,
+                            double eps = 1e-5);
+  LayerNorm &layer_norm(const std::string &name, int64_t features,
+                        double eps = 1e-5);
 
   /// Replaces parameter `name` ("fc1.weight") with row-major `values`.
   /// Throws on an unknown name or a wrong number of values.
