@@ -125,15 +125,32 @@ struct Model::Impl {
 
   /// A new parameter "<layer>.<what>" of `shape`, uniform in +-bound, or
   /// every element `*fill` when given.
+  /// Normal(0, 1) values from the model's generator (Box-Muller).
+  std::vector<float> normal(int64_t count) {
+    std::vector<float> data(count);
+    for (int64_t i = 0; i < count; i += 2) {
+      double u1 = (static_cast<double>(rng() >> 11) + 1) * 0x1.0p-53;
+      double u2 = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+      double r = std::sqrt(-2 * std::log(u1));
+      data[i] = static_cast<float>(r * std::cos(2 * M_PI * u2));
+      if (i + 1 < count)
+        data[i + 1] = static_cast<float>(r * std::sin(2 * M_PI * u2));
+    }
+    return data;
+  }
+
   Value parameter(const std::string &layer, const std::string &what,
                   const std::vector<int64_t> &shape, double bound,
-                  std::optional<float> fill = std::nullopt) {
+                  std::optional<float> fill = std::nullopt,
+                  bool gaussian = false) {
     int64_t count = 1;
     for (int64_t d : shape)
       count *= d;
-    std::vector<float> data(count, fill.value_or(0.0f));
+    std::vector<float> data =
+        gaussian ? normal(count)
+                 : std::vector<float>(count, fill.value_or(0.0f));
     for (float &v : data) {
-      if (fill)
+      if (fill || gaussian)
         break;
       // 53 random bits as a double in [0, 1): the same values on every
       // platform for a seed (std's distributions are not specified).
@@ -151,8 +168,9 @@ struct Model::Impl {
   /// Adds parameter "<layer>.<what>" as a value layers look up by name.
   void addParameter(const std::string &layer, const std::string &what,
                     const std::vector<int64_t> &shape, double bound,
-                    std::optional<float> fill = std::nullopt) {
-    values.push_back(parameter(layer, what, shape, bound, fill));
+                    std::optional<float> fill = std::nullopt,
+                    bool gaussian = false) {
+    values.push_back(parameter(layer, what, shape, bound, fill, gaussian));
     parameterValues[layer + "." + what] = static_cast<int>(values.size()) - 1;
     rows.resize(values.size()); // parameters are not rows of the summary
   }
@@ -482,6 +500,30 @@ Tensor LayerNorm::operator()(Tensor x) const {
   return result(x, y, layerName, "LayerNorm", 2 * features);
 }
 
+Tensor Embedding::operator()(Tensor ids) const {
+  Model::Impl &s = TensorAccess::impl(ids);
+  std::string who = layerName + " (Embedding): ";
+  if (&ids.model() != owner)
+    throw Error(who + "the input belongs to another model");
+  Value idValues = TensorAccess::value(ids);
+  if (!cast<RankedTensorType>(idValues.getType())
+           .getElementType()
+           .isInteger(64))
+    throw Error(who + "the ids must be int64 (an input of type nn::i64)");
+  // Ids are data: the generated code checks them (graph.check_indices).
+  graph::CheckIndicesOp::create(
+      s.builder, s.locOf(layerName), idValues,
+      s.builder.getI64IntegerAttr(-num), s.builder.getI64IntegerAttr(num),
+      s.builder.getStringAttr(who + "an id is outside [" +
+                              std::to_string(-num) + ", " +
+                              std::to_string(num - 1) + "]"),
+      IntegerAttr());
+  Value y = s.build<graph::GatherOp>(layerName, "Embedding",
+                                     s.parameterValue(layerName + ".weight"),
+                                     idValues, s.builder.getI64IntegerAttr(0));
+  return result(ids, y, layerName, "Embedding", num * dim);
+}
+
 //===----------------------------------------------------------------------===//
 // Model
 //===----------------------------------------------------------------------===//
@@ -512,9 +554,11 @@ Tensor Model::input(const std::string &name, const TensorType &type) {
     if (d < 0)
       throw Error("input '" + name + "': shape " + shapeText(type.shape) +
                   " has a negative dim");
-  auto tensorType = RankedTensorType::get(type.shape, s.builder.getF32Type());
+  bool ids = type.dtype == DType::I64;
+  auto tensorType = RankedTensorType::get(
+      type.shape, ids ? Type(s.builder.getI64Type()) : s.builder.getF32Type());
   Value arg = s.func.getBody().front().addArgument(tensorType, s.locOf(name));
-  s.inputs.push_back({name, "float32", type.shape});
+  s.inputs.push_back({name, ids ? "int64" : "float32", type.shape});
   return TensorAccess::make(this, s.add(arg, name, "Input", 0));
 }
 
@@ -595,6 +639,18 @@ LayerNorm &Model::layer_norm(const std::string &name, int64_t features,
   return static_cast<LayerNorm &>(*layers.back());
 }
 
+Embedding &Model::embedding(const std::string &name, int64_t num, int64_t dim) {
+  Impl &s = *state;
+  claimName(s, name, "Embedding");
+  if (num < 1 || dim < 1)
+    throw Error(name + " (Embedding): num and dim must be >= 1");
+  s.addParameter(name, "weight", {num, dim}, 0, std::nullopt,
+                 /*gaussian=*/true);
+  layers.push_back(
+      std::unique_ptr<Layer>(new Embedding(*this, name, num, dim)));
+  return static_cast<Embedding &>(*layers.back());
+}
+
 void Model::set_parameter(const std::string &name,
                           const std::vector<float> &values) {
   for (Impl::Parameter &p : state->parameters) {
@@ -673,7 +729,10 @@ void Model::compile(const CompileOptions &options) const {
   signature.inputs = s.inputs;
   for (const auto &[name, value] : s.outputs) {
     results.push_back(mapping.lookup(value));
-    signature.outputs.push_back({name, "float32", shapeOf(value)});
+    bool ids =
+        cast<RankedTensorType>(value.getType()).getElementType().isInteger(64);
+    signature.outputs.push_back(
+        {name, ids ? "int64" : "float32", shapeOf(value)});
   }
   func::ReturnOp::create(b, func.getLoc(), results);
   func.setType(b.getFunctionType(func.getBody().front().getArgumentTypes(),

@@ -192,6 +192,43 @@ TEST(DslTest, NormsPoolingAndShapesMatchLoops) {
   expectNear(got, want);
 }
 
+template <typename F> std::string errorOf(F f);
+
+TEST(DslTest, EmbeddingLooksUpRowsAndChecksIds) {
+  nn::Model m("embed", /*seed=*/5);
+  nn::Tensor ids = m.input("ids", nn::i64({2, 3}));
+  m.output("vectors", m.embedding("tok", 5, 4)(ids));
+  std::string lib = ::testing::TempDir() + "dsl_embed.so";
+  m.compile(lib);
+  dlc_model *model = nullptr;
+  ASSERT_EQ(dlc_model_load(lib.c_str(), &model), DLC_OK) << dlc_last_error();
+  std::vector<float> table = m.parameter("tok.weight");
+  const int64_t idShape[] = {2, 3}, outShape[] = {2, 3, 4};
+  std::vector<float> out(24);
+  dlc_tensor res{out.data(), DLC_FLOAT32, 3, outShape};
+
+  std::vector<int64_t> good = {0, 4, -1, 2, 2, -5};
+  dlc_tensor in{good.data(), DLC_INT64, 2, idShape};
+  ASSERT_EQ(dlc_model_run(model, &in, 1, &res, 1), DLC_OK) << dlc_last_error();
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 4; ++j)
+      EXPECT_EQ(out[i * 4 + j], table[((good[i] + 5) % 5) * 4 + j]);
+
+  std::vector<int64_t> bad = {0, 1, 5, 0, 0, 0};
+  in.data = bad.data();
+  EXPECT_EQ(dlc_model_run(model, &in, 1, &res, 1), DLC_ERROR_RUNTIME_CHECK);
+  EXPECT_NE(std::string(dlc_last_error())
+                .find("tok (Embedding): an id is outside [-5, 4]"),
+            std::string::npos)
+      << dlc_last_error();
+  dlc_model_free(model);
+
+  nn::Tensor floats = m.input("floats", nn::f32({2}));
+  EXPECT_EQ(
+      errorOf([&] { m.embedding("tok2", 5, 4)(floats); }),
+      "tok2 (Embedding): the ids must be int64 (an input of type nn::i64)");
+}
+
 /// The message of the Error `f` throws ("" if it throws none).
 template <typename F> std::string errorOf(F f) {
   try {

@@ -36,12 +36,20 @@ public:
   using std::runtime_error::runtime_error;
 };
 
-/// The type of a model input: float32 with this static shape.
+/// The element types of model inputs: float32 data, int64 indices (token
+/// ids for an Embedding).
+enum class DType { F32, I64 };
+
+/// The type of a model input: a dtype and a static shape.
 struct TensorType {
   std::vector<int64_t> shape;
+  DType dtype = DType::F32;
 };
 inline TensorType f32(std::vector<int64_t> shape) {
-  return TensorType{std::move(shape)};
+  return TensorType{std::move(shape), DType::F32};
+}
+inline TensorType i64(std::vector<int64_t> shape) {
+  return TensorType{std::move(shape), DType::I64};
 }
 
 class Model;
@@ -181,6 +189,22 @@ private:
       : Layer(model, std::move(name)), features(features), eps(eps) {}
 };
 
+/// A lookup table: int64 ids [...] -> rows of "<layer>.weight" [num, dim]
+/// ([..., dim]), initialized as PyTorch does: normal(0, 1) (Box-Muller over
+/// the model's generator). Ids outside [-num, num) fail the call at run
+/// time with a message naming the layer (negative ids count from the end,
+/// as ONNX's Gather does; PyTorch refuses them).
+class Embedding : public Layer {
+public:
+  Tensor operator()(Tensor ids) const;
+  int64_t num, dim;
+
+private:
+  friend class Model;
+  Embedding(Model &model, std::string name, int64_t num, int64_t dim)
+      : Layer(model, std::move(name)), num(num), dim(dim) {}
+};
+
 /// What compile() writes: a shared library (the default), an object file
 /// and its C header, or one stage's IR as text.
 enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
@@ -213,6 +237,7 @@ public:
                             double eps = 1e-5);
   LayerNorm &layer_norm(const std::string &name, int64_t features,
                         double eps = 1e-5);
+  Embedding &embedding(const std::string &name, int64_t num, int64_t dim);
 
   /// Replaces parameter `name` ("fc1.weight") with row-major `values`.
   /// Throws on an unknown name or a wrong number of values.
