@@ -15,7 +15,7 @@ never a clamped result.
 - embedding training: Gather of a trained table by a label-like input, a
   training library; a step with a bad index fails naming the node.
 
-Usage: runtime_checks.py --bin BUILD/tools --work DIR"""
+Usage: runtime_checks.py --bin BUILD/tools --work DIR [--dlc-run PATH]"""
 import argparse
 import os
 import subprocess
@@ -87,10 +87,12 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bin", required=True)
     p.add_argument("--work", required=True)
+    p.add_argument("--dlc-run", help="the dlc-run to use (default: the build's; "
+                   "make check also runs the one built with ASan and UBSan)")
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
     dlc = os.path.join(a.bin, "dlc", "dlc")
-    run = os.path.join(a.bin, "dlc-run", "dlc-run")
+    run = a.dlc_run or os.path.join(a.bin, "dlc-run", "dlc-run")
     failed = 0
 
     def compile_model(name, text, flags=()):
