@@ -216,13 +216,9 @@ struct TensorAccess {
       throw Error("an empty Tensor (not made by a Model)");
     return *t.owner->state;
   }
-  static Model::Impl &impl(Model &m) { return *m.state; }
   static Value value(Tensor t) { return impl(t).values[t.id]; }
   static Model *owner(Tensor t) { return t.owner; }
   static Tensor make(Model *m, int id) { return Tensor(m, id); }
-  static std::vector<std::unique_ptr<Layer>> &layers(Model &m) {
-    return m.layers;
-  }
 };
 
 const std::vector<int64_t> &Tensor::shape() const {
@@ -581,9 +577,7 @@ Linear &Model::linear(const std::string &name, int64_t in, int64_t out,
   s.addParameter(name, "weight", {out, in}, bound);
   if (bias)
     s.addParameter(name, "bias", {out}, bound);
-  layers.push_back(
-      std::unique_ptr<Layer>(new Linear(*this, name, in, out, bias)));
-  return static_cast<Linear &>(*layers.back());
+  return keep(new Linear(*this, name, in, out, bias));
 }
 
 Conv2d &Model::conv2d(const std::string &name, int64_t in, int64_t out,
@@ -606,9 +600,7 @@ Conv2d &Model::conv2d(const std::string &name, int64_t in, int64_t out,
                  {out, in / options.groupsValue, kernel, kernel}, bound);
   if (options.biasValue)
     s.addParameter(name, "bias", {out}, bound);
-  layers.push_back(std::unique_ptr<Layer>(
-      new Conv2d(*this, name, in, out, kernel, options)));
-  return static_cast<Conv2d &>(*layers.back());
+  return keep(new Conv2d(*this, name, in, out, kernel, options));
 }
 
 BatchNorm2d &Model::batch_norm2d(const std::string &name, int64_t channels,
@@ -621,9 +613,7 @@ BatchNorm2d &Model::batch_norm2d(const std::string &name, int64_t channels,
   s.addParameter(name, "bias", {channels}, 0, 0.0f);
   s.addParameter(name, "running_mean", {channels}, 0, 0.0f);
   s.addParameter(name, "running_var", {channels}, 0, 1.0f);
-  layers.push_back(
-      std::unique_ptr<Layer>(new BatchNorm2d(*this, name, channels, eps)));
-  return static_cast<BatchNorm2d &>(*layers.back());
+  return keep(new BatchNorm2d(*this, name, channels, eps));
 }
 
 LayerNorm &Model::layer_norm(const std::string &name, int64_t features,
@@ -634,9 +624,7 @@ LayerNorm &Model::layer_norm(const std::string &name, int64_t features,
     throw Error(name + " (LayerNorm): features must be >= 1 and eps >= 0");
   s.addParameter(name, "weight", {features}, 0, 1.0f);
   s.addParameter(name, "bias", {features}, 0, 0.0f);
-  layers.push_back(
-      std::unique_ptr<Layer>(new LayerNorm(*this, name, features, eps)));
-  return static_cast<LayerNorm &>(*layers.back());
+  return keep(new LayerNorm(*this, name, features, eps));
 }
 
 Embedding &Model::embedding(const std::string &name, int64_t num, int64_t dim) {
@@ -646,9 +634,7 @@ Embedding &Model::embedding(const std::string &name, int64_t num, int64_t dim) {
     throw Error(name + " (Embedding): num and dim must be >= 1");
   s.addParameter(name, "weight", {num, dim}, 0, std::nullopt,
                  /*gaussian=*/true);
-  layers.push_back(
-      std::unique_ptr<Layer>(new Embedding(*this, name, num, dim)));
-  return static_cast<Embedding &>(*layers.back());
+  return keep(new Embedding(*this, name, num, dim));
 }
 
 void Model::set_parameter(const std::string &name,

@@ -30,11 +30,6 @@ std::string shapeText(Type type) {
   return text;
 }
 
-bool isUnsignedDType(int32_t t) {
-  return t == onnx::TensorProto::UINT8 || t == onnx::TensorProto::UINT16 ||
-         t == onnx::TensorProto::UINT32 || t == onnx::TensorProto::UINT64;
-}
-
 /// `to` holds unsigned integers when `from` does (signedness is tracked
 /// beside the values: dlc's integer types are signless).
 void inheritUnsigned(ImportContext &ctx, Value from, Value to) {

@@ -2,6 +2,8 @@
 
 #include "frontends/onnx/ImportContext.h"
 
+#include "dialects/graph/GraphDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Matchers.h"
@@ -159,6 +161,20 @@ LogicalResult ImportContext::rejectUnsigned(Value v, StringRef what) {
     return error(what + " is an unsigned integer tensor; dlc's integer "
                         "arithmetic is signed and does not support it yet");
   return success();
+}
+
+Value ImportContext::unary(Value v, StringRef fn) {
+  if (!v)
+    return v;
+  return build<graph::UnaryOp>(v, builder.getStringAttr(fn),
+                               builder.getF32FloatAttr(0),
+                               builder.getF32FloatAttr(0),
+                               builder.getF32FloatAttr(0));
+}
+
+bool isUnsignedDType(int32_t t) {
+  return t == onnx::TensorProto::UINT8 || t == onnx::TensorProto::UINT16 ||
+         t == onnx::TensorProto::UINT32 || t == onnx::TensorProto::UINT64;
 }
 
 Value ImportContext::scalar(Type elem, double value) {

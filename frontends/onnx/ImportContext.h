@@ -131,6 +131,10 @@ public:
   mlir::LogicalResult checkShape(llvm::ArrayRef<int64_t> shape,
                                  llvm::StringRef what);
 
+  /// graph.unary `fn` (one without parameters: "sqrt", "neg", "erf", ...)
+  /// of `v`; null when `v` is (so that chains of builds stop at an error).
+  mlir::Value unary(mlir::Value v, llvm::StringRef fn);
+
   /// A rank-0 constant of element type `elem`.
   mlir::Value scalar(mlir::Type elem, double value);
   /// Fails (with an error naming the input) unless `v` holds floats.
@@ -183,6 +187,11 @@ tensorProtoToAttr(mlir::MLIRContext *context, const onnx::TensorProto &tensor,
 /// How messages name a node: "node 'conv1' (Conv)", or by its position in
 /// the graph when it has no name: "node #3 (Add)".
 std::string describeNode(const onnx::NodeProto &node, int index);
+
+/// Whether an ONNX dtype is an unsigned integer (uint8 .. uint64): dlc's
+/// integer types are signless, so such values are tracked in
+/// ImportContext::unsignedValues.
+bool isUnsignedDType(int32_t onnxDType);
 
 /// The MLIR element type of an ONNX dtype; null if dlc has none for it.
 mlir::Type elementTypeOf(mlir::MLIRContext *context, int32_t onnxDType);

@@ -485,14 +485,10 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
       builder.getFunctionType(argTypes, {}));
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
-  auto isUnsigned = [](int32_t t) {
-    return t == onnx::TensorProto::UINT8 || t == onnx::TensorProto::UINT16 ||
-           t == onnx::TensorProto::UINT32 || t == onnx::TensorProto::UINT64;
-  };
   for (auto [name, dtype, arg] :
        llvm::zip(argNames, argDTypes, body->getArguments())) {
     ctx.define(name, arg);
-    if (isUnsigned(dtype))
+    if (isUnsignedDType(dtype))
       ctx.unsignedValues.insert(arg);
   }
 
@@ -530,7 +526,7 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     }
     Value value = arith::ConstantOp::create(builder, loc, *attr);
     ctx.define(init.name(), value);
-    if (isUnsigned(init.data_type()))
+    if (isUnsignedDType(init.data_type()))
       ctx.unsignedValues.insert(value);
   }
 

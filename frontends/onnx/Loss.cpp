@@ -62,10 +62,7 @@ Value negativeLogLikelihood(ImportContext &ctx, Value input, Value target,
   Value index = ctx.build<graph::ReshapeOp>(safeTarget, b.getDenseI64ArrayAttr(lifted));
   Value picked = index ? ctx.build<graph::GatherElementsOp>(input, index, b.getI64IntegerAttr(1)) : Value();
   picked = picked ? ctx.build<graph::ReshapeOp>(picked, b.getDenseI64ArrayAttr(targetType.getShape())) : Value();
-  Value loss = picked ? ctx.build<graph::UnaryOp>(picked, b.getStringAttr("neg"),
-                                                  b.getF32FloatAttr(0), b.getF32FloatAttr(0),
-                                                  b.getF32FloatAttr(0))
-                      : Value();
+  Value loss = ctx.unary(picked, "neg");
   if (!loss)
     return {};
   Value w;

@@ -505,11 +505,7 @@ LogicalResult importIsNaN(ImportContext &ctx) {
     return failure();
   // NaN is the only value not equal to itself.
   Value same = ctx.build<graph::EqualOp>(x, x);
-  Value result = same ? ctx.build<graph::UnaryOp>(same, ctx.builder.getStringAttr("not"),
-                                                  ctx.builder.getF32FloatAttr(0),
-                                                  ctx.builder.getF32FloatAttr(0),
-                                                  ctx.builder.getF32FloatAttr(0))
-                      : Value();
+  Value result = ctx.unary(same, "not");
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
 }
@@ -704,21 +700,11 @@ LogicalResult importEinsum(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
-/// A graph.unary without parameters.
-Value buildUnary(ImportContext &ctx, Value v, StringRef fn) {
-  auto &b = ctx.builder;
-  return v ? ctx.build<graph::UnaryOp>(v, b.getStringAttr(fn),
-                                       b.getF32FloatAttr(0),
-                                       b.getF32FloatAttr(0),
-                                       b.getF32FloatAttr(0))
-           : Value();
-}
-
 LogicalResult importMish(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x || failed(ctx.requireFloat(x, "input X")))
     return failure();
-  Value t = ctx.build<graph::TanhOp>(buildUnary(ctx, x, "softplus"));
+  Value t = ctx.build<graph::TanhOp>(ctx.unary(x, "softplus"));
   Value y = t ? ctx.build<graph::MulOp>(x, t) : Value();
   ctx.setOutput(0, y);
   return success(static_cast<bool>(y));
@@ -734,8 +720,8 @@ LogicalResult importGelu(ImportContext &ctx) {
   std::string approximate = ctx.stringAttr("approximate", "none");
   Value inner;
   if (approximate == "none") {
-    inner = buildUnary(
-        ctx, ctx.build<graph::MulOp>(x, ctx.scalar(elem, M_SQRT1_2)), "erf");
+    inner = ctx.unary(ctx.build<graph::MulOp>(x, ctx.scalar(elem, M_SQRT1_2)),
+                      "erf");
   } else if (approximate == "tanh") {
     Value cube = ctx.build<graph::MulOp>(ctx.build<graph::MulOp>(x, x), x);
     Value sum = cube ? ctx.build<graph::AddOp>(

@@ -596,16 +596,12 @@ LogicalResult importTrainingBatchNorm(ImportContext &ctx, Value x, Value scale,
   auto reshape = [&](Value v, ArrayRef<int64_t> shape) {
     return ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(shape));
   };
-  auto unary = [&](Value v, StringRef fn) {
-    return ctx.build<graph::UnaryOp>(v, b.getStringAttr(fn), b.getF32FloatAttr(0),
-                                     b.getF32FloatAttr(0), b.getF32FloatAttr(0));
-  };
   Value batchMean = reduceMean(x);
   Value centered = batchMean ? ctx.build<graph::SubOp>(x, batchMean) : Value();
   Value square = centered ? ctx.build<graph::MulOp>(centered, centered) : Value();
   Value batchVar = square ? reduceMean(square) : Value();
   Value shifted = batchVar ? ctx.build<graph::AddOp>(batchVar, ctx.scalar(elem, eps)) : Value();
-  Value inv = shifted ? unary(unary(shifted, "sqrt"), "reciprocal") : Value();
+  Value inv = shifted ? ctx.unary(ctx.unary(shifted, "sqrt"), "reciprocal") : Value();
   Value normalized = inv ? ctx.build<graph::MulOp>(centered, inv) : Value();
   Value s = normalized ? reshape(scale, perChannel) : Value();
   Value scaled = s ? ctx.build<graph::MulOp>(normalized, s) : Value();
@@ -775,10 +771,7 @@ Value normalizeOver(ImportContext &ctx, Value x, ArrayRef<int64_t> axes,
   Value centered = mu ? ctx.build<graph::SubOp>(x, mu) : Value();
   Value var = centered ? mean(ctx.build<graph::MulOp>(centered, centered)) : Value();
   Value shifted = var ? ctx.build<graph::AddOp>(var, ctx.scalar(elem, epsilon)) : Value();
-  Value std = shifted ? ctx.build<graph::UnaryOp>(shifted, b.getStringAttr("sqrt"),
-                                                  b.getF32FloatAttr(0), b.getF32FloatAttr(0),
-                                                  b.getF32FloatAttr(0))
-                      : Value();
+  Value std = ctx.unary(shifted, "sqrt");
   return std ? ctx.build<graph::DivOp>(centered, std) : Value();
 }
 

@@ -32,11 +32,6 @@ struct Quantizer {
     return ctx.build<graph::CastOp>(v, TypeAttr::get(to),
                                     b.getBoolAttr(ctx.unsignedValues.contains(v)));
   }
-  Value unary(Value v, StringRef fn) {
-    return v ? ctx.build<graph::UnaryOp>(v, b.getStringAttr(fn), b.getF32FloatAttr(0),
-                                         b.getF32FloatAttr(0), b.getF32FloatAttr(0))
-             : v;
-  }
   Value clip(Value v, double lo, double hi) {
     return v ? ctx.build<graph::ClipOp>(v, b.getF32FloatAttr(lo), b.getF32FloatAttr(hi)) : v;
   }
@@ -101,7 +96,7 @@ Value requantize(Quantizer &q, Value y, Value scale, std::optional<Value> zp) {
   Type f32 = q.b.getF32Type();
   bool isUnsigned = !zp || q.ctx.unsignedValues.contains(*zp);
   Value r = y ? q.ctx.build<graph::DivOp>(y, q.cast(scale, f32)) : y;
-  r = q.unary(r, "round");
+  r = q.ctx.unary(r, "round");
   if (zp && r)
     r = q.ctx.build<graph::AddOp>(r, q.cast(*zp, f32));
   r = isUnsigned ? q.clip(r, 0, 255) : q.clip(r, -128, 127);
@@ -122,7 +117,7 @@ LogicalResult importMatMulInteger(ImportContext &ctx) {
   Value y = lhs && rhs ? ctx.build<graph::MatmulOp>(lhs, rhs, q.b.getBoolAttr(false),
                                                     q.b.getBoolAttr(false))
                        : Value();
-  y = y ? q.cast(q.unary(y, "round"), q.b.getI32Type()) : y;
+  y = y ? q.cast(ctx.unary(y, "round"), q.b.getI32Type()) : y;
   ctx.setOutput(0, y);
   return success(static_cast<bool>(y));
 }
@@ -139,7 +134,7 @@ LogicalResult importConvInteger(ImportContext &ctx) {
     wzp = q.alongAxis(*wzp, 0, ImportContext::typeOf(w).getRank());
   Value wf = centered(q, w, wzp);
   Value y = xf && wf ? buildConv(ctx, xf, wf, Value()) : Value();
-  y = y ? q.cast(q.unary(y, "round"), q.b.getI32Type()) : y;
+  y = y ? q.cast(ctx.unary(y, "round"), q.b.getI32Type()) : y;
   ctx.setOutput(0, y);
   return success(static_cast<bool>(y));
 }
@@ -250,13 +245,13 @@ LogicalResult importDynamicQuantizeLinear(ImportContext &ctx) {
   Value scale = hi && lo ? ctx.build<graph::DivOp>(ctx.build<graph::SubOp>(hi, lo),
                                                    ctx.scalar(f32, 255.0))
                          : Value();
-  Value zpFloat = scale ? q.clip(q.unary(ctx.build<graph::DivOp>(
+  Value zpFloat = scale ? q.clip(ctx.unary(ctx.build<graph::DivOp>(
                                              ctx.build<graph::SubOp>(zero, lo), scale),
                                          "round"),
                                  0, 255)
                         : Value();
   Value y = zpFloat ? ctx.build<graph::AddOp>(
-                          q.unary(ctx.build<graph::DivOp>(x, scale), "round"), zpFloat)
+                          ctx.unary(ctx.build<graph::DivOp>(x, scale), "round"), zpFloat)
                     : Value();
   y = q.clip(y, 0, 255);
   y = y ? q.toInt8(y, true) : y;

@@ -64,11 +64,7 @@ Value regularized(ImportContext &ctx, Value x, Value g, double norm) {
   return norm == 0.0 ? g : ctx.build<graph::AddOp>(scaled(ctx, x, norm), g);
 }
 
-Value sqrtOf(ImportContext &ctx, Value x) {
-  auto &b = ctx.builder;
-  return ctx.build<graph::UnaryOp>(x, b.getStringAttr("sqrt"), b.getF32FloatAttr(0),
-                                   b.getF32FloatAttr(0), b.getF32FloatAttr(0));
-}
+Value sqrtOf(ImportContext &ctx, Value x) { return ctx.unary(x, "sqrt"); }
 
 /// V_new = alpha V + beta' G_reg (beta' = 1 when T = 0); X_new = X - R V_new,
 /// or X - R (G_reg + alpha V_new) for mode "nesterov".

@@ -10,7 +10,6 @@
 #include "passes/lowering/Outlining.h"
 #include "passes/lowering/Passes.h"
 
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace dlc {
@@ -31,8 +30,7 @@ using Kernel = SmallVector<Operation *>;
 /// arguments, globals' addresses, arithmetic on those): it stays in the
 /// entry function and belongs to no kernel. `shared` holds the ones before.
 bool isShared(Operation *op, const llvm::SmallPtrSetImpl<Operation *> &shared) {
-  return op->getNumRegions() == 0 && isMemoryEffectFree(op) &&
-         llvm::all_of(op->getOperands(), [&](Value v) {
+  return dlc::isSinkable(op) && llvm::all_of(op->getOperands(), [&](Value v) {
            Operation *def = v.getDefiningOp();
            return !def || shared.contains(def);
          });

@@ -12,15 +12,12 @@ using namespace mlir;
 
 namespace dlc {
 
-namespace {
-/// Whether `op` may be recreated inside the outlined body: it has no
-/// regions and no side effects (constants, views, globals' addresses, index
-/// arithmetic).
 bool isSinkable(Operation *op) {
   return op->getNumRegions() == 0 && isMemoryEffectFree(op) &&
          op->getNumResults() > 0;
 }
 
+namespace {
 /// Whether a captured value can be an argument of the outlined function and,
 /// later, a field of the launch frame: scalars, and memrefs the bare-pointer
 /// calling convention passes as one pointer.

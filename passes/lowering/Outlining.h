@@ -26,6 +26,11 @@ std::string nodeName(mlir::Location loc);
 /// kernels after the model's nodes: `forward__conv1_Conv_parallel_3`.
 std::string identifierFragment(std::string name);
 
+/// Whether `op` may be recreated inside outlined code: it has results, no
+/// regions and no side effects (constants, views, globals' addresses, index
+/// arithmetic).
+bool isSinkable(mlir::Operation *op);
+
 /// A buffer plan-workspace placed in a function's workspace: a memref.view
 /// of an argument at a constant byte offset, of a static identity-layout
 /// type. Returns its bytes [begin, end), or nullopt.

@@ -265,6 +265,11 @@ public:
 
 private:
   friend struct TensorAccess;
+  /// Takes ownership of a new layer and returns it.
+  template <typename L> L &keep(L *layer) {
+    layers.emplace_back(layer);
+    return *layer;
+  }
   std::unique_ptr<Impl> state;
   std::vector<std::unique_ptr<Layer>> layers;
 };
