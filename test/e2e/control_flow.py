@@ -23,13 +23,9 @@ rtol 1e-5, atol 1e-6: a handful of float32 operations per element).
 Usage: control_flow.py --bin BUILD/tools --work DIR"""
 import argparse
 import os
-import struct
-import subprocess
 import sys
 
-from conv_pool_reference import encode
-
-F32, I64 = 1, 7
+from model_check import F32, I64, compile_model, expect, tensor
 
 
 def vtype(elem, dims):
@@ -70,14 +66,6 @@ def model(nodes, inputs, outputs):
             + " ".join(nodes)
             + " ".join(" input { %s }" % i for i in inputs)
             + " ".join(" output { %s }" % o for o in outputs) + " }")
-
-
-def tensor(name, elem, dims, values):
-    fmt = {F32: "f", I64: "q", 6: "i", 9: "B"}[elem]  # float32, int64, int32, bool
-    raw = struct.pack("<%d%s" % (len(values), fmt), *values)
-    return '%s data_type: %d name: "%s" raw_data: "%s"' % (
-        " ".join("dims: %d" % d for d in dims), elem, name,
-        "".join("\\%03o" % b for b in raw))
 
 
 def loop_runtime_trips():
@@ -268,33 +256,13 @@ def main():
     for case in CASES:
         name = case.__name__
         text, sets = case()
-        onnx_path = os.path.join(a.work, name + ".onnx")
-        encode("ModelProto", text, onnx_path)
-        lib = os.path.join(a.work, name + ".so")
-        c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), onnx_path, "-o", lib],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if c.returncode != 0:
-            print("%s: FAILED (compile): %s" % (name, c.stdout.decode()[-2000:]))
+        lib = compile_model(a.bin, a.work, name, text)
+        if not lib:
             failed += 1
             continue
         for k, (inputs, outputs) in enumerate(sets):
-            files = {}
-            for kind, tensors in (("in", inputs), ("out", outputs)):
-                files[kind] = []
-                for t_name, elem, dims, values in tensors:
-                    path = os.path.join(a.work, "%s_%d_%s_%s.pb" % (name, k, kind, t_name))
-                    encode("TensorProto", tensor(t_name, elem, dims, values), path)
-                    files[kind].append(path)
-            for threads in ("1", "2"):
-                r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib,
-                                    "--threads", threads, "--inputs"] + files["in"]
-                                   + ["--expect"] + files["out"]
-                                   + ["--rtol", "1e-5", "--atol", "1e-6"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                failed += r.returncode != 0
-                print("%s data set %d, %s thread(s): %s\n  %s" % (
-                    name, k, threads, "ok" if r.returncode == 0 else "FAILED",
-                    r.stdout.decode().strip().replace("\n", "\n  ")))
+            failed += expect(a.bin, a.work, lib, "%s data set %d" % (name, k), inputs,
+                             outputs, 1e-5, 1e-6, threads=("1", "2"))
     print("control_flow: %d failed" % failed)
     return 1 if failed else 0
 

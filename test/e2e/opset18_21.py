@@ -21,11 +21,10 @@ import argparse
 import math
 import os
 import random
-import subprocess
 import sys
 
-from control_flow import F32, I64, node, tensor, value_info
-from conv_pool_reference import encode
+from control_flow import node, value_info
+from model_check import F32, I64, compile_model, expect, tensor
 
 
 def model(opset, nodes, inputs, outputs, initializers=()):
@@ -243,28 +242,13 @@ def main():
     failed = 0
     for name, build in CASES:
         text, inputs, outputs = build()
-        path = os.path.join(a.work, name + ".onnx")
-        encode("ModelProto", text, path)
-        lib = os.path.join(a.work, name + ".so")
-        c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o", lib],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if c.returncode != 0:
-            print("%s: FAILED (compile): %s" % (name, c.stdout.decode()[-2000:]))
+        lib = compile_model(a.bin, a.work, name, text)
+        if not lib:
             failed += 1
             continue
-        files = {"in": [], "out": []}
-        for kind, tensors in (("in", inputs), ("out", outputs)):
-            for t_name, dims, values in tensors:
-                f = os.path.join(a.work, "%s_%s.pb" % (name, t_name))
-                encode("TensorProto", tensor(t_name, F32, dims, values), f)
-                files[kind].append(f)
-        r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"]
-                           + files["in"] + ["--expect"] + files["out"]
-                           + ["--rtol", "1e-4", "--atol", "1e-5"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        failed += r.returncode != 0
-        print("%s: %s\n  %s" % (name, "ok" if r.returncode == 0 else "FAILED",
-                                r.stdout.decode().strip().replace("\n", "\n  ")))
+        as_f32 = lambda ts: [(n, F32, d, v) for n, d, v in ts]
+        failed += expect(a.bin, a.work, lib, name, as_f32(inputs), as_f32(outputs),
+                         1e-4, 1e-5)
     print("opset18_21: %d failed" % failed)
     return 1 if failed else 0
 

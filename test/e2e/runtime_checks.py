@@ -21,8 +21,10 @@ import os
 import subprocess
 import sys
 
-from control_flow import F32, I64, model, node, tensor, value_info
+import model_check
+from control_flow import model, node, value_info
 from conv_pool_reference import encode
+from model_check import F32, I64, tensor
 
 I32 = 6
 DATA = [float(v) for v in range(12)]  # [3, 4], row r = 4r .. 4r+3
@@ -91,20 +93,10 @@ def main():
                    "make check also runs the one built with ASan and UBSan)")
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    dlc = os.path.join(a.bin, "dlc", "dlc")
     run = a.dlc_run or os.path.join(a.bin, "dlc-run", "dlc-run")
     failed = 0
-
-    def compile_model(name, text, flags=()):
-        path = os.path.join(a.work, name + ".onnx")
-        encode("ModelProto", text, path)
-        lib = os.path.join(a.work, name + ".so")
-        c = subprocess.run([dlc, path, "-o", lib] + list(flags),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if c.returncode != 0:
-            print("%s: FAILED (compile): %s" % (name, c.stdout.decode()[-2000:]))
-            return None
-        return lib
+    compile_model = lambda name, text, flags=(): model_check.compile_model(
+        a.bin, a.work, name, text, flags)
 
     def pb(name, label, elem, dims, values):
         path = os.path.join(a.work, "%s_%s.pb" % (name, label))
