@@ -1,6 +1,7 @@
 //===- Codegen.cpp - LLVM dialect to object file and shared library -------===//
 
 #include "compiler/Codegen.h"
+#include "compiler/ExternalWeights.h"
 #include "compiler/Manifest.h"
 #include "compiler/Version.h"
 
@@ -377,6 +378,26 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     fields.training = std::move(t);
   }
 
+  if (llvm::verifyModule(*llvmModule, &llvm::errs())) {
+    error = "the generated LLVM IR does not verify";
+    return nullptr;
+  }
+  auto optimize = makeOptimizingTransformer(3, 0, &tm);
+  if (llvm::Error err = optimize(llvmModule.get())) {
+    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
+    return nullptr;
+  }
+  // After the optimizer, which has compiled the code for the constant
+  // weights it saw (their loads are invariant, they alias nothing written):
+  // at run time the arrays hold those values before any call.
+  if (!exports.weightsPath.empty()) {
+    WeightsFields weights;
+    if (!externalizeWeights(*llvmModule, exports.symbolPrefix,
+                            exports.weightsPath, weights, error))
+      return nullptr;
+    fields.weights = std::move(weights);
+  }
+
   fields.targetTriple = spec.triple;
   fields.targetCpu = spec.cpu;
   fields.source = sourcePath;
@@ -390,16 +411,6 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   new llvm::GlobalVariable(
       *llvmModule, b.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
       b.getInt64(manifest.size()), exports.symbolPrefix + "_manifest_size");
-
-  if (llvm::verifyModule(*llvmModule, &llvm::errs())) {
-    error = "the generated LLVM IR does not verify";
-    return nullptr;
-  }
-  auto optimize = makeOptimizingTransformer(3, 0, &tm);
-  if (llvm::Error err = optimize(llvmModule.get())) {
-    error = "LLVM optimization failed: " + llvm::toString(std::move(err));
-    return nullptr;
-  }
   return llvmModule;
 }
 

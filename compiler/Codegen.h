@@ -35,6 +35,9 @@ struct ExportSpec {
   std::string symbolPrefix = "dlc";
   /// The weights, as counted by the pipeline (recorded in the manifest).
   int64_t parameterCount = 0, parameterBytes = 0;
+  /// Where to write the weights when they are kept out of the library
+  /// (compiler/ExternalWeights.h); empty: embedded.
+  std::string weightsPath;
   /// Filled by buildLLVMModule: the scratch bytes each call needs.
   int64_t workspaceBytes = 0;
   /// Set for a training library: the state `train_step` keeps, and what the

@@ -106,6 +106,12 @@ void trainingPipeline(const TrainSettings &t, PipelineOptions &options,
 
 } // namespace
 
+std::string weightsPathFor(const std::string &library) {
+  llvm::SmallString<128> path(library);
+  llvm::sys::path::replace_extension(path, "weights");
+  return path.str().str();
+}
+
 LogicalResult compileModule(ModuleOp module,
                             const onnx_frontend::ModelSignature &signature,
                             const std::string &sourcePath,
@@ -133,6 +139,15 @@ LogicalResult compileModule(ModuleOp module,
                   "' (" + loss.dtype + " [" + shape +
                   "]) is not a float32 scalar loss");
     }
+  }
+
+  if (options.externalWeights) {
+    if (options.emit != Emit::So)
+      return fail("--weights=external writes a library and a weights file "
+                  "beside it: it needs --emit=so");
+    if (weightsPathFor(options.output) == options.output)
+      return fail("--weights=external: the library '" + options.output +
+                  "' would be overwritten by its weights file");
   }
 
   PipelineOptions pipeline = options.pipeline;
@@ -179,6 +194,8 @@ LogicalResult compileModule(ModuleOp module,
   exports.symbolPrefix = options.symbolPrefix;
   exports.parameterCount = parameters.count;
   exports.parameterBytes = parameters.bytes;
+  if (options.externalWeights)
+    exports.weightsPath = weightsPathFor(options.output);
   if (train) {
     // Trained parameters are state, not constants: count them as weights.
     for (const auto &p : signature.parameters) {

@@ -58,9 +58,17 @@ struct CompileOptions {
   /// vector width, training and timing are filled in from the rest.
   PipelineOptions pipeline;
   std::optional<TrainSettings> training;
+  /// Write the large constants to a weights file beside the library
+  /// (weightsPathFor(output)) instead of into it; Emit::So only. The runtime
+  /// reads the file when it loads the library.
+  bool externalWeights = false;
   /// Where to nest the stages' timing (dlc --time-passes); may be null.
   mlir::TimingScope *timing = nullptr;
 };
+
+/// The weights file of `library` with external weights: its path with the
+/// extension replaced by `.weights` (model.so: model.weights).
+std::string weightsPathFor(const std::string &library);
 
 /// Lowers `module` (graph dialect, whose entry function `signature`
 /// describes; `sourcePath` is recorded in the manifest) as `options` say and

@@ -83,12 +83,20 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
         t->stepWorkspaceBytes, b.CreateVector(*stepInputs),
         b.CreateString(t->applySymbol));
   }
+  fb::Offset<mf::Weights> weights = 0;
+  if (const auto &w = fields.weights) {
+    std::vector<mf::WeightSlot> slots;
+    for (const auto &slot : w->slots)
+      slots.emplace_back(slot.offset, slot.bytes);
+    weights = mf::CreateWeights(b, b.CreateString(w->file), w->id, w->bytes,
+                                b.CreateVectorOfStructs(slots));
+  }
   auto manifest = mf::CreateManifest(
       b, b.CreateString(kVersion), b.CreateString(fields.targetTriple),
       b.CreateString(fields.targetCpu), b.CreateString(fields.source),
       b.CreateString(signature.producer), b.CreateVector(entries),
       fields.parameterCount, fields.parameterBytes, fields.workspaceBytes,
-      training, b.CreateVectorOfStrings(fields.runtimeChecks));
+      training, b.CreateVectorOfStrings(fields.runtimeChecks), weights);
   mf::FinishManifestBuffer(b, manifest);
   bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
   return true;

@@ -29,6 +29,18 @@ struct TrainingFields {
   std::vector<onnx_frontend::TensorSignature> inputs;
 };
 
+/// Weights kept in a file beside the library (`dlc --weights=external`; see
+/// compiler/ExternalWeights.h for the file's layout).
+struct WeightsFields {
+  std::string file;  ///< base name, looked up in the library's folder
+  uint64_t id = 0;   ///< also in the file's header
+  int64_t bytes = 0; ///< size of the whole file
+  struct Slot {
+    int64_t offset = 0, bytes = 0;
+  };
+  std::vector<Slot> slots; ///< in the order of <prefix>_weight_slots
+};
+
 struct ManifestFields {
   std::string targetTriple, targetCpu, source;
   std::string entrySymbol;
@@ -39,6 +51,8 @@ struct ManifestFields {
   std::vector<std::string> runtimeChecks;
   /// Set for training libraries.
   std::optional<TrainingFields> training;
+  /// Set when the weights are in a file beside the library.
+  std::optional<WeightsFields> weights;
 };
 
 /// Serializes the FlatBuffers manifest (schema: runtime/manifest.fbs).

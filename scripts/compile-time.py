@@ -21,13 +21,7 @@ import sys
 import tempfile
 import time
 
-
-def encode(text, path):
-    r = subprocess.run(["protoc", "-I/usr/include", "--encode=onnx.ModelProto",
-                        "onnx/onnx.proto"], input=text.encode(),
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
-    with open(path, "wb") as f:
-        f.write(r.stdout)
+from onnx_text import encode
 
 
 def vtype(dims):

@@ -170,6 +170,8 @@ void printInfo(dlc_model *model) {
   std::printf("params: %lld (%lld bytes)\n",
               (long long)dlc_model_parameter_count(model),
               (long long)dlc_model_parameter_bytes(model));
+  if (*dlc_model_weights_file(model))
+    std::printf("weights: %s\n", dlc_model_weights_file(model));
   std::printf("workspace: %lld bytes\n",
               (long long)dlc_model_workspace_bytes(model));
   auto list = [&](const char *what, size_t n, bool inputs) {

@@ -80,6 +80,17 @@ cl::opt<std::string> symbolPrefix(
     cl::desc("Prefix of the exported symbols (default dlc; the runtime loads "
              "libraries with the default)"),
     cl::init("dlc"), cl::cat(dlcCategory));
+enum class WeightsPlace { Embedded, External };
+cl::opt<WeightsPlace> weightsPlace(
+    "weights", cl::desc("Where the weights go (with --emit=so)"),
+    cl::init(WeightsPlace::Embedded),
+    cl::values(clEnumValN(WeightsPlace::Embedded, "embedded",
+                          "into the library (default)"),
+               clEnumValN(WeightsPlace::External, "external",
+                          "into <output without extension>.weights beside "
+                          "the library, read when it is loaded: keep them "
+                          "together")),
+    cl::cat(dlcCategory));
 cl::opt<std::string> headerPath(
     "header", cl::desc("With --emit=obj: where to write the C header "
                        "(default: the object's path with .h)"),
@@ -377,6 +388,7 @@ int main(int argc, char **argv) {
   options.emit = emit;
   options.output = outputPath;
   options.header = headerPath;
+  options.externalWeights = weightsPlace == WeightsPlace::External;
   options.symbolPrefix = symbolPrefix;
   options.target = {mtriple, mcpu, mattr};
   options.pipeline.foldBatchNorm = !noFoldBN;

@@ -77,7 +77,13 @@ const char *dlc_model_target(const dlc_model *model);
 const char *dlc_model_target_cpu(const dlc_model *model);
 const char *dlc_model_source(const dlc_model *model);
 
-/* Weights embedded in the library (scalars and bytes), and the scratch
+/* The weights file a library compiled with `dlc --weights=external` was
+ * loaded with: the name its manifest gives, in the library's folder (a
+ * missing, truncated or foreign file fails dlc_model_load with
+ * DLC_ERROR_LOAD). "" when the weights are in the library. */
+const char *dlc_model_weights_file(const dlc_model *model);
+
+/* The model's weights (scalars and bytes), and the scratch
  * memory each run uses (one allocated at load; concurrent runs each use
  * one, see dlc_model_run). */
 int64_t dlc_model_parameter_count(const dlc_model *model);
