@@ -6,7 +6,7 @@ JOBS ?= $(shell nproc)
 DEMO_MODEL ?= examples/tiny_cnn.textproto
 
 .PHONY: all deps demo-deps configure build check check-lit check-unit check-e2e check-node demo \
-        train-demo clean
+        train-demo fuzz clean
 
 all: build
 
@@ -27,6 +27,12 @@ build: deps configure
 
 check: build
 	cmake --build $(BUILD_DIR) --target check-dlc
+
+# Runs each libFuzzer target (test/fuzz/) for FUZZ_SECONDS; what they find stays in
+# $(BUILD_DIR)/fuzz (crash-* inputs, and the grown corpora for the next run).
+FUZZ_SECONDS ?= 60
+fuzz: build
+	python3 test/fuzz/run.py --bin $(BUILD_DIR) --work $(BUILD_DIR)/fuzz --seconds $(FUZZ_SECONDS)
 
 demo: build
 	scripts/demo.sh $(BUILD_DIR) $(DEMO_MODEL)

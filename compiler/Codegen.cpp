@@ -405,9 +405,13 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   if (!buildManifest(signature, fields, manifest, error))
     return nullptr;
   auto *bytes = llvm::ConstantDataArray::get(llvmContext, manifest);
-  new llvm::GlobalVariable(*llvmModule, bytes->getType(), /*isConstant=*/true,
-                           llvm::GlobalValue::ExternalLinkage, bytes,
-                           exports.symbolPrefix + "_manifest");
+  // Aligned as FlatBuffers lays the buffer out (for readers that use it in
+  // place; the runtime reads a copy).
+  auto *manifestGlobal = new llvm::GlobalVariable(
+      *llvmModule, bytes->getType(), /*isConstant=*/true,
+      llvm::GlobalValue::ExternalLinkage, bytes,
+      exports.symbolPrefix + "_manifest");
+  manifestGlobal->setAlignment(llvm::Align(8));
   new llvm::GlobalVariable(
       *llvmModule, b.getInt64Ty(), true, llvm::GlobalValue::ExternalLinkage,
       b.getInt64(manifest.size()), exports.symbolPrefix + "_manifest_size");

@@ -6,7 +6,7 @@
 
 #include "dlc/runtime.h"
 
-#include "manifest_generated.h"
+#include "ManifestCheck.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -99,6 +99,8 @@ struct StateDesc {
 // refused instead of resuming from corrupted weights.
 constexpr char kCheckpointMagic[8] = {'D', 'L', 'C', 'C', 'K', 'P', 'T', '2'};
 constexpr size_t kCheckpointHeaderBytes = 40;
+/// No manifest is near this: a larger stated size is a corrupt library.
+constexpr uint64_t kMaxManifestBytes = uint64_t(64) << 20;
 
 /// 64-bit FNV-1a, to tell one model's state layout from another's.
 struct Fnv1a {
@@ -154,6 +156,7 @@ struct dlc_model {
   std::vector<void *> freeWorkspaces, extraWorkspaces;
   std::string path, version, target, cpu, source;
   std::string weightsFile; // with --weights=external
+  std::vector<uint64_t> manifest; // an aligned copy of the library's
   int64_t parameterCount = 0, parameterBytes = 0, workspaceBytes = 0;
   std::vector<TensorDesc> inputs, outputs;
 
@@ -554,11 +557,31 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   if (!data || !size)
     return fail(DLC_ERROR_MANIFEST,
                 std::string(path) + ": not a dlc model (no manifest)");
-  flatbuffers::Verifier verifier(data, *size);
-  if (!dlc::manifest::VerifyManifestBuffer(verifier))
+  // Read from an 8-byte aligned copy (the accessors load 8-byte values; a
+  // library's byte array need not be aligned). Where the symbol table knows
+  // the array's size, a larger stated size is refused, not read past.
+  Dl_info where;
+  void *manifestSymbol = nullptr;
+  if (dladdr1(data, &where, &manifestSymbol, RTLD_DL_SYMENT) &&
+      manifestSymbol) {
+    const auto *sym = static_cast<const ElfW(Sym) *>(manifestSymbol);
+    if (sym->st_size != 0 && sym->st_size < *size)
+      return fail(DLC_ERROR_MANIFEST,
+                  std::string(path) + ": the manifest is malformed (" +
+                      std::to_string(*size) + " bytes stated, " +
+                      std::to_string(sym->st_size) + " present)");
+  }
+  if (*size > kMaxManifestBytes)
+    return fail(DLC_ERROR_MANIFEST, std::string(path) +
+                                        ": the manifest is malformed (" +
+                                        std::to_string(*size) + " bytes)");
+  m->manifest.assign((*size + 7) / 8, 0);
+  std::memcpy(m->manifest.data(), data, *size);
+  const auto *bytes = reinterpret_cast<const uint8_t *>(m->manifest.data());
+  if (!dlc::manifest::checkManifestBytes(bytes, *size))
     return fail(DLC_ERROR_MANIFEST,
                 std::string(path) + ": the manifest is malformed");
-  const dlc::manifest::Manifest *manifest = dlc::manifest::GetManifest(data);
+  const dlc::manifest::Manifest *manifest = dlc::manifest::GetManifest(bytes);
   m->version = str(manifest->dlc_version());
   m->target = str(manifest->target_triple());
   m->cpu = str(manifest->target_cpu());

@@ -335,6 +335,21 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
                                      ModelSignature &signature,
                                      std::string &errors,
                                      const ImportOptions &options) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buffer) {
+    errors +=
+        (path + ": cannot read file: " + buffer.getError().message() + "\n")
+            .str();
+    return {};
+  }
+  return importOnnxBytes(context, (*buffer)->getBuffer(), path, signature,
+                         errors, options);
+}
+
+OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, StringRef bytes,
+                                      StringRef path, ModelSignature &signature,
+                                      std::string &errors,
+                                      const ImportOptions &options) {
   context
       .loadDialect<graph::GraphDialect, arith::ArithDialect, func::FuncDialect,
                    scf::SCFDialect, tensor::TensorDialect>();
@@ -343,14 +358,14 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
     return OwningOpRef<ModuleOp>();
   };
 
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
-  if (!buffer)
-    return fail(path + ": cannot read file: " + buffer.getError().message());
+  if (bytes.size() > static_cast<size_t>(INT32_MAX))
+    return fail(path + ": not a valid ONNX model (over 2 GB: a protobuf "
+                       "message cannot be; big weights go in external data)");
   onnx::ModelProto model;
   {
     google::protobuf::io::CodedInputStream stream(
-        reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
-        static_cast<int>((*buffer)->getBufferSize()));
+        reinterpret_cast<const uint8_t *>(bytes.data()),
+        static_cast<int>(bytes.size()));
     stream.SetTotalBytesLimit(INT32_MAX);
     if (!model.ParseFromCodedStream(&stream) ||
         !stream.ConsumedEntireMessage())

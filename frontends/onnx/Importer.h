@@ -93,6 +93,14 @@ mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext &context,
                                                  std::string &errors,
                                                  const ImportOptions &options = {});
 
+/// importOnnxFile for a model already in memory: `bytes` is the serialized
+/// ModelProto; `path` names it in messages, and its folder is where external
+/// data is looked up.
+mlir::OwningOpRef<mlir::ModuleOp>
+importOnnxBytes(mlir::MLIRContext &context, llvm::StringRef bytes,
+                llvm::StringRef path, ModelSignature &signature,
+                std::string &errors, const ImportOptions &options = {});
+
 /// One row of the supported-op table: op type and the opset range handled.
 struct SupportedOp {
   std::string opType;

@@ -61,6 +61,18 @@ OpImportFn recurrentImporter(std::string cell) {
     Value x = ctx.input(0), w = ctx.input(1), r = ctx.input(2);
     if (!x || !w || !r || failed(ctx.requireFloat(x, "input X")))
       return failure();
+    // W, R, B, the initial states and the peepholes share X's type (T).
+    static const char *const kInputNames[] = {
+        "X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"};
+    for (int i : {1, 2, 3, 5, 6, 7}) {
+      std::optional<Value> v =
+          i < 3 ? std::optional<Value>(ctx.input(i)) : ctx.optionalInput(i);
+      if (v && *v &&
+          ImportContext::typeOf(*v).getElementType() !=
+              ImportContext::typeOf(x).getElementType())
+        return ctx.error("input " + Twine(kInputNames[i]) +
+                         " has another element type than X");
+    }
     auto xType = ImportContext::typeOf(x);
     if (xType.getRank() != 3)
       return ctx.error("X must be rank 3");

@@ -54,14 +54,26 @@ std::optional<OptimizerInputs> optimizerInputs(ImportContext &ctx,
   return in;
 }
 
+/// ctx.build for the update formulas below, which chain many ops: a null
+/// operand (an earlier build that failed, and said why) gives null rather
+/// than an op with a missing operand.
+template <typename Op, typename... Operands>
+Value chain(ImportContext &ctx, Operands... operands) {
+  if ((!operands || ...))
+    return {};
+  return ctx.build<Op>(operands...);
+}
+
 /// x * c for a float constant c.
 Value scaled(ImportContext &ctx, Value x, double c) {
-  return ctx.build<graph::MulOp>(
-      x, ctx.scalar(ImportContext::typeOf(x).getElementType(), c));
+  if (!x)
+    return {};
+  return chain<graph::MulOp>(
+      ctx, x, ctx.scalar(ImportContext::typeOf(x).getElementType(), c));
 }
 
 Value regularized(ImportContext &ctx, Value x, Value g, double norm) {
-  return norm == 0.0 ? g : ctx.build<graph::AddOp>(scaled(ctx, x, norm), g);
+  return norm == 0.0 ? g : chain<graph::AddOp>(ctx, scaled(ctx, x, norm), g);
 }
 
 Value sqrtOf(ImportContext &ctx, Value x) { return ctx.unary(x, "sqrt"); }
@@ -78,20 +90,22 @@ LogicalResult importMomentum(ImportContext &ctx) {
   if (mode != "standard" && mode != "nesterov")
     return ctx.error("mode '" + mode + "' is not standard or nesterov");
   Type f32 = ctx.builder.getF32Type();
-  Value betaAdjusted = ctx.build<graph::WhereOp>(in->positive, ctx.scalar(f32, beta),
-                                                 ctx.scalar(f32, 1.0));
+  Value betaAdjusted = chain<graph::WhereOp>(
+      ctx, in->positive, ctx.scalar(f32, beta), ctx.scalar(f32, 1.0));
   int64_t n = in->tensors;
   for (int64_t i = 0; i < n; ++i) {
     Value x = ctx.input(2 + i), g = ctx.input(2 + n + i), v = ctx.input(2 + 2 * n + i);
     if (!x || !g || !v)
       return failure();
     Value greg = regularized(ctx, x, g, norm);
-    Value vNew = ctx.build<graph::AddOp>(scaled(ctx, v, alpha),
-                                         ctx.build<graph::MulOp>(betaAdjusted, greg));
+    Value vNew =
+        chain<graph::AddOp>(ctx, scaled(ctx, v, alpha),
+                            chain<graph::MulOp>(ctx, betaAdjusted, greg));
     Value step = mode == "standard"
                      ? vNew
-                     : ctx.build<graph::AddOp>(greg, scaled(ctx, vNew, alpha));
-    Value xNew = ctx.build<graph::SubOp>(x, ctx.build<graph::MulOp>(in->rate, step));
+                     : chain<graph::AddOp>(ctx, greg, scaled(ctx, vNew, alpha));
+    Value xNew =
+        chain<graph::SubOp>(ctx, x, chain<graph::MulOp>(ctx, in->rate, step));
     if (!xNew)
       return failure();
     ctx.setOutput(i, xNew);
@@ -110,18 +124,23 @@ LogicalResult importAdagrad(ImportContext &ctx) {
          eps = ctx.floatAttr("epsilon", 1e-6f),
          norm = ctx.floatAttr("norm_coefficient", 0.0);
   Type f32 = ctx.builder.getF32Type();
-  Value rate = ctx.build<graph::DivOp>(
-      in->rate, ctx.build<graph::AddOp>(ctx.scalar(f32, 1.0), scaled(ctx, in->count, decay)));
+  Value rate =
+      chain<graph::DivOp>(ctx, in->rate,
+                          chain<graph::AddOp>(ctx, ctx.scalar(f32, 1.0),
+                                              scaled(ctx, in->count, decay)));
   int64_t n = in->tensors;
   for (int64_t i = 0; i < n; ++i) {
     Value x = ctx.input(2 + i), g = ctx.input(2 + n + i), h = ctx.input(2 + 2 * n + i);
     if (!x || !g || !h || !rate)
       return failure();
     Value greg = regularized(ctx, x, g, norm);
-    Value hNew = ctx.build<graph::AddOp>(h, ctx.build<graph::MulOp>(greg, greg));
-    Value denom = ctx.build<graph::AddOp>(sqrtOf(ctx, hNew), ctx.scalar(f32, eps));
-    Value xNew = ctx.build<graph::SubOp>(
-        x, ctx.build<graph::DivOp>(ctx.build<graph::MulOp>(rate, greg), denom));
+    Value hNew =
+        chain<graph::AddOp>(ctx, h, chain<graph::MulOp>(ctx, greg, greg));
+    Value denom =
+        chain<graph::AddOp>(ctx, sqrtOf(ctx, hNew), ctx.scalar(f32, eps));
+    Value xNew = chain<graph::SubOp>(
+        ctx, x,
+        chain<graph::DivOp>(ctx, chain<graph::MulOp>(ctx, rate, greg), denom));
     if (!xNew)
       return failure();
     ctx.setOutput(i, xNew);
@@ -143,12 +162,14 @@ LogicalResult importAdam(ImportContext &ctx) {
          post = ctx.floatAttr("norm_coefficient_post", 0.0);
   Type f32 = ctx.builder.getF32Type();
   auto c = [&](double v) { return ctx.scalar(f32, v); };
-  Value alphaT = ctx.build<graph::PowOp>(c(alpha), in->count);
-  Value betaT = ctx.build<graph::PowOp>(c(beta), in->count);
-  Value corrected = ctx.build<graph::DivOp>(
-      ctx.build<graph::MulOp>(in->rate, sqrtOf(ctx, ctx.build<graph::SubOp>(c(1.0), betaT))),
-      ctx.build<graph::SubOp>(c(1.0), alphaT));
-  Value rate = ctx.build<graph::WhereOp>(in->positive, corrected, in->rate);
+  Value alphaT = chain<graph::PowOp>(ctx, c(alpha), in->count);
+  Value betaT = chain<graph::PowOp>(ctx, c(beta), in->count);
+  Value corrected = chain<graph::DivOp>(
+      ctx,
+      chain<graph::MulOp>(ctx, in->rate,
+                          sqrtOf(ctx, chain<graph::SubOp>(ctx, c(1.0), betaT))),
+      chain<graph::SubOp>(ctx, c(1.0), alphaT));
+  Value rate = chain<graph::WhereOp>(ctx, in->positive, corrected, in->rate);
   int64_t n = in->tensors;
   for (int64_t i = 0; i < n; ++i) {
     Value x = ctx.input(2 + i), g = ctx.input(2 + n + i),
@@ -156,12 +177,15 @@ LogicalResult importAdam(ImportContext &ctx) {
     if (!x || !g || !v || !h || !rate)
       return failure();
     Value greg = regularized(ctx, x, g, norm);
-    Value vNew = ctx.build<graph::AddOp>(scaled(ctx, v, alpha), scaled(ctx, greg, 1.0 - alpha));
-    Value hNew = ctx.build<graph::AddOp>(
-        scaled(ctx, h, beta), scaled(ctx, ctx.build<graph::MulOp>(greg, greg), 1.0 - beta));
-    Value denom = ctx.build<graph::AddOp>(sqrtOf(ctx, hNew), c(eps));
-    Value xNew = ctx.build<graph::SubOp>(
-        x, ctx.build<graph::MulOp>(rate, ctx.build<graph::DivOp>(vNew, denom)));
+    Value vNew = chain<graph::AddOp>(ctx, scaled(ctx, v, alpha),
+                                     scaled(ctx, greg, 1.0 - alpha));
+    Value hNew = chain<graph::AddOp>(
+        ctx, scaled(ctx, h, beta),
+        scaled(ctx, chain<graph::MulOp>(ctx, greg, greg), 1.0 - beta));
+    Value denom = chain<graph::AddOp>(ctx, sqrtOf(ctx, hNew), c(eps));
+    Value xNew = chain<graph::SubOp>(
+        ctx, x,
+        chain<graph::MulOp>(ctx, rate, chain<graph::DivOp>(ctx, vNew, denom)));
     if (post != 0.0)
       xNew = scaled(ctx, xNew, 1.0 - post);
     if (!xNew)

@@ -4,6 +4,7 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +14,10 @@
 namespace dlc::tools {
 
 int64_t HostTensor::elements() const {
+  // An empty dim empties the tensor whatever the others are (parseTensor
+  // bounds the product of shapes without one).
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end())
+    return 0;
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
@@ -77,8 +82,14 @@ bool readTensorFile(const std::string &path, HostTensor &tensor,
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
+  return parseTensor(buffer.str(), path, tensor, error);
+}
+
+bool parseTensor(const std::string &bytes, const std::string &what,
+                 HostTensor &tensor, std::string &error) {
+  const std::string &path = what;
   onnx::TensorProto proto;
-  if (!proto.ParseFromString(buffer.str())) {
+  if (!proto.ParseFromString(bytes)) {
     error = path + ": not a serialized onnx.TensorProto";
     return false;
   }
@@ -87,8 +98,28 @@ bool readTensorFile(const std::string &path, HostTensor &tensor,
     return false;
   }
   tensor.name = proto.name();
+  // The element count is bounded before anything trusts it: every element
+  // takes at least a byte of the file (a dim of 0 empties the tensor).
+  bool empty = false;
+  for (int64_t d : proto.dims()) {
+    if (d < 0) {
+      error = path + ": has a negative dim (" + std::to_string(d) + ")";
+      return false;
+    }
+    empty |= d == 0;
+  }
+  uint64_t elements = empty ? 0 : 1;
+  for (int64_t d : proto.dims()) {
+    if (empty)
+      break;
+    if (elements > bytes.size() / static_cast<uint64_t>(d)) {
+      error = path + ": its shape has more elements than the file has bytes";
+      return false;
+    }
+    elements *= static_cast<uint64_t>(d);
+  }
   tensor.shape.assign(proto.dims().begin(), proto.dims().end());
-  size_t expected = tensor.elements() * dlc_dtype_size(tensor.dtype);
+  size_t expected = elements * dlc_dtype_size(tensor.dtype);
   if (proto.has_raw_data()) {
     tensor.bytes.assign(proto.raw_data().begin(), proto.raw_data().end());
   } else {
