@@ -5,8 +5,8 @@ LLVM_PREFIX ?= /usr/lib/llvm-22
 JOBS ?= $(shell nproc)
 DEMO_MODEL ?= examples/tiny_cnn.textproto
 
-.PHONY: all deps demo-deps configure build check check-lit check-unit check-e2e check-node demo \
-        train-demo fuzz clean
+.PHONY: all deps demo-deps configure build check check-sanitize check-lit check-unit check-e2e \
+        check-node demo train-demo fuzz clean
 
 all: build
 
@@ -27,6 +27,21 @@ build: deps configure
 
 check: build
 	cmake --build $(BUILD_DIR) --target check-dlc
+
+# The whole test suite again with dlc, its runtime and tools built with AddressSanitizer and
+# UndefinedBehaviorSanitizer, in their own build folder: any report fails the test it happens in.
+SANITIZE_BUILD_DIR ?= build-sanitize
+$(SANITIZE_BUILD_DIR)/build.ninja: | deps
+	cmake -G Ninja -S . -B $(SANITIZE_BUILD_DIR) \
+	  -DCMAKE_BUILD_TYPE=Release -DDLC_SANITIZE=ON \
+	  -DCMAKE_C_COMPILER=$(LLVM_PREFIX)/bin/clang \
+	  -DCMAKE_CXX_COMPILER=$(LLVM_PREFIX)/bin/clang++ \
+	  -DCMAKE_PREFIX_PATH=$(LLVM_PREFIX)
+
+check-sanitize: deps $(SANITIZE_BUILD_DIR)/build.ninja
+	cmake --build $(SANITIZE_BUILD_DIR) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  cmake --build $(SANITIZE_BUILD_DIR) --target check-dlc
 
 # Runs each libFuzzer target (test/fuzz/) for FUZZ_SECONDS; what they find stays in
 # $(BUILD_DIR)/fuzz (crash-* inputs, and the grown corpora for the next run).

@@ -12,6 +12,7 @@
 #include "compiler/Compile.h"
 #include "compiler/Registration.h"
 #include "dialects/graph/GraphDialect.h"
+#include "frontends/onnx/ImportContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -22,8 +23,13 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/io/coded_stream.h>
 
 #include <cmath>
+#include <cstring>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -123,8 +129,6 @@ struct Model::Impl {
     return op->getResult(0);
   }
 
-  /// A new parameter "<layer>.<what>" of `shape`, uniform in +-bound, or
-  /// every element `*fill` when given.
   /// Normal(0, 1) values from the model's generator (Box-Muller).
   std::vector<float> normal(int64_t count) {
     std::vector<float> data(count);
@@ -139,6 +143,8 @@ struct Model::Impl {
     return data;
   }
 
+  /// A new parameter "<layer>.<what>" of `shape`, uniform in +-bound, or
+  /// every element `*fill` when given.
   Value parameter(const std::string &layer, const std::string &what,
                   const std::vector<int64_t> &shape, double bound,
                   std::optional<float> fill = std::nullopt,
@@ -182,6 +188,7 @@ struct Model::Impl {
     std::string name;
     std::vector<int64_t> shape;
     arith::ConstantOp op;
+    bool trainable = true;
   };
   struct Row {
     std::string name, kind;
@@ -611,8 +618,11 @@ BatchNorm2d &Model::batch_norm2d(const std::string &name, int64_t channels,
     throw Error(name + " (BatchNorm2d): channels must be >= 1 and eps >= 0");
   s.addParameter(name, "weight", {channels}, 0, 1.0f);
   s.addParameter(name, "bias", {channels}, 0, 0.0f);
+  // The running statistics are state, not trained (Keras' non-trainable).
   s.addParameter(name, "running_mean", {channels}, 0, 0.0f);
+  s.parameters.back().trainable = false;
   s.addParameter(name, "running_var", {channels}, 0, 1.0f);
+  s.parameters.back().trainable = false;
   return keep(new BatchNorm2d(*this, name, channels, eps));
 }
 
@@ -653,6 +663,93 @@ void Model::set_parameter(const std::string &name,
   throw Error("the model has no parameter '" + name + "'");
 }
 
+void Model::load_onnx(const std::string &path,
+                      const std::map<std::string, std::string> &rename) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buffer)
+    throw Error(path + ": cannot read file: " + buffer.getError().message());
+  onnx::ModelProto model;
+  google::protobuf::io::CodedInputStream stream(
+      reinterpret_cast<const uint8_t *>((*buffer)->getBufferStart()),
+      static_cast<int>(
+          std::min<size_t>((*buffer)->getBufferSize(), INT32_MAX)));
+  stream.SetTotalBytesLimit(INT32_MAX);
+  if ((*buffer)->getBufferSize() > INT32_MAX ||
+      !model.ParseFromCodedStream(&stream) || !stream.ConsumedEntireMessage())
+    throw Error(path + ": not a valid ONNX model (truncated or corrupt "
+                       "protobuf)");
+  std::map<std::string, const onnx::TensorProto *> initializers;
+  for (const onnx::TensorProto &t : model.graph().initializer())
+    initializers[t.name()] = &t;
+  // Every value is read and checked before any parameter changes.
+  std::string folder = llvm::sys::path::parent_path(path).str();
+  std::vector<std::pair<Impl::Parameter *, DenseElementsAttr>> loaded;
+  std::string problems;
+  for (Impl::Parameter &p : state->parameters) {
+    auto renamed = rename.find(p.name);
+    const std::string &source =
+        renamed == rename.end() ? p.name : renamed->second;
+    auto it = initializers.find(source);
+    std::string what = "parameter '" + p.name + "' " + shapeText(p.shape);
+    if (it == initializers.end()) {
+      problems += "\n  " + what + ": no initializer '" + source + "'";
+      continue;
+    }
+    std::string message;
+    FailureOr<DenseElementsAttr> attr = onnx_frontend::tensorProtoToAttr(
+        &state->context, *it->second, message, folder);
+    if (failed(attr)) {
+      problems += "\n  " + what + ": " + message;
+      continue;
+    }
+    auto type = cast<RankedTensorType>(attr->getType());
+    std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
+    if (!type.getElementType().isF32() || shape != p.shape) {
+      problems += "\n  " + what + ": initializer '" + source + "' is " +
+                  (type.getElementType().isF32() ? "" : "not float32, ") +
+                  shapeText(shape);
+      continue;
+    }
+    loaded.emplace_back(&p, *attr);
+  }
+  for (const auto &[from, to] : rename)
+    if (llvm::none_of(state->parameters, [&, &from = from](const auto &p) {
+          return p.name == from;
+        }))
+      problems += "\n  rename: the model has no parameter '" + from + "'";
+  if (!problems.empty())
+    throw Error(path + ": cannot load the parameters:" + problems);
+  for (auto &[p, attr] : loaded)
+    p->op.setValueAttr(attr);
+}
+
+void Model::load_raw(const std::string &name, const std::string &path) {
+  auto it = llvm::find_if(state->parameters, [&](const Impl::Parameter &p) {
+    return p.name == name;
+  });
+  if (it == state->parameters.end())
+    throw Error("the model has no parameter '" + name + "'");
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
+  if (!buffer)
+    throw Error(path + ": cannot read file: " + buffer.getError().message());
+  auto type = cast<RankedTensorType>(it->op.getType());
+  size_t bytes = static_cast<size_t>(type.getNumElements()) * sizeof(float);
+  if ((*buffer)->getBufferSize() != bytes)
+    throw Error(path + ": has " + std::to_string((*buffer)->getBufferSize()) +
+                " bytes; parameter '" + name + "' " + shapeText(it->shape) +
+                " needs " + std::to_string(bytes) + " (float32)");
+  std::vector<float> values(type.getNumElements());
+  const auto *data =
+      reinterpret_cast<const unsigned char *>((*buffer)->getBufferStart());
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t bits = 0;
+    for (int b = 0; b < 4; ++b)
+      bits |= static_cast<uint32_t>(data[4 * i + b]) << (8 * b);
+    std::memcpy(&values[i], &bits, sizeof bits);
+  }
+  it->op.setValueAttr(DenseElementsAttr::get(type, ArrayRef<float>(values)));
+}
+
 std::vector<float> Model::parameter(const std::string &name) const {
   for (Impl::Parameter &p : state->parameters)
     if (p.name == name) {
@@ -681,6 +778,17 @@ int64_t Model::parameter_count() const {
   return count;
 }
 
+int64_t Model::trainable_parameter_count() const {
+  int64_t count = 0;
+  for (const Impl::Parameter &p : state->parameters) {
+    int64_t n = p.trainable ? 1 : 0;
+    for (int64_t d : p.shape)
+      n *= d;
+    count += n;
+  }
+  return count;
+}
+
 void Model::summary(std::ostream &os) const {
   const Impl &s = *state;
   os << "Model: " << s.name << "\n";
@@ -693,7 +801,10 @@ void Model::summary(std::ostream &os) const {
     os << std::setw(24) << row.name << std::setw(12) << row.kind
        << std::setw(24) << shapeText(row.shape) << row.params << "\n";
   }
-  os << "Total parameters: " << parameter_count() << "\n";
+  os << "Total parameters: " << parameter_count() << "\n"
+     << "Trainable parameters: " << trainable_parameter_count() << "\n"
+     << "Non-trainable parameters: "
+     << parameter_count() - trainable_parameter_count() << "\n";
   for (const auto &[name, value] : s.outputs)
     os << "output '" << name << "': " << shapeText(shapeOf(value)) << "\n";
 }

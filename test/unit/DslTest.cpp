@@ -11,8 +11,10 @@
 #include "dlc/runtime.h"
 
 #include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
 
 #include <cmath>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -284,6 +286,67 @@ TEST(DslTest, SeededParametersAndSummary) {
             std::string::npos)
       << os.str();
   EXPECT_NE(os.str().find("Total parameters: 10164"), std::string::npos);
+  EXPECT_NE(os.str().find("Trainable parameters: 10164"), std::string::npos);
+}
+
+TEST(DslTest, LoadsParametersByName) {
+  nn::Model m("loaded");
+  nn::Tensor x = m.input("x", nn::f32({1, 3}));
+  m.output("y", m.linear("fc", 3, 2)(x));
+  // An ONNX model whose initializers hold fc's parameters (the weight under
+  // another name) and one more that nothing uses.
+  onnx::ModelProto model;
+  auto add = [&](const std::string &name, std::vector<int64_t> dims,
+                 std::vector<float> values) {
+    onnx::TensorProto *t = model.mutable_graph()->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : dims)
+      t->add_dims(d);
+    for (float v : values)
+      t->add_float_data(v);
+  };
+  add("classifier.weight", {2, 3}, {1, 2, 3, 4, 5, 6});
+  add("fc.bias", {2}, {0.5f, -0.5f});
+  add("unused", {1}, {7});
+  std::string path = ::testing::TempDir() + "dsl_weights.onnx";
+  {
+    std::ofstream out(path, std::ios::binary);
+    model.SerializeToOstream(&out);
+  }
+  m.load_onnx(path, {{"fc.weight", "classifier.weight"}});
+  EXPECT_EQ(m.parameter("fc.weight"), (std::vector<float>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(m.parameter("fc.bias"), (std::vector<float>{0.5f, -0.5f}));
+
+  // Every problem listed, and nothing changed.
+  EXPECT_EQ(errorOf([&] { m.load_onnx(path); }),
+            path + ": cannot load the parameters:\n  parameter 'fc.weight' "
+                   "[2, 3]: no initializer 'fc.weight'");
+  EXPECT_EQ(errorOf([&] {
+              m.load_onnx(path, {{"fc.weight", "fc.bias"}, {"fc.w", "x"}});
+            }),
+            path + ": cannot load the parameters:\n  parameter 'fc.weight' "
+                   "[2, 3]: initializer 'fc.bias' is [2]\n  rename: the "
+                   "model has no parameter 'fc.w'");
+  EXPECT_EQ(m.parameter("fc.bias"), (std::vector<float>{0.5f, -0.5f}));
+  EXPECT_NE(
+      errorOf([&] { m.load_onnx(path + ".missing"); }).find("cannot read file"),
+      std::string::npos);
+
+  // Raw little-endian float32.
+  std::string raw = ::testing::TempDir() + "dsl_bias.bin";
+  {
+    std::ofstream out(raw, std::ios::binary);
+    const unsigned char bytes[] = {0, 0, 0x80, 0x3f, 0, 0, 0, 0x40}; // 1, 2
+    out.write(reinterpret_cast<const char *>(bytes), sizeof bytes);
+  }
+  m.load_raw("fc.bias", raw);
+  EXPECT_EQ(m.parameter("fc.bias"), (std::vector<float>{1.0f, 2.0f}));
+  EXPECT_EQ(errorOf([&] { m.load_raw("fc.weight", raw); }),
+            raw + ": has 8 bytes; parameter 'fc.weight' [2, 3] needs 24 "
+                  "(float32)");
+  EXPECT_EQ(errorOf([&] { m.load_raw("fc.gain", raw); }),
+            "the model has no parameter 'fc.gain'");
 }
 
 } // namespace

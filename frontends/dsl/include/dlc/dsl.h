@@ -22,6 +22,7 @@
 #define DLC_DSL_H
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <ostream>
 #include <stdexcept>
@@ -242,13 +243,30 @@ public:
   /// Replaces parameter `name` ("fc1.weight") with row-major `values`.
   /// Throws on an unknown name or a wrong number of values.
   void set_parameter(const std::string &name, const std::vector<float> &values);
+  /// Sets every parameter from the float32 initializer of the same name in
+  /// the ONNX model at `path` (its external data read from the model's
+  /// folder); `rename` maps a parameter name to another initializer name
+  /// ({"fc.weight", "classifier.weight"}). Initializers no parameter names
+  /// are ignored. Throws, changing nothing, when a parameter has no
+  /// initializer or one of another shape or dtype (every such parameter
+  /// listed), or when the file cannot be read.
+  void load_onnx(const std::string &path,
+                 const std::map<std::string, std::string> &rename = {});
+  /// Sets parameter `name` from a file of its values as little-endian
+  /// float32, row-major (numpy's tofile()). Throws on an unknown name, a
+  /// file that cannot be read or one of another size.
+  void load_raw(const std::string &name, const std::string &path);
   /// The parameter's current values, row-major.
   std::vector<float> parameter(const std::string &name) const;
   std::vector<std::string> parameter_names() const;
+  /// Every parameter's scalars, and those of the trained ones only (not
+  /// BatchNorm's running statistics).
   int64_t parameter_count() const;
+  int64_t trainable_parameter_count() const;
 
   /// One line per layer or op: name, kind, output shape, parameters; then
-  /// the total, as Keras' model.summary() prints it.
+  /// the totals (all, trainable, non-trainable), as Keras' model.summary()
+  /// prints them.
   void summary(std::ostream &os) const;
 
   /// Compiles the model as `dlc model.onnx` would; throws Error on failure.

@@ -1,0 +1,94 @@
+//===- Models.cpp - the course's networks written with the C++ DSL --------===//
+
+#include "Models.h"
+
+#include <string>
+
+namespace examples {
+
+nn::Tensor mlp(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 784}));
+  x = nn::relu(m.linear("fc1", 784, 256)(x));
+  x = nn::relu(m.linear("fc2", 256, 128)(x));
+  return nn::softmax(m.linear("fc3", 128, 10)(x));
+}
+
+nn::Tensor lenet5(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 1, 28, 28}));
+  x = nn::tanh(m.conv2d("conv1", 1, 6, 5, nn::Conv2dOptions().padding(2))(x));
+  x = nn::max_pool2d(x, 2);
+  x = nn::relu(m.conv2d("conv2", 6, 16, 5)(x));
+  x = nn::flatten(nn::avg_pool2d(x, 2));
+  x = nn::relu(m.linear("fc1", 400, 120)(x));
+  x = nn::relu(m.linear("fc2", 120, 84)(x));
+  return m.linear("fc3", 84, 10)(x);
+}
+
+nn::Tensor mnistConvnet(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 1, 28, 28}));
+  x = nn::max_pool2d(nn::relu(m.conv2d("conv1", 1, 32, 3)(x)), 2);
+  x = nn::max_pool2d(nn::relu(m.conv2d("conv2", 32, 64, 3)(x)), 2);
+  x = nn::flatten(nn::relu(m.conv2d("conv3", 64, 64, 3)(x)));
+  x = nn::relu(m.linear("dense1", 3 * 3 * 64, 64)(x));
+  return nn::softmax(m.linear("dense2", 64, 10)(x));
+}
+
+nn::Tensor vgg16(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 3, 224, 224}));
+  const int64_t blocks[5][2] = {
+      {64, 2}, {128, 2}, {256, 3}, {512, 3}, {512, 3}};
+  int64_t channels = 3, conv = 0;
+  for (const auto &[width, convs] : blocks) {
+    for (int64_t i = 0; i < convs; ++i, channels = width)
+      x = nn::relu(m.conv2d("features.conv" + std::to_string(++conv), channels,
+                            width, 3, nn::Conv2dOptions().padding(1))(x));
+    x = nn::max_pool2d(x, 2);
+  }
+  x = nn::flatten(x);
+  x = nn::relu(m.linear("classifier.fc1", 512 * 7 * 7, 4096)(x));
+  x = nn::relu(m.linear("classifier.fc2", 4096, 4096)(x));
+  return m.linear("classifier.fc3", 4096, 1000)(x);
+}
+
+namespace {
+
+/// torchvision's BasicBlock: two 3x3 convolutions with batch norms, and the
+/// input added back (through a 1x1 projection where the shape changes).
+nn::Tensor basicBlock(nn::Model &m, const std::string &name, nn::Tensor x,
+                      int64_t in, int64_t out, int64_t stride) {
+  auto conv3x3 = nn::Conv2dOptions().padding(1).bias(false);
+  nn::Tensor y = m.conv2d(name + ".conv1", in, out, 3,
+                          nn::Conv2dOptions(conv3x3).stride(stride))(x);
+  y = nn::relu(m.batch_norm2d(name + ".bn1", out)(y));
+  y = m.batch_norm2d(name + ".bn2",
+                     out)(m.conv2d(name + ".conv2", out, out, 3, conv3x3)(y));
+  nn::Tensor shortcut = x;
+  if (stride != 1 || in != out)
+    shortcut = m.batch_norm2d(name + ".downsample.1", out)(
+        m.conv2d(name + ".downsample.0", in, out, 1,
+                 nn::Conv2dOptions().stride(stride).bias(false))(x));
+  return nn::relu(y + shortcut);
+}
+
+} // namespace
+
+nn::Tensor resnet18(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 3, 224, 224}));
+  x = m.conv2d("conv1", 3, 64, 7,
+               nn::Conv2dOptions().stride(2).padding(3).bias(false))(x);
+  x = nn::relu(m.batch_norm2d("bn1", 64)(x));
+  x = nn::max_pool2d(x, 3, 2, 1);
+  int64_t channels = 64;
+  const int64_t widths[4] = {64, 128, 256, 512};
+  for (int stage = 0; stage < 4; ++stage) {
+    std::string name = "layer" + std::to_string(stage + 1);
+    int64_t stride = stage == 0 ? 1 : 2;
+    x = basicBlock(m, name + ".0", x, channels, widths[stage], stride);
+    x = basicBlock(m, name + ".1", x, widths[stage], widths[stage], 1);
+    channels = widths[stage];
+  }
+  x = nn::flatten(nn::avg_pool2d(x, 7));
+  return m.linear("fc", 512, 1000)(x);
+}
+
+} // namespace examples

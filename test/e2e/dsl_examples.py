@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""The C++ DSL's example networks (examples/dsl/Models.cpp).
+
+1. Their summaries count the published parameters: the Keras MNIST convnet
+   93,322, VGG-16 138,357,544, ResNet-18 11,689,512 trainable (plus 9,600
+   BatchNorm statistics), LeNet-5 61,706, the MLP 235,146.
+2. Twins of corpus models: mlp (mlp_b64), lenet5 (lenet5_b64) and resnet18,
+   built in C++, load the corpus model's weights by initializer name
+   (Model::load_onnx), compile, and reproduce the PyTorch reference outputs
+   within the corpus manifest's tolerance (skipped, with a message, where
+   ../shared/corpus is absent).
+
+Usage: dsl_examples.py --examples BUILD/examples/dsl/dlc-dsl-examples
+                       --dlc-run BUILD/tools/dlc-run/dlc-run --corpus DIR
+                       --work DIR"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+COUNTS = {  # model: (total, trainable)
+    "mnist-convnet": (93322, 93322),
+    "vgg16": (138357544, 138357544),
+    "resnet18": (11699112, 11689512),
+    "lenet5": (61706, 61706),
+    "mlp": (235146, 235146),
+}
+TWINS = {"mlp": ("mlp_b64", 64), "lenet5": ("lenet5_b64", 64), "resnet18": ("resnet18", 1)}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--examples", required=True)
+    p.add_argument("--dlc-run", required=True)
+    p.add_argument("--corpus", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    failed = 0
+    for model, (total, trainable) in COUNTS.items():
+        r = subprocess.run([a.examples, model, "--summary"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        out = r.stdout.decode()
+        got_total = re.search(r"^Total parameters: (\d+)$", out, re.M)
+        got_trainable = re.search(r"^Trainable parameters: (\d+)$", out, re.M)
+        ok = (r.returncode == 0 and got_total and got_trainable
+              and int(got_total.group(1)) == total
+              and int(got_trainable.group(1)) == trainable)
+        failed += not ok
+        print("%s summary: %s (total %s, trainable %s; published %d, %d)" % (
+            model, "ok" if ok else "FAILED", got_total and got_total.group(1),
+            got_trainable and got_trainable.group(1), total, trainable))
+        if not ok:
+            print("  " + out.strip().replace("\n", "\n  ")[-3000:])
+
+    manifest_path = os.path.join(a.corpus, "manifest.json")
+    if not os.path.exists(manifest_path):
+        print("dsl twins: SKIPPED: no shared corpus at " + a.corpus)
+    else:
+        with open(manifest_path) as f:
+            manifest = json.load(f)["models"]
+        for model, (corpus_name, batch) in TWINS.items():
+            entry = manifest[corpus_name]
+            folder = os.path.join(a.corpus, corpus_name)
+            lib = os.path.join(a.work, model + ".so")
+            r = subprocess.run([a.examples, model, "--batch", str(batch), "--load",
+                                os.path.join(folder, "model.onnx"), "-o", lib],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                failed += 1
+                print("%s twin: FAILED (build): %s" % (model, r.stdout.decode()[-2000:]))
+                continue
+            data = os.path.join(folder, "test_data_set_0")
+            tol = entry["outputs"][0]["tol"]
+            r = subprocess.run([a.dlc_run, lib, "--inputs", os.path.join(data, "input_0.pb"),
+                                "--expect", os.path.join(data, "output_0.pb"),
+                                "--rtol", str(tol["rtol"]), "--atol", str(tol["atol"])],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            failed += r.returncode != 0
+            print("%s twin of %s (corpus weights, rtol %g atol %g): %s\n  %s" % (
+                model, corpus_name, tol["rtol"], tol["atol"],
+                "ok" if r.returncode == 0 else "FAILED", r.stdout.decode().strip()))
+    print("dsl_examples: %d failed" % failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
