@@ -1,11 +1,14 @@
 //===- main.cpp - dlc-dsl-examples: build, summarize, compile -------------===//
 //
-//   dlc-dsl-examples MODEL [--batch N] [--summary] [--load FILE.onnx]
+//   dlc-dsl-examples MODEL [--batch N] [--summary] [--load FILE.onnx
+//                    [--load-prefix P]] [--train LOSS (--sgd LR | --adam LR)]
 //                    [-o OUT.so]
 //
 // Builds one network of Models.h (mlp, lenet5, mnist-convnet, vgg16,
 // resnet18), prints its summary, loads its parameters from an ONNX model's
-// initializers by name, and compiles it to a shared library.
+// initializers by name (each parameter from initializer P + its name), and
+// compiles it to a shared library: for inference, or a training step with
+// LOSS (model, mse, cross-entropy) and the optimizer given.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +19,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace nn = dlc::dsl;
@@ -31,13 +35,15 @@ int main(int argc, char **argv) {
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: dlc-dsl-examples MODEL [--batch N] [--summary] "
-                 "[--load FILE.onnx] [-o OUT.so]\n"
+                 "[--load FILE.onnx [--load-prefix P]]\n"
+                 "         [--train LOSS (--sgd LR | --adam LR)] [-o OUT.so]\n"
                  "MODEL: mlp, lenet5, mnist-convnet, vgg16, resnet18\n");
     return 2;
   };
   if (argc < 2 || !models.count(argv[1]))
     return usage();
-  std::string name = argv[1], load, output;
+  std::string name = argv[1], load, prefix, output, loss;
+  std::optional<nn::Optimizer> optimizer;
   int64_t batch = 1;
   bool summary = false;
   for (int i = 2; i < argc; ++i) {
@@ -48,6 +54,14 @@ int main(int argc, char **argv) {
       batch = std::atoll(argv[++i]);
     else if (a == "--load" && i + 1 < argc)
       load = argv[++i];
+    else if (a == "--load-prefix" && i + 1 < argc)
+      prefix = argv[++i];
+    else if (a == "--train" && i + 1 < argc)
+      loss = argv[++i];
+    else if (a == "--sgd" && i + 1 < argc)
+      optimizer = nn::SGD(std::atof(argv[++i]));
+    else if (a == "--adam" && i + 1 < argc)
+      optimizer = nn::Adam(std::atof(argv[++i]));
     else if (a == "-o" && i + 1 < argc)
       output = argv[++i];
     else
@@ -58,10 +72,26 @@ int main(int argc, char **argv) {
     m.output("y", models.at(name)(m, batch));
     if (summary)
       m.summary(std::cout);
-    if (!load.empty())
-      m.load_onnx(load);
+    if (!load.empty()) {
+      std::map<std::string, std::string> rename;
+      for (const std::string &parameter : m.parameter_names())
+        rename[parameter] = prefix + parameter;
+      m.load_onnx(load, rename);
+    }
+    nn::CompileOptions options;
+    options.output = output;
+    if (!loss.empty()) {
+      static const std::map<std::string, nn::Loss> losses = {
+          {"model", nn::Loss::Model},
+          {"mse", nn::Loss::MSE},
+          {"cross-entropy", nn::Loss::CrossEntropy}};
+      if (!losses.count(loss) || !optimizer)
+        return usage();
+      options.train =
+          nn::TrainOptions().loss(losses.at(loss)).optimizer(*optimizer);
+    }
     if (!output.empty())
-      m.compile(output);
+      m.compile(options);
   } catch (const nn::Error &e) {
     std::fprintf(stderr, "dlc-dsl-examples: %s\n", e.what());
     return 1;

@@ -184,6 +184,9 @@ struct Model::Impl {
     return values[parameterValues.at(name)];
   }
 
+  static void trainableArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
+                                 onnx_frontend::ModelSignature &signature);
+
   struct Parameter {
     std::string name;
     std::vector<int64_t> shape;
@@ -809,6 +812,115 @@ void Model::summary(std::ostream &os) const {
     os << "output '" << name << "': " << shapeText(shapeOf(value)) << "\n";
 }
 
+Optimizer SGD(double lr, double momentum, bool nesterov, double weightDecay) {
+  Optimizer o;
+  o.name = "sgd";
+  o.lr = lr;
+  o.momentum = momentum;
+  o.nesterov = nesterov;
+  o.weightDecay = weightDecay;
+  return o;
+}
+
+Optimizer Adam(double lr, double beta1, double beta2, double eps,
+               double weightDecay) {
+  Optimizer o;
+  o.name = "adam";
+  o.lr = lr;
+  o.beta1 = beta1;
+  o.beta2 = beta2;
+  o.eps = eps;
+  o.weightDecay = weightDecay;
+  return o;
+}
+
+Optimizer AdamW(double lr, double weightDecay, double beta1, double beta2,
+                double eps) {
+  Optimizer o = Adam(lr, beta1, beta2, eps, weightDecay);
+  o.name = "adamw";
+  return o;
+}
+
+namespace {
+
+/// The compiler's training settings for `train`, checked as torch.optim
+/// checks its arguments.
+dlc::TrainSettings trainSettings(const TrainOptions &train) {
+  const Optimizer &o = train.opt;
+  auto require = [&](bool ok, const std::string &what) {
+    if (!ok)
+      throw Error("optimizer " + o.name + ": " + what);
+  };
+  require(o.name == "sgd" || o.name == "adam" || o.name == "adamw",
+          "unknown (sgd, adam, adamw)");
+  require(std::isfinite(o.lr) && o.lr >= 0, "lr must be >= 0");
+  require(o.momentum >= 0, "momentum must be >= 0");
+  require(!o.nesterov || o.momentum > 0, "nesterov needs a momentum");
+  require(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1,
+          "betas must be in [0, 1)");
+  require(o.eps >= 0, "eps must be >= 0");
+  require(o.weightDecay >= 0, "weight decay must be >= 0");
+  dlc::TrainSettings t;
+  t.optimizer = o.name;
+  t.lr = o.lr;
+  t.momentum = o.momentum;
+  t.nesterov = o.nesterov;
+  t.beta1 = o.beta1;
+  t.beta2 = o.beta2;
+  if (o.name != "sgd")
+    t.eps = o.eps;
+  t.weightDecay = o.weightDecay;
+  static const std::map<Loss, std::string> losses = {
+      {Loss::Model, ""},
+      {Loss::MSE, "mse"},
+      {Loss::L1, "l1"},
+      {Loss::BCE, "bce"},
+      {Loss::BCEWithLogits, "bce-with-logits"},
+      {Loss::CrossEntropy, "cross-entropy"},
+      {Loss::NLL, "nll"}};
+  t.loss = losses.at(train.lossKind);
+  return t;
+}
+
+} // namespace
+
+/// For a training step: each trained parameter becomes an argument of
+/// `func` after the inputs, marked `graph.parameter` with its name, as the
+/// ONNX importer makes initializers (the compiler's training pipeline
+/// differentiates with respect to them).
+void Model::Impl::trainableArguments(Impl &s, func::FuncOp func,
+                                     IRMapping &mapping,
+                                     onnx_frontend::ModelSignature &signature) {
+  for (const Parameter &p : s.parameters)
+    if (!p.trainable)
+      throw Error(p.name.substr(0, p.name.rfind('.')) +
+                  " (BatchNorm2d): training a model with batch norm is not "
+                  "supported by the DSL yet");
+  Block &body = func.getBody().front();
+  for (const Parameter &p : s.parameters) {
+    auto constant = cast<arith::ConstantOp>(
+        mapping.lookup(p.op->getResult(0)).getDefiningOp());
+    BlockArgument arg = body.addArgument(constant.getType(), constant.getLoc());
+    constant.getResult().replaceAllUsesWith(arg);
+    // The attribute needs the argument in the function's type.
+    func.setType(FunctionType::get(func.getContext(), body.getArgumentTypes(),
+                                   body.getTerminator()->getOperandTypes()));
+    func.setArgAttr(arg.getArgNumber(), "graph.parameter",
+                    StringAttr::get(func.getContext(), p.name));
+    auto dense = cast<DenseElementsAttr>(constant.getValue());
+    std::vector<uint8_t> data;
+    for (float v : dense.getValues<float>()) {
+      uint32_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      for (int b = 0; b < 4; ++b)
+        data.push_back(static_cast<uint8_t>(bits >> (8 * b)));
+    }
+    signature.parameters.push_back(
+        {{p.name, "float32", p.shape}, std::move(data), /*buffer=*/false});
+    constant.erase();
+  }
+}
+
 void Model::compile(const CompileOptions &options) const {
   Impl &s = *state;
   if (s.outputs.empty())
@@ -832,6 +944,8 @@ void Model::compile(const CompileOptions &options) const {
         {name, ids ? "int64" : "float32", shapeOf(value)});
   }
   func::ReturnOp::create(b, func.getLoc(), results);
+  if (options.train)
+    Impl::trainableArguments(s, func, mapping, signature);
   func.setType(b.getFunctionType(func.getBody().front().getArgumentTypes(),
                                  ValueRange(results).getTypes()));
 
@@ -855,6 +969,8 @@ void Model::compile(const CompileOptions &options) const {
   compile.output = options.output;
   compile.symbolPrefix = options.symbolPrefix;
   compile.target = {"", options.cpu, options.features};
+  if (options.train)
+    compile.training = trainSettings(*options.train);
   std::string error;
   if (failed(compileModule(*copy, signature, s.name, compile, error)))
     throw Error(error + (diagnostics.empty() ? "" : "\n" + diagnostics));

@@ -4,15 +4,19 @@
 1. Their summaries count the published parameters: the Keras MNIST convnet
    93,322, VGG-16 138,357,544, ResNet-18 11,689,512 trainable (plus 9,600
    BatchNorm statistics), LeNet-5 61,706, the MLP 235,146.
-2. Twins of corpus models: mlp (mlp_b64), lenet5 (lenet5_b64) and resnet18,
+2. The XOR MLP (examples/dsl/xor.cpp), defined in C++ and compiled to a
+   training step, trains from its seeded start until it classifies the four
+   points.
+3. Twins of corpus models: mlp (mlp_b64), lenet5 (lenet5_b64) and resnet18,
    built in C++, load the corpus model's weights by initializer name
    (Model::load_onnx), compile, and reproduce the PyTorch reference outputs
-   within the corpus manifest's tolerance (skipped, with a message, where
-   ../shared/corpus is absent).
+   within the corpus manifest's tolerance; and the C++ LeNet-5 compiled to a
+   training step (cross-entropy, SGD) from the training case's weights
+   gives its PyTorch loss, gradients and updated parameters (checked by
+   training.py, as the ONNX path's step is). Skipped, with a message, where
+   ../shared/corpus is absent.
 
-Usage: dsl_examples.py --examples BUILD/examples/dsl/dlc-dsl-examples
-                       --dlc-run BUILD/tools/dlc-run/dlc-run --corpus DIR
-                       --work DIR"""
+Usage: dsl_examples.py --bin BUILD --corpus DIR --work DIR"""
 import argparse
 import json
 import os
@@ -32,13 +36,20 @@ TWINS = {"mlp": ("mlp_b64", 64), "lenet5": ("lenet5_b64", 64), "resnet18": ("res
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--examples", required=True)
-    p.add_argument("--dlc-run", required=True)
+    p.add_argument("--bin", required=True, help="the build folder")
     p.add_argument("--corpus", required=True)
     p.add_argument("--work", required=True)
     a = p.parse_args()
+    a.work = os.path.abspath(a.work)
     os.makedirs(a.work, exist_ok=True)
+    a.examples = os.path.join(a.bin, "examples", "dsl", "dlc-dsl-examples")
+    a.dlc_run = os.path.join(a.bin, "tools", "dlc-run", "dlc-run")
     failed = 0
+    r = subprocess.run([os.path.join(a.bin, "examples", "dsl", "dlc-dsl-xor"), "--work",
+                        a.work], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    failed += r.returncode != 0
+    print("xor trained: %s\n  %s" % ("ok" if r.returncode == 0 else "FAILED",
+                                     "\n  ".join(r.stdout.decode().strip().splitlines()[-5:])))
     for model, (total, trainable) in COUNTS.items():
         r = subprocess.run([a.examples, model, "--summary"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)
@@ -82,6 +93,27 @@ def main():
             print("%s twin of %s (corpus weights, rtol %g atol %g): %s\n  %s" % (
                 model, corpus_name, tol["rtol"], tol["atol"],
                 "ok" if r.returncode == 0 else "FAILED", r.stdout.decode().strip()))
+        # A training step of the C++ LeNet-5 against PyTorch's.
+        lib = os.path.join(a.work, "lenet5_step.so")
+        case = json.load(open(manifest_path))["training"]["lenet5_b64"]
+        r = subprocess.run([a.examples, "lenet5", "--batch", "64", "--load",
+                            os.path.join(a.corpus, case["model_loss"]), "--load-prefix", "net.",
+                            "--train", "cross-entropy", "--sgd", repr(case["lr"]), "-o", lib],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            failed += 1
+            print("lenet5 training step: FAILED (build): " + r.stdout.decode()[-2000:])
+        else:
+            r = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__),
+                                                             "training.py"),
+                                "--bin", os.path.join(a.bin, "tools"), "--corpus", a.corpus,
+                                "--work", os.path.join(a.work, "training"),
+                                "--library", "lenet5_b64=" + lib, "--state-names", "torch",
+                                "lenet5_b64"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            failed += r.returncode != 0
+            print("lenet5 training step (C++ LeNet-5 against PyTorch): %s\n  %s" % (
+                "ok" if r.returncode == 0 else "FAILED",
+                r.stdout.decode().strip().replace("\n", "\n  ")))
     print("dsl_examples: %d failed" % failed)
     return 1 if failed else 0
 

@@ -241,9 +241,17 @@ def normalize(name, case, corpus):
     return steps, inputs, adaptive, flags
 
 
-def state_file(onnx_name):
+# How the library's state tensors are named: by the ONNX initializer
+# ("onnx_initializer" in the manifest), or with --state-names torch by the
+# PyTorch parameter ("name": a library the C++ DSL built, whose layers are
+# named as the PyTorch modules).
+STATE_NAME_KEY = "onnx_initializer"
+
+
+def state_file(entry):
     # dlc-run escapes '%' and '/' in state names (see stateFileName).
-    return onnx_name.replace("%", "%25").replace("/", "%2F") + ".pb"
+    name = entry[STATE_NAME_KEY]
+    return name.replace("%", "%25").replace("/", "%2F") + ".pb"
 
 
 def compare(got, ref, tol, ill=None, ill_tol=None):
@@ -311,6 +319,8 @@ def run_case(name, case, args, dlc, dlc_run, compiled):
 
     model = os.path.join(corpus, case["model_loss"])
     key = (model, tuple(flags))
+    if name in args.library:
+        compiled[key] = (args.library[name], 0, "")
     if key not in compiled:
         lib = os.path.join(args.work, name + ".so")
         r = run([dlc, model, *flags, "-o", lib])
@@ -343,7 +353,7 @@ def run_case(name, case, args, dlc, dlc_run, compiled):
             if b["name"] not in found:
                 return "fail", f"FAIL (no initializer {b['name']} in " \
                     f"{case['inference_model']})", []
-            with open(os.path.join(start, state_file(b["onnx_initializer"])),
+            with open(os.path.join(start, state_file(b)),
                       "wb") as f:
                 f.write(found[b["name"]])
         load = ["--load-params", start]
@@ -394,7 +404,7 @@ def run_case(name, case, args, dlc, dlc_run, compiled):
 
         grads_ok = params_ok = 0
         for p in sd["params"]:
-            f = state_file(p["onnx_initializer"])
+            f = state_file(p)
             grad_ref = os.path.join(corpus, p["grad"])
             if check_tensor(f"step {k} grad {p['name']}", os.path.join(out, "grads", f),
                             grad_ref, p["shape"], p["grad_tol"], problems, notes):
@@ -424,14 +434,14 @@ def run_case(name, case, args, dlc, dlc_run, compiled):
             absmax = max((abs(v) for v in read_bin(ref_path)), default=0.0)
             btol = {"rtol": RTOL, "atol": max(1e-7, 1e-6 * absmax, 20 * b["err_f32_vs_f64"])}
             if check_tensor(f"step {k} buffer {b['name']}",
-                            os.path.join(out, "params", state_file(b["onnx_initializer"])),
+                            os.path.join(out, "params", state_file(b)),
                             ref_path, b["shape"], btol, problems, notes):
                 buffers_ok += 1
 
         # dlc must train exactly the reference's parameters (nothing frozen
         # trained, nothing trained left out) and update exactly its buffers.
-        want_grads = {state_file(p["onnx_initializer"]) for p in sd["params"]}
-        want_state = want_grads | {state_file(b["onnx_initializer"]) for b in sd["buffers"]}
+        want_grads = {state_file(p) for p in sd["params"]}
+        want_state = want_grads | {state_file(b) for b in sd["buffers"]}
         for what, sub, want in (("gradients", "grads", want_grads), ("state", "params", want_state)):
             have = set(os.listdir(os.path.join(out, sub))) if os.path.isdir(os.path.join(out, sub)) else set()
             if have != want:
@@ -464,8 +474,17 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--verbose", action="store_true",
                     help="print every tensor's max error and its share of the tolerance")
+    ap.add_argument("--library", action="append", default=[], metavar="CASE=LIB",
+                    help="run CASE with this training library instead of compiling "
+                    "its model_loss.onnx (one built another way, with the case's "
+                    "optimizer and loss)")
+    ap.add_argument("--state-names", choices=["onnx", "torch"], default="onnx",
+                    help="how the libraries name their state tensors")
     ap.add_argument("cases", nargs="*", help="default: every case of manifest['training']")
     args = ap.parse_args()
+    args.library = dict(item.split("=", 1) for item in args.library)
+    global STATE_NAME_KEY
+    STATE_NAME_KEY = "name" if args.state_names == "torch" else "onnx_initializer"
     manifest_path = os.path.join(args.corpus, "manifest.json")
     if not os.path.exists(manifest_path):
         print(f"training: SKIPPED: no shared corpus at {args.corpus} "

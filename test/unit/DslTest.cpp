@@ -289,6 +289,32 @@ TEST(DslTest, SeededParametersAndSummary) {
   EXPECT_NE(os.str().find("Trainable parameters: 10164"), std::string::npos);
 }
 
+TEST(DslTest, TrainingOptionsAreChecked) {
+  nn::Model m("bn");
+  nn::Tensor x = m.input("x", nn::f32({2, 3, 4, 4}));
+  m.output("y", m.batch_norm2d("bn", 3)(x));
+  nn::CompileOptions options;
+  options.output = ::testing::TempDir() + "dsl_bn_step.so";
+  options.train = nn::TrainOptions().loss(nn::Loss::MSE);
+  EXPECT_EQ(errorOf([&] { m.compile(options); }),
+            "bn (BatchNorm2d): training a model with batch norm is not "
+            "supported by the DSL yet");
+  nn::Model n("fc");
+  nn::Tensor y = n.input("x", nn::f32({2, 3}));
+  n.output("y", n.linear("fc", 3, 1)(y));
+  options.train = nn::TrainOptions().optimizer(nn::SGD(-1));
+  EXPECT_EQ(errorOf([&] { n.compile(options); }),
+            "optimizer sgd: lr must be >= 0");
+  options.train = nn::TrainOptions().optimizer(nn::Adam(1e-3, 1.5));
+  EXPECT_EQ(errorOf([&] { n.compile(options); }),
+            "optimizer adam: betas must be in [0, 1)");
+  // The model's output is no scalar loss: the compiler says so.
+  options.train = nn::TrainOptions();
+  EXPECT_NE(
+      errorOf([&] { n.compile(options); }).find("is not a float32 scalar loss"),
+      std::string::npos);
+}
+
 TEST(DslTest, LoadsParametersByName) {
   nn::Model m("loaded");
   nn::Tensor x = m.input("x", nn::f32({1, 3}));

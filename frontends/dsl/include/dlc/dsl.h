@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -210,11 +211,47 @@ private:
 /// and its C header, or one stage's IR as text.
 enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
 
+/// The loss a training step puts on the model's first output, as
+/// `dlc --train --loss=...` does (PyTorch's definitions, mean reduction):
+/// `Model` takes that output as the loss itself (a float32 scalar). The
+/// others add an input `labels`: int64 class indices for CrossEntropy and
+/// NLL, the output's shape otherwise.
+enum class Loss { Model, MSE, L1, BCE, BCEWithLogits, CrossEntropy, NLL };
+
+/// An optimizer and its hyperparameters, as torch.optim defines them.
+struct Optimizer {
+  std::string name; ///< sgd, adam, adamw
+  double lr = 0.01, momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8,
+         weightDecay = 0;
+  bool nesterov = false;
+};
+/// torch.optim.SGD.
+Optimizer SGD(double lr, double momentum = 0, bool nesterov = false,
+              double weightDecay = 0);
+/// torch.optim.Adam and AdamW (decoupled weight decay, 0.01 by default).
+Optimizer Adam(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
+               double eps = 1e-8, double weightDecay = 0);
+Optimizer AdamW(double lr = 1e-3, double weightDecay = 0.01, double beta1 = 0.9,
+                double beta2 = 0.999, double eps = 1e-8);
+
+/// What a training step library computes (compile(): a library as
+/// `dlc --train` writes, run by the runtime's dlc_model_train_step). The
+/// parameters of Linear, Conv2d, LayerNorm and Embedding layers are trained
+/// from their current values; models with BatchNorm2d are not supported yet.
+struct TrainOptions {
+  TrainOptions &loss(Loss l) { return lossKind = l, *this; }
+  TrainOptions &optimizer(Optimizer o) { return opt = std::move(o), *this; }
+  Loss lossKind = Loss::Model;
+  Optimizer opt = SGD(0.01);
+};
+
 struct CompileOptions {
   std::string output; ///< the file to write ("-": stdout for text)
   Emit emit = Emit::So;
   std::string symbolPrefix = "dlc"; ///< of the exported symbols
   std::string cpu, features;        ///< the target (default: the host)
+  /// Set: a training step instead of inference.
+  std::optional<TrainOptions> train;
 };
 
 /// A model: inputs, layers and functional ops, outputs.
