@@ -226,9 +226,8 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     if (hasWorkspace)
       args.push_back(wrapper->getArg(2));
     // A call's run-time checks report into a clear slot.
-    if (llvm::GlobalVariable *site =
-            llvmModule->getNamedGlobal("dlc_error_site"))
-      b.CreateStore(b.getInt32(0), site);
+    if (llvm::Function *clear = llvmModule->getFunction("dlc_clear_error"))
+      b.CreateCall(clear);
     b.CreateCall(entry, args);
     b.CreateRetVoid();
     setTarget(*wrapper);
@@ -239,6 +238,17 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   // dlc_report_error(site) on the calling thread when one fails; the first
   // site is kept per thread until int <prefix>_take_error(void) reads and
   // clears it. Thread-local, so that concurrent calls keep their own.
+  //
+  // The slot is only touched in functions of their own, never inlined:
+  // LLVM takes the __tls_get_addr call of a general-dynamic access to keep
+  // the AVX-512 registers xmm16-31, but that call may run malloc and an
+  // AVX-512 memset (glibc's first access from a thread, or an interposer
+  // such as AddressSanitizer's), which clobber them: inlined into a kernel,
+  // a pointer kept in xmm16 across it was lost (found by make
+  // check-sanitize).
+  auto noInline = [](llvm::Function &f) {
+    f.addFnAttr(llvm::Attribute::NoInline);
+  };
   {
     auto *i32 = b.getInt32Ty();
     auto *errorSite = new llvm::GlobalVariable(
@@ -253,6 +263,8 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
           llvm::GlobalValue::InternalLinkage, "dlc_report_error",
           llvmModule.get());
     report->setLinkage(llvm::GlobalValue::InternalLinkage);
+    noInline(*report);
+    report->addFnAttr(llvm::Attribute::Cold);
     auto *entry = llvm::BasicBlock::Create(llvmContext, "entry", report);
     auto *keep = llvm::BasicBlock::Create(llvmContext, "keep", report);
     auto *done = llvm::BasicBlock::Create(llvmContext, "done", report);
@@ -266,6 +278,15 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     b.SetInsertPoint(done);
     b.CreateRetVoid();
     setTarget(*report);
+    auto *clear = llvm::Function::Create(
+        llvm::FunctionType::get(b.getVoidTy(), {}, false),
+        llvm::GlobalValue::InternalLinkage, "dlc_clear_error",
+        llvmModule.get());
+    noInline(*clear);
+    b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", clear));
+    b.CreateStore(b.getInt32(0), errorSite);
+    b.CreateRetVoid();
+    setTarget(*clear);
     auto *take = llvm::Function::Create(
         llvm::FunctionType::get(i32, {}, false),
         llvm::GlobalValue::ExternalLinkage,

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
@@ -120,6 +121,21 @@ LogicalResult ImportContext::inferResultTypes(Operation *op) {
     }
   for (auto [result, type] : llvm::zip(op->getResults(), types))
     result.setType(type);
+  // The op's own constraints (operand element types, attribute ranges): an
+  // ONNX model can break them where shape inference does not look (a bool
+  // weight, an int16 bias), and a module that does not verify must never
+  // leave the importer.
+  {
+    ScopedDiagnosticHandler handler(op->getContext(), [&](Diagnostic &diag) {
+      if (message.empty())
+        message = diag.str();
+      return success();
+    });
+    if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+      op->erase();
+      return error(message);
+    }
+  }
   return success();
 }
 

@@ -1135,8 +1135,14 @@ class Forward:
 
 
 # --- one case ---------------------------------------------------------------
+# The tools run without what this process was started with to load an
+# instrumented runtime (make check-sanitize preloads the sanitizers' shared
+# run time for ctypes; the tools carry their own).
+TOOL_ENV = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+
+
 def run_tool(cmd):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=TOOL_ENV)
 
 
 def forward_summary(graph_text):
@@ -1164,7 +1170,7 @@ def compile_case(c, dlc, work):
             f.write(text)
         r = subprocess.run(["protoc", "-I/usr/include", "--encode=onnx.ModelProto",
                             "onnx/onnx.proto"], input=text.encode(), capture_output=True,
-                           timeout=60)
+                           timeout=60, env=TOOL_ENV)
         if r.returncode != 0:
             res["error"] = f"protoc ({tag}): {r.stderr.decode().strip()}"
             return res
