@@ -3,6 +3,8 @@
 BUILD_DIR ?= build
 LLVM_PREFIX ?= /usr/lib/llvm-22
 JOBS ?= $(shell nproc)
+# ccache keys on paths relative to the checkout, so that clones elsewhere (CI) share the cache.
+export CCACHE_BASEDIR ?= $(CURDIR)
 DEMO_MODEL ?= examples/tiny_cnn.textproto
 
 .PHONY: all deps demo-deps configure build check check-sanitize check-lit check-unit check-e2e \
