@@ -14,6 +14,7 @@ packages=(
   flatbuffers-compiler libflatbuffers-dev
   libgtest-dev libonnx-dev libonnx-testdata
   openmpi-bin libopenmpi-dev
+  python3-onnx
 )
 fi
 

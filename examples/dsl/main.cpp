@@ -2,13 +2,14 @@
 //
 //   dlc-dsl-examples MODEL [--batch N] [--summary] [--load FILE.onnx
 //                    [--load-prefix P]] [--train LOSS (--sgd LR | --adam LR)]
-//                    [-o OUT.so]
+//                    [--save-onnx FILE.onnx] [-o OUT.so]
 //
 // Builds one network of Models.h (mlp, lenet5, mnist-convnet, vgg16,
 // resnet18), prints its summary, loads its parameters from an ONNX model's
 // initializers by name (each parameter from initializer P + its name), and
 // compiles it to a shared library: for inference, or a training step with
-// LOSS (model, mse, cross-entropy) and the optimizer given.
+// LOSS (model, mse, cross-entropy) and the optimizer given; or writes it as
+// an ONNX model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,13 +37,14 @@ int main(int argc, char **argv) {
     std::fprintf(stderr,
                  "usage: dlc-dsl-examples MODEL [--batch N] [--summary] "
                  "[--load FILE.onnx [--load-prefix P]]\n"
-                 "         [--train LOSS (--sgd LR | --adam LR)] [-o OUT.so]\n"
+                 "         [--train LOSS (--sgd LR | --adam LR)] "
+                 "[--save-onnx FILE.onnx] [-o OUT.so]\n"
                  "MODEL: mlp, lenet5, mnist-convnet, vgg16, resnet18\n");
     return 2;
   };
   if (argc < 2 || !models.count(argv[1]))
     return usage();
-  std::string name = argv[1], load, prefix, output, loss;
+  std::string name = argv[1], load, prefix, output, loss, saveOnnx;
   std::optional<nn::Optimizer> optimizer;
   int64_t batch = 1;
   bool summary = false;
@@ -62,6 +64,8 @@ int main(int argc, char **argv) {
       optimizer = nn::SGD(std::atof(argv[++i]));
     else if (a == "--adam" && i + 1 < argc)
       optimizer = nn::Adam(std::atof(argv[++i]));
+    else if (a == "--save-onnx" && i + 1 < argc)
+      saveOnnx = argv[++i];
     else if (a == "-o" && i + 1 < argc)
       output = argv[++i];
     else
@@ -90,6 +94,8 @@ int main(int argc, char **argv) {
       options.train =
           nn::TrainOptions().loss(losses.at(loss)).optimizer(*optimizer);
     }
+    if (!saveOnnx.empty())
+      m.save_onnx(saveOnnx);
     if (!output.empty())
       m.compile(options);
   } catch (const nn::Error &e) {

@@ -11,6 +11,7 @@
 
 #include "compiler/Compile.h"
 #include "compiler/Registration.h"
+#include "compiler/Version.h"
 #include "dialects/graph/GraphDialect.h"
 #include "frontends/onnx/ImportContext.h"
 
@@ -30,6 +31,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -83,6 +85,7 @@ struct Model::Impl {
 
   int add(Value v, const std::string &layer, const std::string &kind,
           int64_t params) {
+    valueNames[v] = layer;
     values.push_back(v);
     rows.push_back({layer, kind, shapeOf(v), params});
     return static_cast<int>(values.size()) - 1;
@@ -177,6 +180,7 @@ struct Model::Impl {
                     std::optional<float> fill = std::nullopt,
                     bool gaussian = false) {
     values.push_back(parameter(layer, what, shape, bound, fill, gaussian));
+    valueNames[values.back()] = layer + "." + what;
     parameterValues[layer + "." + what] = static_cast<int>(values.size()) - 1;
     rows.resize(values.size()); // parameters are not rows of the summary
   }
@@ -213,7 +217,54 @@ struct Model::Impl {
   std::map<std::string, int> counters;        ///< unnamed ops per kind
   std::map<std::string, int> parameterValues; ///< parameter -> value id
   std::map<std::string, int> names; ///< every layer, input and output name
+
+  /// For save_onnx: the name of every tensor (its op's or parameter's), and
+  /// the ONNX node each op is, with the constants they read.
+  llvm::DenseMap<Value, std::string> valueNames;
+  std::vector<onnx::NodeProto> onnxNodes;
+  std::vector<onnx::TensorProto> onnxConstants;
+
+  const std::string &nameOf(Tensor t);
+  /// Records op `name` as ONNX node `opType` of the named inputs; its output
+  /// carries the op's name.
+  onnx::NodeProto &onnxNode(const std::string &opType, const std::string &name,
+                            std::vector<std::string> inputs) {
+    onnx::NodeProto &n = onnxNodes.emplace_back();
+    n.set_op_type(opType);
+    n.set_name(name);
+    for (const std::string &in : inputs)
+      n.add_input(in);
+    n.add_output(name);
+    return n;
+  }
 };
+
+namespace {
+
+void setAttr(onnx::NodeProto &n, const char *name, int64_t v) {
+  onnx::AttributeProto *a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+
+void setAttr(onnx::NodeProto &n, const char *name,
+             const std::vector<int64_t> &v) {
+  onnx::AttributeProto *a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int64_t x : v)
+    a->add_ints(x);
+}
+
+void setAttr(onnx::NodeProto &n, const char *name, float v) {
+  onnx::AttributeProto *a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOAT);
+  a->set_f(v);
+}
+
+} // namespace
 
 //===----------------------------------------------------------------------===//
 // Tensor and functional ops
@@ -230,6 +281,10 @@ struct TensorAccess {
   static Model *owner(Tensor t) { return t.owner; }
   static Tensor make(Model *m, int id) { return Tensor(m, id); }
 };
+
+const std::string &Model::Impl::nameOf(Tensor t) {
+  return valueNames[TensorAccess::value(t)];
+}
 
 const std::vector<int64_t> &Tensor::shape() const {
   return TensorAccess::impl(*this).rows[id].shape;
@@ -256,6 +311,7 @@ Tensor result(Tensor like, Value v, const std::string &name,
 Tensor relu(Tensor x) {
   Model::Impl &s = TensorAccess::impl(x);
   std::string name = s.autoName("relu");
+  s.onnxNode("Relu", name, {s.nameOf(x)});
   return result(x, s.build<graph::ReluOp>(name, "Relu", TensorAccess::value(x)),
                 name, "Relu");
 }
@@ -263,6 +319,7 @@ Tensor relu(Tensor x) {
 Tensor sigmoid(Tensor x) {
   Model::Impl &s = TensorAccess::impl(x);
   std::string name = s.autoName("sigmoid");
+  s.onnxNode("Sigmoid", name, {s.nameOf(x)});
   return result(
       x, s.build<graph::SigmoidOp>(name, "Sigmoid", TensorAccess::value(x)),
       name, "Sigmoid");
@@ -271,6 +328,7 @@ Tensor sigmoid(Tensor x) {
 Tensor tanh(Tensor x) {
   Model::Impl &s = TensorAccess::impl(x);
   std::string name = s.autoName("tanh");
+  s.onnxNode("Tanh", name, {s.nameOf(x)});
   return result(x, s.build<graph::TanhOp>(name, "Tanh", TensorAccess::value(x)),
                 name, "Tanh");
 }
@@ -285,6 +343,7 @@ Tensor softmax(Tensor x, int64_t axis) {
   Value v = s.build<graph::SoftmaxOp>(
       name, "Softmax", TensorAccess::value(x),
       s.builder.getI64IntegerAttr(axis < 0 ? axis + rank : axis));
+  setAttr(s.onnxNode("Softmax", name, {s.nameOf(x)}), "axis", axis);
   return result(x, v, name, "Softmax");
 }
 
@@ -300,6 +359,7 @@ Tensor flatten(Tensor x) {
   Value v = s.build<graph::ReshapeOp>(
       name, "Flatten", TensorAccess::value(x),
       s.builder.getDenseI64ArrayAttr({shape[0], rest}));
+  setAttr(s.onnxNode("Flatten", name, {s.nameOf(x)}), "axis", int64_t(1));
   return result(x, v, name, "Flatten");
 }
 
@@ -311,6 +371,7 @@ Tensor operator+(Tensor a, Tensor b) {
   Value v = s.build<graph::AddOp>(name, "Add", TensorAccess::value(a),
                                   TensorAccess::value(b),
                                   s.builder.getBoolAttr(false));
+  s.onnxNode("Add", name, {s.nameOf(a), s.nameOf(b)});
   return result(a, v, name, "Add");
 }
 
@@ -322,6 +383,7 @@ Tensor matmul(Tensor a, Tensor b) {
   Value v = s.build<graph::MatmulOp>(
       name, "MatMul", TensorAccess::value(a), TensorAccess::value(b),
       s.builder.getBoolAttr(false), s.builder.getBoolAttr(false));
+  s.onnxNode("MatMul", name, {s.nameOf(a), s.nameOf(b)});
   return result(a, v, name, "MatMul");
 }
 
@@ -331,7 +393,8 @@ namespace {
 /// attributes after the common ones; `stride` 0 means the kernel size.
 template <typename Op, typename... Extra>
 Tensor pool2d(Tensor x, const std::string &prefix, const std::string &kind,
-              int64_t kernel, int64_t stride, int64_t padding, Extra... extra) {
+              const char *onnxType, int64_t kernel, int64_t stride,
+              int64_t padding, Extra... extra) {
   Model::Impl &s = TensorAccess::impl(x);
   std::string name = s.autoName(prefix);
   if (x.shape().size() != 4)
@@ -349,21 +412,27 @@ Tensor pool2d(Tensor x, const std::string &prefix, const std::string &kind,
       b.getDenseI64ArrayAttr({step, step}),
       b.getDenseI64ArrayAttr({padding, padding, padding, padding}),
       b.getDenseI64ArrayAttr({1, 1}), b.getBoolAttr(false), extra...);
+  onnx::NodeProto &n = s.onnxNode(onnxType, name, {s.nameOf(x)});
+  setAttr(n, "kernel_shape", {kernel, kernel});
+  setAttr(n, "strides", {step, step});
+  setAttr(n, "pads", {padding, padding, padding, padding});
+  if (std::string(onnxType) == "AveragePool")
+    setAttr(n, "count_include_pad", int64_t(1));
   return result(x, v, name, kind);
 }
 
 } // namespace
 
 Tensor max_pool2d(Tensor x, int64_t kernel, int64_t stride, int64_t padding) {
-  return pool2d<graph::MaxPool2dOp>(x, "max_pool2d", "MaxPool2d", kernel,
-                                    stride, padding);
+  return pool2d<graph::MaxPool2dOp>(x, "max_pool2d", "MaxPool2d", "MaxPool",
+                                    kernel, stride, padding);
 }
 
 Tensor avg_pool2d(Tensor x, int64_t kernel, int64_t stride, int64_t padding) {
   // PyTorch's default: padding counts in the divisor.
   BoolAttr countIncludePad = TensorAccess::impl(x).builder.getBoolAttr(true);
-  return pool2d<graph::AvgPool2dOp>(x, "avg_pool2d", "AvgPool2d", kernel,
-                                    stride, padding, countIncludePad);
+  return pool2d<graph::AvgPool2dOp>(x, "avg_pool2d", "AvgPool2d", "AveragePool",
+                                    kernel, stride, padding, countIncludePad);
 }
 
 Tensor reshape(Tensor x, std::vector<int64_t> shape) {
@@ -386,6 +455,13 @@ Tensor reshape(Tensor x, std::vector<int64_t> shape) {
     shape[unknown] = total / known;
   Value v = s.build<graph::ReshapeOp>(name, "Reshape", TensorAccess::value(x),
                                       s.builder.getDenseI64ArrayAttr(shape));
+  onnx::TensorProto &target = s.onnxConstants.emplace_back();
+  target.set_name(name + ".shape");
+  target.set_data_type(onnx::TensorProto::INT64);
+  target.add_dims(static_cast<int64_t>(shape.size()));
+  for (int64_t d : shape)
+    target.add_int64_data(d);
+  s.onnxNode("Reshape", name, {s.nameOf(x), target.name()});
   return result(x, v, name, "Reshape");
 }
 
@@ -395,6 +471,7 @@ Tensor transpose(Tensor x, std::vector<int64_t> perm) {
   Value v =
       s.build<graph::TransposeOp>(name, "Transpose", TensorAccess::value(x),
                                   s.builder.getDenseI64ArrayAttr(perm));
+  setAttr(s.onnxNode("Transpose", name, {s.nameOf(x)}), "perm", perm);
   return result(x, v, name, "Transpose");
 }
 
@@ -416,6 +493,10 @@ Tensor concat(const std::vector<Tensor> &xs, int64_t axis) {
   Value v = s.build<graph::ConcatOp>(
       name, "Concat", values,
       s.builder.getI64IntegerAttr(axis < 0 ? axis + rank : axis));
+  std::vector<std::string> inputs;
+  for (const Tensor &x : xs)
+    inputs.push_back(s.nameOf(x));
+  setAttr(s.onnxNode("Concat", name, inputs), "axis", axis);
   return result(xs.front(), v, name, "Concat");
 }
 
@@ -450,6 +531,10 @@ Tensor Linear::operator()(Tensor x) const {
                               s.parameterValue(layerName + ".bias"),
                               b.getBoolAttr(false));
   int64_t params = inFeatures * outFeatures + (bias ? outFeatures : 0);
+  std::vector<std::string> inputs = {s.nameOf(x), layerName + ".weight"};
+  if (bias)
+    inputs.push_back(layerName + ".bias");
+  setAttr(s.onnxNode("Gemm", layerName, inputs), "transB", int64_t(1));
   return result(x, y, layerName, "Linear", params);
 }
 
@@ -469,6 +554,15 @@ Tensor Conv2d::operator()(Tensor x) const {
   int64_t params =
       outChannels * (inChannels / options.groupsValue) * kernel * kernel +
       (options.biasValue ? outChannels : 0);
+  std::vector<std::string> inputs = {s.nameOf(x), layerName + ".weight"};
+  if (options.biasValue)
+    inputs.push_back(layerName + ".bias");
+  onnx::NodeProto &n = s.onnxNode("Conv", layerName, inputs);
+  setAttr(n, "kernel_shape", {kernel, kernel});
+  setAttr(n, "strides", {st, st});
+  setAttr(n, "pads", {p, p, p, p});
+  setAttr(n, "dilations", {d, d});
+  setAttr(n, "group", options.groupsValue);
   return result(x, y, layerName, "Conv2d", params);
 }
 
@@ -482,6 +576,10 @@ Tensor BatchNorm2d::operator()(Tensor x) const {
       s.parameterValue(layerName + ".running_mean"),
       s.parameterValue(layerName + ".running_var"),
       s.builder.getF32FloatAttr(static_cast<float>(eps)));
+  setAttr(s.onnxNode("BatchNormalization", layerName,
+                     {s.nameOf(x), layerName + ".weight", layerName + ".bias",
+                      layerName + ".running_mean", layerName + ".running_var"}),
+          "epsilon", static_cast<float>(eps));
   return result(x, y, layerName, "BatchNorm2d", 4 * channels);
 }
 
@@ -503,6 +601,11 @@ Tensor LayerNorm::operator()(Tensor x) const {
       s.builder.getI64IntegerAttr(static_cast<int64_t>(shape.size()) - 1),
       s.builder.getF32FloatAttr(static_cast<float>(eps)));
   Value y = s.inferTypes(op.getOperation(), layerName, "LayerNorm");
+  onnx::NodeProto &n =
+      s.onnxNode("LayerNormalization", layerName,
+                 {s.nameOf(x), layerName + ".weight", layerName + ".bias"});
+  setAttr(n, "axis", int64_t(-1));
+  setAttr(n, "epsilon", static_cast<float>(eps));
   return result(x, y, layerName, "LayerNorm", 2 * features);
 }
 
@@ -527,6 +630,9 @@ Tensor Embedding::operator()(Tensor ids) const {
   Value y = s.build<graph::GatherOp>(layerName, "Embedding",
                                      s.parameterValue(layerName + ".weight"),
                                      idValues, s.builder.getI64IntegerAttr(0));
+  setAttr(
+      s.onnxNode("Gather", layerName, {layerName + ".weight", s.nameOf(ids)}),
+      "axis", int64_t(0));
   return result(ids, y, layerName, "Embedding", num * dim);
 }
 
@@ -810,6 +916,69 @@ void Model::summary(std::ostream &os) const {
      << parameter_count() - trainable_parameter_count() << "\n";
   for (const auto &[name, value] : s.outputs)
     os << "output '" << name << "': " << shapeText(shapeOf(value)) << "\n";
+}
+
+void Model::save_onnx(const std::string &path) const {
+  Impl &s = *state;
+  if (s.outputs.empty())
+    throw Error("model '" + s.name + "' has no output");
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.set_producer_name("dlc C++ DSL");
+  model.set_producer_version(kVersion);
+  onnx::OperatorSetIdProto *opset = model.add_opset_import();
+  opset->set_domain("");
+  opset->set_version(17);
+  onnx::GraphProto *g = model.mutable_graph();
+  g->set_name(s.name);
+  auto describe = [](onnx::ValueInfoProto *info, const std::string &name,
+                     bool ids, const std::vector<int64_t> &shape) {
+    info->set_name(name);
+    onnx::TypeProto::Tensor *t = info->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(ids ? onnx::TensorProto::INT64 : onnx::TensorProto::FLOAT);
+    for (int64_t d : shape)
+      t->mutable_shape()->add_dim()->set_dim_value(d);
+  };
+  for (const auto &in : s.inputs)
+    describe(g->add_input(), in.name, in.dtype == "int64", in.shape);
+  for (Impl::Parameter &p : s.parameters) {
+    onnx::TensorProto *t = g->add_initializer();
+    t->set_name(p.name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : p.shape)
+      t->add_dims(d);
+    std::string raw;
+    for (float v :
+         cast<DenseElementsAttr>(p.op.getValue()).getValues<float>()) {
+      uint32_t bits;
+      std::memcpy(&bits, &v, sizeof bits);
+      for (int b = 0; b < 4; ++b)
+        raw.push_back(static_cast<char>(bits >> (8 * b)));
+    }
+    t->set_raw_data(raw);
+  }
+  for (const onnx::TensorProto &c : s.onnxConstants)
+    *g->add_initializer() = c;
+  for (const onnx::NodeProto &n : s.onnxNodes)
+    *g->add_node() = n;
+  // Graph outputs carry the names given to Model::output: an Identity each.
+  for (const auto &[name, value] : s.outputs) {
+    for (const auto &[v, taken] : s.valueNames)
+      if (taken == name)
+        throw Error("save_onnx: output '" + name +
+                    "' has the name of an op or parameter of the model");
+    onnx::NodeProto *n = g->add_node();
+    n->set_op_type("Identity");
+    n->set_name(name);
+    n->add_input(s.valueNames[value]);
+    n->add_output(name);
+    auto type = cast<RankedTensorType>(value.getType());
+    describe(g->add_output(), name, type.getElementType().isInteger(64),
+             shapeOf(value));
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !model.SerializeToOstream(&out) || !out.flush())
+    throw Error(path + ": cannot write the model");
 }
 
 Optimizer SGD(double lr, double momentum, bool nesterov, double weightDecay) {

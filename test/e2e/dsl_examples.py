@@ -15,6 +15,9 @@
    gives its PyTorch loss, gradients and updated parameters (checked by
    training.py, as the ONNX path's step is). Skipped, with a message, where
    ../shared/corpus is absent.
+4. save_onnx: every example written as ONNX passes onnx.checker (Debian's
+   python3-onnx, run with /usr/bin/python3), and each twin's file, compiled
+   back with dlc, reproduces the same PyTorch outputs.
 
 Usage: dsl_examples.py --bin BUILD --corpus DIR --work DIR"""
 import argparse
@@ -50,9 +53,18 @@ def main():
     failed += r.returncode != 0
     print("xor trained: %s\n  %s" % ("ok" if r.returncode == 0 else "FAILED",
                                      "\n  ".join(r.stdout.decode().strip().splitlines()[-5:])))
+    checker = ("import onnx, sys\n"
+               "for path in sys.argv[1:]:\n"
+               "    onnx.checker.check_model(onnx.load(path))\n"
+               "    print(path + ': onnx.checker ok')\n")
+    saved = []
     for model, (total, trainable) in COUNTS.items():
-        r = subprocess.run([a.examples, model, "--summary"], stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT)
+        path = os.path.join(a.work, model + ".onnx")
+        r = subprocess.run([a.examples, model, "--summary"]
+                           + ([] if model == "vgg16" else ["--save-onnx", path]),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if model != "vgg16":
+            saved.append(path)
         out = r.stdout.decode()
         got_total = re.search(r"^Total parameters: (\d+)$", out, re.M)
         got_trainable = re.search(r"^Trainable parameters: (\d+)$", out, re.M)
@@ -66,6 +78,13 @@ def main():
         if not ok:
             print("  " + out.strip().replace("\n", "\n  ")[-3000:])
 
+    r = subprocess.run(["/usr/bin/python3", "-c", checker] + saved, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT)
+    failed += r.returncode != 0
+    print("save_onnx files (%d) against onnx.checker: %s\n  %s" % (
+        len(saved), "ok" if r.returncode == 0 else "FAILED",
+        r.stdout.decode().strip().replace("\n", "\n  ")[-3000:]))
+
     manifest_path = os.path.join(a.corpus, "manifest.json")
     if not os.path.exists(manifest_path):
         print("dsl twins: SKIPPED: no shared corpus at " + a.corpus)
@@ -76,23 +95,35 @@ def main():
             entry = manifest[corpus_name]
             folder = os.path.join(a.corpus, corpus_name)
             lib = os.path.join(a.work, model + ".so")
+            exported = os.path.join(a.work, model + "_twin.onnx")
             r = subprocess.run([a.examples, model, "--batch", str(batch), "--load",
-                                os.path.join(folder, "model.onnx"), "-o", lib],
+                                os.path.join(folder, "model.onnx"), "--save-onnx", exported,
+                                "-o", lib],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             if r.returncode != 0:
                 failed += 1
                 print("%s twin: FAILED (build): %s" % (model, r.stdout.decode()[-2000:]))
                 continue
+            # The same model through its ONNX export and dlc.
+            back = os.path.join(a.work, model + "_twin_onnx.so")
+            r = subprocess.run([os.path.join(a.bin, "tools", "dlc", "dlc"), exported, "-o", back],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                failed += 1
+                print("%s twin's ONNX export: FAILED (dlc): %s" % (model, r.stdout.decode()[-2000:]))
+                continue
             data = os.path.join(folder, "test_data_set_0")
             tol = entry["outputs"][0]["tol"]
-            r = subprocess.run([a.dlc_run, lib, "--inputs", os.path.join(data, "input_0.pb"),
-                                "--expect", os.path.join(data, "output_0.pb"),
-                                "--rtol", str(tol["rtol"]), "--atol", str(tol["atol"])],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-            failed += r.returncode != 0
-            print("%s twin of %s (corpus weights, rtol %g atol %g): %s\n  %s" % (
-                model, corpus_name, tol["rtol"], tol["atol"],
-                "ok" if r.returncode == 0 else "FAILED", r.stdout.decode().strip()))
+            for what, library in (("twin", lib), ("twin's ONNX export through dlc", back)):
+                r = subprocess.run([a.dlc_run, library, "--inputs",
+                                    os.path.join(data, "input_0.pb"),
+                                    "--expect", os.path.join(data, "output_0.pb"),
+                                    "--rtol", str(tol["rtol"]), "--atol", str(tol["atol"])],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                failed += r.returncode != 0
+                print("%s %s of %s (corpus weights, rtol %g atol %g): %s\n  %s" % (
+                    model, what, corpus_name, tol["rtol"], tol["atol"],
+                    "ok" if r.returncode == 0 else "FAILED", r.stdout.decode().strip()))
         # A training step of the C++ LeNet-5 against PyTorch's.
         lib = os.path.join(a.work, "lenet5_step.so")
         case = json.load(open(manifest_path))["training"]["lenet5_b64"]

@@ -10,6 +10,12 @@
 #include "dlc/dsl.h"
 #include "dlc/runtime.h"
 
+#include "compiler/Compile.h"
+#include "compiler/Registration.h"
+#include "frontends/onnx/Importer.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
@@ -23,12 +29,10 @@ namespace nn = dlc::dsl;
 
 namespace {
 
-/// Compiles `m`, runs it on `input` ([shape]) and returns its first output.
-std::vector<float> compileAndRun(const nn::Model &m, std::vector<float> input,
-                                 const std::vector<int64_t> &shape,
-                                 const std::vector<int64_t> &outShape) {
-  std::string lib = ::testing::TempDir() + "dsl_" + m.name() + ".so";
-  m.compile(lib);
+/// Runs library `lib` on `input` ([shape]) and returns its first output.
+std::vector<float> runLibrary(const std::string &lib, std::vector<float> input,
+                              const std::vector<int64_t> &shape,
+                              const std::vector<int64_t> &outShape) {
   dlc_model *model = nullptr;
   EXPECT_EQ(dlc_model_load(lib.c_str(), &model), DLC_OK) << dlc_last_error();
   if (!model)
@@ -44,6 +48,43 @@ std::vector<float> compileAndRun(const nn::Model &m, std::vector<float> input,
   EXPECT_EQ(dlc_model_run(model, &in, 1, &res, 1), DLC_OK) << dlc_last_error();
   dlc_model_free(model);
   return out;
+}
+
+/// Compiles `m`, runs it on `input` ([shape]) and returns its first output.
+std::vector<float> compileAndRun(const nn::Model &m, std::vector<float> input,
+                                 const std::vector<int64_t> &shape,
+                                 const std::vector<int64_t> &outShape) {
+  std::string lib = ::testing::TempDir() + "dsl_" + m.name() + ".so";
+  m.compile(lib);
+  return runLibrary(lib, std::move(input), shape, outShape);
+}
+
+/// The model as save_onnx writes it, compiled as `dlc model.onnx` does, run
+/// on `input`.
+std::vector<float> exportCompileAndRun(const nn::Model &m,
+                                       std::vector<float> input,
+                                       const std::vector<int64_t> &shape,
+                                       const std::vector<int64_t> &outShape) {
+  std::string onnxPath = ::testing::TempDir() + "dsl_" + m.name() + ".onnx";
+  std::string lib = ::testing::TempDir() + "dsl_" + m.name() + "_onnx.so";
+  m.save_onnx(onnxPath);
+  mlir::DialectRegistry registry;
+  dlc::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  dlc::onnx_frontend::ModelSignature signature;
+  std::string errors;
+  auto module =
+      dlc::onnx_frontend::importOnnxFile(context, onnxPath, signature, errors);
+  EXPECT_TRUE(module) << errors;
+  if (!module)
+    return {};
+  dlc::CompileOptions options;
+  options.output = lib;
+  std::string error;
+  EXPECT_TRUE(mlir::succeeded(
+      dlc::compileModule(*module, signature, onnxPath, options, error)))
+      << error;
+  return runLibrary(lib, std::move(input), shape, outShape);
 }
 
 void expectNear(const std::vector<float> &got,
@@ -192,6 +233,10 @@ TEST(DslTest, NormsPoolingAndShapesMatchLoops) {
     }
   }
   expectNear(got, want);
+  // The same model through its ONNX export (BatchNormalization, AveragePool,
+  // Transpose, Reshape with its shape as an initializer, LayerNormalization,
+  // Concat) and the ONNX frontend.
+  expectNear(exportCompileAndRun(m, input, {2, 3, 4, 4}, {2, 24}), want);
 }
 
 template <typename F> std::string errorOf(F f);

@@ -316,6 +316,12 @@ public:
     compile(options);
   }
 
+  /// Writes the model as an ONNX file (opset 17, its parameters' current
+  /// values as initializers, the ops and layers as the ONNX nodes they are:
+  /// Gemm, Conv, BatchNormalization, ...), for onnxruntime, Netron or
+  /// `dlc` itself. Throws when the file cannot be written.
+  void save_onnx(const std::string &path) const;
+
   struct Impl;
 
 private:
