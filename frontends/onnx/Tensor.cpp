@@ -540,6 +540,8 @@ LogicalResult importMaxUnpool(ImportContext &ctx) {
   if (!x || !indices || failed(ctx.requireFloat(x, "input X")))
     return failure();
   auto type = ImportContext::typeOf(x);
+  if (type.getRank() < 3)
+    return ctx.error("input X must have a batch, a channel and a spatial dim");
   int64_t spatial = type.getRank() - 2;
   // MaxPool's indices address the default output, (in - 1) * stride -
   // pads + kernel per spatial dim; a given output_shape pads (or crops) its
@@ -552,6 +554,16 @@ LogicalResult importMaxUnpool(ImportContext &ctx) {
   if ((int64_t)kernel.size() != spatial || (int64_t)strides.size() != spatial ||
       (int64_t)pads.size() != 2 * spatial)
     return ctx.error("kernel_shape, strides and pads do not match the spatial rank");
+  // Bounded, so that the output size below cannot overflow.
+  auto within = [](int64_t v, int64_t lo) {
+    return v >= lo && v <= kMaxTensorElements;
+  };
+  if (!llvm::all_of(kernel, [&](int64_t v) { return within(v, 1); }) ||
+      !llvm::all_of(strides, [&](int64_t v) { return within(v, 1); }) ||
+      !llvm::all_of(pads, [&](int64_t v) { return within(v, 0); }))
+    return ctx.error("kernel_shape and strides must be in [1, " +
+                     Twine(kMaxTensorElements) + "], pads in [0, " +
+                     Twine(kMaxTensorElements) + "]");
   SmallVector<int64_t> defaultShape = {type.getDimSize(0), type.getDimSize(1)};
   for (int64_t i = 0; i < spatial; ++i)
     defaultShape.push_back((type.getDimSize(2 + i) - 1) * strides[i] - pads[i] -
