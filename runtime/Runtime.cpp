@@ -99,6 +99,8 @@ struct StateDesc {
 // refused instead of resuming from corrupted weights.
 constexpr char kCheckpointMagic[8] = {'D', 'L', 'C', 'C', 'K', 'P', 'T', '2'};
 constexpr size_t kCheckpointHeaderBytes = 40;
+/// The newest manifest layout this runtime reads (runtime/manifest.fbs).
+constexpr int32_t kManifestFormat = 1;
 /// No manifest is near this: a larger stated size is a corrupt library.
 constexpr uint64_t kMaxManifestBytes = uint64_t(64) << 20;
 
@@ -582,6 +584,13 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
     return fail(DLC_ERROR_MANIFEST,
                 std::string(path) + ": the manifest is malformed");
   const dlc::manifest::Manifest *manifest = dlc::manifest::GetManifest(bytes);
+  if (manifest->format_version() > kManifestFormat)
+    return fail(DLC_ERROR_MANIFEST,
+                std::string(path) + ": the manifest has format version " +
+                    std::to_string(manifest->format_version()) +
+                    "; this runtime reads up to " +
+                    std::to_string(kManifestFormat) +
+                    " (the library is from a newer dlc: use its runtime)");
   m->version = str(manifest->dlc_version());
   m->target = str(manifest->target_triple());
   m->cpu = str(manifest->target_cpu());

@@ -8,7 +8,8 @@
 // FAKE_VARIANT selects a broken or different library:
 //   0 the library; 1 no dlc_initial_state; 2 a state tensor outside the
 //   state; 3 no step function; 4 an initial state shorter than the manifest
-//   says; 5 the same sizes but another state table (w is called "weight").
+//   says; 5 the same sizes but another state table (w is called "weight");
+//   6 a manifest of a newer format than the runtime reads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -121,7 +122,8 @@ __attribute__((constructor)) static void buildManifest() {
                            &states, kStateBytes, &frozen, 256);
   fbb.Finish(CreateManifestDirect(fbb, "0.1.0", "x86_64-unknown-linux-gnu",
                                   "generic", "fake_training.onnx", "test",
-                                  &entries, 0, 0, 128, training),
+                                  &entries, 0, 0, 128, training, nullptr, 0,
+                                  FAKE_VARIANT == 6 ? 2 : 1),
              ManifestIdentifier());
   std::memcpy(dlc_manifest, fbb.GetBufferPointer(), fbb.GetSize());
   dlc_manifest_size = fbb.GetSize();

@@ -8,6 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+
 #include <string>
 #include <vector>
 
@@ -231,6 +235,40 @@ TEST(RuntimeLoad, LibraryWithoutManifestIsRejected) {
             DLC_ERROR_MANIFEST);
   EXPECT_NE(std::string(dlc_last_error()).find("no manifest"),
             std::string::npos);
+}
+
+// A library file damaged after it was written: its manifest's bytes, or its
+// end cut off.
+TEST(RuntimeLoad, DamagedFilesAreRejected) {
+  std::ifstream in(DLC_UNIT_MODEL, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  // The manifest's file identifier follows its 4-byte root offset.
+  size_t id = bytes.find("DLCM");
+  ASSERT_NE(id, std::string::npos);
+  ASSERT_GE(id, 4u);
+  auto write = [](const std::string &path, const std::string &data) {
+    std::ofstream out(path, std::ios::binary);
+    out << data;
+  };
+  std::string corrupt = ::testing::TempDir() + "corrupt_manifest.so";
+  std::string damaged = bytes;
+  damaged.replace(id - 4, 4, std::string("\xff\xff\xff\x7f", 4));
+  write(corrupt, damaged);
+  dlc_model *model = reinterpret_cast<dlc_model *>(1);
+  EXPECT_EQ(dlc_model_load(corrupt.c_str(), &model), DLC_ERROR_MANIFEST);
+  EXPECT_EQ(model, nullptr);
+  EXPECT_NE(std::string(dlc_last_error()).find("the manifest is malformed"),
+            std::string::npos)
+      << dlc_last_error();
+
+  std::string truncated = ::testing::TempDir() + "truncated.so";
+  write(truncated, bytes.substr(0, bytes.size() / 2));
+  EXPECT_EQ(dlc_model_load(truncated.c_str(), &model), DLC_ERROR_LOAD);
+  EXPECT_NE(std::string(dlc_last_error()).find("truncated"), std::string::npos)
+      << dlc_last_error();
+  std::remove(corrupt.c_str());
+  std::remove(truncated.c_str());
 }
 
 } // namespace
