@@ -308,43 +308,104 @@ Tensor result(Tensor like, Value v, const std::string &name,
 
 } // namespace
 
-Tensor relu(Tensor x) {
+namespace {
+
+/// An elementwise function of one tensor: graph op `Op` (built with
+/// `extra` attributes), ONNX `onnxType`; unnamed ops are `prefix`_<n>.
+template <typename Op, typename... Extra>
+Tensor unaryOp(Tensor x, const char *prefix, const char *kind,
+               const char *onnxType, Extra... extra) {
   Model::Impl &s = TensorAccess::impl(x);
-  std::string name = s.autoName("relu");
-  s.onnxNode("Relu", name, {s.nameOf(x)});
-  return result(x, s.build<graph::ReluOp>(name, "Relu", TensorAccess::value(x)),
-                name, "Relu");
+  std::string name = s.autoName(prefix);
+  Value v = s.build<Op>(name, kind, TensorAccess::value(x), extra...);
+  s.onnxNode(onnxType, name, {s.nameOf(x)});
+  return result(x, v, name, kind);
+}
+
+/// graph.unary of function `fn` (exp, log, sqrt, ...).
+Tensor namedFunction(Tensor x, const char *fn, const char *kind) {
+  Model::Impl &s = TensorAccess::impl(x);
+  auto zero = s.builder.getF32FloatAttr(0);
+  std::string prefix = fn;
+  return unaryOp<graph::UnaryOp>(x, prefix.c_str(), kind, kind,
+                                 s.builder.getStringAttr(fn), zero, zero, zero);
+}
+
+/// Elementwise `Op` of two tensors of one model, with numpy broadcasting.
+template <typename Op>
+Tensor binaryOp(Tensor a, Tensor b, const char *prefix, const char *kind) {
+  Model::Impl &s = TensorAccess::impl(a);
+  if (&TensorAccess::impl(b) != &s)
+    throw Error(std::string(prefix) +
+                ": the tensors belong to different models");
+  std::string name = s.autoName(prefix);
+  Value v = s.build<Op>(name, kind, TensorAccess::value(a),
+                        TensorAccess::value(b), s.builder.getBoolAttr(false));
+  s.onnxNode(kind, name, {s.nameOf(a), s.nameOf(b)});
+  return result(a, v, name, kind);
+}
+
+} // namespace
+
+Tensor relu(Tensor x) {
+  return unaryOp<graph::ReluOp>(x, "relu", "Relu", "Relu");
 }
 
 Tensor sigmoid(Tensor x) {
-  Model::Impl &s = TensorAccess::impl(x);
-  std::string name = s.autoName("sigmoid");
-  s.onnxNode("Sigmoid", name, {s.nameOf(x)});
-  return result(
-      x, s.build<graph::SigmoidOp>(name, "Sigmoid", TensorAccess::value(x)),
-      name, "Sigmoid");
+  return unaryOp<graph::SigmoidOp>(x, "sigmoid", "Sigmoid", "Sigmoid");
 }
 
 Tensor tanh(Tensor x) {
-  Model::Impl &s = TensorAccess::impl(x);
-  std::string name = s.autoName("tanh");
-  s.onnxNode("Tanh", name, {s.nameOf(x)});
-  return result(x, s.build<graph::TanhOp>(name, "Tanh", TensorAccess::value(x)),
-                name, "Tanh");
+  return unaryOp<graph::TanhOp>(x, "tanh", "Tanh", "Tanh");
 }
 
-Tensor softmax(Tensor x, int64_t axis) {
+Tensor leaky_relu(Tensor x, double slope) {
   Model::Impl &s = TensorAccess::impl(x);
-  std::string name = s.autoName("softmax");
+  Tensor y = unaryOp<graph::LeakyReluOp>(
+      x, "leaky_relu", "LeakyRelu", "LeakyRelu",
+      s.builder.getF32FloatAttr(static_cast<float>(slope)));
+  setAttr(s.onnxNodes.back(), "alpha", static_cast<float>(slope));
+  return y;
+}
+
+Tensor exp(Tensor x) { return namedFunction(x, "exp", "Exp"); }
+Tensor log(Tensor x) { return namedFunction(x, "log", "Log"); }
+Tensor sqrt(Tensor x) { return namedFunction(x, "sqrt", "Sqrt"); }
+
+Tensor global_avg_pool2d(Tensor x) {
+  if (x.shape().size() != 4)
+    throw Error("global_avg_pool2d: input " + shapeText(x.shape()) +
+                " is not NCHW");
+  return unaryOp<graph::GlobalAvgPoolOp>(
+      x, "global_avg_pool2d", "GlobalAvgPool2d", "GlobalAveragePool");
+}
+
+namespace {
+
+/// Softmax-like op `Op` along `axis` (negative: from the end).
+template <typename Op>
+Tensor alongAxis(Tensor x, int64_t axis, const char *prefix, const char *kind) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName(prefix);
   int64_t rank = static_cast<int64_t>(x.shape().size());
   if (axis < -rank || axis >= rank)
-    throw Error(name + " (Softmax): axis " + std::to_string(axis) +
+    throw Error(name + " (" + kind + "): axis " + std::to_string(axis) +
                 " is outside a tensor of rank " + std::to_string(rank));
-  Value v = s.build<graph::SoftmaxOp>(
-      name, "Softmax", TensorAccess::value(x),
-      s.builder.getI64IntegerAttr(axis < 0 ? axis + rank : axis));
-  setAttr(s.onnxNode("Softmax", name, {s.nameOf(x)}), "axis", axis);
-  return result(x, v, name, "Softmax");
+  Value v =
+      s.build<Op>(name, kind, TensorAccess::value(x),
+                  s.builder.getI64IntegerAttr(axis < 0 ? axis + rank : axis));
+  setAttr(s.onnxNode(kind, name, {s.nameOf(x)}), "axis", axis);
+  return result(x, v, name, kind);
+}
+
+} // namespace
+
+Tensor softmax(Tensor x, int64_t axis) {
+  return alongAxis<graph::SoftmaxOp>(x, axis, "softmax", "Softmax");
+}
+
+Tensor log_softmax(Tensor x, int64_t axis) {
+  return alongAxis<graph::LogSoftmaxOp>(x, axis, "log_softmax", "LogSoftmax");
 }
 
 Tensor flatten(Tensor x) {
@@ -364,15 +425,19 @@ Tensor flatten(Tensor x) {
 }
 
 Tensor operator+(Tensor a, Tensor b) {
-  Model::Impl &s = TensorAccess::impl(a);
-  if (&TensorAccess::impl(b) != &s)
-    throw Error("add: the tensors belong to different models");
-  std::string name = s.autoName("add");
-  Value v = s.build<graph::AddOp>(name, "Add", TensorAccess::value(a),
-                                  TensorAccess::value(b),
-                                  s.builder.getBoolAttr(false));
-  s.onnxNode("Add", name, {s.nameOf(a), s.nameOf(b)});
-  return result(a, v, name, "Add");
+  return binaryOp<graph::AddOp>(a, b, "add", "Add");
+}
+
+Tensor operator-(Tensor a, Tensor b) {
+  return binaryOp<graph::SubOp>(a, b, "sub", "Sub");
+}
+
+Tensor operator*(Tensor a, Tensor b) {
+  return binaryOp<graph::MulOp>(a, b, "mul", "Mul");
+}
+
+Tensor operator/(Tensor a, Tensor b) {
+  return binaryOp<graph::DivOp>(a, b, "div", "Div");
 }
 
 Tensor matmul(Tensor a, Tensor b) {

@@ -239,6 +239,34 @@ TEST(DslTest, NormsPoolingAndShapesMatchLoops) {
   expectNear(exportCompileAndRun(m, input, {2, 3, 4, 4}, {2, 24}), want);
 }
 
+TEST(DslTest, ElementwiseAndReductionsMatchLoops) {
+  nn::Model m("elementwise");
+  nn::Tensor x = m.input("x", nn::f32({2, 3, 2, 2}));
+  nn::Tensor z = nn::leaky_relu(x, 0.1);
+  nn::Tensor w = nn::sqrt(nn::exp(x)); // exp(x / 2)
+  nn::Tensor v = nn::log(w * w);       // x
+  nn::Tensor u = z * v - w / w;        // leaky_relu(x) * x - 1
+  nn::Tensor g = nn::flatten(nn::global_avg_pool2d(u));
+  m.output("y", nn::log_softmax(g, 1));
+  std::vector<float> input(24);
+  for (int i = 0; i < 24; ++i)
+    input[i] = std::sin(0.7 * i) * 1.5f;
+  std::vector<double> mean(6, 0.0), want(6);
+  for (int i = 0; i < 24; ++i) {
+    double xv = input[i], leaky = xv >= 0 ? xv : 0.1 * xv;
+    mean[i / 4] += (leaky * xv - 1) / 4;
+  }
+  for (int n = 0; n < 2; ++n) {
+    double sum = 0;
+    for (int c = 0; c < 3; ++c)
+      sum += std::exp(mean[n * 3 + c]);
+    for (int c = 0; c < 3; ++c)
+      want[n * 3 + c] = mean[n * 3 + c] - std::log(sum);
+  }
+  expectNear(compileAndRun(m, input, {2, 3, 2, 2}, {2, 3}), want);
+  expectNear(exportCompileAndRun(m, input, {2, 3, 2, 2}, {2, 3}), want);
+}
+
 template <typename F> std::string errorOf(F f);
 
 TEST(DslTest, EmbeddingLooksUpRowsAndChecksIds) {

@@ -77,12 +77,24 @@ private:
 Tensor relu(Tensor x);
 Tensor sigmoid(Tensor x);
 Tensor tanh(Tensor x);
+/// x for x >= 0, slope * x otherwise.
+Tensor leaky_relu(Tensor x, double slope = 0.01);
+/// Elementwise exp, natural log and square root.
+Tensor exp(Tensor x);
+Tensor log(Tensor x);
+Tensor sqrt(Tensor x);
 /// exp(x) / sum(exp(x)) along `axis` (negative: from the end).
 Tensor softmax(Tensor x, int64_t axis = -1);
+/// log(softmax(x)), computed stably, along `axis`.
+Tensor log_softmax(Tensor x, int64_t axis = -1);
 /// [N, d1, d2, ...] -> [N, d1 * d2 * ...].
 Tensor flatten(Tensor x);
-/// Elementwise sum with numpy broadcasting.
+/// Elementwise sum, difference, product and quotient with numpy
+/// broadcasting.
 Tensor operator+(Tensor a, Tensor b);
+Tensor operator-(Tensor a, Tensor b);
+Tensor operator*(Tensor a, Tensor b);
+Tensor operator/(Tensor a, Tensor b);
 /// Matrix product [..., M, K] x [..., K, N], batch dims broadcast.
 Tensor matmul(Tensor a, Tensor b);
 /// Max over `kernel` x `kernel` windows of an NCHW tensor; `stride` 0 means
@@ -94,6 +106,8 @@ Tensor max_pool2d(Tensor x, int64_t kernel, int64_t stride = 0,
 /// counted in the divisor (PyTorch's default); `stride` 0 means the kernel.
 Tensor avg_pool2d(Tensor x, int64_t kernel, int64_t stride = 0,
                   int64_t padding = 0);
+/// The mean over each channel's H x W: NCHW -> [N, C, 1, 1].
+Tensor global_avg_pool2d(Tensor x);
 /// The same elements in `shape` (one dim may be -1: what is left).
 Tensor reshape(Tensor x, std::vector<int64_t> shape);
 /// Dims permuted: result dim i is input dim perm[i].
