@@ -132,12 +132,18 @@ struct Model::Impl {
     return op->getResult(0);
   }
 
+  /// A double in [0, 1) from 53 bits of the model's generator: the same
+  /// values on every platform for a seed (std's distributions are not
+  /// specified).
+  double unit() { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
+
   /// Normal(0, 1) values from the model's generator (Box-Muller).
   std::vector<float> normal(int64_t count) {
     std::vector<float> data(count);
     for (int64_t i = 0; i < count; i += 2) {
+      // u1 in (0, 1]: its log is finite.
       double u1 = (static_cast<double>(rng() >> 11) + 1) * 0x1.0p-53;
-      double u2 = static_cast<double>(rng() >> 11) * 0x1.0p-53;
+      double u2 = unit();
       double r = std::sqrt(-2 * std::log(u1));
       data[i] = static_cast<float>(r * std::cos(2 * M_PI * u2));
       if (i + 1 < count)
@@ -161,10 +167,7 @@ struct Model::Impl {
     for (float &v : data) {
       if (fill || gaussian)
         break;
-      // 53 random bits as a double in [0, 1): the same values on every
-      // platform for a seed (std's distributions are not specified).
-      double unit = static_cast<double>(rng() >> 11) * 0x1.0p-53;
-      v = static_cast<float>((2 * unit - 1) * bound);
+      v = static_cast<float>((2 * unit() - 1) * bound);
     }
     auto type = RankedTensorType::get(shape, builder.getF32Type());
     auto constant = arith::ConstantOp::create(
@@ -835,6 +838,138 @@ void Model::set_parameter(const std::string &name,
     return;
   }
   throw Error("the model has no parameter '" + name + "'");
+}
+
+namespace init {
+
+double calculate_gain(Nonlinearity nonlinearity, double slope) {
+  switch (nonlinearity) {
+  case Nonlinearity::Linear:
+  case Nonlinearity::Sigmoid:
+    return 1;
+  case Nonlinearity::Tanh:
+    return 5.0 / 3.0;
+  case Nonlinearity::Relu:
+    return std::sqrt(2.0);
+  case Nonlinearity::LeakyRelu:
+    return std::sqrt(2.0 / (1 + slope * slope));
+  }
+  return 1;
+}
+
+namespace {
+Initializer make(Initializer::Kind kind, double a, double b) {
+  Initializer i;
+  i.kind = kind;
+  i.a = a;
+  i.b = b;
+  return i;
+}
+} // namespace
+
+Initializer zeros() { return constant(0); }
+Initializer ones() { return constant(1); }
+Initializer constant(double value) {
+  return make(Initializer::Kind::Constant, value, 0);
+}
+Initializer uniform(double lo, double hi) {
+  return make(Initializer::Kind::Uniform, lo, hi);
+}
+Initializer normal(double mean, double std) {
+  return make(Initializer::Kind::Normal, mean, std);
+}
+Initializer xavier_uniform(double gain) {
+  return make(Initializer::Kind::XavierUniform, gain, 0);
+}
+Initializer xavier_normal(double gain) {
+  return make(Initializer::Kind::XavierNormal, gain, 0);
+}
+Initializer kaiming_uniform(double slope, FanMode mode,
+                            Nonlinearity nonlinearity) {
+  Initializer i = make(Initializer::Kind::KaimingUniform, 0, 0);
+  i.slope = slope;
+  i.mode = mode;
+  i.nonlinearity = nonlinearity;
+  return i;
+}
+Initializer kaiming_normal(double slope, FanMode mode,
+                           Nonlinearity nonlinearity) {
+  Initializer i = kaiming_uniform(slope, mode, nonlinearity);
+  i.kind = Initializer::Kind::KaimingNormal;
+  return i;
+}
+
+} // namespace init
+
+void Model::init_parameter(const std::string &name,
+                           const init::Initializer &how) {
+  using Kind = init::Initializer::Kind;
+  Impl &s = *state;
+  auto it = llvm::find_if(
+      s.parameters, [&](const Impl::Parameter &p) { return p.name == name; });
+  if (it == s.parameters.end())
+    throw Error("the model has no parameter '" + name + "'");
+  const std::vector<int64_t> &shape = it->shape;
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  // PyTorch's fans: [out, in, kernel...].
+  double fanIn = 0, fanOut = 0;
+  bool fanned = how.kind != Kind::Constant && how.kind != Kind::Uniform &&
+                how.kind != Kind::Normal;
+  if (fanned) {
+    if (shape.size() < 2)
+      throw Error("parameter '" + name + "' " + shapeText(shape) +
+                  ": fan in and fan out need at least 2 dims");
+    double receptive = 1;
+    for (size_t d = 2; d < shape.size(); ++d)
+      receptive *= static_cast<double>(shape[d]);
+    fanIn = static_cast<double>(shape[1]) * receptive;
+    fanOut = static_cast<double>(shape[0]) * receptive;
+  }
+  double std = 0;
+  switch (how.kind) {
+  case Kind::XavierUniform:
+  case Kind::XavierNormal:
+    std = how.a * std::sqrt(2.0 / (fanIn + fanOut));
+    break;
+  case Kind::KaimingUniform:
+  case Kind::KaimingNormal:
+    std = init::calculate_gain(how.nonlinearity, how.slope) /
+          std::sqrt(how.mode == init::FanMode::FanIn ? fanIn : fanOut);
+    break;
+  default:
+    break;
+  }
+  std::vector<float> values(count);
+  switch (how.kind) {
+  case Kind::Constant:
+    std::fill(values.begin(), values.end(), static_cast<float>(how.a));
+    break;
+  case Kind::Uniform:
+    for (float &v : values)
+      v = static_cast<float>(how.a + (how.b - how.a) * s.unit());
+    break;
+  case Kind::XavierUniform:
+  case Kind::KaimingUniform: {
+    double bound = std::sqrt(3.0) * std;
+    for (float &v : values)
+      v = static_cast<float>((2 * s.unit() - 1) * bound);
+    break;
+  }
+  case Kind::Normal:
+  case Kind::XavierNormal:
+  case Kind::KaimingNormal: {
+    double mean = how.kind == Kind::Normal ? how.a : 0;
+    double scale = how.kind == Kind::Normal ? how.b : std;
+    values = s.normal(count);
+    for (float &v : values)
+      v = static_cast<float>(mean + scale * v);
+    break;
+  }
+  }
+  auto type = cast<RankedTensorType>(it->op.getType());
+  it->op.setValueAttr(DenseElementsAttr::get(type, ArrayRef<float>(values)));
 }
 
 void Model::load_onnx(const std::string &path,

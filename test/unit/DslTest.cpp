@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -386,6 +387,79 @@ TEST(DslTest, TrainingOptionsAreChecked) {
   EXPECT_NE(
       errorOf([&] { n.compile(options); }).find("is not a float32 scalar loss"),
       std::string::npos);
+}
+
+TEST(DslTest, InitializersFollowTorchNnInit) {
+  nn::Model m("init", /*seed=*/11);
+  nn::Tensor x = m.input("x", nn::f32({1, 128, 8, 8}));
+  m.output("y", m.conv2d("conv", 128, 256, 3)(x));
+  nn::Tensor f = m.input("f", nn::f32({1, 200}));
+  m.output("z", m.linear("fc", 200, 300)(f));
+  auto stats = [](const std::vector<float> &v) {
+    double mean = 0, sq = 0, maxAbs = 0;
+    for (float x : v) {
+      mean += x / v.size();
+      maxAbs = std::max(maxAbs, static_cast<double>(std::fabs(x)));
+    }
+    for (float x : v)
+      sq += (x - mean) * (x - mean) / v.size();
+    return std::vector<double>{mean, std::sqrt(sq), maxAbs};
+  };
+  namespace init = nn::init;
+  m.init_parameter("fc.bias", init::constant(0.25));
+  for (float v : m.parameter("fc.bias"))
+    EXPECT_EQ(v, 0.25f);
+  m.init_parameter("fc.bias", init::zeros());
+  EXPECT_EQ(stats(m.parameter("fc.bias"))[2], 0.0);
+  m.init_parameter("fc.bias", init::uniform(-0.5, 0.5));
+  EXPECT_LT(stats(m.parameter("fc.bias"))[2], 0.5);
+  // [300, 200]: Xavier's bound sqrt(6 / 500); uniform's std is bound/sqrt(3).
+  m.init_parameter("fc.weight", init::xavier_uniform());
+  auto xu = stats(m.parameter("fc.weight"));
+  double bound = std::sqrt(6.0 / 500);
+  EXPECT_LE(xu[2], bound);
+  EXPECT_GT(xu[2], 0.99 * bound);
+  EXPECT_NEAR(xu[1], bound / std::sqrt(3.0), 0.02 * bound);
+  m.init_parameter("fc.weight", init::xavier_normal(2.0));
+  EXPECT_NEAR(stats(m.parameter("fc.weight"))[1], 2 * std::sqrt(2.0 / 500),
+              0.02 * 2 * std::sqrt(2.0 / 500));
+  m.init_parameter("fc.weight", init::normal(1.0, 2.0));
+  auto n = stats(m.parameter("fc.weight"));
+  EXPECT_NEAR(n[0], 1.0, 0.03);
+  EXPECT_NEAR(n[1], 2.0, 0.03);
+  // [256, 128, 3, 3]: fan_in 1152, fan_out 2304; ReLU's gain sqrt(2).
+  m.init_parameter(
+      "conv.weight",
+      init::kaiming_normal(0, init::FanMode::FanIn, init::Nonlinearity::Relu));
+  EXPECT_NEAR(stats(m.parameter("conv.weight"))[1], std::sqrt(2.0 / 1152),
+              0.01 * std::sqrt(2.0 / 1152));
+  m.init_parameter("conv.weight",
+                   init::kaiming_uniform(0.1, init::FanMode::FanOut));
+  double kaimingBound =
+      init::calculate_gain(init::Nonlinearity::LeakyRelu, 0.1) *
+      std::sqrt(3.0 / 2304);
+  auto ku = stats(m.parameter("conv.weight"));
+  EXPECT_LE(ku[2], kaimingBound);
+  EXPECT_GT(ku[2], 0.99 * kaimingBound);
+  EXPECT_DOUBLE_EQ(init::calculate_gain(init::Nonlinearity::Tanh), 5.0 / 3);
+
+  // The same seed, the same draws.
+  auto draw = [](uint64_t seed) {
+    nn::Model k("seeded", seed);
+    nn::Tensor in = k.input("x", nn::f32({1, 4}));
+    k.output("y", k.linear("fc", 4, 4)(in));
+    k.init_parameter("fc.weight", nn::init::kaiming_normal());
+    return k.parameter("fc.weight");
+  };
+  EXPECT_EQ(draw(3), draw(3));
+  EXPECT_NE(draw(3), draw(4));
+
+  EXPECT_EQ(
+      errorOf([&] { m.init_parameter("fc.bias", init::xavier_uniform()); }),
+      "parameter 'fc.bias' [300]: fan in and fan out need at least 2 "
+      "dims");
+  EXPECT_EQ(errorOf([&] { m.init_parameter("fc.gain", init::zeros()); }),
+            "the model has no parameter 'fc.gain'");
 }
 
 TEST(DslTest, LoadsParametersByName) {

@@ -221,6 +221,52 @@ private:
       : Layer(model, std::move(name)), num(num), dim(dim) {}
 };
 
+/// Initializers, as torch.nn.init defines them; the values come from the
+/// model's seeded generator (the same on every platform for a seed).
+namespace init {
+enum class Nonlinearity { Linear, Sigmoid, Tanh, Relu, LeakyRelu };
+enum class FanMode { FanIn, FanOut };
+/// torch.nn.init.calculate_gain: 1, 1, 5/3, sqrt(2), sqrt(2 / (1 +
+/// slope^2)).
+double calculate_gain(Nonlinearity nonlinearity, double slope = 0.01);
+
+struct Initializer {
+  enum class Kind {
+    Constant,
+    Uniform,
+    Normal,
+    XavierUniform,
+    XavierNormal,
+    KaimingUniform,
+    KaimingNormal
+  };
+  Kind kind = Kind::Constant;
+  double a = 0, b = 0; ///< the value; [a, b); mean a, std b; gain a
+  /// Kaiming: the negative slope, the fan, the nonlinearity after.
+  double slope = 0;
+  FanMode mode = FanMode::FanIn;
+  Nonlinearity nonlinearity = Nonlinearity::LeakyRelu;
+};
+Initializer zeros();
+Initializer ones();
+Initializer constant(double value);
+/// Uniform in [lo, hi); normal with `mean` and `std`.
+Initializer uniform(double lo = 0, double hi = 1);
+Initializer normal(double mean = 0, double std = 1);
+/// Glorot & Bengio: uniform in +-gain sqrt(6 / (fan_in + fan_out)), or
+/// normal with std gain sqrt(2 / (fan_in + fan_out)). Fans as PyTorch's:
+/// [out, in, k...] has fan_in in * prod(k), fan_out out * prod(k).
+Initializer xavier_uniform(double gain = 1);
+Initializer xavier_normal(double gain = 1);
+/// He et al.: std gain / sqrt(fan) with gain = calculate_gain(nonlinearity,
+/// slope); uniform in +-sqrt(3) std, or normal.
+Initializer
+kaiming_uniform(double slope = 0, FanMode mode = FanMode::FanIn,
+                Nonlinearity nonlinearity = Nonlinearity::LeakyRelu);
+Initializer kaiming_normal(double slope = 0, FanMode mode = FanMode::FanIn,
+                           Nonlinearity nonlinearity = Nonlinearity::LeakyRelu);
+} // namespace init
+
 /// What compile() writes: a shared library (the default), an object file
 /// and its C header, or one stage's IR as text.
 enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
@@ -294,6 +340,10 @@ public:
   /// Replaces parameter `name` ("fc1.weight") with row-major `values`.
   /// Throws on an unknown name or a wrong number of values.
   void set_parameter(const std::string &name, const std::vector<float> &values);
+  /// Draws parameter `name` anew with `how` (init::xavier_uniform(), ...).
+  /// Throws on an unknown name, and for a fan-based initializer on a
+  /// parameter of fewer than 2 dims (a bias), as PyTorch does.
+  void init_parameter(const std::string &name, const init::Initializer &how);
   /// Sets every parameter from the float32 initializer of the same name in
   /// the ONNX model at `path` (its external data read from the model's
   /// folder); `rename` maps a parameter name to another initializer name
