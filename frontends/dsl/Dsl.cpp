@@ -1210,6 +1210,19 @@ Optimizer AdamW(double lr, double weightDecay, double beta1, double beta2,
   return o;
 }
 
+Optimizer RMSprop(double lr, double alpha, double eps, double weightDecay) {
+  Optimizer o = Adam(lr, 0.9, 0.999, eps, weightDecay);
+  o.name = "rmsprop";
+  o.alpha = alpha;
+  return o;
+}
+
+Optimizer Adagrad(double lr, double eps, double weightDecay) {
+  Optimizer o = Adam(lr, 0.9, 0.999, eps, weightDecay);
+  o.name = "adagrad";
+  return o;
+}
+
 namespace {
 
 /// The compiler's training settings for `train`, checked as torch.optim
@@ -1220,8 +1233,9 @@ dlc::TrainSettings trainSettings(const TrainOptions &train) {
     if (!ok)
       throw Error("optimizer " + o.name + ": " + what);
   };
-  require(o.name == "sgd" || o.name == "adam" || o.name == "adamw",
-          "unknown (sgd, adam, adamw)");
+  require(o.name == "sgd" || o.name == "adam" || o.name == "adamw" ||
+              o.name == "rmsprop" || o.name == "adagrad",
+          "unknown (sgd, adam, adamw, rmsprop, adagrad)");
   require(std::isfinite(o.lr) && o.lr >= 0, "lr must be >= 0");
   require(o.momentum >= 0, "momentum must be >= 0");
   require(!o.nesterov || o.momentum > 0, "nesterov needs a momentum");
@@ -1229,6 +1243,9 @@ dlc::TrainSettings trainSettings(const TrainOptions &train) {
           "betas must be in [0, 1)");
   require(o.eps >= 0, "eps must be >= 0");
   require(o.weightDecay >= 0, "weight decay must be >= 0");
+  require(o.alpha >= 0, "alpha must be >= 0");
+  if (train.huberDelta <= 0 || train.clipNorm < 0 || train.clipValue < 0)
+    throw Error("training options: delta must be > 0, clipping >= 0");
   dlc::TrainSettings t;
   t.optimizer = o.name;
   t.lr = o.lr;
@@ -1239,14 +1256,21 @@ dlc::TrainSettings trainSettings(const TrainOptions &train) {
   if (o.name != "sgd")
     t.eps = o.eps;
   t.weightDecay = o.weightDecay;
+  t.alpha = o.alpha;
+  t.huberDelta = train.huberDelta;
+  t.clipGradNorm = train.clipNorm;
+  t.clipGradValue = train.clipValue;
   static const std::map<Loss, std::string> losses = {
       {Loss::Model, ""},
       {Loss::MSE, "mse"},
       {Loss::L1, "l1"},
+      {Loss::Huber, "huber"},
       {Loss::BCE, "bce"},
       {Loss::BCEWithLogits, "bce-with-logits"},
       {Loss::CrossEntropy, "cross-entropy"},
-      {Loss::NLL, "nll"}};
+      {Loss::NLL, "nll"},
+      {Loss::KLDiv, "kl-div"},
+      {Loss::Hinge, "hinge"}};
   t.loss = losses.at(train.lossKind);
   return t;
 }

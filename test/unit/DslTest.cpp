@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -382,6 +383,47 @@ TEST(DslTest, TrainingOptionsAreChecked) {
   options.train = nn::TrainOptions().optimizer(nn::Adam(1e-3, 1.5));
   EXPECT_EQ(errorOf([&] { n.compile(options); }),
             "optimizer adam: betas must be in [0, 1)");
+  // The settings reach the library: RMSprop's alpha, Huber's delta, the
+  // clipping; and its steps lower the loss of a small regression.
+  options.train = nn::TrainOptions()
+                      .loss(nn::Loss::Huber)
+                      .delta(0.5)
+                      .clip_grad_norm(1.0)
+                      .optimizer(nn::RMSprop(0.02, 0.9));
+  options.output = ::testing::TempDir() + "dsl_rmsprop_step.so";
+  n.compile(options);
+  dlc_model *model = nullptr;
+  ASSERT_EQ(dlc_model_load(options.output.c_str(), &model), DLC_OK)
+      << dlc_last_error();
+  EXPECT_STREQ(dlc_model_optimizer(model), "rmsprop");
+  EXPECT_STREQ(dlc_model_loss(model), "huber");
+  std::map<std::string, double> hyper;
+  for (size_t i = 0; i < dlc_model_num_hyperparameters(model); ++i) {
+    const char *name;
+    double value;
+    ASSERT_EQ(dlc_model_hyperparameter(model, i, &name, &value), DLC_OK);
+    hyper[name] = value;
+  }
+  EXPECT_DOUBLE_EQ(hyper["alpha"], 0.9);
+  EXPECT_DOUBLE_EQ(hyper["lr"], 0.02);
+  EXPECT_DOUBLE_EQ(hyper["delta"], 0.5);
+  EXPECT_DOUBLE_EQ(hyper["clip-grad-norm"], 1.0);
+  std::vector<float> xs = {1, 2, 3, -1, 0, 1}, ts = {2, -1};
+  int64_t xShape[2] = {2, 3}, tShape[2] = {2, 1};
+  dlc_tensor batch[2] = {{xs.data(), DLC_FLOAT32, 2, xShape},
+                         {ts.data(), DLC_FLOAT32, 2, tShape}};
+  float first = 0, last = 0;
+  for (int step = 0; step < 30; ++step)
+    ASSERT_EQ(dlc_model_train_step(model, batch, 2, 0.02f,
+                                   step == 0 ? &first : &last),
+              DLC_OK)
+        << dlc_last_error();
+  EXPECT_LT(last, 0.5 * first) << first << " -> " << last;
+  dlc_model_free(model);
+  options.train = nn::TrainOptions().optimizer(nn::Adagrad(-1));
+  EXPECT_EQ(errorOf([&] { n.compile(options); }),
+            "optimizer adagrad: lr must be >= 0");
+
   // The model's output is no scalar loss: the compiler says so.
   options.train = nn::TrainOptions();
   EXPECT_NE(

@@ -276,13 +276,24 @@ enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
 /// `Model` takes that output as the loss itself (a float32 scalar). The
 /// others add an input `labels`: int64 class indices for CrossEntropy and
 /// NLL, the output's shape otherwise.
-enum class Loss { Model, MSE, L1, BCE, BCEWithLogits, CrossEntropy, NLL };
+enum class Loss {
+  Model,
+  MSE,
+  L1,
+  Huber,
+  BCE,
+  BCEWithLogits,
+  CrossEntropy,
+  NLL,
+  KLDiv,
+  Hinge
+};
 
 /// An optimizer and its hyperparameters, as torch.optim defines them.
 struct Optimizer {
-  std::string name; ///< sgd, adam, adamw
+  std::string name; ///< sgd, adam, adamw, rmsprop, adagrad
   double lr = 0.01, momentum = 0, beta1 = 0.9, beta2 = 0.999, eps = 1e-8,
-         weightDecay = 0;
+         weightDecay = 0, alpha = 0.99;
   bool nesterov = false;
 };
 /// torch.optim.SGD.
@@ -294,6 +305,11 @@ Optimizer Adam(double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999,
 Optimizer AdamW(double lr = 1e-3, double weightDecay = 0.01, double beta1 = 0.9,
                 double beta2 = 0.999, double eps = 1e-8);
 
+/// torch.optim.RMSprop (smoothing `alpha`) and Adagrad.
+Optimizer RMSprop(double lr = 0.01, double alpha = 0.99, double eps = 1e-8,
+                  double weightDecay = 0);
+Optimizer Adagrad(double lr = 0.01, double eps = 1e-10, double weightDecay = 0);
+
 /// What a training step library computes (compile(): a library as
 /// `dlc --train` writes, run by the runtime's dlc_model_train_step). The
 /// parameters of Linear, Conv2d, LayerNorm and Embedding layers are trained
@@ -301,8 +317,14 @@ Optimizer AdamW(double lr = 1e-3, double weightDecay = 0.01, double beta1 = 0.9,
 struct TrainOptions {
   TrainOptions &loss(Loss l) { return lossKind = l, *this; }
   TrainOptions &optimizer(Optimizer o) { return opt = std::move(o), *this; }
+  /// Huber's delta (default 1).
+  TrainOptions &delta(double d) { return huberDelta = d, *this; }
+  /// Gradients clipped to a global L2 norm, or each to [-v, v] (0: off).
+  TrainOptions &clip_grad_norm(double n) { return clipNorm = n, *this; }
+  TrainOptions &clip_grad_value(double v) { return clipValue = v, *this; }
   Loss lossKind = Loss::Model;
   Optimizer opt = SGD(0.01);
+  double huberDelta = 1, clipNorm = 0, clipValue = 0;
 };
 
 struct CompileOptions {
