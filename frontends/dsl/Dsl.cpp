@@ -24,6 +24,8 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
@@ -1116,6 +1118,25 @@ void Model::summary(std::ostream &os) const {
      << parameter_count() - trainable_parameter_count() << "\n";
   for (const auto &[name, value] : s.outputs)
     os << "output '" << name << "': " << shapeText(shapeOf(value)) << "\n";
+}
+
+std::string Model::dump(Emit stage) const {
+  if (stage == Emit::Obj || stage == Emit::So)
+    throw Error("dump: " + std::string(stage == Emit::Obj ? "Obj" : "So") +
+                " is not text (compile() writes it)");
+  llvm::SmallString<128> path;
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("dlc-dsl-dump", "txt", path))
+    throw Error("dump: cannot create a temporary file: " + ec.message());
+  llvm::FileRemover remove(path);
+  CompileOptions options;
+  options.emit = stage;
+  options.output = path.str().str();
+  compile(options);
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    throw Error("dump: cannot read " + path.str().str());
+  return (*buffer)->getBuffer().str();
 }
 
 void Model::save_onnx(const std::string &path) const {

@@ -431,6 +431,23 @@ TEST(DslTest, TrainingOptionsAreChecked) {
       std::string::npos);
 }
 
+TEST(DslTest, DumpsEveryTextStage) {
+  nn::Model m("dumped");
+  nn::Tensor x = m.input("x", nn::f32({1, 3, 8, 8}));
+  m.output("y", nn::relu(m.conv2d("conv", 3, 4, 3)(x)));
+  EXPECT_NE(m.dump(nn::Emit::Graph).find("graph.conv2d"), std::string::npos);
+  // The kernel stage fuses the ReLU into the convolution and names its
+  // algorithm.
+  std::string kernel = m.dump(nn::Emit::Kernel);
+  EXPECT_NE(kernel.find("kernel.conv2d"), std::string::npos) << kernel;
+  EXPECT_NE(kernel.find("algorithm"), std::string::npos) << kernel;
+  EXPECT_NE(m.dump(nn::Emit::Linalg).find("linalg."), std::string::npos);
+  EXPECT_NE(m.dump(nn::Emit::LLVM).find("define void @dlc_forward"),
+            std::string::npos);
+  EXPECT_EQ(errorOf([&] { m.dump(nn::Emit::So); }),
+            "dump: So is not text (compile() writes it)");
+}
+
 TEST(DslTest, InitializersFollowTorchNnInit) {
   nn::Model m("init", /*seed=*/11);
   nn::Tensor x = m.input("x", nn::f32({1, 128, 8, 8}));

@@ -402,6 +402,11 @@ public:
     compile(options);
   }
 
+  /// The text of one stage as `dlc --emit=<stage>` prints it (Graph, Kernel,
+  /// Linalg or LLVM), for the host: m.dump(Emit::Kernel) shows each
+  /// convolution's algorithm and the fused epilogues. Throws for Obj and So.
+  std::string dump(Emit stage) const;
+
   /// Writes the model as an ONNX file (opset 17, its parameters' current
   /// values as initializers, the ops and layers as the ONNX nodes they are:
   /// Gemm, Conv, BatchNormalization, ...), for onnxruntime, Netron or
