@@ -136,6 +136,33 @@ TEST(DslTest, MlpMatchesLoops) {
   expectNear(got, y2);
 }
 
+TEST(DslTest, SequentialAppliesItsStepsInOrder) {
+  nn::Model m("sequential", /*seed=*/7);
+  nn::Tensor x = m.input("x", nn::f32({2, 4}));
+  nn::Sequential net;
+  net.add(m.linear("fc1", 4, 3))
+      .add(nn::relu)
+      .add(m.linear("fc2", 3, 2))
+      .add([](nn::Tensor t) { return nn::softmax(t); });
+  EXPECT_EQ(net.size(), 4u);
+  m.output("probs", net(x));
+  std::vector<float> input = {0.5f,   -1.0f, 2.0f, 0.25f,
+                              -0.75f, 1.5f,  0.0f, -2.0f};
+  std::vector<double> xs(input.begin(), input.end());
+  auto h =
+      linear(xs, 2, 4, m.parameter("fc1.weight"), m.parameter("fc1.bias"), 3);
+  for (double &v : h)
+    v = std::max(v, 0.0);
+  auto y =
+      linear(h, 2, 3, m.parameter("fc2.weight"), m.parameter("fc2.bias"), 2);
+  for (int64_t i = 0; i < 2; ++i) {
+    double a = std::exp(y[2 * i]), b = std::exp(y[2 * i + 1]);
+    y[2 * i] = a / (a + b);
+    y[2 * i + 1] = b / (a + b);
+  }
+  expectNear(compileAndRun(m, input, {2, 4}, {2, 2}), y);
+}
+
 TEST(DslTest, ConvNetMatchesLoops) {
   nn::Model m("convnet", /*seed=*/3);
   nn::Tensor x = m.input("x", nn::f32({1, 1, 6, 6}));

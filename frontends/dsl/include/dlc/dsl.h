@@ -22,12 +22,14 @@
 #define DLC_DSL_H
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace dlc::dsl {
@@ -266,6 +268,33 @@ kaiming_uniform(double slope = 0, FanMode mode = FanMode::FanIn,
 Initializer kaiming_normal(double slope = 0, FanMode mode = FanMode::FanIn,
                            Nonlinearity nonlinearity = Nonlinearity::LeakyRelu);
 } // namespace init
+
+/// Layers and functions applied in order, as torch.nn.Sequential:
+///   nn::Sequential mlp;
+///   mlp.add(m.linear("fc1", 784, 128)).add(nn::relu).add(m.linear("fc2", 128,
+///   10)); nn::Tensor y = mlp(x);
+/// Layers stay owned by their model; a Sequential only refers to them.
+class Sequential {
+public:
+  Sequential &add(std::function<Tensor(Tensor)> step) {
+    steps.push_back(std::move(step));
+    return *this;
+  }
+  template <typename L,
+            typename = std::enable_if_t<std::is_base_of_v<Layer, L>>>
+  Sequential &add(L &layer) {
+    return add([&layer](Tensor x) { return layer(x); });
+  }
+  Tensor operator()(Tensor x) const {
+    for (const auto &step : steps)
+      x = step(x);
+    return x;
+  }
+  size_t size() const { return steps.size(); }
+
+private:
+  std::vector<std::function<Tensor(Tensor)>> steps;
+};
 
 /// What compile() writes: a shared library (the default), an object file
 /// and its C header, or one stage's IR as text.
