@@ -112,6 +112,25 @@ std::vector<double> linear(const std::vector<double> &x, int64_t n, int64_t in,
   return y;
 }
 
+/// softmax(fc2(relu(fc1(x)))) for x [2, 4], fc1 4 -> 3, fc2 3 -> 2, with
+/// `m`'s parameters.
+std::vector<double> mlpReference(const nn::Model &m,
+                                 const std::vector<float> &input) {
+  std::vector<double> xs(input.begin(), input.end());
+  auto h =
+      linear(xs, 2, 4, m.parameter("fc1.weight"), m.parameter("fc1.bias"), 3);
+  for (double &v : h)
+    v = std::max(v, 0.0);
+  auto y =
+      linear(h, 2, 3, m.parameter("fc2.weight"), m.parameter("fc2.bias"), 2);
+  for (int64_t i = 0; i < 2; ++i) {
+    double a = std::exp(y[2 * i]), b = std::exp(y[2 * i + 1]);
+    y[2 * i] = a / (a + b);
+    y[2 * i + 1] = b / (a + b);
+  }
+  return y;
+}
+
 TEST(DslTest, MlpMatchesLoops) {
   nn::Model m("mlp", /*seed=*/7);
   nn::Tensor x = m.input("x", nn::f32({2, 4}));
@@ -121,19 +140,7 @@ TEST(DslTest, MlpMatchesLoops) {
                               -0.75f, 1.5f,  0.0f, -2.0f};
   std::vector<float> got = compileAndRun(m, input, {2, 4}, {2, 2});
 
-  std::vector<double> xs(input.begin(), input.end());
-  auto y1 =
-      linear(xs, 2, 4, m.parameter("fc1.weight"), m.parameter("fc1.bias"), 3);
-  for (double &v : y1)
-    v = std::max(v, 0.0);
-  auto y2 =
-      linear(y1, 2, 3, m.parameter("fc2.weight"), m.parameter("fc2.bias"), 2);
-  for (int64_t i = 0; i < 2; ++i) {
-    double a = std::exp(y2[2 * i]), b = std::exp(y2[2 * i + 1]);
-    y2[2 * i] = a / (a + b);
-    y2[2 * i + 1] = b / (a + b);
-  }
-  expectNear(got, y2);
+  expectNear(got, mlpReference(m, input));
 }
 
 TEST(DslTest, SequentialAppliesItsStepsInOrder) {
@@ -148,19 +155,7 @@ TEST(DslTest, SequentialAppliesItsStepsInOrder) {
   m.output("probs", net(x));
   std::vector<float> input = {0.5f,   -1.0f, 2.0f, 0.25f,
                               -0.75f, 1.5f,  0.0f, -2.0f};
-  std::vector<double> xs(input.begin(), input.end());
-  auto h =
-      linear(xs, 2, 4, m.parameter("fc1.weight"), m.parameter("fc1.bias"), 3);
-  for (double &v : h)
-    v = std::max(v, 0.0);
-  auto y =
-      linear(h, 2, 3, m.parameter("fc2.weight"), m.parameter("fc2.bias"), 2);
-  for (int64_t i = 0; i < 2; ++i) {
-    double a = std::exp(y[2 * i]), b = std::exp(y[2 * i + 1]);
-    y[2 * i] = a / (a + b);
-    y[2 * i + 1] = b / (a + b);
-  }
-  expectNear(compileAndRun(m, input, {2, 4}, {2, 2}), y);
+  expectNear(compileAndRun(m, input, {2, 4}, {2, 2}), mlpReference(m, input));
 }
 
 TEST(DslTest, ConvNetMatchesLoops) {
