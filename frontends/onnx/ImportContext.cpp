@@ -251,7 +251,7 @@ SmallVector<int64_t> ImportContext::spatialAttr(StringRef name, size_t dims,
 
 std::optional<int64_t> ImportContext::normalizeAxis(int64_t axis,
                                                     int64_t rank) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1)) {
+  if (axis < -rank || axis >= rank) {
     (void)error("axis " + Twine(axis) + " is out of range for rank " +
                 Twine(rank));
     return std::nullopt;

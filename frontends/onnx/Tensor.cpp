@@ -845,10 +845,14 @@ LogicalResult importSplit(ImportContext &ctx) {
   if (!x)
     return failure();
   auto type = ImportContext::typeOf(x);
+  if (type.getRank() == 0)
+    return ctx.error("cannot split a scalar");
   auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0), type.getRank());
   if (!axis)
     return failure();
   int64_t outputs = ctx.node->output_size();
+  if (outputs < 1)
+    return ctx.error("has no outputs");
   SmallVector<int64_t> split;
   if (ctx.opset < 13) {
     split = ctx.intsAttr("split");
@@ -870,8 +874,12 @@ LogicalResult importSplit(ImportContext &ctx) {
       split.push_back(std::min(part, n - i * part));
   }
   int64_t total = 0;
-  for (int64_t v : split)
+  for (int64_t v : split) {
+    if (v < 0 || v > n)
+      return ctx.error("split size " + Twine(v) + " is outside [0, " +
+                       Twine(n) + "]");
     total += v;
+  }
   if ((int64_t)split.size() != outputs || total != n)
     return ctx.error("split sizes do not add up to dim " + Twine(*axis) +
                      " (" + Twine(n) + ") over " + Twine(outputs) + " outputs");
