@@ -79,7 +79,14 @@ LogicalResult importReshape(ImportContext &ctx) {
     if (shape[i] < 0)
       return ctx.error("shape[" + Twine(i) + "] = " + Twine(shape[i]) +
                        " is invalid");
-    known *= shape[i];
+    // Each factor and the running product stay within what a tensor may
+    // hold, so the product cannot overflow.
+    if (shape[i] > kMaxTensorElements ||
+        (known *= shape[i]) > kMaxTensorElements)
+      return ctx.error("shape[" + Twine(i) + "] = " + Twine(shape[i]) +
+                       ": the shape has more than " +
+                       Twine(kMaxTensorElements) +
+                       " elements (dlc's limit per tensor)");
   }
   if (inferred >= 0) {
     if (known == 0 || type.getNumElements() % known != 0)
