@@ -663,6 +663,9 @@ LogicalResult importBatchNormalization(ImportContext &ctx) {
   if (!x || !scale || !bias || !mean || !var ||
       failed(ctx.requireFloat(x, "input X")))
     return failure();
+  // Statistics are per channel: dim 1.
+  if (ImportContext::typeOf(x).getRank() < 2)
+    return ctx.error("input X must have a batch and a channel dim");
   if (training)
     return importTrainingBatchNorm(ctx, x, scale, bias, mean, var);
   float eps = ctx.floatAttr("epsilon", 1e-5f);
