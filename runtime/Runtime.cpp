@@ -258,6 +258,17 @@ static void readTensorList(
   }
 }
 
+/// The size the symbol table gives the object at `address` (0 where it gives
+/// none): a manifest asking for more of an array is caught with it rather
+/// than read or written past.
+static uint64_t symbolSize(const void *address) {
+  Dl_info where;
+  void *symbol = nullptr;
+  if (!dladdr1(address, &where, &symbol, RTLD_DL_SYMENT) || !symbol)
+    return 0;
+  return static_cast<const ElfW(Sym) *>(symbol)->st_size;
+}
+
 /// Asks for transparent huge pages under the whole 2 MiB pages inside
 /// [data, data + bytes), before they are first written: big weights are
 /// streamed once per call, and with 4 KiB pages the TLB misses cost more
@@ -333,20 +344,12 @@ static dlc_status loadWeights(dlc_model &m, const dlc::manifest::Weights &w) {
       return fail(DLC_ERROR_MANIFEST, m.path + ": weight array " +
                                           std::to_string(i) +
                                           " lies outside its weights file");
-    // Where the symbol table knows the array's size, a manifest asking for
-    // more is caught here rather than written past.
-    Dl_info where;
-    void *symbol = nullptr;
-    if (dladdr1(slots[i], &where, &symbol, RTLD_DL_SYMENT) && symbol) {
-      const auto *sym = static_cast<const ElfW(Sym) *>(symbol);
-      if (sym->st_size != 0 &&
-          sym->st_size < static_cast<uint64_t>(slot->bytes()))
-        return fail(DLC_ERROR_MANIFEST, m.path + ": weight array " +
-                                            std::to_string(i) + " has " +
-                                            std::to_string(sym->st_size) +
-                                            " bytes, the manifest says " +
-                                            std::to_string(slot->bytes()));
-    }
+    if (uint64_t size = symbolSize(slots[i]);
+        size != 0 && size < static_cast<uint64_t>(slot->bytes()))
+      return fail(DLC_ERROR_MANIFEST,
+                  m.path + ": weight array " + std::to_string(i) + " has " +
+                      std::to_string(size) + " bytes, the manifest says " +
+                      std::to_string(slot->bytes()));
     adviseHugePages(slots[i], static_cast<size_t>(slot->bytes()));
     if (std::fseek(f, static_cast<long>(slot->offset()), SEEK_SET) != 0 ||
         std::fread(slots[i], 1, static_cast<size_t>(slot->bytes()), f) !=
@@ -457,16 +460,11 @@ static dlc_status loadTraining(dlc_model &m,
                                         initialSymbol + "' is missing");
   // Where the symbol table knows its size, a short array is caught here
   // rather than read past.
-  Dl_info where;
-  void *symbol = nullptr;
-  const ElfW(Sym) *sym = nullptr;
-  if (dladdr1(initial, &where, &symbol, RTLD_DL_SYMENT))
-    sym = static_cast<const ElfW(Sym) *>(symbol);
-  if (sym && sym->st_size != 0 &&
-      sym->st_size < static_cast<uint64_t>(m.stateBytes))
+  if (uint64_t size = symbolSize(initial);
+      size != 0 && size < static_cast<uint64_t>(m.stateBytes))
     return fail(DLC_ERROR_MANIFEST,
                 m.path + ": the initial state '" + initialSymbol + "' has " +
-                    std::to_string(sym->st_size) + " bytes, the manifest says " +
+                    std::to_string(size) + " bytes, the manifest says " +
                     std::to_string(m.stateBytes));
 
   size_t stateBytes = static_cast<size_t>(m.stateBytes);
@@ -562,17 +560,11 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   // Read from an 8-byte aligned copy (the accessors load 8-byte values; a
   // library's byte array need not be aligned). Where the symbol table knows
   // the array's size, a larger stated size is refused, not read past.
-  Dl_info where;
-  void *manifestSymbol = nullptr;
-  if (dladdr1(data, &where, &manifestSymbol, RTLD_DL_SYMENT) &&
-      manifestSymbol) {
-    const auto *sym = static_cast<const ElfW(Sym) *>(manifestSymbol);
-    if (sym->st_size != 0 && sym->st_size < *size)
-      return fail(DLC_ERROR_MANIFEST,
-                  std::string(path) + ": the manifest is malformed (" +
-                      std::to_string(*size) + " bytes stated, " +
-                      std::to_string(sym->st_size) + " present)");
-  }
+  if (uint64_t present = symbolSize(data); present != 0 && present < *size)
+    return fail(DLC_ERROR_MANIFEST,
+                std::string(path) + ": the manifest is malformed (" +
+                    std::to_string(*size) + " bytes stated, " +
+                    std::to_string(present) + " present)");
   if (*size > kMaxManifestBytes)
     return fail(DLC_ERROR_MANIFEST, std::string(path) +
                                         ": the manifest is malformed (" +

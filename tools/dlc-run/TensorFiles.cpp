@@ -85,9 +85,8 @@ bool readTensorFile(const std::string &path, HostTensor &tensor,
   return parseTensor(buffer.str(), path, tensor, error);
 }
 
-bool parseTensor(const std::string &bytes, const std::string &what,
+bool parseTensor(const std::string &bytes, const std::string &path,
                  HostTensor &tensor, std::string &error) {
-  const std::string &path = what;
   onnx::TensorProto proto;
   if (!proto.ParseFromString(bytes)) {
     error = path + ": not a serialized onnx.TensorProto";

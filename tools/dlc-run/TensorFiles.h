@@ -24,9 +24,9 @@ struct HostTensor {
 /// Reads a serialized onnx.TensorProto (.pb). False with `error` on failure.
 bool readTensorFile(const std::string &path, HostTensor &tensor,
                     std::string &error);
-/// Parses the bytes of a serialized onnx.TensorProto; `what` (the file)
-/// starts the error message.
-bool parseTensor(const std::string &bytes, const std::string &what,
+/// Parses the bytes of a serialized onnx.TensorProto; `path` (the file they
+/// came from) starts the error message.
+bool parseTensor(const std::string &bytes, const std::string &path,
                  HostTensor &tensor, std::string &error);
 /// Writes `tensor` as a serialized onnx.TensorProto.
 bool writeTensorFile(const std::string &path, const HostTensor &tensor,
