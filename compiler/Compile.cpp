@@ -3,6 +3,7 @@
 #include "compiler/Compile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -104,7 +105,79 @@ void trainingPipeline(const TrainSettings &t, PipelineOptions &options,
   }
 }
 
+/// The PTX text of the module's kernels; refuses PTX that calls functions
+/// it does not define (libdevice's, when it was not linked): the driver
+/// would reject it at load time.
+LogicalResult readPtx(ModuleOp module, std::string &ptx, std::string &error) {
+  SmallVector<gpu::BinaryOp> binaries(module.getOps<gpu::BinaryOp>());
+  if (binaries.size() != 1 || binaries.front().getObjects().size() != 1) {
+    error = "expected one compiled GPU module with one PTX object";
+    return failure();
+  }
+  auto object = cast<gpu::ObjectAttr>(binaries.front().getObjects()[0]);
+  ptx = object.getObject().str();
+  std::string undefined;
+  llvm::StringRef rest = ptx;
+  while (true) {
+    size_t at = rest.find(".extern .func");
+    if (at == llvm::StringRef::npos)
+      break;
+    rest = rest.drop_front(at + 13);
+    llvm::StringRef line = rest.take_until([](char c) { return c == '\n'; });
+    // `.extern .func (.param .b32 func_retval0) name` or `.extern .func name`
+    if (line.contains(')'))
+      line = line.rsplit(')').second;
+    llvm::StringRef name = line.split('(').first.trim();
+    undefined += (undefined.empty() ? "" : ", ") + name.str();
+  }
+  if (!undefined.empty()) {
+    error = "the PTX calls functions it does not define (" + undefined +
+            "): libdevice was not found to link them";
+    return failure();
+  }
+  return success();
+}
+
 } // namespace
+
+LogicalResult parseCudaTarget(llvm::StringRef chip, CudaTarget &target,
+                              std::string &error) {
+  target = CudaTarget();
+  if (chip.empty())
+    chip = "sm_90";
+  unsigned number = 0;
+  llvm::StringRef digits = chip;
+  bool valid = digits.consume_front("sm_");
+  digits.consume_back("a"); // the architecture-specific variant (sm_90a)
+  valid = valid && !digits.getAsInteger(10, number) && number >= 50 &&
+          number <= 121;
+  if (!valid) {
+    error = "--target=cuda:" + chip.str() +
+            ": expected an NVIDIA chip such as sm_80, sm_90 or sm_90a "
+            "(sm_50 to sm_121)";
+    return failure();
+  }
+  target.chip = chip.str();
+  // The oldest PTX ISA that knows the chip, and at least PTX 8.0.
+  target.features = number >= 120   ? "+ptx87"
+                    : number >= 100 ? "+ptx86"
+                                    : "+ptx80";
+  target.libdevice = findLibdevice();
+  return success();
+}
+
+std::string findLibdevice() {
+  std::vector<std::string> candidates;
+  if (const char *home = std::getenv("CUDA_HOME"))
+    candidates.push_back(std::string(home) + "/nvvm/libdevice/libdevice.10.bc");
+  candidates.push_back("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc");
+  candidates.push_back(
+      "/usr/lib/nvidia-cuda-toolkit/libdevice/libdevice.10.bc");
+  for (const std::string &path : candidates)
+    if (llvm::sys::fs::exists(path))
+      return path;
+  return "";
+}
 
 std::string weightsPathFor(const std::string &library) {
   llvm::SmallString<128> path(library);
@@ -150,13 +223,24 @@ LogicalResult compileModule(ModuleOp module,
                   "' would be overwritten by its weights file");
   }
 
+  bool gpuStage = options.emit == Emit::Gpu || options.emit == Emit::Ptx;
+  if (gpuStage && !options.pipeline.cuda)
+    return fail("--emit=gpu and --emit=ptx need the CUDA target "
+                "(--target=cuda)");
+  if (options.pipeline.cuda && !gpuStage && options.emit != Emit::Graph &&
+      options.emit != Emit::Kernel && options.emit != Emit::Linalg)
+    return fail("--target=cuda writes PTX (--emit=ptx) and the gpu dialect "
+                "(--emit=gpu) for now; libraries with GPU code are not "
+                "written yet");
+
   PipelineOptions pipeline = options.pipeline;
   std::vector<std::pair<std::string, double>> hyperparameters;
   if (train)
     trainingPipeline(*train, pipeline, hyperparameters);
   static const std::map<Emit, Stage> stageOf = {
       {Emit::Graph, Stage::Graph},   {Emit::Kernel, Stage::Kernel},
-      {Emit::Linalg, Stage::Linalg}, {Emit::LLVM, Stage::LLVM},
+      {Emit::Linalg, Stage::Linalg}, {Emit::Gpu, Stage::Gpu},
+      {Emit::Ptx, Stage::Ptx},       {Emit::LLVM, Stage::LLVM},
       {Emit::Obj, Stage::LLVM},      {Emit::So, Stage::LLVM}};
   // The target decides the matmul kernel's vector width and register tile.
   TargetSpec target = options.target;
@@ -179,12 +263,20 @@ LogicalResult compileModule(ModuleOp module,
 
   Emit emit = options.emit;
   bool textual = emit == Emit::Graph || emit == Emit::Kernel ||
-                 emit == Emit::Linalg || emit == Emit::LLVM;
+                 emit == Emit::Linalg || emit == Emit::Gpu ||
+                 emit == Emit::Ptx || emit == Emit::LLVM;
   std::string out = options.output;
   if (out.empty())
     out = textual ? "-"
                   : llvm::sys::path::stem(sourcePath).str() +
                         (emit == Emit::Obj ? ".o" : ".so");
+  if (emit == Emit::Ptx) {
+    std::string ptx;
+    if (failed(readPtx(module, ptx, error)))
+      return fail(sourcePath + ": " + error);
+    return writeText(
+        out, [&](llvm::raw_ostream &os) { os << ptx; }, error);
+  }
   if (emit != Emit::LLVM && textual)
     return writeText(
         out, [&](llvm::raw_ostream &os) { printModule(module, os); }, error);

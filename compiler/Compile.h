@@ -21,9 +21,10 @@
 
 namespace dlc {
 
-/// What to produce: a stage's IR as text (graph, kernel, linalg, llvm), an
-/// object file and its C header, or a shared library.
-enum class Emit { Graph, Kernel, Linalg, LLVM, Obj, So };
+/// What to produce: a stage's IR as text (graph, kernel, linalg, llvm; for
+/// the CUDA target gpu and the PTX text), an object file and its C header, or
+/// a shared library.
+enum class Emit { Graph, Kernel, Linalg, Gpu, Ptx, LLVM, Obj, So };
 
 /// A training step's optimizer and loss (`dlc --train`), already validated:
 /// the values are PyTorch's, with their defaults resolved.
@@ -65,6 +66,16 @@ struct CompileOptions {
   /// Where to nest the stages' timing (dlc --time-passes); may be null.
   mlir::TimingScope *timing = nullptr;
 };
+
+/// Reads a `--target=cuda[:sm_NN]` chip name ("" is sm_90) into `target`,
+/// with the PTX version that chip needs and libdevice when it is installed
+/// (findLibdevice). Errors name the bad chip.
+mlir::LogicalResult parseCudaTarget(llvm::StringRef chip, CudaTarget &target,
+                                    std::string &error);
+
+/// libdevice's bitcode: $CUDA_HOME's, /usr/local/cuda's or Debian's
+/// nvidia-cuda-toolkit's; "" when none is installed.
+std::string findLibdevice();
 
 /// The weights file of `library` with external weights: its path with the
 /// extension replaced by `.weights` (model.so: model.weights).

@@ -98,6 +98,11 @@ constexpr int64_t kFilterTilesMin = 256;
 std::string convTargetOptions(const PipelineOptions &options,
                               const char *tileOption,
                               const char *vectorOption) {
+  // The GPU kernels are plain loops over the outputs for now: no register
+  // tiles, no Winograd.
+  if (options.cuda)
+    return std::string(tileOption) + "=0 " + vectorOption +
+           "=0 filter-tiles-min=0 winograd=off";
   MatmulTile tile = matmulTile(options.vectorBits);
   return std::string(tileOption) + "=" + std::to_string(tile.width()) + " " +
          vectorOption + "=" + std::to_string(tile.lanes) +
@@ -136,7 +141,7 @@ std::string llvmStage(const PipelineOptions &options) {
   return "func.func(vectorize-matmul{" + tile.options() +
          "},vectorize-sliding-window{lanes=" + std::to_string(tile.lanes) +
          "},collapse-contiguous-dims,approximate-math,canonicalize,"
-         "split-empty-tensors),"
+         "split-empty-tensors,copy-repeated-results),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"
@@ -147,13 +152,47 @@ std::string llvmStage(const PipelineOptions &options) {
          "convert-vector-to-scf{full-unroll=1},canonicalize,cse),"
          "parallelize-loops,outline-kernels,"
          "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
-         "lower-affine,convert-vector-to-llvm,convert-ub-to-llvm,convert-math-to-llvm,"
+         "lower-affine,convert-vector-to-llvm,convert-ub-to-llvm,convert-math-"
+         "to-llvm,"
          "convert-math-to-libm,"
          "finalize-memref-to-llvm,convert-arith-to-llvm,"
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
          "lower-parallel-launches,"
          "convert-cf-to-llvm,convert-arith-to-llvm,"
          "reconcile-unrealized-casts,canonicalize";
+}
+
+/// The CUDA target after the linalg stage: buffers (one workspace, as on the
+/// CPU), each kernel's loops on blocks and threads, kernels outlined into one
+/// gpu.module.
+std::string gpuStage() {
+  return "func.func(approximate-math,canonicalize,split-empty-tensors,"
+         "copy-repeated-results),"
+         "one-shot-bufferize{bufferize-function-boundaries=1 "
+         "allow-return-allocs-from-loops=1 "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "buffer-results-to-out-params{modify-public-functions=1 "
+         "hoist-static-allocs=1},plan-workspace,"
+         "buffer-deallocation-pipeline,"
+         "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
+         "canonicalize,cse,gpu-distribute-loops,convert-parallel-loops-to-gpu,"
+         "lower-affine,canonicalize,cse),"
+         "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
+         "gpu-merge-kernel-modules,canonicalize";
+}
+
+/// The gpu.module to PTX text (a gpu.binary) through NVVM and LLVM's NVPTX
+/// backend.
+std::string ptxStage(const CudaTarget &cuda) {
+  std::string attach = "nvvm-attach-target{chip=" + cuda.chip +
+                       " features=" + cuda.features + " O=3";
+  if (!cuda.libdevice.empty())
+    attach += " l=" + cuda.libdevice;
+  return attach +
+         "},gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
+         "convert-gpu-to-nvvm,"
+         "canonicalize,cse,reconcile-unrealized-casts),"
+         "gpu-module-to-binary{format=isa}";
 }
 
 /// The graph stage's argument and result annotations (graph.parameter,
@@ -225,8 +264,19 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
     return success();
   dropGraphAnnotations(module);
   std::string rest = linalgStage(options);
-  if (stage >= Stage::LLVM)
+  if (options.cuda) {
+    if (stage == Stage::LLVM)
+      return module.emitError("the CUDA target does not write host code "
+                              "yet: stop at the gpu or ptx stage");
+    if (stage >= Stage::Gpu)
+      rest += "," + gpuStage();
+    if (stage >= Stage::Ptx)
+      rest += "," + ptxStage(*options.cuda);
+  } else if (stage == Stage::LLVM) {
     rest += "," + llvmStage(options);
+  } else if (stage != Stage::Linalg) {
+    return module.emitError("the gpu and ptx stages need the CUDA target");
+  }
   return run(rest);
 }
 

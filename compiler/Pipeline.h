@@ -14,7 +14,20 @@
 namespace dlc {
 
 /// The stages a model passes through; `dlc --emit=<stage>` stops after one.
-enum class Stage { Graph, Kernel, Linalg, LLVM };
+/// After Linalg the CPU target goes to LLVM; the CUDA target to Gpu (kernels
+/// outlined into a gpu.module) and then Ptx (the module compiled to PTX).
+enum class Stage { Graph, Kernel, Linalg, Gpu, Ptx, LLVM };
+
+/// An NVIDIA GPU to compile for (`dlc --target=cuda[:sm_NN]`).
+struct CudaTarget {
+  std::string chip = "sm_90";
+  /// The PTX ISA version, as NVPTX features (PTX 8.0 runs on CUDA 12 and
+  /// newer drivers and knows every chip up to sm_90a).
+  std::string features = "+ptx80";
+  /// libdevice's bitcode, linked when math needs it; empty: not available
+  /// (then PTX that still calls a libdevice function is refused).
+  std::string libdevice;
+};
 
 /// Switches of the pipeline; the fusion switches exist to measure what each
 /// fusion buys.
@@ -40,6 +53,8 @@ struct PipelineOptions {
   /// (passes/conversion/WinogradConv.h): "off", "auto" (where it is
   /// expected to be faster) or "all" (every eligible one).
   std::string winograd = "auto";
+  /// Set: the kernels run on this GPU (stages Gpu and Ptx); unset: the CPU.
+  std::optional<CudaTarget> cuda;
   /// When set, each pass is timed under this scope (dlc --time-passes).
   mlir::TimingScope *timing = nullptr;
 };

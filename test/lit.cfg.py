@@ -36,3 +36,10 @@ if os.path.isfile(train_mpi) and shutil.which("mpirun"):
 config.substitutions.append(("%train_mpi", train_mpi))
 # As root on a 2-core machine Open MPI wants both flags.
 config.substitutions.append(("%mpirun", "mpirun --allow-run-as-root --oversubscribe"))
+
+# PTX from --target=cuda is checked with NVIDIA's assembler where CUDA is
+# installed (not a Debian package: /usr/local/cuda on the CI image).
+ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

@@ -97,6 +97,18 @@ def SplitEmptyTensors : Pass<"split-empty-tensors", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
+def CopyRepeatedResults : Pass<"copy-repeated-results", "mlir::func::FuncOp"> {
+  let summary = "Gives each result of a function its own tensor";
+  let description = [{
+    After CSE two results of a function may be one value (a training step's
+    gradients of two biases that feed the same sum are equal). Bufferization
+    would return one buffer twice, and buffer-results-to-out-params then
+    writes the first out-parameter and fails on the second. Each repeat is
+    returned as a copy. Run right before bufferization.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
+}
+
 def ApproximateMath : Pass<"approximate-math", "mlir::func::FuncOp"> {
   let summary = "Replaces tanh, exp, log and erf with polynomial approximations";
   let description = [{

@@ -40,12 +40,24 @@ cl::opt<std::string> outputPath("o", cl::desc("Output file"),
                                 cl::value_desc("file"), cl::cat(dlcCategory));
 cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::So),
-    cl::values(clEnumValN(Emit::Graph, "graph", "graph dialect after graph passes"),
-               clEnumValN(Emit::Kernel, "kernel", "kernel dialect after fusion and each conv's algorithm choice"),
-               clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
-               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
-               clEnumValN(Emit::Obj, "obj", "object file for static linking"),
-               clEnumValN(Emit::So, "so", "standalone shared library (default)")), cl::cat(dlcCategory));
+    cl::values(
+        clEnumValN(Emit::Graph, "graph", "graph dialect after graph passes"),
+        clEnumValN(
+            Emit::Kernel, "kernel",
+            "kernel dialect after fusion and each conv's algorithm choice"),
+        clEnumValN(Emit::Linalg, "linalg", "linalg on tensors"),
+        clEnumValN(Emit::Gpu, "gpu",
+                   "with --target=cuda: the gpu dialect, kernels outlined"),
+        clEnumValN(Emit::Ptx, "ptx", "with --target=cuda: the kernels' PTX"),
+        clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+        clEnumValN(Emit::Obj, "obj", "object file for static linking"),
+        clEnumValN(Emit::So, "so", "standalone shared library (default)")),
+    cl::cat(dlcCategory));
+cl::opt<std::string> targetName(
+    "target",
+    cl::desc("Where the kernels run: host (the CPU; default) or cuda[:sm_NN] "
+             "(an NVIDIA GPU; default sm_90)"),
+    cl::init("host"), cl::cat(dlcCategory));
 cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: host)"), cl::cat(dlcCategory));
 cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: host)"), cl::cat(dlcCategory));
 cl::opt<std::string> mattr("mattr", cl::desc("Target features, e.g. +avx2,-avx512f"), cl::cat(dlcCategory));
@@ -391,6 +403,22 @@ int main(int argc, char **argv) {
   options.externalWeights = weightsPlace == WeightsPlace::External;
   options.symbolPrefix = symbolPrefix;
   options.target = {mtriple, mcpu, mattr};
+  llvm::StringRef target = targetName;
+  if (target == "cuda" || target.starts_with("cuda:")) {
+    dlc::CudaTarget cuda;
+    std::string error;
+    if (failed(dlc::parseCudaTarget(
+            target.drop_front(4).drop_front(target.size() > 4 ? 1 : 0), cuda,
+            error))) {
+      llvm::errs() << "dlc: " << error << "\n";
+      return 1;
+    }
+    options.pipeline.cuda = cuda;
+  } else if (target != "host") {
+    llvm::errs() << "dlc: --target must be host or cuda[:sm_NN], not '"
+                 << target << "'\n";
+    return 1;
+  }
   options.pipeline.foldBatchNorm = !noFoldBN;
   options.pipeline.fuseBias = !noFuseBias;
   options.pipeline.fuseResidual = !noFuseResidual;
