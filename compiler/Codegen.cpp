@@ -33,6 +33,42 @@ static const unsigned char kThreadPoolBitcode[] = {
 #include "compiler/ThreadPoolBitcode.inc"
 };
 
+/// runtime/CudaDriver.c as LLVM bitcode for the host.
+static const unsigned char kCudaDriverBitcode[] = {
+#include "compiler/CudaDriverBitcode.inc"
+};
+
+/// Links the CUDA driver shim (the mgpu* functions and the entry wrapper's
+/// dlc_cuda_* calls) into a module with GPU kernels.
+static bool linkCudaDriver(llvm::Module &module, std::string &error) {
+  llvm::MemoryBufferRef buffer(
+      llvm::StringRef(reinterpret_cast<const char *>(kCudaDriverBitcode),
+                      sizeof(kCudaDriverBitcode)),
+      "CudaDriver.bc");
+  llvm::Expected<std::unique_ptr<llvm::Module>> shim =
+      llvm::parseBitcodeFile(buffer, module.getContext());
+  if (!shim) {
+    error = "the embedded CUDA driver shim does not load: " +
+            llvm::toString(shim.takeError());
+    return false;
+  }
+  const llvm::Triple &target = module.getTargetTriple();
+  const llvm::Triple &built = (*shim)->getTargetTriple();
+  if (target.getArch() != built.getArch() || target.getOS() != built.getOS()) {
+    error = "--target=cuda: the host code must be for the machine dlc was "
+            "built for (" +
+            built.str() + ")";
+    return false;
+  }
+  (*shim)->setDataLayout(module.getDataLayout());
+  (*shim)->setTargetTriple(target);
+  if (llvm::Linker::linkModules(module, std::move(*shim))) {
+    error = "linking the CUDA driver shim into the model failed";
+    return false;
+  }
+  return true;
+}
+
 /// Defines the thread pool the parallel loops' launchers call
 /// (dlc_pool_parallel_for, dlc_pool_set_num_threads, dlc_pool_num_threads,
 /// dlc_pool_profile, dlc_pool_profile_read):
@@ -163,6 +199,12 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     return bytes;
   };
   fields.workspaceBytes = workspaceOf(signature.entryName);
+  if (!exports.cudaChip.empty()) {
+    // Device memory, allocated by the shim: the caller passes none.
+    exports.deviceWorkspaceBytes = fields.workspaceBytes;
+    fields.workspaceBytes = 0;
+    fields.device = "cuda:" + exports.cudaChip;
+  }
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext, "dlc_model");
   if (!llvmModule) {
@@ -172,6 +214,9 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   llvmModule->setDataLayout(tm.createDataLayout());
   llvmModule->setTargetTriple(tm.getTargetTriple());
   if (!linkThreadPool(*llvmModule, error))
+    return nullptr;
+  bool cuda = !exports.cudaChip.empty();
+  if (cuda && !linkCudaDriver(*llvmModule, error))
     return nullptr;
 
   // Only the wrappers, the manifest and the initial state are visible
@@ -198,6 +243,79 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   // pointers and the workspace when it has one.
   llvm::IRBuilder<> b(llvmContext);
   auto *ptrTy = b.getPtrTy();
+  // With --target=cuda the entry function takes device pointers: the
+  // wrapper has the shim copy the inputs to the device, runs the entry
+  // function when that worked, and copies the outputs back
+  // (runtime/CudaDriver.c). The byte sizes come from the signature.
+  auto addDeviceCall = [&](llvm::Function *wrapper, llvm::Function *entry,
+                           size_t numInputs, size_t numOutputs,
+                           bool hasWorkspace) -> bool {
+    auto *i64 = b.getInt64Ty();
+    auto *i32 = b.getInt32Ty();
+    auto byteSizes =
+        [&](const std::vector<onnx_frontend::TensorSignature> &tensors,
+            size_t count, const char *name) -> llvm::Value * {
+      SmallVector<uint64_t> sizes;
+      for (size_t i = 0; i < count && i < tensors.size(); ++i)
+        sizes.push_back(tensorBytes(tensors[i]));
+      if (sizes.size() != count || llvm::is_contained(sizes, UINT64_MAX))
+        return nullptr;
+      if (sizes.empty())
+        sizes.push_back(0);
+      auto *data = llvm::ConstantDataArray::get(llvmContext, sizes);
+      return new llvm::GlobalVariable(*llvmModule, data->getType(), true,
+                                      llvm::GlobalValue::InternalLinkage, data,
+                                      name);
+    };
+    llvm::Value *inputBytes =
+        byteSizes(signature.inputs, numInputs, "dlc_cuda_input_bytes");
+    llvm::Value *outputBytes =
+        byteSizes(signature.outputs, numOutputs, "dlc_cuda_output_bytes");
+    llvm::Function *enter = llvmModule->getFunction("dlc_cuda_enter");
+    llvm::Function *ok = llvmModule->getFunction("dlc_cuda_ok");
+    llvm::Function *leave = llvmModule->getFunction("dlc_cuda_leave");
+    if (!inputBytes || !outputBytes || !enter || !ok || !leave) {
+      error = "--target=cuda: the entry point's tensors are not all of "
+              "known size, or the driver shim is missing";
+      return false;
+    }
+    auto *devInputs =
+        b.CreateAlloca(i64, b.getInt64(std::max<size_t>(1, numInputs)));
+    auto *devOutputs =
+        b.CreateAlloca(i64, b.getInt64(std::max<size_t>(1, numOutputs)));
+    auto *devWorkspace = b.CreateAlloca(i64);
+    llvm::Value *call = b.CreateCall(
+        enter, {wrapper->getArg(0), inputBytes, b.getInt32(numInputs),
+                outputBytes, b.getInt32(numOutputs),
+                b.getInt64(hasWorkspace ? exports.deviceWorkspaceBytes : 0),
+                devInputs, devOutputs, devWorkspace});
+    auto *run = llvm::BasicBlock::Create(llvmContext, "run", wrapper);
+    auto *done = llvm::BasicBlock::Create(llvmContext, "done", wrapper);
+    b.CreateCondBr(b.CreateICmpNE(b.CreateCall(ok, {call}), b.getInt32(0)), run,
+                   done);
+    b.SetInsertPoint(run);
+    SmallVector<llvm::Value *> args;
+    auto devicePointer = [&](llvm::Value *array, size_t i) {
+      return b.CreateIntToPtr(
+          b.CreateLoad(i64, b.CreateConstGEP1_64(i64, array, i)), ptrTy);
+    };
+    for (size_t i = 0; i < numInputs; ++i)
+      args.push_back(devicePointer(devInputs, i));
+    for (size_t i = 0; i < numOutputs; ++i)
+      args.push_back(devicePointer(devOutputs, i));
+    if (hasWorkspace)
+      args.push_back(devicePointer(devWorkspace, 0));
+    b.CreateCall(entry, args);
+    b.CreateBr(done);
+    b.SetInsertPoint(done);
+    b.CreateCall(leave,
+                 {call, wrapper->getArg(1), outputBytes, b.getInt32(numOutputs),
+                  devInputs, b.getInt32(numInputs), devOutputs,
+                  b.CreateLoad(i64, devWorkspace)});
+    b.CreateRetVoid();
+    (void)i32;
+    return true;
+  };
   auto addWrapper = [&](StringRef function, const std::string &symbol,
                         size_t numInputs, size_t numOutputs,
                         bool hasWorkspace) -> bool {
@@ -221,13 +339,19 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
         args.push_back(b.CreateLoad(ptrTy, slot));
       }
     };
+    // A call's run-time checks report into a clear slot.
+    if (llvm::Function *clear = llvmModule->getFunction("dlc_clear_error"))
+      b.CreateCall(clear);
+    if (cuda) {
+      if (!addDeviceCall(wrapper, entry, numInputs, numOutputs, hasWorkspace))
+        return false;
+      setTarget(*wrapper);
+      return true;
+    }
     loadPointers(wrapper->getArg(0), numInputs);
     loadPointers(wrapper->getArg(1), numOutputs);
     if (hasWorkspace)
       args.push_back(wrapper->getArg(2));
-    // A call's run-time checks report into a clear slot.
-    if (llvm::Function *clear = llvmModule->getFunction("dlc_clear_error"))
-      b.CreateCall(clear);
     b.CreateCall(entry, args);
     b.CreateRetVoid();
     setTarget(*wrapper);
@@ -297,6 +421,50 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     b.CreateRet(site);
     setTarget(*take);
   }
+  if (cuda) {
+    // const dlc_cuda_upload *dlc_cuda_upload_table(uint64_t *count): the
+    // host copies of the weights the device module's globals receive.
+    auto *i64 = b.getInt64Ty();
+    auto *entryTy = llvm::StructType::get(llvmContext, {ptrTy, ptrTy, i64});
+    SmallVector<llvm::Constant *> entries;
+    if (auto names = module->getAttrOfType<ArrayAttr>("dlc.device_uploads"))
+      for (auto name : names.getAsValueRange<StringAttr>()) {
+        llvm::GlobalVariable *host = llvmModule->getGlobalVariable(name, true);
+        if (!host) {
+          error =
+              "--target=cuda: no host copy of the weights '" + name.str() + "'";
+          return nullptr;
+        }
+        uint64_t bytes =
+            llvmModule->getDataLayout().getTypeAllocSize(host->getValueType());
+        auto *text = b.CreateGlobalString(name, "", 0, llvmModule.get());
+        entries.push_back(llvm::ConstantStruct::get(
+            entryTy, {text, host, llvm::ConstantInt::get(i64, bytes)}));
+      }
+    auto *tableTy = llvm::ArrayType::get(entryTy, entries.size());
+    auto *table = new llvm::GlobalVariable(
+        *llvmModule, tableTy, true, llvm::GlobalValue::InternalLinkage,
+        llvm::ConstantArray::get(tableTy, entries), "dlc_cuda_uploads");
+    llvm::Function *lookup = llvmModule->getFunction("dlc_cuda_upload_table");
+    if (!lookup) {
+      error = "--target=cuda: the driver shim is missing";
+      return nullptr;
+    }
+    lookup->setLinkage(llvm::GlobalValue::InternalLinkage);
+    b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", lookup));
+    b.CreateStore(b.getInt64(entries.size()), lookup->getArg(0));
+    b.CreateRet(table);
+    setTarget(*lookup);
+    // const char *<prefix>_device_error(void): the calling thread's last
+    // device failure.
+    llvm::Function *last = llvmModule->getFunction("dlc_cuda_last_error");
+    auto *f = llvm::Function::Create(
+        last->getFunctionType(), llvm::GlobalValue::ExternalLinkage,
+        exports.symbolPrefix + "_device_error", llvmModule.get());
+    b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", f));
+    b.CreateRet(b.CreateCall(last));
+    setTarget(*f);
+  }
   if (auto checks = module->getAttrOfType<ArrayAttr>("dlc.runtime_checks"))
     for (Attribute message : checks)
       fields.runtimeChecks.push_back(cast<StringAttr>(message).str());
@@ -330,7 +498,8 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   size_t forwardState = training ? training->layout.numForwardState : 0;
   if (!addWrapper(signature.entryName, fields.entrySymbol,
                   signature.inputs.size() + forwardState,
-                  signature.outputs.size(), fields.workspaceBytes > 0))
+                  signature.outputs.size(),
+                  fields.workspaceBytes + exports.deviceWorkspaceBytes > 0))
     return nullptr;
 
   if (training) {

@@ -40,6 +40,13 @@ struct ExportSpec {
   std::string weightsPath;
   /// Filled by buildLLVMModule: the scratch bytes each call needs.
   int64_t workspaceBytes = 0;
+  /// Set for --target=cuda ("sm_90"): the kernels run on the GPU, the
+  /// library carries the CUDA driver shim, its entry point takes host
+  /// pointers and moves the tensors to the device and back. The workspace
+  /// is then device memory the shim allocates (deviceWorkspaceBytes, filled
+  /// by buildLLVMModule); the manifest asks the caller for none.
+  std::string cudaChip;
+  int64_t deviceWorkspaceBytes = 0;
   /// Set for a training library: the state `train_step` keeps, and what the
   /// manifest says about the loss and the optimizer.
   struct Training {

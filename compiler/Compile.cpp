@@ -227,11 +227,18 @@ LogicalResult compileModule(ModuleOp module,
   if (gpuStage && !options.pipeline.cuda)
     return fail("--emit=gpu and --emit=ptx need the CUDA target "
                 "(--target=cuda)");
-  if (options.pipeline.cuda && !gpuStage && options.emit != Emit::Graph &&
-      options.emit != Emit::Kernel && options.emit != Emit::Linalg)
-    return fail("--target=cuda writes PTX (--emit=ptx) and the gpu dialect "
-                "(--emit=gpu) for now; libraries with GPU code are not "
-                "written yet");
+  if (options.pipeline.cuda &&
+      (options.emit == Emit::Obj || options.emit == Emit::So ||
+       options.emit == Emit::LLVM)) {
+    // Not yet: the wrappers of a training step and the weights file.
+    if (train)
+      return fail("--target=cuda: training libraries are not written yet "
+                  "(--emit=ptx shows a training step's kernels)");
+    if (options.externalWeights)
+      return fail("--target=cuda: --weights=external is not supported yet");
+    if (options.emit == Emit::Obj)
+      return fail("--target=cuda with --emit=obj: not supported yet");
+  }
 
   PipelineOptions pipeline = options.pipeline;
   std::vector<std::pair<std::string, double>> hyperparameters;
@@ -284,6 +291,8 @@ LogicalResult compileModule(ModuleOp module,
   llvm::LLVMContext llvmContext;
   ExportSpec exports;
   exports.symbolPrefix = options.symbolPrefix;
+  if (pipeline.cuda)
+    exports.cudaChip = pipeline.cuda->chip;
   exports.parameterCount = parameters.count;
   exports.parameterBytes = parameters.bytes;
   if (options.externalWeights)

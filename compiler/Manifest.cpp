@@ -27,6 +27,23 @@ static bool dtypeOf(const std::string &name, mf::DType &dtype) {
   return true;
 }
 
+uint64_t tensorBytes(const onnx_frontend::TensorSignature &t) {
+  static const std::map<std::string, uint64_t> sizes = {
+      {"float32", 4}, {"float64", 8}, {"float16", 2}, {"int64", 8},
+      {"int32", 4},   {"int16", 2},   {"int8", 1},    {"uint8", 1},
+      {"bool", 1},    {"uint16", 2},  {"uint32", 4},  {"uint64", 8}};
+  auto it = sizes.find(t.dtype);
+  if (it == sizes.end())
+    return UINT64_MAX;
+  uint64_t bytes = it->second;
+  for (int64_t d : t.shape) {
+    if (d < 0)
+      return UINT64_MAX;
+    bytes *= static_cast<uint64_t>(d);
+  }
+  return bytes;
+}
+
 bool buildManifest(const onnx_frontend::ModelSignature &signature,
                    const ManifestFields &fields, std::vector<uint8_t> &bytes,
                    std::string &error) {
@@ -96,7 +113,9 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       b.CreateString(fields.targetCpu), b.CreateString(fields.source),
       b.CreateString(signature.producer), b.CreateVector(entries),
       fields.parameterCount, fields.parameterBytes, fields.workspaceBytes,
-      training, b.CreateVectorOfStrings(fields.runtimeChecks), weights);
+      training, b.CreateVectorOfStrings(fields.runtimeChecks), weights,
+      /*format_version=*/1,
+      fields.device.empty() ? 0 : b.CreateString(fields.device));
   mf::FinishManifestBuffer(b, manifest);
   bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
   return true;

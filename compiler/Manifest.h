@@ -53,7 +53,13 @@ struct ManifestFields {
   std::optional<TrainingFields> training;
   /// Set when the weights are in a file beside the library.
   std::optional<WeightsFields> weights;
+  /// "" (the CPU) or "cuda:<chip>".
+  std::string device;
 };
+
+/// The bytes of a tensor of `t`'s dtype and shape; UINT64_MAX for a dtype the
+/// manifest cannot name or a dim that is not a size.
+uint64_t tensorBytes(const onnx_frontend::TensorSignature &t);
 
 /// Serializes the FlatBuffers manifest (schema: runtime/manifest.fbs).
 /// Fails for a dtype the manifest cannot name.

@@ -195,6 +195,17 @@ std::string ptxStage(const CudaTarget &cuda) {
          "gpu-module-to-binary{format=isa}";
 }
 
+/// The CUDA target's host code: the entry functions launch the kernels
+/// through the mgpu* functions (runtime/CudaDriver.c) and take bare
+/// pointers, as on the CPU.
+std::string cudaHostStage() {
+  return "lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
+         "gpu-to-llvm{use-bare-pointers-for-host=1},"
+         "finalize-memref-to-llvm,convert-arith-to-llvm,"
+         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+         "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize";
+}
+
 /// The graph stage's argument and result annotations (graph.parameter,
 /// graph.state, ...) have been read; LLVM translation would reject them.
 void dropGraphAnnotations(ModuleOp module) {
@@ -265,13 +276,12 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
   dropGraphAnnotations(module);
   std::string rest = linalgStage(options);
   if (options.cuda) {
-    if (stage == Stage::LLVM)
-      return module.emitError("the CUDA target does not write host code "
-                              "yet: stop at the gpu or ptx stage");
     if (stage >= Stage::Gpu)
       rest += "," + gpuStage();
     if (stage >= Stage::Ptx)
       rest += "," + ptxStage(*options.cuda);
+    if (stage == Stage::LLVM)
+      rest += "," + cudaHostStage();
   } else if (stage == Stage::LLVM) {
     rest += "," + llvmStage(options);
   } else if (stage != Stage::Linalg) {

@@ -146,6 +146,10 @@ struct dlc_model {
   // message of each site.
   TakeErrorFn takeError = nullptr;
   std::vector<std::string> runtimeChecks;
+  // A GPU library's device ("cuda:sm_90"; "cpu" otherwise) and its last
+  // device failure on the calling thread (take_error's site -1).
+  std::string device = "cpu";
+  const char *(*deviceError)() = nullptr;
   // Inference runs hold `runMutex` shared and may overlap, each with a
   // workspace of its own: `workspace` (allocated at load, sized for
   // inference and training steps) or one allocated when more runs overlap
@@ -610,6 +614,10 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
       reinterpret_cast<ProfileReadFn>(dlsym(m->handle, "dlc_profile_read"));
   m->takeError =
       reinterpret_cast<TakeErrorFn>(dlsym(m->handle, "dlc_take_error"));
+  if (manifest->device() && manifest->device()->size())
+    m->device = str(manifest->device());
+  m->deviceError =
+      reinterpret_cast<const char *(*)()>(dlsym(m->handle, "dlc_device_error"));
   if (manifest->runtime_checks())
     for (const flatbuffers::String *message : *manifest->runtime_checks())
       m->runtimeChecks.push_back(str(message));
@@ -682,6 +690,9 @@ const char *dlc_model_target(const dlc_model *m) {
 }
 const char *dlc_model_target_cpu(const dlc_model *m) {
   return m ? m->cpu.c_str() : "";
+}
+const char *dlc_model_device(const dlc_model *m) {
+  return m ? m->device.c_str() : "";
 }
 const char *dlc_model_source(const dlc_model *m) {
   return m ? m->source.c_str() : "";
@@ -824,6 +835,10 @@ static dlc_status checkReport(const dlc_model *model, const char *function,
   int site = model->takeError();
   if (site == 0)
     return DLC_OK;
+  if (site == -1 && model->deviceError)
+    return fail(DLC_ERROR_DEVICE, std::string(function) + ": " + model->device +
+                                      ": " + model->deviceError() +
+                                      consequence);
   std::string message =
       site > 0 && static_cast<size_t>(site) <= model->runtimeChecks.size()
           ? model->runtimeChecks[site - 1]

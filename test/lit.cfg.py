@@ -37,6 +37,10 @@ config.substitutions.append(("%train_mpi", train_mpi))
 # As root on a 2-core machine Open MPI wants both flags.
 config.substitutions.append(("%mpirun", "mpirun --allow-run-as-root --oversubscribe"))
 
+# The test double of the CUDA driver (test/unit/FakeCudaDriver.c).
+config.substitutions.append(("%fake_cuda", os.path.join(config.dlc_binary_dir, "test", "unit",
+                                                        "fake_cuda.so")))
+
 # PTX from --target=cuda is checked with NVIDIA's assembler where CUDA is
 # installed (not a Debian package: /usr/local/cuda on the CI image).
 ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"

@@ -79,7 +79,9 @@ struct MergeKernelModulesPass
                              FlatSymbolRefAttr::get(it->second)));
     });
 
-    // The weights are uploaded at run time from their host copies.
+    // The weights are uploaded at run time from their host copies; the
+    // module lists them for the library's upload table (Codegen.cpp).
+    SmallVector<Attribute> uploads;
     for (auto global : merged.getOps<memref::GlobalOp>()) {
       auto initial = global.getInitialValue();
       if (!initial || !isa<ElementsAttr>(*initial) ||
@@ -87,13 +89,19 @@ struct MergeKernelModulesPass
         continue;
       global.setInitialValueAttr(UnitAttr::get(ctx));
       global.setConstant(false);
+      // Public, so that LLVM does not take the never-written contents of
+      // the array as undefined and fold the loads from it away.
+      SymbolTable::setSymbolVisibility(global, SymbolTable::Visibility::Public);
       auto host = module.lookupSymbol<memref::GlobalOp>(global.getSymName());
       if (!host) {
         global.emitOpError("has no host copy to upload");
         return signalPassFailure();
       }
       host->setAttr("dlc.device_copy", StringAttr::get(ctx, moduleName));
+      uploads.push_back(global.getSymNameAttr());
     }
+    if (!uploads.empty())
+      module->setAttr("dlc.device_uploads", ArrayAttr::get(ctx, uploads));
   }
 };
 

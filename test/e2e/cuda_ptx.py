@@ -7,11 +7,18 @@ write such PTX; ptxas would accept it), and it carries no initialized array
 of 1 KiB or more (the weights are uploaded at run time, not written into the
 PTX as text).
 
+With --fake-driver (test/unit/FakeCudaDriver.c, a test double of libcuda),
+every inference model is also compiled to a library and run once through
+it: the host path (PTX module, weight upload, tensors in and out, every
+launch's grid and block sizes within CUDA's limits, every device allocation
+freed) for each model.
+
 This checks that the kernels compile, not what they compute: that needs a GPU
 (scripts/gpu-check.sh). Skips with a message where ptxas or the corpus is
 absent.
 
-Usage: cuda_ptx.py --bin BUILD/tools --corpus DIR --work DIR [--ptxas PATH]"""
+Usage: cuda_ptx.py --bin BUILD/tools --corpus DIR --work DIR [--ptxas PATH]
+                   [--fake-driver LIB]"""
 import argparse
 import glob
 import os
@@ -24,12 +31,39 @@ INITIALIZED = re.compile(r"^\s*(?:\.visible\s+)?\.global\s+\.align\s+\d+\s+\.b8\
                          re.M)
 
 
+def run_with_fake_driver(args, dlc, model, library):
+    """Compiles `model` to a CUDA library and runs it once on the fake
+    driver; the problems found."""
+    run = subprocess.run([dlc, model, "--target=cuda", "-o", library],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if run.returncode != 0:
+        return ["dlc -o .so failed:\n" + run.stdout[-2000:]]
+    env = dict(os.environ, DLC_CUDA_DRIVER=os.path.abspath(args.fake_driver),
+               FAKE_CUDA_REPORT="1")
+    dlc_run = os.path.join(args.bin, "dlc-run", "dlc-run")
+    run = subprocess.run([dlc_run, library, "--random"],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    report = re.search(r"fake-cuda: modules (\d+), uploads (\d+), launches (\d+), "
+                       r"allocations held (-?\d+)", run.stdout)
+    if run.returncode != 0 or not report:
+        return ["the run on the fake driver failed:\n" + run.stdout[-2000:]]
+    modules, _, launches, held = (int(g) for g in report.groups())
+    problems = []
+    if modules != 1 or launches == 0:
+        problems.append("fake driver saw %d modules, %d launches" % (modules, launches))
+    if held != 0:
+        problems.append("%d device allocations not freed" % held)
+    os.remove(library)
+    return problems
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
     parser.add_argument("--corpus", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--ptxas", default=shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas")
+    parser.add_argument("--fake-driver")
     args = parser.parse_args()
     if not os.access(args.ptxas, os.X_OK):
         print("SKIP: no ptxas (CUDA is not installed here; looked for %s)" % args.ptxas)
@@ -71,6 +105,8 @@ def main():
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if assemble.returncode != 0:
             problems.append("ptxas failed:\n" + assemble.stdout[-2000:])
+        if args.fake_driver and not flags and not problems:
+            problems += run_with_fake_driver(args, dlc, model, ptx[:-4] + ".so")
         kernels = text.count(".entry ")
         print("%-34s %10.1f %8d  %s" % (name, len(text) / 1024.0, kernels,
                                         "ok" if not problems else "FAILED"))

@@ -167,6 +167,7 @@ void printInfo(dlc_model *model) {
   std::printf("dlc:    %s\n", dlc_model_dlc_version(model));
   std::printf("target: %s (%s)\n", dlc_model_target(model),
               dlc_model_target_cpu(model));
+  std::printf("device: %s\n", dlc_model_device(model));
   std::printf("params: %lld (%lld bytes)\n",
               (long long)dlc_model_parameter_count(model),
               (long long)dlc_model_parameter_bytes(model));

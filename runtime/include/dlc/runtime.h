@@ -31,6 +31,10 @@ typedef enum dlc_status {
                                      generated code (an index outside its
                                      tensor): outputs not valid, training
                                      state unchanged */
+  DLC_ERROR_DEVICE = 9,           /* a GPU library could not run: no CUDA
+                                     driver or GPU, or the driver failed
+                                     (its message is in the error text);
+                                     outputs not valid */
 } dlc_status;
 
 typedef enum dlc_dtype {
@@ -76,6 +80,13 @@ const char *dlc_model_dlc_version(const dlc_model *model);
 const char *dlc_model_target(const dlc_model *model);
 const char *dlc_model_target_cpu(const dlc_model *model);
 const char *dlc_model_source(const dlc_model *model);
+/* Where the kernels run: "cpu", or "cuda:<chip>" (e.g. "cuda:sm_90") for a
+ * library compiled with --target=cuda. Such a library loads anywhere (it
+ * opens the CUDA driver, libcuda.so.1 or the file $DLC_CUDA_DRIVER names,
+ * on its first run); its runs fail with DLC_ERROR_DEVICE where there is no
+ * driver or GPU. Its entry point takes host memory, as a CPU library's does,
+ * and copies the tensors to the device and back. */
+const char *dlc_model_device(const dlc_model *model);
 
 /* The weights file a library compiled with `dlc --weights=external` was
  * loaded with: the name its manifest gives, in the library's folder (a

@@ -47,7 +47,7 @@ module attributes {gpu.container_module} {
 // CHECK-NOT: gpu.module @forward_kernel
 // CHECK: gpu.module @dlc_kernels {
 // CHECK-NEXT: gpu.func @forward_kernel(
-// CHECK: memref.global "private" @w : memref<16xf32> = uninitialized
+// CHECK: memref.global @w : memref<16xf32> = uninitialized
 // CHECK-NEXT: gpu.func @forward_kernel_0(
 // CHECK: memref.global "private" constant @b : memref<2xf32> = dense<[1.000000e+00, 2.000000e+00]>
 // CHECK-NOT: memref.global
