@@ -251,7 +251,6 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
                            size_t numInputs, size_t numOutputs,
                            bool hasWorkspace) -> bool {
     auto *i64 = b.getInt64Ty();
-    auto *i32 = b.getInt32Ty();
     auto byteSizes =
         [&](const std::vector<onnx_frontend::TensorSignature> &tensors,
             size_t count, const char *name) -> llvm::Value * {
@@ -274,9 +273,13 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     llvm::Function *enter = llvmModule->getFunction("dlc_cuda_enter");
     llvm::Function *ok = llvmModule->getFunction("dlc_cuda_ok");
     llvm::Function *leave = llvmModule->getFunction("dlc_cuda_leave");
-    if (!inputBytes || !outputBytes || !enter || !ok || !leave) {
-      error = "--target=cuda: the entry point's tensors are not all of "
-              "known size, or the driver shim is missing";
+    if (!enter || !ok || !leave) {
+      error = "--target=cuda: the CUDA driver shim is missing";
+      return false;
+    }
+    if (!inputBytes || !outputBytes) {
+      error = "--target=cuda: the entry point's tensors are not all of a "
+              "dtype and a static shape the library can copy";
       return false;
     }
     auto *devInputs =
@@ -313,7 +316,6 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
                   devInputs, b.getInt32(numInputs), devOutputs,
                   b.CreateLoad(i64, devWorkspace)});
     b.CreateRetVoid();
-    (void)i32;
     return true;
   };
   auto addWrapper = [&](StringRef function, const std::string &symbol,

@@ -227,7 +227,7 @@ LogicalResult compileModule(ModuleOp module,
   if (gpuStage && !options.pipeline.cuda)
     return fail("--emit=gpu and --emit=ptx need the CUDA target "
                 "(--target=cuda)");
-  if (options.pipeline.cuda &&
+  if (options.pipeline.cuda && !options.pipeline.cuda->emulateOnHost &&
       (options.emit == Emit::Obj || options.emit == Emit::So ||
        options.emit == Emit::LLVM)) {
     // Not yet: the wrappers of a training step and the weights file.
@@ -291,7 +291,7 @@ LogicalResult compileModule(ModuleOp module,
   llvm::LLVMContext llvmContext;
   ExportSpec exports;
   exports.symbolPrefix = options.symbolPrefix;
-  if (pipeline.cuda)
+  if (pipeline.cuda && !pipeline.cuda->emulateOnHost)
     exports.cudaChip = pipeline.cuda->chip;
   exports.parameterCount = parameters.count;
   exports.parameterBytes = parameters.bytes;

@@ -12,30 +12,37 @@ namespace dlc {
 namespace fb = flatbuffers;
 namespace mf = dlc::manifest;
 
+namespace {
+/// The dtypes a manifest can name, with their element sizes.
+struct DTypeInfo {
+  mf::DType dtype;
+  uint64_t bytes;
+};
+const std::map<std::string, DTypeInfo> &dtypeTable() {
+  static const std::map<std::string, DTypeInfo> table = {
+      {"float32", {mf::DType_Float32, 4}}, {"float64", {mf::DType_Float64, 8}},
+      {"float16", {mf::DType_Float16, 2}}, {"int64", {mf::DType_Int64, 8}},
+      {"int32", {mf::DType_Int32, 4}},     {"int16", {mf::DType_Int16, 2}},
+      {"int8", {mf::DType_Int8, 1}},       {"uint8", {mf::DType_UInt8, 1}},
+      {"bool", {mf::DType_Bool, 1}},       {"uint16", {mf::DType_UInt16, 2}},
+      {"uint32", {mf::DType_UInt32, 4}},   {"uint64", {mf::DType_UInt64, 8}}};
+  return table;
+}
+} // namespace
+
 static bool dtypeOf(const std::string &name, mf::DType &dtype) {
-  static const std::map<std::string, mf::DType> names = {
-      {"float32", mf::DType_Float32}, {"float64", mf::DType_Float64},
-      {"float16", mf::DType_Float16}, {"int64", mf::DType_Int64},
-      {"int32", mf::DType_Int32},     {"int16", mf::DType_Int16},
-      {"int8", mf::DType_Int8},       {"uint8", mf::DType_UInt8},
-      {"bool", mf::DType_Bool},       {"uint16", mf::DType_UInt16},
-      {"uint32", mf::DType_UInt32},   {"uint64", mf::DType_UInt64}};
-  auto it = names.find(name);
-  if (it == names.end())
+  auto it = dtypeTable().find(name);
+  if (it == dtypeTable().end())
     return false;
-  dtype = it->second;
+  dtype = it->second.dtype;
   return true;
 }
 
 uint64_t tensorBytes(const onnx_frontend::TensorSignature &t) {
-  static const std::map<std::string, uint64_t> sizes = {
-      {"float32", 4}, {"float64", 8}, {"float16", 2}, {"int64", 8},
-      {"int32", 4},   {"int16", 2},   {"int8", 1},    {"uint8", 1},
-      {"bool", 1},    {"uint16", 2},  {"uint32", 4},  {"uint64", 8}};
-  auto it = sizes.find(t.dtype);
-  if (it == sizes.end())
+  auto it = dtypeTable().find(t.dtype);
+  if (it == dtypeTable().end())
     return UINT64_MAX;
-  uint64_t bytes = it->second;
+  uint64_t bytes = it->second.bytes;
   for (int64_t d : t.shape) {
     if (d < 0)
       return UINT64_MAX;

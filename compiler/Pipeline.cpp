@@ -134,6 +134,20 @@ std::string linalgStage(const PipelineOptions &options) {
          "canonicalize,cse)";
 }
 
+/// The CPU's lowering of loops (parallel ones on the library's thread pool)
+/// to the LLVM dialect, with the bare-pointer entry ABI.
+std::string cpuLoopsToLLVM() {
+  return "parallelize-loops,outline-kernels,"
+         "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
+         "lower-affine,convert-vector-to-llvm,convert-ub-to-llvm,"
+         "convert-math-to-llvm,convert-math-to-libm,"
+         "finalize-memref-to-llvm,convert-arith-to-llvm,"
+         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+         "lower-parallel-launches,"
+         "convert-cf-to-llvm,convert-arith-to-llvm,"
+         "reconcile-unrealized-casts,canonicalize";
+}
+
 std::string llvmStage(const PipelineOptions &options) {
   // Bufferize the whole module; results become caller-provided out-params so
   // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
@@ -149,23 +163,15 @@ std::string llvmStage(const PipelineOptions &options) {
          "hoist-static-allocs=1},plan-workspace,"
          "buffer-deallocation-pipeline,"
          "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
-         "convert-vector-to-scf{full-unroll=1},canonicalize,cse),"
-         "parallelize-loops,outline-kernels,"
-         "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
-         "lower-affine,convert-vector-to-llvm,convert-ub-to-llvm,convert-math-"
-         "to-llvm,"
-         "convert-math-to-libm,"
-         "finalize-memref-to-llvm,convert-arith-to-llvm,"
-         "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-         "lower-parallel-launches,"
-         "convert-cf-to-llvm,convert-arith-to-llvm,"
-         "reconcile-unrealized-casts,canonicalize";
+         "convert-vector-to-scf{full-unroll=1},canonicalize,cse)," +
+         cpuLoopsToLLVM();
 }
 
-/// The CUDA target after the linalg stage: buffers (one workspace, as on the
-/// CPU), each kernel's loops on blocks and threads, kernels outlined into one
-/// gpu.module.
-std::string gpuStage() {
+/// The CUDA target after the linalg stage, up to each kernel's loops mapped
+/// to blocks and threads: buffers (one workspace, as on the CPU), loops, the
+/// mapping. Leaves a func.func pipeline open: nothing may fold the mapped
+/// loops (a grid of one block is still a kernel) before they become launches.
+std::string gpuLoops() {
   return "func.func(approximate-math,canonicalize,split-empty-tensors,"
          "copy-repeated-results),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
@@ -175,8 +181,13 @@ std::string gpuStage() {
          "hoist-static-allocs=1},plan-workspace,"
          "buffer-deallocation-pipeline,"
          "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
-         "canonicalize,cse,gpu-distribute-loops,convert-parallel-loops-to-gpu,"
-         "lower-affine,canonicalize,cse),"
+         "canonicalize,cse,gpu-distribute-loops";
+}
+
+/// The kernels launched and outlined into one gpu.module.
+std::string gpuStage() {
+  return gpuLoops() +
+         ",convert-parallel-loops-to-gpu,lower-affine,canonicalize,cse),"
          "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
          "gpu-merge-kernel-modules,canonicalize";
 }
@@ -275,7 +286,14 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
     return success();
   dropGraphAnnotations(module);
   std::string rest = linalgStage(options);
-  if (options.cuda) {
+  if (options.cuda && options.cuda->emulateOnHost) {
+    if (stage != Stage::LLVM)
+      return module.emitError("emulating the GPU kernels on the host "
+                              "writes host code only");
+    // Nothing between the mapping and the CPU's lowering that the GPU path
+    // does not also run.
+    rest += "," + gpuLoops() + ",lower-affine)," + cpuLoopsToLLVM();
+  } else if (options.cuda) {
     if (stage >= Stage::Gpu)
       rest += "," + gpuStage();
     if (stage >= Stage::Ptx)

@@ -27,6 +27,12 @@ struct CudaTarget {
   /// libdevice's bitcode, linked when math needs it; empty: not available
   /// (then PTX that still calls a libdevice function is refused).
   std::string libdevice;
+  /// Testing without a GPU: compile the kernels' loops, mapped to blocks
+  /// and threads exactly as for the GPU, for the host CPU instead (the grid
+  /// and block loops run as loops), so that what the GPU lowering does to
+  /// the loops is checked against reference outputs anywhere. The NVVM and
+  /// PTX steps are not involved.
+  bool emulateOnHost = false;
 };
 
 /// Switches of the pipeline; the fusion switches exist to measure what each

@@ -51,7 +51,10 @@ static struct {
   CUresult (*init)(unsigned);
   CUresult (*deviceGet)(CUdevice *, int);
   CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*primaryCtxRelease)(CUdevice);
   CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*ctxPushCurrent)(CUcontext);
+  CUresult (*ctxPopCurrent)(CUcontext *);
   CUresult (*moduleLoadData)(CUmodule *, const void *);
   CUresult (*moduleUnload)(CUmodule);
   CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
@@ -74,8 +77,10 @@ enum { kMessageBytes = 512 };
 
 /* The driver and its context: opened once per library, under `lock`. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static int driverState; /* 0: not tried, 1: ready, -1: failed */
+static int driverState; /* 0: not ready, 1: ready, -1: failed for good */
 static char driverError[kMessageBytes];
+static void *driver;
+static CUdevice device;
 static CUcontext context;
 
 /* The PTX modules (one per library) and whether their weights are on the
@@ -83,7 +88,7 @@ static CUcontext context;
 typedef struct dlc_cuda_module {
   const char *ptx;
   CUmodule module;
-  int loaded;
+  int loaded; /* read without the lock (atomically) once set */
 } dlc_cuda_module;
 
 /* The calling thread's current call. */
@@ -136,59 +141,72 @@ DLC_NOINLINE static int callOk(void) {
   return currentCall && !currentCall->failed;
 }
 
-/* Opens the driver and makes the primary context of device 0 current;
- * 0 (with driverError set) when there is none. Under `lock`. */
+/* Opens the driver and retains device 0's primary context; 0 (with
+ * driverError set) when there is none. A missing or unusable driver is
+ * remembered; a context that could not be had (the GPU busy in exclusive
+ * mode, out of memory) is tried again on the next call. Under `lock`. */
 static int openDriver(void) {
   if (driverState)
     return driverState > 0;
-  driverState = -1;
-  const char *path = getenv("DLC_CUDA_DRIVER");
-  if (!path || !*path)
-    path = "libcuda.so.1";
-  void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (!handle) {
-    snprintf(driverError, sizeof driverError,
-             "no CUDA driver: %s (the model runs on an NVIDIA GPU; install "
-             "the NVIDIA driver)",
-             dlerror());
-    return 0;
-  }
-  struct {
-    void **slot;
-    const char *name;
-  } symbols[] = {
-      {(void **)&cu.init, "cuInit"},
-      {(void **)&cu.deviceGet, "cuDeviceGet"},
-      {(void **)&cu.primaryCtxRetain, "cuDevicePrimaryCtxRetain"},
-      {(void **)&cu.ctxSetCurrent, "cuCtxSetCurrent"},
-      {(void **)&cu.moduleLoadData, "cuModuleLoadData"},
-      {(void **)&cu.moduleUnload, "cuModuleUnload"},
-      {(void **)&cu.moduleGetFunction, "cuModuleGetFunction"},
-      {(void **)&cu.moduleGetGlobal, "cuModuleGetGlobal_v2"},
-      {(void **)&cu.memAlloc, "cuMemAlloc_v2"},
-      {(void **)&cu.memFree, "cuMemFree_v2"},
-      {(void **)&cu.memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
-      {(void **)&cu.memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
-      {(void **)&cu.memcpyHtoD, "cuMemcpyHtoD_v2"},
-      {(void **)&cu.streamCreate, "cuStreamCreate"},
-      {(void **)&cu.streamSynchronize, "cuStreamSynchronize"},
-      {(void **)&cu.streamDestroy, "cuStreamDestroy_v2"},
-      {(void **)&cu.launchKernel, "cuLaunchKernel"},
-      {(void **)&cu.getErrorString, "cuGetErrorString"},
-  };
-  for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; ++i) {
-    *symbols[i].slot = dlsym(handle, symbols[i].name);
-    if (!*symbols[i].slot) {
+  if (!driver) {
+    const char *path = getenv("DLC_CUDA_DRIVER");
+    if (!path || !*path)
+      path = "libcuda.so.1";
+    driver = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!driver) {
       snprintf(driverError, sizeof driverError,
-               "the CUDA driver %s has no %s (too old a driver?)", path,
-               symbols[i].name);
+               "no CUDA driver: %s (the model runs on an NVIDIA GPU; install "
+               "the NVIDIA driver)",
+               dlerror());
+      driverState = -1;
+      return 0;
+    }
+    struct {
+      void **slot;
+      const char *name;
+    } symbols[] = {
+        {(void **)&cu.init, "cuInit"},
+        {(void **)&cu.deviceGet, "cuDeviceGet"},
+        {(void **)&cu.primaryCtxRetain, "cuDevicePrimaryCtxRetain"},
+        {(void **)&cu.primaryCtxRelease, "cuDevicePrimaryCtxRelease_v2"},
+        {(void **)&cu.ctxSetCurrent, "cuCtxSetCurrent"},
+        {(void **)&cu.ctxPushCurrent, "cuCtxPushCurrent_v2"},
+        {(void **)&cu.ctxPopCurrent, "cuCtxPopCurrent_v2"},
+        {(void **)&cu.moduleLoadData, "cuModuleLoadData"},
+        {(void **)&cu.moduleUnload, "cuModuleUnload"},
+        {(void **)&cu.moduleGetFunction, "cuModuleGetFunction"},
+        {(void **)&cu.moduleGetGlobal, "cuModuleGetGlobal_v2"},
+        {(void **)&cu.memAlloc, "cuMemAlloc_v2"},
+        {(void **)&cu.memFree, "cuMemFree_v2"},
+        {(void **)&cu.memcpyHtoDAsync, "cuMemcpyHtoDAsync_v2"},
+        {(void **)&cu.memcpyDtoHAsync, "cuMemcpyDtoHAsync_v2"},
+        {(void **)&cu.memcpyHtoD, "cuMemcpyHtoD_v2"},
+        {(void **)&cu.streamCreate, "cuStreamCreate"},
+        {(void **)&cu.streamSynchronize, "cuStreamSynchronize"},
+        {(void **)&cu.streamDestroy, "cuStreamDestroy_v2"},
+        {(void **)&cu.launchKernel, "cuLaunchKernel"},
+        {(void **)&cu.getErrorString, "cuGetErrorString"},
+    };
+    for (size_t i = 0; i < sizeof symbols / sizeof symbols[0]; ++i) {
+      *symbols[i].slot = dlsym(driver, symbols[i].name);
+      if (!*symbols[i].slot) {
+        snprintf(driverError, sizeof driverError,
+                 "the CUDA driver %s has no %s (too old a driver?)", path,
+                 symbols[i].name);
+        driverState = -1;
+        return 0;
+      }
+    }
+    CUresult r = cu.init(0);
+    if (r != 0) {
+      snprintf(driverError, sizeof driverError,
+               "the CUDA driver found no usable GPU: %s (CUDA error %d)",
+               resultText(r), r);
+      driverState = -1;
       return 0;
     }
   }
-  CUdevice device;
-  CUresult r = cu.init(0);
-  if (r == 0)
-    r = cu.deviceGet(&device, 0);
+  CUresult r = cu.deviceGet(&device, 0);
   if (r == 0)
     r = cu.primaryCtxRetain(&context, device);
   if (r != 0) {
@@ -201,13 +219,9 @@ static int openDriver(void) {
   return 1;
 }
 
-/* Loads `m` and uploads the weights into its globals once. Under `lock`. */
-static int loadModule(dlc_cuda_module *m) {
-  if (m->loaded)
-    return 1;
-  if (!check(cu.moduleLoadData(&m->module, m->ptx),
-             "loading the model's PTX (cuModuleLoadData)"))
-    return 0;
+/* Loads `m` and uploads the weights into its globals once; a module that
+ * failed half way is unloaded (the next call tries again). Under `lock`. */
+static int uploadWeights(dlc_cuda_module *m) {
   uint64_t count = 0;
   const dlc_cuda_upload *uploads = dlc_cuda_upload_table(&count);
   for (uint64_t i = 0; i < count; ++i) {
@@ -225,7 +239,21 @@ static int loadModule(dlc_cuda_module *m) {
                "uploading the weights (cuMemcpyHtoD)"))
       return 0;
   }
-  m->loaded = 1;
+  return 1;
+}
+
+static int loadModule(dlc_cuda_module *m) {
+  if (m->loaded)
+    return 1;
+  if (!check(cu.moduleLoadData(&m->module, m->ptx),
+             "loading the model's PTX (cuModuleLoadData)"))
+    return 0;
+  if (!uploadWeights(m)) {
+    cu.moduleUnload(m->module);
+    m->module = NULL;
+    return 0;
+  }
+  __atomic_store_n(&m->loaded, 1, __ATOMIC_RELEASE);
   return 1;
 }
 
@@ -239,12 +267,25 @@ void *mgpuModuleLoadJIT(void *ptx, int optLevel) {
   return m;
 }
 
+/* Runs when the library is unloaded (a global destructor), on whatever
+ * thread unloads it: the module is unloaded in the library's context, which
+ * is then released. */
 void mgpuModuleUnload(void *module) {
   dlc_cuda_module *m = module;
   if (!m)
     return;
-  if (m->loaded && driverState > 0)
-    cu.moduleUnload(m->module);
+  pthread_mutex_lock(&lock);
+  if (driverState > 0) {
+    CUcontext previous;
+    if (cu.ctxPushCurrent(context) == 0) {
+      if (m->loaded)
+        cu.moduleUnload(m->module);
+      cu.ctxPopCurrent(&previous);
+    }
+    cu.primaryCtxRelease(device);
+    driverState = 0;
+  }
+  pthread_mutex_unlock(&lock);
   free(m);
 }
 
@@ -258,9 +299,12 @@ DLC_NOINLINE void *mgpuModuleGetFunction(void *module, const char *name) {
     return NULL;
   }
   CUfunction function = NULL;
-  pthread_mutex_lock(&lock);
-  int ok = loadModule(m);
-  pthread_mutex_unlock(&lock);
+  int ok = __atomic_load_n(&m->loaded, __ATOMIC_ACQUIRE);
+  if (!ok) {
+    pthread_mutex_lock(&lock);
+    ok = loadModule(m);
+    pthread_mutex_unlock(&lock);
+  }
   if (ok)
     check(cu.moduleGetFunction(&function, m->module, name),
           "finding a kernel (cuModuleGetFunction)");

@@ -9,8 +9,12 @@
 #include "passes/gpu/Passes.h"
 
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/CallInterfaces.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 namespace dlc {
 #define GEN_PASS_DEF_DISTRIBUTELOOPSTOGPU
@@ -94,7 +98,8 @@ struct DistributeLoopsToGpuPass
       // Folded where the bounds are constants, so the block size can be
       // chosen from the count.
       Value extent = b.createOrFold<arith::SubIOp>(loc, ub, lb);
-      Value count = b.createOrFold<arith::CeilDivUIOp>(loc, extent, step);
+      Value count = b.createOrFold<arith::MaxSIOp>(
+          loc, b.createOrFold<arith::CeilDivSIOp>(loc, extent, step), index(0));
       counts.push_back(count);
       total = b.createOrFold<arith::MulIOp>(loc, total, count);
     }
@@ -108,7 +113,11 @@ struct DistributeLoopsToGpuPass
         threads = llvm::alignTo(*known, 32);
     }
     Value threadCount = index(threads);
-    Value blocks = b.createOrFold<arith::CeilDivUIOp>(loc, total, threadCount);
+    // At least one block: CUDA refuses an empty grid, and the guard keeps
+    // the threads of an empty range idle.
+    Value blocks = b.createOrFold<arith::MaxSIOp>(
+        loc, b.createOrFold<arith::CeilDivUIOp>(loc, total, threadCount),
+        index(1));
 
     auto grid = scf::ParallelOp::create(
         b, loc, ValueRange{index(0)}, ValueRange{blocks}, ValueRange{index(1)});
@@ -227,33 +236,78 @@ struct DistributeLoopsToGpuPass
     return flush();
   }
 
-  /// Kernels read constants through their own memref.get_global, so that
-  /// outlining copies the global into the device module.
+  /// Kernels read constants through their own memref.get_global (and the
+  /// views of it they use), so that outlining copies the global into the
+  /// device module: a view made on the host would pass the host's address.
   void sinkGlobals(func::FuncOp func) {
-    SmallVector<memref::GetGlobalOp> globals;
-    func.walk([&](memref::GetGlobalOp get) {
-      if (!get->getParentOfType<scf::ParallelOp>())
-        globals.push_back(get);
-    });
-    for (memref::GetGlobalOp get : globals) {
-      llvm::DenseMap<Operation *, Value> copies;
-      for (OpOperand &use : llvm::make_early_inc_range(get->getUses())) {
-        Operation *kernel = use.getOwner();
-        while (kernel && !kernels.contains(kernel))
-          kernel = kernel->getParentOp();
-        if (!kernel)
-          continue;
-        Value &copy = copies[kernel];
-        if (!copy) {
-          OpBuilder b =
-              OpBuilder::atBlockBegin(cast<scf::ParallelOp>(kernel).getBody());
-          copy = b.clone(*get)->getResult(0);
+    for (Operation *kernel : kernels) {
+      Region &body = cast<scf::ParallelOp>(kernel).getRegion();
+      llvm::SetVector<Value> captured;
+      getUsedValuesDefinedAbove(body, captured);
+      OpBuilder b = OpBuilder::atBlockBegin(&body.front());
+      IRMapping copies;
+      for (Value value : captured) {
+        // The chain of views from a global to `value`, root last.
+        SmallVector<Operation *> chain;
+        Operation *def = value.getDefiningOp();
+        while (def && isa<memref::SubViewOp, memref::CollapseShapeOp,
+                          memref::ExpandShapeOp, memref::CastOp,
+                          memref::ReinterpretCastOp>(def)) {
+          chain.push_back(def);
+          def = def->getOperand(0).getDefiningOp();
         }
-        use.set(copy);
+        if (!def || !isa<memref::GetGlobalOp>(def))
+          continue;
+        chain.push_back(def);
+        for (Operation *op : llvm::reverse(chain))
+          if (!copies.contains(op->getResult(0)))
+            b.clone(*op, copies);
+        replaceAllUsesInRegionWith(value, copies.lookup(value), body);
       }
-      if (get->use_empty())
-        get->erase();
     }
+    // What the host no longer uses.
+    // (From the last: a view goes before the global it views.)
+    SmallVector<Operation *> views;
+    func.walk([&](Operation *op) {
+      if (isa<memref::GetGlobalOp, memref::SubViewOp, memref::CollapseShapeOp,
+              memref::ExpandShapeOp, memref::CastOp, memref::ReinterpretCastOp>(
+              op))
+        views.push_back(op);
+    });
+    for (Operation *op : llvm::reverse(views))
+      if (op->use_empty())
+        op->erase();
+  }
+
+  /// What the device cannot use: a buffer the host allocates (only the
+  /// planned workspace is device memory) and calls from a kernel (a
+  /// run-time check's report).
+  LogicalResult checkKernels(func::FuncOp func) {
+    for (Operation *kernel : kernels) {
+      Region &body = cast<scf::ParallelOp>(kernel).getRegion();
+      llvm::SetVector<Value> captured;
+      getUsedValuesDefinedAbove(body, captured);
+      for (Value value : captured) {
+        Value root = value;
+        while (auto view = root.getDefiningOp<ViewLikeOpInterface>())
+          root = view.getViewSource();
+        if (Operation *def = root.getDefiningOp())
+          if (isa<memref::AllocOp, memref::AllocaOp>(def))
+            return def->emitOpError(
+                "allocates a buffer on the host that a GPU kernel uses "
+                "(one not in the planned workspace: dynamic or loop-carried); "
+                "the CUDA target cannot place it yet");
+      }
+      WalkResult calls = body.walk([](CallOpInterface call) {
+        call->emitOpError("in a GPU kernel: calls (a run-time check of "
+                          "indices or labels) are not supported by the CUDA "
+                          "target yet");
+        return WalkResult::interrupt();
+      });
+      if (calls.wasInterrupted())
+        return failure();
+    }
+    return success();
   }
 
   void runOnOperation() override {
@@ -264,7 +318,9 @@ struct DistributeLoopsToGpuPass
       func.emitError("gpu-distribute-loops: block-size must be in [32, 1024]");
       return signalPassFailure();
     }
-    if (failed(distributeBlock(func.getBody().front())))
+    kernels.clear();
+    if (failed(distributeBlock(func.getBody().front())) ||
+        failed(checkKernels(func)))
       return signalPassFailure();
     sinkGlobals(func);
   }

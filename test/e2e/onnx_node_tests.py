@@ -32,7 +32,7 @@ def tensor_name(path):
 THREADS = [1, 2]
 
 
-def run_case(case_dir, bin_dir, work):
+def run_case(case_dir, bin_dir, work, dlc_flags=()):
     name = os.path.basename(case_dir)
     lib = os.path.join(work, name + ".so")
     dlc = os.path.join(bin_dir, "dlc", "dlc")
@@ -48,7 +48,7 @@ def run_case(case_dir, bin_dir, work):
     # only when dlc says it must be a compile-time constant.
     frozen = []
     while True:
-        cmd = [dlc, os.path.join(case_dir, "model.onnx"), "-o", lib]
+        cmd = [dlc, os.path.join(case_dir, "model.onnx"), "-o", lib, *dlc_flags]
         for input_name, f in frozen:
             cmd.append(f"--freeze-input={input_name}={os.path.join(data, f)}")
         try:
@@ -100,6 +100,8 @@ def main():
     ap.add_argument("--summary", required=True)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--filter", default="", help="only cases whose name contains this")
+    ap.add_argument("--dlc-flag", action="append", default=[],
+                    help="an extra dlc flag for every case (repeat for several)")
     args = ap.parse_args()
     if not os.path.isdir(args.data):
         msg = f"onnx node tests: SKIPPED: no test data at {args.data} (apt-get install libonnx-testdata)"
@@ -116,7 +118,8 @@ def main():
                    if os.path.isdir(os.path.join(args.data, d)) and args.filter in d)
     results = {}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(run_case, os.path.join(args.data, c), args.bin, args.work)
+        futures = [pool.submit(run_case, os.path.join(args.data, c), args.bin, args.work,
+                               args.dlc_flag)
                    for c in cases]
         for f in concurrent.futures.as_completed(futures):
             name, status, detail = f.result()

@@ -238,7 +238,11 @@ def normalize(name, case, corpus):
         flags.append(f"--clip-grad-norm={clip['max_norm']!r}")
     if case.get("frozen"):
         flags.append("--freeze=" + ",".join(case["frozen"]))
-    return steps, inputs, adaptive, flags
+    return steps, inputs, adaptive, flags + DLC_FLAGS
+
+
+# Extra dlc flags for every case (--dlc-flag), e.g. another target.
+DLC_FLAGS = []
 
 
 # How the library's state tensors are named: by the ONNX initializer
@@ -480,8 +484,11 @@ def main():
                     "optimizer and loss)")
     ap.add_argument("--state-names", choices=["onnx", "torch"], default="onnx",
                     help="how the libraries name their state tensors")
+    ap.add_argument("--dlc-flag", action="append", default=[],
+                    help="an extra dlc flag for every case (repeat for several)")
     ap.add_argument("cases", nargs="*", help="default: every case of manifest['training']")
     args = ap.parse_args()
+    DLC_FLAGS.extend(args.dlc_flag)
     args.library = dict(item.split("=", 1) for item in args.library)
     global STATE_NAME_KEY
     STATE_NAME_KEY = "name" if args.state_names == "torch" else "onnx_initializer"

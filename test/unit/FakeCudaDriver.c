@@ -13,7 +13,6 @@
  * still held.
  *===----------------------------------------------------------------------===*/
 
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +54,18 @@ CUresult cuDevicePrimaryCtxRetain(void **context, int device) {
   (void)device;
   static int fakeContext;
   *context = &fakeContext;
+  return 0;
+}
+CUresult cuDevicePrimaryCtxRelease_v2(int device) {
+  (void)device;
+  return 0;
+}
+CUresult cuCtxPushCurrent_v2(void *context) {
+  (void)context;
+  return 0;
+}
+CUresult cuCtxPopCurrent_v2(void **context) {
+  *context = NULL;
   return 0;
 }
 CUresult cuCtxSetCurrent(void *context) {

@@ -58,6 +58,12 @@ cl::opt<std::string> targetName(
     cl::desc("Where the kernels run: host (the CPU; default) or cuda[:sm_NN] "
              "(an NVIDIA GPU; default sm_90)"),
     cl::init("host"), cl::cat(dlcCategory));
+cl::opt<bool> emulateGpu(
+    "emulate-gpu-on-host",
+    cl::desc("With --target=cuda: compile the kernels' loops, mapped to GPU "
+             "blocks and threads, for the host CPU instead of PTX (tests the "
+             "GPU lowering against references without a GPU)"),
+    cl::Hidden, cl::cat(dlcCategory));
 cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: host)"), cl::cat(dlcCategory));
 cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: host)"), cl::cat(dlcCategory));
 cl::opt<std::string> mattr("mattr", cl::desc("Target features, e.g. +avx2,-avx512f"), cl::cat(dlcCategory));
@@ -413,7 +419,11 @@ int main(int argc, char **argv) {
       llvm::errs() << "dlc: " << error << "\n";
       return 1;
     }
+    cuda.emulateOnHost = emulateGpu;
     options.pipeline.cuda = cuda;
+  } else if (emulateGpu) {
+    llvm::errs() << "dlc: --emulate-gpu-on-host needs --target=cuda\n";
+    return 1;
   } else if (target != "host") {
     llvm::errs() << "dlc: --target must be host or cuda[:sm_NN], not '"
                  << target << "'\n";
