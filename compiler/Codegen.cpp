@@ -457,6 +457,20 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
     b.CreateStore(b.getInt64(entries.size()), lookup->getArg(0));
     b.CreateRet(table);
     setTarget(*lookup);
+    // const char *dlc_cuda_error_site_name(void): the device global the
+    // kernels' run-time checks write their site into, or null.
+    if (llvm::Function *name =
+            llvmModule->getFunction("dlc_cuda_error_site_name")) {
+      name->setLinkage(llvm::GlobalValue::InternalLinkage);
+      b.SetInsertPoint(llvm::BasicBlock::Create(llvmContext, "entry", name));
+      if (auto site =
+              module->getAttrOfType<StringAttr>("dlc.device_error_site"))
+        b.CreateRet(
+            b.CreateGlobalString(site.getValue(), "", 0, llvmModule.get()));
+      else
+        b.CreateRet(llvm::ConstantPointerNull::get(ptrTy));
+      setTarget(*name);
+    }
     // const char *<prefix>_device_error(void): the calling thread's last
     // device failure.
     llvm::Function *last = llvmModule->getFunction("dlc_cuda_last_error");

@@ -82,6 +82,11 @@ static char driverError[kMessageBytes];
 static void *driver;
 static CUdevice device;
 static CUcontext context;
+/* The library's PTX module (one per library). */
+static struct dlc_cuda_module *libraryModule;
+/* Calls of a model with run-time checks take turns: they share the device
+ * module's error site. */
+static pthread_mutex_t checkedCalls = PTHREAD_MUTEX_INITIALIZER;
 
 /* The PTX modules (one per library) and whether their weights are on the
  * device. */
@@ -95,6 +100,7 @@ typedef struct dlc_cuda_module {
 typedef struct dlc_cuda_call {
   CUstream stream;
   int failed;
+  int checked; /* holds checkedCalls */
   char message[kMessageBytes];
 } dlc_cuda_call;
 static __thread dlc_cuda_call *currentCall;
@@ -108,6 +114,9 @@ typedef struct dlc_cuda_upload {
   uint64_t bytes;
 } dlc_cuda_upload;
 const dlc_cuda_upload *dlc_cuda_upload_table(uint64_t *count);
+/* The device global the kernels' run-time checks write their site into
+ * (merge-kernel-modules), or NULL when the model has no checks. */
+const char *dlc_cuda_error_site_name(void);
 void dlc_report_error(int site);
 
 static const char *resultText(CUresult r) {
@@ -264,6 +273,7 @@ void *mgpuModuleLoadJIT(void *ptx, int optLevel) {
   dlc_cuda_module *m = calloc(1, sizeof *m);
   if (m)
     m->ptx = ptx;
+  libraryModule = m;
   return m;
 }
 
@@ -286,6 +296,8 @@ void mgpuModuleUnload(void *module) {
     driverState = 0;
   }
   pthread_mutex_unlock(&lock);
+  if (libraryModule == m)
+    libraryModule = NULL;
   free(m);
 }
 
@@ -357,6 +369,10 @@ dlc_cuda_enter(void *const *inputs, const uint64_t *inputBytes, int numInputs,
     dlc_report_error(-1);
     return NULL;
   }
+  if (dlc_cuda_error_site_name()) {
+    pthread_mutex_lock(&checkedCalls);
+    call->checked = 1;
+  }
   pthread_mutex_lock(&lock);
   int ready = openDriver();
   pthread_mutex_unlock(&lock);
@@ -386,6 +402,31 @@ DLC_NOINLINE int dlc_cuda_ok(dlc_cuda_call *call) {
   return call && !call->failed;
 }
 
+/* Reports the first run-time check that failed in the call's kernels (the
+ * runtime turns its site into the manifest's message) and clears it. */
+static void readErrorSite(dlc_cuda_call *call) {
+  dlc_cuda_module *m = libraryModule;
+  if (!m || !__atomic_load_n(&m->loaded, __ATOMIC_ACQUIRE))
+    return; /* no kernel ran */
+  CUdeviceptr address;
+  size_t bytes;
+  int32_t site = 0;
+  static const int32_t zero = 0;
+  if (!check(cu.moduleGetGlobal(&address, &bytes, m->module,
+                                dlc_cuda_error_site_name()),
+             "finding the run-time checks' error site (cuModuleGetGlobal)") ||
+      !check(cu.memcpyDtoHAsync(&site, address, sizeof site, call->stream),
+             "reading the run-time checks' error site") ||
+      !check(cu.streamSynchronize(call->stream),
+             "reading the run-time checks' error site"))
+    return;
+  if (site == 0)
+    return;
+  dlc_report_error(site);
+  check(cu.memcpyHtoD(address, &zero, sizeof zero),
+        "clearing the run-time checks' error site");
+}
+
 /* Waits for the call's kernels, copies the outputs back, frees what
  * dlc_cuda_enter allocated (also after a failure) and reports the call's
  * first failure. */
@@ -404,6 +445,8 @@ DLC_NOINLINE void dlc_cuda_leave(dlc_cuda_call *call, void *const *outputs,
     /* Kernel faults surface here. */
     check(cu.streamSynchronize(call->stream),
           "running the model's kernels (cuStreamSynchronize)");
+    if (call->checked && callOk())
+      readErrorSite(call);
     for (int i = 0; i < numInputs; ++i)
       if (devInputs[i])
         cu.memFree(devInputs[i]);
@@ -419,6 +462,8 @@ DLC_NOINLINE void dlc_cuda_leave(dlc_cuda_call *call, void *const *outputs,
     memcpy(lastError, call->message, sizeof lastError);
     dlc_report_error(-1);
   }
+  if (call->checked)
+    pthread_mutex_unlock(&checkedCalls);
   free(call);
 }
 

@@ -21,9 +21,66 @@ int64_t globalBytes(memref::GlobalOp global) {
          llvm::divideCeil(type.getElementType().getIntOrFloatBitWidth(), 8);
 }
 
+/// What a run-time check calls when it fails (Codegen defines it for the
+/// host; see DataMovementToLinalg.cpp).
+constexpr llvm::StringLiteral kReportError = "dlc_report_error";
+/// The device module's error site: 0, or the first failed check's site.
+constexpr llvm::StringLiteral kErrorSite = "dlc_device_error_site";
+
 struct MergeKernelModulesPass
     : public dlc::impl::MergeKernelModulesBase<MergeKernelModulesPass> {
   using Base::Base;
+
+  /// A kernel's report of a failed run-time check becomes a write of its
+  /// site into the device global `dlc_device_error_site` (an atomic
+  /// compare-and-swap, so that the first failure is kept), which the driver
+  /// shim reads after the call; the module names it in
+  /// `dlc.device_error_site`.
+  LogicalResult reportChecksThroughGlobal(ModuleOp module,
+                                          gpu::GPUModuleOp merged) {
+    SmallVector<func::CallOp> reports;
+    WalkResult other = merged.walk([&](func::CallOp call) {
+      if (call.getCallee() != kReportError || call.getNumOperands() != 1) {
+        call.emitOpError("in a GPU kernel: only run-time checks' reports "
+                         "can be called");
+        return WalkResult::interrupt();
+      }
+      reports.push_back(call);
+      return WalkResult::advance();
+    });
+    if (other.wasInterrupted())
+      return failure();
+    if (reports.empty())
+      return success();
+    MLIRContext *ctx = module.getContext();
+    Type i32 = IntegerType::get(ctx, 32);
+    auto type = MemRefType::get({}, i32);
+    OpBuilder b = OpBuilder::atBlockBegin(merged.getBody());
+    auto site = memref::GlobalOp::create(
+        b, module.getLoc(), kErrorSite, /*sym_visibility=*/nullptr, type,
+        DenseElementsAttr::get(RankedTensorType::get({}, i32),
+                               b.getI32IntegerAttr(0).getValue()),
+        /*constant=*/false, /*alignment=*/nullptr);
+    (void)site;
+    module->setAttr("dlc.device_error_site", b.getStringAttr(kErrorSite));
+    for (func::CallOp call : reports) {
+      b.setInsertionPoint(call);
+      Location loc = call.getLoc();
+      Value global = memref::GetGlobalOp::create(b, loc, type, kErrorSite);
+      auto rmw =
+          memref::GenericAtomicRMWOp::create(b, loc, global, ValueRange{});
+      OpBuilder body = OpBuilder::atBlockBegin(rmw.getBody());
+      Value current = rmw.getCurrentValue();
+      Value zero = arith::ConstantIntOp::create(body, loc, 0, 32);
+      Value unset = arith::CmpIOp::create(body, loc, arith::CmpIPredicate::eq,
+                                          current, zero);
+      Value value = arith::SelectOp::create(body, loc, unset,
+                                            call.getOperand(0), current);
+      memref::AtomicYieldOp::create(body, loc, value);
+      call.erase();
+    }
+    return success();
+  }
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -63,12 +120,20 @@ struct MergeKernelModulesPass
           kernelOf[old.getName()] = name;
           continue;
         }
+        // Outlining copies the declaration of what a kernel calls: the
+        // run-time checks' report, rewritten below.
+        if (auto decl = dyn_cast<func::FuncOp>(op))
+          if (decl.isExternal() && decl.getSymName() == kReportError)
+            continue;
         op.emitOpError("in an outlined kernel module is not a kernel or a "
                        "global; cannot merge it");
         return signalPassFailure();
       }
       old.erase();
     }
+
+    if (failed(reportChecksThroughGlobal(module, merged)))
+      return signalPassFailure();
 
     module.walk([&](gpu::LaunchFuncOp launch) {
       auto it = kernelOf.find(launch.getKernelModuleName().getValue());

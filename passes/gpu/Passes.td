@@ -40,7 +40,9 @@ def MergeKernelModules : Pass<"gpu-merge-kernel-modules", "mlir::ModuleOp"> {
     least `upload-bytes` bytes (the weights) keep no initial value on the
     device: the host copy stays in the library, marked `dlc.device_copy`,
     and the runtime uploads it once, so the PTX does not carry the weights
-    as text.
+    as text. A kernel's report of a failed run-time check (a call of
+    dlc_report_error) becomes an atomic write of its site into the device
+    global dlc_device_error_site, which the runtime reads after the call.
   }];
   let options = [
     Option<"moduleName", "module-name", "std::string", "\"dlc_kernels\"",
@@ -48,7 +50,8 @@ def MergeKernelModules : Pass<"gpu-merge-kernel-modules", "mlir::ModuleOp"> {
     Option<"uploadBytes", "upload-bytes", "int64_t", "1024",
            "Globals this large are uploaded at run time, not in the PTX">,
   ];
-  let dependentDialects = ["mlir::gpu::GPUDialect", "mlir::memref::MemRefDialect"];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::gpu::GPUDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 #endif // DLC_PASSES_GPU

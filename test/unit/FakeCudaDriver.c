@@ -8,7 +8,8 @@
  * only counts), so nothing here says whether the kernels are right.
  *
  * FAKE_CUDA_FAIL=<function> makes that driver function fail (e.g.
- * cuLaunchKernel). At exit, with FAKE_CUDA_REPORT set, it prints what it
+ * cuLaunchKernel); FAKE_CUDA_ERROR_SITE=<n> plays a kernel whose run-time
+ * check failed at site n. At exit, with FAKE_CUDA_REPORT set, it prints what it
  * saw to stderr: modules, uploads (name and bytes), launches, allocations
  * still held.
  *===----------------------------------------------------------------------===*/
@@ -93,10 +94,25 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
   *function = (void *)name;
   return 0;
 }
-/* The size of a global is read from the PTX's declaration `NAME[BYTES]`. */
+/* The size of an array is read from the PTX's declaration `NAME[BYTES]`. */
 CUresult cuModuleGetGlobal_v2(CUdeviceptr *address, size_t *bytes, void *module,
                               const char *name) {
   (void)module;
+  /* The run-time checks' error site: one word (a scalar in the PTX), read
+   * after every call. FAKE_CUDA_ERROR_SITE=N plays a kernel whose check
+   * failed at site N. */
+  if (strcmp(name, "dlc_device_error_site") == 0) {
+    static int32_t site;
+    static int set;
+    if (!ptxImage || !strstr(ptxImage, " dlc_device_error_site"))
+      return kNotFound;
+    if (!set && getenv("FAKE_CUDA_ERROR_SITE"))
+      site = atoi(getenv("FAKE_CUDA_ERROR_SITE"));
+    set = 1;
+    *bytes = sizeof site;
+    *address = (CUdeviceptr)(uintptr_t)&site;
+    return 0;
+  }
   char declared[256];
   snprintf(declared, sizeof declared, " %s[", name);
   const char *at = ptxImage ? strstr(ptxImage, declared) : NULL;

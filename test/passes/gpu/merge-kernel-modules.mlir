@@ -1,4 +1,4 @@
-// RUN: dlc-opt %s --gpu-merge-kernel-modules="upload-bytes=64" | FileCheck %s
+// RUN: dlc-opt %s --gpu-merge-kernel-modules="upload-bytes=64" --split-input-file | FileCheck %s
 
 // Two outlined kernels that read the same weights end up in one device
 // module with one copy of them; the weights (64 bytes and more) have no value
@@ -52,3 +52,44 @@ module attributes {gpu.container_module} {
 // CHECK: memref.global "private" constant @b : memref<2xf32> = dense<[1.000000e+00, 2.000000e+00]>
 // CHECK-NOT: memref.global
 // CHECK-NOT: gpu.module
+
+// -----
+
+// A kernel's report of a failed run-time check becomes an atomic write of
+// its site into the module's error site (the first failure is kept); the
+// outlined copy of the report's declaration goes.
+// CHECK-LABEL: module attributes {dlc.device_error_site = "dlc_device_error_site", gpu.container_module}
+module attributes {gpu.container_module} {
+  func.func private @dlc_report_error(i32)
+  func.func @forward(%idx: memref<4xi64>) {
+    %c1 = arith.constant 1 : index
+    gpu.launch_func @forward_kernel::@forward_kernel blocks in (%c1, %c1, %c1) threads in (%c1, %c1, %c1) args(%idx : memref<4xi64>)
+    return
+  }
+  gpu.module @forward_kernel {
+    gpu.func @forward_kernel(%idx: memref<4xi64>) kernel {
+      %c0 = arith.constant 0 : index
+      %c3 = arith.constant 3 : i64
+      %site = arith.constant 2 : i32
+      %v = memref.load %idx[%c0] : memref<4xi64>
+      %bad = arith.cmpi sgt, %v, %c3 : i64
+      scf.if %bad {
+        func.call @dlc_report_error(%site) : (i32) -> ()
+      }
+      gpu.return
+    }
+    func.func private @dlc_report_error(i32)
+  }
+}
+// CHECK: gpu.module @dlc_kernels {
+// CHECK-NEXT: memref.global @dlc_device_error_site : memref<i32> = dense<0>
+// CHECK: %[[SITE:.*]] = arith.constant 2 : i32
+// CHECK: scf.if
+// CHECK: %[[G:.*]] = memref.get_global @dlc_device_error_site : memref<i32>
+// CHECK: memref.generic_atomic_rmw %[[G]][] : memref<i32> {
+// CHECK: ^bb0(%[[CUR:.*]]: i32):
+// CHECK: %[[UNSET:.*]] = arith.cmpi eq, %[[CUR]], %c0_i32
+// CHECK: %[[NEW:.*]] = arith.select %[[UNSET]], %[[SITE]], %[[CUR]]
+// CHECK: memref.atomic_yield %[[NEW]]
+// CHECK-NOT: func.call
+// CHECK-NOT: func.func private @dlc_report_error(i32) attributes
