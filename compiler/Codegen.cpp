@@ -38,35 +38,51 @@ static const unsigned char kCudaDriverBitcode[] = {
 #include "compiler/CudaDriverBitcode.inc"
 };
 
-/// Links the CUDA driver shim (the mgpu* functions and the entry wrapper's
-/// dlc_cuda_* calls) into a module with GPU kernels.
-static bool linkCudaDriver(llvm::Module &module, std::string &error) {
+/// Parses `bitcode` (a runtime file compiled to bitcode when dlc was built)
+/// and links it into `module` when the target is the architecture and OS it
+/// was built for; `linked` says whether it was. Fails, with `error` naming
+/// `what`, when it does not load or link.
+static bool linkEmbeddedBitcode(llvm::Module &module,
+                                llvm::ArrayRef<unsigned char> bitcode,
+                                llvm::StringRef what, bool &linked,
+                                std::string &error) {
+  linked = false;
   llvm::MemoryBufferRef buffer(
-      llvm::StringRef(reinterpret_cast<const char *>(kCudaDriverBitcode),
-                      sizeof(kCudaDriverBitcode)),
-      "CudaDriver.bc");
-  llvm::Expected<std::unique_ptr<llvm::Module>> shim =
+      llvm::StringRef(reinterpret_cast<const char *>(bitcode.data()),
+                      bitcode.size()),
+      what);
+  llvm::Expected<std::unique_ptr<llvm::Module>> parsed =
       llvm::parseBitcodeFile(buffer, module.getContext());
-  if (!shim) {
-    error = "the embedded CUDA driver shim does not load: " +
-            llvm::toString(shim.takeError());
+  if (!parsed) {
+    error = "the embedded " + what.str() +
+            " does not load: " + llvm::toString(parsed.takeError());
     return false;
   }
   const llvm::Triple &target = module.getTargetTriple();
-  const llvm::Triple &built = (*shim)->getTargetTriple();
-  if (target.getArch() != built.getArch() || target.getOS() != built.getOS()) {
-    error = "--target=cuda: the host code must be for the machine dlc was "
-            "built for (" +
-            built.str() + ")";
+  const llvm::Triple &built = (*parsed)->getTargetTriple();
+  if (target.getArch() != built.getArch() || target.getOS() != built.getOS())
+    return true;
+  (*parsed)->setDataLayout(module.getDataLayout());
+  (*parsed)->setTargetTriple(target);
+  if (llvm::Linker::linkModules(module, std::move(*parsed))) {
+    error = "linking the " + what.str() + " into the model failed";
     return false;
   }
-  (*shim)->setDataLayout(module.getDataLayout());
-  (*shim)->setTargetTriple(target);
-  if (llvm::Linker::linkModules(module, std::move(*shim))) {
-    error = "linking the CUDA driver shim into the model failed";
-    return false;
-  }
+  linked = true;
   return true;
+}
+
+/// Links the CUDA driver shim (the mgpu* functions and the entry wrapper's
+/// dlc_cuda_* calls) into a module with GPU kernels.
+static bool linkCudaDriver(llvm::Module &module, std::string &error) {
+  bool linked;
+  if (!linkEmbeddedBitcode(module, kCudaDriverBitcode, "CUDA driver shim",
+                           linked, error))
+    return false;
+  if (!linked)
+    error = "--target=cuda: the host code must be for the machine dlc was "
+            "built for";
+  return linked;
 }
 
 /// Defines the thread pool the parallel loops' launchers call
@@ -75,29 +91,13 @@ static bool linkCudaDriver(llvm::Module &module, std::string &error) {
 /// runtime/ThreadPool.c when the target is the architecture and OS it was
 /// built for, else a pool of one thread (the caller runs every loop).
 static bool linkThreadPool(llvm::Module &module, std::string &error) {
-  llvm::LLVMContext &ctx = module.getContext();
-  llvm::MemoryBufferRef buffer(
-      llvm::StringRef(reinterpret_cast<const char *>(kThreadPoolBitcode),
-                      sizeof(kThreadPoolBitcode)),
-      "ThreadPool.bc");
-  llvm::Expected<std::unique_ptr<llvm::Module>> pool =
-      llvm::parseBitcodeFile(buffer, ctx);
-  if (!pool) {
-    error = "the embedded thread pool does not load: " +
-            llvm::toString(pool.takeError());
+  bool linked;
+  if (!linkEmbeddedBitcode(module, kThreadPoolBitcode, "thread pool", linked,
+                           error))
     return false;
-  }
-  const llvm::Triple &target = module.getTargetTriple();
-  const llvm::Triple &built = (*pool)->getTargetTriple();
-  if (target.getArch() == built.getArch() && target.getOS() == built.getOS()) {
-    (*pool)->setDataLayout(module.getDataLayout());
-    (*pool)->setTargetTriple(target);
-    if (llvm::Linker::linkModules(module, std::move(*pool))) {
-      error = "linking the thread pool into the model failed";
-      return false;
-    }
+  if (linked)
     return true;
-  }
+  llvm::LLVMContext &ctx = module.getContext();
   llvm::IRBuilder<> b(ctx);
   auto *ptrTy = b.getPtrTy();
   auto define = [&](llvm::StringRef name, llvm::FunctionType *type) {

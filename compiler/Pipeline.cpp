@@ -148,21 +148,28 @@ std::string cpuLoopsToLLVM() {
          "reconcile-unrealized-casts,canonicalize";
 }
 
-std::string llvmStage(const PipelineOptions &options) {
-  // Bufferize the whole module; results become caller-provided out-params so
-  // that the C ABI is `void f(inputs..., outputs...)` on bare pointers.
-  MatmulTile tile = matmulTile(options.vectorBits);
-  return "func.func(vectorize-matmul{" + tile.options() +
-         "},vectorize-sliding-window{lanes=" + std::to_string(tile.lanes) +
-         "},collapse-contiguous-dims,approximate-math,canonicalize,"
-         "split-empty-tensors,copy-repeated-results),"
+/// Bufferization of the whole module, shared by both targets: results become
+/// caller-provided out-params (the C ABI is `void f(inputs..., outputs...)`
+/// on bare pointers), intermediate buffers views of one planned workspace.
+/// Ends with a func.func pipeline that has turned linalg into loops and is
+/// left open for the target's loop passes.
+std::string bufferizeToLoops() {
+  return "split-empty-tensors,copy-repeated-results),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{modify-public-functions=1 "
          "hoist-static-allocs=1},plan-workspace,"
          "buffer-deallocation-pipeline,"
-         "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
+         "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,";
+}
+
+std::string llvmStage(const PipelineOptions &options) {
+  MatmulTile tile = matmulTile(options.vectorBits);
+  return "func.func(vectorize-matmul{" + tile.options() +
+         "},vectorize-sliding-window{lanes=" + std::to_string(tile.lanes) +
+         "},collapse-contiguous-dims,approximate-math,canonicalize," +
+         bufferizeToLoops() +
          "convert-vector-to-scf{full-unroll=1},canonicalize,cse)," +
          cpuLoopsToLLVM();
 }
@@ -172,15 +179,7 @@ std::string llvmStage(const PipelineOptions &options) {
 /// mapping. Leaves a func.func pipeline open: nothing may fold the mapped
 /// loops (a grid of one block is still a kernel) before they become launches.
 std::string gpuLoops() {
-  return "func.func(approximate-math,canonicalize,split-empty-tensors,"
-         "copy-repeated-results),"
-         "one-shot-bufferize{bufferize-function-boundaries=1 "
-         "allow-return-allocs-from-loops=1 "
-         "function-boundary-type-conversion=identity-layout-map},"
-         "buffer-results-to-out-params{modify-public-functions=1 "
-         "hoist-static-allocs=1},plan-workspace,"
-         "buffer-deallocation-pipeline,"
-         "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,"
+  return "func.func(approximate-math,canonicalize," + bufferizeToLoops() +
          "canonicalize,cse,gpu-distribute-loops";
 }
 
