@@ -749,7 +749,8 @@ bool emitObjectFile(llvm::Module &module, llvm::TargetMachine &tm,
 }
 
 bool linkSharedLibrary(const std::string &objectPath,
-                       const std::string &libraryPath, std::string &error) {
+                       const std::string &libraryPath, std::string &error,
+                       const std::vector<std::string> &assemblyPaths) {
   std::string driver = kLinkerDriver;
   if (const char *env = std::getenv("DLC_CC"))
     driver = env;
@@ -765,6 +766,8 @@ bool linkSharedLibrary(const std::string &objectPath,
   std::vector<llvm::StringRef> argv = {*program, "-shared", "-o", libraryPath,
                                         objectPath, "-lm", "-pthread",
                                         "-Wl,--no-undefined"};
+  for (const std::string &path : assemblyPaths)
+    argv.push_back(path);
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*program, argv, std::nullopt, {}, 0, 0,
                                      &message);

@@ -93,10 +93,12 @@ buildLLVMModule(mlir::ModuleOp module, llvm::LLVMContext &llvmContext,
 bool emitObjectFile(llvm::Module &module, llvm::TargetMachine &tm,
                     const std::string &path, std::string &error);
 
-/// Links an object file into a standalone shared library (libc and libm only)
-/// with the system C compiler driver.
+/// Links an object file, and the assembler sources `assemblyPaths`, into a
+/// standalone shared library (libc and libm only) with the system C compiler
+/// driver.
 bool linkSharedLibrary(const std::string &objectPath,
-                       const std::string &libraryPath, std::string &error);
+                       const std::string &libraryPath, std::string &error,
+                       const std::vector<std::string> &assemblyPaths = {});
 
 } // namespace dlc
 

@@ -1,6 +1,8 @@
 //===- Compile.cpp - from a graph-dialect module to an artifact -----------===//
 
 #include "compiler/Compile.h"
+#include "compiler/DetachedWeights.h"
+#include "dialects/graph/Weights.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -11,6 +13,7 @@
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SwapByteOrder.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -26,6 +29,7 @@ namespace {
 void printModule(ModuleOp module, llvm::raw_ostream &os) {
   OpPrintingFlags flags;
   flags.elideLargeElementsAttrs(16);
+  flags.elideLargeResourceString(16);
   module->print(os, flags);
 }
 
@@ -324,11 +328,34 @@ LogicalResult compileModule(ModuleOp module,
   std::optional<TimingScope> llvmTiming;
   if (options.timing)
     llvmTiming = options.timing->nest("LLVM IR (translate, optimize)");
+  // An embedded library's weights go from the MLIR attributes straight to a
+  // data file the link includes: neither LLVM IR nor the code generator
+  // copies them (compiler/DetachedWeights.h).
+  llvm::SmallString<128> weightsDataPath;
+  std::optional<llvm::FileRemover> removeWeightsData;
+  DetachedWeights detached;
+  if (emit == Emit::So && !options.externalWeights &&
+      tm->createDataLayout().isLittleEndian() &&
+      llvm::sys::IsLittleEndianHost) {
+    if (auto ec = llvm::sys::fs::createTemporaryFile("dlc-weights", "bin",
+                                                     weightsDataPath))
+      return fail("cannot create a temporary file: " + ec.message());
+    removeWeightsData.emplace(weightsDataPath);
+    if (failed(detachWeights(module, weightsDataPath.str().str(), detached,
+                             error)))
+      return failure();
+    // Their bytes are in the file: the module's copy goes before LLVM IR and
+    // code generation take their memory.
+    graph::releaseUnusedWeights(module);
+  }
   auto llvmModule = buildLLVMModule(module, llvmContext, *tm, target, signature,
                                     sourcePath, exports, error);
   if (llvmTiming)
     llvmTiming->stop();
   if (!llvmModule)
+    return fail(sourcePath + ": " + error);
+  if (!detached.arrays.empty() &&
+      !bindDetachedWeights(*llvmModule, exports.symbolPrefix, detached, error))
     return fail(sourcePath + ": " + error);
   if (emit == Emit::LLVM)
     return writeText(
@@ -370,7 +397,23 @@ LogicalResult compileModule(ModuleOp module,
   std::optional<TimingScope> linkTiming;
   if (options.timing)
     linkTiming = options.timing->nest("link");
-  if (!linkSharedLibrary(objectPath.str().str(), out, error))
+  std::vector<std::string> assembly;
+  llvm::SmallString<128> weightsAssemblyPath;
+  std::optional<llvm::FileRemover> removeWeightsAssembly;
+  if (!detached.arrays.empty()) {
+    if (auto ec = llvm::sys::fs::createTemporaryFile("dlc-weights", "s",
+                                                     weightsAssemblyPath))
+      return fail("cannot create a temporary file: " + ec.message());
+    removeWeightsAssembly.emplace(weightsAssemblyPath);
+    std::string text =
+        detachedWeightsAssembly(detached, weightsDataPath.str().str());
+    if (failed(writeText(
+            weightsAssemblyPath.str().str(),
+            [&](llvm::raw_ostream &os) { os << text; }, error)))
+      return failure();
+    assembly.push_back(weightsAssemblyPath.str().str());
+  }
+  if (!linkSharedLibrary(objectPath.str().str(), out, error, assembly))
     return failure();
   return success();
 }

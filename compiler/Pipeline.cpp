@@ -262,9 +262,11 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
     return pm.run(module);
   };
 
-  std::string first = graphStage(options);
+  // After each stage that transforms weights, the versions it replaced go
+  // (dialects/graph/Weights.h).
+  std::string first = graphStage(options) + ",release-unused-weights";
   if (stage >= Stage::Kernel)
-    first += "," + kernelStage(options);
+    first += "," + kernelStage(options) + ",release-unused-weights";
   if (failed(run(first)))
     return failure();
   if (options.training && training &&
@@ -273,18 +275,19 @@ LogicalResult lowerToStage(ModuleOp module, Stage stage,
   if (parameters && stage >= Stage::Kernel) {
     *parameters = {};
     module.walk([&](arith::ConstantOp constant) {
-      auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
-      if (!dense || !isa<FloatType>(dense.getElementType()))
+      auto elements = dyn_cast<ElementsAttr>(constant.getValue());
+      if (!elements || !isa<FloatType>(elements.getElementType()))
         return;
-      parameters->count += dense.getNumElements();
-      parameters->bytes += dense.getNumElements() *
-                           (dense.getElementType().getIntOrFloatBitWidth() / 8);
+      parameters->count += elements.getNumElements();
+      parameters->bytes +=
+          elements.getNumElements() *
+          (elements.getElementType().getIntOrFloatBitWidth() / 8);
     });
   }
   if (stage < Stage::Linalg)
     return success();
   dropGraphAnnotations(module);
-  std::string rest = linalgStage(options);
+  std::string rest = linalgStage(options) + ",release-unused-weights";
   if (options.cuda && options.cuda->emulateOnHost) {
     if (stage != Stage::LLVM)
       return module.emitError("emulating the GPU kernels on the host "

@@ -2,9 +2,11 @@
 
 #include "dialects/graph/GraphDialect.h"
 #include "dialects/graph/GraphShapes.h"
+#include "dialects/graph/Weights.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
@@ -239,8 +241,9 @@ static Attribute foldBinaryOf(DenseElementsAttr l, DenseElementsAttr r,
 template <typename FloatFn, typename IntFn>
 static Attribute foldBinary(Attribute lhs, Attribute rhs, Type resultType,
                             FloatFn floatFn, IntFn intFn) {
-  auto l = dyn_cast_or_null<DenseElementsAttr>(lhs);
-  auto r = dyn_cast_or_null<DenseElementsAttr>(rhs);
+  if (!lhs || !rhs)
+    return {};
+  DenseElementsAttr l = denseElements(lhs), r = denseElements(rhs);
   auto type = dyn_cast<RankedTensorType>(resultType);
   if (!l || !r || !type || !type.hasStaticShape() ||
       l.getElementType() != r.getElementType())
@@ -260,8 +263,10 @@ static Attribute foldBinary(Attribute lhs, Attribute rhs, Type resultType,
 template <typename Fn>
 static Attribute foldFloatBinary(Attribute lhs, Attribute rhs, Type resultType,
                                  Fn fn) {
-  auto l = dyn_cast_or_null<DenseFPElementsAttr>(lhs);
-  auto r = dyn_cast_or_null<DenseFPElementsAttr>(rhs);
+  if (!lhs || !rhs)
+    return {};
+  auto l = dyn_cast_or_null<DenseFPElementsAttr>(denseElements(lhs));
+  auto r = dyn_cast_or_null<DenseFPElementsAttr>(denseElements(rhs));
   auto type = dyn_cast<RankedTensorType>(resultType);
   if (!l || !r || !type || !type.hasStaticShape())
     return {};
@@ -613,6 +618,10 @@ OpFoldResult ReshapeOp::fold(FoldAdaptor a) {
     return getInput();
   if (auto dense = dyn_cast_or_null<DenseElementsAttr>(a.getInput()))
     return dense.reshape(getType());
+  // A weight blob: the same bytes under the new shape, no copy.
+  if (auto blob = dyn_cast_or_null<DenseResourceElementsAttr>(a.getInput()))
+    if (getType().hasStaticShape())
+      return DenseResourceElementsAttr::get(getType(), blob.getRawHandle());
   return {};
 }
 
@@ -649,25 +658,25 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
     identity &= perm[i] == static_cast<int64_t>(i);
   if (identity)
     return getInput();
-  auto dense = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
-  if (!dense || !getType().hasStaticShape())
+  if (!a.getInput() || !getType().hasStaticShape())
     return {};
-  if (dense.isSplat())
+  if (auto dense = dyn_cast<DenseElementsAttr>(a.getInput());
+      dense && dense.isSplat())
     return dense.resizeSplat(getType());
-  // Permute raw elements of any type: the weights of a transposed Gemm.
-  auto inType = cast<RankedTensorType>(dense.getType());
-  if (!inType.getElementType().isIntOrFloat() || dense.getRawData().empty())
+  // Permute raw elements of any type (dense or a weight blob): the weights
+  // of a transposed Gemm.
+  std::optional<ConstantBytes> constant = constantBytes(a.getInput());
+  if (!constant || constant->splat || constant->data.empty())
     return {};
-  unsigned bytes = (inType.getElementTypeBitWidth() + 7) / 8;
-  if (inType.getElementTypeBitWidth() % 8 != 0)
-    return {};
-  ArrayRef<char> raw = dense.getRawData();
+  auto inType = cast<RankedTensorType>(getInput().getType());
+  unsigned bytes = inType.getElementTypeBitWidth() / 8;
+  ArrayRef<char> raw = constant->data;
   int64_t rank = inType.getRank();
   SmallVector<int64_t> inStrides(rank, 1);
   for (int64_t i = rank - 2; i >= 0; --i)
     inStrides[i] = inStrides[i + 1] * inType.getDimSize(i + 1);
   ArrayRef<int64_t> outShape = getType().getShape();
-  std::vector<char> out(raw.size());
+  std::string out(raw.size(), '\0');
   SmallVector<int64_t> index(rank, 0);
   for (int64_t n = 0, e = getType().getNumElements(); n < e; ++n) {
     int64_t src = 0;
@@ -680,7 +689,7 @@ OpFoldResult TransposeOp::fold(FoldAdaptor a) {
       index[d] = 0;
     }
   }
-  return DenseElementsAttr::getFromRawBuffer(getType(), out);
+  return makeWeights(cast<RankedTensorType>(getType()), std::move(out));
 }
 
 LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
@@ -723,7 +732,7 @@ OpFoldResult ConcatOp::fold(FoldAdaptor a) {
     return {};
   SmallVector<SmallVector<Attribute>> parts;
   for (Attribute input : a.getInputs()) {
-    auto dense = dyn_cast_or_null<DenseElementsAttr>(input);
+    DenseElementsAttr dense = denseElements(input);
     if (!dense)
       return {};
     parts.emplace_back(dense.getValues<Attribute>());
@@ -815,9 +824,12 @@ OpFoldResult UnaryOp::fold(FoldAdaptor a) {
   if (getFn() == "identity")
     return getInput();
   // neg and abs of (small) constants: sign arithmetic on shapes.
-  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
   bool neg = getFn() == "neg", abs = getFn() == "abs";
-  if (!data || (!neg && !abs) || data.getNumElements() > kMaxFoldedElements)
+  if (!a.getInput() || (!neg && !abs) ||
+      getInput().getType().getNumElements() > kMaxFoldedElements)
+    return {};
+  DenseElementsAttr data = denseElements(a.getInput());
+  if (!data)
     return {};
   SmallVector<Attribute> out;
   for (Attribute v : data.getValues<Attribute>()) {
@@ -979,8 +991,11 @@ LogicalResult CheckIndicesOp::verify() {
 }
 
 OpFoldResult GatherOp::fold(FoldAdaptor a) {
-  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getData());
-  auto indices = dyn_cast_or_null<DenseIntElementsAttr>(a.getIndices());
+  if (!a.getData() || !a.getIndices())
+    return {};
+  DenseElementsAttr data = denseElements(a.getData());
+  auto indices =
+      dyn_cast_or_null<DenseIntElementsAttr>(denseElements(a.getIndices()));
   auto type = getType();
   if (!data || !indices || !type.hasStaticShape())
     return {};
@@ -1170,7 +1185,7 @@ OpFoldResult SliceOp::fold(FoldAdaptor a) {
       llvm::all_of(getStarts(), [](int64_t s) { return s == 0; }) &&
       llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
     return getInput();
-  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
+  DenseElementsAttr data = denseElements(a.getInput());
   if (!data || !inType.hasStaticShape())
     return {};
   SmallVector<int64_t> inStrides = stridesOf(inType.getShape());
@@ -1283,9 +1298,11 @@ LogicalResult ExpandOp::inferReturnTypes(MLIRContext *,
 OpFoldResult ExpandOp::fold(FoldAdaptor a) {
   if (getInput().getType() == getType())
     return getInput();
-  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
   auto inType = getInput().getType();
-  if (!data || !getType().hasStaticShape())
+  if (!a.getInput() || !getType().hasStaticShape())
+    return {};
+  DenseElementsAttr data = denseElements(a.getInput());
+  if (!data)
     return {};
   SmallVector<int64_t> inStrides = stridesOf(inType.getShape());
   SmallVector<int64_t> outStrides = stridesOf(getType().getShape());
@@ -1315,8 +1332,10 @@ LogicalResult CastOp::inferReturnTypes(MLIRContext *,
 OpFoldResult CastOp::fold(FoldAdaptor a) {
   if (getInput().getType() == getType())
     return getInput();
-  auto data = dyn_cast_or_null<DenseElementsAttr>(a.getInput());
-  if (!data || getType().getNumElements() > kMaxFoldedElements)
+  if (!a.getInput() || getType().getNumElements() > kMaxFoldedElements)
+    return {};
+  DenseElementsAttr data = denseElements(a.getInput());
+  if (!data)
     return {};
   Type to = getTo();
   auto convert = [&](Attribute value) -> Attribute {

@@ -2,6 +2,8 @@
 
 #include "dialects/kernel/ConvAlgorithm.h"
 
+#include "dialects/graph/Weights.h"
+
 #include "mlir/IR/Matchers.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -42,13 +44,14 @@ struct ConvShape {
     ArrayRef<int64_t> pads = op.getPads();
     paddedH = in.getDimSize(2) + pads[0] + pads[2];
     paddedW = in.getDimSize(3) + pads[1] + pads[3];
-    // The builders that transform the filter at compile time read a dense
-    // constant (not a dense_resource one, as `--emit=kernel` prints large
-    // constants).
-    DenseElementsAttr dense;
+    // The builders that transform the filter at compile time read its
+    // bytes: a dense constant or a weight blob (not an elided one, as
+    // `--emit=kernel` prints large constants).
+    Attribute constant;
     constantFilter = filter.getElementType().isF32() &&
                      filter.hasStaticShape() &&
-                     matchPattern(op.getFilter(), m_Constant(&dense));
+                     matchPattern(op.getFilter(), m_Constant(&constant)) &&
+                     dlc::graph::constantBytes(constant).has_value();
   }
 
   int64_t images() const { return result.getDimSize(0); }

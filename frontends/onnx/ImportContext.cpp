@@ -3,6 +3,7 @@
 #include "frontends/onnx/ImportContext.h"
 
 #include "dialects/graph/GraphDialect.h"
+#include "dialects/graph/Weights.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Diagnostics.h"
@@ -406,10 +407,13 @@ readExternalData(const onnx::TensorProto &t, StringRef modelDir,
   return std::move(*buffer);
 }
 
-FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
-                                               const onnx::TensorProto &t,
-                                               std::string &message,
-                                               StringRef modelDir) {
+/// tensorProtoToAttr, and initializerToAttr when `weights`: then raw or
+/// external data of kWeightBlobBytes or more becomes a weight blob, which
+/// takes `takeRaw` (the tensor's raw data) when given rather than a copy.
+static FailureOr<Attribute>
+tensorProtoToElements(MLIRContext *ctx, const onnx::TensorProto &t,
+                      std::string &message, StringRef modelDir, bool weights,
+                      std::string *takeRaw) {
   std::unique_ptr<llvm::MemoryBuffer> external;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     external = readExternalData(t, modelDir, message);
@@ -448,6 +452,9 @@ FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
       SmallVector<bool> values(raw.begin(), raw.end());
       return DenseElementsAttr::get(type, ArrayRef<bool>(values));
     }
+    if (weights && bytes >= graph::kWeightBlobBytes)
+      return Attribute(graph::makeWeights(
+          type, takeRaw && !external ? std::move(*takeRaw) : raw.str()));
     return DenseElementsAttr::getFromRawBuffer(
         type, ArrayRef<char>(raw.data(), raw.size()));
   }
@@ -512,6 +519,29 @@ FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
     return DenseElementsAttr::get(type, v);
   }
   }
+}
+
+FailureOr<DenseElementsAttr> tensorProtoToAttr(MLIRContext *ctx,
+                                               const onnx::TensorProto &t,
+                                               std::string &message,
+                                               StringRef modelDir) {
+  auto attr = tensorProtoToElements(ctx, t, message, modelDir,
+                                    /*weights=*/false, nullptr);
+  if (failed(attr))
+    return failure();
+  return cast<DenseElementsAttr>(*attr);
+}
+
+FailureOr<ElementsAttr> initializerToAttr(MLIRContext *ctx,
+                                          onnx::TensorProto &t, bool takeData,
+                                          std::string &message,
+                                          StringRef modelDir) {
+  auto attr = tensorProtoToElements(
+      ctx, t, message, modelDir, /*weights=*/true,
+      takeData && t.has_raw_data() ? t.mutable_raw_data() : nullptr);
+  if (failed(attr))
+    return failure();
+  return cast<ElementsAttr>(*attr);
 }
 
 } // namespace dlc::onnx_frontend

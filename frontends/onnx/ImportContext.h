@@ -184,6 +184,16 @@ mlir::FailureOr<mlir::DenseElementsAttr>
 tensorProtoToAttr(mlir::MLIRContext *context, const onnx::TensorProto &tensor,
                   std::string &message, llvm::StringRef modelDir);
 
+/// tensorProtoToAttr for an initializer (the model's weights): raw or
+/// external data of graph::kWeightBlobBytes or more becomes a weight blob
+/// (dialects/graph/Weights.h) that the compile can release once it has
+/// transformed it. With `takeData` the blob takes the tensor's raw data (left
+/// empty) instead of copying it.
+mlir::FailureOr<mlir::ElementsAttr>
+initializerToAttr(mlir::MLIRContext *context, onnx::TensorProto &tensor,
+                  bool takeData, std::string &message,
+                  llvm::StringRef modelDir);
+
 /// How messages name a node: "node 'conv1' (Conv)", or by its position in
 /// the graph when it has no name: "node #3 (Add)".
 std::string describeNode(const onnx::NodeProto &node, int index);

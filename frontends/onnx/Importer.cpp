@@ -4,17 +4,22 @@
 #include "frontends/onnx/ImportContext.h"
 
 #include "dialects/graph/GraphDialect.h"
+#include "dialects/graph/Weights.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
 
 #include <map>
 #include <set>
@@ -322,45 +327,77 @@ selectTrainedParameters(const onnx::GraphProto &g,
   return success();
 }
 
-/// The bytes of a float32 attribute, splats expanded.
-static std::vector<uint8_t> rawFloat32Data(DenseElementsAttr attr) {
-  std::vector<uint8_t> bytes(attr.getNumElements() * sizeof(float));
-  auto *out = reinterpret_cast<float *>(bytes.data());
-  for (float v : attr.getValues<float>())
-    *out++ = v;
-  return bytes;
+static constexpr const char *kOverTwoGigabytes =
+    "not a valid ONNX model (over 2 GB: a protobuf message cannot be; big "
+    "weights go in external data)";
+static constexpr const char *kTruncatedOrCorrupt =
+    "not a valid ONNX model (truncated or corrupt protobuf)";
+
+/// The bytes of a float32 constant, splats expanded.
+static std::vector<uint8_t> rawFloat32Data(ElementsAttr attr) {
+  std::optional<std::vector<float>> values = graph::float32Values(attr);
+  assert(values && "a trained parameter is a float32 constant");
+  const auto *bytes = reinterpret_cast<const uint8_t *>(values->data());
+  return std::vector<uint8_t>(bytes, bytes + values->size() * sizeof(float));
 }
+
+static OwningOpRef<ModuleOp>
+importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
+            ModelSignature &signature, std::string &errors,
+            const ImportOptions &options);
 
 OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, StringRef path,
                                      ModelSignature &signature,
                                      std::string &errors,
                                      const ImportOptions &options) {
-  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
-  if (!buffer) {
-    errors +=
-        (path + ": cannot read file: " + buffer.getError().message() + "\n")
-            .str();
-    return {};
+  auto fail = [&](const Twine &message) {
+    errors += (path + ": " + message + "\n").str();
+    return OwningOpRef<ModuleOp>();
+  };
+  // Parsed from the file in blocks rather than from a mapping of all of it:
+  // the weights are held once by protobuf while the import copies them, not
+  // also by the file's pages.
+  int fd = -1;
+  if (std::error_code ec = llvm::sys::fs::openFileForRead(path, fd))
+    return fail("cannot read file: " + ec.message());
+  llvm::scope_exit closeFile(
+      [&] { llvm::sys::Process::SafelyCloseFileDescriptor(fd); });
+  llvm::sys::fs::file_status status;
+  if (std::error_code ec = llvm::sys::fs::status(fd, status))
+    return fail("cannot read file: " + ec.message());
+  if (status.type() == llvm::sys::fs::file_type::directory_file)
+    return fail("cannot read file: " +
+                std::make_error_code(std::errc::is_a_directory).message());
+  if (status.getSize() > static_cast<uint64_t>(INT32_MAX))
+    return fail(kOverTwoGigabytes);
+  onnx::ModelProto model;
+  {
+    google::protobuf::io::FileInputStream file(fd);
+    google::protobuf::io::CodedInputStream stream(&file);
+    stream.SetTotalBytesLimit(INT32_MAX);
+    if (!model.ParseFromCodedStream(&stream) ||
+        !stream.ConsumedEntireMessage() || file.GetErrno() != 0)
+      return fail(
+          file.GetErrno() != 0
+              ? "cannot read file: " +
+                    std::error_code(file.GetErrno(), std::generic_category())
+                        .message()
+              : std::string(kTruncatedOrCorrupt));
   }
-  return importOnnxBytes(context, (*buffer)->getBuffer(), path, signature,
-                         errors, options);
+  return importModel(context, model, path, signature, errors, options);
 }
 
 OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, StringRef bytes,
                                       StringRef path, ModelSignature &signature,
                                       std::string &errors,
                                       const ImportOptions &options) {
-  context
-      .loadDialect<graph::GraphDialect, arith::ArithDialect, func::FuncDialect,
-                   scf::SCFDialect, tensor::TensorDialect>();
   auto fail = [&](const Twine &message) {
     errors += message.str() + "\n";
     return OwningOpRef<ModuleOp>();
   };
 
   if (bytes.size() > static_cast<size_t>(INT32_MAX))
-    return fail(path + ": not a valid ONNX model (over 2 GB: a protobuf "
-                       "message cannot be; big weights go in external data)");
+    return fail(path + ": " + kOverTwoGigabytes);
   onnx::ModelProto model;
   {
     google::protobuf::io::CodedInputStream stream(
@@ -369,9 +406,22 @@ OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, StringRef bytes,
     stream.SetTotalBytesLimit(INT32_MAX);
     if (!model.ParseFromCodedStream(&stream) ||
         !stream.ConsumedEntireMessage())
-      return fail(path + ": not a valid ONNX model (truncated or corrupt "
-                         "protobuf)");
+      return fail(path + ": " + kTruncatedOrCorrupt);
   }
+  return importModel(context, model, path, signature, errors, options);
+}
+
+static OwningOpRef<ModuleOp>
+importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
+            ModelSignature &signature, std::string &errors,
+            const ImportOptions &options) {
+  context
+      .loadDialect<graph::GraphDialect, arith::ArithDialect, func::FuncDialect,
+                   scf::SCFDialect, tensor::TensorDialect>();
+  auto fail = [&](const Twine &message) {
+    errors += message.str() + "\n";
+    return OwningOpRef<ModuleOp>();
+  };
   if (!model.has_graph() || model.graph().node_size() == 0 ||
       model.graph().output_size() == 0)
     return fail(path + ": not a valid ONNX model (no graph, nodes or "
@@ -518,28 +568,36 @@ OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, StringRef bytes,
       failed(selectTrainedParameters(g, options.freezePatterns, trained,
                                      ctx.stateBuffers, signature, errors)))
     return {};
-  for (const auto &init : g.initializer()) {
+  for (auto &init : *model.mutable_graph()->mutable_initializer()) {
     std::string message;
-    auto attr = tensorProtoToAttr(&context, init, message, ctx.modelDir());
+    // The attribute holds the weights now: protobuf's copy goes (a weight
+    // blob takes it), so that the import holds them once, not twice. A
+    // training import keeps it for the stripped model below.
+    auto attr = initializerToAttr(&context, init, !options.trainParameters,
+                                  message, ctx.modelDir());
     if (failed(attr))
       return fail(path + ": initializer " + message);
+    if (!options.trainParameters)
+      std::string().swap(*init.mutable_raw_data());
+    auto type = cast<RankedTensorType>(attr->getShapedType());
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
     bool buffer = ctx.stateBuffers.count(init.name());
     if (trained.count(init.name()) || buffer) {
-      BlockArgument arg = body->addArgument(attr->getType(), loc);
-      argTypes.push_back(attr->getType());
+      BlockArgument arg = body->addArgument(type, loc);
+      argTypes.push_back(type);
       (buffer ? bufferArgs : parameterArgs)
           .emplace_back(arg.getArgNumber(), init.name());
       ctx.define(init.name(), arg);
       signature.parameters.push_back(
           {{init.name(), "float32",
-            std::vector<int64_t>(attr->getType().getShape().begin(),
-                                 attr->getType().getShape().end())},
+            std::vector<int64_t>(type.getShape().begin(),
+                                 type.getShape().end())},
            rawFloat32Data(*attr),
            buffer});
       continue;
     }
-    Value value = arith::ConstantOp::create(builder, loc, *attr);
+    Value value =
+        arith::ConstantOp::create(builder, loc, cast<TypedAttr>(*attr));
     ctx.define(init.name(), value);
     if (isUnsignedDType(init.data_type()))
       ctx.unsignedValues.insert(value);

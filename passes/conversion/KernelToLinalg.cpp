@@ -3,6 +3,7 @@
 #include "passes/conversion/Passes.h"
 
 #include "dialects/graph/GraphShapes.h"
+#include "dialects/graph/Weights.h"
 #include "dialects/kernel/ConvAlgorithm.h"
 #include "dialects/kernel/KernelDialect.h"
 #include "passes/conversion/LinalgBuilders.h"
@@ -267,9 +268,12 @@ Value buildParitySplitConv(OpBuilder &b, Location loc, Value input,
                            ArrayRef<int64_t> strides,
                            ArrayRef<int64_t> dilations) {
   auto filterType = cast<RankedTensorType>(filter.getType());
-  DenseElementsAttr dense;
+  Attribute dense;
   if (!filterType.getElementType().isF32() || !filterType.hasStaticShape() ||
       !matchPattern(filter, m_Constant(&dense)))
+    return Value();
+  std::optional<std::vector<float>> values = dlc::graph::float32Values(dense);
+  if (!values)
     return Value();
   int64_t f = filterType.getDimSize(0), c = filterType.getDimSize(1),
           kh = filterType.getDimSize(2), kw = filterType.getDimSize(3);
@@ -277,7 +281,6 @@ Value buildParitySplitConv(OpBuilder &b, Location loc, Value input,
   int64_t n = inType.getDimSize(0), h = inType.getDimSize(2),
           w = inType.getDimSize(3);
   int64_t ow = resultType.getDimSize(3);
-  auto values = dense.getValues<float>();
   MLIRContext *ctx = b.getContext();
   AffineExpr dn, dc, dh, dj;
   bindDims(ctx, dn, dc, dh, dj);
@@ -289,13 +292,11 @@ Value buildParitySplitConv(OpBuilder &b, Location loc, Value input,
     std::vector<float> split(f * c * kh * taps);
     for (int64_t o = 0; o < f * c * kh; ++o)
       for (int64_t j = 0; j < taps; ++j)
-        split[o * taps + j] =
-            dense.isSplat() ? values[0] : values[o * kw + 2 * j + q];
+        split[o * taps + j] = (*values)[o * kw + 2 * j + q];
     Value part = arith::ConstantOp::create(
         b, loc,
-        DenseElementsAttr::get(
-            RankedTensorType::get({f, c, kh, taps}, b.getF32Type()),
-            ArrayRef<float>(split)));
+        cast<TypedAttr>(dlc::graph::makeWeights(
+            RankedTensorType::get({f, c, kh, taps}, b.getF32Type()), split)));
     // The columns the taps read: 2j + q for j < OW + taps - 1, all inside
     // the padded input (the last is (OW - 1) * 2 + q + 2 * (taps - 1) <=
     // (OW - 1) * 2 + KW - 1 < W).
@@ -339,21 +340,22 @@ Value packedMatmul(OpBuilder &b, Location loc, Value lhs, Value packed,
 /// constant f32 filter; null otherwise.
 Value packFilterPanels(OpBuilder &b, Location loc, Value filter, int64_t w) {
   auto type = cast<RankedTensorType>(filter.getType());
-  DenseElementsAttr dense;
+  Attribute dense;
   if (!type.getElementType().isF32() || !type.hasStaticShape() ||
       !matchPattern(filter, m_Constant(&dense)) ||
       type.getDimSize(0) % w != 0)
     return Value();
+  std::optional<std::vector<float>> values = dlc::graph::float32Values(dense);
+  if (!values)
+    return Value();
   int64_t f = type.getDimSize(0), k = type.getNumElements() / f;
-  auto values = dense.getValues<float>();
   std::vector<float> packed(type.getNumElements());
   for (int64_t row = 0; row < f; ++row)
     for (int64_t col = 0; col < k; ++col)
-      packed[((row / w) * k + col) * w + row % w] =
-          dense.isSplat() ? values[0] : values[row * k + col];
+      packed[((row / w) * k + col) * w + row % w] = (*values)[row * k + col];
   auto packedType = RankedTensorType::get({f / w, k, w}, b.getF32Type());
   return arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(packedType, ArrayRef<float>(packed)));
+      b, loc, cast<TypedAttr>(dlc::graph::makeWeights(packedType, packed)));
 }
 
 /// The transposed product of a convolution of one image: col^T [OH*OW,

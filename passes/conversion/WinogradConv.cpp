@@ -11,6 +11,7 @@
 
 #include "passes/conversion/WinogradConv.h"
 
+#include "dialects/graph/Weights.h"
 #include "passes/conversion/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -174,12 +175,9 @@ public:
 };
 
 /// U[i*6 + j, f, c] = (G g[f, c] G^T)[i, j], in double, stored as f32.
-Value transformFilter(OpBuilder &b, Location loc, DenseElementsAttr dense,
+Value transformFilter(OpBuilder &b, Location loc, ArrayRef<float> values,
                       int64_t f, int64_t c) {
-  auto values = dense.getValues<float>();
-  auto at = [&](int64_t index) -> double {
-    return dense.isSplat() ? values[0] : values[index];
-  };
+  auto at = [&](int64_t index) -> double { return values[index]; };
   std::vector<float> u(kIn * kIn * f * c);
   for (int64_t fi = 0; fi < f; ++fi)
     for (int64_t ci = 0; ci < c; ++ci) {
@@ -199,7 +197,7 @@ Value transformFilter(OpBuilder &b, Location loc, DenseElementsAttr dense,
     }
   auto type = RankedTensorType::get({kIn * kIn, f, c}, b.getF32Type());
   return arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(type, ArrayRef<float>(u)));
+      b, loc, cast<TypedAttr>(dlc::graph::makeWeights(type, u)));
 }
 
 /// A loop over [0, n) carrying `init`, its body building the next value.
@@ -228,8 +226,12 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
                         StringRef activation, float alpha, float beta,
                         int64_t lanes) {
   auto filterType = cast<RankedTensorType>(filter.getType());
-  DenseElementsAttr dense;
+  Attribute dense;
   if (!matchPattern(filter, m_Constant(&dense)))
+    return Value();
+  std::optional<std::vector<float>> filterValues =
+      dlc::graph::float32Values(dense);
+  if (!filterValues)
     return Value();
   auto inType = cast<RankedTensorType>(input.getType());
   Type elem = b.getF32Type();
@@ -252,7 +254,7 @@ Value buildWinogradConv(OpBuilder &b, Location loc, Value input, Value filter,
   constexpr int64_t kPoints = kIn * kIn;
   TransformEmitter e(b, loc, lanes);
 
-  Value u = transformFilter(b, loc, dense, f, c);
+  Value u = transformFilter(b, loc, *filterValues, f, c);
 
   // V[i*6 + j, c, n*T + t] = (B^T d B)[i, j], d the tile's 6x6 input. One
   // channel per parallel unit (each writes its own rows of V); the vectors

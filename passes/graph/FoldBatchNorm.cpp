@@ -3,6 +3,7 @@
 #include "passes/graph/Passes.h"
 
 #include "dialects/graph/GraphDialect.h"
+#include "dialects/graph/Weights.h"
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -20,13 +21,16 @@ using namespace dlc::graph;
 
 namespace {
 
-/// The float values of a constant f32 tensor, or failure.
-FailureOr<SmallVector<float>> constantValues(Value value) {
-  DenseFPElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)) ||
-      !attr.getElementType().isF32())
+/// The float values of a constant f32 tensor (dense or a weight blob), or
+/// failure.
+FailureOr<std::vector<float>> constantValues(Value value) {
+  Attribute attr;
+  if (!matchPattern(value, m_Constant(&attr)))
     return failure();
-  return SmallVector<float>(attr.getValues<float>());
+  std::optional<std::vector<float>> values = float32Values(attr);
+  if (!values)
+    return failure();
+  return std::move(*values);
 }
 
 struct FoldBatchNormIntoConv : OpRewritePattern<BatchNormOp> {
@@ -46,7 +50,7 @@ struct FoldBatchNormIntoConv : OpRewritePattern<BatchNormOp> {
         failed(var))
       return rewriter.notifyMatchFailure(bn, "weights are not f32 constants");
     int64_t channels = gamma->size();
-    SmallVector<float> bias(channels, 0.0f);
+    std::vector<float> bias(channels, 0.0f);
     if (conv.getBias()) {
       auto convBias = constantValues(conv.getBias());
       if (failed(convBias))
@@ -58,7 +62,7 @@ struct FoldBatchNormIntoConv : OpRewritePattern<BatchNormOp> {
     // folded weights as close as possible to the unfused result.
     int64_t perChannel = filter->size() / channels;
     float eps = bn.getEpsilon().convertToFloat();
-    SmallVector<float> newFilter(filter->size()), newBias(channels);
+    std::vector<float> newFilter(filter->size()), newBias(channels);
     for (int64_t c = 0; c < channels; ++c) {
       double s = (double)(*gamma)[c] / std::sqrt((double)(*var)[c] + eps);
       for (int64_t i = 0; i < perChannel; ++i)
@@ -70,9 +74,10 @@ struct FoldBatchNormIntoConv : OpRewritePattern<BatchNormOp> {
 
     auto filterType = cast<RankedTensorType>(conv.getFilter().getType());
     auto biasType = RankedTensorType::get({channels}, rewriter.getF32Type());
+    // A weight blob when large: released once packed (Weights.h).
     Value filterConst = arith::ConstantOp::create(
         rewriter, conv.getLoc(),
-        DenseElementsAttr::get(filterType, ArrayRef<float>(newFilter)));
+        cast<TypedAttr>(makeWeights(filterType, newFilter)));
     Value biasConst = arith::ConstantOp::create(
         rewriter, bn.getLoc(),
         DenseElementsAttr::get(biasType, ArrayRef<float>(newBias)));

@@ -109,6 +109,23 @@ def CopyRepeatedResults : Pass<"copy-repeated-results", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
+def ReleaseUnusedWeights : Pass<"release-unused-weights", "mlir::ModuleOp"> {
+  let summary = "Frees the blobs of the weights the module no longer uses";
+  let description = [{
+    Large constants are dense_resource attributes whose blobs hold their
+    bytes (dialects/graph/Weights.h). A transformed constant (a filter with
+    batch norm folded in, packed in panels, Winograd-transformed) replaces
+    the one it was made from, which would otherwise stay in memory until
+    the context goes. Frees the data of every weight blob nothing in the
+    module references; run after the stages that transform constants. The
+    module owns its weights: another module of the same context must not
+    use them afterwards.
+  }];
+  let statistics = [
+    Statistic<"releasedBytes", "released-bytes", "Bytes of weights freed">
+  ];
+}
+
 def ApproximateMath : Pass<"approximate-math", "mlir::func::FuncOp"> {
   let summary = "Replaces tanh, exp, log and erf with polynomial approximations";
   let description = [{
