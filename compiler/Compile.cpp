@@ -341,8 +341,8 @@ LogicalResult compileModule(ModuleOp module,
                                                      weightsDataPath))
       return fail("cannot create a temporary file: " + ec.message());
     removeWeightsData.emplace(weightsDataPath);
-    if (failed(detachWeights(module, weightsDataPath.str().str(), detached,
-                             error)))
+    if (failed(detachWeights(module, weightsDataPath.str().str(),
+                             options.detachWeightsMinBytes, detached, error)))
       return failure();
     // Their bytes are in the file: the module's copy goes before LLVM IR and
     // code generation take their memory.

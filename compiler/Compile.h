@@ -63,6 +63,12 @@ struct CompileOptions {
   /// (weightsPathFor(output)) instead of into it; Emit::So only. The runtime
   /// reads the file when it loads the library.
   bool externalWeights = false;
+  /// An embedded library whose large constants add up to this many bytes
+  /// gets them from a data file at link time rather than through LLVM IR
+  /// (compiler/DetachedWeights.h): a compile then holds its weights once,
+  /// for an extra assembler run (about 0.2 s) that only pays off for big
+  /// weights.
+  uint64_t detachWeightsMinBytes = uint64_t(4) << 20;
   /// Where to nest the stages' timing (dlc --time-passes); may be null.
   mlir::TimingScope *timing = nullptr;
 };

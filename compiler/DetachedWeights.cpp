@@ -20,7 +20,8 @@ using namespace mlir;
 namespace dlc {
 
 LogicalResult detachWeights(ModuleOp module, const std::string &dataPath,
-                            DetachedWeights &detached, std::string &error) {
+                            uint64_t minBytes, DetachedWeights &detached,
+                            std::string &error) {
   detached = {};
   std::vector<std::pair<LLVM::GlobalOp, graph::ConstantBytes>> chosen;
   for (auto global : module.getOps<LLVM::GlobalOp>()) {
@@ -48,8 +49,11 @@ LogicalResult detachWeights(ModuleOp module, const std::string &dataPath,
     detached.arrays.push_back(array);
     chosen.emplace_back(global, *data);
   }
-  if (chosen.empty())
+  if (chosen.empty() ||
+      detached.arrays.back().offset + detached.arrays.back().bytes < minBytes) {
+    detached = {};
     return success();
+  }
 
   std::error_code ec;
   llvm::raw_fd_ostream os(dataPath, ec, llvm::sys::fs::OF_None);

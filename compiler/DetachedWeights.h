@@ -43,9 +43,11 @@ struct DetachedWeights {
 /// lays them out (little-endian hosts and targets only), go to `dataPath`,
 /// and each global becomes an external declaration. Fails (with `error`)
 /// when the file cannot be written; the module is then unchanged.
+/// Detaches nothing (success, `detached` empty) when they add up to fewer
+/// than `minBytes`.
 mlir::LogicalResult detachWeights(mlir::ModuleOp module,
                                   const std::string &dataPath,
-                                  DetachedWeights &detached,
+                                  uint64_t minBytes, DetachedWeights &detached,
                                   std::string &error);
 
 /// After translation to LLVM IR: renames the detached arrays' declarations

@@ -64,6 +64,12 @@ cl::opt<bool> emulateGpu(
              "blocks and threads, for the host CPU instead of PTX (tests the "
              "GPU lowering against references without a GPU)"),
     cl::Hidden, cl::cat(dlcCategory));
+cl::opt<uint64_t> detachWeightsMin(
+    "detach-weights-min-bytes",
+    cl::desc("Embedded weights adding up to this many bytes reach the library "
+             "from a data file at link time, not through LLVM IR (default 4 "
+             "MiB; 0: always)"),
+    cl::init(uint64_t(4) << 20), cl::Hidden, cl::cat(dlcCategory));
 cl::opt<std::string> mtriple("mtriple", cl::desc("Target triple (default: host)"), cl::cat(dlcCategory));
 cl::opt<std::string> mcpu("mcpu", cl::desc("Target CPU (default: host)"), cl::cat(dlcCategory));
 cl::opt<std::string> mattr("mattr", cl::desc("Target features, e.g. +avx2,-avx512f"), cl::cat(dlcCategory));
@@ -407,6 +413,7 @@ int main(int argc, char **argv) {
   options.output = outputPath;
   options.header = headerPath;
   options.externalWeights = weightsPlace == WeightsPlace::External;
+  options.detachWeightsMinBytes = detachWeightsMin;
   options.symbolPrefix = symbolPrefix;
   options.target = {mtriple, mcpu, mattr};
   llvm::StringRef target = targetName;
