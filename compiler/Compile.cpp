@@ -13,6 +13,7 @@
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/SwapByteOrder.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -334,16 +335,21 @@ LogicalResult compileModule(ModuleOp module,
   llvm::SmallString<128> weightsDataPath;
   std::optional<llvm::FileRemover> removeWeightsData;
   DetachedWeights detached;
+  // Beside the library, not in a temporary folder that may be memory
+  // (tmpfs). Where it cannot be written the weights go through LLVM IR.
   if (emit == Emit::So && !options.externalWeights &&
+      tm->getTargetTriple().isOSBinFormatELF() &&
       tm->createDataLayout().isLittleEndian() &&
-      llvm::sys::IsLittleEndianHost) {
-    if (auto ec = llvm::sys::fs::createTemporaryFile("dlc-weights", "bin",
-                                                     weightsDataPath))
-      return fail("cannot create a temporary file: " + ec.message());
+      llvm::sys::IsLittleEndianHost &&
+      !llvm::sys::fs::createUniqueFile(out + ".weights-%%%%%%.tmp",
+                                       weightsDataPath)) {
     removeWeightsData.emplace(weightsDataPath);
+    llvm::sys::RemoveFileOnSignal(weightsDataPath);
+    std::string detachError;
     if (failed(detachWeights(module, weightsDataPath.str().str(),
-                             options.detachWeightsMinBytes, detached, error)))
-      return failure();
+                             options.detachWeightsMinBytes, detached,
+                             detachError)))
+      detached = {};
     // Their bytes are in the file: the module's copy goes before LLVM IR and
     // code generation take their memory.
     graph::releaseUnusedWeights(module);
@@ -405,6 +411,7 @@ LogicalResult compileModule(ModuleOp module,
                                                      weightsAssemblyPath))
       return fail("cannot create a temporary file: " + ec.message());
     removeWeightsAssembly.emplace(weightsAssemblyPath);
+    llvm::sys::RemoveFileOnSignal(weightsAssemblyPath);
     std::string text =
         detachedWeightsAssembly(detached, weightsDataPath.str().str());
     if (failed(writeText(

@@ -6,24 +6,52 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/DataLayout.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
 
 #include <algorithm>
+#include <cstring>
 
 using namespace mlir;
 
 namespace dlc {
+
+namespace {
+
+/// The bytes of `global`'s type when it is an array (nested or not) of
+/// integers or floats of whole bytes, laid out without padding; 0 otherwise.
+uint64_t llvmArrayBytes(LLVM::GlobalOp global) {
+  uint64_t count = 1;
+  Type type = global.getGlobalType();
+  while (auto array = dyn_cast<LLVM::LLVMArrayType>(type)) {
+    count *= array.getNumElements();
+    type = array.getElementType();
+  }
+  if (!type.isIntOrFloat() || type.getIntOrFloatBitWidth() % 8 != 0 ||
+      !llvm::isPowerOf2_32(type.getIntOrFloatBitWidth()))
+    return 0;
+  return count * (type.getIntOrFloatBitWidth() / 8);
+}
+
+} // namespace
 
 LogicalResult detachWeights(ModuleOp module, const std::string &dataPath,
                             uint64_t minBytes, DetachedWeights &detached,
                             std::string &error) {
   detached = {};
   std::vector<std::pair<LLVM::GlobalOp, graph::ConstantBytes>> chosen;
+  // Arrays with the same bytes are stored once: each later one becomes a
+  // use of the first (the dense attributes they were made from would have
+  // been one uniqued constant; weight blobs are not uniqued).
+  std::vector<std::pair<LLVM::GlobalOp, LLVM::GlobalOp>> duplicates;
+  llvm::DenseMap<uint64_t, SmallVector<size_t>> byHash;
   for (auto global : module.getOps<LLVM::GlobalOp>()) {
     if (!global.getConstant() || !global.getInitializerRegion().empty())
       continue;
@@ -32,12 +60,34 @@ LogicalResult detachWeights(ModuleOp module, const std::string &dataPath,
     auto elements = dyn_cast_or_null<ElementsAttr>(global.getValueOrNull());
     std::optional<graph::ConstantBytes> data =
         graph::constantBytes(global.getValueOrNull());
-    if (!elements || !data)
+    // Splats stay in IR: zeros take no room, and LLVM folds their loads.
+    if (!elements || !data || data->splat)
       continue;
     uint64_t bytes = static_cast<uint64_t>(elements.getNumElements()) *
                      (elements.getShapedType().getElementTypeBitWidth() / 8);
-    if (bytes < kMinExternalWeightBytes)
+    if (bytes < kMinExternalWeightBytes || llvmArrayBytes(global) != bytes)
       continue;
+    uint64_t alignment =
+        std::max<uint64_t>(global.getAlignment().value_or(1), 64);
+    uint64_t hash =
+        llvm::xxh3_64bits(llvm::arrayRefFromStringRef(
+            llvm::StringRef(data->data.data(), data->data.size()))) ^
+        bytes ^ (data->splat ? 1 : 0);
+    SmallVector<size_t> &sameHash = byHash[hash];
+    auto same = llvm::find_if(sameHash, [&](size_t j) {
+      const graph::ConstantBytes &other = chosen[j].second;
+      return detached.arrays[j].bytes == bytes && other.splat == data->splat &&
+             other.data.size() == data->data.size() &&
+             std::memcmp(other.data.data(), data->data.data(),
+                         data->data.size()) == 0;
+    });
+    if (same != sameHash.end()) {
+      duplicates.emplace_back(global, chosen[*same].first);
+      detached.arrays[*same].alignment =
+          std::max(detached.arrays[*same].alignment, alignment);
+      continue;
+    }
+    sameHash.push_back(chosen.size());
     DetachedWeights::Array array;
     array.symbol = global.getSymName().str();
     array.offset = detached.arrays.empty() ? 0
@@ -45,7 +95,7 @@ LogicalResult detachWeights(ModuleOp module, const std::string &dataPath,
                                                  detached.arrays.back().bytes;
     array.bytes = bytes;
     // Cache-line aligned at least, as the code generator aligns big arrays.
-    array.alignment = std::max<uint64_t>(global.getAlignment().value_or(1), 64);
+    array.alignment = alignment;
     detached.arrays.push_back(array);
     chosen.emplace_back(global, *data);
   }
@@ -62,20 +112,8 @@ LogicalResult detachWeights(ModuleOp module, const std::string &dataPath,
     detached = {};
     return failure();
   }
-  for (auto [array, chosenGlobal] : llvm::zip(detached.arrays, chosen)) {
-    const graph::ConstantBytes &data = chosenGlobal.second;
-    if (!data.splat) {
-      os.write(data.data.data(), data.data.size());
-      continue;
-    }
-    // A splat holds one element: repeated, a block at a time.
-    std::string block;
-    for (size_t i = 0; i < 4096; ++i)
-      block.append(data.data.data(), data.data.size());
-    for (uint64_t done = 0; done < array.bytes; done += block.size())
-      os.write(block.data(),
-               std::min<uint64_t>(block.size(), array.bytes - done));
-  }
+  for (const auto &entry : chosen)
+    os.write(entry.second.data.data(), entry.second.data.size());
   os.close();
   if (os.has_error()) {
     error = dataPath + ": cannot write the weights: " + os.error().message();
@@ -87,6 +125,15 @@ LogicalResult detachWeights(ModuleOp module, const std::string &dataPath,
     LLVM::GlobalOp global = entry.first;
     global.removeValueAttr();
     global.setLinkage(LLVM::Linkage::External);
+  }
+  for (auto [duplicate, first] : duplicates) {
+    if (failed(SymbolTable::replaceAllSymbolUses(
+            duplicate.getSymNameAttr(), first.getSymNameAttr(), module))) {
+      error = "internal error: cannot replace the uses of '" +
+              duplicate.getSymName().str() + "'";
+      return failure();
+    }
+    duplicate.erase();
   }
   return success();
 }

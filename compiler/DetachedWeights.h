@@ -38,9 +38,10 @@ struct DetachedWeights {
 };
 
 /// Takes the initializers of `module`'s large constant globals (llvm.mlir.
-/// global constants of at least kMinExternalWeightBytes of integers or
-/// floats, splats included) out of the module: their bytes, as the target
-/// lays them out (little-endian hosts and targets only), go to `dataPath`,
+/// global constants of at least kMinExternalWeightBytes: arrays of integers
+/// or floats, not splats) out of the module: their bytes, as the target lays
+/// them out (little-endian hosts and targets only), go to `dataPath` (once
+/// for arrays with the same bytes: the later ones become uses of the first),
 /// and each global becomes an external declaration. Fails (with `error`)
 /// when the file cannot be written; the module is then unchanged.
 /// Detaches nothing (success, `detached` empty) when they add up to fewer

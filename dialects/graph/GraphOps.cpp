@@ -22,6 +22,20 @@ using namespace dlc::graph;
 /// parameters, not weights (materializing big ones costs time and memory).
 static constexpr int64_t kMaxFoldedElements = 1 << 16;
 
+/// `attr` as a dense attribute for a fold whose result is `type`. A weight
+/// blob is copied only when the fold can use it: the folders build at most
+/// kMaxFoldedElements elements from a constant that is not a splat (blobs
+/// never are), and a copy lives as long as the context.
+static DenseElementsAttr foldOperand(Attribute attr, Type type) {
+  if (isa_and_nonnull<DenseResourceElementsAttr>(attr)) {
+    auto shaped = dyn_cast<ShapedType>(type);
+    if (!shaped || !shaped.hasStaticShape() ||
+        shaped.getNumElements() > kMaxFoldedElements)
+      return {};
+  }
+  return denseElements(attr);
+}
+
 namespace {
 
 /// The declared result types may be less static than the inferred ones
@@ -243,7 +257,8 @@ static Attribute foldBinary(Attribute lhs, Attribute rhs, Type resultType,
                             FloatFn floatFn, IntFn intFn) {
   if (!lhs || !rhs)
     return {};
-  DenseElementsAttr l = denseElements(lhs), r = denseElements(rhs);
+  DenseElementsAttr l = foldOperand(lhs, resultType),
+                    r = foldOperand(rhs, resultType);
   auto type = dyn_cast<RankedTensorType>(resultType);
   if (!l || !r || !type || !type.hasStaticShape() ||
       l.getElementType() != r.getElementType())
@@ -265,8 +280,8 @@ static Attribute foldFloatBinary(Attribute lhs, Attribute rhs, Type resultType,
                                  Fn fn) {
   if (!lhs || !rhs)
     return {};
-  auto l = dyn_cast_or_null<DenseFPElementsAttr>(denseElements(lhs));
-  auto r = dyn_cast_or_null<DenseFPElementsAttr>(denseElements(rhs));
+  auto l = dyn_cast_or_null<DenseFPElementsAttr>(foldOperand(lhs, resultType));
+  auto r = dyn_cast_or_null<DenseFPElementsAttr>(foldOperand(rhs, resultType));
   auto type = dyn_cast<RankedTensorType>(resultType);
   if (!l || !r || !type || !type.hasStaticShape())
     return {};
@@ -993,9 +1008,9 @@ LogicalResult CheckIndicesOp::verify() {
 OpFoldResult GatherOp::fold(FoldAdaptor a) {
   if (!a.getData() || !a.getIndices())
     return {};
-  DenseElementsAttr data = denseElements(a.getData());
-  auto indices =
-      dyn_cast_or_null<DenseIntElementsAttr>(denseElements(a.getIndices()));
+  DenseElementsAttr data = foldOperand(a.getData(), getType());
+  auto indices = dyn_cast_or_null<DenseIntElementsAttr>(
+      foldOperand(a.getIndices(), getType()));
   auto type = getType();
   if (!data || !indices || !type.hasStaticShape())
     return {};
@@ -1185,7 +1200,7 @@ OpFoldResult SliceOp::fold(FoldAdaptor a) {
       llvm::all_of(getStarts(), [](int64_t s) { return s == 0; }) &&
       llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
     return getInput();
-  DenseElementsAttr data = denseElements(a.getInput());
+  DenseElementsAttr data = foldOperand(a.getInput(), getType());
   if (!data || !inType.hasStaticShape())
     return {};
   SmallVector<int64_t> inStrides = stridesOf(inType.getShape());
@@ -1301,7 +1316,7 @@ OpFoldResult ExpandOp::fold(FoldAdaptor a) {
   auto inType = getInput().getType();
   if (!a.getInput() || !getType().hasStaticShape())
     return {};
-  DenseElementsAttr data = denseElements(a.getInput());
+  DenseElementsAttr data = foldOperand(a.getInput(), getType());
   if (!data)
     return {};
   SmallVector<int64_t> inStrides = stridesOf(inType.getShape());

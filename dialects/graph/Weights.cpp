@@ -28,7 +28,7 @@ uint64_t elementBytes(ShapedType type) {
 } // namespace
 
 std::optional<ConstantBytes> constantBytes(Attribute attr) {
-  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(attr)) {
+  if (auto dense = dyn_cast_or_null<DenseIntOrFPElementsAttr>(attr)) {
     if (!elementBytes(dense.getType()))
       return std::nullopt;
     return ConstantBytes{dense.getRawData(), dense.isSplat()};
@@ -100,8 +100,12 @@ ElementsAttr makeWeights(RankedTensorType type, ArrayRef<float> values) {
 }
 
 uint64_t releaseUnusedWeights(ModuleOp module) {
+  // The blobs are the context's: what an enclosing module uses counts too.
+  Operation *top = module;
+  while (Operation *parent = top->getParentOp())
+    top = parent;
   llvm::StringSet<> used;
-  module->walk([&](Operation *op) {
+  top->walk([&](Operation *op) {
     op->getAttrDictionary().walk([&](DenseResourceElementsAttr attr) {
       used.insert(attr.getRawHandle().getKey());
     });

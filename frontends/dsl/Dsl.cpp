@@ -13,6 +13,7 @@
 #include "compiler/Registration.h"
 #include "compiler/Version.h"
 #include "dialects/graph/GraphDialect.h"
+#include "dialects/graph/Weights.h"
 #include "frontends/onnx/ImportContext.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -1388,6 +1389,10 @@ void Model::compile(const CompileOptions &options) const {
   std::string error;
   if (failed(compileModule(*copy, signature, s.name, compile, error)))
     throw Error(error + (diagnostics.empty() ? "" : "\n" + diagnostics));
+  // The weights the compile made (folded, packed) are the copy's: they go
+  // now rather than with the model's context.
+  copy = nullptr;
+  graph::releaseUnusedWeights(*s.module);
 }
 
 } // namespace dlc::dsl

@@ -577,7 +577,7 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
                                   message, ctx.modelDir());
     if (failed(attr))
       return fail(path + ": initializer " + message);
-    if (!options.trainParameters)
+    if (!options.trainParameters && init.has_raw_data())
       std::string().swap(*init.mutable_raw_data());
     auto type = cast<RankedTensorType>(attr->getShapedType());
     Location loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
