@@ -57,29 +57,23 @@ LogicalResult detachWeights(ModuleOp module, const std::string &dataPath,
       continue;
     // Dense constants and weight blobs of whole-byte numbers (i1 is
     // bit-packed in a dense attribute and a byte each in LLVM: left in IR).
-    auto elements = dyn_cast_or_null<ElementsAttr>(global.getValueOrNull());
+    // Splats stay in IR: zeros take no room, and LLVM folds their loads.
     std::optional<graph::ConstantBytes> data =
         graph::constantBytes(global.getValueOrNull());
-    // Splats stay in IR: zeros take no room, and LLVM folds their loads.
-    if (!elements || !data || data->splat)
+    if (!data || data->splat)
       continue;
-    uint64_t bytes = static_cast<uint64_t>(elements.getNumElements()) *
-                     (elements.getShapedType().getElementTypeBitWidth() / 8);
+    uint64_t bytes = data->data.size();
     if (bytes < kMinExternalWeightBytes || llvmArrayBytes(global) != bytes)
       continue;
     uint64_t alignment =
         std::max<uint64_t>(global.getAlignment().value_or(1), 64);
-    uint64_t hash =
-        llvm::xxh3_64bits(llvm::arrayRefFromStringRef(
-            llvm::StringRef(data->data.data(), data->data.size()))) ^
-        bytes ^ (data->splat ? 1 : 0);
-    SmallVector<size_t> &sameHash = byHash[hash];
+    SmallVector<size_t> &sameHash =
+        byHash[llvm::xxh3_64bits(llvm::arrayRefFromStringRef(
+            llvm::StringRef(data->data.data(), bytes)))];
     auto same = llvm::find_if(sameHash, [&](size_t j) {
-      const graph::ConstantBytes &other = chosen[j].second;
-      return detached.arrays[j].bytes == bytes && other.splat == data->splat &&
-             other.data.size() == data->data.size() &&
-             std::memcmp(other.data.data(), data->data.data(),
-                         data->data.size()) == 0;
+      ArrayRef<char> other = chosen[j].second.data;
+      return other.size() == bytes &&
+             std::memcmp(other.data(), data->data.data(), bytes) == 0;
     });
     if (same != sameHash.end()) {
       duplicates.emplace_back(global, chosen[*same].first);
