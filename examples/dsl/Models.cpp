@@ -91,4 +91,53 @@ nn::Tensor resnet18(nn::Model &m, int64_t batch) {
   return m.linear("fc", 512, 1000)(x);
 }
 
+nn::Tensor autoencoder(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 1, 28, 28}));
+  auto down = nn::Conv2dOptions().stride(2).padding(1);
+  x = nn::relu(m.conv2d("enc.0", 1, 16, 3, down)(x));
+  x = nn::flatten(nn::relu(m.conv2d("enc.2", 16, 32, 3, down)(x)));
+  nn::Tensor code = m.linear("fc_e", 32 * 7 * 7, 32)(x);
+  x = nn::relu(m.linear("fc_d", 32, 32 * 7 * 7)(code));
+  x = nn::reshape(x, {-1, 32, 7, 7});
+  auto up = nn::ConvTranspose2dOptions().stride(2).padding(1).output_padding(1);
+  x = nn::relu(m.conv_transpose2d("dec.0", 32, 16, 3, up)(x));
+  return nn::sigmoid(m.conv_transpose2d("dec.2", 16, 1, 3, up)(x));
+}
+
+nn::Tensor dcganGenerator(nn::Model &m, int64_t batch) {
+  nn::Tensor z = m.input("z", nn::f32({batch, 100}));
+  nn::Tensor x = nn::reshape(z, {batch, 100, 1, 1});
+  const int64_t widths[] = {100, 128, 64, 32};
+  for (int i = 0; i < 3; ++i) {
+    auto options = nn::ConvTranspose2dOptions().bias(false);
+    if (i > 0)
+      options.stride(2).padding(1);
+    std::string conv = "net." + std::to_string(3 * i),
+                norm = "net." + std::to_string(3 * i + 1);
+    x = m.conv_transpose2d(conv, widths[i], widths[i + 1], 4, options)(x);
+    x = nn::relu(m.batch_norm2d(norm, widths[i + 1])(x));
+  }
+  auto last = nn::ConvTranspose2dOptions().stride(2).padding(1).bias(false);
+  return nn::tanh(m.conv_transpose2d("net.9", 32, 1, 4, last)(x));
+}
+
+nn::RecurrentOutput lstm(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({32, batch, 64}));
+  return m.lstm("rnn", 64, 128)(x);
+}
+
+nn::RecurrentOutput bigru(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({32, batch, 64}));
+  return m.gru("rnn", 64, 128, /*bidirectional=*/true)(x);
+}
+
+nn::Tensor transformerEncoderLayer(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({64, batch, 128}));
+  x = m.layer_norm("layer.norm1", 128)(
+      x + m.multihead_attention("layer.self_attn", 128, 4)(x));
+  nn::Tensor h = nn::relu(m.linear("layer.linear1", 128, 512)(x));
+  return m.layer_norm("layer.norm2",
+                      128)(x + m.linear("layer.linear2", 512, 128)(h));
+}
+
 } // namespace examples

@@ -41,6 +41,29 @@ nn::Tensor vgg16(nn::Model &m, int64_t batch);
 /// classifier; 11,689,512 parameters (plus 9,600 BatchNorm statistics).
 nn::Tensor resnet18(nn::Model &m, int64_t batch);
 
+/// The convolutional autoencoder of the corpus (a course's MNIST
+/// autoencoder): two stride-2 3x3 convolutions (16, 32 channels) down to a
+/// 32-d code and back up through two stride-2 transposed convolutions to a
+/// sigmoid image [batch, 1, 28, 28].
+nn::Tensor autoencoder(nn::Model &m, int64_t batch);
+
+/// The DCGAN generator (Radford et al. 2015) for 32x32 images: noise
+/// [batch, 100] through four 4x4 transposed convolutions (128, 64, 32, 1
+/// channels; batch norm and ReLU between them) to tanh [batch, 1, 32, 32].
+nn::Tensor dcganGenerator(nn::Model &m, int64_t batch);
+
+/// One LSTM layer (64 -> 128) over x [32, batch, 64], sequence first: its
+/// outputs y, h_n and c_n.
+nn::RecurrentOutput lstm(nn::Model &m, int64_t batch);
+
+/// One bidirectional GRU layer (64 -> 2 x 128) over x [32, batch, 64]: its
+/// outputs y and h_n.
+nn::RecurrentOutput bigru(nn::Model &m, int64_t batch);
+
+/// torch.nn.TransformerEncoderLayer(128, 4 heads, 512, dropout 0): post-norm
+/// self-attention and a ReLU MLP over x [64, batch, 128], sequence first.
+nn::Tensor transformerEncoderLayer(nn::Model &m, int64_t batch);
+
 } // namespace examples
 
 #endif // DLC_EXAMPLES_DSL_MODELS_H

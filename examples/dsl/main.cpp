@@ -5,11 +5,12 @@
 //                    [--save-onnx FILE.onnx] [-o OUT.so]
 //
 // Builds one network of Models.h (mlp, lenet5, mnist-convnet, vgg16,
-// resnet18), prints its summary, loads its parameters from an ONNX model's
-// initializers by name (each parameter from initializer P + its name), and
-// compiles it to a shared library: for inference, or a training step with
-// LOSS (model, mse, cross-entropy) and the optimizer given; or writes it as
-// an ONNX model.
+// resnet18, autoencoder, dcgan-generator, lstm, bigru,
+// transformer-encoder-layer), prints its summary, loads its parameters from an
+// ONNX model's initializers by name (each parameter from initializer P + its
+// name), and compiles it to a shared library: for inference, or a training step
+// with LOSS (model, mse, cross-entropy) and the optimizer given; or writes it
+// as an ONNX model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,20 +27,43 @@
 namespace nn = dlc::dsl;
 
 int main(int argc, char **argv) {
-  static const std::map<std::string,
-                        std::function<nn::Tensor(nn::Model &, int64_t)>>
-      models = {{"mlp", examples::mlp},
-                {"lenet5", examples::lenet5},
-                {"mnist-convnet", examples::mnistConvnet},
-                {"vgg16", examples::vgg16},
-                {"resnet18", examples::resnet18}};
+  using Build = std::function<void(nn::Model &, int64_t)>;
+  // Each network with its outputs named.
+  auto single = [](nn::Tensor (*build)(nn::Model &, int64_t)) -> Build {
+    return [build](nn::Model &m, int64_t batch) {
+      m.output("y", build(m, batch));
+    };
+  };
+  auto recurrent =
+      [](nn::RecurrentOutput (*build)(nn::Model &, int64_t)) -> Build {
+    return [build](nn::Model &m, int64_t batch) {
+      nn::RecurrentOutput out = build(m, batch);
+      m.output("y", out.y);
+      m.output("h_n", out.h);
+      if (out.c.defined())
+        m.output("c_n", out.c);
+    };
+  };
+  const std::map<std::string, Build> models = {
+      {"mlp", single(examples::mlp)},
+      {"lenet5", single(examples::lenet5)},
+      {"mnist-convnet", single(examples::mnistConvnet)},
+      {"vgg16", single(examples::vgg16)},
+      {"resnet18", single(examples::resnet18)},
+      {"autoencoder", single(examples::autoencoder)},
+      {"dcgan-generator", single(examples::dcganGenerator)},
+      {"lstm", recurrent(examples::lstm)},
+      {"bigru", recurrent(examples::bigru)},
+      {"transformer-encoder-layer", single(examples::transformerEncoderLayer)}};
   auto usage = [] {
     std::fprintf(stderr,
                  "usage: dlc-dsl-examples MODEL [--batch N] [--summary] "
                  "[--load FILE.onnx [--load-prefix P]]\n"
                  "         [--train LOSS (--sgd LR | --adam LR)] "
                  "[--save-onnx FILE.onnx] [-o OUT.so]\n"
-                 "MODEL: mlp, lenet5, mnist-convnet, vgg16, resnet18\n");
+                 "MODEL: mlp, lenet5, mnist-convnet, vgg16, resnet18, "
+                 "autoencoder,\n       dcgan-generator, lstm, bigru, "
+                 "transformer-encoder-layer\n");
     return 2;
   };
   if (argc < 2 || !models.count(argv[1]))
@@ -73,7 +97,7 @@ int main(int argc, char **argv) {
   }
   try {
     nn::Model m(name);
-    m.output("y", models.at(name)(m, batch));
+    models.at(name)(m, batch);
     if (summary)
       m.summary(std::cout);
     if (!load.empty()) {

@@ -231,6 +231,49 @@ struct Model::Impl {
   std::vector<onnx::TensorProto> onnxConstants;
 
   const std::string &nameOf(Tensor t);
+
+  /// Builds ONNX node `node` through the ONNX importer, as a model file's
+  /// node is built (the same checks, the same graph ops), and records it for
+  /// save_onnx. `inputs` are the values of node.input(), in order. Returns
+  /// the values of its outputs; an import error is thrown naming `layer`
+  /// and `kind`, with nothing of the node left behind.
+  std::vector<Value> importNode(const onnx::NodeProto &node,
+                                ArrayRef<Value> inputs,
+                                const std::string &layer,
+                                const std::string &kind);
+  /// Records int64 initializer `name` of `dims` for save_onnx.
+  onnx::TensorProto &onnxIntConstant(const std::string &name,
+                                     const std::vector<int64_t> &values,
+                                     const std::vector<int64_t> &dims) {
+    onnx::TensorProto &t = onnxConstants.emplace_back();
+    t.set_name(name);
+    t.set_data_type(onnx::TensorProto::INT64);
+    for (int64_t d : dims)
+      t.add_dims(d);
+    for (int64_t v : values)
+      t.add_int64_data(v);
+    return t;
+  }
+  /// An int64 constant of `dims`, and the initializer save_onnx writes.
+  Value intConstant(const std::string &name, const std::vector<int64_t> &values,
+                    const std::vector<int64_t> &dims) {
+    onnxIntConstant(name, values, dims);
+    auto type = RankedTensorType::get(dims, builder.getI64Type());
+    return arith::ConstantOp::create(
+        builder, locOf(name),
+        DenseElementsAttr::get(type, ArrayRef<int64_t>(values)));
+  }
+  /// A float32 scalar constant, and the initializer save_onnx writes.
+  Value floatScalar(const std::string &name, double value) {
+    onnx::TensorProto &t = onnxConstants.emplace_back();
+    t.set_name(name);
+    t.set_data_type(onnx::TensorProto::FLOAT);
+    t.add_float_data(static_cast<float>(value));
+    auto type = RankedTensorType::get({}, builder.getF32Type());
+    return arith::ConstantOp::create(
+        builder, locOf(name),
+        DenseElementsAttr::get(type, static_cast<float>(value)));
+  }
   /// Records op `name` as ONNX node `opType` of the named inputs; its output
   /// carries the op's name.
   onnx::NodeProto &onnxNode(const std::string &opType, const std::string &name,
@@ -245,7 +288,59 @@ struct Model::Impl {
   }
 };
 
+std::vector<Value> Model::Impl::importNode(const onnx::NodeProto &node,
+                                           ArrayRef<Value> inputs,
+                                           const std::string &layer,
+                                           const std::string &kind) {
+  onnx_frontend::ImportContext ctx(builder, "", /*opset=*/17);
+  ctx.foldConstants = false;
+  for (auto [name, value] : llvm::zip(node.input(), inputs))
+    ctx.define(name, value);
+  Block *body = builder.getInsertionBlock();
+  Operation *last = body->empty() ? nullptr : &body->back();
+  int index = static_cast<int>(onnxNodes.size());
+  if (failed(onnx_frontend::importNode(ctx, node, index))) {
+    while (!body->empty() && &body->back() != last)
+      body->back().erase();
+    // The importer's messages start with the (empty) file and the node.
+    std::string prefix = ": " + onnx_frontend::describeNode(node, index) + ": ";
+    std::string message;
+    for (const std::string &e : ctx.errors)
+      message +=
+          (message.empty() ? "" : "; ") +
+          (llvm::StringRef(e).starts_with(prefix) ? e.substr(prefix.size())
+                                                  : e);
+    throw Error(layer + " (" + kind + "): " + message);
+  }
+  onnxNodes.push_back(node);
+  std::vector<Value> results;
+  for (const std::string &out : node.output())
+    results.push_back(ctx.lookup(out));
+  return results;
+}
+
 namespace {
+
+/// An ONNX node of `opType` named `name`.
+onnx::NodeProto makeNode(const std::string &opType, const std::string &name,
+                         const std::vector<std::string> &inputs,
+                         const std::vector<std::string> &outputs) {
+  onnx::NodeProto n;
+  n.set_op_type(opType);
+  n.set_name(name);
+  for (const std::string &in : inputs)
+    n.add_input(in);
+  for (const std::string &out : outputs)
+    n.add_output(out);
+  return n;
+}
+
+void setStringAttr(onnx::NodeProto &n, const char *name, const std::string &v) {
+  onnx::AttributeProto *a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
 
 void setAttr(onnx::NodeProto &n, const char *name, int64_t v) {
   onnx::AttributeProto *a = n.add_attribute();
@@ -526,13 +621,9 @@ Tensor reshape(Tensor x, std::vector<int64_t> shape) {
     shape[unknown] = total / known;
   Value v = s.build<graph::ReshapeOp>(name, "Reshape", TensorAccess::value(x),
                                       s.builder.getDenseI64ArrayAttr(shape));
-  onnx::TensorProto &target = s.onnxConstants.emplace_back();
-  target.set_name(name + ".shape");
-  target.set_data_type(onnx::TensorProto::INT64);
-  target.add_dims(static_cast<int64_t>(shape.size()));
-  for (int64_t d : shape)
-    target.add_int64_data(d);
-  s.onnxNode("Reshape", name, {s.nameOf(x), target.name()});
+  s.onnxIntConstant(name + ".shape", shape,
+                    {static_cast<int64_t>(shape.size())});
+  s.onnxNode("Reshape", name, {s.nameOf(x), name + ".shape"});
   return result(x, v, name, "Reshape");
 }
 
@@ -571,6 +662,81 @@ Tensor concat(const std::vector<Tensor> &xs, int64_t axis) {
   return result(xs.front(), v, name, "Concat");
 }
 
+std::vector<Tensor> split(Tensor x, const std::vector<int64_t> &sizes,
+                          int64_t axis) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("split");
+  int64_t rank = static_cast<int64_t>(x.shape().size());
+  if (axis < -rank || axis >= rank)
+    throw Error(name + " (Split): axis " + std::to_string(axis) +
+                " is outside a tensor of rank " + std::to_string(rank));
+  int64_t dim = x.shape()[axis < 0 ? axis + rank : axis], total = 0;
+  for (int64_t size : sizes)
+    total = size < 1 ? -1 : total + size;
+  if (sizes.empty() || total != dim)
+    throw Error(name + " (Split): sizes " + shapeText(sizes) +
+                " are not positive or do not add up to " + std::to_string(dim));
+  std::vector<std::string> outputs;
+  for (size_t i = 0; i < sizes.size(); ++i)
+    outputs.push_back(name + ":" + std::to_string(i));
+  onnx::NodeProto node =
+      makeNode("Split", name, {s.nameOf(x), name + ".split"}, outputs);
+  setAttr(node, "axis", axis);
+  Value counts = s.intConstant(name + ".split", sizes,
+                               {static_cast<int64_t>(sizes.size())});
+  std::vector<Value> pieces =
+      s.importNode(node, {TensorAccess::value(x), counts}, name, "Split");
+  std::vector<Tensor> results;
+  for (size_t i = 0; i < pieces.size(); ++i)
+    results.push_back(result(x, pieces[i], outputs[i], "Split"));
+  return results;
+}
+
+namespace {
+
+/// Elementwise `Op` of a tensor and a float32 scalar (`scalarFirst`: the
+/// scalar is the left operand).
+template <typename Op>
+Tensor scalarOp(Tensor x, double scalar, bool scalarFirst, const char *prefix,
+                const char *kind) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName(prefix);
+  std::string constantName = name + ".scalar";
+  Value c = s.floatScalar(constantName, scalar);
+  Value v = TensorAccess::value(x);
+  v = scalarFirst ? s.build<Op>(name, kind, c, v, s.builder.getBoolAttr(false))
+                  : s.build<Op>(name, kind, v, c, s.builder.getBoolAttr(false));
+  if (scalarFirst)
+    s.onnxNode(kind, name, {constantName, s.nameOf(x)});
+  else
+    s.onnxNode(kind, name, {s.nameOf(x), constantName});
+  return result(x, v, name, kind);
+}
+
+} // namespace
+
+Tensor operator+(Tensor a, double b) {
+  return scalarOp<graph::AddOp>(a, b, false, "add", "Add");
+}
+Tensor operator-(Tensor a, double b) {
+  return scalarOp<graph::SubOp>(a, b, false, "sub", "Sub");
+}
+Tensor operator*(Tensor a, double b) {
+  return scalarOp<graph::MulOp>(a, b, false, "mul", "Mul");
+}
+Tensor operator/(Tensor a, double b) {
+  return scalarOp<graph::DivOp>(a, b, false, "div", "Div");
+}
+Tensor operator+(double a, Tensor b) {
+  return scalarOp<graph::AddOp>(b, a, true, "add", "Add");
+}
+Tensor operator-(double a, Tensor b) {
+  return scalarOp<graph::SubOp>(b, a, true, "sub", "Sub");
+}
+Tensor operator*(double a, Tensor b) {
+  return scalarOp<graph::MulOp>(b, a, true, "mul", "Mul");
+}
+
 //===----------------------------------------------------------------------===//
 // Layers
 //===----------------------------------------------------------------------===//
@@ -591,6 +757,20 @@ void Layer::checkInput(Tensor x, const char *kind, size_t rank,
 
 Tensor Linear::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
+  const std::vector<int64_t> &shape = x.shape();
+  if (shape.size() > 2 && &x.model() == owner) {
+    // [..., in]: the leading dims flattened into the batch and back.
+    if (shape.back() != inFeatures)
+      throw Error(layerName + " (Linear): input has " +
+                  std::to_string(shape.back()) +
+                  " features, the layer expects " + std::to_string(inFeatures));
+    int64_t rows = 1;
+    for (size_t d = 0; d + 1 < shape.size(); ++d)
+      rows *= shape[d];
+    std::vector<int64_t> outShape = shape;
+    outShape.back() = outFeatures;
+    return reshape((*this)(reshape(x, {rows, inFeatures})), outShape);
+  }
   checkInput(x, "Linear", 2, "[batch, features]", inFeatures, "features");
   auto &b = s.builder;
   Value weight = s.parameterValue(layerName + ".weight");
@@ -635,6 +815,187 @@ Tensor Conv2d::operator()(Tensor x) const {
   setAttr(n, "dilations", {d, d});
   setAttr(n, "group", options.groupsValue);
   return result(x, y, layerName, "Conv2d", params);
+}
+
+Tensor ConvTranspose2d::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  checkInput(x, "ConvTranspose2d", 4, "NCHW", inChannels, "channels");
+  const ConvTranspose2dOptions &o = options;
+  int64_t p = o.paddingValue;
+  std::vector<std::string> inputs = {s.nameOf(x), layerName + ".weight"};
+  std::vector<Value> values = {TensorAccess::value(x),
+                               s.parameterValue(layerName + ".weight")};
+  if (o.biasValue) {
+    inputs.push_back(layerName + ".bias");
+    values.push_back(s.parameterValue(layerName + ".bias"));
+  }
+  onnx::NodeProto node =
+      makeNode("ConvTranspose", layerName, inputs, {layerName});
+  setAttr(node, "kernel_shape", {kernel, kernel});
+  setAttr(node, "strides", {o.strideValue, o.strideValue});
+  setAttr(node, "pads", {p, p, p, p});
+  setAttr(node, "dilations", {o.dilationValue, o.dilationValue});
+  setAttr(node, "output_padding", {o.outputPaddingValue, o.outputPaddingValue});
+  setAttr(node, "group", o.groupsValue);
+  Value y = s.importNode(node, values, layerName, "ConvTranspose2d")[0];
+  int64_t params =
+      inChannels * (outChannels / o.groupsValue) * kernel * kernel +
+      (o.biasValue ? outChannels : 0);
+  return result(x, y, layerName, "ConvTranspose2d", params);
+}
+
+RecurrentOutput Recurrent::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string kind = isLSTM ? "LSTM" : "GRU";
+  std::string who = layerName + " (" + kind + "): ";
+  if (&x.model() != owner)
+    throw Error(who + "the input belongs to another model");
+  const std::vector<int64_t> &shape = x.shape();
+  if (shape.size() != 3)
+    throw Error(who + "input " + shapeText(shape) +
+                " is not [sequence, batch, features]");
+  if (shape[2] != inputSize)
+    throw Error(who + "input has " + std::to_string(shape[2]) +
+                " features, the layer expects " + std::to_string(inputSize));
+  int64_t gates = isLSTM ? 4 : 3, h = hiddenSize, dirs = bidirectional ? 2 : 1;
+  // PyTorch's gate blocks in ONNX's order: LSTM i, o, f, c from i, f, g, o;
+  // GRU z, r, h from r, z, n.
+  std::vector<int64_t> blocks =
+      isLSTM ? std::vector<int64_t>{0, 3, 1, 2} : std::vector<int64_t>{1, 0, 2};
+  std::vector<int64_t> rows;
+  for (int64_t block : blocks)
+    for (int64_t i = 0; i < h; ++i)
+      rows.push_back(block * h + i);
+  std::string order = layerName + "/gate_order", front = layerName + "/axes";
+  Value orderValue = s.intConstant(order, rows, {gates * h});
+  Value frontValue = s.intConstant(front, {0}, {1});
+  // One ONNX node whose output is named as the node.
+  auto node = [&](const std::string &opType, const std::string &name,
+                  const std::vector<std::string> &inputs,
+                  const std::vector<Value> &values) {
+    onnx::NodeProto n = makeNode(opType, name, inputs, {name});
+    if (opType == "Gather" || opType == "Concat")
+      setAttr(n, "axis", int64_t(0));
+    if (opType == "Transpose") // Y [T, D, N, H] -> [T, N, D, H]
+      setAttr(n, "perm", std::vector<int64_t>{0, 2, 1, 3});
+    return s.importNode(n, values, layerName, kind)[0];
+  };
+  // Per direction: W [1, G*H, in], R [1, G*H, H], B [1, 2*G*H] in ONNX's
+  // gate order; then the directions stacked.
+  std::vector<std::string> names[3];
+  std::vector<Value> values[3];
+  for (int64_t d = 0; d < dirs; ++d) {
+    std::string suffix = d ? "_l0_reverse" : "_l0";
+    for (int k = 0; k < 2; ++k) {
+      std::string param =
+          layerName + (k ? ".weight_hh" : ".weight_ih") + suffix;
+      std::string gathered = layerName + "/" + (k ? "R" : "W") + suffix;
+      Value g = node("Gather", gathered + "_gates", {param, order},
+                     {s.parameterValue(param), orderValue});
+      names[k].push_back(gathered);
+      values[k].push_back(node("Unsqueeze", gathered,
+                               {gathered + "_gates", front}, {g, frontValue}));
+    }
+    std::string ih = layerName + ".bias_ih" + suffix,
+                hh = layerName + ".bias_hh" + suffix,
+                b = layerName + "/B" + suffix;
+    Value gi = node("Gather", ih + "/gates", {ih, order},
+                    {s.parameterValue(ih), orderValue});
+    Value gh = node("Gather", hh + "/gates", {hh, order},
+                    {s.parameterValue(hh), orderValue});
+    Value both =
+        node("Concat", b + "_both", {ih + "/gates", hh + "/gates"}, {gi, gh});
+    names[2].push_back(b);
+    values[2].push_back(
+        node("Unsqueeze", b, {b + "_both", front}, {both, frontValue}));
+  }
+  std::vector<std::string> inputs = {s.nameOf(x)};
+  std::vector<Value> operands = {TensorAccess::value(x)};
+  for (int k = 0; k < 3; ++k) {
+    if (dirs == 1) {
+      inputs.push_back(names[k][0]);
+      operands.push_back(values[k][0]);
+      continue;
+    }
+    std::string both = layerName + "/" + "WRB"[k];
+    inputs.push_back(both);
+    operands.push_back(node("Concat", both, names[k], values[k]));
+  }
+  std::vector<std::string> outputs = {layerName + ":Y", layerName + ":h_n"};
+  if (isLSTM)
+    outputs.push_back(layerName + ":c_n");
+  onnx::NodeProto rnn = makeNode(kind, layerName, inputs, outputs);
+  setAttr(rnn, "hidden_size", h);
+  setStringAttr(rnn, "direction", bidirectional ? "bidirectional" : "forward");
+  if (!isLSTM)
+    setAttr(rnn, "linear_before_reset", int64_t(1));
+  std::vector<Value> results = s.importNode(rnn, operands, layerName, kind);
+  // Y [T, D, N, H] -> [T, N, D * H], as PyTorch returns it.
+  std::string transposed = layerName + "/y", target = layerName + "/y_shape";
+  Value t = node("Transpose", transposed, {outputs[0]}, {results[0]});
+  Value targetValue =
+      s.intConstant(target, {shape[0], shape[1], dirs * h}, {3});
+  Value y = s.importNode(makeNode("Reshape", layerName + "/y_reshape",
+                                  {transposed, target}, {layerName}),
+                         {t, targetValue}, layerName, kind)[0];
+  RecurrentOutput out;
+  int64_t params = dirs * (gates * h * (inputSize + h) + 2 * gates * h);
+  out.y = result(x, y, layerName, kind, params);
+  out.h = result(x, results[1], outputs[1], kind);
+  if (isLSTM)
+    out.c = result(x, results[2], outputs[2], kind);
+  return out;
+}
+
+Tensor MultiheadAttention::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string who = layerName + " (MultiheadAttention): ";
+  if (&x.model() != owner)
+    throw Error(who + "the input belongs to another model");
+  const std::vector<int64_t> &shape = x.shape();
+  if (shape.size() != 3)
+    throw Error(who + "input " + shapeText(shape) +
+                " is not [sequence, batch, embed]");
+  if (shape[2] != embedDim)
+    throw Error(who + "input has " + std::to_string(shape[2]) +
+                " features, the layer expects " + std::to_string(embedDim));
+  int64_t l = shape[0], n = shape[1], e = embedDim, heads = numHeads,
+          d = e / heads;
+  size_t first = s.rows.size();
+  // The projections of every position at once: [L*N, 3E], PyTorch's math.
+  Tensor flat = reshape(x, {l * n, e});
+  Value qkv = s.build<graph::MatmulOp>(
+      layerName, "MultiheadAttention", TensorAccess::value(flat),
+      s.parameterValue(layerName + ".in_proj_weight"),
+      s.builder.getBoolAttr(false), s.builder.getBoolAttr(true));
+  qkv = s.build<graph::AddOp>(layerName, "MultiheadAttention", qkv,
+                              s.parameterValue(layerName + ".in_proj_bias"),
+                              s.builder.getBoolAttr(false));
+  std::string projected = layerName + "/in_proj";
+  setAttr(s.onnxNode("Gemm", projected,
+                     {s.nameOf(flat), layerName + ".in_proj_weight",
+                      layerName + ".in_proj_bias"}),
+          "transB", int64_t(1));
+  std::vector<Tensor> parts =
+      split(result(x, qkv, projected, "MultiheadAttention"), {e, e, e}, 1);
+  // Heads: [L, N*heads, d] with the batch and head dims together, as
+  // PyTorch views them, then each head's scaled dot products.
+  auto heads3 = [&](Tensor t, std::vector<int64_t> perm) {
+    return transpose(reshape(t, {l, n * heads, d}), std::move(perm));
+  };
+  Tensor q = heads3(parts[0] / std::sqrt(static_cast<double>(d)), {1, 0, 2});
+  Tensor k = heads3(parts[1], {1, 2, 0});
+  Tensor v = heads3(parts[2], {1, 0, 2});
+  Tensor o = matmul(softmax(matmul(q, k), -1), v); // [N*heads, L, d]
+  o = reshape(transpose(o, {1, 0, 2}), {l * n, e});
+  Tensor y = reshape((*outProj)(o), {l, n, e});
+  // One summary row for the layer: the ops above are its inside.
+  for (size_t i = first; i + 1 < s.rows.size(); ++i)
+    s.rows[i].name.clear();
+  s.rows.back().name = layerName;
+  s.rows.back().kind = "MultiheadAttention";
+  s.rows.back().params = 4 * e * e + 4 * e;
+  return y;
 }
 
 Tensor BatchNorm2d::operator()(Tensor x) const {
@@ -788,6 +1149,86 @@ Conv2d &Model::conv2d(const std::string &name, int64_t in, int64_t out,
   if (options.biasValue)
     s.addParameter(name, "bias", {out}, bound);
   return keep(new Conv2d(*this, name, in, out, kernel, options));
+}
+
+ConvTranspose2d &Model::conv_transpose2d(const std::string &name, int64_t in,
+                                         int64_t out, int64_t kernel,
+                                         ConvTranspose2dOptions options) {
+  Impl &s = *state;
+  claimName(s, name, "ConvTranspose2d");
+  const ConvTranspose2dOptions &o = options;
+  if (in < 1 || out < 1 || kernel < 1 || o.groupsValue < 1 ||
+      in % o.groupsValue || out % o.groupsValue || o.strideValue < 1 ||
+      o.dilationValue < 1 || o.paddingValue < 0 || o.outputPaddingValue < 0 ||
+      (o.outputPaddingValue >= o.strideValue &&
+       o.outputPaddingValue >= o.dilationValue))
+    throw Error(name + " (ConvTranspose2d): " + std::to_string(in) + " -> " +
+                std::to_string(out) + " channels, kernel " +
+                std::to_string(kernel) + ", groups " +
+                std::to_string(o.groupsValue) +
+                " (which must divide both), stride, dilation >= 1, padding "
+                ">= 0 and an output padding below the stride or the dilation "
+                "are required");
+  // PyTorch's fan-in of a [in, out / groups, k, k] weight is its dim 1.
+  double bound =
+      1.0 /
+      std::sqrt(static_cast<double>(out / o.groupsValue * kernel * kernel));
+  s.addParameter(name, "weight", {in, out / o.groupsValue, kernel, kernel},
+                 bound);
+  if (o.biasValue)
+    s.addParameter(name, "bias", {out}, bound);
+  return keep(new ConvTranspose2d(*this, name, in, out, kernel, options));
+}
+
+Recurrent &Model::recurrent(const std::string &name, bool isLSTM, int64_t input,
+                            int64_t hidden, bool bidirectional) {
+  Impl &s = *state;
+  const char *kind = isLSTM ? "LSTM" : "GRU";
+  claimName(s, name, kind);
+  if (input < 1 || hidden < 1)
+    throw Error(name + " (" + kind + "): input and hidden sizes must be >= 1");
+  int64_t gates = isLSTM ? 4 : 3;
+  double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
+  for (const char *suffix : {"_l0", "_l0_reverse"}) {
+    if (!bidirectional && std::string(suffix) != "_l0")
+      break;
+    s.addParameter(name, std::string("weight_ih") + suffix,
+                   {gates * hidden, input}, bound);
+    s.addParameter(name, std::string("weight_hh") + suffix,
+                   {gates * hidden, hidden}, bound);
+    s.addParameter(name, std::string("bias_ih") + suffix, {gates * hidden},
+                   bound);
+    s.addParameter(name, std::string("bias_hh") + suffix, {gates * hidden},
+                   bound);
+  }
+  return keep(new Recurrent(*this, name, isLSTM, input, hidden, bidirectional));
+}
+
+Recurrent &Model::lstm(const std::string &name, int64_t input, int64_t hidden,
+                       bool bidirectional) {
+  return recurrent(name, /*isLSTM=*/true, input, hidden, bidirectional);
+}
+
+Recurrent &Model::gru(const std::string &name, int64_t input, int64_t hidden,
+                      bool bidirectional) {
+  return recurrent(name, /*isLSTM=*/false, input, hidden, bidirectional);
+}
+
+MultiheadAttention &Model::multihead_attention(const std::string &name,
+                                               int64_t embed, int64_t heads) {
+  Impl &s = *state;
+  claimName(s, name, "MultiheadAttention");
+  if (embed < 1 || heads < 1 || embed % heads)
+    throw Error(name + " (MultiheadAttention): embed " + std::to_string(embed) +
+                " must be a positive multiple of the " + std::to_string(heads) +
+                " heads");
+  // Glorot uniform over [3E, E] (fan in E, fan out 3E); zero biases.
+  s.addParameter(name, "in_proj_weight", {3 * embed, embed},
+                 std::sqrt(6.0 / static_cast<double>(4 * embed)));
+  s.addParameter(name, "in_proj_bias", {3 * embed}, 0, 0.0f);
+  Linear &out = linear(name + ".out_proj", embed, embed);
+  set_parameter(name + ".out_proj.bias", std::vector<float>(embed, 0.0f));
+  return keep(new MultiheadAttention(*this, name, embed, heads, out));
 }
 
 BatchNorm2d &Model::batch_norm2d(const std::string &name, int64_t channels,

@@ -100,8 +100,12 @@ public:
                          std::forward<Args>(args)...);
     if (mlir::failed(inferResultTypes(op)))
       return {};
-    return foldIfConstant(op);
+    return foldConstants ? foldIfConstant(op) : op->getResult(0);
   }
+  /// Whether build() folds ops of constants at once. The C++ DSL turns it
+  /// off: its parameters are constants that it replaces later (loaded
+  /// values, training arguments), so nothing may be computed from them yet.
+  bool foldConstants = true;
   /// An op whose operands are constants becomes a constant (PyTorch's shape
   /// arithmetic on static shapes disappears here); otherwise the op's result.
   mlir::Value foldIfConstant(mlir::Operation *op);
@@ -214,6 +218,13 @@ std::string dtypeName(int32_t onnxDType);
 /// the integer and quantized convolutions.
 mlir::Value buildConv(ImportContext &ctx, mlir::Value x, mlir::Value w,
                       mlir::Value bias);
+
+/// Imports one node (at position `index` of its graph, for messages) with
+/// the importer of its op type, at the builder's insertion point: its inputs
+/// must be defined in `ctx`; its outputs are defined afterwards. Failure (an
+/// op dlc has no importer of included) leaves its reasons in ctx.errors.
+mlir::LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
+                               int index);
 
 /// Imports the nodes of `graph` in order at the builder's insertion point,
 /// reading and defining tensor names in `ctx`: the main graph, or a subgraph

@@ -181,30 +181,33 @@ resolveInputShapes(const onnx::GraphProto &g,
 
 } // namespace
 
+LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
+                         int index) {
+  ctx.node = &node;
+  ctx.nodeIndex = index;
+  const OpImporter *imp = findImporter(node.op_type(), node.domain());
+  if (!imp)
+    return ctx.error("dlc has no importer of this op");
+  if (failed(imp->import(ctx))) {
+    if (ctx.errors.empty())
+      (void)ctx.error("import failed");
+    return failure();
+  }
+  for (const auto &out : node.output())
+    if (!out.empty() && !ctx.lookup(out))
+      return ctx.error("output '" + out +
+                       "' is not produced by dlc's importer of this op");
+  return success(ctx.errors.empty());
+}
+
 LogicalResult importGraphNodes(ImportContext &ctx,
                                const onnx::GraphProto &graph) {
   // Nodes are counted: a RepeatedPtrField's elements are not contiguous, so
   // pointer differences do not give positions.
   int position = 0;
-  for (const auto &node : graph.node()) {
-    ctx.node = &node;
-    ctx.nodeIndex = position++;
-    const OpImporter *imp = findImporter(node.op_type(), node.domain());
-    if (failed(imp->import(ctx))) {
-      if (ctx.errors.empty())
-        (void)ctx.error("import failed");
+  for (const auto &node : graph.node())
+    if (failed(importNode(ctx, node, position++)))
       return failure();
-    }
-    for (const auto &out : node.output())
-      if (!out.empty() && !ctx.lookup(out)) {
-        (void)ctx.error("output '" + out +
-                        "' is not produced by dlc's "
-                        "importer of this op");
-        return failure();
-      }
-    if (!ctx.errors.empty())
-      return failure();
-  }
   return success();
 }
 

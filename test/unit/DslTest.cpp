@@ -338,6 +338,47 @@ template <typename F> std::string errorOf(F f) {
   return "";
 }
 
+TEST(DslTest, TransposedConvSplitAndScalarsMatchLoops) {
+  nn::Model m("deconv", /*seed=*/5);
+  nn::Tensor x = m.input("x", nn::f32({1, 2, 3, 3}));
+  auto options =
+      nn::ConvTranspose2dOptions().stride(2).padding(1).output_padding(1);
+  nn::Tensor up = m.conv_transpose2d("up", 2, 3, 3, options)(x);
+  EXPECT_EQ(up.shape(), (std::vector<int64_t>{1, 3, 6, 6}));
+  std::vector<nn::Tensor> parts = nn::split(up, {1, 2}, 1);
+  ASSERT_EQ(parts.size(), 2u);
+  EXPECT_EQ(parts[1].shape(), (std::vector<int64_t>{1, 2, 6, 6}));
+  // 2 * a - 1 on the first channel, b / 4 + 0.5 on the others.
+  m.output("y", nn::concat({2.0 * parts[0] - 1.0, parts[1] / 4.0 + 0.5}, 1));
+  std::vector<float> input(18);
+  for (int i = 0; i < 18; ++i)
+    input[i] = std::cos(0.9 * i);
+
+  // y[f, oy, ox] = b[f] + sum over c, iy, ix, ky, kx with
+  // oy = 2 iy - 1 + ky, ox = 2 ix - 1 + kx of x[c, iy, ix] w[c, f, ky, kx].
+  auto w = m.parameter("up.weight"), b = m.parameter("up.bias");
+  std::vector<double> want(3 * 36);
+  for (int f = 0; f < 3; ++f)
+    for (int i = 0; i < 36; ++i)
+      want[f * 36 + i] = b[f];
+  for (int c = 0; c < 2; ++c)
+    for (int f = 0; f < 3; ++f)
+      for (int iy = 0; iy < 3; ++iy)
+        for (int ix = 0; ix < 3; ++ix)
+          for (int ky = 0; ky < 3; ++ky)
+            for (int kx = 0; kx < 3; ++kx) {
+              int oy = 2 * iy - 1 + ky, ox = 2 * ix - 1 + kx;
+              if (oy >= 0 && oy < 6 && ox >= 0 && ox < 6)
+                want[f * 36 + oy * 6 + ox] +=
+                    input[c * 9 + iy * 3 + ix] *
+                    w[((c * 3 + f) * 3 + ky) * 3 + kx];
+            }
+  for (int i = 0; i < 3 * 36; ++i)
+    want[i] = i < 36 ? 2 * want[i] - 1 : want[i] / 4 + 0.5;
+  expectNear(compileAndRun(m, input, {1, 2, 3, 3}, {1, 3, 6, 6}), want);
+  expectNear(exportCompileAndRun(m, input, {1, 2, 3, 3}, {1, 3, 6, 6}), want);
+}
+
 TEST(DslTest, MistakesNameTheLayer) {
   nn::Model m("bad");
   nn::Tensor x = m.input("x", nn::f32({8, 64}));
@@ -362,6 +403,37 @@ TEST(DslTest, MistakesNameTheLayer) {
   nn::Model n("elsewhere");
   EXPECT_EQ(errorOf([&] { n.output("y", x); }),
             "output 'y': the tensor belongs to another model");
+
+  nn::Tensor seq = m.input("seq", nn::f32({5, 2, 16}));
+  nn::Recurrent &rnn = m.lstm("rnn", 8, 4);
+  EXPECT_EQ(errorOf([&] { rnn(seq); }),
+            "rnn (LSTM): input has 16 features, the layer expects 8");
+  EXPECT_EQ(errorOf([&] { m.gru("gru", 16, 4)(x); }),
+            "gru (GRU): input [8, 64] is not [sequence, batch, features]");
+  EXPECT_EQ(errorOf([&] { m.multihead_attention("attn", 16, 3); }),
+            "attn (MultiheadAttention): embed 16 must be a positive multiple "
+            "of the 3 heads");
+  EXPECT_EQ(errorOf([&] {
+              nn::split(seq, {8, 4}, -1);
+            }),
+            "split_1 (Split): sizes [8, 4] are not positive or do not add up "
+            "to 16");
+  EXPECT_EQ(errorOf([&] {
+              m.conv_transpose2d(
+                  "up", 4, 4, 2,
+                  nn::ConvTranspose2dOptions().output_padding(1));
+            }).substr(0, 46),
+            "up (ConvTranspose2d): 4 -> 4 channels, kernel ");
+  // What the ONNX importer refuses comes back as the layer's error, and
+  // the model is left as it was: it still compiles.
+  nn::Tensor tiny = m.input("tiny", nn::f32({1, 2, 2, 2}));
+  nn::ConvTranspose2d &crop = m.conv_transpose2d(
+      "crop", 2, 2, 3, nn::ConvTranspose2dOptions().padding(3));
+  EXPECT_EQ(errorOf([&] { crop(tiny); }),
+            "crop (ConvTranspose2d): the output would be empty");
+  m.output("y", nn::relu(tiny));
+  EXPECT_EQ(errorOf([&] { m.compile(::testing::TempDir() + "dsl_bad.so"); }),
+            "");
 }
 
 TEST(DslTest, SeededParametersAndSummary) {

@@ -67,6 +67,8 @@ public:
   /// The static shape, as inferred when the op was added.
   const std::vector<int64_t> &shape() const;
   Model &model() const;
+  /// Whether it is a value of a model (a default-constructed Tensor is not).
+  bool defined() const { return owner != nullptr; }
 
 private:
   friend struct TensorAccess;
@@ -116,6 +118,18 @@ Tensor reshape(Tensor x, std::vector<int64_t> shape);
 Tensor transpose(Tensor x, std::vector<int64_t> perm);
 /// Joined along `axis`; the other dims must agree.
 Tensor concat(const std::vector<Tensor> &xs, int64_t axis);
+/// Cut along `axis` into consecutive pieces of `sizes` (which add up to
+/// that dim), as torch.split with a list of sizes.
+std::vector<Tensor> split(Tensor x, const std::vector<int64_t> &sizes,
+                          int64_t axis);
+/// Elementwise with a float32 scalar: x * 0.125, 1 - x, ...
+Tensor operator+(Tensor a, double b);
+Tensor operator-(Tensor a, double b);
+Tensor operator*(Tensor a, double b);
+Tensor operator/(Tensor a, double b);
+Tensor operator+(double a, Tensor b);
+Tensor operator-(double a, Tensor b);
+Tensor operator*(double a, Tensor b);
 
 /// A layer that owns named parameters ("<layer>.weight", "<layer>.bias").
 class Layer {
@@ -134,8 +148,9 @@ protected:
   std::string layerName;
 };
 
-/// y = x W^T + b for x [N, in]: W is [out, in] and b [out], PyTorch's
-/// layout, initialized as PyTorch does: uniform in +-1/sqrt(in).
+/// y = x W^T + b for x [N, in] (or [..., in], as torch.nn.Linear: the
+/// leading dims are kept): W is [out, in] and b [out], PyTorch's layout,
+/// initialized as PyTorch does: uniform in +-1/sqrt(in).
 class Linear : public Layer {
 public:
   Tensor operator()(Tensor x) const;
@@ -174,6 +189,97 @@ private:
          int64_t kernel, Conv2dOptions options)
       : Layer(model, std::move(name)), inChannels(in), outChannels(out),
         kernel(kernel), options(options) {}
+};
+
+struct ConvTranspose2dOptions {
+  int64_t strideValue = 1, paddingValue = 0, outputPaddingValue = 0,
+          dilationValue = 1, groupsValue = 1;
+  bool biasValue = true;
+  ConvTranspose2dOptions &stride(int64_t v) { return strideValue = v, *this; }
+  ConvTranspose2dOptions &padding(int64_t v) { return paddingValue = v, *this; }
+  ConvTranspose2dOptions &output_padding(int64_t v) {
+    return outputPaddingValue = v, *this;
+  }
+  ConvTranspose2dOptions &dilation(int64_t v) {
+    return dilationValue = v, *this;
+  }
+  ConvTranspose2dOptions &groups(int64_t v) { return groupsValue = v, *this; }
+  ConvTranspose2dOptions &bias(bool v) { return biasValue = v, *this; }
+};
+
+/// The transpose (gradient) of a 2-D convolution, as
+/// torch.nn.ConvTranspose2d: NCHW input [N, in, H, W] -> [N, out,
+/// (H - 1) * stride - 2 * padding + dilation * (kernel - 1) +
+/// output_padding + 1, ...], weight [in, out / groups, k, k] and bias
+/// [out], initialized as PyTorch does: uniform in
+/// +-1/sqrt(out / groups * k * k). output_padding must be below the stride
+/// or the dilation.
+class ConvTranspose2d : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t inChannels, outChannels, kernel;
+  ConvTranspose2dOptions options;
+
+private:
+  friend class Model;
+  ConvTranspose2d(Model &model, std::string name, int64_t in, int64_t out,
+                  int64_t kernel, ConvTranspose2dOptions options)
+      : Layer(model, std::move(name)), inChannels(in), outChannels(out),
+        kernel(kernel), options(options) {}
+};
+
+/// What a recurrent layer returns, as PyTorch's: the output of every step
+/// y [T, N, D * hidden] (both directions' concatenated when D = 2), the
+/// last hidden state h [D, N, hidden] and, for an LSTM, the last cell state
+/// c [D, N, hidden] (an empty Tensor for a GRU).
+struct RecurrentOutput {
+  Tensor y, h, c;
+};
+
+/// One layer of torch.nn.LSTM or torch.nn.GRU over a sequence-first input
+/// x [T, N, input] (PyTorch's default, batch_first=False), starting from
+/// zero states; forward only or bidirectional. Parameters in PyTorch's
+/// names and layout: "<layer>.weight_ih_l0" [G * hidden, input],
+/// ".weight_hh_l0" [G * hidden, hidden], ".bias_ih_l0" and ".bias_hh_l0"
+/// [G * hidden], and the same with the suffix "_reverse" for the reverse
+/// direction; the gates in PyTorch's order (LSTM, G = 4: i, f, g, o; GRU,
+/// G = 3: r, z, n with the reset gate applied after the hidden product);
+/// initialized as PyTorch does: uniform in +-1/sqrt(hidden). It runs as the
+/// ONNX LSTM and GRU operators (the gates reordered into theirs).
+class Recurrent : public Layer {
+public:
+  RecurrentOutput operator()(Tensor x) const;
+  bool isLSTM;
+  int64_t inputSize, hiddenSize;
+  bool bidirectional;
+
+private:
+  friend class Model;
+  Recurrent(Model &model, std::string name, bool isLSTM, int64_t input,
+            int64_t hidden, bool bidirectional)
+      : Layer(model, std::move(name)), isLSTM(isLSTM), inputSize(input),
+        hiddenSize(hidden), bidirectional(bidirectional) {}
+};
+
+/// Self-attention as torch.nn.MultiheadAttention(embed, heads) computes it
+/// with query = key = value = x, sequence first: x [L, N, embed] -> [L, N,
+/// embed], no mask, no dropout. Parameters in PyTorch's names and layout:
+/// "<layer>.in_proj_weight" [3 * embed, embed] (the query, key and value
+/// projections stacked; Glorot uniform), ".in_proj_bias" [3 * embed]
+/// (zeros), and the Linear "<layer>.out_proj" (embed -> embed, bias
+/// zeros). The heads split embed into `heads` slices of embed / heads.
+class MultiheadAttention : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t embedDim, numHeads;
+
+private:
+  friend class Model;
+  MultiheadAttention(Model &model, std::string name, int64_t embed,
+                     int64_t heads, Linear &outProj)
+      : Layer(model, std::move(name)), embedDim(embed), numHeads(heads),
+        outProj(&outProj) {}
+  Linear *outProj;
 };
 
 /// Inference batch normalization of NCHW input over its channels:
@@ -382,6 +488,17 @@ public:
                  bool bias = true);
   Conv2d &conv2d(const std::string &name, int64_t in, int64_t out,
                  int64_t kernel, Conv2dOptions options = {});
+  ConvTranspose2d &conv_transpose2d(const std::string &name, int64_t in,
+                                    int64_t out, int64_t kernel,
+                                    ConvTranspose2dOptions options = {});
+  /// torch.nn.LSTM(input, hidden) and torch.nn.GRU(input, hidden), one
+  /// layer, with `bidirectional`.
+  Recurrent &lstm(const std::string &name, int64_t input, int64_t hidden,
+                  bool bidirectional = false);
+  Recurrent &gru(const std::string &name, int64_t input, int64_t hidden,
+                 bool bidirectional = false);
+  MultiheadAttention &multihead_attention(const std::string &name,
+                                          int64_t embed, int64_t heads);
   BatchNorm2d &batch_norm2d(const std::string &name, int64_t channels,
                             double eps = 1e-5);
   LayerNorm &layer_norm(const std::string &name, int64_t features,
@@ -451,6 +568,8 @@ private:
     layers.emplace_back(layer);
     return *layer;
   }
+  Recurrent &recurrent(const std::string &name, bool isLSTM, int64_t input,
+                       int64_t hidden, bool bidirectional);
   std::unique_ptr<Impl> state;
   std::vector<std::unique_ptr<Layer>> layers;
 };
