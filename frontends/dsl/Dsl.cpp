@@ -35,6 +35,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -263,16 +264,24 @@ struct Model::Impl {
         builder, locOf(name),
         DenseElementsAttr::get(type, ArrayRef<int64_t>(values)));
   }
-  /// A float32 scalar constant, and the initializer save_onnx writes.
-  Value floatScalar(const std::string &name, double value) {
+  /// A float32 constant of `shape`, and the initializer save_onnx writes.
+  Value floatConstant(const std::string &name,
+                      const std::vector<int64_t> &shape,
+                      const std::vector<float> &values) {
     onnx::TensorProto &t = onnxConstants.emplace_back();
     t.set_name(name);
     t.set_data_type(onnx::TensorProto::FLOAT);
-    t.add_float_data(static_cast<float>(value));
-    auto type = RankedTensorType::get({}, builder.getF32Type());
+    for (int64_t d : shape)
+      t.add_dims(d);
+    for (float v : values)
+      t.add_float_data(v);
+    auto type = RankedTensorType::get(shape, builder.getF32Type());
     return arith::ConstantOp::create(
         builder, locOf(name),
-        DenseElementsAttr::get(type, static_cast<float>(value)));
+        DenseElementsAttr::get(type, ArrayRef<float>(values)));
+  }
+  Value floatScalar(const std::string &name, double value) {
+    return floatConstant(name, {}, {static_cast<float>(value)});
   }
   /// Records op `name` as ONNX node `opType` of the named inputs; its output
   /// carries the op's name.
@@ -295,7 +304,8 @@ std::vector<Value> Model::Impl::importNode(const onnx::NodeProto &node,
   onnx_frontend::ImportContext ctx(builder, "", /*opset=*/17);
   ctx.foldConstants = false;
   for (auto [name, value] : llvm::zip(node.input(), inputs))
-    ctx.define(name, value);
+    if (!name.empty()) // an absent optional input
+      ctx.define(name, value);
   Block *body = builder.getInsertionBlock();
   Operation *last = body->empty() ? nullptr : &body->back();
   int index = static_cast<int>(onnxNodes.size());
@@ -472,6 +482,230 @@ Tensor leaky_relu(Tensor x, double slope) {
 Tensor exp(Tensor x) { return namedFunction(x, "exp", "Exp"); }
 Tensor log(Tensor x) { return namedFunction(x, "log", "Log"); }
 Tensor sqrt(Tensor x) { return namedFunction(x, "sqrt", "Sqrt"); }
+
+namespace {
+
+/// ONNX node `opType` of `x`, named `prefix`_<n>, built through the ONNX
+/// importer; `extend` adds its attributes and constant inputs.
+using NodeExtension =
+    std::function<void(Model::Impl &, const std::string &, onnx::NodeProto &,
+                       std::vector<Value> &)>;
+Tensor viaOnnx(Tensor x, const char *prefix, const char *kind,
+               const char *opType, const NodeExtension &extend = {}) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName(prefix);
+  onnx::NodeProto node = makeNode(opType, name, {s.nameOf(x)}, {name});
+  std::vector<Value> values = {TensorAccess::value(x)};
+  if (extend)
+    extend(s, name, node, values);
+  Value v = s.importNode(node, values, name, kind)[0];
+  return result(x, v, name, kind);
+}
+
+/// Adds int64 constant input `name`.`what` ([values.size()]) to `node`.
+void addIntInput(Model::Impl &s, const std::string &name, const char *what,
+                 const std::vector<int64_t> &values, onnx::NodeProto &node,
+                 std::vector<Value> &operands) {
+  std::string input = name + "." + what;
+  node.add_input(input);
+  operands.push_back(
+      s.intConstant(input, values, {static_cast<int64_t>(values.size())}));
+}
+
+/// Adds float32 scalar constant input `name`.`what` to `node`.
+void addFloatInput(Model::Impl &s, const std::string &name, const char *what,
+                   double value, onnx::NodeProto &node,
+                   std::vector<Value> &operands) {
+  std::string input = name + "." + what;
+  node.add_input(input);
+  operands.push_back(s.floatScalar(input, value));
+}
+
+/// An activation without parameters of its own, with attributes `attrs`.
+Tensor activation(Tensor x, const char *prefix, const char *kind,
+                  std::vector<std::pair<const char *, float>> attrs = {}) {
+  return viaOnnx(x, prefix, kind, kind,
+                 [&](Model::Impl &, const std::string &, onnx::NodeProto &n,
+                     std::vector<Value> &) {
+                   for (auto [attr, value] : attrs)
+                     setAttr(n, attr, value);
+                 });
+}
+
+/// Shows the ops of `s` made since row `first` as one summary row, `y`'s,
+/// named `prefix`_<n> and of `kind`: a function written with other ops.
+Tensor asOneRow(Model::Impl &s, size_t first, Tensor y, const char *prefix,
+                const char *kind) {
+  for (size_t i = first; i + 1 < s.rows.size(); ++i)
+    s.rows[i].name.clear();
+  s.rows.back().name = s.autoName(prefix);
+  s.rows.back().kind = kind;
+  return y;
+}
+
+} // namespace
+
+Tensor elu(Tensor x, double alpha) {
+  return activation(x, "elu", "Elu", {{"alpha", static_cast<float>(alpha)}});
+}
+Tensor selu(Tensor x) { return activation(x, "selu", "Selu"); }
+Tensor celu(Tensor x, double alpha) {
+  return activation(x, "celu", "Celu", {{"alpha", static_cast<float>(alpha)}});
+}
+Tensor softplus(Tensor x) { return activation(x, "softplus", "Softplus"); }
+Tensor softsign(Tensor x) { return activation(x, "softsign", "Softsign"); }
+Tensor hardsigmoid(Tensor x) {
+  return activation(x, "hardsigmoid", "HardSigmoid",
+                    {{"alpha", 1.0f / 6}, {"beta", 0.5f}});
+}
+Tensor hardswish(Tensor x) { return activation(x, "hardswish", "HardSwish"); }
+Tensor abs(Tensor x) { return activation(x, "abs", "Abs"); }
+Tensor neg(Tensor x) { return activation(x, "neg", "Neg"); }
+Tensor erf(Tensor x) { return activation(x, "erf", "Erf"); }
+
+Tensor clamp(Tensor x, double lo, double hi) {
+  if (!(lo <= hi))
+    throw Error("clamp: the bounds " + std::to_string(lo) + " and " +
+                std::to_string(hi) + " are not in order");
+  return viaOnnx(x, "clamp", "Clip", "Clip",
+                 [&](Model::Impl &s, const std::string &name,
+                     onnx::NodeProto &n, std::vector<Value> &operands) {
+                   addFloatInput(s, name, "min", lo, n, operands);
+                   addFloatInput(s, name, "max", hi, n, operands);
+                 });
+}
+Tensor hardtanh(Tensor x) { return clamp(x, -1, 1); }
+Tensor relu6(Tensor x) { return clamp(x, 0, 6); }
+
+// Functions opset 17 has no operator for, written with others (as
+// PyTorch's exporter writes them).
+Tensor gelu(Tensor x) {
+  Model::Impl &s = TensorAccess::impl(x);
+  size_t first = s.rows.size();
+  Tensor y = x * (0.5 * (1.0 + erf(x / std::sqrt(2.0))));
+  return asOneRow(s, first, y, "gelu", "Gelu");
+}
+Tensor silu(Tensor x) {
+  Model::Impl &s = TensorAccess::impl(x);
+  size_t first = s.rows.size();
+  return asOneRow(s, first, x * sigmoid(x), "silu", "Silu");
+}
+Tensor mish(Tensor x) {
+  Model::Impl &s = TensorAccess::impl(x);
+  size_t first = s.rows.size();
+  return asOneRow(s, first, x * tanh(softplus(x)), "mish", "Mish");
+}
+
+namespace {
+
+/// ONNX reduction `opType` over `axes` (opset 17: ReduceSum takes them as
+/// an input, the others as an attribute).
+Tensor reduce(Tensor x, std::vector<int64_t> axes, bool keepdim,
+              const char *prefix, const char *opType) {
+  return viaOnnx(x, prefix, opType, opType,
+                 [&](Model::Impl &s, const std::string &name,
+                     onnx::NodeProto &n, std::vector<Value> &operands) {
+                   setAttr(n, "keepdims", int64_t(keepdim));
+                   if (axes.empty())
+                     return;
+                   if (std::string(opType) == "ReduceSum")
+                     addIntInput(s, name, "axes", axes, n, operands);
+                   else
+                     setAttr(n, "axes", axes);
+                 });
+}
+
+} // namespace
+
+Tensor mean(Tensor x, std::vector<int64_t> axes, bool keepdim) {
+  return reduce(x, std::move(axes), keepdim, "mean", "ReduceMean");
+}
+Tensor sum(Tensor x, std::vector<int64_t> axes, bool keepdim) {
+  return reduce(x, std::move(axes), keepdim, "sum", "ReduceSum");
+}
+Tensor amax(Tensor x, std::vector<int64_t> axes, bool keepdim) {
+  return reduce(x, std::move(axes), keepdim, "amax", "ReduceMax");
+}
+Tensor amin(Tensor x, std::vector<int64_t> axes, bool keepdim) {
+  return reduce(x, std::move(axes), keepdim, "amin", "ReduceMin");
+}
+
+Tensor slice(Tensor x, int64_t axis, int64_t start, int64_t end, int64_t step) {
+  if (step < 1)
+    throw Error("slice: step " + std::to_string(step) + " is not >= 1");
+  return viaOnnx(x, "slice", "Slice", "Slice",
+                 [&](Model::Impl &s, const std::string &name,
+                     onnx::NodeProto &n, std::vector<Value> &operands) {
+                   addIntInput(s, name, "starts", {start}, n, operands);
+                   addIntInput(s, name, "ends", {end}, n, operands);
+                   addIntInput(s, name, "axes", {axis}, n, operands);
+                   addIntInput(s, name, "steps", {step}, n, operands);
+                 });
+}
+
+Tensor index_select(Tensor x, int64_t axis, Tensor indices) {
+  Model::Impl &s = TensorAccess::impl(x);
+  if (&TensorAccess::impl(indices) != &s)
+    throw Error("index_select: the tensors belong to different models");
+  return viaOnnx(x, "index_select", "Gather", "Gather",
+                 [&](Model::Impl &, const std::string &, onnx::NodeProto &n,
+                     std::vector<Value> &operands) {
+                   n.add_input(s.nameOf(indices));
+                   operands.push_back(TensorAccess::value(indices));
+                   setAttr(n, "axis", axis);
+                 });
+}
+
+Tensor pad(Tensor x, const std::vector<int64_t> &pads, PadMode mode,
+           double value) {
+  int64_t rank = static_cast<int64_t>(x.shape().size());
+  if (pads.size() % 2 || static_cast<int64_t>(pads.size()) > 2 * rank)
+    throw Error("pad: " + std::to_string(pads.size()) +
+                " pads are not (before, after) pairs of at most " +
+                std::to_string(rank) + " dims");
+  // PyTorch's pairs run from the last dim back; ONNX's are all befores,
+  // then all afters, from the first dim.
+  std::vector<int64_t> onnxPads(2 * rank, 0);
+  for (size_t i = 0; i < pads.size() / 2; ++i) {
+    onnxPads[rank - 1 - i] = pads[2 * i];
+    onnxPads[2 * rank - 1 - i] = pads[2 * i + 1];
+  }
+  const char *modes[] = {"constant", "reflect", "edge"};
+  return viaOnnx(x, "pad", "Pad", "Pad",
+                 [&](Model::Impl &s, const std::string &name,
+                     onnx::NodeProto &n, std::vector<Value> &operands) {
+                   addIntInput(s, name, "pads", onnxPads, n, operands);
+                   if (mode == PadMode::Constant)
+                     addFloatInput(s, name, "value", value, n, operands);
+                   setStringAttr(n, "mode", modes[static_cast<int>(mode)]);
+                 });
+}
+
+Tensor interpolate(Tensor x, int64_t scale, Interpolation mode) {
+  if (x.shape().size() != 4 || scale < 1)
+    throw Error("interpolate: input " + shapeText(x.shape()) +
+                " is not NCHW or scale " + std::to_string(scale) +
+                " is not >= 1");
+  bool nearest = mode == Interpolation::Nearest;
+  return viaOnnx(
+      x, "interpolate", "Resize", "Resize",
+      [&](Model::Impl &s, const std::string &name, onnx::NodeProto &n,
+          std::vector<Value> &operands) {
+        n.add_input(""); // no region of interest
+        operands.push_back(Value());
+        std::string scales = name + ".scales";
+        n.add_input(scales);
+        float f = static_cast<float>(scale);
+        operands.push_back(s.floatConstant(scales, {4}, {1, 1, f, f}));
+        setStringAttr(n, "mode", nearest ? "nearest" : "linear");
+        // PyTorch's coordinates: floor(out / scale) for nearest, pixel
+        // centres for bilinear.
+        setStringAttr(n, "coordinate_transformation_mode",
+                      nearest ? "asymmetric" : "pytorch_half_pixel");
+        if (nearest)
+          setStringAttr(n, "nearest_mode", "floor");
+      });
+}
 
 Tensor global_avg_pool2d(Tensor x) {
   if (x.shape().size() != 4)
@@ -1104,6 +1338,21 @@ Tensor Model::input(const std::string &name, const TensorType &type) {
   Value arg = s.func.getBody().front().addArgument(tensorType, s.locOf(name));
   s.inputs.push_back({name, ids ? "int64" : "float32", type.shape});
   return TensorAccess::make(this, s.add(arg, name, "Input", 0));
+}
+
+Tensor Model::constant(const std::string &name,
+                       const std::vector<int64_t> &shape,
+                       const std::vector<float> &values) {
+  Impl &s = *state;
+  claimName(s, name, "constant");
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count = d < 0 ? -1 : count * d;
+  if (count != static_cast<int64_t>(values.size()))
+    throw Error("constant '" + name + "': shape " + shapeText(shape) +
+                " does not hold " + std::to_string(values.size()) + " values");
+  Value v = s.floatConstant(name, shape, values);
+  return TensorAccess::make(this, s.add(v, name, "Constant", 0));
 }
 
 void Model::output(const std::string &name, Tensor value) {

@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 #include <string>
@@ -377,6 +378,170 @@ TEST(DslTest, TransposedConvSplitAndScalarsMatchLoops) {
     want[i] = i < 36 ? 2 * want[i] - 1 : want[i] / 4 + 0.5;
   expectNear(compileAndRun(m, input, {1, 2, 3, 3}, {1, 3, 6, 6}), want);
   expectNear(exportCompileAndRun(m, input, {1, 2, 3, 3}, {1, 3, 6, 6}), want);
+}
+
+TEST(DslTest, FunctionsMatchTheirDefinitions) {
+  // x [2, 3, 4] = 2 sin(0.37 i); each case: a function of x, its output
+  // shape, and its definition evaluated here at output index (a, b, c).
+  std::vector<float> input(24);
+  for (int i = 0; i < 24; ++i)
+    input[i] = static_cast<float>(2 * std::sin(0.37 * i));
+  auto at = [&](int64_t a, int64_t b, int64_t c) {
+    return static_cast<double>(input[(a * 3 + b) * 4 + c]);
+  };
+  struct Case {
+    const char *name;
+    std::function<nn::Tensor(nn::Tensor)> build;
+    std::vector<int64_t> shape;
+    std::function<double(int64_t, int64_t, int64_t)> want;
+  };
+  auto elementwise = [&](double (*f)(double)) {
+    return [&at, f](int64_t a, int64_t b, int64_t c) { return f(at(a, b, c)); };
+  };
+  const std::vector<Case> cases = {
+      {"gelu", nn::gelu, {2, 3, 4}, elementwise([](double v) {
+         return v * 0.5 * (1 + std::erf(v / M_SQRT2));
+       })},
+      {"silu", nn::silu, {2, 3, 4}, elementwise([](double v) {
+         return v / (1 + std::exp(-v));
+       })},
+      {"mish", nn::mish, {2, 3, 4}, elementwise([](double v) {
+         return v * std::tanh(std::log1p(std::exp(v)));
+       })},
+      {"elu",
+       [](nn::Tensor x) { return nn::elu(x, 0.5); },
+       {2, 3, 4},
+       elementwise([](double v) { return v > 0 ? v : 0.5 * std::expm1(v); })},
+      {"hardswish", nn::hardswish, {2, 3, 4}, elementwise([](double v) {
+         return v * std::min(std::max(v / 6 + 0.5, 0.0), 1.0);
+       })},
+      {"clamp",
+       [](nn::Tensor x) { return nn::clamp(x, -0.5, 1.25); },
+       {2, 3, 4},
+       elementwise([](double v) { return std::min(std::max(v, -0.5), 1.25); })},
+      {"mean",
+       [](nn::Tensor x) { return nn::mean(x, {1}, true); },
+       {2, 1, 4},
+       [&](int64_t a, int64_t, int64_t c) {
+         return (at(a, 0, c) + at(a, 1, c) + at(a, 2, c)) / 3;
+       }},
+      {"sum",
+       [](nn::Tensor x) { return nn::sum(x, {-1}, true); },
+       {2, 3, 1},
+       [&](int64_t a, int64_t b, int64_t) {
+         return at(a, b, 0) + at(a, b, 1) + at(a, b, 2) + at(a, b, 3);
+       }},
+      {"amax",
+       [](nn::Tensor x) { return nn::amax(x, {0}, true); },
+       {1, 3, 4},
+       [&](int64_t, int64_t b, int64_t c) {
+         return std::max(at(0, b, c), at(1, b, c));
+       }},
+      {"slice",
+       [](nn::Tensor x) { return nn::slice(x, 2, -3, 100, 2); },
+       {2, 3, 2},
+       [&](int64_t a, int64_t b, int64_t c) { return at(a, b, 1 + 2 * c); }},
+      {"pad reflect",
+       [](nn::Tensor x) {
+         return nn::pad(x, {2, 1}, nn::PadMode::Reflect);
+       },
+       {2, 3, 7},
+       [&](int64_t a, int64_t b, int64_t c) {
+         int64_t i = std::abs(c - 2);
+         return at(a, b, i > 3 ? 6 - i : i);
+       }},
+      {"pad constant",
+       [](nn::Tensor x) {
+         return nn::pad(x, {0, 1, 1, 0}, nn::PadMode::Constant, 7);
+       },
+       {2, 4, 5},
+       [&](int64_t a, int64_t b, int64_t c) {
+         return b == 0 || c == 4 ? 7.0 : at(a, b - 1, c);
+       }},
+      {"index_select",
+       [](nn::Tensor x) {
+         nn::Tensor idx = x.model().input("idx", nn::i64({2}));
+         return nn::index_select(x, 1, idx);
+       },
+       {2, 2, 4},
+       [&](int64_t a, int64_t b, int64_t c) {
+         return at(a, b == 0 ? 2 : 0, c);
+       }},
+      {"constant",
+       [](nn::Tensor x) {
+         std::vector<float> ramp(4);
+         for (int i = 0; i < 4; ++i)
+           ramp[i] = 0.25f * i;
+         return x + x.model().constant("ramp", {4}, ramp);
+       },
+       {2, 3, 4},
+       [&](int64_t a, int64_t b, int64_t c) { return at(a, b, c) + 0.25 * c; }},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.name);
+    nn::Model m(std::string("fn_") + std::to_string(&c - cases.data()));
+    m.output("y", c.build(m.input("x", nn::f32({2, 3, 4}))));
+    std::vector<double> want;
+    for (int64_t a = 0; a < c.shape[0]; ++a)
+      for (int64_t b = 0; b < c.shape[1]; ++b)
+        for (int64_t k = 0; k < c.shape[2]; ++k)
+          want.push_back(c.want(a, b, k));
+    if (std::string(c.name) == "index_select") {
+      // Two inputs: run through the runtime by hand; indices (-1, 0).
+      std::string lib = ::testing::TempDir() + "dsl_index_select.so";
+      m.compile(lib);
+      dlc_model *model = nullptr;
+      ASSERT_EQ(dlc_model_load(lib.c_str(), &model), DLC_OK)
+          << dlc_last_error();
+      std::vector<int64_t> ids = {-1, 0}, xShape = {2, 3, 4}, idShape = {2};
+      std::vector<float> out(16);
+      dlc_tensor ins[2] = {{input.data(), DLC_FLOAT32, 3, xShape.data()},
+                           {ids.data(), DLC_INT64, 1, idShape.data()}};
+      dlc_tensor res{out.data(), DLC_FLOAT32, 3, c.shape.data()};
+      EXPECT_EQ(dlc_model_run(model, ins, 2, &res, 1), DLC_OK)
+          << dlc_last_error();
+      expectNear(out, want);
+      ids = {3, 0}; // outside [-3, 3): refused with the op's name
+      EXPECT_EQ(dlc_model_run(model, ins, 2, &res, 1), DLC_ERROR_RUNTIME_CHECK);
+      EXPECT_NE(std::string(dlc_last_error()).find("index_select_1"),
+                std::string::npos)
+          << dlc_last_error();
+      dlc_model_free(model);
+      continue;
+    }
+    expectNear(compileAndRun(m, input, {2, 3, 4}, c.shape), want);
+    expectNear(exportCompileAndRun(m, input, {2, 3, 4}, c.shape), want);
+  }
+}
+
+TEST(DslTest, InterpolationMatchesTorch) {
+  // F.interpolate(x, scale_factor=2) of x [1, 1, 2, 3] = 0..5: nearest
+  // repeats each pixel; bilinear (align_corners=False) by pixel centres.
+  std::vector<float> input = {0, 1, 2, 3, 4, 5};
+  for (auto mode : {nn::Interpolation::Nearest, nn::Interpolation::Bilinear}) {
+    bool nearest = mode == nn::Interpolation::Nearest;
+    nn::Model m(nearest ? "nearest" : "bilinear");
+    m.output("y",
+             nn::interpolate(m.input("x", nn::f32({1, 1, 2, 3})), 2, mode));
+    std::vector<double> want;
+    for (int oy = 0; oy < 4; ++oy)
+      for (int ox = 0; ox < 6; ++ox) {
+        if (nearest) {
+          want.push_back(input[(oy / 2) * 3 + ox / 2]);
+          continue;
+        }
+        double sy = std::max((oy + 0.5) / 2 - 0.5, 0.0),
+               sx = std::max((ox + 0.5) / 2 - 0.5, 0.0);
+        int y0 = static_cast<int>(sy), x0 = static_cast<int>(sx);
+        int y1 = std::min(y0 + 1, 1), x1 = std::min(x0 + 1, 2);
+        double fy = sy - y0, fx = sx - x0;
+        auto p = [&](int y, int x) { return input[y * 3 + x]; };
+        want.push_back((1 - fy) * ((1 - fx) * p(y0, x0) + fx * p(y0, x1)) +
+                       fy * ((1 - fx) * p(y1, x0) + fx * p(y1, x1)));
+      }
+    expectNear(compileAndRun(m, input, {1, 1, 2, 3}, {1, 1, 4, 6}), want);
+    expectNear(exportCompileAndRun(m, input, {1, 1, 2, 3}, {1, 1, 4, 6}), want);
+  }
 }
 
 TEST(DslTest, MistakesNameTheLayer) {

@@ -87,6 +87,35 @@ Tensor leaky_relu(Tensor x, double slope = 0.01);
 Tensor exp(Tensor x);
 Tensor log(Tensor x);
 Tensor sqrt(Tensor x);
+/// More activations, as torch.nn.functional defines them (elementwise):
+/// elu alpha (exp(x) - 1) for x < 0; selu and celu; gelu (exact, with erf);
+/// silu x sigmoid(x); mish x tanh(softplus(x)); softplus log(1 + exp(x));
+/// softsign x / (1 + |x|); hardsigmoid clamp(x / 6 + 1/2, 0, 1); hardswish
+/// x hardsigmoid(x); hardtanh clamp(x, -1, 1); relu6 clamp(x, 0, 6).
+Tensor elu(Tensor x, double alpha = 1);
+Tensor selu(Tensor x);
+Tensor celu(Tensor x, double alpha = 1);
+Tensor gelu(Tensor x);
+Tensor silu(Tensor x);
+Tensor mish(Tensor x);
+Tensor softplus(Tensor x);
+Tensor softsign(Tensor x);
+Tensor hardsigmoid(Tensor x);
+Tensor hardswish(Tensor x);
+Tensor hardtanh(Tensor x);
+Tensor relu6(Tensor x);
+/// Elementwise |x|, -x and the error function.
+Tensor abs(Tensor x);
+Tensor neg(Tensor x);
+Tensor erf(Tensor x);
+/// min(max(x, lo), hi).
+Tensor clamp(Tensor x, double lo, double hi);
+/// The mean, sum, maximum and minimum over `axes` (negative: from the end;
+/// empty: every dim), which stay as dims of 1 with `keepdim`.
+Tensor mean(Tensor x, std::vector<int64_t> axes, bool keepdim = false);
+Tensor sum(Tensor x, std::vector<int64_t> axes, bool keepdim = false);
+Tensor amax(Tensor x, std::vector<int64_t> axes, bool keepdim = false);
+Tensor amin(Tensor x, std::vector<int64_t> axes, bool keepdim = false);
 /// exp(x) / sum(exp(x)) along `axis` (negative: from the end).
 Tensor softmax(Tensor x, int64_t axis = -1);
 /// log(softmax(x)), computed stably, along `axis`.
@@ -118,6 +147,29 @@ Tensor reshape(Tensor x, std::vector<int64_t> shape);
 Tensor transpose(Tensor x, std::vector<int64_t> perm);
 /// Joined along `axis`; the other dims must agree.
 Tensor concat(const std::vector<Tensor> &xs, int64_t axis);
+/// Elements start, start + step, ... (below end) along `axis`, as Python's
+/// x[..., start:end:step, ...]: negative start and end count from the end,
+/// and both are clamped to the dim; step >= 1.
+Tensor slice(Tensor x, int64_t axis, int64_t start, int64_t end,
+             int64_t step = 1);
+/// The entries of int64 `indices` along `axis` (torch.index_select; a
+/// negative index counts from the end): x [.., n, ..] -> [.., indices..,
+/// ..]. An index outside [-n, n) fails the run with a message naming the
+/// op.
+Tensor index_select(Tensor x, int64_t axis, Tensor indices);
+/// How pad() fills: with `value`, mirroring the edge (without repeating
+/// it), or repeating the edge.
+enum class PadMode { Constant, Reflect, Replicate };
+/// Padded as torch.nn.functional.pad: `pads` holds (before, after) pairs
+/// from the last dim backwards, e.g. {left, right, top, bottom} for NCHW.
+Tensor pad(Tensor x, const std::vector<int64_t> &pads,
+           PadMode mode = PadMode::Constant, double value = 0);
+/// An NCHW image scaled by an integer `scale` in H and W, as
+/// torch.nn.functional.interpolate(scale_factor=scale): nearest, or
+/// bilinear with align_corners=False.
+enum class Interpolation { Nearest, Bilinear };
+Tensor interpolate(Tensor x, int64_t scale,
+                   Interpolation mode = Interpolation::Nearest);
 /// Cut along `axis` into consecutive pieces of `sizes` (which add up to
 /// that dim), as torch.split with a list of sizes.
 std::vector<Tensor> split(Tensor x, const std::vector<int64_t> &sizes,
@@ -482,6 +534,11 @@ public:
 
   const std::string &name() const;
   Tensor input(const std::string &name, const TensorType &type);
+  /// A fixed float32 tensor of `shape` (a positional encoding, a mask):
+  /// not a parameter, never trained; an initializer `name` in save_onnx.
+  /// Throws when `values` does not have the shape's element count.
+  Tensor constant(const std::string &name, const std::vector<int64_t> &shape,
+                  const std::vector<float> &values);
   void output(const std::string &name, Tensor value);
 
   Linear &linear(const std::string &name, int64_t in, int64_t out,
