@@ -1051,6 +1051,50 @@ Tensor Conv2d::operator()(Tensor x) const {
   return result(x, y, layerName, "Conv2d", params);
 }
 
+Tensor Conv1d::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  checkInput(x, "Conv1d", 3, "NCL", inChannels, "channels");
+  const Conv2dOptions &o = options;
+  std::vector<std::string> inputs = {s.nameOf(x), layerName + ".weight"};
+  std::vector<Value> values = {TensorAccess::value(x),
+                               s.parameterValue(layerName + ".weight")};
+  if (o.biasValue) {
+    inputs.push_back(layerName + ".bias");
+    values.push_back(s.parameterValue(layerName + ".bias"));
+  }
+  onnx::NodeProto node = makeNode("Conv", layerName, inputs, {layerName});
+  setAttr(node, "kernel_shape", std::vector<int64_t>{kernel});
+  setAttr(node, "strides", std::vector<int64_t>{o.strideValue});
+  setAttr(node, "pads", {o.paddingValue, o.paddingValue});
+  setAttr(node, "dilations", std::vector<int64_t>{o.dilationValue});
+  setAttr(node, "group", o.groupsValue);
+  Value y = s.importNode(node, values, layerName, "Conv1d")[0];
+  int64_t params = outChannels * (inChannels / o.groupsValue) * kernel +
+                   (o.biasValue ? outChannels : 0);
+  return result(x, y, layerName, "Conv1d", params);
+}
+
+Tensor InstanceNorm2d::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  checkInput(x, "InstanceNorm2d", 4, "NCHW", channels, "channels");
+  std::string scale = layerName + (affine ? ".weight" : "/scale"),
+              shift = layerName + (affine ? ".bias" : "/shift");
+  Value scaleValue = affine
+                         ? s.parameterValue(scale)
+                         : s.floatConstant(scale, {channels},
+                                           std::vector<float>(channels, 1.0f));
+  Value shiftValue = affine
+                         ? s.parameterValue(shift)
+                         : s.floatConstant(shift, {channels},
+                                           std::vector<float>(channels, 0.0f));
+  onnx::NodeProto node = makeNode("InstanceNormalization", layerName,
+                                  {s.nameOf(x), scale, shift}, {layerName});
+  setAttr(node, "epsilon", static_cast<float>(eps));
+  Value y = s.importNode(node, {TensorAccess::value(x), scaleValue, shiftValue},
+                         layerName, "InstanceNorm2d")[0];
+  return result(x, y, layerName, "InstanceNorm2d", affine ? 2 * channels : 0);
+}
+
 Tensor ConvTranspose2d::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
   checkInput(x, "ConvTranspose2d", 4, "NCHW", inChannels, "channels");
@@ -1078,9 +1122,18 @@ Tensor ConvTranspose2d::operator()(Tensor x) const {
   return result(x, y, layerName, "ConvTranspose2d", params);
 }
 
+namespace {
+
+const char *cellKind(Cell cell) {
+  return cell == Cell::LSTM ? "LSTM" : cell == Cell::GRU ? "GRU" : "RNN";
+}
+
+} // namespace
+
 RecurrentOutput Recurrent::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
-  std::string kind = isLSTM ? "LSTM" : "GRU";
+  std::string kind = cellKind(cell);
+  bool isLSTM = cell == Cell::LSTM;
   std::string who = layerName + " (" + kind + "): ";
   if (&x.model() != owner)
     throw Error(who + "the input belongs to another model");
@@ -1091,17 +1144,23 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
   if (shape[2] != inputSize)
     throw Error(who + "input has " + std::to_string(shape[2]) +
                 " features, the layer expects " + std::to_string(inputSize));
-  int64_t gates = isLSTM ? 4 : 3, h = hiddenSize, dirs = bidirectional ? 2 : 1;
+  int64_t gates = isLSTM              ? 4
+                  : cell == Cell::GRU ? 3
+                                      : 1,
+          h = hiddenSize, dirs = bidirectional ? 2 : 1;
   // PyTorch's gate blocks in ONNX's order: LSTM i, o, f, c from i, f, g, o;
-  // GRU z, r, h from r, z, n.
-  std::vector<int64_t> blocks =
-      isLSTM ? std::vector<int64_t>{0, 3, 1, 2} : std::vector<int64_t>{1, 0, 2};
+  // GRU z, r, h from r, z, n; RNN's one.
+  std::vector<int64_t> blocks = isLSTM ? std::vector<int64_t>{0, 3, 1, 2}
+                                : cell == Cell::GRU
+                                    ? std::vector<int64_t>{1, 0, 2}
+                                    : std::vector<int64_t>{0};
   std::vector<int64_t> rows;
   for (int64_t block : blocks)
     for (int64_t i = 0; i < h; ++i)
       rows.push_back(block * h + i);
   std::string order = layerName + "/gate_order", front = layerName + "/axes";
-  Value orderValue = s.intConstant(order, rows, {gates * h});
+  Value orderValue =
+      gates > 1 ? s.intConstant(order, rows, {gates * h}) : Value();
   Value frontValue = s.intConstant(front, {0}, {1});
   // One ONNX node whose output is named as the node.
   auto node = [&](const std::string &opType, const std::string &name,
@@ -1114,6 +1173,13 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
       setAttr(n, "perm", std::vector<int64_t>{0, 2, 1, 3});
     return s.importNode(n, values, layerName, kind)[0];
   };
+  // Parameter `param` with its gates in ONNX's order, named `name`.
+  auto reordered = [&](const std::string &param, const std::string &name) {
+    if (gates == 1)
+      return std::make_pair(param, s.parameterValue(param));
+    return std::make_pair(name, node("Gather", name, {param, order},
+                                     {s.parameterValue(param), orderValue}));
+  };
   // Per direction: W [1, G*H, in], R [1, G*H, H], B [1, 2*G*H] in ONNX's
   // gate order; then the directions stacked.
   std::vector<std::string> names[3];
@@ -1124,21 +1190,15 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
       std::string param =
           layerName + (k ? ".weight_hh" : ".weight_ih") + suffix;
       std::string gathered = layerName + "/" + (k ? "R" : "W") + suffix;
-      Value g = node("Gather", gathered + "_gates", {param, order},
-                     {s.parameterValue(param), orderValue});
+      auto [gName, g] = reordered(param, gathered + "_gates");
       names[k].push_back(gathered);
-      values[k].push_back(node("Unsqueeze", gathered,
-                               {gathered + "_gates", front}, {g, frontValue}));
+      values[k].push_back(
+          node("Unsqueeze", gathered, {gName, front}, {g, frontValue}));
     }
-    std::string ih = layerName + ".bias_ih" + suffix,
-                hh = layerName + ".bias_hh" + suffix,
-                b = layerName + "/B" + suffix;
-    Value gi = node("Gather", ih + "/gates", {ih, order},
-                    {s.parameterValue(ih), orderValue});
-    Value gh = node("Gather", hh + "/gates", {hh, order},
-                    {s.parameterValue(hh), orderValue});
-    Value both =
-        node("Concat", b + "_both", {ih + "/gates", hh + "/gates"}, {gi, gh});
+    std::string b = layerName + "/B" + suffix;
+    auto [iName, gi] = reordered(layerName + ".bias_ih" + suffix, b + "_ih");
+    auto [hName, gh] = reordered(layerName + ".bias_hh" + suffix, b + "_hh");
+    Value both = node("Concat", b + "_both", {iName, hName}, {gi, gh});
     names[2].push_back(b);
     values[2].push_back(
         node("Unsqueeze", b, {b + "_both", front}, {both, frontValue}));
@@ -1161,7 +1221,7 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
   onnx::NodeProto rnn = makeNode(kind, layerName, inputs, outputs);
   setAttr(rnn, "hidden_size", h);
   setStringAttr(rnn, "direction", bidirectional ? "bidirectional" : "forward");
-  if (!isLSTM)
+  if (cell == Cell::GRU)
     setAttr(rnn, "linear_before_reset", int64_t(1));
   std::vector<Value> results = s.importNode(rnn, operands, layerName, kind);
   // Y [T, D, N, H] -> [T, N, D * H], as PyTorch returns it.
@@ -1377,27 +1437,64 @@ Linear &Model::linear(const std::string &name, int64_t in, int64_t out,
   return keep(new Linear(*this, name, in, out, bias));
 }
 
-Conv2d &Model::conv2d(const std::string &name, int64_t in, int64_t out,
-                      int64_t kernel, Conv2dOptions options) {
-  Impl &s = *state;
-  claimName(s, name, "Conv2d");
+namespace {
+
+/// Claims `name` for a convolution of `kind` and adds its parameters: a
+/// weight [out, in / groups, kernel x `spatial`] and a bias, uniform in
+/// +-1/sqrt(fan in) as PyTorch initializes them.
+void addConvParameters(Model::Impl &s, const std::string &name,
+                       const char *kind, int64_t in, int64_t out,
+                       int64_t kernel, int spatial,
+                       const Conv2dOptions &options) {
+  claimName(s, name, kind);
   if (in < 1 || out < 1 || kernel < 1 || options.groupsValue < 1 ||
       in % options.groupsValue || out % options.groupsValue ||
       options.strideValue < 1 || options.dilationValue < 1 ||
       options.paddingValue < 0)
-    throw Error(name + " (Conv2d): " + std::to_string(in) + " -> " +
+    throw Error(name + " (" + kind + "): " + std::to_string(in) + " -> " +
                 std::to_string(out) + " channels, kernel " +
                 std::to_string(kernel) + ", groups " +
                 std::to_string(options.groupsValue) +
                 " (which must divide both), stride, dilation >= 1 and "
                 "padding >= 0 are required");
-  int64_t fanIn = in / options.groupsValue * kernel * kernel;
+  std::vector<int64_t> shape = {out, in / options.groupsValue};
+  int64_t fanIn = in / options.groupsValue;
+  for (int i = 0; i < spatial; ++i) {
+    shape.push_back(kernel);
+    fanIn *= kernel;
+  }
   double bound = 1.0 / std::sqrt(static_cast<double>(fanIn));
-  s.addParameter(name, "weight",
-                 {out, in / options.groupsValue, kernel, kernel}, bound);
+  s.addParameter(name, "weight", shape, bound);
   if (options.biasValue)
     s.addParameter(name, "bias", {out}, bound);
+}
+
+} // namespace
+
+Conv2d &Model::conv2d(const std::string &name, int64_t in, int64_t out,
+                      int64_t kernel, Conv2dOptions options) {
+  addConvParameters(*state, name, "Conv2d", in, out, kernel, 2, options);
   return keep(new Conv2d(*this, name, in, out, kernel, options));
+}
+
+Conv1d &Model::conv1d(const std::string &name, int64_t in, int64_t out,
+                      int64_t kernel, Conv2dOptions options) {
+  addConvParameters(*state, name, "Conv1d", in, out, kernel, 1, options);
+  return keep(new Conv1d(*this, name, in, out, kernel, options));
+}
+
+InstanceNorm2d &Model::instance_norm2d(const std::string &name,
+                                       int64_t channels, double eps,
+                                       bool affine) {
+  Impl &s = *state;
+  claimName(s, name, "InstanceNorm2d");
+  if (channels < 1 || !(eps >= 0))
+    throw Error(name + " (InstanceNorm2d): channels must be >= 1 and eps >= 0");
+  if (affine) {
+    s.addParameter(name, "weight", {channels}, 0, 1.0f);
+    s.addParameter(name, "bias", {channels}, 0, 0.0f);
+  }
+  return keep(new InstanceNorm2d(*this, name, channels, eps, affine));
 }
 
 ConvTranspose2d &Model::conv_transpose2d(const std::string &name, int64_t in,
@@ -1429,14 +1526,14 @@ ConvTranspose2d &Model::conv_transpose2d(const std::string &name, int64_t in,
   return keep(new ConvTranspose2d(*this, name, in, out, kernel, options));
 }
 
-Recurrent &Model::recurrent(const std::string &name, bool isLSTM, int64_t input,
+Recurrent &Model::recurrent(const std::string &name, Cell cell, int64_t input,
                             int64_t hidden, bool bidirectional) {
   Impl &s = *state;
-  const char *kind = isLSTM ? "LSTM" : "GRU";
+  const char *kind = cellKind(cell);
   claimName(s, name, kind);
   if (input < 1 || hidden < 1)
     throw Error(name + " (" + kind + "): input and hidden sizes must be >= 1");
-  int64_t gates = isLSTM ? 4 : 3;
+  int64_t gates = cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
   double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
   for (const char *suffix : {"_l0", "_l0_reverse"}) {
     if (!bidirectional && std::string(suffix) != "_l0")
@@ -1450,17 +1547,22 @@ Recurrent &Model::recurrent(const std::string &name, bool isLSTM, int64_t input,
     s.addParameter(name, std::string("bias_hh") + suffix, {gates * hidden},
                    bound);
   }
-  return keep(new Recurrent(*this, name, isLSTM, input, hidden, bidirectional));
+  return keep(new Recurrent(*this, name, cell, input, hidden, bidirectional));
 }
 
 Recurrent &Model::lstm(const std::string &name, int64_t input, int64_t hidden,
                        bool bidirectional) {
-  return recurrent(name, /*isLSTM=*/true, input, hidden, bidirectional);
+  return recurrent(name, Cell::LSTM, input, hidden, bidirectional);
 }
 
 Recurrent &Model::gru(const std::string &name, int64_t input, int64_t hidden,
                       bool bidirectional) {
-  return recurrent(name, /*isLSTM=*/false, input, hidden, bidirectional);
+  return recurrent(name, Cell::GRU, input, hidden, bidirectional);
+}
+
+Recurrent &Model::rnn(const std::string &name, int64_t input, int64_t hidden,
+                      bool bidirectional) {
+  return recurrent(name, Cell::RNN, input, hidden, bidirectional);
 }
 
 MultiheadAttention &Model::multihead_attention(const std::string &name,

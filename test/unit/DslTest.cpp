@@ -514,6 +514,71 @@ TEST(DslTest, FunctionsMatchTheirDefinitions) {
   }
 }
 
+TEST(DslTest, Conv1dRnnAndInstanceNormMatchLoops) {
+  // conv1d (2 -> 3, k 3, padding 1) over x [1, 2, 6], read as a sequence
+  // [6, 1, 3] by a tanh RNN (3 -> 4): y [6, 1, 4].
+  nn::Model m("sequence", /*seed=*/11);
+  nn::Tensor x = m.input("x", nn::f32({1, 2, 6}));
+  nn::Tensor c = m.conv1d("conv", 2, 3, 3, nn::Conv2dOptions().padding(1))(x);
+  nn::RecurrentOutput r = m.rnn("rnn", 3, 4)(nn::transpose(c, {2, 0, 1}));
+  EXPECT_FALSE(r.c.defined());
+  m.output("y", r.y);
+  std::vector<float> input(12);
+  for (int i = 0; i < 12; ++i)
+    input[i] = static_cast<float>(std::sin(1.3 * i));
+  auto w = m.parameter("conv.weight"), b = m.parameter("conv.bias");
+  std::vector<double> conv(18); // [3, 6]
+  for (int f = 0; f < 3; ++f)
+    for (int t = 0; t < 6; ++t) {
+      double acc = b[f];
+      for (int ch = 0; ch < 2; ++ch)
+        for (int k = 0; k < 3; ++k)
+          if (t + k - 1 >= 0 && t + k - 1 < 6)
+            acc += input[ch * 6 + t + k - 1] * w[(f * 2 + ch) * 3 + k];
+      conv[f * 6 + t] = acc;
+    }
+  auto wih = m.parameter("rnn.weight_ih_l0"),
+       whh = m.parameter("rnn.weight_hh_l0"),
+       bih = m.parameter("rnn.bias_ih_l0"), bhh = m.parameter("rnn.bias_hh_l0");
+  std::vector<double> h(4, 0.0), want;
+  for (int t = 0; t < 6; ++t) {
+    std::vector<double> next(4);
+    for (int j = 0; j < 4; ++j) {
+      double acc = bih[j] + bhh[j];
+      for (int i = 0; i < 3; ++i)
+        acc += wih[j * 3 + i] * conv[i * 6 + t];
+      for (int i = 0; i < 4; ++i)
+        acc += whh[j * 4 + i] * h[i];
+      next[j] = std::tanh(acc);
+    }
+    h = next;
+    want.insert(want.end(), h.begin(), h.end());
+  }
+  expectNear(compileAndRun(m, input, {1, 2, 6}, {6, 1, 4}), want);
+  expectNear(exportCompileAndRun(m, input, {1, 2, 6}, {6, 1, 4}), want);
+
+  nn::Model n("instance");
+  n.output("y",
+           n.instance_norm2d("norm", 3)(n.input("x", nn::f32({2, 3, 2, 2}))));
+  std::vector<float> images(24);
+  for (int i = 0; i < 24; ++i)
+    images[i] = static_cast<float>(std::cos(0.8 * i) * (1 + i % 5));
+  std::vector<double> normalized;
+  for (int plane = 0; plane < 6; ++plane) {
+    double mu = 0, var = 0;
+    for (int i = 0; i < 4; ++i)
+      mu += images[plane * 4 + i] / 4.0;
+    for (int i = 0; i < 4; ++i)
+      var += (images[plane * 4 + i] - mu) * (images[plane * 4 + i] - mu) / 4.0;
+    for (int i = 0; i < 4; ++i)
+      normalized.push_back((images[plane * 4 + i] - mu) /
+                           std::sqrt(var + 1e-5));
+  }
+  expectNear(compileAndRun(n, images, {2, 3, 2, 2}, {2, 3, 2, 2}), normalized);
+  expectNear(exportCompileAndRun(n, images, {2, 3, 2, 2}, {2, 3, 2, 2}),
+             normalized);
+}
+
 TEST(DslTest, InterpolationMatchesTorch) {
   // F.interpolate(x, scale_factor=2) of x [1, 1, 2, 3] = 0..5: nearest
   // repeats each pixel; bilinear (align_corners=False) by pixel centres.

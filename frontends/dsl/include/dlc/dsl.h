@@ -243,6 +243,23 @@ private:
         kernel(kernel), options(options) {}
 };
 
+/// 1-D convolution of NCL input by a [out, in / groups, k] weight (and a
+/// bias [out]), as torch.nn.Conv1d, with the options of Conv2d;
+/// initialized as PyTorch does: uniform in +-1/sqrt(in / groups * k).
+class Conv1d : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t inChannels, outChannels, kernel;
+  Conv2dOptions options;
+
+private:
+  friend class Model;
+  Conv1d(Model &model, std::string name, int64_t in, int64_t out,
+         int64_t kernel, Conv2dOptions options)
+      : Layer(model, std::move(name)), inChannels(in), outChannels(out),
+        kernel(kernel), options(options) {}
+};
+
 struct ConvTranspose2dOptions {
   int64_t strideValue = 1, paddingValue = 0, outputPaddingValue = 0,
           dilationValue = 1, groupsValue = 1;
@@ -283,33 +300,37 @@ private:
 /// What a recurrent layer returns, as PyTorch's: the output of every step
 /// y [T, N, D * hidden] (both directions' concatenated when D = 2), the
 /// last hidden state h [D, N, hidden] and, for an LSTM, the last cell state
-/// c [D, N, hidden] (an empty Tensor for a GRU).
+/// c [D, N, hidden] (an empty Tensor otherwise).
 struct RecurrentOutput {
   Tensor y, h, c;
 };
 
-/// One layer of torch.nn.LSTM or torch.nn.GRU over a sequence-first input
+/// The cell of a recurrent layer: torch.nn.RNN (tanh), GRU or LSTM.
+enum class Cell { RNN, GRU, LSTM };
+
+/// One layer of torch.nn.RNN, GRU or LSTM over a sequence-first input
 /// x [T, N, input] (PyTorch's default, batch_first=False), starting from
 /// zero states; forward only or bidirectional. Parameters in PyTorch's
 /// names and layout: "<layer>.weight_ih_l0" [G * hidden, input],
 /// ".weight_hh_l0" [G * hidden, hidden], ".bias_ih_l0" and ".bias_hh_l0"
 /// [G * hidden], and the same with the suffix "_reverse" for the reverse
-/// direction; the gates in PyTorch's order (LSTM, G = 4: i, f, g, o; GRU,
-/// G = 3: r, z, n with the reset gate applied after the hidden product);
-/// initialized as PyTorch does: uniform in +-1/sqrt(hidden). It runs as the
-/// ONNX LSTM and GRU operators (the gates reordered into theirs).
+/// direction; the gates in PyTorch's order (RNN, G = 1; GRU, G = 3: r, z, n
+/// with the reset gate applied after the hidden product; LSTM, G = 4: i, f,
+/// g, o); initialized as PyTorch does: uniform in +-1/sqrt(hidden). It runs
+/// as the ONNX RNN, GRU and LSTM operators (the gates reordered into
+/// theirs).
 class Recurrent : public Layer {
 public:
   RecurrentOutput operator()(Tensor x) const;
-  bool isLSTM;
+  Cell cell;
   int64_t inputSize, hiddenSize;
   bool bidirectional;
 
 private:
   friend class Model;
-  Recurrent(Model &model, std::string name, bool isLSTM, int64_t input,
+  Recurrent(Model &model, std::string name, Cell cell, int64_t input,
             int64_t hidden, bool bidirectional)
-      : Layer(model, std::move(name)), isLSTM(isLSTM), inputSize(input),
+      : Layer(model, std::move(name)), cell(cell), inputSize(input),
         hiddenSize(hidden), bidirectional(bidirectional) {}
 };
 
@@ -348,6 +369,24 @@ private:
   friend class Model;
   BatchNorm2d(Model &model, std::string name, int64_t channels, double eps)
       : Layer(model, std::move(name)), channels(channels), eps(eps) {}
+};
+
+/// torch.nn.InstanceNorm2d: each sample's channel normalized over its H x
+/// W, (x - mean) / sqrt(var + eps), then with `affine` times "<layer>.weight"
+/// plus ".bias" ([C], starting at 1 and 0); no running statistics.
+class InstanceNorm2d : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t channels;
+  double eps;
+  bool affine;
+
+private:
+  friend class Model;
+  InstanceNorm2d(Model &model, std::string name, int64_t channels, double eps,
+                 bool affine)
+      : Layer(model, std::move(name)), channels(channels), eps(eps),
+        affine(affine) {}
 };
 
 /// Normalization over the last dim of `features` elements:
@@ -545,14 +584,20 @@ public:
                  bool bias = true);
   Conv2d &conv2d(const std::string &name, int64_t in, int64_t out,
                  int64_t kernel, Conv2dOptions options = {});
+  Conv1d &conv1d(const std::string &name, int64_t in, int64_t out,
+                 int64_t kernel, Conv2dOptions options = {});
+  InstanceNorm2d &instance_norm2d(const std::string &name, int64_t channels,
+                                  double eps = 1e-5, bool affine = false);
   ConvTranspose2d &conv_transpose2d(const std::string &name, int64_t in,
                                     int64_t out, int64_t kernel,
                                     ConvTranspose2dOptions options = {});
-  /// torch.nn.LSTM(input, hidden) and torch.nn.GRU(input, hidden), one
-  /// layer, with `bidirectional`.
+  /// torch.nn.LSTM(input, hidden), torch.nn.GRU(input, hidden) and
+  /// torch.nn.RNN(input, hidden) (tanh), one layer, with `bidirectional`.
   Recurrent &lstm(const std::string &name, int64_t input, int64_t hidden,
                   bool bidirectional = false);
   Recurrent &gru(const std::string &name, int64_t input, int64_t hidden,
+                 bool bidirectional = false);
+  Recurrent &rnn(const std::string &name, int64_t input, int64_t hidden,
                  bool bidirectional = false);
   MultiheadAttention &multihead_attention(const std::string &name,
                                           int64_t embed, int64_t heads);
@@ -625,7 +670,7 @@ private:
     layers.emplace_back(layer);
     return *layer;
   }
-  Recurrent &recurrent(const std::string &name, bool isLSTM, int64_t input,
+  Recurrent &recurrent(const std::string &name, Cell cell, int64_t input,
                        int64_t hidden, bool bidirectional);
   std::unique_ptr<Impl> state;
   std::vector<std::unique_ptr<Layer>> layers;
