@@ -2,7 +2,9 @@
 
 #include "Models.h"
 
+#include <cmath>
 #include <string>
+#include <vector>
 
 namespace examples {
 
@@ -131,13 +133,77 @@ nn::RecurrentOutput bigru(nn::Model &m, int64_t batch) {
   return m.gru("rnn", 64, 128, /*bidirectional=*/true)(x);
 }
 
-nn::Tensor transformerEncoderLayer(nn::Model &m, int64_t batch) {
-  nn::Tensor x = m.input("x", nn::f32({64, batch, 128}));
+namespace {
+
+/// torch.nn.TransformerEncoderLayer(128, 4, 512, dropout=0) on x [64, N,
+/// 128], with its module names under "layer".
+nn::Tensor encoderLayer(nn::Model &m, nn::Tensor x) {
   x = m.layer_norm("layer.norm1", 128)(
       x + m.multihead_attention("layer.self_attn", 128, 4)(x));
   nn::Tensor h = nn::relu(m.linear("layer.linear1", 128, 512)(x));
   return m.layer_norm("layer.norm2",
                       128)(x + m.linear("layer.linear2", 512, 128)(h));
+}
+
+} // namespace
+
+nn::Tensor transformerEncoderLayer(nn::Model &m, int64_t batch) {
+  return encoderLayer(m, m.input("x", nn::f32({64, batch, 128})));
+}
+
+nn::Tensor transformerEncoder(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({64, batch, 128}));
+  std::vector<float> encoding(64 * 128);
+  for (int pos = 0; pos < 64; ++pos)
+    for (int i = 0; i < 64; ++i) {
+      double angle = pos / std::pow(10000.0, 2.0 * i / 128);
+      encoding[pos * 128 + 2 * i] = static_cast<float>(std::sin(angle));
+      encoding[pos * 128 + 2 * i + 1] = static_cast<float>(std::cos(angle));
+    }
+  // [64, 1, 128]: the same encoding for every sequence of the batch.
+  return encoderLayer(
+      m, x + m.constant("positional_encoding", {64, 1, 128}, encoding));
+}
+
+nn::Tensor perceptron(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 2}));
+  return nn::sigmoid(m.linear("fc", 2, 1)(x));
+}
+
+nn::Tensor denseAutoencoder(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 784}));
+  x = nn::relu(m.linear("encoder.0", 784, 128)(x));
+  x = m.linear("encoder.2", 128, 32)(x);
+  x = nn::relu(m.linear("decoder.0", 32, 128)(x));
+  return nn::sigmoid(m.linear("decoder.2", 128, 784)(x));
+}
+
+nn::Tensor inceptionBlock(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 192, 28, 28}));
+  auto conv = [&](const std::string &name, nn::Tensor in, int64_t from,
+                  int64_t to, int64_t k) {
+    return nn::relu(
+        m.conv2d(name, from, to, k, nn::Conv2dOptions().padding(k / 2))(in));
+  };
+  nn::Tensor b1 = conv("branch1", x, 192, 64, 1);
+  nn::Tensor b2 =
+      conv("branch2.1", conv("branch2.0", x, 192, 96, 1), 96, 128, 3);
+  nn::Tensor b3 =
+      conv("branch3.1", conv("branch3.0", x, 192, 16, 1), 16, 32, 5);
+  nn::Tensor b4 = conv("branch4.1", nn::max_pool2d(x, 3, 1, 1), 192, 32, 1);
+  return nn::concat({b1, b2, b3, b4}, 1);
+}
+
+nn::Tensor dcganDiscriminator(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 1, 32, 32}));
+  auto down = nn::Conv2dOptions().stride(2).padding(1).bias(false);
+  x = nn::leaky_relu(m.conv2d("net.0", 1, 32, 4, down)(x), 0.2);
+  x = m.batch_norm2d("net.3", 64)(m.conv2d("net.2", 32, 64, 4, down)(x));
+  x = nn::leaky_relu(x, 0.2);
+  x = m.batch_norm2d("net.6", 128)(m.conv2d("net.5", 64, 128, 4, down)(x));
+  x = nn::leaky_relu(x, 0.2);
+  x = m.conv2d("net.8", 128, 1, 4, nn::Conv2dOptions().bias(false))(x);
+  return nn::flatten(nn::sigmoid(x));
 }
 
 } // namespace examples

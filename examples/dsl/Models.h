@@ -64,6 +64,30 @@ nn::RecurrentOutput bigru(nn::Model &m, int64_t batch);
 /// self-attention and a ReLU MLP over x [64, batch, 128], sequence first.
 nn::Tensor transformerEncoderLayer(nn::Model &m, int64_t batch);
 
+/// The perceptron (Rosenblatt 1958) with a logistic output: x [batch, 2]
+/// -> sigmoid(w . x + b), 3 parameters.
+nn::Tensor perceptron(nn::Model &m, int64_t batch);
+
+/// A dense autoencoder on flattened 28x28 images: 784 -> 128 -> 32 -> 128
+/// -> 784, ReLU between, sigmoid at the end.
+nn::Tensor denseAutoencoder(nn::Model &m, int64_t batch);
+
+/// GoogLeNet's inception block 3a (Szegedy et al. 2014) on [batch, 192, 28,
+/// 28]: 1x1 (64), 1x1 (96) then 3x3 (128), 1x1 (16) then 5x5 (32), and a
+/// 3x3 max pool then 1x1 (32), each with ReLU, concatenated to 256 channels.
+nn::Tensor inceptionBlock(nn::Model &m, int64_t batch);
+
+/// The DCGAN discriminator (Radford et al. 2015) for 32x32 images: 4x4
+/// stride-2 convolutions (32, 64, 128 channels; batch norm after the first
+/// and LeakyReLU 0.2 after each), then a 4x4 convolution to one logit and a
+/// sigmoid: [batch, 1, 32, 32] -> [batch, 1].
+nn::Tensor dcganDiscriminator(nn::Model &m, int64_t batch);
+
+/// The transformer encoder layer above after a sinusoidal positional
+/// encoding (Vaswani et al. 2017: sin and cos of position / 10000^(2i/128),
+/// a constant tensor) added to x [64, batch, 128].
+nn::Tensor transformerEncoder(nn::Model &m, int64_t batch);
+
 } // namespace examples
 
 #endif // DLC_EXAMPLES_DSL_MODELS_H

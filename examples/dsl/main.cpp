@@ -1,12 +1,12 @@
 //===- main.cpp - dlc-dsl-examples: build, summarize, compile -------------===//
 //
 //   dlc-dsl-examples MODEL [--batch N] [--summary] [--load FILE.onnx
-//                    [--load-prefix P]] [--train LOSS (--sgd LR | --adam LR)]
+//                    [--load-prefix P]] [--train LOSS (--sgd LR | --adam LR
+//                    | --adamw LR)]
 //                    [--save-onnx FILE.onnx] [-o OUT.so]
 //
-// Builds one network of Models.h (mlp, lenet5, mnist-convnet, vgg16,
-// resnet18, autoencoder, dcgan-generator, lstm, bigru,
-// transformer-encoder-layer), prints its summary, loads its parameters from an
+// Builds one network of Models.h (mlp, lenet5, resnet18, lstm, ...: the
+// usage lists them), prints its summary, loads its parameters from an
 // ONNX model's initializers by name (each parameter from initializer P + its
 // name), and compiles it to a shared library: for inference, or a training step
 // with LOSS (model, mse, cross-entropy) and the optimizer given; or writes it
@@ -54,16 +54,23 @@ int main(int argc, char **argv) {
       {"dcgan-generator", single(examples::dcganGenerator)},
       {"lstm", recurrent(examples::lstm)},
       {"bigru", recurrent(examples::bigru)},
-      {"transformer-encoder-layer", single(examples::transformerEncoderLayer)}};
-  auto usage = [] {
+      {"transformer-encoder-layer", single(examples::transformerEncoderLayer)},
+      {"transformer-encoder", single(examples::transformerEncoder)},
+      {"perceptron", single(examples::perceptron)},
+      {"dense-autoencoder", single(examples::denseAutoencoder)},
+      {"inception-block", single(examples::inceptionBlock)},
+      {"dcgan-discriminator", single(examples::dcganDiscriminator)}};
+  auto usage = [&] {
+    std::string names;
+    for (const auto &entry : models)
+      names += (names.empty() ? "" : ", ") + entry.first;
     std::fprintf(stderr,
                  "usage: dlc-dsl-examples MODEL [--batch N] [--summary] "
                  "[--load FILE.onnx [--load-prefix P]]\n"
-                 "         [--train LOSS (--sgd LR | --adam LR)] "
+                 "         [--train LOSS (--sgd LR | --adam LR | --adamw LR)] "
                  "[--save-onnx FILE.onnx] [-o OUT.so]\n"
-                 "MODEL: mlp, lenet5, mnist-convnet, vgg16, resnet18, "
-                 "autoencoder,\n       dcgan-generator, lstm, bigru, "
-                 "transformer-encoder-layer\n");
+                 "MODEL: %s\n",
+                 names.c_str());
     return 2;
   };
   if (argc < 2 || !models.count(argv[1]))
@@ -88,6 +95,8 @@ int main(int argc, char **argv) {
       optimizer = nn::SGD(std::atof(argv[++i]));
     else if (a == "--adam" && i + 1 < argc)
       optimizer = nn::Adam(std::atof(argv[++i]));
+    else if (a == "--adamw" && i + 1 < argc)
+      optimizer = nn::AdamW(std::atof(argv[++i]));
     else if (a == "--save-onnx" && i + 1 < argc)
       saveOnnx = argv[++i];
     else if (a == "-o" && i + 1 < argc)

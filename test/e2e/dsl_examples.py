@@ -3,7 +3,8 @@
 
 1. Their summaries count the published parameters: the Keras MNIST convnet
    93,322, VGG-16 138,357,544, ResNet-18 11,689,512 trainable (plus 9,600
-   BatchNorm statistics), LeNet-5 61,706, the MLP 235,146.
+   BatchNorm statistics), LeNet-5 61,706, the MLP 235,146; PyTorch's counts
+   of the corpus models' twins; the others' counted from their definitions.
 2. The XOR MLP (examples/dsl/xor.cpp), defined in C++ and compiled to a
    training step, trains from its seeded start until it classifies the four
    points.
@@ -12,11 +13,12 @@
    transformer-encoder-layer (transformer_block), built in C++, load the
    corpus model's weights by initializer name (Model::load_onnx), compile,
    and reproduce the PyTorch reference outputs within the corpus manifest's
-   tolerance of each output; and the C++ LeNet-5 compiled to a
-   training step (cross-entropy, SGD) from the training case's weights
-   gives its PyTorch loss, gradients and updated parameters (checked by
-   training.py, as the ONNX path's step is). Skipped, with a message, where
-   ../shared/corpus is absent.
+   tolerance of each output; and the C++ LeNet-5 (cross-entropy, SGD), LSTM
+   (MSE, Adam) and transformer encoder layer (MSE, AdamW) compiled to
+   training steps from the training cases' weights give their PyTorch
+   losses, gradients and updated parameters over the cases' steps (checked
+   by training.py, as the ONNX path's steps are). Skipped, with a message,
+   where ../shared/corpus is absent.
 4. save_onnx: every example written as ONNX passes onnx.checker (Debian's
    python3-onnx, run with /usr/bin/python3), and each twin's file, compiled
    back with dlc, reproduces the same PyTorch outputs.
@@ -45,6 +47,15 @@ COUNTS = {  # model: (total, trainable)
     "lstm": (99328, 99328),
     "bigru": (148992, 148992),
     "transformer-encoder-layer": (198272, 198272),
+    # Counted from their definitions (examples/dsl/Models.h): weights and
+    # biases; BatchNorm's two running statistics per channel not trained.
+    "transformer-encoder": (198272, 198272),  # the encoding is a constant
+    "perceptron": (3, 3),
+    "dense-autoencoder": (209968, 209968),  # 100480 + 4128 + 4224 + 101136
+    # 12352 + 18528 + 110720 + 3088 + 12832 + 6176
+    "inception-block": (163696, 163696),
+    # convolutions 512 + 32768 + 131072 + 2048, norms 2 x (64 + 128)
+    "dcgan-discriminator": (167168, 166784),
 }
 # DSL example: (corpus model, batch, the ONNX file its parameters load from,
 # the prefix of their initializer names there). The recurrent and attention
@@ -157,26 +168,43 @@ def main():
                     print("%s %s of %s, output %d (corpus weights, rtol %g atol %g): %s\n  %s" % (
                         model, what, corpus_name, j, tol["rtol"], tol["atol"],
                         "ok" if ok else "FAILED", line[0] if line and ok else text.strip()))
-        # A training step of the C++ LeNet-5 against PyTorch's.
-        lib = os.path.join(a.work, "lenet5_step.so")
-        case = json.load(open(manifest_path))["training"]["lenet5_b64"]
-        r = subprocess.run([a.examples, "lenet5", "--batch", "64", "--load",
-                            os.path.join(a.corpus, case["model_loss"]), "--load-prefix", "net.",
-                            "--train", "cross-entropy", "--sgd", repr(case["lr"]), "-o", lib],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if r.returncode != 0:
-            failed += 1
-            print("lenet5 training step: FAILED (build): " + r.stdout.decode()[-2000:])
-        else:
+        # Training steps of C++ twins against PyTorch's: (example, training
+        # case, batch, loss, optimizer flag). The flags' optimizers use
+        # torch.optim's defaults (Adam betas 0.9, 0.999, eps 1e-8; AdamW also
+        # weight decay 0.01), which the cases must have.
+        defaults = {"adam": {"betas": [0.9, 0.999], "eps": 1e-08},
+                    "adamw": {"betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.01}}
+        training = json.load(open(manifest_path))["training"]
+        for model, case_name, batch, loss, flag in (
+                ("lenet5", "lenet5_b64", 64, "cross-entropy", "--sgd"),
+                ("lstm", "lstm_adam", 4, "mse", "--adam"),
+                ("transformer-encoder-layer", "transformer_adamw", 2, "mse", "--adamw")):
+            case = training[case_name]
+            params = case.get("optimizer_params") or {}
+            kind = flag[2:]
+            if any(params.get(k) != v for k, v in defaults.get(kind, {}).items()):
+                failed += 1
+                print("%s training step: FAILED: %s's optimizer %s is not %s's defaults" % (
+                    model, case_name, params, flag))
+                continue
+            lib = os.path.join(a.work, model + "_step.so")
+            r = subprocess.run([a.examples, model, "--batch", str(batch), "--load",
+                                os.path.join(a.corpus, case["model_loss"]), "--load-prefix",
+                                "net.", "--train", loss, flag, repr(case["lr"]), "-o", lib],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                failed += 1
+                print("%s training step: FAILED (build): %s" % (model, r.stdout.decode()[-2000:]))
+                continue
             r = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__),
                                                              "training.py"),
                                 "--bin", os.path.join(a.bin, "tools"), "--corpus", a.corpus,
                                 "--work", os.path.join(a.work, "training"),
-                                "--library", "lenet5_b64=" + lib, "--state-names", "torch",
-                                "lenet5_b64"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                "--library", case_name + "=" + lib, "--state-names", "torch",
+                                case_name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             failed += r.returncode != 0
-            print("lenet5 training step (C++ LeNet-5 against PyTorch): %s\n  %s" % (
-                "ok" if r.returncode == 0 else "FAILED",
+            print("%s training step (C++ twin of %s against PyTorch): %s\n  %s" % (
+                model, case_name, "ok" if r.returncode == 0 else "FAILED",
                 r.stdout.decode().strip().replace("\n", "\n  ")))
     print("dsl_examples: %d failed" % failed)
     return 1 if failed else 0
