@@ -111,14 +111,19 @@ LogicalResult ImportContext::inferResultTypes(Operation *op) {
     op->erase();
     return error(message.empty() ? "invalid operands or attributes" : message);
   }
+  // Bounded without multiplying the dims first: their product can overflow
+  // (huge Pad amounts), and later ops would multiply them again.
   for (Type type : types)
     if (auto tensor = dyn_cast<RankedTensorType>(type);
         tensor && tensor.hasStaticShape() &&
-        tensor.getNumElements() > kMaxTensorElements) {
+        exceedsMaxElements(tensor.getShape())) {
       op->erase();
-      return error("its result would have " + Twine(tensor.getNumElements()) +
-                   " elements; dlc supports at most " + Twine(kMaxTensorElements) +
-                   " per tensor");
+      std::string dims;
+      for (int64_t d : tensor.getShape())
+        dims += (dims.empty() ? "" : "x") + std::to_string(d);
+      return error("its result [" + dims + "] would have more than " +
+                   Twine(kMaxTensorElements) +
+                   " elements, the most dlc supports per tensor");
     }
   for (auto [result, type] : llvm::zip(op->getResults(), types))
     result.setType(type);
