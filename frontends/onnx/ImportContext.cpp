@@ -121,9 +121,9 @@ LogicalResult ImportContext::inferResultTypes(Operation *op) {
       std::string dims;
       for (int64_t d : tensor.getShape())
         dims += (dims.empty() ? "" : "x") + std::to_string(d);
-      return error("its result [" + dims + "] would have more than " +
+      return error("its result [" + dims + "] exceeds dlc's limit of " +
                    Twine(kMaxTensorElements) +
-                   " elements, the most dlc supports per tensor");
+                   " elements per tensor (dims of 0 left out of the count)");
     }
   for (auto [result, type] : llvm::zip(op->getResults(), types))
     result.setType(type);
@@ -266,10 +266,10 @@ std::optional<int64_t> ImportContext::normalizeAxis(int64_t axis,
 }
 
 bool exceedsMaxElements(ArrayRef<int64_t> shape) {
-  if (llvm::is_contained(shape, 0))
-    return false; // empty, however large the other dims
   int64_t elements = 1;
   for (int64_t d : shape) {
+    if (d == 0)
+      continue;
     if (elements > kMaxTensorElements / d)
       return true;
     elements *= d;

@@ -175,7 +175,9 @@ private:
 /// sizes in a model are reported instead of exhausting memory at compile time.
 constexpr int64_t kMaxTensorElements = int64_t(1) << 28;
 /// Whether a shape of non-negative dims has more than kMaxTensorElements
-/// elements (without overflowing on the way).
+/// elements (without overflowing on the way). Dims of 0 are left out of the
+/// count: an empty tensor's other dims are still multiplied by later code
+/// (a Flatten, a Reshape), so they are bounded as well.
 bool exceedsMaxElements(llvm::ArrayRef<int64_t> shape);
 
 /// Converts an ONNX TensorProto into a dense attribute; failure (with a
