@@ -165,6 +165,21 @@ nn::Tensor transformerEncoder(nn::Model &m, int64_t batch) {
       m, x + m.constant("positional_encoding", {64, 1, 128}, encoding));
 }
 
+nn::Tensor cnnBn(nn::Model &m, int64_t batch) {
+  nn::Tensor x = m.input("x", nn::f32({batch, 3, 64, 64}));
+  int64_t channels = 3;
+  for (int i = 0; i < 4; ++i) {
+    int64_t width = 32 << i;
+    std::string conv = "features." + std::to_string(4 * i),
+                norm = "features." + std::to_string(4 * i + 1);
+    x = m.conv2d(conv, channels, width, 3,
+                 nn::Conv2dOptions().padding(1).bias(false))(x);
+    x = nn::max_pool2d(nn::relu(m.batch_norm2d(norm, width)(x)), 2);
+    channels = width;
+  }
+  return m.linear("fc", 256, 10)(nn::flatten(nn::global_avg_pool2d(x)));
+}
+
 nn::Tensor perceptron(nn::Model &m, int64_t batch) {
   nn::Tensor x = m.input("x", nn::f32({batch, 2}));
   return nn::sigmoid(m.linear("fc", 2, 1)(x));

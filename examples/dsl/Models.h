@@ -64,6 +64,11 @@ nn::RecurrentOutput bigru(nn::Model &m, int64_t batch);
 /// self-attention and a ReLU MLP over x [64, batch, 128], sequence first.
 nn::Tensor transformerEncoderLayer(nn::Model &m, int64_t batch);
 
+/// The corpus' CNN with batch norms: four 3x3 convolutions (32, 64, 128,
+/// 256 channels, no bias) each with batch norm, ReLU and a 2x2 max pool, a
+/// global average pool and a 10-way linear layer on [batch, 3, 64, 64].
+nn::Tensor cnnBn(nn::Model &m, int64_t batch);
+
 /// The perceptron (Rosenblatt 1958) with a logistic output: x [batch, 2]
 /// -> sigmoid(w . x + b), 3 parameters.
 nn::Tensor perceptron(nn::Model &m, int64_t batch);

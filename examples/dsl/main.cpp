@@ -1,8 +1,8 @@
 //===- main.cpp - dlc-dsl-examples: build, summarize, compile -------------===//
 //
 //   dlc-dsl-examples MODEL [--batch N] [--summary] [--load FILE.onnx
-//                    [--load-prefix P]] [--train LOSS (--sgd LR | --adam LR
-//                    | --adamw LR)]
+//                    [--load-prefix P]] [--train LOSS ([--momentum M] --sgd LR
+//                    | --adam LR | --adamw LR)]
 //                    [--save-onnx FILE.onnx] [-o OUT.so]
 //
 // Builds one network of Models.h (mlp, lenet5, resnet18, lstm, ...: the
@@ -57,6 +57,7 @@ int main(int argc, char **argv) {
       {"transformer-encoder-layer", single(examples::transformerEncoderLayer)},
       {"transformer-encoder", single(examples::transformerEncoder)},
       {"perceptron", single(examples::perceptron)},
+      {"cnn-bn", single(examples::cnnBn)},
       {"dense-autoencoder", single(examples::denseAutoencoder)},
       {"inception-block", single(examples::inceptionBlock)},
       {"dcgan-discriminator", single(examples::dcganDiscriminator)}};
@@ -67,7 +68,8 @@ int main(int argc, char **argv) {
     std::fprintf(stderr,
                  "usage: dlc-dsl-examples MODEL [--batch N] [--summary] "
                  "[--load FILE.onnx [--load-prefix P]]\n"
-                 "         [--train LOSS (--sgd LR | --adam LR | --adamw LR)] "
+                 "         [--train LOSS ([--momentum M] --sgd LR | --adam LR "
+                 "| --adamw LR)] "
                  "[--save-onnx FILE.onnx] [-o OUT.so]\n"
                  "MODEL: %s\n",
                  names.c_str());
@@ -78,6 +80,7 @@ int main(int argc, char **argv) {
   std::string name = argv[1], load, prefix, output, loss, saveOnnx;
   std::optional<nn::Optimizer> optimizer;
   int64_t batch = 1;
+  double momentum = 0; // of --sgd
   bool summary = false;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
@@ -93,6 +96,8 @@ int main(int argc, char **argv) {
       loss = argv[++i];
     else if (a == "--sgd" && i + 1 < argc)
       optimizer = nn::SGD(std::atof(argv[++i]));
+    else if (a == "--momentum" && i + 1 < argc)
+      momentum = std::atof(argv[++i]);
     else if (a == "--adam" && i + 1 < argc)
       optimizer = nn::Adam(std::atof(argv[++i]));
     else if (a == "--adamw" && i + 1 < argc)
@@ -104,6 +109,8 @@ int main(int argc, char **argv) {
     else
       return usage();
   }
+  if (optimizer && optimizer->name == "sgd")
+    optimizer->momentum = momentum;
   try {
     nn::Model m(name);
     models.at(name)(m, batch);

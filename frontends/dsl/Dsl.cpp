@@ -195,8 +195,15 @@ struct Model::Impl {
     return values[parameterValues.at(name)];
   }
 
-  static void trainableArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
-                                 onnx_frontend::ModelSignature &signature);
+  /// For a training step: each parameter of the copy `func` (`mapping`
+  /// from the model's values) becomes an argument after the inputs, marked
+  /// graph.parameter, or graph.buffer for BatchNorm's running statistics;
+  /// BatchNorm layers normalize with the batch's statistics. Returns the
+  /// buffers' updated values, by name, in argument order: results after the
+  /// outputs.
+  static std::vector<std::pair<std::string, Value>>
+  trainingArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
+                    onnx_frontend::ModelSignature &signature);
 
   struct Parameter {
     std::string name;
@@ -2095,24 +2102,67 @@ dlc::TrainSettings trainSettings(const TrainOptions &train) {
 /// `func` after the inputs, marked `graph.parameter` with its name, as the
 /// ONNX importer makes initializers (the compiler's training pipeline
 /// differentiates with respect to them).
-void Model::Impl::trainableArguments(Impl &s, func::FuncOp func,
-                                     IRMapping &mapping,
-                                     onnx_frontend::ModelSignature &signature) {
+std::vector<std::pair<std::string, Value>>
+Model::Impl::trainingArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
+                               onnx_frontend::ModelSignature &signature) {
+  llvm::DenseMap<Value, const Parameter *> parameterOf;
   for (const Parameter &p : s.parameters)
-    if (!p.trainable)
-      throw Error(p.name.substr(0, p.name.rfind('.')) +
-                  " (BatchNorm2d): training a model with batch norm is not "
-                  "supported by the DSL yet");
+    parameterOf[mapping.lookup(p.op->getResult(0))] = &p;
+  // Batch norms as a training step has them: ONNX's BatchNormalization
+  // with training_mode=1 through the importer (batch statistics; the
+  // running ones updated with PyTorch's momentum 0.1 and unbiased variance;
+  // the running ones again in the library's inference).
+  std::map<std::string, Value> updates;
+  SmallVector<graph::BatchNormOp> norms;
+  func.walk([&](graph::BatchNormOp op) { norms.push_back(op); });
+  for (graph::BatchNormOp op : norms) {
+    const Parameter *mean = parameterOf.lookup(op.getMean()),
+                    *var = parameterOf.lookup(op.getVariance());
+    if (!mean || !var)
+      continue;
+    std::string layer = mean->name.substr(0, mean->name.rfind('.'));
+    OpBuilder b(op);
+    onnx_frontend::ImportContext ctx(b, "", /*opset=*/17);
+    ctx.training = true;
+    ctx.foldConstants = false;
+    ctx.stateBuffers = {mean->name, var->name};
+    std::vector<std::string> inputs = {layer + "/x", layer + ".weight",
+                                       layer + ".bias", mean->name, var->name};
+    for (auto [name, value] : llvm::zip(inputs, op->getOperands()))
+      ctx.define(name, value);
+    onnx::NodeProto node =
+        makeNode("BatchNormalization", layer, inputs, {layer + "/y"});
+    setAttr(node, "epsilon", op.getEpsilon().convertToFloat());
+    setAttr(node, "momentum", 0.9f);
+    setAttr(node, "training_mode", int64_t(1));
+    if (failed(onnx_frontend::importNode(ctx, node, 0)))
+      throw Error(
+          layer + " (BatchNorm2d): " +
+          (ctx.errors.empty() ? "training mode failed" : ctx.errors[0]));
+    op.getResult().replaceAllUsesWith(ctx.lookup(layer + "/y"));
+    op.erase();
+    updates[mean->name] = ctx.bufferUpdates[mean->name];
+    updates[var->name] = ctx.bufferUpdates[var->name];
+  }
   Block &body = func.getBody().front();
+  std::vector<std::pair<std::string, Value>> bufferUpdates;
   for (const Parameter &p : s.parameters) {
     auto constant = cast<arith::ConstantOp>(
         mapping.lookup(p.op->getResult(0)).getDefiningOp());
     BlockArgument arg = body.addArgument(constant.getType(), constant.getLoc());
     constant.getResult().replaceAllUsesWith(arg);
+    bool buffer = !p.trainable;
+    if (buffer) {
+      Value update = updates[p.name];
+      if (!update)
+        throw Error(p.name + ": nothing in the training step updates it");
+      bufferUpdates.emplace_back(p.name, update);
+    }
     // The attribute needs the argument in the function's type.
     func.setType(FunctionType::get(func.getContext(), body.getArgumentTypes(),
-                                   body.getTerminator()->getOperandTypes()));
-    func.setArgAttr(arg.getArgNumber(), "graph.parameter",
+                                   func.getFunctionType().getResults()));
+    func.setArgAttr(arg.getArgNumber(),
+                    buffer ? "graph.buffer" : "graph.parameter",
                     StringAttr::get(func.getContext(), p.name));
     auto dense = cast<DenseElementsAttr>(constant.getValue());
     std::vector<uint8_t> data;
@@ -2123,9 +2173,10 @@ void Model::Impl::trainableArguments(Impl &s, func::FuncOp func,
         data.push_back(static_cast<uint8_t>(bits >> (8 * b)));
     }
     signature.parameters.push_back(
-        {{p.name, "float32", p.shape}, std::move(data), /*buffer=*/false});
+        {{p.name, "float32", p.shape}, std::move(data), buffer});
     constant.erase();
   }
+  return bufferUpdates;
 }
 
 void Model::compile(const CompileOptions &options) const {
@@ -2150,11 +2201,18 @@ void Model::compile(const CompileOptions &options) const {
     signature.outputs.push_back(
         {name, ids ? "int64" : "float32", shapeOf(value)});
   }
-  func::ReturnOp::create(b, func.getLoc(), results);
+  std::vector<std::pair<std::string, Value>> updates;
   if (options.train)
-    Impl::trainableArguments(s, func, mapping, signature);
+    updates = Impl::trainingArguments(s, func, mapping, signature);
+  // Training: the buffers' updated values are results after the outputs.
+  for (const auto &[name, value] : updates)
+    results.push_back(value);
+  func::ReturnOp::create(b, func.getLoc(), results);
   func.setType(b.getFunctionType(func.getBody().front().getArgumentTypes(),
                                  ValueRange(results).getTypes()));
+  for (size_t i = 0; i < updates.size(); ++i)
+    func.setResultAttr(s.outputs.size() + i, "graph.buffer_update",
+                       b.getStringAttr(updates[i].first));
 
   // Diagnostics name the layer (the ops' locations).
   std::string diagnostics;

@@ -9,13 +9,13 @@
    training step, trains from its seeded start until it classifies the four
    points.
 3. Twins of corpus models: mlp (mlp_b64), lenet5 (lenet5_b64), resnet18,
-   autoencoder, dcgan-generator (gan_generator_b8), lstm, bigru and
+   cnn-bn (cnn_bn), autoencoder, dcgan-generator (gan_generator_b8), lstm, bigru and
    transformer-encoder-layer (transformer_block), built in C++, load the
    corpus model's weights by initializer name (Model::load_onnx), compile,
    and reproduce the PyTorch reference outputs within the corpus manifest's
-   tolerance of each output; and the C++ LeNet-5 (cross-entropy, SGD), LSTM
-   (MSE, Adam) and transformer encoder layer (MSE, AdamW) compiled to
-   training steps from the training cases' weights give their PyTorch
+   tolerance of each output; and the C++ LeNet-5 (cross-entropy, SGD), conv
+   net with batch norms (cross-entropy, SGD with momentum), LSTM (MSE, Adam)
+   and transformer encoder layer (MSE, AdamW) compiled to training steps from the training cases' weights give their PyTorch
    losses, gradients and updated parameters over the cases' steps (checked
    by training.py, as the ONNX path's steps are). Skipped, with a message,
    where ../shared/corpus is absent.
@@ -43,6 +43,7 @@ COUNTS = {  # model: (total, trainable)
     # PyTorch counts (the manifest's 197,888 counts the ONNX file, whose
     # export stored the two LayerNorms' equal parameters once).
     "autoencoder": (111521, 111521),
+    "cnn-bn": (392426, 391466),
     "dcgan-generator": (370048, 369600),
     "lstm": (99328, 99328),
     "bigru": (148992, 148992),
@@ -68,6 +69,7 @@ TWINS = {
     "resnet18": ("resnet18", 1, "resnet18/model.onnx", ""),
     "autoencoder": ("autoencoder", 1, "autoencoder/model.onnx", ""),
     "dcgan-generator": ("gan_generator_b8", 8, "gan_generator_b8/model.onnx", ""),
+    "cnn-bn": ("cnn_bn", 1, "cnn_bn/model.onnx", ""),
     "lstm": ("lstm", 4, "training/lstm_adam/model_loss.onnx", "net."),
     "bigru": ("bigru", 4, "training/bigru_clip/model_loss.onnx", "net."),
     "transformer-encoder-layer": ("transformer_block", 2,
@@ -171,17 +173,27 @@ def main():
         # Training steps of C++ twins against PyTorch's: (example, training
         # case, batch, loss, optimizer flag). The flags' optimizers use
         # torch.optim's defaults (Adam betas 0.9, 0.999, eps 1e-8; AdamW also
-        # weight decay 0.01), which the cases must have.
+        # weight decay 0.01), which the cases must have; SGD takes the
+        # case's momentum. The conv net's batch norms train with batch
+        # statistics and update their running ones (checked as buffers).
         defaults = {"adam": {"betas": [0.9, 0.999], "eps": 1e-08},
                     "adamw": {"betas": [0.9, 0.999], "eps": 1e-08, "weight_decay": 0.01}}
         training = json.load(open(manifest_path))["training"]
         for model, case_name, batch, loss, flag in (
                 ("lenet5", "lenet5_b64", 64, "cross-entropy", "--sgd"),
+                ("cnn-bn", "cnn_bn_momentum", 4, "cross-entropy", "--sgd"),
                 ("lstm", "lstm_adam", 4, "mse", "--adam"),
                 ("transformer-encoder-layer", "transformer_adamw", 2, "mse", "--adamw")):
             case = training[case_name]
             params = case.get("optimizer_params") or {}
             kind = flag[2:]
+            extra = ["--momentum", repr(params.get("momentum", 0))] if kind == "sgd" else []
+            if kind == "sgd" and any(params.get(k) for k in ("nesterov", "weight_decay",
+                                                            "dampening")):
+                failed += 1
+                print("%s training step: FAILED: %s's SGD %s is not plain or momentum SGD" % (
+                    model, case_name, params))
+                continue
             if any(params.get(k) != v for k, v in defaults.get(kind, {}).items()):
                 failed += 1
                 print("%s training step: FAILED: %s's optimizer %s is not %s's defaults" % (
@@ -190,7 +202,8 @@ def main():
             lib = os.path.join(a.work, model + "_step.so")
             r = subprocess.run([a.examples, model, "--batch", str(batch), "--load",
                                 os.path.join(a.corpus, case["model_loss"]), "--load-prefix",
-                                "net.", "--train", loss, flag, repr(case["lr"]), "-o", lib],
+                                "net.", "--train", loss, *extra, flag, repr(case["lr"]),
+                                "-o", lib],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             if r.returncode != 0:
                 failed += 1

@@ -537,9 +537,11 @@ Optimizer RMSprop(double lr = 0.01, double alpha = 0.99, double eps = 1e-8,
 Optimizer Adagrad(double lr = 0.01, double eps = 1e-10, double weightDecay = 0);
 
 /// What a training step library computes (compile(): a library as
-/// `dlc --train` writes, run by the runtime's dlc_model_train_step). The
-/// parameters of Linear, Conv2d, LayerNorm and Embedding layers are trained
-/// from their current values; models with BatchNorm2d are not supported yet.
+/// `dlc --train` writes, run by the runtime's dlc_model_train_step). Every
+/// layer's parameters are trained from their current values; BatchNorm2d
+/// layers normalize with each batch's statistics and update their running
+/// ones (PyTorch's momentum 0.1, unbiased variance) as the library's state,
+/// which its inference uses, as PyTorch's train() and eval() do.
 struct TrainOptions {
   TrainOptions &loss(Loss l) { return lossKind = l, *this; }
   TrainOptions &optimizer(Optimizer o) { return opt = std::move(o), *this; }
