@@ -2201,15 +2201,17 @@ void Model::compile(const CompileOptions &options) const {
     signature.outputs.push_back(
         {name, ids ? "int64" : "float32", shapeOf(value)});
   }
+  // Returned first: the training rewrite below replaces uses (an output may
+  // be a batch norm's).
+  auto ret = func::ReturnOp::create(b, func.getLoc(), results);
   std::vector<std::pair<std::string, Value>> updates;
   if (options.train)
     updates = Impl::trainingArguments(s, func, mapping, signature);
   // Training: the buffers' updated values are results after the outputs.
   for (const auto &[name, value] : updates)
-    results.push_back(value);
-  func::ReturnOp::create(b, func.getLoc(), results);
+    ret->insertOperands(ret->getNumOperands(), value);
   func.setType(b.getFunctionType(func.getBody().front().getArgumentTypes(),
-                                 ValueRange(results).getTypes()));
+                                 ret->getOperandTypes()));
   for (size_t i = 0; i < updates.size(); ++i)
     func.setResultAttr(s.outputs.size() + i, "graph.buffer_update",
                        b.getStringAttr(updates[i].first));
