@@ -581,6 +581,35 @@ Tensor clamp(Tensor x, double lo, double hi) {
                    addFloatInput(s, name, "max", hi, n, operands);
                  });
 }
+Tensor dropout(Tensor x, double p) {
+  Model::Impl &s = TensorAccess::impl(x);
+  std::string name = s.autoName("dropout");
+  if (!(p >= 0 && p < 1))
+    throw Error(name + " (Dropout): p " + std::to_string(p) +
+                " is not in [0, 1)");
+  Value v = TensorAccess::value(x);
+  auto type = cast<RankedTensorType>(v.getType());
+  if (!type.getElementType().isF32())
+    throw Error(name + " (Dropout): the input is not float32");
+  auto &b = s.builder;
+  // The mask of dlc --train's training-mode Dropout (seeded per op, a new
+  // draw per step); graph.mode_select keeps it out of inference.
+  Value mask = s.build<graph::DropoutMaskOp>(
+      name, "Dropout", Value(), b.getDenseI64ArrayAttr(type.getShape()),
+      b.getF32FloatAttr(static_cast<float>(p)),
+      b.getI64IntegerAttr(0x5EED0000 + int64_t(s.counters["dropout"]) * 7919));
+  Value dropped =
+      s.build<graph::MulOp>(name, "Dropout", v, mask, b.getBoolAttr(false));
+  Value y = s.build<graph::ModeSelectOp>(name, "Dropout", dropped, v);
+  // save_onnx: ONNX's Dropout, which is the identity outside training.
+  onnx::TensorProto &ratio = s.onnxConstants.emplace_back();
+  ratio.set_name(name + ".ratio");
+  ratio.set_data_type(onnx::TensorProto::FLOAT);
+  ratio.add_float_data(static_cast<float>(p));
+  s.onnxNode("Dropout", name, {s.nameOf(x), ratio.name()});
+  return result(x, y, name, "Dropout");
+}
+
 Tensor hardtanh(Tensor x) { return clamp(x, -1, 1); }
 Tensor relu6(Tensor x) { return clamp(x, 0, 6); }
 
@@ -2179,6 +2208,36 @@ Model::Impl::trainingArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
   return bufferUpdates;
 }
 
+namespace {
+
+/// An inference compile has no training step: what differs between the
+/// two (dropout) takes its inference value, and the training one goes.
+void resolveForInference(func::FuncOp func) {
+  SmallVector<graph::ModeSelectOp> selects;
+  func.walk([&](graph::ModeSelectOp op) { selects.push_back(op); });
+  for (graph::ModeSelectOp select : selects) {
+    Value training = select.getTraining();
+    select.getResult().replaceAllUsesWith(select.getInference());
+    select.erase();
+    // The training value's ops, from it back, as long as nothing else uses
+    // them (dropout: the product, then the mask).
+    SmallVector<Operation *> dead = {training.getDefiningOp()};
+    while (!dead.empty()) {
+      Operation *op = dead.pop_back_val();
+      if (!op || !op->use_empty() ||
+          !isa<graph::GraphDialect>(op->getDialect()))
+        continue;
+      SmallVector<Operation *> operands;
+      for (Value operand : op->getOperands())
+        operands.push_back(operand.getDefiningOp());
+      op->erase();
+      dead.append(operands);
+    }
+  }
+}
+
+} // namespace
+
 void Model::compile(const CompileOptions &options) const {
   Impl &s = *state;
   if (s.outputs.empty())
@@ -2207,6 +2266,8 @@ void Model::compile(const CompileOptions &options) const {
   std::vector<std::pair<std::string, Value>> updates;
   if (options.train)
     updates = Impl::trainingArguments(s, func, mapping, signature);
+  else
+    resolveForInference(func);
   // Training: the buffers' updated values are results after the outputs.
   for (const auto &[name, value] : updates)
     ret->insertOperands(ret->getNumOperands(), value);

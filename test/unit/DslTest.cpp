@@ -755,6 +755,59 @@ TEST(DslTest, TrainingOptionsAreChecked) {
       std::string::npos);
 }
 
+TEST(DslTest, DropoutMasksTrainingStepsOnly) {
+  // h = fc(1) = 1000 ones (weight set to ones), y = dropout(h, 0.5), loss
+  // MSE against zeros: mean(mask^2) = 4 k / 1000 for k kept elements, and
+  // d loss / d w_j = 2 mask_j^2 / 1000: 0.008 where kept, 0 where dropped.
+  nn::Model m("dropped");
+  nn::Tensor x = m.input("x", nn::f32({1, 1}));
+  m.output("y", nn::dropout(m.linear("fc", 1, 1000, /*bias=*/false)(x), 0.5));
+  m.set_parameter("fc.weight", std::vector<float>(1000, 1.0f));
+  // Inference: the identity.
+  expectNear(compileAndRun(m, {1.0f}, {1, 1}, {1, 1000}),
+             std::vector<double>(1000, 1.0));
+  expectNear(exportCompileAndRun(m, {1.0f}, {1, 1}, {1, 1000}),
+             std::vector<double>(1000, 1.0));
+  nn::CompileOptions options;
+  options.output = ::testing::TempDir() + "dsl_dropout_step.so";
+  options.train = nn::TrainOptions().loss(nn::Loss::MSE).optimizer(nn::SGD(0));
+  m.compile(options);
+  dlc_model *model = nullptr;
+  ASSERT_EQ(dlc_model_load(options.output.c_str(), &model), DLC_OK)
+      << dlc_last_error();
+  std::vector<float> one = {1.0f}, zeros(1000, 0.0f);
+  int64_t xShape[2] = {1, 1}, yShape[2] = {1, 1000};
+  dlc_tensor batch[2] = {{one.data(), DLC_FLOAT32, 2, xShape},
+                         {zeros.data(), DLC_FLOAT32, 2, yShape}};
+  std::vector<std::vector<float>> grads(2, std::vector<float>(1000));
+  for (int step = 0; step < 2; ++step) {
+    float loss = 0;
+    ASSERT_EQ(dlc_model_train_step(model, batch, 2, 0.0f, &loss), DLC_OK)
+        << dlc_last_error();
+    ASSERT_EQ(dlc_model_read_gradient(model, "fc.weight", grads[step].data(),
+                                      1000 * sizeof(float)),
+              DLC_OK);
+    int kept = 0;
+    for (float g : grads[step]) {
+      EXPECT_TRUE(g == 0.0f || std::fabs(g - 0.008f) < 1e-7f) << g;
+      kept += g != 0.0f;
+    }
+    // About half kept (0.5 +- 6 standard deviations of a binomial).
+    EXPECT_NEAR(kept, 500, 95);
+    EXPECT_NEAR(loss, 4.0 * kept / 1000, 1e-5);
+  }
+  EXPECT_NE(grads[0], grads[1]) << "every step draws a new mask";
+  // The library's inference keeps every element.
+  std::vector<float> out(1000);
+  dlc_tensor res{out.data(), DLC_FLOAT32, 2, yShape};
+  ASSERT_EQ(dlc_model_run(model, batch, 1, &res, 1), DLC_OK)
+      << dlc_last_error();
+  expectNear(out, std::vector<double>(1000, 1.0));
+  dlc_model_free(model);
+  EXPECT_EQ(errorOf([&] { nn::dropout(x, 1.0); }),
+            "dropout_2 (Dropout): p 1.000000 is not in [0, 1)");
+}
+
 TEST(DslTest, DumpsEveryTextStage) {
   nn::Model m("dumped");
   nn::Tensor x = m.input("x", nn::f32({1, 3, 8, 8}));

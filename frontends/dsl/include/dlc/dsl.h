@@ -110,6 +110,11 @@ Tensor neg(Tensor x);
 Tensor erf(Tensor x);
 /// min(max(x, lo), hi).
 Tensor clamp(Tensor x, double lo, double hi);
+/// Inverted dropout, as torch.nn.functional.dropout: in a training step
+/// each element is zeroed with probability p and the others scaled by
+/// 1 / (1 - p), with a new mask every step (the same for the same step on
+/// any machine and thread count); in inference, the identity. 0 <= p < 1.
+Tensor dropout(Tensor x, double p = 0.5);
 /// The mean, sum, maximum and minimum over `axes` (negative: from the end;
 /// empty: every dim), which stay as dims of 1 with `keepdim`.
 Tensor mean(Tensor x, std::vector<int64_t> axes, bool keepdim = false);
