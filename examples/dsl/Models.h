@@ -83,9 +83,9 @@ nn::Tensor denseAutoencoder(nn::Model &m, int64_t batch);
 nn::Tensor inceptionBlock(nn::Model &m, int64_t batch);
 
 /// The DCGAN discriminator (Radford et al. 2015) for 32x32 images: 4x4
-/// stride-2 convolutions (32, 64, 128 channels; batch norm after the first
-/// and LeakyReLU 0.2 after each), then a 4x4 convolution to one logit and a
-/// sigmoid: [batch, 1, 32, 32] -> [batch, 1].
+/// stride-2 convolutions (32, 64, 128 channels; batch norm after the second
+/// and third, LeakyReLU 0.2 after each), then a 4x4 convolution to one logit
+/// and a sigmoid: [batch, 1, 32, 32] -> [batch, 1].
 nn::Tensor dcganDiscriminator(nn::Model &m, int64_t batch);
 
 /// The transformer encoder layer above after a sinusoidal positional

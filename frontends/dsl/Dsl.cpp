@@ -95,6 +95,42 @@ struct Model::Impl {
     return static_cast<int>(values.size()) - 1;
   }
 
+  /// While alive, what a layer or function adds (ops, tensors, summary
+  /// rows, ONNX nodes and initializers) is taken back if it throws: a
+  /// mistake leaves the model as it was. commit() keeps it.
+  class Checkpoint {
+  public:
+    explicit Checkpoint(Impl &s)
+        : s(s), last(s.lastOp()), values(s.values.size()), rows(s.rows.size()),
+          nodes(s.onnxNodes.size()), constants(s.onnxConstants.size()) {}
+    ~Checkpoint() {
+      if (kept)
+        return;
+      Block *body = s.builder.getInsertionBlock();
+      while (!body->empty() && &body->back() != last)
+        body->back().erase();
+      for (size_t i = values; i < s.values.size(); ++i)
+        s.valueNames.erase(s.values[i]);
+      s.values.resize(values);
+      s.rows.resize(rows);
+      s.onnxNodes.resize(nodes);
+      s.onnxConstants.resize(constants);
+    }
+    void commit() { kept = true; }
+    Checkpoint(const Checkpoint &) = delete;
+    Checkpoint &operator=(const Checkpoint &) = delete;
+
+  private:
+    Impl &s;
+    Operation *last;
+    size_t values, rows, nodes, constants;
+    bool kept = false;
+  };
+  Operation *lastOp() {
+    Block *body = builder.getInsertionBlock();
+    return body->empty() ? nullptr : &body->back();
+  }
+
   Location locOf(const std::string &layer) {
     return NameLoc::get(StringAttr::get(&context, layer));
   }
@@ -304,6 +340,23 @@ struct Model::Impl {
   }
 };
 
+namespace {
+
+/// The importer's messages about `node` (at `index`), without the (empty)
+/// file and the node they start with.
+std::string importErrors(const onnx_frontend::ImportContext &ctx,
+                         const onnx::NodeProto &node, int index) {
+  std::string prefix = ": " + onnx_frontend::describeNode(node, index) + ": ";
+  std::string message;
+  for (const std::string &e : ctx.errors)
+    message +=
+        (message.empty() ? "" : "; ") +
+        (llvm::StringRef(e).starts_with(prefix) ? e.substr(prefix.size()) : e);
+  return message.empty() ? "import failed" : message;
+}
+
+} // namespace
+
 std::vector<Value> Model::Impl::importNode(const onnx::NodeProto &node,
                                            ArrayRef<Value> inputs,
                                            const std::string &layer,
@@ -319,15 +372,7 @@ std::vector<Value> Model::Impl::importNode(const onnx::NodeProto &node,
   if (failed(onnx_frontend::importNode(ctx, node, index))) {
     while (!body->empty() && &body->back() != last)
       body->back().erase();
-    // The importer's messages start with the (empty) file and the node.
-    std::string prefix = ": " + onnx_frontend::describeNode(node, index) + ": ";
-    std::string message;
-    for (const std::string &e : ctx.errors)
-      message +=
-          (message.empty() ? "" : "; ") +
-          (llvm::StringRef(e).starts_with(prefix) ? e.substr(prefix.size())
-                                                  : e);
-    throw Error(layer + " (" + kind + "): " + message);
+    throw Error(layer + " (" + kind + "): " + importErrors(ctx, node, index));
   }
   onnxNodes.push_back(node);
   std::vector<Value> results;
@@ -500,12 +545,14 @@ using NodeExtension =
 Tensor viaOnnx(Tensor x, const char *prefix, const char *kind,
                const char *opType, const NodeExtension &extend = {}) {
   Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
   std::string name = s.autoName(prefix);
   onnx::NodeProto node = makeNode(opType, name, {s.nameOf(x)}, {name});
   std::vector<Value> values = {TensorAccess::value(x)};
   if (extend)
     extend(s, name, node, values);
   Value v = s.importNode(node, values, name, kind)[0];
+  undo.commit();
   return result(x, v, name, kind);
 }
 
@@ -540,13 +587,28 @@ Tensor activation(Tensor x, const char *prefix, const char *kind,
 }
 
 /// Shows the ops of `s` made since row `first` as one summary row, `y`'s,
-/// named `prefix`_<n> and of `kind`: a function written with other ops.
-Tensor asOneRow(Model::Impl &s, size_t first, Tensor y, const char *prefix,
-                const char *kind) {
+/// named `name`, of `kind`, with `params`: a function or layer written
+/// with other ops.
+Tensor asOneRow(Model::Impl &s, size_t first, Tensor y, const std::string &name,
+                const char *kind, int64_t params = 0) {
   for (size_t i = first; i + 1 < s.rows.size(); ++i)
     s.rows[i].name.clear();
-  s.rows.back().name = s.autoName(prefix);
+  s.rows.back().name = name;
   s.rows.back().kind = kind;
+  s.rows.back().params = params;
+  return y;
+}
+
+/// f(x), a function made of others, as one summary row `prefix`_<n>; none
+/// of its ops stay if one fails.
+Tensor composite(Tensor x, const char *prefix, const char *kind,
+                 const std::function<Tensor(Tensor)> &f) {
+  Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
+  size_t first = s.rows.size();
+  Tensor y = f(x);
+  asOneRow(s, first, y, s.autoName(prefix), kind);
+  undo.commit();
   return y;
 }
 
@@ -583,6 +645,7 @@ Tensor clamp(Tensor x, double lo, double hi) {
 }
 Tensor dropout(Tensor x, double p) {
   Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
   std::string name = s.autoName("dropout");
   if (!(p >= 0 && p < 1))
     throw Error(name + " (Dropout): p " + std::to_string(p) +
@@ -607,6 +670,7 @@ Tensor dropout(Tensor x, double p) {
   ratio.set_data_type(onnx::TensorProto::FLOAT);
   ratio.add_float_data(static_cast<float>(p));
   s.onnxNode("Dropout", name, {s.nameOf(x), ratio.name()});
+  undo.commit();
   return result(x, y, name, "Dropout");
 }
 
@@ -616,20 +680,16 @@ Tensor relu6(Tensor x) { return clamp(x, 0, 6); }
 // Functions opset 17 has no operator for, written with others (as
 // PyTorch's exporter writes them).
 Tensor gelu(Tensor x) {
-  Model::Impl &s = TensorAccess::impl(x);
-  size_t first = s.rows.size();
-  Tensor y = x * (0.5 * (1.0 + erf(x / std::sqrt(2.0))));
-  return asOneRow(s, first, y, "gelu", "Gelu");
+  return composite(x, "gelu", "Gelu", [](Tensor v) {
+    return v * (0.5 * (1.0 + erf(v / std::sqrt(2.0))));
+  });
 }
 Tensor silu(Tensor x) {
-  Model::Impl &s = TensorAccess::impl(x);
-  size_t first = s.rows.size();
-  return asOneRow(s, first, x * sigmoid(x), "silu", "Silu");
+  return composite(x, "silu", "Silu", [](Tensor v) { return v * sigmoid(v); });
 }
 Tensor mish(Tensor x) {
-  Model::Impl &s = TensorAccess::impl(x);
-  size_t first = s.rows.size();
-  return asOneRow(s, first, x * tanh(softplus(x)), "mish", "Mish");
+  return composite(x, "mish", "Mish",
+                   [](Tensor v) { return v * tanh(softplus(v)); });
 }
 
 namespace {
@@ -935,15 +995,19 @@ Tensor concat(const std::vector<Tensor> &xs, int64_t axis) {
 std::vector<Tensor> split(Tensor x, const std::vector<int64_t> &sizes,
                           int64_t axis) {
   Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
   std::string name = s.autoName("split");
   int64_t rank = static_cast<int64_t>(x.shape().size());
   if (axis < -rank || axis >= rank)
     throw Error(name + " (Split): axis " + std::to_string(axis) +
                 " is outside a tensor of rank " + std::to_string(rank));
   int64_t dim = x.shape()[axis < 0 ? axis + rank : axis], total = 0;
-  for (int64_t size : sizes)
-    total = size < 1 ? -1 : total + size;
-  if (sizes.empty() || total != dim)
+  bool positive = !sizes.empty();
+  for (int64_t size : sizes) {
+    positive = positive && size >= 1;
+    total += size;
+  }
+  if (!positive || total != dim)
     throw Error(name + " (Split): sizes " + shapeText(sizes) +
                 " are not positive or do not add up to " + std::to_string(dim));
   std::vector<std::string> outputs;
@@ -959,6 +1023,7 @@ std::vector<Tensor> split(Tensor x, const std::vector<int64_t> &sizes,
   std::vector<Tensor> results;
   for (size_t i = 0; i < pieces.size(); ++i)
     results.push_back(result(x, pieces[i], outputs[i], "Split"));
+  undo.commit();
   return results;
 }
 
@@ -1059,12 +1124,36 @@ Tensor Linear::operator()(Tensor x) const {
   return result(x, y, layerName, "Linear", params);
 }
 
-Tensor Conv2d::operator()(Tensor x) const {
-  Model::Impl &s = TensorAccess::impl(x);
-  checkInput(x, "Conv2d", 4, "NCHW", inChannels, "channels");
+namespace {
+
+/// The input of a convolution whose padding is not zeros: padded by `pad`
+/// (and the convolution's own padding becomes 0).
+Tensor padForConv(Tensor x, const Conv2dOptions &options, int64_t &padding,
+                  int spatial, const std::string &who) {
+  if (options.paddingModeValue == PadMode::Constant || padding == 0)
+    return x;
+  const std::vector<int64_t> &shape = x.shape();
+  if (options.paddingModeValue == PadMode::Reflect)
+    for (size_t d = shape.size() - spatial; d < shape.size(); ++d)
+      if (padding >= shape[d])
+        throw Error(who + "reflect padding " + std::to_string(padding) +
+                    " is not below the input's size " +
+                    std::to_string(shape[d]));
+  std::vector<int64_t> pads(2 * spatial, padding);
+  padding = 0;
+  return pad(x, pads, options.paddingModeValue);
+}
+
+} // namespace
+
+Tensor Conv2d::operator()(Tensor in) const {
+  Model::Impl &s = TensorAccess::impl(in);
+  Model::Impl::Checkpoint undo(s);
+  checkInput(in, "Conv2d", 4, "NCHW", inChannels, "channels");
   auto &b = s.builder;
   int64_t p = options.paddingValue, st = options.strideValue,
           d = options.dilationValue;
+  Tensor x = padForConv(in, options, p, 2, layerName + " (Conv2d): ");
   Value bias =
       options.biasValue ? s.parameterValue(layerName + ".bias") : Value();
   Value y = s.build<graph::Conv2dOp>(
@@ -1084,13 +1173,17 @@ Tensor Conv2d::operator()(Tensor x) const {
   setAttr(n, "pads", {p, p, p, p});
   setAttr(n, "dilations", {d, d});
   setAttr(n, "group", options.groupsValue);
+  undo.commit();
   return result(x, y, layerName, "Conv2d", params);
 }
 
-Tensor Conv1d::operator()(Tensor x) const {
-  Model::Impl &s = TensorAccess::impl(x);
-  checkInput(x, "Conv1d", 3, "NCL", inChannels, "channels");
+Tensor Conv1d::operator()(Tensor in) const {
+  Model::Impl &s = TensorAccess::impl(in);
+  Model::Impl::Checkpoint undo(s);
+  checkInput(in, "Conv1d", 3, "NCL", inChannels, "channels");
   const Conv2dOptions &o = options;
+  int64_t p = o.paddingValue;
+  Tensor x = padForConv(in, o, p, 1, layerName + " (Conv1d): ");
   std::vector<std::string> inputs = {s.nameOf(x), layerName + ".weight"};
   std::vector<Value> values = {TensorAccess::value(x),
                                s.parameterValue(layerName + ".weight")};
@@ -1101,17 +1194,19 @@ Tensor Conv1d::operator()(Tensor x) const {
   onnx::NodeProto node = makeNode("Conv", layerName, inputs, {layerName});
   setAttr(node, "kernel_shape", std::vector<int64_t>{kernel});
   setAttr(node, "strides", std::vector<int64_t>{o.strideValue});
-  setAttr(node, "pads", {o.paddingValue, o.paddingValue});
+  setAttr(node, "pads", {p, p});
   setAttr(node, "dilations", std::vector<int64_t>{o.dilationValue});
   setAttr(node, "group", o.groupsValue);
   Value y = s.importNode(node, values, layerName, "Conv1d")[0];
   int64_t params = outChannels * (inChannels / o.groupsValue) * kernel +
                    (o.biasValue ? outChannels : 0);
+  undo.commit();
   return result(x, y, layerName, "Conv1d", params);
 }
 
 Tensor InstanceNorm2d::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
   checkInput(x, "InstanceNorm2d", 4, "NCHW", channels, "channels");
   std::string scale = layerName + (affine ? ".weight" : "/scale"),
               shift = layerName + (affine ? ".bias" : "/shift");
@@ -1128,11 +1223,78 @@ Tensor InstanceNorm2d::operator()(Tensor x) const {
   setAttr(node, "epsilon", static_cast<float>(eps));
   Value y = s.importNode(node, {TensorAccess::value(x), scaleValue, shiftValue},
                          layerName, "InstanceNorm2d")[0];
+  undo.commit();
   return result(x, y, layerName, "InstanceNorm2d", affine ? 2 * channels : 0);
+}
+
+Tensor GroupNorm::operator()(Tensor x) const {
+  Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
+  std::string who = layerName + " (GroupNorm): ";
+  if (&x.model() != owner)
+    throw Error(who + "the input belongs to another model");
+  std::vector<int64_t> shape = x.shape();
+  if (shape.size() < 2 || shape[1] != channels)
+    throw Error(who + "input " + shapeText(shape) + " does not have " +
+                std::to_string(channels) + " channels in dim 1");
+  int64_t rest = 1;
+  for (size_t d = 1; d < shape.size(); ++d)
+    rest *= shape[d];
+  // [N, G, C/G * positions]: ONNX's InstanceNormalization normalizes each
+  // (sample, group) over the rest; opset 17 has no GroupNormalization.
+  auto node = [&](const std::string &opType, const std::string &name,
+                  const std::vector<std::string> &inputs,
+                  const std::vector<Value> &values) {
+    onnx::NodeProto n = makeNode(opType, name, inputs, {name});
+    if (opType == "InstanceNormalization")
+      setAttr(n, "epsilon", static_cast<float>(eps));
+    return s.importNode(n, values, layerName, "GroupNorm")[0];
+  };
+  std::string grouped = layerName + "/grouped", groupShape = grouped + "_shape",
+              normalized = layerName + "/normalized",
+              ones = layerName + "/ones", zeros = layerName + "/zeros",
+              back = layerName + "/shape";
+  Value g =
+      node("Reshape", grouped, {s.nameOf(x), groupShape},
+           {TensorAccess::value(x),
+            s.intConstant(groupShape, {shape[0], groups, rest / groups}, {3})});
+  Value n =
+      node("InstanceNormalization", normalized, {grouped, ones, zeros},
+           {g, s.floatConstant(ones, {groups}, std::vector<float>(groups, 1)),
+            s.floatConstant(zeros, {groups}, std::vector<float>(groups, 0))});
+  std::string outName = affine ? layerName + "/unscaled" : layerName;
+  Value y = s.importNode(
+      makeNode("Reshape", layerName + "/ungrouped", {normalized, back},
+               {outName}),
+      {n, s.intConstant(back, shape, {static_cast<int64_t>(shape.size())})},
+      layerName, "GroupNorm")[0];
+  if (affine) {
+    // weight and bias [C] as [C, 1, ...] against [N, C, ...].
+    std::vector<int64_t> perChannel(shape.size() - 1, 1);
+    perChannel[0] = channels;
+    std::string channelShape = layerName + "/channel_shape";
+    Value target = s.intConstant(channelShape, perChannel,
+                                 {static_cast<int64_t>(perChannel.size())});
+    Value w = node("Reshape", layerName + "/scale",
+                   {layerName + ".weight", channelShape},
+                   {s.parameterValue(layerName + ".weight"), target});
+    Value bb = node("Reshape", layerName + "/shift",
+                    {layerName + ".bias", channelShape},
+                    {s.parameterValue(layerName + ".bias"), target});
+    y = node("Mul", layerName + "/scaled", {outName, layerName + "/scale"},
+             {y, w});
+    y = s.importNode(makeNode("Add", layerName + "/shifted",
+                              {layerName + "/scaled", layerName + "/shift"},
+                              {layerName}),
+                     {y, bb}, layerName, "GroupNorm")[0];
+  }
+  undo.commit();
+  return result(x, y, layerName, "GroupNorm", affine ? 2 * channels : 0);
 }
 
 Tensor ConvTranspose2d::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
   checkInput(x, "ConvTranspose2d", 4, "NCHW", inChannels, "channels");
   const ConvTranspose2dOptions &o = options;
   int64_t p = o.paddingValue;
@@ -1155,6 +1317,7 @@ Tensor ConvTranspose2d::operator()(Tensor x) const {
   int64_t params =
       inChannels * (outChannels / o.groupsValue) * kernel * kernel +
       (o.biasValue ? outChannels : 0);
+  undo.commit();
   return result(x, y, layerName, "ConvTranspose2d", params);
 }
 
@@ -1168,6 +1331,7 @@ const char *cellKind(Cell cell) {
 
 RecurrentOutput Recurrent::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
   std::string kind = cellKind(cell);
   bool isLSTM = cell == Cell::LSTM;
   std::string who = layerName + " (" + kind + "): ";
@@ -1274,11 +1438,13 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
   out.h = result(x, results[1], outputs[1], kind);
   if (isLSTM)
     out.c = result(x, results[2], outputs[2], kind);
+  undo.commit();
   return out;
 }
 
 Tensor MultiheadAttention::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
+  Model::Impl::Checkpoint undo(s);
   std::string who = layerName + " (MultiheadAttention): ";
   if (&x.model() != owner)
     throw Error(who + "the input belongs to another model");
@@ -1320,11 +1486,8 @@ Tensor MultiheadAttention::operator()(Tensor x) const {
   o = reshape(transpose(o, {1, 0, 2}), {l * n, e});
   Tensor y = reshape((*outProj)(o), {l, n, e});
   // One summary row for the layer: the ops above are its inside.
-  for (size_t i = first; i + 1 < s.rows.size(); ++i)
-    s.rows[i].name.clear();
-  s.rows.back().name = layerName;
-  s.rows.back().kind = "MultiheadAttention";
-  s.rows.back().params = 4 * e * e + 4 * e;
+  asOneRow(s, first, y, layerName, "MultiheadAttention", 4 * e * e + 4 * e);
+  undo.commit();
   return y;
 }
 
@@ -1442,9 +1605,12 @@ Tensor Model::constant(const std::string &name,
   Impl &s = *state;
   claimName(s, name, "constant");
   int64_t count = 1;
-  for (int64_t d : shape)
-    count = d < 0 ? -1 : count * d;
-  if (count != static_cast<int64_t>(values.size()))
+  bool valid = true;
+  for (int64_t d : shape) {
+    valid = valid && d >= 0;
+    count *= d;
+  }
+  if (!valid || count != static_cast<int64_t>(values.size()))
     throw Error("constant '" + name + "': shape " + shapeText(shape) +
                 " does not hold " + std::to_string(values.size()) + " values");
   Value v = s.floatConstant(name, shape, values);
@@ -1482,7 +1648,6 @@ void addConvParameters(Model::Impl &s, const std::string &name,
                        const char *kind, int64_t in, int64_t out,
                        int64_t kernel, int spatial,
                        const Conv2dOptions &options) {
-  claimName(s, name, kind);
   if (in < 1 || out < 1 || kernel < 1 || options.groupsValue < 1 ||
       in % options.groupsValue || out % options.groupsValue ||
       options.strideValue < 1 || options.dilationValue < 1 ||
@@ -1493,6 +1658,8 @@ void addConvParameters(Model::Impl &s, const std::string &name,
                 std::to_string(options.groupsValue) +
                 " (which must divide both), stride, dilation >= 1 and "
                 "padding >= 0 are required");
+  // Named once valid: a corrected retry may use the name.
+  claimName(s, name, kind);
   std::vector<int64_t> shape = {out, in / options.groupsValue};
   int64_t fanIn = in / options.groupsValue;
   for (int i = 0; i < spatial; ++i) {
@@ -1519,13 +1686,30 @@ Conv1d &Model::conv1d(const std::string &name, int64_t in, int64_t out,
   return keep(new Conv1d(*this, name, in, out, kernel, options));
 }
 
+GroupNorm &Model::group_norm(const std::string &name, int64_t groups,
+                             int64_t channels, double eps, bool affine) {
+  Impl &s = *state;
+  if (groups < 1 || channels < 1 || channels % groups || !(eps >= 0))
+    throw Error(name + " (GroupNorm): " + std::to_string(channels) +
+                " channels must be >= 1 and a multiple of the " +
+                std::to_string(groups) + " groups, and eps >= 0");
+  // Named once valid: a corrected retry may use the name.
+  claimName(s, name, "GroupNorm");
+  if (affine) {
+    s.addParameter(name, "weight", {channels}, 0, 1.0f);
+    s.addParameter(name, "bias", {channels}, 0, 0.0f);
+  }
+  return keep(new GroupNorm(*this, name, groups, channels, eps, affine));
+}
+
 InstanceNorm2d &Model::instance_norm2d(const std::string &name,
                                        int64_t channels, double eps,
                                        bool affine) {
   Impl &s = *state;
-  claimName(s, name, "InstanceNorm2d");
   if (channels < 1 || !(eps >= 0))
     throw Error(name + " (InstanceNorm2d): channels must be >= 1 and eps >= 0");
+  // Named once valid: a corrected retry may use the name.
+  claimName(s, name, "InstanceNorm2d");
   if (affine) {
     s.addParameter(name, "weight", {channels}, 0, 1.0f);
     s.addParameter(name, "bias", {channels}, 0, 0.0f);
@@ -1537,7 +1721,6 @@ ConvTranspose2d &Model::conv_transpose2d(const std::string &name, int64_t in,
                                          int64_t out, int64_t kernel,
                                          ConvTranspose2dOptions options) {
   Impl &s = *state;
-  claimName(s, name, "ConvTranspose2d");
   const ConvTranspose2dOptions &o = options;
   if (in < 1 || out < 1 || kernel < 1 || o.groupsValue < 1 ||
       in % o.groupsValue || out % o.groupsValue || o.strideValue < 1 ||
@@ -1551,6 +1734,8 @@ ConvTranspose2d &Model::conv_transpose2d(const std::string &name, int64_t in,
                 " (which must divide both), stride, dilation >= 1, padding "
                 ">= 0 and an output padding below the stride or the dilation "
                 "are required");
+  // Named once valid: a corrected retry may use the name.
+  claimName(s, name, "ConvTranspose2d");
   // PyTorch's fan-in of a [in, out / groups, k, k] weight is its dim 1.
   double bound =
       1.0 /
@@ -1566,9 +1751,10 @@ Recurrent &Model::recurrent(const std::string &name, Cell cell, int64_t input,
                             int64_t hidden, bool bidirectional) {
   Impl &s = *state;
   const char *kind = cellKind(cell);
-  claimName(s, name, kind);
   if (input < 1 || hidden < 1)
     throw Error(name + " (" + kind + "): input and hidden sizes must be >= 1");
+  // Named once valid: a corrected retry may use the name.
+  claimName(s, name, kind);
   int64_t gates = cell == Cell::LSTM ? 4 : cell == Cell::GRU ? 3 : 1;
   double bound = 1.0 / std::sqrt(static_cast<double>(hidden));
   for (const char *suffix : {"_l0", "_l0_reverse"}) {
@@ -1604,11 +1790,12 @@ Recurrent &Model::rnn(const std::string &name, int64_t input, int64_t hidden,
 MultiheadAttention &Model::multihead_attention(const std::string &name,
                                                int64_t embed, int64_t heads) {
   Impl &s = *state;
-  claimName(s, name, "MultiheadAttention");
   if (embed < 1 || heads < 1 || embed % heads)
     throw Error(name + " (MultiheadAttention): embed " + std::to_string(embed) +
                 " must be a positive multiple of the " + std::to_string(heads) +
                 " heads");
+  // Named once valid: a corrected retry may use the name.
+  claimName(s, name, "MultiheadAttention");
   // Glorot uniform over [3E, E] (fan in E, fan out 3E); zero biases.
   s.addParameter(name, "in_proj_weight", {3 * embed, embed},
                  std::sqrt(6.0 / static_cast<double>(4 * embed)));
@@ -2165,9 +2352,7 @@ Model::Impl::trainingArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
     setAttr(node, "momentum", 0.9f);
     setAttr(node, "training_mode", int64_t(1));
     if (failed(onnx_frontend::importNode(ctx, node, 0)))
-      throw Error(
-          layer + " (BatchNorm2d): " +
-          (ctx.errors.empty() ? "training mode failed" : ctx.errors[0]));
+      throw Error(layer + " (BatchNorm2d): " + importErrors(ctx, node, 0));
     op.getResult().replaceAllUsesWith(ctx.lookup(layer + "/y"));
     op.erase();
     updates[mean->name] = ctx.bufferUpdates[mean->name];
@@ -2181,12 +2366,9 @@ Model::Impl::trainingArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
     BlockArgument arg = body.addArgument(constant.getType(), constant.getLoc());
     constant.getResult().replaceAllUsesWith(arg);
     bool buffer = !p.trainable;
-    if (buffer) {
-      Value update = updates[p.name];
-      if (!update)
-        throw Error(p.name + ": nothing in the training step updates it");
-      bufferUpdates.emplace_back(p.name, update);
-    }
+    if (buffer) // a layer never applied keeps its statistics
+      bufferUpdates.emplace_back(p.name, updates[p.name] ? updates[p.name]
+                                                         : Value(arg));
     // The attribute needs the argument in the function's type.
     func.setType(FunctionType::get(func.getContext(), body.getArgumentTypes(),
                                    func.getFunctionType().getResults()));

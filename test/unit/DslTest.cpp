@@ -579,6 +579,72 @@ TEST(DslTest, Conv1dRnnAndInstanceNormMatchLoops) {
              normalized);
 }
 
+TEST(DslTest, PaddingModesAndGroupNormMatchLoops) {
+  // A 3x3 convolution of a 4x4 image with reflect and replicate padding:
+  // the padded image indexes the input at the mirrored or clamped
+  // position.
+  std::vector<float> image(16);
+  for (int i = 0; i < 16; ++i)
+    image[i] = static_cast<float>(std::sin(0.9 * i) + 0.1 * i);
+  for (nn::PadMode mode : {nn::PadMode::Reflect, nn::PadMode::Replicate}) {
+    bool reflect = mode == nn::PadMode::Reflect;
+    nn::Model m(reflect ? "conv_reflect" : "conv_replicate", /*seed=*/7);
+    m.output("y", m.conv2d("conv", 1, 1, 3,
+                           nn::Conv2dOptions().padding(1).padding_mode(mode))(
+                      m.input("x", nn::f32({1, 1, 4, 4}))));
+    auto w = m.parameter("conv.weight"), b = m.parameter("conv.bias");
+    auto index = [&](int i) {
+      if (i < 0)
+        return reflect ? -i : 0;
+      if (i > 3)
+        return reflect ? 6 - i : 3;
+      return i;
+    };
+    std::vector<double> want;
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x) {
+        double acc = b[0];
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx)
+            acc += image[index(y + ky - 1) * 4 + index(x + kx - 1)] *
+                   w[ky * 3 + kx];
+        want.push_back(acc);
+      }
+    expectNear(compileAndRun(m, image, {1, 1, 4, 4}, {1, 1, 4, 4}), want);
+    expectNear(exportCompileAndRun(m, image, {1, 1, 4, 4}, {1, 1, 4, 4}), want);
+  }
+
+  // GroupNorm: 2 groups of 2 channels over [2, 4, 2, 2], then the
+  // per-channel weight and bias.
+  nn::Model g("grouped");
+  g.output("y",
+           g.group_norm("norm", 2, 4)(g.input("x", nn::f32({2, 4, 2, 2}))));
+  g.set_parameter("norm.weight", {0.5f, -1.0f, 2.0f, 1.5f});
+  g.set_parameter("norm.bias", {0.0f, 0.25f, -1.0f, 3.0f});
+  std::vector<float> input(32);
+  for (int i = 0; i < 32; ++i)
+    input[i] = static_cast<float>(std::cos(0.7 * i) * (1 + i % 3));
+  std::vector<double> want(32);
+  for (int n = 0; n < 2; ++n)
+    for (int group = 0; group < 2; ++group) {
+      int first = n * 16 + group * 8; // 2 channels x 4 positions
+      double mu = 0, var = 0;
+      for (int i = 0; i < 8; ++i)
+        mu += input[first + i] / 8.0;
+      for (int i = 0; i < 8; ++i)
+        var += (input[first + i] - mu) * (input[first + i] - mu) / 8.0;
+      for (int i = 0; i < 8; ++i) {
+        int c = group * 2 + i / 4;
+        double weight[] = {0.5, -1.0, 2.0, 1.5}, bias[] = {0, 0.25, -1, 3};
+        want[first + i] =
+            (input[first + i] - mu) / std::sqrt(var + 1e-5) * weight[c] +
+            bias[c];
+      }
+    }
+  expectNear(compileAndRun(g, input, {2, 4, 2, 2}, {2, 4, 2, 2}), want);
+  expectNear(exportCompileAndRun(g, input, {2, 4, 2, 2}, {2, 4, 2, 2}), want);
+}
+
 TEST(DslTest, InterpolationMatchesTorch) {
   // F.interpolate(x, scale_factor=2) of x [1, 1, 2, 3] = 0..5: nearest
   // repeats each pixel; bilinear (align_corners=False) by pixel centres.
@@ -664,6 +730,35 @@ TEST(DslTest, MistakesNameTheLayer) {
   m.output("y", nn::relu(tiny));
   EXPECT_EQ(errorOf([&] { m.compile(::testing::TempDir() + "dsl_bad.so"); }),
             "");
+  // A function that fails after making its constants, and a layer of
+  // several ONNX nodes that fails in the middle, take everything back: the
+  // summary and the ONNX file are as before.
+  // {summary lines, ONNX nodes, ONNX initializers}
+  auto snapshot = [&] {
+    std::ostringstream text;
+    m.summary(text);
+    std::string path = ::testing::TempDir() + "dsl_bad.onnx";
+    m.save_onnx(path);
+    onnx::ModelProto model;
+    std::ifstream in(path, std::ios::binary);
+    EXPECT_TRUE(model.ParseFromIstream(&in));
+    std::string lines = text.str();
+    return std::vector<int64_t>{
+        static_cast<int64_t>(std::count(lines.begin(), lines.end(), '\n')),
+        model.graph().node_size(), model.graph().initializer_size()};
+  };
+  std::vector<int64_t> before = snapshot();
+  EXPECT_EQ(errorOf([&] { nn::slice(tiny, 9, 0, 1); }).substr(0, 17),
+            "slice_1 (Slice): ");
+  nn::Recurrent &wide = m.lstm("wide", 2, 3);
+  nn::Tensor ids = m.input("ids", nn::i64({4, 1, 2}));
+  // int64 data: the LSTM node fails after its weights' Gather, Unsqueeze
+  // and Concat nodes were built.
+  EXPECT_NE(errorOf([&] { wide(ids); }).find("wide (LSTM): "),
+            std::string::npos);
+  // What is new: the input's summary row and the layer's 4 parameters.
+  EXPECT_EQ(snapshot(),
+            (std::vector<int64_t>{before[0] + 1, before[1], before[2] + 4}));
 }
 
 TEST(DslTest, SeededParametersAndSummary) {

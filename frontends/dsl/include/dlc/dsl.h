@@ -205,9 +205,10 @@ protected:
   std::string layerName;
 };
 
-/// y = x W^T + b for x [N, in] (or [..., in], as torch.nn.Linear: the
-/// leading dims are kept): W is [out, in] and b [out], PyTorch's layout,
-/// initialized as PyTorch does: uniform in +-1/sqrt(in).
+/// y = x W^T + b for x [N, in] (or [..., in] of rank 3 or more, as
+/// torch.nn.Linear: the leading dims are kept; a rank-1 x is refused): W is
+/// [out, in] and b [out], PyTorch's layout, initialized as PyTorch does:
+/// uniform in +-1/sqrt(in).
 class Linear : public Layer {
 public:
   Tensor operator()(Tensor x) const;
@@ -221,11 +222,16 @@ private:
         bias(bias) {}
 };
 
+/// A convolution's options, as torch.nn.Conv2d's: `padding` on every side,
+/// filled as `padding_mode` says (zeros, PyTorch's default; reflect;
+/// replicate).
 struct Conv2dOptions {
   int64_t strideValue = 1, paddingValue = 0, dilationValue = 1, groupsValue = 1;
   bool biasValue = true;
+  PadMode paddingModeValue = PadMode::Constant;
   Conv2dOptions &stride(int64_t v) { return strideValue = v, *this; }
   Conv2dOptions &padding(int64_t v) { return paddingValue = v, *this; }
+  Conv2dOptions &padding_mode(PadMode v) { return paddingModeValue = v, *this; }
   Conv2dOptions &dilation(int64_t v) { return dilationValue = v, *this; }
   Conv2dOptions &groups(int64_t v) { return groupsValue = v, *this; }
   Conv2dOptions &bias(bool v) { return biasValue = v, *this; }
@@ -360,10 +366,13 @@ private:
   Linear *outProj;
 };
 
-/// Inference batch normalization of NCHW input over its channels:
-/// (x - running_mean) / sqrt(running_var + eps) * weight + bias, with
-/// "<layer>.weight", ".bias", ".running_mean", ".running_var" ([C] each;
-/// 1, 0, 0, 1 as PyTorch starts them; set trained values by name).
+/// Batch normalization of NCHW input over its channels, as
+/// torch.nn.BatchNorm2d: in inference (x - running_mean) /
+/// sqrt(running_var + eps) * weight + bias, with "<layer>.weight", ".bias",
+/// ".running_mean", ".running_var" ([C] each; 1, 0, 0, 1 as PyTorch starts
+/// them; set trained values by name). A training step normalizes with the
+/// batch's statistics and updates the running ones (momentum 0.1, the
+/// variance unbiased), which the training library keeps as its state.
 class BatchNorm2d : public Layer {
 public:
   Tensor operator()(Tensor x) const;
@@ -392,6 +401,27 @@ private:
                  bool affine)
       : Layer(model, std::move(name)), channels(channels), eps(eps),
         affine(affine) {}
+};
+
+/// torch.nn.GroupNorm: the channels of [N, C, ...] (rank >= 2) in `groups`
+/// groups of C / groups, each sample's group normalized over its channels
+/// and positions, (x - mean) / sqrt(var + eps), then times "<layer>.weight"
+/// plus ".bias" ([C], starting at 1 and 0) with `affine`. group_norm()
+/// throws unless `groups` divides C; the call, for an input without C
+/// channels in dim 1.
+class GroupNorm : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  int64_t groups, channels;
+  double eps;
+  bool affine;
+
+private:
+  friend class Model;
+  GroupNorm(Model &model, std::string name, int64_t groups, int64_t channels,
+            double eps, bool affine)
+      : Layer(model, std::move(name)), groups(groups), channels(channels),
+        eps(eps), affine(affine) {}
 };
 
 /// Normalization over the last dim of `features` elements:
@@ -595,6 +625,9 @@ public:
                  int64_t kernel, Conv2dOptions options = {});
   InstanceNorm2d &instance_norm2d(const std::string &name, int64_t channels,
                                   double eps = 1e-5, bool affine = false);
+  GroupNorm &group_norm(const std::string &name, int64_t groups,
+                        int64_t channels, double eps = 1e-5,
+                        bool affine = true);
   ConvTranspose2d &conv_transpose2d(const std::string &name, int64_t in,
                                     int64_t out, int64_t kernel,
                                     ConvTranspose2dOptions options = {});
