@@ -1076,6 +1076,10 @@ Tensor operator*(double a, Tensor b) {
 // Layers
 //===----------------------------------------------------------------------===//
 
+std::string Layer::callName() const {
+  return ++calls == 1 ? layerName : layerName + "#" + std::to_string(calls);
+}
+
 void Layer::checkInput(Tensor x, const char *kind, size_t rank,
                        const char *layout, int64_t size,
                        const char *unit) const {
@@ -1107,21 +1111,22 @@ Tensor Linear::operator()(Tensor x) const {
     return reshape((*this)(reshape(x, {rows, inFeatures})), outShape);
   }
   checkInput(x, "Linear", 2, "[batch, features]", inFeatures, "features");
+  std::string call = callName();
   auto &b = s.builder;
   Value weight = s.parameterValue(layerName + ".weight");
-  Value y = s.build<graph::MatmulOp>(layerName, "Linear",
-                                     TensorAccess::value(x), weight,
-                                     b.getBoolAttr(false), b.getBoolAttr(true));
+  Value y =
+      s.build<graph::MatmulOp>(call, "Linear", TensorAccess::value(x), weight,
+                               b.getBoolAttr(false), b.getBoolAttr(true));
   if (bias)
-    y = s.build<graph::AddOp>(layerName, "Linear", y,
+    y = s.build<graph::AddOp>(call, "Linear", y,
                               s.parameterValue(layerName + ".bias"),
                               b.getBoolAttr(false));
   int64_t params = inFeatures * outFeatures + (bias ? outFeatures : 0);
   std::vector<std::string> inputs = {s.nameOf(x), layerName + ".weight"};
   if (bias)
     inputs.push_back(layerName + ".bias");
-  setAttr(s.onnxNode("Gemm", layerName, inputs), "transB", int64_t(1));
-  return result(x, y, layerName, "Linear", params);
+  setAttr(s.onnxNode("Gemm", call, inputs), "transB", int64_t(1));
+  return result(x, y, call, "Linear", params);
 }
 
 namespace {
@@ -1150,6 +1155,7 @@ Tensor Conv2d::operator()(Tensor in) const {
   Model::Impl &s = TensorAccess::impl(in);
   Model::Impl::Checkpoint undo(s);
   checkInput(in, "Conv2d", 4, "NCHW", inChannels, "channels");
+  std::string call = callName();
   auto &b = s.builder;
   int64_t p = options.paddingValue, st = options.strideValue,
           d = options.dilationValue;
@@ -1157,7 +1163,7 @@ Tensor Conv2d::operator()(Tensor in) const {
   Value bias =
       options.biasValue ? s.parameterValue(layerName + ".bias") : Value();
   Value y = s.build<graph::Conv2dOp>(
-      layerName, "Conv2d", TensorAccess::value(x),
+      call, "Conv2d", TensorAccess::value(x),
       s.parameterValue(layerName + ".weight"), bias,
       b.getDenseI64ArrayAttr({st, st}), b.getDenseI64ArrayAttr({p, p, p, p}),
       b.getDenseI64ArrayAttr({d, d}), b.getI64IntegerAttr(options.groupsValue));
@@ -1167,20 +1173,21 @@ Tensor Conv2d::operator()(Tensor in) const {
   std::vector<std::string> inputs = {s.nameOf(x), layerName + ".weight"};
   if (options.biasValue)
     inputs.push_back(layerName + ".bias");
-  onnx::NodeProto &n = s.onnxNode("Conv", layerName, inputs);
+  onnx::NodeProto &n = s.onnxNode("Conv", call, inputs);
   setAttr(n, "kernel_shape", {kernel, kernel});
   setAttr(n, "strides", {st, st});
   setAttr(n, "pads", {p, p, p, p});
   setAttr(n, "dilations", {d, d});
   setAttr(n, "group", options.groupsValue);
   undo.commit();
-  return result(x, y, layerName, "Conv2d", params);
+  return result(x, y, call, "Conv2d", params);
 }
 
 Tensor Conv1d::operator()(Tensor in) const {
   Model::Impl &s = TensorAccess::impl(in);
   Model::Impl::Checkpoint undo(s);
   checkInput(in, "Conv1d", 3, "NCL", inChannels, "channels");
+  std::string call = callName();
   const Conv2dOptions &o = options;
   int64_t p = o.paddingValue;
   Tensor x = padForConv(in, o, p, 1, layerName + " (Conv1d): ");
@@ -1191,25 +1198,26 @@ Tensor Conv1d::operator()(Tensor in) const {
     inputs.push_back(layerName + ".bias");
     values.push_back(s.parameterValue(layerName + ".bias"));
   }
-  onnx::NodeProto node = makeNode("Conv", layerName, inputs, {layerName});
+  onnx::NodeProto node = makeNode("Conv", call, inputs, {call});
   setAttr(node, "kernel_shape", std::vector<int64_t>{kernel});
   setAttr(node, "strides", std::vector<int64_t>{o.strideValue});
   setAttr(node, "pads", {p, p});
   setAttr(node, "dilations", std::vector<int64_t>{o.dilationValue});
   setAttr(node, "group", o.groupsValue);
-  Value y = s.importNode(node, values, layerName, "Conv1d")[0];
+  Value y = s.importNode(node, values, call, "Conv1d")[0];
   int64_t params = outChannels * (inChannels / o.groupsValue) * kernel +
                    (o.biasValue ? outChannels : 0);
   undo.commit();
-  return result(x, y, layerName, "Conv1d", params);
+  return result(x, y, call, "Conv1d", params);
 }
 
 Tensor InstanceNorm2d::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
   Model::Impl::Checkpoint undo(s);
   checkInput(x, "InstanceNorm2d", 4, "NCHW", channels, "channels");
-  std::string scale = layerName + (affine ? ".weight" : "/scale"),
-              shift = layerName + (affine ? ".bias" : "/shift");
+  std::string call = callName();
+  std::string scale = affine ? layerName + ".weight" : call + "/scale",
+              shift = affine ? layerName + ".bias" : call + "/shift";
   Value scaleValue = affine
                          ? s.parameterValue(scale)
                          : s.floatConstant(scale, {channels},
@@ -1218,13 +1226,13 @@ Tensor InstanceNorm2d::operator()(Tensor x) const {
                          ? s.parameterValue(shift)
                          : s.floatConstant(shift, {channels},
                                            std::vector<float>(channels, 0.0f));
-  onnx::NodeProto node = makeNode("InstanceNormalization", layerName,
-                                  {s.nameOf(x), scale, shift}, {layerName});
+  onnx::NodeProto node = makeNode("InstanceNormalization", call,
+                                  {s.nameOf(x), scale, shift}, {call});
   setAttr(node, "epsilon", static_cast<float>(eps));
   Value y = s.importNode(node, {TensorAccess::value(x), scaleValue, shiftValue},
-                         layerName, "InstanceNorm2d")[0];
+                         call, "InstanceNorm2d")[0];
   undo.commit();
-  return result(x, y, layerName, "InstanceNorm2d", affine ? 2 * channels : 0);
+  return result(x, y, call, "InstanceNorm2d", affine ? 2 * channels : 0);
 }
 
 Tensor GroupNorm::operator()(Tensor x) const {
@@ -1237,6 +1245,7 @@ Tensor GroupNorm::operator()(Tensor x) const {
   if (shape.size() < 2 || shape[1] != channels)
     throw Error(who + "input " + shapeText(shape) + " does not have " +
                 std::to_string(channels) + " channels in dim 1");
+  std::string call = callName();
   int64_t rest = 1;
   for (size_t d = 1; d < shape.size(); ++d)
     rest *= shape[d];
@@ -1248,12 +1257,11 @@ Tensor GroupNorm::operator()(Tensor x) const {
     onnx::NodeProto n = makeNode(opType, name, inputs, {name});
     if (opType == "InstanceNormalization")
       setAttr(n, "epsilon", static_cast<float>(eps));
-    return s.importNode(n, values, layerName, "GroupNorm")[0];
+    return s.importNode(n, values, call, "GroupNorm")[0];
   };
-  std::string grouped = layerName + "/grouped", groupShape = grouped + "_shape",
-              normalized = layerName + "/normalized",
-              ones = layerName + "/ones", zeros = layerName + "/zeros",
-              back = layerName + "/shape";
+  std::string grouped = call + "/grouped", groupShape = grouped + "_shape",
+              normalized = call + "/normalized", ones = call + "/ones",
+              zeros = call + "/zeros", back = call + "/shape";
   Value g =
       node("Reshape", grouped, {s.nameOf(x), groupShape},
            {TensorAccess::value(x),
@@ -1262,40 +1270,38 @@ Tensor GroupNorm::operator()(Tensor x) const {
       node("InstanceNormalization", normalized, {grouped, ones, zeros},
            {g, s.floatConstant(ones, {groups}, std::vector<float>(groups, 1)),
             s.floatConstant(zeros, {groups}, std::vector<float>(groups, 0))});
-  std::string outName = affine ? layerName + "/unscaled" : layerName;
+  std::string outName = affine ? call + "/unscaled" : call;
   Value y = s.importNode(
-      makeNode("Reshape", layerName + "/ungrouped", {normalized, back},
-               {outName}),
+      makeNode("Reshape", call + "/ungrouped", {normalized, back}, {outName}),
       {n, s.intConstant(back, shape, {static_cast<int64_t>(shape.size())})},
-      layerName, "GroupNorm")[0];
+      call, "GroupNorm")[0];
   if (affine) {
     // weight and bias [C] as [C, 1, ...] against [N, C, ...].
     std::vector<int64_t> perChannel(shape.size() - 1, 1);
     perChannel[0] = channels;
-    std::string channelShape = layerName + "/channel_shape";
+    std::string channelShape = call + "/channel_shape";
     Value target = s.intConstant(channelShape, perChannel,
                                  {static_cast<int64_t>(perChannel.size())});
-    Value w = node("Reshape", layerName + "/scale",
-                   {layerName + ".weight", channelShape},
-                   {s.parameterValue(layerName + ".weight"), target});
-    Value bb = node("Reshape", layerName + "/shift",
-                    {layerName + ".bias", channelShape},
-                    {s.parameterValue(layerName + ".bias"), target});
-    y = node("Mul", layerName + "/scaled", {outName, layerName + "/scale"},
-             {y, w});
-    y = s.importNode(makeNode("Add", layerName + "/shifted",
-                              {layerName + "/scaled", layerName + "/shift"},
-                              {layerName}),
-                     {y, bb}, layerName, "GroupNorm")[0];
+    Value w =
+        node("Reshape", call + "/scale", {layerName + ".weight", channelShape},
+             {s.parameterValue(layerName + ".weight"), target});
+    Value bb =
+        node("Reshape", call + "/shift", {layerName + ".bias", channelShape},
+             {s.parameterValue(layerName + ".bias"), target});
+    y = node("Mul", call + "/scaled", {outName, call + "/scale"}, {y, w});
+    y = s.importNode(makeNode("Add", call + "/shifted",
+                              {call + "/scaled", call + "/shift"}, {call}),
+                     {y, bb}, call, "GroupNorm")[0];
   }
   undo.commit();
-  return result(x, y, layerName, "GroupNorm", affine ? 2 * channels : 0);
+  return result(x, y, call, "GroupNorm", affine ? 2 * channels : 0);
 }
 
 Tensor ConvTranspose2d::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
   Model::Impl::Checkpoint undo(s);
   checkInput(x, "ConvTranspose2d", 4, "NCHW", inChannels, "channels");
+  std::string call = callName();
   const ConvTranspose2dOptions &o = options;
   int64_t p = o.paddingValue;
   std::vector<std::string> inputs = {s.nameOf(x), layerName + ".weight"};
@@ -1305,20 +1311,19 @@ Tensor ConvTranspose2d::operator()(Tensor x) const {
     inputs.push_back(layerName + ".bias");
     values.push_back(s.parameterValue(layerName + ".bias"));
   }
-  onnx::NodeProto node =
-      makeNode("ConvTranspose", layerName, inputs, {layerName});
+  onnx::NodeProto node = makeNode("ConvTranspose", call, inputs, {call});
   setAttr(node, "kernel_shape", {kernel, kernel});
   setAttr(node, "strides", {o.strideValue, o.strideValue});
   setAttr(node, "pads", {p, p, p, p});
   setAttr(node, "dilations", {o.dilationValue, o.dilationValue});
   setAttr(node, "output_padding", {o.outputPaddingValue, o.outputPaddingValue});
   setAttr(node, "group", o.groupsValue);
-  Value y = s.importNode(node, values, layerName, "ConvTranspose2d")[0];
+  Value y = s.importNode(node, values, call, "ConvTranspose2d")[0];
   int64_t params =
       inChannels * (outChannels / o.groupsValue) * kernel * kernel +
       (o.biasValue ? outChannels : 0);
   undo.commit();
-  return result(x, y, layerName, "ConvTranspose2d", params);
+  return result(x, y, call, "ConvTranspose2d", params);
 }
 
 namespace {
@@ -1344,6 +1349,7 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
   if (shape[2] != inputSize)
     throw Error(who + "input has " + std::to_string(shape[2]) +
                 " features, the layer expects " + std::to_string(inputSize));
+  std::string call = callName();
   int64_t gates = isLSTM              ? 4
                   : cell == Cell::GRU ? 3
                                       : 1,
@@ -1358,7 +1364,7 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
   for (int64_t block : blocks)
     for (int64_t i = 0; i < h; ++i)
       rows.push_back(block * h + i);
-  std::string order = layerName + "/gate_order", front = layerName + "/axes";
+  std::string order = call + "/gate_order", front = call + "/axes";
   Value orderValue =
       gates > 1 ? s.intConstant(order, rows, {gates * h}) : Value();
   Value frontValue = s.intConstant(front, {0}, {1});
@@ -1371,7 +1377,7 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
       setAttr(n, "axis", int64_t(0));
     if (opType == "Transpose") // Y [T, D, N, H] -> [T, N, D, H]
       setAttr(n, "perm", std::vector<int64_t>{0, 2, 1, 3});
-    return s.importNode(n, values, layerName, kind)[0];
+    return s.importNode(n, values, call, kind)[0];
   };
   // Parameter `param` with its gates in ONNX's order, named `name`.
   auto reordered = [&](const std::string &param, const std::string &name) {
@@ -1389,13 +1395,13 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
     for (int k = 0; k < 2; ++k) {
       std::string param =
           layerName + (k ? ".weight_hh" : ".weight_ih") + suffix;
-      std::string gathered = layerName + "/" + (k ? "R" : "W") + suffix;
+      std::string gathered = call + "/" + (k ? "R" : "W") + suffix;
       auto [gName, g] = reordered(param, gathered + "_gates");
       names[k].push_back(gathered);
       values[k].push_back(
           node("Unsqueeze", gathered, {gName, front}, {g, frontValue}));
     }
-    std::string b = layerName + "/B" + suffix;
+    std::string b = call + "/B" + suffix;
     auto [iName, gi] = reordered(layerName + ".bias_ih" + suffix, b + "_ih");
     auto [hName, gh] = reordered(layerName + ".bias_hh" + suffix, b + "_hh");
     Value both = node("Concat", b + "_both", {iName, hName}, {gi, gh});
@@ -1411,30 +1417,30 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
       operands.push_back(values[k][0]);
       continue;
     }
-    std::string both = layerName + "/" + "WRB"[k];
+    std::string both = call + "/" + "WRB"[k];
     inputs.push_back(both);
     operands.push_back(node("Concat", both, names[k], values[k]));
   }
-  std::vector<std::string> outputs = {layerName + ":Y", layerName + ":h_n"};
+  std::vector<std::string> outputs = {call + ":Y", call + ":h_n"};
   if (isLSTM)
-    outputs.push_back(layerName + ":c_n");
-  onnx::NodeProto rnn = makeNode(kind, layerName, inputs, outputs);
+    outputs.push_back(call + ":c_n");
+  onnx::NodeProto rnn = makeNode(kind, call, inputs, outputs);
   setAttr(rnn, "hidden_size", h);
   setStringAttr(rnn, "direction", bidirectional ? "bidirectional" : "forward");
   if (cell == Cell::GRU)
     setAttr(rnn, "linear_before_reset", int64_t(1));
-  std::vector<Value> results = s.importNode(rnn, operands, layerName, kind);
+  std::vector<Value> results = s.importNode(rnn, operands, call, kind);
   // Y [T, D, N, H] -> [T, N, D * H], as PyTorch returns it.
-  std::string transposed = layerName + "/y", target = layerName + "/y_shape";
+  std::string transposed = call + "/y", target = call + "/y_shape";
   Value t = node("Transpose", transposed, {outputs[0]}, {results[0]});
   Value targetValue =
       s.intConstant(target, {shape[0], shape[1], dirs * h}, {3});
-  Value y = s.importNode(makeNode("Reshape", layerName + "/y_reshape",
-                                  {transposed, target}, {layerName}),
-                         {t, targetValue}, layerName, kind)[0];
+  Value y = s.importNode(
+      makeNode("Reshape", call + "/y_reshape", {transposed, target}, {call}),
+      {t, targetValue}, call, kind)[0];
   RecurrentOutput out;
   int64_t params = dirs * (gates * h * (inputSize + h) + 2 * gates * h);
-  out.y = result(x, y, layerName, kind, params);
+  out.y = result(x, y, call, kind, params);
   out.h = result(x, results[1], outputs[1], kind);
   if (isLSTM)
     out.c = result(x, results[2], outputs[2], kind);
@@ -1455,19 +1461,20 @@ Tensor MultiheadAttention::operator()(Tensor x) const {
   if (shape[2] != embedDim)
     throw Error(who + "input has " + std::to_string(shape[2]) +
                 " features, the layer expects " + std::to_string(embedDim));
+  std::string call = callName();
   int64_t l = shape[0], n = shape[1], e = embedDim, heads = numHeads,
           d = e / heads;
   size_t first = s.rows.size();
   // The projections of every position at once: [L*N, 3E], PyTorch's math.
   Tensor flat = reshape(x, {l * n, e});
   Value qkv = s.build<graph::MatmulOp>(
-      layerName, "MultiheadAttention", TensorAccess::value(flat),
+      call, "MultiheadAttention", TensorAccess::value(flat),
       s.parameterValue(layerName + ".in_proj_weight"),
       s.builder.getBoolAttr(false), s.builder.getBoolAttr(true));
-  qkv = s.build<graph::AddOp>(layerName, "MultiheadAttention", qkv,
+  qkv = s.build<graph::AddOp>(call, "MultiheadAttention", qkv,
                               s.parameterValue(layerName + ".in_proj_bias"),
                               s.builder.getBoolAttr(false));
-  std::string projected = layerName + "/in_proj";
+  std::string projected = call + "/in_proj";
   setAttr(s.onnxNode("Gemm", projected,
                      {s.nameOf(flat), layerName + ".in_proj_weight",
                       layerName + ".in_proj_bias"}),
@@ -1486,7 +1493,7 @@ Tensor MultiheadAttention::operator()(Tensor x) const {
   o = reshape(transpose(o, {1, 0, 2}), {l * n, e});
   Tensor y = reshape((*outProj)(o), {l, n, e});
   // One summary row for the layer: the ops above are its inside.
-  asOneRow(s, first, y, layerName, "MultiheadAttention", 4 * e * e + 4 * e);
+  asOneRow(s, first, y, call, "MultiheadAttention", 4 * e * e + 4 * e);
   undo.commit();
   return y;
 }
@@ -1494,18 +1501,19 @@ Tensor MultiheadAttention::operator()(Tensor x) const {
 Tensor BatchNorm2d::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
   checkInput(x, "BatchNorm2d", 4, "NCHW", channels, "channels");
+  std::string call = callName();
   Value y = s.build<graph::BatchNormOp>(
-      layerName, "BatchNorm2d", TensorAccess::value(x),
+      call, "BatchNorm2d", TensorAccess::value(x),
       s.parameterValue(layerName + ".weight"),
       s.parameterValue(layerName + ".bias"),
       s.parameterValue(layerName + ".running_mean"),
       s.parameterValue(layerName + ".running_var"),
       s.builder.getF32FloatAttr(static_cast<float>(eps)));
-  setAttr(s.onnxNode("BatchNormalization", layerName,
+  setAttr(s.onnxNode("BatchNormalization", call,
                      {s.nameOf(x), layerName + ".weight", layerName + ".bias",
                       layerName + ".running_mean", layerName + ".running_var"}),
           "epsilon", static_cast<float>(eps));
-  return result(x, y, layerName, "BatchNorm2d", 4 * channels);
+  return result(x, y, call, "BatchNorm2d", 4 * channels);
 }
 
 Tensor LayerNorm::operator()(Tensor x) const {
@@ -1517,21 +1525,22 @@ Tensor LayerNorm::operator()(Tensor x) const {
   if (shape.empty() || shape.back() != features)
     throw Error(who + "input " + shapeText(shape) + " does not end in " +
                 std::to_string(features) + " features");
+  std::string call = callName();
   // Three results (the output, and the mean and 1/std a gradient reads).
   Type none = s.builder.getNoneType();
   auto op = graph::LayerNormOp::create(
-      s.builder, s.locOf(layerName), TypeRange{none, none, none},
+      s.builder, s.locOf(call), TypeRange{none, none, none},
       TensorAccess::value(x), s.parameterValue(layerName + ".weight"),
       s.parameterValue(layerName + ".bias"),
       s.builder.getI64IntegerAttr(static_cast<int64_t>(shape.size()) - 1),
       s.builder.getF32FloatAttr(static_cast<float>(eps)));
-  Value y = s.inferTypes(op.getOperation(), layerName, "LayerNorm");
+  Value y = s.inferTypes(op.getOperation(), call, "LayerNorm");
   onnx::NodeProto &n =
-      s.onnxNode("LayerNormalization", layerName,
+      s.onnxNode("LayerNormalization", call,
                  {s.nameOf(x), layerName + ".weight", layerName + ".bias"});
   setAttr(n, "axis", int64_t(-1));
   setAttr(n, "epsilon", static_cast<float>(eps));
-  return result(x, y, layerName, "LayerNorm", 2 * features);
+  return result(x, y, call, "LayerNorm", 2 * features);
 }
 
 Tensor Embedding::operator()(Tensor ids) const {
@@ -1544,21 +1553,21 @@ Tensor Embedding::operator()(Tensor ids) const {
            .getElementType()
            .isInteger(64))
     throw Error(who + "the ids must be int64 (an input of type nn::i64)");
+  std::string call = callName();
   // Ids are data: the generated code checks them (graph.check_indices).
   graph::CheckIndicesOp::create(
-      s.builder, s.locOf(layerName), idValues,
-      s.builder.getI64IntegerAttr(-num), s.builder.getI64IntegerAttr(num),
+      s.builder, s.locOf(call), idValues, s.builder.getI64IntegerAttr(-num),
+      s.builder.getI64IntegerAttr(num),
       s.builder.getStringAttr(who + "an id is outside [" +
                               std::to_string(-num) + ", " +
                               std::to_string(num - 1) + "]"),
       IntegerAttr());
-  Value y = s.build<graph::GatherOp>(layerName, "Embedding",
+  Value y = s.build<graph::GatherOp>(call, "Embedding",
                                      s.parameterValue(layerName + ".weight"),
                                      idValues, s.builder.getI64IntegerAttr(0));
-  setAttr(
-      s.onnxNode("Gather", layerName, {layerName + ".weight", s.nameOf(ids)}),
-      "axis", int64_t(0));
-  return result(ids, y, layerName, "Embedding", num * dim);
+  setAttr(s.onnxNode("Gather", call, {layerName + ".weight", s.nameOf(ids)}),
+          "axis", int64_t(0));
+  return result(ids, y, call, "Embedding", num * dim);
 }
 
 //===----------------------------------------------------------------------===//
@@ -2337,6 +2346,10 @@ Model::Impl::trainingArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
     if (!mean || !var)
       continue;
     std::string layer = mean->name.substr(0, mean->name.rfind('.'));
+    if (updates.count(mean->name))
+      throw Error(layer + " (BatchNorm2d): a training step cannot apply a "
+                          "batch norm twice (PyTorch would update its running "
+                          "statistics twice); use a layer per application");
     OpBuilder b(op);
     onnx_frontend::ImportContext ctx(b, "", /*opset=*/17);
     ctx.training = true;

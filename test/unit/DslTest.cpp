@@ -24,6 +24,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -643,6 +644,54 @@ TEST(DslTest, PaddingModesAndGroupNormMatchLoops) {
     }
   expectNear(compileAndRun(g, input, {2, 4, 2, 2}, {2, 4, 2, 2}), want);
   expectNear(exportCompileAndRun(g, input, {2, 4, 2, 2}, {2, 4, 2, 2}), want);
+}
+
+TEST(DslTest, LayersAppliedTwiceShareTheirParameters) {
+  // y = fc(relu(fc(x))) with one 3 -> 3 layer: two applications, one
+  // weight; the ONNX file names each application's nodes apart.
+  nn::Model m("shared", /*seed=*/4);
+  nn::Linear &fc = m.linear("fc", 3, 3);
+  nn::Tensor x = m.input("x", nn::f32({2, 3}));
+  m.output("y", fc(nn::relu(fc(x))));
+  // A GRU applied twice: its weight nodes, its node and its outputs twice.
+  nn::Model r("shared_gru");
+  nn::Recurrent &gru = r.gru("rnn", 3, 2);
+  nn::Tensor seq = r.input("seq", nn::f32({4, 1, 3}));
+  r.output("h", gru(seq).h);
+  r.output("h2", gru(seq).h);
+  EXPECT_EQ(r.parameter_count(), 3 * 2 * 3 + 3 * 2 * 2 + 2 * 3 * 2);
+  for (const nn::Model *model : {&m, &r}) {
+    std::string path = ::testing::TempDir() + model->name() + ".onnx";
+    model->save_onnx(path);
+    onnx::ModelProto file;
+    std::ifstream in(path, std::ios::binary);
+    ASSERT_TRUE(file.ParseFromIstream(&in));
+    std::set<std::string> outputs;
+    for (const auto &node : file.graph().node())
+      for (const auto &out : node.output())
+        EXPECT_TRUE(outputs.insert(out).second) << "'" << out << "' twice";
+    EXPECT_TRUE(outputs.count(model == &m ? "fc#2" : "rnn#2"));
+  }
+
+  std::vector<float> input = {0.5f, -1.0f, 2.0f, 1.5f, 0.25f, -0.75f};
+  auto w = m.parameter("fc.weight"), b = m.parameter("fc.bias");
+  std::vector<double> h = linear({input.begin(), input.end()}, 2, 3, w, b, 3);
+  for (double &v : h)
+    v = std::max(v, 0.0);
+  expectNear(compileAndRun(m, input, {2, 3}, {2, 3}), linear(h, 2, 3, w, b, 3));
+
+  // A batch norm applied twice cannot train (its statistics would be
+  // updated twice in one step).
+  nn::Model n("bn_twice");
+  nn::BatchNorm2d &bn = n.batch_norm2d("bn", 2);
+  n.output("y", bn(bn(n.input("x", nn::f32({2, 2, 3, 3})))));
+  nn::CompileOptions options;
+  options.output = ::testing::TempDir() + "dsl_bn_twice.so";
+  options.train = nn::TrainOptions().loss(nn::Loss::MSE);
+  EXPECT_EQ(errorOf([&] { n.compile(options); }),
+            "bn (BatchNorm2d): a training step cannot apply a batch norm "
+            "twice (PyTorch would update its running statistics twice); use a "
+            "layer per application");
 }
 
 TEST(DslTest, InterpolationMatchesTorch) {

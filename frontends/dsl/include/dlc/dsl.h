@@ -201,8 +201,13 @@ protected:
   /// it) and has `size` `unit` (features, channels) in dim 1.
   void checkInput(Tensor x, const char *kind, size_t rank, const char *layout,
                   int64_t size, const char *unit) const;
+  /// The name of this application of the layer, for its ops and ONNX
+  /// nodes: the layer's name, then "<name>#2", "#3", ... when it is applied
+  /// again (sharing its parameters, as a PyTorch module called twice).
+  std::string callName() const;
   Model *owner;
   std::string layerName;
+  mutable int calls = 0;
 };
 
 /// y = x W^T + b for x [N, in] (or [..., in] of rank 3 or more, as
