@@ -643,10 +643,12 @@ Tensor clamp(Tensor x, double lo, double hi) {
                    addFloatInput(s, name, "max", hi, n, operands);
                  });
 }
-Tensor dropout(Tensor x, double p) {
+namespace {
+
+/// dropout(x, p) as op or layer application `name`.
+Tensor dropoutNamed(Tensor x, double p, const std::string &name) {
   Model::Impl &s = TensorAccess::impl(x);
   Model::Impl::Checkpoint undo(s);
-  std::string name = s.autoName("dropout");
   if (!(p >= 0 && p < 1))
     throw Error(name + " (Dropout): p " + std::to_string(p) +
                 " is not in [0, 1)");
@@ -660,7 +662,8 @@ Tensor dropout(Tensor x, double p) {
   Value mask = s.build<graph::DropoutMaskOp>(
       name, "Dropout", Value(), b.getDenseI64ArrayAttr(type.getShape()),
       b.getF32FloatAttr(static_cast<float>(p)),
-      b.getI64IntegerAttr(0x5EED0000 + int64_t(s.counters["dropout"]) * 7919));
+      b.getI64IntegerAttr(0x5EED0000 +
+                          int64_t(++s.counters["dropout masks"]) * 7919));
   Value dropped =
       s.build<graph::MulOp>(name, "Dropout", v, mask, b.getBoolAttr(false));
   Value y = s.build<graph::ModeSelectOp>(name, "Dropout", dropped, v);
@@ -672,6 +675,18 @@ Tensor dropout(Tensor x, double p) {
   s.onnxNode("Dropout", name, {s.nameOf(x), ratio.name()});
   undo.commit();
   return result(x, y, name, "Dropout");
+}
+
+} // namespace
+
+Tensor dropout(Tensor x, double p) {
+  return dropoutNamed(x, p, TensorAccess::impl(x).autoName("dropout"));
+}
+
+Tensor Dropout::operator()(Tensor x) const {
+  if (&x.model() != owner)
+    throw Error(layerName + " (Dropout): the input belongs to another model");
+  return dropoutNamed(x, p, callName());
 }
 
 Tensor hardtanh(Tensor x) { return clamp(x, -1, 1); }
@@ -1693,6 +1708,14 @@ Conv1d &Model::conv1d(const std::string &name, int64_t in, int64_t out,
                       int64_t kernel, Conv2dOptions options) {
   addConvParameters(*state, name, "Conv1d", in, out, kernel, 1, options);
   return keep(new Conv1d(*this, name, in, out, kernel, options));
+}
+
+Dropout &Model::dropout(const std::string &name, double p) {
+  if (!(p >= 0 && p < 1))
+    throw Error(name + " (Dropout): p " + std::to_string(p) +
+                " is not in [0, 1)");
+  claimName(*state, name, "Dropout");
+  return keep(new Dropout(*this, name, p));
 }
 
 GroupNorm &Model::group_norm(const std::string &name, int64_t groups,

@@ -905,7 +905,8 @@ TEST(DslTest, DropoutMasksTrainingStepsOnly) {
   // d loss / d w_j = 2 mask_j^2 / 1000: 0.008 where kept, 0 where dropped.
   nn::Model m("dropped");
   nn::Tensor x = m.input("x", nn::f32({1, 1}));
-  m.output("y", nn::dropout(m.linear("fc", 1, 1000, /*bias=*/false)(x), 0.5));
+  // The layer (torch.nn.Dropout); nn::dropout(x, 0.5) is the same function.
+  m.output("y", m.dropout("drop", 0.5)(m.linear("fc", 1, 1000, false)(x)));
   m.set_parameter("fc.weight", std::vector<float>(1000, 1.0f));
   // Inference: the identity.
   expectNear(compileAndRun(m, {1.0f}, {1, 1}, {1, 1000}),
@@ -949,7 +950,9 @@ TEST(DslTest, DropoutMasksTrainingStepsOnly) {
   expectNear(out, std::vector<double>(1000, 1.0));
   dlc_model_free(model);
   EXPECT_EQ(errorOf([&] { nn::dropout(x, 1.0); }),
-            "dropout_2 (Dropout): p 1.000000 is not in [0, 1)");
+            "dropout_1 (Dropout): p 1.000000 is not in [0, 1)");
+  EXPECT_EQ(errorOf([&] { m.dropout("drop2", -0.5); }),
+            "drop2 (Dropout): p -0.500000 is not in [0, 1)");
 }
 
 TEST(DslTest, DumpsEveryTextStage) {

@@ -429,6 +429,19 @@ private:
         eps(eps), affine(affine) {}
 };
 
+/// torch.nn.Dropout(p) as a layer without parameters: dropout(x, p) at each
+/// application.
+class Dropout : public Layer {
+public:
+  Tensor operator()(Tensor x) const;
+  double p;
+
+private:
+  friend class Model;
+  Dropout(Model &model, std::string name, double p)
+      : Layer(model, std::move(name)), p(p) {}
+};
+
 /// Normalization over the last dim of `features` elements:
 /// (x - mean) / sqrt(var + eps) * weight + bias ("<layer>.weight",
 /// ".bias", [features], starting at 1 and 0).
@@ -630,6 +643,8 @@ public:
                  int64_t kernel, Conv2dOptions options = {});
   InstanceNorm2d &instance_norm2d(const std::string &name, int64_t channels,
                                   double eps = 1e-5, bool affine = false);
+  /// Throws unless 0 <= p < 1.
+  Dropout &dropout(const std::string &name, double p = 0.5);
   GroupNorm &group_norm(const std::string &name, int64_t groups,
                         int64_t channels, double eps = 1e-5,
                         bool affine = true);
