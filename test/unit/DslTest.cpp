@@ -694,6 +694,98 @@ TEST(DslTest, LayersAppliedTwiceShareTheirParameters) {
             "layer per application");
 }
 
+namespace {
+
+double sigmoid(double v) { return 1 / (1 + std::exp(-v)); }
+
+/// Row `row` of W [rows, cols] times v.
+double dot(const std::vector<float> &w, int64_t row, int64_t cols,
+           const double *v) {
+  double acc = 0;
+  for (int64_t k = 0; k < cols; ++k)
+    acc += w[row * cols + k] * v[k];
+  return acc;
+}
+
+} // namespace
+
+TEST(DslTest, RecurrentLayersMatchPyTorchsEquations) {
+  // torch.nn.LSTM's and GRU's equations with their own gate order, over
+  // x [T, N, 3]: the DSL reorders the gates into ONNX's.
+  const int64_t t = 5, n = 2, in = 3, h = 4;
+  std::vector<float> input(t * n * in);
+  for (size_t i = 0; i < input.size(); ++i)
+    input[i] = static_cast<float>(std::sin(0.45 * i) * 1.5);
+  {
+    nn::Model m("lstm_loops", /*seed=*/21);
+    m.output("y", m.lstm("rnn", in, h)(m.input("x", nn::f32({t, n, in}))).y);
+    auto wi = m.parameter("rnn.weight_ih_l0"),
+         wh = m.parameter("rnn.weight_hh_l0"),
+         bi = m.parameter("rnn.bias_ih_l0"), bh = m.parameter("rnn.bias_hh_l0");
+    std::vector<double> want(t * n * h);
+    for (int64_t b = 0; b < n; ++b) {
+      std::vector<double> hs(h, 0), cs(h, 0), x(in);
+      for (int64_t step = 0; step < t; ++step) {
+        for (int64_t k = 0; k < in; ++k)
+          x[k] = input[(step * n + b) * in + k];
+        std::vector<double> gates(4 * h), next(h);
+        for (int64_t g = 0; g < 4 * h; ++g)
+          gates[g] = dot(wi, g, in, x.data()) + bi[g] +
+                     dot(wh, g, h, hs.data()) + bh[g];
+        for (int64_t j = 0; j < h; ++j) { // i, f, g, o
+          double ig = sigmoid(gates[j]), fg = sigmoid(gates[h + j]),
+                 gg = std::tanh(gates[2 * h + j]),
+                 og = sigmoid(gates[3 * h + j]);
+          cs[j] = fg * cs[j] + ig * gg;
+          next[j] = og * std::tanh(cs[j]);
+        }
+        hs = next;
+        for (int64_t j = 0; j < h; ++j)
+          want[(step * n + b) * h + j] = hs[j];
+      }
+    }
+    expectNear(compileAndRun(m, input, {t, n, in}, {t, n, h}), want);
+  }
+  {
+    // Bidirectional GRU: y [T, N, 2H], forward then reverse halves.
+    nn::Model m("bigru_loops", /*seed=*/22);
+    m.output("y", m.gru("rnn", in, h, /*bidirectional=*/true)(
+                       m.input("x", nn::f32({t, n, in})))
+                      .y);
+    std::vector<double> want(t * n * 2 * h);
+    for (int dir = 0; dir < 2; ++dir) {
+      std::string sfx = dir ? "_l0_reverse" : "_l0";
+      auto wi = m.parameter("rnn.weight_ih" + sfx),
+           wh = m.parameter("rnn.weight_hh" + sfx),
+           bi = m.parameter("rnn.bias_ih" + sfx),
+           bh = m.parameter("rnn.bias_hh" + sfx);
+      for (int64_t b = 0; b < n; ++b) {
+        std::vector<double> hs(h, 0), x(in);
+        for (int64_t i = 0; i < t; ++i) {
+          int64_t step = dir ? t - 1 - i : i;
+          for (int64_t k = 0; k < in; ++k)
+            x[k] = input[(step * n + b) * in + k];
+          std::vector<double> next(h);
+          for (int64_t j = 0; j < h; ++j) { // r, z, n
+            double r = sigmoid(dot(wi, j, in, x.data()) + bi[j] +
+                               dot(wh, j, h, hs.data()) + bh[j]);
+            double z = sigmoid(dot(wi, h + j, in, x.data()) + bi[h + j] +
+                               dot(wh, h + j, h, hs.data()) + bh[h + j]);
+            double c = std::tanh(
+                dot(wi, 2 * h + j, in, x.data()) + bi[2 * h + j] +
+                r * (dot(wh, 2 * h + j, h, hs.data()) + bh[2 * h + j]));
+            next[j] = (1 - z) * c + z * hs[j];
+          }
+          hs = next;
+          for (int64_t j = 0; j < h; ++j)
+            want[(step * n + b) * 2 * h + dir * h + j] = hs[j];
+        }
+      }
+    }
+    expectNear(compileAndRun(m, input, {t, n, in}, {t, n, 2 * h}), want);
+  }
+}
+
 TEST(DslTest, InterpolationMatchesTorch) {
   // F.interpolate(x, scale_factor=2) of x [1, 1, 2, 3] = 0..5: nearest
   // repeats each pixel; bilinear (align_corners=False) by pixel centres.
