@@ -2,6 +2,7 @@
 
 #include "compiler/Compile.h"
 #include "compiler/DetachedWeights.h"
+#include "dialects/graph/GraphDialect.h"
 #include "dialects/graph/Weights.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -199,6 +200,11 @@ LogicalResult compileModule(ModuleOp module,
     return failure();
   };
   const std::optional<TrainSettings> &train = options.training;
+  // Without a training step, what differs between training and inference
+  // (a DSL model's dropout) is the inference side; the pipeline's
+  // canonicalization drops what only the training side used.
+  if (!train)
+    graph::resolveModeSelects(module, /*training=*/false);
   if (train && !train->loss.empty() &&
       llvm::any_of(signature.inputs,
                    [](const auto &t) { return t.name == "labels"; }))

@@ -15,4 +15,13 @@
 #define GET_OP_CLASSES
 #include "dialects/graph/GraphOps.h.inc"
 
+namespace dlc::graph {
+
+/// Replaces every graph.mode_select under `root` by its training operand
+/// (a training step) or its inference one (a model's inference function,
+/// or a compile without training).
+void resolveModeSelects(mlir::Operation *root, bool training);
+
+} // namespace dlc::graph
+
 #endif // DLC_DIALECTS_GRAPH_GRAPHDIALECT_H

@@ -1269,6 +1269,14 @@ LogicalResult TriluOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+void dlc::graph::resolveModeSelects(Operation *root, bool training) {
+  root->walk([&](ModeSelectOp select) {
+    select.getResult().replaceAllUsesWith(training ? select.getTraining()
+                                                   : select.getInference());
+    select.erase();
+  });
+}
+
 LogicalResult ModeSelectOp::inferReturnTypes(MLIRContext *,
                                              std::optional<Location> loc,
                                              Adaptor a,

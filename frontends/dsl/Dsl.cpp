@@ -2426,36 +2426,6 @@ Model::Impl::trainingArguments(Impl &s, func::FuncOp func, IRMapping &mapping,
   return bufferUpdates;
 }
 
-namespace {
-
-/// An inference compile has no training step: what differs between the
-/// two (dropout) takes its inference value, and the training one goes.
-void resolveForInference(func::FuncOp func) {
-  SmallVector<graph::ModeSelectOp> selects;
-  func.walk([&](graph::ModeSelectOp op) { selects.push_back(op); });
-  for (graph::ModeSelectOp select : selects) {
-    Value training = select.getTraining();
-    select.getResult().replaceAllUsesWith(select.getInference());
-    select.erase();
-    // The training value's ops, from it back, as long as nothing else uses
-    // them (dropout: the product, then the mask).
-    SmallVector<Operation *> dead = {training.getDefiningOp()};
-    while (!dead.empty()) {
-      Operation *op = dead.pop_back_val();
-      if (!op || !op->use_empty() ||
-          !isa<graph::GraphDialect>(op->getDialect()))
-        continue;
-      SmallVector<Operation *> operands;
-      for (Value operand : op->getOperands())
-        operands.push_back(operand.getDefiningOp());
-      op->erase();
-      dead.append(operands);
-    }
-  }
-}
-
-} // namespace
-
 void Model::compile(const CompileOptions &options) const {
   Impl &s = *state;
   if (s.outputs.empty())
@@ -2484,8 +2454,6 @@ void Model::compile(const CompileOptions &options) const {
   std::vector<std::pair<std::string, Value>> updates;
   if (options.train)
     updates = Impl::trainingArguments(s, func, mapping, signature);
-  else
-    resolveForInference(func);
   // Training: the buffers' updated values are results after the outputs.
   for (const auto &[name, value] : updates)
     ret->insertOperands(ret->getNumOperands(), value);

@@ -60,10 +60,7 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
     // The model function of a training library runs inference: the
     // inference side of every mode_select, and dropout keeps everything (a
     // mask of ones).
-    func.walk([](ModeSelectOp select) {
-      select.getResult().replaceAllUsesWith(select.getInference());
-      select.erase();
-    });
+    resolveModeSelects(func, /*training=*/false);
     func.walk([](DropoutMaskOp mask) {
       OpBuilder b(mask);
       GradientBuilder gb(b, mask.getLoc());
@@ -89,10 +86,7 @@ struct AutodiffPass : public dlc::graph::impl::AutodiffBase<AutodiffPass> {
     builder.insert(grad);
 
     // The training step takes the training side of every mode_select.
-    grad.walk([](ModeSelectOp select) {
-      select.getResult().replaceAllUsesWith(select.getTraining());
-      select.erase();
-    });
+    resolveModeSelects(grad, /*training=*/true);
     Block &body = grad.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     if (ret.getNumOperands() == 0 || !isFloatTensor(ret.getOperand(0)) ||

@@ -1000,7 +1000,10 @@ TEST(DslTest, DropoutMasksTrainingStepsOnly) {
   // The layer (torch.nn.Dropout); nn::dropout(x, 0.5) is the same function.
   m.output("y", m.dropout("drop", 0.5)(m.linear("fc", 1, 1000, false)(x)));
   m.set_parameter("fc.weight", std::vector<float>(1000, 1.0f));
-  // Inference: the identity.
+  // Inference: the identity, with no mask left to compute.
+  std::string graph = m.dump(nn::Emit::Graph);
+  EXPECT_EQ(graph.find("graph.dropout_mask"), std::string::npos) << graph;
+  EXPECT_EQ(graph.find("graph.mode_select"), std::string::npos) << graph;
   expectNear(compileAndRun(m, {1.0f}, {1, 1}, {1, 1000}),
              std::vector<double>(1000, 1.0));
   expectNear(exportCompileAndRun(m, {1.0f}, {1, 1}, {1, 1000}),
