@@ -285,6 +285,15 @@ struct Model::Impl {
                                 ArrayRef<Value> inputs,
                                 const std::string &layer,
                                 const std::string &kind);
+  /// importNode of one ONNX node `opType` named `name`, its one output
+  /// `output` (the node's name when empty), with the attributes `attrs`
+  /// sets.
+  Value importOne(const std::string &opType, const std::string &name,
+                  const std::vector<std::string> &inputs,
+                  ArrayRef<Value> values, const std::string &layer,
+                  const std::string &kind,
+                  const std::function<void(onnx::NodeProto &)> &attrs = {},
+                  const std::string &output = "");
   /// Records int64 initializer `name` of `dims` for save_onnx.
   onnx::TensorProto &onnxIntConstant(const std::string &name,
                                      const std::vector<int64_t> &values,
@@ -307,10 +316,10 @@ struct Model::Impl {
         builder, locOf(name),
         DenseElementsAttr::get(type, ArrayRef<int64_t>(values)));
   }
-  /// A float32 constant of `shape`, and the initializer save_onnx writes.
-  Value floatConstant(const std::string &name,
-                      const std::vector<int64_t> &shape,
-                      const std::vector<float> &values) {
+  /// Records float32 initializer `name` of `shape` for save_onnx.
+  void onnxFloatConstant(const std::string &name,
+                         const std::vector<int64_t> &shape,
+                         const std::vector<float> &values) {
     onnx::TensorProto &t = onnxConstants.emplace_back();
     t.set_name(name);
     t.set_data_type(onnx::TensorProto::FLOAT);
@@ -318,6 +327,12 @@ struct Model::Impl {
       t.add_dims(d);
     for (float v : values)
       t.add_float_data(v);
+  }
+  /// A float32 constant of `shape`, and the initializer save_onnx writes.
+  Value floatConstant(const std::string &name,
+                      const std::vector<int64_t> &shape,
+                      const std::vector<float> &values) {
+    onnxFloatConstant(name, shape, values);
     auto type = RankedTensorType::get(shape, builder.getF32Type());
     return arith::ConstantOp::create(
         builder, locOf(name),
@@ -428,6 +443,19 @@ void setAttr(onnx::NodeProto &n, const char *name, float v) {
 }
 
 } // namespace
+
+Value Model::Impl::importOne(
+    const std::string &opType, const std::string &name,
+    const std::vector<std::string> &inputs, ArrayRef<Value> values,
+    const std::string &layer, const std::string &kind,
+    const std::function<void(onnx::NodeProto &)> &attrs,
+    const std::string &output) {
+  onnx::NodeProto node =
+      makeNode(opType, name, inputs, {output.empty() ? name : output});
+  if (attrs)
+    attrs(node);
+  return importNode(node, values, layer, kind)[0];
+}
 
 //===----------------------------------------------------------------------===//
 // Tensor and functional ops
@@ -668,11 +696,8 @@ Tensor dropoutNamed(Tensor x, double p, const std::string &name) {
       s.build<graph::MulOp>(name, "Dropout", v, mask, b.getBoolAttr(false));
   Value y = s.build<graph::ModeSelectOp>(name, "Dropout", dropped, v);
   // save_onnx: ONNX's Dropout, which is the identity outside training.
-  onnx::TensorProto &ratio = s.onnxConstants.emplace_back();
-  ratio.set_name(name + ".ratio");
-  ratio.set_data_type(onnx::TensorProto::FLOAT);
-  ratio.add_float_data(static_cast<float>(p));
-  s.onnxNode("Dropout", name, {s.nameOf(x), ratio.name()});
+  s.onnxFloatConstant(name + ".ratio", {}, {static_cast<float>(p)});
+  s.onnxNode("Dropout", name, {s.nameOf(x), name + ".ratio"});
   undo.commit();
   return result(x, y, name, "Dropout");
 }
@@ -684,8 +709,7 @@ Tensor dropout(Tensor x, double p) {
 }
 
 Tensor Dropout::operator()(Tensor x) const {
-  if (&x.model() != owner)
-    throw Error(layerName + " (Dropout): the input belongs to another model");
+  checkOwner(x, "Dropout");
   return dropoutNamed(x, p, callName());
 }
 
@@ -1095,17 +1119,22 @@ std::string Layer::callName() const {
   return ++calls == 1 ? layerName : layerName + "#" + std::to_string(calls);
 }
 
-void Layer::checkInput(Tensor x, const char *kind, size_t rank,
-                       const char *layout, int64_t size,
-                       const char *unit) const {
-  std::string who = layerName + " (" + kind + "): ";
+void Layer::checkOwner(Tensor x, const char *kind) const {
   if (&x.model() != owner)
-    throw Error(who + "the input belongs to another model");
+    throw Error(layerName + " (" + kind +
+                "): the input belongs to another model");
+}
+
+void Layer::checkInput(Tensor x, const char *kind, size_t rank,
+                       const char *layout, int64_t size, const char *unit,
+                       size_t dim) const {
+  checkOwner(x, kind);
+  std::string who = layerName + " (" + kind + "): ";
   const std::vector<int64_t> &shape = x.shape();
   if (shape.size() != rank)
     throw Error(who + "input " + shapeText(shape) + " is not " + layout);
-  if (shape[1] != size)
-    throw Error(who + "input has " + std::to_string(shape[1]) + " " + unit +
+  if (shape[dim] != size)
+    throw Error(who + "input has " + std::to_string(shape[dim]) + " " + unit +
                 ", the layer expects " + std::to_string(size));
 }
 
@@ -1253,9 +1282,8 @@ Tensor InstanceNorm2d::operator()(Tensor x) const {
 Tensor GroupNorm::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
   Model::Impl::Checkpoint undo(s);
+  checkOwner(x, "GroupNorm");
   std::string who = layerName + " (GroupNorm): ";
-  if (&x.model() != owner)
-    throw Error(who + "the input belongs to another model");
   std::vector<int64_t> shape = x.shape();
   if (shape.size() < 2 || shape[1] != channels)
     throw Error(who + "input " + shapeText(shape) + " does not have " +
@@ -1268,11 +1296,11 @@ Tensor GroupNorm::operator()(Tensor x) const {
   // (sample, group) over the rest; opset 17 has no GroupNormalization.
   auto node = [&](const std::string &opType, const std::string &name,
                   const std::vector<std::string> &inputs,
-                  const std::vector<Value> &values) {
-    onnx::NodeProto n = makeNode(opType, name, inputs, {name});
-    if (opType == "InstanceNormalization")
-      setAttr(n, "epsilon", static_cast<float>(eps));
-    return s.importNode(n, values, call, "GroupNorm")[0];
+                  const std::vector<Value> &values,
+                  const std::function<void(onnx::NodeProto &)> &attrs = {},
+                  const std::string &output = "") {
+    return s.importOne(opType, name, inputs, values, call, "GroupNorm", attrs,
+                       output);
   };
   std::string grouped = call + "/grouped", groupShape = grouped + "_shape",
               normalized = call + "/normalized", ones = call + "/ones",
@@ -1284,12 +1312,15 @@ Tensor GroupNorm::operator()(Tensor x) const {
   Value n =
       node("InstanceNormalization", normalized, {grouped, ones, zeros},
            {g, s.floatConstant(ones, {groups}, std::vector<float>(groups, 1)),
-            s.floatConstant(zeros, {groups}, std::vector<float>(groups, 0))});
+            s.floatConstant(zeros, {groups}, std::vector<float>(groups, 0))},
+           [&](onnx::NodeProto &nd) {
+             setAttr(nd, "epsilon", static_cast<float>(eps));
+           });
   std::string outName = affine ? call + "/unscaled" : call;
-  Value y = s.importNode(
-      makeNode("Reshape", call + "/ungrouped", {normalized, back}, {outName}),
-      {n, s.intConstant(back, shape, {static_cast<int64_t>(shape.size())})},
-      call, "GroupNorm")[0];
+  Value y = node(
+      "Reshape", call + "/ungrouped", {normalized, back},
+      {n, s.intConstant(back, shape, {static_cast<int64_t>(shape.size())})}, {},
+      outName);
   if (affine) {
     // weight and bias [C] as [C, 1, ...] against [N, C, ...].
     std::vector<int64_t> perChannel(shape.size() - 1, 1);
@@ -1304,9 +1335,8 @@ Tensor GroupNorm::operator()(Tensor x) const {
         node("Reshape", call + "/shift", {layerName + ".bias", channelShape},
              {s.parameterValue(layerName + ".bias"), target});
     y = node("Mul", call + "/scaled", {outName, call + "/scale"}, {y, w});
-    y = s.importNode(makeNode("Add", call + "/shifted",
-                              {call + "/scaled", call + "/shift"}, {call}),
-                     {y, bb}, call, "GroupNorm")[0];
+    y = node("Add", call + "/shifted", {call + "/scaled", call + "/shift"},
+             {y, bb}, {}, call);
   }
   undo.commit();
   return result(x, y, call, "GroupNorm", affine ? 2 * channels : 0);
@@ -1354,16 +1384,9 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
   Model::Impl::Checkpoint undo(s);
   std::string kind = cellKind(cell);
   bool isLSTM = cell == Cell::LSTM;
-  std::string who = layerName + " (" + kind + "): ";
-  if (&x.model() != owner)
-    throw Error(who + "the input belongs to another model");
+  checkInput(x, kind.c_str(), 3, "[sequence, batch, features]", inputSize,
+             "features", 2);
   const std::vector<int64_t> &shape = x.shape();
-  if (shape.size() != 3)
-    throw Error(who + "input " + shapeText(shape) +
-                " is not [sequence, batch, features]");
-  if (shape[2] != inputSize)
-    throw Error(who + "input has " + std::to_string(shape[2]) +
-                " features, the layer expects " + std::to_string(inputSize));
   std::string call = callName();
   int64_t gates = isLSTM              ? 4
                   : cell == Cell::GRU ? 3
@@ -1386,20 +1409,19 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
   // One ONNX node whose output is named as the node.
   auto node = [&](const std::string &opType, const std::string &name,
                   const std::vector<std::string> &inputs,
-                  const std::vector<Value> &values) {
-    onnx::NodeProto n = makeNode(opType, name, inputs, {name});
-    if (opType == "Gather" || opType == "Concat")
-      setAttr(n, "axis", int64_t(0));
-    if (opType == "Transpose") // Y [T, D, N, H] -> [T, N, D, H]
-      setAttr(n, "perm", std::vector<int64_t>{0, 2, 1, 3});
-    return s.importNode(n, values, call, kind)[0];
+                  const std::vector<Value> &values,
+                  const std::function<void(onnx::NodeProto &)> &attrs = {},
+                  const std::string &output = "") {
+    return s.importOne(opType, name, inputs, values, call, kind, attrs, output);
   };
+  auto axis0 = [](onnx::NodeProto &n) { setAttr(n, "axis", int64_t(0)); };
   // Parameter `param` with its gates in ONNX's order, named `name`.
   auto reordered = [&](const std::string &param, const std::string &name) {
     if (gates == 1)
       return std::make_pair(param, s.parameterValue(param));
-    return std::make_pair(name, node("Gather", name, {param, order},
-                                     {s.parameterValue(param), orderValue}));
+    return std::make_pair(name,
+                          node("Gather", name, {param, order},
+                               {s.parameterValue(param), orderValue}, axis0));
   };
   // Per direction: W [1, G*H, in], R [1, G*H, H], B [1, 2*G*H] in ONNX's
   // gate order; then the directions stacked.
@@ -1419,7 +1441,7 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
     std::string b = call + "/B" + suffix;
     auto [iName, gi] = reordered(layerName + ".bias_ih" + suffix, b + "_ih");
     auto [hName, gh] = reordered(layerName + ".bias_hh" + suffix, b + "_hh");
-    Value both = node("Concat", b + "_both", {iName, hName}, {gi, gh});
+    Value both = node("Concat", b + "_both", {iName, hName}, {gi, gh}, axis0);
     names[2].push_back(b);
     values[2].push_back(
         node("Unsqueeze", b, {b + "_both", front}, {both, frontValue}));
@@ -1434,7 +1456,7 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
     }
     std::string both = call + "/" + "WRB"[k];
     inputs.push_back(both);
-    operands.push_back(node("Concat", both, names[k], values[k]));
+    operands.push_back(node("Concat", both, names[k], values[k], axis0));
   }
   std::vector<std::string> outputs = {call + ":Y", call + ":h_n"};
   if (isLSTM)
@@ -1447,12 +1469,14 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
   std::vector<Value> results = s.importNode(rnn, operands, call, kind);
   // Y [T, D, N, H] -> [T, N, D * H], as PyTorch returns it.
   std::string transposed = call + "/y", target = call + "/y_shape";
-  Value t = node("Transpose", transposed, {outputs[0]}, {results[0]});
+  Value t = node("Transpose", transposed, {outputs[0]}, {results[0]},
+                 [](onnx::NodeProto &n) {
+                   setAttr(n, "perm", std::vector<int64_t>{0, 2, 1, 3});
+                 });
   Value targetValue =
       s.intConstant(target, {shape[0], shape[1], dirs * h}, {3});
-  Value y = s.importNode(
-      makeNode("Reshape", call + "/y_reshape", {transposed, target}, {call}),
-      {t, targetValue}, call, kind)[0];
+  Value y = node("Reshape", call + "/y_reshape", {transposed, target},
+                 {t, targetValue}, {}, call);
   RecurrentOutput out;
   int64_t params = dirs * (gates * h * (inputSize + h) + 2 * gates * h);
   out.y = result(x, y, call, kind, params);
@@ -1466,16 +1490,9 @@ RecurrentOutput Recurrent::operator()(Tensor x) const {
 Tensor MultiheadAttention::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
   Model::Impl::Checkpoint undo(s);
-  std::string who = layerName + " (MultiheadAttention): ";
-  if (&x.model() != owner)
-    throw Error(who + "the input belongs to another model");
+  checkInput(x, "MultiheadAttention", 3, "[sequence, batch, embed]", embedDim,
+             "features", 2);
   const std::vector<int64_t> &shape = x.shape();
-  if (shape.size() != 3)
-    throw Error(who + "input " + shapeText(shape) +
-                " is not [sequence, batch, embed]");
-  if (shape[2] != embedDim)
-    throw Error(who + "input has " + std::to_string(shape[2]) +
-                " features, the layer expects " + std::to_string(embedDim));
   std::string call = callName();
   int64_t l = shape[0], n = shape[1], e = embedDim, heads = numHeads,
           d = e / heads;
@@ -1533,9 +1550,8 @@ Tensor BatchNorm2d::operator()(Tensor x) const {
 
 Tensor LayerNorm::operator()(Tensor x) const {
   Model::Impl &s = TensorAccess::impl(x);
+  checkOwner(x, "LayerNorm");
   std::string who = layerName + " (LayerNorm): ";
-  if (&x.model() != owner)
-    throw Error(who + "the input belongs to another model");
   const std::vector<int64_t> &shape = x.shape();
   if (shape.empty() || shape.back() != features)
     throw Error(who + "input " + shapeText(shape) + " does not end in " +
@@ -1560,9 +1576,8 @@ Tensor LayerNorm::operator()(Tensor x) const {
 
 Tensor Embedding::operator()(Tensor ids) const {
   Model::Impl &s = TensorAccess::impl(ids);
+  checkOwner(ids, "Embedding");
   std::string who = layerName + " (Embedding): ";
-  if (&ids.model() != owner)
-    throw Error(who + "the input belongs to another model");
   Value idValues = TensorAccess::value(ids);
   if (!cast<RankedTensorType>(idValues.getType())
            .getElementType()

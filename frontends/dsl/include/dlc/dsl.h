@@ -197,10 +197,13 @@ public:
 protected:
   Layer(Model &model, std::string name)
       : owner(&model), layerName(std::move(name)) {}
+  /// Throws unless `x` is of this layer's model ("<layer> (<kind>): the
+  /// input belongs to another model").
+  void checkOwner(Tensor x, const char *kind) const;
   /// Throws unless `x` is of this layer's model, of `rank` (`layout` names
-  /// it) and has `size` `unit` (features, channels) in dim 1.
+  /// it) and has `size` `unit` (features, channels) in dim `dim`.
   void checkInput(Tensor x, const char *kind, size_t rank, const char *layout,
-                  int64_t size, const char *unit) const;
+                  int64_t size, const char *unit, size_t dim = 1) const;
   /// The name of this application of the layer, for its ops and ONNX
   /// nodes: the layer's name, then "<name>#2", "#3", ... when it is applied
   /// again (sharing its parameters, as a PyTorch module called twice).
@@ -242,38 +245,42 @@ struct Conv2dOptions {
   Conv2dOptions &bias(bool v) { return biasValue = v, *this; }
 };
 
+/// What the convolution layers hold: channels in and out, the (square)
+/// kernel size and their options.
+template <typename Options> class Convolution : public Layer {
+public:
+  int64_t inChannels, outChannels, kernel;
+  Options options;
+
+protected:
+  Convolution(Model &model, std::string name, int64_t in, int64_t out,
+              int64_t kernel, Options options)
+      : Layer(model, std::move(name)), inChannels(in), outChannels(out),
+        kernel(kernel), options(options) {}
+};
+
 /// 2-D convolution of NCHW input by a [out, in / groups, k, k] weight (and
 /// a bias [out]), initialized as PyTorch does: uniform in
 /// +-1/sqrt(in / groups * k * k).
-class Conv2d : public Layer {
+class Conv2d : public Convolution<Conv2dOptions> {
 public:
   Tensor operator()(Tensor x) const;
-  int64_t inChannels, outChannels, kernel;
-  Conv2dOptions options;
 
 private:
   friend class Model;
-  Conv2d(Model &model, std::string name, int64_t in, int64_t out,
-         int64_t kernel, Conv2dOptions options)
-      : Layer(model, std::move(name)), inChannels(in), outChannels(out),
-        kernel(kernel), options(options) {}
+  using Convolution::Convolution;
 };
 
 /// 1-D convolution of NCL input by a [out, in / groups, k] weight (and a
 /// bias [out]), as torch.nn.Conv1d, with the options of Conv2d;
 /// initialized as PyTorch does: uniform in +-1/sqrt(in / groups * k).
-class Conv1d : public Layer {
+class Conv1d : public Convolution<Conv2dOptions> {
 public:
   Tensor operator()(Tensor x) const;
-  int64_t inChannels, outChannels, kernel;
-  Conv2dOptions options;
 
 private:
   friend class Model;
-  Conv1d(Model &model, std::string name, int64_t in, int64_t out,
-         int64_t kernel, Conv2dOptions options)
-      : Layer(model, std::move(name)), inChannels(in), outChannels(out),
-        kernel(kernel), options(options) {}
+  using Convolution::Convolution;
 };
 
 struct ConvTranspose2dOptions {
@@ -299,18 +306,13 @@ struct ConvTranspose2dOptions {
 /// [out], initialized as PyTorch does: uniform in
 /// +-1/sqrt(out / groups * k * k). output_padding must be below the stride
 /// or the dilation.
-class ConvTranspose2d : public Layer {
+class ConvTranspose2d : public Convolution<ConvTranspose2dOptions> {
 public:
   Tensor operator()(Tensor x) const;
-  int64_t inChannels, outChannels, kernel;
-  ConvTranspose2dOptions options;
 
 private:
   friend class Model;
-  ConvTranspose2d(Model &model, std::string name, int64_t in, int64_t out,
-                  int64_t kernel, ConvTranspose2dOptions options)
-      : Layer(model, std::move(name)), inChannels(in), outChannels(out),
-        kernel(kernel), options(options) {}
+  using Convolution::Convolution;
 };
 
 /// What a recurrent layer returns, as PyTorch's: the output of every step
