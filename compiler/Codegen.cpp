@@ -693,6 +693,15 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
   };
   tensors("inputs", signature.inputs);
   tensors("outputs", signature.outputs);
+  if (llvm::any_of(signature.outputs, [](const auto &t) {
+        return llvm::is_contained(t.shape, -1);
+      }))
+    os << "/* A dim of -1 is known only at run time: that output's pointer is\n"
+       << " * to int64_t slot[1 + rank]; the call stores in slot[0] the "
+          "address\n"
+       << " * of a 64-byte aligned buffer it allocated with the result (the\n"
+       << " * caller releases it with free()) and in slot[1..rank] its dims. "
+          "*/\n";
   os << "#define " << upper << "_NUM_INPUTS " << signature.inputs.size()
      << "\n#define " << upper << "_NUM_OUTPUTS " << signature.outputs.size()
      << "\n/* Scratch bytes each call needs, 64-byte aligned; calls that run\n"

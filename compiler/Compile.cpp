@@ -250,6 +250,13 @@ LogicalResult compileModule(ModuleOp module,
     if (options.emit == Emit::Obj)
       return fail("--target=cuda with --emit=obj: not supported yet");
   }
+  // Outputs of run-time shapes are allocated by the host code.
+  if (options.pipeline.cuda)
+    for (const auto &t : signature.outputs)
+      if (llvm::is_contained(t.shape, -1))
+        return fail("--target=cuda: output '" + t.name +
+                    "' has a shape known only at run time, which the CUDA "
+                    "target does not support yet");
 
   PipelineOptions pipeline = options.pipeline;
   std::vector<std::pair<std::string, double>> hyperparameters;

@@ -72,6 +72,12 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
     }
     return out;
   };
+  // Outputs of run-time shapes (dims of -1) need a runtime that allocates
+  // them: format 2; older runtimes refuse such a library by its version.
+  bool runtimeShapes = false;
+  for (const auto &t : signature.outputs)
+    for (int64_t d : t.shape)
+      runtimeShapes |= d < 0;
   auto inputs = tensors(signature.inputs);
   auto outputs = tensors(signature.outputs);
   if (!inputs || !outputs)
@@ -121,7 +127,7 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       b.CreateString(signature.producer), b.CreateVector(entries),
       fields.parameterCount, fields.parameterBytes, fields.workspaceBytes,
       training, b.CreateVectorOfStrings(fields.runtimeChecks), weights,
-      /*format_version=*/1,
+      /*format_version=*/runtimeShapes ? 2 : 1,
       fields.device.empty() ? 0 : b.CreateString(fields.device));
   mf::FinishManifestBuffer(b, manifest);
   bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());

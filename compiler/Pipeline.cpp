@@ -141,7 +141,7 @@ std::string cpuLoopsToLLVM() {
          "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
          "lower-affine,convert-vector-to-llvm,convert-ub-to-llvm,"
          "convert-math-to-llvm,convert-math-to-libm,"
-         "finalize-memref-to-llvm,convert-arith-to-llvm,"
+         "finalize-memref-to-llvm{use-aligned-alloc=1},convert-arith-to-llvm,"
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
          "lower-parallel-launches,"
          "convert-cf-to-llvm,convert-arith-to-llvm,"
@@ -160,7 +160,7 @@ std::string bufferizeToLoops() {
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{modify-public-functions=1 "
          "hoist-static-allocs=1},plan-workspace,"
-         "buffer-deallocation-pipeline,"
+         "buffer-deallocation-pipeline,export-dynamic-outputs,"
          "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,";
 }
 

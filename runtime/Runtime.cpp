@@ -45,6 +45,12 @@ struct TensorDesc {
   bool hasIndexExempt = false;
   // float32 labels of the hinge loss: values must be +1 or -1.
   bool signLabels = false;
+  // An output with a dim of -1: its shape is known only after a call, and
+  // the generated code allocates it (see dlc_model_run_alloc).
+  bool runtimeShape() const {
+    return std::any_of(shape.begin(), shape.end(),
+                       [](int64_t d) { return d < 0; });
+  }
 };
 
 /// Entry points take arrays of pointers to the inputs' and outputs' data,
@@ -100,7 +106,7 @@ struct StateDesc {
 constexpr char kCheckpointMagic[8] = {'D', 'L', 'C', 'C', 'K', 'P', 'T', '2'};
 constexpr size_t kCheckpointHeaderBytes = 40;
 /// The newest manifest layout this runtime reads (runtime/manifest.fbs).
-constexpr int32_t kManifestFormat = 1;
+constexpr int32_t kManifestFormat = 2;
 /// No manifest is near this: a larger stated size is a corrupt library.
 constexpr uint64_t kMaxManifestBytes = uint64_t(64) << 20;
 
@@ -233,8 +239,11 @@ int64_t dlc_tensor_info_elements(const dlc_tensor_info *info) {
   if (!info)
     return 0;
   int64_t n = 1;
-  for (int32_t i = 0; i < info->rank; ++i)
+  for (int32_t i = 0; i < info->rank; ++i) {
+    if (info->shape[i] < 0)
+      return -1;
     n *= info->shape[i];
+  }
   return n;
 }
 
@@ -773,6 +782,11 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
     int64_t elements = 1;
     for (int64_t d : e.shape)
       elements *= d;
+    // A dim known only at run time (-1) takes the caller's size.
+    if (e.runtimeShape() && t.shape &&
+        static_cast<size_t>(t.rank) == e.shape.size())
+      for (int32_t d = 0; d < t.rank; ++d)
+        elements = d == 0 ? t.shape[d] : elements * t.shape[d];
     // An empty tensor may have no storage at all.
     if (!t.data && elements != 0)
       return fail(DLC_ERROR_INVALID_ARGUMENT, where + ": data is null");
@@ -782,10 +796,9 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
                       ", the model expects " + dlc_dtype_name(e.dtype));
     if (t.rank < 0 || (t.rank > 0 && !t.shape))
       return fail(DLC_ERROR_INVALID_ARGUMENT, where + ": bad rank or shape");
-    bool same = static_cast<size_t>(t.rank) == e.shape.size() &&
-                (t.rank == 0 ||
-                 std::memcmp(t.shape, e.shape.data(),
-                             sizeof(int64_t) * e.shape.size()) == 0);
+    bool same = static_cast<size_t>(t.rank) == e.shape.size();
+    for (int32_t d = 0; same && d < t.rank; ++d)
+      same = e.shape[d] < 0 ? t.shape[d] >= 0 : t.shape[d] == e.shape[d];
     if (!same)
       return fail(DLC_ERROR_SIGNATURE,
                   where + ": shape " + shapeString(t.shape, t.rank) +
@@ -847,18 +860,33 @@ static dlc_status checkReport(const dlc_model *model, const char *function,
               std::string(function) + ": " + message + consequence);
 }
 
-dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
-                         size_t num_inputs, dlc_tensor *outputs,
-                         size_t num_outputs) {
-  if (!model)
-    return fail(DLC_ERROR_INVALID_ARGUMENT, "dlc_model_run: model is null");
-  std::vector<void *> in, out;
-  if (dlc_status s = checkTensors(model->inputs, inputs, num_inputs, "input",
-                                  in))
-    return s;
-  if (dlc_status s = checkTensors(model->outputs, outputs, num_outputs,
-                                  "output", out))
-    return s;
+/// The outputs of one call whose shapes the generated code decides: each
+/// slot holds the address of the buffer it allocated (freed here unless
+/// handed to the caller) and the dims.
+struct RuntimeShapedOutputs {
+  std::vector<std::vector<int64_t>> slots;
+  explicit RuntimeShapedOutputs(const std::vector<TensorDesc> &outputs)
+      : slots(outputs.size()) {
+    for (size_t i = 0; i < outputs.size(); ++i)
+      if (outputs[i].runtimeShape())
+        slots[i].assign(1 + outputs[i].shape.size(), 0);
+  }
+  void *take(size_t i) {
+    void *data = reinterpret_cast<void *>(slots[i][0]);
+    slots[i][0] = 0;
+    return data;
+  }
+  ~RuntimeShapedOutputs() {
+    for (auto &slot : slots)
+      if (!slot.empty())
+        std::free(reinterpret_cast<void *>(slot[0]));
+  }
+};
+
+/// Runs the entry point on `in` and `out` (output pointers, or the slots of
+/// outputs of run-time shapes), with a workspace of its own.
+static dlc_status runEntry(dlc_model *model, std::vector<void *> &in,
+                           std::vector<void *> &out, const char *function) {
   // Runs overlap; a training step waits for them and they for it.
   std::shared_lock<std::shared_mutex> lock(model->runMutex);
   void *workspace = nullptr;
@@ -872,7 +900,7 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
           64, roundUp64(static_cast<size_t>(model->workspaceBytes)));
       if (!workspace)
         return fail(DLC_ERROR_OUT_OF_MEMORY,
-                    "dlc_model_run: cannot allocate " +
+                    std::string(function) + ": cannot allocate " +
                         std::to_string(model->workspaceBytes) +
                         " bytes of workspace for a concurrent run");
       model->extraWorkspaces.push_back(workspace);
@@ -886,11 +914,135 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
     std::lock_guard<std::mutex> give(model->workspaceMutex);
     model->freeWorkspaces.push_back(workspace);
   }
-  if (dlc_status s = checkReport(model, "dlc_model_run",
-                                 "; the outputs are not valid"))
+  return checkReport(model, function, "; the outputs are not valid");
+}
+
+static int64_t elementsOf(const int64_t *dims, size_t rank) {
+  int64_t n = 1;
+  for (size_t d = 0; d < rank; ++d)
+    n *= dims[d];
+  return n;
+}
+
+dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
+                         size_t num_inputs, dlc_tensor *outputs,
+                         size_t num_outputs) {
+  if (!model)
+    return fail(DLC_ERROR_INVALID_ARGUMENT, "dlc_model_run: model is null");
+  std::vector<void *> in, out;
+  if (dlc_status s =
+          checkTensors(model->inputs, inputs, num_inputs, "input", in))
     return s;
+  if (dlc_status s =
+          checkTensors(model->outputs, outputs, num_outputs, "output", out))
+    return s;
+  RuntimeShapedOutputs shaped(model->outputs);
+  for (size_t i = 0; i < num_outputs; ++i)
+    if (!shaped.slots[i].empty())
+      out[i] = shaped.slots[i].data();
+  if (dlc_status s = runEntry(model, in, out, "dlc_model_run"))
+    return s;
+  // Every run-time shape must be the caller's before any output is written.
+  for (size_t i = 0; i < num_outputs; ++i) {
+    const std::vector<int64_t> &slot = shaped.slots[i];
+    if (slot.empty() ||
+        std::equal(slot.begin() + 1, slot.end(), outputs[i].shape))
+      continue;
+    return fail(DLC_ERROR_SIGNATURE,
+                "dlc_model_run: output #" + std::to_string(i) + " ('" +
+                    model->outputs[i].name + "') is " +
+                    shapeString(slot.data() + 1,
+                                static_cast<int32_t>(slot.size() - 1)) +
+                    " for these inputs, the caller's tensor " +
+                    shapeString(outputs[i].shape, outputs[i].rank) +
+                    " (dlc_model_run_alloc allocates outputs of run-time "
+                    "shapes); no output was written");
+  }
+  for (size_t i = 0; i < num_outputs; ++i) {
+    const std::vector<int64_t> &slot = shaped.slots[i];
+    if (slot.empty())
+      continue;
+    int64_t bytes = elementsOf(slot.data() + 1, slot.size() - 1) *
+                    static_cast<int64_t>(dlc_dtype_size(outputs[i].dtype));
+    if (bytes > 0)
+      std::memcpy(outputs[i].data, reinterpret_cast<void *>(slot[0]),
+                  static_cast<size_t>(bytes));
+  }
   lastError.clear();
   return DLC_OK;
+}
+
+dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
+                               size_t num_inputs, dlc_tensor *outputs,
+                               size_t num_outputs) {
+  if (!model)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                "dlc_model_run_alloc: model is null");
+  std::vector<void *> in;
+  if (dlc_status s =
+          checkTensors(model->inputs, inputs, num_inputs, "input", in))
+    return s;
+  if (num_outputs != model->outputs.size())
+    return fail(DLC_ERROR_SIGNATURE,
+                "the model takes " + std::to_string(model->outputs.size()) +
+                    " output(s), " + std::to_string(num_outputs) + " given");
+  if (num_outputs && !outputs)
+    return fail(DLC_ERROR_INVALID_ARGUMENT, "output array is null");
+  for (size_t i = 0; i < num_outputs; ++i)
+    outputs[i] = dlc_tensor{nullptr, model->outputs[i].dtype, 0, nullptr};
+  // Static outputs are allocated here, the others by the generated code.
+  RuntimeShapedOutputs shaped(model->outputs);
+  std::vector<void *> out(num_outputs, nullptr);
+  auto release = [&](dlc_status s) {
+    for (size_t i = 0; i < num_outputs; ++i)
+      dlc_tensor_free(&outputs[i]);
+    return s;
+  };
+  for (size_t i = 0; i < num_outputs; ++i) {
+    const TensorDesc &e = model->outputs[i];
+    int64_t *shape = static_cast<int64_t *>(
+        std::malloc(sizeof(int64_t) * std::max<size_t>(1, e.shape.size())));
+    if (!shape)
+      return release(
+          fail(DLC_ERROR_OUT_OF_MEMORY, "dlc_model_run_alloc: out of memory"));
+    std::copy(e.shape.begin(), e.shape.end(), shape);
+    outputs[i].shape = shape;
+    outputs[i].rank = static_cast<int32_t>(e.shape.size());
+    if (!shaped.slots[i].empty()) {
+      out[i] = shaped.slots[i].data();
+      continue;
+    }
+    size_t bytes = static_cast<size_t>(elementsOf(shape, e.shape.size())) *
+                   dlc_dtype_size(e.dtype);
+    outputs[i].data = std::aligned_alloc(64, roundUp64(bytes ? bytes : 1));
+    if (!outputs[i].data)
+      return release(fail(DLC_ERROR_OUT_OF_MEMORY,
+                          "dlc_model_run_alloc: cannot allocate " +
+                              std::to_string(bytes) + " bytes for output '" +
+                              e.name + "'"));
+    out[i] = outputs[i].data;
+  }
+  if (dlc_status s = runEntry(model, in, out, "dlc_model_run_alloc"))
+    return release(s);
+  for (size_t i = 0; i < num_outputs; ++i) {
+    if (shaped.slots[i].empty())
+      continue;
+    std::copy(shaped.slots[i].begin() + 1, shaped.slots[i].end(),
+              const_cast<int64_t *>(outputs[i].shape));
+    outputs[i].data = shaped.take(i);
+  }
+  lastError.clear();
+  return DLC_OK;
+}
+
+void dlc_tensor_free(dlc_tensor *tensor) {
+  if (!tensor)
+    return;
+  std::free(tensor->data);
+  std::free(const_cast<int64_t *>(tensor->shape));
+  tensor->data = nullptr;
+  tensor->shape = nullptr;
+  tensor->rank = 0;
 }
 
 //===----------------------------------------------------------------------===//

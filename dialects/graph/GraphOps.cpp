@@ -135,7 +135,6 @@ DLC_COMPATIBLE_RETURN_TYPES(GatherNDOp)
 DLC_COMPATIBLE_RETURN_TYPES(ScatterNDOp)
 DLC_COMPATIBLE_RETURN_TYPES(EinsumOp)
 DLC_COMPATIBLE_RETURN_TYPES(GridSampleOp)
-#undef DLC_COMPATIBLE_RETURN_TYPES
 
 //===----------------------------------------------------------------------===//
 // Elementwise
@@ -1535,3 +1534,196 @@ LogicalResult RecurrentGradOp::verify() {
 
 #define GET_OP_CLASSES
 #include "dialects/graph/GraphOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Shapes computed at run time
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The static length of a 1-D shape-like operand ("shape", "repeats", ...).
+FailureOr<int64_t> shapeOperandLength(std::optional<Location> loc, Value v,
+                                      StringRef op, StringRef what) {
+  auto type = rankedType(v);
+  if (type.getRank() != 1 || type.isDynamicDim(0))
+    return emitShapeError(loc, op + ": " + what +
+                                   " must be 1-D with a static length");
+  return type.getDimSize(0);
+}
+
+/// A tensor of `rank` dims, all known only at run time.
+RankedTensorType dynamicType(int64_t rank, Type element) {
+  return RankedTensorType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
+                               element);
+}
+
+} // namespace
+
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeReshapeOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeExpandOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeFillOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeRangeOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeTileOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSliceOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimePadOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeOneHotOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeTopKOp)
+
+LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
+                                                 std::optional<Location> loc,
+                                                 Adaptor a,
+                                                 SmallVectorImpl<Type> &types) {
+  auto rank = shapeOperandLength(loc, a.getShape(), "runtime_reshape", "shape");
+  if (failed(rank))
+    return failure();
+  if (!rankedType(a.getInput()).hasStaticShape())
+    return emitShapeError(loc, "runtime_reshape: the input must be static");
+  types.push_back(
+      dynamicType(*rank, rankedType(a.getInput()).getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeExpandOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor a,
+                                                SmallVectorImpl<Type> &types) {
+  auto rank = shapeOperandLength(loc, a.getShape(), "runtime_expand", "shape");
+  if (failed(rank))
+    return failure();
+  auto in = rankedType(a.getInput());
+  if (!in.hasStaticShape())
+    return emitShapeError(loc, "runtime_expand: the input must be static");
+  types.push_back(
+      dynamicType(std::max(*rank, in.getRank()), in.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeFillOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> loc,
+                                              Adaptor a,
+                                              SmallVectorImpl<Type> &types) {
+  auto rank = shapeOperandLength(loc, a.getShape(), "runtime_fill", "shape");
+  if (failed(rank))
+    return failure();
+  types.push_back(dynamicType(*rank, a.getValue().getType()));
+  return success();
+}
+
+LogicalResult RuntimeRangeOp::inferReturnTypes(MLIRContext *,
+                                               std::optional<Location> loc,
+                                               Adaptor a,
+                                               SmallVectorImpl<Type> &types) {
+  Type element = rankedType(a.getStart()).getElementType();
+  for (Value v : {a.getStart(), a.getLimit(), a.getDelta()})
+    if (rankedType(v).getNumElements() != 1 ||
+        !rankedType(v).hasStaticShape() ||
+        rankedType(v).getElementType() != element)
+      return emitShapeError(loc, "runtime_range: start, limit and delta must "
+                                 "be single values of one type");
+  if (!isa<FloatType>(element) && !element.isInteger())
+    return emitShapeError(loc, "runtime_range: numbers only");
+  types.push_back(dynamicType(1, element));
+  return success();
+}
+
+LogicalResult RuntimeTileOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> loc,
+                                              Adaptor a,
+                                              SmallVectorImpl<Type> &types) {
+  auto rank =
+      shapeOperandLength(loc, a.getRepeats(), "runtime_tile", "repeats");
+  if (failed(rank))
+    return failure();
+  auto in = rankedType(a.getInput());
+  if (!in.hasStaticShape() || *rank != in.getRank())
+    return emitShapeError(loc, "runtime_tile: the input must be static, with "
+                               "one repeat per dim");
+  types.push_back(dynamicType(in.getRank(), in.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeSliceOp::inferReturnTypes(MLIRContext *,
+                                               std::optional<Location> loc,
+                                               Adaptor a,
+                                               SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  if (!in.hasStaticShape())
+    return emitShapeError(loc, "runtime_slice: the input must be static");
+  std::optional<int64_t> length;
+  for (auto [v, what] : {std::pair{a.getStarts(), "starts"},
+                         {a.getEnds(), "ends"},
+                         {a.getAxes(), "axes"},
+                         {a.getSteps(), "steps"}}) {
+    auto n = shapeOperandLength(loc, v, "runtime_slice", what);
+    if (failed(n))
+      return failure();
+    if (length && *length != *n)
+      return emitShapeError(loc, "runtime_slice: starts, ends, axes and "
+                                 "steps must have one length");
+    length = *n;
+  }
+  types.push_back(dynamicType(in.getRank(), in.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimePadOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor a,
+                                             SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  auto n = shapeOperandLength(loc, a.getPads(), "runtime_pad", "pads");
+  if (failed(n))
+    return failure();
+  if (!in.hasStaticShape() || *n != 2 * in.getRank())
+    return emitShapeError(loc, "runtime_pad: the input must be static, with "
+                               "two pads per dim");
+  auto value = rankedType(a.getValue());
+  if (value.getNumElements() != 1 || !value.hasStaticShape() ||
+      value.getElementType() != in.getElementType())
+    return emitShapeError(loc, "runtime_pad: the value must be one element "
+                               "of the input's type");
+  types.push_back(dynamicType(in.getRank(), in.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeOneHotOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor a,
+                                                SmallVectorImpl<Type> &types) {
+  auto indices = rankedType(a.getIndices());
+  auto depth = rankedType(a.getDepth());
+  auto values = rankedType(a.getValues());
+  if (!indices.hasStaticShape() || !indices.getElementType().isInteger() ||
+      !depth.hasStaticShape() || depth.getNumElements() != 1 ||
+      !depth.getElementType().isInteger(64) || !values.hasStaticShape() ||
+      values.getNumElements() != 2)
+    return emitShapeError(loc, "runtime_one_hot: static integer indices, one "
+                               "int64 depth and two values");
+  int64_t rank = indices.getRank() + 1;
+  if (failed(checkAxis(loc, a.getAxis(), rank, "runtime_one_hot")))
+    return failure();
+  SmallVector<int64_t> shape(indices.getShape());
+  shape.insert(shape.begin() + a.getAxis(), ShapedType::kDynamic);
+  types.push_back(RankedTensorType::get(shape, values.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeTopKOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> loc,
+                                              Adaptor a,
+                                              SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  auto k = rankedType(a.getK());
+  if (!in.hasStaticShape() || !k.hasStaticShape() || k.getNumElements() != 1)
+    return emitShapeError(loc, "runtime_top_k: a static input and one k");
+  if (failed(checkAxis(loc, a.getAxis(), in.getRank(), "runtime_top_k")))
+    return failure();
+  SmallVector<int64_t> shape(in.getShape());
+  shape[a.getAxis()] = ShapedType::kDynamic;
+  types.push_back(RankedTensorType::get(shape, in.getElementType()));
+  types.push_back(
+      RankedTensorType::get(shape, IntegerType::get(in.getContext(), 64)));
+  return success();
+}
+
+#undef DLC_COMPATIBLE_RETURN_TYPES

@@ -5,6 +5,7 @@
 
 include "dialects/graph/GraphDialect.td"
 include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
@@ -511,6 +512,72 @@ def Graph_CastOp : Graph_Op<"cast"> {
   let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes computed at run time
+//===----------------------------------------------------------------------===//
+
+// Ops whose result shape comes from the values of an operand that is known
+// only at run time (a shape-like graph input, or one computed from data):
+// their result dims are dynamic. Values the op's ONNX rules refuse make the
+// generated code report `message` (numbered into `site` as check_indices'
+// messages are) and produce a result of a safe shape instead.
+class Graph_RuntimeShapeOp<string mnemonic, string what, dag operands>
+    : Graph_Op<mnemonic> {
+  let summary = what # ", with the shape operands read at run time";
+  let arguments = !con(operands, (ins StrAttr:$message,
+                                      OptionalAttr<I32Attr>:$site));
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_RuntimeReshapeOp : Graph_RuntimeShapeOp<"runtime_reshape",
+    "ONNX Reshape: a 0 copies the input dim (unless `allowzero`), one -1 is inferred",
+    (ins AnyRankedTensor:$input, RankedTensorOf<[I64]>:$shape,
+         DefaultValuedAttr<BoolAttr, "false">:$allowzero)>;
+
+def Graph_RuntimeExpandOp : Graph_RuntimeShapeOp<"runtime_expand",
+    "ONNX Expand: broadcasts to `shape` (numpy rules, both ways)",
+    (ins AnyRankedTensor:$input, RankedTensorOf<[I64]>:$shape)>;
+
+def Graph_RuntimeFillOp : Graph_RuntimeShapeOp<"runtime_fill",
+    "ONNX ConstantOfShape: a tensor of `shape` filled with `value`",
+    (ins RankedTensorOf<[I64]>:$shape, TypedAttrInterface:$value)>;
+
+def Graph_RuntimeRangeOp : Graph_RuntimeShapeOp<"runtime_range",
+    "ONNX Range: start + i * delta for i < max(ceil((limit - start) / delta), 0)",
+    (ins AnyRankedTensor:$start, AnyRankedTensor:$limit,
+         AnyRankedTensor:$delta)>;
+
+def Graph_RuntimeTileOp : Graph_RuntimeShapeOp<"runtime_tile",
+    "ONNX Tile: the input repeated `repeats[d]` times along each dim d",
+    (ins AnyRankedTensor:$input, RankedTensorOf<[I64]>:$repeats)>;
+
+def Graph_RuntimeSliceOp : Graph_RuntimeShapeOp<"runtime_slice",
+    "ONNX Slice (opset 10+): starts, ends clamped per axis, any step but 0",
+    (ins AnyRankedTensor:$input, RankedTensorOf<[I64]>:$starts,
+         RankedTensorOf<[I64]>:$ends, RankedTensorOf<[I64]>:$axes,
+         RankedTensorOf<[I64]>:$steps)>;
+
+def Graph_RuntimePadOp : Graph_RuntimeShapeOp<"runtime_pad",
+    "ONNX Pad in constant mode: `pads` = [begins..., ends...], negative crops",
+    (ins AnyRankedTensor:$input, RankedTensorOf<[I64]>:$pads,
+         AnyRankedTensor:$value)>;
+
+def Graph_RuntimeOneHotOp : Graph_RuntimeShapeOp<"runtime_one_hot",
+    "ONNX OneHot: `values`[1] where the index (negative from depth) is the "
+    "position along `axis`, else `values`[0]",
+    (ins AnyRankedTensor:$indices, AnyRankedTensor:$depth,
+         AnyRankedTensor:$values, I64Attr:$axis)>;
+
+def Graph_RuntimeTopKOp : Graph_Op<"runtime_top_k"> {
+  let summary = "top_k with k read at run time (0 <= k <= the axis' size)";
+  let arguments = (ins Graph_FloatTensor:$input, RankedTensorOf<[I64]>:$k,
+                       I64Attr:$axis, BoolAttr:$largest, StrAttr:$message,
+                       OptionalAttr<I32Attr>:$site);
+  let results = (outs Graph_FloatTensor:$values, AnyRankedTensor:$indices);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
 //===----------------------------------------------------------------------===//

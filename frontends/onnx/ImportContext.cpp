@@ -59,20 +59,77 @@ void ImportContext::setOutput(int i, Value value) {
     define(node->output(i), value);
 }
 
+/// The first output of `node` that another node takes, with that node.
+static std::optional<std::pair<std::string, std::string>>
+consumedOutput(const onnx::NodeProto &node,
+               const std::map<std::string, std::string> &consumers) {
+  for (const auto &out : node.output())
+    if (auto it = consumers.find(out); !out.empty() && it != consumers.end())
+      return std::make_pair(out, it->second);
+  return std::nullopt;
+}
+
 std::optional<SmallVector<int64_t>> ImportContext::constantInts(int i) {
   Value v = input(i);
   if (!v)
     return std::nullopt;
   DenseIntElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr))) {
+    std::string why;
+    if (auto used = consumedOutput(*node, consumers))
+      why = " (known only at run time, it would decide the shape of '" +
+            used->first + "', which " + used->second +
+            " takes: such shapes may reach graph outputs only, for now)";
     (void)error("input '" + node->input(i) +
-                "' must be a compile-time constant");
+                "' must be a compile-time constant" + why);
     return std::nullopt;
   }
   SmallVector<int64_t> result;
   for (const APInt &value : attr.getValues<APInt>())
     result.push_back(value.getSExtValue());
   return result;
+}
+
+bool ImportContext::isRuntimeValue(int i) {
+  if (i >= node->input_size() || node->input(i).empty())
+    return false;
+  Value v = lookup(node->input(i));
+  return v && !matchPattern(v, m_Constant()) &&
+         !consumedOutput(*node, consumers);
+}
+
+void ImportContext::collectConsumers(const onnx::GraphProto &graph) {
+  int position = 0;
+  for (const auto &n : graph.node()) {
+    for (const auto &in : n.input())
+      if (!in.empty())
+        consumers.try_emplace(in, describeNode(n, position));
+    for (const auto &a : n.attribute()) {
+      if (a.has_g())
+        collectConsumers(a.g());
+      for (const auto &g : a.graphs())
+        collectConsumers(g);
+    }
+    ++position;
+  }
+}
+
+Value ImportContext::runtimeInts(int i) {
+  Value v = input(i);
+  if (!v)
+    return {};
+  Type element = typeOf(v).getElementType();
+  if (element.isInteger(64))
+    return v;
+  if (!element.isInteger(32)) {
+    (void)error("input '" + node->input(i) + "' must hold int64 or int32");
+    return {};
+  }
+  return build<graph::CastOp>(v, TypeAttr::get(builder.getI64Type()));
+}
+
+StringAttr ImportContext::runtimeMessage(const Twine &what) {
+  return builder.getStringAttr(describeNode(*node, nodeIndex) + ": " + what);
 }
 
 std::optional<double> ImportContext::constantFloat(int i) {

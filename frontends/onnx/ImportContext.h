@@ -144,6 +144,25 @@ public:
   /// Fails (with an error naming the input) unless `v` holds floats.
   mlir::LogicalResult requireFloat(mlir::Value v, llvm::StringRef what);
 
+  /// Whether input `i` is present and not a compile-time constant (a graph
+  /// input, or computed from data) and may decide the node's output shapes
+  /// at run time: its importer then builds a graph.runtime_* op. Tensors of
+  /// run-time shapes may reach graph outputs only (no other op is lowered
+  /// for them yet), so an output that another node takes keeps the operand
+  /// a compile-time constant (constantInts says why when it is not).
+  bool isRuntimeValue(int i);
+  /// The node that takes each value (the first one, described as
+  /// describeNode does), over the whole model, subgraphs included.
+  std::map<std::string, std::string> consumers;
+  /// Records `consumers` of `graph`'s nodes and their subgraphs'.
+  void collectConsumers(const onnx::GraphProto &graph);
+  /// Input `i` as the int64 operand of a graph.runtime_* op (int32 widened);
+  /// null, with an error naming the input, for other dtypes.
+  mlir::Value runtimeInts(int i);
+  /// "node 'y' (Reshape): <what>": the message a graph.runtime_* op reports
+  /// when its operands' values are invalid.
+  mlir::StringAttr runtimeMessage(const llvm::Twine &what);
+
   // --- attributes -------------------------------------------------------------
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
   int64_t intAttr(llvm::StringRef name, int64_t fallback) const;

@@ -188,6 +188,17 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   const OpImporter *imp = findImporter(node.op_type(), node.domain());
   if (!imp)
     return ctx.error("dlc has no importer of this op");
+  // Shapes computed at run time (graph.runtime_* results) reach graph
+  // outputs only, for now: no other op is lowered for dynamic sizes.
+  for (const auto &name : node.input())
+    if (Value v = name.empty() ? Value() : ctx.lookup(name))
+      if (auto type = dyn_cast<RankedTensorType>(v.getType());
+          type && !type.hasStaticShape())
+        return ctx.error("input '" + name +
+                         "' has a shape known only at run time; dlc takes "
+                         "such tensors as graph outputs only (for now): "
+                         "--freeze-input can make the shape operand that "
+                         "decides it a constant");
   if (failed(imp->import(ctx))) {
     if (ctx.errors.empty())
       (void)ctx.error("import failed");
@@ -606,6 +617,7 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
       ctx.unsignedValues.insert(value);
   }
 
+  ctx.collectConsumers(g);
   (void)importGraphNodes(ctx, g);
   if (!ctx.errors.empty()) {
     for (const auto &e : ctx.errors)
@@ -623,9 +635,11 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
     results.push_back(v);
     auto type = cast<RankedTensorType>(v.getType());
     int32_t dtype = output.type().tensor_type().elem_type();
-    signature.outputs.push_back(
-        {output.name(), dtypeName(dtype),
-         std::vector<int64_t>(type.getShape().begin(), type.getShape().end())});
+    // Dims known only at run time are -1 in the signature and manifest.
+    std::vector<int64_t> shape;
+    for (int64_t d : type.getShape())
+      shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+    signature.outputs.push_back({output.name(), dtypeName(dtype), shape});
   }
   for (auto &input : signature.inputs)
     if (auto it = ctx.indexInputs.find(input.name); it != ctx.indexInputs.end()) {

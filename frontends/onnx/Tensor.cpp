@@ -53,6 +53,23 @@ LogicalResult importReshape(ImportContext &ctx) {
   SmallVector<int64_t> shape;
   if (ctx.opset < 5) {
     shape = ctx.intsAttr("shape");
+  } else if (ctx.isRuntimeValue(1)) {
+    Value shapeValue = ctx.runtimeInts(1);
+    Value result =
+        shapeValue
+            ? ctx.build<graph::RuntimeReshapeOp>(
+                  x, shapeValue,
+                  ctx.builder.getBoolAttr(ctx.intAttr("allowzero", 0) != 0),
+                  ctx.runtimeMessage(
+                      "input '" + ctx.node->input(1) +
+                      "' is not a shape of the input's " +
+                      Twine(ImportContext::typeOf(x).getNumElements()) +
+                      " elements (a dim below -1, more than one -1, a 0 "
+                      "past the input's dims, or another element count)"),
+                  IntegerAttr())
+            : Value();
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
   } else {
     auto s = ctx.constantInts(1);
     if (!s)
@@ -186,6 +203,27 @@ LogicalResult importPad(ImportContext &ctx) {
   if (ctx.opset < 11) {
     pads = ctx.intsAttr(ctx.opset < 2 ? "paddings" : "pads");
     value = ctx.floatAttr("value", 0.0f);
+  } else if (ctx.isRuntimeValue(1) && mode == "constant" &&
+             !ctx.optionalInput(3)) {
+    // Other modes and `axes` keep pads a compile-time constant.
+    Value padsValue = ctx.runtimeInts(1);
+    auto type = ImportContext::typeOf(x);
+    Value fill = ctx.optionalInput(2)
+                     ? ctx.build<graph::ReshapeOp>(
+                           ctx.input(2), ctx.builder.getDenseI64ArrayAttr({}))
+                     : ctx.scalar(type.getElementType(), 0.0);
+    Value result =
+        padsValue && fill
+            ? ctx.build<graph::RuntimePadOp>(
+                  x, padsValue, fill,
+                  ctx.runtimeMessage(
+                      "input '" + ctx.node->input(1) +
+                      "' crops a dim below 0, or the result has more than " +
+                      Twine(kMaxTensorElements) + " elements"),
+                  IntegerAttr())
+            : Value();
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
   } else {
     auto p = ctx.constantInts(1);
     if (!p)
@@ -440,6 +478,28 @@ LogicalResult importTopK(ImportContext &ctx) {
   int64_t k;
   if (ctx.opset < 10) {
     k = ctx.intAttr("k", -1);
+  } else if (ctx.isRuntimeValue(1)) {
+    Value kValue = ctx.runtimeInts(1);
+    auto axis = ctx.normalizeAxis(ctx.intAttr("axis", -1),
+                                  ImportContext::typeOf(x).getRank());
+    if (!kValue || !axis)
+      return failure();
+    if (ImportContext::typeOf(kValue).getNumElements() != 1)
+      return ctx.error("K must hold one value");
+    auto &b = ctx.builder;
+    auto op = graph::RuntimeTopKOp::create(
+        b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType()}, x, kValue,
+        b.getI64IntegerAttr(*axis),
+        b.getBoolAttr(ctx.intAttr("largest", 1) != 0),
+        ctx.runtimeMessage("input '" + ctx.node->input(1) + "' is not in [0, " +
+                           Twine(ImportContext::typeOf(x).getDimSize(*axis)) +
+                           "] (the size of axis " + Twine(*axis) + ")"),
+        IntegerAttr());
+    if (failed(ctx.inferResultTypes(op)))
+      return failure();
+    ctx.setOutput(0, op.getValues());
+    ctx.setOutput(1, op.getIndices());
+    return success();
   } else {
     auto given = ctx.constantInts(1);
     if (!given || given->size() != 1)
@@ -616,6 +676,36 @@ LogicalResult importMaxUnpool(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// Slice with starts, ends, axes or steps known at run time: absent axes are
+/// 0, 1, ...; absent steps 1.
+LogicalResult importRuntimeSlice(ImportContext &ctx, Value x) {
+  Value starts = ctx.runtimeInts(1), ends = ctx.runtimeInts(2);
+  if (!starts || !ends)
+    return failure();
+  int64_t n = ImportContext::typeOf(starts).getRank() == 1
+                  ? ImportContext::typeOf(starts).getDimSize(0)
+                  : -1;
+  if (n < 0)
+    return ctx.error("starts must be 1-D with a static length");
+  auto defaults = [&](int64_t first, int64_t step) {
+    SmallVector<int64_t> values;
+    for (int64_t i = 0; i < n; ++i)
+      values.push_back(first + i * step);
+    return intConstant(ctx, values, {n});
+  };
+  Value axes = ctx.optionalInput(3) ? ctx.runtimeInts(3) : defaults(0, 1);
+  Value steps = ctx.optionalInput(4) ? ctx.runtimeInts(4) : defaults(1, 0);
+  if (!axes || !steps)
+    return failure();
+  Value result = ctx.build<graph::RuntimeSliceOp>(
+      x, starts, ends, axes, steps,
+      ctx.runtimeMessage("an axis is out of range or repeated, or a step is "
+                         "0"),
+      IntegerAttr());
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importSlice(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
@@ -627,6 +717,9 @@ LogicalResult importSlice(ImportContext &ctx) {
     starts = ctx.intsAttr("starts");
     ends = ctx.intsAttr("ends");
     axes = ctx.intsAttr("axes");
+  } else if (ctx.isRuntimeValue(1) || ctx.isRuntimeValue(2) ||
+             ctx.isRuntimeValue(3) || ctx.isRuntimeValue(4)) {
+    return importRuntimeSlice(ctx, x);
   } else {
     auto s = ctx.constantInts(1), e = ctx.constantInts(2);
     if (!s || !e)
@@ -748,6 +841,21 @@ LogicalResult importUnsqueeze(ImportContext &ctx) {
 
 LogicalResult importExpand(ImportContext &ctx) {
   Value x = ctx.input(0);
+  if (x && ctx.isRuntimeValue(1)) {
+    Value shapeValue = ctx.runtimeInts(1);
+    Value result =
+        shapeValue
+            ? ctx.build<graph::RuntimeExpandOp>(
+                  x, shapeValue,
+                  ctx.runtimeMessage("input '" + ctx.node->input(1) +
+                                     "' is a shape the input does not "
+                                     "broadcast to (or one of more than " +
+                                     Twine(kMaxTensorElements) + " elements)"),
+                  IntegerAttr())
+            : Value();
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
   auto shape = ctx.constantInts(1);
   if (!x || !shape)
     return failure();
@@ -786,10 +894,14 @@ LogicalResult importCast(ImportContext &ctx) {
 }
 
 LogicalResult importConstantOfShape(ImportContext &ctx) {
-  auto shape = ctx.constantInts(0);
-  if (!shape || failed(ctx.checkShape(*shape, "the output")))
-    return failure();
   auto &b = ctx.builder;
+  bool runtime = ctx.isRuntimeValue(0);
+  std::optional<SmallVector<int64_t>> shape;
+  if (!runtime) {
+    shape = ctx.constantInts(0);
+    if (!shape || failed(ctx.checkShape(*shape, "the output")))
+      return failure();
+  }
   Attribute fill = b.getF32FloatAttr(0.0f);
   if (const auto *a = ctx.attr("value")) {
     std::string message;
@@ -800,6 +912,21 @@ LogicalResult importConstantOfShape(ImportContext &ctx) {
     if (value->getNumElements() != 1)
       return ctx.error("value must hold one element");
     fill = *value->getValues<Attribute>().begin();
+  }
+  if (runtime) {
+    Value shapeValue = ctx.runtimeInts(0);
+    Value result =
+        shapeValue
+            ? ctx.build<graph::RuntimeFillOp>(
+                  shapeValue, cast<TypedAttr>(fill),
+                  ctx.runtimeMessage("input '" + ctx.node->input(0) +
+                                     "' holds a negative dim or a shape of "
+                                     "more than " +
+                                     Twine(kMaxTensorElements) + " elements"),
+                  IntegerAttr())
+            : Value();
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
   }
   auto type = RankedTensorType::get(*shape, cast<TypedAttr>(fill).getType());
   ctx.setOutput(0, arith::ConstantOp::create(b, ctx.loc(),
@@ -814,6 +941,20 @@ LogicalResult importRange(ImportContext &ctx) {
   Type elem = ImportContext::typeOf(start).getElementType();
   SmallVector<Attribute> values;
   auto &b = ctx.builder;
+  if (ctx.isRuntimeValue(0) || ctx.isRuntimeValue(1) || ctx.isRuntimeValue(2)) {
+    Value limit = ctx.input(1), delta = ctx.input(2);
+    Value result =
+        limit && delta
+            ? ctx.build<graph::RuntimeRangeOp>(
+                  start, limit, delta,
+                  ctx.runtimeMessage("delta is 0, or the range has more "
+                                     "than " +
+                                     Twine(kMaxTensorElements) + " elements"),
+                  IntegerAttr())
+            : Value();
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
   if (isa<FloatType>(elem)) {
     auto s = ctx.constantFloat(0), l = ctx.constantFloat(1), d = ctx.constantFloat(2);
     if (!s || !l || !d)
@@ -910,6 +1051,21 @@ LogicalResult importSplit(ImportContext &ctx) {
 
 LogicalResult importTile(ImportContext &ctx) {
   Value x = ctx.input(0);
+  if (x && ctx.isRuntimeValue(1)) {
+    Value repeatsValue = ctx.runtimeInts(1);
+    Value result =
+        repeatsValue
+            ? ctx.build<graph::RuntimeTileOp>(
+                  x, repeatsValue,
+                  ctx.runtimeMessage("input '" + ctx.node->input(1) +
+                                     "' holds a negative repeat, or the "
+                                     "result has more than " +
+                                     Twine(kMaxTensorElements) + " elements"),
+                  IntegerAttr())
+            : Value();
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
   auto repeats = ctx.constantInts(1);
   if (!x || !repeats)
     return failure();
@@ -1113,6 +1269,33 @@ LogicalResult importSpaceToDepth(ImportContext &ctx) {
 }
 
 LogicalResult importOneHot(ImportContext &ctx) {
+  if (ctx.isRuntimeValue(1)) {
+    Value indices = ctx.input(0), depth = ctx.input(1), values = ctx.input(2);
+    if (!indices || !depth || !values)
+      return failure();
+    auto &b = ctx.builder;
+    if (ImportContext::typeOf(depth).getNumElements() != 1)
+      return ctx.error("depth must hold one value");
+    // ONNX's depth may have any numeric type; a float one is truncated.
+    depth = ctx.build<graph::ReshapeOp>(depth, b.getDenseI64ArrayAttr({}));
+    if (depth && !ImportContext::typeOf(depth).getElementType().isInteger(64))
+      depth = ctx.build<graph::CastOp>(depth, TypeAttr::get(b.getI64Type()));
+    if (indices &&
+        !ImportContext::typeOf(indices).getElementType().isInteger(64))
+      indices =
+          ctx.build<graph::CastOp>(indices, TypeAttr::get(b.getI64Type()));
+    auto axis = ctx.normalizeAxis(ctx.intAttr("axis", -1),
+                                  ImportContext::typeOf(indices).getRank() + 1);
+    if (!axis || !depth || !indices)
+      return failure();
+    Value result = ctx.build<graph::RuntimeOneHotOp>(
+        indices, depth, values, b.getI64IntegerAttr(*axis),
+        ctx.runtimeMessage("depth is below 1, or the result has more than " +
+                           Twine(kMaxTensorElements) + " elements"),
+        IntegerAttr());
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
   Value indices = ctx.input(0), values = ctx.input(2);
   auto depthValue = ctx.constantFloat(1);
   if (!indices || !values || !depthValue)

@@ -32,6 +32,7 @@ struct GraphToLinalgPass
     dlc::populateDataMovementToLinalgPatterns(patterns);
     dlc::populateRecurrentToLinalgPatterns(patterns);
     dlc::populateResizeToLinalgPatterns(patterns);
+    dlc::populateRuntimeShapesToLinalgPatterns(patterns);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<graph::GraphDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

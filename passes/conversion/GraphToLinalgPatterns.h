@@ -10,6 +10,8 @@
 namespace llvm {
 class StringRef;
 } // namespace llvm
+#include "mlir/IR/OpDefinition.h"
+
 namespace mlir {
 class Location;
 class OpBuilder;
@@ -28,6 +30,13 @@ void populateDataMovementToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateResizeToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// RNN, GRU and LSTM as loops over time steps.
 void populateRecurrentToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// TopK of `input` along `axis`: the values and int64 indices of the `k`
+/// largest (or smallest) elements, in order, equal values by lower index.
+std::pair<mlir::Value, mlir::Value>
+buildTopK(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+          int64_t axis, bool largest, mlir::OpFoldResult k);
+/// The graph.runtime_* ops: shapes computed from operand values at run time.
+void populateRuntimeShapesToLinalgPatterns(mlir::RewritePatternSet &patterns);
 
 /// The scalar body of graph.unary's function `fn` (its names: "elu",
 /// "softplus", ...) applied to `x`; also the recurrent ops' activations.

@@ -11,6 +11,7 @@
 #include "dialects/graph/GraphShapes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -336,59 +337,72 @@ struct ArgReduceToLinalg : OpConversionPattern<graph::ArgReduceOp> {
   }
 };
 
+} // namespace
+
 /// TopK as k selection passes: take the best remaining element along the
 /// axis, record it, and exclude it (set it to -inf, or +inf for smallest).
+std::pair<Value, Value> dlc::buildTopK(OpBuilder &b, Location loc, Value input,
+                                       int64_t axis, bool largest,
+                                       OpFoldResult k) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  int64_t rank = inType.getRank();
+  Type elem = inType.getElementType();
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d = 0; d < rank; ++d)
+    sizes.push_back(d == axis ? k : b.getIndexAttr(inType.getDimSize(d)));
+  Value values = tensor::EmptyOp::create(b, loc, sizes, elem);
+  Value indices = tensor::EmptyOp::create(b, loc, sizes, b.getI64Type());
+  auto insertAt = [&](OpBuilder &nb, Value part, Value dest, Value j) {
+    auto partType = cast<RankedTensorType>(part.getType());
+    SmallVector<OpFoldResult> offsets(rank, nb.getIndexAttr(0)), partSizes,
+        strides(rank, nb.getIndexAttr(1));
+    offsets[axis] = j;
+    for (int64_t d : partType.getShape())
+      partSizes.push_back(nb.getIndexAttr(d));
+    return tensor::InsertSliceOp::create(nb, loc, part, dest, offsets,
+                                         partSizes, strides)
+        .getResult();
+  };
+  double excluded = largest ? -std::numeric_limits<double>::infinity()
+                            : std::numeric_limits<double>::infinity();
+  Value upper = getValueOrCreateConstantIndexOp(b, loc, k);
+  auto loop = scf::ForOp::create(
+      b, loc, arith::ConstantIndexOp::create(b, loc, 0), upper,
+      arith::ConstantIndexOp::create(b, loc, 1),
+      ValueRange{input, values, indices},
+      [&](OpBuilder &nb, Location, Value j, ValueRange state) {
+        auto [best, bestIndex] =
+            buildArgReduce(nb, loc, state[0], axis, largest, /*last=*/false);
+        Value newValues = insertAt(nb, best, state[1], j);
+        Value newIndices = insertAt(nb, bestIndex, state[2], j);
+        Value work = dlc::buildElementwise(
+            nb, loc, inType, ValueRange{state[0], bestIndex},
+            [&](OpBuilder &eb, Location l, ValueRange a) {
+              Value position = arith::IndexCastOp::create(
+                  eb, l, eb.getI64Type(), linalg::IndexOp::create(eb, l, axis));
+              Value taken = arith::CmpIOp::create(
+                  eb, l, arith::CmpIPredicate::eq, position, a[1]);
+              return arith::SelectOp::create(
+                         eb, l, taken,
+                         dlc::floatConstant(eb, l, elem, excluded), a[0])
+                  .getResult();
+            });
+        scf::YieldOp::create(nb, loc, ValueRange{work, newValues, newIndices});
+      });
+  return {loop.getResult(1), loop.getResult(2)};
+}
+
+namespace {
+
 struct TopKToLinalg : OpConversionPattern<graph::TopKOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(graph::TopKOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    auto inType = cast<RankedTensorType>(op.getInput().getType());
-    auto valuesType = cast<RankedTensorType>(op.getValues().getType());
-    auto indicesType = cast<RankedTensorType>(op.getIndices().getType());
-    int64_t axis = op.getAxis(), rank = inType.getRank();
-    bool largest = op.getLargest();
-    Type elem = inType.getElementType();
-    Value values = tensor::EmptyOp::create(rewriter, loc, valuesType.getShape(), elem);
-    Value indices = tensor::EmptyOp::create(rewriter, loc, indicesType.getShape(),
-                                            rewriter.getI64Type());
-    auto insertAt = [&](OpBuilder &b, Value part, Value dest, Value j) {
-      auto partType = cast<RankedTensorType>(part.getType());
-      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)), sizes,
-          strides(rank, b.getIndexAttr(1));
-      offsets[axis] = j;
-      for (int64_t d : partType.getShape())
-        sizes.push_back(b.getIndexAttr(d));
-      return tensor::InsertSliceOp::create(b, loc, part, dest, offsets, sizes, strides)
-          .getResult();
-    };
-    double excluded = largest ? -std::numeric_limits<double>::infinity()
-                              : std::numeric_limits<double>::infinity();
-    auto loop = scf::ForOp::create(
-        rewriter, loc, arith::ConstantIndexOp::create(rewriter, loc, 0),
-        arith::ConstantIndexOp::create(rewriter, loc, op.getK()),
-        arith::ConstantIndexOp::create(rewriter, loc, 1),
-        ValueRange{adaptor.getInput(), values, indices},
-        [&](OpBuilder &b, Location, Value j, ValueRange state) {
-          auto [best, bestIndex] =
-              buildArgReduce(b, loc, state[0], axis, largest, /*last=*/false);
-          Value newValues = insertAt(b, best, state[1], j);
-          Value newIndices = insertAt(b, bestIndex, state[2], j);
-          Value work = dlc::buildElementwise(
-              b, loc, inType, ValueRange{state[0], bestIndex},
-              [&](OpBuilder &nb, Location l, ValueRange a) {
-                Value position = arith::IndexCastOp::create(
-                    nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, axis));
-                Value taken = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                                    position, a[1]);
-                return arith::SelectOp::create(
-                           nb, l, taken, dlc::floatConstant(nb, l, elem, excluded), a[0])
-                    .getResult();
-              });
-          scf::YieldOp::create(b, loc, ValueRange{work, newValues, newIndices});
-        });
-    rewriter.replaceOp(op, ValueRange{loop.getResult(1), loop.getResult(2)});
+    auto [values, indices] =
+        dlc::buildTopK(rewriter, op.getLoc(), adaptor.getInput(), op.getAxis(),
+                       op.getLargest(), rewriter.getIndexAttr(op.getK()));
+    rewriter.replaceOp(op, ValueRange{values, indices});
     return success();
   }
 };

@@ -24,10 +24,18 @@ struct NumberRuntimeChecksPass
     ModuleOp module = getOperation();
     Builder b(module.getContext());
     llvm::MapVector<StringAttr, int32_t> sites;
-    module.walk([&](dlc::graph::CheckIndicesOp check) {
+    // check_indices and the ops whose shapes are computed at run time
+    // report their `message` under the number set in `site`.
+    module.walk([&](Operation *op) {
+      using namespace dlc::graph;
+      if (!isa<CheckIndicesOp, RuntimeReshapeOp, RuntimeExpandOp, RuntimeFillOp,
+               RuntimeRangeOp, RuntimeTileOp, RuntimeSliceOp, RuntimePadOp,
+               RuntimeOneHotOp, RuntimeTopKOp>(op))
+        return;
+      auto message = op->getAttrOfType<StringAttr>("message");
       auto [it, inserted] =
-          sites.try_emplace(check.getMessageAttr(), int32_t(sites.size() + 1));
-      check.setSiteAttr(b.getI32IntegerAttr(it->second));
+          sites.try_emplace(message, int32_t(sites.size() + 1));
+      op->setAttr("site", b.getI32IntegerAttr(it->second));
     });
     if (sites.empty())
       return;

@@ -156,6 +156,20 @@ def PlanWorkspace : Pass<"plan-workspace", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 
+def ExportDynamicOutputs : Pass<"export-dynamic-outputs", "mlir::ModuleOp"> {
+  let summary = "Hands outputs whose shape is known only at run time to the caller";
+  let description = [{
+    After buffer-results-to-out-params, a public function's result of a
+    dynamic shape is an out-param the caller cannot size, written by one
+    memref.copy. Such an argument becomes a slot of 1 + rank int64 values:
+    the function allocates the result (a 64-byte aligned allocation that
+    free() releases; the caller owns it), copies into it, and stores the
+    address in slot[0] and the dims in slot[1..rank]. Runs after the
+    deallocation pipeline, so nothing frees the handed-over buffer.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
 def ParallelizeLoops : Pass<"parallelize-loops", "mlir::ModuleOp"> {
   let summary = "Runs each kernel's outer parallel loops on the library's thread pool";
   let description = [{

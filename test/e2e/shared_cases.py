@@ -21,6 +21,10 @@ here and compared with the reference of each data set.
 - chain_2000 and conv_wide_stride2_compile: compile-time cases (10 s and 5 s
   in the manifest; about 0.2 s each today), checked here for their values;
   nothing here times them (the ctest timeout catches a return of minutes).
+- runtime_reshape, _expand, _tile, _slice, _constantofshape, _range,
+  _onehot, _pad, _topk: a shape operand given as a graph input, compiled once; each
+  data set's output has the shape its values make (dlc-run compares shapes
+  too); the cases' rule.
 - dyn_batch_cnn, dyn_seq_lstm, dyn_transformer_tokens: models with symbolic
   dims, compiled once per data set with each input's shape pinned by
   --input-shape (the manifest's data-set shapes); the cases' rule. (What the
@@ -50,6 +54,15 @@ CASES = [
     ("gather_runtime_oob", [], 1e-4, 1e-5, False),
     ("chain_2000", [], 1e-4, 1e-5, False),
     ("conv_wide_stride2_compile", [], 1e-4, 1e-5, False),
+    ("runtime_reshape", [], 1e-4, 1e-5, False),
+    ("runtime_expand", [], 1e-4, 1e-5, False),
+    ("runtime_tile", [], 1e-4, 1e-5, False),
+    ("runtime_slice", [], 1e-4, 1e-5, False),
+    ("runtime_constantofshape", [], 1e-4, 1e-5, False),
+    ("runtime_range", [], 1e-4, 1e-5, False),
+    ("runtime_onehot", [], 1e-4, 1e-5, False),
+    ("runtime_pad", [], 1e-4, 1e-5, False),
+    ("runtime_topk", [], 1e-4, 1e-5, False),
     ("dyn_batch_cnn", [], 1e-4, 1e-5, True),
     ("dyn_seq_lstm", [], 1e-4, 1e-5, True),
     ("dyn_transformer_tokens", [], 1e-4, 1e-5, True),

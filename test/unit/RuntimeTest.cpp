@@ -73,6 +73,117 @@ TEST_F(RuntimeTest, RunComputesTheSum) {
     EXPECT_FLOAT_EQ(sum[i], x[i] + y[i]) << "at " << i;
 }
 
+TEST_F(RuntimeTest, RunAllocAllocatesStaticOutputs) {
+  dlc_tensor in[] = {tensor(x), tensor(y)};
+  dlc_tensor out[1];
+  ASSERT_EQ(dlc_model_run_alloc(model, in, 2, out, 1), DLC_OK)
+      << dlc_last_error();
+  ASSERT_EQ(out[0].rank, 3);
+  EXPECT_EQ(std::vector<int64_t>(out[0].shape, out[0].shape + 3),
+            std::vector<int64_t>(kShape, kShape + 3));
+  const float *got = static_cast<const float *>(out[0].data);
+  for (int64_t i = 0; i < kElements; ++i)
+    EXPECT_FLOAT_EQ(got[i], x[i] + y[i]) << "at " << i;
+  dlc_tensor_free(&out[0]);
+  EXPECT_EQ(out[0].data, nullptr);
+  EXPECT_EQ(out[0].shape, nullptr);
+  dlc_tensor_free(&out[0]); // empty: nothing to free
+  dlc_tensor_free(nullptr);
+}
+
+/// test_reshape_reordered_all_dims: data [2, 3, 4] reshaped to the shape
+/// given as its second input, so the output's dims are known at run time.
+class RuntimeShapeTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(dlc_model_load(DLC_UNIT_RESHAPE_MODEL, &model), DLC_OK)
+        << dlc_last_error();
+    for (int64_t i = 0; i < 24; ++i)
+      data[i] = static_cast<float>(i);
+  }
+  void TearDown() override { dlc_model_free(model); }
+
+  dlc_model *model = nullptr;
+  float data[24];
+  int64_t shape[3] = {4, 2, 3};
+  const int64_t dataShape[3] = {2, 3, 4}, shapeShape[1] = {3};
+  dlc_tensor in[2] = {{data, DLC_FLOAT32, 3, dataShape},
+                      {shape, DLC_INT64, 1, shapeShape}};
+};
+
+TEST_F(RuntimeShapeTest, OutputDimsAreUnknownUntilRunTime) {
+  dlc_tensor_info info;
+  ASSERT_EQ(dlc_model_output_info(model, 0, &info), DLC_OK);
+  ASSERT_EQ(info.rank, 3);
+  EXPECT_EQ(std::vector<int64_t>(info.shape, info.shape + 3),
+            std::vector<int64_t>({-1, -1, -1}));
+  EXPECT_EQ(dlc_tensor_info_elements(&info), -1);
+}
+
+TEST_F(RuntimeShapeTest, RunAllocReturnsTheShapeTheInputsMake) {
+  for (auto want : {std::vector<int64_t>{4, 2, 3}, {1, -1, 6}, {0, 12, -1}}) {
+    std::copy(want.begin(), want.end(), shape);
+    dlc_tensor out[1];
+    ASSERT_EQ(dlc_model_run_alloc(model, in, 2, out, 1), DLC_OK)
+        << dlc_last_error();
+    // 0 copies the input's dim, -1 takes the rest of the 24 elements.
+    std::vector<int64_t> dims(3);
+    for (int d = 0; d < 3; ++d)
+      dims[d] = want[d] == 0 ? dataShape[d] : want[d];
+    int64_t known = 1;
+    for (int64_t d : dims)
+      known *= d < 0 ? 1 : d;
+    for (int64_t &d : dims)
+      d = d < 0 ? 24 / known : d;
+    ASSERT_EQ(out[0].rank, 3);
+    EXPECT_EQ(std::vector<int64_t>(out[0].shape, out[0].shape + 3), dims);
+    const float *got = static_cast<const float *>(out[0].data);
+    for (int64_t i = 0; i < 24; ++i)
+      EXPECT_EQ(got[i], data[i]) << "at " << i;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(got) % 64, 0u);
+    dlc_tensor_free(&out[0]);
+  }
+}
+
+TEST_F(RuntimeShapeTest, RunTakesACallerTensorOfTheRightShape) {
+  float result[24] = {};
+  int64_t resultShape[3] = {4, 2, 3};
+  dlc_tensor out[] = {{result, DLC_FLOAT32, 3, resultShape}};
+  ASSERT_EQ(dlc_model_run(model, in, 2, out, 1), DLC_OK) << dlc_last_error();
+  for (int64_t i = 0; i < 24; ++i)
+    EXPECT_EQ(result[i], data[i]) << "at " << i;
+  // The inputs make [4, 2, 3]; a caller's [2, 4, 3] is refused, unwritten.
+  float other[24] = {};
+  int64_t otherShape[3] = {2, 4, 3};
+  dlc_tensor wrong[] = {{other, DLC_FLOAT32, 3, otherShape}};
+  EXPECT_EQ(dlc_model_run(model, in, 2, wrong, 1), DLC_ERROR_SIGNATURE);
+  std::string message = dlc_last_error();
+  EXPECT_NE(message.find("is [4,2,3] for these inputs, the caller's tensor "
+                         "[2,4,3]"),
+            std::string::npos)
+      << message;
+  for (float v : other)
+    EXPECT_EQ(v, 0.0f);
+}
+
+TEST_F(RuntimeShapeTest, InvalidShapeValuesFailTheCall) {
+  // 5 * 5 does not divide 24; two -1s; a dim below -1.
+  for (auto bad : {std::vector<int64_t>{5, 5, -1}, {-1, -1, 2}, {2, -3, -4}}) {
+    std::copy(bad.begin(), bad.end(), shape);
+    dlc_tensor out[1] = {
+        {reinterpret_cast<void *>(1), DLC_FLOAT32, 0, nullptr}};
+    EXPECT_EQ(dlc_model_run_alloc(model, in, 2, out, 1),
+              DLC_ERROR_RUNTIME_CHECK);
+    std::string message = dlc_last_error();
+    EXPECT_NE(message.find("(Reshape): input 'shape' is not a shape of the "
+                           "input's 24 elements"),
+              std::string::npos)
+        << message;
+    EXPECT_EQ(out[0].data, nullptr);
+    EXPECT_EQ(out[0].shape, nullptr);
+  }
+}
+
 TEST_F(RuntimeTest, ThreadCountIsSetAndRestored) {
   ASSERT_EQ(dlc_model_set_num_threads(model, 3), DLC_OK) << dlc_last_error();
   EXPECT_EQ(dlc_model_num_threads(model), 3);

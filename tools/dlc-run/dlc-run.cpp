@@ -564,10 +564,24 @@ int main(int argc, char **argv) {
       return usage("give --inputs or --random");
   }
   std::vector<HostTensor> outputs;
+  // Outputs of run-time shapes: the runtime allocates every output.
+  bool allocateOutputs = false;
   for (size_t i = 0; i < numOutputs; ++i) {
     dlc_tensor_info info;
     dlc_model_output_info(model, i, &info);
-    outputs.push_back(allocateLike(info));
+    allocateOutputs |= dlc_tensor_info_elements(&info) < 0;
+  }
+  for (size_t i = 0; i < numOutputs; ++i) {
+    dlc_tensor_info info;
+    dlc_model_output_info(model, i, &info);
+    if (allocateOutputs) {
+      HostTensor t;
+      t.name = info.name;
+      t.dtype = info.dtype;
+      outputs.push_back(std::move(t));
+    } else {
+      outputs.push_back(allocateLike(info));
+    }
   }
   std::vector<dlc_tensor> inViews, outViews;
   for (auto &t : inputs)
@@ -578,8 +592,20 @@ int main(int argc, char **argv) {
     outViews.push_back(t.view());
 
   auto runOnce = [&]() {
-    return dlc_model_run(model, inViews.data(), inViews.size(),
-                         outViews.data(), outViews.size());
+    if (!allocateOutputs)
+      return dlc_model_run(model, inViews.data(), inViews.size(),
+                           outViews.data(), outViews.size());
+    std::vector<dlc_tensor> got(numOutputs);
+    dlc_status s = dlc_model_run_alloc(model, inViews.data(), inViews.size(),
+                                       got.data(), got.size());
+    for (size_t i = 0; s == DLC_OK && i < numOutputs; ++i) {
+      HostTensor &t = outputs[i];
+      t.shape.assign(got[i].shape, got[i].shape + got[i].rank);
+      const auto *data = static_cast<const unsigned char *>(got[i].data);
+      t.bytes.assign(data, data + t.elements() * dlc_dtype_size(t.dtype));
+      dlc_tensor_free(&got[i]);
+    }
+    return s;
   };
   if (runOnce() != DLC_OK) {
     std::fprintf(stderr, "dlc-run: error: %s: %s\n", o.model.c_str(),

@@ -50,7 +50,10 @@ typedef struct dlc_tensor {
   const int64_t *shape;
 } dlc_tensor;
 
-/* Describes one model input or output; pointers live as long as the model. */
+/* Describes one model input or output; pointers live as long as the model.
+ * An output dim of -1 is known only at run time: it depends on the values
+ * of the inputs (a Reshape's shape given as an input, a Range's limit, ...).
+ */
 typedef struct dlc_tensor_info {
   const char *name;
   dlc_dtype dtype;
@@ -134,7 +137,7 @@ size_t dlc_model_profile(const dlc_model *model, dlc_profile_entry *entries,
 /* Size in bytes of one element of a dtype. */
 size_t dlc_dtype_size(dlc_dtype dtype);
 const char *dlc_dtype_name(dlc_dtype dtype);
-/* Number of elements of a described tensor. */
+/* Number of elements of a described tensor; -1 when a dim is (-1). */
 int64_t dlc_tensor_info_elements(const dlc_tensor_info *info);
 
 /* Runs the model: inputs and outputs in manifest order, their dtypes and
@@ -153,6 +156,20 @@ int64_t dlc_tensor_info_elements(const dlc_tensor_info *info);
 dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
                          size_t num_inputs, dlc_tensor *outputs,
                          size_t num_outputs);
+/* Outputs of run-time shapes (dims of -1 in dlc_model_output_info):
+ * dlc_model_run takes them when the caller knows their shape; a shape that
+ * differs from the one the inputs make fails with DLC_ERROR_SIGNATURE (the
+ * message says it) and writes no output. dlc_model_run_alloc allocates
+ * every output instead: on DLC_OK, outputs[i] (num_outputs of them, set by
+ * the call; what they held is ignored) has its dtype, rank, a shape array
+ * and 64-byte aligned data that the caller owns and releases with
+ * dlc_tensor_free; on failure they are empty (data and shape NULL). */
+dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
+                               size_t num_inputs, dlc_tensor *outputs,
+                               size_t num_outputs);
+/* Frees the data and shape of a tensor from dlc_model_run_alloc and empties
+ * it; NULL and empty tensors are left alone. */
+void dlc_tensor_free(dlc_tensor *tensor);
 
 /*===----------------------------------------------------------------------===*
  * Training libraries (`dlc model.onnx --train ...`)

@@ -1,0 +1,619 @@
+//===- RuntimeShapesToLinalg.cpp - ops whose shapes come from run time ----===//
+//
+// The graph.runtime_* ops read their shape operands (a Reshape's shape, a
+// Slice's starts, ...) at run time: each computes its result dims from those
+// values with scalar arithmetic, checks them against the ONNX rules, and
+// builds its result on tensors of those dynamic sizes. Values the rules
+// refuse report the op's check site (the call fails with its message) and
+// the op falls back to a result of a safe shape, so nothing reads or writes
+// out of bounds and no absurd size is allocated.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/conversion/GraphToLinalgPatterns.h"
+
+#include "dialects/graph/GraphDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+namespace graph = dlc::graph;
+
+namespace {
+
+/// The largest result these ops build (2^28 elements), the importer's limit
+/// per tensor: larger requested sizes are reported, not allocated.
+constexpr int64_t kMaxElements = int64_t(1) << 28;
+
+/// Scalar i64 arithmetic on shape values, and the op's accumulated "the
+/// values are invalid" flag.
+class ShapeMath {
+public:
+  ShapeMath(OpBuilder &b, Location loc) : b(b), loc(loc) {
+    bad = arith::ConstantIntOp::create(b, loc, 0, 1);
+  }
+
+  Value c(int64_t v) { return arith::ConstantIntOp::create(b, loc, v, 64); }
+  /// Element `i` of a 1-D tensor, or the one element of a single-value
+  /// tensor of any rank (i = 0), as i64 (integers sign-extended).
+  Value at(Value tensor, int64_t i) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    SmallVector<Value> indices(type.getRank(),
+                               arith::ConstantIndexOp::create(b, loc, 0));
+    if (type.getRank() > 0)
+      indices.back() = arith::ConstantIndexOp::create(b, loc, i);
+    Value v = tensor::ExtractOp::create(b, loc, tensor, indices);
+    if (v.getType() != b.getI64Type() && v.getType().isInteger())
+      v = arith::ExtSIOp::create(b, loc, b.getI64Type(), v);
+    return v;
+  }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, p, x, y);
+  }
+  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
+  Value gt(Value x, Value y) { return cmp(arith::CmpIPredicate::sgt, x, y); }
+  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
+  Value ne(Value x, Value y) { return cmp(arith::CmpIPredicate::ne, x, y); }
+  Value select(Value cond, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, cond, x, y);
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
+  Value div(Value x, Value y) { return arith::DivSIOp::create(b, loc, x, y); }
+  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
+  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value clamp(Value x, Value lo, Value hi) { return min(max(x, lo), hi); }
+  Value orI(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value andI(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value index(Value v) {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  }
+
+  /// Marks the values invalid where `cond` holds.
+  void refuse(Value cond) { bad = orI(bad, cond); }
+  /// Refuses dims whose product exceeds kMaxElements (negative dims are
+  /// refused by the caller; the product saturates instead of overflowing).
+  void refuseTooLarge(ArrayRef<Value> dims) {
+    Value cap = c(2 * kMaxElements), count = c(1);
+    for (Value d : dims)
+      count = min(mul(count, clamp(d, c(0), cap)), cap);
+    refuse(gt(count, c(kMaxElements)));
+  }
+  /// `dims`, or `fallback` where the values were refused.
+  SmallVector<Value> orFallback(ArrayRef<Value> dims,
+                                ArrayRef<Value> fallback) {
+    SmallVector<Value> result;
+    for (auto [d, f] : llvm::zip_equal(dims, fallback))
+      result.push_back(select(bad, f, d));
+    return result;
+  }
+  /// Calls the generated code's report with `site` when the values were
+  /// refused.
+  void report(Operation *op) {
+    auto site = op->getAttrOfType<IntegerAttr>("site");
+    auto ifOp = scf::IfOp::create(b, loc, bad, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    Value number = arith::ConstantIntOp::create(b, loc, site.getInt(), 32);
+    func::CallOp::create(b, loc, "dlc_report_error", TypeRange{}, number);
+  }
+  /// An empty tensor of the i64 `dims`; dims static in `like` (the op's
+  /// result type, when given) stay static.
+  Value empty(ArrayRef<Value> dims, Type element, RankedTensorType like = {}) {
+    SmallVector<OpFoldResult> sizes;
+    for (auto [i, d] : llvm::enumerate(dims))
+      if (like && !like.isDynamicDim(i))
+        sizes.push_back(b.getIndexAttr(like.getDimSize(i)));
+      else
+        sizes.push_back(index(d));
+    return tensor::EmptyOp::create(b, loc, sizes, element);
+  }
+
+  OpBuilder &b;
+  Location loc;
+  Value bad;
+};
+
+/// Fails unless graph-number-runtime-checks numbered the op and declared the
+/// report function (the patterns run on functions in parallel and must not
+/// add to the module).
+LogicalResult checkNumbered(Operation *op, PatternRewriter &rewriter) {
+  if (!op->getAttrOfType<IntegerAttr>("site"))
+    return rewriter.notifyMatchFailure(
+        op, "not numbered (graph-number-runtime-checks)");
+  if (!SymbolTable::lookupNearestSymbolFrom(
+          op, rewriter.getStringAttr("dlc_report_error")))
+    return rewriter.notifyMatchFailure(op, "no declaration of "
+                                           "dlc_report_error");
+  return success();
+}
+
+/// A generic writing each element of `init` from its indices.
+Value generate(OpBuilder &b, Location loc, Value init, ValueRange inputs,
+               ArrayRef<AffineMap> inputMaps,
+               function_ref<Value(OpBuilder &, Location, ValueRange indices,
+                                  ValueRange args)>
+                   body) {
+  int64_t rank = cast<RankedTensorType>(init.getType()).getRank();
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), inputs, init, maps,
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        SmallVector<Value> indices;
+        for (int64_t d = 0; d < rank; ++d)
+          indices.push_back(linalg::IndexOp::create(nb, l, d));
+        linalg::YieldOp::create(nb, l, body(nb, l, indices, args));
+      });
+  return generic.getResult(0);
+}
+
+/// A result of `dims` (`fallback` where refused) whose element at each
+/// index is the input's at `inputExprs` of that index.
+Value copyInto(ShapeMath &m, ArrayRef<Value> dims, ArrayRef<Value> fallback,
+               Value input, ArrayRef<AffineExpr> inputExprs) {
+  m.refuseTooLarge(dims);
+  Type element = cast<RankedTensorType>(input.getType()).getElementType();
+  Value init = m.empty(m.orFallback(dims, fallback), element);
+  auto map = AffineMap::get(dims.size(), 0, inputExprs, m.b.getContext());
+  return generate(m.b, m.loc, init, input, map,
+                  [](OpBuilder &, Location, ValueRange, ValueRange args) {
+                    return args[0];
+                  });
+}
+
+template <typename Op> struct RuntimeShapePattern : OpConversionPattern<Op> {
+  using OpConversionPattern<Op>::OpConversionPattern;
+  using OpAdaptor = typename Op::Adaptor;
+  LogicalResult
+  matchAndRewrite(Op op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkNumbered(op, rewriter)))
+      return failure();
+    ShapeMath m(rewriter, op.getLoc());
+    Value result = build(op, adaptor, m);
+    m.report(op);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+  virtual Value build(Op op, OpAdaptor a, ShapeMath &m) const = 0;
+};
+
+/// ConstantOfShape: the dims as given.
+struct FillPattern : RuntimeShapePattern<graph::RuntimeFillOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeFillOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    int64_t rank = op.getType().getRank();
+    SmallVector<Value> dims, zeros;
+    for (int64_t i = 0; i < rank; ++i) {
+      dims.push_back(m.at(a.getShape(), i));
+      m.refuse(m.lt(dims.back(), m.c(0)));
+      zeros.push_back(m.c(0));
+    }
+    m.refuseTooLarge(dims);
+    Value init =
+        m.empty(m.orFallback(dims, zeros), op.getType().getElementType());
+    Value value = arith::ConstantOp::create(m.b, m.loc, op.getValue());
+    return linalg::FillOp::create(m.b, m.loc, value, init).getResult(0);
+  }
+};
+
+/// Reshape: 0 copies the input dim (unless allowzero), one -1 takes the
+/// rest; the element count must stay. Falls back to [N, 1, ...].
+struct ReshapePattern : RuntimeShapePattern<graph::RuntimeReshapeOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeReshapeOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t rank = op.getType().getRank(), count = inType.getNumElements();
+    SmallVector<Value> dims;
+    Value minusOnes = m.c(0), known = m.c(1), cap = m.c(2 * kMaxElements);
+    for (int64_t i = 0; i < rank; ++i) {
+      Value d = m.at(a.getShape(), i);
+      if (!op.getAllowzero()) {
+        Value zero = m.eq(d, m.c(0));
+        if (i < inType.getRank())
+          d = m.select(zero, m.c(inType.getDimSize(i)), d);
+        else
+          m.refuse(zero);
+      }
+      Value inferred = m.eq(d, m.c(-1));
+      m.refuse(m.lt(d, m.c(-1)));
+      minusOnes = m.add(minusOnes, m.select(inferred, m.c(1), m.c(0)));
+      known = m.select(inferred, known,
+                       m.min(m.mul(known, m.clamp(d, m.c(0), cap)), cap));
+      dims.push_back(d);
+    }
+    m.refuse(m.gt(minusOnes, m.c(1)));
+    Value n = m.c(count), hasInferred = m.eq(minusOnes, m.c(1));
+    Value divisor = m.select(m.eq(known, m.c(0)), m.c(1), known);
+    Value rest = m.div(n, divisor);
+    // With a -1: the known dims divide the count; without: they are it.
+    m.refuse(
+        m.select(hasInferred,
+                 m.orI(m.eq(known, m.c(0)), m.ne(m.rem(n, divisor), m.c(0))),
+                 m.ne(known, n)));
+    SmallVector<Value> fallback;
+    for (int64_t i = 0; i < rank; ++i) {
+      dims[i] = m.select(m.eq(dims[i], m.c(-1)), rest, dims[i]);
+      fallback.push_back(m.c(i == 0 ? count : 1));
+    }
+    SmallVector<Value> shape = m.orFallback(dims, fallback);
+    auto shapeType = RankedTensorType::get({rank}, m.b.getI64Type());
+    Value shapeTensor =
+        tensor::FromElementsOp::create(m.b, m.loc, shapeType, shape);
+    return tensor::ReshapeOp::create(m.b, m.loc, op.getType(), a.getInput(),
+                                     shapeTensor);
+  }
+};
+
+/// Expand: numpy broadcasting both ways; an input dim of 1 takes the shape's
+/// value, any other must meet 1 or itself. Falls back to the input's dims.
+struct ExpandPattern : RuntimeShapePattern<graph::RuntimeExpandOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeExpandOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t rank = op.getType().getRank(), inRank = inType.getRank();
+    int64_t length =
+        cast<RankedTensorType>(a.getShape().getType()).getDimSize(0);
+    SmallVector<Value> dims, fallback;
+    SmallVector<AffineExpr> inputExprs;
+    for (int64_t k = 0; k < rank; ++k) {
+      Value s =
+          k >= rank - length ? m.at(a.getShape(), k - (rank - length)) : m.c(1);
+      int64_t in =
+          k >= rank - inRank ? inType.getDimSize(k - (rank - inRank)) : 1;
+      if (in == 1) {
+        m.refuse(m.lt(s, m.c(0)));
+        dims.push_back(s);
+      } else {
+        m.refuse(m.andI(m.ne(s, m.c(1)), m.ne(s, m.c(in))));
+        dims.push_back(m.c(in));
+      }
+      fallback.push_back(m.c(in));
+      if (k >= rank - inRank)
+        inputExprs.push_back(in == 1 ? m.b.getAffineConstantExpr(0)
+                                     : m.b.getAffineDimExpr(k));
+    }
+    return copyInto(m, dims, fallback, a.getInput(), inputExprs);
+  }
+};
+
+/// Tile: each dim times its repeat (>= 0). Falls back to one repeat.
+struct TilePattern : RuntimeShapePattern<graph::RuntimeTileOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeTileOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t rank = inType.getRank();
+    SmallVector<Value> dims, fallback;
+    SmallVector<AffineExpr> inputExprs;
+    for (int64_t k = 0; k < rank; ++k) {
+      Value r = m.at(a.getRepeats(), k);
+      m.refuse(m.lt(r, m.c(0)));
+      int64_t in = inType.getDimSize(k);
+      // The product cannot overflow once the repeat is bounded.
+      m.refuse(m.gt(r, m.c(kMaxElements)));
+      dims.push_back(m.mul(m.clamp(r, m.c(0), m.c(kMaxElements)), m.c(in)));
+      fallback.push_back(m.c(in));
+      AffineExpr d = m.b.getAffineDimExpr(k);
+      inputExprs.push_back(in > 0 ? d % in : d);
+    }
+    return copyInto(m, dims, fallback, a.getInput(), inputExprs);
+  }
+};
+
+/// Range: max(ceil((limit - start) / delta), 0) elements start + i * delta.
+struct RangePattern : RuntimeShapePattern<graph::RuntimeRangeOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeRangeOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    OpBuilder &b = m.b;
+    Location loc = m.loc;
+    Type element = op.getType().getElementType();
+    auto scalar = [&](Value t) {
+      auto type = cast<RankedTensorType>(t.getType());
+      SmallVector<Value> zeros(type.getRank(),
+                               arith::ConstantIndexOp::create(b, loc, 0));
+      return tensor::ExtractOp::create(b, loc, t, zeros).getResult();
+    };
+    Value start = scalar(a.getStart()), limit = scalar(a.getLimit()),
+          delta = scalar(a.getDelta());
+    Value n;
+    if (auto floatType = dyn_cast<FloatType>(element)) {
+      Type f64 = b.getF64Type();
+      auto wide = [&](Value v) {
+        return v.getType() == f64
+                   ? v
+                   : arith::ExtFOp::create(b, loc, f64, v).getResult();
+      };
+      Value count = math::CeilOp::create(
+          b, loc,
+          arith::DivFOp::create(
+              b, loc, arith::SubFOp::create(b, loc, wide(limit), wide(start)),
+              wide(delta)));
+      Value zero = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
+                                                  APFloat(0.0));
+      Value most = arith::ConstantFloatOp::create(
+          b, loc, cast<FloatType>(f64), APFloat(double(kMaxElements)));
+      // NaN or a zero delta fails the comparison.
+      Value fits =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, count, most);
+      m.refuse(arith::XOrIOp::create(
+          b, loc, fits, arith::ConstantIntOp::create(b, loc, 1, 1)));
+      count = arith::SelectOp::create(b, loc, fits, count, zero);
+      count = arith::MaximumFOp::create(b, loc, count, zero);
+      n = arith::FPToSIOp::create(b, loc, b.getI64Type(), count);
+    } else {
+      Value s = m.at(a.getStart(), 0), l = m.at(a.getLimit(), 0),
+            d = m.at(a.getDelta(), 0);
+      Value zeroDelta = m.eq(d, m.c(0));
+      m.refuse(zeroDelta);
+      Value count = arith::CeilDivSIOp::create(b, loc, m.sub(l, s),
+                                               m.select(zeroDelta, m.c(1), d));
+      count = m.max(count, m.c(0));
+      m.refuse(m.gt(count, m.c(kMaxElements)));
+      n = count;
+    }
+    Value dim = m.orFallback({n}, {m.c(0)})[0];
+    Value init = m.empty({dim}, element);
+    return generate(
+        b, loc, init, {}, {},
+        [&](OpBuilder &nb, Location l, ValueRange indices, ValueRange) {
+          Value i =
+              arith::IndexCastOp::create(nb, l, nb.getI64Type(), indices[0]);
+          if (isa<FloatType>(element)) {
+            Value fi = arith::SIToFPOp::create(nb, l, element, i);
+            return arith::AddFOp::create(
+                       nb, l, start, arith::MulFOp::create(nb, l, fi, delta))
+                .getResult();
+          }
+          Value ei =
+              element == nb.getI64Type()
+                  ? i
+                  : arith::TruncIOp::create(nb, l, element, i).getResult();
+          return arith::AddIOp::create(nb, l, start,
+                                       arith::MulIOp::create(nb, l, ei, delta))
+              .getResult();
+        });
+  }
+};
+
+/// Slice: per listed axis, starts and ends counted from the end when
+/// negative and clamped as ONNX says for the step's sign. Falls back to the
+/// whole input.
+struct SlicePattern : RuntimeShapePattern<graph::RuntimeSliceOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeSliceOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t rank = inType.getRank();
+    int64_t length =
+        cast<RankedTensorType>(a.getStarts().getType()).getDimSize(0);
+    Value no = arith::ConstantIntOp::create(m.b, m.loc, 0, 1);
+    SmallVector<Value> starts, sizes, steps, seen(rank, no), fallback;
+    for (int64_t k = 0; k < rank; ++k) {
+      starts.push_back(m.c(0));
+      sizes.push_back(m.c(inType.getDimSize(k)));
+      steps.push_back(m.c(1));
+      fallback.push_back(sizes.back());
+    }
+    for (int64_t j = 0; j < length; ++j) {
+      Value axis = m.at(a.getAxes(), j);
+      axis = m.select(m.lt(axis, m.c(0)), m.add(axis, m.c(rank)), axis);
+      m.refuse(m.orI(m.lt(axis, m.c(0)), m.gt(axis, m.c(rank - 1))));
+      Value step = m.at(a.getSteps(), j);
+      Value zeroStep = m.eq(step, m.c(0));
+      m.refuse(zeroStep);
+      step = m.select(zeroStep, m.c(1), step);
+      Value forward = m.gt(step, m.c(0));
+      Value first = m.at(a.getStarts(), j), end = m.at(a.getEnds(), j);
+      for (int64_t k = 0; k < rank; ++k) {
+        Value n = m.c(inType.getDimSize(k));
+        Value hit = m.eq(axis, m.c(k));
+        m.refuse(m.andI(hit, seen[k]));
+        seen[k] = m.orI(seen[k], hit);
+        Value s = m.select(m.lt(first, m.c(0)), m.add(first, n), first);
+        Value e = m.select(m.lt(end, m.c(0)), m.add(end, n), end);
+        // Forward: both in [0, n]. Backward: start in [0, n - 1], end in
+        // [-1, n - 1].
+        Value lastIndex = m.sub(n, m.c(1));
+        s = m.select(forward, m.clamp(s, m.c(0), n),
+                     m.clamp(s, m.c(0), lastIndex));
+        e = m.select(forward, m.clamp(e, m.c(0), n),
+                     m.clamp(e, m.c(-1), lastIndex));
+        Value span = m.select(forward, m.sub(e, s), m.sub(s, e));
+        Value stride = m.select(forward, step, m.sub(m.c(0), step));
+        // (span - 1) / stride + 1 elements when span > 0: no overflow for
+        // any stride (a stride of INT64_MIN wraps and still gives 1).
+        Value size =
+            m.select(m.gt(span, m.c(0)),
+                     m.add(m.div(m.sub(span, m.c(1)), stride), m.c(1)), m.c(0));
+        size = m.max(size, m.c(0));
+        starts[k] =
+            m.select(hit, m.select(m.gt(size, m.c(0)), s, m.c(0)), starts[k]);
+        sizes[k] = m.select(hit, size, sizes[k]);
+        steps[k] = m.select(hit, step, steps[k]);
+      }
+    }
+    SmallVector<Value> ones, zeros;
+    for (int64_t k = 0; k < rank; ++k) {
+      ones.push_back(m.c(1));
+      zeros.push_back(m.c(0));
+    }
+    SmallVector<Value> safeStarts = m.orFallback(starts, zeros);
+    SmallVector<Value> safeSteps = m.orFallback(steps, ones);
+    Value init =
+        m.empty(m.orFallback(sizes, fallback), inType.getElementType());
+    Value input = a.getInput();
+    return generate(
+        m.b, m.loc, init, {}, {},
+        [&](OpBuilder &nb, Location l, ValueRange indices, ValueRange) {
+          SmallVector<Value> at;
+          for (int64_t k = 0; k < rank; ++k) {
+            Value i =
+                arith::IndexCastOp::create(nb, l, nb.getI64Type(), indices[k]);
+            Value v = arith::AddIOp::create(
+                nb, l, safeStarts[k],
+                arith::MulIOp::create(nb, l, i, safeSteps[k]));
+            at.push_back(
+                arith::IndexCastOp::create(nb, l, nb.getIndexType(), v));
+          }
+          return tensor::ExtractOp::create(nb, l, input, at).getResult();
+        });
+  }
+};
+
+/// Pad in constant mode: begins then ends per dim, negative ones crop.
+/// Falls back to no padding.
+struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimePadOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t rank = inType.getRank();
+    bool empty = inType.getNumElements() == 0;
+    SmallVector<Value> dims, begins, fallback, zeros;
+    for (int64_t k = 0; k < rank; ++k) {
+      Value begin = m.at(a.getPads(), k), end = m.at(a.getPads(), k + rank);
+      // Bounded first, so that the sum cannot overflow.
+      for (Value p : {begin, end})
+        m.refuse(
+            m.orI(m.gt(p, m.c(kMaxElements)), m.lt(p, m.c(-kMaxElements))));
+      Value bound = m.c(kMaxElements);
+      Value d = m.add(m.c(inType.getDimSize(k)),
+                      m.add(m.clamp(begin, m.c(-kMaxElements), bound),
+                            m.clamp(end, m.c(-kMaxElements), bound)));
+      m.refuse(m.lt(d, m.c(0)));
+      dims.push_back(d);
+      begins.push_back(begin);
+      fallback.push_back(m.c(inType.getDimSize(k)));
+      zeros.push_back(m.c(0));
+    }
+    m.refuseTooLarge(dims);
+    SmallVector<Value> safeBegins = m.orFallback(begins, zeros);
+    Value init = m.empty(m.orFallback(dims, fallback), inType.getElementType());
+    SmallVector<Value> zeroIndices(
+        cast<RankedTensorType>(a.getValue().getType()).getRank(),
+        arith::ConstantIndexOp::create(m.b, m.loc, 0));
+    Value fill =
+        tensor::ExtractOp::create(m.b, m.loc, a.getValue(), zeroIndices);
+    Value input = a.getInput();
+    return generate(
+        m.b, m.loc, init, {}, {},
+        [&](OpBuilder &nb, Location l, ValueRange indices, ValueRange) {
+          if (empty)
+            return fill;
+          ShapeMath in(nb, l);
+          SmallVector<Value> at;
+          Value inside = arith::ConstantIntOp::create(nb, l, 1, 1);
+          for (int64_t k = 0; k < rank; ++k) {
+            Value i =
+                arith::IndexCastOp::create(nb, l, nb.getI64Type(), indices[k]);
+            Value src = in.sub(i, safeBegins[k]);
+            Value last = in.c(inType.getDimSize(k) - 1);
+            inside = in.andI(
+                inside, in.andI(in.cmp(arith::CmpIPredicate::sge, src, in.c(0)),
+                                in.cmp(arith::CmpIPredicate::sle, src, last)));
+            at.push_back(in.index(in.clamp(src, in.c(0), last)));
+          }
+          Value v = tensor::ExtractOp::create(nb, l, input, at);
+          return in.select(inside, v, fill);
+        });
+  }
+};
+
+/// OneHot: along `axis`, values[1] where the index (negative ones count
+/// from depth) equals the position, else values[0]. Falls back to depth 0.
+struct OneHotPattern : RuntimeShapePattern<graph::RuntimeOneHotOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeOneHotOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    auto type = op.getType();
+    int64_t rank = type.getRank(), axis = op.getAxis();
+    Value depth = m.at(a.getDepth(), 0);
+    m.refuse(m.lt(depth, m.c(1)));
+    SmallVector<Value> dims;
+    auto indicesType = cast<RankedTensorType>(a.getIndices().getType());
+    SmallVector<AffineExpr> exprs;
+    for (int64_t k = 0, j = 0; k < rank; ++k) {
+      if (k == axis) {
+        dims.push_back(depth);
+        continue;
+      }
+      dims.push_back(m.c(indicesType.getDimSize(j++)));
+      exprs.push_back(m.b.getAffineDimExpr(k));
+    }
+    m.refuseTooLarge(dims);
+    Value safeDepth = m.orFallback({depth}, {m.c(0)})[0];
+    dims[axis] = safeDepth;
+    Value init = m.empty(dims, type.getElementType(), type);
+    auto valuesType = cast<RankedTensorType>(a.getValues().getType());
+    auto value = [&](int64_t i) {
+      SmallVector<Value> at(valuesType.getRank(),
+                            arith::ConstantIndexOp::create(m.b, m.loc, 0));
+      at.back() = arith::ConstantIndexOp::create(m.b, m.loc, i);
+      return tensor::ExtractOp::create(m.b, m.loc, a.getValues(), at)
+          .getResult();
+    };
+    Value off = value(0), on = value(1);
+    auto map = AffineMap::get(rank, 0, exprs, m.b.getContext());
+    return generate(
+        m.b, m.loc, init, a.getIndices(), map,
+        [&](OpBuilder &nb, Location l, ValueRange indices, ValueRange args) {
+          ShapeMath in(nb, l);
+          Value index = args[0];
+          if (index.getType() != nb.getI64Type())
+            index = arith::ExtSIOp::create(nb, l, nb.getI64Type(), index);
+          index =
+              in.select(in.lt(index, in.c(0)), in.add(index, safeDepth), index);
+          Value position =
+              arith::IndexCastOp::create(nb, l, nb.getI64Type(), indices[axis]);
+          return in.select(in.eq(index, position), on, off);
+        });
+  }
+};
+
+/// TopK with k read at run time: k outside [0, the axis' size] falls back
+/// to 0.
+struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeTopKOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkNumbered(op, rewriter)))
+      return failure();
+    ShapeMath m(rewriter, op.getLoc());
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    Value k = m.at(a.getK(), 0);
+    m.refuse(
+        m.orI(m.lt(k, m.c(0)), m.gt(k, m.c(inType.getDimSize(op.getAxis())))));
+    Value safe = m.index(m.orFallback({k}, {m.c(0)})[0]);
+    auto [values, indices] =
+        dlc::buildTopK(rewriter, op.getLoc(), a.getInput(), op.getAxis(),
+                       op.getLargest(), safe);
+    m.report(op);
+    rewriter.replaceOp(op, ValueRange{values, indices});
+    return success();
+  }
+};
+
+} // namespace
+
+void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns
+      .add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
+           RangePattern, SlicePattern, PadPattern, OneHotPattern, TopKPattern>(
+          patterns.getContext());
+}

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""Shape operands known only at run time: ops whose output shape depends on
+the values of a graph input compile once and run for every value, with the
+output's shape decided by the call (dlc-run allocates it through
+dlc_model_run_alloc). References follow the ONNX specification, computed
+here in plain Python; invalid values must fail the call with the node's
+message (dlc-run exits 2, saves nothing).
+
+- reshape: [2, 3, 4] to a shape input: 0 copies the input dim, -1 takes the
+  rest; a shape of another count, two -1s, a dim below -1 fail.
+- constant_of_shape (int64 7): an empty [2, 0] result; a negative dim and
+  2^80 elements fail.
+- range (int64): downward, empty; a delta of 0 fails.
+- expand [3, 1]: both ways; a 4 against the input's 3 fails.
+- tile: a repeat of 0 (empty result); a negative repeat fails.
+- slice: int32 starts and ends only (axes and steps default), counted from
+  the end, clamped; a reversing slice with INT64_MIN ends; a repeated axis
+  and a step of 0 fail.
+- pad: the pad value a graph input too, a negative pad crops; cropping
+  below 0 fails.
+- one_hot: a float depth given at run time, axis 0, an index outside
+  [-depth, depth) makes a column of off values; a depth of 0 fails.
+- top_k: k at run time, largest and smallest along axis 1, ties by the
+  lower index, k of 0 (empty); k above the axis' size fails.
+- a shape operand whose result another node takes must be a constant
+  (tensors of run-time shapes reach graph outputs only, for now): the
+  message names both nodes.
+
+Usage: runtime_shapes.py --bin BUILD/tools --work DIR"""
+import argparse
+import os
+import subprocess
+import sys
+
+from conv_pool_reference import encode
+from control_flow import node
+from model_check import F32, I64, tensor
+from opset18_21 import at, strides
+from opset18_21 import numel as product
+
+I32 = 6
+INT64_MIN = -(1 << 63)
+
+
+def vtype(elem, dims):
+    shape = " ".join("dim { dim_param: \"%s\" }" % d if isinstance(d, str)
+                     else "dim { dim_value: %d }" % d for d in dims)
+    return "type { tensor_type { elem_type: %d shape { %s } } }" % (elem, shape)
+
+
+def model(nodes, inputs, outputs, opset=17):
+    return ('ir_version: 8 opset_import { domain: "" version: %d } graph { name: "rs" ' % opset
+            + " ".join(nodes)
+            + " ".join(' input { name: "%s" %s }' % (n, vtype(e, d)) for n, e, d in inputs)
+            + " ".join(' output { name: "%s" %s }' % (n, vtype(e, d)) for n, e, d in outputs)
+            + " }")
+
+
+def index_of(flat, dims):
+    """The multi-index of a flat position in a row-major shape."""
+    return [(flat // st) % d for st, d in zip(strides(dims), dims)]
+
+
+def generate(dims, fn):
+    return [fn(index_of(k, dims)) for k in range(product(dims))]
+
+
+def reshape_ref(shape, in_dims=(2, 3, 4)):
+    dims = [in_dims[i] if d == 0 else d for i, d in enumerate(shape)]
+    if -1 in dims:
+        known = product([d for d in dims if d != -1])
+        dims = [product(in_dims) // known if d == -1 else d for d in dims]
+    return dims
+
+
+X234 = [float(v) for v in range(24)]
+X31 = [1.5, -2.0, 4.25]
+X68 = [float(10 * r + c) for r in range(6) for c in range(8)]
+X23 = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+
+def slice_ref(starts, ends, axes, steps, dims=(6, 8), values=X68):
+    start, size, step = [0] * len(dims), list(dims), [1] * len(dims)
+    for s, e, a, st in zip(starts, ends, axes, steps):
+        n = dims[a]
+        s = s + n if s < 0 else s
+        e = e + n if e < 0 else e
+        if st > 0:
+            s, e = min(max(s, 0), n), min(max(e, 0), n)
+            count = max(0, (e - s + st - 1) // st)
+        else:
+            s, e = min(max(s, 0), n - 1), min(max(e, -1), n - 1)
+            count = max(0, (s - e - st - 1) // -st)
+        start[a], size[a], step[a] = s, count, st
+    return size, generate(size, lambda i: at(values, dims, [
+        start[k] + i[k] * step[k] for k in range(len(dims))]))
+
+
+def pad_ref(pads, value, dims=(2, 3), values=X23):
+    r = len(dims)
+    out = [dims[k] + pads[k] + pads[k + r] for k in range(r)]
+
+    def pick(i):
+        src = [i[k] - pads[k] for k in range(r)]
+        if all(0 <= s < d for s, d in zip(src, dims)):
+            return at(values, dims, src)
+        return value
+    return out, generate(out, pick)
+
+
+def one_hot_ref(indices, depth, off, on):
+    out = [depth, len(indices)]  # axis 0
+    return out, generate(out, lambda i: on if (
+        indices[i[1]] + depth if indices[i[1]] < 0 else indices[i[1]]) == i[0] else off)
+
+
+# Rows with a tie (row 1: 4.0 twice) to check the lower index comes first.
+XTOP = [3.0, -1.0, 7.5, 0.0, 2.0,
+        4.0, 9.0, 4.0, -3.0, 1.0,
+        -2.0, -2.5, -0.5, -8.0, 6.0]
+
+
+def top_k_ref(k, largest):
+    values, indices = [], []
+    for r in range(3):
+        row = XTOP[5 * r:5 * r + 5]
+        order = sorted(range(5), key=lambda i: (-row[i] if largest else row[i], i))[:k]
+        values += [row[i] for i in order]
+        indices += order
+    return [(F32, [3, k], values), (I64, [3, k], indices)]
+
+
+# (name, model text, [(label, [(input, elem, dims, values)], expected)]):
+# expected is [(elem, dims, values)] per output, or the message to fail with.
+RESHAPE_MSG = "node 'to' (Reshape): input 'shape' is not a shape of the input's 24 elements"
+CASES = [
+    ("reshape",
+     model([node("Reshape", ["x", "shape"], ["y"], "", "to")],
+           [("x", F32, [2, 3, 4]), ("shape", I64, [3])], [("y", F32, ["a", "b", "c"])]),
+     [("shape %s" % (s,), [("x", F32, [2, 3, 4], X234), ("shape", I64, [3], s)],
+       [(F32, reshape_ref(s), X234)])
+      for s in ([4, 3, 2], [0, -1, 2], [0, 0, 0], [-1, 1, 1])]
+     + [("shape %s" % (s,), [("x", F32, [2, 3, 4], X234), ("shape", I64, [3], s)], RESHAPE_MSG)
+        for s in ([5, 5, -1], [-1, -1, 2], [2, -3, -4], [2, 3, 5], [1 << 40, 1 << 40, 0])]),
+    ("constant_of_shape",
+     model([node("ConstantOfShape", ["shape"], ["y"],
+                 'attribute { name: "value" type: TENSOR t { dims: 1 data_type: 7 int64_data: 7 } }',
+                 "fill")],
+           [("shape", I64, [2])], [("y", I64, ["a", "b"])]),
+     [("shape (3, 2)", [("shape", I64, [2], [3, 2])], [(I64, [3, 2], [7] * 6)]),
+      ("shape (2, 0)", [("shape", I64, [2], [2, 0])], [(I64, [2, 0], [])]),
+      ("shape (-1, 2)", [("shape", I64, [2], [-1, 2])], "node 'fill' (ConstantOfShape)"),
+      ("shape (2^40, 2^40)", [("shape", I64, [2], [1 << 40, 1 << 40])],
+       "node 'fill' (ConstantOfShape): input 'shape' holds a negative dim or a shape of more than")]),
+    ("range",
+     model([node("Range", ["s", "l", "d"], ["y"], "", "steps")],
+           [("s", I64, []), ("l", I64, []), ("d", I64, [])], [("y", I64, ["n"])]),
+     [("10 to 2 by -3", [("s", I64, [], [10]), ("l", I64, [], [2]), ("d", I64, [], [-3])],
+       [(I64, [3], [10, 7, 4])]),
+      ("0 to 0 by 1", [("s", I64, [], [0]), ("l", I64, [], [0]), ("d", I64, [], [1])],
+       [(I64, [0], [])]),
+      ("delta 0", [("s", I64, [], [0]), ("l", I64, [], [5]), ("d", I64, [], [0])],
+       "node 'steps' (Range): delta is 0")]),
+    ("expand",
+     model([node("Expand", ["x", "shape"], ["y"], "", "grow")],
+           [("x", F32, [3, 1]), ("shape", I64, [3])], [("y", F32, ["a", "b", "c"])]),
+     [("shape (2, 1, 4)", [("x", F32, [3, 1], X31), ("shape", I64, [3], [2, 1, 4])],
+       [(F32, [2, 3, 4], generate([2, 3, 4], lambda i: X31[i[1]]))]),
+      ("shape (1, 3, 1)", [("x", F32, [3, 1], X31), ("shape", I64, [3], [1, 3, 1])],
+       [(F32, [1, 3, 1], X31)]),
+      ("shape (2, 4, 4)", [("x", F32, [3, 1], X31), ("shape", I64, [3], [2, 4, 4])],
+       "node 'grow' (Expand): input 'shape' is a shape the input does not broadcast to")]),
+    ("tile",
+     model([node("Tile", ["x", "r"], ["y"], "", "tiles")],
+           [("x", F32, [2, 3]), ("r", I64, [2])], [("y", F32, ["a", "b"])]),
+     [("repeats (2, 2)", [("x", F32, [2, 3], X23), ("r", I64, [2], [2, 2])],
+       [(F32, [4, 6], generate([4, 6], lambda i: X23[(i[0] % 2) * 3 + i[1] % 3]))]),
+      ("repeats (0, 2)", [("x", F32, [2, 3], X23), ("r", I64, [2], [0, 2])], [(F32, [0, 6], [])]),
+      ("repeats (-1, 1)", [("x", F32, [2, 3], X23), ("r", I64, [2], [-1, 1])],
+       "node 'tiles' (Tile): input 'r' holds a negative repeat")]),
+    ("slice_starts_ends",
+     model([node("Slice", ["x", "starts", "ends"], ["y"], "", "cut")],
+           [("x", F32, [6, 8]), ("starts", I32, [2]), ("ends", I32, [2])],
+           [("y", F32, ["a", "b"])], opset=13),
+     [("starts %s ends %s" % (s, e),
+       [("x", F32, [6, 8], X68), ("starts", I32, [2], s), ("ends", I32, [2], e)],
+       [(F32,) + tuple(slice_ref(s, e, [0, 1], [1, 1]))])
+      for s, e in (([1, -3], [100, -1]), ([-100, 0], [2, 8]), ([4, 5], [2, 3]))]),
+    ("slice_reverse",
+     model([node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"], "", "flip")],
+           [("x", F32, [6, 8]), ("starts", I64, [2]), ("ends", I64, [2]),
+            ("axes", I64, [2]), ("steps", I64, [2])], [("y", F32, ["a", "b"])]),
+     [("reversed", [("x", F32, [6, 8], X68), ("starts", I64, [2], [-1, -1]),
+                    ("ends", I64, [2], [INT64_MIN, INT64_MIN]), ("axes", I64, [2], [1, 0]),
+                    ("steps", I64, [2], [-1, -2])],
+       [(F32,) + tuple(slice_ref([-1, -1], [INT64_MIN, INT64_MIN], [1, 0], [-1, -2]))]),
+      ("axis repeated", [("x", F32, [6, 8], X68), ("starts", I64, [2], [0, 0]),
+                         ("ends", I64, [2], [2, 2]), ("axes", I64, [2], [0, -2]),
+                         ("steps", I64, [2], [1, 1])],
+       "node 'flip' (Slice): an axis is out of range or repeated, or a step is 0"),
+      ("step 0", [("x", F32, [6, 8], X68), ("starts", I64, [2], [0, 0]),
+                  ("ends", I64, [2], [2, 2]), ("axes", I64, [2], [0, 1]),
+                  ("steps", I64, [2], [1, 0])],
+       "node 'flip' (Slice): an axis is out of range or repeated, or a step is 0")]),
+    ("pad",
+     model([node("Pad", ["x", "pads", "v"], ["y"], "", "border")],
+           [("x", F32, [2, 3]), ("pads", I64, [4]), ("v", F32, [])], [("y", F32, ["a", "b"])]),
+     [("pads %s" % (p,), [("x", F32, [2, 3], X23), ("pads", I64, [4], p), ("v", F32, [], [2.5])],
+       [(F32,) + tuple(pad_ref(p, 2.5))])
+      for p in ([1, -1, 0, 2], [0, 0, 0, 0], [-2, 0, 1, 0])]
+     + [("pads (-3, 0, 0, 0)", [("x", F32, [2, 3], X23), ("pads", I64, [4], [-3, 0, 0, 0]),
+                                ("v", F32, [], [2.5])],
+         "node 'border' (Pad): input 'pads' crops a dim below 0")]),
+    ("top_k_largest",
+     model([node("TopK", ["x", "k"], ["values", "indices"], "", "best")],
+           [("x", F32, [3, 5]), ("k", I64, [1])],
+           [("values", F32, [3, "k"]), ("indices", I64, [3, "k"])]),
+     [("k %d" % k, [("x", F32, [3, 5], XTOP), ("k", I64, [1], [k])], top_k_ref(k, True))
+      for k in (2, 5, 0)]
+     + [("k 6", [("x", F32, [3, 5], XTOP), ("k", I64, [1], [6])],
+         "node 'best' (TopK): input 'k' is not in [0, 5] (the size of axis 1)")]),
+    ("top_k_smallest",
+     model([node("TopK", ["x", "k"], ["values", "indices"],
+                 'attribute { name: "largest" type: INT i: 0 }', "least")],
+           [("x", F32, [3, 5]), ("k", I64, [1])],
+           [("values", F32, [3, "k"]), ("indices", I64, [3, "k"])]),
+     [("k 3", [("x", F32, [3, 5], XTOP), ("k", I64, [1], [3])], top_k_ref(3, False))]),
+    ("one_hot",
+     model([node("OneHot", ["i", "depth", "values"], ["y"],
+                 'attribute { name: "axis" type: INT i: 0 }', "hot")],
+           [("i", I32, [3]), ("depth", F32, []), ("values", F32, [2])],
+           [("y", F32, ["d", 3])]),
+     [("depth 4", [("i", I32, [3], [2, -1, 7]), ("depth", F32, [], [4.0]),
+                   ("values", F32, [2], [-1.0, 5.0])],
+       [(F32,) + tuple(one_hot_ref([2, -1, 7], 4, -1.0, 5.0))]),
+      ("depth 0", [("i", I32, [3], [2, -1, 7]), ("depth", F32, [], [0.0]),
+                   ("values", F32, [2], [-1.0, 5.0])],
+       "node 'hot' (OneHot): depth is below 1")]),
+]
+
+
+def run_case(a, name, text, data_sets):
+    path = os.path.join(a.work, name + ".onnx")
+    encode("ModelProto", text, path)
+    lib = os.path.join(a.work, name + ".so")
+    c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o", lib],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if c.returncode != 0:
+        print("%s: FAILED (compile): %s" % (name, c.stdout.decode()[-2000:]))
+        return 1
+    failed = 0
+    for k, (label, inputs, expected) in enumerate(data_sets):
+        files = []
+        for i, (n, elem, dims, values) in enumerate(inputs):
+            files.append(os.path.join(a.work, "%s_%d_in%d.pb" % (name, k, i)))
+            encode("TensorProto", tensor(n, elem, dims, values), files[-1])
+        cmd = [os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files
+        if isinstance(expected, str):
+            saved = os.path.join(a.work, "%s_%d_saved" % (name, k))
+            r = subprocess.run(cmd + ["--save", saved], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT)
+            text_out = r.stdout.decode().strip()
+            ok = r.returncode == 2 and expected in text_out and not os.path.exists(saved)
+        else:
+            outs = []
+            for j, (elem, dims, values) in enumerate(expected):
+                outs.append(os.path.join(a.work, "%s_%d_out%d.pb" % (name, k, j)))
+                encode("TensorProto", tensor("y", elem, dims, values), outs[-1])
+            ok = True
+            text_out = ""
+            for threads in ("1", "2"):
+                r = subprocess.run(cmd + ["--threads", threads, "--expect"] + outs +
+                                   ["--rtol", "0", "--atol", "0"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                ok &= r.returncode == 0
+                text_out += r.stdout.decode().strip() + " "
+        failed += not ok
+        print("%s %s: %s\n  %s" % (name, label, "ok" if ok else "FAILED", text_out))
+    return failed
+
+
+def refused_downstream(a):
+    """A Relu of a Reshape whose shape is a graph input: refused by name."""
+    text = model([node("Reshape", ["x", "shape"], ["r"], "", "to"),
+                  node("Relu", ["r"], ["y"], "", "act")],
+                 [("x", F32, [2, 3, 4]), ("shape", I64, [3])], [("y", F32, ["a", "b", "c"])])
+    path = os.path.join(a.work, "downstream.onnx")
+    encode("ModelProto", text, path)
+    c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o",
+                        os.path.join(a.work, "downstream.so")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = c.stdout.decode()
+    ok = c.returncode == 1 and ("node 'to' (Reshape): input 'shape' must be a compile-time "
+                                "constant (known only at run time, it would decide the shape "
+                                "of 'r', which node 'act' (Relu) takes") in out
+    print("downstream op refused: %s\n  %s" % ("ok" if ok else "FAILED", out.strip()))
+    return not ok
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    failed = sum(run_case(a, *case) for case in CASES) + refused_downstream(a)
+    print("runtime_shapes: %d failed" % failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,82 @@
+// RUN: dlc-opt %s -split-input-file -convert-graph-to-linalg -verify-diagnostics | FileCheck %s
+
+// ConstantOfShape with its shape read at run time: the dims are extracted,
+// refused when negative or too many elements (reported at the op's site, a
+// safe shape of zeros instead), and the result filled at those sizes.
+// CHECK-LABEL: func.func @fill
+// CHECK-DAG: %[[D0:.*]] = tensor.extract %arg0[%{{.*}}] : tensor<2xi64>
+// CHECK-DAG: %[[D1:.*]] = tensor.extract %arg0[%{{.*}}] : tensor<2xi64>
+// CHECK: %[[S0:.*]] = arith.select %[[BAD:.*]], %{{.*}}, %[[D0]] : i64
+// CHECK: %[[S1:.*]] = arith.select %[[BAD]], %{{.*}}, %[[D1]] : i64
+// CHECK: %[[I0:.*]] = arith.index_cast %[[S0]] : i64 to index
+// CHECK: %[[I1:.*]] = arith.index_cast %[[S1]] : i64 to index
+// CHECK: %[[E:.*]] = tensor.empty(%[[I0]], %[[I1]]) : tensor<?x?xf32>
+// CHECK: %[[F:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[E]] : tensor<?x?xf32>)
+// CHECK: scf.if %[[BAD]] {
+// CHECK-NEXT: %[[SITE:.*]] = arith.constant 4 : i32
+// CHECK-NEXT: func.call @dlc_report_error(%[[SITE]]) : (i32) -> ()
+// CHECK: return %[[F]]
+func.func private @dlc_report_error(i32)
+func.func @fill(%s: tensor<2xi64>) -> tensor<?x?xf32> {
+  %f = graph.runtime_fill %s {value = 1.5 : f32, message = "m", site = 4 : i32} : (tensor<2xi64>) -> tensor<?x?xf32>
+  return %f : tensor<?x?xf32>
+}
+
+// -----
+
+// Reshape: a view of the input under the shape computed at run time.
+// CHECK-LABEL: func.func @reshape
+// CHECK: %[[SHAPE:.*]] = tensor.from_elements %{{.*}}, %{{.*}}, %{{.*}} : tensor<3xi64>
+// CHECK: tensor.reshape %arg0(%[[SHAPE]]) : (tensor<2x3x4xf32>, tensor<3xi64>) -> tensor<?x?x?xf32>
+func.func private @dlc_report_error(i32)
+func.func @reshape(%x: tensor<2x3x4xf32>, %s: tensor<3xi64>) -> tensor<?x?x?xf32> {
+  %r = graph.runtime_reshape %x, %s {message = "m", site = 1 : i32} : (tensor<2x3x4xf32>, tensor<3xi64>) -> tensor<?x?x?xf32>
+  return %r : tensor<?x?x?xf32>
+}
+
+// -----
+
+// Tile reads the input at each index modulo its dim; Expand broadcasts the
+// input's dims of 1.
+// CHECK: #[[TILE:.*]] = affine_map<(d0, d1) -> (d0 mod 2, d1 mod 3)>
+// CHECK: #[[EXPAND:.*]] = affine_map<(d0, d1, d2) -> (d1, 0)>
+// CHECK-LABEL: func.func @tile
+// CHECK: linalg.generic {indexing_maps = [#[[TILE]], {{.*}}]{{.*}} ins(%arg0 : tensor<2x3xf32>) outs(%{{.*}} : tensor<?x?xf32>)
+// CHECK-LABEL: func.func @expand
+// CHECK: linalg.generic {indexing_maps = [#[[EXPAND]], {{.*}}]{{.*}} ins(%arg0 : tensor<3x1xf32>) outs(%{{.*}} : tensor<?x?x?xf32>)
+func.func private @dlc_report_error(i32)
+func.func @tile(%x: tensor<2x3xf32>, %r: tensor<2xi64>) -> tensor<?x?xf32> {
+  %t = graph.runtime_tile %x, %r {message = "m", site = 1 : i32} : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<?x?xf32>
+  return %t : tensor<?x?xf32>
+}
+func.func @expand(%x: tensor<3x1xf32>, %s: tensor<3xi64>) -> tensor<?x?x?xf32> {
+  %e = graph.runtime_expand %x, %s {message = "m", site = 1 : i32} : (tensor<3x1xf32>, tensor<3xi64>) -> tensor<?x?x?xf32>
+  return %e : tensor<?x?x?xf32>
+}
+
+// -----
+
+// Unnumbered (graph-number-runtime-checks did not run): not lowered.
+func.func private @dlc_report_error(i32)
+func.func @unnumbered(%s: tensor<2xi64>) -> tensor<?x?xf32> {
+  // expected-error @+1 {{failed to legalize operation 'graph.runtime_fill'}}
+  %f = graph.runtime_fill %s {value = 1.5 : f32, message = "m"} : (tensor<2xi64>) -> tensor<?x?xf32>
+  return %f : tensor<?x?xf32>
+}
+
+// -----
+
+// TopK with k at run time: k selection passes, as many as k (0 when k is
+// outside [0, 5]), into results of k columns.
+// CHECK-LABEL: func.func @top_k
+// CHECK: %[[K:.*]] = tensor.extract %arg1[%{{.*}}] : tensor<1xi64>
+// CHECK: %[[SAFE:.*]] = arith.select %{{.*}}, %{{.*}}, %[[K]] : i64
+// CHECK: %[[N:.*]] = arith.index_cast %[[SAFE]] : i64 to index
+// CHECK: tensor.empty(%[[N]]) : tensor<3x?xf32>
+// CHECK: tensor.empty(%[[N]]) : tensor<3x?xi64>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[N]] step
+func.func private @dlc_report_error(i32)
+func.func @top_k(%x: tensor<3x5xf32>, %k: tensor<1xi64>) -> (tensor<3x?xf32>, tensor<3x?xi64>) {
+  %v, %i = graph.runtime_top_k %x, %k {axis = 1 : i64, largest = true, message = "m", site = 1 : i32} : (tensor<3x5xf32>, tensor<1xi64>) -> (tensor<3x?xf32>, tensor<3x?xi64>)
+  return %v, %i : tensor<3x?xf32>, tensor<3x?xi64>
+}
