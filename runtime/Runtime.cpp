@@ -956,7 +956,7 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
                     " for these inputs, the caller's tensor " +
                     shapeString(outputs[i].shape, outputs[i].rank) +
                     " (dlc_model_run_alloc allocates outputs of run-time "
-                    "shapes); no output was written");
+                    "shapes); the outputs are not valid");
   }
   for (size_t i = 0; i < num_outputs; ++i) {
     const std::vector<int64_t> &slot = shaped.slots[i];
@@ -978,6 +978,10 @@ dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
   if (!model)
     return fail(DLC_ERROR_INVALID_ARGUMENT,
                 "dlc_model_run_alloc: model is null");
+  // Empty from the start, so that every failure leaves them so.
+  if (outputs)
+    for (size_t i = 0; i < num_outputs; ++i)
+      outputs[i] = dlc_tensor{nullptr, DLC_FLOAT32, 0, nullptr};
   std::vector<void *> in;
   if (dlc_status s =
           checkTensors(model->inputs, inputs, num_inputs, "input", in))
@@ -989,7 +993,7 @@ dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
   if (num_outputs && !outputs)
     return fail(DLC_ERROR_INVALID_ARGUMENT, "output array is null");
   for (size_t i = 0; i < num_outputs; ++i)
-    outputs[i] = dlc_tensor{nullptr, model->outputs[i].dtype, 0, nullptr};
+    outputs[i].dtype = model->outputs[i].dtype;
   // Static outputs are allocated here, the others by the generated code.
   RuntimeShapedOutputs shaped(model->outputs);
   std::vector<void *> out(num_outputs, nullptr);

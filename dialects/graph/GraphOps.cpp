@@ -1568,6 +1568,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimeSliceOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimePadOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeOneHotOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeTopKOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSqueezeOp)
 
 LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
                                                  std::optional<Location> loc,
@@ -1580,6 +1581,23 @@ LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
     return emitShapeError(loc, "runtime_reshape: the input must be static");
   types.push_back(
       dynamicType(*rank, rankedType(a.getInput()).getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeSqueezeOp::inferReturnTypes(MLIRContext *,
+                                                 std::optional<Location> loc,
+                                                 Adaptor a,
+                                                 SmallVectorImpl<Type> &types) {
+  auto n = shapeOperandLength(loc, a.getAxes(), "runtime_squeeze", "axes");
+  if (failed(n))
+    return failure();
+  auto in = rankedType(a.getInput());
+  int64_t rank = in.getRank() + (a.getUnsqueeze() ? *n : -*n);
+  if (!in.hasStaticShape() || rank < 0 ||
+      (rank == 0 && in.getNumElements() != 1))
+    return emitShapeError(loc, "runtime_squeeze: a static input with as "
+                               "many dims as the axes remove");
+  types.push_back(dynamicType(rank, in.getElementType()));
   return success();
 }
 

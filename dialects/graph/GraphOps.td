@@ -541,6 +541,12 @@ def Graph_RuntimeExpandOp : Graph_RuntimeShapeOp<"runtime_expand",
     "ONNX Expand: broadcasts to `shape` (numpy rules, both ways)",
     (ins AnyRankedTensor:$input, RankedTensorOf<[I64]>:$shape)>;
 
+def Graph_RuntimeSqueezeOp : Graph_RuntimeShapeOp<"runtime_squeeze",
+    "ONNX Squeeze (dims of 1 at `axes` dropped) or, with `unsqueeze`, "
+    "Unsqueeze (dims of 1 inserted at `axes` of the result)",
+    (ins AnyRankedTensor:$input, RankedTensorOf<[I64]>:$axes,
+         BoolAttr:$unsqueeze)>;
+
 def Graph_RuntimeFillOp : Graph_RuntimeShapeOp<"runtime_fill",
     "ONNX ConstantOfShape: a tensor of `shape` filled with `value`",
     (ins RankedTensorOf<[I64]>:$shape, TypedAttrInterface:$value)>;

@@ -2,6 +2,8 @@
 
 #include "frontends/onnx/ImportContext.h"
 
+#include <set>
+
 #include "dialects/graph/GraphDialect.h"
 #include "dialects/graph/Weights.h"
 

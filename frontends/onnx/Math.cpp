@@ -535,22 +535,14 @@ LogicalResult importIsInf(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
-/// CumSum along `axis` as a product with a constant triangular matrix:
-/// y[.., j] = sum_i x[.., i] * M[i, j].
-LogicalResult importCumSum(ImportContext &ctx) {
-  Value x = ctx.input(0);
-  auto axisValue = ctx.constantInts(1);
-  if (!x || !axisValue || failed(ctx.requireFloat(x, "input x")))
-    return failure();
+/// CumSum of `x` along `axis` as a product with a constant triangular
+/// matrix: y[.., j] = sum_i x[.., i] * M[i, j].
+static Value cumSumAlong(ImportContext &ctx, Value x, int64_t axis,
+                         bool exclusive, bool reverse) {
   auto &b = ctx.builder;
   auto type = ImportContext::typeOf(x);
   int64_t rank = type.getRank();
-  auto axis = ctx.normalizeAxis((*axisValue)[0], rank);
-  if (!axis)
-    return failure();
-  bool exclusive = ctx.intAttr("exclusive", 0) != 0;
-  bool reverse = ctx.intAttr("reverse", 0) != 0;
-  int64_t n = type.getDimSize(*axis);
+  int64_t n = type.getDimSize(axis);
   Type elem = type.getElementType();
   SmallVector<Attribute> m;
   for (int64_t i = 0; i < n; ++i)
@@ -563,9 +555,9 @@ LogicalResult importCumSum(ImportContext &ctx) {
   // Move the axis last, view as a matrix, multiply, and undo.
   SmallVector<int64_t> perm, inverse(rank), moved;
   for (int64_t d = 0; d < rank; ++d)
-    if (d != *axis)
+    if (d != axis)
       perm.push_back(d);
-  perm.push_back(*axis);
+  perm.push_back(axis);
   for (int64_t d = 0; d < rank; ++d) {
     inverse[perm[d]] = d;
     moved.push_back(type.getDimSize(perm[d]));
@@ -574,7 +566,60 @@ LogicalResult importCumSum(ImportContext &ctx) {
   v = v ? ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr({type.getNumElements() / std::max<int64_t>(n, 1), n})) : v;
   v = v ? ctx.build<graph::MatmulOp>(v, tri, b.getBoolAttr(false), b.getBoolAttr(false)) : v;
   v = v ? ctx.build<graph::ReshapeOp>(v, b.getDenseI64ArrayAttr(moved)) : v;
-  v = v ? ctx.build<graph::TransposeOp>(v, b.getDenseI64ArrayAttr(inverse)) : v;
+  return v ? ctx.build<graph::TransposeOp>(v, b.getDenseI64ArrayAttr(inverse))
+           : v;
+}
+
+LogicalResult importCumSum(ImportContext &ctx) {
+  Value x = ctx.input(0), axisInput = ctx.input(1);
+  if (!x || !axisInput || failed(ctx.requireFloat(x, "input x")))
+    return failure();
+  bool exclusive = ctx.intAttr("exclusive", 0) != 0;
+  bool reverse = ctx.intAttr("reverse", 0) != 0;
+  int64_t rank = ImportContext::typeOf(x).getRank();
+  if (!matchPattern(axisInput, m_Constant()) && rank > 0) {
+    // The axis at run time: the sum along every axis, the one it names
+    // picked (the shape is the same), and an axis outside [-rank, rank)
+    // fails the call.
+    auto &b = ctx.builder;
+    Value axis = ctx.runtimeInts(1);
+    if (!axis || ImportContext::typeOf(axis).getNumElements() != 1)
+      return axis ? ctx.error("axis must hold one value") : failure();
+    axis = ctx.build<graph::ReshapeOp>(axis, b.getDenseI64ArrayAttr({}));
+    if (!axis)
+      return failure();
+    graph::CheckIndicesOp::create(
+        b, ctx.loc(), axis, b.getI64IntegerAttr(-rank),
+        b.getI64IntegerAttr(rank),
+        ctx.runtimeMessage("input '" + ctx.node->input(1) +
+                           "' is an axis outside [" + Twine(-rank) + ", " +
+                           Twine(rank - 1) + "]"),
+        IntegerAttr());
+    Value result = cumSumAlong(ctx, x, 0, exclusive, reverse);
+    for (int64_t k = 1; k < rank && result; ++k) {
+      Value sum = cumSumAlong(ctx, x, k, exclusive, reverse);
+      auto number = [&](int64_t v) -> Value {
+        return arith::ConstantOp::create(
+            b, ctx.loc(),
+            DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                   v));
+      };
+      Value named = ctx.build<graph::OrOp>(
+          ctx.build<graph::EqualOp>(axis, number(k)),
+          ctx.build<graph::EqualOp>(axis, number(k - rank)));
+      result = sum && named ? ctx.build<graph::WhereOp>(named, sum, result)
+                            : Value();
+    }
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
+  auto axisValue = ctx.constantInts(1);
+  if (!axisValue)
+    return failure();
+  auto axis = ctx.normalizeAxis((*axisValue)[0], rank);
+  if (!axis)
+    return failure();
+  Value v = cumSumAlong(ctx, x, *axis, exclusive, reverse);
   ctx.setOutput(0, v);
   return success(static_cast<bool>(v));
 }
@@ -756,7 +801,9 @@ void addMathImporters(std::vector<OpImporter> &table) {
   table.push_back({"Hardmax", "Math", 1, "any axis (opset < 13: flattened)", importHardmax});
   table.push_back({"IsNaN", "Math", 9, "", importIsNaN});
   table.push_back({"IsInf", "Math", 10, "detect_positive, detect_negative", importIsInf});
-  table.push_back({"CumSum", "Math", 11, "float, exclusive, reverse", importCumSum});
+  table.push_back({"CumSum", "Math", 11,
+                   "float, exclusive, reverse; axis at run time",
+                   importCumSum});
   table.push_back({"Add", "Math", 1, "float, numpy broadcasting (opset < 7: broadcast, axis)",
                    importBinary<graph::AddOp>});
   table.push_back({"Sub", "Math", 1, "float, numpy broadcasting (opset < 7: broadcast, axis)",

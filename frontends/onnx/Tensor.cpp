@@ -789,8 +789,38 @@ std::optional<SmallVector<int64_t>> squeezeAxes(ImportContext &ctx) {
   return ctx.constantInts(1);
 }
 
+/// Squeeze or Unsqueeze whose axes are known only at run time (opset 13+):
+/// the result's dims are computed at run time.
+LogicalResult importRuntimeSqueeze(ImportContext &ctx, Value x,
+                                   bool unsqueeze) {
+  Value axes = ctx.runtimeInts(1);
+  if (!axes)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  auto axesType = ImportContext::typeOf(axes);
+  if (axesType.getRank() != 1)
+    return ctx.error("axes must be 1-D");
+  if (!unsqueeze && (axesType.getDimSize(0) > type.getRank() ||
+                     (axesType.getDimSize(0) == type.getRank() &&
+                      type.getNumElements() != 1)))
+    return ctx.error("cannot squeeze " + Twine(axesType.getDimSize(0)) +
+                     " dims of " + Twine(type.getNumElements()) +
+                     " elements in " + Twine(type.getRank()) + " dims");
+  Value result = ctx.build<graph::RuntimeSqueezeOp>(
+      x, axes, ctx.builder.getBoolAttr(unsqueeze),
+      ctx.runtimeMessage("input '" + ctx.node->input(1) +
+                         "' holds an axis out of range or "
+                         "twice" +
+                         (unsqueeze ? "" : ", or one of a dim other than 1")),
+      IntegerAttr());
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importSqueeze(ImportContext &ctx) {
   Value x = ctx.input(0);
+  if (x && ctx.opset >= 13 && ctx.isRuntimeValue(1))
+    return importRuntimeSqueeze(ctx, x, /*unsqueeze=*/false);
   auto axes = squeezeAxes(ctx);
   if (!x || !axes)
     return failure();
@@ -816,6 +846,8 @@ LogicalResult importSqueeze(ImportContext &ctx) {
 
 LogicalResult importUnsqueeze(ImportContext &ctx) {
   Value x = ctx.input(0);
+  if (x && ctx.opset >= 13 && ctx.isRuntimeValue(1))
+    return importRuntimeSqueeze(ctx, x, /*unsqueeze=*/true);
   auto axes = squeezeAxes(ctx);
   if (!x || !axes)
     return failure();
@@ -1282,8 +1314,9 @@ LogicalResult importOneHot(ImportContext &ctx) {
       depth = ctx.build<graph::CastOp>(depth, TypeAttr::get(b.getI64Type()));
     if (indices &&
         !ImportContext::typeOf(indices).getElementType().isInteger(64))
-      indices =
-          ctx.build<graph::CastOp>(indices, TypeAttr::get(b.getI64Type()));
+      indices = ctx.build<graph::CastOp>(
+          indices, TypeAttr::get(b.getI64Type()),
+          b.getBoolAttr(ctx.unsignedValues.contains(indices)));
     auto axis = ctx.normalizeAxis(ctx.intAttr("axis", -1),
                                   ImportContext::typeOf(indices).getRank() + 1);
     if (!axis || !depth || !indices)
@@ -1308,7 +1341,10 @@ LogicalResult importOneHot(ImportContext &ctx) {
   if (!axis)
     return failure();
   Type i64 = b.getI64Type();
-  Value idx = ctx.build<graph::CastOp>(indices, TypeAttr::get(i64));
+  // Unsigned indices are zero-extended: a large one is out of range.
+  Value idx = ctx.build<graph::CastOp>(
+      indices, TypeAttr::get(i64),
+      b.getBoolAttr(ctx.unsignedValues.contains(indices)));
   // Negative indices count from the end of the depth.
   auto scalar = [&](int64_t v) {
     return arith::ConstantOp::create(
@@ -1380,7 +1416,9 @@ void addTensorImporters(std::vector<OpImporter> &table) {
                    importResize});
   table.push_back({"Upsample", "Tensor", 7, "nearest, linear", importResize});
   table.push_back({"SpaceToDepth", "Tensor", 1, "", importSpaceToDepth});
-  table.push_back({"OneHot", "Tensor", 9, "constant depth, negative indices", importOneHot});
+  table.push_back({"OneHot", "Tensor", 9,
+                   "depth constant or at run time, negative indices",
+                   importOneHot});
   table.push_back({"EyeLike", "Tensor", 9, "", importEyeLike});
   table.push_back({"Shape", "Tensor", 1, "a constant (static shapes)", importShape});
   table.push_back({"Size", "Tensor", 1, "a constant (static shapes)", importSize});
@@ -1395,26 +1433,40 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Scatter", "Tensor", 9, "as ScatterElements", importScatterElements});
   table.push_back({"GatherND", "Tensor", 11, "batch_dims, negative indices", importGatherND});
   table.push_back({"ScatterND", "Tensor", 11, "none, add, mul, max, min", importScatterND});
-  table.push_back({"TopK", "Tensor", 1, "float, constant K, largest/smallest",
+  table.push_back({"TopK", "Tensor", 1,
+                   "float, K constant or at run time, largest/smallest",
                    importTopK});
-  table.push_back({"Slice", "Tensor", 1, "constant starts/ends/axes/steps, negative steps", importSlice});
-  table.push_back({"Squeeze", "Tensor", 1, "", importSqueeze});
-  table.push_back({"Unsqueeze", "Tensor", 1, "", importUnsqueeze});
-  table.push_back({"Expand", "Tensor", 8, "constant shape", importExpand});
+  table.push_back(
+      {"Slice", "Tensor", 1,
+       "starts/ends/axes/steps constant or at run time, negative steps",
+       importSlice});
+  table.push_back(
+      {"Squeeze", "Tensor", 1, "axes constant or at run time", importSqueeze});
+  table.push_back({"Unsqueeze", "Tensor", 1, "axes constant or at run time",
+                   importUnsqueeze});
+  table.push_back(
+      {"Expand", "Tensor", 8, "shape constant or at run time", importExpand});
   table.push_back({"Cast", "Tensor", 1, "float, int, bool", importCast});
   table.push_back({"CastLike", "Tensor", 15, "float, int, bool", importCast});
-  table.push_back({"ConstantOfShape", "Tensor", 9, "constant shape", importConstantOfShape});
-  table.push_back({"Range", "Tensor", 11, "constant start/limit/delta", importRange});
+  table.push_back({"ConstantOfShape", "Tensor", 9,
+                   "shape constant or at run time", importConstantOfShape});
+  table.push_back({"Range", "Tensor", 11,
+                   "start/limit/delta constant or at run time", importRange});
   table.push_back({"Split", "Tensor", 1, "constant split", importSplit});
-  table.push_back({"Tile", "Tensor", 6, "constant repeats", importTile});
+  table.push_back(
+      {"Tile", "Tensor", 6, "repeats constant or at run time", importTile});
   table.push_back({"Identity", "Tensor", 1, "", importIdentity});
   table.push_back({"Flatten", "Tensor", 1, "any axis", importFlatten});
-  table.push_back({"Reshape", "Tensor", 1, "constant shape, 0, -1, allowzero",
+  table.push_back({"Reshape", "Tensor", 1,
+                   "shape constant or at run time, 0, -1, allowzero",
                    importReshape});
   table.push_back({"Transpose", "Tensor", 1, "", importTranspose});
   table.push_back({"Concat", "Tensor", 1, "", importConcat});
   table.push_back({"Constant", "Tensor", 1, "dense values", importConstant});
-  table.push_back({"Pad", "Tensor", 1, "constant, reflect, edge, wrap; axes", importPad});
+  table.push_back(
+      {"Pad", "Tensor", 1,
+       "constant, reflect, edge, wrap; axes; pads at run time (constant mode)",
+       importPad});
 }
 
 } // namespace dlc::onnx_frontend

@@ -157,6 +157,21 @@ Value generate(OpBuilder &b, Location loc, Value init, ValueRange inputs,
   return generic.getResult(0);
 }
 
+/// `input`'s elements under `dims` (i64), or [N, 1, ...] where refused.
+Value reshapeTo(ShapeMath &m, Value input, ArrayRef<Value> dims,
+                RankedTensorType resultType) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  int64_t rank = resultType.getRank();
+  SmallVector<Value> fallback;
+  for (int64_t i = 0; i < rank; ++i)
+    fallback.push_back(m.c(i == 0 ? inType.getNumElements() : 1));
+  SmallVector<Value> shape = m.orFallback(dims, fallback);
+  auto shapeType = RankedTensorType::get({rank}, m.b.getI64Type());
+  Value shapeTensor =
+      tensor::FromElementsOp::create(m.b, m.loc, shapeType, shape);
+  return tensor::ReshapeOp::create(m.b, m.loc, resultType, input, shapeTensor);
+}
+
 /// A result of `dims` (`fallback` where refused) whose element at each
 /// index is the input's at `inputExprs` of that index.
 Value copyInto(ShapeMath &m, ArrayRef<Value> dims, ArrayRef<Value> fallback,
@@ -243,17 +258,71 @@ struct ReshapePattern : RuntimeShapePattern<graph::RuntimeReshapeOp> {
         m.select(hasInferred,
                  m.orI(m.eq(known, m.c(0)), m.ne(m.rem(n, divisor), m.c(0))),
                  m.ne(known, n)));
-    SmallVector<Value> fallback;
-    for (int64_t i = 0; i < rank; ++i) {
+    for (int64_t i = 0; i < rank; ++i)
       dims[i] = m.select(m.eq(dims[i], m.c(-1)), rest, dims[i]);
-      fallback.push_back(m.c(i == 0 ? count : 1));
+    return reshapeTo(m, a.getInput(), dims, op.getType());
+  }
+};
+
+/// Squeeze and Unsqueeze with their axes read at run time: the same
+/// elements under dims computed from the axes (the input's dims picked by
+/// position with selects). Falls back to [N, 1, ...].
+struct SqueezePattern : RuntimeShapePattern<graph::RuntimeSqueezeOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeSqueezeOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t inRank = inType.getRank(), rank = op.getType().getRank();
+    int64_t length =
+        cast<RankedTensorType>(a.getAxes().getType()).getDimSize(0);
+    // The axes, counted in the result (unsqueeze) or the input (squeeze).
+    int64_t span = op.getUnsqueeze() ? rank : inRank;
+    SmallVector<Value> axes;
+    for (int64_t j = 0; j < length; ++j) {
+      Value axis = m.at(a.getAxes(), j);
+      axis = m.select(m.lt(axis, m.c(0)), m.add(axis, m.c(span)), axis);
+      m.refuse(m.orI(m.lt(axis, m.c(0)), m.gt(axis, m.c(span - 1))));
+      for (Value earlier : axes)
+        m.refuse(m.eq(axis, earlier));
+      axes.push_back(axis);
     }
-    SmallVector<Value> shape = m.orFallback(dims, fallback);
-    auto shapeType = RankedTensorType::get({rank}, m.b.getI64Type());
-    Value shapeTensor =
-        tensor::FromElementsOp::create(m.b, m.loc, shapeType, shape);
-    return tensor::ReshapeOp::create(m.b, m.loc, op.getType(), a.getInput(),
-                                     shapeTensor);
+    Value no = arith::ConstantIntOp::create(m.b, m.loc, 0, 1);
+    auto listed = [&](int64_t position) {
+      Value hit = no;
+      for (Value axis : axes)
+        hit = m.orI(hit, m.eq(axis, m.c(position)));
+      return hit;
+    };
+    // The input dim at a run-time position (0 past the end).
+    auto inputDim = [&](Value position) {
+      Value dim = m.c(0);
+      for (int64_t k = 0; k < inRank; ++k)
+        dim = m.select(m.eq(position, m.c(k)), m.c(inType.getDimSize(k)), dim);
+      return dim;
+    };
+    SmallVector<Value> dims(rank, m.c(1));
+    if (op.getUnsqueeze()) {
+      // Result dim p: 1 where listed, else the next input dim.
+      Value next = m.c(0);
+      for (int64_t p = 0; p < rank; ++p) {
+        Value inserted = listed(p);
+        dims[p] = m.select(inserted, m.c(1), inputDim(next));
+        next = m.select(inserted, next, m.add(next, m.c(1)));
+      }
+    } else {
+      // Listed input dims must be 1; the kept ones fill the result in order.
+      Value kept = m.c(0);
+      for (int64_t k = 0; k < inRank; ++k) {
+        Value dropped = listed(k);
+        if (inType.getDimSize(k) != 1)
+          m.refuse(dropped);
+        for (int64_t q = 0; q < rank; ++q)
+          dims[q] = m.select(m.andI(m.eq(kept, m.c(q)), m.eq(dropped, no)),
+                             m.c(inType.getDimSize(k)), dims[q]);
+        kept = m.select(dropped, kept, m.add(kept, m.c(1)));
+      }
+    }
+    return reshapeTo(m, a.getInput(), dims, op.getType());
   }
 };
 
@@ -332,22 +401,23 @@ struct RangePattern : RuntimeShapePattern<graph::RuntimeRangeOp> {
           delta = scalar(a.getDelta());
     Value n;
     if (auto floatType = dyn_cast<FloatType>(element)) {
+      // The count in the input's type, as ONNX computes it, then checked in
+      // f64; a delta of 0 is refused whatever the limits.
       Type f64 = b.getF64Type();
-      auto wide = [&](Value v) {
-        return v.getType() == f64
-                   ? v
-                   : arith::ExtFOp::create(b, loc, f64, v).getResult();
-      };
-      Value count = math::CeilOp::create(
-          b, loc,
-          arith::DivFOp::create(
-              b, loc, arith::SubFOp::create(b, loc, wide(limit), wide(start)),
-              wide(delta)));
+      Value zeroT = arith::ConstantFloatOp::create(
+          b, loc, floatType, APFloat::getZero(floatType.getFloatSemantics()));
+      m.refuse(arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, delta,
+                                     zeroT));
+      Value quotient = arith::DivFOp::create(
+          b, loc, arith::SubFOp::create(b, loc, limit, start), delta);
+      if (floatType != f64)
+        quotient = arith::ExtFOp::create(b, loc, f64, quotient);
+      Value count = math::CeilOp::create(b, loc, quotient);
       Value zero = arith::ConstantFloatOp::create(b, loc, cast<FloatType>(f64),
                                                   APFloat(0.0));
       Value most = arith::ConstantFloatOp::create(
           b, loc, cast<FloatType>(f64), APFloat(double(kMaxElements)));
-      // NaN or a zero delta fails the comparison.
+      // NaN fails the comparison.
       Value fits =
           arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLE, count, most);
       m.refuse(arith::XOrIOp::create(
@@ -356,14 +426,21 @@ struct RangePattern : RuntimeShapePattern<graph::RuntimeRangeOp> {
       count = arith::MaximumFOp::create(b, loc, count, zero);
       n = arith::FPToSIOp::create(b, loc, b.getI64Type(), count);
     } else {
+      // In unsigned 64-bit arithmetic the distance from start to limit is
+      // exact (it is below 2^64), and so is |delta|: no overflow, no trap.
       Value s = m.at(a.getStart(), 0), l = m.at(a.getLimit(), 0),
             d = m.at(a.getDelta(), 0);
-      Value zeroDelta = m.eq(d, m.c(0));
-      m.refuse(zeroDelta);
-      Value count = arith::CeilDivSIOp::create(b, loc, m.sub(l, s),
-                                               m.select(zeroDelta, m.c(1), d));
-      count = m.max(count, m.c(0));
-      m.refuse(m.gt(count, m.c(kMaxElements)));
+      m.refuse(m.eq(d, m.c(0)));
+      Value forward = m.gt(d, m.c(0));
+      Value distance = m.select(forward, m.sub(l, s), m.sub(s, l));
+      Value step = m.select(forward, d, m.sub(m.c(0), d));
+      Value any = m.select(forward, m.gt(l, s), m.lt(l, s));
+      Value safeStep = m.select(m.eq(step, m.c(0)), m.c(1), step);
+      Value count = m.add(
+          arith::DivUIOp::create(b, loc, m.sub(distance, m.c(1)), safeStep),
+          m.c(1));
+      count = m.select(any, count, m.c(0));
+      m.refuse(m.cmp(arith::CmpIPredicate::ugt, count, m.c(kMaxElements)));
       n = count;
     }
     Value dim = m.orFallback({n}, {m.c(0)})[0];
@@ -612,8 +689,7 @@ struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
 } // namespace
 
 void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
-           RangePattern, SlicePattern, PadPattern, OneHotPattern, TopKPattern>(
-          patterns.getContext());
+  patterns.add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
+               RangePattern, SlicePattern, PadPattern, OneHotPattern,
+               TopKPattern, SqueezePattern>(patterns.getContext());
 }

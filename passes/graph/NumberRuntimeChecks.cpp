@@ -30,7 +30,7 @@ struct NumberRuntimeChecksPass
       using namespace dlc::graph;
       if (!isa<CheckIndicesOp, RuntimeReshapeOp, RuntimeExpandOp, RuntimeFillOp,
                RuntimeRangeOp, RuntimeTileOp, RuntimeSliceOp, RuntimePadOp,
-               RuntimeOneHotOp, RuntimeTopKOp>(op))
+               RuntimeOneHotOp, RuntimeTopKOp, RuntimeSqueezeOp>(op))
         return;
       auto message = op->getAttrOfType<StringAttr>("message");
       auto [it, inserted] =

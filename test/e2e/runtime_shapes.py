@@ -22,6 +22,13 @@ message (dlc-run exits 2, saves nothing).
   [-depth, depth) makes a column of off values; a depth of 0 fails.
 - top_k: k at run time, largest and smallest along axis 1, ties by the
   lower index, k of 0 (empty); k above the axis' size fails.
+- range at the ends of int64 (no overflow: counts of 4 and 2; 2^63
+  elements refused) and float (a delta of 0 refused whatever the limits).
+- one_hot of uint8 indices: 255 is out of range (all off), not -1.
+- cumsum with the axis a graph input (the shape does not change): each axis,
+  negative too; an axis outside [-2, 1] fails.
+- squeeze, unsqueeze with axes given at run time: negative and unsorted
+  axes; a dim other than 1, an axis twice or out of range fail.
 - a shape operand whose result another node takes must be a constant
   (tensors of run-time shapes reach graph outputs only, for now): the
   message names both nodes.
@@ -40,6 +47,7 @@ from opset18_21 import numel as product
 
 I32 = 6
 INT64_MIN = -(1 << 63)
+INT64_MAX = (1 << 63) - 1
 
 
 def vtype(elem, dims):
@@ -225,6 +233,62 @@ CASES = [
            [("x", F32, [3, 5]), ("k", I64, [1])],
            [("values", F32, [3, "k"]), ("indices", I64, [3, "k"])]),
      [("k 3", [("x", F32, [3, 5], XTOP), ("k", I64, [1], [3])], top_k_ref(3, False))]),
+    ("range_int64_ends",
+     model([node("Range", ["s", "l", "d"], ["y"], "", "ends")],
+           [("s", I64, []), ("l", I64, []), ("d", I64, [])], [("y", I64, ["n"])]),
+     [("min to max by 2^62",
+       [("s", I64, [], [INT64_MIN]), ("l", I64, [], [INT64_MAX]), ("d", I64, [], [1 << 62])],
+       [(I64, [4], [INT64_MIN, -(1 << 62), 0, 1 << 62])]),
+      ("min to 0 by max",
+       [("s", I64, [], [INT64_MIN]), ("l", I64, [], [0]), ("d", I64, [], [INT64_MAX])],
+       [(I64, [2], [INT64_MIN, -1])]),
+      ("0 to min by -1", [("s", I64, [], [0]), ("l", I64, [], [INT64_MIN]), ("d", I64, [], [-1])],
+       "node 'ends' (Range): delta is 0, or the range has more than"),
+      ("-1 to max by 1", [("s", I64, [], [-1]), ("l", I64, [], [INT64_MAX]), ("d", I64, [], [1])],
+       "node 'ends' (Range): delta is 0, or the range has more than")]),
+    ("range_float",
+     model([node("Range", ["s", "l", "d"], ["y"], "", "steps")],
+           [("s", F32, []), ("l", F32, []), ("d", F32, [])], [("y", F32, ["n"])]),
+     [("1 to -1 by -0.5", [("s", F32, [], [1.0]), ("l", F32, [], [-1.0]), ("d", F32, [], [-0.5])],
+       [(F32, [4], [1.0, 0.5, 0.0, -0.5])]),
+      ("5 to 1 by 0", [("s", F32, [], [5.0]), ("l", F32, [], [1.0]), ("d", F32, [], [0.0])],
+       "node 'steps' (Range): delta is 0")]),
+    ("one_hot_uint8",
+     model([node("OneHot", ["i", "depth", "values"], ["y"], "", "hot")],
+           [("i", 2, [3]), ("depth", I64, []), ("values", F32, [2])], [("y", F32, [3, "d"])]),
+     [("255 of depth 4", [("i", 2, [3], [1, 255, 3]), ("depth", I64, [], [4]),
+                          ("values", F32, [2], [0.0, 1.0])],
+       [(F32, [3, 4], [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])])]),
+    ("cumsum_axis",
+     model([node("CumSum", ["x", "axis"], ["y"], "", "running")],
+           [("x", F32, [2, 3]), ("axis", I32, [])], [("y", F32, [2, 3])]),
+     [("axis 0", [("x", F32, [2, 3], X23), ("axis", I32, [], [0])],
+       [(F32, [2, 3], [1.0, 2.0, 3.0, 5.0, 7.0, 9.0])]),
+      ("axis 1", [("x", F32, [2, 3], X23), ("axis", I32, [], [1])],
+       [(F32, [2, 3], [1.0, 3.0, 6.0, 4.0, 9.0, 15.0])]),
+      ("axis -2", [("x", F32, [2, 3], X23), ("axis", I32, [], [-2])],
+       [(F32, [2, 3], [1.0, 2.0, 3.0, 5.0, 7.0, 9.0])]),
+      ("axis 2", [("x", F32, [2, 3], X23), ("axis", I32, [], [2])],
+       "node 'running' (CumSum): input 'axis' is an axis outside [-2, 1]")]),
+    ("squeeze",
+     model([node("Squeeze", ["x", "axes"], ["y"], "", "drop")],
+           [("x", F32, [1, 3, 1]), ("axes", I64, [1])], [("y", F32, ["a", "b"])]),
+     [("axes (0)", [("x", F32, [1, 3, 1], X31), ("axes", I64, [1], [0])], [(F32, [3, 1], X31)]),
+      ("axes (-1)", [("x", F32, [1, 3, 1], X31), ("axes", I64, [1], [-1])], [(F32, [1, 3], X31)]),
+      ("axes (1)", [("x", F32, [1, 3, 1], X31), ("axes", I64, [1], [1])],
+       "node 'drop' (Squeeze): input 'axes' holds an axis out of range or twice, or one of a "
+       "dim other than 1")]),
+    ("unsqueeze",
+     model([node("Unsqueeze", ["x", "axes"], ["y"], "", "lift")],
+           [("x", F32, [2, 3]), ("axes", I64, [2])], [("y", F32, ["a", "b", "c", "d"])]),
+     [("axes (0, 3)", [("x", F32, [2, 3], X23), ("axes", I64, [2], [0, 3])],
+       [(F32, [1, 2, 3, 1], X23)]),
+      ("axes (-1, 1)", [("x", F32, [2, 3], X23), ("axes", I64, [2], [-1, 1])],
+       [(F32, [2, 1, 3, 1], X23)]),
+      ("axes (0, 0)", [("x", F32, [2, 3], X23), ("axes", I64, [2], [0, 0])],
+       "node 'lift' (Unsqueeze): input 'axes' holds an axis out of range or twice"),
+      ("axes (4, 0)", [("x", F32, [2, 3], X23), ("axes", I64, [2], [4, 0])],
+       "node 'lift' (Unsqueeze): input 'axes' holds an axis out of range or twice")]),
     ("one_hot",
      model([node("OneHot", ["i", "depth", "values"], ["y"],
                  'attribute { name: "axis" type: INT i: 0 }', "hot")],

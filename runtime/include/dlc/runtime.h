@@ -159,11 +159,14 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
 /* Outputs of run-time shapes (dims of -1 in dlc_model_output_info):
  * dlc_model_run takes them when the caller knows their shape; a shape that
  * differs from the one the inputs make fails with DLC_ERROR_SIGNATURE (the
- * message says it) and writes no output. dlc_model_run_alloc allocates
+ * message says both): that output is not written, the others not valid.
+ * dlc_model_run_alloc allocates
  * every output instead: on DLC_OK, outputs[i] (num_outputs of them, set by
  * the call; what they held is ignored) has its dtype, rank, a shape array
  * and 64-byte aligned data that the caller owns and releases with
- * dlc_tensor_free; on failure they are empty (data and shape NULL). */
+ * dlc_tensor_free; on any failure they are empty (data and shape NULL),
+ * when `outputs` is not NULL. Each output of a run-time shape is allocated
+ * twice during the call (the result, and the buffer handed over). */
 dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
                                size_t num_inputs, dlc_tensor *outputs,
                                size_t num_outputs);

@@ -80,3 +80,16 @@ func.func @top_k(%x: tensor<3x5xf32>, %k: tensor<1xi64>) -> (tensor<3x?xf32>, te
   %v, %i = graph.runtime_top_k %x, %k {axis = 1 : i64, largest = true, message = "m", site = 1 : i32} : (tensor<3x5xf32>, tensor<1xi64>) -> (tensor<3x?xf32>, tensor<3x?xi64>)
   return %v, %i : tensor<3x?xf32>, tensor<3x?xi64>
 }
+
+// -----
+
+// Unsqueeze with its axes at run time: the input's elements under dims
+// picked by position with selects, as a reshape.
+// CHECK-LABEL: func.func @unsqueeze
+// CHECK: %[[SHAPE:.*]] = tensor.from_elements %{{.*}}, %{{.*}}, %{{.*}} : tensor<3xi64>
+// CHECK: tensor.reshape %arg0(%[[SHAPE]]) : (tensor<2x3xf32>, tensor<3xi64>) -> tensor<?x?x?xf32>
+func.func private @dlc_report_error(i32)
+func.func @unsqueeze(%x: tensor<2x3xf32>, %axes: tensor<1xi64>) -> tensor<?x?x?xf32> {
+  %r = graph.runtime_squeeze %x, %axes {unsqueeze = true, message = "m", site = 1 : i32} : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<?x?x?xf32>
+  return %r : tensor<?x?x?xf32>
+}
