@@ -700,8 +700,9 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
        << " * to int64_t slot[1 + rank]; the call stores in slot[0] the "
           "address\n"
        << " * of a 64-byte aligned buffer it allocated with the result (the\n"
-       << " * caller releases it with free()) and in slot[1..rank] its dims. "
-          "*/\n";
+       << " * caller releases it with free()) and in slot[1..rank] its dims, "
+          "also\n"
+       << " * when a check fails (the buffer then has a fallback shape). */\n";
   os << "#define " << upper << "_NUM_INPUTS " << signature.inputs.size()
      << "\n#define " << upper << "_NUM_OUTPUTS " << signature.outputs.size()
      << "\n/* Scratch bytes each call needs, 64-byte aligned; calls that run\n"

@@ -804,7 +804,11 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
                   where + ": shape " + shapeString(t.shape, t.rank) +
                       ", the model expects " +
                       shapeString(e.shape.data(),
-                                  static_cast<int32_t>(e.shape.size())));
+                                  static_cast<int32_t>(e.shape.size())) +
+                      (e.runtimeShape()
+                           ? " (-1: known only at run time; "
+                             "dlc_model_run_alloc allocates such outputs)"
+                           : ""));
     if (e.indexLimit >= 0 && (t.dtype == DLC_INT64 || t.dtype == DLC_INT32)) {
       for (int64_t k = 0; k < elements; ++k) {
         int64_t v = t.dtype == DLC_INT64 ? static_cast<const int64_t *>(t.data)[k]

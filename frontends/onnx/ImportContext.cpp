@@ -77,11 +77,21 @@ std::optional<SmallVector<int64_t>> ImportContext::constantInts(int i) {
     return std::nullopt;
   DenseIntElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr))) {
+    // Ops with a run-time form (graph.runtime_*) take such an operand
+    // where their result is only a graph output.
+    static const std::set<std::string> runtimeForms = {
+        "Reshape",  "Expand", "ConstantOfShape", "Tile", "Slice",
+        "Range",    "Pad",    "OneHot",          "TopK", "Squeeze",
+        "Unsqueeze"};
     std::string why;
-    if (auto used = consumedOutput(*node, consumers))
+    if (auto used = runtimeForms.count(node->op_type())
+                        ? consumedOutput(*node, consumers)
+                        : std::nullopt)
       why = " (known only at run time, it would decide the shape of '" +
             used->first + "', which " + used->second +
-            " takes: such shapes may reach graph outputs only, for now)";
+            " takes: such shapes may reach graph outputs only, for now; "
+            "--freeze-input " +
+            node->input(i) + "=FILE.pb makes it one)";
     (void)error("input '" + node->input(i) +
                 "' must be a compile-time constant" + why);
     return std::nullopt;

@@ -179,10 +179,11 @@ void printInfo(dlc_model *model) {
     for (size_t i = 0; i < n; ++i) {
       dlc_tensor_info t;
       (inputs ? dlc_model_input_info : dlc_model_output_info)(model, i, &t);
-      std::printf("%s %zu: %s %s %s\n", what, i, t.name,
-                  dlc_dtype_name(t.dtype),
-                  shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank))
-                      .c_str());
+      std::printf(
+          "%s %zu: %s %s %s%s\n", what, i, t.name, dlc_dtype_name(t.dtype),
+          shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank)).c_str(),
+          dlc_tensor_info_elements(&t) < 0 ? " (-1: known only at run time)"
+                                           : "");
     }
   };
   list("input ", dlc_model_num_inputs(model), true);
