@@ -693,9 +693,8 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
   };
   tensors("inputs", signature.inputs);
   tensors("outputs", signature.outputs);
-  if (llvm::any_of(signature.outputs, [](const auto &t) {
-        return llvm::is_contained(t.shape, -1);
-      }))
+  if (llvm::any_of(signature.outputs,
+                   [](const auto &t) { return t.hasRuntimeShape(); }))
     os << "/* A dim of -1 is known only at run time: that output's pointer is\n"
        << " * to int64_t slot[1 + rank]; the call stores in slot[0] the "
           "address\n"

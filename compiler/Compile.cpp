@@ -253,7 +253,7 @@ LogicalResult compileModule(ModuleOp module,
   // Outputs of run-time shapes are allocated by the host code.
   if (options.pipeline.cuda)
     for (const auto &t : signature.outputs)
-      if (llvm::is_contained(t.shape, -1))
+      if (t.hasRuntimeShape())
         return fail("--target=cuda: output '" + t.name +
                     "' has a shape known only at run time, which the CUDA "
                     "target does not support yet");

@@ -74,10 +74,8 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
   };
   // Outputs of run-time shapes (dims of -1) need a runtime that allocates
   // them: format 2; older runtimes refuse such a library by its version.
-  bool runtimeShapes = false;
-  for (const auto &t : signature.outputs)
-    for (int64_t d : t.shape)
-      runtimeShapes |= d < 0;
+  bool runtimeShapes = llvm::any_of(
+      signature.outputs, [](const auto &t) { return t.hasRuntimeShape(); });
   auto inputs = tensors(signature.inputs);
   auto outputs = tensors(signature.outputs);
   if (!inputs || !outputs)

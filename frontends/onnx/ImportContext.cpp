@@ -2,8 +2,6 @@
 
 #include "frontends/onnx/ImportContext.h"
 
-#include <set>
-
 #include "dialects/graph/GraphDialect.h"
 #include "dialects/graph/Weights.h"
 
@@ -77,16 +75,11 @@ std::optional<SmallVector<int64_t>> ImportContext::constantInts(int i) {
     return std::nullopt;
   DenseIntElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr))) {
-    // Ops with a run-time form (graph.runtime_*) take such an operand
-    // where their result is only a graph output.
-    static const std::set<std::string> runtimeForms = {
-        "Reshape",  "Expand", "ConstantOfShape", "Tile", "Slice",
-        "Range",    "Pad",    "OneHot",          "TopK", "Squeeze",
-        "Unsqueeze"};
+    // An importer that asked isRuntimeValue has a run-time form, which
+    // takes such an operand where its result is only a graph output.
     std::string why;
-    if (auto used = runtimeForms.count(node->op_type())
-                        ? consumedOutput(*node, consumers)
-                        : std::nullopt)
+    if (auto used = runtimeFormAsked == node ? consumedOutput(*node, consumers)
+                                             : std::nullopt)
       why = " (known only at run time, it would decide the shape of '" +
             used->first + "', which " + used->second +
             " takes: such shapes may reach graph outputs only, for now; "
@@ -103,6 +96,7 @@ std::optional<SmallVector<int64_t>> ImportContext::constantInts(int i) {
 }
 
 bool ImportContext::isRuntimeValue(int i) {
+  runtimeFormAsked = node;
   if (i >= node->input_size() || node->input(i).empty())
     return false;
   Value v = lookup(node->input(i));

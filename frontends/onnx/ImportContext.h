@@ -151,6 +151,9 @@ public:
   /// for them yet), so an output that another node takes keeps the operand
   /// a compile-time constant (constantInts says why when it is not).
   bool isRuntimeValue(int i);
+  /// The last node whose importer asked isRuntimeValue (it has a run-time
+  /// form): constantInts then says why an operand must be a constant.
+  const onnx::NodeProto *runtimeFormAsked = nullptr;
   /// The node that takes each value (the first one, described as
   /// describeNode does), over the whole model, subgraphs included.
   std::map<std::string, std::string> consumers;

@@ -189,7 +189,9 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   if (!imp)
     return ctx.error("dlc has no importer of this op");
   // Shapes computed at run time (graph.runtime_* results) reach graph
-  // outputs only, for now: no other op is lowered for dynamic sizes.
+  // outputs only, for now: no other op is lowered for dynamic sizes. The
+  // importers keep such results off other nodes (isRuntimeValue); this
+  // catches those that leave a subgraph (an If branch's output).
   for (const auto &name : node.input())
     if (Value v = name.empty() ? Value() : ctx.lookup(name))
       if (auto type = dyn_cast<RankedTensorType>(v.getType());

@@ -7,6 +7,7 @@
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringRef.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,7 +25,10 @@ struct TensorSignature {
 
   std::string name;
   std::string dtype; ///< ONNX spelling: "float32", "int64", ...
-  std::vector<int64_t> shape;
+  std::vector<int64_t> shape; ///< -1: a dim known only at run time
+  bool hasRuntimeShape() const {
+    return std::find(shape.begin(), shape.end(), -1) != shape.end();
+  }
   /// Integer inputs that index (class labels): every value must be in
   /// [0, indexLimit), or equal `indexExempt` when set; -1: unchecked.
   int64_t indexLimit = -1;

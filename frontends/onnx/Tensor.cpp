@@ -203,8 +203,8 @@ LogicalResult importPad(ImportContext &ctx) {
   if (ctx.opset < 11) {
     pads = ctx.intsAttr(ctx.opset < 2 ? "paddings" : "pads");
     value = ctx.floatAttr("value", 0.0f);
-  } else if (ctx.isRuntimeValue(1) && mode == "constant" &&
-             !ctx.optionalInput(3)) {
+  } else if (mode == "constant" && !ctx.optionalInput(3) &&
+             ctx.isRuntimeValue(1)) {
     // Other modes and `axes` keep pads a compile-time constant.
     Value padsValue = ctx.runtimeInts(1);
     auto type = ImportContext::typeOf(x);
