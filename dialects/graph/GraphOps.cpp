@@ -1569,6 +1569,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimePadOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeOneHotOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeTopKOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSqueezeOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeResizeOp)
 
 LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
                                                  std::optional<Location> loc,
@@ -1701,6 +1702,31 @@ LogicalResult RuntimePadOp::inferReturnTypes(MLIRContext *,
     return emitShapeError(loc, "runtime_pad: the value must be one element "
                                "of the input's type");
   types.push_back(dynamicType(in.getRank(), in.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeResizeOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor a,
+                                                SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  auto n = shapeOperandLength(loc, a.getTarget(), "runtime_resize", "target");
+  if (failed(n))
+    return failure();
+  Type element = rankedType(a.getTarget()).getElementType();
+  ArrayRef<int64_t> axes = a.getAxes();
+  if (!in.hasStaticShape() || *n != static_cast<int64_t>(axes.size()) ||
+      !(element.isInteger(64) || isa<FloatType>(element)))
+    return emitShapeError(loc, "runtime_resize: a static input, and int64 "
+                               "sizes or float scales, one per axis");
+  SmallVector<int64_t> shape(in.getShape());
+  for (int64_t axis : axes) {
+    if (axis < 0 || axis >= in.getRank() || ShapedType::isDynamic(shape[axis]))
+      return emitShapeError(loc, "runtime_resize: axes must be distinct "
+                                 "dims of the input");
+    shape[axis] = ShapedType::kDynamic;
+  }
+  types.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
 }
 

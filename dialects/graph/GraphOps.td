@@ -577,6 +577,16 @@ def Graph_RuntimeOneHotOp : Graph_RuntimeShapeOp<"runtime_one_hot",
     (ins AnyRankedTensor:$indices, AnyRankedTensor:$depth,
          AnyRankedTensor:$values, I64Attr:$axis)>;
 
+def Graph_RuntimeResizeOp : Graph_RuntimeShapeOp<"runtime_resize",
+    "ONNX Resize as graph.resize computes it, with `target` giving the "
+    "output sizes (i64) or the scales (float) of the dims in `axes`; other "
+    "dims keep their size. `policy` (not_larger, not_smaller) scales sizes "
+    "by one common ratio, keeping the aspect ratio",
+    (ins Graph_FloatTensor:$input, AnyRankedTensor:$target,
+         DenseI64ArrayAttr:$axes, StrAttr:$policy, StrAttr:$mode,
+         StrAttr:$coordinate_mode, StrAttr:$nearest_mode, F32Attr:$cubic_a,
+         BoolAttr:$exclude_outside)>;
+
 def Graph_RuntimeTopKOp : Graph_Op<"runtime_top_k"> {
   let summary = "top_k with k read at run time (0 <= k <= the axis' size)";
   let arguments = (ins Graph_FloatTensor:$input, RankedTensorOf<[I64]>:$k,

@@ -1142,6 +1142,71 @@ LogicalResult importResize(ImportContext &ctx) {
   int64_t rank = type.getRank();
   bool upsample = ctx.node->op_type() == "Upsample";
   bool legacy = upsample || ctx.opset < 11; // scales is input 1, asymmetric
+  std::string mode = ctx.stringAttr("mode", "nearest");
+  if (mode == "bilinear" || mode == "trilinear") // Upsample's spelling
+    mode = "linear";
+  std::string coordinates =
+      legacy ? "asymmetric"
+             : ctx.stringAttr("coordinate_transformation_mode", "half_pixel");
+  std::string nearest =
+      legacy ? "floor" : ctx.stringAttr("nearest_mode", "round_prefer_floor");
+  if (coordinates == "tf_crop_and_resize")
+    return ctx.error("coordinate_transformation_mode 'tf_crop_and_resize' is "
+                     "not supported");
+  if (ctx.intAttr("antialias", 0) != 0)
+    return ctx.error("antialias is not supported");
+  std::string policy = ctx.stringAttr("keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
+    return ctx.error("keep_aspect_ratio_policy must be stretch, not_larger "
+                     "or not_smaller, not '" +
+                     policy + "'");
+  auto &b = ctx.builder;
+  // Sizes or scales read at run time: graph.runtime_resize, for `axes`.
+  auto buildRuntime = [&](int index) -> LogicalResult {
+    Value target = ctx.input(index);
+    if (!target)
+      return failure();
+    bool isSizes = !(legacy || index == 2);
+    Type element = ImportContext::typeOf(target).getElementType();
+    if (isSizes ? !element.isInteger(64) : !isa<FloatType>(element))
+      return ctx.error("input '" + ctx.node->input(index) + "' must hold " +
+                       (isSizes ? "int64" : "floats"));
+    SmallVector<int64_t> axes;
+    for (int64_t a : ctx.intsAttr("axes")) {
+      auto axis = ctx.normalizeAxis(a, rank);
+      if (!axis)
+        return failure();
+      axes.push_back(*axis);
+    }
+    if (axes.empty())
+      axes = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+    auto targetType = ImportContext::typeOf(target);
+    if (targetType.getRank() != 1 ||
+        targetType.getDimSize(0) != static_cast<int64_t>(axes.size()))
+      return ctx.error(
+          "input '" + ctx.node->input(index) + "' needs one value per " +
+          (ctx.intsAttr("axes").empty() ? "dim" : "axis in 'axes'"));
+    std::string why = isSizes
+                          ? "holds a negative size"
+                          : "holds a scale that is not above 0 or not finite";
+    Value result = ctx.build<graph::RuntimeResizeOp>(
+        x, target, b.getDenseI64ArrayAttr(axes),
+        b.getStringAttr(isSizes ? policy : "stretch"), b.getStringAttr(mode),
+        b.getStringAttr(coordinates), b.getStringAttr(nearest),
+        b.getF32FloatAttr(ctx.floatAttr("cubic_coeff_a", -0.75f)),
+        b.getBoolAttr(ctx.intAttr("exclude_outside", 0) != 0),
+        ctx.runtimeMessage("input '" + ctx.node->input(index) + "' " + why +
+                           ", or the result has more than " +
+                           Twine(kMaxTensorElements) + " elements"),
+        IntegerAttr());
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  };
+  if (!(upsample && ctx.opset < 9)) {
+    int index = legacy ? 1 : ctx.optionalInput(3) ? 3 : 2;
+    if (ctx.isRuntimeValue(index))
+      return buildRuntime(index);
+  }
   SmallVector<double> scales;
   SmallVector<int64_t> sizes;
   auto readScales = [&](int index) -> LogicalResult {
@@ -1204,10 +1269,6 @@ LogicalResult importResize(ImportContext &ctx) {
       for (int64_t d = 0; d < rank; ++d)
         axes.push_back(d);
     }
-    std::string policy = ctx.stringAttr("keep_aspect_ratio_policy", "stretch");
-    if (policy != "stretch" && policy != "not_larger" && policy != "not_smaller")
-      return ctx.error("keep_aspect_ratio_policy must be stretch, not_larger "
-                       "or not_smaller, not '" + policy + "'");
     if (policy != "stretch" && !sizes.empty()) {
       if ((int64_t)sizes.size() != rank)
         return ctx.error("sizes needs one value per dim");
@@ -1241,18 +1302,6 @@ LogicalResult importResize(ImportContext &ctx) {
     for (int64_t d = 0; d < rank; ++d)
       sizes.push_back(static_cast<int64_t>(std::floor(type.getDimSize(d) * scales[d])));
   }
-  std::string mode = ctx.stringAttr("mode", "nearest");
-  if (mode == "bilinear" || mode == "trilinear") // Upsample's spelling
-    mode = "linear";
-  std::string coordinates =
-      legacy ? "asymmetric" : ctx.stringAttr("coordinate_transformation_mode", "half_pixel");
-  std::string nearest = legacy ? "floor" : ctx.stringAttr("nearest_mode", "round_prefer_floor");
-  if (coordinates == "tf_crop_and_resize")
-    return ctx.error("coordinate_transformation_mode 'tf_crop_and_resize' is "
-                     "not supported");
-  if (ctx.intAttr("antialias", 0) != 0)
-    return ctx.error("antialias is not supported");
-  auto &b = ctx.builder;
   SmallVector<float> scaleValues(scales.begin(), scales.end());
   Value result = ctx.build<graph::ResizeOp>(
       x, b.getDenseI64ArrayAttr(sizes), b.getDenseF32ArrayAttr(scaleValues),
@@ -1411,9 +1460,11 @@ LogicalResult importEyeLike(ImportContext &ctx) {
 
 void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"DepthToSpace", "Tensor", 1, "DCR and CRD", importDepthToSpace});
-  table.push_back({"Resize", "Tensor", 10, "nearest, linear, cubic; constant scales or sizes; "
-                   "axes, keep_aspect_ratio_policy; not tf_crop_and_resize or antialias",
-                   importResize});
+  table.push_back(
+      {"Resize", "Tensor", 10,
+       "nearest, linear, cubic; scales or sizes constant or at run time; "
+       "axes, keep_aspect_ratio_policy; not tf_crop_and_resize or antialias",
+       importResize});
   table.push_back({"Upsample", "Tensor", 7, "nearest, linear", importResize});
   table.push_back({"SpaceToDepth", "Tensor", 1, "", importSpaceToDepth});
   table.push_back({"OneHot", "Tensor", 9,

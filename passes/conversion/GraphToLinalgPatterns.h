@@ -35,6 +35,26 @@ void populateRecurrentToLinalgPatterns(mlir::RewritePatternSet &patterns);
 std::pair<mlir::Value, mlir::Value>
 buildTopK(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
           int64_t axis, bool largest, mlir::OpFoldResult k);
+/// How graph.resize and graph.runtime_resize interpolate (their
+/// attributes of the same names).
+struct ResizeMode {
+  llvm::StringRef mode, coordinates, nearest;
+  double cubicA;
+  bool excludeOutside;
+  template <typename Op> static ResizeMode of(Op op) {
+    return {op.getMode(), op.getCoordinateMode(), op.getNearestMode(),
+            op.getCubicA().convertToDouble(), op.getExcludeOutside()};
+  }
+};
+/// Resizes the static f32 `input` into `init` (the result, static or not).
+/// Per dim: `scales[d]`, output / input as an f64 value holding an f32, or
+/// null where the dim reads straight through; `outSizes[d]`, the result's
+/// size as an i64 value (two coordinate modes depend on it).
+mlir::Value buildResize(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::Value input, mlir::Value init,
+                        llvm::ArrayRef<mlir::Value> scales,
+                        llvm::ArrayRef<mlir::Value> outSizes,
+                        const ResizeMode &mode);
 /// The graph.runtime_* ops: shapes computed from operand values at run time.
 void populateRuntimeShapesToLinalgPatterns(mlir::RewritePatternSet &patterns);
 

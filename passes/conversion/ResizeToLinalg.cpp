@@ -30,10 +30,22 @@ struct Taps {
   SmallVector<Value> weights; ///< f32 (empty for a single tap)
 };
 
+/// How one resized dim maps output to input coordinates: f32 values
+/// computed once, before the loops (constants for a static resize). The
+/// coefficients are computed in f64 from the f32 scale, then rounded, as
+/// ONNX's reference computes them.
+struct AxisMapping {
+  int64_t in;     ///< the input's size
+  Value scale;    ///< f32 output / input
+  Value factor;   ///< align_corners: (in - 1) / (in * scale - 1), or 0
+  Value offset;   ///< half_pixel_symmetric: where the centre moved
+  Value outIsOne; ///< i1: pytorch_half_pixel maps a length-1 output to 0
+};
+
 class ResizeBuilder {
 public:
-  ResizeBuilder(OpBuilder &b, Location l, graph::ResizeOp op)
-      : b(b), l(l), op(op) {}
+  ResizeBuilder(OpBuilder &b, Location l, const dlc::ResizeMode &mode)
+      : b(b), l(l), mode(mode) {}
 
   Value c(double v) { return dlc::floatConstant(b, l, b.getF32Type(), v); }
   Value add(Value x, Value y) { return arith::AddFOp::create(b, l, x, y); }
@@ -41,28 +53,51 @@ public:
   Value mul(Value x, Value y) { return arith::MulFOp::create(b, l, x, y); }
   Value div(Value x, Value y) { return arith::DivFOp::create(b, l, x, y); }
 
+  /// The mapping of a dim of `in` elements resized to `out` (i64) by
+  /// `scale` (f64 holding an f32), built where `b` stands (folded to
+  /// constants when those are).
+  AxisMapping mapping(int64_t in, Value scale, Value out) {
+    Type f32 = b.getF32Type(), f64 = b.getF64Type();
+    auto f64c = [&](double v) { return dlc::floatConstant(b, l, f64, v); };
+    auto fold = [&](auto op, Value x, Value y) {
+      return b.createOrFold<decltype(op)>(l, x, y);
+    };
+    Value outF = b.createOrFold<arith::SIToFPOp>(l, f64, out);
+    Value length = fold(arith::MulFOp(), f64c(double(in)), scale);
+    Value longer = b.createOrFold<arith::CmpFOp>(l, arith::CmpFPredicate::OGT,
+                                                 length, f64c(1));
+    Value factor = b.createOrFold<arith::SelectOp>(
+        l, longer,
+        fold(arith::DivFOp(), f64c(double(in - 1)),
+             fold(arith::SubFOp(), length, f64c(1))),
+        f64c(0));
+    Value adjustment = fold(arith::DivFOp(), outF, length);
+    Value offset = fold(arith::MulFOp(), f64c(double(in) / 2),
+                        fold(arith::SubFOp(), f64c(1), adjustment));
+    auto narrow = [&](Value v) {
+      return b.createOrFold<arith::TruncFOp>(l, f32, v);
+    };
+    Value one = arith::ConstantIntOp::create(b, l, 1, 64);
+    return {
+        in, narrow(scale), narrow(factor), narrow(offset),
+        b.createOrFold<arith::CmpIOp>(l, arith::CmpIPredicate::eq, out, one)};
+  }
+
   /// The input coordinate of output coordinate `x` along a dim.
-  Value sourceCoordinate(Value x, int64_t in, int64_t out, float scale) {
-    StringRef mode = op.getCoordinateMode();
-    if (mode == "asymmetric")
-      return div(x, c(scale));
-    if (mode == "tf_half_pixel_for_nn")
-      return div(add(x, c(0.5)), c(scale));
-    if (mode == "align_corners") {
-      // ONNX uses the unrounded output length, in * scale.
-      double length = double(in) * scale;
-      return length <= 1 ? c(0) : mul(x, c(double(in - 1) / (length - 1)));
-    }
-    if (mode == "pytorch_half_pixel" && out == 1)
-      return c(0);
-    if (mode == "half_pixel_symmetric") {
-      // Centred: half_pixel shifted by how much rounding the output length
-      // to `out` moved its centre.
-      double adjustment = double(out) / (double(in) * scale);
-      double offset = double(in) / 2 * (1 - adjustment);
-      return add(c(offset), sub(div(add(x, c(0.5)), c(scale)), c(0.5)));
-    }
-    return sub(div(add(x, c(0.5)), c(scale)), c(0.5)); // half_pixel
+  Value sourceCoordinate(Value x, const AxisMapping &m) {
+    StringRef coordinates = mode.coordinates;
+    if (coordinates == "asymmetric")
+      return div(x, m.scale);
+    if (coordinates == "tf_half_pixel_for_nn")
+      return div(add(x, c(0.5)), m.scale);
+    if (coordinates == "align_corners") // ONNX: the unrounded length
+      return mul(x, m.factor);
+    Value halfPixel = sub(div(add(x, c(0.5)), m.scale), c(0.5));
+    if (coordinates == "pytorch_half_pixel")
+      return arith::SelectOp::create(b, l, m.outIsOne, c(0), halfPixel);
+    if (coordinates == "half_pixel_symmetric")
+      return add(m.offset, halfPixel);
+    return halfPixel;
   }
 
   /// An integer index (from a float holding an integer) clamped into
@@ -81,15 +116,15 @@ public:
     return arith::IndexCastOp::create(b, l, b.getIndexType(), i);
   }
 
-  Taps taps(Value outIndex, int64_t in, int64_t out, float scale) {
+  Taps taps(Value outIndex, const AxisMapping &m) {
     Value xo = arith::SIToFPOp::create(
         b, l, b.getF32Type(),
         arith::IndexCastOp::create(b, l, b.getI64Type(), outIndex));
-    Value x = sourceCoordinate(xo, in, out, scale);
-    StringRef mode = op.getMode();
+    Value x = sourceCoordinate(xo, m);
+    int64_t in = m.in;
     Taps t;
-    if (mode == "nearest") {
-      StringRef rounding = op.getNearestMode();
+    if (mode.mode == "nearest") {
+      StringRef rounding = mode.nearest;
       Value r;
       if (rounding == "floor")
         r = math::FloorOp::create(b, l, x);
@@ -104,13 +139,13 @@ public:
     }
     Value x0 = math::FloorOp::create(b, l, x);
     Value frac = sub(x, x0);
-    if (mode == "linear") {
+    if (mode.mode == "linear") {
       t.indices = {clampIndex(x0, in), clampIndex(add(x0, c(1)), in)};
       t.weights = {sub(c(1), frac), frac};
       return t;
     }
     // Cubic convolution with coefficient a (Keys), taps x0-1 .. x0+2.
-    double a = op.getCubicA().convertToDouble();
+    double a = mode.cubicA;
     auto kernel = [&](Value d) { // |d| in [0, 2)
       Value d2 = mul(d, d), d3 = mul(d2, d);
       Value near = add(sub(mul(c(a + 2), d3), mul(c(a + 3), d2)), c(1));
@@ -126,7 +161,7 @@ public:
       Value distance = math::AbsFOp::create(b, l, sub(frac, c(k)));
       t.weights.push_back(kernel(distance));
     }
-    if (op.getExcludeOutside()) {
+    if (mode.excludeOutside) {
       Value sum = c(0);
       for (int k = 0; k < 4; ++k) {
         t.weights[k] = arith::SelectOp::create(b, l, inside[k], t.weights[k], c(0));
@@ -141,7 +176,7 @@ public:
 private:
   OpBuilder &b;
   Location l;
-  graph::ResizeOp op;
+  const dlc::ResizeMode &mode;
 };
 
 struct ResizeToLinalg : OpConversionPattern<graph::ResizeOp> {
@@ -155,54 +190,24 @@ struct ResizeToLinalg : OpConversionPattern<graph::ResizeOp> {
     auto type = op.getType();
     if (!inType.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "f32 only");
-    int64_t rank = type.getRank();
     ArrayRef<float> scales = op.getScales();
-    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<Value> scaleValues, outSizes;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      outSizes.push_back(
+          arith::ConstantIntOp::create(rewriter, loc, type.getDimSize(d), 64));
+      // Dims that keep their size and scale 1 read straight through.
+      bool same =
+          inType.getDimSize(d) == type.getDimSize(d) && scales[d] == 1.0f;
+      scaleValues.push_back(same ? Value()
+                                 : dlc::floatConstant(rewriter, loc,
+                                                      rewriter.getF64Type(),
+                                                      double(scales[d])));
+    }
     Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
                                          type.getElementType());
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, type, ValueRange{}, init,
-        SmallVector<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)},
-        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-        [&](OpBuilder &b, Location l, ValueRange) {
-          ResizeBuilder builder(b, l, op);
-          // Dims that keep their size and scale 1 read straight through.
-          SmallVector<Taps> perDim;
-          for (int64_t d = 0; d < rank; ++d) {
-            Value index = linalg::IndexOp::create(b, l, d);
-            if (inType.getDimSize(d) == type.getDimSize(d) && scales[d] == 1.0f) {
-              perDim.push_back({{index}, {}});
-              continue;
-            }
-            perDim.push_back(builder.taps(index, inType.getDimSize(d),
-                                          type.getDimSize(d), scales[d]));
-          }
-          // Sum over every combination of taps.
-          Value sum = builder.c(0);
-          SmallVector<int64_t> pick(rank, 0);
-          while (true) {
-            SmallVector<Value> coords;
-            Value weight;
-            for (int64_t d = 0; d < rank; ++d) {
-              coords.push_back(perDim[d].indices[pick[d]]);
-              if (!perDim[d].weights.empty())
-                weight = weight ? builder.mul(weight, perDim[d].weights[pick[d]])
-                                : perDim[d].weights[pick[d]];
-            }
-            Value v = tensor::ExtractOp::create(b, l, input, coords);
-            sum = builder.add(sum, weight ? builder.mul(weight, v) : v);
-            int64_t d = rank - 1;
-            for (; d >= 0; --d) {
-              if (++pick[d] < static_cast<int64_t>(perDim[d].indices.size()))
-                break;
-              pick[d] = 0;
-            }
-            if (d < 0)
-              break;
-          }
-          linalg::YieldOp::create(b, l, sum);
-        });
-    rewriter.replaceOp(op, generic.getResult(0));
+    rewriter.replaceOp(op,
+                       dlc::buildResize(rewriter, loc, input, init, scaleValues,
+                                        outSizes, dlc::ResizeMode::of(op)));
     return success();
   }
 };
@@ -339,6 +344,59 @@ struct GridSampleToLinalg : OpConversionPattern<graph::GridSampleOp> {
 };
 
 } // namespace
+
+Value dlc::buildResize(OpBuilder &b, Location loc, Value input, Value init,
+                       ArrayRef<Value> scales, ArrayRef<Value> outSizes,
+                       const ResizeMode &mode) {
+  auto inType = cast<RankedTensorType>(input.getType());
+  int64_t rank = inType.getRank();
+  ResizeBuilder outside(b, loc, mode);
+  SmallVector<std::optional<AxisMapping>> mappings;
+  for (int64_t d = 0; d < rank; ++d)
+    mappings.push_back(scales[d]
+                           ? std::optional(outside.mapping(
+                                 inType.getDimSize(d), scales[d], outSizes[d]))
+                           : std::nullopt);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), ValueRange{}, init,
+      SmallVector<AffineMap>{
+          AffineMap::getMultiDimIdentityMap(rank, b.getContext())},
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location l, ValueRange) {
+        ResizeBuilder builder(nb, l, mode);
+        SmallVector<Taps> perDim;
+        for (int64_t d = 0; d < rank; ++d) {
+          Value index = linalg::IndexOp::create(nb, l, d);
+          perDim.push_back(mappings[d] ? builder.taps(index, *mappings[d])
+                                       : Taps{{index}, {}});
+        }
+        // Sum over every combination of taps.
+        Value sum = builder.c(0);
+        SmallVector<int64_t> pick(rank, 0);
+        while (true) {
+          SmallVector<Value> coords;
+          Value weight;
+          for (int64_t d = 0; d < rank; ++d) {
+            coords.push_back(perDim[d].indices[pick[d]]);
+            if (!perDim[d].weights.empty())
+              weight = weight ? builder.mul(weight, perDim[d].weights[pick[d]])
+                              : perDim[d].weights[pick[d]];
+          }
+          Value v = tensor::ExtractOp::create(nb, l, input, coords);
+          sum = builder.add(sum, weight ? builder.mul(weight, v) : v);
+          int64_t d = rank - 1;
+          for (; d >= 0; --d) {
+            if (++pick[d] < static_cast<int64_t>(perDim[d].indices.size()))
+              break;
+            pick[d] = 0;
+          }
+          if (d < 0)
+            break;
+        }
+        linalg::YieldOp::create(nb, l, sum);
+      });
+  return generic.getResult(0);
+}
 
 void dlc::populateResizeToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ResizeToLinalg, GridSampleToLinalg>(patterns.getContext());

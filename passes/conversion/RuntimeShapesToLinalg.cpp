@@ -13,6 +13,7 @@
 #include "passes/conversion/GraphToLinalgPatterns.h"
 
 #include "dialects/graph/GraphDialect.h"
+#include "passes/conversion/LinalgBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -21,6 +22,8 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
+
+#include <limits>
 
 using namespace mlir;
 namespace graph = dlc::graph;
@@ -662,6 +665,107 @@ struct OneHotPattern : RuntimeShapePattern<graph::RuntimeOneHotOp> {
   }
 };
 
+/// Resize with its sizes or scales read at run time. Per axis, the output
+/// size (a size, or floor(in * scale)) and the scale of the coordinate
+/// mapping (the scale, or size / in, rounded to f32), as graph.resize's
+/// importer computes them at compile time. Negative sizes, scales not above
+/// 0 or not finite, and a non-empty output of an empty input fall back to an
+/// empty result.
+struct ResizePattern : RuntimeShapePattern<graph::RuntimeResizeOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeResizeOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    OpBuilder &b = m.b;
+    Location loc = m.loc;
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t rank = inType.getRank();
+    Type f32 = b.getF32Type(), f64 = b.getF64Type();
+    auto fc = [&](double v) { return dlc::floatConstant(b, loc, f64, v); };
+    auto fcmp = [&](arith::CmpFPredicate p, Value x, Value y) {
+      return arith::CmpFOp::create(b, loc, p, x, y).getResult();
+    };
+    auto f32Exact = [&](Value v) -> Value { // an f64 holding the nearest f32
+      Value narrow = arith::TruncFOp::create(b, loc, f32, v);
+      return arith::ExtFOp::create(b, loc, f64, narrow);
+    };
+    bool isSizes = isa<IntegerType>(
+        cast<RankedTensorType>(a.getTarget().getType()).getElementType());
+    ArrayRef<int64_t> axes = op.getAxes();
+    SmallVector<Value> sizes, ratios;
+    for (auto [i, axis] : llvm::enumerate(axes)) {
+      double in = double(inType.getDimSize(axis));
+      if (isSizes) {
+        Value size = m.at(a.getTarget(), i);
+        m.refuse(m.lt(size, m.c(0)));
+        sizes.push_back(size);
+        ratios.push_back(arith::DivFOp::create(
+            b, loc, arith::SIToFPOp::create(b, loc, f64, size), fc(in)));
+        continue;
+      }
+      Value scale = m.at(a.getTarget(), i);
+      if (scale.getType() != f32)
+        scale = cast<FloatType>(scale.getType()).getWidth() > 32
+                    ? arith::TruncFOp::create(b, loc, f32, scale).getResult()
+                    : arith::ExtFOp::create(b, loc, f32, scale).getResult();
+      scale = arith::ExtFOp::create(b, loc, f64, scale);
+      // Not above 0 (NaN included), or infinite.
+      m.refuse(m.orI(fcmp(arith::CmpFPredicate::ULE, scale, fc(0)),
+                     fcmp(arith::CmpFPredicate::OEQ, scale,
+                          fc(std::numeric_limits<double>::infinity()))));
+      // Bounded before the conversion, which would be poison past i64.
+      Value length = arith::MinimumFOp::create(
+          b, loc,
+          math::FloorOp::create(b, loc,
+                                arith::MulFOp::create(b, loc, fc(in), scale)),
+          fc(double(4 * kMaxElements)));
+      length = arith::MaximumFOp::create(b, loc, length, fc(0));
+      sizes.push_back(arith::FPToSIOp::create(b, loc, b.getI64Type(), length));
+      ratios.push_back(scale);
+    }
+    StringRef policy = op.getPolicy();
+    if (isSizes && policy != "stretch" && !axes.empty()) {
+      // One ratio for all axes, the smallest (not_larger) or the largest;
+      // sizes rounded half up.
+      Value common = ratios[0];
+      for (Value r : ArrayRef(ratios).drop_front())
+        common = policy == "not_larger"
+                     ? arith::MinimumFOp::create(b, loc, common, r).getResult()
+                     : arith::MaximumFOp::create(b, loc, common, r).getResult();
+      for (auto [i, axis] : llvm::enumerate(axes)) {
+        Value length = math::FloorOp::create(
+            b, loc,
+            arith::AddFOp::create(
+                b, loc,
+                arith::MulFOp::create(b, loc, common,
+                                      fc(double(inType.getDimSize(axis)))),
+                fc(0.5)));
+        length = arith::MinimumFOp::create(b, loc, length,
+                                           fc(double(4 * kMaxElements)));
+        sizes[i] = arith::FPToSIOp::create(b, loc, b.getI64Type(), length);
+        ratios[i] = common;
+      }
+    }
+    SmallVector<Value> dims, fallback, scales(rank), outSizes;
+    for (int64_t d = 0; d < rank; ++d) {
+      dims.push_back(m.c(inType.getDimSize(d)));
+      fallback.push_back(dims.back());
+    }
+    for (auto [i, axis] : llvm::enumerate(axes)) {
+      // An empty input has nothing to interpolate from.
+      if (inType.getDimSize(axis) == 0)
+        m.refuse(m.ne(sizes[i], m.c(0)));
+      dims[axis] = sizes[i];
+      fallback[axis] = m.c(0);
+      scales[axis] = f32Exact(ratios[i]);
+    }
+    m.refuseTooLarge(dims);
+    outSizes = m.orFallback(dims, fallback);
+    Value init = m.empty(outSizes, inType.getElementType(), op.getType());
+    return dlc::buildResize(b, loc, a.getInput(), init, scales, outSizes,
+                            dlc::ResizeMode::of(op));
+  }
+};
+
 /// TopK with k read at run time: k outside [0, the axis' size] falls back
 /// to 0.
 struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
@@ -691,5 +795,6 @@ struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
 void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
                RangePattern, SlicePattern, PadPattern, OneHotPattern,
-               TopKPattern, SqueezePattern>(patterns.getContext());
+               TopKPattern, SqueezePattern, ResizePattern>(
+      patterns.getContext());
 }

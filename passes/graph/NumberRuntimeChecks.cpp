@@ -30,7 +30,8 @@ struct NumberRuntimeChecksPass
       using namespace dlc::graph;
       if (!isa<CheckIndicesOp, RuntimeReshapeOp, RuntimeExpandOp, RuntimeFillOp,
                RuntimeRangeOp, RuntimeTileOp, RuntimeSliceOp, RuntimePadOp,
-               RuntimeOneHotOp, RuntimeTopKOp, RuntimeSqueezeOp>(op))
+               RuntimeOneHotOp, RuntimeTopKOp, RuntimeSqueezeOp,
+               RuntimeResizeOp>(op))
         return;
       auto message = op->getAttrOfType<StringAttr>("message");
       auto [it, inserted] =

@@ -29,6 +29,11 @@ message (dlc-run exits 2, saves nothing).
   negative too; an axis outside [-2, 1] fails.
 - squeeze, unsqueeze with axes given at run time: negative and unsorted
   axes; a dim other than 1, an axis twice or out of range fail.
+- resize: scales at run time (nearest, asymmetric, floor; an empty
+  result), sizes at run time (linear, half_pixel), opset 18's axes with
+  keep_aspect_ratio_policy not_larger (sizes rounded from one ratio); scales
+  of 0, NaN, below 0, infinite or too large and a negative size fail. The
+  values are chosen so that float32 computes them exactly.
 - a shape operand whose result another node takes must be a constant
   (tensors of run-time shapes reach graph outputs only, for now): the
   message names both nodes; a run-time shape leaving an If branch into a
@@ -36,6 +41,8 @@ message (dlc-run exits 2, saves nothing).
 
 Usage: runtime_shapes.py --bin BUILD/tools --work DIR"""
 import argparse
+import itertools
+import math
 import os
 import subprocess
 import sys
@@ -122,6 +129,45 @@ def one_hot_ref(indices, depth, off, on):
     return out, generate(out, lambda i: on if (
         indices[i[1]] + depth if indices[i[1]] < 0 else indices[i[1]]) == i[0] else off)
 
+
+def resize_ref(values, dims, out, scales, mode, coordinates, rounding="round_prefer_floor"):
+    """ONNX Resize (nearest or linear, no antialias) of a row-major tensor:
+    per dim the output coordinate maps to an input one, whose taps (1 or 2,
+    clamped into the input) are weighted and summed over all dims."""
+    def taps(o, d):
+        s, n = scales[d], dims[d]
+        x = o / s if coordinates == "asymmetric" else (o + 0.5) / s - 0.5
+        if mode == "nearest":
+            r = {"floor": math.floor(x), "ceil": math.ceil(x),
+                 "round_prefer_floor": math.ceil(x - 0.5),
+                 "round_prefer_ceil": math.floor(x + 0.5)}[rounding]
+            return [(min(max(r, 0), n - 1), 1.0)]
+        x0 = math.floor(x)
+        return [(min(max(x0, 0), n - 1), 1 - (x - x0)),
+                (min(max(x0 + 1, 0), n - 1), x - x0)]
+
+    def value(i):
+        total = 0.0
+        for pick in itertools.product(*[taps(i[d], d) for d in range(len(dims))]):
+            weight = 1.0
+            for _, w in pick:
+                weight *= w
+            total += weight * at(values, dims, [t for t, _ in pick])
+        return total
+    return out, generate(out, value)
+
+
+def resize_node(inputs, attrs, name):
+    return node("Resize", inputs, ["y"], " ".join(
+        'attribute { name: "%s" type: %s %s }' % (
+            k, "INTS" if isinstance(v, list) else "STRING",
+            " ".join("ints: %d" % i for i in v) if isinstance(v, list) else 's: "%s"' % v)
+        for k, v in attrs.items()), name)
+
+
+X12 = [0.0, 8.0]
+RESIZE_SCALES_MSG = ("node 'grow' (Resize): input 'scales' holds a scale that is not "
+                     "above 0 or not finite")
 
 # Rows with a tie (row 1: 4.0 twice) to check the lower index comes first.
 XTOP = [3.0, -1.0, 7.5, 0.0, 2.0,
@@ -290,6 +336,42 @@ CASES = [
        "node 'lift' (Unsqueeze): input 'axes' holds an axis out of range or twice"),
       ("axes (4, 0)", [("x", F32, [2, 3], X23), ("axes", I64, [2], [4, 0])],
        "node 'lift' (Unsqueeze): input 'axes' holds an axis out of range or twice")]),
+    ("resize_scales",
+     model([resize_node(["x", "", "scales"], {"mode": "nearest",
+                                              "coordinate_transformation_mode": "asymmetric",
+                                              "nearest_mode": "floor"}, "grow")],
+           [("x", F32, [1, 1, 2, 3]), ("scales", F32, [4])], [("y", F32, [1, 1, "h", "w"])]),
+     [("scales %s" % (sc,), [("x", F32, [1, 1, 2, 3], X23), ("scales", F32, [4], sc)],
+       [(F32,) + tuple(resize_ref(X23, [1, 1, 2, 3], out, sc, "nearest", "asymmetric",
+                                  "floor"))])
+      for sc, out in (([1, 1, 2, 1.5], [1, 1, 4, 4]), ([1, 1, 0.5, 1], [1, 1, 1, 3]),
+                      ([1, 1, 0.25, 1], [1, 1, 0, 3]))]
+     + [("scales %s" % (sc,), [("x", F32, [1, 1, 2, 3], X23), ("scales", F32, [4], sc)],
+         RESIZE_SCALES_MSG)
+        for sc in ([1, 1, 0, 1], [1, 1, float("nan"), 1], [1, 1, -2, 1],
+                   [1, 1, float("inf"), 1], [1, 1, 1e30, 1e30])]),
+    ("resize_sizes_linear",
+     model([resize_node(["x", "", "", "sizes"], {"mode": "linear"}, "smooth")],
+           [("x", F32, [1, 1, 1, 2]), ("sizes", I64, [4])], [("y", F32, [1, 1, "h", "w"])]),
+     [("sizes %s" % (sz,), [("x", F32, [1, 1, 1, 2], X12), ("sizes", I64, [4], sz)],
+       [(F32,) + tuple(resize_ref(X12, [1, 1, 1, 2], sz,
+                                  [o / i for o, i in zip(sz, [1, 1, 1, 2])],
+                                  "linear", "half_pixel"))])
+      for sz in ([1, 1, 1, 4], [1, 1, 2, 2], [1, 1, 3, 8])]
+     + [("sizes (1, 1, 1, -1)", [("x", F32, [1, 1, 1, 2], X12),
+                                 ("sizes", I64, [4], [1, 1, 1, -1])],
+         "node 'smooth' (Resize): input 'sizes' holds a negative size")]),
+    # Opset 18: sizes for axes (2, 3) only, one ratio for both (the smaller).
+    ("resize_not_larger",
+     model([resize_node(["x", "", "", "sizes"],
+                        {"mode": "nearest", "axes": [2, 3],
+                         "keep_aspect_ratio_policy": "not_larger"}, "fit")],
+           [("x", F32, [1, 1, 2, 3]), ("sizes", I64, [2])], [("y", F32, [1, 1, "h", "w"])],
+           opset=18),
+     [("sizes %s" % (sz,), [("x", F32, [1, 1, 2, 3], X23), ("sizes", I64, [2], sz)],
+       [(F32,) + tuple(resize_ref(X23, [1, 1, 2, 3], out, [1, 1, r, r], "nearest",
+                                  "half_pixel"))])
+      for sz, out, r in (([6, 12], [1, 1, 6, 9], 3), ([5, 3], [1, 1, 2, 3], 1))]),
     ("one_hot",
      model([node("OneHot", ["i", "depth", "values"], ["y"],
                  'attribute { name: "axis" type: INT i: 0 }', "hot")],

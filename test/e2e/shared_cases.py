@@ -22,7 +22,7 @@ here and compared with the reference of each data set.
   in the manifest; about 0.2 s each today), checked here for their values;
   nothing here times them (the ctest timeout catches a return of minutes).
 - runtime_reshape, _expand, _tile, _slice, _constantofshape, _range,
-  _onehot, _pad, _topk: a shape operand given as a graph input, compiled once; each
+  _onehot, _pad, _topk, _resize: a shape operand given as a graph input, compiled once; each
   data set's output has the shape its values make (dlc-run compares shapes
   too); the cases' rule.
 - dyn_batch_cnn, dyn_seq_lstm, dyn_transformer_tokens: models with symbolic
@@ -63,6 +63,7 @@ CASES = [
     ("runtime_onehot", [], 1e-4, 1e-5, False),
     ("runtime_pad", [], 1e-4, 1e-5, False),
     ("runtime_topk", [], 1e-4, 1e-5, False),
+    ("runtime_resize", [], 1e-4, 1e-5, False),
     ("dyn_batch_cnn", [], 1e-4, 1e-5, True),
     ("dyn_seq_lstm", [], 1e-4, 1e-5, True),
     ("dyn_transformer_tokens", [], 1e-4, 1e-5, True),

@@ -93,3 +93,34 @@ func.func @unsqueeze(%x: tensor<2x3xf32>, %axes: tensor<1xi64>) -> tensor<?x?x?x
   %r = graph.runtime_squeeze %x, %axes {unsqueeze = true, message = "m", site = 1 : i32} : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<?x?x?xf32>
   return %r : tensor<?x?x?xf32>
 }
+
+// -----
+
+// Resize with its scales read at run time: a scale not above 0 or infinite
+// is refused; each resized size is floor(in * scale) (bounded before the
+// conversion to i64), 0 where refused; the static dims (axes 0 and 1 not
+// resized) stay static and read straight through.
+// CHECK-LABEL: func.func @resize_scales
+// CHECK: %[[S:.*]] = tensor.extract %arg1[%{{.*}}] : tensor<2xf32>
+// CHECK: %[[W:.*]] = arith.extf %[[S]] : f32 to f64
+// CHECK: arith.cmpf ule, %[[W]], %{{.*}} : f64
+// CHECK: math.floor
+// CHECK: arith.fptosi %{{.*}} : f64 to i64
+// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}, %{{.*}}) : tensor<1x2x?x?xf32>
+// CHECK: linalg.generic {{.*}} outs(%[[E]] : tensor<1x2x?x?xf32>)
+// CHECK: func.call @dlc_report_error
+func.func private @dlc_report_error(i32)
+func.func @resize_scales(%x: tensor<1x2x4x4xf32>, %s: tensor<2xf32>) -> tensor<1x2x?x?xf32> {
+  %y = graph.runtime_resize %x, %s {axes = array<i64: 2, 3>, policy = "stretch", mode = "linear", coordinate_mode = "half_pixel", nearest_mode = "round_prefer_floor", cubic_a = -7.500000e-01 : f32, exclude_outside = false, message = "m", site = 1 : i32} : (tensor<1x2x4x4xf32>, tensor<2xf32>) -> tensor<1x2x?x?xf32>
+  return %y : tensor<1x2x?x?xf32>
+}
+
+// -----
+
+// The result type keeps the dims that are not resized and checks the rest.
+func.func @resize_bad_axes(%x: tensor<1x2x4x4xf32>, %s: tensor<2xi64>) -> tensor<1x2x?x?xf32> {
+  // expected-error @+2 {{runtime_resize: a static input, and int64 sizes or float scales, one per axis}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = graph.runtime_resize %x, %s {axes = array<i64: 3>, policy = "stretch", mode = "linear", coordinate_mode = "half_pixel", nearest_mode = "round_prefer_floor", cubic_a = -7.500000e-01 : f32, exclude_outside = false, message = "m"} : (tensor<1x2x4x4xf32>, tensor<2xi64>) -> tensor<1x2x?x?xf32>
+  return %y : tensor<1x2x?x?xf32>
+}
