@@ -1570,6 +1570,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimeOneHotOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeTopKOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSqueezeOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeResizeOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeWindowOp)
 
 LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
                                                  std::optional<Location> loc,
@@ -1701,7 +1702,27 @@ LogicalResult RuntimePadOp::inferReturnTypes(MLIRContext *,
       value.getElementType() != in.getElementType())
     return emitShapeError(loc, "runtime_pad: the value must be one element "
                                "of the input's type");
+  StringRef mode = a.getMode();
+  if (mode != "constant" && mode != "edge" && mode != "reflect" &&
+      mode != "wrap")
+    return emitShapeError(loc, "runtime_pad: mode must be constant, edge, "
+                               "reflect or wrap");
   types.push_back(dynamicType(in.getRank(), in.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeWindowOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor a,
+                                                SmallVectorImpl<Type> &types) {
+  auto size = rankedType(a.getSize());
+  if (!size.hasStaticShape() || size.getNumElements() != 1 ||
+      !size.getElementType().isInteger() || size.getElementType().isInteger(1))
+    return emitShapeError(loc, "runtime_window: size must be one integer");
+  Type element = a.getElement();
+  if (!isa<FloatType>(element) && !element.isInteger())
+    return emitShapeError(loc, "runtime_window: a number type");
+  types.push_back(dynamicType(1, element));
   return success();
 }
 

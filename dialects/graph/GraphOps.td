@@ -567,9 +567,11 @@ def Graph_RuntimeSliceOp : Graph_RuntimeShapeOp<"runtime_slice",
          RankedTensorOf<[I64]>:$steps)>;
 
 def Graph_RuntimePadOp : Graph_RuntimeShapeOp<"runtime_pad",
-    "ONNX Pad in constant mode: `pads` = [begins..., ends...], negative crops",
+    "ONNX Pad: `pads` = [begins..., ends...], negative crops; `mode` "
+    "constant (`value`), edge, reflect or wrap (any pad length, as numpy.pad)",
     (ins AnyRankedTensor:$input, RankedTensorOf<[I64]>:$pads,
-         AnyRankedTensor:$value)>;
+         AnyRankedTensor:$value,
+         DefaultValuedAttr<StrAttr, "\"constant\"">:$mode)>;
 
 def Graph_RuntimeOneHotOp : Graph_RuntimeShapeOp<"runtime_one_hot",
     "ONNX OneHot: `values`[1] where the index (negative from depth) is the "
@@ -586,6 +588,13 @@ def Graph_RuntimeResizeOp : Graph_RuntimeShapeOp<"runtime_resize",
          DenseI64ArrayAttr:$axes, StrAttr:$policy, StrAttr:$mode,
          StrAttr:$coordinate_mode, StrAttr:$nearest_mode, F32Attr:$cubic_a,
          BoolAttr:$exclude_outside)>;
+
+def Graph_RuntimeWindowOp : Graph_RuntimeShapeOp<"runtime_window",
+    "ONNX Hann, Hamming and Blackman windows of `size` (a value of any "
+    "integer type) elements: sum_k (-1)^k terms[k] cos(2 pi k i / D), D = "
+    "size when `periodic`, else size - 1, converted to `element`",
+    (ins AnyRankedTensor:$size, DenseF64ArrayAttr:$terms, BoolAttr:$periodic,
+         TypeAttr:$element)>;
 
 def Graph_RuntimeTopKOp : Graph_Op<"runtime_top_k"> {
   let summary = "top_k with k read at run time (0 <= k <= the axis' size)";

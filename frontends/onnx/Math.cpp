@@ -646,20 +646,39 @@ LogicalResult importBitShift(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
-/// Hann, Hamming and Blackman windows: constants of the (constant) size.
+/// Hann, Hamming and Blackman windows: constants of a constant size, else
+/// graph.runtime_window (the size decides the result's length).
 OpImportFn windowImporter(std::vector<double> cosineTerms) {
   return [cosineTerms](ImportContext &ctx) -> LogicalResult {
+    Type elem =
+        elementTypeOf(ctx.builder.getContext(),
+                      ctx.intAttr("output_datatype", onnx::TensorProto::FLOAT));
+    if (!elem)
+      return ctx.error("unsupported output_datatype");
+    bool periodic = ctx.intAttr("periodic", 1) != 0;
+    if (ctx.isRuntimeValue(0)) {
+      Value size = ctx.input(0);
+      auto type = ImportContext::typeOf(size);
+      if (type.getNumElements() != 1 || !type.getElementType().isInteger())
+        return ctx.error("size must be one integer");
+      auto &b = ctx.builder;
+      Value result = ctx.build<graph::RuntimeWindowOp>(
+          size, b.getDenseF64ArrayAttr(cosineTerms), b.getBoolAttr(periodic),
+          TypeAttr::get(elem),
+          ctx.runtimeMessage("input '" + ctx.node->input(0) +
+                             "' is a negative size, or one above " +
+                             Twine(kMaxTensorElements)),
+          IntegerAttr());
+      ctx.setOutput(0, result);
+      return success(static_cast<bool>(result));
+    }
     auto size = ctx.constantInts(0);
     if (!size)
       return failure();
     if (size->size() != 1 || (*size)[0] < 0)
       return ctx.error("size must be a non-negative scalar");
     int64_t n = (*size)[0];
-    Type elem = elementTypeOf(ctx.builder.getContext(),
-                              ctx.intAttr("output_datatype", onnx::TensorProto::FLOAT));
-    if (!elem)
-      return ctx.error("unsupported output_datatype");
-    double denominator = ctx.intAttr("periodic", 1) != 0 ? n : n - 1;
+    double denominator = periodic ? n : n - 1;
     SmallVector<Attribute> values;
     for (int64_t i = 0; i < n; ++i) {
       // sum_k a_k cos(2 pi k i / D), with a_k alternating in sign.
@@ -793,10 +812,11 @@ LogicalResult importGelu(ImportContext &ctx) {
 void addMathImporters(std::vector<OpImporter> &table) {
   table.push_back({"Einsum", "Math", 12, "float, ellipses, implicit output", importEinsum});
   table.push_back({"BitShift", "Math", 11, "unsigned integers", importBitShift});
-  table.push_back({"HannWindow", "Math", 17, "constant size", windowImporter({0.5, 0.5})});
-  table.push_back({"HammingWindow", "Math", 17, "constant size",
+  table.push_back({"HannWindow", "Math", 17, "size constant or at run time",
+                   windowImporter({0.5, 0.5})});
+  table.push_back({"HammingWindow", "Math", 17, "size constant or at run time",
                    windowImporter({25.0 / 46.0, 21.0 / 46.0})});
-  table.push_back({"BlackmanWindow", "Math", 17, "constant size",
+  table.push_back({"BlackmanWindow", "Math", 17, "size constant or at run time",
                    windowImporter({0.42, 0.5, 0.08})});
   table.push_back({"Hardmax", "Math", 1, "any axis (opset < 13: flattened)", importHardmax});
   table.push_back({"IsNaN", "Math", 9, "", importIsNaN});

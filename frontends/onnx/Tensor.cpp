@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 using namespace mlir;
 
@@ -203,9 +204,8 @@ LogicalResult importPad(ImportContext &ctx) {
   if (ctx.opset < 11) {
     pads = ctx.intsAttr(ctx.opset < 2 ? "paddings" : "pads");
     value = ctx.floatAttr("value", 0.0f);
-  } else if (mode == "constant" && !ctx.optionalInput(3) &&
-             ctx.isRuntimeValue(1)) {
-    // Other modes and `axes` keep pads a compile-time constant.
+  } else if (!ctx.optionalInput(3) && ctx.isRuntimeValue(1)) {
+    // `axes` keeps pads a compile-time constant.
     Value padsValue = ctx.runtimeInts(1);
     auto type = ImportContext::typeOf(x);
     Value fill = ctx.optionalInput(2)
@@ -215,10 +215,11 @@ LogicalResult importPad(ImportContext &ctx) {
     Value result =
         padsValue && fill
             ? ctx.build<graph::RuntimePadOp>(
-                  x, padsValue, fill,
+                  x, padsValue, fill, ctx.builder.getStringAttr(mode),
                   ctx.runtimeMessage(
-                      "input '" + ctx.node->input(1) +
-                      "' crops a dim below 0, or the result has more than " +
+                      "input '" + ctx.node->input(1) + "' crops a dim below 0" +
+                      (mode == "constant" ? "" : ", or pads an empty dim") +
+                      ", or the result has more than " +
                       Twine(kMaxTensorElements) + " elements"),
                   IntegerAttr())
             : Value();
@@ -565,13 +566,12 @@ LogicalResult importCompress(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
-
-/// ReverseSequence with constant lengths: a gather along the time axis from a
-/// constant index pattern (t < len[b] ? len[b] - 1 - t : t).
+/// ReverseSequence: a gather along the time axis at the index pattern
+/// t < len[b] ? len[b] - 1 - t : t (lengths clamped into [0, T]), a
+/// constant for constant lengths, else computed in graph ops at run time.
 LogicalResult importReverseSequence(ImportContext &ctx) {
-  Value x = ctx.input(0);
-  auto lens = ctx.constantInts(1);
-  if (!x || !lens)
+  Value x = ctx.input(0), lensValue = ctx.input(1);
+  if (!x || !lensValue)
     return failure();
   auto type = ImportContext::typeOf(x);
   int64_t batchAxis = ctx.intAttr("batch_axis", 1), timeAxis = ctx.intAttr("time_axis", 0);
@@ -579,18 +579,76 @@ LogicalResult importReverseSequence(ImportContext &ctx) {
       (timeAxis != 0 && timeAxis != 1) || batchAxis == timeAxis)
     return ctx.error("batch_axis and time_axis must be 0 and 1 (either order)");
   int64_t batch = type.getDimSize(batchAxis), time = type.getDimSize(timeAxis);
-  if ((int64_t)lens->size() != batch)
+  if (ImportContext::typeOf(lensValue).getNumElements() != batch)
     return ctx.error("sequence_lens needs one length per batch element");
+  auto &builder = ctx.builder;
+  if (!matchPattern(lensValue, m_Constant())) {
+    // [T] positions along the time axis against [B] lengths along the batch
+    // axis, broadcast to the input's shape.
+    Value lens = ctx.runtimeInts(1);
+    auto along = [&](int64_t axis, int64_t size) {
+      SmallVector<int64_t> shape(type.getRank(), 1);
+      shape[axis] = size;
+      return builder.getDenseI64ArrayAttr(shape);
+    };
+    auto number = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          builder, ctx.loc(),
+          DenseElementsAttr::get(
+              RankedTensorType::get({}, builder.getI64Type()), v));
+    };
+    SmallVector<int64_t> positions(time);
+    std::iota(positions.begin(), positions.end(), 0);
+    Value t = arith::ConstantOp::create(
+        builder, ctx.loc(),
+        DenseElementsAttr::get(
+            RankedTensorType::get({time}, builder.getI64Type()),
+            ArrayRef(positions)));
+    t = ctx.build<graph::ReshapeOp>(t, along(timeAxis, time));
+    Value len = lens
+                    ? ctx.build<graph::ReshapeOp>(lens, along(batchAxis, batch))
+                    : Value();
+    if (!t || !len)
+      return failure();
+    // ONNX asks for lengths in [0, T]: others fail the call (and are
+    // clamped, so the gather stays in bounds).
+    graph::CheckIndicesOp::create(
+        builder, ctx.loc(), lens, builder.getI64IntegerAttr(0),
+        builder.getI64IntegerAttr(time + 1),
+        ctx.runtimeMessage("input '" + ctx.node->input(1) +
+                           "' holds a length outside [0, " + Twine(time) + "]"),
+        IntegerAttr());
+    len = ctx.build<graph::MinOp>(ctx.build<graph::MaxOp>(len, number(0)),
+                                  number(time));
+    Value reversed =
+        ctx.build<graph::SubOp>(ctx.build<graph::SubOp>(len, number(1)), t);
+    Value idx = ctx.build<graph::WhereOp>(ctx.build<graph::LessOp>(t, len),
+                                          reversed, t);
+    idx = idx ? ctx.build<graph::ExpandOp>(
+                    idx, builder.getDenseI64ArrayAttr(type.getShape()))
+              : idx;
+    Value result = idx ? ctx.build<graph::GatherElementsOp>(
+                             x, idx, builder.getI64IntegerAttr(timeAxis))
+                       : idx;
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
+  auto lens = ctx.constantInts(1);
+  if (!lens)
+    return failure();
+  for (int64_t len : *lens)
+    if (len < 0 || len > time)
+      return ctx.error("sequence_lens holds " + Twine(len) + ", outside [0, " +
+                       Twine(time) + "]");
   SmallVector<int64_t> strides(type.getRank(), 1);
   for (int64_t d = type.getRank() - 2; d >= 0; --d)
     strides[d] = strides[d + 1] * type.getDimSize(d + 1);
   SmallVector<int64_t> indices(type.getNumElements());
   for (int64_t i = 0; i < type.getNumElements(); ++i) {
     int64_t t = (i / strides[timeAxis]) % time, b = (i / strides[batchAxis]) % batch;
-    int64_t len = std::clamp<int64_t>((*lens)[b], 0, time);
+    int64_t len = (*lens)[b];
     indices[i] = t < len ? len - 1 - t : t;
   }
-  auto &builder = ctx.builder;
   Value idx = arith::ConstantOp::create(
       builder, ctx.loc(),
       DenseElementsAttr::get(RankedTensorType::get(type.getShape(), builder.getI64Type()),
@@ -1477,7 +1535,9 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"GatherElements", "Tensor", 11, "negative indices", importGatherElements});
   table.push_back({"Trilu", "Tensor", 14, "k constant or given at run time", importTrilu});
   table.push_back({"Compress", "Tensor", 9, "constant condition", importCompress});
-  table.push_back({"ReverseSequence", "Tensor", 10, "constant sequence_lens", importReverseSequence});
+  table.push_back({"ReverseSequence", "Tensor", 10,
+                   "sequence_lens constant or at run time",
+                   importReverseSequence});
   table.push_back({"MaxUnpool", "Tensor", 9, "", importMaxUnpool});
   table.push_back({"ScatterElements", "Tensor", 11, "none, add, mul, max, min",
                    importScatterElements});
@@ -1516,7 +1576,7 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Constant", "Tensor", 1, "dense values", importConstant});
   table.push_back(
       {"Pad", "Tensor", 1,
-       "constant, reflect, edge, wrap; axes; pads at run time (constant mode)",
+       "constant, reflect, edge, wrap; axes; pads at run time (without axes)",
        importPad});
 }
 

@@ -555,8 +555,10 @@ struct SlicePattern : RuntimeShapePattern<graph::RuntimeSliceOp> {
   }
 };
 
-/// Pad in constant mode: begins then ends per dim, negative ones crop.
-/// Falls back to no padding.
+/// Pad: begins then ends per dim, negative ones crop. Constant mode fills
+/// with the value; edge clamps the source index into the input, reflect
+/// mirrors it (a triangle wave of period 2 (n - 1)), wrap takes it modulo
+/// n. Falls back to no padding; the other modes refuse to pad an empty dim.
 struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
   using RuntimeShapePattern::RuntimeShapePattern;
   Value build(graph::RuntimePadOp op, OpAdaptor a,
@@ -576,6 +578,8 @@ struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
                       m.add(m.clamp(begin, m.c(-kMaxElements), bound),
                             m.clamp(end, m.c(-kMaxElements), bound)));
       m.refuse(m.lt(d, m.c(0)));
+      if (op.getMode() != "constant" && inType.getDimSize(k) == 0)
+        m.refuse(m.gt(d, m.c(0)));
       dims.push_back(d);
       begins.push_back(begin);
       fallback.push_back(m.c(inType.getDimSize(k)));
@@ -590,6 +594,7 @@ struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
     Value fill =
         tensor::ExtractOp::create(m.b, m.loc, a.getValue(), zeroIndices);
     Value input = a.getInput();
+    StringRef mode = op.getMode();
     return generate(
         m.b, m.loc, init, {}, {},
         [&](OpBuilder &nb, Location l, ValueRange indices, ValueRange) {
@@ -602,14 +607,26 @@ struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
             Value i =
                 arith::IndexCastOp::create(nb, l, nb.getI64Type(), indices[k]);
             Value src = in.sub(i, safeBegins[k]);
-            Value last = in.c(inType.getDimSize(k) - 1);
+            int64_t n = inType.getDimSize(k);
+            Value last = in.c(n - 1);
+            if (mode == "reflect" && n > 1) {
+              Value period = in.c(2 * (n - 1));
+              Value r = in.rem(
+                  in.select(in.lt(src, in.c(0)), in.sub(in.c(0), src), src),
+                  period);
+              src = in.select(in.gt(r, last), in.sub(period, r), r);
+            } else if (mode == "wrap") {
+              Value r = in.rem(src, in.c(n));
+              src = in.select(in.lt(r, in.c(0)), in.add(r, in.c(n)), r);
+            }
             inside = in.andI(
                 inside, in.andI(in.cmp(arith::CmpIPredicate::sge, src, in.c(0)),
                                 in.cmp(arith::CmpIPredicate::sle, src, last)));
             at.push_back(in.index(in.clamp(src, in.c(0), last)));
           }
           Value v = tensor::ExtractOp::create(nb, l, input, at);
-          return in.select(inside, v, fill);
+          // Edge (and reflect of a single element) read the clamped index.
+          return mode == "constant" ? in.select(inside, v, fill) : v;
         });
   }
 };
@@ -766,6 +783,49 @@ struct ResizePattern : RuntimeShapePattern<graph::RuntimeResizeOp> {
   }
 };
 
+/// Hann, Hamming and Blackman windows of a size read at run time, in f64
+/// as the importer computes a constant one: sum_k (-1)^k a_k
+/// cos(2 pi k i / D). Falls back to an empty window.
+struct WindowPattern : RuntimeShapePattern<graph::RuntimeWindowOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeWindowOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    Value size = m.at(a.getSize(), 0);
+    m.refuse(m.lt(size, m.c(0)));
+    m.refuseTooLarge({size});
+    Value n = m.orFallback({size}, {m.c(0)})[0];
+    Type f64 = m.b.getF64Type();
+    Value denominator = arith::SIToFPOp::create(
+        m.b, m.loc, f64, op.getPeriodic() ? n : m.sub(n, m.c(1)));
+    Type element = op.getElement();
+    Value init = m.empty({n}, element);
+    ArrayRef<double> terms = op.getTerms();
+    return generate(
+        m.b, m.loc, init, {}, {},
+        [&](OpBuilder &nb, Location l, ValueRange indices, ValueRange) {
+          auto c = [&](double v) { return dlc::floatConstant(nb, l, f64, v); };
+          Value i = arith::SIToFPOp::create(
+              nb, l, f64,
+              arith::IndexCastOp::create(nb, l, nb.getI64Type(), indices[0]));
+          Value sum = c(0);
+          for (auto [k, term] : llvm::enumerate(terms)) {
+            Value angle = arith::DivFOp::create(
+                nb, l, arith::MulFOp::create(nb, l, c(2 * M_PI * double(k)), i),
+                denominator);
+            Value v = arith::MulFOp::create(nb, l, c((k % 2 ? -1 : 1) * term),
+                                            math::CosOp::create(nb, l, angle));
+            sum = arith::AddFOp::create(nb, l, sum, v);
+          }
+          if (isa<FloatType>(element))
+            return element.isF64()
+                       ? sum
+                       : arith::TruncFOp::create(nb, l, element, sum)
+                             .getResult();
+          return arith::FPToSIOp::create(nb, l, element, sum).getResult();
+        });
+  }
+};
+
 /// TopK with k read at run time: k outside [0, the axis' size] falls back
 /// to 0.
 struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
@@ -795,6 +855,6 @@ struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
 void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
                RangePattern, SlicePattern, PadPattern, OneHotPattern,
-               TopKPattern, SqueezePattern, ResizePattern>(
+               TopKPattern, SqueezePattern, ResizePattern, WindowPattern>(
       patterns.getContext());
 }

@@ -29,6 +29,12 @@ message (dlc-run exits 2, saves nothing).
   negative too; an axis outside [-2, 1] fails.
 - squeeze, unsqueeze with axes given at run time: negative and unsorted
   axes; a dim other than 1, an axis twice or out of range fail.
+- pad in edge, reflect (mirrored again where a pad is longer than the
+  input) and wrap modes, pads at run time; reflecting an empty dim fails.
+- hann_window of a size given at run time (values exact in float32: 0,
+  0.5, 1), an empty one; a negative size fails.
+- reverse_sequence with the lengths a graph input (the shape does not
+  change); a length outside [0, T] fails.
 - resize: scales at run time (nearest, asymmetric, floor; an empty
   result), sizes at run time (linear, half_pixel), opset 18's axes with
   keep_aspect_ratio_policy not_larger (sizes rounded from one ratio); scales
@@ -112,16 +118,46 @@ def slice_ref(starts, ends, axes, steps, dims=(6, 8), values=X68):
         start[k] + i[k] * step[k] for k in range(len(dims))]))
 
 
-def pad_ref(pads, value, dims=(2, 3), values=X23):
+def pad_ref(pads, value, dims=(2, 3), values=X23, mode="constant"):
+    """numpy.pad's modes: reflect mirrors without repeating the edge, as
+    often as the pad needs; wrap repeats the input."""
     r = len(dims)
     out = [dims[k] + pads[k] + pads[k + r] for k in range(r)]
+
+    def source(s, n):
+        if mode == "edge":
+            return min(max(s, 0), n - 1)
+        if mode == "wrap":
+            return s % n
+        while not 0 <= s < n:  # reflect
+            s = -s if s < 0 else 2 * (n - 1) - s
+        return s
 
     def pick(i):
         src = [i[k] - pads[k] for k in range(r)]
         if all(0 <= s < d for s, d in zip(src, dims)):
             return at(values, dims, src)
-        return value
+        if mode == "constant":
+            return value
+        return at(values, dims, [source(s, d) for s, d in zip(src, dims)])
     return out, generate(out, pick)
+
+
+def pad_mode_case(mode):
+    attr = 'attribute { name: "mode" type: STRING s: "%s" }' % mode
+    return ("pad_" + mode,
+            model([node("Pad", ["x", "pads"], ["y"], attr, "border")],
+                  [("x", F32, [2, 3]), ("pads", I64, [4])], [("y", F32, ["a", "b"])]),
+            [("pads %s" % (p,), [("x", F32, [2, 3], X23), ("pads", I64, [4], p)],
+              [(F32,) + tuple(pad_ref(p, 0.0, mode=mode))])
+             for p in ([1, 2, 1, 2], [3, -1, 4, 7], [0, 0, 0, 0])])
+
+
+def reverse_sequence_ref(lens, dims=(3, 2, 2), values=[float(v) for v in range(12)]):
+    """time_axis 0, batch_axis 1: each batch entry's first lens[b] steps
+    reversed."""
+    return list(dims), generate(list(dims), lambda i: at(values, dims, [
+        lens[i[1]] - 1 - i[0] if i[0] < lens[i[1]] else i[0], i[1], i[2]]))
 
 
 def one_hot_ref(indices, depth, off, on):
@@ -372,6 +408,35 @@ CASES = [
        [(F32,) + tuple(resize_ref(X23, [1, 1, 2, 3], out, [1, 1, r, r], "nearest",
                                   "half_pixel"))])
       for sz, out, r in (([6, 12], [1, 1, 6, 9], 3), ([5, 3], [1, 1, 2, 3], 1))]),
+    pad_mode_case("edge"),
+    pad_mode_case("reflect"),
+    pad_mode_case("wrap"),
+    ("pad_reflect_empty",
+     model([node("Pad", ["x", "pads"], ["y"],
+                 'attribute { name: "mode" type: STRING s: "reflect" }', "mirror")],
+           [("x", F32, [0, 3]), ("pads", I64, [4])], [("y", F32, ["a", "b"])]),
+     [("pads (0, 1, 0, 1)", [("x", F32, [0, 3], []), ("pads", I64, [4], [0, 1, 0, 1])],
+       [(F32, [0, 5], [])]),
+      ("pads (1, 0, 0, 0)", [("x", F32, [0, 3], []), ("pads", I64, [4], [1, 0, 0, 0])],
+       "node 'mirror' (Pad): input 'pads' crops a dim below 0, or pads an empty dim")]),
+    ("hann_window",
+     model([node("HannWindow", ["n"], ["y"], "", "taper")],
+           [("n", I32, [])], [("y", F32, ["n"])]),
+     [("size 4", [("n", I32, [], [4])], [(F32, [4], [0.0, 0.5, 1.0, 0.5])]),
+      ("size 0", [("n", I32, [], [0])], [(F32, [0], [])]),
+      ("size -1", [("n", I32, [], [-1])],
+       "node 'taper' (HannWindow): input 'n' is a negative size")]),
+    ("reverse_sequence",
+     model([node("ReverseSequence", ["x", "lens"], ["y"], "", "back")],
+           [("x", F32, [3, 2, 2]), ("lens", I64, [2])], [("y", F32, [3, 2, 2])]),
+     [("lens %s" % (n,), [("x", F32, [3, 2, 2], [float(v) for v in range(12)]),
+                          ("lens", I64, [2], n)],
+       [(F32,) + tuple(reverse_sequence_ref(n))])
+      for n in ([3, 1], [0, 2])]
+     + [("lens %s" % (n,), [("x", F32, [3, 2, 2], [float(v) for v in range(12)]),
+                            ("lens", I64, [2], n)],
+         "node 'back' (ReverseSequence): input 'lens' holds a length outside [0, 3]")
+        for n in ([4, 1], [1, -1])]),
     ("one_hot",
      model([node("OneHot", ["i", "depth", "values"], ["y"],
                  'attribute { name: "axis" type: INT i: 0 }', "hot")],
