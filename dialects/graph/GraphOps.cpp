@@ -1571,6 +1571,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimeTopKOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSqueezeOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeResizeOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeWindowOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeReduceOp)
 
 LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
                                                  std::optional<Location> loc,
@@ -1708,6 +1709,26 @@ LogicalResult RuntimePadOp::inferReturnTypes(MLIRContext *,
     return emitShapeError(loc, "runtime_pad: mode must be constant, edge, "
                                "reflect or wrap");
   types.push_back(dynamicType(in.getRank(), in.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeReduceOp::inferReturnTypes(MLIRContext *,
+                                                std::optional<Location> loc,
+                                                Adaptor a,
+                                                SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  auto n = shapeOperandLength(loc, a.getAxes(), "runtime_reduce", "axes");
+  if (failed(n))
+    return failure();
+  if (!in.hasStaticShape() || *n < 1 || *n > in.getRank())
+    return emitShapeError(loc, "runtime_reduce: a static input, and 1 to "
+                               "rank axes");
+  if (!llvm::is_contained({"sum", "mean", "max", "min", "prod", "l1", "l2",
+                           "log_sum", "log_sum_exp", "sum_square"},
+                          a.getKind()))
+    return emitShapeError(loc, "runtime_reduce: an unknown kind");
+  types.push_back(dynamicType(
+      a.getKeepdims() ? in.getRank() : in.getRank() - *n, in.getElementType()));
   return success();
 }
 

@@ -589,6 +589,12 @@ def Graph_RuntimeResizeOp : Graph_RuntimeShapeOp<"runtime_resize",
          StrAttr:$coordinate_mode, StrAttr:$nearest_mode, F32Attr:$cubic_a,
          BoolAttr:$exclude_outside)>;
 
+def Graph_RuntimeReduceOp : Graph_RuntimeShapeOp<"runtime_reduce",
+    "graph.reduce over the (distinct, possibly negative) `axes` given as "
+    "values; without `keepdims` the result has one dim less per axis",
+    (ins Graph_FloatTensor:$input, RankedTensorOf<[I64]>:$axes,
+         StrAttr:$kind, BoolAttr:$keepdims)>;
+
 def Graph_RuntimeWindowOp : Graph_RuntimeShapeOp<"runtime_window",
     "ONNX Hann, Hamming and Blackman windows of `size` (a value of any "
     "integer type) elements: sum_k (-1)^k terms[k] cos(2 pi k i / D), D = "

@@ -11,8 +11,9 @@ namespace dlc::onnx_frontend {
 namespace {
 
 /// ReduceSum, ReduceMean, ...: axes from the attribute, or (ReduceSum from
-/// opset 13) from the optional second input; no axes means all of them
-/// unless noop_with_empty_axes.
+/// opset 13, the others from 18) from the optional second input, constant
+/// or read at run time; no axes means all of them unless
+/// noop_with_empty_axes.
 OpImportFn reduceImporter(std::string kind) {
   return [kind](ImportContext &ctx) -> LogicalResult {
     Value x = ctx.input(0);
@@ -21,7 +22,29 @@ OpImportFn reduceImporter(std::string kind) {
     int64_t rank = ImportContext::typeOf(x).getRank();
     SmallVector<int64_t> axes = ctx.intsAttr("axes");
     bool axesFromInput = kind == "sum" ? ctx.opset >= 13 : ctx.opset >= 18;
-    if (axesFromInput && ctx.optionalInput(1)) {
+    bool keepdims = ctx.intAttr("keepdims", 1) != 0;
+    auto &b = ctx.builder;
+    if (axesFromInput && ctx.optionalInput(1) && ctx.isRuntimeValue(1) &&
+        ImportContext::typeOf(ctx.input(1)).getNumElements() != 0) {
+      // Axes given at run time: which dims the result keeps is decided by
+      // the call (an empty axes input is known to be empty here).
+      Value axesValue = ctx.runtimeInts(1);
+      Value result = axesValue
+                         ? ctx.build<graph::RuntimeReduceOp>(
+                               x, axesValue, b.getStringAttr(kind),
+                               b.getBoolAttr(keepdims),
+                               ctx.runtimeMessage(
+                                   "input '" + ctx.node->input(1) +
+                                   "' holds an axis outside [" + Twine(-rank) +
+                                   ", " + Twine(rank - 1) + "]" +
+                                   (keepdims ? "" : ", or one twice")),
+                               IntegerAttr())
+                         : Value();
+      ctx.setOutput(0, result);
+      return success(static_cast<bool>(result));
+    }
+    if (axesFromInput && ctx.optionalInput(1) &&
+        ImportContext::typeOf(ctx.input(1)).getNumElements() != 0) {
       auto given = ctx.constantInts(1);
       if (!given)
         return failure();
@@ -44,10 +67,9 @@ OpImportFn reduceImporter(std::string kind) {
         normalized.push_back(*axis);
     }
     llvm::sort(normalized);
-    auto &b = ctx.builder;
     Value result = ctx.build<graph::ReduceOp>(
         x, b.getStringAttr(kind), b.getDenseI64ArrayAttr(normalized),
-        b.getBoolAttr(ctx.intAttr("keepdims", 1) != 0));
+        b.getBoolAttr(keepdims));
     ctx.setOutput(0, result);
     return success(static_cast<bool>(result));
   };
@@ -105,7 +127,8 @@ void addReduceImporters(std::vector<OpImporter> &table) {
       {"ReduceL2", "l2"},           {"ReduceLogSum", "log_sum"},
       {"ReduceLogSumExp", "log_sum_exp"}, {"ReduceSumSquare", "sum_square"}};
   for (auto [onnx, kind] : reductions)
-    table.push_back({onnx, "Reduce", 1, "float, constant axes, keepdims",
+    table.push_back({onnx, "Reduce", 1,
+                     "float, axes constant or at run time, keepdims",
                      reduceImporter(kind)});
   table.push_back({"ArgMax", "Reduce", 1, "float, select_last_index",
                    argReduceImporter("max")});

@@ -783,6 +783,150 @@ struct ResizePattern : RuntimeShapePattern<graph::RuntimeResizeOp> {
   }
 };
 
+/// A reduction over axes read at run time. Each result element (the
+/// kept-dims form) loops over the reduced elements in row-major order.
+/// Axes out of range, and without keepdims an axis given twice, fall back to
+/// reducing nothing (without keepdims: the first dims, as many as axes).
+struct ReducePattern : RuntimeShapePattern<graph::RuntimeReduceOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeReduceOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    OpBuilder &b = m.b;
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t rank = inType.getRank();
+    int64_t n = cast<RankedTensorType>(a.getAxes().getType()).getDimSize(0);
+    Value no = arith::ConstantIntOp::create(b, m.loc, 0, 1);
+    SmallVector<Value> mask(rank, no);
+    for (int64_t i = 0; i < n; ++i) {
+      Value axis = m.at(a.getAxes(), i);
+      m.refuse(m.orI(m.lt(axis, m.c(-rank)), m.gt(axis, m.c(rank - 1))));
+      axis = m.select(m.lt(axis, m.c(0)), m.add(axis, m.c(rank)), axis);
+      for (int64_t d = 0; d < rank; ++d) {
+        Value hit = m.eq(axis, m.c(d));
+        if (!op.getKeepdims())
+          m.refuse(m.andI(mask[d], hit));
+        mask[d] = m.orI(mask[d], hit);
+      }
+    }
+    SmallVector<Value> keepDims, sizes;
+    Value count = m.c(1);
+    for (int64_t d = 0; d < rank; ++d) {
+      Value fallback =
+          arith::ConstantIntOp::create(b, m.loc, !op.getKeepdims() && d < n, 1);
+      mask[d] = m.select(m.bad, fallback, mask[d]);
+      sizes.push_back(m.c(inType.getDimSize(d)));
+      keepDims.push_back(m.select(mask[d], m.c(1), sizes[d]));
+      count = m.mul(count, m.select(mask[d], sizes[d], m.c(1)));
+    }
+    Type element = inType.getElementType();
+    Value init = m.empty(keepDims, element);
+    Value input = a.getInput();
+    StringRef kind = op.getKind();
+    Value kept = generate(
+        b, m.loc, init, {}, {},
+        [&](OpBuilder &nb, Location l, ValueRange out, ValueRange) -> Value {
+          ShapeMath in(nb, l);
+          auto fc = [&](double v) {
+            return dlc::floatConstant(nb, l, element, v);
+          };
+          // Folds x into the accumulator over the reduced elements.
+          auto loop =
+              [&](Value start,
+                  function_ref<Value(OpBuilder &, Location, Value, Value)>
+                      step) {
+                auto forOp = scf::ForOp::create(
+                    nb, l, arith::ConstantIndexOp::create(nb, l, 0),
+                    in.index(count), arith::ConstantIndexOp::create(nb, l, 1),
+                    ValueRange{start},
+                    [&](OpBuilder &fb, Location fl, Value k, ValueRange acc) {
+                      ShapeMath f(fb, fl);
+                      Value rest = arith::IndexCastOp::create(
+                          fb, fl, fb.getI64Type(), k);
+                      SmallVector<Value> at(rank);
+                      for (int64_t d = rank - 1; d >= 0; --d) {
+                        Value o = arith::IndexCastOp::create(
+                            fb, fl, fb.getI64Type(), out[d]);
+                        at[d] = f.index(
+                            f.select(mask[d], f.rem(rest, sizes[d]), o));
+                        rest = f.select(mask[d], f.div(rest, sizes[d]), rest);
+                      }
+                      Value x = tensor::ExtractOp::create(fb, fl, input, at);
+                      scf::YieldOp::create(fb, fl, step(fb, fl, x, acc[0]));
+                    });
+                return forOp.getResult(0);
+              };
+          auto addF = [](OpBuilder &fb, Location fl, Value x, Value y) {
+            return arith::AddFOp::create(fb, fl, x, y).getResult();
+          };
+          auto sumOf =
+              [&](function_ref<Value(OpBuilder &, Location, Value)> f) {
+                return loop(
+                    fc(0), [&](OpBuilder &fb, Location fl, Value x, Value acc) {
+                      return addF(fb, fl, acc, f ? f(fb, fl, x) : x);
+                    });
+              };
+          auto square = [](OpBuilder &fb, Location fl, Value x) {
+            return arith::MulFOp::create(fb, fl, x, x).getResult();
+          };
+          if (kind == "sum")
+            return sumOf(nullptr);
+          if (kind == "mean") {
+            Value total = arith::SIToFPOp::create(nb, l, element, count);
+            return arith::DivFOp::create(nb, l, sumOf(nullptr), total);
+          }
+          if (kind == "l1")
+            return sumOf([](OpBuilder &fb, Location fl, Value x) {
+              return math::AbsFOp::create(fb, fl, x).getResult();
+            });
+          if (kind == "sum_square")
+            return sumOf(square);
+          if (kind == "l2")
+            return math::SqrtOp::create(nb, l, sumOf(square));
+          if (kind == "log_sum")
+            return math::LogOp::create(nb, l, sumOf(nullptr));
+          if (kind == "prod")
+            return loop(
+                fc(1), [](OpBuilder &fb, Location fl, Value x, Value acc) {
+                  return arith::MulFOp::create(fb, fl, acc, x).getResult();
+                });
+          bool isMin = kind == "min";
+          Value extreme = loop(
+              fc(isMin ? std::numeric_limits<double>::infinity()
+                       : -std::numeric_limits<double>::infinity()),
+              [&](OpBuilder &fb, Location fl, Value x, Value acc) -> Value {
+                if (isMin)
+                  return arith::MinimumFOp::create(fb, fl, acc, x);
+                return arith::MaximumFOp::create(fb, fl, acc, x);
+              });
+          if (kind != "log_sum_exp")
+            return extreme;
+          // Shifted by the max to stay finite.
+          Value shifted = sumOf([&](OpBuilder &fb, Location fl, Value x) {
+            return math::ExpOp::create(
+                       fb, fl, arith::SubFOp::create(fb, fl, x, extreme))
+                .getResult();
+          });
+          return addF(nb, l, math::LogOp::create(nb, l, shifted), extreme);
+        });
+    if (op.getKeepdims())
+      return kept;
+    // Without keepdims: the dims not reduced, in order (dim j of the result
+    // is the j-th unreduced one); the elements keep their order.
+    int64_t outRank = rank - n;
+    SmallVector<Value> dims(outRank, m.c(0));
+    Value position = m.c(0);
+    for (int64_t d = 0; d < rank; ++d) {
+      for (int64_t j = 0; j < outRank; ++j)
+        dims[j] = m.select(m.andI(m.eq(position, m.c(j)), m.eq(mask[d], no)),
+                           sizes[d], dims[j]);
+      position = m.add(position, m.select(mask[d], m.c(0), m.c(1)));
+    }
+    auto shapeType = RankedTensorType::get({outRank}, b.getI64Type());
+    Value shape = tensor::FromElementsOp::create(b, m.loc, shapeType, dims);
+    return tensor::ReshapeOp::create(b, m.loc, op.getType(), kept, shape);
+  }
+};
+
 /// Hann, Hamming and Blackman windows of a size read at run time, in f64
 /// as the importer computes a constant one: sum_k (-1)^k a_k
 /// cos(2 pi k i / D). Falls back to an empty window.
@@ -853,8 +997,9 @@ struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
 } // namespace
 
 void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
-               RangePattern, SlicePattern, PadPattern, OneHotPattern,
-               TopKPattern, SqueezePattern, ResizePattern, WindowPattern>(
-      patterns.getContext());
+  patterns
+      .add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
+           RangePattern, SlicePattern, PadPattern, OneHotPattern, TopKPattern,
+           SqueezePattern, ResizePattern, WindowPattern, ReducePattern>(
+          patterns.getContext());
 }

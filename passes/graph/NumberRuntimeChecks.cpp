@@ -31,7 +31,7 @@ struct NumberRuntimeChecksPass
       if (!isa<CheckIndicesOp, RuntimeReshapeOp, RuntimeExpandOp, RuntimeFillOp,
                RuntimeRangeOp, RuntimeTileOp, RuntimeSliceOp, RuntimePadOp,
                RuntimeOneHotOp, RuntimeTopKOp, RuntimeSqueezeOp,
-               RuntimeResizeOp, RuntimeWindowOp>(op))
+               RuntimeResizeOp, RuntimeWindowOp, RuntimeReduceOp>(op))
         return;
       auto message = op->getAttrOfType<StringAttr>("message");
       auto [it, inserted] =

@@ -29,6 +29,9 @@ message (dlc-run exits 2, saves nothing).
   negative too; an axis outside [-2, 1] fails.
 - squeeze, unsqueeze with axes given at run time: negative and unsorted
   axes; a dim other than 1, an axis twice or out of range fail.
+- reduce_sum (opset 13), reduce_max and reduce_prod (opset 18) with the
+  axes a graph input, kept and dropped dims, negative axes, an axis twice
+  (reduced once with keepdims, refused without); an axis out of range fails.
 - pad in edge, reflect (mirrored again where a pad is longer than the
   input) and wrap modes, pads at run time; reflecting an empty dim fails.
 - hann_window of a size given at run time (values exact in float32: 0,
@@ -164,6 +167,33 @@ def one_hot_ref(indices, depth, off, on):
     out = [depth, len(indices)]  # axis 0
     return out, generate(out, lambda i: on if (
         indices[i[1]] + depth if indices[i[1]] < 0 else indices[i[1]]) == i[0] else off)
+
+
+def reduce_ref(axes, keepdims, combine, dims=(2, 3, 4), values=X234):
+    """`combine` over the elements whose indices differ only along `axes`."""
+    reduced = {a % len(dims) for a in axes}
+    keep = [1 if d in reduced else n for d, n in enumerate(dims)]
+    groups = {}
+    for k, v in enumerate(values):
+        i = index_of(k, dims)
+        key = tuple(0 if d in reduced else i[d] for d in range(len(dims)))
+        groups.setdefault(key, []).append(v)
+    out = generate(keep, lambda i: combine(groups[tuple(i)]))
+    return (keep if keepdims else [n for d, n in enumerate(dims) if d not in reduced]), out
+
+
+def reduce_case(name, op, keepdims, opset, combine, good, bad, msg):
+    attr = 'attribute { name: "keepdims" type: INT i: %d }' % keepdims
+    return (name,
+            model([node(op, ["x", "axes"], ["y"], attr, "fold")],
+                  [("x", F32, [2, 3, 4]), ("axes", I64, [len(good[0])])],
+                  [("y", F32, ["a", "b", "c"][:3 if keepdims else 3 - len(good[0])])],
+                  opset=opset),
+            [("axes %s" % (ax,), [("x", F32, [2, 3, 4], X234), ("axes", I64, [len(ax)], ax)],
+              [(F32,) + tuple(reduce_ref(ax, keepdims, combine))]) for ax in good]
+            + [("axes %s" % (ax,), [("x", F32, [2, 3, 4], X234), ("axes", I64, [len(ax)], ax)],
+                "node 'fold' (%s): input 'axes' holds an axis outside [-3, 2]%s" % (op, msg))
+               for ax in bad])
 
 
 def resize_ref(values, dims, out, scales, mode, coordinates, rounding="round_prefer_floor"):
@@ -372,6 +402,16 @@ CASES = [
        "node 'lift' (Unsqueeze): input 'axes' holds an axis out of range or twice"),
       ("axes (4, 0)", [("x", F32, [2, 3], X23), ("axes", I64, [2], [4, 0])],
        "node 'lift' (Unsqueeze): input 'axes' holds an axis out of range or twice")]),
+    reduce_case("reduce_sum_keepdims", "ReduceSum", 1, 13, sum,
+                [[0, 2], [-1, 1], [2, 2]], [[3, 0], [0, -4]], ""),
+    reduce_case("reduce_sum", "ReduceSum", 0, 13, sum,
+                [[1], [-3], [2]], [[5]], ", or one twice"),
+    reduce_case("reduce_sum_all", "ReduceSum", 0, 13, sum,
+                [[2, 0, 1], [-1, -2, -3]], [[0, 1, 0]], ", or one twice"),
+    reduce_case("reduce_max", "ReduceMax", 0, 18, max,
+                [[0, 2], [1, -1]], [[1, 1]], ", or one twice"),
+    reduce_case("reduce_prod_keepdims", "ReduceProd", 1, 18,
+                math.prod, [[0], [2]], [], ""),
     ("resize_scales",
      model([resize_node(["x", "", "scales"], {"mode": "nearest",
                                               "coordinate_transformation_mode": "asymmetric",
@@ -508,16 +548,17 @@ def refused_downstream(a):
         and "--freeze-input shape=FILE.pb makes it one" in out
     print("downstream op refused: %s\n  %s" % ("ok" if ok else "FAILED", out.strip()))
     # An op with no run-time form gets no hint that a graph output would do.
-    text = model([node("ReduceSum", ["x", "axes"], ["r"], "", "sum"),
+    text = model([node("Compress", ["x", "keep"], ["r"],
+                       'attribute { name: "axis" type: INT i: 0 }', "pick"),
                   node("Relu", ["r"], ["y"], "", "act")],
-                 [("x", F32, [2, 3, 4]), ("axes", I64, [1])], [("y", F32, ["a", "b", "c"])])
+                 [("x", F32, [2, 3, 4]), ("keep", 9, [2])], [("y", F32, ["a", 3, 4])])
     encode("ModelProto", text, path)
     c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o",
                         os.path.join(a.work, "downstream.so")],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = c.stdout.decode()
     plain = c.returncode == 1 and \
-        "node 'sum' (ReduceSum): input 'axes' must be a compile-time constant" in out and \
+        "node 'pick' (Compress): input 'keep' must be a compile-time constant" in out and \
         "known only at run time" not in out
     print("no run-time form, no hint: %s\n  %s" % ("ok" if plain else "FAILED", out.strip()))
     # A run-time shape that leaves an If branch and feeds a node: refused by

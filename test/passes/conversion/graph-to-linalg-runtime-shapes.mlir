@@ -124,3 +124,23 @@ func.func @resize_bad_axes(%x: tensor<1x2x4x4xf32>, %s: tensor<2xi64>) -> tensor
   %y = graph.runtime_resize %x, %s {axes = array<i64: 3>, policy = "stretch", mode = "linear", coordinate_mode = "half_pixel", nearest_mode = "round_prefer_floor", cubic_a = -7.500000e-01 : f32, exclude_outside = false, message = "m"} : (tensor<1x2x4x4xf32>, tensor<2xi64>) -> tensor<1x2x?x?xf32>
   return %y : tensor<1x2x?x?xf32>
 }
+
+// -----
+
+// A reduction over axes read at run time: a mask per dim from the axes,
+// refused out of range (or, without keepdims, an axis twice); each element
+// of the kept-dims result loops over the reduced elements; without
+// keepdims a reshape drops the reduced dims.
+// CHECK-LABEL: func.func @reduce_axes
+// CHECK: tensor.extract %arg1[%{{.*}}] : tensor<1xi64>
+// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}, %{{.*}}, %{{.*}}) : tensor<?x?x?xf32>
+// CHECK: linalg.generic {{.*}} outs(%[[E]] : tensor<?x?x?xf32>)
+// CHECK: scf.for
+// CHECK: arith.addf
+// CHECK: tensor.reshape %{{.*}}(%{{.*}}) : (tensor<?x?x?xf32>, tensor<2xi64>) -> tensor<?x?xf32>
+// CHECK: func.call @dlc_report_error
+func.func private @dlc_report_error(i32)
+func.func @reduce_axes(%x: tensor<2x3x4xf32>, %axes: tensor<1xi64>) -> tensor<?x?xf32> {
+  %y = graph.runtime_reduce %x, %axes {kind = "sum", keepdims = false, message = "m", site = 1 : i32} : (tensor<2x3x4xf32>, tensor<1xi64>) -> tensor<?x?xf32>
+  return %y : tensor<?x?xf32>
+}
