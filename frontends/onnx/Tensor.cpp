@@ -1092,6 +1092,53 @@ LogicalResult importSplit(ImportContext &ctx) {
   if (outputs < 1)
     return ctx.error("has no outputs");
   SmallVector<int64_t> split;
+  int64_t n = type.getDimSize(*axis);
+  if (ctx.opset >= 13 && ctx.optionalInput(1) && ctx.isRuntimeValue(1)) {
+    // Sizes read at run time: output i is the slice [start_i, start_i +
+    // split_i) along the axis, the starts summed in graph ops; sizes below
+    // 0, or not adding up to the dim, fail the call.
+    Value sizes = ctx.runtimeInts(1);
+    if (!sizes)
+      return failure();
+    if (ImportContext::typeOf(sizes).getRank() != 1 ||
+        ImportContext::typeOf(sizes).getDimSize(0) != outputs)
+      return ctx.error("input '" + ctx.node->input(1) +
+                       "' needs one size per output");
+    auto &b = ctx.builder;
+    auto oneValue = [&](int64_t v) -> Value {
+      return arith::ConstantOp::create(
+          b, ctx.loc(),
+          DenseElementsAttr::get(RankedTensorType::get({1}, b.getI64Type()),
+                                 v));
+    };
+    StringAttr message = ctx.runtimeMessage(
+        "input '" + ctx.node->input(1) +
+        "' holds a size below 0, or sizes that do not add up to " + Twine(n) +
+        " (dim " + Twine(*axis) + ")");
+    graph::CheckIndicesOp::create(b, ctx.loc(), sizes, b.getI64IntegerAttr(0),
+                                  b.getI64IntegerAttr(n + 1), message,
+                                  IntegerAttr());
+    Value start = oneValue(0);
+    for (int64_t i = 0; i < outputs && start; ++i) {
+      Value size = ctx.build<graph::SliceOp>(sizes, b.getDenseI64ArrayAttr({i}),
+                                             b.getDenseI64ArrayAttr({1}),
+                                             b.getDenseI64ArrayAttr({1}));
+      Value end = size ? ctx.build<graph::AddOp>(start, size) : Value();
+      Value part = end ? ctx.build<graph::RuntimeSliceOp>(
+                             x, start, end, oneValue(*axis), oneValue(1),
+                             message, IntegerAttr())
+                       : Value();
+      if (!part)
+        return failure();
+      ctx.setOutput(i, part);
+      start = end;
+    }
+    // The total, checked to be the dim (sizes in [0, n] cannot overflow).
+    graph::CheckIndicesOp::create(b, ctx.loc(), start, b.getI64IntegerAttr(n),
+                                  b.getI64IntegerAttr(n + 1), message,
+                                  IntegerAttr());
+    return success(static_cast<bool>(start));
+  }
   if (ctx.opset < 13) {
     split = ctx.intsAttr("split");
   } else if (ctx.optionalInput(1)) {
@@ -1100,7 +1147,6 @@ LogicalResult importSplit(ImportContext &ctx) {
       return failure();
     split = *s;
   }
-  int64_t n = type.getDimSize(*axis);
   if (const auto *numOutputs = ctx.attr("num_outputs");
       numOutputs && numOutputs->i() != outputs)
     return ctx.error("num_outputs is " + Twine(numOutputs->i()) +
@@ -1563,7 +1609,8 @@ void addTensorImporters(std::vector<OpImporter> &table) {
                    "shape constant or at run time", importConstantOfShape});
   table.push_back({"Range", "Tensor", 11,
                    "start/limit/delta constant or at run time", importRange});
-  table.push_back({"Split", "Tensor", 1, "constant split", importSplit});
+  table.push_back(
+      {"Split", "Tensor", 1, "split constant or at run time", importSplit});
   table.push_back(
       {"Tile", "Tensor", 6, "repeats constant or at run time", importTile});
   table.push_back({"Identity", "Tensor", 1, "", importIdentity});

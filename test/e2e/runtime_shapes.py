@@ -32,6 +32,8 @@ message (dlc-run exits 2, saves nothing).
 - reduce_sum (opset 13), reduce_max and reduce_prod (opset 18) with the
   axes a graph input, kept and dropped dims, negative axes, an axis twice
   (reduced once with keepdims, refused without); an axis out of range fails.
+- split with the sizes a graph input (empty parts too); a negative size
+  or sizes that do not add up to the dim fail.
 - pad in edge, reflect (mirrored again where a pad is longer than the
   input) and wrap modes, pads at run time; reflecting an empty dim fails.
 - hann_window of a size given at run time (values exact in float32: 0,
@@ -412,6 +414,18 @@ CASES = [
                 [[0, 2], [1, -1]], [[1, 1]], ", or one twice"),
     reduce_case("reduce_prod_keepdims", "ReduceProd", 1, 18,
                 math.prod, [[0], [2]], [], ""),
+    ("split",
+     model([node("Split", ["x", "sizes"], ["a", "b", "c"],
+                 'attribute { name: "axis" type: INT i: -1 }', "parts")],
+           [("x", F32, [2, 3]), ("sizes", I64, [3])],
+           [("a", F32, [2, "p"]), ("b", F32, [2, "q"]), ("c", F32, [2, "r"])]),
+     [("sizes %s" % (sz,), [("x", F32, [2, 3], X23), ("sizes", I64, [3], sz)],
+       [(F32,) + tuple(slice_ref([sum(sz[:i])], [sum(sz[:i + 1])], [1], [1], (2, 3), X23))
+        for i in range(3)])
+      for sz in ([1, 0, 2], [0, 3, 0], [1, 1, 1])]
+     + [("sizes %s" % (sz,), [("x", F32, [2, 3], X23), ("sizes", I64, [3], sz)],
+         "node 'parts' (Split): input 'sizes' holds a size below 0, or sizes that do not "
+         "add up to 3 (dim 1)") for sz in ([1, 1, 2], [4, -1, 0], [0, 0, 0])]),
     ("resize_scales",
      model([resize_node(["x", "", "scales"], {"mode": "nearest",
                                               "coordinate_transformation_mode": "asymmetric",
