@@ -1572,6 +1572,8 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimeSqueezeOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeResizeOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeWindowOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeReduceOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeCompressOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeNonZeroOp)
 
 LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
                                                  std::optional<Location> loc,
@@ -1709,6 +1711,36 @@ LogicalResult RuntimePadOp::inferReturnTypes(MLIRContext *,
     return emitShapeError(loc, "runtime_pad: mode must be constant, edge, "
                                "reflect or wrap");
   types.push_back(dynamicType(in.getRank(), in.getElementType()));
+  return success();
+}
+
+LogicalResult
+RuntimeCompressOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor a, SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  auto condition = rankedType(a.getCondition());
+  int64_t axis = a.getAxis();
+  if (!in.hasStaticShape() || axis < 0 || axis >= in.getRank() ||
+      condition.getRank() != 1 || !condition.hasStaticShape() ||
+      !condition.getElementType().isInteger(1))
+    return emitShapeError(loc, "runtime_compress: a static input, an axis of "
+                               "it and a 1-D bool condition");
+  SmallVector<int64_t> shape(in.getShape());
+  shape[axis] = ShapedType::kDynamic;
+  types.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeNonZeroOp::inferReturnTypes(MLIRContext *ctx,
+                                                 std::optional<Location> loc,
+                                                 Adaptor a,
+                                                 SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  if (!in.hasStaticShape() || in.getRank() == 0)
+    return emitShapeError(loc, "runtime_nonzero: a static input of rank 1 "
+                               "or more");
+  types.push_back(RankedTensorType::get({in.getRank(), ShapedType::kDynamic},
+                                        IntegerType::get(ctx, 64)));
   return success();
 }
 

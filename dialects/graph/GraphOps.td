@@ -602,6 +602,24 @@ def Graph_RuntimeWindowOp : Graph_RuntimeShapeOp<"runtime_window",
     (ins AnyRankedTensor:$size, DenseF64ArrayAttr:$terms, BoolAttr:$periodic,
          TypeAttr:$element)>;
 
+def Graph_RuntimeCompressOp : Graph_Op<"runtime_compress"> {
+  let summary = "The slices of `input` along `axis` whose entry of the 1-D "
+                "`condition` is true (entries past the axis' size ignored), "
+                "in order; the condition is read at run time";
+  let arguments = (ins AnyRankedTensor:$input, AnyRankedTensor:$condition,
+                       I64Attr:$axis);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_RuntimeNonZeroOp : Graph_Op<"runtime_nonzero"> {
+  let summary = "The indices (int64 [rank, count]) of the input's nonzero "
+                "elements (NaN included), in row-major order";
+  let arguments = (ins AnyRankedTensor:$input);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_RuntimeTopKOp : Graph_Op<"runtime_top_k"> {
   let summary = "top_k with k read at run time (0 <= k <= the axis' size)";
   let arguments = (ins Graph_FloatTensor:$input, RankedTensorOf<[I64]>:$k,

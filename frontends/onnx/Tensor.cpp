@@ -530,10 +530,6 @@ LogicalResult importCompress(ImportContext &ctx) {
   Value x = ctx.input(0), condition = ctx.input(1);
   if (!x || !condition)
     return failure();
-  DenseElementsAttr cond;
-  if (!matchPattern(condition, m_Constant(&cond)))
-    return ctx.error("input '" + ctx.node->input(1) +
-                     "' must be a compile-time constant");
   auto &b = ctx.builder;
   auto type = ImportContext::typeOf(x);
   int64_t axis;
@@ -547,6 +543,22 @@ LogicalResult importCompress(ImportContext &ctx) {
     if (!x)
       return failure();
     axis = 0;
+  }
+  auto condType = ImportContext::typeOf(condition);
+  if (condType.getRank() != 1 || !condType.getElementType().isInteger(1))
+    return ctx.error("input '" + ctx.node->input(1) +
+                     "' must be a 1-D bool tensor");
+  if (ctx.isRuntimeValue(1)) {
+    // Which slices are kept is decided by the call.
+    Value result = ctx.build<graph::RuntimeCompressOp>(
+        x, condition, b.getI64IntegerAttr(axis));
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
+  DenseElementsAttr cond;
+  if (!matchPattern(condition, m_Constant(&cond))) {
+    (void)ctx.constantInts(1); // reports why it must be a constant
+    return failure();
   }
   int64_t size = ImportContext::typeOf(x).getDimSize(axis);
   SmallVector<int64_t> kept;
@@ -564,6 +576,54 @@ LogicalResult importCompress(ImportContext &ctx) {
   Value result = ctx.build<graph::GatherOp>(x, indices, b.getI64IntegerAttr(axis));
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
+}
+
+/// NonZero: the coordinates of the nonzero elements, [rank, count]; folded
+/// for a constant input, else counted at run time (graph.runtime_nonzero).
+LogicalResult importNonZero(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  if (type.getRank() == 0)
+    return ctx.error("input '" + ctx.node->input(0) +
+                     "' must have a dim or more");
+  auto &b = ctx.builder;
+  DenseElementsAttr values;
+  if (!matchPattern(x, m_Constant(&values))) {
+    if (!ctx.isRuntimeValue(0)) {
+      (void)ctx.constantInts(0); // reports why it must be a constant
+      return failure();
+    }
+    Value result = ctx.build<graph::RuntimeNonZeroOp>(x);
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
+  SmallVector<int64_t> flat;
+  int64_t position = 0;
+  for (Attribute v : values.getValues<Attribute>()) {
+    bool nonzero = isa<IntegerAttr>(v)
+                       ? !cast<IntegerAttr>(v).getValue().isZero()
+                       : !cast<FloatAttr>(v).getValue().isZero();
+    if (nonzero)
+      flat.push_back(position);
+    ++position;
+  }
+  int64_t rank = type.getRank(), count = flat.size();
+  SmallVector<int64_t> coordinates(rank * count);
+  for (int64_t k = 0; k < count; ++k) {
+    int64_t rest = flat[k];
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      coordinates[d * count + k] = rest % type.getDimSize(d);
+      rest /= type.getDimSize(d);
+    }
+  }
+  ctx.setOutput(0, arith::ConstantOp::create(
+                       b, ctx.loc(),
+                       DenseElementsAttr::get(
+                           RankedTensorType::get({rank, count}, b.getI64Type()),
+                           ArrayRef(coordinates))));
+  return success();
 }
 
 /// ReverseSequence: a gather along the time axis at the index pattern
@@ -1580,7 +1640,10 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Gather", "Tensor", 1, "negative indices", importGather});
   table.push_back({"GatherElements", "Tensor", 11, "negative indices", importGatherElements});
   table.push_back({"Trilu", "Tensor", 14, "k constant or given at run time", importTrilu});
-  table.push_back({"Compress", "Tensor", 9, "constant condition", importCompress});
+  table.push_back({"Compress", "Tensor", 9, "condition constant or at run time",
+                   importCompress});
+  table.push_back({"NonZero", "Tensor", 9,
+                   "any element type; constant or at run time", importNonZero});
   table.push_back({"ReverseSequence", "Tensor", 10,
                    "sequence_lens constant or at run time",
                    importReverseSequence});

@@ -970,6 +970,161 @@ struct WindowPattern : RuntimeShapePattern<graph::RuntimeWindowOp> {
   }
 };
 
+/// Whether scalar `v` (any number type, or a bool) is nonzero; NaN is.
+Value isNonZero(OpBuilder &b, Location loc, Value v) {
+  if (isa<FloatType>(v.getType()))
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, v,
+                                 dlc::floatConstant(b, loc, v.getType(), 0.0));
+  return arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ne, v,
+      arith::ConstantIntOp::create(b, loc, v.getType(), 0));
+}
+
+/// The element of static `input` at row-major position `flat` (index).
+Value extractFlat(OpBuilder &b, Location loc, Value input, Value flat) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<Value> at(type.getRank());
+  for (int64_t d = type.getRank() - 1; d >= 0; --d) {
+    Value size = arith::ConstantIndexOp::create(b, loc, type.getDimSize(d));
+    at[d] = arith::RemUIOp::create(b, loc, flat, size);
+    flat = arith::DivUIOp::create(b, loc, flat, size);
+  }
+  return tensor::ExtractOp::create(b, loc, input, at);
+}
+
+/// Loops over the `n` row-major positions of `input`, counting those whose
+/// element is nonzero.
+Value countNonZero(OpBuilder &b, Location loc, Value input, int64_t n) {
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, arith::ConstantIndexOp::create(b, loc, n), one,
+      ValueRange{zero},
+      [&](OpBuilder &nb, Location l, Value i, ValueRange count) {
+        Value hit = isNonZero(nb, l, extractFlat(nb, l, input, i));
+        Value next = arith::AddIOp::create(nb, l, count[0], one);
+        scf::YieldOp::create(
+            nb, l,
+            ValueRange{arith::SelectOp::create(nb, l, hit, next, count[0])});
+      });
+  return loop.getResult(0);
+}
+
+/// Loops over the `n` row-major positions of `input` and, for each nonzero
+/// element, has `write` insert into `init` at the next slot `k`.
+Value forEachNonZero(OpBuilder &b, Location loc, Value input, int64_t n,
+                     Value init,
+                     function_ref<Value(OpBuilder &, Location, Value tensor,
+                                        Value position, Value k)>
+                         write) {
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, arith::ConstantIndexOp::create(b, loc, n), one,
+      ValueRange{init, zero},
+      [&](OpBuilder &nb, Location l, Value i, ValueRange state) {
+        Value hit = isNonZero(nb, l, extractFlat(nb, l, input, i));
+        auto ifOp = scf::IfOp::create(
+            nb, l, hit,
+            [&](OpBuilder &tb, Location tl) {
+              Value written = write(tb, tl, state[0], i, state[1]);
+              scf::YieldOp::create(
+                  tb, tl,
+                  ValueRange{written,
+                             arith::AddIOp::create(tb, tl, state[1], one)});
+            },
+            [&](OpBuilder &eb, Location el) {
+              scf::YieldOp::create(eb, el, state);
+            });
+        scf::YieldOp::create(nb, l, ifOp.getResults());
+      });
+  return loop.getResult(0);
+}
+
+/// Compress: the positions of the true entries (up to the axis' size), then
+/// the input's slices at those positions.
+struct CompressPattern : OpConversionPattern<graph::RuntimeCompressOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeCompressOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(a.getInput().getType());
+    int64_t axis = op.getAxis();
+    Value condition = a.getCondition();
+    int64_t length = cast<RankedTensorType>(condition.getType()).getDimSize(0);
+    int64_t n = std::min(inType.getDimSize(axis), length);
+    if (n < length)
+      condition = tensor::ExtractSliceOp::create(
+          rewriter, loc, condition,
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(n)},
+          ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
+    Value count = countNonZero(rewriter, loc, condition, n);
+    Value positions = forEachNonZero(
+        rewriter, loc, condition, n,
+        tensor::EmptyOp::create(rewriter, loc, ArrayRef<OpFoldResult>{count},
+                                rewriter.getIndexType()),
+        [](OpBuilder &b, Location l, Value t, Value position, Value k) {
+          return tensor::InsertOp::create(b, l, position, t, k).getResult();
+        });
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d = 0; d < inType.getRank(); ++d)
+      sizes.push_back(d == axis ? OpFoldResult(count)
+                                : rewriter.getIndexAttr(inType.getDimSize(d)));
+    Value init =
+        tensor::EmptyOp::create(rewriter, loc, sizes, inType.getElementType());
+    Value input = a.getInput();
+    rewriter.replaceOp(
+        op, generate(rewriter, loc, init, {}, {},
+                     [&](OpBuilder &b, Location l, ValueRange indices,
+                         ValueRange) -> Value {
+                       SmallVector<Value> at(indices);
+                       at[axis] = tensor::ExtractOp::create(b, l, positions,
+                                                            indices[axis]);
+                       return tensor::ExtractOp::create(b, l, input, at);
+                     }));
+    return success();
+  }
+};
+
+/// NonZero: count, then write each nonzero element's coordinates as column
+/// k of the [rank, count] result.
+struct NonZeroPattern : OpConversionPattern<graph::RuntimeNonZeroOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeNonZeroOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = a.getInput();
+    auto inType = cast<RankedTensorType>(input.getType());
+    int64_t n = inType.getNumElements(), rank = inType.getRank();
+    Value count = countNonZero(rewriter, loc, input, n);
+    Value init = tensor::EmptyOp::create(
+        rewriter, loc,
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(rank), count},
+        rewriter.getI64Type());
+    rewriter.replaceOp(
+        op, forEachNonZero(
+                rewriter, loc, input, n, init,
+                [&](OpBuilder &b, Location l, Value t, Value flat, Value k) {
+                  for (int64_t d = rank - 1; d >= 0; --d) {
+                    Value size = arith::ConstantIndexOp::create(
+                        b, l, inType.getDimSize(d));
+                    Value coordinate = arith::IndexCastOp::create(
+                        b, l, b.getI64Type(),
+                        arith::RemUIOp::create(b, l, flat, size));
+                    flat = arith::DivUIOp::create(b, l, flat, size);
+                    t = tensor::InsertOp::create(
+                        b, l, coordinate, t,
+                        ValueRange{arith::ConstantIndexOp::create(b, l, d), k});
+                  }
+                  return t;
+                }));
+    return success();
+  }
+};
+
 /// TopK with k read at run time: k outside [0, the axis' size] falls back
 /// to 0.
 struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
@@ -997,9 +1152,9 @@ struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
 } // namespace
 
 void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
-           RangePattern, SlicePattern, PadPattern, OneHotPattern, TopKPattern,
-           SqueezePattern, ResizePattern, WindowPattern, ReducePattern>(
-          patterns.getContext());
+  patterns.add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
+               RangePattern, SlicePattern, PadPattern, OneHotPattern,
+               TopKPattern, SqueezePattern, ResizePattern, WindowPattern,
+               ReducePattern, CompressPattern, NonZeroPattern>(
+      patterns.getContext());
 }

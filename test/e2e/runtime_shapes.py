@@ -34,6 +34,10 @@ message (dlc-run exits 2, saves nothing).
   (reduced once with keepdims, refused without); an axis out of range fails.
 - split with the sizes a graph input (empty parts too); a negative size
   or sizes that do not add up to the dim fail.
+- compress with the condition a graph input, along an axis (all false:
+  empty) and flattened (a condition longer than the input: the rest
+  ignored); nonzero of float32 (-0 is zero, NaN is not; none, all) and
+  uint8 inputs.
 - pad in edge, reflect (mirrored again where a pad is longer than the
   input) and wrap modes, pads at run time; reflecting an empty dim fails.
 - hann_window of a size given at run time (values exact in float32: 0,
@@ -426,6 +430,30 @@ CASES = [
      + [("sizes %s" % (sz,), [("x", F32, [2, 3], X23), ("sizes", I64, [3], sz)],
          "node 'parts' (Split): input 'sizes' holds a size below 0, or sizes that do not "
          "add up to 3 (dim 1)") for sz in ([1, 1, 2], [4, -1, 0], [0, 0, 0])]),
+    ("compress",
+     model([node("Compress", ["x", "keep"], ["y"],
+                 'attribute { name: "axis" type: INT i: 1 }', "pick")],
+           [("x", F32, [2, 3]), ("keep", 9, [2])], [("y", F32, [2, "k"])]),
+     [("keep %s" % (k,), [("x", F32, [2, 3], X23), ("keep", 9, [2], k)],
+       [(F32, [2, sum(k)], [X23[3 * r + c] for r in range(2) for c in range(2) if k[c]])])
+      for k in ([1, 0], [0, 1], [1, 1], [0, 0])]),
+    ("compress_flat",
+     model([node("Compress", ["x", "keep"], ["y"], "", "pick")],
+           [("x", F32, [2, 3]), ("keep", 9, [8])], [("y", F32, ["k"])]),
+     [("keep %s" % (k,), [("x", F32, [2, 3], X23), ("keep", 9, [8], k)],
+       [(F32, [sum(k[:6])], [X23[i] for i in range(6) if k[i]])])
+      for k in ([1, 0, 0, 1, 1, 0, 1, 1], [0] * 8)]),
+    ("nonzero",
+     model([node("NonZero", ["x"], ["y"], "", "where")],
+           [("x", F32, [2, 3])], [("y", I64, [2, "n"])], opset=13),
+     [("x %s" % (x,), [("x", F32, [2, 3], x)],
+       [(I64, [2, len(nz)], [i // 3 for i in nz] + [i % 3 for i in nz])])
+      for x, nz in (([0.0, 1.5, -0.0, float("nan"), 0.0, -2.0], [1, 3, 5]),
+                    ([0.0] * 6, []), ([1.0] * 6, list(range(6))))]),
+    ("nonzero_uint8",
+     model([node("NonZero", ["x"], ["y"], "", "where")],
+           [("x", 2, [4])], [("y", I64, [1, "n"])], opset=13),
+     [("x (0, 255, 0, 1)", [("x", 2, [4], [0, 255, 0, 1])], [(I64, [1, 2], [1, 3])])]),
     ("resize_scales",
      model([resize_node(["x", "", "scales"], {"mode": "nearest",
                                               "coordinate_transformation_mode": "asymmetric",
@@ -562,17 +590,19 @@ def refused_downstream(a):
         and "--freeze-input shape=FILE.pb makes it one" in out
     print("downstream op refused: %s\n  %s" % ("ok" if ok else "FAILED", out.strip()))
     # An op with no run-time form gets no hint that a graph output would do.
-    text = model([node("Compress", ["x", "keep"], ["r"],
-                       'attribute { name: "axis" type: INT i: 0 }', "pick"),
+    text = model([node("MaxUnpool", ["x", "i", "shape"], ["r"],
+                       'attribute { name: "kernel_shape" type: INTS ints: 2 ints: 2 }',
+                       "unpool"),
                   node("Relu", ["r"], ["y"], "", "act")],
-                 [("x", F32, [2, 3, 4]), ("keep", 9, [2])], [("y", F32, ["a", 3, 4])])
+                 [("x", F32, [1, 1, 2, 2]), ("i", I64, [1, 1, 2, 2]), ("shape", I64, [4])],
+                 [("y", F32, ["a", "b", "c", "d"])])
     encode("ModelProto", text, path)
     c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o",
                         os.path.join(a.work, "downstream.so")],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = c.stdout.decode()
     plain = c.returncode == 1 and \
-        "node 'pick' (Compress): input 'keep' must be a compile-time constant" in out and \
+        "node 'unpool' (MaxUnpool): input 'shape' must be a compile-time constant" in out and \
         "known only at run time" not in out
     print("no run-time form, no hint: %s\n  %s" % ("ok" if plain else "FAILED", out.strip()))
     # A run-time shape that leaves an If branch and feeds a node: refused by

@@ -144,3 +144,34 @@ func.func @reduce_axes(%x: tensor<2x3x4xf32>, %axes: tensor<1xi64>) -> tensor<?x
   %y = graph.runtime_reduce %x, %axes {kind = "sum", keepdims = false, message = "m", site = 1 : i32} : (tensor<2x3x4xf32>, tensor<1xi64>) -> tensor<?x?xf32>
   return %y : tensor<?x?xf32>
 }
+
+// -----
+
+// Compress: the true entries counted, their positions collected, then the
+// slices at those positions gathered; no check can fail.
+// CHECK-LABEL: func.func @compress
+// CHECK: %[[N:.*]] = scf.for {{.*}} -> (index)
+// CHECK: %[[P:.*]] = tensor.empty(%[[N]]) : tensor<?xindex>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[P]], %{{.*}} = %{{.*}}) -> (tensor<?xindex>, index)
+// CHECK: tensor.insert
+// CHECK: tensor.empty(%[[N]]) : tensor<2x?xf32>
+// CHECK-NOT: dlc_report_error
+func.func @compress(%x: tensor<2x3xf32>, %c: tensor<4xi1>) -> tensor<2x?xf32> {
+  %y = graph.runtime_compress %x, %c {axis = 1 : i64} : (tensor<2x3xf32>, tensor<4xi1>) -> tensor<2x?xf32>
+  return %y : tensor<2x?xf32>
+}
+
+// -----
+
+// NonZero: the nonzero elements counted, then each one's coordinates
+// written as a column of the [rank, count] result.
+// CHECK-LABEL: func.func @nonzero
+// CHECK: %[[N:.*]] = scf.for {{.*}} -> (index)
+// CHECK: arith.cmpf une
+// CHECK: tensor.empty(%[[N]]) : tensor<2x?xi64>
+// CHECK: scf.if
+// CHECK: tensor.insert
+func.func @nonzero(%x: tensor<2x3xf32>) -> tensor<2x?xi64> {
+  %y = graph.runtime_nonzero %x : (tensor<2x3xf32>) -> tensor<2x?xi64>
+  return %y : tensor<2x?xi64>
+}
