@@ -93,6 +93,7 @@ DLC_COMPATIBLE_RETURN_TYPES(Conv2dOp)
 DLC_COMPATIBLE_RETURN_TYPES(BatchNormOp)
 DLC_COMPATIBLE_RETURN_TYPES(MaxPool2dOp)
 DLC_COMPATIBLE_RETURN_TYPES(AvgPool2dOp)
+DLC_COMPATIBLE_RETURN_TYPES(MaxPool2dIndicesOp)
 DLC_COMPATIBLE_RETURN_TYPES(GlobalAvgPoolOp)
 DLC_COMPATIBLE_RETURN_TYPES(ReshapeOp)
 DLC_COMPATIBLE_RETURN_TYPES(TransposeOp)
@@ -587,6 +588,17 @@ LogicalResult AvgPool2dOp::inferReturnTypes(MLIRContext *,
                                             Adaptor a,
                                             SmallVectorImpl<Type> &types) {
   return inferPool(loc, a, types);
+}
+
+LogicalResult
+MaxPool2dIndicesOp::inferReturnTypes(MLIRContext *ctx,
+                                     std::optional<Location> loc, Adaptor a,
+                                     SmallVectorImpl<Type> &types) {
+  if (failed(inferPool(loc, a, types)))
+    return failure();
+  types.back() =
+      cast<RankedTensorType>(types.back()).clone(IntegerType::get(ctx, 64));
+  return success();
 }
 
 LogicalResult GlobalAvgPoolOp::inferReturnTypes(MLIRContext *,

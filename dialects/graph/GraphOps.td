@@ -218,6 +218,23 @@ def Graph_AvgPool2dOp
     : Graph_Pool2dOp<"avg_pool2d", "Mean over windows",
                      (ins DefaultValuedAttr<BoolAttr, "false">:$count_include_pad)>;
 
+def Graph_MaxPool2dIndicesOp : Graph_Op<"max_pool2d_indices"> {
+  let summary = "Where max_pool2d's maximum of each window is: its flat index (int64) in the input";
+  let description = [{
+    The window's first maximum in row-major order (padding never counts).
+    Row major: ((n * C + c) * H + h) * W + w; with `column_major` (ONNX's
+    storage_order 1): ((n * C + c) * W + w) * H + h.
+  }];
+  let arguments = (ins Graph_FloatTensor:$input,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<BoolAttr, "false">:$ceil_mode,
+                       DefaultValuedAttr<BoolAttr, "false">:$column_major);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_GlobalAvgPoolOp
     : Graph_Op<"global_avg_pool", [SameOperandsAndResultElementType]> {
   let summary = "Mean over every dim after the first two";

@@ -504,10 +504,12 @@ LogicalResult importPool(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x || failed(ctx.requireFloat(x, "input X")))
     return failure();
-  if (isMax && ctx.node->output_size() > 1 && !ctx.node->output(1).empty())
-    return ctx.error("the Indices output of MaxPool is not supported");
+  bool withIndices =
+      isMax && ctx.node->output_size() > 1 && !ctx.node->output(1).empty();
   auto xType = ImportContext::typeOf(x);
   int64_t spatial = xType.getRank() - 2;
+  if (withIndices && spatial == 3)
+    return ctx.error("the Indices output of a 3-D MaxPool is not supported");
   if (spatial < 1 || spatial > 3)
     return ctx.error("only 1-D, 2-D and 3-D pooling is supported, this one "
                      "is " + Twine(spatial) + "-D");
@@ -551,6 +553,21 @@ LogicalResult importPool(ImportContext &ctx) {
   }
   if (!result)
     return failure();
+  if (withIndices) {
+    // A 1-D pool lifted to [N, C, 1, W] has the same flat indices.
+    int64_t order = ctx.intAttr("storage_order", 0);
+    if (order != 0 && order != 1)
+      return ctx.error("storage_order must be 0 or 1");
+    Value indices = ctx.build<graph::MaxPool2dIndicesOp>(
+        x, b.getDenseI64ArrayAttr(kernel), b.getDenseI64ArrayAttr(strides),
+        b.getDenseI64ArrayAttr(*pads), b.getDenseI64ArrayAttr(dilations),
+        b.getBoolAttr(ceil), b.getBoolAttr(order == 1));
+    if (indices && spatial == 1)
+      indices = dropLiftedDim(ctx, indices);
+    if (!indices)
+      return failure();
+    ctx.setOutput(1, indices);
+  }
   if (spatial == 1)
     result = dropLiftedDim(ctx, result);
   ctx.setOutput(0, result);
@@ -947,8 +964,10 @@ void addNNImporters(std::vector<OpImporter> &table) {
                    importConv});
   table.push_back({"ConvTranspose", "NN", 1, "1-D, 2-D and 3-D, groups, "
                    "output_padding, output_shape, auto_pad", importConvTranspose});
-  table.push_back({"MaxPool", "NN", 1, "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, dilations; "
-                   "no Indices output", importPool<true>});
+  table.push_back({"MaxPool", "NN", 1,
+                   "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, dilations; "
+                   "the Indices output (1-D and 2-D, storage_order)",
+                   importPool<true>});
   table.push_back({"AveragePool", "NN", 1, "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, "
                    "count_include_pad", importPool<false>});
   table.push_back({"GlobalAveragePool", "NN", 1, "", importGlobalAveragePool});

@@ -273,6 +273,105 @@ struct ReduceToLinalg : OpConversionPattern<graph::ReduceOp> {
   }
 };
 
+/// MaxPool's Indices: per output element, a reduction over the window's
+/// taps that keeps the first largest value inside the input and its flat
+/// index.
+struct MaxPoolIndicesToLinalg : OpConversionPattern<graph::MaxPool2dIndicesOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::MaxPool2dIndicesOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    auto inType = cast<RankedTensorType>(input.getType());
+    auto type = op.getType();
+    Type elem = inType.getElementType();
+    MLIRContext *ctx = rewriter.getContext();
+    ArrayRef<int64_t> kernel = op.getKernelShape(), strides = op.getStrides(),
+                      pads = op.getPads(), dilations = op.getDilations();
+    int64_t channels = inType.getDimSize(1), height = inType.getDimSize(2),
+            width = inType.getDimSize(3);
+    auto valueType = RankedTensorType::get(type.getShape(), elem);
+    Value best = dlc::createFilled(rewriter, loc, valueType,
+                                   -std::numeric_limits<double>::infinity());
+    Value where = dlc::createFilled(rewriter, loc, type, -1);
+    // The window's taps, only for their sizes.
+    Value taps = tensor::EmptyOp::create(rewriter, loc, kernel, elem);
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    AffineMap outMap = AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx);
+    AffineMap tapMap = AffineMap::get(6, 0, {d(4), d(5)}, ctx);
+    SmallVector<utils::IteratorType> iterators(4,
+                                               utils::IteratorType::parallel);
+    iterators.append(2, utils::IteratorType::reduction);
+    bool columnMajor = op.getColumnMajor();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{valueType, type}, ValueRange{taps},
+        ValueRange{best, where}, SmallVector<AffineMap>{tapMap, outMap, outMap},
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          auto i64 = [&](int64_t v) {
+            return arith::ConstantIntOp::create(b, l, v, 64).getResult();
+          };
+          auto dim = [&](unsigned i) {
+            return arith::IndexCastOp::create(b, l, b.getI64Type(),
+                                              linalg::IndexOp::create(b, l, i))
+                .getResult();
+          };
+          auto add = [&](Value x, Value y) {
+            return arith::AddIOp::create(b, l, x, y).getResult();
+          };
+          auto mul = [&](Value x, Value y) {
+            return arith::MulIOp::create(b, l, x, y).getResult();
+          };
+          // Input coordinates of this tap: o * stride + k * dilation - pad.
+          Value h = add(
+              add(mul(dim(2), i64(strides[0])), mul(dim(4), i64(dilations[0]))),
+              i64(-pads[0]));
+          Value w = add(
+              add(mul(dim(3), i64(strides[1])), mul(dim(5), i64(dilations[1]))),
+              i64(-pads[1]));
+          auto within = [&](Value v, int64_t size) {
+            return arith::AndIOp::create(
+                b, l,
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::sge, v,
+                                      i64(0)),
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, v,
+                                      i64(size)));
+          };
+          Value inside =
+              arith::AndIOp::create(b, l, within(h, height), within(w, width));
+          auto clampIndex = [&](Value v, int64_t size) {
+            Value c = arith::MinSIOp::create(
+                b, l, arith::MaxSIOp::create(b, l, v, i64(0)), i64(size - 1));
+            return arith::IndexCastOp::create(b, l, b.getIndexType(), c)
+                .getResult();
+          };
+          Value x = tensor::ExtractOp::create(
+              b, l, input,
+              ValueRange{linalg::IndexOp::create(b, l, 0),
+                         linalg::IndexOp::create(b, l, 1),
+                         clampIndex(h, height), clampIndex(w, width)});
+          Value plane =
+              mul(add(mul(dim(0), i64(channels)), dim(1)), i64(height * width));
+          Value flat = columnMajor ? add(plane, add(mul(w, i64(height)), h))
+                                   : add(plane, add(mul(h, i64(width)), w));
+          // Strictly larger, or the first tap inside the input.
+          Value larger = arith::OrIOp::create(
+              b, l,
+              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, x,
+                                    args[1]),
+              arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, args[2],
+                                    i64(-1)));
+          Value take = arith::AndIOp::create(b, l, inside, larger);
+          linalg::YieldOp::create(
+              b, l,
+              ValueRange{arith::SelectOp::create(b, l, take, x, args[1]),
+                         arith::SelectOp::create(b, l, take, flat, args[2])});
+        });
+    rewriter.replaceOp(op, generic.getResult(1));
+    return success();
+  }
+};
+
 /// The max (or min) along `axis` of `input` and its int64 index, both with
 /// the axis kept as size 1; the first occurrence wins unless `last`.
 std::pair<Value, Value> buildArgReduce(OpBuilder &b, Location loc, Value input,
@@ -542,6 +641,6 @@ struct LogSoftmaxToLinalg : OpConversionPattern<graph::LogSoftmaxOp> {
 void dlc::populateNormalizationToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<SoftmaxToLinalg, LogSoftmaxToLinalg, BatchNormToLinalg,
                LayerNormToLinalg, GlobalAvgPoolToLinalg, ReduceToLinalg,
-               ArgReduceToLinalg, TopKToLinalg, EinsumToLinalg>(
-      patterns.getContext());
+               ArgReduceToLinalg, TopKToLinalg, EinsumToLinalg,
+               MaxPoolIndicesToLinalg>(patterns.getContext());
 }

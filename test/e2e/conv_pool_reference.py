@@ -13,7 +13,9 @@ reach those paths and their edges, compiled for the host and again with
 AVX-512 and AVX2 off (8- and 4-lane vectors), run by dlc-run at 1 and 2
 threads, and compared with the textbook definition evaluated in float64 in
 this script. Max pools get a NaN input too: it must reach every window
-that holds it.
+that holds it. MaxPool's Indices output (the flat index of each window's
+first maximum, row- or column-major) is compared exactly on inputs with
+ties.
 
 Tolerance: an output is a sum of at most C*KH*KW <= 200 products of values
 in [-1, 1], accumulated in float32: its rounding error is at most ~200 *
@@ -126,6 +128,44 @@ POOL_CASES = [
     ("avgpool_2x2_s2_b2", "AveragePool", [2, 3, 8, 32],
      dict(kernel_shape=[2, 2], strides=[2, 2])),
 ]
+
+def argmax_pool_ref(x, xd, kernel, strides, pads, dilations, ceil, column_major):
+    """MaxPool's Indices: per window, the flat index of its first largest
+    element inside the input in row-major tap order; row-major
+    ((n*C + c)*H + h)*W + w, or with storage_order 1 ((n*C + c)*W + w)*H + h."""
+    y, yd = pool_ref(x, xd, "MaxPool", kernel, strides, pads, dilations, ceil, 0)
+    n_, c_, h, w = xd
+    indices = []
+    for n in range(n_):
+        for c in range(c_):
+            plane = (n * c_ + c) * h * w
+            for oh in range(yd[2]):
+                for ow in range(yd[3]):
+                    best = None
+                    for kh in range(kernel[0]):
+                        ih = oh * strides[0] - pads[0] + kh * dilations[0]
+                        for kw in range(kernel[1]):
+                            iw = ow * strides[1] - pads[1] + kw * dilations[1]
+                            if 0 <= ih < h and 0 <= iw < w:
+                                v = x[plane + ih * w + iw]
+                                if best is None or v > best[0]:
+                                    best = (v, plane + (iw * h + ih if column_major
+                                                        else ih * w + iw))
+                    indices.append(best[1])
+    return y, yd, indices
+
+
+# (name, x dims, attrs): MaxPool with its Indices output; inputs rounded to
+# quarters so that windows hold ties (the first one wins).
+INDICES_CASES = [
+    ("maxpool_indices_3x3_s2_p1", [2, 3, 9, 11],
+     dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])),
+    ("maxpool_indices_ceil_d2", [1, 2, 10, 13],
+     dict(kernel_shape=[2, 3], strides=[2, 2], dilations=[2, 1], ceil_mode=1)),
+    ("maxpool_indices_column_major", [1, 2, 5, 7],
+     dict(kernel_shape=[2, 2], pads=[1, 0, 0, 1], storage_order=1)),
+]
+
 
 # (name, x dims, w dims, bias, attrs, epilogue)
 CASES = [
@@ -337,6 +377,49 @@ def run_pool_case(case, tools, work):
     return check(d, [("X", xd, x)], ("Y", yd, y), tools)
 
 
+def run_indices_case(case, tools, work):
+    """MaxPool with both outputs, compared exactly (a max and an index are
+    selected, not computed) with argmax_pool_ref, on the host at 1 and 2
+    threads."""
+    name, xd, attrs = case
+    rng = random.Random(name)
+    x = [rng.randrange(-8, 8) / 4.0 for _ in range(math.prod(xd))]
+    y, yd, indices = argmax_pool_ref(
+        x, xd, attrs["kernel_shape"], attrs.get("strides", [1, 1]),
+        attrs.get("pads", [0, 0, 0, 0]), attrs.get("dilations", [1, 1]),
+        attrs.get("ceil_mode", 0), attrs.get("storage_order", 0))
+    d = os.path.join(work, name)
+    os.makedirs(d, exist_ok=True)
+    text = pool_model_text("MaxPool", xd, attrs, yd).replace(
+        'output: "Y"', 'output: "Y" output: "I"').replace(
+        "output { %s }" % value_info("Y", yd),
+        "output { %s } output { %s }" % (
+            value_info("Y", yd), value_info("I", yd).replace("elem_type: 1", "elem_type: 7")))
+    encode("ModelProto", text, os.path.join(d, "model.onnx"))
+    files = {}
+    for tensor_name, dims, values, elem in (("X", xd, x, "f"), ("Y", yd, y, "f"),
+                                            ("I", yd, indices, "q")):
+        raw = struct.pack("<%d%s" % (len(values), elem), *values)
+        files[tensor_name] = os.path.join(d, tensor_name.lower() + ".pb")
+        encode("TensorProto", '%s data_type: %d name: "%s" raw_data: "%s"' % (
+            " ".join("dims: %d" % v for v in dims), 1 if elem == "f" else 7, tensor_name,
+            "".join("\\%03o" % c for c in raw)), files[tensor_name])
+    lib = os.path.join(d, "host.so")
+    c = subprocess.run([os.path.join(tools, "dlc", "dlc"), os.path.join(d, "model.onnx"),
+                        "-o", lib], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if c.returncode != 0:
+        return ["dlc failed: " + c.stdout.decode().strip()]
+    failures = []
+    for threads in ("1", "2"):
+        c = subprocess.run([os.path.join(tools, "dlc-run", "dlc-run"), lib, "--threads",
+                            threads, "--inputs", files["X"], "--expect", files["Y"],
+                            files["I"], "--rtol", "0", "--atol", "0"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if c.returncode != 0:
+            failures.append("%s thread(s): %s" % (threads, c.stdout.decode().strip()[-600:]))
+    return failures
+
+
 def check(d, inputs, expected, tools, flags=(), atol=ATOL, rtol=RTOL):
     """Compiles d/model.onnx for each target (with `flags`) and compares its
     output for `inputs` with `expected` at 1 and 2 threads; returns the
@@ -379,10 +462,11 @@ def main():
         return 1
     os.makedirs(a.work, exist_ok=True)
     failed = 0
-    for case in CASES + POOL_CASES:
+    for case in CASES + POOL_CASES + INDICES_CASES:
         if not re.search(a.only, case[0]):
             continue
-        run = run_case if case in CASES else run_pool_case
+        run = (run_case if case in CASES else
+               run_pool_case if case in POOL_CASES else run_indices_case)
         failures = run(case, a.bin, a.work)
         print("%s: %s" % (case[0], "ok" if not failures else "FAILED"))
         for f in failures:
