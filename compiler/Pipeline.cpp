@@ -159,7 +159,8 @@ std::string bufferizeToLoops() {
          "allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{modify-public-functions=1 "
-         "hoist-static-allocs=1},plan-workspace,"
+         "hoist-static-allocs=1},"
+         "export-dynamic-outputs{record-static-shapes=1},plan-workspace,"
          "buffer-deallocation-pipeline,export-dynamic-outputs,"
          "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,";
 }

@@ -166,7 +166,18 @@ def ExportDynamicOutputs : Pass<"export-dynamic-outputs", "mlir::ModuleOp"> {
     free() releases; the caller owns it), copies into it, and stores the
     address in slot[0] and the dims in slot[1..rank]. Runs after the
     deallocation pipeline, so nothing frees the handed-over buffer.
+
+    Canonicalization erases a copy of an empty buffer of static shape (a
+    run-time result that folded to, say, [2, 0]), which would leave the slot
+    unwritten: `record-static-shapes`, run before that, notes a copied
+    value's static shape on the argument (`dlc.output_shape`), and the
+    export then hands over an empty buffer of that shape.
   }];
+  let options = [
+    Option<"recordStaticShapes", "record-static-shapes", "bool", "false",
+           "Only note the static shapes of the values copied into dynamic "
+           "out-params (run before canonicalization)">
+  ];
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 

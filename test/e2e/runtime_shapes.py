@@ -450,6 +450,17 @@ CASES = [
        [(I64, [2, len(nz)], [i // 3 for i in nz] + [i % 3 for i in nz])])
       for x, nz in (([0.0, 1.5, -0.0, float("nan"), 0.0, -2.0], [1, 3, 5]),
                     ([0.0] * 6, []), ([1.0] * 6, list(range(6))))]),
+    # Results that fold to an empty static shape at compile time: the
+    # caller still gets that shape ([1, 0], [2, 0]), not zeros.
+    ("nonzero_empty",
+     model([node("NonZero", ["x"], ["y"], "", "where")],
+           [("x", F32, [0])], [("y", I64, [1, "n"])], opset=13),
+     [("x []", [("x", F32, [0], [])], [(I64, [1, 0], [])])]),
+    ("compress_empty_condition",
+     model([node("Compress", ["x", "keep"], ["y"],
+                 'attribute { name: "axis" type: INT i: 1 }', "pick")],
+           [("x", F32, [2, 3]), ("keep", 9, [0])], [("y", F32, [2, "k"])]),
+     [("keep []", [("x", F32, [2, 3], X23), ("keep", 9, [0], [])], [(F32, [2, 0], [])])]),
     ("nonzero_uint8",
      model([node("NonZero", ["x"], ["y"], "", "where")],
            [("x", 2, [4])], [("y", I64, [1, "n"])], opset=13),

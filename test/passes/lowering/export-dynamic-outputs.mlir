@@ -40,3 +40,28 @@ func.func @input(%x: memref<?xf32>, %out: memref<4xf32>) {
   %v = memref.load %x[%c0] : memref<?xf32>
   return
 }
+
+// -----
+
+// A copy of an empty static buffer: recorded before canonicalization folds
+// it away, then handed over as an empty buffer of the recorded shape.
+// CHECK-LABEL: func.func @empty(%arg0: memref<3xi64>)
+// CHECK: %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<0xf32>
+// CHECK: memref.extract_aligned_pointer_as_index %[[BUF]]
+// CHECK: memref.store %{{.*}}, %arg0[%c0
+// CHECK: %[[D0:.*]] = arith.index_cast %c2{{.*}} : index to i64
+// CHECK: memref.store %[[D0]], %arg0[%c1
+// CHECK: %[[D1:.*]] = arith.index_cast %c0{{.*}} : index to i64
+// CHECK: memref.store %[[D1]], %arg0[%c2
+// CHECK-NOT: dlc.output_shape
+func.func @empty(%out: memref<2x?xf32> {dlc.output_shape = array<i64: 2, 0>}) {
+  return
+}
+
+// -----
+
+// An output of a run-time shape that nothing writes is an error.
+// expected-error @+1 {{an output of a run-time shape is never written}}
+func.func @unwritten(%out: memref<2x?xf32>) {
+  return
+}
