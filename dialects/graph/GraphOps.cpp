@@ -1764,9 +1764,10 @@ LogicalResult RuntimeReduceOp::inferReturnTypes(MLIRContext *,
   auto n = shapeOperandLength(loc, a.getAxes(), "runtime_reduce", "axes");
   if (failed(n))
     return failure();
-  if (!in.hasStaticShape() || *n < 1 || *n > in.getRank())
+  // With keepdims an axis may repeat; without, each removes a dim.
+  if (!in.hasStaticShape() || *n < 1 || (!a.getKeepdims() && *n > in.getRank()))
     return emitShapeError(loc, "runtime_reduce: a static input, and 1 to "
-                               "rank axes");
+                               "rank axes (any number with keepdims)");
   if (!llvm::is_contained({"sum", "mean", "max", "min", "prod", "l1", "l2",
                            "log_sum", "log_sum_exp", "sum_square"},
                           a.getKind()))

@@ -28,6 +28,11 @@ OpImportFn reduceImporter(std::string kind) {
         ImportContext::typeOf(ctx.input(1)).getNumElements() != 0) {
       // Axes given at run time: which dims the result keeps is decided by
       // the call (an empty axes input is known to be empty here).
+      int64_t given = ImportContext::typeOf(ctx.input(1)).getNumElements();
+      if (!keepdims && given > rank)
+        return ctx.error("input '" + ctx.node->input(1) + "' has " +
+                         Twine(given) + " axes, more than the " + Twine(rank) +
+                         " dims that keepdims=0 can remove");
       Value axesValue = ctx.runtimeInts(1);
       Value result = axesValue
                          ? ctx.build<graph::RuntimeReduceOp>(

@@ -218,7 +218,9 @@ LogicalResult importPad(ImportContext &ctx) {
                   x, padsValue, fill, ctx.builder.getStringAttr(mode),
                   ctx.runtimeMessage(
                       "input '" + ctx.node->input(1) + "' crops a dim below 0" +
-                      (mode == "constant" ? "" : ", or pads an empty dim") +
+                      (mode == "constant"
+                           ? ""
+                           : ", or pads a dim cropped to nothing") +
                       ", or the result has more than " +
                       Twine(kMaxTensorElements) + " elements"),
                   IntegerAttr())
@@ -1303,6 +1305,9 @@ LogicalResult importResize(ImportContext &ctx) {
   if (!x || failed(ctx.requireFloat(x, "input X")))
     return failure();
   auto type = ImportContext::typeOf(x);
+  if (!type.getElementType().isF32())
+    return ctx.error(
+        "input X must be float32 (other float types are not supported)");
   int64_t rank = type.getRank();
   bool upsample = ctx.node->op_type() == "Upsample";
   bool legacy = upsample || ctx.opset < 11; // scales is input 1, asymmetric
@@ -1351,7 +1356,7 @@ LogicalResult importResize(ImportContext &ctx) {
           "input '" + ctx.node->input(index) + "' needs one value per " +
           (ctx.intsAttr("axes").empty() ? "dim" : "axis in 'axes'"));
     std::string why = isSizes
-                          ? "holds a negative size"
+                          ? "holds a negative size, or sizes an empty dim"
                           : "holds a scale that is not above 0 or not finite";
     Value result = ctx.build<graph::RuntimeResizeOp>(
         x, target, b.getDenseI64ArrayAttr(axes),

@@ -195,9 +195,17 @@ struct ResizeToLinalg : OpConversionPattern<graph::ResizeOp> {
     for (int64_t d = 0; d < type.getRank(); ++d) {
       outSizes.push_back(
           arith::ConstantIntOp::create(rewriter, loc, type.getDimSize(d), 64));
-      // Dims that keep their size and scale 1 read straight through.
-      bool same =
-          inType.getDimSize(d) == type.getDimSize(d) && scales[d] == 1.0f;
+      // Dims that keep their size and scale 1 read straight through, unless
+      // tf_half_pixel_for_nn's half-pixel shift moves them (the mapping of
+      // every other mode is the identity then; the run-time form maps every
+      // dim, as ONNX's definition does).
+      dlc::ResizeMode mode = dlc::ResizeMode::of(op);
+      bool shifts =
+          mode.coordinates == "tf_half_pixel_for_nn" &&
+          !(mode.mode == "nearest" &&
+            (mode.nearest == "floor" || mode.nearest == "round_prefer_floor"));
+      bool same = inType.getDimSize(d) == type.getDimSize(d) &&
+                  scales[d] == 1.0f && !shifts;
       scaleValues.push_back(same ? Value()
                                  : dlc::floatConstant(rewriter, loc,
                                                       rewriter.getF64Type(),

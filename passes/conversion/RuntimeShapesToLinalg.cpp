@@ -556,9 +556,11 @@ struct SlicePattern : RuntimeShapePattern<graph::RuntimeSliceOp> {
 };
 
 /// Pad: begins then ends per dim, negative ones crop. Constant mode fills
-/// with the value; edge clamps the source index into the input, reflect
-/// mirrors it (a triangle wave of period 2 (n - 1)), wrap takes it modulo
-/// n. Falls back to no padding; the other modes refuse to pad an empty dim.
+/// with the value. The other modes crop first and pad the cropped extent of
+/// n' elements (as onnxruntime does): edge clamps into it, reflect mirrors
+/// (a triangle wave of period 2 (n' - 1)), wrap takes the index modulo n';
+/// padding an extent cropped to nothing is refused. Falls back to no
+/// padding.
 struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
   using RuntimeShapePattern::RuntimeShapePattern;
   Value build(graph::RuntimePadOp op, OpAdaptor a,
@@ -566,7 +568,8 @@ struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
     auto inType = cast<RankedTensorType>(a.getInput().getType());
     int64_t rank = inType.getRank();
     bool empty = inType.getNumElements() == 0;
-    SmallVector<Value> dims, begins, fallback, zeros;
+    StringRef mode = op.getMode();
+    SmallVector<Value> dims, begins, cropped, extents, fallback, zeros;
     for (int64_t k = 0; k < rank; ++k) {
       Value begin = m.at(a.getPads(), k), end = m.at(a.getPads(), k + rank);
       // Bounded first, so that the sum cannot overflow.
@@ -574,19 +577,28 @@ struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
         m.refuse(
             m.orI(m.gt(p, m.c(kMaxElements)), m.lt(p, m.c(-kMaxElements))));
       Value bound = m.c(kMaxElements);
-      Value d = m.add(m.c(inType.getDimSize(k)),
-                      m.add(m.clamp(begin, m.c(-kMaxElements), bound),
-                            m.clamp(end, m.c(-kMaxElements), bound)));
+      begin = m.clamp(begin, m.c(-kMaxElements), bound);
+      end = m.clamp(end, m.c(-kMaxElements), bound);
+      Value n = m.c(inType.getDimSize(k));
+      Value d = m.add(n, m.add(begin, end));
       m.refuse(m.lt(d, m.c(0)));
-      if (op.getMode() != "constant" && inType.getDimSize(k) == 0)
-        m.refuse(m.gt(d, m.c(0)));
+      // The extent left after cropping, and where it starts.
+      Value cropBegin = m.max(m.sub(m.c(0), begin), m.c(0));
+      Value extent =
+          m.sub(m.sub(n, cropBegin), m.max(m.sub(m.c(0), end), m.c(0)));
+      if (mode != "constant")
+        m.refuse(m.andI(m.lt(extent, m.c(1)), m.gt(d, m.c(0))));
       dims.push_back(d);
       begins.push_back(begin);
-      fallback.push_back(m.c(inType.getDimSize(k)));
+      cropped.push_back(cropBegin);
+      extents.push_back(extent);
+      fallback.push_back(n);
       zeros.push_back(m.c(0));
     }
     m.refuseTooLarge(dims);
     SmallVector<Value> safeBegins = m.orFallback(begins, zeros);
+    SmallVector<Value> safeCropped = m.orFallback(cropped, zeros);
+    SmallVector<Value> safeExtents = m.orFallback(extents, fallback);
     Value init = m.empty(m.orFallback(dims, fallback), inType.getElementType());
     SmallVector<Value> zeroIndices(
         cast<RankedTensorType>(a.getValue().getType()).getRank(),
@@ -594,7 +606,6 @@ struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
     Value fill =
         tensor::ExtractOp::create(m.b, m.loc, a.getValue(), zeroIndices);
     Value input = a.getInput();
-    StringRef mode = op.getMode();
     return generate(
         m.b, m.loc, init, {}, {},
         [&](OpBuilder &nb, Location l, ValueRange indices, ValueRange) {
@@ -606,18 +617,24 @@ struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
           for (int64_t k = 0; k < rank; ++k) {
             Value i =
                 arith::IndexCastOp::create(nb, l, nb.getI64Type(), indices[k]);
+            Value last = in.c(inType.getDimSize(k) - 1);
             Value src = in.sub(i, safeBegins[k]);
-            int64_t n = inType.getDimSize(k);
-            Value last = in.c(n - 1);
-            if (mode == "reflect" && n > 1) {
-              Value period = in.c(2 * (n - 1));
-              Value r = in.rem(
-                  in.select(in.lt(src, in.c(0)), in.sub(in.c(0), src), src),
-                  period);
-              src = in.select(in.gt(r, last), in.sub(period, r), r);
-            } else if (mode == "wrap") {
-              Value r = in.rem(src, in.c(n));
-              src = in.select(in.lt(r, in.c(0)), in.add(r, in.c(n)), r);
+            if (mode != "constant") {
+              // Relative to the cropped extent of n' >= 1 elements (the
+              // loop runs only when the result is not empty).
+              Value nc = safeExtents[k], lastC = in.sub(nc, in.c(1));
+              Value rel = in.sub(i, in.max(safeBegins[k], in.c(0)));
+              if (mode == "reflect") {
+                Value period = in.max(in.mul(in.c(2), lastC), in.c(1));
+                Value r = in.rem(
+                    in.select(in.lt(rel, in.c(0)), in.sub(in.c(0), rel), rel),
+                    period);
+                rel = in.select(in.gt(r, lastC), in.sub(period, r), r);
+              } else if (mode == "wrap") {
+                Value r = in.rem(rel, nc);
+                rel = in.select(in.lt(r, in.c(0)), in.add(r, nc), r);
+              }
+              src = in.add(in.clamp(rel, in.c(0), lastC), safeCropped[k]);
             }
             inside = in.andI(
                 inside, in.andI(in.cmp(arith::CmpIPredicate::sge, src, in.c(0)),
@@ -625,7 +642,6 @@ struct PadPattern : RuntimeShapePattern<graph::RuntimePadOp> {
             at.push_back(in.index(in.clamp(src, in.c(0), last)));
           }
           Value v = tensor::ExtractOp::create(nb, l, input, at);
-          // Edge (and reflect of a single element) read the clamped index.
           return mode == "constant" ? in.select(inside, v, fill) : v;
         });
   }
@@ -705,6 +721,21 @@ struct ResizePattern : RuntimeShapePattern<graph::RuntimeResizeOp> {
       Value narrow = arith::TruncFOp::create(b, loc, f32, v);
       return arith::ExtFOp::create(b, loc, f64, narrow);
     };
+    // A length in f64 as an i64 size, bounded before the conversion (which
+    // would be poison past i64; NaN becomes the bound, and is refused).
+    auto toSize = [&](Value length) -> Value {
+      length = arith::MinNumFOp::create(
+          b, loc, length, fc(std::numeric_limits<double>::infinity()));
+      Value bounded = arith::MaxNumFOp::create(
+          b, loc,
+          arith::MinNumFOp::create(b, loc, length,
+                                   fc(double(4 * kMaxElements))),
+          fc(0));
+      Value isNaN = fcmp(arith::CmpFPredicate::UNO, length, length);
+      bounded = arith::SelectOp::create(b, loc, isNaN,
+                                        fc(double(4 * kMaxElements)), bounded);
+      return arith::FPToSIOp::create(b, loc, b.getI64Type(), bounded);
+    };
     bool isSizes = isa<IntegerType>(
         cast<RankedTensorType>(a.getTarget().getType()).getElementType());
     ArrayRef<int64_t> axes = op.getAxes();
@@ -756,9 +787,7 @@ struct ResizePattern : RuntimeShapePattern<graph::RuntimeResizeOp> {
                 arith::MulFOp::create(b, loc, common,
                                       fc(double(inType.getDimSize(axis)))),
                 fc(0.5)));
-        length = arith::MinimumFOp::create(b, loc, length,
-                                           fc(double(4 * kMaxElements)));
-        sizes[i] = arith::FPToSIOp::create(b, loc, b.getI64Type(), length);
+        sizes[i] = toSize(length);
         ratios[i] = common;
       }
     }

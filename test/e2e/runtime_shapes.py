@@ -39,7 +39,9 @@ message (dlc-run exits 2, saves nothing).
   ignored); nonzero of float32 (-0 is zero, NaN is not; none, all) and
   uint8 inputs.
 - pad in edge, reflect (mirrored again where a pad is longer than the
-  input) and wrap modes, pads at run time; reflecting an empty dim fails.
+  input) and wrap modes, pads at run time, a negative pad cropping before the
+  other side pads (as onnxruntime does); padding a dim cropped to nothing,
+  or an empty one, fails.
 - hann_window of a size given at run time (values exact in float32: 0,
   0.5, 1), an empty one; a negative size fails.
 - reverse_sequence with the lengths a graph input (the shape does not
@@ -128,27 +130,32 @@ def slice_ref(starts, ends, axes, steps, dims=(6, 8), values=X68):
 
 
 def pad_ref(pads, value, dims=(2, 3), values=X23, mode="constant"):
-    """numpy.pad's modes: reflect mirrors without repeating the edge, as
-    often as the pad needs; wrap repeats the input."""
+    """Negative pads crop first (onnxruntime's order); the cropped extent
+    is then padded as numpy.pad does: reflect mirrors without repeating the
+    edge, as often as the pad needs; wrap repeats the extent."""
     r = len(dims)
     out = [dims[k] + pads[k] + pads[k + r] for k in range(r)]
+    lo = [max(-pads[k], 0) for k in range(r)]
+    extent = [dims[k] - lo[k] - max(-pads[k + r], 0) for k in range(r)]
 
     def source(s, n):
         if mode == "edge":
             return min(max(s, 0), n - 1)
         if mode == "wrap":
             return s % n
+        if n == 1:  # reflect of a single element
+            return 0
         while not 0 <= s < n:  # reflect
             s = -s if s < 0 else 2 * (n - 1) - s
         return s
 
     def pick(i):
-        src = [i[k] - pads[k] for k in range(r)]
-        if all(0 <= s < d for s, d in zip(src, dims)):
-            return at(values, dims, src)
         if mode == "constant":
-            return value
-        return at(values, dims, [source(s, d) for s, d in zip(src, dims)])
+            src = [i[k] - pads[k] for k in range(r)]
+            inside = all(0 <= s < d for s, d in zip(src, dims))
+            return at(values, dims, src) if inside else value
+        rel = [i[k] - max(pads[k], 0) for k in range(r)]
+        return at(values, dims, [source(s, n) + o for s, n, o in zip(rel, extent, lo)])
     return out, generate(out, pick)
 
 
@@ -159,7 +166,12 @@ def pad_mode_case(mode):
                   [("x", F32, [2, 3]), ("pads", I64, [4])], [("y", F32, ["a", "b"])]),
             [("pads %s" % (p,), [("x", F32, [2, 3], X23), ("pads", I64, [4], p)],
               [(F32,) + tuple(pad_ref(p, 0.0, mode=mode))])
-             for p in ([1, 2, 1, 2], [3, -1, 4, 7], [0, 0, 0, 0])])
+             for p in ([1, 2, 1, 2], [3, -1, 4, 7], [0, 0, 0, 0], [0, -1, 0, 5],
+                       [-1, 2, 1, -2])]
+            + [("pads (0, -3, 0, 1)", [("x", F32, [2, 3], X23),
+                                       ("pads", I64, [4], [0, -3, 0, 1])],
+                "node 'border' (Pad): input 'pads' crops a dim below 0, or pads a dim "
+                "cropped to nothing")])
 
 
 def reverse_sequence_ref(lens, dims=(3, 2, 2), values=[float(v) for v in range(12)]):
@@ -410,6 +422,8 @@ CASES = [
        "node 'lift' (Unsqueeze): input 'axes' holds an axis out of range or twice")]),
     reduce_case("reduce_sum_keepdims", "ReduceSum", 1, 13, sum,
                 [[0, 2], [-1, 1], [2, 2]], [[3, 0], [0, -4]], ""),
+    reduce_case("reduce_sum_keepdims_repeated", "ReduceSum", 1, 13, sum,
+                [[0, 0, 1, 1], [2, -1, 2, -1]], [], ""),
     reduce_case("reduce_sum", "ReduceSum", 0, 13, sum,
                 [[1], [-3], [2]], [[5]], ", or one twice"),
     reduce_case("reduce_sum_all", "ReduceSum", 0, 13, sum,
@@ -511,7 +525,8 @@ CASES = [
      [("pads (0, 1, 0, 1)", [("x", F32, [0, 3], []), ("pads", I64, [4], [0, 1, 0, 1])],
        [(F32, [0, 5], [])]),
       ("pads (1, 0, 0, 0)", [("x", F32, [0, 3], []), ("pads", I64, [4], [1, 0, 0, 0])],
-       "node 'mirror' (Pad): input 'pads' crops a dim below 0, or pads an empty dim")]),
+       "node 'mirror' (Pad): input 'pads' crops a dim below 0, or pads a dim cropped to "
+       "nothing")]),
     ("hann_window",
      model([node("HannWindow", ["n"], ["y"], "", "taper")],
            [("n", I32, [])], [("y", F32, ["n"])]),
