@@ -191,19 +191,19 @@ struct ResizeToLinalg : OpConversionPattern<graph::ResizeOp> {
     if (!inType.getElementType().isF32())
       return rewriter.notifyMatchFailure(op, "f32 only");
     ArrayRef<float> scales = op.getScales();
+    // Dims that keep their size and scale 1 read straight through, unless
+    // tf_half_pixel_for_nn's half-pixel shift moves them (the mapping of
+    // every other mode is the identity then; the run-time form maps every
+    // dim, as ONNX's definition does).
+    dlc::ResizeMode mode = dlc::ResizeMode::of(op);
+    bool shifts =
+        mode.coordinates == "tf_half_pixel_for_nn" &&
+        !(mode.mode == "nearest" &&
+          (mode.nearest == "floor" || mode.nearest == "round_prefer_floor"));
     SmallVector<Value> scaleValues, outSizes;
     for (int64_t d = 0; d < type.getRank(); ++d) {
       outSizes.push_back(
           arith::ConstantIntOp::create(rewriter, loc, type.getDimSize(d), 64));
-      // Dims that keep their size and scale 1 read straight through, unless
-      // tf_half_pixel_for_nn's half-pixel shift moves them (the mapping of
-      // every other mode is the identity then; the run-time form maps every
-      // dim, as ONNX's definition does).
-      dlc::ResizeMode mode = dlc::ResizeMode::of(op);
-      bool shifts =
-          mode.coordinates == "tf_half_pixel_for_nn" &&
-          !(mode.mode == "nearest" &&
-            (mode.nearest == "floor" || mode.nearest == "round_prefer_floor"));
       bool same = inType.getDimSize(d) == type.getDimSize(d) &&
                   scales[d] == 1.0f && !shifts;
       scaleValues.push_back(same ? Value()
@@ -213,9 +213,8 @@ struct ResizeToLinalg : OpConversionPattern<graph::ResizeOp> {
     }
     Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
                                          type.getElementType());
-    rewriter.replaceOp(op,
-                       dlc::buildResize(rewriter, loc, input, init, scaleValues,
-                                        outSizes, dlc::ResizeMode::of(op)));
+    rewriter.replaceOp(op, dlc::buildResize(rewriter, loc, input, init,
+                                            scaleValues, outSizes, mode));
     return success();
   }
 };

@@ -1009,16 +1009,23 @@ Value isNonZero(OpBuilder &b, Location loc, Value v) {
       arith::ConstantIntOp::create(b, loc, v.getType(), 0));
 }
 
-/// The element of static `input` at row-major position `flat` (index).
-Value extractFlat(OpBuilder &b, Location loc, Value input, Value flat) {
-  auto type = cast<RankedTensorType>(input.getType());
+/// The indices of row-major position `flat` (index) in static `type`.
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value flat,
+                               RankedTensorType type) {
   SmallVector<Value> at(type.getRank());
   for (int64_t d = type.getRank() - 1; d >= 0; --d) {
     Value size = arith::ConstantIndexOp::create(b, loc, type.getDimSize(d));
     at[d] = arith::RemUIOp::create(b, loc, flat, size);
     flat = arith::DivUIOp::create(b, loc, flat, size);
   }
-  return tensor::ExtractOp::create(b, loc, input, at);
+  return at;
+}
+
+/// The element of static `input` at row-major position `flat` (index).
+Value extractFlat(OpBuilder &b, Location loc, Value input, Value flat) {
+  return tensor::ExtractOp::create(
+      b, loc, input,
+      delinearize(b, loc, flat, cast<RankedTensorType>(input.getType())));
 }
 
 /// Loops over the `n` row-major positions of `input`, counting those whose
@@ -1137,13 +1144,10 @@ struct NonZeroPattern : OpConversionPattern<graph::RuntimeNonZeroOp> {
         op, forEachNonZero(
                 rewriter, loc, input, n, init,
                 [&](OpBuilder &b, Location l, Value t, Value flat, Value k) {
-                  for (int64_t d = rank - 1; d >= 0; --d) {
-                    Value size = arith::ConstantIndexOp::create(
-                        b, l, inType.getDimSize(d));
-                    Value coordinate = arith::IndexCastOp::create(
-                        b, l, b.getI64Type(),
-                        arith::RemUIOp::create(b, l, flat, size));
-                    flat = arith::DivUIOp::create(b, l, flat, size);
+                  for (auto [d, at] :
+                       llvm::enumerate(delinearize(b, l, flat, inType))) {
+                    Value coordinate =
+                        arith::IndexCastOp::create(b, l, b.getI64Type(), at);
                     t = tensor::InsertOp::create(
                         b, l, coordinate, t,
                         ValueRange{arith::ConstantIndexOp::create(b, l, d), k});
