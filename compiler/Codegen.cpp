@@ -512,8 +512,16 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   fields.entrySymbol = exports.symbolPrefix + "_" + signature.entryName;
   exports.workspaceBytes = fields.workspaceBytes;
   size_t forwardState = training ? training->layout.numForwardState : 0;
+  // Inputs of dynamic dims are followed by one array of those dims
+  // (import-dynamic-inputs), which the runtime passes after the inputs.
+  size_t dimsArray = llvm::any_of(signature.inputs,
+                                  [](const onnx_frontend::TensorSignature &t) {
+                                    return t.hasRuntimeShape();
+                                  })
+                         ? 1
+                         : 0;
   if (!addWrapper(signature.entryName, fields.entrySymbol,
-                  signature.inputs.size() + forwardState,
+                  signature.inputs.size() + dimsArray + forwardState,
                   signature.outputs.size(),
                   fields.workspaceBytes + exports.deviceWorkspaceBytes > 0))
     return nullptr;
@@ -686,7 +694,16 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
     for (size_t i = 0; i < list.size(); ++i) {
       os << " *   " << i << ": '" << list[i].name << "' " << list[i].dtype
          << " [";
-      llvm::interleaveComma(list[i].shape, os);
+      // An input's dims given by each call show their names.
+      for (auto [d, size] : llvm::enumerate(list[i].shape)) {
+        os << (d ? ", " : "");
+        if (size >= 0 || list[i].dimNames.empty())
+          os << size;
+        else if (d < list[i].dimNames.size() && !list[i].dimNames[d].empty())
+          os << list[i].dimNames[d];
+        else
+          os << "?";
+      }
       os << "]\n";
     }
     os << " */\n";
@@ -702,6 +719,12 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
        << " * caller releases it with free()) and in slot[1..rank] its dims, "
           "also\n"
        << " * when a check fails (the buffer then has a fallback shape). */\n";
+  if (llvm::any_of(signature.inputs,
+                   [](const auto &t) { return t.hasRuntimeShape(); }))
+    os << "/* Dims given by each call (names, or ?): inputs[NUM_INPUTS] "
+          "points\n"
+       << " * to their sizes, int64_t, in input then dim order; dims of one\n"
+       << " * name must be one size (the call does not check that). */\n";
   os << "#define " << upper << "_NUM_INPUTS " << signature.inputs.size()
      << "\n#define " << upper << "_NUM_OUTPUTS " << signature.outputs.size()
      << "\n/* Scratch bytes each call needs, 64-byte aligned; calls that run\n"

@@ -200,6 +200,24 @@ LogicalResult compileModule(ModuleOp module,
     return failure();
   };
   const std::optional<TrainSettings> &train = options.training;
+  for (const auto &input : signature.inputs) {
+    if (!input.hasRuntimeShape())
+      continue;
+    std::string names;
+    for (const std::string &name : input.dimNames)
+      if (!name.empty() && names.find("'" + name + "'") == std::string::npos)
+        names += (names.empty() ? " '" : ", '") + name + "'";
+    if (train)
+      return fail(sourcePath + ": --train: input '" + input.name +
+                  "' has dims known only at run time" + names +
+                  "; training steps compile for static shapes: pin them "
+                  "with --dim or --input-shape");
+    if (options.pipeline.cuda)
+      return fail(sourcePath + ": --target=cuda: input '" + input.name +
+                  "' has dims known only at run time" + names +
+                  ", which the CUDA target does not support yet: pin them "
+                  "with --dim or --input-shape");
+  }
   // Without a training step, what differs between training and inference
   // (a DSL model's dropout) is the inference side; the pipeline's
   // canonicalization drops what only the training side used.

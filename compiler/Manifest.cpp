@@ -68,7 +68,8 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       out.push_back(mf::CreateTensorInfo(
           b, b.CreateString(t.name), dtype, b.CreateVector(t.shape),
           t.indexLimit, t.indexExempt.value_or(0), t.indexExempt.has_value(),
-          t.signLabels));
+          t.signLabels,
+          t.dimNames.empty() ? 0 : b.CreateVectorOfStrings(t.dimNames)));
     }
     return out;
   };
@@ -76,6 +77,9 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
   // them: format 2; older runtimes refuse such a library by its version.
   bool runtimeShapes = llvm::any_of(
       signature.outputs, [](const auto &t) { return t.hasRuntimeShape(); });
+  // Inputs of dynamic dims need a runtime that passes their sizes: 3.
+  bool dynamicInputs = llvm::any_of(
+      signature.inputs, [](const auto &t) { return t.hasRuntimeShape(); });
   auto inputs = tensors(signature.inputs);
   auto outputs = tensors(signature.outputs);
   if (!inputs || !outputs)
@@ -125,7 +129,10 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       b.CreateString(signature.producer), b.CreateVector(entries),
       fields.parameterCount, fields.parameterBytes, fields.workspaceBytes,
       training, b.CreateVectorOfStrings(fields.runtimeChecks), weights,
-      /*format_version=*/runtimeShapes ? 2 : 1,
+      /*format_version=*/
+      dynamicInputs   ? 3
+      : runtimeShapes ? 2
+                      : 1,
       fields.device.empty() ? 0 : b.CreateString(fields.device));
   mf::FinishManifestBuffer(b, manifest);
   bytes.assign(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());

@@ -19,10 +19,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
-#include <shared_mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,8 @@ struct TensorDesc {
   bool hasIndexExempt = false;
   // float32 labels of the hinge loss: values must be +1 or -1.
   bool signLabels = false;
+  // Per dim of an input of dims known at run time: its dim_param, or "".
+  std::vector<std::string> dimNames;
   // An output with a dim of -1: its shape is known only after a call, and
   // the generated code allocates it (see dlc_model_run_alloc).
   bool runtimeShape() const {
@@ -106,7 +109,7 @@ struct StateDesc {
 constexpr char kCheckpointMagic[8] = {'D', 'L', 'C', 'C', 'K', 'P', 'T', '2'};
 constexpr size_t kCheckpointHeaderBytes = 40;
 /// The newest manifest layout this runtime reads (runtime/manifest.fbs).
-constexpr int32_t kManifestFormat = 2;
+constexpr int32_t kManifestFormat = 3;
 /// No manifest is near this: a larger stated size is a corrupt library.
 constexpr uint64_t kMaxManifestBytes = uint64_t(64) << 20;
 
@@ -267,6 +270,9 @@ static void readTensorList(
     d.hasIndexExempt = t->has_index_exempt();
     d.indexExempt = t->index_exempt();
     d.signLabels = t->sign_labels();
+    if (t->dim_names())
+      for (const auto *name : *t->dim_names())
+        d.dimNames.push_back(str(name));
     out.push_back(std::move(d));
   }
 }
@@ -691,6 +697,14 @@ dlc_status dlc_model_output_info(const dlc_model *model, size_t index,
                   "output");
 }
 
+const char *dlc_model_input_dim_name(const dlc_model *model, size_t input,
+                                     int32_t dim) {
+  if (!model || input >= model->inputs.size() || dim < 0)
+    return "";
+  const std::vector<std::string> &names = model->inputs[input].dimNames;
+  return static_cast<size_t>(dim) < names.size() ? names[dim].c_str() : "";
+}
+
 const char *dlc_model_dlc_version(const dlc_model *m) {
   return m ? m->version.c_str() : "";
 }
@@ -921,6 +935,42 @@ static dlc_status runEntry(dlc_model *model, std::vector<void *> &in,
   return checkReport(model, function, "; the outputs are not valid");
 }
 
+/// The sizes of the inputs' dims known only at run time, in input then dim
+/// order, appended to `in` (the entry point's argument after the inputs)
+/// when there are any; dims of one name must agree. `inputs` passed
+/// checkTensors.
+static dlc_status passInputDims(const dlc_model *model,
+                                const dlc_tensor *inputs,
+                                std::vector<int64_t> &dims,
+                                std::vector<void *> &in, const char *function) {
+  std::map<std::string, std::pair<int64_t, std::string>> named;
+  for (size_t i = 0; i < model->inputs.size(); ++i) {
+    const TensorDesc &e = model->inputs[i];
+    for (size_t d = 0; d < e.shape.size(); ++d) {
+      if (e.shape[d] >= 0)
+        continue;
+      int64_t size = inputs[i].shape[d];
+      dims.push_back(size);
+      std::string name = d < e.dimNames.size() ? e.dimNames[d] : "";
+      if (name.empty())
+        continue;
+      std::string where = "input #" + std::to_string(i) + " ('" + e.name +
+                          "') dim " + std::to_string(d);
+      auto [it, inserted] = named.try_emplace(name, size, where);
+      if (!inserted && it->second.first != size)
+        return fail(DLC_ERROR_SIGNATURE,
+                    std::string(function) + ": " + where + " ('" + name +
+                        "') is " + std::to_string(size) + ", but " +
+                        it->second.second + " ('" + name + "') is " +
+                        std::to_string(it->second.first) +
+                        ": dims of one name must be one size");
+    }
+  }
+  if (!dims.empty())
+    in.push_back(dims.data());
+  return DLC_OK;
+}
+
 static int64_t elementsOf(const int64_t *dims, size_t rank) {
   int64_t n = 1;
   for (size_t d = 0; d < rank; ++d)
@@ -934,8 +984,11 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
   if (!model)
     return fail(DLC_ERROR_INVALID_ARGUMENT, "dlc_model_run: model is null");
   std::vector<void *> in, out;
+  std::vector<int64_t> dims;
   if (dlc_status s =
           checkTensors(model->inputs, inputs, num_inputs, "input", in))
+    return s;
+  if (dlc_status s = passInputDims(model, inputs, dims, in, "dlc_model_run"))
     return s;
   if (dlc_status s =
           checkTensors(model->outputs, outputs, num_outputs, "output", out))
@@ -987,8 +1040,12 @@ dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
     for (size_t i = 0; i < num_outputs; ++i)
       outputs[i] = dlc_tensor{nullptr, DLC_FLOAT32, 0, nullptr};
   std::vector<void *> in;
+  std::vector<int64_t> dims;
   if (dlc_status s =
           checkTensors(model->inputs, inputs, num_inputs, "input", in))
+    return s;
+  if (dlc_status s =
+          passInputDims(model, inputs, dims, in, "dlc_model_run_alloc"))
     return s;
   if (num_outputs != model->outputs.size())
     return fail(DLC_ERROR_SIGNATURE,

@@ -331,7 +331,8 @@ std::optional<int64_t> ImportContext::normalizeAxis(int64_t axis,
 bool exceedsMaxElements(ArrayRef<int64_t> shape) {
   int64_t elements = 1;
   for (int64_t d : shape) {
-    if (d == 0)
+    // Dynamic dims are checked at run time; dims of 0 make no elements.
+    if (d == 0 || ShapedType::isDynamic(d))
       continue;
     if (elements > kMaxTensorElements / d)
       return true;

@@ -166,6 +166,14 @@ public:
   /// when its operands' values are invalid.
   mlir::StringAttr runtimeMessage(const llvm::Twine &what);
 
+  // --- dims known only at run time -------------------------------------------
+  /// Per value with dims of a graph input's dynamic dims: a symbol per dim
+  /// (-1 for static dims and dims of unknown origin). Equal symbols are one
+  /// size: one per dim_param name, one per unnamed dim.
+  llvm::DenseMap<mlir::Value, llvm::SmallVector<int64_t>> dimSymbols;
+  /// Each symbol's dim_param ("" for an unnamed dim).
+  std::vector<std::string> dimSymbolNames;
+
   // --- attributes -------------------------------------------------------------
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
   int64_t intAttr(llvm::StringRef name, int64_t fallback) const;
@@ -192,6 +200,15 @@ private:
   /// (null if none).
   std::vector<std::map<std::string, mlir::Value>> scopes;
 };
+
+/// Fails (naming the node) when a node takes a tensor of dims known only at
+/// run time and dlc has no lowering of it for them: an op it lowers for
+/// dynamic sizes, and operands that agree (dims of one symbol, or 1).
+mlir::LogicalResult checkDynamicOperands(ImportContext &ctx,
+                                         const onnx::NodeProto &node);
+/// Gives the dynamic dims of a node's outputs their symbols (after a
+/// successful checkDynamicOperands and import).
+void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node);
 
 /// The most elements one tensor may have (2^28: 1 GiB of float32). Larger
 /// sizes in a model are reported instead of exhausting memory at compile time.

@@ -63,7 +63,8 @@ const OpImporter *findImporter(const std::string &opType,
 /// The shape of every graph input that becomes an argument, in file order:
 /// the declared dims, with symbolic ones pinned by --input-shape (whole
 /// shapes by input name) or --dim (one dim_param name everywhere). Equal
-/// dim_param names are one size: pinning one input pins the others.
+/// dim_param names are one size: pinning one input pins the others. Dims
+/// left unpinned are dynamic.
 LogicalResult
 resolveInputShapes(const onnx::GraphProto &g,
                    const std::set<std::string> &skipped,
@@ -147,8 +148,7 @@ resolveInputShapes(const onnx::GraphProto &g,
     if (skipped.count(input.name()) || pinnedInputs.count(input.name()))
       continue;
     SmallVector<int64_t> shape;
-    for (auto [i, dim] :
-         llvm::enumerate(input.type().tensor_type().shape().dim())) {
+    for (const auto &dim : input.type().tensor_type().shape().dim()) {
       if (dim.has_dim_value() && dim.dim_value() >= 0) {
         shape.push_back(dim.dim_value());
         continue;
@@ -159,14 +159,9 @@ resolveInputShapes(const onnx::GraphProto &g,
           continue;
         }
       }
-      message = "input '" + input.name() + "' has a dynamic dim" +
-                (dim.has_dim_param() ? " '" + dim.dim_param() + "'" : "") +
-                " (dim " + std::to_string(i) +
-                "); dlc compiles static shapes: pin it with --input-shape " +
-                input.name() + "=<dims>" +
-                (dim.has_dim_param() ? " or --dim " + dim.dim_param() + "=<n>"
-                                     : "");
-      return failure();
+      // Left symbolic: the library takes its size at run time (the ops
+      // that cannot are refused by node, checkDynamicOperands).
+      shape.push_back(ShapedType::kDynamic);
     }
     shapes[input.name()] = shape;
   }
@@ -188,24 +183,19 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   const OpImporter *imp = findImporter(node.op_type(), node.domain());
   if (!imp)
     return ctx.error("dlc has no importer of this op");
-  // Shapes computed at run time (graph.runtime_* results) reach graph
-  // outputs only, for now: no other op is lowered for dynamic sizes. The
-  // importers keep such results off other nodes (isRuntimeValue); this
-  // catches those that leave a subgraph (an If branch's output).
-  for (const auto &name : node.input())
-    if (Value v = name.empty() ? Value() : ctx.lookup(name))
-      if (auto type = dyn_cast<RankedTensorType>(v.getType());
-          type && !type.hasStaticShape())
-        return ctx.error("input '" + name +
-                         "' has a shape known only at run time; dlc takes "
-                         "such tensors as graph outputs only (for now): "
-                         "--freeze-input can make the shape operand that "
-                         "decides it a constant");
+  // Tensors of dims known only at run time reach the ops lowered for
+  // them. Shapes computed from values (graph.runtime_* results) reach graph
+  // outputs only, for now: the importers keep such results off other nodes
+  // (isRuntimeValue); this catches those that leave a subgraph (an If
+  // branch's output).
+  if (failed(checkDynamicOperands(ctx, node)))
+    return failure();
   if (failed(imp->import(ctx))) {
     if (ctx.errors.empty())
       (void)ctx.error("import failed");
     return failure();
   }
+  propagateDimSymbols(ctx, node);
   for (const auto &out : node.output())
     if (!out.empty() && !ctx.lookup(out))
       return ctx.error("output '" + out +
@@ -556,9 +546,18 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
     argTypes.push_back(RankedTensorType::get(*shape, elem));
     argNames.push_back(input.name());
     argDTypes.push_back(dtype);
-    signature.inputs.push_back({input.name(), dtypeName(dtype),
-                                std::vector<int64_t>(shape->begin(),
-                                                     shape->end())});
+    onnx_frontend::TensorSignature tensor(input.name(), dtypeName(dtype), {});
+    const auto &declared = input.type().tensor_type().shape();
+    for (auto [d, size] : llvm::enumerate(*shape)) {
+      bool dynamic = ShapedType::isDynamic(size);
+      tensor.shape.push_back(dynamic ? -1 : size);
+      std::string name;
+      if (dynamic && static_cast<int>(d) < declared.dim_size() &&
+          declared.dim(static_cast<int>(d)).has_dim_param())
+        name = declared.dim(static_cast<int>(d)).dim_param();
+      tensor.dimNames.push_back(name);
+    }
+    signature.inputs.push_back(std::move(tensor));
   }
 
   auto func = func::FuncOp::create(
@@ -566,9 +565,28 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
       builder.getFunctionType(argTypes, {}));
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
-  for (auto [name, dtype, arg] :
-       llvm::zip(argNames, argDTypes, body->getArguments())) {
+  std::map<std::string, int64_t> symbolOfParam;
+  for (auto [name, dtype, arg, tensor] :
+       llvm::zip(argNames, argDTypes, body->getArguments(), signature.inputs)) {
     ctx.define(name, arg);
+    if (tensor.hasRuntimeShape()) {
+      SmallVector<int64_t> symbols;
+      for (auto [size, param] : llvm::zip(tensor.shape, tensor.dimNames)) {
+        if (size >= 0) {
+          symbols.push_back(-1);
+          continue;
+        }
+        auto [it, inserted] = symbolOfParam.try_emplace(
+            param, static_cast<int64_t>(ctx.dimSymbolNames.size()));
+        if (param.empty() || inserted) {
+          symbols.push_back(static_cast<int64_t>(ctx.dimSymbolNames.size()));
+          ctx.dimSymbolNames.push_back(param);
+        } else {
+          symbols.push_back(it->second);
+        }
+      }
+      ctx.dimSymbols[arg] = symbols;
+    }
     if (isUnsignedDType(dtype))
       ctx.unsignedValues.insert(arg);
   }

@@ -46,8 +46,7 @@ Value buildEpilogue(OpBuilder &b, Location loc, Value acc, Value bias,
     maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
   }
   maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
-  Value init = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                       type.getElementType());
+  Value init = dlc::emptyTensor(b, loc, type, acc);
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   bool hasBias = static_cast<bool>(bias);
@@ -655,7 +654,7 @@ Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs,
         b, loc, b.getFloatAttr(lt.getElementType(), 0.0));
     init = linalg::FillOp::create(b, loc, zero, dest).getResult(0);
   } else {
-    init = dlc::createFilled(b, loc, type, 0.0);
+    init = dlc::createFilled(b, loc, type, 0.0, lhs);
   }
   return linalg::MatmulOp::create(b, loc, type, ValueRange{lhs, rhs}, init)
       .getResult(0);
@@ -711,7 +710,10 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
                        : tensor::CollapseShapeOp::create(
                              rewriter, loc,
                              RankedTensorType::get(
-                                 {lt.getNumElements() / lt.getDimSize(lt.getRank() - 1),
+                                 {lt.hasStaticShape()
+                                      ? lt.getNumElements() /
+                                            lt.getDimSize(lt.getRank() - 1)
+                                      : ShapedType::kDynamic,
                                   lt.getDimSize(lt.getRank() - 1)},
                                  elem),
                              lhs, collapseLeading(lt.getRank(), 1));

@@ -28,10 +28,35 @@ Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
       b, loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
 }
 
+Value emptyTensor(OpBuilder &b, Location loc, RankedTensorType type,
+                  ValueRange sizeSources) {
+  int64_t rank = type.getRank();
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!type.isDynamicDim(d))
+      continue;
+    Value size;
+    for (Value source : sizeSources) {
+      auto sourceType = cast<RankedTensorType>(source.getType());
+      int64_t at = d - (rank - sourceType.getRank());
+      if (at >= 0 && sourceType.isDynamicDim(at)) {
+        size = tensor::DimOp::create(b, loc, source, at);
+        break;
+      }
+    }
+    // Without a size the op fails verification: a compile error naming the
+    // node, not a crash (importers keep dynamic dims off ops that lack one).
+    if (!size)
+      return tensor::EmptyOp::create(b, loc, type.getShape(),
+                                     type.getElementType());
+    dynamicSizes.push_back(size);
+  }
+  return tensor::EmptyOp::create(b, loc, type, dynamicSizes);
+}
+
 Value createFilled(OpBuilder &b, Location loc, RankedTensorType type,
-                   double value) {
-  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                        type.getElementType());
+                   double value, ValueRange sizeSources) {
+  Value empty = emptyTensor(b, loc, type, sizeSources);
   Value scalar = floatConstant(b, loc, type.getElementType(), value);
   return linalg::FillOp::create(b, loc, scalar, empty).getResult(0);
 }
@@ -125,8 +150,7 @@ Value buildElementwise(
         ctx, cast<RankedTensorType>(in.getType()).getShape(), rank,
         resultType.getShape()));
   maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
-  Value init = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                       resultType.getElementType());
+  Value init = emptyTensor(b, loc, resultType, inputs);
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
@@ -366,7 +390,7 @@ Value buildKeepDimsReduction(
   }
   auto outType = RankedTensorType::get(
       shape, accumulator ? accumulator : type.getElementType());
-  Value init = dlc::createFilled(b, loc, outType, initValue);
+  Value init = dlc::createFilled(b, loc, outType, initValue, input);
   SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, ctx),
                                  AffineMap::get(rank, 0, outExprs, ctx)};
   auto generic = linalg::GenericOp::create(

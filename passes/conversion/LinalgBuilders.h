@@ -14,9 +14,18 @@
 
 namespace dlc {
 
-/// tensor.empty of `type` filled with `value`.
+/// tensor.empty of `type`. Each dynamic dim takes its size from the first
+/// of `sizeSources` (ranked tensors, dims aligned right as in broadcasting)
+/// whose dim at that position is dynamic too: the operand that result dim
+/// comes from. Without one the op lacks the size and fails verification.
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type,
+                        mlir::ValueRange sizeSources = {});
+
+/// tensor.empty of `type` (sized as emptyTensor does) filled with `value`.
 mlir::Value createFilled(mlir::OpBuilder &b, mlir::Location loc,
-                         mlir::RankedTensorType type, double value);
+                         mlir::RankedTensorType type, double value,
+                         mlir::ValueRange sizeSources = {});
 
 /// The map from the iteration space of a rank-`resultRank` elementwise op to
 /// an operand of shape `operandShape` under numpy broadcasting: operand dims

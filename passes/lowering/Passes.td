@@ -156,6 +156,21 @@ def PlanWorkspace : Pass<"plan-workspace", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 
+def ImportDynamicInputs : Pass<"import-dynamic-inputs", "mlir::ModuleOp"> {
+  let summary = "Takes inputs whose dims are known only at run time from the caller";
+  let description = [{
+    Runs after bufferization, before results become out-params: every
+    argument of a public function is an input then. The bare-pointer calling
+    convention passes static memrefs only, so an input of a dynamic shape
+    becomes a memref<1xT> argument (its data pointer) and the function takes
+    one more argument after the inputs, a memref<Sxi64> of the S dynamic dims
+    of all its inputs, in argument then dim order. The body reads the input
+    through a memref.reinterpret_cast to its row-major shape. The count S is
+    recorded as `dlc.dynamic_dims` on the function.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
+}
+
 def ExportDynamicOutputs : Pass<"export-dynamic-outputs", "mlir::ModuleOp"> {
   let summary = "Hands outputs whose shape is known only at run time to the caller";
   let description = [{

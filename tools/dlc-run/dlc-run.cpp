@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,6 +49,8 @@ struct Options {
   double lr = 0;
   std::string saveParams, saveGrads, loadParams, checkpointIn, checkpointOut;
   std::string exportOnnx;
+  // --dim NAME=N: with --random, the size of the inputs' dims of that name.
+  std::map<std::string, int64_t> dims;
 };
 
 /// The usage text, after an error message on stderr (exit 2) or alone on
@@ -56,17 +59,19 @@ int usage(const char *message) {
   std::FILE *out = message ? stderr : stdout;
   if (message)
     std::fprintf(out, "dlc-run: error: %s\n", message);
-  std::fprintf(out,
-               "usage: dlc-run MODEL.so [--info] [--inputs F.pb...] "
-               "[--expect F.pb...] [--rtol R] [--atol A] [--save DIR]\n"
-               "                [--random] [--repeat N] [--threads N] "
-               "[--json] [--profile]\n"
-               "       dlc-run MODEL.so --train [--inputs F.pb...] [--steps N] "
-               "[--lr R] [--json] [--time]\n"
-               "                [--load-params DIR] [--save-params DIR] [--save-grads DIR] "
-               "[--checkpoint-in F] [--checkpoint-out F]\n"
-               "                [--export-onnx F.onnx]\n"
-               "       dlc-run MODEL.so --export-onnx F.onnx [--checkpoint-in F]\n");
+  std::fprintf(
+      out,
+      "usage: dlc-run MODEL.so [--info] [--inputs F.pb...] "
+      "[--expect F.pb...] [--rtol R] [--atol A] [--save DIR]\n"
+      "                [--random [--dim NAME=N...]] [--repeat N] "
+      "[--threads N] [--json] [--profile]\n"
+      "       dlc-run MODEL.so --train [--inputs F.pb...] [--steps N] "
+      "[--lr R] [--json] [--time]\n"
+      "                [--load-params DIR] [--save-params DIR] [--save-grads "
+      "DIR] "
+      "[--checkpoint-in F] [--checkpoint-out F]\n"
+      "                [--export-onnx F.onnx]\n"
+      "       dlc-run MODEL.so --export-onnx F.onnx [--checkpoint-in F]\n");
   return message ? 2 : 0;
 }
 
@@ -109,10 +114,31 @@ bool parse(int argc, char **argv, Options &o, std::string &error) {
     else if (a == "--export-onnx") { if (!value("--export-onnx", o.exportOnnx)) return false; list = nullptr; }
     else if (a == "--load-params") { if (!value("--load-params", o.loadParams)) return false; list = nullptr; }
     else if (a == "--checkpoint-in") { if (!value("--checkpoint-in", o.checkpointIn)) return false; list = nullptr; }
-    else if (a == "--checkpoint-out") { if (!value("--checkpoint-out", o.checkpointOut)) return false; list = nullptr; }
-    else if (a == "--random") { o.random = true; list = nullptr; }
-    else if (a == "--json") { o.json = true; list = nullptr; }
-    else if (a == "--inputs") list = &o.inputs;
+    else if (a == "--checkpoint-out") { if (!value("--checkpoint-out", o.checkpointOut)) return false; list = nullptr;
+    } else if (a == "--random") {
+      o.random = true;
+      list = nullptr;
+    } else if (a == "--dim") {
+      std::string spec;
+      if (!value("--dim", spec))
+        return false;
+      size_t eq = spec.find('=');
+      char *end = nullptr;
+      long long n = eq == std::string::npos
+                        ? -1
+                        : std::strtoll(spec.c_str() + eq + 1, &end, 10);
+      if (eq == 0 || eq == std::string::npos || n < 0 || !end || *end ||
+          end == spec.c_str() + eq + 1) {
+        error = "--dim wants NAME=N with N >= 0, got '" + spec + "'";
+        return false;
+      }
+      o.dims[spec.substr(0, eq)] = n;
+      list = nullptr;
+    } else if (a == "--json") {
+      o.json = true;
+      list = nullptr;
+    } else if (a == "--inputs")
+      list = &o.inputs;
     else if (a == "--expect") list = &o.expects;
     else if (a == "--save") { const char *v = next("--save"); if (!v) return false; o.saveDir = v; list = nullptr; }
     else if (a == "--rtol") { if (!number("--rtol", o.rtol)) return false; list = nullptr; }
@@ -179,11 +205,26 @@ void printInfo(dlc_model *model) {
     for (size_t i = 0; i < n; ++i) {
       dlc_tensor_info t;
       (inputs ? dlc_model_input_info : dlc_model_output_info)(model, i, &t);
-      std::printf(
-          "%s %zu: %s %s %s%s\n", what, i, t.name, dlc_dtype_name(t.dtype),
-          shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank)).c_str(),
-          dlc_tensor_info_elements(&t) < 0 ? " (-1: known only at run time)"
-                                           : "");
+      // An input's dims taken at run time show their names ('?' for
+      // unnamed ones); an output's are -1.
+      std::string shape =
+          shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank));
+      bool dynamic = dlc_tensor_info_elements(&t) < 0;
+      if (inputs && dynamic) {
+        shape = "[";
+        for (int32_t d = 0; d < t.rank; ++d) {
+          const char *name = dlc_model_input_dim_name(model, i, d);
+          shape += (d ? "," : "") + (t.shape[d] >= 0
+                                         ? std::to_string(t.shape[d])
+                                         : std::string(*name ? name : "?"));
+        }
+        shape += "]";
+      }
+      std::printf("%s %zu: %s %s %s%s\n", what, i, t.name,
+                  dlc_dtype_name(t.dtype), shape.c_str(),
+                  !dynamic ? ""
+                  : inputs ? " (named dims: sizes given by each call)"
+                           : " (-1: known only at run time)");
     }
   };
   list("input ", dlc_model_num_inputs(model), true);
@@ -549,6 +590,23 @@ int main(int argc, char **argv) {
       dlc_tensor_info info;
       (o.train ? dlc_model_step_input_info : dlc_model_input_info)(model, i,
                                                                    &info);
+      // Dims each call gives take their size from --dim.
+      std::vector<int64_t> shape(info.shape, info.shape + info.rank);
+      for (int32_t d = 0; d < info.rank; ++d) {
+        if (shape[d] >= 0)
+          continue;
+        std::string name = dlc_model_input_dim_name(model, i, d);
+        auto it = o.dims.find(name);
+        if (name.empty() || it == o.dims.end())
+          return usage(
+              ("--random: input '" + std::string(info.name) + "' dim " +
+               std::to_string(d) +
+               (name.empty() ? " has no name: give --inputs"
+                             : " is '" + name + "': give --dim " + name + "=N"))
+                  .c_str());
+        shape[d] = it->second;
+      }
+      info.shape = shape.data();
       inputs.push_back(allocateLike(info));
       fillRandom(inputs.back(), rng);
     }

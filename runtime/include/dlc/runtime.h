@@ -77,6 +77,14 @@ dlc_status dlc_model_input_info(const dlc_model *model, size_t index,
                                 dlc_tensor_info *info);
 dlc_status dlc_model_output_info(const dlc_model *model, size_t index,
                                  dlc_tensor_info *info);
+/* An input dim of -1 is a dim whose size each call gives (a symbolic dim
+ * the library was compiled to take at run time, such as a batch size): the
+ * model's name for it (its ONNX dim_param, e.g. "batch"), or "" for a dim
+ * without a name, a static dim or an index out of range. Dims of one name
+ * must be one size in a call (DLC_ERROR_SIGNATURE otherwise); the string
+ * lives as long as the model. */
+const char *dlc_model_input_dim_name(const dlc_model *model, size_t input,
+                                     int32_t dim);
 
 /* Manifest fields: dlc version, target triple and CPU, source file. */
 const char *dlc_model_dlc_version(const dlc_model *model);

@@ -1,0 +1,207 @@
+//===- DynamicDims.cpp - which ops take dims known only at run time -------===//
+//
+// A graph input's dims left symbolic (no --input-shape or --dim for them)
+// flow through the ops whose lowerings size their results at run time. The
+// importer follows each dynamic dim's symbol (its dim_param) so that two
+// operands' dynamic dims meet only where they are known to be one size:
+// dlc does not broadcast a dim whose size it learns at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ImportContext.h"
+
+#include "llvm/ADT/StringSet.h"
+
+using namespace mlir;
+
+namespace dlc::onnx_frontend {
+namespace {
+
+/// Ops whose output has the first input's shape and dims, computed
+/// elementwise (or along a static axis) by lowerings that size their results
+/// from that input.
+bool isSameShapeOp(llvm::StringRef op) {
+  static const llvm::StringSet<> ops = {
+      "Relu",      "Sigmoid",  "Tanh",     "Exp",        "Log",
+      "Neg",       "Abs",      "Sqrt",     "Reciprocal", "LeakyRelu",
+      "Elu",       "Selu",     "Softplus", "Softsign",   "HardSigmoid",
+      "HardSwish", "Erf",      "Sin",      "Cos",        "Floor",
+      "Ceil",      "Identity", "Softmax",  "LogSoftmax", "Gelu",
+      "Mish",      "Sign"};
+  return ops.contains(op);
+}
+
+bool isBroadcastOp(llvm::StringRef op) {
+  static const llvm::StringSet<> ops = {"Add", "Sub", "Mul", "Div",
+                                        "Pow", "Max", "Min"};
+  return ops.contains(op);
+}
+
+/// The symbols of `v`'s dims: its recorded ones, or -1 for each dim.
+SmallVector<int64_t> symbolsOf(ImportContext &ctx, Value v) {
+  if (auto it = ctx.dimSymbols.find(v); it != ctx.dimSymbols.end())
+    return it->second;
+  return SmallVector<int64_t>(ImportContext::typeOf(v).getRank(), -1);
+}
+
+std::string describeDims(ImportContext &ctx, Value v) {
+  auto type = ImportContext::typeOf(v);
+  SmallVector<int64_t> symbols = symbolsOf(ctx, v);
+  std::string text = "[";
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (d)
+      text += ", ";
+    if (!type.isDynamicDim(d)) {
+      text += std::to_string(type.getDimSize(d));
+      continue;
+    }
+    int64_t s = symbols[d];
+    text += s >= 0 && !ctx.dimSymbolNames[s].empty()
+                ? "'" + ctx.dimSymbolNames[s] + "'"
+                : std::string("?");
+  }
+  return text + "]";
+}
+
+} // namespace
+
+LogicalResult checkDynamicOperands(ImportContext &ctx,
+                                   const onnx::NodeProto &node) {
+  SmallVector<std::pair<std::string, Value>> dynamic;
+  for (const auto &name : node.input()) {
+    Value v = name.empty() ? Value() : ctx.lookup(name);
+    if (!v)
+      continue;
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || type.hasStaticShape())
+      continue;
+    // Results of graph.runtime_* ops (shapes decided by values) have no
+    // symbols: no op takes them yet.
+    if (!ctx.dimSymbols.count(v))
+      return ctx.error("input '" + name +
+                       "' has a shape known only at run time; dlc takes "
+                       "such tensors as graph outputs only (for now): "
+                       "--freeze-input can make the shape operand that "
+                       "decides it a constant");
+    dynamic.emplace_back(name, v);
+  }
+  if (dynamic.empty())
+    return success();
+  llvm::StringRef op = node.op_type();
+  auto pinHint = [&](const std::string &name, Value v) {
+    std::string hint = "pin its dims with --input-shape or --dim";
+    for (int64_t s : symbolsOf(ctx, v))
+      if (s >= 0 && !ctx.dimSymbolNames[s].empty())
+        return "pin them with --dim " + ctx.dimSymbolNames[s] +
+               "=<n> (or --input-shape)";
+    return hint;
+  };
+  auto refuse = [&](const std::string &why) {
+    const auto &[name, v] = dynamic.front();
+    return ctx.error("input '" + name + "' has dims known only at run time " +
+                     describeDims(ctx, v) + ", and " + why + ": " +
+                     pinHint(name, v));
+  };
+  bool domainOk = node.domain().empty() || node.domain() == "ai.onnx";
+  if (!domainOk)
+    return refuse("dlc compiles this op for static shapes only (for now)");
+  if (isSameShapeOp(op)) {
+    for (const auto &[name, v] : dynamic)
+      if (name != node.input(0))
+        return refuse("dlc takes only its first input at run-time sizes");
+    return success();
+  }
+  if (isBroadcastOp(op)) {
+    // Aligned right, a dynamic dim may meet the same symbol or a 1.
+    int64_t rank = 0;
+    SmallVector<Value> operands;
+    for (const auto &name : node.input())
+      if (Value v = name.empty() ? Value() : ctx.lookup(name)) {
+        operands.push_back(v);
+        rank = std::max(rank, ImportContext::typeOf(v).getRank());
+      }
+    for (int64_t pos = 0; pos < rank; ++pos) {
+      int64_t symbol = -2; // none seen
+      bool other = false;
+      for (Value v : operands) {
+        auto type = ImportContext::typeOf(v);
+        int64_t d = pos - (rank - type.getRank());
+        if (d < 0 || type.getDimSize(d) == 1)
+          continue;
+        if (!type.isDynamicDim(d)) {
+          other = true;
+          continue;
+        }
+        int64_t s = symbolsOf(ctx, v)[d];
+        if (s < 0 || (symbol != -2 && symbol != s))
+          return refuse("another input's dim " + std::to_string(pos) +
+                        " is not known to be the same size (dlc does not "
+                        "broadcast dims known only at run time)");
+        symbol = s;
+      }
+      if (symbol != -2 && other)
+        return refuse("it meets a static dim at dim " + std::to_string(pos) +
+                      " (dlc does not broadcast dims known only at run "
+                      "time)");
+    }
+    return success();
+  }
+  if (op == "MatMul") {
+    // [..., M, K] x [K, N]: rows of run-time count, a static right side.
+    Value a = ctx.lookup(node.input(0));
+    auto at = ImportContext::typeOf(a);
+    if (dynamic.size() != 1 || dynamic.front().second != a ||
+        at.getRank() < 2 || at.isDynamicDim(at.getRank() - 1) ||
+        ImportContext::typeOf(ctx.lookup(node.input(1))).getRank() != 2)
+      return refuse("dlc compiles MatMul for run-time sizes only in the "
+                    "rows of its first input, against a static 2-D matrix");
+    return success();
+  }
+  if (op == "Gemm") {
+    Value a = ctx.lookup(node.input(0));
+    auto at = ImportContext::typeOf(a);
+    if (dynamic.size() != 1 || dynamic.front().second != a ||
+        ctx.intAttr("transA", 0) != 0 || at.isDynamicDim(1))
+      return refuse("dlc compiles Gemm for run-time sizes only in the rows "
+                    "of A (transA = 0)");
+    return success();
+  }
+  return refuse("dlc compiles " + node.op_type() +
+                " for static shapes only (for now)");
+}
+
+void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node) {
+  SmallVector<Value> inputs;
+  for (const auto &name : node.input())
+    inputs.push_back(name.empty() ? Value() : ctx.lookup(name));
+  for (const auto &name : node.output()) {
+    Value out = name.empty() ? Value() : ctx.lookup(name);
+    if (!out || ctx.dimSymbols.count(out))
+      continue;
+    auto type = dyn_cast<RankedTensorType>(out.getType());
+    if (!type || type.hasStaticShape())
+      continue;
+    int64_t rank = type.getRank();
+    SmallVector<int64_t> symbols(rank, -1);
+    // Each dynamic output dim takes the symbol of an input's dynamic dim at
+    // the same position aligned right (the ops above keep positions; MatMul
+    // and Gemm keep the rows of their first input).
+    for (int64_t d = 0; d < rank; ++d) {
+      if (!type.isDynamicDim(d))
+        continue;
+      for (Value in : inputs) {
+        if (!in || !ctx.dimSymbols.count(in))
+          continue;
+        auto inType = ImportContext::typeOf(in);
+        int64_t at = d - (rank - inType.getRank());
+        if (at >= 0 && inType.isDynamicDim(at)) {
+          symbols[d] = ctx.dimSymbols[in][at];
+          break;
+        }
+      }
+    }
+    ctx.dimSymbols[out] = symbols;
+  }
+}
+
+} // namespace dlc::onnx_frontend

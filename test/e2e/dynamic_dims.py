@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""Dims left symbolic (a dim_param with no --input-shape or --dim): one
+compile, run at several sizes, each against references computed here in
+plain Python from the ONNX definitions (rtol 1e-4, atol 1e-5: a few float32
+operations per element, and dlc's vectorized exp, tanh and erf are
+polynomials good to a few ulp).
+
+- mlp: MatMul, Add (bias), Relu, Gemm, Softmax on x [batch, 16], batch 1, 3
+  and 8, at 1 and 2 threads; a 3-D MatMul on [batch, 3, 8].
+- unary: every elementwise op of one input dlc lowers for run-time sizes,
+  as outputs of one model, batch 2 and 5; an unnamed dynamic dim too.
+- binary: two inputs of one dim_param (added, divided, max), broadcasts
+  against [1, 4] and a scalar, batch 1 and 4.
+- Calls whose dims of one name differ fail with both inputs named; dims
+  that may not be one size (two names, a name against a static 4), and ops
+  without a lowering for run-time sizes, are compile errors naming the node
+  and how to pin the dims.
+
+Usage: dynamic_dims.py --bin BUILD/tools --work DIR"""
+import argparse
+import math
+import os
+import random
+import subprocess
+import sys
+
+from conv_pool_reference import encode
+from control_flow import const, node
+from model_check import F32, compile_model, expect, tensor
+from runtime_shapes import model
+
+RTOL, ATOL = 1e-4, 1e-5
+
+
+def values(n, lo=-2.0, hi=2.0):
+    return [random.uniform(lo, hi) for _ in range(n)]
+
+
+def matmul(x, rows, k, w, n, b=None):
+    return [sum(x[r * k + i] * w[i * n + j] for i in range(k)) + (b[j] if b else 0.0)
+            for r in range(rows) for j in range(n)]
+
+
+def softmax_rows(v, cols):
+    out = []
+    for r in range(len(v) // cols):
+        row = v[r * cols:(r + 1) * cols]
+        m = max(row)
+        e = [math.exp(t - m) for t in row]
+        out += [t / sum(e) for t in e]
+    return out
+
+
+def mlp_case(a):
+    w1, b1, w2, b2, w3 = values(16 * 32, -1, 1), values(32, -1, 1), \
+        values(32 * 10, -1, 1), values(10, -1, 1), values(8 * 5, -1, 1)
+    text = model([const("W1", F32, [16, 32], w1), const("b1", F32, [32], b1),
+                  const("W2", F32, [32, 10], w2), const("b2", F32, [10], b2),
+                  const("W3", F32, [8, 5], w3),
+                  node("MatMul", ["x", "W1"], ["m"]), node("Add", ["m", "b1"], ["h"]),
+                  node("Relu", ["h"], ["r"]), node("Gemm", ["r", "W2", "b2"], ["g"]),
+                  node("Softmax", ["g"], ["y"], 'attribute { name: "axis" type: INT i: 1 }'),
+                  node("MatMul", ["z", "W3"], ["p"])],
+                 [("x", F32, ["batch", 16]), ("z", F32, ["batch", 3, 8])],
+                 [("y", F32, ["batch", 10]), ("p", F32, ["batch", 3, 5])])
+    lib = compile_model(a.bin, a.work, "mlp", text)
+    if not lib:
+        return 1
+    failed = 0
+    for n in (1, 3, 8):
+        x, z = values(n * 16), values(n * 24)
+        h = [max(0.0, t) for t in matmul(x, n, 16, w1, 32, b1)]
+        y = softmax_rows(matmul(h, n, 32, w2, 10, b2), 10)
+        p = matmul(z, n * 3, 8, w3, 5)
+        failed += expect(a.bin, a.work, lib, "mlp batch %d" % n,
+                         [("x", F32, [n, 16], x), ("z", F32, [n, 3, 8], z)],
+                         [("y", F32, [n, 10], y), ("p", F32, [n, 3, 5], p)],
+                         RTOL, ATOL, threads=("1", "2"))
+    return failed
+
+
+def sigmoid(t):
+    return 1.0 / (1.0 + math.exp(-t))
+
+
+def selu(t):
+    alpha, gamma = 1.67326319217681884765625, 1.05070102214813232421875
+    return gamma * (t if t > 0 else alpha * (math.exp(t) - 1.0))
+
+
+UNARY = [
+    ("Relu", "", lambda t: max(0.0, t)),
+    ("Sigmoid", "", sigmoid),
+    ("Tanh", "", math.tanh),
+    ("Exp", "", math.exp),
+    ("Log", "", lambda t: math.log(abs(t) + 0.5)),  # input |x| + 0.5
+    ("Neg", "", lambda t: -t),
+    ("Abs", "", abs),
+    ("Sqrt", "", lambda t: math.sqrt(abs(t) + 0.5)),
+    ("Reciprocal", "", lambda t: 1.0 / (abs(t) + 0.5)),
+    ("LeakyRelu", 'attribute { name: "alpha" type: FLOAT f: 0.25 }',
+     lambda t: t if t >= 0 else 0.25 * t),
+    ("Elu", "", lambda t: t if t > 0 else math.exp(t) - 1.0),
+    ("Selu", "", selu),
+    ("Softplus", "", lambda t: math.log1p(math.exp(t))),
+    ("Softsign", "", lambda t: t / (1.0 + abs(t))),
+    ("HardSigmoid", "", lambda t: max(0.0, min(1.0, 0.2 * t + 0.5))),
+    ("HardSwish", "", lambda t: t * max(0.0, min(1.0, t / 6.0 + 0.5))),
+    ("Erf", "", math.erf),
+    ("Sin", "", math.sin),
+    ("Cos", "", math.cos),
+    ("Floor", "", math.floor),
+    ("Ceil", "", math.ceil),
+    ("Sign", "", lambda t: (t > 0) - (t < 0)),
+    ("Identity", "", lambda t: t),
+]
+POSITIVE = {"Log", "Sqrt", "Reciprocal"}
+
+
+def unary_case(a, batch_dim, label):
+    nodes = [node("Abs", ["x"], ["ax"]), const("half", F32, [], [0.5]),
+             node("Add", ["ax", "half"], ["px"])]
+    outputs = []
+    for op, attrs, _ in UNARY:
+        nodes.append(node(op, ["px" if op in POSITIVE else "x"], ["y_" + op], attrs))
+        outputs.append(("y_" + op, F32, [batch_dim, 6]))
+    nodes.append(node("LogSoftmax", ["x"], ["y_LogSoftmax"]))
+    outputs.append(("y_LogSoftmax", F32, [batch_dim, 6]))
+    text = model(nodes, [("x", F32, [batch_dim, 6])], outputs)
+    if batch_dim == "_":  # a dim with neither a value nor a name
+        text = text.replace('dim { dim_param: "_" }', "dim { }")
+    lib = compile_model(a.bin, a.work, "unary_" + label, text)
+    if not lib:
+        return 1
+    failed = 0
+    for n in (2, 5):
+        # Away from the kinks and integers where floor/ceil/sign flip.
+        x = [round(v, 2) + 0.005 for v in values(n * 6)]
+        refs = []
+        for op, _, fn in UNARY:
+            refs.append(("y_" + op, F32, [n, 6], [float(fn(t)) for t in x]))
+        log_softmax = [math.log(t) for t in softmax_rows(x, 6)]
+        refs.append(("y_LogSoftmax", F32, [n, 6], log_softmax))
+        failed += expect(a.bin, a.work, lib, "unary %s batch %d" % (label, n),
+                         [("x", F32, [n, 6], x)], refs, RTOL, ATOL)
+    return failed
+
+
+def binary_case(a):
+    c = values(4)
+    text = model([const("c", F32, [1, 4], c), const("s", F32, [], [1.5]),
+                  node("Add", ["a", "b"], ["sum"]), node("Div", ["a", "b"], ["quot"]),
+                  node("Max", ["a", "b"], ["big"]), node("Mul", ["a", "c"], ["prod"]),
+                  node("Sub", ["a", "s"], ["diff"]),
+                  node("Pow", ["b", "s"], ["pow"])],
+                 [("a", F32, ["batch", 4]), ("b", F32, ["batch", 4])],
+                 [(o, F32, ["batch", 4]) for o in ("sum", "quot", "big", "prod", "diff", "pow")])
+    lib = compile_model(a.bin, a.work, "binary", text)
+    if not lib:
+        return 1
+    failed = 0
+    for n in (1, 4):
+        x, y = values(n * 4), values(n * 4, 0.5, 2.0)
+        refs = [("sum", [p + q for p, q in zip(x, y)]),
+                ("quot", [p / q for p, q in zip(x, y)]),
+                ("big", [max(p, q) for p, q in zip(x, y)]),
+                ("prod", [p * c[k % 4] for k, p in enumerate(x)]),
+                ("diff", [p - 1.5 for p in x]),
+                ("pow", [q ** 1.5 for q in y])]
+        failed += expect(a.bin, a.work, lib, "binary batch %d" % n,
+                         [("a", F32, [n, 4], x), ("b", F32, [n, 4], y)],
+                         [(name, F32, [n, 4], v) for name, v in refs], RTOL, ATOL)
+    # Dims of one name differing in a call: refused before anything runs.
+    files = []
+    for name, rows in (("a", 2), ("b", 3)):
+        path = os.path.join(a.work, "mismatch_%s.pb" % name)
+        encode("TensorProto", tensor(name, F32, [rows, 4], values(rows * 4)), path)
+        files.append(path)
+    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = r.stdout.decode()
+    want = ("input #1 ('b') dim 0 ('batch') is 3, but input #0 ('a') dim 0 ('batch') "
+            "is 2: dims of one name must be one size")
+    ok = r.returncode != 0 and want in out
+    print("binary, batch 2 against 3: %s\n  %s" % ("ok" if ok else "FAILED", out.strip()))
+    return failed + (not ok)
+
+
+def refused_case(a):
+    """Dims that may differ, and ops without a run-time-size lowering."""
+    cases = [
+        ("two_names", model([node("Add", ["a", "b"], ["y"], name="add")],
+                            [("a", F32, ["n", 4]), ("b", F32, ["m", 4])],
+                            [("y", F32, ["n", 4])]),
+         "node 'add' (Add): input 'a' has dims known only at run time ['n', 4], and "
+         "another input's dim 0 is not known to be the same size (dlc does not "
+         "broadcast dims known only at run time): pin them with --dim n=<n> "
+         "(or --input-shape)"),
+        ("against_static", model([const("c", F32, [3, 4], values(12)),
+                                  node("Add", ["a", "c"], ["y"], name="add")],
+                                 [("a", F32, ["n", 4])], [("y", F32, [3, 4])]),
+         "node 'add' (Add): input 'a' has dims known only at run time ['n', 4], and "
+         "it meets a static dim at dim 0"),
+        ("conv", model([const("w", F32, [2, 1, 3, 3], values(18)),
+                        node("Conv", ["x", "w"], ["y"], name="conv")],
+                       [("x", F32, ["n", 1, 5, 5])], [("y", F32, ["n", 2, 3, 3])]),
+         "node 'conv' (Conv): input 'x' has dims known only at run time ['n', 1, 5, 5], "
+         "and dlc compiles Conv for static shapes only (for now): pin them with "
+         "--dim n=<n> (or --input-shape)"),
+    ]
+    failed = 0
+    for name, text, want in cases:
+        path = os.path.join(a.work, name + ".onnx")
+        encode("ModelProto", text, path)
+        c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o",
+                            os.path.join(a.work, name + ".so")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = c.stdout.decode()
+        ok = c.returncode == 1 and want in out
+        failed += not ok
+        print("refused %s: %s\n  %s" % (name, "ok" if ok else "FAILED", out.strip()))
+        # Pinned, the same model compiles.
+        c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "--dim", "n=3", "--dim",
+                            "m=3", "-o", os.path.join(a.work, name + "_pinned.so")]
+                           if name == "two_names" else
+                           [os.path.join(a.bin, "dlc", "dlc"), path, "--dim", "n=3", "-o",
+                            os.path.join(a.work, name + "_pinned.so")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        ok = c.returncode == 0
+        failed += not ok
+        print("pinned %s: %s%s" % (name, "ok" if ok else "FAILED\n  ",
+                                   "" if ok else c.stdout.decode().strip()))
+    return failed
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--bin", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    random.seed(7)
+    failed = mlp_case(a)
+    failed += unary_case(a, "batch", "named")
+    failed += unary_case(a, "_", "unnamed")
+    failed += binary_case(a)
+    failed += refused_case(a)
+    print("dynamic dims: %s" % ("all passed" if not failed else "%d FAILED" % failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
