@@ -118,7 +118,8 @@ std::string chooseConvAlgorithm(const PipelineOptions &options) {
 
 std::string kernelStage(const PipelineOptions &options) {
   auto flag = [](bool on) { return on ? "true" : "false"; };
-  return std::string("func.func(convert-graph-to-kernel,") +
+  return std::string(
+             "func.func(graph-tile-dynamic-batch,convert-graph-to-kernel,") +
          "kernel-fuse-epilogues{bias=" + flag(options.fuseBias) +
          " residual=" + flag(options.fuseResidual) +
          " activation=" + flag(options.fuseActivation) + "}," +

@@ -625,7 +625,10 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
                                           SmallVectorImpl<Type> &types) {
   auto in = rankedType(a.getInput());
   ArrayRef<int64_t> shape = a.getShape();
-  if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
+  // Dims known only at run time (kDynamic) are where the input has them:
+  // tile-dynamic-batch gives the reshape a static shape before lowering.
+  if (llvm::any_of(
+          shape, [](int64_t d) { return d < 0 && !ShapedType::isDynamic(d); }))
     return emitShapeError(loc, "reshape wants a fully static target shape");
   if (in.hasStaticShape()) {
     int64_t count = 1;

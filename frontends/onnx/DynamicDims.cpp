@@ -37,6 +37,17 @@ bool isBroadcastOp(llvm::StringRef op) {
   return ops.contains(op);
 }
 
+/// Ops that compute each sample of dim 0 from that sample alone (with
+/// static weights): tile-dynamic-batch lowers them, a sample at a time, for
+/// a batch size known only at run time.
+bool isBatchOp(llvm::StringRef op) {
+  static const llvm::StringSet<> ops = {"Conv",          "MaxPool",
+                                        "AveragePool",   "GlobalAveragePool",
+                                        "GlobalMaxPool", "BatchNormalization",
+                                        "Flatten"};
+  return ops.contains(op);
+}
+
 /// The symbols of `v`'s dims: its recorded ones, or -1 for each dim.
 SmallVector<int64_t> symbolsOf(ImportContext &ctx, Value v) {
   if (auto it = ctx.dimSymbols.find(v); it != ctx.dimSymbols.end())
@@ -164,6 +175,27 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
         ctx.intAttr("transA", 0) != 0 || at.isDynamicDim(1))
       return refuse("dlc compiles Gemm for run-time sizes only in the rows "
                     "of A (transA = 0)");
+    return success();
+  }
+  if (isBatchOp(op)) {
+    // Batch-parallel ops: tile-dynamic-batch runs them per sample.
+    Value x = ctx.lookup(node.input(0));
+    auto xt = ImportContext::typeOf(x);
+    bool batchOnly = dynamic.size() == 1 && dynamic.front().second == x &&
+                     xt.getRank() >= 2 && xt.isDynamicDim(0) &&
+                     xt.getNumDynamicDims() == 1;
+    if (!batchOnly)
+      return refuse("dlc compiles " + node.op_type() +
+                    " for run-time sizes only in dim 0 of its first input");
+    if (op == "Flatten" && ctx.intAttr("axis", 1) != 1)
+      return refuse("dlc compiles Flatten for run-time sizes only with axis 1");
+    if ((op == "MaxPool" || op == "BatchNormalization") &&
+        node.output_size() > 1)
+      return refuse("dlc compiles " + node.op_type() +
+                    " for run-time sizes with one output only");
+    if (op == "BatchNormalization" && ctx.intAttr("training_mode", 0) != 0)
+      return refuse("dlc compiles BatchNormalization for run-time sizes in "
+                    "inference mode only");
     return success();
   }
   return refuse("dlc compiles " + node.op_type() +

@@ -39,8 +39,13 @@ LogicalResult importFlatten(ImportContext &ctx) {
   if (axis < 0)
     axis += rank;
   int64_t rows = 1, cols = 1;
-  for (int64_t d = 0; d < rank; ++d)
-    (d < axis ? rows : cols) *= type.getDimSize(d);
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t &side = d < axis ? rows : cols;
+    // A dim known only at run time makes its side one too.
+    side = ShapedType::isDynamic(side) || type.isDynamicDim(d)
+               ? ShapedType::kDynamic
+               : side * type.getDimSize(d);
+  }
   Value result = ctx.build<graph::ReshapeOp>(
       x, ctx.builder.getDenseI64ArrayAttr({rows, cols}));
   ctx.setOutput(0, result);

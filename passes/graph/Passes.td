@@ -25,6 +25,23 @@ def FoldBatchNorm : Pass<"graph-fold-batch-norm", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect"];
 }
 
+def TileDynamicBatch : Pass<"graph-tile-dynamic-batch", "mlir::func::FuncOp"> {
+  let summary = "Runs batch-parallel ops on a batch known only at run time a sample at a time";
+  let description = [{
+    Convolutions, pools, global pools, batch norms, reshapes that keep dim 0
+    and the elementwise ops after them compute each sample of dim 0 from that
+    sample alone. Where dim 0 is the only dynamic dim of their tensors, each
+    connected run of them becomes one scf.for over the batch: the body slices
+    one sample of each input, runs the same ops on static [1, ...] tensors
+    and inserts the sample of each result used after the loop. Later passes
+    see only static ops in the body; elementwise ops join a loop but do not
+    start one (on their own they lower for dynamic sizes directly).
+  }];
+  let dependentDialects = ["mlir::scf::SCFDialect",
+                           "mlir::tensor::TensorDialect",
+                           "mlir::arith::ArithDialect"];
+}
+
 def Autodiff : Pass<"graph-autodiff", "mlir::ModuleOp"> {
   let options = [
     Option<"function", "function", "std::string", "\"\"",

@@ -7,14 +7,17 @@ polynomials good to a few ulp).
 
 - mlp: MatMul, Add (bias), Relu, Gemm, Softmax on x [batch, 16], batch 1, 3
   and 8, at 1 and 2 threads; a 3-D MatMul on [batch, 3, 8].
+- cnn: Conv, BatchNormalization, Relu, MaxPool, a residual Add,
+  GlobalAveragePool, Flatten and Gemm on x [batch, 2, 6, 6], batch 1, 2 and
+  5 (graph-tile-dynamic-batch runs the convolutions a sample at a time).
 - unary: every elementwise op of one input dlc lowers for run-time sizes,
   as outputs of one model, batch 2 and 5; an unnamed dynamic dim too.
 - binary: two inputs of one dim_param (added, divided, max), broadcasts
   against [1, 4] and a scalar, batch 1 and 4.
 - Calls whose dims of one name differ fail with both inputs named; dims
-  that may not be one size (two names, a name against a static 4), and ops
-  without a lowering for run-time sizes, are compile errors naming the node
-  and how to pin the dims.
+  that may not be one size (two names, a name against a static 4), a Conv
+  over a run-time image size and ops without a lowering for run-time sizes
+  are compile errors naming the node and how to pin the dims.
 
 Usage: dynamic_dims.py --bin BUILD/tools --work DIR"""
 import argparse
@@ -24,7 +27,7 @@ import random
 import subprocess
 import sys
 
-from conv_pool_reference import encode
+from conv_pool_reference import conv_ref, encode, pool_ref
 from control_flow import const, node
 from model_check import F32, compile_model, expect, tensor
 from runtime_shapes import model
@@ -76,6 +79,52 @@ def mlp_case(a):
                          [("x", F32, [n, 16], x), ("z", F32, [n, 3, 8], z)],
                          [("y", F32, [n, 10], y), ("p", F32, [n, 3, 5], p)],
                          RTOL, ATOL, threads=("1", "2"))
+    return failed
+
+
+def cnn_case(a):
+    """Conv (bias) + BatchNormalization + Relu, MaxPool, Conv + a residual
+    Add, GlobalAveragePool, Flatten, Gemm on x [batch, 2, 6, 6]: the
+    batch-parallel ops run a sample at a time in one loop, the Gemm on all
+    rows."""
+    w1, b1 = values(4 * 2 * 9, -1, 1), values(4, -1, 1)
+    scale, bias, mean = values(4, 0.5, 1.5), values(4, -1, 1), values(4, -1, 1)
+    var = values(4, 0.5, 2.0)
+    w2, w3, b3 = values(4 * 4 * 9, -1, 1), values(4 * 3, -1, 1), values(3, -1, 1)
+    conv = 'attribute { name: "pads" type: INTS ints: 1 ints: 1 ints: 1 ints: 1 }'
+    pool = ('attribute { name: "kernel_shape" type: INTS ints: 2 ints: 2 } '
+            'attribute { name: "strides" type: INTS ints: 2 ints: 2 }')
+    text = model([const("w1", F32, [4, 2, 3, 3], w1), const("b1", F32, [4], b1),
+                  const("scale", F32, [4], scale), const("bias", F32, [4], bias),
+                  const("mean", F32, [4], mean), const("var", F32, [4], var),
+                  const("w2", F32, [4, 4, 3, 3], w2), const("w3", F32, [4, 3], w3),
+                  const("b3", F32, [3], b3),
+                  node("Conv", ["x", "w1", "b1"], ["c1"], conv),
+                  node("BatchNormalization", ["c1", "scale", "bias", "mean", "var"], ["n1"]),
+                  node("Relu", ["n1"], ["r1"]), node("MaxPool", ["r1"], ["p1"], pool),
+                  node("Conv", ["p1", "w2"], ["c2"], conv), node("Add", ["c2", "p1"], ["s"]),
+                  node("GlobalAveragePool", ["s"], ["g"]), node("Flatten", ["g"], ["f"]),
+                  node("Gemm", ["f", "w3", "b3"], ["y"])],
+                 [("x", F32, ["batch", 2, 6, 6])], [("y", F32, ["batch", 3])])
+    lib = compile_model(a.bin, a.work, "cnn", text)
+    if not lib:
+        return 1
+    failed = 0
+    for n in (1, 2, 5):
+        x = values(n * 72)
+        c1, _ = conv_ref(x, [n, 2, 6, 6], w1, [4, 2, 3, 3], b1, [1, 1], [1] * 4, [1, 1], 1)
+        r1 = []
+        for k, t in enumerate(c1):
+            ch = (k // 36) % 4
+            norm = (t - mean[ch]) / math.sqrt(var[ch] + 1e-5) * scale[ch] + bias[ch]
+            r1.append(max(0.0, norm))
+        p1, _ = pool_ref(r1, [n, 4, 6, 6], "MaxPool", [2, 2], [2, 2], [0] * 4, [1, 1], False, False)
+        c2, _ = conv_ref(p1, [n, 4, 3, 3], w2, [4, 4, 3, 3], None, [1, 1], [1] * 4, [1, 1], 1)
+        s = [p + q for p, q in zip(c2, p1)]
+        g = [sum(s[k * 9:(k + 1) * 9]) / 9 for k in range(n * 4)]
+        y = matmul(g, n, 4, w3, 3, b3)
+        failed += expect(a.bin, a.work, lib, "cnn batch %d" % n, [("x", F32, [n, 2, 6, 6], x)],
+                         [("y", F32, [n, 3], y)], RTOL, ATOL, threads=("1", "2"))
     return failed
 
 
@@ -203,9 +252,14 @@ def refused_case(a):
          "it meets a static dim at dim 0"),
         ("conv", model([const("w", F32, [2, 1, 3, 3], values(18)),
                         node("Conv", ["x", "w"], ["y"], name="conv")],
-                       [("x", F32, ["n", 1, 5, 5])], [("y", F32, ["n", 2, 3, 3])]),
-         "node 'conv' (Conv): input 'x' has dims known only at run time ['n', 1, 5, 5], "
-         "and dlc compiles Conv for static shapes only (for now): pin them with "
+                       [("x", F32, [1, 1, "n", 5])], [("y", F32, [1, 2, "n", 3])]),
+         "node 'conv' (Conv): input 'x' has dims known only at run time [1, 1, 'n', 5], "
+         "and dlc compiles Conv for run-time sizes only in dim 0 of its first input: "
+         "pin them with --dim n=<n> (or --input-shape)"),
+        ("transpose", model([node("Transpose", ["x"], ["y"], name="flip")],
+                            [("x", F32, ["n", 4])], [("y", F32, [4, "n"])]),
+         "node 'flip' (Transpose): input 'x' has dims known only at run time ['n', 4], "
+         "and dlc compiles Transpose for static shapes only (for now): pin them with "
          "--dim n=<n> (or --input-shape)"),
     ]
     failed = 0
@@ -241,6 +295,7 @@ def main():
     os.makedirs(a.work, exist_ok=True)
     random.seed(7)
     failed = mlp_case(a)
+    failed += cnn_case(a)
     failed += unary_case(a, "batch", "named")
     failed += unary_case(a, "_", "unnamed")
     failed += binary_case(a)

@@ -25,10 +25,13 @@ here and compared with the reference of each data set.
   _onehot, _pad, _topk, _resize: a shape operand given as a graph input, compiled once; each
   data set's output has the shape its values make (dlc-run compares shapes
   too); the cases' rule.
-- dyn_batch_cnn, dyn_seq_lstm, dyn_transformer_tokens: models with symbolic
-  dims, compiled once per data set with each input's shape pinned by
-  --input-shape (the manifest's data-set shapes); the cases' rule. (What the
-  cases ask in the end, one compile that runs every size, is not here yet.)
+- dyn_batch_cnn: its batch dim left symbolic, compiled once and run at each
+  data set's batch; the cases' rule.
+- dyn_seq_lstm, dyn_transformer_tokens: models with symbolic dims, compiled
+  once per data set with each input's shape pinned by --input-shape (the
+  manifest's data-set shapes); the cases' rule. (What the cases ask in the
+  end, one compile that runs every size, is not here yet for them: LSTM over
+  a run-time sequence, Shape arithmetic and Reshape on run-time dims.)
 
 Exits 77 (skipped) when the cases are absent, 1 when one fails.
 Usage: shared_cases.py --bin BUILD/tools --cases ../shared/cases --work DIR"""
@@ -64,7 +67,7 @@ CASES = [
     ("runtime_pad", [], 1e-4, 1e-5, False),
     ("runtime_topk", [], 1e-4, 1e-5, False),
     ("runtime_resize", [], 1e-4, 1e-5, False),
-    ("dyn_batch_cnn", [], 1e-4, 1e-5, True),
+    ("dyn_batch_cnn", [], 1e-4, 1e-5, False),
     ("dyn_seq_lstm", [], 1e-4, 1e-5, True),
     ("dyn_transformer_tokens", [], 1e-4, 1e-5, True),
 ]

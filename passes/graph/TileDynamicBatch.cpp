@@ -1,0 +1,215 @@
+//===- TileDynamicBatch.cpp - batch-parallel ops a sample at a time -------===//
+//
+// Convolutions, pools and the ops between them compute each sample of dim 0
+// from that sample alone. When the batch size is known only at run time,
+// the runs of such ops become one loop over the batch whose body is the
+// same ops on one sample, of static shapes: every later pass (fusion, the
+// conv algorithm, tiling, the workspace plan) sees what a static batch-1
+// compile sees, and the loop's trip count is the call's batch size.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/graph/Passes.h"
+
+#include "dialects/graph/GraphDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace dlc::graph {
+#define GEN_PASS_DEF_TILEDYNAMICBATCH
+#include "passes/graph/Passes.h.inc"
+} // namespace dlc::graph
+
+using namespace mlir;
+using namespace dlc::graph;
+
+namespace {
+
+/// A tensor whose only dynamic dim is dim 0.
+bool isBatchTensor(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  return t && t.getRank() >= 1 && t.isDynamicDim(0) &&
+         t.getNumDynamicDims() == 1;
+}
+
+/// Ops whose dim 0 is a batch: result sample n depends on operand sample n
+/// only (operands without the dynamic dim are weights or broadcasts).
+bool isBatchParallel(Operation *op) {
+  if (isa<Conv2dOp, BatchNormOp, MaxPool2dOp, AvgPool2dOp, GlobalAvgPoolOp,
+          ReshapeOp, ReluOp, SigmoidOp, TanhOp, LeakyReluOp, ClipOp, UnaryOp,
+          AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp>(op))
+    return true;
+  if (auto softmax = dyn_cast<SoftmaxOp>(op))
+    return softmax.getAxis() != 0;
+  if (auto softmax = dyn_cast<LogSoftmaxOp>(op))
+    return softmax.getAxis() != 0;
+  if (auto reduce = dyn_cast<ReduceOp>(op))
+    return !llvm::is_contained(reduce.getAxes(), 0) && reduce.getKeepdims();
+  return false;
+}
+
+/// Ops worth a loop of their own: the elementwise ones only join a loop.
+bool startsLoop(Operation *op) {
+  return isa<Conv2dOp, BatchNormOp, MaxPool2dOp, AvgPool2dOp, GlobalAvgPoolOp,
+             ReshapeOp, ReduceOp>(op);
+}
+
+/// Whether `op` can run a sample at a time: batch-parallel, every result a
+/// batch tensor, every operand a batch tensor or static (and a reshape
+/// keeps dim 0 where it is).
+bool canTile(Operation *op) {
+  if (!isBatchParallel(op) || op->getNumResults() == 0 ||
+      op->getNumRegions() != 0)
+    return false;
+  if (!llvm::all_of(op->getResultTypes(), isBatchTensor))
+    return false;
+  bool anyBatch = false;
+  for (Value operand : op->getOperands()) {
+    auto t = dyn_cast<RankedTensorType>(operand.getType());
+    if (!t)
+      return false;
+    if (isBatchTensor(t))
+      anyBatch = true;
+    else if (!t.hasStaticShape())
+      return false;
+  }
+  if (!anyBatch)
+    return false;
+  if (auto reshape = dyn_cast<ReshapeOp>(op))
+    return isBatchTensor(reshape.getInput().getType());
+  return true;
+}
+
+RankedTensorType sampleType(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  SmallVector<int64_t> shape(t.getShape());
+  shape[0] = 1;
+  return RankedTensorType::get(shape, t.getElementType());
+}
+
+/// Offsets [n, 0, ...], sizes [1, static dims...], unit strides.
+void sampleSlice(OpBuilder &b, Value n, RankedTensorType sample,
+                 SmallVectorImpl<OpFoldResult> &offsets,
+                 SmallVectorImpl<OpFoldResult> &sizes,
+                 SmallVectorImpl<OpFoldResult> &strides) {
+  offsets.push_back(n);
+  for (int64_t d = 1; d < sample.getRank(); ++d)
+    offsets.push_back(b.getIndexAttr(0));
+  for (int64_t size : sample.getShape())
+    sizes.push_back(b.getIndexAttr(size));
+  strides.assign(sample.getRank(), b.getIndexAttr(1));
+}
+
+/// Replaces the ops of `group` (in block order) by one loop over dim 0.
+void tileGroup(ArrayRef<Operation *> group) {
+  llvm::SmallPtrSet<Operation *, 16> members(group.begin(), group.end());
+  llvm::SetVector<Value> inputs, escaping;
+  for (Operation *op : group) {
+    for (Value operand : op->getOperands())
+      if (isBatchTensor(operand.getType()) &&
+          !members.contains(operand.getDefiningOp()))
+        inputs.insert(operand);
+    for (Value result : op->getResults())
+      if (llvm::any_of(result.getUsers(), [&](Operation *user) {
+            return !members.contains(user);
+          }))
+        escaping.insert(result);
+  }
+  Operation *last = group.back();
+  OpBuilder b(last->getContext());
+  b.setInsertionPointAfter(last);
+  Location loc = group.front()->getLoc();
+  // The importer makes every batch operand of these ops one size.
+  Value batch = tensor::DimOp::create(b, loc, inputs.front(), 0);
+  SmallVector<Value> inits;
+  for (Value v : escaping)
+    inits.push_back(
+        tensor::EmptyOp::create(b, loc, v.getType(), ValueRange{batch}));
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto loop = scf::ForOp::create(
+      b, loc, zero, batch, one, inits,
+      [&](OpBuilder &nb, Location nloc, Value n, ValueRange acc) {
+        IRMapping map;
+        for (Value input : inputs) {
+          RankedTensorType sample = sampleType(input.getType());
+          SmallVector<OpFoldResult> offsets, sizes, strides;
+          sampleSlice(nb, n, sample, offsets, sizes, strides);
+          map.map(input, tensor::ExtractSliceOp::create(
+                             nb, nloc, sample, input, offsets, sizes, strides));
+        }
+        for (Operation *op : group) {
+          Operation *clone = nb.clone(*op, map);
+          for (Value result : clone->getResults())
+            result.setType(sampleType(result.getType()));
+          if (auto reshape = dyn_cast<ReshapeOp>(clone))
+            reshape.setShape(reshape.getType().getShape());
+        }
+        SmallVector<Value> yields;
+        for (auto [v, into] : llvm::zip(escaping, acc)) {
+          RankedTensorType sample = sampleType(v.getType());
+          SmallVector<OpFoldResult> offsets, sizes, strides;
+          sampleSlice(nb, n, sample, offsets, sizes, strides);
+          yields.push_back(tensor::InsertSliceOp::create(
+              nb, nloc, map.lookup(v), into, offsets, sizes, strides));
+        }
+        scf::YieldOp::create(nb, nloc, yields);
+      });
+  for (auto [escaped, result] : llvm::zip(escaping, loop.getResults()))
+    Value(escaped).replaceUsesWithIf(result, [&](OpOperand &use) {
+      return !members.contains(use.getOwner()) &&
+             use.getOwner() != loop.getOperation();
+    });
+  for (Operation *op : llvm::reverse(group))
+    op->erase();
+}
+
+struct TileDynamicBatchPass
+    : public dlc::graph::impl::TileDynamicBatchBase<TileDynamicBatchPass> {
+  void runOnOperation() override {
+    Block &body = getOperation().getBody().front();
+    // Groups of ops, each connected: an op joins the open group when one of
+    // its batch operands comes from it (and none from elsewhere, unless it
+    // is elementwise: the importer made such operands one size), and an
+    // op using the group's results otherwise closes it first, so that the
+    // loop, placed at the group's last op, comes before every user.
+    SmallVector<SmallVector<Operation *>> groups;
+    llvm::SmallPtrSet<Operation *, 16> open;
+    auto close = [&] { open.clear(); };
+    for (Operation &op : body) {
+      bool usesOpen = llvm::any_of(op.getOperands(), [&](Value v) {
+        return open.contains(v.getDefiningOp());
+      });
+      if (canTile(&op)) {
+        bool outsideBatch = llvm::any_of(op.getOperands(), [&](Value v) {
+          return isBatchTensor(v.getType()) &&
+                 !open.contains(v.getDefiningOp());
+        });
+        bool elementwise = !startsLoop(&op) && !isa<SoftmaxOp>(op);
+        if (usesOpen && (!outsideBatch || elementwise)) {
+          groups.back().push_back(&op);
+          open.insert(&op);
+          continue;
+        }
+        if (startsLoop(&op)) {
+          close();
+          groups.emplace_back();
+          groups.back().push_back(&op);
+          open.insert(&op);
+          continue;
+        }
+      }
+      if (usesOpen)
+        close();
+    }
+    for (auto &group : groups)
+      tileGroup(group);
+  }
+};
+
+} // namespace

@@ -1,0 +1,59 @@
+// RUN: dlc-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(graph-tile-dynamic-batch))' | FileCheck %s
+
+// A run of batch-parallel ops over a batch known only at run time becomes
+// one loop over the samples: static [1, ...] ops in the body (the reshape's
+// shape made static too), the samples of the result used after the loop
+// inserted into a tensor of the batch's size. The matmul stays outside.
+// CHECK-LABEL: func.func @cnn
+// CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
+// CHECK: %[[INIT:.*]] = tensor.empty(%[[N]]) : tensor<?x4xf32>
+// CHECK: %[[LOOP:.*]] = scf.for %[[I:.*]] = %c0{{.*}} to %[[N]] step %c1{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (tensor<?x4xf32>)
+// CHECK: %[[X:.*]] = tensor.extract_slice %arg0[%[[I]], 0, 0, 0] [1, 2, 6, 6] [1, 1, 1, 1] : tensor<?x2x6x6xf32> to tensor<1x2x6x6xf32>
+// CHECK: %[[C:.*]] = graph.conv2d %[[X]], %arg1 {{.*}} -> tensor<1x4x6x6xf32>
+// CHECK: %[[R:.*]] = graph.relu %[[C]] : tensor<1x4x6x6xf32>
+// CHECK: %[[G:.*]] = graph.global_avg_pool %[[R]] : (tensor<1x4x6x6xf32>) -> tensor<1x4x1x1xf32>
+// CHECK: %[[F:.*]] = graph.reshape %[[G]] {shape = array<i64: 1, 4>} : (tensor<1x4x1x1xf32>) -> tensor<1x4xf32>
+// CHECK: %[[INS:.*]] = tensor.insert_slice %[[F]] into %[[ACC]][%[[I]], 0] [1, 4] [1, 1] : tensor<1x4xf32> into tensor<?x4xf32>
+// CHECK: scf.yield %[[INS]]
+// CHECK: graph.matmul %[[LOOP]], %arg2 : (tensor<?x4xf32>, tensor<4x3xf32>) -> tensor<?x3xf32>
+func.func @cnn(%x: tensor<?x2x6x6xf32>, %w: tensor<4x2x3x3xf32>, %m: tensor<4x3xf32>) -> tensor<?x3xf32> {
+  %c = graph.conv2d %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<?x2x6x6xf32>, tensor<4x2x3x3xf32>) -> tensor<?x4x6x6xf32>
+  %r = graph.relu %c : tensor<?x4x6x6xf32>
+  %g = graph.global_avg_pool %r : (tensor<?x4x6x6xf32>) -> tensor<?x4x1x1xf32>
+  %f = graph.reshape %g {shape = array<i64: -9223372036854775808, 4>} : (tensor<?x4x1x1xf32>) -> tensor<?x4xf32>
+  %y = graph.matmul %f, %m : (tensor<?x4xf32>, tensor<4x3xf32>) -> tensor<?x3xf32>
+  return %y : tensor<?x3xf32>
+}
+
+// -----
+
+// Elementwise ops join a loop but start none; an op of two dynamic dims is
+// not tiled.
+// CHECK-LABEL: func.func @untiled
+// CHECK-NOT: scf.for
+// CHECK: graph.relu %arg0 : tensor<?x4xf32>
+// CHECK: graph.relu %arg1 : tensor<?x?xf32>
+func.func @untiled(%x: tensor<?x4xf32>, %y: tensor<?x?xf32>) -> (tensor<?x4xf32>, tensor<?x?xf32>) {
+  %a = graph.relu %x : tensor<?x4xf32>
+  %b = graph.relu %y : tensor<?x?xf32>
+  return %a, %b : tensor<?x4xf32>, tensor<?x?xf32>
+}
+
+// -----
+
+// A user of a loop's value between the loop's ops closes the loop before
+// it: two loops, the second starting at the pool.
+// CHECK-LABEL: func.func @split
+// CHECK: %[[L1:.*]]:2 = scf.for
+// CHECK: graph.max_pool2d
+// CHECK: scf.yield
+// CHECK: graph.matmul
+// CHECK: scf.for
+// CHECK: graph.avg_pool2d
+func.func @split(%x: tensor<?x1x4x4xf32>, %m: tensor<4x2xf32>) -> (tensor<?x2xf32>, tensor<?x1x1x1xf32>) {
+  %p = graph.max_pool2d %x {dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<?x1x4x4xf32>) -> tensor<?x1x2x2xf32>
+  %f = graph.reshape %p {shape = array<i64: -9223372036854775808, 4>} : (tensor<?x1x2x2xf32>) -> tensor<?x4xf32>
+  %y = graph.matmul %f, %m : (tensor<?x4xf32>, tensor<4x2xf32>) -> tensor<?x2xf32>
+  %q = graph.avg_pool2d %p {count_include_pad = false, dilations = array<i64: 1, 1>, kernel_shape = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<?x1x2x2xf32>) -> tensor<?x1x1x1xf32>
+  return %y, %q : tensor<?x2xf32>, tensor<?x1x1x1xf32>
+}
