@@ -118,8 +118,11 @@ std::string chooseConvAlgorithm(const PipelineOptions &options) {
 
 std::string kernelStage(const PipelineOptions &options) {
   auto flag = [](bool on) { return on ? "true" : "false"; };
-  return std::string(
-             "func.func(graph-tile-dynamic-batch,convert-graph-to-kernel,") +
+  // A batch known only at run time: loops with a matmul take tiles of four
+  // register tiles' rows.
+  return "func.func(graph-tile-dynamic-batch{rows=" +
+         std::to_string(4 * matmulTile(options.vectorBits).rows) +
+         "},convert-graph-to-kernel," +
          "kernel-fuse-epilogues{bias=" + flag(options.fuseBias) +
          " residual=" + flag(options.fuseResidual) +
          " activation=" + flag(options.fuseActivation) + "}," +

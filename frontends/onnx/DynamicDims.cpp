@@ -10,6 +10,7 @@
 
 #include "frontends/onnx/ImportContext.h"
 
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -175,6 +176,46 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
         ctx.intAttr("transA", 0) != 0 || at.isDynamicDim(1))
       return refuse("dlc compiles Gemm for run-time sizes only in the rows "
                     "of A (transA = 0)");
+    return success();
+  }
+  if (op == "Concat") {
+    // Along another axis than 0, of inputs whose only run-time dim is one
+    // symbol's dim 0.
+    int64_t rank = ImportContext::typeOf(dynamic.front().second).getRank();
+    int64_t axis = ctx.intAttr("axis", 0);
+    int64_t symbol = symbolsOf(ctx, dynamic.front().second)[0];
+    bool ok = (axis % rank + rank) % rank != 0 && symbol >= 0 &&
+              dynamic.size() == static_cast<size_t>(node.input_size());
+    for (const auto &[name, v] : dynamic) {
+      auto t = ImportContext::typeOf(v);
+      ok &= t.isDynamicDim(0) && t.getNumDynamicDims() == 1 &&
+            symbolsOf(ctx, v)[0] == symbol;
+    }
+    if (!ok)
+      return refuse("dlc compiles Concat for run-time sizes only along an "
+                    "axis other than 0 of inputs that share their dim 0");
+    return success();
+  }
+  if (op == "Pad") {
+    // Constant pads that leave dim 0 alone.
+    Value x = ctx.lookup(node.input(0));
+    auto xt = ImportContext::typeOf(x);
+    Value pads = node.input_size() > 1 ? ctx.lookup(node.input(1)) : Value();
+    DenseIntElementsAttr padValues;
+    bool ok = dynamic.size() == 1 && dynamic.front().second == x &&
+              xt.isDynamicDim(0) && xt.getNumDynamicDims() == 1 &&
+              node.input_size() <= 3 && pads &&
+              matchPattern(pads, m_Constant(&padValues)) &&
+              padValues.getNumElements() == 2 * xt.getRank();
+    if (ok) {
+      SmallVector<int64_t> p;
+      for (const APInt &v : padValues)
+        p.push_back(v.getSExtValue());
+      ok = p[0] == 0 && p[xt.getRank()] == 0;
+    }
+    if (!ok)
+      return refuse("dlc compiles Pad for run-time sizes only with constant "
+                    "pads that leave dim 0, the only run-time dim, alone");
     return success();
   }
   if (isBatchOp(op)) {

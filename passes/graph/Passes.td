@@ -35,8 +35,15 @@ def TileDynamicBatch : Pass<"graph-tile-dynamic-batch", "mlir::func::FuncOp"> {
     one sample of each input, runs the same ops on static [1, ...] tensors
     and inserts the sample of each result used after the loop. Later passes
     see only static ops in the body; elementwise ops join a loop but do not
-    start one (on their own they lower for dynamic sizes directly).
+    start one (on their own they lower for dynamic sizes directly). Loops
+    with a matmul (rows against a static matrix) take tiles of `rows`
+    samples while whole ones remain, then the rest one at a time.
   }];
+  let options = [
+    Option<"rows", "rows", "int64_t", "16",
+           "Samples per tile of a loop with a matmul (a multiple of the "
+           "register tile's rows)">,
+  ];
   let dependentDialects = ["mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect",
                            "mlir::arith::ArithDialect"];

@@ -48,6 +48,16 @@ bool isBatchParallel(Operation *op) {
     return softmax.getAxis() != 0;
   if (auto softmax = dyn_cast<LogSoftmaxOp>(op))
     return softmax.getAxis() != 0;
+  // Rows of a run-time count against a static matrix.
+  if (auto matmul = dyn_cast<MatmulOp>(op))
+    return cast<RankedTensorType>(matmul.getLhs().getType()).getRank() >= 2 &&
+           cast<RankedTensorType>(matmul.getRhs().getType()).hasStaticShape();
+  if (auto pad = dyn_cast<PadOp>(op)) {
+    ArrayRef<int64_t> pads = pad.getPads();
+    return pads[0] == 0 && pads[pads.size() / 2] == 0;
+  }
+  if (auto concat = dyn_cast<ConcatOp>(op))
+    return concat.getAxis() != 0;
   if (auto reduce = dyn_cast<ReduceOp>(op))
     return !llvm::is_contained(reduce.getAxes(), 0) && reduce.getKeepdims();
   return false;
@@ -56,7 +66,7 @@ bool isBatchParallel(Operation *op) {
 /// Ops worth a loop of their own: the elementwise ones only join a loop.
 bool startsLoop(Operation *op) {
   return isa<Conv2dOp, BatchNormOp, MaxPool2dOp, AvgPool2dOp, GlobalAvgPoolOp,
-             ReshapeOp, ReduceOp>(op);
+             ReshapeOp, ReduceOp, PadOp, ConcatOp, MatmulOp>(op);
 }
 
 /// Whether `op` can run a sample at a time: batch-parallel, every result a
@@ -85,28 +95,30 @@ bool canTile(Operation *op) {
   return true;
 }
 
-RankedTensorType sampleType(Type type) {
+/// `type` with `rows` in place of its dynamic dim 0.
+RankedTensorType tileType(Type type, int64_t rows) {
   auto t = cast<RankedTensorType>(type);
   SmallVector<int64_t> shape(t.getShape());
-  shape[0] = 1;
+  shape[0] = rows;
   return RankedTensorType::get(shape, t.getElementType());
 }
 
-/// Offsets [n, 0, ...], sizes [1, static dims...], unit strides.
-void sampleSlice(OpBuilder &b, Value n, RankedTensorType sample,
-                 SmallVectorImpl<OpFoldResult> &offsets,
-                 SmallVectorImpl<OpFoldResult> &sizes,
-                 SmallVectorImpl<OpFoldResult> &strides) {
+/// Offsets [n, 0, ...], sizes [rows, static dims...], unit strides.
+void tileSlice(OpBuilder &b, Value n, RankedTensorType tile,
+               SmallVectorImpl<OpFoldResult> &offsets,
+               SmallVectorImpl<OpFoldResult> &sizes,
+               SmallVectorImpl<OpFoldResult> &strides) {
   offsets.push_back(n);
-  for (int64_t d = 1; d < sample.getRank(); ++d)
+  for (int64_t d = 1; d < tile.getRank(); ++d)
     offsets.push_back(b.getIndexAttr(0));
-  for (int64_t size : sample.getShape())
+  for (int64_t size : tile.getShape())
     sizes.push_back(b.getIndexAttr(size));
-  strides.assign(sample.getRank(), b.getIndexAttr(1));
+  strides.assign(tile.getRank(), b.getIndexAttr(1));
 }
 
-/// Replaces the ops of `group` (in block order) by one loop over dim 0.
-void tileGroup(ArrayRef<Operation *> group) {
+/// Replaces the ops of `group` (in block order) by loops over dim 0: tiles
+/// of `rows` samples while whole ones remain, then one sample at a time.
+void tileGroup(ArrayRef<Operation *> group, int64_t rows) {
   llvm::SmallPtrSet<Operation *, 16> members(group.begin(), group.end());
   llvm::SetVector<Value> inputs, escaping;
   for (Operation *op : group) {
@@ -126,44 +138,55 @@ void tileGroup(ArrayRef<Operation *> group) {
   Location loc = group.front()->getLoc();
   // The importer makes every batch operand of these ops one size.
   Value batch = tensor::DimOp::create(b, loc, inputs.front(), 0);
-  SmallVector<Value> inits;
+  SmallVector<Value> values;
   for (Value v : escaping)
-    inits.push_back(
+    values.push_back(
         tensor::EmptyOp::create(b, loc, v.getType(), ValueRange{batch}));
-  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-  Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto loop = scf::ForOp::create(
-      b, loc, zero, batch, one, inits,
-      [&](OpBuilder &nb, Location nloc, Value n, ValueRange acc) {
-        IRMapping map;
-        for (Value input : inputs) {
-          RankedTensorType sample = sampleType(input.getType());
-          SmallVector<OpFoldResult> offsets, sizes, strides;
-          sampleSlice(nb, n, sample, offsets, sizes, strides);
-          map.map(input, tensor::ExtractSliceOp::create(
-                             nb, nloc, sample, input, offsets, sizes, strides));
-        }
-        for (Operation *op : group) {
-          Operation *clone = nb.clone(*op, map);
-          for (Value result : clone->getResults())
-            result.setType(sampleType(result.getType()));
-          if (auto reshape = dyn_cast<ReshapeOp>(clone))
-            reshape.setShape(reshape.getType().getShape());
-        }
-        SmallVector<Value> yields;
-        for (auto [v, into] : llvm::zip(escaping, acc)) {
-          RankedTensorType sample = sampleType(v.getType());
-          SmallVector<OpFoldResult> offsets, sizes, strides;
-          sampleSlice(nb, n, sample, offsets, sizes, strides);
-          yields.push_back(tensor::InsertSliceOp::create(
-              nb, nloc, map.lookup(v), into, offsets, sizes, strides));
-        }
-        scf::YieldOp::create(nb, nloc, yields);
-      });
-  for (auto [escaped, result] : llvm::zip(escaping, loop.getResults()))
+  // One loop: samples [from, to) in tiles of `size`.
+  auto loopOver = [&](Value from, Value to, int64_t size) {
+    Value step = arith::ConstantIndexOp::create(b, loc, size);
+    auto loop = scf::ForOp::create(
+        b, loc, from, to, step, values,
+        [&](OpBuilder &nb, Location nloc, Value n, ValueRange acc) {
+          IRMapping map;
+          for (Value input : inputs) {
+            RankedTensorType tile = tileType(input.getType(), size);
+            SmallVector<OpFoldResult> offsets, sizes, strides;
+            tileSlice(nb, n, tile, offsets, sizes, strides);
+            map.map(input, tensor::ExtractSliceOp::create(
+                               nb, nloc, tile, input, offsets, sizes, strides));
+          }
+          for (Operation *op : group) {
+            Operation *clone = nb.clone(*op, map);
+            for (Value result : clone->getResults())
+              result.setType(tileType(result.getType(), size));
+            if (auto reshape = dyn_cast<ReshapeOp>(clone))
+              reshape.setShape(reshape.getType().getShape());
+          }
+          SmallVector<Value> yields;
+          for (auto [v, into] : llvm::zip(escaping, acc)) {
+            RankedTensorType tile = tileType(v.getType(), size);
+            SmallVector<OpFoldResult> offsets, sizes, strides;
+            tileSlice(nb, n, tile, offsets, sizes, strides);
+            yields.push_back(tensor::InsertSliceOp::create(
+                nb, nloc, map.lookup(v), into, offsets, sizes, strides));
+          }
+          scf::YieldOp::create(nb, nloc, yields);
+        });
+    values.assign(loop.getResults().begin(), loop.getResults().end());
+  };
+  Value start = arith::ConstantIndexOp::create(b, loc, 0);
+  if (rows > 1) {
+    Value tiles = arith::ConstantIndexOp::create(b, loc, rows);
+    Value whole = arith::MulIOp::create(
+        b, loc, arith::DivUIOp::create(b, loc, batch, tiles), tiles);
+    loopOver(start, whole, rows);
+    start = whole;
+  }
+  loopOver(start, batch, 1);
+  for (auto [escaped, result] : llvm::zip(escaping, values))
     Value(escaped).replaceUsesWithIf(result, [&](OpOperand &use) {
-      return !members.contains(use.getOwner()) &&
-             use.getOwner() != loop.getOperation();
+      return !members.contains(use.getOwner());
     });
   for (Operation *op : llvm::reverse(group))
     op->erase();
@@ -171,16 +194,23 @@ void tileGroup(ArrayRef<Operation *> group) {
 
 struct TileDynamicBatchPass
     : public dlc::graph::impl::TileDynamicBatchBase<TileDynamicBatchPass> {
+  using TileDynamicBatchBase::TileDynamicBatchBase;
   void runOnOperation() override {
     Block &body = getOperation().getBody().front();
     // Groups of ops, each connected: an op joins the open group when one of
     // its batch operands comes from it (and none from elsewhere, unless it
     // is elementwise: the importer made such operands one size), and an
     // op using the group's results otherwise closes it first, so that the
-    // loop, placed at the group's last op, comes before every user.
+    // loop, placed at the group's last op, comes before every user. A
+    // matmul after convolutions starts a loop of its own: it wants tiles of
+    // many rows, they one sample at a time (a body compiled once).
     SmallVector<SmallVector<Operation *>> groups;
     llvm::SmallPtrSet<Operation *, 16> open;
-    auto close = [&] { open.clear(); };
+    bool openSpatial = false;
+    auto close = [&] {
+      open.clear();
+      openSpatial = false;
+    };
     for (Operation &op : body) {
       bool usesOpen = llvm::any_of(op.getOperands(), [&](Value v) {
         return open.contains(v.getDefiningOp());
@@ -190,10 +220,15 @@ struct TileDynamicBatchPass
           return isBatchTensor(v.getType()) &&
                  !open.contains(v.getDefiningOp());
         });
-        bool elementwise = !startsLoop(&op) && !isa<SoftmaxOp>(op);
-        if (usesOpen && (!outsideBatch || elementwise)) {
+        // Elementwise ops and concats may take batch operands from outside
+        // the loop: the importer made them one size.
+        bool elementwise =
+            (!startsLoop(&op) && !isa<SoftmaxOp>(op)) || isa<ConcatOp>(op);
+        bool matmulAfterSpatial = isa<MatmulOp>(op) && openSpatial;
+        if (usesOpen && (!outsideBatch || elementwise) && !matmulAfterSpatial) {
           groups.back().push_back(&op);
           open.insert(&op);
+          openSpatial |= startsLoop(&op) && !isa<MatmulOp, ReshapeOp>(op);
           continue;
         }
         if (startsLoop(&op)) {
@@ -201,14 +236,22 @@ struct TileDynamicBatchPass
           groups.emplace_back();
           groups.back().push_back(&op);
           open.insert(&op);
+          openSpatial = !isa<MatmulOp, ReshapeOp>(op);
           continue;
         }
       }
       if (usesOpen)
         close();
     }
+    // Matrix products want many rows per tile (the register tile's rows,
+    // and the weights read once per tile); the others run a sample at a
+    // time (as fast per sample as any batch).
     for (auto &group : groups)
-      tileGroup(group);
+      tileGroup(
+          group,
+          llvm::any_of(group, [](Operation *op) { return isa<MatmulOp>(op); })
+              ? rows.getValue()
+              : 1);
   }
 };
 

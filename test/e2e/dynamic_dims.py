@@ -5,8 +5,9 @@ plain Python from the ONNX definitions (rtol 1e-4, atol 1e-5: a few float32
 operations per element, and dlc's vectorized exp, tanh and erf are
 polynomials good to a few ulp).
 
-- mlp: MatMul, Add (bias), Relu, Gemm, Softmax on x [batch, 16], batch 1, 3
-  and 8, at 1 and 2 threads; a 3-D MatMul on [batch, 3, 8].
+- mlp: MatMul, Add (bias), Relu, Gemm, Softmax on x [batch, 16], batch 1, 3,
+  8 and 37 (tiles of rows and the rest), at 1 and 2 threads; a 3-D MatMul
+  on [batch, 3, 8].
 - cnn: Conv, BatchNormalization, Relu, MaxPool, a residual Add,
   GlobalAveragePool, Flatten and Gemm on x [batch, 2, 6, 6], batch 1, 2 and
   5 (graph-tile-dynamic-batch runs the convolutions a sample at a time).
@@ -70,7 +71,8 @@ def mlp_case(a):
     if not lib:
         return 1
     failed = 0
-    for n in (1, 3, 8):
+    # 37: whole tiles of rows (a multiple of the register tile's) and a rest.
+    for n in (1, 3, 8, 37):
         x, z = values(n * 16), values(n * 24)
         h = [max(0.0, t) for t in matmul(x, n, 16, w1, 32, b1)]
         y = softmax_rows(matmul(h, n, 32, w2, 10, b2), 10)

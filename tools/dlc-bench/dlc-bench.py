@@ -13,7 +13,10 @@ table per count, with dlc's GFLOP/s and its share of the machine's FMA peak
 (fma-peak.c, compiled for this CPU and run first); the FLOPs are those of
 the direct computation, so with Winograd convolutions (fewer multiplications)
 they are effective FLOPs. --dlc-flag passes a flag to every compile.
---ablation also compiles with each optimization switched off. --ort runs ../shared/peers/ort_bench.js (the
+--ablation also compiles with each optimization switched off. --symbolic-dim
+NAME:D also compiles each model with dim D of every input made the symbolic
+dim NAME (a copy of the model, rewritten through protoc's text format) and
+runs it at the model's own size: the cost of one compile for every size. --ort runs ../shared/peers/ort_bench.js (the
 onnxruntime-node package installed by ../shared/peers/install-ort.sh) on the
 same models in the same run and reports dlc's median relative to it.
 --train times training steps instead (dlc --train --loss=... --optimizer=sgd
@@ -48,7 +51,49 @@ def tool(bin_dir, name):
     sys.exit(f"dlc-bench: error: no {name} under {bin_dir}")
 
 
-def time_dlc(dlc, run, model, flags, repeat, work, threads):
+def symbolic_copy(model, name, dim, work):
+    """A copy of `model` whose graph inputs (not initializers) have dim `dim`
+    as dim_param `name`, and the size it had; (None, error) if it has none."""
+    proto = ["protoc", "-I/usr/include", "onnx/onnx.proto"]
+    with open(model, "rb") as f:
+        r = subprocess.run(proto + ["--decode=onnx.ModelProto"], stdin=f,
+                           capture_output=True)
+    if r.returncode != 0:
+        return None, "protoc: " + r.stderr.decode().strip()
+    lines = r.stdout.decode().split("\n")
+    # Older exports list initializers as inputs too: those stay as they are.
+    initializers, block = set(), None
+    for line in lines:
+        if line.startswith("  ") and line.endswith(" {") and not line.startswith("   "):
+            block = line.strip()[:-2]
+        elif block == "initializer" and line.startswith("    name: "):
+            initializers.add(line.strip()[7:-1])
+    out, size, block, input_name, dims = [], None, None, None, 0
+    for line in lines:
+        if line.startswith("  ") and line.endswith(" {") and not line.startswith("   "):
+            block, input_name, dims = line.strip()[:-2], None, 0
+        elif block == "input" and line.startswith("    name: "):
+            input_name = line.strip()[7:-1]
+        elif block == "input" and line.strip().startswith(("dim_value:", "dim_param:")):
+            if dims == dim and input_name and input_name not in initializers:
+                value = line.strip().split(": ", 1)[1]
+                if value.isdigit():
+                    size = size or int(value)
+                line = line[:len(line) - len(line.lstrip())] + 'dim_param: "%s"' % name
+            dims += 1
+        out.append(line)
+    if size is None:
+        return None, "no input has a static dim %d" % dim
+    path = os.path.join(work, "symbolic.onnx")
+    with open(path, "wb") as f:
+        r = subprocess.run(proto + ["--encode=onnx.ModelProto"],
+                           input="\n".join(out).encode(), stdout=f, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        return None, "protoc: " + r.stderr.decode().strip()
+    return (path, size), None
+
+
+def time_dlc(dlc, run, model, flags, repeat, work, threads, run_flags=()):
     """{threads: dlc-run's JSON or {"error": ...}} for one compile of `model`."""
     lib = os.path.join(work, "model.so")
     r = subprocess.run([dlc, model, "-o", lib, *flags], capture_output=True, text=True)
@@ -57,8 +102,8 @@ def time_dlc(dlc, run, model, flags, repeat, work, threads):
         return {t: {"error": kind, "detail": r.stderr.strip().splitlines()[-1]} for t in threads}
     results = {}
     for t in threads:
-        r = subprocess.run([run, lib, "--random", "--repeat", str(repeat), "--json",
-                            "--threads", str(t)], capture_output=True, text=True)
+        r = subprocess.run([run, lib, "--random", *run_flags, "--repeat", str(repeat),
+                            "--json", "--threads", str(t)], capture_output=True, text=True)
         results[t] = ({"error": "run error", "detail": r.stderr.strip()} if r.returncode != 0
                       else json.loads(r.stdout.strip().splitlines()[-1]))
     return results
@@ -190,6 +235,8 @@ def table(models, manifest, results, variants, args, threads, ort, peak):
         header += ["ORT median ms", "dlc / ORT"]
     if args.ablation:
         header += [f"{v} (x)" for v in variants if v != "default"]
+    if args.symbolic_dim:
+        header += ["symbolic median ms", "symbolic / static"]
     lines.append("| " + " | ".join(header) + " |")
     lines.append("|" + "---|" * len(header))
     ratios = []
@@ -218,6 +265,10 @@ def table(models, manifest, results, variants, args, threads, ort, peak):
                 r = results[model][v][threads]
                 row.append(f"{r['median_ms'] / d['median_ms']:.2f}"
                            if "median_ms" in r and "median_ms" in d else r.get("error", "-"))
+        if args.symbolic_dim:
+            s = results[model]["symbolic"][threads]
+            row += ([f"{s['median_ms']:.4f}", f"{s['median_ms'] / d['median_ms']:.2f}"]
+                    if "median_ms" in s and "median_ms" in d else [s.get("error", "-"), "-"])
         lines.append("| " + " | ".join(row) + " |")
     if ratios:
         geomean = 1.0
@@ -248,7 +299,15 @@ def main():
     ap.add_argument("--markdown")
     ap.add_argument("--train", action="store_true")
     ap.add_argument("--torch", action="store_true")
+    ap.add_argument("--symbolic-dim", metavar="NAME:D",
+                    help="also time each model with dim D of its inputs symbolic")
     args = ap.parse_args()
+    symbolic = None
+    if args.symbolic_dim:
+        name, _, dim = args.symbolic_dim.partition(":")
+        if not name or not dim.isdigit():
+            ap.error(f"--symbolic-dim takes NAME:D, got '{args.symbolic_dim}'")
+        symbolic = (name, int(dim))
     if args.train:
         return train_main(args, here, tool(args.bin, "dlc"), tool(args.bin, "dlc-run"))
     manifest = json.load(open(os.path.join(args.corpus, "manifest.json")))["models"]
@@ -277,6 +336,13 @@ def main():
             path = os.path.join(args.corpus, manifest[model]["model"])
             results[model] = {v: time_dlc(dlc, run, path, flags, args.repeat, work, threads)
                               for v, flags in variants.items()}
+            if symbolic:
+                copy, error = symbolic_copy(path, symbolic[0], symbolic[1], work)
+                results[model]["symbolic"] = (
+                    {t: {"error": "no symbolic copy", "detail": error} for t in threads}
+                    if error else
+                    time_dlc(dlc, run, copy[0], variants["default"], args.repeat, work,
+                             threads, ["--dim", "%s=%d" % (symbolic[0], copy[1])]))
             print(f"dlc-bench: {model}: " + "; ".join(
                 f"{t} thread(s): " + ", ".join(
                     f"{v} {r[t]['median_ms']:.4f} ms" if "median_ms" in r[t] else f"{v} {r[t]['error']}"
@@ -300,6 +366,10 @@ def main():
                      "thread count. FLOPs are the direct computation's: Winograd convolutions "
                      "(dlc's default for 3x3 stride-1 ones that gain) do fewer multiplications, "
                      "so their GFLOP/s are effective and can exceed the peak.")
+    if symbolic:
+        lines.append(f"Symbolic columns: each model compiled once more with dim {symbolic[1]} "
+                     f"of its inputs the symbolic dim '{symbolic[0]}', run at the model's own "
+                     "size (its median over the static compile's: < 1.2 is the aim).")
     if args.ablation:
         lines.append("Ablation columns: median with that optimization off / default median "
                      "(> 1: the optimization helps).")
