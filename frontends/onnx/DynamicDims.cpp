@@ -28,7 +28,7 @@ bool isSameShapeOp(llvm::StringRef op) {
       "Elu",       "Selu",     "Softplus", "Softsign",   "HardSigmoid",
       "HardSwish", "Erf",      "Sin",      "Cos",        "Floor",
       "Ceil",      "Identity", "Softmax",  "LogSoftmax", "Gelu",
-      "Mish",      "Sign"};
+      "Mish",      "Sign",     "Clip"};
   return ops.contains(op);
 }
 
@@ -45,7 +45,7 @@ bool isBatchOp(llvm::StringRef op) {
   static const llvm::StringSet<> ops = {"Conv",          "MaxPool",
                                         "AveragePool",   "GlobalAveragePool",
                                         "GlobalMaxPool", "BatchNormalization",
-                                        "Flatten"};
+                                        "Flatten",       "Reshape"};
   return ops.contains(op);
 }
 
@@ -258,7 +258,14 @@ void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node) {
     SmallVector<int64_t> symbols(rank, -1);
     // Each dynamic output dim takes the symbol of an input's dynamic dim at
     // the same position aligned right (the ops above keep positions; MatMul
-    // and Gemm keep the rows of their first input).
+    // and Gemm keep the rows of their first input), but for Flatten and
+    // Reshape, whose only dynamic dim is the batch, dim 0's.
+    if (node.op_type() == "Flatten" || node.op_type() == "Reshape") {
+      if (inputs[0] && ctx.dimSymbols.count(inputs[0]))
+        symbols[0] = ctx.dimSymbols[inputs[0]][0];
+      ctx.dimSymbols[out] = symbols;
+      continue;
+    }
     for (int64_t d = 0; d < rank; ++d) {
       if (!type.isDynamicDim(d))
         continue;

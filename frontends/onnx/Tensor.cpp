@@ -59,6 +59,35 @@ LogicalResult importReshape(ImportContext &ctx) {
   SmallVector<int64_t> shape;
   if (ctx.opset < 5) {
     shape = ctx.intsAttr("shape");
+  } else if (!ImportContext::typeOf(x).hasStaticShape()) {
+    // Dims known only at run time: a constant shape that keeps dim 0 (0 or
+    // -1 there) and reshapes the rest of each sample.
+    auto type = ImportContext::typeOf(x);
+    std::optional<SmallVector<int64_t>> s;
+    if (!ctx.isRuntimeValue(1))
+      s = ctx.constantInts(1);
+    int64_t sample = 1, target = 1;
+    for (int64_t d = 1; d < type.getRank(); ++d)
+      sample *= type.getDimSize(d);
+    bool ok = s && !s->empty() && ((*s)[0] == -1 || (*s)[0] == 0) &&
+              ctx.intAttr("allowzero", 0) == 0;
+    for (size_t i = 1; ok && i < s->size(); ++i) {
+      int64_t d = (*s)[i] == 0 && static_cast<int64_t>(i) < type.getRank()
+                      ? type.getDimSize(i)
+                      : (*s)[i];
+      ok = d > 0;
+      target *= ok ? d : 1;
+      shape.push_back(d);
+    }
+    if (!ok || target != sample)
+      return ctx.error("with dims known only at run time, dlc takes a "
+                       "constant shape that keeps dim 0 (0 or -1 there) and "
+                       "reshapes the rest of each sample");
+    shape.insert(shape.begin(), ShapedType::kDynamic);
+    Value result =
+        ctx.build<graph::ReshapeOp>(x, ctx.builder.getDenseI64ArrayAttr(shape));
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
   } else if (ctx.isRuntimeValue(1)) {
     Value shapeValue = ctx.runtimeInts(1);
     Value result =

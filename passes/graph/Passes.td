@@ -36,8 +36,9 @@ def TileDynamicBatch : Pass<"graph-tile-dynamic-batch", "mlir::func::FuncOp"> {
     and inserts the sample of each result used after the loop. Later passes
     see only static ops in the body; elementwise ops join a loop but do not
     start one (on their own they lower for dynamic sizes directly). Loops
-    with a matmul (rows against a static matrix) take tiles of `rows`
-    samples while whole ones remain, then the rest one at a time.
+    with a matmul (rows against a static matrix), or whose convolutions do
+    under 2^24 FLOPs per sample, take tiles of `rows` samples while whole
+    ones remain, then the rest one at a time.
   }];
   let options = [
     Option<"rows", "rows", "int64_t", "16",

@@ -95,6 +95,25 @@ bool canTile(Operation *op) {
   return true;
 }
 
+/// Below this many FLOPs per sample, convolutions run in tiles of samples
+/// like matmuls.
+constexpr int64_t kSmallSampleFlops = int64_t(1) << 24;
+
+/// The FLOPs of one sample of a convolution (2 x multiply-adds), else 0.
+int64_t sampleFlops(Operation *op) {
+  auto conv = dyn_cast<Conv2dOp>(op);
+  if (!conv)
+    return 0;
+  auto out = cast<RankedTensorType>(conv.getType());
+  auto filter = cast<RankedTensorType>(conv.getFilter().getType());
+  int64_t flops = 2;
+  for (int64_t d = 1; d < out.getRank(); ++d)
+    flops *= out.getDimSize(d);
+  for (int64_t d = 1; d < filter.getRank(); ++d)
+    flops *= filter.getDimSize(d);
+  return flops;
+}
+
 /// `type` with `rows` in place of its dynamic dim 0.
 RankedTensorType tileType(Type type, int64_t rows) {
   auto t = cast<RankedTensorType>(type);
@@ -244,14 +263,19 @@ struct TileDynamicBatchPass
         close();
     }
     // Matrix products want many rows per tile (the register tile's rows,
-    // and the weights read once per tile); the others run a sample at a
-    // time (as fast per sample as any batch).
-    for (auto &group : groups)
-      tileGroup(
-          group,
-          llvm::any_of(group, [](Operation *op) { return isa<MatmulOp>(op); })
-              ? rows.getValue()
-              : 1);
+    // and the weights read once per tile), and so do convolutions of little
+    // work per sample (each kernel's start on the thread pool is paid per
+    // tile); the others run a sample at a time, as fast per sample as any
+    // batch, with one body to compile.
+    for (auto &group : groups) {
+      bool matmul =
+          llvm::any_of(group, [](Operation *op) { return isa<MatmulOp>(op); });
+      int64_t flops = 0;
+      for (Operation *op : group)
+        flops += sampleFlops(op);
+      tileGroup(group,
+                matmul || flops < kSmallSampleFlops ? rows.getValue() : 1);
+    }
   }
 };
 

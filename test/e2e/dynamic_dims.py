@@ -8,9 +8,10 @@ polynomials good to a few ulp).
 - mlp: MatMul, Add (bias), Relu, Gemm, Softmax on x [batch, 16], batch 1, 3,
   8 and 37 (tiles of rows and the rest), at 1 and 2 threads; a 3-D MatMul
   on [batch, 3, 8].
-- cnn: Conv, BatchNormalization, Relu, MaxPool, a residual Add,
-  GlobalAveragePool, Flatten and Gemm on x [batch, 2, 6, 6], batch 1, 2 and
-  5 (graph-tile-dynamic-batch runs the convolutions a sample at a time).
+- cnn: Conv, BatchNormalization, Clip, MaxPool, Pad, a residual Add, Concat
+  of channels, GlobalAveragePool, Reshape to [-1, 8] and Gemm on x
+  [batch, 2, 6, 6], batch 1, 2, 5 and 37 (graph-tile-dynamic-batch runs the
+  convolutions in loops over the samples, tiles of them first).
 - unary: every elementwise op of one input dlc lowers for run-time sizes,
   as outputs of one model, batch 2 and 5; an unnamed dynamic dim too.
 - binary: two inputs of one dim_param (added, divided, max), broadcasts
@@ -30,7 +31,7 @@ import sys
 
 from conv_pool_reference import conv_ref, encode, pool_ref
 from control_flow import const, node
-from model_check import F32, compile_model, expect, tensor
+from model_check import F32, I64, compile_model, expect, tensor
 from runtime_shapes import model
 
 RTOL, ATOL = 1e-4, 1e-5
@@ -92,39 +93,49 @@ def cnn_case(a):
     w1, b1 = values(4 * 2 * 9, -1, 1), values(4, -1, 1)
     scale, bias, mean = values(4, 0.5, 1.5), values(4, -1, 1), values(4, -1, 1)
     var = values(4, 0.5, 2.0)
-    w2, w3, b3 = values(4 * 4 * 9, -1, 1), values(4 * 3, -1, 1), values(3, -1, 1)
+    w2, w3, b3 = values(4 * 4 * 9, -1, 1), values(8 * 3, -1, 1), values(3, -1, 1)
     conv = 'attribute { name: "pads" type: INTS ints: 1 ints: 1 ints: 1 ints: 1 }'
     pool = ('attribute { name: "kernel_shape" type: INTS ints: 2 ints: 2 } '
             'attribute { name: "strides" type: INTS ints: 2 ints: 2 }')
     text = model([const("w1", F32, [4, 2, 3, 3], w1), const("b1", F32, [4], b1),
                   const("scale", F32, [4], scale), const("bias", F32, [4], bias),
                   const("mean", F32, [4], mean), const("var", F32, [4], var),
-                  const("w2", F32, [4, 4, 3, 3], w2), const("w3", F32, [4, 3], w3),
-                  const("b3", F32, [3], b3),
+                  const("w2", F32, [4, 4, 3, 3], w2), const("w3", F32, [8, 3], w3),
+                  const("b3", F32, [3], b3), const("lo", F32, [], [0.0]),
+                  const("hi", F32, [], [1.5]),
+                  const("pads", I64, [8], [0, 0, 1, 1, 0, 0, 1, 1]),
+                  const("flat", I64, [2], [-1, 8]),
                   node("Conv", ["x", "w1", "b1"], ["c1"], conv),
                   node("BatchNormalization", ["c1", "scale", "bias", "mean", "var"], ["n1"]),
-                  node("Relu", ["n1"], ["r1"]), node("MaxPool", ["r1"], ["p1"], pool),
-                  node("Conv", ["p1", "w2"], ["c2"], conv), node("Add", ["c2", "p1"], ["s"]),
-                  node("GlobalAveragePool", ["s"], ["g"]), node("Flatten", ["g"], ["f"]),
+                  node("Clip", ["n1", "lo", "hi"], ["r1"]),
+                  node("MaxPool", ["r1"], ["p1"], pool),
+                  node("Pad", ["p1", "pads"], ["q1"]), node("Conv", ["q1", "w2"], ["c2"]),
+                  node("Add", ["c2", "p1"], ["s"]),
+                  node("Concat", ["s", "p1"], ["cat"], 'attribute { name: "axis" type: INT i: 1 }'),
+                  node("GlobalAveragePool", ["cat"], ["g"]), node("Reshape", ["g", "flat"], ["f"]),
                   node("Gemm", ["f", "w3", "b3"], ["y"])],
                  [("x", F32, ["batch", 2, 6, 6])], [("y", F32, ["batch", 3])])
     lib = compile_model(a.bin, a.work, "cnn", text)
     if not lib:
         return 1
     failed = 0
-    for n in (1, 2, 5):
+    # 37: convolutions this small run in tiles of samples, and the rest.
+    for n in (1, 2, 5, 37):
         x = values(n * 72)
         c1, _ = conv_ref(x, [n, 2, 6, 6], w1, [4, 2, 3, 3], b1, [1, 1], [1] * 4, [1, 1], 1)
         r1 = []
         for k, t in enumerate(c1):
             ch = (k // 36) % 4
             norm = (t - mean[ch]) / math.sqrt(var[ch] + 1e-5) * scale[ch] + bias[ch]
-            r1.append(max(0.0, norm))
+            r1.append(min(max(0.0, norm), 1.5))
         p1, _ = pool_ref(r1, [n, 4, 6, 6], "MaxPool", [2, 2], [2, 2], [0] * 4, [1, 1], False, False)
         c2, _ = conv_ref(p1, [n, 4, 3, 3], w2, [4, 4, 3, 3], None, [1, 1], [1] * 4, [1, 1], 1)
         s = [p + q for p, q in zip(c2, p1)]
-        g = [sum(s[k * 9:(k + 1) * 9]) / 9 for k in range(n * 4)]
-        y = matmul(g, n, 4, w3, 3, b3)
+        cat = []
+        for k in range(n):
+            cat += s[k * 36:(k + 1) * 36] + p1[k * 36:(k + 1) * 36]
+        g = [sum(cat[k * 9:(k + 1) * 9]) / 9 for k in range(n * 8)]
+        y = matmul(g, n, 8, w3, 3, b3)
         failed += expect(a.bin, a.work, lib, "cnn batch %d" % n, [("x", F32, [n, 2, 6, 6], x)],
                          [("y", F32, [n, 3], y)], RTOL, ATOL, threads=("1", "2"))
     return failed
@@ -258,6 +269,12 @@ def refused_case(a):
          "node 'conv' (Conv): input 'x' has dims known only at run time [1, 1, 'n', 5], "
          "and dlc compiles Conv for run-time sizes only in dim 0 of its first input: "
          "pin them with --dim n=<n> (or --input-shape)"),
+        ("reshape", model([const("to", I64, [2], [2, -1]),
+                           node("Reshape", ["x", "to"], ["y"], name="fold")],
+                          [("x", F32, ["n", 4])], [("y", F32, [2, "m"])]),
+         "node 'fold' (Reshape): with dims known only at run time, dlc takes a "
+         "constant shape that keeps dim 0 (0 or -1 there) and reshapes the rest of "
+         "each sample"),
         ("transpose", model([node("Transpose", ["x"], ["y"], name="flip")],
                             [("x", F32, ["n", 4])], [("y", F32, [4, "n"])]),
          "node 'flip' (Transpose): input 'x' has dims known only at run time ['n', 4], "

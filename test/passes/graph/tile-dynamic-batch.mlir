@@ -1,37 +1,37 @@
 // RUN: dlc-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(graph-tile-dynamic-batch{rows=8}))' | FileCheck %s
 
 // A run of batch-parallel ops over a batch known only at run time becomes
-// one loop over the samples: static [1, ...] ops in the body (the reshape's
+// one loop over the samples (its convolution does 2^26 FLOPs per sample): static [1, ...] ops in the body (the reshape's
 // shape made static too), the samples of each result used after the loop
 // inserted into a tensor of the batch's size. The matmul after them gets
 // loops of its own: tiles of `rows` rows while whole ones remain, then one
 // row at a time.
 // CHECK-LABEL: func.func @cnn
 // CHECK: %[[N:.*]] = tensor.dim %arg0, %c0
-// CHECK: %[[INIT:.*]] = tensor.empty(%[[N]]) : tensor<?x4xf32>
-// CHECK: %[[LOOP:.*]] = scf.for %[[I:.*]] = %{{.*}} to %[[N]] step %c1{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (tensor<?x4xf32>)
-// CHECK: %[[X:.*]] = tensor.extract_slice %arg0[%[[I]], 0, 0, 0] [1, 2, 6, 6] [1, 1, 1, 1] : tensor<?x2x6x6xf32> to tensor<1x2x6x6xf32>
-// CHECK: %[[C:.*]] = graph.conv2d %[[X]], %arg1 {{.*}} -> tensor<1x4x6x6xf32>
-// CHECK: %[[R:.*]] = graph.relu %[[C]] : tensor<1x4x6x6xf32>
-// CHECK: %[[G:.*]] = graph.global_avg_pool %[[R]] : (tensor<1x4x6x6xf32>) -> tensor<1x4x1x1xf32>
-// CHECK: %[[F:.*]] = graph.reshape %[[G]] {shape = array<i64: 1, 4>} : (tensor<1x4x1x1xf32>) -> tensor<1x4xf32>
-// CHECK: %[[INS:.*]] = tensor.insert_slice %[[F]] into %[[ACC]][%[[I]], 0] [1, 4] [1, 1] : tensor<1x4xf32> into tensor<?x4xf32>
+// CHECK: %[[INIT:.*]] = tensor.empty(%[[N]]) : tensor<?x64xf32>
+// CHECK: %[[LOOP:.*]] = scf.for %[[I:.*]] = %{{.*}} to %[[N]] step %c1{{.*}} iter_args(%[[ACC:.*]] = %[[INIT]]) -> (tensor<?x64xf32>)
+// CHECK: %[[X:.*]] = tensor.extract_slice %arg0[%[[I]], 0, 0, 0] [1, 64, 32, 32] [1, 1, 1, 1] : tensor<?x64x32x32xf32> to tensor<1x64x32x32xf32>
+// CHECK: %[[C:.*]] = graph.conv2d %[[X]], %arg1 {{.*}} -> tensor<1x64x32x32xf32>
+// CHECK: %[[R:.*]] = graph.relu %[[C]] : tensor<1x64x32x32xf32>
+// CHECK: %[[G:.*]] = graph.global_avg_pool %[[R]] : (tensor<1x64x32x32xf32>) -> tensor<1x64x1x1xf32>
+// CHECK: %[[F:.*]] = graph.reshape %[[G]] {shape = array<i64: 1, 64>} : (tensor<1x64x1x1xf32>) -> tensor<1x64xf32>
+// CHECK: %[[INS:.*]] = tensor.insert_slice %[[F]] into %[[ACC]][%[[I]], 0] [1, 64] [1, 1] : tensor<1x64xf32> into tensor<?x64xf32>
 // CHECK: scf.yield %[[INS]]
 // CHECK: %[[M:.*]] = tensor.dim %[[LOOP]], %c0
 // CHECK: %[[TILES:.*]] = arith.divui %[[M]], %c8
 // CHECK: %[[WHOLE:.*]] = arith.muli %[[TILES]], %c8
 // CHECK: %[[T:.*]] = scf.for %[[J:.*]] = %{{.*}} to %[[WHOLE]] step %c8
-// CHECK: tensor.extract_slice %[[LOOP]][%[[J]], 0] [8, 4] [1, 1] : tensor<?x4xf32> to tensor<8x4xf32>
-// CHECK: graph.matmul %{{.*}}, %arg2 : (tensor<8x4xf32>, tensor<4x3xf32>) -> tensor<8x3xf32>
+// CHECK: tensor.extract_slice %[[LOOP]][%[[J]], 0] [8, 64] [1, 1] : tensor<?x64xf32> to tensor<8x64xf32>
+// CHECK: graph.matmul %{{.*}}, %arg2 : (tensor<8x64xf32>, tensor<64x3xf32>) -> tensor<8x3xf32>
 // CHECK: %[[REST:.*]] = scf.for %{{.*}} = %[[WHOLE]] to %[[M]] step %c1{{.*}} iter_args(%{{.*}} = %[[T]])
-// CHECK: graph.matmul %{{.*}}, %arg2 : (tensor<1x4xf32>, tensor<4x3xf32>) -> tensor<1x3xf32>
+// CHECK: graph.matmul %{{.*}}, %arg2 : (tensor<1x64xf32>, tensor<64x3xf32>) -> tensor<1x3xf32>
 // CHECK: return %[[REST]]
-func.func @cnn(%x: tensor<?x2x6x6xf32>, %w: tensor<4x2x3x3xf32>, %m: tensor<4x3xf32>) -> tensor<?x3xf32> {
-  %c = graph.conv2d %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<?x2x6x6xf32>, tensor<4x2x3x3xf32>) -> tensor<?x4x6x6xf32>
-  %r = graph.relu %c : tensor<?x4x6x6xf32>
-  %g = graph.global_avg_pool %r : (tensor<?x4x6x6xf32>) -> tensor<?x4x1x1xf32>
-  %f = graph.reshape %g {shape = array<i64: -9223372036854775808, 4>} : (tensor<?x4x1x1xf32>) -> tensor<?x4xf32>
-  %y = graph.matmul %f, %m : (tensor<?x4xf32>, tensor<4x3xf32>) -> tensor<?x3xf32>
+func.func @cnn(%x: tensor<?x64x32x32xf32>, %w: tensor<64x64x3x3xf32>, %m: tensor<64x3xf32>) -> tensor<?x3xf32> {
+  %c = graph.conv2d %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<?x64x32x32xf32>, tensor<64x64x3x3xf32>) -> tensor<?x64x32x32xf32>
+  %r = graph.relu %c : tensor<?x64x32x32xf32>
+  %g = graph.global_avg_pool %r : (tensor<?x64x32x32xf32>) -> tensor<?x64x1x1xf32>
+  %f = graph.reshape %g {shape = array<i64: -9223372036854775808, 64>} : (tensor<?x64x1x1xf32>) -> tensor<?x64xf32>
+  %y = graph.matmul %f, %m : (tensor<?x64xf32>, tensor<64x3xf32>) -> tensor<?x3xf32>
   return %y : tensor<?x3xf32>
 }
 
@@ -52,10 +52,13 @@ func.func @untiled(%x: tensor<?x4xf32>, %y: tensor<?x?xf32>) -> (tensor<?x4xf32>
 // -----
 
 // A user of a loop's value that does not join it (a softmax over the
-// batch) closes the loop before it: the pool after it starts another.
+// batch) closes the loop before it: the pool after it starts another. Loops
+// of little work per sample take tiles of samples first.
 // CHECK-LABEL: func.func @split
-// CHECK: scf.for
-// CHECK: graph.max_pool2d
+// CHECK: scf.for {{.*}} step %c8
+// CHECK: graph.max_pool2d {{.*}} : (tensor<8x1x4x4xf32>) -> tensor<8x1x2x2xf32>
+// CHECK: scf.for {{.*}} step %c1
+// CHECK: graph.max_pool2d {{.*}} : (tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32>
 // CHECK: scf.yield
 // CHECK: graph.softmax %{{.*}} {axis = 0 : i64} : tensor<?x1x2x2xf32>
 // CHECK: scf.for
