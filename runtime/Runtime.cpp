@@ -697,12 +697,22 @@ dlc_status dlc_model_output_info(const dlc_model *model, size_t index,
                   "output");
 }
 
+static const char *dimName(const std::vector<TensorDesc> *tensors, size_t index,
+                           int32_t dim) {
+  if (!tensors || index >= tensors->size() || dim < 0)
+    return "";
+  const std::vector<std::string> &names = (*tensors)[index].dimNames;
+  return static_cast<size_t>(dim) < names.size() ? names[dim].c_str() : "";
+}
+
 const char *dlc_model_input_dim_name(const dlc_model *model, size_t input,
                                      int32_t dim) {
-  if (!model || input >= model->inputs.size() || dim < 0)
-    return "";
-  const std::vector<std::string> &names = model->inputs[input].dimNames;
-  return static_cast<size_t>(dim) < names.size() ? names[dim].c_str() : "";
+  return dimName(model ? &model->inputs : nullptr, input, dim);
+}
+
+const char *dlc_model_output_dim_name(const dlc_model *model, size_t output,
+                                      int32_t dim) {
+  return dimName(model ? &model->outputs : nullptr, output, dim);
 }
 
 const char *dlc_model_dlc_version(const dlc_model *m) {

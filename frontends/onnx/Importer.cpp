@@ -660,6 +660,15 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
     for (int64_t d : type.getShape())
       shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
     signature.outputs.push_back({output.name(), dtypeName(dtype), shape});
+    // A dim that is an input's symbolic dim carries its name.
+    if (auto it = ctx.dimSymbols.find(v); it != ctx.dimSymbols.end()) {
+      for (auto [size, symbol] : llvm::zip(shape, it->second))
+        signature.outputs.back().dimNames.push_back(
+            size < 0 && symbol >= 0 ? ctx.dimSymbolNames[symbol] : "");
+      if (llvm::all_of(signature.outputs.back().dimNames,
+                       [](const std::string &n) { return n.empty(); }))
+        signature.outputs.back().dimNames.clear();
+    }
   }
   for (auto &input : signature.inputs)
     if (auto it = ctx.indexInputs.find(input.name); it != ctx.indexInputs.end()) {

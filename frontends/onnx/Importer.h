@@ -26,9 +26,10 @@ struct TensorSignature {
   std::string name;
   std::string dtype; ///< ONNX spelling: "float32", "int64", ...
   std::vector<int64_t> shape; ///< -1: a dim known only at run time
-  /// Per dim of an input: the ONNX dim_param naming a dim known only at run
-  /// time (equal names are one size, checked by the runtime); "" for static
-  /// and unnamed dims. Empty when every dim is static.
+  /// Per dim: the ONNX dim_param naming a dim known only at run time (equal
+  /// names are one size, checked by the runtime; an output's dim of an
+  /// input's name is that size); "" for static and unnamed dims, and for an
+  /// output's dims of other run-time sizes. Empty when none is named.
   std::vector<std::string> dimNames;
   bool hasRuntimeShape() const {
     return std::find(shape.begin(), shape.end(), -1) != shape.end();

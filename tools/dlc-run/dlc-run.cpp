@@ -205,18 +205,22 @@ void printInfo(dlc_model *model) {
     for (size_t i = 0; i < n; ++i) {
       dlc_tensor_info t;
       (inputs ? dlc_model_input_info : dlc_model_output_info)(model, i, &t);
-      // An input's dims taken at run time show their names ('?' for
-      // unnamed ones); an output's are -1.
+      // Dims taken at run time show their names: an input's ('?' for
+      // unnamed ones), an output's where it is an input's named dim (-1
+      // for other run-time sizes).
       std::string shape =
           shapeString(std::vector<int64_t>(t.shape, t.shape + t.rank));
       bool dynamic = dlc_tensor_info_elements(&t) < 0;
-      if (inputs && dynamic) {
+      if (dynamic) {
         shape = "[";
         for (int32_t d = 0; d < t.rank; ++d) {
-          const char *name = dlc_model_input_dim_name(model, i, d);
-          shape += (d ? "," : "") + (t.shape[d] >= 0
-                                         ? std::to_string(t.shape[d])
-                                         : std::string(*name ? name : "?"));
+          const char *name = (inputs ? dlc_model_input_dim_name
+                                     : dlc_model_output_dim_name)(model, i, d);
+          shape += d ? "," : "";
+          if (t.shape[d] >= 0)
+            shape += std::to_string(t.shape[d]);
+          else
+            shape += *name ? name : inputs ? "?" : "-1";
         }
         shape += "]";
       }
@@ -224,7 +228,9 @@ void printInfo(dlc_model *model) {
                   dlc_dtype_name(t.dtype), shape.c_str(),
                   !dynamic ? ""
                   : inputs ? " (named dims: sizes given by each call)"
-                           : " (-1: known only at run time)");
+                  : shape.find("-1") != std::string::npos
+                      ? " (-1: known only at run time)"
+                      : " (named dims: the inputs' sizes)");
     }
   };
   list("input ", dlc_model_num_inputs(model), true);

@@ -92,7 +92,8 @@ cl::list<std::string> freezeInputs(
 cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Pin the shape of an input with symbolic dims, e.g. "
-             "x=1x3x224x224 (repeat or separate with commas for several)"),
+             "x=1x3x224x224 (repeat or separate with commas for several); "
+             "dims left unpinned take their size from each call"),
     cl::value_desc("NAME=DIMS"), cl::CommaSeparated, cl::cat(dlcCategory));
 cl::list<std::string> dimValues(
     "dim",

@@ -85,6 +85,10 @@ dlc_status dlc_model_output_info(const dlc_model *model, size_t index,
  * lives as long as the model. */
 const char *dlc_model_input_dim_name(const dlc_model *model, size_t input,
                                      int32_t dim);
+/* An output dim of -1 that is the size of an input's named dim: that name
+ * (the output's size there is known before the call); "" otherwise. */
+const char *dlc_model_output_dim_name(const dlc_model *model, size_t output,
+                                      int32_t dim);
 
 /* Manifest fields: dlc version, target triple and CPU, source file. */
 const char *dlc_model_dlc_version(const dlc_model *model);
