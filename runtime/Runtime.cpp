@@ -801,19 +801,8 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
   for (size_t i = 0; i < count; ++i) {
     const TensorDesc &e = expected[i];
     const dlc_tensor &t = given[i];
-    std::string where = std::string(what) + " #" + std::to_string(i) +
-                        " ('" + e.name + "')";
-    int64_t elements = 1;
-    for (int64_t d : e.shape)
-      elements *= d;
-    // A dim known only at run time (-1) takes the caller's size.
-    if (e.runtimeShape() && t.shape &&
-        static_cast<size_t>(t.rank) == e.shape.size())
-      for (int32_t d = 0; d < t.rank; ++d)
-        elements = d == 0 ? t.shape[d] : elements * t.shape[d];
-    // An empty tensor may have no storage at all.
-    if (!t.data && elements != 0)
-      return fail(DLC_ERROR_INVALID_ARGUMENT, where + ": data is null");
+    std::string where =
+        std::string(what) + " #" + std::to_string(i) + " ('" + e.name + "')";
     if (t.dtype != e.dtype)
       return fail(DLC_ERROR_SIGNATURE,
                   where + ": dtype " + dlc_dtype_name(t.dtype) +
@@ -829,10 +818,26 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
                       ", the model expects " +
                       shapeString(e.shape.data(),
                                   static_cast<int32_t>(e.shape.size())) +
-                      (e.runtimeShape()
-                           ? " (-1: known only at run time; "
-                             "dlc_model_run_alloc allocates such outputs)"
-                           : ""));
+                      (!e.runtimeShape() ? ""
+                       : std::string(what) == "input"
+                           ? " (-1: a dim each call gives)"
+                           : " (-1: known only at run time; "
+                             "dlc_model_run_alloc allocates such outputs)"));
+    // A dim known only at run time (-1) takes the caller's size: the
+    // element count, and the bytes, must not overflow.
+    int64_t elements = 1, bytes = 0;
+    for (int32_t d = 0; d < t.rank && elements >= 0; ++d)
+      if (__builtin_mul_overflow(elements, t.shape[d], &elements))
+        elements = -1;
+    if (elements < 0 ||
+        __builtin_mul_overflow(
+            elements, static_cast<int64_t>(dlc_dtype_size(e.dtype)), &bytes))
+      return fail(DLC_ERROR_SIGNATURE,
+                  where + ": shape " + shapeString(t.shape, t.rank) +
+                      " has more elements than memory can hold");
+    // An empty tensor may have no storage at all.
+    if (!t.data && elements != 0)
+      return fail(DLC_ERROR_INVALID_ARGUMENT, where + ": data is null");
     if (e.indexLimit >= 0 && (t.dtype == DLC_INT64 || t.dtype == DLC_INT32)) {
       for (int64_t k = 0; k < elements; ++k) {
         int64_t v = t.dtype == DLC_INT64 ? static_cast<const int64_t *>(t.data)[k]

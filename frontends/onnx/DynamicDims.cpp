@@ -121,6 +121,14 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
     for (const auto &[name, v] : dynamic)
       if (name != node.input(0))
         return refuse("dlc takes only its first input at run-time sizes");
+    // Before opset 13 these coerce their input to 2-D at `axis`: the
+    // same as a softmax over the last dim only when `axis` is it.
+    int64_t rank = ImportContext::typeOf(dynamic.front().second).getRank();
+    if ((op == "Softmax" || op == "LogSoftmax") && ctx.opset < 13 &&
+        (ctx.intAttr("axis", 1) % rank + rank) % rank != rank - 1)
+      return refuse("dlc compiles " + node.op_type() +
+                    " before opset 13 for run-time sizes only along the "
+                    "last dim");
     return success();
   }
   if (isBroadcastOp(op)) {
@@ -172,10 +180,16 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
   if (op == "Gemm") {
     Value a = ctx.lookup(node.input(0));
     auto at = ImportContext::typeOf(a);
+    // C, when given, broadcasts along the rows.
+    Value c = node.input_size() > 2 && !node.input(2).empty()
+                  ? ctx.lookup(node.input(2))
+                  : Value();
+    bool rowBias = c && ImportContext::typeOf(c).getRank() == 2 &&
+                   ImportContext::typeOf(c).getDimSize(0) != 1;
     if (dynamic.size() != 1 || dynamic.front().second != a ||
-        ctx.intAttr("transA", 0) != 0 || at.isDynamicDim(1))
+        ctx.intAttr("transA", 0) != 0 || at.isDynamicDim(1) || rowBias)
       return refuse("dlc compiles Gemm for run-time sizes only in the rows "
-                    "of A (transA = 0)");
+                    "of A (transA = 0, C of one row)");
     return success();
   }
   if (op == "Concat") {
@@ -228,7 +242,9 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
     if (!batchOnly)
       return refuse("dlc compiles " + node.op_type() +
                     " for run-time sizes only in dim 0 of its first input");
-    if (op == "Flatten" && ctx.intAttr("axis", 1) != 1)
+    if (op == "Flatten" &&
+        (ctx.intAttr("axis", 1) % xt.getRank() + xt.getRank()) % xt.getRank() !=
+            1)
       return refuse("dlc compiles Flatten for run-time sizes only with axis 1");
     if ((op == "MaxPool" || op == "BatchNormalization") &&
         node.output_size() > 1)
@@ -263,24 +279,26 @@ void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node) {
     if (node.op_type() == "Flatten" || node.op_type() == "Reshape") {
       if (inputs[0] && ctx.dimSymbols.count(inputs[0]))
         symbols[0] = ctx.dimSymbols[inputs[0]][0];
-      ctx.dimSymbols[out] = symbols;
-      continue;
-    }
-    for (int64_t d = 0; d < rank; ++d) {
-      if (!type.isDynamicDim(d))
-        continue;
-      for (Value in : inputs) {
-        if (!in || !ctx.dimSymbols.count(in))
+    } else {
+      for (int64_t d = 0; d < rank; ++d) {
+        if (!type.isDynamicDim(d))
           continue;
-        auto inType = ImportContext::typeOf(in);
-        int64_t at = d - (rank - inType.getRank());
-        if (at >= 0 && inType.isDynamicDim(at)) {
-          symbols[d] = ctx.dimSymbols[in][at];
-          break;
+        for (Value in : inputs) {
+          if (!in || !ctx.dimSymbols.count(in))
+            continue;
+          auto inType = ImportContext::typeOf(in);
+          int64_t at = d - (rank - inType.getRank());
+          if (at >= 0 && inType.isDynamicDim(at)) {
+            symbols[d] = ctx.dimSymbols[in][at];
+            break;
+          }
         }
       }
     }
-    ctx.dimSymbols[out] = symbols;
+    // Values of run-time shapes decided otherwise (graph.runtime_* results,
+    // an If's outputs) get none: no op takes them yet.
+    if (llvm::any_of(symbols, [](int64_t s) { return s >= 0; }))
+      ctx.dimSymbols[out] = symbols;
   }
 }
 

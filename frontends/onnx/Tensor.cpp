@@ -57,7 +57,10 @@ LogicalResult importReshape(ImportContext &ctx) {
   if (!x)
     return failure();
   SmallVector<int64_t> shape;
-  if (ctx.opset < 5) {
+  if (ctx.opset < 5 && !ImportContext::typeOf(x).hasStaticShape()) {
+    return ctx.error("with dims known only at run time, dlc takes Reshape "
+                     "from opset 5 on");
+  } else if (ctx.opset < 5) {
     shape = ctx.intsAttr("shape");
   } else if (!ImportContext::typeOf(x).hasStaticShape()) {
     // Dims known only at run time: a constant shape that keeps dim 0 (0 or

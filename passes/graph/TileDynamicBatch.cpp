@@ -215,7 +215,15 @@ struct TileDynamicBatchPass
     : public dlc::graph::impl::TileDynamicBatchBase<TileDynamicBatchPass> {
   using TileDynamicBatchBase::TileDynamicBatchBase;
   void runOnOperation() override {
-    Block &body = getOperation().getBody().front();
+    // Every block, subgraphs' (an If's branches) too; the loops' bodies
+    // hold static ops only.
+    SmallVector<Block *> blocks;
+    getOperation().walk([&](Block *block) { blocks.push_back(block); });
+    for (Block *block : blocks)
+      tileBlock(*block);
+  }
+
+  void tileBlock(Block &body) {
     // Groups of ops, each connected: an op joins the open group when one of
     // its batch operands comes from it (and none from elsewhere, unless it
     // is elementwise: the importer made such operands one size), and an
@@ -231,8 +239,11 @@ struct TileDynamicBatchPass
       openSpatial = false;
     };
     for (Operation &op : body) {
-      bool usesOpen = llvm::any_of(op.getOperands(), [&](Value v) {
-        return open.contains(v.getDefiningOp());
+      // Uses inside an op's regions (an If's branches) count too.
+      bool usesOpen = false;
+      op.walk([&](Operation *inner) {
+        for (Value v : inner->getOperands())
+          usesOpen |= open.contains(v.getDefiningOp());
       });
       if (canTile(&op)) {
         bool outsideBatch = llvm::any_of(op.getOperands(), [&](Value v) {

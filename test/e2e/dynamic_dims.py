@@ -16,6 +16,8 @@ polynomials good to a few ulp).
   as outputs of one model, batch 2 and 5; an unnamed dynamic dim too.
 - binary: two inputs of one dim_param (added, divided, max), broadcasts
   against [1, 4] and a scalar, batch 1 and 4.
+- subgraph: MaxPool over the batch inside an If's branches; a batch of
+  2^61 (its element count wraps in 64 bits) refused by the runtime.
 - Calls whose dims of one name differ fail with both inputs named; dims
   that may not be one size (two names, a name against a static 4), a Conv
   over a run-time image size and ops without a lowering for run-time sizes
@@ -139,6 +141,43 @@ def cnn_case(a):
         failed += expect(a.bin, a.work, lib, "cnn batch %d" % n, [("x", F32, [n, 2, 6, 6], x)],
                          [("y", F32, [n, 3], y)], RTOL, ATOL, threads=("1", "2"))
     return failed
+
+
+def subgraph_case(a):
+    """A MaxPool over the symbolic batch inside both branches of an If (the
+    loops over samples are built in the branches), and a call whose batch
+    makes more elements than memory holds (refused, no crash)."""
+    pool = ('attribute { name: "kernel_shape" type: INTS ints: 2 ints: 2 } '
+            'attribute { name: "strides" type: INTS ints: 2 ints: 2 }')
+
+    def branch(name, op):
+        return ('attribute { name: "%s" type: GRAPH g { name: "%s" %s %s output { name: "%s_r" '
+                'type { tensor_type { elem_type: 1 shape { dim { dim_param: "batch" } '
+                'dim { dim_value: 2 } dim { dim_value: 2 } dim { dim_value: 2 } } } } } } }'
+                % (name, name, node("MaxPool", ["x"], [name + "_p"], pool),
+                   node(op, [name + "_p"], [name + "_r"]), name))
+    text = model([node("If", ["c"], ["y"], branch("then_branch", "Relu") + " "
+                       + branch("else_branch", "Neg"))],
+                 [("x", F32, ["batch", 2, 4, 4]), ("c", 9, [])],
+                 [("y", F32, ["batch", 2, 2, 2])])
+    lib = compile_model(a.bin, a.work, "if_pool", text)
+    if not lib:
+        return 1
+    failed = 0
+    for n, cond in ((3, 1), (2, 0)):
+        x = values(n * 32)
+        p, _ = pool_ref(x, [n, 2, 4, 4], "MaxPool", [2, 2], [2, 2], [0] * 4, [1, 1], False, False)
+        y = [max(0.0, t) for t in p] if cond else [-t for t in p]
+        failed += expect(a.bin, a.work, lib, "if_pool batch %d cond %d" % (n, cond),
+                         [("x", F32, [n, 2, 4, 4], x), ("c", 9, [], [cond])],
+                         [("y", F32, [n, 2, 2, 2], y)], RTOL, ATOL)
+    # 2^61 x 32 elements wrap to 0 in 64 bits: refused by the runtime.
+    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--random", "--dim",
+                        "batch=%d" % (1 << 61)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = r.stdout.decode()
+    ok = r.returncode == 2 and "has more elements than memory can hold" in out
+    print("if_pool, batch 2^61: %s\n  %s" % ("ok" if ok else "FAILED", out.strip()))
+    return failed + (not ok)
 
 
 def sigmoid(t):
@@ -275,6 +314,10 @@ def refused_case(a):
          "node 'fold' (Reshape): with dims known only at run time, dlc takes a "
          "constant shape that keeps dim 0 (0 or -1 there) and reshapes the rest of "
          "each sample"),
+        ("softmax11", model([node("Softmax", ["x"], ["y"], name="sm")],
+                            [("x", F32, ["n", 2, 3])], [("y", F32, ["n", 2, 3])], opset=11),
+         "node 'sm' (Softmax): input 'x' has dims known only at run time ['n', 2, 3], and "
+         "dlc compiles Softmax before opset 13 for run-time sizes only along the last dim"),
         ("transpose", model([node("Transpose", ["x"], ["y"], name="flip")],
                             [("x", F32, ["n", 4])], [("y", F32, [4, "n"])]),
          "node 'flip' (Transpose): input 'x' has dims known only at run time ['n', 4], "
@@ -318,6 +361,7 @@ def main():
     failed += unary_case(a, "batch", "named")
     failed += unary_case(a, "_", "unnamed")
     failed += binary_case(a)
+    failed += subgraph_case(a)
     failed += refused_case(a)
     print("dynamic dims: %s" % ("all passed" if not failed else "%d FAILED" % failed))
     return 1 if failed else 0
