@@ -18,9 +18,11 @@ int64_t HostTensor::elements() const {
   // bounds the product of shapes without one).
   if (std::find(shape.begin(), shape.end(), 0) != shape.end())
     return 0;
+  // Dims given on the command line (--random --dim) may overflow: -1.
   int64_t n = 1;
   for (int64_t d : shape)
-    n *= d;
+    if (__builtin_mul_overflow(n, d, &n))
+      return -1;
   return n;
 }
 

@@ -17,6 +17,8 @@ struct HostTensor {
   std::vector<int64_t> shape;
   std::vector<unsigned char> bytes;
 
+  /// The element count; -1 when it overflows int64 (a shape no file holds,
+  /// from --random --dim).
   int64_t elements() const;
   dlc_tensor view();
 };

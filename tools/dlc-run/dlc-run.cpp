@@ -27,6 +27,7 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <new>
 #include <random>
 #include <string>
 #include <vector>
@@ -285,7 +286,19 @@ HostTensor allocateLike(const dlc_tensor_info &info) {
   t.name = info.name;
   t.dtype = info.dtype;
   t.shape.assign(info.shape, info.shape + info.rank);
-  t.bytes.assign(t.elements() * dlc_dtype_size(t.dtype), 0);
+  // A size no memory holds stays unallocated: the runtime refuses the call
+  // with the tensor's name.
+  int64_t bytes = 0;
+  if (t.elements() > 0 &&
+      !__builtin_mul_overflow(t.elements(),
+                              static_cast<int64_t>(dlc_dtype_size(t.dtype)),
+                              &bytes)) {
+    try {
+      t.bytes.assign(static_cast<size_t>(bytes), 0);
+    } catch (const std::bad_alloc &) {
+      t.bytes.clear();
+    }
+  }
   return t;
 }
 
