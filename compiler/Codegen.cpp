@@ -514,12 +514,7 @@ buildLLVMModule(ModuleOp module, llvm::LLVMContext &llvmContext,
   size_t forwardState = training ? training->layout.numForwardState : 0;
   // Inputs of dynamic dims are followed by one array of those dims
   // (import-dynamic-inputs), which the runtime passes after the inputs.
-  size_t dimsArray = llvm::any_of(signature.inputs,
-                                  [](const onnx_frontend::TensorSignature &t) {
-                                    return t.hasRuntimeShape();
-                                  })
-                         ? 1
-                         : 0;
+  size_t dimsArray = signature.hasDynamicInputs() ? 1 : 0;
   if (!addWrapper(signature.entryName, fields.entrySymbol,
                   signature.inputs.size() + dimsArray + forwardState,
                   signature.outputs.size(),
@@ -719,8 +714,7 @@ std::string buildEmbeddingHeader(const onnx_frontend::ModelSignature &signature,
        << " * caller releases it with free()) and in slot[1..rank] its dims, "
           "also\n"
        << " * when a check fails (the buffer then has a fallback shape). */\n";
-  if (llvm::any_of(signature.inputs,
-                   [](const auto &t) { return t.hasRuntimeShape(); }))
+  if (signature.hasDynamicInputs())
     os << "/* Dims given by each call (names, or ?): inputs[NUM_INPUTS] "
           "points\n"
        << " * to their sizes, int64_t, in input then dim order; dims of one\n"

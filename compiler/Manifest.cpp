@@ -78,8 +78,7 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
   bool runtimeShapes = llvm::any_of(
       signature.outputs, [](const auto &t) { return t.hasRuntimeShape(); });
   // Inputs of dynamic dims need a runtime that passes their sizes: 3.
-  bool dynamicInputs = llvm::any_of(
-      signature.inputs, [](const auto &t) { return t.hasRuntimeShape(); });
+  bool dynamicInputs = signature.hasDynamicInputs();
   auto inputs = tensors(signature.inputs);
   auto outputs = tensors(signature.outputs);
   if (!inputs || !outputs)

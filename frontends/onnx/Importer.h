@@ -57,6 +57,14 @@ struct ParameterSignature {
 struct ModelSignature {
   std::string entryName = "forward";
   std::vector<TensorSignature> inputs, outputs;
+  /// Whether an input has a dim each call gives (the entry point then takes
+  /// their sizes after the inputs).
+  bool hasDynamicInputs() const {
+    return std::any_of(inputs.begin(), inputs.end(),
+                       [](const TensorSignature &t) {
+                         return t.hasRuntimeShape();
+                       });
+  }
   std::string producer; ///< producer_name + version from the file
   /// With ImportOptions::trainParameters: the arguments after the inputs.
   std::vector<ParameterSignature> parameters;
