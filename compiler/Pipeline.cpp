@@ -134,6 +134,11 @@ std::string kernelStage(const PipelineOptions &options) {
 std::string linalgStage(const PipelineOptions &options) {
   return "graph-number-runtime-checks,func.func(convert-kernel-to-linalg{" +
          convTargetOptions(options, "pack-width", "pack-vector-width") +
+         // Matmul rows known only at run time: the tiles
+         // graph-tile-dynamic-batch takes.
+         " row-tile=" +
+         std::to_string(
+             options.cuda ? 0 : 4 * matmulTile(options.vectorBits).rows) +
          "},convert-graph-to-linalg,canonicalize,cse,fuse-elementwise-chains,"
          "canonicalize,cse)";
 }

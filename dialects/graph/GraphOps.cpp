@@ -4,6 +4,7 @@
 #include "dialects/graph/GraphShapes.h"
 #include "dialects/graph/Weights.h"
 
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -1643,7 +1644,17 @@ LogicalResult RuntimeFillOp::inferReturnTypes(MLIRContext *,
   auto rank = shapeOperandLength(loc, a.getShape(), "runtime_fill", "shape");
   if (failed(rank))
     return failure();
-  types.push_back(dynamicType(*rank, a.getValue().getType()));
+  // Dims the shape operand holds as constants (a shape built from a
+  // run-time dim and constants) are static.
+  RankedTensorType type = dynamicType(*rank, a.getValue().getType());
+  SmallVector<int64_t> dims(type.getShape());
+  if (auto elements = a.getShape().getDefiningOp<tensor::FromElementsOp>())
+    for (auto [i, e] : llvm::enumerate(elements.getElements())) {
+      APInt value;
+      if (matchPattern(e, m_ConstantInt(&value)) && !value.isNegative())
+        dims[i] = value.getSExtValue();
+    }
+  types.push_back(RankedTensorType::get(dims, type.getElementType()));
   return success();
 }
 

@@ -10,6 +10,8 @@
 
 #include "frontends/onnx/ImportContext.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -167,14 +169,31 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
     return success();
   }
   if (op == "MatMul") {
+    Value a = ctx.lookup(node.input(0)), b = ctx.lookup(node.input(1));
+    auto at = ImportContext::typeOf(a), bt = ImportContext::typeOf(b);
+    int64_t rank = at.getRank();
     // [..., M, K] x [K, N]: rows of run-time count, a static right side.
-    Value a = ctx.lookup(node.input(0));
-    auto at = ImportContext::typeOf(a);
-    if (dynamic.size() != 1 || dynamic.front().second != a ||
-        at.getRank() < 2 || at.isDynamicDim(at.getRank() - 1) ||
-        ImportContext::typeOf(ctx.lookup(node.input(1))).getRank() != 2)
+    if (dynamic.size() == 1 && dynamic.front().second == a && rank >= 2 &&
+        !at.isDynamicDim(rank - 1) && bt.getRank() == 2)
+      return success();
+    // [B..., M, K] x [B..., K, N] (attention's products): static batch dims,
+    // M, K and N of any size, K one size on both sides.
+    bool ok = rank >= 3 && bt.getRank() == rank &&
+              at.getShape().drop_back(2) == bt.getShape().drop_back(2) &&
+              !llvm::any_of(at.getShape().drop_back(2), ShapedType::isDynamic);
+    if (ok) {
+      int64_t ka = at.getDimSize(rank - 1), kb = bt.getDimSize(rank - 2);
+      ok = ShapedType::isDynamic(ka) || ShapedType::isDynamic(kb)
+               ? ShapedType::isDynamic(ka) && ShapedType::isDynamic(kb) &&
+                     symbolsOf(ctx, a)[rank - 1] >= 0 &&
+                     symbolsOf(ctx, a)[rank - 1] == symbolsOf(ctx, b)[rank - 2]
+               : ka == kb;
+    }
+    if (!ok)
       return refuse("dlc compiles MatMul for run-time sizes only in the "
-                    "rows of its first input, against a static 2-D matrix");
+                    "rows of its first input against a static 2-D matrix, "
+                    "or between operands of the same static batch dims whose "
+                    "inner dims are one size");
     return success();
   }
   if (op == "Gemm") {
@@ -232,6 +251,77 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
                     "pads that leave dim 0, the only run-time dim, alone");
     return success();
   }
+  if (op == "Reshape" && ctx.opset >= 5 && node.input_size() > 1 &&
+      !node.input(1).empty() &&
+      ctx.shapeValues.count(ctx.lookup(node.input(1))))
+    return success(); // to a shape of named dims: the importer checks it
+  if (op == "Transpose") {
+    if (dynamic.size() != 1 || dynamic.front().first != node.input(0))
+      return refuse("dlc takes only its first input at run-time sizes");
+    return success();
+  }
+  if (op == "LayerNormalization") {
+    // Rows at run time, normalized over static trailing dims.
+    Value x = ctx.lookup(node.input(0));
+    auto xt = ImportContext::typeOf(x);
+    int64_t rank = xt.getRank();
+    int64_t axis = ctx.intAttr("axis", -1);
+    axis = axis < 0 ? axis + rank : axis;
+    bool ok = dynamic.size() == 1 && dynamic.front().second == x && axis >= 0 &&
+              axis < rank;
+    for (int64_t d = std::max<int64_t>(axis, 0); ok && d < rank; ++d)
+      ok = !xt.isDynamicDim(d);
+    if (!ok)
+      return refuse("dlc compiles LayerNormalization for run-time sizes only "
+                    "in the dims before `axis`");
+    return success();
+  }
+  if (op == "Squeeze" || op == "Unsqueeze") {
+    // Dims of 1 dropped or inserted at constant axes (given: Squeeze
+    // without axes would drop a run-time dim that happens to be 1).
+    bool ok = dynamic.size() == 1 && dynamic.front().first == node.input(0);
+    if (ctx.opset >= 13)
+      ok &= node.input_size() > 1 && !node.input(1).empty() &&
+            matchPattern(ctx.lookup(node.input(1)), m_Constant());
+    else
+      ok &= !ctx.intsAttr("axes").empty();
+    if (!ok)
+      return refuse("dlc compiles " + node.op_type() +
+                    " for run-time sizes only with constant axes");
+    return success();
+  }
+  if (op == "LSTM" || op == "GRU" || op == "RNN") {
+    // X [T, B, I] with T and B at run time (the time loop's trip count and
+    // the rows of each step); initial states [D, B, H] of X's B.
+    Value x = ctx.lookup(node.input(0));
+    auto xt = ImportContext::typeOf(x);
+    bool ok = ctx.intAttr("layout", 0) == 0 && xt.getRank() == 3 &&
+              !xt.isDynamicDim(2) &&
+              (node.input_size() <= 4 || node.input(4).empty());
+    int64_t batchSymbol = xt.isDynamicDim(1) ? symbolsOf(ctx, x)[1] : -2;
+    for (int i : {5, 6}) {
+      Value state = node.input_size() > i && !node.input(i).empty()
+                        ? ctx.lookup(node.input(i))
+                        : Value();
+      if (!state || !ok)
+        continue;
+      auto st = ImportContext::typeOf(state);
+      bool dynamicBatch = st.getRank() == 3 && st.isDynamicDim(1) &&
+                          st.getNumDynamicDims() == 1;
+      ok = batchSymbol == -2
+               ? st.hasStaticShape()
+               : dynamicBatch && symbolsOf(ctx, state)[1] == batchSymbol;
+    }
+    for (const auto &[name, v] : dynamic)
+      ok &= v == x || (node.input_size() > 5 && name == node.input(5)) ||
+            (node.input_size() > 6 && name == node.input(6));
+    if (!ok)
+      return refuse("dlc compiles " + node.op_type() +
+                    " for run-time sizes only in X's sequence and batch "
+                    "dims (layout 0, no sequence_lens), with initial states "
+                    "whose batch dim is X's");
+    return success();
+  }
   if (isBatchOp(op)) {
     // Batch-parallel ops: tile-dynamic-batch runs them per sample.
     Value x = ctx.lookup(node.input(0));
@@ -276,7 +366,51 @@ void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node) {
     // the same position aligned right (the ops above keep positions; MatMul
     // and Gemm keep the rows of their first input), but for Flatten and
     // Reshape, whose only dynamic dim is the batch, dim 0's.
-    if (node.op_type() == "Flatten" || node.op_type() == "Reshape") {
+    llvm::StringRef op = node.op_type();
+    if ((op == "LSTM" || op == "GRU" || op == "RNN") && inputs[0] &&
+        ctx.dimSymbols.count(inputs[0])) {
+      // Y [T, D, B, H]; Y_h, Y_c [D, B, H].
+      const SmallVector<int64_t> &x = ctx.dimSymbols[inputs[0]];
+      if (rank == 4) {
+        symbols[0] = x[0];
+        symbols[2] = x[1];
+      } else {
+        symbols[1] = x[1];
+      }
+    } else if (op == "MatMul" && inputs.size() == 2 && inputs[0] && inputs[1]) {
+      // Rows (and batch dims) from the first operand, columns from the
+      // second.
+      SmallVector<int64_t> a = symbolsOf(ctx, inputs[0]),
+                           b = symbolsOf(ctx, inputs[1]);
+      for (int64_t d = 0; d + 1 < rank; ++d) {
+        int64_t at = d - (rank - static_cast<int64_t>(a.size()));
+        if (at >= 0 && at + 1 < static_cast<int64_t>(a.size()))
+          symbols[d] = a[at];
+      }
+      if (b.size() >= 2)
+        symbols[rank - 1] = b.back();
+    } else if (op == "Transpose" && inputs[0] &&
+               ctx.dimSymbols.count(inputs[0])) {
+      SmallVector<int64_t> perm = ctx.intsAttr("perm");
+      if (perm.empty())
+        for (int64_t d = rank - 1; d >= 0; --d)
+          perm.push_back(d);
+      for (int64_t d = 0; d < rank && d < (int64_t)perm.size(); ++d)
+        if (perm[d] >= 0 && perm[d] < rank)
+          symbols[d] = ctx.dimSymbols[inputs[0]][perm[d]];
+    } else if ((op == "Squeeze" || op == "Unsqueeze") && inputs[0] &&
+               ctx.dimSymbols.count(inputs[0])) {
+      // Only dims of 1 come and go: the dynamic dims keep their order.
+      auto inType = ImportContext::typeOf(inputs[0]);
+      SmallVector<int64_t> inSymbols;
+      for (int64_t d = 0; d < inType.getRank(); ++d)
+        if (inType.isDynamicDim(d))
+          inSymbols.push_back(ctx.dimSymbols[inputs[0]][d]);
+      size_t next = 0;
+      for (int64_t d = 0; d < rank && next < inSymbols.size(); ++d)
+        if (type.isDynamicDim(d))
+          symbols[d] = inSymbols[next++];
+    } else if (op == "Flatten" || op == "Reshape") {
       if (inputs[0] && ctx.dimSymbols.count(inputs[0]))
         symbols[0] = ctx.dimSymbols[inputs[0]][0];
     } else {
@@ -300,6 +434,251 @@ void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node) {
     if (llvm::any_of(symbols, [](int64_t s) { return s >= 0; }))
       ctx.dimSymbols[out] = symbols;
   }
+}
+
+} // namespace dlc::onnx_frontend
+
+//===----------------------------------------------------------------------===//
+// Shape values: Shape of a tensor with dims known only at run time, and the
+// integer ops models apply to it before Reshape or ConstantOfShape.
+//===----------------------------------------------------------------------===//
+
+namespace dlc::onnx_frontend {
+namespace {
+
+using Elements = SmallVector<ImportContext::ShapeElement>;
+
+/// The int64 values of a constant input, without reporting anything.
+std::optional<SmallVector<int64_t>> constantIntsOf(Value v) {
+  DenseIntElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  SmallVector<int64_t> result;
+  for (const APInt &value : attr.getValues<APInt>())
+    result.push_back(value.getSExtValue());
+  return result;
+}
+
+/// Input `i` as shape elements: a shape value's, or a constant's.
+std::optional<Elements> elementsOf(ImportContext &ctx, int i) {
+  if (const Elements *e = shapeValueOf(ctx, i))
+    return *e;
+  std::optional<Value> v = ctx.optionalInput(i);
+  if (!v || !*v)
+    return std::nullopt;
+  auto ints = constantIntsOf(*v);
+  if (!ints)
+    return std::nullopt;
+  Elements result;
+  for (int64_t value : *ints)
+    result.push_back({value, -1});
+  return result;
+}
+
+bool hasSymbol(const Elements &elements) {
+  return llvm::any_of(elements, [](const auto &e) { return e.symbol >= 0; });
+}
+
+/// Defines output 0 as the int64 tensor of `elements` (rank 0 when
+/// `scalar`): constants, and the sizes of the symbols' source dims.
+void defineShapeValue(ImportContext &ctx, const Elements &elements,
+                      bool scalar) {
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  SmallVector<int64_t> shape;
+  if (!scalar)
+    shape.push_back(static_cast<int64_t>(elements.size()));
+  auto type = RankedTensorType::get(shape, b.getI64Type());
+  if (!hasSymbol(elements)) {
+    // Picked from the static dims: a constant, as Shape of a static tensor.
+    SmallVector<int64_t> values;
+    for (const auto &e : elements)
+      values.push_back(e.value);
+    ctx.setOutput(0,
+                  arith::ConstantOp::create(
+                      b, loc, DenseElementsAttr::get(type, ArrayRef(values))));
+    return;
+  }
+  SmallVector<Value> values;
+  for (const auto &e : elements) {
+    if (e.symbol < 0) {
+      values.push_back(arith::ConstantIntOp::create(b, loc, e.value, 64));
+      continue;
+    }
+    auto [source, dim] = ctx.dimSymbolSources[e.symbol];
+    Value size = tensor::DimOp::create(b, loc, source, dim);
+    values.push_back(arith::IndexCastOp::create(b, loc, b.getI64Type(), size));
+  }
+  Value result = tensor::FromElementsOp::create(b, loc, type, values);
+  ctx.setOutput(0, result);
+  ctx.shapeValues[result] = elements;
+}
+
+} // namespace
+
+const SmallVector<ImportContext::ShapeElement> *shapeValueOf(ImportContext &ctx,
+                                                             int i) {
+  std::optional<Value> v = ctx.optionalInput(i);
+  if (!v || !*v)
+    return nullptr;
+  auto it = ctx.shapeValues.find(*v);
+  return it == ctx.shapeValues.end() ? nullptr : &it->second;
+}
+
+void dimsOfShapeValue(ImportContext &ctx,
+                      ArrayRef<ImportContext::ShapeElement> elements,
+                      SmallVectorImpl<int64_t> &dims,
+                      SmallVectorImpl<int64_t> &symbols) {
+  for (const auto &e : elements) {
+    dims.push_back(e.symbol >= 0 ? ShapedType::kDynamic : e.value);
+    symbols.push_back(e.symbol);
+  }
+}
+
+bool importShapeArithmetic(ImportContext &ctx, const onnx::NodeProto &node) {
+  bool domainOk = node.domain().empty() || node.domain() == "ai.onnx";
+  if (!domainOk || node.output_size() < 1 || node.input_size() < 1)
+    return false;
+  llvm::StringRef op = node.op_type();
+  auto typeOfInput = [&](int i) -> RankedTensorType {
+    std::optional<Value> v = ctx.optionalInput(i);
+    return v && *v ? dyn_cast<RankedTensorType>(v->getType())
+                   : RankedTensorType();
+  };
+  if (op == "Shape") {
+    Value x = node.input(0).empty() ? Value() : ctx.lookup(node.input(0));
+    if (!x || !isa<RankedTensorType>(x.getType()))
+      return false;
+    auto type = ImportContext::typeOf(x);
+    auto it = ctx.dimSymbols.find(x);
+    if (type.hasStaticShape() || it == ctx.dimSymbols.end())
+      return false;
+    int64_t rank = type.getRank();
+    Elements all;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (!type.isDynamicDim(d)) {
+        all.push_back({type.getDimSize(d), -1});
+        continue;
+      }
+      if (it->second[d] < 0)
+        return false;
+      all.push_back({0, it->second[d]});
+    }
+    int64_t start = ctx.intAttr("start", 0), end = ctx.intAttr("end", rank);
+    start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+    end = std::clamp<int64_t>(end < 0 ? end + rank : end, start, rank);
+    defineShapeValue(ctx, Elements(all.begin() + start, all.begin() + end),
+                     /*scalar=*/false);
+    return true;
+  }
+  if (op == "Concat") {
+    // Vectors, at least one a shape value, the rest constants.
+    int64_t axis = ctx.intAttr("axis", 0);
+    if (axis != 0 && axis != -1)
+      return false;
+    Elements all;
+    bool symbolic = false;
+    for (int i = 0; i < node.input_size(); ++i) {
+      std::optional<Elements> e = elementsOf(ctx, i);
+      if (!e || typeOfInput(i).getRank() != 1)
+        return false;
+      symbolic |= shapeValueOf(ctx, i) != nullptr;
+      all.append(e->begin(), e->end());
+    }
+    if (!symbolic)
+      return false;
+    defineShapeValue(ctx, all, /*scalar=*/false);
+    return true;
+  }
+  // The other ops take a shape value as their first input.
+  const Elements *in = shapeValueOf(ctx, 0);
+  if (!in)
+    return false;
+  RankedTensorType inType = typeOfInput(0);
+  if (op == "Identity") {
+    defineShapeValue(ctx, *in, inType.getRank() == 0);
+    return true;
+  }
+  if (op == "Cast") {
+    // To int64 the values stay; other types take the general path.
+    if (ctx.intAttr("to", 0) != onnx::TensorProto::INT64)
+      return false;
+    defineShapeValue(ctx, *in, inType.getRank() == 0);
+    return true;
+  }
+  if (op == "Gather") {
+    auto indices =
+        node.input_size() > 1 ? constantIntsOf(ctx.input(1)) : std::nullopt;
+    RankedTensorType indexType = typeOfInput(1);
+    if (!indices || inType.getRank() != 1 || indexType.getRank() > 1 ||
+        ctx.intAttr("axis", 0) != 0)
+      return false;
+    int64_t n = static_cast<int64_t>(in->size());
+    Elements picked;
+    for (int64_t i : *indices) {
+      if (i < -n || i >= n)
+        return false; // the general path reports it
+      picked.push_back((*in)[i < 0 ? i + n : i]);
+    }
+    defineShapeValue(ctx, picked, indexType.getRank() == 0);
+    return true;
+  }
+  if (op == "Unsqueeze" || op == "Squeeze") {
+    // Between a single value and a 1-element vector.
+    std::optional<SmallVector<int64_t>> axes;
+    if (ctx.opset >= 13)
+      axes = node.input_size() > 1
+                 ? constantIntsOf(ctx.input(1))
+                 : std::optional<SmallVector<int64_t>>(SmallVector<int64_t>{});
+    else
+      axes = ctx.intsAttr("axes");
+    bool unsqueeze = op == "Unsqueeze";
+    bool ok =
+        axes && (unsqueeze ? inType.getRank() == 0 && axes->size() == 1 &&
+                                 ((*axes)[0] == 0 || (*axes)[0] == -1)
+                           : inType.getRank() == 1 && in->size() == 1 &&
+                                 (axes->empty() ||
+                                  (axes->size() == 1 &&
+                                   ((*axes)[0] == 0 || (*axes)[0] == -1))));
+    if (!ok)
+      return false;
+    defineShapeValue(ctx, *in, /*scalar=*/!unsqueeze);
+    return true;
+  }
+  if (op == "Slice" && ctx.opset >= 10) {
+    // Constant starts, ends (and axis 0, steps) over a vector.
+    auto starts =
+        node.input_size() > 1 ? constantIntsOf(ctx.input(1)) : std::nullopt;
+    auto ends =
+        node.input_size() > 2 ? constantIntsOf(ctx.input(2)) : std::nullopt;
+    std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{0},
+                                        steps = SmallVector<int64_t>{1};
+    if (node.input_size() > 3 && !node.input(3).empty())
+      axes = constantIntsOf(ctx.input(3));
+    if (node.input_size() > 4 && !node.input(4).empty())
+      steps = constantIntsOf(ctx.input(4));
+    if (inType.getRank() != 1 || !starts || !ends || !axes || !steps ||
+        starts->size() != 1 || ends->size() != 1 || axes->size() != 1 ||
+        steps->size() != 1 || ((*axes)[0] != 0 && (*axes)[0] != -1) ||
+        (*steps)[0] == 0)
+      return false;
+    int64_t n = static_cast<int64_t>(in->size()), step = (*steps)[0];
+    auto clampIndex = [&](int64_t i, int64_t lo, int64_t hi) {
+      if (i < 0)
+        i += n;
+      return std::clamp<int64_t>(i, lo, hi);
+    };
+    int64_t begin = step > 0 ? clampIndex((*starts)[0], 0, n)
+                             : clampIndex((*starts)[0], -1, n - 1);
+    int64_t end = step > 0 ? clampIndex((*ends)[0], 0, n)
+                           : clampIndex((*ends)[0], -1, n - 1);
+    Elements picked;
+    for (int64_t i = begin; step > 0 ? i < end : i > end; i += step)
+      picked.push_back((*in)[i]);
+    defineShapeValue(ctx, picked, /*scalar=*/false);
+    return true;
+  }
+  return false;
 }
 
 } // namespace dlc::onnx_frontend

@@ -173,6 +173,19 @@ public:
   llvm::DenseMap<mlir::Value, llvm::SmallVector<int64_t>> dimSymbols;
   /// Each symbol's dim_param ("" for an unnamed dim).
   std::vector<std::string> dimSymbolNames;
+  /// Where each symbol's size is read at run time: a graph input and its dim.
+  std::vector<std::pair<mlir::Value, int64_t>> dimSymbolSources;
+  /// An element of an int64 shape value: a constant, or (symbol >= 0) the
+  /// size of a dim known only at run time.
+  struct ShapeElement {
+    int64_t value = 0;
+    int64_t symbol = -1;
+  };
+  /// Shape values computed from dims known only at run time: Shape of such
+  /// a tensor, and what Gather, Slice, Squeeze, Unsqueeze, Concat, Cast and
+  /// Identity make of it. The importer follows their elements so that
+  /// Reshape and ConstantOfShape give their results symbolic dims.
+  llvm::DenseMap<mlir::Value, llvm::SmallVector<ShapeElement>> shapeValues;
 
   // --- attributes -------------------------------------------------------------
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
@@ -209,6 +222,18 @@ mlir::LogicalResult checkDynamicOperands(ImportContext &ctx,
 /// Gives the dynamic dims of a node's outputs their symbols (after a
 /// successful checkDynamicOperands and import).
 void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node);
+/// Imports a node that computes on shape values (ImportContext::shapeValues)
+/// symbolically; false (nothing done) for other nodes.
+bool importShapeArithmetic(ImportContext &ctx, const onnx::NodeProto &node);
+/// The shape value of input `i`, if it is one.
+const llvm::SmallVector<ImportContext::ShapeElement> *
+shapeValueOf(ImportContext &ctx, int i);
+/// Result dims (ShapedType::kDynamic for symbols) and their symbols for a
+/// shape value, as ConstantOfShape reads it.
+void dimsOfShapeValue(ImportContext &ctx,
+                      llvm::ArrayRef<ImportContext::ShapeElement> elements,
+                      llvm::SmallVectorImpl<int64_t> &dims,
+                      llvm::SmallVectorImpl<int64_t> &symbols);
 
 /// The most elements one tensor may have (2^28: 1 GiB of float32). Larger
 /// sizes in a model are reported instead of exhausting memory at compile time.

@@ -188,6 +188,8 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   // outputs only, for now: the importers keep such results off other nodes
   // (isRuntimeValue); this catches those that leave a subgraph (an If
   // branch's output).
+  if (importShapeArithmetic(ctx, node))
+    return success(ctx.errors.empty());
   if (failed(checkDynamicOperands(ctx, node)))
     return failure();
   if (failed(imp->import(ctx))) {
@@ -581,6 +583,8 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
         if (param.empty() || inserted) {
           symbols.push_back(static_cast<int64_t>(ctx.dimSymbolNames.size()));
           ctx.dimSymbolNames.push_back(param);
+          ctx.dimSymbolSources.emplace_back(
+              arg, static_cast<int64_t>(symbols.size() - 1));
         } else {
           symbols.push_back(it->second);
         }

@@ -52,11 +52,93 @@ LogicalResult importFlatten(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// Reshape to a shape value of dims known only at run time (Shape
+/// arithmetic on them): the result's dims are the shape's symbols and
+/// constants, a 0 copies the input's dim, one -1 takes the static rest. The
+/// element count must be provably the same: the input's and the result's
+/// run-time dims the same symbols, their static dims the same product.
+LogicalResult
+importSymbolicReshape(ImportContext &ctx, Value x,
+                      ArrayRef<ImportContext::ShapeElement> elements) {
+  auto type = ImportContext::typeOf(x);
+  SmallVector<int64_t> inSymbols =
+      ctx.dimSymbols.count(x) ? ctx.dimSymbols[x]
+                              : SmallVector<int64_t>(type.getRank(), -1);
+  bool allowZero = ctx.intAttr("allowzero", 0) != 0;
+  SmallVector<int64_t> dims, symbols, inDynamic, outDynamic;
+  int64_t inStatic = 1, outStatic = 1, inferred = -1;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (!type.isDynamicDim(d))
+      inStatic *= type.getDimSize(d);
+    else if (inSymbols[d] < 0)
+      return ctx.error("input 'data' has a dim known only at run time "
+                       "without a name; dlc reshapes it by a shape computed "
+                       "from named dims only");
+    else
+      inDynamic.push_back(inSymbols[d]);
+  }
+  for (auto [i, e] : llvm::enumerate(elements)) {
+    int64_t d = static_cast<int64_t>(i);
+    if (e.symbol >= 0) {
+      dims.push_back(ShapedType::kDynamic);
+      symbols.push_back(e.symbol);
+      outDynamic.push_back(e.symbol);
+      continue;
+    }
+    if (e.value == 0 && !allowZero) {
+      if (d >= type.getRank())
+        return ctx.error("shape[" + Twine(d) +
+                         "] = 0 copies a dim the input does not have");
+      dims.push_back(type.getDimSize(d));
+      symbols.push_back(inSymbols[d]);
+      if (type.isDynamicDim(d))
+        outDynamic.push_back(inSymbols[d]);
+      else
+        outStatic *= type.getDimSize(d);
+      continue;
+    }
+    if (e.value == -1 && inferred < 0) {
+      inferred = d;
+      dims.push_back(1);
+      symbols.push_back(-1);
+      continue;
+    }
+    if (e.value < 0)
+      return ctx.error("shape[" + Twine(d) + "] = " + Twine(e.value) +
+                       " is not a size");
+    dims.push_back(e.value);
+    symbols.push_back(-1);
+    outStatic *= e.value;
+  }
+  llvm::sort(inDynamic);
+  llvm::sort(outDynamic);
+  bool provable = inDynamic == outDynamic &&
+                  (inferred >= 0 ? outStatic > 0 && inStatic % outStatic == 0
+                                 : inStatic == outStatic);
+  if (!provable)
+    return ctx.error("dlc cannot tell that the shape computed from dims known "
+                     "only at run time keeps the input's element count (the "
+                     "same named dims on both sides, and static dims of one "
+                     "product): pin the dims with --dim");
+  if (inferred >= 0)
+    dims[inferred] = inStatic / outStatic;
+  Value result =
+      ctx.build<graph::ReshapeOp>(x, ctx.builder.getDenseI64ArrayAttr(dims));
+  if (result)
+    ctx.dimSymbols[result] = symbols;
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 LogicalResult importReshape(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
     return failure();
   SmallVector<int64_t> shape;
+  if (ctx.opset >= 5) {
+    if (const auto *symbolic = shapeValueOf(ctx, 1))
+      return importSymbolicReshape(ctx, x, *symbolic);
+  }
   if (ctx.opset < 5 && !ImportContext::typeOf(x).hasStaticShape()) {
     return ctx.error("with dims known only at run time, dlc takes Reshape "
                      "from opset 5 on");
@@ -987,6 +1069,9 @@ LogicalResult importSqueeze(ImportContext &ctx) {
     auto axis = ctx.normalizeAxis(a, type.getRank());
     if (!axis)
       return failure();
+    if (type.isDynamicDim(*axis))
+      return ctx.error("cannot squeeze dim " + Twine(*axis) +
+                       ", whose size is known only at run time");
     if (type.getDimSize(*axis) != 1)
       return ctx.error("cannot squeeze dim " + Twine(*axis) + " of size " +
                        Twine(type.getDimSize(*axis)));
@@ -1084,7 +1169,9 @@ LogicalResult importCast(ImportContext &ctx) {
 
 LogicalResult importConstantOfShape(ImportContext &ctx) {
   auto &b = ctx.builder;
-  bool runtime = ctx.isRuntimeValue(0);
+  // A shape of dims known only at run time gives a result of those dims.
+  const auto *symbolic = shapeValueOf(ctx, 0);
+  bool runtime = symbolic || ctx.isRuntimeValue(0);
   std::optional<SmallVector<int64_t>> shape;
   if (!runtime) {
     shape = ctx.constantInts(0);
@@ -1114,6 +1201,15 @@ LogicalResult importConstantOfShape(ImportContext &ctx) {
                                      Twine(kMaxTensorElements) + " elements"),
                   IntegerAttr())
             : Value();
+    if (result && symbolic) {
+      SmallVector<int64_t> dims, symbols;
+      dimsOfShapeValue(ctx, *symbolic, dims, symbols);
+      for (int64_t d : dims)
+        if (d < 0 && !ShapedType::isDynamic(d))
+          return ctx.error("input '" + ctx.node->input(0) +
+                           "' holds a negative dim");
+      ctx.dimSymbols[result] = symbols;
+    }
     ctx.setOutput(0, result);
     return success(static_cast<bool>(result));
   }

@@ -29,8 +29,11 @@ struct ReshapeToLinalg : OpConversionPattern<graph::ReshapeOp> {
   LogicalResult
   matchAndRewrite(graph::ReshapeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    rewriter.replaceOp(op, dlc::reshapeTensor(rewriter, op.getLoc(),
-                                              adaptor.getInput(), op.getType()));
+    Value result = dlc::reshapeTensor(rewriter, op.getLoc(), adaptor.getInput(),
+                                      op.getType());
+    if (!result)
+      return rewriter.notifyMatchFailure(op, "no reshape between these dims");
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -41,7 +44,12 @@ struct TransposeToLinalg : OpConversionPattern<graph::TransposeOp> {
   matchAndRewrite(graph::TransposeOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = op.getType();
-    Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), type.getShape(),
+    // Result dim i is input dim perm[i] (sizes known only at run time too).
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t p : op.getPerm())
+      sizes.push_back(
+          tensor::getMixedSize(rewriter, op.getLoc(), adaptor.getInput(), p));
+    Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), sizes,
                                          type.getElementType());
     auto transpose = linalg::TransposeOp::create(
         rewriter, op.getLoc(), adaptor.getInput(), init, op.getPerm());

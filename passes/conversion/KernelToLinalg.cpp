@@ -632,12 +632,13 @@ struct ConvToLinalg : OpConversionPattern<kernel::Conv2dOp> {
 Value transposeLastTwo(OpBuilder &b, Location loc, Value v) {
   auto type = cast<RankedTensorType>(v.getType());
   int64_t rank = type.getRank();
-  SmallVector<int64_t> perm, shape(type.getShape());
+  SmallVector<int64_t> perm;
   for (int64_t d = 0; d < rank; ++d)
     perm.push_back(d);
   std::swap(perm[rank - 1], perm[rank - 2]);
-  std::swap(shape[rank - 1], shape[rank - 2]);
-  Value init = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  std::swap(sizes[rank - 1], sizes[rank - 2]);
+  Value init = tensor::EmptyOp::create(b, loc, sizes, type.getElementType());
   return linalg::TransposeOp::create(b, loc, v, init, perm).getResult()[0];
 }
 
@@ -654,7 +655,15 @@ Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs,
         b, loc, b.getFloatAttr(lt.getElementType(), 0.0));
     init = linalg::FillOp::create(b, loc, zero, dest).getResult(0);
   } else {
-    init = dlc::createFilled(b, loc, type, 0.0, lhs);
+    // Rows from lhs, columns from rhs (either may be known only at run time).
+    Value empty =
+        tensor::EmptyOp::create(b, loc,
+                                {tensor::getMixedSize(b, loc, lhs, 0),
+                                 tensor::getMixedSize(b, loc, rhs, 1)},
+                                lt.getElementType());
+    Value zero = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(lt.getElementType(), 0.0));
+    init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
   }
   return linalg::MatmulOp::create(b, loc, type, ValueRange{lhs, rhs}, init)
       .getResult(0);
@@ -671,8 +680,48 @@ SmallVector<ReassociationIndices> collapseLeading(int64_t rank, int64_t keep) {
   return groups;
 }
 
+/// lhs [M, K] x rhs [K, N] for an M known only at run time: tiles of `rows`
+/// rows while whole ones remain, then one row at a time, each a static
+/// product (which vectorize-matmul register-tiles) finished by `finish`.
+Value rowTiledMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                     int64_t rows,
+                     function_ref<Value(OpBuilder &, Value)> finish) {
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  int64_t k = lt.getDimSize(1);
+  int64_t n = cast<RankedTensorType>(rhs.getType()).getDimSize(1);
+  Type elem = lt.getElementType();
+  Value m = tensor::DimOp::create(b, loc, lhs, 0);
+  Value out = tensor::EmptyOp::create(
+      b, loc, {OpFoldResult(m), b.getIndexAttr(n)}, elem);
+  Value tile = arith::ConstantIndexOp::create(b, loc, rows);
+  Value whole = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, m, tile), tile);
+  auto loop = [&](Value from, Value to, int64_t count, Value init) {
+    Value step = arith::ConstantIndexOp::create(b, loc, count);
+    auto forOp = scf::ForOp::create(
+        b, loc, from, to, step, ValueRange{init},
+        [&](OpBuilder &nb, Location l, Value i, ValueRange acc) {
+          SmallVector<OpFoldResult> offsets = {i, nb.getIndexAttr(0)},
+                                    strides(2, nb.getIndexAttr(1));
+          Value a = tensor::ExtractSliceOp::create(
+              nb, l, RankedTensorType::get({count, k}, elem), lhs, offsets,
+              {nb.getIndexAttr(count), nb.getIndexAttr(k)}, strides);
+          Value p = finish(nb, matmul2d(nb, l, a, rhs));
+          Value next = tensor::InsertSliceOp::create(
+              nb, l, p, acc[0], offsets,
+              {nb.getIndexAttr(count), nb.getIndexAttr(n)}, strides);
+          scf::YieldOp::create(nb, l, next);
+        });
+    return forOp.getResult(0);
+  };
+  out = loop(arith::ConstantIndexOp::create(b, loc, 0), whole, rows, out);
+  return loop(whole, m, 1, out);
+}
+
 struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
-  using OpConversionPattern::OpConversionPattern;
+  MatmulToLinalg(MLIRContext *ctx, int64_t rowTile)
+      : OpConversionPattern(ctx), rowTile(rowTile) {}
+  int64_t rowTile;
 
   LogicalResult
   matchAndRewrite(kernel::MatmulOp op, OpAdaptor adaptor,
@@ -717,11 +766,30 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
                                   lt.getDimSize(lt.getRank() - 1)},
                                  elem),
                              lhs, collapseLeading(lt.getRank(), 1));
-      Value product = epilogue(matmul2d(rewriter, loc, lhs2, rhs),
-                               columnBias ? bias : Value());
-      if (rank != 2)
-        product = tensor::ExpandShapeOp::create(
-            rewriter, loc, resultType, product, collapseLeading(rank, 1));
+      Value columnBiasValue = columnBias ? bias : Value();
+      Value product;
+      if (rowTile > 0 &&
+          cast<RankedTensorType>(lhs2.getType()).isDynamicDim(0) &&
+          rt.hasStaticShape()) {
+        // Rows known only at run time: static tiles of them.
+        product = rowTiledMatmul(
+            rewriter, loc, lhs2, rhs, rowTile, [&](OpBuilder &b, Value p) {
+              return buildEpilogue(b, loc, p, columnBiasValue, 1, Value(),
+                                   op.getActivation(),
+                                   op.getAlpha().convertToFloat(),
+                                   op.getBeta().convertToFloat());
+            });
+      } else {
+        product = epilogue(matmul2d(rewriter, loc, lhs2, rhs), columnBiasValue);
+      }
+      if (rank != 2) {
+        // The leading dims are lhs's (some may be known only at run time).
+        SmallVector<OpFoldResult> sizes =
+            tensor::getMixedSizes(rewriter, loc, lhs);
+        sizes.back() = rewriter.getIndexAttr(resultType.getDimSize(rank - 1));
+        product = dlc::expandShape(rewriter, loc, resultType, product,
+                                   collapseLeading(rank, 1), sizes);
+      }
       rewriter.replaceOp(op, product);
       return success();
     }
@@ -734,8 +802,13 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
       int64_t batch = 1;
       for (int64_t d : resultType.getShape().drop_back(2))
         batch *= d;
+      // M, K and N may be known only at run time (attention over a
+      // symbolic token count); the batch dims are static.
       int64_t m = lt.getDimSize(rank - 2), k = lt.getDimSize(rank - 1),
               n = rt.getDimSize(rank - 1);
+      OpFoldResult mSize = tensor::getMixedSize(rewriter, loc, lhs, rank - 2),
+                   kSize = tensor::getMixedSize(rewriter, loc, lhs, rank - 1),
+                   nSize = tensor::getMixedSize(rewriter, loc, rhs, rank - 1);
       auto flat = [&](Value v, int64_t rows, int64_t cols) -> Value {
         if (rank == 3)
           return v;
@@ -744,15 +817,19 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
             collapseLeading(rank, 2));
       };
       Value lhs3 = flat(lhs, m, k), rhs3 = flat(rhs, k, n);
-      Value out = tensor::EmptyOp::create(rewriter, loc,
-                                          ArrayRef<int64_t>{batch, m, n}, elem);
-      auto slice = [&](OpBuilder &b, Value v, Value index, int64_t rows,
-                       int64_t cols) -> Value {
+      Value out = tensor::EmptyOp::create(
+          rewriter, loc, {rewriter.getIndexAttr(batch), mSize, nSize}, elem);
+      auto slice = [&](OpBuilder &b, Value v, Value index, OpFoldResult rows,
+                       OpFoldResult cols) -> Value {
+        auto type = RankedTensorType::get(
+            {getConstantIntValue(rows).value_or(ShapedType::kDynamic),
+             getConstantIntValue(cols).value_or(ShapedType::kDynamic)},
+            elem);
         return tensor::ExtractSliceOp::create(
-            b, loc, RankedTensorType::get({rows, cols}, elem), v,
-            SmallVector<OpFoldResult>{index, b.getIndexAttr(0), b.getIndexAttr(0)},
-            SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(rows),
-                                      b.getIndexAttr(cols)},
+            b, loc, type, v,
+            SmallVector<OpFoldResult>{index, b.getIndexAttr(0),
+                                      b.getIndexAttr(0)},
+            SmallVector<OpFoldResult>{b.getIndexAttr(1), rows, cols},
             SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
       };
       auto loop = scf::ForOp::create(
@@ -762,22 +839,28 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
           [&](OpBuilder &b, Location, Value index, ValueRange acc) {
             // The product is computed in its slice of the result: no buffer
             // per batch, so batches are independent and may run in parallel.
-            Value mm = matmul2d(b, loc, slice(b, lhs3, index, m, k),
-                                slice(b, rhs3, index, k, n),
-                                slice(b, acc[0], index, m, n));
+            Value mm = matmul2d(b, loc, slice(b, lhs3, index, mSize, kSize),
+                                slice(b, rhs3, index, kSize, nSize),
+                                slice(b, acc[0], index, mSize, nSize));
             Value next = tensor::InsertSliceOp::create(
                 b, loc, mm, acc[0],
-                SmallVector<OpFoldResult>{index, b.getIndexAttr(0), b.getIndexAttr(0)},
-                SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(m),
-                                          b.getIndexAttr(n)},
+                SmallVector<OpFoldResult>{index, b.getIndexAttr(0),
+                                          b.getIndexAttr(0)},
+                SmallVector<OpFoldResult>{b.getIndexAttr(1), mSize, nSize},
                 SmallVector<OpFoldResult>(3, b.getIndexAttr(1)));
             scf::YieldOp::create(b, loc, next);
           });
       loop->setAttr("dlc.parallel", rewriter.getUnitAttr());
       product = loop.getResult(0);
-      if (rank != 3)
-        product = tensor::ExpandShapeOp::create(rewriter, loc, resultType,
-                                                product, collapseLeading(rank, 2));
+      if (rank != 3) {
+        SmallVector<OpFoldResult> sizes;
+        for (int64_t d = 0; d < rank - 2; ++d)
+          sizes.push_back(rewriter.getIndexAttr(resultType.getDimSize(d)));
+        sizes.push_back(mSize);
+        sizes.push_back(nSize);
+        product = dlc::expandShape(rewriter, loc, resultType, product,
+                                   collapseLeading(rank, 2), sizes);
+      }
     } else {
       // Broadcast batch dims: one generic over (batch..., m, n, k).
       MLIRContext *ctx = rewriter.getContext();
@@ -920,7 +1003,8 @@ struct KernelToLinalgPass
     patterns.add<ConvToLinalg>(
         ctx, kernel::ConvTarget{packWidth, packVectorWidth, filterTilesMin,
                                 winograd});
-    patterns.add<MatmulToLinalg, PoolToLinalg>(ctx);
+    patterns.add<MatmulToLinalg>(ctx, rowTile);
+    patterns.add<PoolToLinalg>(ctx);
     ConversionTarget target(*ctx);
     target.addIllegalDialect<kernel::KernelDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

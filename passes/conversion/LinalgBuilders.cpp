@@ -5,6 +5,7 @@
 #include "passes/conversion/GraphToLinalgPatterns.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -401,6 +402,25 @@ Value buildKeepDimsReduction(
   return generic.getResult(0);
 }
 
+Value expandShape(OpBuilder &b, Location loc, RankedTensorType type,
+                  Value value, ArrayRef<ReassociationIndices> groups,
+                  ArrayRef<OpFoldResult> sizes) {
+  bool severalDynamic = llvm::any_of(groups, [&](const auto &group) {
+    return llvm::count_if(group,
+                          [&](int64_t d) { return type.isDynamicDim(d); }) > 1;
+  });
+  if (!severalDynamic)
+    return tensor::ExpandShapeOp::create(b, loc, type, value, groups, sizes);
+  // MLIR 22's expand-strided-metadata crashes on an expand_shape group of
+  // several dynamic dims; a reshape through a shape operand says the same.
+  SmallVector<Value> dims;
+  for (OpFoldResult size : sizes)
+    dims.push_back(getValueOrCreateConstantIndexOp(b, loc, size));
+  Value shape = tensor::FromElementsOp::create(
+      b, loc, RankedTensorType::get({type.getRank()}, b.getIndexType()), dims);
+  return tensor::ReshapeOp::create(b, loc, type, value, shape);
+}
+
 Value reshapeTensor(OpBuilder &b, Location loc, Value value,
                     RankedTensorType outType) {
   auto inType = cast<RankedTensorType>(value.getType());
@@ -416,6 +436,32 @@ Value reshapeTensor(OpBuilder &b, Location loc, Value value,
     Value shape = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(shapeType, dims));
     return tensor::ReshapeOp::create(b, loc, outType, value, shape);
+  }
+  if (!inType.hasStaticShape() || !outType.hasStaticShape()) {
+    // Dims known only at run time: dims of 1 dropped or inserted around
+    // them (Squeeze, Unsqueeze), a collapse or an expansion by groups.
+    bool collapse = inType.getRank() > outType.getRank();
+    std::optional<SmallVector<ReassociationIndices>> groups =
+        collapse ? getReassociationIndicesForReshape(inType, outType)
+                 : getReassociationIndicesForReshape(outType, inType);
+    if (!groups)
+      return {};
+    if (collapse)
+      return tensor::CollapseShapeOp::create(b, loc, outType, value, *groups);
+    SmallVector<OpFoldResult> sizes;
+    int64_t next = 0;
+    for (const ReassociationIndices &group : *groups) {
+      // Within a group, the one dim that is not a static 1 takes the
+      // input's size.
+      for (int64_t d : group) {
+        if (!outType.isDynamicDim(d))
+          sizes.push_back(b.getIndexAttr(outType.getDimSize(d)));
+        else
+          sizes.push_back(tensor::getMixedSize(b, loc, value, next));
+      }
+      ++next;
+    }
+    return expandShape(b, loc, outType, value, *groups, sizes);
   }
   // Collapse to 1-D, then expand to the target: valid for any static pair.
   auto flatType = RankedTensorType::get({inType.getNumElements()},

@@ -8,6 +8,7 @@
 #ifndef DLC_PASSES_CONVERSION_LINALGBUILDERS_H
 #define DLC_PASSES_CONVERSION_LINALGBUILDERS_H
 
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -101,7 +102,17 @@ mlir::Value padWithConstant(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value input, llvm::ArrayRef<int64_t> low,
                             llvm::ArrayRef<int64_t> high, double value);
 
-/// `value` (static shape) with the same elements in shape `type`.
+/// tensor.expand_shape of `value` to `type` by `groups`, with the result's
+/// `sizes`; a tensor.reshape where a group has several dynamic dims (which
+/// MLIR 22's expand-strided-metadata cannot lower).
+mlir::Value expandShape(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type, mlir::Value value,
+                        llvm::ArrayRef<mlir::ReassociationIndices> groups,
+                        llvm::ArrayRef<mlir::OpFoldResult> sizes);
+
+/// `value` with the same elements in shape `type`: any static pair, or dims
+/// of 1 dropped or inserted around dims known only at run time (null for
+/// other dynamic pairs).
 mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value value, mlir::RankedTensorType type);
 

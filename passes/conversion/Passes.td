@@ -29,6 +29,10 @@ def KernelToLinalg : Pass<"convert-kernel-to-linalg", "mlir::func::FuncOp"> {
            "output sizes divisible by 4 by Winograd F(4x4, 3x3), with vectors "
            "of pack-vector-width lanes: off, auto (where it is expected to "
            "be faster) or all (less exact: see WinogradConv.h)">,
+    Option<"rowTile", "row-tile", "int64_t", "0",
+           "Compute matmuls whose row count is known only at run time in "
+           "static tiles of this many rows, then the rest a row at a time "
+           "(0: one product of the run-time size)">,
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

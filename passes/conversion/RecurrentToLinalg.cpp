@@ -94,11 +94,22 @@ public:
 
   SmallVector<Value> lower() {
     int64_t directions = op.getDirection() == "bidirectional" ? 2 : 1;
-    Value y = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{t, directions, batch, h}, elem);
-    Value yh = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{directions, batch, h}, elem);
+    // T and B may be known only at run time (a symbolic sequence or batch).
+    tSize = tensor::getMixedSize(b, loc, adaptor.getInput(), 0);
+    batchSize = tensor::getMixedSize(b, loc, adaptor.getInput(), 1);
+    Value y = tensor::EmptyOp::create(
+        b, loc,
+        {tSize, b.getIndexAttr(directions), batchSize, b.getIndexAttr(h)},
+        elem);
+    Value yh = tensor::EmptyOp::create(
+        b, loc, {b.getIndexAttr(directions), batchSize, b.getIndexAttr(h)},
+        elem);
     Value yc = yh;
+    int64_t rows = ShapedType::isDynamic(t) || ShapedType::isDynamic(batch)
+                       ? ShapedType::kDynamic
+                       : t * batch;
     Value x2 = tensor::CollapseShapeOp::create(
-        b, loc, RankedTensorType::get({t * batch, in}, elem), adaptor.getInput(),
+        b, loc, RankedTensorType::get({rows, in}, elem), adaptor.getInput(),
         ArrayRef<ReassociationIndices>{{0, 1}, {2}});
     for (int64_t d = 0; d < directions; ++d) {
       bool reverse = op.getDirection() == "reverse" || d == 1;
@@ -123,14 +134,15 @@ public:
         xw = addColumnBias(xw, bias);
       // Copies: the loop updates its state in place, which must not reach
       // the caller's initial_h / initial_c.
+      SmallVector<OpFoldResult> state = {batchSize, b.getIndexAttr(h)};
       Value h0 = adaptor.getInitialH()
-                     ? copy(sliceDirection(adaptor.getInitialH(), d, {batch, h}))
-                     : zeros({batch, h});
+                     ? copy(sliceDirection(adaptor.getInitialH(), d, state))
+                     : zeros(state);
       Value c0 = adaptor.getInitialC()
-                     ? copy(sliceDirection(adaptor.getInitialC(), d, {batch, h}))
-                     : zeros({batch, h});
+                     ? copy(sliceDirection(adaptor.getInitialC(), d, state))
+                     : zeros(state);
       Value zero = arith::ConstantIndexOp::create(b, loc, 0);
-      Value end = arith::ConstantIndexOp::create(b, loc, t);
+      Value end = getValueOrCreateConstantIndexOp(b, loc, tSize);
       Value one = arith::ConstantIndexOp::create(b, loc, 1);
       auto loop = scf::ForOp::create(
           b, loc, zero, end, one, ValueRange{h0, c0, y},
@@ -138,7 +150,7 @@ public:
             Value time = step;
             if (reverse)
               time = arith::SubIOp::create(
-                  b, loc, arith::ConstantIndexOp::create(b, loc, t - 1), step);
+                  b, loc, arith::SubIOp::create(b, loc, end, one), step);
             auto [hNew, cNew] = emitStep(time, state[0], state[1]);
             Value yNew = insert(hNew, state[2], {time, index(d)}, 4);
             scf::YieldOp::create(b, loc, ValueRange{hNew, cNew, yNew});
@@ -154,28 +166,45 @@ public:
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
 
-  Value zeros(ArrayRef<int64_t> shape) {
-    return dlc::createFilled(b, loc, RankedTensorType::get(shape, elem), 0.0);
+  /// A tensor of `sizes`, static where they are constants.
+  RankedTensorType typeOf(ArrayRef<OpFoldResult> sizes) {
+    SmallVector<int64_t> shape;
+    for (OpFoldResult size : sizes)
+      shape.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
+    return RankedTensorType::get(shape, elem);
+  }
+
+  Value zeros(ArrayRef<OpFoldResult> sizes) {
+    Value empty = tensor::EmptyOp::create(b, loc, sizes, elem);
+    return linalg::FillOp::create(b, loc, dlc::floatConstant(b, loc, elem, 0.0),
+                                  empty)
+        .getResult(0);
   }
 
   /// A copy of `v` that may be updated in place.
   Value copy(Value v) {
-    auto type = cast<RankedTensorType>(v.getType());
-    Value empty = tensor::EmptyOp::create(b, loc, type.getShape(), elem);
+    Value empty =
+        tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, v), elem);
     return linalg::CopyOp::create(b, loc, v, empty).getResult(0);
   }
 
-  /// v[d] as a tensor of `shape` (the leading direction dim dropped).
   Value sliceDirection(Value v, int64_t d, ArrayRef<int64_t> shape) {
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t s : shape)
+      sizes.push_back(b.getIndexAttr(s));
+    return sliceDirection(v, d, sizes);
+  }
+
+  /// v[d] as a tensor of `sizes` (the leading direction dim dropped).
+  Value sliceDirection(Value v, int64_t d, ArrayRef<OpFoldResult> shape) {
     auto type = cast<RankedTensorType>(v.getType());
     SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
     SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1)};
     SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
     offsets[0] = b.getIndexAttr(d);
-    for (int64_t s : shape)
-      sizes.push_back(b.getIndexAttr(s));
-    return tensor::ExtractSliceOp::create(
-        b, loc, RankedTensorType::get(shape, elem), v, offsets, sizes, strides);
+    sizes.append(shape.begin(), shape.end());
+    return tensor::ExtractSliceOp::create(b, loc, typeOf(shape), v, offsets,
+                                          sizes, strides);
   }
 
   /// Writes `value` [B, H] into `dest` at leading indices `lead` (the rest 0).
@@ -185,19 +214,19 @@ private:
       offsets.push_back(v);
       sizes.push_back(b.getIndexAttr(1));
     }
-    for (int64_t s : {batch, h}) {
+    for (OpFoldResult s : {batchSize, OpFoldResult(b.getIndexAttr(h))}) {
       offsets.push_back(b.getIndexAttr(0));
-      sizes.push_back(b.getIndexAttr(s));
+      sizes.push_back(s);
     }
     return tensor::InsertSliceOp::create(b, loc, value, dest, offsets, sizes, strides);
   }
 
   Value matmul(Value lhs, Value rhs) {
-    auto lt = cast<RankedTensorType>(lhs.getType());
     auto rt = cast<RankedTensorType>(rhs.getType());
-    auto type = RankedTensorType::get({lt.getDimSize(0), rt.getDimSize(1)}, elem);
-    return linalg::MatmulOp::create(b, loc, type, ValueRange{lhs, rhs},
-                                    zeros(type.getShape()))
+    Value init = zeros({tensor::getMixedSize(b, loc, lhs, 0),
+                        b.getIndexAttr(rt.getDimSize(1))});
+    return linalg::MatmulOp::create(b, loc, init.getType(),
+                                    ValueRange{lhs, rhs}, init)
         .getResult(0);
   }
 
@@ -237,10 +266,11 @@ private:
       maps.push_back(o.perColumn ? AffineMap::get(2, 0, {col}, ctx)
                                  : AffineMap::get(2, 0, {r, col}, ctx));
     }
-    auto type = RankedTensorType::get({batch, h}, elem);
+    SmallVector<OpFoldResult> sizes = {batchSize, b.getIndexAttr(h)};
+    RankedTensorType type = typeOf(sizes);
     SmallVector<Value> outs(inits.begin(), inits.end());
     for (int64_t i = outs.size(); i < results; ++i)
-      outs.push_back(tensor::EmptyOp::create(b, loc, type.getShape(), elem));
+      outs.push_back(tensor::EmptyOp::create(b, loc, sizes, elem));
     SmallVector<Type> types(outs.size(), type);
     for (size_t i = 0; i < outs.size(); ++i)
       maps.push_back(AffineMap::getMultiDimIdentityMap(2, ctx));
@@ -255,19 +285,20 @@ private:
 
   /// One time step: the new hidden state and (LSTM) cell state.
   std::pair<Value, Value> emitStep(Value time, Value hPrev, Value cPrev) {
-    Value row = arith::MulIOp::create(b, loc, time, index(batch));
+    Value row = arith::MulIOp::create(
+        b, loc, time, getValueOrCreateConstantIndexOp(b, loc, batchSize));
     Value xwT = tensor::ExtractSliceOp::create(
-        b, loc, RankedTensorType::get({batch, g * h}, elem), xw,
+        b, loc, typeOf({batchSize, b.getIndexAttr(g * h)}), xw,
         SmallVector<OpFoldResult>{row, b.getIndexAttr(0)},
-        SmallVector<OpFoldResult>{b.getIndexAttr(batch), b.getIndexAttr(g * h)},
+        SmallVector<OpFoldResult>{batchSize, b.getIndexAttr(g * h)},
         SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
     Value hr = matmul(hPrev, recurrent);
     // Gate k of a [B, G*H] tensor, as a [B, H] slice (a view once bufferized).
     auto gate = [&](Value v, int64_t k) {
       Value block = tensor::ExtractSliceOp::create(
-          b, loc, RankedTensorType::get({batch, h}, elem), v,
+          b, loc, typeOf({batchSize, b.getIndexAttr(h)}), v,
           SmallVector<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(k * h)},
-          SmallVector<OpFoldResult>{b.getIndexAttr(batch), b.getIndexAttr(h)},
+          SmallVector<OpFoldResult>{batchSize, b.getIndexAttr(h)},
           SmallVector<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
       return Operand{block, false};
     };
@@ -355,6 +386,7 @@ private:
   }
 
   SmallVector<Activation> activations;
+  OpFoldResult tSize, batchSize;
   Value xw, recurrent, hBias;
   SmallVector<Value> peepholes; // [H] each: i, o, f
 };

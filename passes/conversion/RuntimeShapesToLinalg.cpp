@@ -219,8 +219,8 @@ struct FillPattern : RuntimeShapePattern<graph::RuntimeFillOp> {
       zeros.push_back(m.c(0));
     }
     m.refuseTooLarge(dims);
-    Value init =
-        m.empty(m.orFallback(dims, zeros), op.getType().getElementType());
+    Value init = m.empty(m.orFallback(dims, zeros),
+                         op.getType().getElementType(), op.getType());
     Value value = arith::ConstantOp::create(m.b, m.loc, op.getValue());
     return linalg::FillOp::create(m.b, m.loc, value, init).getResult(0);
   }

@@ -57,12 +57,10 @@ int64_t importDynamicInputs(func::FuncOp func) {
     }
     // Row-major strides: static as far as the trailing dims are.
     SmallVector<OpFoldResult> strides(rank);
-    SmallVector<int64_t> staticStrides(rank);
     OpFoldResult running = b.getIndexAttr(1);
     for (int64_t d = rank - 1; d >= 0; --d) {
       strides[d] = running;
       std::optional<int64_t> known = getConstantIntValue(running);
-      staticStrides[d] = known ? *known : ShapedType::kDynamic;
       if (d == 0)
         break;
       std::optional<int64_t> size = getConstantIntValue(sizes[d]);
@@ -81,13 +79,12 @@ int64_t importDynamicInputs(func::FuncOp func) {
     }
     auto pointerType = MemRefType::get({1}, type.getElementType());
     arg.setType(pointerType);
-    auto viewType = MemRefType::get(
-        type.getShape(), type.getElementType(),
-        StridedLayoutAttr::get(ctx, /*offset=*/0, staticStrides));
+    // The view has the identity layout the uses expect (a strided view
+    // cast to it had the cast folded into collapses whose strided result
+    // expand-strided-metadata could not take).
     auto view = memref::ReinterpretCastOp::create(
-        b, loc, viewType, arg, b.getIndexAttr(0), sizes, strides);
-    auto identity = memref::CastOp::create(b, loc, type, view);
-    arg.replaceAllUsesExcept(identity, view);
+        b, loc, type, arg, b.getIndexAttr(0), sizes, strides);
+    arg.replaceAllUsesExcept(view, view);
   }
   SmallVector<Type> inputs;
   for (BlockArgument arg : entry.getArguments())

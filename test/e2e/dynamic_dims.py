@@ -17,6 +17,14 @@ polynomials good to a few ulp).
 - binary: two inputs of one dim_param (added, divided, max), broadcasts
   against [1, 4] and a scalar, batch 1 and 4.
 - subgraph: MaxPool over the batch inside an If's branches.
+- recurrent: an LSTM and a bidirectional GRU over x [seq, batch, 3], both
+  dims symbolic, (seq, batch) = (1, 1), (5, 3), (2, 6) at 1 and 2 threads;
+  the LSTM's initial states from ConstantOfShape of a shape computed from
+  Shape(x) (Gather, Unsqueeze, Concat), its Y squeezed; a ConstantOfShape
+  of Slice(Shape(x)) and Cast.
+- attention: LayerNormalization, Reshape by a shape computed from Shape(x),
+  Transposes, MatMuls whose both operands have the symbolic token dim,
+  Softmax over it, tokens 1, 5, 19.
 - Calls whose dims of one name differ fail with both inputs named; dims
   that may not be one size (two names, a name against a static 4), a Conv
   over a run-time image size and ops without a lowering for run-time sizes
@@ -279,6 +287,197 @@ def binary_case(a):
     return failed + (not ok)
 
 
+def lstm_ref(x, t_len, batch, i_size, h_size, w, r, bias, h0, c0):
+    """ONNX LSTM, one forward direction, gates i, o, f, c: Y [T, B, H]
+    (flat), Y_h and Y_c [B, H]."""
+    h, c, y = list(h0), list(c0), []
+    for t in range(t_len):
+        new_h, new_c = [], []
+        for b in range(batch):
+            xt = x[(t * batch + b) * i_size:(t * batch + b + 1) * i_size]
+            hb = h[b * h_size:(b + 1) * h_size]
+            g = [sum(w[k * i_size + i] * xt[i] for i in range(i_size)) +
+                 sum(r[k * h_size + j] * hb[j] for j in range(h_size)) +
+                 bias[k] + bias[4 * h_size + k] for k in range(4 * h_size)]
+            for j in range(h_size):
+                i_g, o_g = sigmoid(g[j]), sigmoid(g[h_size + j])
+                f_g, c_g = sigmoid(g[2 * h_size + j]), math.tanh(g[3 * h_size + j])
+                cn = f_g * c[b * h_size + j] + i_g * c_g
+                new_c.append(cn)
+                new_h.append(o_g * math.tanh(cn))
+        h, c = new_h, new_c
+        y += h
+    return y, h, c
+
+
+def gru_ref(x, t_len, batch, i_size, h_size, w, r, bias, reverse):
+    """ONNX GRU (linear_before_reset 0), one direction, gates z, r, h, from
+    zero states: Y [T, B, H] (flat, in time order) and Y_h [B, H]."""
+    h = [0.0] * (batch * h_size)
+    y = [None] * t_len
+    for step in range(t_len):
+        t = t_len - 1 - step if reverse else step
+        new_h = []
+        for b in range(batch):
+            xt = x[(t * batch + b) * i_size:(t * batch + b + 1) * i_size]
+            hb = h[b * h_size:(b + 1) * h_size]
+
+            def wx(k):
+                return sum(w[k * i_size + i] * xt[i] for i in range(i_size)) + bias[k]
+
+            def rh(k, v):
+                return sum(r[k * h_size + j] * v[j] for j in range(h_size)) + \
+                    bias[3 * h_size + k]
+            z = [sigmoid(wx(j) + rh(j, hb)) for j in range(h_size)]
+            rg = [sigmoid(wx(h_size + j) + rh(h_size + j, hb)) for j in range(h_size)]
+            reset = [rg[j] * hb[j] for j in range(h_size)]
+            for j in range(h_size):
+                ht = math.tanh(wx(2 * h_size + j) + rh(2 * h_size + j, reset))
+                new_h.append((1 - z[j]) * ht + z[j] * hb[j])
+        h = new_h
+        y[t] = h
+    return [v for step in y for v in step], h
+
+
+def recurrent_case(a):
+    """An LSTM and a bidirectional GRU over x [seq, batch, 3], both dims
+    symbolic: the LSTM's initial states are ConstantOfShape of
+    Concat([1], Unsqueeze(Gather(Shape(x), 1)), [4]) (a shape computed
+    from a run-time dim), its Y squeezed to [seq, batch, 4]; another
+    ConstantOfShape takes Slice(Shape(x), 0, 2) and Cast."""
+    i_size, hl, hg = 3, 4, 3
+    lw, lr, lb = values(4 * hl * i_size, -1, 1), values(4 * hl * hl, -1, 1), \
+        values(8 * hl, -1, 1)
+    gw, gr, gb = values(2 * 3 * hg * i_size, -1, 1), values(2 * 3 * hg * hg, -1, 1), \
+        values(2 * 6 * hg, -1, 1)
+
+    def fill(value):
+        return ('attribute { name: "value" type: TENSOR t { dims: 1 data_type: 1 '
+                'float_data: %r } }' % value)
+    to64 = 'attribute { name: "to" type: INT i: 7 }'
+    text = model([const("lw", F32, [1, 4 * hl, i_size], lw),
+                  const("lr", F32, [1, 4 * hl, hl], lr), const("lb", F32, [1, 8 * hl], lb),
+                  const("gw", F32, [2, 3 * hg, i_size], gw),
+                  const("gr", F32, [2, 3 * hg, hg], gr), const("gb", F32, [2, 6 * hg], gb),
+                  const("one", I64, [], [1]), const("zero", I64, [1], [0]),
+                  const("two", I64, [1], [2]), const("d1", I64, [1], [1]),
+                  const("dh", I64, [1], [hl]), const("three", I64, [1], [3]),
+                  node("Shape", ["x"], ["s"]), node("Gather", ["s", "one"], ["b"]),
+                  node("Unsqueeze", ["b", "zero"], ["b1"]),
+                  node("Concat", ["d1", "b1", "dh"], ["state"],
+                       'attribute { name: "axis" type: INT i: 0 }'),
+                  node("ConstantOfShape", ["state"], ["h0"], fill(0.25)),
+                  node("ConstantOfShape", ["state"], ["c0"], fill(-0.5)),
+                  node("LSTM", ["x", "lw", "lr", "lb", "", "h0", "c0"], ["ly", "lh", "lc"],
+                       'attribute { name: "hidden_size" type: INT i: %d }' % hl),
+                  node("Squeeze", ["ly", "d1"], ["lys"]),
+                  node("GRU", ["x", "gw", "gr", "gb"], ["gy", "gh"],
+                       'attribute { name: "hidden_size" type: INT i: %d } '
+                       'attribute { name: "direction" type: STRING s: "bidirectional" }' % hg),
+                  node("Slice", ["s", "zero", "two"], ["sb"]),
+                  node("Cast", ["sb"], ["sb64"], to64),
+                  node("Concat", ["sb64", "three"], ["zshape"],
+                       'attribute { name: "axis" type: INT i: 0 }'),
+                  node("ConstantOfShape", ["zshape"], ["z"], fill(1.5))],
+                 [("x", F32, ["seq", "batch", i_size])],
+                 [("lys", F32, ["seq", "batch", hl]), ("lh", F32, [1, "batch", hl]),
+                  ("lc", F32, [1, "batch", hl]), ("gy", F32, ["seq", 2, "batch", hg]),
+                  ("gh", F32, [2, "batch", hg]), ("z", F32, ["seq", "batch", 3])])
+    lib = compile_model(a.bin, a.work, "recurrent", text)
+    if not lib:
+        return 1
+    failed = 0
+    for t_len, batch in ((1, 1), (5, 3), (2, 6)):
+        x = values(t_len * batch * i_size)
+        ly, lh, lc = lstm_ref(x, t_len, batch, i_size, hl, lw, lr, lb,
+                              [0.25] * (batch * hl), [-0.5] * (batch * hl))
+        n3 = 3 * hg
+        fy, fh = gru_ref(x, t_len, batch, i_size, hg, gw[:n3 * i_size], gr[:n3 * hg],
+                         gb[:6 * hg], False)
+        by, bh = gru_ref(x, t_len, batch, i_size, hg, gw[n3 * i_size:], gr[n3 * hg:],
+                         gb[6 * hg:], True)
+        gy = []
+        for t in range(t_len):
+            gy += fy[t * batch * hg:(t + 1) * batch * hg] + by[t * batch * hg:(t + 1) * batch * hg]
+        failed += expect(
+            a.bin, a.work, lib, "recurrent seq %d batch %d" % (t_len, batch),
+            [("x", F32, [t_len, batch, i_size], x)],
+            [("lys", F32, [t_len, batch, hl], ly), ("lh", F32, [1, batch, hl], lh),
+             ("lc", F32, [1, batch, hl], lc), ("gy", F32, [t_len, 2, batch, hg], gy),
+             ("gh", F32, [2, batch, hg], fh + bh),
+             ("z", F32, [t_len, batch, 3], [1.5] * (t_len * batch * 3))],
+            RTOL, ATOL, threads=("1", "2"))
+    return failed
+
+
+def attention_case(a):
+    """Self-attention over a symbolic token dim, as PyTorch exports it:
+    LayerNormalization over the last dim, Reshape to [B, T, heads, d] by a
+    shape computed from Shape(x) (Gather, Unsqueeze, Concat), Transposes,
+    MatMuls whose both operands have the token dim (q k^T and attn v),
+    Softmax over it, and the Reshape back."""
+    heads, d, dm = 2, 2, 4
+    g, be = values(dm, 0.5, 1.5), values(dm, -1, 1)
+    axis0 = 'attribute { name: "axis" type: INT i: 0 }'
+
+    def perm(*p):
+        return 'attribute { name: "perm" type: INTS %s }' % " ".join("ints: %d" % v for v in p)
+    text = model([const("g", F32, [dm], g), const("be", F32, [dm], be),
+                  const("i0", I64, [], [0]), const("i1", I64, [], [1]),
+                  const("ax", I64, [1], [0]), const("nh", I64, [1], [heads]),
+                  const("hd", I64, [1], [d]), const("dm", I64, [1], [dm]),
+                  node("LayerNormalization", ["x", "g", "be"], ["ln"],
+                       'attribute { name: "axis" type: INT i: -1 }'),
+                  node("Shape", ["x"], ["s"]), node("Gather", ["s", "i0"], ["b"]),
+                  node("Gather", ["s", "i1"], ["t"]), node("Unsqueeze", ["b", "ax"], ["b1"]),
+                  node("Unsqueeze", ["t", "ax"], ["t1"]),
+                  node("Concat", ["b1", "t1", "nh", "hd"], ["shape4"], axis0),
+                  node("Concat", ["b1", "t1", "dm"], ["shape3"], axis0),
+                  node("Reshape", ["ln", "shape4"], ["q4"]),
+                  node("Transpose", ["q4"], ["q"], perm(0, 2, 1, 3)),
+                  node("Transpose", ["q4"], ["kt"], perm(0, 2, 3, 1)),
+                  node("MatMul", ["q", "kt"], ["scores"]),
+                  node("Softmax", ["scores"], ["attn"], 'attribute { name: "axis" type: INT i: -1 }'),
+                  node("MatMul", ["attn", "q"], ["c"]),
+                  node("Transpose", ["c"], ["ct"], perm(0, 2, 1, 3)),
+                  node("Reshape", ["ct", "shape3"], ["y"])],
+                 [("x", F32, [2, "tokens", dm])],
+                 [("ln", F32, [2, "tokens", dm]), ("scores", F32, [2, heads, "tokens", "tokens"]),
+                  ("y", F32, [2, "tokens", dm])])
+    lib = compile_model(a.bin, a.work, "attention", text)
+    if not lib:
+        return 1
+    failed = 0
+    for t in (1, 5, 19):
+        x = values(2 * t * dm)
+        ln = []
+        for r in range(2 * t):
+            row = x[r * dm:(r + 1) * dm]
+            mean = sum(row) / dm
+            var = sum((v - mean) ** 2 for v in row) / dm
+            ln += [(v - mean) / math.sqrt(var + 1e-5) * g[j] + be[j] for j, v in enumerate(row)]
+
+        def q(b, h, i, j):  # q4 [2, T, heads, d] read as [2, heads, T, d]
+            return ln[((b * t + i) * heads + h) * d + j]
+        scores, y = [], [0.0] * (2 * t * dm)
+        for b in range(2):
+            for h in range(heads):
+                block = [[sum(q(b, h, i, k) * q(b, h, j, k) for k in range(d)) for j in range(t)]
+                         for i in range(t)]
+                for i in range(t):
+                    scores += block[i]
+                    attn = softmax_rows(block[i], t)
+                    for k in range(d):
+                        y[(b * t + i) * dm + h * d + k] = sum(attn[j] * q(b, h, j, k)
+                                                              for j in range(t))
+        failed += expect(a.bin, a.work, lib, "attention tokens %d" % t,
+                         [("x", F32, [2, t, dm], x)],
+                         [("ln", F32, [2, t, dm], ln), ("scores", F32, [2, heads, t, t], scores),
+                          ("y", F32, [2, t, dm], y)],
+                         RTOL, ATOL, threads=("1", "2"))
+    return failed
+
+
 def refused_case(a):
     """Dims that may differ, and ops without a run-time-size lowering."""
     cases = [
@@ -310,10 +509,44 @@ def refused_case(a):
                             [("x", F32, ["n", 2, 3])], [("y", F32, ["n", 2, 3])], opset=11),
          "node 'sm' (Softmax): input 'x' has dims known only at run time ['n', 2, 3], and "
          "dlc compiles Softmax before opset 13 for run-time sizes only along the last dim"),
-        ("transpose", model([node("Transpose", ["x"], ["y"], name="flip")],
-                            [("x", F32, ["n", 4])], [("y", F32, [4, "n"])]),
-         "node 'flip' (Transpose): input 'x' has dims known only at run time ['n', 4], "
-         "and dlc compiles Transpose for static shapes only (for now): pin them with "
+        ("lstm_lens", model([const("w", F32, [1, 8, 3], values(24)),
+                             const("r", F32, [1, 8, 2], values(16)),
+                             node("Constant", [], ["lens"],
+                                  'attribute { name: "value" type: TENSOR t { dims: 1 '
+                                  'data_type: 6 int32_data: 3 } }'),
+                             node("LSTM", ["x", "w", "r", "", "lens"], ["y"], name="rnn",
+                                  attrs='attribute { name: "hidden_size" type: INT i: 2 }')],
+                            [("x", F32, [3, "n", 3])], [("y", F32, [3, 1, "n", 2])]),
+         "node 'rnn' (LSTM): input 'x' has dims known only at run time [3, 'n', 3], and dlc "
+         "compiles LSTM for run-time sizes only in X's sequence and batch dims (layout 0, no "
+         "sequence_lens), with initial states whose batch dim is X's"),
+        ("squeeze_all", model([node("Squeeze", ["x"], ["y"], name="sq")],
+                              [("x", F32, ["n", 1, 4])], [("y", F32, ["n", 4])]),
+         "node 'sq' (Squeeze): input 'x' has dims known only at run time ['n', 1, 4], and "
+         "dlc compiles Squeeze for run-time sizes only with constant axes"),
+        ("reshape_count", model([const("i0", I64, [], [0]), const("ax", I64, [1], [0]),
+                                 const("four", I64, [1], [4]),
+                                 node("Shape", ["x"], ["s"]), node("Gather", ["s", "i0"], ["n"]),
+                                 node("Unsqueeze", ["n", "ax"], ["n1"]),
+                                 node("Concat", ["n1", "four"], ["to"],
+                                      'attribute { name: "axis" type: INT i: 0 }'),
+                                 node("Reshape", ["z", "to"], ["y"], name="half")],
+                                [("x", F32, ["n", 4]), ("z", F32, ["m", 4])],
+                                [("y", F32, ["n", 4])]),
+         "node 'half' (Reshape): dlc cannot tell that the shape computed from dims known "
+         "only at run time keeps the input's element count"),
+        ("matmul_inner", model([node("MatMul", ["a", "b"], ["y"], name="mm")],
+                               [("a", F32, [2, 3, "n"]), ("b", F32, [2, "m", 4])],
+                               [("y", F32, [2, 3, 4])]),
+         "node 'mm' (MatMul): input 'a' has dims known only at run time [2, 3, 'n'], and dlc "
+         "compiles MatMul for run-time sizes only in the rows of its first input against a "
+         "static 2-D matrix, or between operands of the same static batch dims whose inner "
+         "dims are one size"),
+        ("gather", model([const("i", I64, [2], [0, 1]),
+                          node("Gather", ["x", "i"], ["y"], name="pick")],
+                         [("x", F32, ["n", 4])], [("y", F32, [2, 4])]),
+         "node 'pick' (Gather): input 'x' has dims known only at run time ['n', 4], "
+         "and dlc compiles Gather for static shapes only (for now): pin them with "
          "--dim n=<n> (or --input-shape)"),
     ]
     failed = 0
@@ -330,7 +563,7 @@ def refused_case(a):
         # Pinned, the same model compiles.
         c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "--dim", "n=3", "--dim",
                             "m=3", "-o", os.path.join(a.work, name + "_pinned.so")]
-                           if name == "two_names" else
+                           if name in ("two_names", "reshape_count", "matmul_inner") else
                            [os.path.join(a.bin, "dlc", "dlc"), path, "--dim", "n=3", "-o",
                             os.path.join(a.work, name + "_pinned.so")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -354,6 +587,8 @@ def main():
     failed += unary_case(a, "_", "unnamed")
     failed += binary_case(a)
     failed += subgraph_case(a)
+    failed += recurrent_case(a)
+    failed += attention_case(a)
     failed += refused_case(a)
     print("dynamic dims: %s" % ("all passed" if not failed else "%d FAILED" % failed))
     return 1 if failed else 0

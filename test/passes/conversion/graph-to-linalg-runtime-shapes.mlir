@@ -24,6 +24,26 @@ func.func @fill(%s: tensor<2xi64>) -> tensor<?x?xf32> {
 
 // -----
 
+// A shape built from a run-time dim and constants (Shape arithmetic on a
+// symbolic dim): the constant dims are static in the result type, only the
+// run-time one is a size of the tensor.empty.
+// CHECK-LABEL: func.func @fill_partly_static
+// CHECK: %[[E:.*]] = tensor.empty(%{{.*}}) : tensor<1x?x20xf32>
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[E]] : tensor<1x?x20xf32>)
+func.func private @dlc_report_error(i32)
+func.func @fill_partly_static(%x: tensor<?x?x16xf32>) -> tensor<1x?x20xf32> {
+  %c1 = arith.constant 1 : index
+  %one = arith.constant 1 : i64
+  %hidden = arith.constant 20 : i64
+  %b = tensor.dim %x, %c1 : tensor<?x?x16xf32>
+  %bi = arith.index_cast %b : index to i64
+  %s = tensor.from_elements %one, %bi, %hidden : tensor<3xi64>
+  %f = graph.runtime_fill %s {value = 0.0 : f32, message = "m", site = 2 : i32} : (tensor<3xi64>) -> tensor<1x?x20xf32>
+  return %f : tensor<1x?x20xf32>
+}
+
+// -----
+
 // Reshape: a view of the input under the shape computed at run time.
 // CHECK-LABEL: func.func @reshape
 // CHECK: %[[SHAPE:.*]] = tensor.from_elements %{{.*}}, %{{.*}}, %{{.*}} : tensor<3xi64>

@@ -9,15 +9,13 @@
 // CHECK: %[[N:.*]] = memref.load %arg3[%c0]
 // CHECK: %[[NI:.*]] = arith.index_cast %[[N]] : i64 to index
 // CHECK-NOT: arith.muli
-// CHECK: %[[X:.*]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [%[[NI]], 4], strides: [4, 1] : memref<1xf32> to memref<?x4xf32, strided<[4, 1]>>
-// CHECK: %[[XC:.*]] = memref.cast %[[X]] : memref<?x4xf32, strided<[4, 1]>> to memref<?x4xf32>
+// CHECK: %[[XC:.*]] = memref.reinterpret_cast %arg0 to offset: [0], sizes: [%[[NI]], 4], strides: [4, 1] : memref<1xf32> to memref<?x4xf32>
 // CHECK: %[[A:.*]] = memref.load %arg3[%c1]
 // CHECK: %[[AI:.*]] = arith.index_cast %[[A]] : i64 to index
 // CHECK: %[[B:.*]] = memref.load %arg3[%c2]
 // CHECK: %[[BI:.*]] = arith.index_cast %[[B]] : i64 to index
 // CHECK: %[[S0:.*]] = arith.muli %{{.*}}, %[[BI]]
-// CHECK: %[[Y:.*]] = memref.reinterpret_cast %arg2 to offset: [0], sizes: [%[[AI]], %[[BI]], 2], strides: [%[[S0]], 2, 1] : memref<1xi64> to memref<?x?x2xi64, strided<[?, 2, 1]>>
-// CHECK: memref.cast %[[Y]] : memref<?x?x2xi64, strided<[?, 2, 1]>> to memref<?x?x2xi64>
+// CHECK: memref.reinterpret_cast %arg2 to offset: [0], sizes: [%[[AI]], %[[BI]], 2], strides: [%[[S0]], 2, 1] : memref<1xi64> to memref<?x?x2xi64>
 // CHECK: memref.dim %[[XC]], %c0
 func.func @main(%x: memref<?x4xf32>, %s: memref<4xf32>, %y: memref<?x?x2xi64>) -> index {
   %c0 = arith.constant 0 : index
