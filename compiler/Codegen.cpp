@@ -87,7 +87,9 @@ static bool linkCudaDriver(llvm::Module &module, std::string &error) {
 
 /// Defines the thread pool the parallel loops' launchers call
 /// (dlc_pool_parallel_for, dlc_pool_set_num_threads, dlc_pool_num_threads,
-/// dlc_pool_profile, dlc_pool_profile_read):
+/// dlc_pool_profile, dlc_pool_profile_read) and the buffer allocation
+/// functions (_mlir_memref_to_llvm_aligned_alloc / _free, which cache freed
+/// buffers):
 /// runtime/ThreadPool.c when the target is the architecture and OS it was
 /// built for, else a pool of one thread (the caller runs every loop).
 static bool linkThreadPool(llvm::Module &module, std::string &error) {
@@ -130,6 +132,20 @@ static bool linkThreadPool(llvm::Module &module, std::string &error) {
          llvm::FunctionType::get(b.getInt64Ty(),
                                  {ptrTy, ptrTy, ptrTy, b.getInt64Ty()}, false));
   b.CreateRet(b.getInt64(0));
+  // Buffers straight from libc, no cache.
+  llvm::FunctionCallee alignedAlloc = module.getOrInsertFunction(
+      "aligned_alloc", ptrTy, b.getInt64Ty(), b.getInt64Ty());
+  llvm::FunctionCallee freeFn =
+      module.getOrInsertFunction("free", b.getVoidTy(), ptrTy);
+  auto *alloc = define(
+      "_mlir_memref_to_llvm_aligned_alloc",
+      llvm::FunctionType::get(ptrTy, {b.getInt64Ty(), b.getInt64Ty()}, false));
+  b.CreateRet(b.CreateCall(alignedAlloc, {alloc->getArg(0), alloc->getArg(1)}));
+  auto *release =
+      define("_mlir_memref_to_llvm_free",
+             llvm::FunctionType::get(b.getVoidTy(), {ptrTy}, false));
+  b.CreateCall(freeFn, {release->getArg(0)});
+  b.CreateRetVoid();
   return true;
 }
 

@@ -132,25 +132,29 @@ std::string kernelStage(const PipelineOptions &options) {
 /// Convolutions follow the algorithm the kernel stage chose; the target's
 /// widths size their panels and vectors.
 std::string linalgStage(const PipelineOptions &options) {
+  // Matmul rows known only at run time: the tiles graph-tile-dynamic-batch
+  // takes.
+  std::string rowTile =
+      "row-tile=" +
+      std::to_string(options.cuda ? 0
+                                  : 4 * matmulTile(options.vectorBits).rows);
   return "graph-number-runtime-checks,func.func(convert-kernel-to-linalg{" +
-         convTargetOptions(options, "pack-width", "pack-vector-width") +
-         // Matmul rows known only at run time: the tiles
-         // graph-tile-dynamic-batch takes.
-         " row-tile=" +
-         std::to_string(
-             options.cuda ? 0 : 4 * matmulTile(options.vectorBits).rows) +
-         "},convert-graph-to-linalg,canonicalize,cse,fuse-elementwise-chains,"
-         "canonicalize,cse)";
+         convTargetOptions(options, "pack-width", "pack-vector-width") + " " +
+         rowTile + "},convert-graph-to-linalg{" + rowTile +
+         "},canonicalize,cse,fuse-elementwise-chains,canonicalize,cse)";
 }
 
 /// The CPU's lowering of loops (parallel ones on the library's thread pool)
-/// to the LLVM dialect, with the bare-pointer entry ABI.
+/// to the LLVM dialect, with the bare-pointer entry ABI. Heap buffers (sizes
+/// known only at run time) come from the library's buffer cache
+/// (runtime/ThreadPool.c) through MLIR's generic allocation functions.
 std::string cpuLoopsToLLVM() {
   return "parallelize-loops,outline-kernels,"
          "lower-affine,convert-scf-to-cf,expand-strided-metadata,"
          "lower-affine,convert-vector-to-llvm,convert-ub-to-llvm,"
          "convert-math-to-llvm,convert-math-to-libm,"
-         "finalize-memref-to-llvm{use-aligned-alloc=1},convert-arith-to-llvm,"
+         "finalize-memref-to-llvm{use-aligned-alloc=1 use-generic-functions=1},"
+         "convert-arith-to-llvm,"
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
          "lower-parallel-launches,"
          "convert-cf-to-llvm,convert-arith-to-llvm,"

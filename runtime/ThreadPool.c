@@ -23,6 +23,7 @@
  *===----------------------------------------------------------------------===*/
 
 #define _GNU_SOURCE
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
@@ -186,9 +187,70 @@ static void stopWorkers(void) {
   __atomic_store_n(&pool.stopping, 0, __ATOMIC_RELEASE);
 }
 
+/*===- Buffer cache -------------------------------------------------------===
+ *
+ * Buffers whose sizes are known only at run time (symbolic dims) are
+ * allocated and freed on every call, and the same sizes come back call after
+ * call. Freed ones wait here for the next request of about their size
+ * instead of going back to libc, whose heap trimming and page faults cost
+ * more than the kernels of a small model. Generated code allocates through
+ * these two functions (finalize-memref-to-llvm's generic allocation
+ * functions); every block is a plain aligned_alloc block, so the runtime
+ * may free outputs handed to the caller with free().
+ *===----------------------------------------------------------------------===*/
+
+enum { kCachedBuffers = 64 };
+/* At most this many bytes wait in the cache. */
+static const size_t kCachedBytes = (size_t)256 << 20;
+
+static struct {
+  void *ptr;
+  size_t size; /* malloc_usable_size */
+} cached[kCachedBuffers];
+static size_t cachedCount, cachedBytes;
+static pthread_mutex_t cacheLock = PTHREAD_MUTEX_INITIALIZER;
+
+void *_mlir_memref_to_llvm_aligned_alloc(uint64_t alignment, uint64_t size) {
+  if (alignment < sizeof(void *))
+    alignment = sizeof(void *);
+  pthread_mutex_lock(&cacheLock);
+  /* The most recently freed block that fits, wasting at most a quarter. */
+  for (size_t i = cachedCount; i-- > 0;) {
+    size_t have = cached[i].size;
+    if (have >= size && have - size <= size / 4 + 64 &&
+        (uintptr_t)cached[i].ptr % alignment == 0) {
+      void *p = cached[i].ptr;
+      cachedBytes -= have;
+      cached[i] = cached[--cachedCount];
+      pthread_mutex_unlock(&cacheLock);
+      return p;
+    }
+  }
+  pthread_mutex_unlock(&cacheLock);
+  uint64_t rounded = (size + alignment - 1) / alignment * alignment;
+  return aligned_alloc(alignment, rounded ? rounded : alignment);
+}
+
+void _mlir_memref_to_llvm_free(void *p) {
+  if (!p)
+    return;
+  size_t size = malloc_usable_size(p);
+  pthread_mutex_lock(&cacheLock);
+  if (cachedCount < kCachedBuffers && cachedBytes + size <= kCachedBytes) {
+    cached[cachedCount].ptr = p;
+    cached[cachedCount].size = size;
+    ++cachedCount;
+    cachedBytes += size;
+    p = NULL;
+  }
+  pthread_mutex_unlock(&cacheLock);
+  free(p);
+}
+
 /* A child process has none of its parent's workers, and the parent's locks
  * may have been held by a thread that does not exist in the child. */
 static void forkChild(void) {
+  pthread_mutex_init(&cacheLock, NULL);
   pthread_mutex_init(&pool.busy, NULL);
   pthread_mutex_init(&pool.lock, NULL);
   pthread_cond_init(&pool.wake, NULL);
@@ -356,4 +418,10 @@ __attribute__((destructor)) static void dlc_pool_shutdown(void) {
   stopWorkers();
   pool.shutdown = 1;
   pthread_mutex_unlock(&pool.busy);
+  /* The cached buffers go back to libc with the library. */
+  pthread_mutex_lock(&cacheLock);
+  for (size_t i = 0; i < cachedCount; ++i)
+    free(cached[i].ptr);
+  cachedCount = cachedBytes = 0;
+  pthread_mutex_unlock(&cacheLock);
 }

@@ -626,11 +626,15 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *,
                                           SmallVectorImpl<Type> &types) {
   auto in = rankedType(a.getInput());
   ArrayRef<int64_t> shape = a.getShape();
-  // Dims known only at run time (kDynamic) are where the input has them:
-  // tile-dynamic-batch gives the reshape a static shape before lowering.
+  // Dims known only at run time (kDynamic): the k-th is the input's k-th
+  // run-time dim (the importer keeps their order), as many on both sides.
   if (llvm::any_of(
           shape, [](int64_t d) { return d < 0 && !ShapedType::isDynamic(d); }))
     return emitShapeError(loc, "reshape wants a fully static target shape");
+  if (static_cast<size_t>(llvm::count_if(shape, ShapedType::isDynamic)) !=
+      in.getNumDynamicDims())
+    return emitShapeError(loc, "reshape takes as many dims known only at run "
+                               "time as its input has");
   if (in.hasStaticShape()) {
     int64_t count = 1;
     for (int64_t d : shape)

@@ -81,6 +81,10 @@ std::string describeDims(ImportContext &ctx, Value v) {
 
 LogicalResult checkDynamicOperands(ImportContext &ctx,
                                    const onnx::NodeProto &node) {
+  // A named input nothing defines is the importer's to report.
+  for (const auto &name : node.input())
+    if (!name.empty() && !ctx.lookup(name))
+      return success();
   SmallVector<std::pair<std::string, Value>> dynamic;
   for (const auto &name : node.input()) {
     Value v = name.empty() ? Value() : ctx.lookup(name);
@@ -169,6 +173,8 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
     return success();
   }
   if (op == "MatMul") {
+    if (node.input_size() != 2)
+      return success(); // the importer reports it
     Value a = ctx.lookup(node.input(0)), b = ctx.lookup(node.input(1));
     auto at = ImportContext::typeOf(a), bt = ImportContext::typeOf(b);
     int64_t rank = at.getRank();
@@ -193,7 +199,8 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
       return refuse("dlc compiles MatMul for run-time sizes only in the "
                     "rows of its first input against a static 2-D matrix, "
                     "or between operands of the same static batch dims whose "
-                    "inner dims are one size");
+                    "inner dims are one size (one name when known only at "
+                    "run time)");
     return success();
   }
   if (op == "Gemm") {
@@ -299,6 +306,7 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
               !xt.isDynamicDim(2) &&
               (node.input_size() <= 4 || node.input(4).empty());
     int64_t batchSymbol = xt.isDynamicDim(1) ? symbolsOf(ctx, x)[1] : -2;
+    ok &= batchSymbol != -1;
     for (int i : {5, 6}) {
       Value state = node.input_size() > i && !node.input(i).empty()
                         ? ctx.lookup(node.input(i))
@@ -459,14 +467,26 @@ std::optional<SmallVector<int64_t>> constantIntsOf(Value v) {
   return result;
 }
 
-/// Input `i` as shape elements: a shape value's, or a constant's.
-std::optional<Elements> elementsOf(ImportContext &ctx, int i) {
+/// The int64 values of node input `i` if it is present and a constant.
+std::optional<SmallVector<int64_t>>
+constantInput(ImportContext &ctx, const onnx::NodeProto &node, int i) {
+  if (i >= node.input_size() || node.input(i).empty())
+    return std::nullopt;
+  return constantIntsOf(ctx.lookup(node.input(i)));
+}
+
+/// Input `i` as shape elements: a shape value's, or an int64 constant's.
+std::optional<Elements> elementsOf(ImportContext &ctx,
+                                   const onnx::NodeProto &node, int i) {
   if (const Elements *e = shapeValueOf(ctx, i))
     return *e;
-  std::optional<Value> v = ctx.optionalInput(i);
-  if (!v || !*v)
+  if (i >= node.input_size() || node.input(i).empty())
     return std::nullopt;
-  auto ints = constantIntsOf(*v);
+  Value v = ctx.lookup(node.input(i));
+  auto type = v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
+  if (!type || !type.getElementType().isInteger(64))
+    return std::nullopt;
+  auto ints = constantIntsOf(v);
   if (!ints)
     return std::nullopt;
   Elements result;
@@ -579,7 +599,7 @@ bool importShapeArithmetic(ImportContext &ctx, const onnx::NodeProto &node) {
     Elements all;
     bool symbolic = false;
     for (int i = 0; i < node.input_size(); ++i) {
-      std::optional<Elements> e = elementsOf(ctx, i);
+      std::optional<Elements> e = elementsOf(ctx, node, i);
       if (!e || typeOfInput(i).getRank() != 1)
         return false;
       symbolic |= shapeValueOf(ctx, i) != nullptr;
@@ -607,8 +627,7 @@ bool importShapeArithmetic(ImportContext &ctx, const onnx::NodeProto &node) {
     return true;
   }
   if (op == "Gather") {
-    auto indices =
-        node.input_size() > 1 ? constantIntsOf(ctx.input(1)) : std::nullopt;
+    auto indices = constantInput(ctx, node, 1);
     RankedTensorType indexType = typeOfInput(1);
     if (!indices || inType.getRank() != 1 || indexType.getRank() > 1 ||
         ctx.intAttr("axis", 0) != 0)
@@ -627,8 +646,8 @@ bool importShapeArithmetic(ImportContext &ctx, const onnx::NodeProto &node) {
     // Between a single value and a 1-element vector.
     std::optional<SmallVector<int64_t>> axes;
     if (ctx.opset >= 13)
-      axes = node.input_size() > 1
-                 ? constantIntsOf(ctx.input(1))
+      axes = node.input_size() > 1 && !node.input(1).empty()
+                 ? constantInput(ctx, node, 1)
                  : std::optional<SmallVector<int64_t>>(SmallVector<int64_t>{});
     else
       axes = ctx.intsAttr("axes");
@@ -647,16 +666,14 @@ bool importShapeArithmetic(ImportContext &ctx, const onnx::NodeProto &node) {
   }
   if (op == "Slice" && ctx.opset >= 10) {
     // Constant starts, ends (and axis 0, steps) over a vector.
-    auto starts =
-        node.input_size() > 1 ? constantIntsOf(ctx.input(1)) : std::nullopt;
-    auto ends =
-        node.input_size() > 2 ? constantIntsOf(ctx.input(2)) : std::nullopt;
+    auto starts = constantInput(ctx, node, 1);
+    auto ends = constantInput(ctx, node, 2);
     std::optional<SmallVector<int64_t>> axes = SmallVector<int64_t>{0},
                                         steps = SmallVector<int64_t>{1};
     if (node.input_size() > 3 && !node.input(3).empty())
-      axes = constantIntsOf(ctx.input(3));
+      axes = constantInput(ctx, node, 3);
     if (node.input_size() > 4 && !node.input(4).empty())
-      steps = constantIntsOf(ctx.input(4));
+      steps = constantInput(ctx, node, 4);
     if (inType.getRank() != 1 || !starts || !ends || !axes || !steps ||
         starts->size() != 1 || ends->size() != 1 || axes->size() != 1 ||
         steps->size() != 1 || ((*axes)[0] != 0 && (*axes)[0] != -1) ||

@@ -55,8 +55,10 @@ LogicalResult importFlatten(ImportContext &ctx) {
 /// Reshape to a shape value of dims known only at run time (Shape
 /// arithmetic on them): the result's dims are the shape's symbols and
 /// constants, a 0 copies the input's dim, one -1 takes the static rest. The
-/// element count must be provably the same: the input's and the result's
-/// run-time dims the same symbols, their static dims the same product.
+/// element count must be provably the same, and graph.reshape's contract
+/// kept (its k-th run-time dim is the input's k-th): the input's and the
+/// result's run-time dims the same symbols in the same order, their static
+/// dims the same product.
 LogicalResult
 importSymbolicReshape(ImportContext &ctx, Value x,
                       ArrayRef<ImportContext::ShapeElement> elements) {
@@ -110,16 +112,15 @@ importSymbolicReshape(ImportContext &ctx, Value x,
     symbols.push_back(-1);
     outStatic *= e.value;
   }
-  llvm::sort(inDynamic);
-  llvm::sort(outDynamic);
   bool provable = inDynamic == outDynamic &&
                   (inferred >= 0 ? outStatic > 0 && inStatic % outStatic == 0
                                  : inStatic == outStatic);
   if (!provable)
     return ctx.error("dlc cannot tell that the shape computed from dims known "
-                     "only at run time keeps the input's element count (the "
-                     "same named dims on both sides, and static dims of one "
-                     "product): pin the dims with --dim");
+                     "only at run time keeps the input's element count (it "
+                     "takes the same named dims on both sides, in the same "
+                     "order, and static dims of one product): pin the dims "
+                     "with --dim");
   if (inferred >= 0)
     dims[inferred] = inStatic / outStatic;
   Value result =
@@ -1205,9 +1206,10 @@ LogicalResult importConstantOfShape(ImportContext &ctx) {
       SmallVector<int64_t> dims, symbols;
       dimsOfShapeValue(ctx, *symbolic, dims, symbols);
       for (int64_t d : dims)
-        if (d < 0 && !ShapedType::isDynamic(d))
+        if ((d < 0 && !ShapedType::isDynamic(d)) || d == 0)
           return ctx.error("input '" + ctx.node->input(0) +
-                           "' holds a negative dim");
+                           "' holds a negative or 0 dim beside dims known "
+                           "only at run time");
       ctx.dimSymbols[result] = symbols;
     }
     ctx.setOutput(0, result);

@@ -24,13 +24,14 @@ namespace {
 
 struct GraphToLinalgPass
     : public dlc::impl::GraphToLinalgBase<GraphToLinalgPass> {
+  using GraphToLinalgBase::GraphToLinalgBase;
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     dlc::populateElementwiseToLinalgPatterns(patterns);
     dlc::populateNormalizationToLinalgPatterns(patterns);
     dlc::populateDataMovementToLinalgPatterns(patterns);
-    dlc::populateRecurrentToLinalgPatterns(patterns);
+    dlc::populateRecurrentToLinalgPatterns(patterns, rowTile);
     dlc::populateResizeToLinalgPatterns(patterns);
     dlc::populateRuntimeShapesToLinalgPatterns(patterns);
     ConversionTarget target(*ctx);

@@ -28,8 +28,11 @@ void populateNormalizationToLinalgPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementToLinalgPatterns(mlir::RewritePatternSet &patterns);
 /// Nearest, linear and cubic resizing.
 void populateResizeToLinalgPatterns(mlir::RewritePatternSet &patterns);
-/// RNN, GRU and LSTM as loops over time steps.
-void populateRecurrentToLinalgPatterns(mlir::RewritePatternSet &patterns);
+/// RNN, GRU and LSTM as loops over time steps; products whose rows (the
+/// batch, the sequence times the batch) are known only at run time in tiles
+/// of `rowTile` rows (0: one product of the run-time size).
+void populateRecurrentToLinalgPatterns(mlir::RewritePatternSet &patterns,
+                                       int64_t rowTile = 0);
 /// TopK of `input` along `axis`: the values and int64 indices of the `k`
 /// largest (or smallest) elements, in order, equal values by lower index.
 std::pair<mlir::Value, mlir::Value>

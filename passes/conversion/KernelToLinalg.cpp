@@ -642,33 +642,6 @@ Value transposeLastTwo(OpBuilder &b, Location loc, Value v) {
   return linalg::TransposeOp::create(b, loc, v, init, perm).getResult()[0];
 }
 
-/// A zero-initialized named 2-D matmul (register-tiled by vectorize-matmul).
-Value matmul2d(OpBuilder &b, Location loc, Value lhs, Value rhs,
-               Value dest = Value()) {
-  auto lt = cast<RankedTensorType>(lhs.getType());
-  auto rt = cast<RankedTensorType>(rhs.getType());
-  auto type = RankedTensorType::get({lt.getDimSize(0), rt.getDimSize(1)},
-                                    lt.getElementType());
-  Value init;
-  if (dest) {
-    Value zero = arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(lt.getElementType(), 0.0));
-    init = linalg::FillOp::create(b, loc, zero, dest).getResult(0);
-  } else {
-    // Rows from lhs, columns from rhs (either may be known only at run time).
-    Value empty =
-        tensor::EmptyOp::create(b, loc,
-                                {tensor::getMixedSize(b, loc, lhs, 0),
-                                 tensor::getMixedSize(b, loc, rhs, 1)},
-                                lt.getElementType());
-    Value zero = arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(lt.getElementType(), 0.0));
-    init = linalg::FillOp::create(b, loc, zero, empty).getResult(0);
-  }
-  return linalg::MatmulOp::create(b, loc, type, ValueRange{lhs, rhs}, init)
-      .getResult(0);
-}
-
 /// Reassociation that collapses all leading dims of a rank-`rank` tensor
 /// into one, keeping the last `keep` dims.
 SmallVector<ReassociationIndices> collapseLeading(int64_t rank, int64_t keep) {
@@ -678,44 +651,6 @@ SmallVector<ReassociationIndices> collapseLeading(int64_t rank, int64_t keep) {
   for (int64_t d = rank - keep; d < rank; ++d)
     groups.push_back({d});
   return groups;
-}
-
-/// lhs [M, K] x rhs [K, N] for an M known only at run time: tiles of `rows`
-/// rows while whole ones remain, then one row at a time, each a static
-/// product (which vectorize-matmul register-tiles) finished by `finish`.
-Value rowTiledMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
-                     int64_t rows,
-                     function_ref<Value(OpBuilder &, Value)> finish) {
-  auto lt = cast<RankedTensorType>(lhs.getType());
-  int64_t k = lt.getDimSize(1);
-  int64_t n = cast<RankedTensorType>(rhs.getType()).getDimSize(1);
-  Type elem = lt.getElementType();
-  Value m = tensor::DimOp::create(b, loc, lhs, 0);
-  Value out = tensor::EmptyOp::create(
-      b, loc, {OpFoldResult(m), b.getIndexAttr(n)}, elem);
-  Value tile = arith::ConstantIndexOp::create(b, loc, rows);
-  Value whole = arith::MulIOp::create(
-      b, loc, arith::DivUIOp::create(b, loc, m, tile), tile);
-  auto loop = [&](Value from, Value to, int64_t count, Value init) {
-    Value step = arith::ConstantIndexOp::create(b, loc, count);
-    auto forOp = scf::ForOp::create(
-        b, loc, from, to, step, ValueRange{init},
-        [&](OpBuilder &nb, Location l, Value i, ValueRange acc) {
-          SmallVector<OpFoldResult> offsets = {i, nb.getIndexAttr(0)},
-                                    strides(2, nb.getIndexAttr(1));
-          Value a = tensor::ExtractSliceOp::create(
-              nb, l, RankedTensorType::get({count, k}, elem), lhs, offsets,
-              {nb.getIndexAttr(count), nb.getIndexAttr(k)}, strides);
-          Value p = finish(nb, matmul2d(nb, l, a, rhs));
-          Value next = tensor::InsertSliceOp::create(
-              nb, l, p, acc[0], offsets,
-              {nb.getIndexAttr(count), nb.getIndexAttr(n)}, strides);
-          scf::YieldOp::create(nb, l, next);
-        });
-    return forOp.getResult(0);
-  };
-  out = loop(arith::ConstantIndexOp::create(b, loc, 0), whole, rows, out);
-  return loop(whole, m, 1, out);
 }
 
 struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
@@ -772,7 +707,7 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
           cast<RankedTensorType>(lhs2.getType()).isDynamicDim(0) &&
           rt.hasStaticShape()) {
         // Rows known only at run time: static tiles of them.
-        product = rowTiledMatmul(
+        product = dlc::rowTiledMatmul(
             rewriter, loc, lhs2, rhs, rowTile, [&](OpBuilder &b, Value p) {
               return buildEpilogue(b, loc, p, columnBiasValue, 1, Value(),
                                    op.getActivation(),
@@ -780,7 +715,8 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
                                    op.getBeta().convertToFloat());
             });
       } else {
-        product = epilogue(matmul2d(rewriter, loc, lhs2, rhs), columnBiasValue);
+        product = epilogue(dlc::zeroFilledMatmul(rewriter, loc, lhs2, rhs),
+                           columnBiasValue);
       }
       if (rank != 2) {
         // The leading dims are lhs's (some may be known only at run time).
@@ -839,9 +775,10 @@ struct MatmulToLinalg : OpConversionPattern<kernel::MatmulOp> {
           [&](OpBuilder &b, Location, Value index, ValueRange acc) {
             // The product is computed in its slice of the result: no buffer
             // per batch, so batches are independent and may run in parallel.
-            Value mm = matmul2d(b, loc, slice(b, lhs3, index, mSize, kSize),
-                                slice(b, rhs3, index, kSize, nSize),
-                                slice(b, acc[0], index, mSize, nSize));
+            Value mm = dlc::zeroFilledMatmul(
+                b, loc, slice(b, lhs3, index, mSize, kSize),
+                slice(b, rhs3, index, kSize, nSize),
+                slice(b, acc[0], index, mSize, nSize));
             Value next = tensor::InsertSliceOp::create(
                 b, loc, mm, acc[0],
                 SmallVector<OpFoldResult>{index, b.getIndexAttr(0),

@@ -8,6 +8,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -402,6 +403,62 @@ Value buildKeepDimsReduction(
   return generic.getResult(0);
 }
 
+Value zeroFilledMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                       Value dest) {
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  auto rt = cast<RankedTensorType>(rhs.getType());
+  Type elem = lt.getElementType();
+  auto type = RankedTensorType::get({lt.getDimSize(0), rt.getDimSize(1)}, elem);
+  // Rows from lhs, columns from rhs (either may be known only at run time).
+  if (!dest)
+    dest = tensor::EmptyOp::create(b, loc,
+                                   {tensor::getMixedSize(b, loc, lhs, 0),
+                                    tensor::getMixedSize(b, loc, rhs, 1)},
+                                   elem);
+  Value init =
+      linalg::FillOp::create(b, loc, floatConstant(b, loc, elem, 0.0), dest)
+          .getResult(0);
+  return linalg::MatmulOp::create(b, loc, type, ValueRange{lhs, rhs}, init)
+      .getResult(0);
+}
+
+Value rowTiledMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                     int64_t rows,
+                     function_ref<Value(OpBuilder &, Value)> finish) {
+  auto lt = cast<RankedTensorType>(lhs.getType());
+  int64_t k = lt.getDimSize(1);
+  int64_t n = cast<RankedTensorType>(rhs.getType()).getDimSize(1);
+  Type elem = lt.getElementType();
+  Value m = tensor::DimOp::create(b, loc, lhs, 0);
+  Value out = tensor::EmptyOp::create(
+      b, loc, {OpFoldResult(m), b.getIndexAttr(n)}, elem);
+  Value tile = arith::ConstantIndexOp::create(b, loc, rows);
+  Value whole = arith::MulIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, m, tile), tile);
+  auto loop = [&](Value from, Value to, int64_t count, Value init) {
+    Value step = arith::ConstantIndexOp::create(b, loc, count);
+    auto forOp = scf::ForOp::create(
+        b, loc, from, to, step, ValueRange{init},
+        [&](OpBuilder &nb, Location l, Value i, ValueRange acc) {
+          SmallVector<OpFoldResult> offsets = {i, nb.getIndexAttr(0)},
+                                    strides(2, nb.getIndexAttr(1));
+          Value a = tensor::ExtractSliceOp::create(
+              nb, l, RankedTensorType::get({count, k}, elem), lhs, offsets,
+              {nb.getIndexAttr(count), nb.getIndexAttr(k)}, strides);
+          Value p = zeroFilledMatmul(nb, l, a, rhs);
+          if (finish)
+            p = finish(nb, p);
+          Value next = tensor::InsertSliceOp::create(
+              nb, l, p, acc[0], offsets,
+              {nb.getIndexAttr(count), nb.getIndexAttr(n)}, strides);
+          scf::YieldOp::create(nb, l, next);
+        });
+    return forOp.getResult(0);
+  };
+  out = loop(arith::ConstantIndexOp::create(b, loc, 0), whole, rows, out);
+  return loop(whole, m, 1, out);
+}
+
 Value expandShape(OpBuilder &b, Location loc, RankedTensorType type,
                   Value value, ArrayRef<ReassociationIndices> groups,
                   ArrayRef<OpFoldResult> sizes) {
@@ -438,30 +495,50 @@ Value reshapeTensor(OpBuilder &b, Location loc, Value value,
     return tensor::ReshapeOp::create(b, loc, outType, value, shape);
   }
   if (!inType.hasStaticShape() || !outType.hasStaticShape()) {
-    // Dims known only at run time: dims of 1 dropped or inserted around
-    // them (Squeeze, Unsqueeze), a collapse or an expansion by groups.
+    // The result's k-th run-time dim is the input's k-th (graph.reshape's
+    // contract). Where only dims of 1 come and go around them (Squeeze,
+    // Unsqueeze), a collapse or an expansion by groups; else a reshape
+    // through a shape operand.
     bool collapse = inType.getRank() > outType.getRank();
+    RankedTensorType wide = collapse ? inType : outType;
     std::optional<SmallVector<ReassociationIndices>> groups =
-        collapse ? getReassociationIndicesForReshape(inType, outType)
-                 : getReassociationIndicesForReshape(outType, inType);
-    if (!groups)
-      return {};
-    if (collapse)
+        inType.getRank() == outType.getRank() ? std::nullopt
+        : collapse ? getReassociationIndicesForReshape(inType, outType)
+                   : getReassociationIndicesForReshape(outType, inType);
+    bool unitsOnly = groups && llvm::all_of(*groups, [&](const auto &group) {
+                       return llvm::count_if(group, [&](int64_t d) {
+                                return wide.getDimSize(d) != 1;
+                              }) <= 1;
+                     });
+    if (unitsOnly && collapse)
       return tensor::CollapseShapeOp::create(b, loc, outType, value, *groups);
-    SmallVector<OpFoldResult> sizes;
-    int64_t next = 0;
-    for (const ReassociationIndices &group : *groups) {
-      // Within a group, the one dim that is not a static 1 takes the
-      // input's size.
-      for (int64_t d : group) {
-        if (!outType.isDynamicDim(d))
-          sizes.push_back(b.getIndexAttr(outType.getDimSize(d)));
-        else
-          sizes.push_back(tensor::getMixedSize(b, loc, value, next));
-      }
-      ++next;
+    if (unitsOnly) {
+      SmallVector<OpFoldResult> sizes;
+      for (auto [next, group] : llvm::enumerate(*groups))
+        for (int64_t d : group)
+          sizes.push_back(outType.isDynamicDim(d)
+                              ? tensor::getMixedSize(b, loc, value, next)
+                              : b.getIndexAttr(outType.getDimSize(d)));
+      return expandShape(b, loc, outType, value, *groups, sizes);
     }
-    return expandShape(b, loc, outType, value, *groups, sizes);
+    SmallVector<Value> dynamicSizes;
+    for (int64_t d = 0; d < inType.getRank(); ++d)
+      if (inType.isDynamicDim(d))
+        dynamicSizes.push_back(tensor::DimOp::create(b, loc, value, d));
+    SmallVector<Value> dims;
+    size_t next = 0;
+    for (int64_t d : outType.getShape()) {
+      if (!ShapedType::isDynamic(d))
+        dims.push_back(arith::ConstantIndexOp::create(b, loc, d));
+      else if (next < dynamicSizes.size())
+        dims.push_back(dynamicSizes[next++]);
+      else
+        return {};
+    }
+    Value shape = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({outType.getRank()}, b.getIndexType()),
+        dims);
+    return tensor::ReshapeOp::create(b, loc, outType, value, shape);
   }
   // Collapse to 1-D, then expand to the target: valid for any static pair.
   auto flatType = RankedTensorType::get({inType.getNumElements()},

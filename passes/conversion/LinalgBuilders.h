@@ -102,6 +102,22 @@ mlir::Value padWithConstant(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value input, llvm::ArrayRef<int64_t> low,
                             llvm::ArrayRef<int64_t> high, double value);
 
+/// lhs [M, K] x rhs [K, N] as a linalg.matmul (which vectorize-matmul
+/// register-tiles when static) accumulating from zero, into `dest` when
+/// given; M and N may be known only at run time.
+mlir::Value zeroFilledMatmul(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Value lhs, mlir::Value rhs,
+                             mlir::Value dest = {});
+
+/// lhs [M, K] x rhs [K, N] (K, N static) for an M known only at run time:
+/// tiles of `rows` rows while whole ones remain, then one row at a time,
+/// each a static product finished by `finish` (an epilogue; may be null).
+mlir::Value rowTiledMatmul(
+    mlir::OpBuilder &b, mlir::Location loc, mlir::Value lhs, mlir::Value rhs,
+    int64_t rows,
+    llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Value)> finish =
+        nullptr);
+
 /// tensor.expand_shape of `value` to `type` by `groups`, with the result's
 /// `sizes`; a tensor.reshape where a group has several dynamic dims (which
 /// MLIR 22's expand-strided-metadata cannot lower).
@@ -110,9 +126,9 @@ mlir::Value expandShape(mlir::OpBuilder &b, mlir::Location loc,
                         llvm::ArrayRef<mlir::ReassociationIndices> groups,
                         llvm::ArrayRef<mlir::OpFoldResult> sizes);
 
-/// `value` with the same elements in shape `type`: any static pair, or dims
-/// of 1 dropped or inserted around dims known only at run time (null for
-/// other dynamic pairs).
+/// `value` with the same elements in shape `type`: any static pair, or
+/// dims known only at run time where the result's k-th is the input's k-th
+/// (graph.reshape's contract; null when the result has more of them).
 mlir::Value reshapeTensor(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value value, mlir::RankedTensorType type);
 

@@ -43,6 +43,12 @@ def KernelToLinalg : Pass<"convert-kernel-to-linalg", "mlir::func::FuncOp"> {
 
 def GraphToLinalg : Pass<"convert-graph-to-linalg", "mlir::func::FuncOp"> {
   let summary = "Lowers the remaining graph ops (elementwise, data movement) to linalg";
+  let options = [
+    Option<"rowTile", "row-tile", "int64_t", "0",
+           "Compute the recurrent ops' products whose row count is known "
+           "only at run time in static tiles of this many rows, then the "
+           "rest a row at a time (0: one product of the run-time size)">,
+  ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",

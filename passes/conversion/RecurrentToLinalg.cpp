@@ -89,8 +89,8 @@ protected:
 class RecurrentLowering : public RecurrentLoweringBase<graph::RecurrentOp> {
 public:
   RecurrentLowering(ConversionPatternRewriter &b, graph::RecurrentOp op,
-                    graph::RecurrentOp::Adaptor adaptor)
-      : RecurrentLoweringBase(b, op, adaptor) {}
+                    graph::RecurrentOp::Adaptor adaptor, int64_t rowTile)
+      : RecurrentLoweringBase(b, op, adaptor), rowTile(rowTile) {}
 
   SmallVector<Value> lower() {
     int64_t directions = op.getDirection() == "bidirectional" ? 2 : 1;
@@ -222,12 +222,12 @@ private:
   }
 
   Value matmul(Value lhs, Value rhs) {
-    auto rt = cast<RankedTensorType>(rhs.getType());
-    Value init = zeros({tensor::getMixedSize(b, loc, lhs, 0),
-                        b.getIndexAttr(rt.getDimSize(1))});
-    return linalg::MatmulOp::create(b, loc, init.getType(),
-                                    ValueRange{lhs, rhs}, init)
-        .getResult(0);
+    // Rows known only at run time (the batch, or the sequence times it) in
+    // static tiles, which vectorize-matmul register-tiles.
+    if (rowTile > 0 && cast<RankedTensorType>(lhs.getType()).isDynamicDim(0) &&
+        cast<RankedTensorType>(rhs.getType()).hasStaticShape())
+      return dlc::rowTiledMatmul(b, loc, lhs, rhs, rowTile);
+    return dlc::zeroFilledMatmul(b, loc, lhs, rhs);
   }
 
   Value addColumnBias(Value m, Value bias) {
@@ -386,17 +386,20 @@ private:
   }
 
   SmallVector<Activation> activations;
+  int64_t rowTile;
   OpFoldResult tSize, batchSize;
   Value xw, recurrent, hBias;
   SmallVector<Value> peepholes; // [H] each: i, o, f
 };
 
 struct RecurrentToLinalg : OpConversionPattern<graph::RecurrentOp> {
-  using OpConversionPattern::OpConversionPattern;
+  RecurrentToLinalg(MLIRContext *ctx, int64_t rowTile)
+      : OpConversionPattern(ctx), rowTile(rowTile) {}
+  int64_t rowTile;
   LogicalResult
   matchAndRewrite(graph::RecurrentOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    RecurrentLowering lowering(rewriter, op, adaptor);
+    RecurrentLowering lowering(rewriter, op, adaptor, rowTile);
     rewriter.replaceOp(op, lowering.lower());
     return success();
   }
@@ -1092,7 +1095,8 @@ struct RecurrentGradToLinalg : OpConversionPattern<graph::RecurrentGradOp> {
 
 } // namespace
 
-void dlc::populateRecurrentToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<RecurrentToLinalg, RecurrentGradToLinalg>(
-      patterns.getContext());
+void dlc::populateRecurrentToLinalgPatterns(RewritePatternSet &patterns,
+                                            int64_t rowTile) {
+  patterns.add<RecurrentToLinalg>(patterns.getContext(), rowTile);
+  patterns.add<RecurrentGradToLinalg>(patterns.getContext());
 }

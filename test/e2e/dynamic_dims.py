@@ -25,6 +25,9 @@ polynomials good to a few ulp).
 - attention: LayerNormalization, Reshape by a shape computed from Shape(x),
   Transposes, MatMuls whose both operands have the symbolic token dim,
   Softmax over it, tokens 1, 5, 19.
+- reshapes: Reshapes by computed shapes that need a reshape through a shape
+  operand ([B, T, 8] to [B, 2, T, 4], [B, 6] to [-1, B], [B, 1, T] to
+  [1, B, T]), a Squeeze of a shape with an empty axes input.
 - Calls whose dims of one name differ fail with both inputs named; dims
   that may not be one size (two names, a name against a static 4), a Conv
   over a run-time image size and ops without a lowering for run-time sizes
@@ -478,6 +481,48 @@ def attention_case(a):
     return failed
 
 
+def reshape_case(a):
+    """Reshapes by shapes computed from Shape(x) that no collapse or
+    expansion of dims of 1 makes: [B, T, 8] to [B, 2, T, 4], [B, 6] to
+    [-1, B], [B, 1, T] to [1, B, T]; and a Squeeze of a shape with its axes
+    input left empty. A reshape keeps the elements in row-major order."""
+    axis0 = 'attribute { name: "axis" type: INT i: 0 }'
+    text = model([const("i0", I64, [], [0]), const("i1", I64, [], [1]),
+                  const("i2", I64, [], [2]), const("ax", I64, [1], [0]),
+                  const("two", I64, [1], [2]), const("four", I64, [1], [4]),
+                  const("m1", I64, [1], [-1]), const("one", I64, [1], [1]),
+                  node("Shape", ["x"], ["s"]), node("Gather", ["s", "i0"], ["b"]),
+                  node("Gather", ["s", "i1"], ["t"]), node("Unsqueeze", ["b", "ax"], ["b1"]),
+                  node("Unsqueeze", ["t", "ax"], ["t1"]),
+                  node("Squeeze", ["t1", ""], ["t0"]), node("Unsqueeze", ["t0", "ax"], ["t2"]),
+                  node("Concat", ["b1", "two", "t2", "four"], ["to4"], axis0),
+                  node("Reshape", ["x", "to4"], ["y4"]),
+                  node("Shape", ["z"], ["zs"]), node("Gather", ["zs", "i0"], ["zb"]),
+                  node("Unsqueeze", ["zb", "ax"], ["zb1"]),
+                  node("Concat", ["m1", "zb1"], ["zto"], axis0),
+                  node("Reshape", ["z", "zto"], ["yz"]),
+                  node("Shape", ["w"], ["ws"]), node("Gather", ["ws", "i0"], ["wb"]),
+                  node("Gather", ["ws", "i2"], ["wt"]), node("Unsqueeze", ["wb", "ax"], ["wb1"]),
+                  node("Unsqueeze", ["wt", "ax"], ["wt1"]),
+                  node("Concat", ["one", "wb1", "wt1"], ["wto"], axis0),
+                  node("Reshape", ["w", "wto"], ["yw"])],
+                 [("x", F32, ["B", "T", 8]), ("z", F32, ["B", 6]), ("w", F32, ["B", 1, "T"])],
+                 [("y4", F32, ["B", 2, "T", 4]), ("yz", F32, [6, "B"]),
+                  ("yw", F32, [1, "B", "T"])])
+    lib = compile_model(a.bin, a.work, "reshapes", text)
+    if not lib:
+        return 1
+    failed = 0
+    for b, t in ((1, 1), (3, 5)):
+        x, z, w = values(b * t * 8), values(b * 6), values(b * t)
+        failed += expect(a.bin, a.work, lib, "reshapes B %d T %d" % (b, t),
+                         [("x", F32, [b, t, 8], x), ("z", F32, [b, 6], z),
+                          ("w", F32, [b, 1, t], w)],
+                         [("y4", F32, [b, 2, t, 4], x), ("yz", F32, [6, b], z),
+                          ("yw", F32, [1, b, t], w)], RTOL, ATOL)
+    return failed
+
+
 def refused_case(a):
     """Dims that may differ, and ops without a run-time-size lowering."""
     cases = [
@@ -535,6 +580,29 @@ def refused_case(a):
                                 [("y", F32, ["n", 4])]),
          "node 'half' (Reshape): dlc cannot tell that the shape computed from dims known "
          "only at run time keeps the input's element count"),
+        ("reshape_order", model([const("i0", I64, [], [0]), const("i1", I64, [], [1]),
+                                 const("ax", I64, [1], [0]),
+                                 node("Shape", ["x"], ["s"]), node("Gather", ["s", "i0"], ["n"]),
+                                 node("Gather", ["s", "i1"], ["m"]),
+                                 node("Unsqueeze", ["n", "ax"], ["n1"]),
+                                 node("Unsqueeze", ["m", "ax"], ["m1"]),
+                                 node("Concat", ["m1", "n1"], ["to"],
+                                      'attribute { name: "axis" type: INT i: 0 }'),
+                                 node("Reshape", ["x", "to"], ["y"], name="swap")],
+                                [("x", F32, ["n", "m"])], [("y", F32, ["m", "n"])]),
+         "node 'swap' (Reshape): dlc cannot tell that the shape computed from dims known "
+         "only at run time keeps the input's element count (it takes the same named dims "
+         "on both sides, in the same order"),
+        ("fill_zero", model([const("i0", I64, [], [0]), const("ax", I64, [1], [0]),
+                             const("zero", I64, [1], [0]),
+                             node("Shape", ["x"], ["s"]), node("Gather", ["s", "i0"], ["n"]),
+                             node("Unsqueeze", ["n", "ax"], ["n1"]),
+                             node("Concat", ["zero", "n1"], ["to"],
+                                  'attribute { name: "axis" type: INT i: 0 }'),
+                             node("ConstantOfShape", ["to"], ["y"], name="fill")],
+                            [("x", F32, ["n", 4])], [("y", F32, [0, "n"])]),
+         "node 'fill' (ConstantOfShape): input 'to' holds a negative or 0 dim beside dims "
+         "known only at run time"),
         ("matmul_inner", model([node("MatMul", ["a", "b"], ["y"], name="mm")],
                                [("a", F32, [2, 3, "n"]), ("b", F32, [2, "m", 4])],
                                [("y", F32, [2, 3, 4])]),
@@ -550,6 +618,24 @@ def refused_case(a):
          "--dim n=<n> (or --input-shape)"),
     ]
     failed = 0
+    # Malformed nodes over run-time dims: the importer's error, not a crash.
+    for name, text in (
+            ("matmul_one_input", model([node("MatMul", ["x"], ["y"], name="mm")],
+                                       [("x", F32, ["n", 3])], [("y", F32, ["n", 3])])),
+            ("matmul_unknown", model([node("MatMul", ["x", "nope"], ["y"], name="mm")],
+                                     [("x", F32, ["n", 3])], [("y", F32, ["n", 3])])),
+            ("layernorm_unknown", model([node("LayerNormalization", ["nope", "x"], ["y"],
+                                              name="mm")],
+                                        [("x", F32, ["n"])], [("y", F32, ["n"])]))):
+        path = os.path.join(a.work, name + ".onnx")
+        encode("ModelProto", text, path)
+        c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o",
+                            os.path.join(a.work, name + ".so")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = c.stdout.decode()
+        ok = c.returncode == 1 and "node 'mm'" in out
+        failed += not ok
+        print("malformed %s: %s\n  %s" % (name, "ok" if ok else "FAILED", out.strip()[-300:]))
     for name, text, want in cases:
         path = os.path.join(a.work, name + ".onnx")
         encode("ModelProto", text, path)
@@ -563,7 +649,8 @@ def refused_case(a):
         # Pinned, the same model compiles.
         c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "--dim", "n=3", "--dim",
                             "m=3", "-o", os.path.join(a.work, name + "_pinned.so")]
-                           if name in ("two_names", "reshape_count", "matmul_inner") else
+                           if name in ("two_names", "reshape_count", "matmul_inner",
+                                       "reshape_order") else
                            [os.path.join(a.bin, "dlc", "dlc"), path, "--dim", "n=3", "-o",
                             os.path.join(a.work, name + "_pinned.so")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -589,6 +676,7 @@ def main():
     failed += subgraph_case(a)
     failed += recurrent_case(a)
     failed += attention_case(a)
+    failed += reshape_case(a)
     failed += refused_case(a)
     print("dynamic dims: %s" % ("all passed" if not failed else "%d FAILED" % failed))
     return 1 if failed else 0

@@ -1,6 +1,7 @@
 //===- ConcurrentRuns.cpp - one loaded model run from many threads --------===//
 //
-// dlc-concurrent-runs LIB THREADS RUNS: loads the model library once, makes
+// dlc-concurrent-runs LIB THREADS RUNS [SIZE]: loads the model library once,
+// (SIZE: the size of every symbolic dim of its inputs and outputs) makes
 // 4 sets of float32 inputs from a fixed seed (other dtypes are zeros), runs
 // each set on the calling thread to get the reference outputs, then starts
 // THREADS threads that together make THREADS * RUNS calls of dlc_model_run
@@ -46,30 +47,40 @@ long residentKiB() {
 
 struct Buffers {
   std::vector<std::vector<unsigned char>> data;
+  std::vector<std::vector<int64_t>> shapes;
   std::vector<dlc_tensor> tensors;
 };
 
-Buffers makeTensors(dlc_model *model, bool inputs, unsigned seed) {
+/// Symbolic dims (-1) take `symbolicSize`.
+Buffers makeTensors(dlc_model *model, bool inputs, unsigned seed,
+                    int64_t symbolicSize) {
   Buffers b;
   size_t n =
       inputs ? dlc_model_num_inputs(model) : dlc_model_num_outputs(model);
   std::mt19937 rng(seed);
   std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   b.data.resize(n);
+  b.shapes.resize(n);
   for (size_t i = 0; i < n; ++i) {
     dlc_tensor_info info;
     if (inputs)
       dlc_model_input_info(model, i, &info);
     else
       dlc_model_output_info(model, i, &info);
-    size_t bytes = dlc_tensor_info_elements(&info) * dlc_dtype_size(info.dtype);
+    size_t elements = 1;
+    for (int32_t d = 0; d < info.rank; ++d) {
+      b.shapes[i].push_back(info.shape[d] < 0 ? symbolicSize : info.shape[d]);
+      elements *= static_cast<size_t>(b.shapes[i].back());
+    }
+    size_t bytes = elements * dlc_dtype_size(info.dtype);
     b.data[i].assign(bytes, 0);
     if (inputs && info.dtype == DLC_FLOAT32) {
       float *f = reinterpret_cast<float *>(b.data[i].data());
       for (size_t k = 0; k < bytes / sizeof(float); ++k)
         f[k] = uniform(rng);
     }
-    b.tensors.push_back({b.data[i].data(), info.dtype, info.rank, info.shape});
+    b.tensors.push_back(
+        {b.data[i].data(), info.dtype, info.rank, b.shapes[i].data()});
   }
   return b;
 }
@@ -77,11 +88,12 @@ Buffers makeTensors(dlc_model *model, bool inputs, unsigned seed) {
 } // namespace
 
 int main(int argc, char **argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: %s LIB THREADS RUNS\n", argv[0]);
+  if (argc != 4 && argc != 5) {
+    std::fprintf(stderr, "usage: %s LIB THREADS RUNS [SIZE]\n", argv[0]);
     return 2;
   }
   int threads = std::atoi(argv[2]), runs = std::atoi(argv[3]);
+  int64_t symbolicSize = argc == 5 ? std::atoll(argv[4]) : 1;
   dlc_model *model = nullptr;
   if (dlc_model_load(argv[1], &model) != DLC_OK) {
     std::fprintf(stderr, "%s\n", dlc_last_error());
@@ -90,8 +102,8 @@ int main(int argc, char **argv) {
   constexpr int kSets = 4;
   std::vector<Buffers> inputs, expected;
   for (int s = 0; s < kSets; ++s) {
-    inputs.push_back(makeTensors(model, true, 1234 + s));
-    expected.push_back(makeTensors(model, false, 0));
+    inputs.push_back(makeTensors(model, true, 1234 + s, symbolicSize));
+    expected.push_back(makeTensors(model, false, 0, symbolicSize));
     Buffers &in = inputs.back(), &out = expected.back();
     if (dlc_model_run(model, in.tensors.data(), in.tensors.size(),
                       out.tensors.data(), out.tensors.size()) != DLC_OK) {
@@ -106,7 +118,7 @@ int main(int argc, char **argv) {
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t)
     pool.emplace_back([&, t] {
-      Buffers out = makeTensors(model, false, 0);
+      Buffers out = makeTensors(model, false, 0, symbolicSize);
       // The first measure in a thread pays for what it allocates once (the
       // thread's malloc arena): not the model's.
       if (t == 0)
