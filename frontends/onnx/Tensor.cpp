@@ -108,6 +108,10 @@ importSymbolicReshape(ImportContext &ctx, Value x,
     if (e.value < 0)
       return ctx.error("shape[" + Twine(d) + "] = " + Twine(e.value) +
                        " is not a size");
+    if (e.value > 0 && outStatic > kMaxTensorElements / e.value)
+      return ctx.error("shape[" + Twine(d) + "] = " + Twine(e.value) +
+                       " makes more than " + Twine(kMaxTensorElements) +
+                       " elements");
     dims.push_back(e.value);
     symbols.push_back(-1);
     outStatic *= e.value;
