@@ -210,9 +210,15 @@ static struct {
 static size_t cachedCount, cachedBytes;
 static pthread_mutex_t cacheLock = PTHREAD_MUTEX_INITIALIZER;
 
+/* The child of a fork resets the pool's and the cache's locks (forkChild),
+ * registered once by the first loop or allocation. */
+static pthread_once_t forkHandlerOnce = PTHREAD_ONCE_INIT;
+static void registerForkHandler(void);
+
 void *_mlir_memref_to_llvm_aligned_alloc(uint64_t alignment, uint64_t size) {
   if (alignment < sizeof(void *))
     alignment = sizeof(void *);
+  pthread_once(&forkHandlerOnce, registerForkHandler);
   pthread_mutex_lock(&cacheLock);
   /* The most recently freed block that fits, wasting at most a quarter. */
   for (size_t i = cachedCount; i-- > 0;) {
@@ -263,8 +269,7 @@ static void registerForkHandler(void) { pthread_atfork(NULL, NULL, forkChild); }
 /* Starts the workers the thread count asks for. Called with `busy` held. A
  * worker that cannot be started leaves the pool smaller. */
 static void startWorkers(void) {
-  static pthread_once_t forkHandler = PTHREAD_ONCE_INIT;
-  pthread_once(&forkHandler, registerForkHandler);
+  pthread_once(&forkHandlerOnce, registerForkHandler);
   if (pool.requested == 0)
     pool.requested = defaultThreads();
   while (pool.running < pool.requested - 1) {
