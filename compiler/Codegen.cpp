@@ -102,9 +102,15 @@ static bool linkThreadPool(llvm::Module &module, std::string &error) {
   llvm::LLVMContext &ctx = module.getContext();
   llvm::IRBuilder<> b(ctx);
   auto *ptrTy = b.getPtrTy();
+  // The generated code has declared the functions it calls: those
+  // declarations get the bodies (a new function of a taken name would be
+  // renamed, and the calls left undefined).
   auto define = [&](llvm::StringRef name, llvm::FunctionType *type) {
-    auto *f = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage,
-                                     name, module);
+    llvm::Function *f = module.getFunction(name);
+    if (!f || f->getFunctionType() != type || !f->isDeclaration())
+      f = llvm::Function::Create(type, llvm::GlobalValue::InternalLinkage, name,
+                                 module);
+    f->setLinkage(llvm::GlobalValue::InternalLinkage);
     b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", f));
     return f;
   };

@@ -241,17 +241,31 @@ void _mlir_memref_to_llvm_free(void *p) {
   if (!p)
     return;
   size_t size = malloc_usable_size(p);
-  pthread_mutex_lock(&cacheLock);
-  if (cachedCount < kCachedBuffers && cachedBytes + size <= kCachedBytes) {
-    cached[cachedCount].ptr = p;
-    cached[cachedCount].size = size;
-    ++cachedCount;
-    cachedBytes += size;
-    p = NULL;
+  if (size > kCachedBytes) {
+    free(p);
+    return;
   }
+  pthread_mutex_lock(&cacheLock);
+  /* The oldest blocks make room (sizes of an earlier call that later calls
+   * may not ask for again). */
+  while (cachedCount == kCachedBuffers || cachedBytes + size > kCachedBytes) {
+    free(cached[0].ptr);
+    cachedBytes -= cached[0].size;
+    --cachedCount;
+    for (size_t i = 0; i < cachedCount; ++i)
+      cached[i] = cached[i + 1];
+  }
+  cached[cachedCount].ptr = p;
+  cached[cachedCount].size = size;
+  ++cachedCount;
+  cachedBytes += size;
   pthread_mutex_unlock(&cacheLock);
-  free(p);
 }
+
+/* A fork waits for the cache to be consistent (no thread of the parent in
+ * the middle of an update), and the child starts with its lock free. */
+static void forkPrepare(void) { pthread_mutex_lock(&cacheLock); }
+static void forkParent(void) { pthread_mutex_unlock(&cacheLock); }
 
 /* A child process has none of its parent's workers, and the parent's locks
  * may have been held by a thread that does not exist in the child. */
@@ -264,7 +278,9 @@ static void forkChild(void) {
   pool.stopping = 0;
 }
 
-static void registerForkHandler(void) { pthread_atfork(NULL, NULL, forkChild); }
+static void registerForkHandler(void) {
+  pthread_atfork(forkPrepare, forkParent, forkChild);
+}
 
 /* Starts the workers the thread count asks for. Called with `busy` held. A
  * worker that cannot be started leaves the pool smaller. */

@@ -505,10 +505,15 @@ Value reshapeTensor(OpBuilder &b, Location loc, Value value,
         inType.getRank() == outType.getRank() ? std::nullopt
         : collapse ? getReassociationIndicesForReshape(inType, outType)
                    : getReassociationIndicesForReshape(outType, inType);
+    // A group with a run-time dim holds nothing else but dims of 1 (its
+    // size is then the narrow side's dim); other groups are static.
     bool unitsOnly = groups && llvm::all_of(*groups, [&](const auto &group) {
-                       return llvm::count_if(group, [&](int64_t d) {
-                                return wide.getDimSize(d) != 1;
-                              }) <= 1;
+                       bool dynamic = llvm::any_of(group, [&](int64_t d) {
+                         return wide.isDynamicDim(d);
+                       });
+                       return !dynamic || llvm::count_if(group, [&](int64_t d) {
+                                            return wide.getDimSize(d) != 1;
+                                          }) == 1;
                      });
     if (unitsOnly && collapse)
       return tensor::CollapseShapeOp::create(b, loc, outType, value, *groups);
