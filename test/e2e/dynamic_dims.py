@@ -49,6 +49,18 @@ from runtime_shapes import model
 RTOL, ATOL = 1e-4, 1e-5
 
 
+def dims_of(x, picks):
+    """The nodes of Shape(x), then for each (dim, name) Unsqueeze(Gather(...,
+    dim)) as the 1-element vector `name`: the shape arithmetic PyTorch
+    exports for a dim of run-time size."""
+    nodes = [node("Shape", [x], [x + "_shape"]), const(x + "_ax", I64, [1], [0])]
+    for dim, name in picks:
+        nodes += [const("%s_i%d" % (x, dim), I64, [], [dim]),
+                  node("Gather", [x + "_shape", "%s_i%d" % (x, dim)], [name + "_0d"]),
+                  node("Unsqueeze", [name + "_0d", x + "_ax"], [name])]
+    return nodes
+
+
 def values(n, lo=-2.0, hi=2.0):
     return [random.uniform(lo, hi) for _ in range(n)]
 
@@ -569,35 +581,24 @@ def refused_case(a):
                               [("x", F32, ["n", 1, 4])], [("y", F32, ["n", 4])]),
          "node 'sq' (Squeeze): input 'x' has dims known only at run time ['n', 1, 4], and "
          "dlc compiles Squeeze for run-time sizes only with constant axes"),
-        ("reshape_count", model([const("i0", I64, [], [0]), const("ax", I64, [1], [0]),
-                                 const("four", I64, [1], [4]),
-                                 node("Shape", ["x"], ["s"]), node("Gather", ["s", "i0"], ["n"]),
-                                 node("Unsqueeze", ["n", "ax"], ["n1"]),
-                                 node("Concat", ["n1", "four"], ["to"],
+        ("reshape_count", model([const("four", I64, [1], [4])] + dims_of("x", [(0, "n1")]) +
+                                [node("Concat", ["n1", "four"], ["to"],
                                       'attribute { name: "axis" type: INT i: 0 }'),
                                  node("Reshape", ["z", "to"], ["y"], name="half")],
                                 [("x", F32, ["n", 4]), ("z", F32, ["m", 4])],
                                 [("y", F32, ["n", 4])]),
          "node 'half' (Reshape): dlc cannot tell that the shape computed from dims known "
          "only at run time keeps the input's element count"),
-        ("reshape_order", model([const("i0", I64, [], [0]), const("i1", I64, [], [1]),
-                                 const("ax", I64, [1], [0]),
-                                 node("Shape", ["x"], ["s"]), node("Gather", ["s", "i0"], ["n"]),
-                                 node("Gather", ["s", "i1"], ["m"]),
-                                 node("Unsqueeze", ["n", "ax"], ["n1"]),
-                                 node("Unsqueeze", ["m", "ax"], ["m1"]),
-                                 node("Concat", ["m1", "n1"], ["to"],
+        ("reshape_order", model(dims_of("x", [(0, "n1"), (1, "m1")]) +
+                                [node("Concat", ["m1", "n1"], ["to"],
                                       'attribute { name: "axis" type: INT i: 0 }'),
                                  node("Reshape", ["x", "to"], ["y"], name="swap")],
                                 [("x", F32, ["n", "m"])], [("y", F32, ["m", "n"])]),
          "node 'swap' (Reshape): dlc cannot tell that the shape computed from dims known "
          "only at run time keeps the input's element count (it takes the same named dims "
          "on both sides, in the same order"),
-        ("fill_zero", model([const("i0", I64, [], [0]), const("ax", I64, [1], [0]),
-                             const("zero", I64, [1], [0]),
-                             node("Shape", ["x"], ["s"]), node("Gather", ["s", "i0"], ["n"]),
-                             node("Unsqueeze", ["n", "ax"], ["n1"]),
-                             node("Concat", ["zero", "n1"], ["to"],
+        ("fill_zero", model([const("zero", I64, [1], [0])] + dims_of("x", [(0, "n1")]) +
+                            [node("Concat", ["zero", "n1"], ["to"],
                                   'attribute { name: "axis" type: INT i: 0 }'),
                              node("ConstantOfShape", ["to"], ["y"], name="fill")],
                             [("x", F32, ["n", 4])], [("y", F32, [0, "n"])]),
