@@ -165,7 +165,10 @@ std::string cpuLoopsToLLVM() {
 /// caller-provided out-params (the C ABI is `void f(inputs..., outputs...)`
 /// on bare pointers), intermediate buffers views of one planned workspace.
 /// Ends with a func.func pipeline that has turned linalg into loops and is
-/// left open for the target's loop passes.
+/// left open for the target's loop passes. The deallocation pipeline's
+/// dealloc_helper (run-time alias checks of buffers a loop carries) is
+/// inlined: the bare-pointer ABI cannot convert its memref<?xindex>
+/// arguments.
 std::string bufferizeToLoops() {
   return "split-empty-tensors,copy-repeated-results),"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
@@ -175,7 +178,8 @@ std::string bufferizeToLoops() {
          "functions=1 "
          "hoist-static-allocs=1},"
          "export-dynamic-outputs{record-static-shapes=1},plan-workspace,"
-         "buffer-deallocation-pipeline,export-dynamic-outputs,"
+         "buffer-deallocation-pipeline,inline,export-dynamic-outputs,zero-size-"
+         "arguments,"
          "func.func(memref-copy-to-linalg,convert-linalg-to-parallel-loops,";
 }
 

@@ -1594,6 +1594,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimeWindowOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeReduceOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeCompressOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeNonZeroOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeNmsOp)
 
 LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
                                                  std::optional<Location> loc,
@@ -1770,6 +1771,28 @@ LogicalResult RuntimeNonZeroOp::inferReturnTypes(MLIRContext *ctx,
     return emitShapeError(loc, "runtime_nonzero: a static input of rank 1 "
                                "or more");
   types.push_back(RankedTensorType::get({in.getRank(), ShapedType::kDynamic},
+                                        IntegerType::get(ctx, 64)));
+  return success();
+}
+
+LogicalResult RuntimeNmsOp::inferReturnTypes(MLIRContext *ctx,
+                                             std::optional<Location> loc,
+                                             Adaptor a,
+                                             SmallVectorImpl<Type> &types) {
+  auto boxes = rankedType(a.getBoxes()), scores = rankedType(a.getScores());
+  auto one = [](Value v) {
+    auto t = rankedType(v);
+    return t.hasStaticShape() && t.getNumElements() == 1 && t.getRank() <= 1;
+  };
+  if (!boxes.hasStaticShape() || !scores.hasStaticShape() ||
+      boxes.getRank() != 3 || scores.getRank() != 3 ||
+      boxes.getDimSize(2) != 4 || boxes.getDimSize(0) != scores.getDimSize(0) ||
+      boxes.getDimSize(1) != scores.getDimSize(2) || !one(a.getMaxPerClass()) ||
+      !one(a.getIouThreshold()) || !one(a.getScoreThreshold()))
+    return emitShapeError(loc, "runtime_nms: static boxes [B, N, 4] and "
+                               "scores [B, C, N], one-element count and "
+                               "thresholds");
+  types.push_back(RankedTensorType::get({ShapedType::kDynamic, 3},
                                         IntegerType::get(ctx, 64)));
   return success();
 }

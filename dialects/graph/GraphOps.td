@@ -637,6 +637,30 @@ def Graph_RuntimeNonZeroOp : Graph_Op<"runtime_nonzero"> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+def Graph_RuntimeNmsOp : Graph_Op<"runtime_nms"> {
+  let summary = "ONNX NonMaxSuppression: the [count, 3] int64 (batch, class, "
+                "box) of the boxes chosen per batch and class";
+  let description = [{
+    `boxes` [B, N, 4] are corners (y1, x1, y2, x2 of either diagonal) or,
+    with `center_point_box`, (x center, y center, width, height); `scores`
+    [B, C, N]. For each batch, then each class: among the boxes whose score
+    is above `score_threshold` (any score without `has_score_threshold`),
+    the highest score is chosen (the lowest index on ties), and the boxes
+    whose intersection over union with it is above `iou_threshold` are
+    dropped, until `max_per_class` boxes are chosen (none when it is 0 or
+    less) or none is left. The count and thresholds are one-element tensors
+    read at run time.
+  }];
+  let arguments = (ins Graph_FloatTensor:$boxes, Graph_FloatTensor:$scores,
+                       RankedTensorOf<[I64]>:$max_per_class,
+                       Graph_FloatTensor:$iou_threshold,
+                       Graph_FloatTensor:$score_threshold,
+                       BoolAttr:$center_point_box,
+                       BoolAttr:$has_score_threshold);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_RuntimeTopKOp : Graph_Op<"runtime_top_k"> {
   let summary = "top_k with k read at run time (0 <= k <= the axis' size)";
   let arguments = (ins Graph_FloatTensor:$input, RankedTensorOf<[I64]>:$k,

@@ -11,6 +11,8 @@
 
 #include "frontends/onnx/ImportContext.h"
 
+#include "dialects/graph/GraphDialect.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -187,12 +189,13 @@ LogicalResult importIf(ImportContext &ctx) {
 
 /// Stacks the per-iteration values `values` (computed in `loop`'s body) into
 /// new results of `loop`: along `axes` (of the stacked rank), at position
-/// `positions[k]` of iteration k, in tensors of `count` slices.
+/// `positions[k]` of iteration k, in tensors of `count` slices (the trip
+/// count: a constant, or a value computed before the loop).
 FailureOr<scf::ForOp> stackIntoResults(ImportContext &ctx, scf::ForOp loop,
                                        ArrayRef<Value> values,
                                        ArrayRef<int64_t> axes,
                                        ArrayRef<Value> positions,
-                                       int64_t count) {
+                                       OpFoldResult count) {
   if (values.empty())
     return loop;
   OpBuilder &b = ctx.builder;
@@ -203,12 +206,18 @@ FailureOr<scf::ForOp> stackIntoResults(ImportContext &ctx, scf::ForOp loop,
     b.setInsertionPoint(loop);
     for (auto [value, axis] : llvm::zip(values, axes)) {
       auto type = ImportContext::typeOf(value);
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t size : type.getShape())
+        sizes.push_back(b.getIndexAttr(size));
+      sizes.insert(sizes.begin() + axis, count);
+      // A count known at run time is checked there (importLoop).
       SmallVector<int64_t> shape(type.getShape());
-      shape.insert(shape.begin() + axis, count);
+      shape.insert(shape.begin() + axis,
+                   getConstantIntValue(count).value_or(1));
       if (failed(ctx.checkShape(shape, "a stacked output")))
         return failure();
       inits.push_back(
-          tensor::EmptyOp::create(b, loc, shape, type.getElementType()));
+          tensor::EmptyOp::create(b, loc, sizes, type.getElementType()));
     }
   }
   IRRewriter rewriter(b);
@@ -235,16 +244,69 @@ FailureOr<scf::ForOp> stackIntoResults(ImportContext &ctx, scf::ForOp loop,
   return cast<scf::ForOp>(grown->getOperation());
 }
 
-/// Checks that each loop-carried value keeps its type across an iteration.
-LogicalResult checkCarried(ImportContext &ctx, ValueRange before,
-                           ArrayRef<Value> after) {
-  for (auto [i, in, out] : llvm::enumerate(before, after))
-    if (in.getType() != out.getType())
+/// Checks that each loop-carried value keeps its type across an iteration,
+/// and returns the values for the next one. A value whose dims the body
+/// computes at run time (a Slice at the iteration's index) is checked there:
+/// a size other than the carried one is reported and the value is not
+/// carried on.
+FailureOr<SmallVector<Value>>
+checkCarried(ImportContext &ctx, ValueRange before, ArrayRef<Value> after) {
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  SmallVector<Value> next;
+  for (auto [i, in, out] : llvm::enumerate(before, after)) {
+    auto inType = cast<RankedTensorType>(in.getType());
+    auto outType = cast<RankedTensorType>(out.getType());
+    if (inType == outType) {
+      next.push_back(out);
+      continue;
+    }
+    if (!inType.hasStaticShape() || !tensor::CastOp::areCastCompatible(
+                                        TypeRange{outType}, TypeRange{inType}))
       return ctx.error("loop-carried value " + Twine(i) + " changes from " +
-                       shapeText(in.getType()) + " to " +
-                       shapeText(out.getType()) +
+                       shapeText(inType) + " to " + shapeText(outType) +
                        " in an iteration; dlc needs one static shape");
-  return success();
+    Value same = arith::ConstantIntOp::create(b, loc, 1, 1);
+    for (int64_t d = 0; d < outType.getRank(); ++d) {
+      if (!outType.isDynamicDim(d))
+        continue;
+      Value size = tensor::DimOp::create(b, loc, out, d);
+      Value expected =
+          arith::ConstantIndexOp::create(b, loc, inType.getDimSize(d));
+      same = arith::AndIOp::create(
+          b, loc, same,
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size,
+                                expected));
+    }
+    // The report: a 1 where the sizes differ, outside check_indices' [0, 1).
+    Value flag = arith::ExtUIOp::create(
+        b, loc, b.getI64Type(),
+        arith::XOrIOp::create(b, loc, same,
+                              arith::ConstantIntOp::create(b, loc, 1, 1)));
+    graph::CheckIndicesOp::create(
+        b, loc,
+        tensor::FromElementsOp::create(
+            b, loc, RankedTensorType::get({1}, b.getI64Type()), flag),
+        0, 1,
+        ctx.runtimeMessage("loop-carried value " + Twine(i) + " of " +
+                           shapeText(inType) +
+                           " changes its shape in an "
+                           "iteration; dlc needs one static shape"),
+        IntegerAttr());
+    auto keep = scf::IfOp::create(b, loc, TypeRange{inType}, same,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(keep.thenBlock());
+      scf::YieldOp::create(
+          b, loc, ValueRange{tensor::CastOp::create(b, loc, inType, out)});
+      b.setInsertionPointToStart(keep.elseBlock());
+      scf::YieldOp::create(b, loc, in);
+    }
+    inheritUnsigned(ctx, out, keep.getResult(0));
+    next.push_back(keep.getResult(0));
+  }
+  return next;
 }
 
 /// Whether a Loop body returns the condition it is given (directly or
@@ -331,14 +393,15 @@ LogicalResult importWhileLoop(ImportContext &ctx, const onnx::GraphProto &body,
         condType.getNumElements() != 1)
       return ctx.error("the body's condition must be a bool tensor of one "
                        "element");
-    ArrayRef<Value> next = ArrayRef<Value>(outs).slice(1, carried.size());
-    if (failed(checkCarried(ctx, after->getArguments().drop_front(2), next)))
+    auto next = checkCarried(ctx, after->getArguments().drop_front(2),
+                             ArrayRef<Value>(outs).slice(1, carried.size()));
+    if (failed(next))
       return failure();
     SmallVector<Value> yields = {
         arith::AddIOp::create(b, loc, after->getArgument(0),
                               arith::ConstantIntOp::create(b, loc, 1, 64)),
         extractScalar(ctx, outs.front())};
-    llvm::append_range(yields, next);
+    llvm::append_range(yields, *next);
     scf::YieldOp::create(b, loc, yields);
   }
   for (auto [i, v] : llvm::enumerate(loop.getResults().drop_front(2))) {
@@ -383,26 +446,27 @@ LogicalResult importLoop(ImportContext &ctx) {
         condType.getNumElements() != 1)
       return ctx.error("'cond' must be a bool tensor of one element");
   }
-  // A loop that may stop on its condition (no trip count, a condition
-  // known only at run time, or one the body computes) is a while loop.
-  DenseElementsAttr condAttr;
-  bool knownCond =
-      !initialCond || matchPattern(*initialCond, m_Constant(&condAttr));
-  if (!maxTrips || !knownCond || !bodyKeepsCondition(*body))
+  // A loop that may stop on its condition (no trip count, or one the body
+  // computes) is a while loop. One whose body passes its condition on runs
+  // the trip count, or not at all when the first condition is false.
+  if (!maxTrips || !bodyKeepsCondition(*body))
     return importWhileLoop(ctx, *body, maxTrips, initialCond, carried,
                            numScans);
 
-  // The trip count: a compile-time constant, or read at run time (then no
-  // scan outputs: their size would depend on it).
+  // The trip count: a compile-time constant, or computed at run time (then
+  // scan outputs are as long as it says).
+  DenseElementsAttr condAttr;
+  bool knownCond =
+      !initialCond || matchPattern(*initialCond, m_Constant(&condAttr));
   std::optional<int64_t> trips;
   DenseIntElementsAttr tripAttr;
   if (matchPattern(*maxTrips, m_Constant(&tripAttr)))
     trips = std::max<int64_t>(
         0, (*tripAttr.getValues<APInt>().begin()).getSExtValue());
-  if (initialCond && !*condAttr.getValues<bool>().begin())
+  if (knownCond && initialCond && !*condAttr.getValues<bool>().begin())
     trips = 0;
-  if (!trips && numScans)
-    return ctx.error("scan outputs need a trip count known at compile time");
+  if (trips && !knownCond && *trips)
+    trips.reset();
   Value lower = arith::ConstantIndexOp::create(b, loc, 0);
   Value upper;
   if (trips) {
@@ -411,6 +475,9 @@ LogicalResult importLoop(ImportContext &ctx) {
     Value count = extractScalar(ctx, *maxTrips);
     Value zero = arith::ConstantIntOp::create(b, loc, 0, 64);
     count = arith::MaxSIOp::create(b, loc, count, zero);
+    if (!knownCond)
+      count = arith::SelectOp::create(b, loc, extractScalar(ctx, *initialCond),
+                                      count, zero);
     upper = arith::IndexCastOp::create(b, loc, b.getIndexType(), count);
   }
   Value step = arith::ConstantIndexOp::create(b, loc, 1);
@@ -435,16 +502,52 @@ LogicalResult importLoop(ImportContext &ctx) {
       return failure();
     if (outs.front() != condTrue && !isConstantTrue(outs.front()))
       return ctx.error("the body's condition is not the one it was given");
-    ArrayRef<Value> next = ArrayRef<Value>(outs).slice(1, numCarried);
-    if (failed(checkCarried(ctx, loop.getRegionIterArgs(), next)))
+    auto next = checkCarried(ctx, loop.getRegionIterArgs(),
+                             ArrayRef<Value>(outs).slice(1, numCarried));
+    if (failed(next))
       return failure();
-    scf::YieldOp::create(b, loc, next);
+    // A scan output that is a loop-carried value has its carried shape.
+    for (Value &scanned :
+         MutableArrayRef<Value>(outs).drop_front(1 + numCarried))
+      for (auto [carriedOut, checked] :
+           llvm::zip(ArrayRef<Value>(outs).slice(1, numCarried), *next))
+        if (scanned == carriedOut)
+          scanned = checked;
+    scf::YieldOp::create(b, loc, *next);
     positions.assign(numScans, iv);
+  }
+  if (!trips && numScans) {
+    // Scan outputs hold a slice per iteration: a trip count that would make
+    // one larger than a tensor may be is reported, and the loop does not
+    // run.
+    int64_t sliceElements = 1;
+    for (Value v : ArrayRef<Value>(outs).drop_front(1 + numCarried))
+      sliceElements = std::max<int64_t>(
+          sliceElements, ImportContext::typeOf(v).getNumElements());
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(loop);
+    Value count = arith::IndexCastOp::create(b, loc, b.getI64Type(), upper);
+    Value countTensor = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({1}, b.getI64Type()), count);
+    int64_t cap = kMaxTensorElements / sliceElements;
+    graph::CheckIndicesOp::create(
+        b, loc, countTensor, 0, cap + 1,
+        ctx.runtimeMessage("the trip count would make scan outputs of more "
+                           "than " +
+                           Twine(kMaxTensorElements) + " elements"),
+        IntegerAttr());
+    Value tooMany =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, upper,
+                              arith::ConstantIndexOp::create(b, loc, cap));
+    upper = arith::SelectOp::create(
+        b, loc, tooMany, arith::ConstantIndexOp::create(b, loc, 0), upper);
+    loop.getUpperBoundMutable().assign(upper);
   }
   SmallVector<int64_t> axes(numScans, 0);
   auto stacked = stackIntoResults(
       ctx, loop, ArrayRef<Value>(outs).drop_front(1 + numCarried), axes,
-      positions, trips.value_or(0));
+      positions,
+      trips ? OpFoldResult(b.getIndexAttr(*trips)) : OpFoldResult(upper));
   if (failed(stacked))
     return failure();
   for (auto [i, v] : llvm::enumerate(stacked->getResults())) {
@@ -454,47 +557,19 @@ LogicalResult importLoop(ImportContext &ctx) {
   return success();
 }
 
-LogicalResult importScan(ImportContext &ctx) {
-  const onnx::GraphProto *body = graphAttr(ctx, "body");
-  if (!body)
-    return failure();
+/// Scan's loop (opset 9 on): `body` over the slices of `scanned` along
+/// `inAxes` (reversed where `inDirs` says), carrying `states`; its scan
+/// outputs stacked along `outAxes`. The results: the final states, then the
+/// stacked outputs.
+FailureOr<SmallVector<Value>>
+buildScan(ImportContext &ctx, const onnx::GraphProto &body,
+          ArrayRef<Value> states, ArrayRef<Value> scanned,
+          SmallVector<int64_t> inAxes, ArrayRef<int64_t> inDirs,
+          SmallVector<int64_t> outAxes, ArrayRef<int64_t> outDirs) {
   OpBuilder &b = ctx.builder;
   Location loc = ctx.loc();
-  int64_t numScanInputs = ctx.intAttr("num_scan_inputs", -1);
-  int64_t numInputs = ctx.node->input_size();
-  if (numScanInputs < 1 || numScanInputs > numInputs)
-    return ctx.error("'num_scan_inputs' must be between 1 and the number of "
-                     "inputs");
-  int64_t numStates = numInputs - numScanInputs;
-  int64_t numScanOutputs = body->output_size() - numStates;
-  if (numScanOutputs < 0 || ctx.node->output_size() > body->output_size())
-    return ctx.error("the body's outputs do not match the node's");
-  auto listAttr = [&](StringRef name, int64_t size) {
-    SmallVector<int64_t> values = ctx.intsAttr(name);
-    if (values.empty())
-      values.assign(size, 0);
-    return values;
-  };
-  SmallVector<int64_t> inAxes = listAttr("scan_input_axes", numScanInputs);
-  SmallVector<int64_t> inDirs =
-      listAttr("scan_input_directions", numScanInputs);
-  SmallVector<int64_t> outAxes = listAttr("scan_output_axes", numScanOutputs);
-  SmallVector<int64_t> outDirs =
-      listAttr("scan_output_directions", numScanOutputs);
-  if (static_cast<int64_t>(inAxes.size()) != numScanInputs ||
-      static_cast<int64_t>(inDirs.size()) != numScanInputs ||
-      static_cast<int64_t>(outAxes.size()) != numScanOutputs ||
-      static_cast<int64_t>(outDirs.size()) != numScanOutputs)
-    return ctx.error("the scan axes and directions must have one entry per "
-                     "scan input and output");
-
-  SmallVector<Value> states, scanned;
-  for (int64_t i = 0; i < numInputs; ++i) {
-    Value v = ctx.input(i);
-    if (!v)
-      return failure();
-    (i < numStates ? states : scanned).push_back(v);
-  }
+  int64_t numStates = states.size();
+  int64_t numScanOutputs = outAxes.size();
   // Every scan input is sliced along its axis; they agree on the length.
   int64_t length = -1;
   for (auto [k, v] : llvm::enumerate(scanned)) {
@@ -546,12 +621,13 @@ LogicalResult importScan(ImportContext &ctx) {
           offsets, sizes, strides));
       inheritUnsigned(ctx, v, inputs.back());
     }
-    if (failed(importSubgraph(ctx, *body, inputs, outs)))
+    if (failed(importSubgraph(ctx, body, inputs, outs)))
       return failure();
-    ArrayRef<Value> next = ArrayRef<Value>(outs).take_front(numStates);
-    if (failed(checkCarried(ctx, loop.getRegionIterArgs(), next)))
+    auto next = checkCarried(ctx, loop.getRegionIterArgs(),
+                             ArrayRef<Value>(outs).take_front(numStates));
+    if (failed(next))
       return failure();
-    scf::YieldOp::create(b, loc, next);
+    scf::YieldOp::create(b, loc, *next);
     for (int64_t k = 0; k < numScanOutputs; ++k)
       positions.push_back(outDirs[k] ? reversed : iv);
   }
@@ -563,14 +639,171 @@ LogicalResult importScan(ImportContext &ctx) {
       return failure();
     outAxes[k] = *axis;
   }
-  auto stacked =
-      stackIntoResults(ctx, loop, perIteration, outAxes, positions, length);
+  auto stacked = stackIntoResults(ctx, loop, perIteration, outAxes, positions,
+                                  b.getIndexAttr(length));
   if (failed(stacked))
     return failure();
+  SmallVector<Value> results;
   for (auto [i, v] : llvm::enumerate(stacked->getResults())) {
     inheritUnsigned(ctx, i < states.size() ? states[i] : outs[i], v);
-    ctx.setOutput(i, v);
+    results.push_back(v);
   }
+  return results;
+}
+
+/// Scan before opset 9: a batch dim first in the states [B, ...] and scan
+/// inputs [B, T, ...], scanned along dim 1 (`directions` per scan input);
+/// the scan outputs [B, T, ...] in iteration order. Each sample is a Scan of
+/// its own, as opset 9 defines them; sequence_lens shorter than T are not
+/// supported.
+LogicalResult importScan8(ImportContext &ctx, const onnx::GraphProto &body) {
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  int64_t numScanInputs = ctx.intAttr("num_scan_inputs", -1);
+  int64_t numInputs = ctx.node->input_size() - 1;
+  if (numScanInputs < 1 || numScanInputs > numInputs)
+    return ctx.error("'num_scan_inputs' must be between 1 and the number of "
+                     "inputs after sequence_lens");
+  int64_t numStates = numInputs - numScanInputs;
+  int64_t numScanOutputs = body.output_size() - numStates;
+  if (numScanOutputs < 0 || ctx.node->output_size() > body.output_size())
+    return ctx.error("the body's outputs do not match the node's");
+  SmallVector<int64_t> dirs = ctx.intsAttr("directions");
+  if (dirs.empty())
+    dirs.assign(numScanInputs, 0);
+  if (static_cast<int64_t>(dirs.size()) != numScanInputs)
+    return ctx.error("'directions' must have one entry per scan input");
+  SmallVector<Value> inputs;
+  for (int64_t i = 0; i < numInputs; ++i) {
+    Value v = ctx.input(i + 1);
+    if (!v)
+      return failure();
+    auto type = ImportContext::typeOf(v);
+    if (type.getRank() < (i < numStates ? 1 : 2) || !type.hasStaticShape())
+      return ctx.error("input " + Twine(i + 1) + " needs a static batch dim" +
+                       (i < numStates ? "" : " and a sequence dim"));
+    inputs.push_back(v);
+  }
+  int64_t batch = ImportContext::typeOf(inputs.front()).getDimSize(0);
+  for (Value v : inputs)
+    if (ImportContext::typeOf(v).getDimSize(0) != batch)
+      return ctx.error("the inputs' batch dims differ");
+  std::optional<Value> lens = ctx.optionalInput(0);
+  if (!ctx.errors.empty())
+    return failure();
+  if (lens) {
+    // Lengths of the whole sequence are the default; others are refused.
+    int64_t length = ImportContext::typeOf(inputs.back()).getDimSize(1);
+    auto values = ctx.constantInts(0);
+    if (!values)
+      return failure();
+    if (llvm::any_of(*values, [&](int64_t n) { return n != length; }))
+      return ctx.error("sequence_lens other than the sequence length are "
+                       "not supported");
+  }
+  // Sample `n` of `v` without its batch dim.
+  auto sample = [&](Value v, int64_t n) -> Value {
+    auto type = ImportContext::typeOf(v);
+    int64_t rank = type.getRank();
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+    SmallVector<OpFoldResult> sizes, strides(rank, b.getIndexAttr(1));
+    offsets[0] = b.getIndexAttr(n);
+    sizes.push_back(b.getIndexAttr(1));
+    for (int64_t size : type.getShape().drop_front())
+      sizes.push_back(b.getIndexAttr(size));
+    auto sliceType = RankedTensorType::get(type.getShape().drop_front(),
+                                           type.getElementType());
+    Value slice = tensor::ExtractSliceOp::create(b, loc, sliceType, v, offsets,
+                                                 sizes, strides);
+    inheritUnsigned(ctx, v, slice);
+    return slice;
+  };
+  SmallVector<Value> results;
+  for (int64_t n = 0; n < batch; ++n) {
+    SmallVector<Value> states, scanned;
+    for (auto [i, v] : llvm::enumerate(inputs))
+      (static_cast<int64_t>(i) < numStates ? states : scanned)
+          .push_back(sample(v, n));
+    auto sampleResults = buildScan(ctx, body, states, scanned,
+                                   SmallVector<int64_t>(numScanInputs, 0), dirs,
+                                   SmallVector<int64_t>(numScanOutputs, 0),
+                                   SmallVector<int64_t>(numScanOutputs, 0));
+    if (failed(sampleResults))
+      return failure();
+    if (n == 0)
+      for (Value v : *sampleResults) {
+        auto type = ImportContext::typeOf(v);
+        SmallVector<int64_t> shape = {batch};
+        llvm::append_range(shape, type.getShape());
+        results.push_back(
+            tensor::EmptyOp::create(b, loc, shape, type.getElementType()));
+      }
+    for (auto [result, v] : llvm::zip(results, *sampleResults)) {
+      auto type = ImportContext::typeOf(v);
+      int64_t rank = type.getRank() + 1;
+      SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes, strides(rank, b.getIndexAttr(1));
+      offsets[0] = b.getIndexAttr(n);
+      sizes.push_back(b.getIndexAttr(1));
+      for (int64_t size : type.getShape())
+        sizes.push_back(b.getIndexAttr(size));
+      result = tensor::InsertSliceOp::create(b, loc, v, result, offsets, sizes,
+                                             strides);
+      inheritUnsigned(ctx, v, result);
+    }
+  }
+  for (auto [i, v] : llvm::enumerate(results))
+    ctx.setOutput(i, v);
+  return success();
+}
+
+LogicalResult importScan(ImportContext &ctx) {
+  const onnx::GraphProto *body = graphAttr(ctx, "body");
+  if (!body)
+    return failure();
+  if (ctx.opset < 9)
+    return importScan8(ctx, *body);
+  int64_t numScanInputs = ctx.intAttr("num_scan_inputs", -1);
+  int64_t numInputs = ctx.node->input_size();
+  if (numScanInputs < 1 || numScanInputs > numInputs)
+    return ctx.error("'num_scan_inputs' must be between 1 and the number of "
+                     "inputs");
+  int64_t numStates = numInputs - numScanInputs;
+  int64_t numScanOutputs = body->output_size() - numStates;
+  if (numScanOutputs < 0 || ctx.node->output_size() > body->output_size())
+    return ctx.error("the body's outputs do not match the node's");
+  auto listAttr = [&](StringRef name, int64_t size) {
+    SmallVector<int64_t> values = ctx.intsAttr(name);
+    if (values.empty())
+      values.assign(size, 0);
+    return values;
+  };
+  SmallVector<int64_t> inAxes = listAttr("scan_input_axes", numScanInputs);
+  SmallVector<int64_t> inDirs =
+      listAttr("scan_input_directions", numScanInputs);
+  SmallVector<int64_t> outAxes = listAttr("scan_output_axes", numScanOutputs);
+  SmallVector<int64_t> outDirs =
+      listAttr("scan_output_directions", numScanOutputs);
+  if (static_cast<int64_t>(inAxes.size()) != numScanInputs ||
+      static_cast<int64_t>(inDirs.size()) != numScanInputs ||
+      static_cast<int64_t>(outAxes.size()) != numScanOutputs ||
+      static_cast<int64_t>(outDirs.size()) != numScanOutputs)
+    return ctx.error("the scan axes and directions must have one entry per "
+                     "scan input and output");
+
+  SmallVector<Value> states, scanned;
+  for (int64_t i = 0; i < numInputs; ++i) {
+    Value v = ctx.input(i);
+    if (!v)
+      return failure();
+    (i < numStates ? states : scanned).push_back(v);
+  }
+  auto results =
+      buildScan(ctx, *body, states, scanned, inAxes, inDirs, outAxes, outDirs);
+  if (failed(results))
+    return failure();
+  for (auto [i, v] : llvm::enumerate(*results))
+    ctx.setOutput(i, v);
   return success();
 }
 
@@ -582,11 +815,13 @@ void addControlFlowImporters(std::vector<OpImporter> &table) {
                    "at compile time; otherwise scf.if (branches of one shape)",
                    importIf});
   table.push_back({"Loop", "ControlFlow", 1,
-                   "scf.for with a trip count, scf.while when a condition can "
-                   "stop it; scan outputs need a compile-time trip count",
+                   "scf.for with a trip count (scan outputs as long as it "
+                   "is at run time), scf.while when the body's condition can "
+                   "stop it (no scan outputs)",
                    importLoop});
-  table.push_back({"Scan", "ControlFlow", 9,
-                   "scan axes and directions; outputs stacked along any axis",
+  table.push_back({"Scan", "ControlFlow", 8,
+                   "scan axes and directions; outputs stacked along any axis; "
+                   "opset 8's batch dim (sequence_lens of the full length)",
                    importScan});
 }
 

@@ -1,14 +1,18 @@
 //===- DynamicDims.cpp - which ops take dims known only at run time -------===//
 //
-// A graph input's dims left symbolic (no --input-shape or --dim for them)
-// flow through the ops whose lowerings size their results at run time. The
-// importer follows each dynamic dim's symbol (its dim_param) so that two
+// A graph input's dims left symbolic (no --input-shape or --dim for them),
+// and the dims of results whose sizes their ops read from values at run
+// time (graph.runtime_* ops, scan outputs), flow through the ops whose
+// lowerings size their results at run time. The importer follows each
+// dynamic dim's symbol (its dim_param; a new one per op result) so that two
 // operands' dynamic dims meet only where they are known to be one size:
 // dlc does not broadcast a dim whose size it learns at run time.
 //
 //===----------------------------------------------------------------------===//
 
 #include "frontends/onnx/ImportContext.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -30,7 +34,7 @@ bool isSameShapeOp(llvm::StringRef op) {
       "Elu",       "Selu",     "Softplus", "Softsign",   "HardSigmoid",
       "HardSwish", "Erf",      "Sin",      "Cos",        "Floor",
       "Ceil",      "Identity", "Softmax",  "LogSoftmax", "Gelu",
-      "Mish",      "Sign",     "Clip"};
+      "Mish",      "Sign",     "Clip",     "Cast"};
   return ops.contains(op);
 }
 
@@ -93,14 +97,6 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
     auto type = dyn_cast<RankedTensorType>(v.getType());
     if (!type || type.hasStaticShape())
       continue;
-    // Results of graph.runtime_* ops (shapes decided by values) have no
-    // symbols: no op takes them yet.
-    if (!ctx.dimSymbols.count(v))
-      return ctx.error("input '" + name +
-                       "' has a shape known only at run time; dlc takes "
-                       "such tensors as graph outputs only (for now): "
-                       "--freeze-input can make the shape operand that "
-                       "decides it a constant");
     dynamic.emplace_back(name, v);
   }
   if (dynamic.empty())
@@ -108,10 +104,19 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
   llvm::StringRef op = node.op_type();
   auto pinHint = [&](const std::string &name, Value v) {
     std::string hint = "pin its dims with --input-shape or --dim";
-    for (int64_t s : symbolsOf(ctx, v))
+    for (int64_t s : symbolsOf(ctx, v)) {
       if (s >= 0 && !ctx.dimSymbolNames[s].empty())
         return "pin them with --dim " + ctx.dimSymbolNames[s] +
                "=<n> (or --input-shape)";
+      // A size an op reads from a graph input's values.
+      if (s >= 0 && !ctx.dimSymbolDeciders[s].empty()) {
+        const std::string &decider = ctx.dimSymbolDeciders[s];
+        return "its size comes from the values of input '" + decider +
+               "', so input '" + decider +
+               "' must be a compile-time constant here (--freeze-input " +
+               decider + "=FILE.pb makes it one)";
+      }
+    }
     return hint;
   };
   auto refuse = [&](const std::string &why) {
@@ -357,11 +362,39 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
                 " for static shapes only (for now)");
 }
 
+namespace {
+/// The first graph input among `node`'s operands that is not a compile-time
+/// constant (its shape operands before its data): what --freeze-input would
+/// make a constant so that the node's result shape is static.
+std::string deciderOf(ImportContext &ctx, const onnx::NodeProto &node) {
+  int n = node.input_size();
+  for (int k = 0; k < n; ++k) {
+    // Input 0 is the data of most ops with a run-time form; try it last.
+    int i = (k + 1) % n;
+    if (node.input(i).empty())
+      continue;
+    auto arg = dyn_cast_or_null<BlockArgument>(ctx.lookup(node.input(i)));
+    if (arg && isa<func::FuncOp>(arg.getOwner()->getParentOp()))
+      return node.input(i);
+  }
+  return "";
+}
+} // namespace
+
 void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node) {
   SmallVector<Value> inputs;
   for (const auto &name : node.input())
     inputs.push_back(name.empty() ? Value() : ctx.lookup(name));
-  for (const auto &name : node.output()) {
+  llvm::StringRef op = node.op_type();
+  // Control flow: loop-carried values keep their symbols (Loop's inputs
+  // from 2 on, Scan's first states); other outputs are sized at run time.
+  bool controlFlow = op == "If" || op == "Loop" || op == "Scan";
+  int64_t carriedFrom = op == "Loop" ? 2 : 0;
+  int64_t numCarried =
+      op == "Loop"   ? std::max(0, node.input_size() - 2)
+      : op == "Scan" ? node.input_size() - ctx.intAttr("num_scan_inputs", 0)
+                     : 0;
+  for (auto [index, name] : llvm::enumerate(node.output())) {
     Value out = name.empty() ? Value() : ctx.lookup(name);
     if (!out || ctx.dimSymbols.count(out))
       continue;
@@ -370,13 +403,22 @@ void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node) {
       continue;
     int64_t rank = type.getRank();
     SmallVector<int64_t> symbols(rank, -1);
+    Operation *def = out.getDefiningOp();
+    bool sizedByValues =
+        (def && def->getName().getStringRef().starts_with("graph.runtime_")) ||
+        (controlFlow && static_cast<int64_t>(index) >= numCarried);
     // Each dynamic output dim takes the symbol of an input's dynamic dim at
     // the same position aligned right (the ops above keep positions; MatMul
     // and Gemm keep the rows of their first input), but for Flatten and
     // Reshape, whose only dynamic dim is the batch, dim 0's.
-    llvm::StringRef op = node.op_type();
-    if ((op == "LSTM" || op == "GRU" || op == "RNN") && inputs[0] &&
-        ctx.dimSymbols.count(inputs[0])) {
+    if (sizedByValues) {
+      // New symbols below.
+    } else if (controlFlow) {
+      Value init = inputs[carriedFrom + index];
+      if (init && ctx.dimSymbols.count(init))
+        symbols = ctx.dimSymbols[init];
+    } else if ((op == "LSTM" || op == "GRU" || op == "RNN") && inputs[0] &&
+               ctx.dimSymbols.count(inputs[0])) {
       // Y [T, D, B, H]; Y_h, Y_c [D, B, H].
       const SmallVector<int64_t> &x = ctx.dimSymbols[inputs[0]];
       if (rank == 4) {
@@ -437,10 +479,12 @@ void propagateDimSymbols(ImportContext &ctx, const onnx::NodeProto &node) {
         }
       }
     }
-    // Values of run-time shapes decided otherwise (graph.runtime_* results,
-    // an If's outputs) get none: no op takes them yet.
-    if (llvm::any_of(symbols, [](int64_t s) { return s >= 0; }))
-      ctx.dimSymbols[out] = symbols;
+    // Dims whose size the op decides (graph.runtime_* results, scan
+    // outputs, an If's outputs) get new symbols: the size of no other dim.
+    for (int64_t d = 0; d < rank; ++d)
+      if (type.isDynamicDim(d) && symbols[d] < 0)
+        symbols[d] = ctx.newDimSymbol(out, d, "", deciderOf(ctx, node));
+    ctx.dimSymbols[out] = symbols;
   }
 }
 

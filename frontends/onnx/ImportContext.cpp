@@ -59,34 +59,14 @@ void ImportContext::setOutput(int i, Value value) {
     define(node->output(i), value);
 }
 
-/// The first output of `node` that another node takes, with that node.
-static std::optional<std::pair<std::string, std::string>>
-consumedOutput(const onnx::NodeProto &node,
-               const std::map<std::string, std::string> &consumers) {
-  for (const auto &out : node.output())
-    if (auto it = consumers.find(out); !out.empty() && it != consumers.end())
-      return std::make_pair(out, it->second);
-  return std::nullopt;
-}
-
 std::optional<SmallVector<int64_t>> ImportContext::constantInts(int i) {
   Value v = input(i);
   if (!v)
     return std::nullopt;
   DenseIntElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr))) {
-    // An importer that asked isRuntimeValue has a run-time form, which
-    // takes such an operand where its result is only a graph output.
-    std::string why;
-    if (auto used = runtimeFormAsked == node ? consumedOutput(*node, consumers)
-                                             : std::nullopt)
-      why = " (known only at run time, it would decide the shape of '" +
-            used->first + "', which " + used->second +
-            " takes: such shapes may reach graph outputs only, for now; "
-            "--freeze-input " +
-            node->input(i) + "=FILE.pb makes it one)";
     (void)error("input '" + node->input(i) +
-                "' must be a compile-time constant" + why);
+                "' must be a compile-time constant");
     return std::nullopt;
   }
   SmallVector<int64_t> result;
@@ -96,28 +76,18 @@ std::optional<SmallVector<int64_t>> ImportContext::constantInts(int i) {
 }
 
 bool ImportContext::isRuntimeValue(int i) {
-  runtimeFormAsked = node;
   if (i >= node->input_size() || node->input(i).empty())
     return false;
   Value v = lookup(node->input(i));
-  return v && !matchPattern(v, m_Constant()) &&
-         !consumedOutput(*node, consumers);
+  return v && !matchPattern(v, m_Constant());
 }
 
-void ImportContext::collectConsumers(const onnx::GraphProto &graph) {
-  int position = 0;
-  for (const auto &n : graph.node()) {
-    for (const auto &in : n.input())
-      if (!in.empty())
-        consumers.try_emplace(in, describeNode(n, position));
-    for (const auto &a : n.attribute()) {
-      if (a.has_g())
-        collectConsumers(a.g());
-      for (const auto &g : a.graphs())
-        collectConsumers(g);
-    }
-    ++position;
-  }
+int64_t ImportContext::newDimSymbol(Value source, int64_t dim, StringRef name,
+                                    StringRef decider) {
+  dimSymbolNames.push_back(name.str());
+  dimSymbolSources.emplace_back(source, dim);
+  dimSymbolDeciders.push_back(decider.str());
+  return static_cast<int64_t>(dimSymbolNames.size()) - 1;
 }
 
 Value ImportContext::runtimeInts(int i) {

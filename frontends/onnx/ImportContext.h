@@ -146,19 +146,9 @@ public:
 
   /// Whether input `i` is present and not a compile-time constant (a graph
   /// input, or computed from data) and may decide the node's output shapes
-  /// at run time: its importer then builds a graph.runtime_* op. Tensors of
-  /// run-time shapes may reach graph outputs only (no other op is lowered
-  /// for them yet), so an output that another node takes keeps the operand
-  /// a compile-time constant (constantInts says why when it is not).
+  /// at run time: its importer then builds a graph.runtime_* op, whose
+  /// results' dims get symbols of their own (propagateDimSymbols).
   bool isRuntimeValue(int i);
-  /// The last node whose importer asked isRuntimeValue (it has a run-time
-  /// form): constantInts then says why an operand must be a constant.
-  const onnx::NodeProto *runtimeFormAsked = nullptr;
-  /// The node that takes each value (the first one, described as
-  /// describeNode does), over the whole model, subgraphs included.
-  std::map<std::string, std::string> consumers;
-  /// Records `consumers` of `graph`'s nodes and their subgraphs'.
-  void collectConsumers(const onnx::GraphProto &graph);
   /// Input `i` as the int64 operand of a graph.runtime_* op (int32 widened);
   /// null, with an error naming the input, for other dtypes.
   mlir::Value runtimeInts(int i);
@@ -167,14 +157,23 @@ public:
   mlir::StringAttr runtimeMessage(const llvm::Twine &what);
 
   // --- dims known only at run time -------------------------------------------
-  /// Per value with dims of a graph input's dynamic dims: a symbol per dim
-  /// (-1 for static dims and dims of unknown origin). Equal symbols are one
-  /// size: one per dim_param name, one per unnamed dim.
+  /// Per value with dims known only at run time: a symbol per dim (-1 for
+  /// static dims). Equal symbols are one size: one per dim_param name, one
+  /// per unnamed input dim, one per dynamic dim of a result whose size its
+  /// op decides from values (graph.runtime_* ops, scan outputs).
   llvm::DenseMap<mlir::Value, llvm::SmallVector<int64_t>> dimSymbols;
-  /// Each symbol's dim_param ("" for an unnamed dim).
+  /// Each symbol's dim_param ("" for an unnamed dim and an op's result).
   std::vector<std::string> dimSymbolNames;
-  /// Where each symbol's size is read at run time: a graph input and its dim.
+  /// Where each symbol's size is read at run time: a graph input or the
+  /// op's result, and its dim.
   std::vector<std::pair<mlir::Value, int64_t>> dimSymbolSources;
+  /// For the symbols of op results: the graph input among the op's operands
+  /// that decides the size ("" if none), which --freeze-input can make a
+  /// constant.
+  std::vector<std::string> dimSymbolDeciders;
+  /// A new symbol for dim `dim` of `source`.
+  int64_t newDimSymbol(mlir::Value source, int64_t dim, llvm::StringRef name,
+                       llvm::StringRef decider = "");
   /// An element of an int64 shape value: a constant, or (symbol >= 0) the
   /// size of a dim known only at run time.
   struct ShapeElement {
@@ -267,6 +266,11 @@ initializerToAttr(mlir::MLIRContext *context, onnx::TensorProto &tensor,
 /// How messages name a node: "node 'conv1' (Conv)", or by its position in
 /// the graph when it has no name: "node #3 (Add)".
 std::string describeNode(const onnx::NodeProto &node, int index);
+
+/// The `count` elements of `v` along dim `dim` from `start`, `step` apart
+/// (graph.slice); null with the error recorded when that fails.
+mlir::Value sliceDim(ImportContext &ctx, mlir::Value v, int64_t dim,
+                     int64_t start, int64_t count, int64_t step);
 
 /// Whether an ONNX dtype is an unsigned integer (uint8 .. uint64): dlc's
 /// integer types are signless, so such values are tracked in

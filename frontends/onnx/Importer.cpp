@@ -581,10 +581,8 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
         auto [it, inserted] = symbolOfParam.try_emplace(
             param, static_cast<int64_t>(ctx.dimSymbolNames.size()));
         if (param.empty() || inserted) {
-          symbols.push_back(static_cast<int64_t>(ctx.dimSymbolNames.size()));
-          ctx.dimSymbolNames.push_back(param);
-          ctx.dimSymbolSources.emplace_back(
-              arg, static_cast<int64_t>(symbols.size() - 1));
+          symbols.push_back(ctx.newDimSymbol(
+              arg, static_cast<int64_t>(symbols.size()), param));
         } else {
           symbols.push_back(it->second);
         }
@@ -641,7 +639,6 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
       ctx.unsignedValues.insert(value);
   }
 
-  ctx.collectConsumers(g);
   (void)importGraphNodes(ctx, g);
   if (!ctx.errors.empty()) {
     for (const auto &e : ctx.errors)

@@ -9,6 +9,9 @@
 #include <map>
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -809,7 +812,294 @@ LogicalResult importGelu(ImportContext &ctx) {
 
 } // namespace
 
+/// DFT (opset 17) as one matrix product: along `axis` of [batch, signal
+/// dims..., 1 or 2] (real, or real and imaginary parts), the L samples'
+/// parts [a..., b...] times the constant [2L, 2K] matrix of cosines and
+/// sines gives the K frequencies' parts [re..., im...]: forward
+/// re = a cos + b sin, im = b cos - a sin at angle 2 pi k n / L; inverse the
+/// conjugate, divided by L. L (dft_length) truncates or zero-pads the
+/// signal; `onesided` keeps K = L / 2 + 1 frequencies. A direct product,
+/// not an FFT: L*K is bounded.
+LogicalResult importDFT(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input")))
+    return failure();
+  auto &b = ctx.builder;
+  auto type = ImportContext::typeOf(x);
+  int64_t rank = type.getRank();
+  if (rank < 3 || !type.hasStaticShape())
+    return ctx.error("input must be [batch, signal dims..., 1 or 2] of "
+                     "static shape");
+  int64_t parts = type.getDimSize(rank - 1);
+  if (parts != 1 && parts != 2)
+    return ctx.error("the input's last dim must be 1 (real) or 2 (complex), "
+                     "not " +
+                     Twine(parts));
+  int64_t axis = ctx.intAttr("axis", 1);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 1 || axis > rank - 2)
+    return ctx.error("axis must name a signal dim (1 to " + Twine(rank - 2) +
+                     ", or negative from the end before the last)");
+  bool inverse = ctx.intAttr("inverse", 0) != 0;
+  bool onesided = ctx.intAttr("onesided", 0) != 0;
+  if (inverse && onesided)
+    return ctx.error("an inverse onesided DFT is not supported");
+  if (onesided && parts == 2)
+    return ctx.error("onesided needs a real input");
+  int64_t n = type.getDimSize(axis), length = n;
+  if (std::optional<Value> given = ctx.optionalInput(1)) {
+    auto values = ctx.constantInts(1);
+    if (!values)
+      return failure();
+    if (values->size() != 1 || (*values)[0] < 1)
+      return ctx.error("dft_length must be one positive value");
+    length = (*values)[0];
+  }
+  if (!ctx.errors.empty())
+    return failure();
+  int64_t freqs = onesided ? length / 2 + 1 : length;
+  // The matrix has 2 * parts * length * freqs elements (16 MiB at most).
+  constexpr int64_t kMaxProducts = int64_t(1) << 20;
+  if (length > kMaxProducts || length * freqs > kMaxProducts)
+    return ctx.error("a DFT of length " + Twine(length) +
+                     " is too long for dlc's direct (matrix) form");
+
+  // [batch, ..., n, parts] with the axis moved before the parts.
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < rank - 1; ++d)
+    if (d != axis)
+      perm.push_back(d);
+  perm.push_back(axis);
+  perm.push_back(rank - 1);
+  Value t = ctx.build<graph::TransposeOp>(x, b.getDenseI64ArrayAttr(perm));
+  if (t && length < n)
+    t = sliceDim(ctx, t, rank - 2, 0, length, 1);
+  if (t && length > n) {
+    SmallVector<int64_t> pads(2 * rank, 0);
+    pads[rank + rank - 2] = length - n;
+    t = ctx.build<graph::PadOp>(t, b.getDenseI64ArrayAttr(pads),
+                                b.getF64FloatAttr(0.0));
+  }
+  // [batch, ..., parts * L]: the real parts, then the imaginary ones.
+  SmallVector<int64_t> swapLast;
+  for (int64_t d = 0; d < rank - 2; ++d)
+    swapLast.push_back(d);
+  swapLast.push_back(rank - 1);
+  swapLast.push_back(rank - 2);
+  if (t && parts == 2)
+    t = ctx.build<graph::TransposeOp>(t, b.getDenseI64ArrayAttr(swapLast));
+  auto tShape = t ? SmallVector<int64_t>(ImportContext::typeOf(t).getShape())
+                  : SmallVector<int64_t>();
+  SmallVector<int64_t> flat(tShape.begin(), tShape.end() - 2);
+  flat.push_back(parts * length);
+  if (t)
+    t = ctx.build<graph::ReshapeOp>(t, b.getDenseI64ArrayAttr(flat));
+  if (!t)
+    return failure();
+
+  std::vector<float> w(parts * length * 2 * freqs);
+  double scale = inverse ? 1.0 / static_cast<double>(length) : 1.0;
+  double sign = inverse ? -1.0 : 1.0;
+  for (int64_t i = 0; i < length; ++i)
+    for (int64_t k = 0; k < freqs; ++k) {
+      // i * k modulo L keeps the angle in [0, 2 pi).
+      double angle = 2.0 * M_PI * static_cast<double>((i * k) % length) /
+                     static_cast<double>(length);
+      double c = std::cos(angle) * scale, s = std::sin(angle) * scale;
+      int64_t cols = 2 * freqs;
+      w[i * cols + k] = c;                 // a -> re
+      w[i * cols + freqs + k] = -sign * s; // a -> im
+      if (parts == 2) {
+        w[(length + i) * cols + k] = sign * s;  // b -> re
+        w[(length + i) * cols + freqs + k] = c; // b -> im
+      }
+    }
+  auto wType =
+      RankedTensorType::get({parts * length, 2 * freqs}, b.getF32Type());
+  Value matrix = arith::ConstantOp::create(
+      b, ctx.loc(), DenseElementsAttr::get(wType, ArrayRef<float>(w)));
+  if (!type.getElementType().isF32())
+    matrix =
+        ctx.build<graph::CastOp>(matrix, TypeAttr::get(type.getElementType()));
+  Value y = matrix ? ctx.build<graph::MatmulOp>(t, matrix, b.getBoolAttr(false),
+                                                b.getBoolAttr(false))
+                   : Value();
+  // [batch, ..., 2, K] -> [batch, ..., K, 2] -> the frequencies at `axis`.
+  SmallVector<int64_t> split(flat.begin(), flat.end() - 1);
+  split.push_back(2);
+  split.push_back(freqs);
+  if (y)
+    y = ctx.build<graph::ReshapeOp>(y, b.getDenseI64ArrayAttr(split));
+  if (y)
+    y = ctx.build<graph::TransposeOp>(y, b.getDenseI64ArrayAttr(swapLast));
+  SmallVector<int64_t> back(rank);
+  for (int64_t d = 0; d < rank; ++d)
+    back[perm[d]] = d;
+  if (y)
+    y = ctx.build<graph::TransposeOp>(y, b.getDenseI64ArrayAttr(back));
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
+/// Det: each [M, M] matrix of [..., M, M] by LU decomposition with partial
+/// pivoting (the row of the largest magnitude in each column), the product
+/// of the pivots with a sign per row swap; a zero pivot column makes it 0.
+/// Loops over tensors (scf), as the matrices are small.
+LogicalResult importDet(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x || failed(ctx.requireFloat(x, "input X")))
+    return failure();
+  auto &b = ctx.builder;
+  Location loc = ctx.loc();
+  auto type = ImportContext::typeOf(x);
+  int64_t rank = type.getRank();
+  if (rank < 2 || !type.hasStaticShape() ||
+      type.getDimSize(rank - 1) != type.getDimSize(rank - 2))
+    return ctx.error("input X must be [..., M, M] of static shape");
+  Type elem = type.getElementType();
+  int64_t m = type.getDimSize(rank - 1);
+  SmallVector<int64_t> batchShape(type.getShape().drop_back(2));
+  int64_t batch = 1;
+  for (int64_t d : batchShape)
+    batch *= d;
+  Value matrices =
+      ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr({batch, m, m}));
+  if (!matrices)
+    return failure();
+  auto idx = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto fconst = [&](double v) {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(elem, v));
+  };
+  auto matrixType = RankedTensorType::get({m, m}, elem);
+  Value zero = idx(0), one = idx(1), size = idx(m);
+  Value fzero = fconst(0.0), fone = fconst(1.0);
+  Value results =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{batch}, elem);
+  auto batchLoop =
+      scf::ForOp::create(b, loc, zero, idx(batch), one, ValueRange{results});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(batchLoop.getBody());
+    Value n = batchLoop.getInductionVar();
+    Value a = tensor::ExtractSliceOp::create(
+        b, loc, matrixType, matrices,
+        ArrayRef<OpFoldResult>{n, b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(m),
+                               b.getIndexAttr(m)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                               b.getIndexAttr(1)});
+    auto columns =
+        scf::ForOp::create(b, loc, zero, size, one, ValueRange{a, fone});
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(columns.getBody());
+      Value j = columns.getInductionVar();
+      Value lu = columns.getRegionIterArgs()[0];
+      Value det = columns.getRegionIterArgs()[1];
+      auto at = [&](Value t, Value r, Value c) {
+        return tensor::ExtractOp::create(b, loc, t, ValueRange{r, c});
+      };
+      // The pivot: the first row from j of the largest magnitude.
+      auto search = scf::ForOp::create(
+          b, loc, j, size, one,
+          ValueRange{j, math::AbsFOp::create(b, loc, at(lu, j, j))});
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(search.getBody());
+        Value i = search.getInductionVar();
+        Value mag = math::AbsFOp::create(b, loc, at(lu, i, j));
+        Value better =
+            arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mag,
+                                  search.getRegionIterArgs()[1]);
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{arith::SelectOp::create(b, loc, better, i,
+                                               search.getRegionIterArgs()[0]),
+                       arith::SelectOp::create(b, loc, better, mag,
+                                               search.getRegionIterArgs()[1])});
+      }
+      Value p = search.getResult(0);
+      Value pivot = at(lu, p, j);
+      Value singular = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                             pivot, fzero);
+      auto step = scf::IfOp::create(b, loc, TypeRange{matrixType, elem},
+                                    singular, /*withElseRegion=*/true);
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(step.thenBlock());
+        scf::YieldOp::create(b, loc, ValueRange{lu, fzero});
+        b.setInsertionPointToStart(step.elseBlock());
+        // Rows j and p swapped.
+        auto swap = scf::ForOp::create(b, loc, zero, size, one, ValueRange{lu});
+        {
+          OpBuilder::InsertionGuard s(b);
+          b.setInsertionPointToStart(swap.getBody());
+          Value c = swap.getInductionVar();
+          Value t = swap.getRegionIterArgs()[0];
+          Value rowJ = at(t, j, c), rowP = at(t, p, c);
+          t = tensor::InsertOp::create(b, loc, rowP, t, ValueRange{j, c});
+          t = tensor::InsertOp::create(b, loc, rowJ, t, ValueRange{p, c});
+          scf::YieldOp::create(b, loc, t);
+        }
+        Value swapped = swap.getResult(0);
+        Value moved =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, p, j);
+        Value signedPivot = arith::SelectOp::create(
+            b, loc, moved, arith::NegFOp::create(b, loc, pivot), pivot);
+        Value nextDet = arith::MulFOp::create(b, loc, det, signedPivot);
+        // Rows below j lose their multiple of row j.
+        Value below = arith::AddIOp::create(b, loc, j, one);
+        auto rows =
+            scf::ForOp::create(b, loc, below, size, one, ValueRange{swapped});
+        {
+          OpBuilder::InsertionGuard s(b);
+          b.setInsertionPointToStart(rows.getBody());
+          Value i = rows.getInductionVar();
+          Value t = rows.getRegionIterArgs()[0];
+          Value factor = arith::DivFOp::create(b, loc, at(t, i, j), pivot);
+          auto cols =
+              scf::ForOp::create(b, loc, below, size, one, ValueRange{t});
+          {
+            OpBuilder::InsertionGuard c(b);
+            b.setInsertionPointToStart(cols.getBody());
+            Value col = cols.getInductionVar();
+            Value u = cols.getRegionIterArgs()[0];
+            Value updated = arith::SubFOp::create(
+                b, loc, at(u, i, col),
+                arith::MulFOp::create(b, loc, factor, at(u, j, col)));
+            scf::YieldOp::create(b, loc,
+                                 Value(tensor::InsertOp::create(
+                                     b, loc, updated, u, ValueRange{i, col})));
+          }
+          scf::YieldOp::create(b, loc, cols.getResult(0));
+        }
+        scf::YieldOp::create(b, loc, ValueRange{rows.getResult(0), nextDet});
+      }
+      scf::YieldOp::create(b, loc, step.getResults());
+    }
+    Value det = columns.getResult(1);
+    scf::YieldOp::create(
+        b, loc,
+        Value(tensor::InsertOp::create(
+            b, loc, det, batchLoop.getRegionIterArgs()[0], ValueRange{n})));
+  }
+  Value y = ctx.build<graph::ReshapeOp>(batchLoop.getResult(0),
+                                        b.getDenseI64ArrayAttr(batchShape));
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
 void addMathImporters(std::vector<OpImporter> &table) {
+  table.push_back({"Det", "Math", 11,
+                   "float; LU with partial pivoting per matrix", importDet});
+  table.push_back({"DFT", "Math", 17,
+                   "real or complex input, inverse, onesided, dft_length "
+                   "constant; a direct product (length * frequencies <= "
+                   "2^20)",
+                   importDFT});
   table.push_back({"Einsum", "Math", 12, "float, ellipses, implicit output", importEinsum});
   table.push_back({"BitShift", "Math", 11, "unsigned integers", importBitShift});
   table.push_back({"HannWindow", "Math", 17, "size constant or at run time",

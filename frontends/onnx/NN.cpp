@@ -502,8 +502,35 @@ Value buildPool3d(ImportContext &ctx, Value x, ArrayRef<int64_t> kernel,
 template <bool isMax>
 LogicalResult importPool(ImportContext &ctx) {
   Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  // MaxPool of 8-bit integers (opset 12): pooled as floats, which hold them
+  // exactly, and converted back through i32 (uint8's 255 wraps to 0xff).
+  Type intElem;
+  bool isUnsigned = ctx.unsignedValues.contains(x);
+  if (auto it =
+          dyn_cast<IntegerType>(ImportContext::typeOf(x).getElementType());
+      isMax && it && it.getWidth() == 8) {
+    intElem = it;
+    x = ctx.build<graph::CastOp>(x, TypeAttr::get(ctx.builder.getF32Type()),
+                                 ctx.builder.getBoolAttr(isUnsigned));
+  }
   if (!x || failed(ctx.requireFloat(x, "input X")))
     return failure();
+  auto setResult = [&](Value result) {
+    if (result && intElem) {
+      result = ctx.build<graph::CastOp>(result,
+                                        TypeAttr::get(ctx.builder.getI32Type()),
+                                        ctx.builder.getBoolAttr(false));
+      if (result)
+        result = ctx.build<graph::CastOp>(result, TypeAttr::get(intElem),
+                                          ctx.builder.getBoolAttr(false));
+      if (result && isUnsigned)
+        ctx.unsignedValues.insert(result);
+    }
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  };
   bool withIndices =
       isMax && ctx.node->output_size() > 1 && !ctx.node->output(1).empty();
   auto xType = ImportContext::typeOf(x);
@@ -526,11 +553,9 @@ LogicalResult importPool(ImportContext &ctx) {
   if (spatial == 3) {
     if (ceil)
       return ctx.error("3-D pooling with ceil_mode is not supported");
-    Value result = buildPool3d<isMax>(
-        ctx, x, kernel, strides, dilations, *pads,
-        ctx.intAttr("count_include_pad", 0) != 0);
-    ctx.setOutput(0, result);
-    return success(static_cast<bool>(result));
+    return setResult(
+        buildPool3d<isMax>(ctx, x, kernel, strides, dilations, *pads,
+                           ctx.intAttr("count_include_pad", 0) != 0));
   }
   if (spatial == 1) {
     liftAttrsTo2d(kernel, strides, dilations, *pads);
@@ -570,8 +595,7 @@ LogicalResult importPool(ImportContext &ctx) {
   }
   if (spatial == 1)
     result = dropLiftedDim(ctx, result);
-  ctx.setOutput(0, result);
-  return success();
+  return setResult(result);
 }
 
 LogicalResult importGlobalAveragePool(ImportContext &ctx) {
@@ -966,7 +990,8 @@ void addNNImporters(std::vector<OpImporter> &table) {
                    "output_padding, output_shape, auto_pad", importConvTranspose});
   table.push_back({"MaxPool", "NN", 1,
                    "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, dilations; "
-                   "the Indices output (1-D and 2-D, storage_order)",
+                   "the Indices output (1-D and 2-D, storage_order); int8 "
+                   "and uint8 (12)",
                    importPool<true>});
   table.push_back({"AveragePool", "NN", 1, "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, "
                    "count_include_pad", importPool<false>});

@@ -704,6 +704,66 @@ LogicalResult importCompress(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// NonMaxSuppression: graph.runtime_nms, the count of rows known at run
+/// time. Absent inputs take the ONNX defaults: no box chosen without
+/// max_output_boxes_per_class, an IoU threshold of 0, no score threshold.
+LogicalResult importNonMaxSuppression(ImportContext &ctx) {
+  Value boxes = ctx.input(0), scores = ctx.input(1);
+  if (!boxes || !scores || failed(ctx.requireFloat(boxes, "input boxes")) ||
+      failed(ctx.requireFloat(scores, "input scores")))
+    return failure();
+  auto &b = ctx.builder;
+  std::optional<Value> count = ctx.optionalInput(2);
+  std::optional<Value> iou = ctx.optionalInput(3);
+  std::optional<Value> scoreLimit = ctx.optionalInput(4);
+  if (!ctx.errors.empty())
+    return failure();
+  Type elem = ImportContext::typeOf(scores).getElementType();
+  if (ImportContext::typeOf(boxes).getElementType() != elem)
+    return ctx.error("boxes and scores must have one element type");
+  auto one = [&](Value v, StringRef what, bool isFloat) -> Value {
+    auto type = ImportContext::typeOf(v);
+    if (type.getNumElements() != 1 || type.getRank() > 1 ||
+        (isFloat ? !isa<FloatType>(type.getElementType())
+                 : !type.getElementType().isInteger(64))) {
+      (void)ctx.error(Twine(what) + " must be one " +
+                      (isFloat ? "float" : "int64") + " value");
+      return {};
+    }
+    if (isFloat && type.getElementType() != elem)
+      return ctx.build<graph::CastOp>(v, TypeAttr::get(elem));
+    return v;
+  };
+  Value countValue =
+      count ? one(*count, "max_output_boxes_per_class", false)
+            : arith::ConstantOp::create(
+                  b, ctx.loc(),
+                  DenseElementsAttr::get(
+                      RankedTensorType::get({}, b.getI64Type()), int64_t(0)));
+  Value iouValue =
+      iou ? one(*iou, "iou_threshold", true) : ctx.scalar(elem, 0.0);
+  Value scoreValue = scoreLimit ? one(*scoreLimit, "score_threshold", true)
+                                : ctx.scalar(elem, 0.0);
+  if (!countValue || !iouValue || !scoreValue)
+    return failure();
+  int64_t center = ctx.intAttr("center_point_box", 0);
+  if (center != 0 && center != 1)
+    return ctx.error("center_point_box must be 0 or 1");
+  auto boxType = ImportContext::typeOf(boxes),
+       scoreType = ImportContext::typeOf(scores);
+  if (!boxType.hasStaticShape() || !scoreType.hasStaticShape() ||
+      boxType.getRank() != 3 || scoreType.getRank() != 3 ||
+      boxType.getDimSize(2) != 4 ||
+      boxType.getDimSize(0) != scoreType.getDimSize(0) ||
+      boxType.getDimSize(1) != scoreType.getDimSize(2))
+    return ctx.error("boxes must be [B, N, 4] and scores [B, C, N]");
+  Value result = ctx.build<graph::RuntimeNmsOp>(
+      boxes, scores, countValue, iouValue, scoreValue, b.getBoolAttr(center),
+      b.getBoolAttr(scoreLimit.has_value()));
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
 /// NonZero: the coordinates of the nonzero elements, [rank, count]; folded
 /// for a constant input, else counted at run time (graph.runtime_nonzero).
 LogicalResult importNonZero(ImportContext &ctx) {
@@ -1786,6 +1846,10 @@ void addTensorImporters(std::vector<OpImporter> &table) {
   table.push_back({"Trilu", "Tensor", 14, "k constant or given at run time", importTrilu});
   table.push_back({"Compress", "Tensor", 9, "condition constant or at run time",
                    importCompress});
+  table.push_back({"NonMaxSuppression", "Tensor", 10,
+                   "corner and center boxes; count and thresholds at run "
+                   "time",
+                   importNonMaxSuppression});
   table.push_back({"NonZero", "Tensor", 9,
                    "any element type; constant or at run time", importNonZero});
   table.push_back({"ReverseSequence", "Tensor", 10,

@@ -1158,6 +1158,223 @@ struct NonZeroPattern : OpConversionPattern<graph::RuntimeNonZeroOp> {
   }
 };
 
+/// NonMaxSuppression as loops: per batch and class, a flag per box (its
+/// score is above the threshold and it is not dropped yet), then while
+/// boxes are left and fewer than the count are chosen: the best flagged box
+/// is chosen (its row (batch, class, box) appended to the result) and the
+/// flagged boxes that overlap it too much lose their flags. The result has
+/// room for every box of every class; its first `total` rows are returned.
+struct NmsPattern : OpConversionPattern<graph::RuntimeNmsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeNmsOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    ShapeMath m(b, loc);
+    Value boxes = a.getBoxes(), scores = a.getScores();
+    auto scoreType = cast<RankedTensorType>(scores.getType());
+    int64_t batch = scoreType.getDimSize(0), classes = scoreType.getDimSize(1),
+            n = scoreType.getDimSize(2);
+    Type f = scoreType.getElementType();
+    auto idx = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    auto first = [&](Value t) -> Value {
+      auto type = cast<RankedTensorType>(t.getType());
+      return tensor::ExtractOp::create(
+          b, loc, t, SmallVector<Value>(type.getRank(), idx(0)));
+    };
+    // At most n per class: the count clamped to [0, n].
+    Value limit = m.index(m.clamp(m.at(a.getMaxPerClass(), 0), m.c(0), m.c(n)));
+    Value iouLimit = first(a.getIouThreshold());
+    Value scoreLimit = first(a.getScoreThreshold());
+    bool center = op.getCenterPointBox(), filter = op.getHasScoreThreshold();
+    auto fc = [&](double v) -> Value {
+      return arith::ConstantOp::create(b, loc, b.getFloatAttr(f, v));
+    };
+    auto fmin = [&](Value x, Value y) -> Value {
+      return arith::MinimumFOp::create(b, loc, x, y);
+    };
+    auto fmax = [&](Value x, Value y) -> Value {
+      return arith::MaximumFOp::create(b, loc, x, y);
+    };
+    auto fsub = [&](Value x, Value y) -> Value {
+      return arith::SubFOp::create(b, loc, x, y);
+    };
+    auto fmul = [&](Value x, Value y) -> Value {
+      return arith::MulFOp::create(b, loc, x, y);
+    };
+    auto fgt = [&](Value x, Value y) -> Value {
+      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, x, y);
+    };
+    // Box i of batch `s` as (ymin, xmin, ymax, xmax).
+    auto corners = [&](Value s, Value i) {
+      SmallVector<Value> c;
+      for (int64_t k = 0; k < 4; ++k)
+        c.push_back(
+            tensor::ExtractOp::create(b, loc, boxes, ValueRange{s, i, idx(k)}));
+      if (center) {
+        // (x, y, w, h): half sizes either side.
+        Value half = fc(0.5);
+        Value hw = fmul(c[2], half), hh = fmul(c[3], half);
+        return SmallVector<Value>{fsub(c[1], hh), fsub(c[0], hw),
+                                  arith::AddFOp::create(b, loc, c[1], hh),
+                                  arith::AddFOp::create(b, loc, c[0], hw)};
+      }
+      return SmallVector<Value>{fmin(c[0], c[2]), fmin(c[1], c[3]),
+                                fmax(c[0], c[2]), fmax(c[1], c[3])};
+    };
+    auto area = [&](ArrayRef<Value> c) {
+      return fmul(fsub(c[2], c[0]), fsub(c[3], c[1]));
+    };
+
+    auto flagType = RankedTensorType::get({n}, b.getI1Type());
+    Value rows = tensor::EmptyOp::create(
+        b, loc, ArrayRef<int64_t>{batch * classes * n, 3}, b.getI64Type());
+    auto pairs = scf::ForOp::create(b, loc, idx(0), idx(batch * classes),
+                                    idx(1), ValueRange{rows, idx(0)});
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(pairs.getBody());
+      Value pair = pairs.getInductionVar();
+      Value s = arith::DivUIOp::create(b, loc, pair, idx(classes));
+      Value cls = arith::RemUIOp::create(b, loc, pair, idx(classes));
+      auto scoreAt = [&](Value i) -> Value {
+        return tensor::ExtractOp::create(b, loc, scores, ValueRange{s, cls, i});
+      };
+      // The boxes in play: all, or those scored above the threshold.
+      Value flags =
+          tensor::EmptyOp::create(b, loc, flagType.getShape(), b.getI1Type());
+      auto init =
+          scf::ForOp::create(b, loc, idx(0), idx(n), idx(1), ValueRange{flags});
+      {
+        OpBuilder::InsertionGuard g(b);
+        b.setInsertionPointToStart(init.getBody());
+        Value i = init.getInductionVar();
+        Value keep =
+            filter ? fgt(scoreAt(i), scoreLimit)
+                   : arith::ConstantIntOp::create(b, loc, 1, 1).getResult();
+        scf::YieldOp::create(
+            b, loc,
+            Value(tensor::InsertOp::create(b, loc, keep,
+                                           init.getRegionIterArgs()[0], i)));
+      }
+      // (flags, chosen, rows, total); the after region also gets the box
+      // chosen.
+      SmallVector<Type> types = {flagType, b.getIndexType(), rows.getType(),
+                                 b.getIndexType()};
+      SmallVector<Value> inits = {init.getResult(0), idx(0),
+                                  pairs.getRegionIterArgs()[0],
+                                  pairs.getRegionIterArgs()[1]};
+      SmallVector<Type> afterTypes(types);
+      afterTypes.push_back(b.getIndexType());
+      auto choose = scf::WhileOp::create(b, loc, afterTypes, inits);
+      SmallVector<Location> locs(types.size(), loc);
+      {
+        OpBuilder::InsertionGuard g(b);
+        Block *before = b.createBlock(&choose.getBefore(), {}, types, locs);
+        Value live = before->getArgument(0);
+        // The first flagged box of the highest score.
+        auto best = scf::ForOp::create(
+            b, loc, idx(0), idx(n), idx(1),
+            ValueRange{idx(0), fc(0.0),
+                       arith::ConstantIntOp::create(b, loc, 0, 1)});
+        {
+          OpBuilder::InsertionGuard h(b);
+          b.setInsertionPointToStart(best.getBody());
+          Value i = best.getInductionVar();
+          auto args = best.getRegionIterArgs();
+          Value score = scoreAt(i);
+          Value flagged = tensor::ExtractOp::create(b, loc, live, i);
+          Value better = m.andI(
+              flagged, m.orI(arith::XOrIOp::create(
+                                 b, loc, args[2],
+                                 arith::ConstantIntOp::create(b, loc, 1, 1)),
+                             fgt(score, args[1])));
+          scf::YieldOp::create(b, loc,
+                               ValueRange{m.select(better, i, args[0]),
+                                          m.select(better, score, args[1]),
+                                          m.orI(args[2], flagged)});
+        }
+        Value go =
+            m.andI(best.getResult(2),
+                   arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         before->getArgument(1), limit));
+        SmallVector<Value> carried(before->getArguments());
+        carried.push_back(best.getResult(0));
+        scf::ConditionOp::create(b, loc, go, carried);
+      }
+      {
+        OpBuilder::InsertionGuard g(b);
+        SmallVector<Location> afterLocs(afterTypes.size(), loc);
+        Block *after =
+            b.createBlock(&choose.getAfter(), {}, afterTypes, afterLocs);
+        Value live = after->getArgument(0), chosen = after->getArgument(1);
+        Value out = after->getArgument(2), total = after->getArgument(3);
+        Value pick = after->getArgument(4);
+        auto i64 = [&](Value v) -> Value {
+          return arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+        };
+        for (auto [k, v] :
+             llvm::enumerate(SmallVector<Value>{i64(s), i64(cls), i64(pick)}))
+          out = tensor::InsertOp::create(b, loc, v, out,
+                                         ValueRange{total, idx(k)});
+        live = tensor::InsertOp::create(
+            b, loc, arith::ConstantIntOp::create(b, loc, 0, 1), live, pick);
+        SmallVector<Value> picked = corners(s, pick);
+        Value pickedArea = area(picked);
+        auto drop = scf::ForOp::create(b, loc, idx(0), idx(n), idx(1),
+                                       ValueRange{live});
+        {
+          OpBuilder::InsertionGuard h(b);
+          b.setInsertionPointToStart(drop.getBody());
+          Value i = drop.getInductionVar();
+          Value flags = drop.getRegionIterArgs()[0];
+          SmallVector<Value> other = corners(s, i);
+          Value zero = fc(0.0);
+          Value ih = fmax(
+              fsub(fmin(picked[2], other[2]), fmax(picked[0], other[0])), zero);
+          Value iw = fmax(
+              fsub(fmin(picked[3], other[3]), fmax(picked[1], other[1])), zero);
+          Value inter = fmul(ih, iw);
+          Value otherArea = area(other);
+          Value uni =
+              fsub(arith::AddFOp::create(b, loc, pickedArea, otherArea), inter);
+          // Boxes without area, or without overlap, are never dropped.
+          Value overlaps =
+              m.andI(m.andI(fgt(inter, zero), fgt(uni, zero)),
+                     m.andI(fgt(pickedArea, zero), fgt(otherArea, zero)));
+          Value iou = arith::DivFOp::create(b, loc, inter, uni);
+          Value dropIt = m.andI(overlaps, fgt(iou, iouLimit));
+          Value flag = tensor::ExtractOp::create(b, loc, flags, i);
+          Value kept =
+              m.andI(flag, arith::XOrIOp::create(
+                               b, loc, dropIt,
+                               arith::ConstantIntOp::create(b, loc, 1, 1)));
+          scf::YieldOp::create(
+              b, loc, Value(tensor::InsertOp::create(b, loc, kept, flags, i)));
+        }
+        Value one = idx(1);
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{drop.getResult(0),
+                       arith::AddIOp::create(b, loc, chosen, one), out,
+                       arith::AddIOp::create(b, loc, total, one)});
+      }
+      scf::YieldOp::create(
+          b, loc, ValueRange{choose.getResult(2), choose.getResult(3)});
+    }
+    Value total = pairs.getResult(1);
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, cast<RankedTensorType>(op.getType()), pairs.getResult(0),
+        ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{total, b.getIndexAttr(3)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    return success();
+  }
+};
+
 /// TopK with k read at run time: k outside [0, the axis' size] falls back
 /// to 0.
 struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
@@ -1188,6 +1405,6 @@ void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
                RangePattern, SlicePattern, PadPattern, OneHotPattern,
                TopKPattern, SqueezePattern, ResizePattern, WindowPattern,
-               ReducePattern, CompressPattern, NonZeroPattern>(
+               ReducePattern, CompressPattern, NonZeroPattern, NmsPattern>(
       patterns.getContext());
 }

@@ -171,6 +171,18 @@ def ImportDynamicInputs : Pass<"import-dynamic-inputs", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect", "mlir::arith::ArithDialect"];
 }
 
+def ZeroSizeArguments : Pass<"zero-size-arguments", "mlir::ModuleOp"> {
+  let summary = "Passes empty buffers with a zero-size dim after the first as memref<0xT>";
+  let description = [{
+    Runs on public functions once their results are out-params. The
+    bare-pointer calling convention cannot take a memref whose zero-size dim
+    follows another (no static strides are found for memref<3x0x5xf32>);
+    such an argument holds no element, so it becomes a memref<0xT> argument
+    that the body reads through a memref.reinterpret_cast to its shape.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def ExportDynamicOutputs : Pass<"export-dynamic-outputs", "mlir::ModuleOp"> {
   let summary = "Hands outputs whose shape is known only at run time to the caller";
   let description = [{

@@ -11,8 +11,9 @@ F32, I64 = 1, 7
 
 
 def tensor(name, elem, dims, values):
-    """A TensorProto text of `values` (float32, int64, int32, bool or uint8)."""
-    fmt = {F32: "f", I64: "q", 6: "i", 9: "B", 2: "B"}[elem]
+    """A TensorProto text of `values` (float32, int64, int32, bool, uint8 or
+    int8)."""
+    fmt = {F32: "f", I64: "q", 6: "i", 9: "B", 2: "B", 3: "b"}[elem]
     raw = struct.pack("<%d%s" % (len(values), fmt), *values)
     return '%s data_type: %d name: "%s" raw_data: "%s"' % (
         " ".join("dims: %d" % d for d in dims), elem, name,

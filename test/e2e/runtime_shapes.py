@@ -51,10 +51,15 @@ message (dlc-run exits 2, saves nothing).
   keep_aspect_ratio_policy not_larger (sizes rounded from one ratio); scales
   of 0, NaN, below 0, infinite or too large and a negative size fail. The
   values are chosen so that float32 computes them exactly.
-- a shape operand whose result another node takes must be a constant
-  (tensors of run-time shapes reach graph outputs only, for now): the
-  message names both nodes; a run-time shape leaving an If branch into a
-  node is refused by name too.
+- results of run-time shapes taken by other nodes: a Relu of a Reshape to
+  a run-time shape, a float Range scaled, cast and offset (the ONNX window
+  functions' expanded form), a Loop whose trip count and first condition are
+  graph inputs stacking a scan output of that many slices (the condition
+  false: none), an If whose branches reshape to a run-time shape; refused by
+  name where the consumer needs a size it cannot know to be equal (an Add
+  with a static tensor, naming the graph input that decides the size, as the
+  node-test runner's --freeze-input retry reads it), and a trip count that
+  would make a scan output too large fails at run time.
 
 Usage: runtime_shapes.py --bin BUILD/tools --work DIR"""
 import argparse
@@ -268,6 +273,31 @@ def top_k_ref(k, largest):
         indices += order
     return [(F32, [3, k], values), (I64, [3, k], indices)]
 
+
+LOOP_ROWS = [1.0, 2.0, 4.0, 8.0, 16.0]
+LOOP_BODY = (
+    'attribute { name: "body" type: GRAPH g { name: "body" '
+    + node("Identity", ["cond_in"], ["cond_out"])
+    + node("Constant", [], ["rows"], 'attribute { name: "value" type: TENSOR t { dims: 5 '
+           'data_type: 1 %s } }' % " ".join("float_data: %g" % v for v in LOOP_ROWS))
+    + node("Constant", [], ["one"], 'attribute { name: "value" type: TENSOR t { '
+           'data_type: 7 int64_data: 1 } }')
+    + node("Add", ["i", "one"], ["end"])
+    + node("Constant", [], ["axis0"], 'attribute { name: "value" type: TENSOR t { dims: 1 '
+           'data_type: 7 int64_data: 0 } }')
+    + node("Unsqueeze", ["i", "axis0"], ["start1"])
+    + node("Unsqueeze", ["end", "axis0"], ["end1"])
+    + node("Slice", ["rows", "start1", "end1"], ["row"])
+    + node("Add", ["y_in", "row"], ["y_out"])
+    + node("Identity", ["y_out"], ["scan"])
+    + ' input { name: "i" %s } input { name: "cond_in" %s } input { name: "y_in" %s }'
+    % (vtype(I64, []), vtype(9, []), vtype(F32, [1]))
+    + ' output { name: "cond_out" %s } output { name: "y_out" %s } output { name: "scan" %s }'
+    % (vtype(9, []), vtype(F32, [1]), vtype(F32, [1]))
+    + ' } }')
+LOOP_MODEL = model([node("Loop", ["trips", "go", "y0"], ["y", "stacked"], LOOP_BODY, "repeat")],
+                   [("trips", I64, []), ("go", 9, []), ("y0", F32, [1])],
+                   [("y", F32, [1]), ("stacked", F32, ["t", 1])])
 
 # (name, model text, [(label, [(input, elem, dims, values)], expected)]):
 # expected is [(elem, dims, values)] per output, or the message to fail with.
@@ -556,6 +586,44 @@ CASES = [
       ("depth 0", [("i", I32, [3], [2, -1, 7]), ("depth", F32, [], [0.0]),
                    ("values", F32, [2], [-1.0, 5.0])],
        "node 'hot' (OneHot): depth is below 1")]),
+    ("reshape_relu",
+     model([node("Reshape", ["x", "shape"], ["r"], "", "to"),
+            node("Relu", ["r"], ["y"], "", "act")],
+           [("x", F32, [2, 3, 4]), ("shape", I64, [3])], [("y", F32, ["a", "b", "c"])]),
+     [("shape %s" % (s,), [("x", F32, [2, 3, 4], [float(v - 12) for v in range(24)]),
+                           ("shape", I64, [3], s)],
+       [(F32, reshape_ref(s), [float(max(v - 12, 0)) for v in range(24)])])
+      for s in ([4, 3, 2], [-1, 1, 2])]
+     + [("shape (5, 5, -1)", [("x", F32, [2, 3, 4], X234), ("shape", I64, [3], [5, 5, -1])],
+         RESHAPE_MSG)]),
+    # The expanded form of the ONNX window functions: a float Range of a
+    # size given at run time, scaled and offset (exact in float32).
+    ("range_scaled",
+     model([node("Cast", ["n"], ["nf"], 'attribute { name: "to" type: INT i: 1 }', "size"),
+            node("Range", ["zero", "nf", "one"], ["i"], "", "steps"),
+            node("Mul", ["i", "half"], ["h"], "", "scale"),
+            node("Sub", ["one", "h"], ["y"], "", "offset")],
+           [("n", I32, []), ("zero", F32, []), ("one", F32, []), ("half", F32, [])],
+           [("y", F32, ["n"])]),
+     [("size %d" % n, [("n", I32, [], [n]), ("zero", F32, [], [0.0]), ("one", F32, [], [1.0]),
+                       ("half", F32, [], [0.5])],
+       [(F32, [n], [1.0 - 0.5 * k for k in range(n)])])
+      for n in (5, 0)]),
+    # A Loop run `trips` times when `go` is true (its body passes the
+    # condition on), each iteration adding the iteration's row of a constant
+    # to the carried sum and stacking the sum.
+    ("loop_runtime_trips", LOOP_MODEL,
+     [("%d trips, cond %d" % (m, c), [("trips", I64, [], [m]), ("go", 9, [], [c]),
+                                      ("y0", F32, [1], [0.5])],
+       [(F32, [1], [0.5 + sum(LOOP_ROWS[:t])]),
+        (F32, [t, 1], [0.5 + sum(LOOP_ROWS[:k + 1]) for k in range(t)])])
+      for m, c, t in ((3, 1, 3), (5, 1, 5), (4, 0, 0), (-2, 1, 0))]
+     + [("7 trips: past the rows", [("trips", I64, [], [7]), ("go", 9, [], [1]),
+                                    ("y0", F32, [1], [0.5])],
+         "node 'repeat' (Loop): loop-carried value 0 of tensor<1xf32> changes its shape"),
+        ("2^40 trips", [("trips", I64, [], [1 << 40]), ("go", 9, [], [1]),
+                        ("y0", F32, [1], [0.5])],
+         "node 'repeat' (Loop): the trip count would make scan outputs of more than")]),
 ]
 
 
@@ -600,9 +668,9 @@ def run_case(a, name, text, data_sets):
 
 
 def refused_downstream(a):
-    """A Relu of a Reshape whose shape is a graph input: refused by name."""
+    """An Add of a run-time Reshape and a static tensor: refused by name."""
     text = model([node("Reshape", ["x", "shape"], ["r"], "", "to"),
-                  node("Relu", ["r"], ["y"], "", "act")],
+                  node("Add", ["r", "x"], ["y"], "", "plus")],
                  [("x", F32, [2, 3, 4]), ("shape", I64, [3])], [("y", F32, ["a", "b", "c"])])
     path = os.path.join(a.work, "downstream.onnx")
     encode("ModelProto", text, path)
@@ -610,10 +678,10 @@ def refused_downstream(a):
                         os.path.join(a.work, "downstream.so")],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = c.stdout.decode()
-    ok = c.returncode == 1 and ("node 'to' (Reshape): input 'shape' must be a compile-time "
-                                "constant (known only at run time, it would decide the shape "
-                                "of 'r', which node 'act' (Relu) takes") in out \
-        and "--freeze-input shape=FILE.pb makes it one" in out
+    ok = c.returncode == 1 and ("node 'plus' (Add): input 'r' has dims known only at run "
+                                "time [?, ?, ?], and it meets a static dim") in out \
+        and ("its size comes from the values of input 'shape', so input 'shape' must be a "
+             "compile-time constant here (--freeze-input shape=FILE.pb makes it one)") in out
     print("downstream op refused: %s\n  %s" % ("ok" if ok else "FAILED", out.strip()))
     # An op with no run-time form gets no hint that a graph output would do.
     text = model([node("MaxUnpool", ["x", "i", "shape"], ["r"],
@@ -631,8 +699,11 @@ def refused_downstream(a):
         "node 'unpool' (MaxUnpool): input 'shape' must be a compile-time constant" in out and \
         "known only at run time" not in out
     print("no run-time form, no hint: %s\n  %s" % ("ok" if plain else "FAILED", out.strip()))
-    # A run-time shape that leaves an If branch and feeds a node: refused by
-    # the importer's guard on node inputs.
+    return (not ok) + (not plain)
+
+
+def if_branch_case():
+    """An If whose branches reshape to a run-time shape, into a Relu."""
     def branch(name):
         return ('attribute { name: "%s" type: GRAPH g { name: "%s" %s output { name: "%s_r" %s } } }'
                 % (name, name, node("Reshape", ["x", "shape"], [name + "_r"]), name,
@@ -642,16 +713,12 @@ def refused_downstream(a):
                   node("Relu", ["r"], ["y"], "", "act")],
                  [("x", F32, [2, 3, 4]), ("shape", I64, [3]), ("c", 9, [])],
                  [("y", F32, ["a", "b", "c"])])
-    encode("ModelProto", text, path)
-    c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o",
-                        os.path.join(a.work, "downstream.so")],
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = c.stdout.decode()
-    guarded = c.returncode == 1 and \
-        "node 'act' (Relu): input 'r' has a shape known only at run time" in out
-    print("run-time shape out of an If branch: %s\n  %s" % (
-        "ok" if guarded else "FAILED", out.strip()))
-    return (not ok) + (not plain) + (not guarded)
+    xs = [float(v - 12) for v in range(24)]
+    return ("if_runtime_shape", text,
+            [("shape %s" % (s,), [("x", F32, [2, 3, 4], xs), ("shape", I64, [3], s),
+                                  ("c", 9, [], [c])],
+              [(F32, reshape_ref(s), [max(v, 0.0) for v in xs])])
+             for s, c in (([4, 3, 2], 1), ([0, -1, 1], 0))])
 
 
 def main():
@@ -660,7 +727,8 @@ def main():
     p.add_argument("--work", required=True)
     a = p.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    failed = sum(run_case(a, *case) for case in CASES) + refused_downstream(a)
+    failed = sum(run_case(a, *case) for case in CASES + [if_branch_case()]) \
+        + refused_downstream(a)
     print("runtime_shapes: %d failed" % failed)
     return 1 if failed else 0
 

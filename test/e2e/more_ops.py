@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""Ops beyond the ONNX test data's single cases, compiled by dlc and run by
+dlc-run against values computed here in float64 from the ONNX
+specification (rtol 1e-4, atol 1e-4: float32 sums of up to 24 products of
+magnitude <= 20).
+
+- dft_*: DFT (17) of a real signal along axis 2 with dft_length padding it
+  (12 of 10) and truncating it (6), onesided; of a complex signal along
+  axis 1, forward and inverse; a complex input refused for onesided.
+- det_*: Det of a batch [2, 3, 4, 4], of a singular matrix (0) and of
+  [1, 1].
+- max_pool_int8 / max_pool_uint8: MaxPool (12) of 8-bit integers, values
+  at both ends of their ranges, padding included.
+- scan8: Scan (8) with a batch of 2, one input scanned in reverse; its
+  sequence_lens given as the full length.
+- nms_*: NonMaxSuppression (11) of 2 batches, 2 classes and 6 boxes,
+  corner boxes given by either diagonal and center boxes, with and without a
+  score threshold, a count cutting a class short, a box of no area; without
+  the count input, no box.
+- empty_mid_dim: a Trilu and a Relu of a [3, 0, 5] input (a zero-size dim
+  after the first crosses the library's bare-pointer ABI).
+
+Usage: more_ops.py --bin BUILD/tools --work DIR"""
+import argparse
+import cmath
+import itertools
+import math
+import os
+import random
+import subprocess
+import sys
+
+from control_flow import node
+from model_check import F32, I64, compile_model, expect, tensor
+from opset18_21 import at, attr_int, attr_ints, indices, numel
+
+I8, U8 = 3, 2
+
+
+def value_info(name, elem, dims):
+    """A ValueInfoProto text; a str dim is a dim_param."""
+    shape = " ".join('dim { dim_param: "%s" }' % d if isinstance(d, str)
+                     else "dim { dim_value: %d }" % d for d in dims)
+    return 'name: "%s" type { tensor_type { elem_type: %d shape { %s } } }' % (
+        name, elem, shape)
+
+
+def model(opset, nodes, inputs, outputs, initializers=()):
+    """inputs/outputs: (name, elem, dims)."""
+    return ('ir_version: 8 opset_import { domain: "" version: %d } graph { name: "m" %s %s %s %s }'
+            % (opset, " ".join(nodes),
+               " ".join("initializer { %s }" % tensor(*i) for i in initializers),
+               " ".join("input { %s }" % value_info(*i) for i in inputs),
+               " ".join("output { %s }" % value_info(*o) for o in outputs)))
+
+
+def rand(n, seed, lo=-2.0, hi=2.0):
+    r = random.Random(seed)
+    return [round(r.uniform(lo, hi), 3) for _ in range(n)]
+
+
+def dft_ref(x, dims, axis, length, inverse, onesided):
+    """x: [..., parts] flattened; returns the output values and dims."""
+    parts = dims[-1]
+    n = dims[axis]
+    freqs = length // 2 + 1 if onesided else length
+    out_dims = list(dims[:-1]) + [2]
+    out_dims[axis] = freqs
+    out = [0.0] * numel(out_dims)
+    sign = 1 if inverse else -1
+    for idx in indices(out_dims[:-1]):
+        k = idx[axis]
+        total = 0j
+        for t in range(min(n, length)):
+            src = list(idx)
+            src[axis] = t
+            re = at(x, dims, tuple(src) + (0,))
+            im = at(x, dims, tuple(src) + (1,)) if parts == 2 else 0.0
+            total += complex(re, im) * cmath.exp(sign * 2j * math.pi * k * t / length)
+        if inverse:
+            total /= length
+        base = sum(i * s for i, s in zip(idx + (0,), strides_of(out_dims)))
+        out[base], out[base + 1] = total.real, total.imag
+    return out, out_dims
+
+
+def strides_of(dims):
+    out, s = [], 1
+    for d in reversed(dims):
+        out.insert(0, s)
+        s *= d
+    return out
+
+
+def dft_case(dims, axis, length=None, inverse=0, onesided=0, seed=1):
+    x = rand(numel(dims), seed)
+    y, out_dims = dft_ref(x, dims, axis, length or dims[axis], inverse, onesided)
+    attrs = attr_int("axis", axis) + " " + attr_int("inverse", inverse) + " " + \
+        attr_int("onesided", onesided)
+    inputs = ["x"] + (["len"] if length else [])
+    inits = [("len", I64, [], [length])] if length else []
+    text = model(17, [node("DFT", inputs, ["y"], attrs, "dft")], [("x", F32, dims)],
+                 [("y", F32, out_dims)], inits)
+    return text, [("x", F32, dims, x)], [("y", F32, out_dims, y)]
+
+
+def det(m):
+    """Laplace expansion (exact for these small matrices)."""
+    if len(m) == 1:
+        return m[0][0]
+    return sum((-1) ** c * m[0][c] * det([row[:c] + row[c + 1:] for row in m[1:]])
+               for c in range(len(m)))
+
+
+def det_case(dims, values):
+    mm = dims[-1]
+    batch = numel(dims[:-2])
+    y = []
+    for b in range(batch):
+        flat = values[b * mm * mm:(b + 1) * mm * mm]
+        y.append(det([flat[r * mm:(r + 1) * mm] for r in range(mm)]))
+    text = model(11, [node("Det", ["x"], ["y"], "", "det")], [("x", F32, dims)],
+                 [("y", F32, dims[:-2])])
+    return text, [("x", F32, dims, values)], [("y", F32, dims[:-2], y)]
+
+
+def max_pool_case(elem, values):
+    dims = [1, 1, 3, 4]
+    pads = [1, 0, 0, 1]  # top, left, bottom, right
+    out_dims = [1, 1, 3, 2]  # kernel 2x2, strides 1x2 over [4, 5]
+    y = []
+    for i, j in itertools.product(range(3), range(2)):
+        window = [at(values, dims, (0, 0, i + di - 1, 2 * j + dj))
+                  for di in range(2) for dj in range(2)
+                  if 0 <= i + di - 1 < 3 and 2 * j + dj < 4]
+        y.append(max(window))
+    attrs = attr_ints("kernel_shape", [2, 2]) + " " + attr_ints("strides", [1, 2]) + " " + \
+        attr_ints("pads", pads)
+    text = model(12, [node("MaxPool", ["x"], ["y"], attrs, "pool")], [("x", elem, dims)],
+                 [("y", elem, out_dims)])
+    return text, [("x", elem, dims, values)], [("y", elem, out_dims, y)]
+
+
+def scan8_case():
+    # Per sample: state s [2] += x_t (forward) - r_t (reverse); scan output
+    # the state after each step.
+    batch, steps = 2, 3
+    s0 = rand(batch * 2, 5)
+    xs = rand(batch * steps * 2, 6)
+    rs = rand(batch * steps * 2, 7)
+    final, scanned = [], []
+    for b in range(batch):
+        s = s0[2 * b:2 * b + 2]
+        for t in range(steps):
+            x = xs[(b * steps + t) * 2:(b * steps + t) * 2 + 2]
+            r = rs[(b * steps + steps - 1 - t) * 2:(b * steps + steps - 1 - t) * 2 + 2]
+            s = [s[k] + x[k] - r[k] for k in range(2)]
+            scanned += s
+        final += s
+    body = ('attribute { name: "body" type: GRAPH g { name: "body" %s %s '
+            'input { %s } input { %s } input { %s } output { %s } output { %s } } }'
+            % (node("Add", ["s_in", "x_t"], ["a"]), node("Sub", ["a", "r_t"], ["s_out"])
+               + node("Identity", ["s_out"], ["scan_out"]),
+               value_info("s_in", F32, [2]), value_info("x_t", F32, [2]),
+               value_info("r_t", F32, [2]), value_info("s_out", F32, [2]),
+               value_info("scan_out", F32, [2])))
+    attrs = body + " " + attr_int("num_scan_inputs", 2) + " " + attr_ints("directions", [0, 1])
+    text = model(8, [node("Scan", ["lens", "s0", "xs", "rs"], ["s", "ys"], attrs, "scan")],
+                 [("s0", F32, [batch, 2]), ("xs", F32, [batch, steps, 2]),
+                  ("rs", F32, [batch, steps, 2])],
+                 [("s", F32, [batch, 2]), ("ys", F32, [batch, steps, 2])],
+                 [("lens", I64, [batch], [steps] * batch)])
+    return text, [("s0", F32, [batch, 2], s0), ("xs", F32, [batch, steps, 2], xs),
+                  ("rs", F32, [batch, steps, 2], rs)], \
+        [("s", F32, [batch, 2], final), ("ys", F32, [batch, steps, 2], scanned)]
+
+
+def empty_mid_dim_case():
+    dims = [3, 0, 5]
+    text = model(14, [node("Trilu", ["x"], ["t"], attr_int("upper", 0), "tril"),
+                      node("Relu", ["t"], ["y"], "", "act")],
+                 [("x", F32, dims)], [("y", F32, dims)])
+    return text, [("x", F32, dims, [])], [("y", F32, dims, [])]
+
+
+def nms_ref(boxes, scores, dims, count, iou_limit, score_limit, center):
+    batch, classes, n = dims
+    rows = []
+    def corners(b, i):
+        c = boxes[(b * n + i) * 4:(b * n + i) * 4 + 4]
+        if center:
+            x, y, w, h = c
+            return (y - h / 2, x - w / 2, y + h / 2, x + w / 2)
+        return (min(c[0], c[2]), min(c[1], c[3]), max(c[0], c[2]), max(c[1], c[3]))
+    def area(c):
+        return (c[2] - c[0]) * (c[3] - c[1])
+    for b in range(batch):
+        for k in range(classes):
+            sc = scores[(b * classes + k) * n:(b * classes + k + 1) * n]
+            live = [score_limit is None or v > score_limit for v in sc]
+            chosen = 0
+            while chosen < count:
+                left = [i for i in range(n) if live[i]]
+                if not left:
+                    break
+                pick = max(left, key=lambda i: (sc[i], -i))
+                rows += [b, k, pick]
+                chosen += 1
+                live[pick] = False
+                p = corners(b, pick)
+                for i in left:
+                    o = corners(b, i)
+                    inter = max(min(p[2], o[2]) - max(p[0], o[0]), 0) * \
+                        max(min(p[3], o[3]) - max(p[1], o[1]), 0)
+                    union = area(p) + area(o) - inter
+                    if inter > 0 and union > 0 and area(p) > 0 and area(o) > 0 and \
+                            inter / union > iou_limit:
+                        live[i] = False
+    return rows
+
+
+def nms_case(center, count, score_limit, with_count=True):
+    dims = [2, 2, 6]
+    if center:
+        boxes = [0.5, 0.5, 1.0, 1.0, 0.6, 0.5, 1.0, 1.0, 3.0, 3.0, 2.0, 1.0,
+                 3.1, 3.0, 2.0, 1.2, 0.5, 0.5, 0.0, 1.0, 8.0, 8.0, 1.0, 1.0] * 2
+    else:
+        # Box 1 is box 0 given by its other diagonal; box 4 has no area.
+        boxes = [0.0, 0.0, 1.0, 1.0, 1.0, 0.1, 0.0, 1.1, 2.0, 2.0, 3.0, 4.0,
+                 2.1, 2.0, 3.2, 4.0, 5.0, 5.0, 5.0, 6.0, 0.0, 0.5, 1.0, 1.5,
+                 0.0, 0.0, 2.0, 2.0, 0.5, 0.5, 1.5, 1.5, 3.0, 3.0, 4.0, 4.0,
+                 3.5, 3.5, 4.5, 4.5, 0.0, 0.0, 0.1, 0.1, 9.0, 9.0, 9.5, 9.5]
+    scores = [0.9, 0.8, 0.75, 0.7, 0.95, 0.3,
+              0.1, 0.2, 0.6, 0.6, 0.5, 0.9,
+              0.5, 0.6, 0.7, 0.8, 0.9, 0.4,
+              0.9, 0.9, 0.9, 0.1, 0.05, 0.2]
+    iou_limit = 0.3
+    rows = nms_ref(boxes, scores, dims, count if with_count else 0, iou_limit,
+                   score_limit, center)
+    inputs = ["boxes", "scores", "count" if with_count else "", "iou",
+              "score" if score_limit is not None else ""]
+    while inputs and not inputs[-1]:
+        inputs.pop()
+    inits = [("iou", F32, [1], [iou_limit])]
+    if with_count:
+        inits.append(("count", I64, [1], [count]))
+    if score_limit is not None:
+        inits.append(("score", F32, [1], [score_limit]))
+    text = model(11, [node("NonMaxSuppression", inputs, ["y"],
+                           attr_int("center_point_box", center), "nms")],
+                 [("boxes", F32, [2, 6, 4]), ("scores", F32, dims)],
+                 [("y", I64, ["n", 3])], inits)
+    return text, [("boxes", F32, [2, 6, 4], boxes), ("scores", F32, dims, scores)], \
+        [("y", I64, [len(rows) // 3, 3], rows)]
+
+
+SINGULAR = [1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 0.5, -1.0, 7.0]
+CASES = [
+    ("dft_real_pad", lambda: dft_case([2, 3, 10, 1], 2, length=12)),
+    ("dft_real_truncate_onesided", lambda: dft_case([2, 3, 10, 1], 2, length=6, onesided=1)),
+    ("dft_complex", lambda: dft_case([1, 8, 3, 2], 1, seed=2)),
+    ("dft_complex_inverse", lambda: dft_case([1, 8, 3, 2], 1, inverse=1, seed=3)),
+    ("det_batch", lambda: det_case([2, 3, 4, 4], rand(96, 4))),
+    ("det_singular", lambda: det_case([3, 3], SINGULAR)),
+    ("det_1x1", lambda: det_case([1, 1], [-2.5])),
+    ("max_pool_int8", lambda: max_pool_case(I8, [-128, 127, -5, 3, 0, -1, -128, 7,
+                                                 100, -100, 2, -2])),
+    ("max_pool_uint8", lambda: max_pool_case(U8, [255, 0, 128, 127, 1, 254, 3, 200,
+                                                  0, 0, 129, 7])),
+    ("scan8", scan8_case),
+    ("nms_corners", lambda: nms_case(0, 6, None)),
+    ("nms_corners_scored_short", lambda: nms_case(0, 2, 0.35)),
+    ("nms_centers", lambda: nms_case(1, 3, 0.15)),
+    ("nms_no_count", lambda: nms_case(0, 0, None, with_count=False)),
+    ("empty_mid_dim", empty_mid_dim_case),
+]
+
+
+def refused(a):
+    """A onesided DFT of a complex signal: refused by node."""
+    text = model(17, [node("DFT", ["x"], ["y"], attr_int("onesided", 1), "dft")],
+                 [("x", F32, [1, 4, 2])], [("y", F32, [1, 3, 2])])
+    path = os.path.join(a.work, "refused.onnx")
+    from conv_pool_reference import encode
+    encode("ModelProto", text, path)
+    c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o",
+                        os.path.join(a.work, "refused.so")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = c.stdout.decode()
+    ok = c.returncode == 1 and "node 'dft' (DFT): onesided needs a real input" in out
+    print("complex onesided DFT refused: %s\n  %s" % ("ok" if ok else "FAILED", out.strip()))
+    return not ok
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True)
+    p.add_argument("--work", required=True)
+    a = p.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    failed = 0
+    for name, build in CASES:
+        text, inputs, outputs = build()
+        lib = compile_model(a.bin, a.work, name, text)
+        if not lib:
+            failed += 1
+            continue
+        failed += expect(a.bin, a.work, lib, name, inputs, outputs, 1e-4, 1e-4,
+                         threads=("1", "2"))
+    failed += refused(a)
+    print("more_ops: %d failed" % failed)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
