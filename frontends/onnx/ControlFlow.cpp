@@ -521,9 +521,14 @@ LogicalResult importLoop(ImportContext &ctx) {
     // one larger than a tensor may be is reported, and the loop does not
     // run.
     int64_t sliceElements = 1;
-    for (Value v : ArrayRef<Value>(outs).drop_front(1 + numCarried))
-      sliceElements = std::max<int64_t>(
-          sliceElements, ImportContext::typeOf(v).getNumElements());
+    for (Value v : ArrayRef<Value>(outs).drop_front(1 + numCarried)) {
+      auto type = ImportContext::typeOf(v);
+      if (!type.hasStaticShape())
+        return ctx.error("a scan output of " + shapeText(type) +
+                         " has dims known only at run time; dlc stacks "
+                         "slices of one static shape");
+      sliceElements = std::max<int64_t>(sliceElements, type.getNumElements());
+    }
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop);
     Value count = arith::IndexCastOp::create(b, loc, b.getI64Type(), upper);
@@ -685,6 +690,8 @@ LogicalResult importScan8(ImportContext &ctx, const onnx::GraphProto &body) {
     inputs.push_back(v);
   }
   int64_t batch = ImportContext::typeOf(inputs.front()).getDimSize(0);
+  if (batch == 0)
+    return ctx.error("a batch of 0 samples is not supported");
   for (Value v : inputs)
     if (ImportContext::typeOf(v).getDimSize(0) != batch)
       return ctx.error("the inputs' batch dims differ");

@@ -367,10 +367,15 @@ namespace {
 /// constant (its shape operands before its data): what --freeze-input would
 /// make a constant so that the node's result shape is static.
 std::string deciderOf(ImportContext &ctx, const onnx::NodeProto &node) {
+  llvm::StringRef op = node.op_type();
+  // Their result sizes depend on data whatever is frozen.
+  if (op == "NonZero" || op == "NonMaxSuppression")
+    return "";
   int n = node.input_size();
   for (int k = 0; k < n; ++k) {
     // Input 0 is the data of most ops with a run-time form; try it last.
-    int i = (k + 1) % n;
+    // A Loop's is its trip count, which sizes its scan outputs.
+    int i = op == "Loop" ? k : (k + 1) % n;
     if (node.input(i).empty())
       continue;
     auto arg = dyn_cast_or_null<BlockArgument>(ctx.lookup(node.input(i)));

@@ -835,7 +835,21 @@ LogicalResult importDFT(ImportContext &ctx) {
     return ctx.error("the input's last dim must be 1 (real) or 2 (complex), "
                      "not " +
                      Twine(parts));
+  // Opset 20 moved the axis to input 2, default -2 (the last signal dim).
   int64_t axis = ctx.intAttr("axis", 1);
+  if (ctx.opset >= 20) {
+    axis = -2;
+    if (ctx.optionalInput(2)) {
+      auto given = ctx.constantInts(2);
+      if (!given)
+        return failure();
+      if (given->size() != 1)
+        return ctx.error("axis must be one value");
+      axis = (*given)[0];
+    }
+    if (!ctx.errors.empty())
+      return failure();
+  }
   if (axis < 0)
     axis += rank;
   if (axis < 1 || axis > rank - 2)

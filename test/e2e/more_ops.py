@@ -7,6 +7,7 @@ magnitude <= 20).
 - dft_*: DFT (17) of a real signal along axis 2 with dft_length padding it
   (12 of 10) and truncating it (6), onesided; of a complex signal along
   axis 1, forward and inverse; a complex input refused for onesided.
+  Opset 20's axis input, and its default (the last signal dim).
 - det_*: Det of a batch [2, 3, 4, 4], of a singular matrix (0) and of
   [1, 1].
 - max_pool_int8 / max_pool_uint8: MaxPool (12) of 8-bit integers, values
@@ -92,14 +93,23 @@ def strides_of(dims):
     return out
 
 
-def dft_case(dims, axis, length=None, inverse=0, onesided=0, seed=1):
+def dft_case(dims, axis, length=None, inverse=0, onesided=0, seed=1, opset=17,
+             axis_input=True):
+    """Opset 20 takes the axis as input 2 (without it: -2, the last signal
+    dim)."""
     x = rand(numel(dims), seed)
     y, out_dims = dft_ref(x, dims, axis, length or dims[axis], inverse, onesided)
-    attrs = attr_int("axis", axis) + " " + attr_int("inverse", inverse) + " " + \
-        attr_int("onesided", onesided)
-    inputs = ["x"] + (["len"] if length else [])
+    attrs = attr_int("inverse", inverse) + " " + attr_int("onesided", onesided)
+    inputs = ["x"] + (["len"] if length else [""])
     inits = [("len", I64, [], [length])] if length else []
-    text = model(17, [node("DFT", inputs, ["y"], attrs, "dft")], [("x", F32, dims)],
+    if opset < 20:
+        attrs += " " + attr_int("axis", axis)
+    elif axis_input:
+        inputs.append("ax")
+        inits.append(("ax", I64, [], [axis - len(dims)]))
+    while not inputs[-1]:
+        inputs.pop()
+    text = model(opset, [node("DFT", inputs, ["y"], attrs, "dft")], [("x", F32, dims)],
                  [("y", F32, out_dims)], inits)
     return text, [("x", F32, dims, x)], [("y", F32, out_dims, y)]
 
@@ -260,6 +270,9 @@ CASES = [
     ("dft_real_truncate_onesided", lambda: dft_case([2, 3, 10, 1], 2, length=6, onesided=1)),
     ("dft_complex", lambda: dft_case([1, 8, 3, 2], 1, seed=2)),
     ("dft_complex_inverse", lambda: dft_case([1, 8, 3, 2], 1, inverse=1, seed=3)),
+    ("dft_20_default_axis", lambda: dft_case([1, 4, 6, 1], 2, seed=4, opset=20,
+                                             axis_input=False)),
+    ("dft_20_axis_input", lambda: dft_case([1, 4, 6, 2], 1, length=5, seed=5, opset=20)),
     ("det_batch", lambda: det_case([2, 3, 4, 4], rand(96, 4))),
     ("det_singular", lambda: det_case([3, 3], SINGULAR)),
     ("det_1x1", lambda: det_case([1, 1], [-2.5])),

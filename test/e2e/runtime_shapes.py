@@ -58,7 +58,8 @@ message (dlc-run exits 2, saves nothing).
   false: none), an If whose branches reshape to a run-time shape; refused by
   name where the consumer needs a size it cannot know to be equal (an Add
   with a static tensor, naming the graph input that decides the size, as the
-  node-test runner's --freeze-input retry reads it), and a trip count that
+  node-test runner's --freeze-input retry reads it: a Reshape's shape, a
+  Loop's trip count), and a trip count that
   would make a scan output too large fails at run time.
 
 Usage: runtime_shapes.py --bin BUILD/tools --work DIR"""
@@ -699,7 +700,22 @@ def refused_downstream(a):
         "node 'unpool' (MaxUnpool): input 'shape' must be a compile-time constant" in out and \
         "known only at run time" not in out
     print("no run-time form, no hint: %s\n  %s" % ("ok" if plain else "FAILED", out.strip()))
-    return (not ok) + (not plain)
+    # A Loop's scan output (as long as its run-time trip count) meeting a
+    # static dim: the hint names the trip count, not the condition.
+    text = model([node("Loop", ["trips", "go", "y0"], ["y", "stacked"], LOOP_BODY, "repeat"),
+                  node("Add", ["stacked", "c"], ["z"], "", "plus")],
+                 [("trips", I64, []), ("go", 9, []), ("y0", F32, [1]), ("c", F32, [3, 1])],
+                 [("z", F32, ["t", 1])])
+    encode("ModelProto", text, path)
+    c = subprocess.run([os.path.join(a.bin, "dlc", "dlc"), path, "-o",
+                        os.path.join(a.work, "downstream.so")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = c.stdout.decode()
+    trips = c.returncode == 1 and "node 'plus' (Add): input 'stacked'" in out and \
+        "input 'trips' must be a compile-time constant here" in out
+    print("loop scan output refused, naming the trip count: %s\n  %s" % (
+        "ok" if trips else "FAILED", out.strip()))
+    return (not ok) + (not plain) + (not trips)
 
 
 def if_branch_case():
