@@ -1595,6 +1595,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimeReduceOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeCompressOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeNonZeroOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeNmsOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeUniqueOp)
 
 LogicalResult RuntimeReshapeOp::inferReturnTypes(MLIRContext *,
                                                  std::optional<Location> loc,
@@ -1772,6 +1773,32 @@ LogicalResult RuntimeNonZeroOp::inferReturnTypes(MLIRContext *ctx,
                                "or more");
   types.push_back(RankedTensorType::get({in.getRank(), ShapedType::kDynamic},
                                         IntegerType::get(ctx, 64)));
+  return success();
+}
+
+LogicalResult RuntimeUniqueOp::inferReturnTypes(MLIRContext *ctx,
+                                                std::optional<Location> loc,
+                                                Adaptor a,
+                                                SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  int64_t axis = a.getAxis();
+  if (!in.hasStaticShape() || in.getRank() == 0 ||
+      (!a.getFlatten() && (axis < 0 || axis >= in.getRank())))
+    return emitShapeError(loc, "runtime_unique: a static input of rank 1 or "
+                               "more, and an axis of it unless flattened");
+  SmallVector<int64_t> shape = {ShapedType::kDynamic};
+  int64_t slices = in.getNumElements();
+  if (!a.getFlatten()) {
+    shape.assign(in.getShape().begin(), in.getShape().end());
+    shape[axis] = ShapedType::kDynamic;
+    slices = in.getDimSize(axis);
+  }
+  auto i64 = IntegerType::get(ctx, 64);
+  auto count = RankedTensorType::get({ShapedType::kDynamic}, i64);
+  types.push_back(RankedTensorType::get(shape, in.getElementType()));
+  types.push_back(count);
+  types.push_back(RankedTensorType::get({slices}, i64));
+  types.push_back(count);
   return success();
 }
 

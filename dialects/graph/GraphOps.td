@@ -661,6 +661,29 @@ def Graph_RuntimeNmsOp : Graph_Op<"runtime_nms"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Graph_RuntimeUniqueOp : Graph_Op<"runtime_unique"> {
+  let summary = "ONNX Unique: the distinct slices of `input` along `axis` "
+                "(its elements with `flatten`), where each first occurs, each "
+                "slice's position among them, and their counts";
+  let description = [{
+    The distinct slices come in order of first occurrence or, with
+    `sorted`, in lexicographic order of their elements (row-major; integers
+    compared as unsigned with `unsigned_ints`). Results, U the number of
+    distinct slices and L the number of slices: `unique` (the input's shape
+    with U along `axis`, or [U] with `flatten`), `indices` [U] (each one's
+    first occurrence), `inverse` [L] (the position in `unique` of each
+    slice), `counts` [U] (int64).
+  }];
+  let arguments = (ins AnyRankedTensor:$input, I64Attr:$axis,
+                       BoolAttr:$flatten, BoolAttr:$sorted,
+                       DefaultValuedAttr<BoolAttr, "false">:$unsigned_ints);
+  let results = (outs AnyRankedTensor:$unique,
+                      RankedTensorOf<[I64]>:$indices,
+                      RankedTensorOf<[I64]>:$inverse,
+                      RankedTensorOf<[I64]>:$counts);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_RuntimeTopKOp : Graph_Op<"runtime_top_k"> {
   let summary = "top_k with k read at run time (0 <= k <= the axis' size)";
   let arguments = (ins Graph_FloatTensor:$input, RankedTensorOf<[I64]>:$k,

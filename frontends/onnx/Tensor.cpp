@@ -764,6 +764,39 @@ LogicalResult importNonMaxSuppression(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
+/// Unique: graph.runtime_unique; the counts of distinct values or slices
+/// are known at run time.
+LogicalResult importUnique(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  if (!type.hasStaticShape() || type.getRank() == 0)
+    return ctx.error("input X must have a static shape of rank 1 or more");
+  const onnx::AttributeProto *axisAttr = ctx.attr("axis");
+  int64_t axis = 0;
+  if (axisAttr) {
+    auto normalized = ctx.normalizeAxis(axisAttr->i(), type.getRank());
+    if (!normalized)
+      return failure();
+    axis = *normalized;
+  }
+  auto &b = ctx.builder;
+  bool isUnsigned = ctx.unsignedValues.contains(x);
+  Type none = b.getNoneType();
+  auto op = graph::RuntimeUniqueOp::create(
+      b, ctx.loc(), TypeRange{none, none, none, none}, x,
+      b.getI64IntegerAttr(axis), b.getBoolAttr(!axisAttr),
+      b.getBoolAttr(ctx.intAttr("sorted", 1) != 0), b.getBoolAttr(isUnsigned));
+  if (failed(ctx.inferResultTypes(op)))
+    return failure();
+  if (isUnsigned)
+    ctx.unsignedValues.insert(op.getUnique());
+  for (auto [i, v] : llvm::enumerate(op.getResults()))
+    ctx.setOutput(i, v);
+  return success();
+}
+
 /// NonZero: the coordinates of the nonzero elements, [rank, count]; folded
 /// for a constant input, else counted at run time (graph.runtime_nonzero).
 LogicalResult importNonZero(ImportContext &ctx) {
@@ -1850,6 +1883,10 @@ void addTensorImporters(std::vector<OpImporter> &table) {
                    "corner and center boxes; count and thresholds at run "
                    "time",
                    importNonMaxSuppression});
+  table.push_back({"Unique", "Tensor", 11,
+                   "flattened or along an axis, sorted or in order of first "
+                   "occurrence; O(n^2) comparisons",
+                   importUnique});
   table.push_back({"NonZero", "Tensor", 9,
                    "any element type; constant or at run time", importNonZero});
   table.push_back({"ReverseSequence", "Tensor", 10,

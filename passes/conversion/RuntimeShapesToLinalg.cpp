@@ -1375,6 +1375,236 @@ struct NmsPattern : OpConversionPattern<graph::RuntimeNmsOp> {
   }
 };
 
+/// Unique as loops over the L slices (elements when flattened) of the
+/// input viewed as [outer, L, inner]: each slice's first equal slice, the
+/// first occurrences in order (selection-sorted by their elements in
+/// row-major order when `sorted`), each one's rank, and from those the four
+/// results, the first three sized by the count U of distinct slices.
+/// O(L^2) slice comparisons: for the small tensors Unique sees in models.
+struct UniquePattern : OpConversionPattern<graph::RuntimeUniqueOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeUniqueOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b = rewriter;
+    ShapeMath m(b, loc);
+    Value input = a.getInput();
+    auto inType = cast<RankedTensorType>(input.getType());
+    int64_t rank = inType.getRank();
+    Type elem = inType.getElementType();
+    int64_t length = inType.getNumElements(), outer = 1, inner = 1;
+    int64_t axis = op.getAxis();
+    if (!op.getFlatten()) {
+      length = inType.getDimSize(axis);
+      for (int64_t d = 0; d < rank; ++d)
+        (d < axis ? outer : inner) *= d == axis ? 1 : inType.getDimSize(d);
+    }
+    int64_t sliceSize = outer * inner;
+    auto idx = [&](int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    auto add = [&](Value x, Value y) -> Value {
+      return arith::AddIOp::create(b, loc, x, y);
+    };
+    auto mul = [&](Value x, Value y) -> Value {
+      return arith::MulIOp::create(b, loc, x, y);
+    };
+    auto extract = [&](Value t, ValueRange at) -> Value {
+      return tensor::ExtractOp::create(b, loc, t, at);
+    };
+    auto insert = [&](Value v, Value t, ValueRange at) -> Value {
+      return tensor::InsertOp::create(b, loc, v, t, at);
+    };
+    ReassociationIndices all;
+    for (int64_t d = 0; d < rank; ++d)
+      all.push_back(d);
+    Value flat = tensor::CollapseShapeOp::create(
+        b, loc, input, ArrayRef<ReassociationIndices>{all});
+    // Element s (row-major over [outer, inner]) of slice k.
+    auto elementAt = [&](Value k, Value s) {
+      Value o = arith::DivUIOp::create(b, loc, s, idx(inner));
+      Value i = arith::RemUIOp::create(b, loc, s, idx(inner));
+      return extract(flat,
+                     add(mul(add(mul(o, idx(length)), k), idx(inner)), i));
+    };
+    bool isFloat = isa<FloatType>(elem);
+    auto compare = [&](Value x, Value y, bool less) -> Value {
+      if (isFloat)
+        return arith::CmpFOp::create(
+            b, loc,
+            less ? arith::CmpFPredicate::OLT : arith::CmpFPredicate::OEQ, x, y);
+      auto p = !less                  ? arith::CmpIPredicate::eq
+               : op.getUnsignedInts() ? arith::CmpIPredicate::ult
+                                      : arith::CmpIPredicate::slt;
+      return arith::CmpIOp::create(b, loc, p, x, y);
+    };
+    Value falseV = arith::ConstantIntOp::create(b, loc, 0, 1);
+    Value trueV = arith::ConstantIntOp::create(b, loc, 1, 1);
+    // (slices j and k are equal, slice j < slice k): the first element
+    // that differs decides.
+    auto order = [&](Value j, Value k) -> std::pair<Value, Value> {
+      auto scan = scf::ForOp::create(b, loc, idx(0), idx(sliceSize), idx(1),
+                                     ValueRange{falseV, falseV});
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(scan.getBody());
+      Value s = scan.getInductionVar();
+      Value decided = scan.getRegionIterArgs()[0];
+      Value x = elementAt(j, s), y = elementAt(k, s);
+      Value eq = compare(x, y, false), lt = compare(x, y, true);
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{m.orI(decided, arith::XOrIOp::create(b, loc, eq, trueV)),
+                     m.select(decided, scan.getRegionIterArgs()[1], lt)});
+      b.setInsertionPointAfter(scan);
+      return {arith::XOrIOp::create(b, loc, scan.getResult(0), trueV),
+              scan.getResult(1)};
+    };
+    auto indexTensor = RankedTensorType::get({length}, b.getIndexType());
+    Value firstOf = tensor::EmptyOp::create(b, loc, indexTensor.getShape(),
+                                            b.getIndexType());
+    Value firsts = tensor::EmptyOp::create(b, loc, indexTensor.getShape(),
+                                           b.getIndexType());
+    // Each slice's first equal slice; the first occurrences in order.
+    auto scanSlices = scf::ForOp::create(b, loc, idx(0), idx(length), idx(1),
+                                         ValueRange{firstOf, firsts, idx(0)});
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(scanSlices.getBody());
+      Value k = scanSlices.getInductionVar();
+      auto args = scanSlices.getRegionIterArgs();
+      auto search = scf::ForOp::create(b, loc, idx(0), add(k, idx(1)), idx(1),
+                                       ValueRange{falseV, k});
+      {
+        OpBuilder::InsertionGuard h(b);
+        b.setInsertionPointToStart(search.getBody());
+        Value j = search.getInductionVar();
+        Value found = search.getRegionIterArgs()[0];
+        Value equal = order(j, k).first;
+        scf::YieldOp::create(
+            b, loc,
+            ValueRange{m.orI(found, equal),
+                       m.select(found, search.getRegionIterArgs()[1], j)});
+      }
+      Value first = search.getResult(1);
+      Value isNew =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, first, k);
+      Value count = args[2];
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{insert(first, args[0], k), insert(k, args[1], count),
+                     m.select(isNew, add(count, idx(1)), count)});
+    }
+    firstOf = scanSlices.getResult(0);
+    firsts = scanSlices.getResult(1);
+    Value distinct = scanSlices.getResult(2);
+    if (op.getSorted()) {
+      // Selection sort of the first occurrences by their slices.
+      auto sort = scf::ForOp::create(b, loc, idx(0), distinct, idx(1),
+                                     ValueRange{firsts});
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(sort.getBody());
+      Value r = sort.getInductionVar();
+      Value list = sort.getRegionIterArgs()[0];
+      auto least = scf::ForOp::create(b, loc, add(r, idx(1)), distinct, idx(1),
+                                      ValueRange{r});
+      {
+        OpBuilder::InsertionGuard h(b);
+        b.setInsertionPointToStart(least.getBody());
+        Value q = least.getInductionVar();
+        Value best = least.getRegionIterArgs()[0];
+        Value less = order(extract(list, q), extract(list, best)).second;
+        scf::YieldOp::create(b, loc, m.select(less, q, best));
+      }
+      Value best = least.getResult(0);
+      Value atR = extract(list, r), atBest = extract(list, best);
+      list = insert(atBest, list, r);
+      list = insert(atR, list, best);
+      scf::YieldOp::create(b, loc, list);
+      b.setInsertionPointAfter(sort);
+      firsts = sort.getResult(0);
+    }
+    // Each first occurrence's rank; each slice's, and the counts.
+    Value rankOf = tensor::EmptyOp::create(b, loc, indexTensor.getShape(),
+                                           b.getIndexType());
+    auto ranks = scf::ForOp::create(b, loc, idx(0), distinct, idx(1),
+                                    ValueRange{rankOf});
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(ranks.getBody());
+      Value r = ranks.getInductionVar();
+      scf::YieldOp::create(
+          b, loc, insert(r, ranks.getRegionIterArgs()[0], extract(firsts, r)));
+    }
+    rankOf = ranks.getResult(0);
+    Type i64 = b.getI64Type();
+    auto toI64 = [&](Value v) -> Value {
+      return arith::IndexCastOp::create(b, loc, i64, v);
+    };
+    Value zeros =
+        linalg::FillOp::create(
+            b, loc, arith::ConstantIntOp::create(b, loc, 0, 64).getResult(),
+            Value(tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{length},
+                                          i64)))
+            .getResult(0);
+    Value inverse =
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{length}, i64);
+    auto tally = scf::ForOp::create(b, loc, idx(0), idx(length), idx(1),
+                                    ValueRange{inverse, zeros});
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(tally.getBody());
+      Value k = tally.getInductionVar();
+      auto args = tally.getRegionIterArgs();
+      Value r = extract(rankOf, extract(firstOf, k));
+      Value counted =
+          arith::AddIOp::create(b, loc, extract(args[1], r),
+                                arith::ConstantIntOp::create(b, loc, 1, 64));
+      scf::YieldOp::create(b, loc,
+                           ValueRange{insert(toI64(r), args[0], k),
+                                      insert(counted, args[1], r)});
+    }
+    inverse = tally.getResult(0);
+    auto firstU = [&](Value t) -> Value {
+      return tensor::ExtractSliceOp::create(
+          b, loc, RankedTensorType::get({ShapedType::kDynamic}, i64), t,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+          ArrayRef<OpFoldResult>{distinct},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    };
+    Value counts = firstU(tally.getResult(1));
+    Value indices = generate(
+        b, loc,
+        tensor::EmptyOp::create(b, loc, ArrayRef<OpFoldResult>{distinct}, i64),
+        {}, {}, [&](OpBuilder &nb, Location l, ValueRange at, ValueRange) {
+          return arith::IndexCastOp::create(
+                     nb, l, i64, tensor::ExtractOp::create(nb, l, firsts, at))
+              .getResult();
+        });
+    // The distinct slices.
+    auto uniqueType = cast<RankedTensorType>(op.getUnique().getType());
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t d = 0; d < uniqueType.getRank(); ++d)
+      sizes.push_back(
+          uniqueType.isDynamicDim(d)
+              ? OpFoldResult(distinct)
+              : OpFoldResult(b.getIndexAttr(uniqueType.getDimSize(d))));
+    int64_t slicedDim = op.getFlatten() ? 0 : axis;
+    Value unique = generate(
+        b, loc, tensor::EmptyOp::create(b, loc, sizes, elem), {}, {},
+        [&](OpBuilder &nb, Location l, ValueRange at, ValueRange) -> Value {
+          Value k = tensor::ExtractOp::create(nb, l, firsts, at[slicedDim]);
+          if (op.getFlatten())
+            return tensor::ExtractOp::create(nb, l, flat, k);
+          SmallVector<Value> from(at);
+          from[axis] = k;
+          return tensor::ExtractOp::create(nb, l, input, from);
+        });
+    rewriter.replaceOp(op, ValueRange{unique, indices, inverse, counts});
+    return success();
+  }
+};
+
 /// TopK with k read at run time: k outside [0, the axis' size] falls back
 /// to 0.
 struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
@@ -1402,9 +1632,10 @@ struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
 } // namespace
 
 void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
-               RangePattern, SlicePattern, PadPattern, OneHotPattern,
-               TopKPattern, SqueezePattern, ResizePattern, WindowPattern,
-               ReducePattern, CompressPattern, NonZeroPattern, NmsPattern>(
-      patterns.getContext());
+  patterns
+      .add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
+           RangePattern, SlicePattern, PadPattern, OneHotPattern, TopKPattern,
+           SqueezePattern, ResizePattern, WindowPattern, ReducePattern,
+           CompressPattern, NonZeroPattern, NmsPattern, UniquePattern>(
+          patterns.getContext());
 }

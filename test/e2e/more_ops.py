@@ -18,6 +18,9 @@ magnitude <= 20).
   corner boxes given by either diagonal and center boxes, with and without a
   score threshold, a count cutting a class short, a box of no area; without
   the count input, no box.
+- unique_*: Unique (11) of int64 and uint8 elements (sorted as unsigned:
+  200 after 5), in order of first occurrence and sorted, and of float
+  columns (axis 1) with repeats.
 - empty_mid_dim: a Trilu and a Relu of a [3, 0, 5] input (a zero-size dim
   after the first crosses the library's bare-pointer ABI).
 
@@ -264,6 +267,53 @@ def nms_case(center, count, score_limit, with_count=True):
         [("y", I64, [len(rows) // 3, 3], rows)]
 
 
+def unique_ref(values, dims, axis, is_sorted):
+    """Slices along `axis` (None: elements) -> (unique dims, unique values,
+    indices, inverse, counts)."""
+    if axis is None:
+        slices = [(v,) for v in values]
+    else:
+        slices = []
+        for k in range(dims[axis]):
+            sl = []
+            for idx in indices(dims):
+                if idx[axis] == k:
+                    sl.append(at(values, dims, idx))
+            slices.append(tuple(sl))
+    firsts = []
+    for k, sl in enumerate(slices):
+        if all(slices[j] != sl for j in firsts):
+            firsts.append(k)
+    if is_sorted:
+        firsts.sort(key=lambda k: slices[k])
+    rank = {slices[k]: r for r, k in enumerate(firsts)}
+    inverse = [rank[sl] for sl in slices]
+    counts = [inverse.count(r) for r in range(len(firsts))]
+    if axis is None:
+        return [len(firsts)], [slices[k][0] for k in firsts], firsts, inverse, counts
+    out_dims = list(dims)
+    out_dims[axis] = len(firsts)
+    out = [at(values, dims, tuple(firsts[i] if d == axis else i for d, i in enumerate(idx)))
+           for idx in indices(out_dims)]
+    return out_dims, out, firsts, inverse, counts
+
+
+def unique_case(elem, dims, values, axis, is_sorted):
+    out_dims, out, firsts, inverse, counts = unique_ref(values, dims, axis, is_sorted)
+    attrs = attr_int("sorted", is_sorted) + (" " + attr_int("axis", axis) if axis is not None
+                                             else "")
+    n = len(firsts)
+    sym = ["u" if axis is None or d == axis else v for d, v in
+           enumerate(dims if axis is not None else [0])]
+    text = model(11, [node("Unique", ["x"], ["y", "first", "inverse", "counts"], attrs, "uniq")],
+                 [("x", elem, dims)],
+                 [("y", elem, sym), ("first", I64, ["u"]), ("inverse", I64, [len(inverse)]),
+                  ("counts", I64, ["u"])])
+    return text, [("x", elem, dims, values)], \
+        [("y", elem, out_dims, out), ("first", I64, [n], firsts),
+         ("inverse", I64, [len(inverse)], inverse), ("counts", I64, [n], counts)]
+
+
 SINGULAR = [1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 0.5, -1.0, 7.0]
 CASES = [
     ("dft_real_pad", lambda: dft_case([2, 3, 10, 1], 2, length=12)),
@@ -285,6 +335,16 @@ CASES = [
     ("nms_corners_scored_short", lambda: nms_case(0, 2, 0.35)),
     ("nms_centers", lambda: nms_case(1, 3, 0.15)),
     ("nms_no_count", lambda: nms_case(0, 0, None, with_count=False)),
+    ("unique_int64", lambda: unique_case(I64, [2, 5], [7, -3, 7, 0, -3, 9, 0, 7, 11, -3],
+                                         None, 0)),
+    ("unique_int64_sorted", lambda: unique_case(I64, [2, 5], [7, -3, 7, 0, -3, 9, 0, 7, 11,
+                                                              -3], None, 1)),
+    ("unique_uint8_sorted", lambda: unique_case(U8, [6], [200, 5, 200, 0, 255, 5], None, 1)),
+    ("unique_columns", lambda: unique_case(F32, [2, 5], [1.5, 0.0, 1.5, 2.0, 0.0,
+                                                         -1.0, 3.0, -1.0, 2.0, 3.0], 1, 0)),
+    ("unique_columns_sorted", lambda: unique_case(F32, [2, 5], [1.5, 0.0, 1.5, 2.0, 0.0,
+                                                                -1.0, 3.0, -1.0, 2.0, 3.0],
+                                                  1, 1)),
     ("empty_mid_dim", empty_mid_dim_case),
 ]
 
