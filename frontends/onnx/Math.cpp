@@ -13,6 +13,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
+#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 
@@ -1106,7 +1107,215 @@ LogicalResult importDet(ImportContext &ctx) {
   return success(static_cast<bool>(y));
 }
 
+/// TfIdfVectorizer over integer tokens: for each row of X ([C] or [N, C])
+/// and each n-gram of the pool with min_gram_length <= n <= max_gram_length,
+/// the number of its occurrences whose tokens are d apart, d from 1 to
+/// max_skip_count + 1 (unigrams once), weighted by `mode` into the n-gram's
+/// output slot. Loops over constant tables of the n-grams (start in the
+/// pool, length, output slot, weight), so the code does not grow with the
+/// pool.
+LogicalResult importTfIdfVectorizer(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto &b = ctx.builder;
+  Location loc = ctx.loc();
+  auto type = ImportContext::typeOf(x);
+  if (!type.hasStaticShape() || type.getRank() < 1 || type.getRank() > 2 ||
+      !isa<IntegerType>(type.getElementType()))
+    return ctx.error("input X must be integer tokens, [C] or [N, C], of "
+                     "static shape (string pools are not supported)");
+  if (ctx.attr("pool_strings"))
+    return ctx.error("string pools are not supported");
+  SmallVector<int64_t> pool = ctx.intsAttr("pool_int64s");
+  SmallVector<int64_t> starts = ctx.intsAttr("ngram_counts");
+  SmallVector<int64_t> slots = ctx.intsAttr("ngram_indexes");
+  int64_t minGram = ctx.intAttr("min_gram_length", 0);
+  int64_t maxGram = ctx.intAttr("max_gram_length", 0);
+  int64_t maxSkip = ctx.intAttr("max_skip_count", 0);
+  std::string mode = ctx.stringAttr("mode", "");
+  if (mode != "TF" && mode != "IDF" && mode != "TFIDF")
+    return ctx.error("mode must be TF, IDF or TFIDF");
+  if (minGram < 1 || maxGram < minGram || maxSkip < 0 || maxSkip > 1024)
+    return ctx.error("the gram lengths must be 1 <= min_gram_length <= "
+                     "max_gram_length, and max_skip_count in [0, 1024]");
+  std::vector<float> weights;
+  if (const onnx::AttributeProto *w = ctx.attr("weights"))
+    weights.assign(w->floats().begin(), w->floats().end());
+  // The pool's n-grams in order: region k holds the (k + 1)-grams.
+  SmallVector<int64_t> entryStart, entryLength, entrySlot;
+  std::vector<float> entryWeight;
+  int64_t entry = 0, outputs = 0;
+  llvm::SmallDenseSet<int64_t> usedSlots;
+  for (size_t k = 0; k < starts.size(); ++k) {
+    int64_t n = static_cast<int64_t>(k) + 1;
+    int64_t begin = starts[k];
+    int64_t end = k + 1 < starts.size() ? starts[k + 1]
+                                        : static_cast<int64_t>(pool.size());
+    if (begin < 0 || end < begin || end > static_cast<int64_t>(pool.size()) ||
+        (end - begin) % n)
+      return ctx.error("ngram_counts does not split the pool into n-grams");
+    for (int64_t at = begin; at < end; at += n, ++entry) {
+      if (entry >= static_cast<int64_t>(slots.size()))
+        return ctx.error("ngram_indexes has fewer entries than the pool has "
+                         "n-grams");
+      int64_t slot = slots[entry];
+      if (slot < 0 || slot >= kMaxTensorElements ||
+          !usedSlots.insert(slot).second)
+        return ctx.error("ngram_indexes must be distinct and non-negative");
+      outputs = std::max(outputs, slot + 1);
+      if (n < minGram || n > maxGram)
+        continue;
+      entryStart.push_back(at);
+      entryLength.push_back(n);
+      entrySlot.push_back(slot);
+      entryWeight.push_back(weights.empty()
+                                ? 1.0f
+                                : (entry < static_cast<int64_t>(weights.size())
+                                       ? weights[entry]
+                                       : 0.0f));
+    }
+  }
+  if (!weights.empty() && weights.size() != slots.size())
+    return ctx.error("weights must have one value per n-gram");
+  int64_t rows = type.getRank() == 2 ? type.getDimSize(0) : 1;
+  int64_t tokens = type.getDimSize(type.getRank() - 1);
+  if (rows * outputs > kMaxTensorElements)
+    return ctx.error("the output would have more than " +
+                     Twine(kMaxTensorElements) + " elements");
+  auto i64Table = [&](ArrayRef<int64_t> values) -> Value {
+    auto t = RankedTensorType::get({static_cast<int64_t>(values.size())},
+                                   b.getI64Type());
+    return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(t, values));
+  };
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto asIndex = [&](Value v) -> Value {
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+  };
+  Value poolTable = i64Table(pool.empty() ? SmallVector<int64_t>{0} : pool);
+  Value startTable = i64Table(entryStart), lengthTable = i64Table(entryLength),
+        slotTable = i64Table(entrySlot);
+  auto weightType = RankedTensorType::get(
+      {static_cast<int64_t>(entryWeight.size())}, b.getF32Type());
+  Value weightTable = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(weightType, ArrayRef<float>(entryWeight)));
+  Value tokensOf = x;
+  if (type.getRank() == 1)
+    tokensOf =
+        ctx.build<graph::ReshapeOp>(x, b.getDenseI64ArrayAttr({1, tokens}));
+  if (!tokensOf)
+    return failure();
+  auto resultType = RankedTensorType::get({rows, outputs}, b.getF32Type());
+  Value result = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(resultType, 0.0f));
+  Value one = idx(1), zero = idx(0);
+  auto token = [&](Value row, Value at) -> Value {
+    Value v = tensor::ExtractOp::create(b, loc, tokensOf, ValueRange{row, at});
+    return v.getType().isInteger(64)
+               ? v
+               : arith::ExtSIOp::create(b, loc, b.getI64Type(), v).getResult();
+  };
+  auto rowLoop =
+      scf::ForOp::create(b, loc, zero, idx(rows), one, ValueRange{result});
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(rowLoop.getBody());
+    Value row = rowLoop.getInductionVar();
+    auto entries =
+        scf::ForOp::create(b, loc, zero, idx(entryStart.size()), one,
+                           ValueRange{rowLoop.getRegionIterArgs()[0]});
+    {
+      OpBuilder::InsertionGuard h(b);
+      b.setInsertionPointToStart(entries.getBody());
+      Value e = entries.getInductionVar();
+      Value start = asIndex(tensor::ExtractOp::create(b, loc, startTable, e));
+      Value n = asIndex(tensor::ExtractOp::create(b, loc, lengthTable, e));
+      Value slot = asIndex(tensor::ExtractOp::create(b, loc, slotTable, e));
+      Value unigram =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, n, one);
+      // Distances 1 .. max_skip_count + 1; unigrams are counted once.
+      Value lastDistance =
+          arith::SelectOp::create(b, loc, unigram, one, idx(maxSkip + 1));
+      Value countZero = arith::ConstantIntOp::create(b, loc, 0, 64);
+      auto distances = scf::ForOp::create(
+          b, loc, one, arith::AddIOp::create(b, loc, lastDistance, one), one,
+          ValueRange{countZero});
+      {
+        OpBuilder::InsertionGuard i(b);
+        b.setInsertionPointToStart(distances.getBody());
+        Value d = distances.getInductionVar();
+        // Starts i with i + (n - 1) * d < C.
+        Value span = arith::MulIOp::create(
+            b, loc, arith::SubIOp::create(b, loc, n, one), d);
+        Value firsts = arith::MaxSIOp::create(
+            b, loc, zero, arith::SubIOp::create(b, loc, idx(tokens), span));
+        auto positions =
+            scf::ForOp::create(b, loc, zero, firsts, one,
+                               ValueRange{distances.getRegionIterArgs()[0]});
+        {
+          OpBuilder::InsertionGuard j(b);
+          b.setInsertionPointToStart(positions.getBody());
+          Value at = positions.getInductionVar();
+          auto match = scf::ForOp::create(
+              b, loc, zero, n, one,
+              ValueRange{arith::ConstantIntOp::create(b, loc, 1, 1)});
+          {
+            OpBuilder::InsertionGuard k(b);
+            b.setInsertionPointToStart(match.getBody());
+            Value jv = match.getInductionVar();
+            Value tokenAt = arith::AddIOp::create(
+                b, loc, at, arith::MulIOp::create(b, loc, jv, d));
+            Value want = tensor::ExtractOp::create(
+                b, loc, poolTable,
+                ValueRange{arith::AddIOp::create(b, loc, start, jv)});
+            Value same = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                               token(row, tokenAt), want);
+            scf::YieldOp::create(
+                b, loc,
+                Value(arith::AndIOp::create(
+                    b, loc, match.getRegionIterArgs()[0], same)));
+          }
+          Value counted = arith::AddIOp::create(
+              b, loc, positions.getRegionIterArgs()[0],
+              arith::ExtUIOp::create(b, loc, b.getI64Type(),
+                                     match.getResult(0)));
+          scf::YieldOp::create(b, loc, counted);
+        }
+        scf::YieldOp::create(b, loc, positions.getResult(0));
+      }
+      Value count = arith::SIToFPOp::create(b, loc, b.getF32Type(),
+                                            distances.getResult(0));
+      Value weight = tensor::ExtractOp::create(b, loc, weightTable, e);
+      Value value = count;
+      if (mode == "TFIDF")
+        value = arith::MulFOp::create(b, loc, count, weight);
+      else if (mode == "IDF")
+        value = arith::SelectOp::create(
+            b, loc,
+            arith::CmpFOp::create(
+                b, loc, arith::CmpFPredicate::OGT, count,
+                arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f))),
+            weight, arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f)));
+      scf::YieldOp::create(b, loc,
+                           Value(tensor::InsertOp::create(
+                               b, loc, value, entries.getRegionIterArgs()[0],
+                               ValueRange{row, slot})));
+    }
+    scf::YieldOp::create(b, loc, entries.getResult(0));
+  }
+  Value y = rowLoop.getResult(0);
+  if (type.getRank() == 1)
+    y = ctx.build<graph::ReshapeOp>(y, b.getDenseI64ArrayAttr({outputs}));
+  ctx.setOutput(0, y);
+  return success(static_cast<bool>(y));
+}
+
 void addMathImporters(std::vector<OpImporter> &table) {
+  table.push_back({"TfIdfVectorizer", "Math", 9,
+                   "integer tokens and pool; TF, IDF, TFIDF, weights",
+                   importTfIdfVectorizer});
   table.push_back({"Det", "Math", 11,
                    "float; LU with partial pivoting per matrix", importDet});
   table.push_back({"DFT", "Math", 17,

@@ -21,6 +21,9 @@ magnitude <= 20).
 - unique_*: Unique (11) of int64 and uint8 elements (sorted as unsigned:
   200 after 5), in order of first occurrence and sorted, and of float
   columns (axis 1) with repeats.
+- tfidf_*: TfIdfVectorizer (9) of int64 tokens [2, 9] with uni-, bi- and
+  trigrams, skips up to 2, in TF, IDF and TFIDF modes with weights, and with
+  min_gram_length 2 (the unigrams' slots stay 0).
 - empty_mid_dim: a Trilu and a Relu of a [3, 0, 5] input (a zero-size dim
   after the first crosses the library's bare-pointer ABI).
 
@@ -314,6 +317,56 @@ def unique_case(elem, dims, values, axis, is_sorted):
          ("inverse", I64, [len(inverse)], inverse), ("counts", I64, [n], counts)]
 
 
+def tfidf_ref(tokens, dims, pool, starts, slots, min_gram, max_gram, max_skip, mode,
+              weights):
+    rows = dims[0] if len(dims) == 2 else 1
+    width = dims[-1]
+    grams = []  # (tokens, slot, weight) in pool order
+    e = 0
+    for k, begin in enumerate(starts):
+        n = k + 1
+        end = starts[k + 1] if k + 1 < len(starts) else len(pool)
+        for at in range(begin, end, n):
+            grams.append((tuple(pool[at:at + n]), slots[e], weights[e] if weights else 1.0))
+            e += 1
+    outputs = max(slots) + 1
+    out = [0.0] * (rows * outputs)
+    for r in range(rows):
+        row = tokens[r * width:(r + 1) * width]
+        for gram, slot, w in grams:
+            n = len(gram)
+            if not min_gram <= n <= max_gram:
+                continue
+            count = 0
+            for d in ([1] if n == 1 else range(1, max_skip + 2)):
+                for i in range(width - (n - 1) * d):
+                    count += all(row[i + j * d] == gram[j] for j in range(n))
+            out[r * outputs + slot] = {"TF": count, "IDF": w if count else 0.0,
+                                       "TFIDF": count * w}[mode]
+    return out, ([rows, outputs] if len(dims) == 2 else [outputs])
+
+
+def tfidf_case(mode, min_gram, weights=None):
+    dims = [2, 9]
+    tokens = [4, 1, 4, 2, 1, 4, 2, 3, 4,
+              2, 3, 1, 2, 3, 9, 4, 1, 1]
+    pool = [1, 2, 4, 9, 4, 1, 2, 3, 1, 4, 4, 1, 2]
+    starts = [0, 4, 10]  # unigrams 1 2 4 9; bigrams (4 1) (2 3) (1 4); trigram (4 1 2)
+    slots = [6, 0, 3, 7, 1, 2, 4, 5]
+    y, ydims = tfidf_ref(tokens, dims, pool, starts, slots, min_gram, 3, 2, mode, weights)
+    attrs = " ".join([attr_int("min_gram_length", min_gram), attr_int("max_gram_length", 3),
+                      attr_int("max_skip_count", 2),
+                      'attribute { name: "mode" type: STRING s: "%s" }' % mode,
+                      attr_ints("pool_int64s", pool), attr_ints("ngram_counts", starts),
+                      attr_ints("ngram_indexes", slots)])
+    if weights:
+        attrs += ' attribute { name: "weights" type: FLOATS %s }' % " ".join(
+            "floats: %g" % w for w in weights)
+    text = model(9, [node("TfIdfVectorizer", ["x"], ["y"], attrs, "tfidf")],
+                 [("x", I64, dims)], [("y", F32, ydims)])
+    return text, [("x", I64, dims, tokens)], [("y", F32, ydims, y)]
+
+
 SINGULAR = [1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 0.5, -1.0, 7.0]
 CASES = [
     ("dft_real_pad", lambda: dft_case([2, 3, 10, 1], 2, length=12)),
@@ -335,6 +388,10 @@ CASES = [
     ("nms_corners_scored_short", lambda: nms_case(0, 2, 0.35)),
     ("nms_centers", lambda: nms_case(1, 3, 0.15)),
     ("nms_no_count", lambda: nms_case(0, 0, None, with_count=False)),
+    ("tfidf_tf", lambda: tfidf_case("TF", 1)),
+    ("tfidf_idf", lambda: tfidf_case("IDF", 1, [0.5, 1.5, 2.0, 3.0, 0.25, 4.0, 5.0, 6.0])),
+    ("tfidf_tfidf_no_unigrams", lambda: tfidf_case("TFIDF", 2,
+                                                   [0.5, 1.5, 2.0, 3.0, 0.25, 4.0, 5.0, 6.0])),
     ("unique_int64", lambda: unique_case(I64, [2, 5], [7, -3, 7, 0, -3, 9, 0, 7, 11, -3],
                                          None, 0)),
     ("unique_int64_sorted", lambda: unique_case(I64, [2, 5], [7, -3, 7, 0, -3, 9, 0, 7, 11,
