@@ -5,6 +5,11 @@
 #include "dialects/graph/GraphDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <limits>
 
 using namespace mlir;
 
@@ -598,6 +603,243 @@ LogicalResult importPool(ImportContext &ctx) {
   return setResult(result);
 }
 
+/// RoiAlign (16): for each region (x1, y1, x2, y2 scaled by spatial_scale,
+/// shifted by half a pixel in the half_pixel mode) of its batch's image, an
+/// output_height x output_width grid of bins, each the mean (or the max) of
+/// sampling_ratio^2 bilinear samples (adaptively ceil(bin size) per axis
+/// when sampling_ratio is 0), as onnxruntime computes them: samples more
+/// than a pixel outside the image are 0, the max mode takes the largest
+/// weighted corner. Loops over tensors: regions, channels, bins, samples.
+LogicalResult importRoiAlign(ImportContext &ctx) {
+  Value x = ctx.input(0), rois = ctx.input(1), batchIndices = ctx.input(2);
+  if (!x || !rois || !batchIndices || failed(ctx.requireFloat(x, "input X")) ||
+      failed(ctx.requireFloat(rois, "input rois")))
+    return failure();
+  auto &b = ctx.builder;
+  Location loc = ctx.loc();
+  auto xType = ImportContext::typeOf(x), rType = ImportContext::typeOf(rois),
+       iType = ImportContext::typeOf(batchIndices);
+  if (!xType.hasStaticShape() || xType.getRank() != 4 ||
+      !rType.hasStaticShape() || rType.getRank() != 2 ||
+      rType.getDimSize(1) != 4 || !iType.hasStaticShape() ||
+      iType.getRank() != 1 || iType.getDimSize(0) != rType.getDimSize(0) ||
+      !isa<IntegerType>(iType.getElementType()))
+    return ctx.error("X must be [N, C, H, W], rois [R, 4] and batch_indices "
+                     "[R] integers, of static shapes");
+  Type f = xType.getElementType();
+  if (rType.getElementType() != f)
+    return ctx.error("X and rois must have one element type");
+  int64_t n = xType.getDimSize(0), channels = xType.getDimSize(1),
+          height = xType.getDimSize(2), width = xType.getDimSize(3),
+          regions = rType.getDimSize(0);
+  int64_t outH = ctx.intAttr("output_height", 1),
+          outW = ctx.intAttr("output_width", 1),
+          ratio = ctx.intAttr("sampling_ratio", 0);
+  std::string mode = ctx.stringAttr("mode", "avg");
+  std::string coordinates =
+      ctx.stringAttr("coordinate_transformation_mode",
+                     ctx.opset >= 16 ? "half_pixel" : "output_half_pixel");
+  if (outH < 1 || outW < 1 || outH > 4096 || outW > 4096 || ratio < 0 ||
+      ratio > 64)
+    return ctx.error("output_height and output_width must be in [1, 4096], "
+                     "sampling_ratio in [0, 64]");
+  if (mode != "avg" && mode != "max")
+    return ctx.error("mode must be avg or max");
+  if (coordinates != "half_pixel" && coordinates != "output_half_pixel")
+    return ctx.error("coordinate_transformation_mode must be half_pixel or "
+                     "output_half_pixel");
+  // Each factor is at most 2^28 (static shapes) or 2^12: no overflow.
+  if (regions * channels > kMaxTensorElements ||
+      regions * channels * outH * outW > kMaxTensorElements)
+    return ctx.error("the output would have more than " +
+                     Twine(kMaxTensorElements) + " elements");
+  bool aligned = coordinates == "half_pixel";
+  double scale = ctx.floatAttr("spatial_scale", 1.0f);
+  // A batch index outside [0, N) fails the call; the loops clamp it.
+  graph::CheckIndicesOp::create(
+      b, loc, batchIndices, 0, n,
+      ctx.runtimeMessage("input '" + ctx.node->input(2) +
+                         "' holds a batch index outside [0, " + Twine(n) + ")"),
+      IntegerAttr());
+
+  auto idx = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto fc = [&](double v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(f, v));
+  };
+  auto fadd = [&](Value p, Value q) -> Value {
+    return arith::AddFOp::create(b, loc, p, q);
+  };
+  auto fsub = [&](Value p, Value q) -> Value {
+    return arith::SubFOp::create(b, loc, p, q);
+  };
+  auto fmul = [&](Value p, Value q) -> Value {
+    return arith::MulFOp::create(b, loc, p, q);
+  };
+  auto fdiv = [&](Value p, Value q) -> Value {
+    return arith::DivFOp::create(b, loc, p, q);
+  };
+  auto toF = [&](Value i) -> Value {
+    return arith::SIToFPOp::create(
+        b, loc, f, arith::IndexCastOp::create(b, loc, b.getI64Type(), i));
+  };
+  auto resultType = RankedTensorType::get({regions, channels, outH, outW}, f);
+  Value result = tensor::EmptyOp::create(b, loc, resultType.getShape(), f);
+  Value zero = idx(0), one = idx(1);
+  auto regionLoop =
+      scf::ForOp::create(b, loc, zero, idx(regions), one, ValueRange{result});
+  {
+    OpBuilder::InsertionGuard g1(b);
+    b.setInsertionPointToStart(regionLoop.getBody());
+    Value r = regionLoop.getInductionVar();
+    auto coord = [&](int64_t k) -> Value {
+      Value v = tensor::ExtractOp::create(b, loc, rois, ValueRange{r, idx(k)});
+      return fsub(fmul(v, fc(scale)), fc(aligned ? 0.5 : 0.0));
+    };
+    Value startW = coord(0), startH = coord(1);
+    Value roiW = fsub(coord(2), startW), roiH = fsub(coord(3), startH);
+    if (!aligned) {
+      roiW = arith::MaximumFOp::create(b, loc, roiW, fc(1.0));
+      roiH = arith::MaximumFOp::create(b, loc, roiH, fc(1.0));
+    }
+    Value binH = fdiv(roiH, fc(outH)), binW = fdiv(roiW, fc(outW));
+    auto grid = [&](Value bin) -> Value {
+      if (ratio > 0)
+        return idx(ratio);
+      // ceil(bin size), at least 1 and at most 64 samples per axis.
+      Value c = math::CeilOp::create(b, loc, bin);
+      c = arith::MaximumFOp::create(b, loc, c, fc(1.0));
+      c = arith::MinimumFOp::create(b, loc, c, fc(64.0));
+      return arith::IndexCastOp::create(
+          b, loc, b.getIndexType(),
+          arith::FPToSIOp::create(b, loc, b.getI64Type(), c));
+    };
+    Value gridH = grid(binH), gridW = grid(binW);
+    Value count = fmul(toF(gridH), toF(gridW));
+    Value image = tensor::ExtractOp::create(b, loc, batchIndices, r);
+    Value imageIndex = arith::IndexCastOp::create(
+        b, loc, b.getIndexType(),
+        image.getType().isInteger(64)
+            ? image
+            : arith::ExtSIOp::create(b, loc, b.getI64Type(), image)
+                  .getResult());
+    imageIndex = arith::MinSIOp::create(
+        b, loc, arith::MaxSIOp::create(b, loc, imageIndex, zero), idx(n - 1));
+    // Nested loops over channel, bin row and bin column.
+    SmallVector<scf::ForOp> loops;
+    Value carried = regionLoop.getRegionIterArgs()[0];
+    for (int64_t size : {channels, outH, outW}) {
+      auto loop =
+          scf::ForOp::create(b, loc, zero, idx(size), one, ValueRange{carried});
+      b.setInsertionPointToStart(loop.getBody());
+      carried = loop.getRegionIterArgs()[0];
+      loops.push_back(loop);
+    }
+    Value c = loops[0].getInductionVar(), ph = loops[1].getInductionVar(),
+          pw = loops[2].getInductionVar();
+    Value pixel = [&]() -> Value {
+      // The samples' sum, or their max.
+      Value init = mode == "avg" ? fc(0.0)
+                                 : fc(-std::numeric_limits<double>::infinity());
+      auto rowsLoop =
+          scf::ForOp::create(b, loc, zero, gridH, one, ValueRange{init});
+      OpBuilder::InsertionGuard g2(b);
+      b.setInsertionPointToStart(rowsLoop.getBody());
+      Value iy = rowsLoop.getInductionVar();
+      auto colsLoop =
+          scf::ForOp::create(b, loc, zero, gridW, one,
+                             ValueRange{rowsLoop.getRegionIterArgs()[0]});
+      b.setInsertionPointToStart(colsLoop.getBody());
+      Value ix = colsLoop.getInductionVar();
+      // y = start + ph * bin + (iy + 0.5) * bin / grid.
+      auto samplePos = [&](Value start, Value p, Value bin, Value i,
+                           Value gridSize) {
+        return fadd(fadd(start, fmul(toF(p), bin)),
+                    fdiv(fmul(fadd(toF(i), fc(0.5)), bin), toF(gridSize)));
+      };
+      Value y = samplePos(startH, ph, binH, iy, gridH);
+      Value xPos = samplePos(startW, pw, binW, ix, gridW);
+      auto cmp = [&](arith::CmpFPredicate p, Value a, Value c2) -> Value {
+        return arith::CmpFOp::create(b, loc, p, a, c2);
+      };
+      Value outside = arith::OrIOp::create(
+          b, loc,
+          arith::OrIOp::create(b, loc,
+                               cmp(arith::CmpFPredicate::OLT, y, fc(-1.0)),
+                               cmp(arith::CmpFPredicate::OGT, y, fc(height))),
+          arith::OrIOp::create(
+              b, loc, cmp(arith::CmpFPredicate::OLT, xPos, fc(-1.0)),
+              cmp(arith::CmpFPredicate::OGT, xPos, fc(width))));
+      // The low and high neighbours along one axis, and the position
+      // between them.
+      auto axisCorners = [&](Value pos, int64_t size) {
+        pos = arith::MaximumFOp::create(b, loc, pos, fc(0.0));
+        Value low = arith::FPToSIOp::create(b, loc, b.getI64Type(), pos);
+        Value last = arith::ConstantIntOp::create(b, loc, size - 1, 64);
+        Value atEnd =
+            arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, low, last);
+        low = arith::SelectOp::create(b, loc, atEnd, last, low);
+        Value high = arith::SelectOp::create(
+            b, loc, atEnd, last,
+            arith::AddIOp::create(b, loc, low,
+                                  arith::ConstantIntOp::create(b, loc, 1, 64)));
+        Value lowF = arith::SIToFPOp::create(b, loc, f, low);
+        pos = arith::SelectOp::create(b, loc, atEnd, lowF, pos);
+        Value frac = fsub(pos, lowF);
+        auto asIdx = [&](Value v) -> Value {
+          return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+        };
+        return std::make_tuple(asIdx(low), asIdx(high), frac);
+      };
+      auto [yLow, yHigh, ly] = axisCorners(y, height);
+      auto [xLow, xHigh, lx] = axisCorners(xPos, width);
+      Value hy = fsub(fc(1.0), ly), hx = fsub(fc(1.0), lx);
+      auto at = [&](Value yy, Value xx) -> Value {
+        return tensor::ExtractOp::create(b, loc, x,
+                                         ValueRange{imageIndex, c, yy, xx});
+      };
+      Value w1 = fmul(hy, hx), w2 = fmul(hy, lx), w3 = fmul(ly, hx),
+            w4 = fmul(ly, lx);
+      Value t1 = fmul(w1, at(yLow, xLow)), t2 = fmul(w2, at(yLow, xHigh)),
+            t3 = fmul(w3, at(yHigh, xLow)), t4 = fmul(w4, at(yHigh, xHigh));
+      Value acc = colsLoop.getRegionIterArgs()[0];
+      Value next;
+      if (mode == "avg") {
+        Value sample = fadd(fadd(t1, t2), fadd(t3, t4));
+        sample = arith::SelectOp::create(b, loc, outside, fc(0.0), sample);
+        next = fadd(acc, sample);
+      } else {
+        Value sample = arith::MaximumFOp::create(
+            b, loc, arith::MaximumFOp::create(b, loc, t1, t2),
+            arith::MaximumFOp::create(b, loc, t3, t4));
+        sample = arith::SelectOp::create(b, loc, outside, fc(0.0), sample);
+        next = arith::MaximumFOp::create(b, loc, acc, sample);
+      }
+      scf::YieldOp::create(b, loc, next);
+      b.setInsertionPointAfter(colsLoop);
+      scf::YieldOp::create(b, loc, colsLoop.getResult(0));
+      b.setInsertionPointAfter(rowsLoop);
+      return rowsLoop.getResult(0);
+    }();
+    if (mode == "avg")
+      pixel = fdiv(pixel, count);
+    Value updated = tensor::InsertOp::create(b, loc, pixel, carried,
+                                             ValueRange{r, c, ph, pw});
+    // Close the loops inside out.
+    scf::YieldOp::create(b, loc, updated);
+    for (int k = 1; k >= 0; --k) {
+      b.setInsertionPointAfter(loops[k + 1]);
+      scf::YieldOp::create(b, loc, loops[k + 1].getResult(0));
+    }
+    b.setInsertionPointAfter(loops[0]);
+    scf::YieldOp::create(b, loc, loops[0].getResult(0));
+  }
+  Value y = regionLoop.getResult(0);
+  ctx.setOutput(0, y);
+  return success();
+}
+
 LogicalResult importGlobalAveragePool(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x || failed(ctx.requireFloat(x, "input X")))
@@ -996,6 +1238,10 @@ void addNNImporters(std::vector<OpImporter> &table) {
   table.push_back({"AveragePool", "NN", 1, "1-D, 2-D and 3-D (no ceil_mode), ceil_mode, "
                    "count_include_pad", importPool<false>});
   table.push_back({"GlobalAveragePool", "NN", 1, "", importGlobalAveragePool});
+  table.push_back({"RoiAlign", "NN", 10,
+                   "avg and max, half_pixel and output_half_pixel, fixed or "
+                   "adaptive sampling; batch indices checked at run time",
+                   importRoiAlign});
   table.push_back({"BatchNormalization", "NN", 1,
                    "inference; training_mode=1 (batch statistics, running "
                    "statistics updated)",

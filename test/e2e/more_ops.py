@@ -24,6 +24,11 @@ magnitude <= 20).
 - tfidf_*: TfIdfVectorizer (9) of int64 tokens [2, 9] with uni-, bi- and
   trigrams, skips up to 2, in TF, IDF and TFIDF modes with weights, and with
   min_gram_length 2 (the unigrams' slots stay 0).
+- roi_align_*: RoiAlign (16) of 2 images, 3 regions (one partly outside the
+  image, one of image 1), avg and max, half_pixel and output_half_pixel,
+  fixed and adaptive sampling, against onnxruntime's definition (samples
+  over a pixel outside are 0; max of weighted corners); a batch index
+  outside [0, N) fails the call by node.
 - empty_mid_dim: a Trilu and a Relu of a [3, 0, 5] input (a zero-size dim
   after the first crosses the library's bare-pointer ABI).
 
@@ -367,6 +372,66 @@ def tfidf_case(mode, min_gram, weights=None):
     return text, [("x", I64, dims, tokens)], [("y", F32, ydims, y)]
 
 
+def roi_align_ref(x, xdims, rois, batch, out_h, out_w, ratio, scale, aligned, mode):
+    n, c, h, w = xdims
+    offset = 0.5 if aligned else 0.0
+    out = []
+    for r in range(len(batch)):
+        x1, y1, x2, y2 = [v * scale - offset for v in rois[4 * r:4 * r + 4]]
+        rw, rh = x2 - x1, y2 - y1
+        if not aligned:
+            rw, rh = max(rw, 1.0), max(rh, 1.0)
+        bh, bw = rh / out_h, rw / out_w
+        gh = ratio if ratio > 0 else max(1, math.ceil(bh))
+        gw = ratio if ratio > 0 else max(1, math.ceil(bw))
+        for ch in range(c):
+            for ph in range(out_h):
+                for pw in range(out_w):
+                    acc = 0.0 if mode == "avg" else -math.inf
+                    for iy in range(gh):
+                        y = y1 + ph * bh + (iy + 0.5) * bh / gh
+                        for ix in range(gw):
+                            xx = x1 + pw * bw + (ix + 0.5) * bw / gw
+                            if y < -1.0 or y > h or xx < -1.0 or xx > w:
+                                s = 0.0
+                            else:
+                                def corners(p, size):
+                                    p = max(p, 0.0)
+                                    lo = int(p)
+                                    if lo >= size - 1:
+                                        return size - 1, size - 1, 0.0
+                                    return lo, lo + 1, p - lo
+                                yl, yh, ly = corners(y, h)
+                                xl, xh, lx = corners(xx, w)
+                                v = lambda yy, xq: at(x, xdims, (batch[r], ch, yy, xq))
+                                terms = [(1 - ly) * (1 - lx) * v(yl, xl), (1 - ly) * lx * v(yl, xh),
+                                         ly * (1 - lx) * v(yh, xl), ly * lx * v(yh, xh)]
+                                s = sum(terms) if mode == "avg" else max(terms)
+                            acc = acc + s if mode == "avg" else max(acc, s)
+                    out.append(acc / (gh * gw) if mode == "avg" else acc)
+    return out
+
+
+def roi_align_case(mode, aligned, ratio, batch=(0, 1, 0)):
+    """Regions of images `batch`, the last one partly outside."""
+    xdims = [2, 2, 6, 7]
+    x = rand(numel(xdims), 8, 0.0, 4.0)
+    rois = [0.5, 0.5, 4.0, 3.5,  1.0, 2.0, 6.5, 5.5,  -2.0, 3.0, 3.0, 9.0]
+    out_h, out_w, scale = 3, 2, 0.9
+    y = roi_align_ref(x, xdims, rois, list(batch), out_h, out_w, ratio, scale, aligned, mode)
+    attrs = " ".join([attr_int("output_height", out_h), attr_int("output_width", out_w),
+                      attr_int("sampling_ratio", ratio),
+                      'attribute { name: "spatial_scale" type: FLOAT f: %g }' % scale,
+                      'attribute { name: "mode" type: STRING s: "%s" }' % mode,
+                      'attribute { name: "coordinate_transformation_mode" type: STRING s: "%s" }'
+                      % ("half_pixel" if aligned else "output_half_pixel")])
+    text = model(16, [node("RoiAlign", ["x", "rois", "batch"], ["y"], attrs, "align")],
+                 [("x", F32, xdims), ("rois", F32, [3, 4]), ("batch", I64, [3])],
+                 [("y", F32, [3, 2, out_h, out_w])])
+    return text, [("x", F32, xdims, x), ("rois", F32, [3, 4], rois),
+                  ("batch", I64, [3], list(batch))], [("y", F32, [3, 2, out_h, out_w], y)]
+
+
 SINGULAR = [1.0, 2.0, 3.0, 2.0, 4.0, 6.0, 0.5, -1.0, 7.0]
 CASES = [
     ("dft_real_pad", lambda: dft_case([2, 3, 10, 1], 2, length=12)),
@@ -392,6 +457,9 @@ CASES = [
     ("tfidf_idf", lambda: tfidf_case("IDF", 1, [0.5, 1.5, 2.0, 3.0, 0.25, 4.0, 5.0, 6.0])),
     ("tfidf_tfidf_no_unigrams", lambda: tfidf_case("TFIDF", 2,
                                                    [0.5, 1.5, 2.0, 3.0, 0.25, 4.0, 5.0, 6.0])),
+    ("roi_align_avg", lambda: roi_align_case("avg", True, 2)),
+    ("roi_align_avg_adaptive", lambda: roi_align_case("avg", False, 0)),
+    ("roi_align_max", lambda: roi_align_case("max", True, 0)),
     ("unique_int64", lambda: unique_case(I64, [2, 5], [7, -3, 7, 0, -3, 9, 0, 7, 11, -3],
                                          None, 0)),
     ("unique_int64_sorted", lambda: unique_case(I64, [2, 5], [7, -3, 7, 0, -3, 9, 0, 7, 11,
@@ -422,6 +490,28 @@ def refused(a):
     return not ok
 
 
+def bad_batch_index(a):
+    """A RoiAlign batch index outside [0, N): the call fails by node."""
+    text, inputs, _ = roi_align_case("avg", True, 2)
+    inputs[2] = ("batch", I64, [3], [0, 2, 0])
+    lib = compile_model(a.bin, a.work, "roi_align_bad", text)
+    if not lib:
+        return 1
+    files = []
+    for name, elem, dims, values in inputs:
+        files.append(os.path.join(a.work, "roi_align_bad_%s.pb" % name))
+        from conv_pool_reference import encode
+        encode("TensorProto", tensor(name, elem, dims, values), files[-1])
+    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = r.stdout.decode()
+    ok = r.returncode == 2 and \
+        "node 'align' (RoiAlign): input 'batch' holds a batch index outside [0, 2)" in out
+    print("RoiAlign batch index 2 of 2 images refused: %s\n  %s" % (
+        "ok" if ok else "FAILED", out.strip()))
+    return not ok
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bin", required=True)
@@ -437,7 +527,7 @@ def main():
             continue
         failed += expect(a.bin, a.work, lib, name, inputs, outputs, 1e-4, 1e-4,
                          threads=("1", "2"))
-    failed += refused(a)
+    failed += refused(a) + bad_batch_index(a)
     print("more_ops: %d failed" % failed)
     return 1 if failed else 0
 
