@@ -1180,19 +1180,12 @@ struct NmsPattern : OpConversionPattern<graph::RuntimeNmsOp> {
     auto idx = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
     };
-    auto first = [&](Value t) -> Value {
-      auto type = cast<RankedTensorType>(t.getType());
-      return tensor::ExtractOp::create(
-          b, loc, t, SmallVector<Value>(type.getRank(), idx(0)));
-    };
     // At most n per class: the count clamped to [0, n].
     Value limit = m.index(m.clamp(m.at(a.getMaxPerClass(), 0), m.c(0), m.c(n)));
-    Value iouLimit = first(a.getIouThreshold());
-    Value scoreLimit = first(a.getScoreThreshold());
+    Value iouLimit = m.at(a.getIouThreshold(), 0);
+    Value scoreLimit = m.at(a.getScoreThreshold(), 0);
     bool center = op.getCenterPointBox(), filter = op.getHasScoreThreshold();
-    auto fc = [&](double v) -> Value {
-      return arith::ConstantOp::create(b, loc, b.getFloatAttr(f, v));
-    };
+    auto fc = [&](double v) { return dlc::floatConstant(b, loc, f, v); };
     auto fmin = [&](Value x, Value y) -> Value {
       return arith::MinimumFOp::create(b, loc, x, y);
     };

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/Builders.h"
 
 namespace dlc {
@@ -33,13 +34,7 @@ void viewZeroSizeArguments(func::FuncOp func) {
         type.getRank() < 2 || !type.getLayout().isIdentity())
       continue;
     // Row-major strides, zero-size dims included.
-    int64_t rank = type.getRank();
-    SmallVector<int64_t> strides(rank);
-    int64_t running = 1;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      strides[d] = running;
-      running *= type.getDimSize(d);
-    }
+    SmallVector<int64_t> strides = computeSuffixProduct(type.getShape());
     arg.setType(MemRefType::get({0}, type.getElementType()));
     auto view = memref::ReinterpretCastOp::create(
         b, func.getLoc(), type, arg, /*offset=*/0, type.getShape(), strides);
