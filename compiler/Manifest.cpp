@@ -30,6 +30,29 @@ const std::map<std::string, DTypeInfo> &dtypeTable() {
 }
 } // namespace
 
+/// The manifest's spelling of TensorSignature::valueKind and ::part.
+static bool valueKindOf(const onnx_frontend::TensorSignature &t,
+                        mf::ValueKind &kind, mf::ValuePart &part) {
+  static const std::map<std::string, mf::ValueKind> kinds = {
+      {"tensor", mf::ValueKind_Tensor},
+      {"sequence", mf::ValueKind_Sequence},
+      {"optional_tensor", mf::ValueKind_OptionalTensor},
+      {"optional_sequence", mf::ValueKind_OptionalSequence}};
+  static const std::map<std::string, mf::ValuePart> parts = {
+      {"", mf::ValuePart_Whole},
+      {"present", mf::ValuePart_Present},
+      {"tensor", mf::ValuePart_Element},
+      {"values", mf::ValuePart_Values},
+      {"table", mf::ValuePart_Table}};
+  auto k = kinds.find(t.valueKind);
+  auto p = parts.find(t.part);
+  if (k == kinds.end() || p == parts.end())
+    return false;
+  kind = k->second;
+  part = p->second;
+  return (kind == mf::ValueKind_Tensor) == (part == mf::ValuePart_Whole);
+}
+
 static bool dtypeOf(const std::string &name, mf::DType &dtype) {
   auto it = dtypeTable().find(name);
   if (it == dtypeTable().end())
@@ -65,11 +88,20 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
                 ", which the manifest cannot describe";
         return std::nullopt;
       }
+      mf::ValueKind kind;
+      mf::ValuePart part;
+      if (!valueKindOf(t, kind, part)) {
+        error = "tensor '" + t.name + "' is the part '" + t.part +
+                "' of a value of kind '" + t.valueKind +
+                "', which the manifest cannot describe";
+        return std::nullopt;
+      }
       out.push_back(mf::CreateTensorInfo(
           b, b.CreateString(t.name), dtype, b.CreateVector(t.shape),
           t.indexLimit, t.indexExempt.value_or(0), t.indexExempt.has_value(),
           t.signLabels,
-          t.dimNames.empty() ? 0 : b.CreateVectorOfStrings(t.dimNames)));
+          t.dimNames.empty() ? 0 : b.CreateVectorOfStrings(t.dimNames), kind,
+          part));
     }
     return out;
   };
@@ -79,6 +111,12 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       signature.outputs, [](const auto &t) { return t.hasRuntimeShape(); });
   // Inputs of dynamic dims need a runtime that passes their sizes: 3.
   bool dynamicInputs = signature.hasDynamicInputs();
+  // Sequences and optionals need a runtime that packs and unpacks them: 4.
+  auto notTensor = [](const onnx_frontend::TensorSignature &t) {
+    return t.valueKind != "tensor";
+  };
+  bool sequences = llvm::any_of(signature.inputs, notTensor) ||
+                   llvm::any_of(signature.outputs, notTensor);
   auto inputs = tensors(signature.inputs);
   auto outputs = tensors(signature.outputs);
   if (!inputs || !outputs)
@@ -129,7 +167,8 @@ bool buildManifest(const onnx_frontend::ModelSignature &signature,
       fields.parameterCount, fields.parameterBytes, fields.workspaceBytes,
       training, b.CreateVectorOfStrings(fields.runtimeChecks), weights,
       /*format_version=*/
-      dynamicInputs   ? 3
+      sequences       ? 4
+      : dynamicInputs ? 3
       : runtimeShapes ? 2
                       : 1,
       fields.device.empty() ? 0 : b.CreateString(fields.device));

@@ -22,8 +22,17 @@ namespace dlc {
 
 namespace {
 
+/// MLIR's canonicalization without the scf.for pattern that moves a
+/// tensor.cast of a loop's initial value into the loop: it gives the
+/// carried value the initial value's static shape and casts each
+/// iteration's value to it, which is wrong when the shape changes in the
+/// loop (a sequence that grows from empty).
+constexpr const char *kCanonicalize =
+    "canonicalize{disable-patterns=\"(anonymous "
+    "namespace)::ForOpTensorCastFolder\"}";
+
 std::string graphStage(const PipelineOptions &options) {
-  std::string p = "func.func(graph-infer-shapes,canonicalize";
+  std::string p = "func.func(graph-infer-shapes," + std::string(kCanonicalize);
   if (options.training) {
     p += ")";
     if (options.loss)
@@ -31,11 +40,11 @@ std::string graphStage(const PipelineOptions &options) {
            "},graph-autodiff{function=forward_loss}";
     else
       p += ",graph-autodiff";
-    return p + ",graph-apply-optimizer{" + *options.training +
-           "},func.func(canonicalize,cse)";
+    return p + ",graph-apply-optimizer{" + *options.training + "},func.func(" +
+           std::string(kCanonicalize) + ",cse)";
   }
   if (options.foldBatchNorm)
-    p += ",graph-fold-batch-norm,canonicalize";
+    p += ",graph-fold-batch-norm," + std::string(kCanonicalize);
   return p + ")";
 }
 
@@ -126,7 +135,8 @@ std::string kernelStage(const PipelineOptions &options) {
          "kernel-fuse-epilogues{bias=" + flag(options.fuseBias) +
          " residual=" + flag(options.fuseResidual) +
          " activation=" + flag(options.fuseActivation) + "}," +
-         chooseConvAlgorithm(options) + ",canonicalize,cse)";
+         chooseConvAlgorithm(options) + "," + std::string(kCanonicalize) +
+         ",cse)";
 }
 
 /// Convolutions follow the algorithm the kernel stage chose; the target's
@@ -140,8 +150,9 @@ std::string linalgStage(const PipelineOptions &options) {
                                   : 4 * matmulTile(options.vectorBits).rows);
   return "graph-number-runtime-checks,func.func(convert-kernel-to-linalg{" +
          convTargetOptions(options, "pack-width", "pack-vector-width") + " " +
-         rowTile + "},convert-graph-to-linalg{" + rowTile +
-         "},canonicalize,cse,fuse-elementwise-chains,canonicalize,cse)";
+         rowTile + "},convert-graph-to-linalg{" + rowTile + "}," +
+         std::string(kCanonicalize) + ",cse,fuse-elementwise-chains," +
+         std::string(kCanonicalize) + ",cse)";
 }
 
 /// The CPU's lowering of loops (parallel ones on the library's thread pool)
@@ -158,7 +169,8 @@ std::string cpuLoopsToLLVM() {
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
          "lower-parallel-launches,"
          "convert-cf-to-llvm,convert-arith-to-llvm,"
-         "reconcile-unrealized-casts,canonicalize";
+         "reconcile-unrealized-casts," +
+         std::string(kCanonicalize);
 }
 
 /// Bufferization of the whole module, shared by both targets: results become
@@ -187,10 +199,10 @@ std::string llvmStage(const PipelineOptions &options) {
   MatmulTile tile = matmulTile(options.vectorBits);
   return "func.func(vectorize-matmul{" + tile.options() +
          "},vectorize-sliding-window{lanes=" + std::to_string(tile.lanes) +
-         "},collapse-contiguous-dims,approximate-math,canonicalize," +
-         bufferizeToLoops() +
-         "convert-vector-to-scf{full-unroll=1},canonicalize,cse)," +
-         cpuLoopsToLLVM();
+         "},collapse-contiguous-dims,approximate-math," +
+         std::string(kCanonicalize) + "," + bufferizeToLoops() +
+         "convert-vector-to-scf{full-unroll=1}," + std::string(kCanonicalize) +
+         ",cse)," + cpuLoopsToLLVM();
 }
 
 /// The CUDA target after the linalg stage, up to each kernel's loops mapped
@@ -198,16 +210,19 @@ std::string llvmStage(const PipelineOptions &options) {
 /// mapping. Leaves a func.func pipeline open: nothing may fold the mapped
 /// loops (a grid of one block is still a kernel) before they become launches.
 std::string gpuLoops() {
-  return "func.func(approximate-math,canonicalize," + bufferizeToLoops() +
-         "canonicalize,cse,gpu-distribute-loops";
+  return "func.func(approximate-math," + std::string(kCanonicalize) + "," +
+         bufferizeToLoops() + std::string(kCanonicalize) +
+         ",cse,gpu-distribute-loops";
 }
 
 /// The kernels launched and outlined into one gpu.module.
 std::string gpuStage() {
-  return gpuLoops() +
-         ",convert-parallel-loops-to-gpu,lower-affine,canonicalize,cse),"
+  return gpuLoops() + ",convert-parallel-loops-to-gpu,lower-affine," +
+         std::string(kCanonicalize) +
+         ",cse),"
          "gpu-launch-sink-index-computations,gpu-kernel-outlining,"
-         "gpu-merge-kernel-modules,canonicalize";
+         "gpu-merge-kernel-modules," +
+         std::string(kCanonicalize);
 }
 
 /// The gpu.module to PTX text (a gpu.binary) through NVVM and LLVM's NVPTX
@@ -219,8 +234,9 @@ std::string ptxStage(const CudaTarget &cuda) {
     attach += " l=" + cuda.libdevice;
   return attach +
          "},gpu.module(expand-strided-metadata,lower-affine,convert-scf-to-cf,"
-         "convert-gpu-to-nvvm,"
-         "canonicalize,cse,reconcile-unrealized-casts),"
+         "convert-gpu-to-nvvm," +
+         std::string(kCanonicalize) +
+         ",cse,reconcile-unrealized-casts),"
          "gpu-module-to-binary{format=isa}";
 }
 
@@ -232,7 +248,8 @@ std::string cudaHostStage() {
          "gpu-to-llvm{use-bare-pointers-for-host=1},"
          "finalize-memref-to-llvm,convert-arith-to-llvm,"
          "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
-         "convert-cf-to-llvm,reconcile-unrealized-casts,canonicalize";
+         "convert-cf-to-llvm,reconcile-unrealized-casts," +
+         std::string(kCanonicalize);
 }
 
 /// The graph stage's argument and result annotations (graph.parameter,

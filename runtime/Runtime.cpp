@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -48,6 +49,9 @@ struct TensorDesc {
   bool signLabels = false;
   // Per dim of an input of dims known at run time: its dim_param, or "".
   std::vector<std::string> dimNames;
+  // The ONNX value the entry tensor is (part of): manifest ValueKind and
+  // ValuePart (a plain tensor: Tensor, Whole).
+  int kind = 0, part = 0;
   // An output with a dim of -1: its shape is known only after a call, and
   // the generated code allocates it (see dlc_model_run_alloc).
   bool runtimeShape() const {
@@ -55,6 +59,32 @@ struct TensorDesc {
                        [](int64_t d) { return d < 0; });
   }
 };
+
+/// One ONNX input or output: the entry tensors [first, first + count) of
+/// the entry point's list (one for a tensor; see manifest.fbs, ValueKind).
+struct ValueDesc {
+  dlc_value_kind kind = DLC_VALUE_TENSOR;
+  size_t first = 0, count = 1;
+  dlc_dtype dtype = DLC_FLOAT32; // a sequence's or optional's elements'
+  bool isSequence() const {
+    return kind == DLC_VALUE_SEQUENCE || kind == DLC_VALUE_OPTIONAL_SEQUENCE;
+  }
+  bool isOptional() const {
+    return kind == DLC_VALUE_OPTIONAL_TENSOR ||
+           kind == DLC_VALUE_OPTIONAL_SEQUENCE;
+  }
+  /// The entry tensor of its tensor (a tensor, an optional's), or null.
+  const TensorDesc *tensor(const std::vector<TensorDesc> &entries) const {
+    return kind == DLC_VALUE_TENSOR            ? &entries[first]
+           : kind == DLC_VALUE_OPTIONAL_TENSOR ? &entries[first + 1]
+                                               : nullptr;
+  }
+};
+
+/// A sequence table's row: offset, rank, dims (runtime.h's ABI; the
+/// compiler's kSequenceRowWidth).
+constexpr int64_t kSequenceMaxRank = DLC_SEQUENCE_MAX_RANK;
+constexpr int64_t kSequenceRowWidth = 2 + kSequenceMaxRank;
 
 /// Entry points take arrays of pointers to the inputs' and outputs' data,
 /// and the scratch memory the manifest asks for.
@@ -109,7 +139,7 @@ struct StateDesc {
 constexpr char kCheckpointMagic[8] = {'D', 'L', 'C', 'C', 'K', 'P', 'T', '2'};
 constexpr size_t kCheckpointHeaderBytes = 40;
 /// The newest manifest layout this runtime reads (runtime/manifest.fbs).
-constexpr int32_t kManifestFormat = 3;
+constexpr int32_t kManifestFormat = 4;
 /// No manifest is near this: a larger stated size is a corrupt library.
 constexpr uint64_t kMaxManifestBytes = uint64_t(64) << 20;
 
@@ -173,7 +203,10 @@ struct dlc_model {
   std::string weightsFile; // with --weights=external
   std::vector<uint64_t> manifest; // an aligned copy of the library's
   int64_t parameterCount = 0, parameterBytes = 0, workspaceBytes = 0;
+  // The entry point's tensors, and the ONNX values they make (what the API
+  // numbers inputs and outputs by).
   std::vector<TensorDesc> inputs, outputs;
+  std::vector<ValueDesc> inputValues, outputValues;
 
   // Training libraries only.
   bool training = false;
@@ -241,6 +274,8 @@ const char *dlc_dtype_name(dlc_dtype dtype) {
 int64_t dlc_tensor_info_elements(const dlc_tensor_info *info) {
   if (!info)
     return 0;
+  if (info->rank < 0)
+    return -1;
   int64_t n = 1;
   for (int32_t i = 0; i < info->rank; ++i) {
     if (info->shape[i] < 0)
@@ -273,8 +308,62 @@ static void readTensorList(
     if (t->dim_names())
       for (const auto *name : *t->dim_names())
         d.dimNames.push_back(str(name));
+    d.kind = t->kind();
+    d.part = t->part();
     out.push_back(std::move(d));
   }
+}
+
+/// Groups the entry tensors into the ONNX values they make, checking each
+/// sequence's and optional's parts (manifest.fbs, ValueKind).
+static dlc_status groupValues(const std::string &path,
+                              const std::vector<TensorDesc> &entries,
+                              std::vector<ValueDesc> &values,
+                              const char *what) {
+  namespace mf = dlc::manifest;
+  for (size_t e = 0; e < entries.size();) {
+    const TensorDesc &t = entries[e];
+    std::string where = path + ": the manifest's " + what + " '" + t.name + "'";
+    if (t.kind < mf::ValueKind_MIN || t.kind > mf::ValueKind_MAX)
+      return fail(DLC_ERROR_MANIFEST,
+                  where + " has an unknown kind " + std::to_string(t.kind));
+    ValueDesc v;
+    v.kind = static_cast<dlc_value_kind>(t.kind);
+    v.first = e;
+    std::vector<int> parts;
+    if (v.isOptional())
+      parts.push_back(mf::ValuePart_Present);
+    if (v.kind == DLC_VALUE_TENSOR)
+      parts.push_back(mf::ValuePart_Whole);
+    else if (v.kind == DLC_VALUE_OPTIONAL_TENSOR)
+      parts.push_back(mf::ValuePart_Element);
+    else
+      parts.insert(parts.end(), {mf::ValuePart_Values, mf::ValuePart_Table});
+    v.count = parts.size();
+    for (size_t j = 0; j < parts.size(); ++j) {
+      const TensorDesc *p = e + j < entries.size() ? &entries[e + j] : nullptr;
+      bool ok =
+          p && p->kind == t.kind && p->name == t.name && p->part == parts[j];
+      if (ok && parts[j] == mf::ValuePart_Present)
+        ok = p->dtype == DLC_BOOL && p->shape.empty();
+      if (ok && parts[j] == mf::ValuePart_Values)
+        ok = p->shape.size() == 1;
+      if (ok && parts[j] == mf::ValuePart_Table)
+        ok = p->dtype == DLC_INT64 && p->shape.size() == 2 &&
+             p->shape[1] == kSequenceRowWidth;
+      if (!ok)
+        return fail(
+            DLC_ERROR_MANIFEST,
+            where + " (a " + dlc_value_kind_name(v.kind) +
+                ") lacks its entry tensor " +
+                mf::EnumNameValuePart(static_cast<mf::ValuePart>(parts[j])) +
+                ", or it is malformed");
+    }
+    v.dtype = entries[e + v.count - (v.isSequence() ? 2 : 1)].dtype;
+    values.push_back(v);
+    e += v.count;
+  }
+  return DLC_OK;
 }
 
 /// The size the symbol table gives the object at `address` (0 where it gives
@@ -615,6 +704,10 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
   const auto *entry = manifest->entry_points()->Get(0);
   readTensorList(entry->inputs(), m->inputs);
   readTensorList(entry->outputs(), m->outputs);
+  if (dlc_status s = groupValues(path, m->inputs, m->inputValues, "input"))
+    return s;
+  if (dlc_status s = groupValues(path, m->outputs, m->outputValues, "output"))
+    return s;
   std::string symbol = str(entry->symbol());
   m->entry = reinterpret_cast<EntryFn>(dlsym(m->handle, symbol.c_str()));
   if (!m->entry)
@@ -661,10 +754,35 @@ dlc_status dlc_model_load(const char *path, dlc_model **model) {
 void dlc_model_free(dlc_model *model) { delete model; }
 
 size_t dlc_model_num_inputs(const dlc_model *model) {
-  return model ? model->inputs.size() : 0;
+  return model ? model->inputValues.size() : 0;
 }
 size_t dlc_model_num_outputs(const dlc_model *model) {
-  return model ? model->outputs.size() : 0;
+  return model ? model->outputValues.size() : 0;
+}
+
+const char *dlc_value_kind_name(dlc_value_kind kind) {
+  switch (kind) {
+  case DLC_VALUE_TENSOR:
+    return "tensor";
+  case DLC_VALUE_SEQUENCE:
+    return "sequence";
+  case DLC_VALUE_OPTIONAL_TENSOR:
+    return "optional tensor";
+  case DLC_VALUE_OPTIONAL_SEQUENCE:
+    return "optional sequence";
+  }
+  return "unknown";
+}
+
+dlc_value_kind dlc_model_input_kind(const dlc_model *model, size_t index) {
+  return model && index < model->inputValues.size()
+             ? model->inputValues[index].kind
+             : DLC_VALUE_TENSOR;
+}
+dlc_value_kind dlc_model_output_kind(const dlc_model *model, size_t index) {
+  return model && index < model->outputValues.size()
+             ? model->outputValues[index].kind
+             : DLC_VALUE_TENSOR;
 }
 
 static dlc_status describe(const dlc_model *model,
@@ -686,33 +804,69 @@ static dlc_status describe(const dlc_model *model,
   return DLC_OK;
 }
 
+/// Describes an ONNX input or output: a tensor's or an optional tensor's
+/// tensor; a sequence's dtype, rank -1.
+static dlc_status describeValue(const dlc_model *model, bool inputs,
+                                size_t index, dlc_tensor_info *info) {
+  const char *what = inputs ? "input" : "output";
+  if (!model || !info)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                std::string("dlc_model_") + what + "_info: null argument");
+  const std::vector<ValueDesc> &values =
+      inputs ? model->inputValues : model->outputValues;
+  const std::vector<TensorDesc> &entries =
+      inputs ? model->inputs : model->outputs;
+  if (index >= values.size())
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                std::string(what) + " index " + std::to_string(index) +
+                    " is out of range (model has " +
+                    std::to_string(values.size()) + ")");
+  const ValueDesc &v = values[index];
+  info->name = entries[v.first].name.c_str();
+  info->dtype = v.dtype;
+  if (const TensorDesc *t = v.tensor(entries)) {
+    info->rank = static_cast<int32_t>(t->shape.size());
+    info->shape = t->shape.data();
+  } else {
+    info->rank = -1;
+    info->shape = nullptr;
+  }
+  return DLC_OK;
+}
+
 dlc_status dlc_model_input_info(const dlc_model *model, size_t index,
                                 dlc_tensor_info *info) {
-  return describe(model, model ? &model->inputs : nullptr, index, info,
-                  "input");
+  return describeValue(model, true, index, info);
 }
 dlc_status dlc_model_output_info(const dlc_model *model, size_t index,
                                  dlc_tensor_info *info) {
-  return describe(model, model ? &model->outputs : nullptr, index, info,
-                  "output");
+  return describeValue(model, false, index, info);
 }
 
-static const char *dimName(const std::vector<TensorDesc> *tensors, size_t index,
+static const char *dimName(const dlc_model *model, bool inputs, size_t index,
                            int32_t dim) {
-  if (!tensors || index >= tensors->size() || dim < 0)
+  if (!model || dim < 0)
     return "";
-  const std::vector<std::string> &names = (*tensors)[index].dimNames;
+  const std::vector<ValueDesc> &values =
+      inputs ? model->inputValues : model->outputValues;
+  if (index >= values.size())
+    return "";
+  const TensorDesc *t =
+      values[index].tensor(inputs ? model->inputs : model->outputs);
+  if (!t)
+    return "";
+  const std::vector<std::string> &names = t->dimNames;
   return static_cast<size_t>(dim) < names.size() ? names[dim].c_str() : "";
 }
 
 const char *dlc_model_input_dim_name(const dlc_model *model, size_t input,
                                      int32_t dim) {
-  return dimName(model ? &model->inputs : nullptr, input, dim);
+  return dimName(model, true, input, dim);
 }
 
 const char *dlc_model_output_dim_name(const dlc_model *model, size_t output,
                                       int32_t dim) {
-  return dimName(model ? &model->outputs : nullptr, output, dim);
+  return dimName(model, false, output, dim);
 }
 
 const char *dlc_model_dlc_version(const dlc_model *m) {
@@ -787,9 +941,15 @@ size_t dlc_model_profile(const dlc_model *m, dlc_profile_entry *entries,
   return size;
 }
 
+/// Checks `given` against the entry tensors `expected` and appends their
+/// data to `ptrs`. Messages number tensor i as `numbers[i]` (the ONNX input
+/// it is part of) when given; tensors `unchecked[i]` (an absent optional's,
+/// all dims 0) are passed as they are.
 static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
                                const dlc_tensor *given, size_t count,
-                               const char *what, std::vector<void *> &ptrs) {
+                               const char *what, std::vector<void *> &ptrs,
+                               const std::vector<size_t> *numbers = nullptr,
+                               const std::vector<bool> *unchecked = nullptr) {
   if (count != expected.size())
     return fail(DLC_ERROR_SIGNATURE,
                 std::string("the model takes ") +
@@ -801,8 +961,19 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
   for (size_t i = 0; i < count; ++i) {
     const TensorDesc &e = expected[i];
     const dlc_tensor &t = given[i];
-    std::string where =
-        std::string(what) + " #" + std::to_string(i) + " ('" + e.name + "')";
+    if (unchecked && (*unchecked)[i]) {
+      ptrs.push_back(t.data);
+      continue;
+    }
+    std::string where = std::string(what) + " #" +
+                        std::to_string(numbers ? (*numbers)[i] : i) + " ('" +
+                        e.name + "')";
+    if (t.rank == DLC_RANK_SEQUENCE || t.rank == DLC_RANK_ABSENT)
+      return fail(DLC_ERROR_SIGNATURE,
+                  where + ": a tensor, " +
+                      (t.rank == DLC_RANK_ABSENT ? "an absent optional"
+                                                 : "a sequence") +
+                      " given");
     if (t.dtype != e.dtype)
       return fail(DLC_ERROR_SIGNATURE,
                   where + ": dtype " + dlc_dtype_name(t.dtype) +
@@ -950,12 +1121,196 @@ static dlc_status runEntry(dlc_model *model, std::vector<void *> &in,
   return checkReport(model, function, "; the outputs are not valid");
 }
 
-/// The sizes of the inputs' dims known only at run time, in input then dim
-/// order, appended to `in` (the entry point's argument after the inputs)
-/// when there are any; dims of one name must agree. `inputs` passed
-/// checkTensors.
+/// The entry tensors of one call's inputs: the caller's tensors, and the
+/// parts of its sequences and optionals, packed into buffers owned here.
+struct PackedInputs {
+  std::vector<dlc_tensor> tensors; // one per entry tensor
+  std::vector<size_t> value;       // per entry tensor: its input's index
+  std::vector<bool> absent;        // per entry tensor: of an absent optional
+  std::deque<AlignedBuffer> buffers;
+  std::deque<std::vector<int64_t>> shapes;
+
+  void add(const dlc_tensor &t, size_t input, bool isAbsent = false) {
+    tensors.push_back(t);
+    value.push_back(input);
+    absent.push_back(isAbsent);
+  }
+  /// A tensor of `shape` on a new zeroed buffer of `bytes`; null when it
+  /// cannot be allocated.
+  void *addBuffer(size_t bytes, dlc_dtype dtype, std::vector<int64_t> shape,
+                  size_t input, bool isAbsent = false) {
+    AlignedBuffer &b = buffers.emplace_back();
+    if (!b.allocate(bytes))
+      return nullptr;
+    const std::vector<int64_t> &dims = shapes.emplace_back(std::move(shape));
+    add(dlc_tensor{b.data, dtype, static_cast<int32_t>(dims.size()),
+                   dims.data()},
+        input, isAbsent);
+    return b.data;
+  }
+};
+
+/// Appends a sequence's entry tensors (values, table) for the dlc_sequence
+/// `given` of input `index`, copying its tensors into one buffer.
+static dlc_status packSequence(const ValueDesc &v, size_t index,
+                               const dlc_tensor &given,
+                               const std::string &where, PackedInputs &packed) {
+  if (given.dtype != v.dtype)
+    return fail(DLC_ERROR_SIGNATURE,
+                where + ": a sequence of " + dlc_dtype_name(given.dtype) +
+                    ", the model expects one of " + dlc_dtype_name(v.dtype));
+  const auto *sequence = static_cast<const dlc_sequence *>(given.data);
+  if (!sequence)
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                where + ": data is null (a dlc_sequence is expected)");
+  if (sequence->length < 0 || (sequence->length > 0 && !sequence->tensors))
+    return fail(DLC_ERROR_INVALID_ARGUMENT,
+                where + ": the sequence has length " +
+                    std::to_string(sequence->length) +
+                    (sequence->length < 0 ? "" : " and no tensors"));
+  size_t elementSize = dlc_dtype_size(v.dtype);
+  int64_t total = 0, length = sequence->length, rows = 0;
+  std::vector<int64_t> counts(static_cast<size_t>(length));
+  for (int64_t k = 0; k < length; ++k) {
+    const dlc_tensor &t = sequence->tensors[k];
+    std::string element = where + ", tensor " + std::to_string(k);
+    if (t.dtype != v.dtype)
+      return fail(DLC_ERROR_SIGNATURE,
+                  element + ": dtype " + dlc_dtype_name(t.dtype) +
+                      ", the sequence's is " + dlc_dtype_name(v.dtype));
+    if (t.rank < 0 || t.rank > kSequenceMaxRank)
+      return fail(DLC_ERROR_SIGNATURE,
+                  element + ": rank " + std::to_string(t.rank) +
+                      ", a sequence's tensors have rank 0 to " +
+                      std::to_string(kSequenceMaxRank));
+    if (t.rank > 0 && !t.shape)
+      return fail(DLC_ERROR_INVALID_ARGUMENT, element + ": shape is null");
+    int64_t elements = 1, bytes = 0;
+    for (int32_t d = 0; d < t.rank; ++d)
+      if (t.shape[d] < 0)
+        return fail(DLC_ERROR_SIGNATURE, element + ": shape " +
+                                             shapeString(t.shape, t.rank) +
+                                             " has a negative dim");
+    for (int32_t d = 0; d < t.rank && elements >= 0; ++d)
+      if (__builtin_mul_overflow(elements, t.shape[d], &elements))
+        elements = -1;
+    if (elements < 0 || __builtin_add_overflow(total, elements, &total) ||
+        __builtin_mul_overflow(total, static_cast<int64_t>(elementSize),
+                               &bytes) ||
+        __builtin_add_overflow(rows, kSequenceRowWidth, &rows))
+      return fail(DLC_ERROR_SIGNATURE,
+                  element + ": the sequence has more elements than memory "
+                            "can hold");
+    if (!t.data && elements != 0)
+      return fail(DLC_ERROR_INVALID_ARGUMENT, element + ": data is null");
+    counts[k] = elements;
+  }
+  auto *values = static_cast<char *>(packed.addBuffer(
+      static_cast<size_t>(total) * elementSize, v.dtype, {total}, index));
+  auto *table = static_cast<int64_t *>(
+      values ? packed.addBuffer(static_cast<size_t>(rows) * sizeof(int64_t),
+                                DLC_INT64, {length, kSequenceRowWidth}, index)
+             : nullptr);
+  if (!table)
+    return fail(DLC_ERROR_OUT_OF_MEMORY,
+                where + ": cannot allocate " +
+                    std::to_string(total * elementSize) +
+                    " bytes for the sequence");
+  int64_t offset = 0;
+  for (int64_t k = 0; k < length; ++k) {
+    const dlc_tensor &t = sequence->tensors[k];
+    int64_t *row = table + k * kSequenceRowWidth;
+    row[0] = offset;
+    row[1] = t.rank;
+    std::copy(t.shape, t.shape + t.rank, row + 2);
+    if (counts[k])
+      std::memcpy(values + offset * elementSize, t.data,
+                  static_cast<size_t>(counts[k]) * elementSize);
+    offset += counts[k];
+  }
+  return DLC_OK;
+}
+
+/// The entry tensors of the inputs `given` (one per ONNX input): tensors as
+/// they are, sequences and optionals packed (runtime.h has the conventions,
+/// manifest.fbs the parts).
+static dlc_status packInputs(const dlc_model *model, const dlc_tensor *given,
+                             size_t count, PackedInputs &packed) {
+  const std::vector<ValueDesc> &values = model->inputValues;
+  if (count != values.size())
+    return fail(DLC_ERROR_SIGNATURE,
+                "the model takes " + std::to_string(values.size()) +
+                    " input(s), " + std::to_string(count) + " given");
+  if (count && !given)
+    return fail(DLC_ERROR_INVALID_ARGUMENT, "input array is null");
+  for (size_t i = 0; i < count; ++i) {
+    const ValueDesc &v = values[i];
+    const dlc_tensor &t = given[i];
+    if (v.kind == DLC_VALUE_TENSOR) {
+      packed.add(t, i);
+      continue;
+    }
+    const TensorDesc &e = model->inputs[v.first];
+    std::string where = "input #" + std::to_string(i) + " ('" + e.name + "')";
+    if (t.rank != DLC_RANK_ABSENT &&
+        (t.rank == DLC_RANK_SEQUENCE) != v.isSequence())
+      return fail(DLC_ERROR_SIGNATURE,
+                  where + ": " +
+                      (v.isSequence()
+                           ? "a sequence, given as a tensor (pass rank "
+                             "DLC_RANK_SEQUENCE, data a dlc_sequence)"
+                           : "a tensor, given as a sequence"));
+    if (t.rank == DLC_RANK_ABSENT && !v.isOptional())
+      return fail(DLC_ERROR_SIGNATURE,
+                  where + ": a " + dlc_value_kind_name(v.kind) +
+                      ", not an optional: it cannot be absent");
+    bool absent = t.rank == DLC_RANK_ABSENT;
+    if (v.isOptional()) {
+      auto *present =
+          static_cast<uint8_t *>(packed.addBuffer(1, DLC_BOOL, {}, i, absent));
+      if (!present)
+        return fail(DLC_ERROR_OUT_OF_MEMORY, where + ": out of memory");
+      *present = !absent;
+    }
+    if (!absent && v.isSequence()) {
+      if (dlc_status s = packSequence(v, i, t, where, packed))
+        return s;
+    } else if (!absent) {
+      packed.add(t, i);
+    } else if (v.isSequence()) {
+      // Nothing: an empty values buffer and table.
+      if (!packed.addBuffer(0, v.dtype, {0}, i, true) ||
+          !packed.addBuffer(0, DLC_INT64, {0, kSequenceRowWidth}, i, true))
+        return fail(DLC_ERROR_OUT_OF_MEMORY, where + ": out of memory");
+    } else {
+      // The tensor's dims all 0, on a valid pointer.
+      const TensorDesc &tensor = model->inputs[v.first + 1];
+      if (!packed.addBuffer(0, v.dtype,
+                            std::vector<int64_t>(tensor.shape.size(), 0), i,
+                            true))
+        return fail(DLC_ERROR_OUT_OF_MEMORY, where + ": out of memory");
+    }
+  }
+  return DLC_OK;
+}
+
+/// The inputs' entry tensors, checked, their data appended to `in`.
+static dlc_status prepareInputs(const dlc_model *model, const dlc_tensor *given,
+                                size_t count, PackedInputs &packed,
+                                std::vector<void *> &in) {
+  if (dlc_status s = packInputs(model, given, count, packed))
+    return s;
+  return checkTensors(model->inputs, packed.tensors.data(),
+                      packed.tensors.size(), "input", in, &packed.value,
+                      &packed.absent);
+}
+
+/// The sizes of the inputs' dims known only at run time, in entry tensor
+/// then dim order, appended to `in` (the entry point's argument after the
+/// inputs) when there are any; dims of one name must agree (an absent
+/// optional's are not compared). `inputs` passed prepareInputs.
 static dlc_status passInputDims(const dlc_model *model,
-                                const dlc_tensor *inputs,
+                                const PackedInputs &inputs,
                                 std::vector<int64_t> &dims,
                                 std::vector<void *> &in, const char *function) {
   std::map<std::string, std::pair<int64_t, std::string>> named;
@@ -964,13 +1319,13 @@ static dlc_status passInputDims(const dlc_model *model,
     for (size_t d = 0; d < e.shape.size(); ++d) {
       if (e.shape[d] >= 0)
         continue;
-      int64_t size = inputs[i].shape[d];
+      int64_t size = inputs.tensors[i].shape[d];
       dims.push_back(size);
       std::string name = d < e.dimNames.size() ? e.dimNames[d] : "";
-      if (name.empty())
+      if (name.empty() || inputs.absent[i])
         continue;
-      std::string where = "input #" + std::to_string(i) + " ('" + e.name +
-                          "') dim " + std::to_string(d);
+      std::string where = "input #" + std::to_string(inputs.value[i]) + " ('" +
+                          e.name + "') dim " + std::to_string(d);
       auto [it, inserted] = named.try_emplace(name, size, where);
       if (!inserted && it->second.first != size)
         return fail(DLC_ERROR_SIGNATURE,
@@ -998,12 +1353,21 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
                          size_t num_outputs) {
   if (!model)
     return fail(DLC_ERROR_INVALID_ARGUMENT, "dlc_model_run: model is null");
+  for (size_t i = 0; i < model->outputValues.size(); ++i)
+    if (model->outputValues[i].kind != DLC_VALUE_TENSOR)
+      return fail(DLC_ERROR_SIGNATURE,
+                  "dlc_model_run: output #" + std::to_string(i) + " ('" +
+                      model->outputs[model->outputValues[i].first].name +
+                      "') is a " +
+                      dlc_value_kind_name(model->outputValues[i].kind) +
+                      ": use dlc_model_run_alloc, which returns sequences "
+                      "and optionals");
   std::vector<void *> in, out;
   std::vector<int64_t> dims;
-  if (dlc_status s =
-          checkTensors(model->inputs, inputs, num_inputs, "input", in))
+  PackedInputs packed;
+  if (dlc_status s = prepareInputs(model, inputs, num_inputs, packed, in))
     return s;
-  if (dlc_status s = passInputDims(model, inputs, dims, in, "dlc_model_run"))
+  if (dlc_status s = passInputDims(model, packed, dims, in, "dlc_model_run"))
     return s;
   if (dlc_status s =
           checkTensors(model->outputs, outputs, num_outputs, "output", out))
@@ -1044,6 +1408,66 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
   return DLC_OK;
 }
 
+/// The dlc_tensor of rank DLC_RANK_SEQUENCE that the values and table
+/// `entries` of output `where` make, in `result` (whatever is built so far
+/// on failure, for dlc_tensor_free).
+static dlc_status unpackSequence(const dlc_tensor &values,
+                                 const dlc_tensor &table,
+                                 const std::string &where, dlc_tensor &result) {
+  auto *sequence =
+      static_cast<dlc_sequence *>(std::calloc(1, sizeof(dlc_sequence)));
+  if (!sequence)
+    return fail(DLC_ERROR_OUT_OF_MEMORY, "dlc_model_run_alloc: out of memory");
+  result = dlc_tensor{sequence, values.dtype, DLC_RANK_SEQUENCE, nullptr};
+  int64_t rows = table.shape[0], count = values.shape[0];
+  size_t elementSize = dlc_dtype_size(values.dtype);
+  if (rows < 0 || count < 0 || table.shape[1] != kSequenceRowWidth)
+    return fail(DLC_ERROR_SIGNATURE,
+                where + ": the library returned a malformed sequence (" +
+                    std::to_string(rows) + " rows, " + std::to_string(count) +
+                    " values)");
+  sequence->tensors = static_cast<dlc_tensor *>(std::calloc(
+      static_cast<size_t>(std::max<int64_t>(rows, 1)), sizeof(dlc_tensor)));
+  if (!sequence->tensors)
+    return fail(DLC_ERROR_OUT_OF_MEMORY, "dlc_model_run_alloc: out of memory");
+  const auto *base = static_cast<const char *>(values.data);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t *row =
+        static_cast<const int64_t *>(table.data) + r * kSequenceRowWidth;
+    int64_t offset = row[0], rank = row[1], elements = 1;
+    bool ok =
+        rank >= 0 && rank <= kSequenceMaxRank && offset >= 0 && offset <= count;
+    for (int64_t d = 0; ok && d < rank; ++d)
+      ok = row[2 + d] >= 0 &&
+           !__builtin_mul_overflow(elements, row[2 + d], &elements);
+    if (!ok || elements > count - offset)
+      return fail(DLC_ERROR_SIGNATURE,
+                  where + ": the library returned a malformed sequence (row " +
+                      std::to_string(r) + ": offset " + std::to_string(offset) +
+                      ", rank " + std::to_string(rank) + ", in " +
+                      std::to_string(count) + " values)");
+    dlc_tensor &t = sequence->tensors[r];
+    t.dtype = values.dtype;
+    auto *shape = static_cast<int64_t *>(
+        std::malloc(sizeof(int64_t) * std::max<int64_t>(1, rank)));
+    size_t bytes = static_cast<size_t>(elements) * elementSize;
+    void *data = std::aligned_alloc(64, roundUp64(bytes ? bytes : 1));
+    if (!shape || !data) {
+      std::free(shape);
+      std::free(data);
+      return fail(DLC_ERROR_OUT_OF_MEMORY,
+                  "dlc_model_run_alloc: cannot allocate " +
+                      std::to_string(bytes) + " bytes for " + where);
+    }
+    std::copy(row + 2, row + 2 + rank, shape);
+    if (bytes)
+      std::memcpy(data, base + offset * elementSize, bytes);
+    t = dlc_tensor{data, values.dtype, static_cast<int32_t>(rank), shape};
+    sequence->length = r + 1;
+  }
+  return DLC_OK;
+}
+
 dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
                                size_t num_inputs, dlc_tensor *outputs,
                                size_t num_outputs) {
@@ -1056,60 +1480,97 @@ dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
       outputs[i] = dlc_tensor{nullptr, DLC_FLOAT32, 0, nullptr};
   std::vector<void *> in;
   std::vector<int64_t> dims;
-  if (dlc_status s =
-          checkTensors(model->inputs, inputs, num_inputs, "input", in))
+  PackedInputs packed;
+  if (dlc_status s = prepareInputs(model, inputs, num_inputs, packed, in))
     return s;
   if (dlc_status s =
-          passInputDims(model, inputs, dims, in, "dlc_model_run_alloc"))
+          passInputDims(model, packed, dims, in, "dlc_model_run_alloc"))
     return s;
-  if (num_outputs != model->outputs.size())
+  if (num_outputs != model->outputValues.size())
     return fail(DLC_ERROR_SIGNATURE,
-                "the model takes " + std::to_string(model->outputs.size()) +
+                "the model takes " +
+                    std::to_string(model->outputValues.size()) +
                     " output(s), " + std::to_string(num_outputs) + " given");
   if (num_outputs && !outputs)
     return fail(DLC_ERROR_INVALID_ARGUMENT, "output array is null");
   for (size_t i = 0; i < num_outputs; ++i)
-    outputs[i].dtype = model->outputs[i].dtype;
-  // Static outputs are allocated here, the others by the generated code.
+    outputs[i].dtype = model->outputValues[i].dtype;
+  // The entry point's outputs: the static ones allocated here, the others
+  // by the generated code. Handed over to `outputs` (or unpacked into them)
+  // after the call; what is left is freed.
+  size_t numEntries = model->outputs.size();
+  struct EntryOutputs {
+    std::vector<dlc_tensor> tensors;
+    ~EntryOutputs() {
+      for (dlc_tensor &t : tensors)
+        dlc_tensor_free(&t);
+    }
+  } entries;
+  entries.tensors.assign(numEntries,
+                         dlc_tensor{nullptr, DLC_FLOAT32, 0, nullptr});
   RuntimeShapedOutputs shaped(model->outputs);
-  std::vector<void *> out(num_outputs, nullptr);
+  std::vector<void *> out(numEntries, nullptr);
   auto release = [&](dlc_status s) {
     for (size_t i = 0; i < num_outputs; ++i)
       dlc_tensor_free(&outputs[i]);
     return s;
   };
-  for (size_t i = 0; i < num_outputs; ++i) {
+  for (size_t i = 0; i < numEntries; ++i) {
     const TensorDesc &e = model->outputs[i];
+    dlc_tensor &t = entries.tensors[i];
+    t.dtype = e.dtype;
     int64_t *shape = static_cast<int64_t *>(
         std::malloc(sizeof(int64_t) * std::max<size_t>(1, e.shape.size())));
     if (!shape)
       return release(
           fail(DLC_ERROR_OUT_OF_MEMORY, "dlc_model_run_alloc: out of memory"));
     std::copy(e.shape.begin(), e.shape.end(), shape);
-    outputs[i].shape = shape;
-    outputs[i].rank = static_cast<int32_t>(e.shape.size());
+    t.shape = shape;
+    t.rank = static_cast<int32_t>(e.shape.size());
     if (!shaped.slots[i].empty()) {
       out[i] = shaped.slots[i].data();
       continue;
     }
     size_t bytes = static_cast<size_t>(elementsOf(shape, e.shape.size())) *
                    dlc_dtype_size(e.dtype);
-    outputs[i].data = std::aligned_alloc(64, roundUp64(bytes ? bytes : 1));
-    if (!outputs[i].data)
+    t.data = std::aligned_alloc(64, roundUp64(bytes ? bytes : 1));
+    if (!t.data)
       return release(fail(DLC_ERROR_OUT_OF_MEMORY,
                           "dlc_model_run_alloc: cannot allocate " +
                               std::to_string(bytes) + " bytes for output '" +
                               e.name + "'"));
-    out[i] = outputs[i].data;
+    out[i] = t.data;
   }
   if (dlc_status s = runEntry(model, in, out, "dlc_model_run_alloc"))
     return release(s);
-  for (size_t i = 0; i < num_outputs; ++i) {
+  for (size_t i = 0; i < numEntries; ++i) {
     if (shaped.slots[i].empty())
       continue;
     std::copy(shaped.slots[i].begin() + 1, shaped.slots[i].end(),
-              const_cast<int64_t *>(outputs[i].shape));
-    outputs[i].data = shaped.take(i);
+              const_cast<int64_t *>(entries.tensors[i].shape));
+    entries.tensors[i].data = shaped.take(i);
+  }
+  // One output per ONNX value: a tensor is handed over, a sequence or an
+  // optional made from its parts.
+  for (size_t i = 0; i < num_outputs; ++i) {
+    const ValueDesc &v = model->outputValues[i];
+    dlc_tensor *parts = entries.tensors.data() + v.first;
+    if (v.isOptional()) {
+      if (!*static_cast<const uint8_t *>(parts[0].data)) {
+        outputs[i] = dlc_tensor{nullptr, v.dtype, DLC_RANK_ABSENT, nullptr};
+        continue;
+      }
+      ++parts;
+    }
+    if (v.isSequence()) {
+      std::string where = "output #" + std::to_string(i) + " ('" +
+                          model->outputs[v.first].name + "')";
+      if (dlc_status s = unpackSequence(parts[0], parts[1], where, outputs[i]))
+        return release(s);
+      continue;
+    }
+    outputs[i] = parts[0];
+    parts[0] = dlc_tensor{nullptr, v.dtype, 0, nullptr};
   }
   lastError.clear();
   return DLC_OK;
@@ -1118,7 +1579,16 @@ dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
 void dlc_tensor_free(dlc_tensor *tensor) {
   if (!tensor)
     return;
-  std::free(tensor->data);
+  if (tensor->rank == DLC_RANK_SEQUENCE) {
+    if (auto *sequence = static_cast<dlc_sequence *>(tensor->data)) {
+      for (int64_t k = 0; k < sequence->length; ++k)
+        dlc_tensor_free(&sequence->tensors[k]);
+      std::free(sequence->tensors);
+      std::free(sequence);
+    }
+  } else if (tensor->rank != DLC_RANK_ABSENT) {
+    std::free(tensor->data);
+  }
   std::free(const_cast<int64_t *>(tensor->shape));
   tensor->data = nullptr;
   tensor->shape = nullptr;

@@ -41,6 +41,11 @@ config.substitutions.append(("%mpirun", "mpirun --allow-run-as-root --oversubscr
 config.substitutions.append(("%fake_cuda", os.path.join(config.dlc_binary_dir, "test", "unit",
                                                         "fake_cuda.so")))
 
+# A hand-written library of sequence and optional inputs and outputs
+# (test/unit/FakeSequenceLibrary.cpp).
+config.substitutions.append(("%fake_sequence", os.path.join(config.dlc_binary_dir, "test", "unit",
+                                                            "fake_sequence.so")))
+
 # PTX from --target=cuda is checked with NVIDIA's assembler where CUDA is
 # installed (not a Debian package: /usr/local/cuda on the CI image).
 ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"

@@ -1925,4 +1925,103 @@ LogicalResult RuntimeTopKOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+namespace {
+/// A sequence's two tensors: values tensor<?xT>, table tensor<?x10xi64>.
+void sequenceTypes(Type element, SmallVectorImpl<Type> &types) {
+  types.push_back(RankedTensorType::get({ShapedType::kDynamic}, element));
+  types.push_back(RankedTensorType::get(
+      {ShapedType::kDynamic, 10}, IntegerType::get(element.getContext(), 64)));
+}
+
+/// Checks the values and table operands of a sequence op.
+LogicalResult checkSequence(std::optional<Location> loc, Value values,
+                            Value table, StringRef op) {
+  auto v = rankedType(values), t = rankedType(table);
+  if (v.getRank() != 1 || t.getRank() != 2 || t.getDimSize(1) != 10)
+    return emitShapeError(loc, op + ": a sequence's values [n] and table "
+                                    "[length, 10]");
+  return success();
+}
+
+LogicalResult checkPosition(std::optional<Location> loc, Value position,
+                            StringRef op) {
+  if (position && rankedType(position).getNumElements() != 1)
+    return emitShapeError(loc, op + ": a position of one element");
+  return success();
+}
+} // namespace
+
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceConstructOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceInsertOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceEraseOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceAtOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceLengthOp)
+
+LogicalResult RuntimeSequenceConstructOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor a,
+    SmallVectorImpl<Type> &types) {
+  Type element = a.getElementType();
+  for (Value t : a.getTensors())
+    if (rankedType(t).getElementType() != element ||
+        rankedType(t).getRank() > 8)
+      return emitShapeError(loc, "runtime_sequence_construct: tensors of the "
+                                 "element type, of rank 8 or less");
+  sequenceTypes(element, types);
+  return success();
+}
+
+LogicalResult RuntimeSequenceInsertOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor a,
+    SmallVectorImpl<Type> &types) {
+  if (failed(checkSequence(loc, a.getValues(), a.getTable(),
+                           "runtime_sequence_insert")) ||
+      failed(checkPosition(loc, a.getPosition(), "runtime_sequence_insert")))
+    return failure();
+  Type element = rankedType(a.getValues()).getElementType();
+  auto tensor = rankedType(a.getTensor());
+  if (tensor.getElementType() != element || tensor.getRank() > 8)
+    return emitShapeError(loc, "runtime_sequence_insert: a tensor of the "
+                               "sequence's element type, of rank 8 or less");
+  sequenceTypes(element, types);
+  return success();
+}
+
+LogicalResult
+RuntimeSequenceEraseOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc, Adaptor a,
+                                         SmallVectorImpl<Type> &types) {
+  if (failed(checkSequence(loc, a.getValues(), a.getTable(),
+                           "runtime_sequence_erase")) ||
+      failed(checkPosition(loc, a.getPosition(), "runtime_sequence_erase")))
+    return failure();
+  sequenceTypes(rankedType(a.getValues()).getElementType(), types);
+  return success();
+}
+
+LogicalResult
+RuntimeSequenceAtOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc, Adaptor a,
+                                      SmallVectorImpl<Type> &types) {
+  if (failed(checkSequence(loc, a.getValues(), a.getTable(),
+                           "runtime_sequence_at")) ||
+      failed(checkPosition(loc, a.getPosition(), "runtime_sequence_at")))
+    return failure();
+  if (a.getRank() < 0 || a.getRank() > 8)
+    return emitShapeError(loc, "runtime_sequence_at: a rank of 0 to 8");
+  SmallVector<int64_t> shape(a.getRank(), ShapedType::kDynamic);
+  types.push_back(
+      RankedTensorType::get(shape, rankedType(a.getValues()).getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeSequenceLengthOp::inferReturnTypes(
+    MLIRContext *ctx, std::optional<Location> loc, Adaptor a,
+    SmallVectorImpl<Type> &types) {
+  auto t = rankedType(a.getTable());
+  if (t.getRank() != 2 || t.getDimSize(1) != 10)
+    return emitShapeError(loc, "runtime_sequence_length: a table [length, 10]");
+  types.push_back(RankedTensorType::get({}, IntegerType::get(ctx, 64)));
+  return success();
+}
+
 #undef DLC_COMPATIBLE_RETURN_TYPES

@@ -694,6 +694,72 @@ def Graph_RuntimeTopKOp : Graph_Op<"runtime_top_k"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Sequences
+//
+// An ONNX sequence of tensors of one dtype T is two tensors: `values`
+// tensor<?xT>, the tensors flattened row-major one after the other, and
+// `table` tensor<?x10xi64>, a row per tensor in sequence order: its offset
+// in `values` (elements), its rank (at most 8) and its dims (unused dims
+// 0). Rows may point anywhere in `values` (erasing leaves the values).
+// Positions are int32 or int64 one-element tensors, negative ones counting
+// from the end; a position outside the sequence reports the op's check site.
+//===----------------------------------------------------------------------===//
+
+def Graph_RuntimeSequenceConstructOp
+    : Graph_Op<"runtime_sequence_construct"> {
+  let summary = "a sequence of `tensors` in order (none: an empty sequence)";
+  let arguments = (ins Variadic<AnyRankedTensor>:$tensors,
+                       TypeAttr:$element_type);
+  let results = (outs AnyRankedTensor:$values,
+                      RankedTensorOf<[I64]>:$table);
+  let assemblyFormat = "$tensors attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_RuntimeSequenceInsertOp : Graph_Op<"runtime_sequence_insert"> {
+  let summary = "the sequence with `tensor` inserted at `position` (at the "
+                "end without one; 0 <= position <= length after wrapping)";
+  let arguments = (ins AnyRankedTensor:$values, RankedTensorOf<[I64]>:$table,
+                       AnyRankedTensor:$tensor,
+                       Optional<RankedTensorOf<[I32, I64]>>:$position,
+                       StrAttr:$message, OptionalAttr<I32Attr>:$site);
+  let results = (outs AnyRankedTensor:$new_values,
+                      RankedTensorOf<[I64]>:$new_table);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_RuntimeSequenceEraseOp : Graph_Op<"runtime_sequence_erase"> {
+  let summary = "the sequence without the tensor at `position` (the last "
+                "without one)";
+  let arguments = (ins AnyRankedTensor:$values, RankedTensorOf<[I64]>:$table,
+                       Optional<RankedTensorOf<[I32, I64]>>:$position,
+                       StrAttr:$message, OptionalAttr<I32Attr>:$site);
+  let results = (outs AnyRankedTensor:$new_values,
+                      RankedTensorOf<[I64]>:$new_table);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_RuntimeSequenceAtOp : Graph_Op<"runtime_sequence_at"> {
+  let summary = "the tensor at `position`, which must have rank `rank`";
+  let description = [{
+    The result has `rank` dims, all known at run time. A position outside
+    the sequence, or a tensor of another rank there, reports the check site
+    and gives a tensor of zero elements.
+  }];
+  let arguments = (ins AnyRankedTensor:$values, RankedTensorOf<[I64]>:$table,
+                       RankedTensorOf<[I32, I64]>:$position, I64Attr:$rank,
+                       StrAttr:$message, OptionalAttr<I32Attr>:$site);
+  let results = (outs AnyRankedTensor:$tensor);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_RuntimeSequenceLengthOp : Graph_Op<"runtime_sequence_length"> {
+  let summary = "the number of tensors of a sequence, as an int64 scalar";
+  let arguments = (ins RankedTensorOf<[I64]>:$table);
+  let results = (outs RankedTensorOf<[I64]>:$length);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+//===----------------------------------------------------------------------===//
 // Recurrent networks
 //===----------------------------------------------------------------------===//
 

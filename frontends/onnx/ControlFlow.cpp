@@ -44,7 +44,8 @@ void inheritUnsigned(ImportContext &ctx, Value from, Value to) {
 /// being imported is restored afterwards, so errors after it name the
 /// parent node again.
 LogicalResult importSubgraph(ImportContext &ctx, const onnx::GraphProto &g,
-                             ValueRange inputs, SmallVector<Value> &outputs) {
+                             ArrayRef<OnnxValue> inputs,
+                             SmallVector<OnnxValue> &outputs) {
   const onnx::NodeProto *parent = ctx.node;
   int parentIndex = ctx.nodeIndex;
   // The subgraph's names shadow the outer ones only while it is imported.
@@ -54,7 +55,7 @@ LogicalResult importSubgraph(ImportContext &ctx, const onnx::GraphProto &g,
                      Twine(g.input_size()) + " inputs, the op gives it " +
                      Twine(inputs.size()));
   for (auto [info, value] : llvm::zip(g.input(), inputs))
-    ctx.define(info.name(), value);
+    ctx.defineValue(info.name(), value);
   for (const auto &init : g.initializer()) {
     std::string message;
     auto attr = tensorProtoToAttr(ctx.builder.getContext(), init, message,
@@ -72,11 +73,29 @@ LogicalResult importSubgraph(ImportContext &ctx, const onnx::GraphProto &g,
   if (failed(result))
     return failure();
   for (const auto &out : g.output()) {
-    Value v = ctx.lookup(out.name());
+    std::optional<OnnxValue> v = ctx.lookupValue(out.name());
     if (!v)
       return ctx.error("subgraph '" + g.name() + "' output '" + out.name() +
                        "' is not produced by any node");
-    outputs.push_back(v);
+    outputs.push_back(*v);
+  }
+  return success();
+}
+
+/// importSubgraph for tensors only.
+LogicalResult importSubgraph(ImportContext &ctx, const onnx::GraphProto &g,
+                             ValueRange inputs, SmallVector<Value> &outputs) {
+  SmallVector<OnnxValue> in, out;
+  for (Value v : inputs)
+    in.push_back(OnnxValue{ValueKind::Tensor, {v}});
+  if (failed(importSubgraph(ctx, g, in, out)))
+    return failure();
+  for (auto [i, v] : llvm::enumerate(out)) {
+    if (v.kind != ValueKind::Tensor)
+      return ctx.error("subgraph '" + g.name() + "' output " + Twine(i) +
+                       " is " + valueKindName(v.kind) +
+                       ", where this op takes tensors");
+    outputs.push_back(v.parts.front());
   }
   return success();
 }
@@ -117,7 +136,7 @@ LogicalResult importIf(ImportContext &ctx) {
         "the condition must be a bool tensor of one element, not " +
         shapeText(condType));
   int results = ctx.node->output_size();
-  auto checkCount = [&](const SmallVector<Value> &outs, StringRef branch) {
+  auto checkCount = [&](const SmallVector<OnnxValue> &outs, StringRef branch) {
     if (static_cast<int>(outs.size()) == results)
       return success();
     return ctx.error(branch + " gives " + Twine(outs.size()) +
@@ -129,13 +148,13 @@ LogicalResult importIf(ImportContext &ctx) {
   DenseElementsAttr known;
   if (matchPattern(cond, m_Constant(&known))) {
     bool taken = *known.getValues<bool>().begin();
-    SmallVector<Value> outs;
-    if (failed(
-            importSubgraph(ctx, taken ? *thenGraph : *elseGraph, {}, outs)) ||
+    SmallVector<OnnxValue> outs;
+    if (failed(importSubgraph(ctx, taken ? *thenGraph : *elseGraph,
+                              ArrayRef<OnnxValue>{}, outs)) ||
         failed(checkCount(outs, taken ? "then_branch" : "else_branch")))
       return failure();
     for (auto [i, v] : llvm::enumerate(outs))
-      ctx.setOutput(i, v);
+      ctx.setValueOutput(i, v);
     return success();
   }
 
@@ -147,18 +166,30 @@ LogicalResult importIf(ImportContext &ctx) {
   auto scratch =
       scf::IfOp::create(b, loc, TypeRange{}, flag,
                         /*addThenBlock=*/true, /*addElseBlock=*/true);
-  SmallVector<Value> thenOuts, elseOuts;
+  SmallVector<OnnxValue> thenValues, elseValues;
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(scratch.thenBlock());
-    if (failed(importSubgraph(ctx, *thenGraph, {}, thenOuts)) ||
-        failed(checkCount(thenOuts, "then_branch")))
+    if (failed(importSubgraph(ctx, *thenGraph, ArrayRef<OnnxValue>{},
+                              thenValues)) ||
+        failed(checkCount(thenValues, "then_branch")))
       return failure();
     b.setInsertionPointToStart(scratch.elseBlock());
-    if (failed(importSubgraph(ctx, *elseGraph, {}, elseOuts)) ||
-        failed(checkCount(elseOuts, "else_branch")))
+    if (failed(importSubgraph(ctx, *elseGraph, ArrayRef<OnnxValue>{},
+                              elseValues)) ||
+        failed(checkCount(elseValues, "else_branch")))
       return failure();
   }
+  for (auto [i, t, e] : llvm::enumerate(thenValues, elseValues)) {
+    if (t.kind != e.kind)
+      return ctx.error("output " + Twine(i) + " is " + valueKindName(t.kind) +
+                       " in then_branch and " + valueKindName(e.kind) +
+                       " in else_branch");
+    t.elementRank = e.elementRank =
+        OnnxValue::joinRanks(t.elementRank, e.elementRank);
+  }
+  SmallVector<Value> thenOuts = flattenValues(thenValues),
+                     elseOuts = flattenValues(elseValues);
   SmallVector<Type> types;
   for (auto [i, t, e] : llvm::enumerate(thenOuts, elseOuts)) {
     if (t.getType() != e.getType())
@@ -180,10 +211,11 @@ LogicalResult importIf(ImportContext &ctx) {
     scf::YieldOp::create(b, loc, *outs);
   }
   scratch.erase();
-  for (auto [i, v] : llvm::enumerate(ifOp.getResults())) {
+  for (auto [i, v] : llvm::enumerate(ifOp.getResults()))
     inheritUnsigned(ctx, thenOuts[i], v);
-    ctx.setOutput(i, v);
-  }
+  for (auto [i, v] :
+       llvm::enumerate(unflattenValues(thenValues, ifOp.getResults())))
+    ctx.setValueOutput(i, v);
   return success();
 }
 
@@ -341,13 +373,71 @@ bool bodyKeepsCondition(const onnx::GraphProto &body) {
   return false;
 }
 
+/// Imports a Loop body on (iteration, condition, carried values as the
+/// loop's block arguments `args`); returns its outputs flat: the condition,
+/// the carried values' parts (each as the kind it is carried as: a
+/// sequence the body makes of an optional one is wrapped again), then the
+/// scan outputs, which must be tensors.
+FailureOr<SmallVector<Value>> importLoopBody(ImportContext &ctx,
+                                             const onnx::GraphProto &body,
+                                             Value iteration, Value cond,
+                                             ArrayRef<OnnxValue> carried,
+                                             ValueRange args) {
+  SmallVector<OnnxValue> inputs = {OnnxValue{ValueKind::Tensor, {iteration}},
+                                   OnnxValue{ValueKind::Tensor, {cond}}};
+  llvm::append_range(inputs, unflattenValues(carried, args));
+  SmallVector<OnnxValue> outs;
+  if (failed(importSubgraph(ctx, body, inputs, outs)))
+    return failure();
+  if (outs.size() < 1 + carried.size())
+    return ctx.error("the body has " + Twine(outs.size()) +
+                     " outputs; it needs the condition and " +
+                     Twine(carried.size()) + " loop-carried values");
+  SmallVector<Value> flat;
+  for (auto [i, out] : llvm::enumerate(outs)) {
+    bool isCarried = i >= 1 && i <= carried.size();
+    if (!isCarried) {
+      if (out.kind != ValueKind::Tensor)
+        return ctx.error("body output " + Twine(i) + " is " +
+                         valueKindName(out.kind) +
+                         ", where Loop takes a tensor");
+      flat.push_back(out.parts.front());
+      continue;
+    }
+    auto coerced = coerceValue(ctx, out, carried[i - 1].kind,
+                               "loop-carried value " + Twine(i - 1));
+    if (!coerced)
+      return failure();
+    llvm::append_range(flat, coerced->parts);
+  }
+  return flat;
+}
+
+/// Sets a Loop's outputs: its carried values (sequences and optionals
+/// regrouped from their parts), then its scan outputs.
+void setLoopOutputs(ImportContext &ctx, ArrayRef<OnnxValue> carried,
+                    ValueRange results) {
+  SmallVector<OnnxValue> values = unflattenValues(carried, results);
+  size_t used = flattenValues(carried).size();
+  // The body may add tensors of any rank to a carried sequence.
+  for (OnnxValue &v : values)
+    if (v.kind != ValueKind::Tensor)
+      v.elementRank = OnnxValue::kMixedRanks;
+  for (auto [i, v] : llvm::enumerate(values))
+    ctx.setValueOutput(i, v);
+  for (auto [i, v] : llvm::enumerate(results.drop_front(used)))
+    ctx.setOutput(values.size() + i, v);
+}
+
 /// A Loop as scf.while over (iteration, condition, carried values...): it
 /// runs while the condition holds and, with a trip count, the iteration is
 /// below it. The body's condition output is the next condition.
 LogicalResult importWhileLoop(ImportContext &ctx, const onnx::GraphProto &body,
                               std::optional<Value> maxTrips,
                               std::optional<Value> initialCond,
-                              ArrayRef<Value> carried, int64_t numScans) {
+                              ArrayRef<OnnxValue> carriedValues,
+                              int64_t numScans) {
+  SmallVector<Value> carried = flattenValues(carriedValues);
   if (numScans)
     return ctx.error("scan outputs of a Loop that may stop on its condition "
                      "are not supported (their length is known only at run "
@@ -380,14 +470,15 @@ LogicalResult importWhileLoop(ImportContext &ctx, const onnx::GraphProto &body,
       return tensor::FromElementsOp::create(b, loc,
                                             RankedTensorType::get({}, elem), v);
     };
-    SmallVector<Value> inputs = {scalarTensor(after->getArgument(0), i64),
-                                 scalarTensor(after->getArgument(1), i1)};
-    llvm::append_range(inputs, after->getArguments().drop_front(2));
     for (auto [k, init] : llvm::enumerate(carried))
       inheritUnsigned(ctx, init, after->getArgument(2 + k));
-    SmallVector<Value> outs;
-    if (failed(importSubgraph(ctx, body, inputs, outs)))
+    auto bodyOuts =
+        importLoopBody(ctx, body, scalarTensor(after->getArgument(0), i64),
+                       scalarTensor(after->getArgument(1), i1), carriedValues,
+                       after->getArguments().drop_front(2));
+    if (failed(bodyOuts))
       return failure();
+    SmallVector<Value> outs = std::move(*bodyOuts);
     auto condType = ImportContext::typeOf(outs.front());
     if (!condType.getElementType().isInteger(1) ||
         condType.getNumElements() != 1)
@@ -404,10 +495,9 @@ LogicalResult importWhileLoop(ImportContext &ctx, const onnx::GraphProto &body,
     llvm::append_range(yields, *next);
     scf::YieldOp::create(b, loc, yields);
   }
-  for (auto [i, v] : llvm::enumerate(loop.getResults().drop_front(2))) {
+  for (auto [i, v] : llvm::enumerate(loop.getResults().drop_front(2)))
     inheritUnsigned(ctx, carried[i], v);
-    ctx.setOutput(i, v);
-  }
+  setLoopOutputs(ctx, carriedValues, loop.getResults().drop_front(2));
   return success();
 }
 
@@ -421,14 +511,16 @@ LogicalResult importLoop(ImportContext &ctx) {
   std::optional<Value> initialCond = ctx.optionalInput(1);
   if (!ctx.errors.empty())
     return failure();
-  SmallVector<Value> carried;
+  SmallVector<OnnxValue> carriedValues;
   for (int i = 2; i < ctx.node->input_size(); ++i) {
-    Value v = ctx.input(i);
+    std::optional<OnnxValue> v = ctx.valueInput(i);
     if (!v)
       return failure();
-    carried.push_back(v);
+    carriedValues.push_back(*v);
   }
-  int64_t numCarried = carried.size();
+  // Sequences and optionals are carried as their parts.
+  SmallVector<Value> carried = flattenValues(carriedValues);
+  int64_t numCarried = carriedValues.size();
   if (body->output_size() < 1 + numCarried)
     return ctx.error("the body has " + Twine(body->output_size()) +
                      " outputs; it needs the condition and " +
@@ -450,7 +542,7 @@ LogicalResult importLoop(ImportContext &ctx) {
   // computes) is a while loop. One whose body passes its condition on runs
   // the trip count, or not at all when the first condition is false.
   if (!maxTrips || !bodyKeepsCondition(*body))
-    return importWhileLoop(ctx, *body, maxTrips, initialCond, carried,
+    return importWhileLoop(ctx, *body, maxTrips, initialCond, carriedValues,
                            numScans);
 
   // The trip count: a compile-time constant, or computed at run time (then
@@ -494,23 +586,25 @@ LogicalResult importLoop(ImportContext &ctx) {
     Value condTrue = arith::ConstantOp::create(
         b, loc,
         DenseElementsAttr::get(RankedTensorType::get({}, b.getI1Type()), true));
-    SmallVector<Value> inputs = {iterationTensor, condTrue};
-    llvm::append_range(inputs, loop.getRegionIterArgs());
     for (auto [init, arg] : llvm::zip(carried, loop.getRegionIterArgs()))
       inheritUnsigned(ctx, init, arg);
-    if (failed(importSubgraph(ctx, *body, inputs, outs)))
+    auto bodyOuts = importLoopBody(ctx, *body, iterationTensor, condTrue,
+                                   carriedValues, loop.getRegionIterArgs());
+    if (failed(bodyOuts))
       return failure();
+    outs = std::move(*bodyOuts);
     if (outs.front() != condTrue && !isConstantTrue(outs.front()))
       return ctx.error("the body's condition is not the one it was given");
+    size_t flatCarried = carried.size();
     auto next = checkCarried(ctx, loop.getRegionIterArgs(),
-                             ArrayRef<Value>(outs).slice(1, numCarried));
+                             ArrayRef<Value>(outs).slice(1, flatCarried));
     if (failed(next))
       return failure();
     // A scan output that is a loop-carried value has its carried shape.
     for (Value &scanned :
-         MutableArrayRef<Value>(outs).drop_front(1 + numCarried))
+         MutableArrayRef<Value>(outs).drop_front(1 + flatCarried))
       for (auto [carriedOut, checked] :
-           llvm::zip(ArrayRef<Value>(outs).slice(1, numCarried), *next))
+           llvm::zip(ArrayRef<Value>(outs).slice(1, flatCarried), *next))
         if (scanned == carriedOut)
           scanned = checked;
     scf::YieldOp::create(b, loc, *next);
@@ -521,7 +615,7 @@ LogicalResult importLoop(ImportContext &ctx) {
     // one larger than a tensor may be is reported, and the loop does not
     // run.
     int64_t sliceElements = 1;
-    for (Value v : ArrayRef<Value>(outs).drop_front(1 + numCarried)) {
+    for (Value v : ArrayRef<Value>(outs).drop_front(1 + carried.size())) {
       auto type = ImportContext::typeOf(v);
       if (!type.hasStaticShape())
         return ctx.error("a scan output of " + shapeText(type) +
@@ -550,15 +644,14 @@ LogicalResult importLoop(ImportContext &ctx) {
   }
   SmallVector<int64_t> axes(numScans, 0);
   auto stacked = stackIntoResults(
-      ctx, loop, ArrayRef<Value>(outs).drop_front(1 + numCarried), axes,
+      ctx, loop, ArrayRef<Value>(outs).drop_front(1 + carried.size()), axes,
       positions,
       trips ? OpFoldResult(b.getIndexAttr(*trips)) : OpFoldResult(upper));
   if (failed(stacked))
     return failure();
-  for (auto [i, v] : llvm::enumerate(stacked->getResults())) {
+  for (auto [i, v] : llvm::enumerate(stacked->getResults()))
     inheritUnsigned(ctx, i < carried.size() ? carried[i] : outs[1 + i], v);
-    ctx.setOutput(i, v);
-  }
+  setLoopOutputs(ctx, carriedValues, stacked->getResults());
   return success();
 }
 
@@ -816,7 +909,158 @@ LogicalResult importScan(ImportContext &ctx) {
 
 } // namespace
 
+/// SequenceMap: an scf.for over the positions of the first sequence (the
+/// others must be as long) running the body on the tensors there (tensor
+/// inputs whole), its outputs appended to sequences of the body's declared
+/// output dtypes.
+LogicalResult importSequenceMap(ImportContext &ctx) {
+  const onnx::GraphProto *body = graphAttr(ctx, "body");
+  if (!body)
+    return failure();
+  SmallVector<OnnxValue> inputs;
+  for (int i = 0; i < ctx.node->input_size(); ++i) {
+    std::optional<OnnxValue> v =
+        i == 0 ? ctx.sequenceInput(i) : ctx.valueInput(i);
+    if (!v)
+      return failure();
+    if (v->isOptional())
+      return ctx.error("input '" + ctx.node->input(i) + "' is " +
+                       valueKindName(v->kind) +
+                       "; SequenceMap takes sequences and tensors");
+    inputs.push_back(*v);
+  }
+  if (body->input_size() != static_cast<int>(inputs.size()))
+    return ctx.error("the body has " + Twine(body->input_size()) +
+                     " inputs, the node " + Twine(inputs.size()));
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  auto lengthOf = [&](const OnnxValue &seq) -> Value {
+    Value length = ctx.build<graph::RuntimeSequenceLengthOp>(seq.table());
+    return length ? extractScalar(ctx, length) : Value();
+  };
+  // A report where `mismatch` (i1) holds: a 1 outside check_indices' [0, 1).
+  auto check = [&](Value mismatch, const Twine &what) {
+    Value flag = arith::ExtUIOp::create(b, loc, b.getI64Type(), mismatch);
+    graph::CheckIndicesOp::create(
+        b, loc,
+        tensor::FromElementsOp::create(
+            b, loc, RankedTensorType::get({1}, b.getI64Type()), flag),
+        0, 1, ctx.runtimeMessage(what), IntegerAttr());
+  };
+  Value length = lengthOf(inputs.front());
+  if (!length)
+    return failure();
+  for (auto [i, v] : llvm::enumerate(inputs))
+    if (i > 0 && v.kind == ValueKind::Sequence)
+      check(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, lengthOf(v),
+                                  length),
+            "input '" + ctx.node->input(i) +
+                "' is not as long as the first sequence");
+  SmallVector<OnnxValue> results;
+  for (const auto &out : body->output()) {
+    std::string why;
+    auto info = valueTypeOf(out.type(), why);
+    Type element = info && info->kind == ValueKind::Tensor
+                       ? elementTypeOf(b.getContext(), info->dtype)
+                       : Type();
+    if (!element)
+      return ctx.error("body output '" + out.name() +
+                       "' needs a declared tensor dtype");
+    results.push_back(emptySequence(ctx, element));
+    results.back().elementRank = info->rank();
+  }
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value upper = arith::IndexCastOp::create(b, loc, b.getIndexType(), length);
+  auto loop =
+      scf::ForOp::create(b, loc, zero, upper, one, flattenValues(results));
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value position = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({}, b.getI64Type()),
+        ValueRange{arith::IndexCastOp::create(b, loc, b.getI64Type(),
+                                              loop.getInductionVar())});
+    SmallVector<OnnxValue> bodyInputs;
+    // Dims of one dim_param among the body's inputs: one symbol, checked.
+    std::map<std::string, std::pair<int64_t, Value>> named;
+    for (auto [i, v] : llvm::enumerate(inputs)) {
+      if (v.kind == ValueKind::Tensor) {
+        bodyInputs.push_back(v);
+        continue;
+      }
+      std::string why;
+      auto declared = valueTypeOf(body->input(i).type(), why);
+      int64_t rank =
+          declared && declared->rank() >= 0 ? declared->rank() : v.elementRank;
+      if (rank < 0)
+        return ctx.error("the rank of input '" + ctx.node->input(i) +
+                         "''s tensors is not known at compile time (dlc "
+                         "needs it, or the body input's shape)");
+      Value at = ctx.build<graph::RuntimeSequenceAtOp>(
+          v.values(), v.table(), position, rank,
+          ctx.runtimeMessage("a tensor of input '" + ctx.node->input(i) +
+                             "' is not of rank " + Twine(rank)),
+          IntegerAttr());
+      if (!at)
+        return failure();
+      SmallVector<int64_t> symbols;
+      for (int64_t d = 0; d < rank; ++d) {
+        std::string param;
+        if (declared && declared->shape && declared->rank() == rank &&
+            declared->shape->dim(d).has_dim_param())
+          param = declared->shape->dim(d).dim_param();
+        Value size = tensor::DimOp::create(b, loc, at, d);
+        auto it = param.empty() ? named.end() : named.find(param);
+        if (it != named.end()) {
+          check(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, size,
+                                      it->second.second),
+                "dim '" + param + "' of the body's inputs is not one size");
+          symbols.push_back(it->second.first);
+          continue;
+        }
+        symbols.push_back(ctx.newDimSymbol(at, d, ""));
+        if (!param.empty())
+          named[param] = {symbols.back(), size};
+      }
+      ctx.dimSymbols[at] = symbols;
+      bodyInputs.push_back(OnnxValue{ValueKind::Tensor, {at}});
+    }
+    SmallVector<OnnxValue> outs;
+    if (failed(importSubgraph(ctx, *body, bodyInputs, outs)))
+      return failure();
+    SmallVector<OnnxValue> carried =
+        unflattenValues(results, loop.getRegionIterArgs());
+    SmallVector<Value> yields;
+    for (auto [j, out] : llvm::enumerate(outs)) {
+      if (out.kind != ValueKind::Tensor)
+        return ctx.error("body output " + Twine(j) + " is " +
+                         valueKindName(out.kind) + ", not a tensor");
+      auto insert = graph::RuntimeSequenceInsertOp::create(
+          b, loc, TypeRange{b.getNoneType(), b.getNoneType()},
+          carried[j].values(), carried[j].table(), out.parts.front(), Value(),
+          ctx.runtimeMessage("the position is outside the sequence"),
+          IntegerAttr());
+      if (failed(ctx.inferResultTypes(insert)))
+        return failure();
+      yields.append({insert.getNewValues(), insert.getNewTable()});
+      results[j].elementRank = OnnxValue::joinRanks(
+          results[j].elementRank,
+          ImportContext::typeOf(out.parts.front()).getRank());
+    }
+    scf::YieldOp::create(b, loc, yields);
+  }
+  for (auto [i, v] :
+       llvm::enumerate(unflattenValues(results, loop.getResults())))
+    ctx.setValueOutput(i, v);
+  return success();
+}
+
 void addControlFlowImporters(std::vector<OpImporter> &table) {
+  table.push_back({"SequenceMap", "ControlFlow", 17,
+                   "the rank of each sequence's tensors known at compile "
+                   "time",
+                   importSequenceMap});
   table.push_back({"If", "ControlFlow", 1,
                    "folded to the taken branch when the condition is known "
                    "at compile time; otherwise scf.if (branches of one shape)",

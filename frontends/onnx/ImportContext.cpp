@@ -40,9 +40,55 @@ Value ImportContext::input(int i) {
     return {};
   }
   Value v = lookup(node->input(i));
+  if (!v) {
+    if (auto composite = lookupComposite(node->input(i)))
+      (void)error("input '" + node->input(i) + "' is " +
+                  valueKindName(composite->kind) + ", where " +
+                  node->op_type() + " takes a tensor");
+    else
+      (void)error("input '" + node->input(i) + "' is not defined before use");
+  }
+  return v;
+}
+
+const char *valueKindName(ValueKind kind) {
+  switch (kind) {
+  case ValueKind::Tensor:
+    return "a tensor";
+  case ValueKind::Sequence:
+    return "a sequence";
+  case ValueKind::OptionalTensor:
+    return "an optional tensor";
+  case ValueKind::OptionalSequence:
+    return "an optional sequence";
+  }
+  return "a value";
+}
+
+std::optional<OnnxValue> ImportContext::valueInput(int i) {
+  if (i >= node->input_size() || node->input(i).empty()) {
+    (void)error("missing input #" + Twine(i));
+    return std::nullopt;
+  }
+  auto v = lookupValue(node->input(i));
   if (!v)
     (void)error("input '" + node->input(i) + "' is not defined before use");
   return v;
+}
+
+std::optional<OnnxValue> ImportContext::sequenceInput(int i) {
+  auto v = valueInput(i);
+  if (v && v->kind != ValueKind::Sequence) {
+    (void)error("input '" + node->input(i) + "' is " + valueKindName(v->kind) +
+                ", where " + node->op_type() + " takes a sequence");
+    return std::nullopt;
+  }
+  return v;
+}
+
+void ImportContext::setValueOutput(int i, const OnnxValue &value) {
+  if (i < node->output_size() && !node->output(i).empty())
+    defineValue(node->output(i), value);
 }
 
 std::optional<Value> ImportContext::optionalInput(int i) {
@@ -105,6 +151,8 @@ Value ImportContext::runtimeInts(int i) {
 }
 
 StringAttr ImportContext::runtimeMessage(const Twine &what) {
+  if (!node)
+    return builder.getStringAttr(what);
   return builder.getStringAttr(describeNode(*node, nodeIndex) + ": " + what);
 }
 

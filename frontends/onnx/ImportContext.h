@@ -20,6 +20,57 @@
 
 namespace dlc::onnx_frontend {
 
+/// What an ONNX value is: a tensor, a sequence of tensors, or an optional
+/// tensor or sequence.
+enum class ValueKind { Tensor, Sequence, OptionalTensor, OptionalSequence };
+
+/// An ONNX value as the import holds it: a tensor, or the tensors a
+/// sequence or optional is made of, in the order and with the types of
+/// TensorSignature::part: a sequence [values tensor<?xT>, table
+/// tensor<?x10xi64>] (graph.runtime_sequence_* ops), an optional tensor
+/// [present tensor<i1>, tensor of dynamic dims], an optional sequence
+/// [present, values, table].
+struct OnnxValue {
+  ValueKind kind = ValueKind::Tensor;
+  llvm::SmallVector<mlir::Value, 3> parts;
+  /// Of a sequence: the rank all its tensors have, kNoTensors while it is
+  /// known to be empty, kMixedRanks when not known at compile time.
+  static constexpr int64_t kNoTensors = -2, kMixedRanks = -1;
+  int64_t elementRank = kMixedRanks;
+  /// The element rank of a sequence with one more tensor of `rank`.
+  static int64_t joinRanks(int64_t a, int64_t b) {
+    return a == kNoTensors ? b : b == kNoTensors ? a : a == b ? a : kMixedRanks;
+  }
+  static unsigned numParts(ValueKind kind) {
+    return kind == ValueKind::Tensor             ? 1
+           : kind == ValueKind::OptionalSequence ? 3
+                                                 : 2;
+  }
+  bool isOptional() const {
+    return kind == ValueKind::OptionalTensor ||
+           kind == ValueKind::OptionalSequence;
+  }
+  /// The sequence's values and table (of a sequence or optional sequence).
+  mlir::Value values() const { return parts[parts.size() - 2]; }
+  mlir::Value table() const { return parts.back(); }
+};
+
+/// "a tensor", "a sequence", "an optional tensor", "an optional sequence".
+const char *valueKindName(ValueKind kind);
+
+/// An ONNX TypeProto as the import takes it: the kind, the tensors' ONNX
+/// dtype, and their shape when declared (null otherwise).
+struct ValueTypeInfo {
+  ValueKind kind = ValueKind::Tensor;
+  int32_t dtype = 0;
+  const onnx::TensorShapeProto *shape = nullptr;
+  int64_t rank() const { return shape ? shape->dim_size() : -1; }
+};
+/// Fails (with `why`) for maps, sequences of sequences and other types dlc
+/// does not take.
+std::optional<ValueTypeInfo> valueTypeOf(const onnx::TypeProto &type,
+                                         std::string &why);
+
 /// Thrown-free error reporting: an importer returns failure after calling
 /// ImportContext::error, which records a message naming the node.
 class ImportContext {
@@ -37,8 +88,24 @@ public:
   void define(const std::string &name, mlir::Value value) {
     // The first definition in a scope remembers what it shadows.
     if (!scopes.empty())
-      scopes.back().try_emplace(name, lookup(name));
+      scopes.back().try_emplace(name, lookup(name), lookupComposite(name));
     values[name] = value;
+    composites.erase(name);
+  }
+  /// Defines a value of any kind (tensors through define()).
+  void defineValue(const std::string &name, const OnnxValue &value) {
+    if (value.kind == ValueKind::Tensor)
+      return define(name, value.parts.front());
+    if (!scopes.empty())
+      scopes.back().try_emplace(name, lookup(name), lookupComposite(name));
+    values.erase(name);
+    composites[name] = value;
+  }
+  /// The value of a name of any kind, or nullopt if it was never defined.
+  std::optional<OnnxValue> lookupValue(const std::string &name) const {
+    if (mlir::Value v = lookup(name))
+      return OnnxValue{ValueKind::Tensor, {v}};
+    return lookupComposite(name);
   }
   /// While alive, names defined (a subgraph's inputs, initializers and
   /// nodes' outputs) shadow outer ones; afterwards the outer ones are back
@@ -50,10 +117,15 @@ public:
     }
     ~NameScope() {
       for (auto &[name, previous] : ctx.scopes.back()) {
-        if (previous)
-          ctx.values[name] = previous;
+        auto &[value, composite] = previous;
+        if (value)
+          ctx.values[name] = value;
         else
           ctx.values.erase(name);
+        if (composite)
+          ctx.composites[name] = *composite;
+        else
+          ctx.composites.erase(name);
       }
       ctx.scopes.pop_back();
     }
@@ -84,6 +156,12 @@ public:
   }
   /// Sets output `i` of the current node.
   void setOutput(int i, mlir::Value value);
+  /// Input `i` of any kind; nullopt (with an error) if it is missing.
+  std::optional<OnnxValue> valueInput(int i);
+  /// Input `i` as a sequence; nullopt (with an error) for other kinds.
+  std::optional<OnnxValue> sequenceInput(int i);
+  /// Sets output `i` of the current node to a value of any kind.
+  void setValueOutput(int i, const OnnxValue &value);
 
   /// Input `i` as compile-time constant integers (shapes, pads, axes).
   std::optional<llvm::SmallVector<int64_t>> constantInts(int i);
@@ -207,10 +285,20 @@ public:
   std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank);
 
 private:
+  std::optional<OnnxValue> lookupComposite(const std::string &name) const {
+    auto it = composites.find(name);
+    if (it == composites.end())
+      return std::nullopt;
+    return it->second;
+  }
   llvm::StringMap<mlir::Value> values;
-  /// Per open NameScope: each name it defined and the value it shadowed
-  /// (null if none).
-  std::vector<std::map<std::string, mlir::Value>> scopes;
+  /// Sequences and optionals by name.
+  std::map<std::string, OnnxValue> composites;
+  /// Per open NameScope: each name it defined and the tensor or composite
+  /// value it shadowed (null / nullopt if none).
+  std::vector<
+      std::map<std::string, std::pair<mlir::Value, std::optional<OnnxValue>>>>
+      scopes;
 };
 
 /// Fails (naming the node) when a node takes a tensor of dims known only at
@@ -325,6 +413,25 @@ void addLossImporters(std::vector<OpImporter> &table);
 void addQuantizationImporters(std::vector<OpImporter> &table);
 void addTrainingImporters(std::vector<OpImporter> &table);
 void addControlFlowImporters(std::vector<OpImporter> &table);
+void addSequenceImporters(std::vector<OpImporter> &table);
+
+/// An empty sequence of `element` tensors.
+OnnxValue emptySequence(ImportContext &ctx, mlir::Type element);
+/// An optional of `kind` holding nothing: a tensor of `rank` dims of 0, or
+/// an empty sequence.
+OnnxValue absentValue(ImportContext &ctx, ValueKind kind, mlir::Type element,
+                      int64_t rank);
+/// `value` as a value of kind `to`: a tensor or sequence wrapped in an
+/// optional holding it, or an optional's value (checked at run time to be
+/// there: `what` names it in the report). nullopt (with an error) for
+/// other changes.
+std::optional<OnnxValue> coerceValue(ImportContext &ctx, const OnnxValue &value,
+                                     ValueKind to, const llvm::Twine &what);
+/// The parts of `values` in order, and their kinds.
+llvm::SmallVector<mlir::Value> flattenValues(llvm::ArrayRef<OnnxValue> values);
+/// `flat` regrouped as values of the kinds (and element ranks) of `like`.
+llvm::SmallVector<OnnxValue> unflattenValues(llvm::ArrayRef<OnnxValue> like,
+                                             mlir::ValueRange flat);
 
 } // namespace dlc::onnx_frontend
 

@@ -42,6 +42,7 @@ const std::vector<OpImporter> &importerTable() {
     addQuantizationImporters(t);
     addTrainingImporters(t);
     addControlFlowImporters(t);
+    addSequenceImporters(t);
     return t;
   }();
   return table;
@@ -88,8 +89,12 @@ resolveInputShapes(const onnx::GraphProto &g,
     if (skipped.count(input.name()))
       continue;
     if (!input.type().has_tensor_type()) {
-      message = "input '" + input.name() + "' is not a tensor";
-      return failure();
+      std::string why;
+      if (!valueTypeOf(input.type(), why)) {
+        message = "input '" + input.name() + "' " + why;
+        return failure();
+      }
+      continue; // a sequence or optional: its parts' dims are the runtime's
     }
     for (const auto &dim : input.type().tensor_type().shape().dim())
       if (dim.has_dim_param())
@@ -188,9 +193,13 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   // outputs only, for now: the importers keep such results off other nodes
   // (isRuntimeValue); this catches those that leave a subgraph (an If
   // branch's output).
-  if (importShapeArithmetic(ctx, node))
+  // Sequences and optionals go to their ops' importers as they are.
+  bool composite = llvm::any_of(node.input(), [&](const std::string &name) {
+    return !name.empty() && !ctx.lookup(name) && ctx.lookupValue(name);
+  });
+  if (!composite && importShapeArithmetic(ctx, node))
     return success(ctx.errors.empty());
-  if (failed(checkDynamicOperands(ctx, node)))
+  if (!composite && failed(checkDynamicOperands(ctx, node)))
     return failure();
   if (failed(imp->import(ctx))) {
     if (ctx.errors.empty())
@@ -199,7 +208,7 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   }
   propagateDimSymbols(ctx, node);
   for (const auto &out : node.output())
-    if (!out.empty() && !ctx.lookup(out))
+    if (!out.empty() && !ctx.lookupValue(out))
       return ctx.error("output '" + out +
                        "' is not produced by dlc's importer of this op");
   return success(ctx.errors.empty());
@@ -536,9 +545,67 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
   SmallVector<Type> argTypes;
   std::vector<std::string> argNames;
   SmallVector<int32_t> argDTypes;
+  // Sequence and optional inputs: their kind, element rank and first
+  // argument; their parts are arguments of their own.
+  std::vector<std::tuple<std::string, OnnxValue, size_t>> compositeInputs;
   for (const auto &input : g.input()) {
     if (notArguments.count(input.name()))
       continue;
+    if (!input.type().has_tensor_type()) {
+      std::string why;
+      auto info = valueTypeOf(input.type(), why);
+      if (!info)
+        return fail(path + ": input '" + input.name() + "' " + why);
+      Type elem = elementTypeOf(&context, info->dtype);
+      if (!elem)
+        return fail(path + ": input '" + input.name() + "' has dtype " +
+                    dtypeName(info->dtype) + ", which dlc does not support");
+      bool optional = info->kind == ValueKind::OptionalTensor ||
+                      info->kind == ValueKind::OptionalSequence;
+      bool sequence = info->kind != ValueKind::OptionalTensor;
+      if (!sequence && info->rank() < 0)
+        return fail(path + ": optional input '" + input.name() +
+                    "' has no shape: dlc needs its rank");
+      OnnxValue like;
+      like.kind = info->kind;
+      like.elementRank = sequence ? info->rank() : OnnxValue::kMixedRanks;
+      compositeInputs.emplace_back(input.name(), like, argTypes.size());
+      std::string kindName = info->kind == ValueKind::Sequence ? "sequence"
+                             : sequence ? "optional_sequence"
+                                        : "optional_tensor";
+      auto addPart = [&](const char *part, Type type, int32_t dtype) {
+        auto ranked = cast<RankedTensorType>(type);
+        argTypes.push_back(type);
+        argNames.push_back(input.name());
+        argDTypes.push_back(dtype);
+        onnx_frontend::TensorSignature tensor(input.name(), dtypeName(dtype),
+                                              {});
+        for (int64_t d : ranked.getShape())
+          tensor.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+        tensor.valueKind = kindName;
+        tensor.part = part;
+        signature.inputs.push_back(std::move(tensor));
+      };
+      Type i64 = IntegerType::get(&context, 64);
+      int64_t dyn = ShapedType::kDynamic;
+      if (optional)
+        addPart("present",
+                RankedTensorType::get({}, IntegerType::get(&context, 1)),
+                onnx::TensorProto::BOOL);
+      if (sequence) {
+        addPart("values", RankedTensorType::get({dyn}, elem), info->dtype);
+        addPart("table", RankedTensorType::get({dyn, kSequenceRowWidth}, i64),
+                onnx::TensorProto::INT64);
+      } else {
+        SmallVector<int64_t> shape;
+        for (const auto &dim : info->shape->dim())
+          shape.push_back(dim.has_dim_value() && dim.dim_value() >= 0
+                              ? dim.dim_value()
+                              : dyn);
+        addPart("tensor", RankedTensorType::get(shape, elem), info->dtype);
+      }
+      continue;
+    }
     const SmallVector<int64_t> *shape = &inputShapes[input.name()];
     int32_t dtype = input.type().tensor_type().elem_type();
     Type elem = elementTypeOf(&context, dtype);
@@ -593,6 +660,19 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
       ctx.unsignedValues.insert(arg);
   }
 
+  for (auto &[name, like, first] : compositeInputs) {
+    unsigned count = OnnxValue::numParts(like.kind);
+    OnnxValue value =
+        unflattenValues(like, body->getArguments().slice(first, count))[0];
+    // The optional tensor's part takes one type whatever it holds.
+    if (value.kind == ValueKind::OptionalTensor) {
+      auto wrapped =
+          coerceValue(ctx, OnnxValue{ValueKind::Tensor, {value.parts[1]}},
+                      ValueKind::OptionalTensor, name);
+      value.parts[1] = wrapped->parts[1];
+    }
+    ctx.defineValue(name, value);
+  }
   for (const auto &[name, value] : frozen) {
     Location loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
     ctx.define(name, arith::ConstantOp::create(builder, loc, value));
@@ -649,10 +729,60 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
   ctx.node = nullptr;
   SmallVector<Value> results;
   for (const auto &output : g.output()) {
+    if (!output.type().has_tensor_type()) {
+      // A sequence or optional: its parts, as the declared kind has them.
+      std::string why;
+      auto info = valueTypeOf(output.type(), why);
+      if (!info)
+        return fail(path + ": graph output '" + output.name() + "' " + why);
+      auto v = ctx.lookupValue(output.name());
+      if (!v)
+        return fail(path + ": graph output '" + output.name() +
+                    "' is not produced by any node");
+      ctx.node = nullptr;
+      auto coerced = coerceValue(ctx, *v, info->kind,
+                                 "graph output '" + output.name() + "'");
+      if (!coerced) {
+        for (const auto &e : ctx.errors)
+          errors += e + "\n";
+        return {};
+      }
+      bool sequence = info->kind != ValueKind::OptionalTensor;
+      std::string kindName = info->kind == ValueKind::Sequence ? "sequence"
+                             : sequence ? "optional_sequence"
+                                        : "optional_tensor";
+      SmallVector<const char *> parts;
+      if (coerced->isOptional())
+        parts.push_back("present");
+      if (sequence)
+        parts.append({"values", "table"});
+      else
+        parts.push_back("tensor");
+      for (auto [part, value] : llvm::zip(parts, coerced->parts)) {
+        results.push_back(value);
+        auto type = cast<RankedTensorType>(value.getType());
+        std::vector<int64_t> shape;
+        for (int64_t d : type.getShape())
+          shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+        StringRef p(part);
+        int32_t dtype = p == "present" ? int32_t(onnx::TensorProto::BOOL)
+                        : p == "table" ? int32_t(onnx::TensorProto::INT64)
+                                       : info->dtype;
+        signature.outputs.push_back({output.name(), dtypeName(dtype), shape});
+        signature.outputs.back().valueKind = kindName;
+        signature.outputs.back().part = part;
+      }
+      continue;
+    }
     Value v = ctx.lookup(output.name());
-    if (!v)
+    if (!v) {
+      if (auto composite = ctx.lookupValue(output.name()))
+        return fail(path + ": graph output '" + output.name() + "' is " +
+                    valueKindName(composite->kind) +
+                    ", but the model declares a tensor");
       return fail(path + ": graph output '" + output.name() +
                   "' is not produced by any node");
+    }
     results.push_back(v);
     auto type = cast<RankedTensorType>(v.getType());
     int32_t dtype = output.type().tensor_type().elem_type();

@@ -40,7 +40,28 @@ struct TensorSignature {
   std::optional<int64_t> indexExempt;
   /// float32 labels of the hinge loss: every value must be +1 or -1.
   bool signLabels = false;
+  /// An ONNX sequence or optional value is several entry tensors in a row,
+  /// all named after it: `valueKind` "sequence", "optional_tensor" or
+  /// "optional_sequence" ("tensor" for a plain tensor), `part` which one:
+  ///  - "present": bool [], 1 when the optional holds a value (first part of
+  ///    an optional);
+  ///  - "tensor": the optional's tensor (its dims -1 where not static; all
+  ///    dims 0 when absent);
+  ///  - "values": dtype T, [-1]: the sequence's tensors, each flattened
+  ///    row-major, at the offsets the table gives;
+  ///  - "table": int64 [-1, kSequenceRowWidth]: per tensor in order, its
+  ///    offset in `values` (elements), its rank (<= kSequenceMaxRank) and
+  ///    its dims (unused dims 0).
+  /// Orders: sequence [values, table]; optional tensor [present, tensor];
+  /// optional sequence [present, values, table].
+  std::string valueKind = "tensor";
+  std::string part;
 };
+
+/// Sequence tables (see TensorSignature::part): rows of offset, rank and up
+/// to kSequenceMaxRank dims.
+inline constexpr int64_t kSequenceMaxRank = 8;
+inline constexpr int64_t kSequenceRowWidth = 2 + kSequenceMaxRank;
 
 /// A trained parameter: an initializer that became an argument of the entry
 /// function (after the inputs), with its starting value.

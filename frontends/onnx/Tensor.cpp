@@ -19,10 +19,10 @@ namespace dlc::onnx_frontend {
 namespace {
 
 LogicalResult importIdentity(ImportContext &ctx) {
-  Value x = ctx.input(0);
+  std::optional<OnnxValue> x = ctx.valueInput(0);
   if (!x)
     return failure();
-  ctx.setOutput(0, x);
+  ctx.setValueOutput(0, *x);
   return success();
 }
 

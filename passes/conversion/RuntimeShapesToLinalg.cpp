@@ -1622,13 +1622,297 @@ struct TopKPattern : OpConversionPattern<graph::RuntimeTopKOp> {
   }
 };
 
+/// A dim of `t` as i64.
+Value dimOf(ShapeMath &m, Value t, int64_t d) {
+  auto type = cast<RankedTensorType>(t.getType());
+  if (!type.isDynamicDim(d))
+    return m.c(type.getDimSize(d));
+  return arith::IndexCastOp::create(m.b, m.loc, m.b.getI64Type(),
+                                    tensor::DimOp::create(m.b, m.loc, t, d));
+}
+
+/// `t`'s elements in row-major order as a 1-D tensor, and their count.
+std::pair<Value, Value> flattenTensor(ShapeMath &m, Value t) {
+  auto type = cast<RankedTensorType>(t.getType());
+  Value count = m.c(1);
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    count = m.mul(count, dimOf(m, t, d));
+  if (type.getRank() == 1)
+    return {t, count};
+  if (type.getRank() == 0)
+    return {tensor::FromElementsOp::create(
+                m.b, m.loc, RankedTensorType::get({1}, type.getElementType()),
+                ValueRange{tensor::ExtractOp::create(m.b, m.loc, t)}),
+            count};
+  ReassociationIndices all;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    all.push_back(d);
+  return {tensor::CollapseShapeOp::create(m.b, m.loc, t,
+                                          ArrayRef<ReassociationIndices>{all}),
+          count};
+}
+
+/// The table row of `t` stored at `offset`: offset, rank, dims, zeros.
+SmallVector<Value> sequenceRow(ShapeMath &m, Value t, Value offset) {
+  int64_t rank = cast<RankedTensorType>(t.getType()).getRank();
+  SmallVector<Value> row = {offset, m.c(rank)};
+  for (int64_t d = 0; d < rank; ++d)
+    row.push_back(dimOf(m, t, d));
+  while (row.size() < 10)
+    row.push_back(m.c(0));
+  return row;
+}
+
+/// `values` with `flat` (`count` elements) appended.
+Value appendValues(ShapeMath &m, Value values, Value flat, Value count) {
+  Value length = dimOf(m, values, 0);
+  Type element = cast<RankedTensorType>(values.getType()).getElementType();
+  Value out = m.empty({m.add(length, count)}, element);
+  OpFoldResult one = m.b.getIndexAttr(1);
+  out = tensor::InsertSliceOp::create(
+      m.b, m.loc, values, out, ArrayRef<OpFoldResult>{m.b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{m.index(length)}, ArrayRef<OpFoldResult>{one});
+  // Sizes given as values: the slice's type says they are dynamic.
+  flat = tensor::CastOp::create(
+      m.b, m.loc, RankedTensorType::get({ShapedType::kDynamic}, element), flat);
+  return tensor::InsertSliceOp::create(
+      m.b, m.loc, flat, out, ArrayRef<OpFoldResult>{m.index(length)},
+      ArrayRef<OpFoldResult>{m.index(count)}, ArrayRef<OpFoldResult>{one});
+}
+
+/// Copies rows [from, from + count) of `table` to rows [to, ...) of `out`.
+Value copyRows(ShapeMath &m, Value table, Value out, Value from, Value count,
+               Value to) {
+  OpFoldResult zero = m.b.getIndexAttr(0), one = m.b.getIndexAttr(1),
+               width = m.b.getIndexAttr(10);
+  Value rows = tensor::ExtractSliceOp::create(
+      m.b, m.loc, table, ArrayRef<OpFoldResult>{m.index(from), zero},
+      ArrayRef<OpFoldResult>{m.index(count), width},
+      ArrayRef<OpFoldResult>{one, one});
+  return tensor::InsertSliceOp::create(
+      m.b, m.loc, rows, out, ArrayRef<OpFoldResult>{m.index(to), zero},
+      ArrayRef<OpFoldResult>{m.index(count), width},
+      ArrayRef<OpFoldResult>{one, one});
+}
+
+/// A position in a sequence of `rows` tensors, negative ones from the end;
+/// refused outside [0, rows) (`end`: [0, rows]).
+Value sequencePosition(ShapeMath &m, Value position, Value rows, bool end) {
+  Value p = m.at(position, 0);
+  p = m.select(m.lt(p, m.c(0)), m.add(p, rows), p);
+  m.refuse(m.orI(m.lt(p, m.c(0)),
+                 end ? m.gt(p, rows) : m.gt(m.add(p, m.c(1)), rows)));
+  return p;
+}
+
+RankedTensorType tableType(MLIRContext *ctx) {
+  return RankedTensorType::get({ShapedType::kDynamic, 10},
+                               IntegerType::get(ctx, 64));
+}
+
+/// SequenceConstruct: the tensors one after the other; the table a
+/// constant-shaped tensor of their rows.
+struct SequenceConstructPattern
+    : OpConversionPattern<graph::RuntimeSequenceConstructOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeSequenceConstructOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    ShapeMath m(rewriter, op.getLoc());
+    Type element = op.getElementType();
+    Value values = m.empty({m.c(0)}, element);
+    SmallVector<Value> rows;
+    for (Value t : a.getTensors()) {
+      auto [flat, count] = flattenTensor(m, t);
+      llvm::append_range(rows, sequenceRow(m, t, dimOf(m, values, 0)));
+      values = appendValues(m, values, flat, count);
+    }
+    auto type = tableType(getContext());
+    Value table;
+    if (rows.empty()) {
+      table = m.empty({m.c(0), m.c(10)}, rewriter.getI64Type(), type);
+    } else {
+      table = tensor::FromElementsOp::create(
+          rewriter, op.getLoc(),
+          RankedTensorType::get({int64_t(rows.size() / 10), 10},
+                                rewriter.getI64Type()),
+          rows);
+      table = tensor::CastOp::create(rewriter, op.getLoc(), type, table);
+    }
+    rewriter.replaceOp(op, ValueRange{values, table});
+    return success();
+  }
+};
+
+/// SequenceInsert: the tensor's elements appended to the values, its row
+/// inserted into the table.
+struct SequenceInsertPattern
+    : OpConversionPattern<graph::RuntimeSequenceInsertOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeSequenceInsertOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkNumbered(op, rewriter)))
+      return failure();
+    ShapeMath m(rewriter, op.getLoc());
+    Value rows = dimOf(m, a.getTable(), 0);
+    Value p = a.getPosition() ? sequencePosition(m, a.getPosition(), rows,
+                                                 /*end=*/true)
+                              : rows;
+    p = m.select(m.bad, rows, p);
+    auto [flat, count] = flattenTensor(m, a.getTensor());
+    SmallVector<Value> row =
+        sequenceRow(m, a.getTensor(), dimOf(m, a.getValues(), 0));
+    Value values = appendValues(m, a.getValues(), flat, count);
+    Value table = m.empty({m.add(rows, m.c(1)), m.c(10)}, rewriter.getI64Type(),
+                          tableType(getContext()));
+    table = copyRows(m, a.getTable(), table, m.c(0), p, m.c(0));
+    Value rowTensor = tensor::FromElementsOp::create(
+        rewriter, op.getLoc(),
+        RankedTensorType::get({1, 10}, rewriter.getI64Type()), row);
+    table = copyRows(m, rowTensor, table, m.c(0), m.c(1), p);
+    table =
+        copyRows(m, a.getTable(), table, p, m.sub(rows, p), m.add(p, m.c(1)));
+    m.report(op);
+    rewriter.replaceOp(op, ValueRange{values, table});
+    return success();
+  }
+};
+
+/// SequenceErase: the table without the row (the values stay).
+struct SequenceErasePattern
+    : OpConversionPattern<graph::RuntimeSequenceEraseOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeSequenceEraseOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkNumbered(op, rewriter)))
+      return failure();
+    ShapeMath m(rewriter, op.getLoc());
+    Value rows = dimOf(m, a.getTable(), 0);
+    Value p;
+    if (a.getPosition()) {
+      p = sequencePosition(m, a.getPosition(), rows, /*end=*/false);
+    } else {
+      p = m.sub(rows, m.c(1));
+      m.refuse(m.lt(p, m.c(0)));
+    }
+    // Refused: every row stays.
+    Value head = m.select(m.bad, rows, p);
+    Value tail = m.select(m.bad, rows, m.add(p, m.c(1)));
+    Value kept = m.add(head, m.sub(rows, tail));
+    Value table = m.empty({kept, m.c(10)}, rewriter.getI64Type(),
+                          tableType(getContext()));
+    table = copyRows(m, a.getTable(), table, m.c(0), head, m.c(0));
+    table = copyRows(m, a.getTable(), table, tail, m.sub(rows, tail), head);
+    m.report(op);
+    rewriter.replaceOp(op, ValueRange{a.getValues(), table});
+    return success();
+  }
+};
+
+/// SequenceAt: the row's dims read from the table (under a check of the
+/// position, the rank and the values' bounds), the elements a slice of the
+/// values reshaped to them.
+struct SequenceAtPattern : OpConversionPattern<graph::RuntimeSequenceAtOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeSequenceAtOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkNumbered(op, rewriter)))
+      return failure();
+    ShapeMath m(rewriter, op.getLoc());
+    Location loc = op.getLoc();
+    int64_t rank = op.getRank();
+    Value rows = dimOf(m, a.getTable(), 0);
+    Value p = sequencePosition(m, a.getPosition(), rows, /*end=*/false);
+    // The row: offset, rank, dims (zeros when the position is refused).
+    SmallVector<Type> types(2 + rank, rewriter.getI64Type());
+    auto read = scf::IfOp::create(rewriter, loc, types, m.bad,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(read.thenBlock());
+      scf::YieldOp::create(rewriter, loc, SmallVector<Value>(2 + rank, m.c(0)));
+      rewriter.setInsertionPointToStart(read.elseBlock());
+      SmallVector<Value> row;
+      for (int64_t i = 0; i < 2 + rank; ++i)
+        row.push_back(tensor::ExtractOp::create(
+            rewriter, loc, a.getTable(),
+            ValueRange{m.index(p),
+                       arith::ConstantIndexOp::create(rewriter, loc, i)}));
+      scf::YieldOp::create(rewriter, loc, row);
+    }
+    Value offset = read.getResult(0);
+    m.refuse(m.ne(read.getResult(1), m.select(m.bad, m.c(0), m.c(rank))));
+    SmallVector<Value> dims;
+    Value count = m.c(1);
+    for (int64_t d = 0; d < rank; ++d) {
+      Value size = read.getResult(2 + d);
+      m.refuse(m.lt(size, m.c(0)));
+      dims.push_back(size);
+      count = m.mul(count, m.max(size, m.c(0)));
+    }
+    m.refuse(m.orI(m.lt(offset, m.c(0)),
+                   m.gt(m.add(offset, count), dimOf(m, a.getValues(), 0))));
+    // Refused: a tensor of zero elements.
+    for (Value &d : dims)
+      d = m.select(m.bad, m.c(0), d);
+    offset = m.select(m.bad, m.c(0), offset);
+    count = m.select(m.bad, m.c(0), count);
+    OpFoldResult one = rewriter.getIndexAttr(1);
+    Value flat = tensor::ExtractSliceOp::create(
+        rewriter, loc, a.getValues(), ArrayRef<OpFoldResult>{m.index(offset)},
+        ArrayRef<OpFoldResult>{m.index(count)}, ArrayRef<OpFoldResult>{one});
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Value result;
+    if (rank == 1) {
+      result = flat;
+    } else {
+      auto shapeType = RankedTensorType::get({rank}, rewriter.getI64Type());
+      Value shape =
+          rank == 0
+              ? arith::ConstantOp::create(
+                    rewriter, loc,
+                    DenseElementsAttr::get(shapeType, ArrayRef<int64_t>{}))
+                    .getResult()
+              : tensor::FromElementsOp::create(rewriter, loc, shapeType, dims)
+                    .getResult();
+      // A reshape reads its source from the start: the slice as a tensor
+      // of its own.
+      Value copy = m.empty({count}, resultType.getElementType());
+      copy = linalg::CopyOp::create(rewriter, loc, flat, copy).getResult(0);
+      result =
+          tensor::ReshapeOp::create(rewriter, loc, resultType, copy, shape);
+    }
+    m.report(op);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// SequenceLength: the table's rows.
+struct SequenceLengthPattern
+    : OpConversionPattern<graph::RuntimeSequenceLengthOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeSequenceLengthOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    ShapeMath m(rewriter, op.getLoc());
+    rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(
+        op, op.getType(), ValueRange{dimOf(m, a.getTable(), 0)});
+    return success();
+  }
+};
+
 } // namespace
 
 void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns
-      .add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
-           RangePattern, SlicePattern, PadPattern, OneHotPattern, TopKPattern,
-           SqueezePattern, ResizePattern, WindowPattern, ReducePattern,
-           CompressPattern, NonZeroPattern, NmsPattern, UniquePattern>(
-          patterns.getContext());
+  patterns.add<FillPattern, ReshapePattern, ExpandPattern, TilePattern,
+               RangePattern, SlicePattern, PadPattern, OneHotPattern,
+               TopKPattern, SqueezePattern, ResizePattern, WindowPattern,
+               ReducePattern, CompressPattern, NonZeroPattern, NmsPattern,
+               UniquePattern, SequenceConstructPattern, SequenceInsertPattern,
+               SequenceErasePattern, SequenceAtPattern, SequenceLengthPattern>(
+      patterns.getContext());
 }

@@ -31,7 +31,9 @@ struct NumberRuntimeChecksPass
       if (!isa<CheckIndicesOp, RuntimeReshapeOp, RuntimeExpandOp, RuntimeFillOp,
                RuntimeRangeOp, RuntimeTileOp, RuntimeSliceOp, RuntimePadOp,
                RuntimeOneHotOp, RuntimeTopKOp, RuntimeSqueezeOp,
-               RuntimeResizeOp, RuntimeWindowOp, RuntimeReduceOp>(op))
+               RuntimeResizeOp, RuntimeWindowOp, RuntimeReduceOp,
+               RuntimeSequenceInsertOp, RuntimeSequenceEraseOp,
+               RuntimeSequenceAtOp>(op))
         return;
       auto message = op->getAttrOfType<StringAttr>("message");
       auto [it, inserted] =

@@ -20,7 +20,10 @@ CONSTANT_INPUT = re.compile(r"input '([^']+)' must be a compile-time constant")
 @functools.lru_cache(maxsize=None)
 def tensor_name(path):
     """The name field of a serialized onnx.TensorProto (decoded once per file:
-    a case that freezes several inputs asks again after each recompile)."""
+    a case that freezes several inputs asks again after each recompile). None
+    for the onnx.SequenceProto and OptionalProto files of sequence and
+    optional inputs (never frozen): they have no field 8, a TensorProto's
+    name, and protoc may fail on them (garbage dims from their name)."""
     with open(path, "rb") as f:
         r = subprocess.run(["protoc", "-I/usr/include", "--decode=onnx.TensorProto",
                             "onnx/onnx.proto"], stdin=f, capture_output=True, text=True)

@@ -123,7 +123,7 @@ __attribute__((constructor)) static void buildManifest() {
   fbb.Finish(CreateManifestDirect(fbb, "0.1.0", "x86_64-unknown-linux-gnu",
                                   "generic", "fake_training.onnx", "test",
                                   &entries, 0, 0, 128, training, nullptr, 0,
-                                  FAKE_VARIANT == 6 ? 4 : 1),
+                                  FAKE_VARIANT == 6 ? 5 : 1),
              ManifestIdentifier());
   std::memcpy(dlc_manifest, fbb.GetBufferPointer(), fbb.GetSize());
   dlc_manifest_size = fbb.GetSize();

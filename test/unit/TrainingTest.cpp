@@ -358,8 +358,8 @@ TEST(TrainingLoad, BrokenLibrariesAreRejected) {
                               "not fit");
   expectRejected("shortinit", "'dlc_initial_state' has 64 bytes, the "
                               "manifest says 384");
-  expectRejected("newer", "the manifest has format version 4; this runtime "
-                          "reads up to 3 (the library is from a newer dlc: "
+  expectRejected("newer", "the manifest has format version 5; this runtime "
+                          "reads up to 4 (the library is from a newer dlc: "
                           "use its runtime)");
 }
 

@@ -2,6 +2,7 @@
 
 #include "TensorFiles.h"
 
+#include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
@@ -156,20 +157,208 @@ bool parseTensor(const std::string &bytes, const std::string &path,
   return true;
 }
 
+static void toTensorProto(const HostTensor &tensor, onnx::TensorProto &proto);
+
 bool writeTensorFile(const std::string &path, const HostTensor &tensor,
                      std::string &error) {
   onnx::TensorProto proto;
-  proto.set_name(tensor.name);
-  proto.set_data_type(toOnnxDType(tensor.dtype));
-  for (int64_t d : tensor.shape)
-    proto.add_dims(d);
-  proto.set_raw_data(tensor.bytes.data(), tensor.bytes.size());
+  toTensorProto(tensor, proto);
   std::ofstream out(path, std::ios::binary);
   if (!out || !proto.SerializeToOstream(&out)) {
     error = path + ": cannot write";
     return false;
   }
   return true;
+}
+
+dlc_tensor HostValue::view() {
+  if (kind != DLC_VALUE_TENSOR && !present)
+    return dlc_tensor{nullptr, dtype, DLC_RANK_ABSENT, nullptr};
+  if (!isSequence())
+    return tensor.view();
+  views.clear();
+  for (HostTensor &t : elements)
+    views.push_back(t.view());
+  sequence = {static_cast<int64_t>(views.size()), views.data()};
+  return dlc_tensor{&sequence, dtype, DLC_RANK_SEQUENCE, nullptr};
+}
+
+std::string valueTypeName(dlc_value_kind kind, dlc_dtype dtype) {
+  std::string name = dlc_dtype_name(dtype);
+  switch (kind) {
+  case DLC_VALUE_TENSOR:
+    return name;
+  case DLC_VALUE_SEQUENCE:
+    return "seq(" + name + ")";
+  case DLC_VALUE_OPTIONAL_TENSOR:
+    return "optional(" + name + ")";
+  case DLC_VALUE_OPTIONAL_SEQUENCE:
+    return "optional(seq(" + name + "))";
+  }
+  return name;
+}
+
+/// The tensors of a SequenceProto as `value`'s elements.
+static bool parseSequence(const onnx::SequenceProto &proto,
+                          const std::string &path, HostValue &value,
+                          std::string &error) {
+  if (proto.elem_type() != onnx::SequenceProto::TENSOR &&
+      !(proto.elem_type() == onnx::SequenceProto::UNDEFINED &&
+        proto.tensor_values_size() == 0)) {
+    error = path + ": a sequence of element type " +
+            std::to_string(proto.elem_type()) +
+            " (dlc-run reads sequences of tensors)";
+    return false;
+  }
+  for (int k = 0; k < proto.tensor_values_size(); ++k) {
+    HostTensor t;
+    if (!parseTensor(proto.tensor_values(k).SerializeAsString(),
+                     path + " (tensor " + std::to_string(k) + ")", t, error))
+      return false;
+    if (k > 0 && t.dtype != value.elements[0].dtype) {
+      error = path + ": tensor " + std::to_string(k) + " is " +
+              dlc_dtype_name(t.dtype) + ", tensor 0 " +
+              dlc_dtype_name(value.elements[0].dtype);
+      return false;
+    }
+    value.elements.push_back(std::move(t));
+  }
+  if (!value.elements.empty())
+    value.dtype = value.elements[0].dtype;
+  return true;
+}
+
+bool readValueFile(const std::string &path, dlc_value_kind kind,
+                   HostValue &value, std::string &error) {
+  value = HostValue();
+  value.kind = kind;
+  if (kind == DLC_VALUE_TENSOR) {
+    if (!readTensorFile(path, value.tensor, error))
+      return false;
+    value.name = value.tensor.name;
+    value.dtype = value.tensor.dtype;
+    return true;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = path + ": cannot open";
+    return false;
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (kind == DLC_VALUE_SEQUENCE) {
+    onnx::SequenceProto proto;
+    if (!proto.ParseFromString(buffer.str())) {
+      error = path + ": not a serialized onnx.SequenceProto";
+      return false;
+    }
+    value.name = proto.name();
+    return parseSequence(proto, path, value, error);
+  }
+  onnx::OptionalProto proto;
+  if (!proto.ParseFromString(buffer.str())) {
+    error = path + ": not a serialized onnx.OptionalProto";
+    return false;
+  }
+  value.name = proto.name();
+  bool sequence = kind == DLC_VALUE_OPTIONAL_SEQUENCE;
+  int32_t expected =
+      sequence ? onnx::OptionalProto::SEQUENCE : onnx::OptionalProto::TENSOR;
+  value.present = proto.elem_type() != onnx::OptionalProto::UNDEFINED &&
+                  (proto.has_tensor_value() || proto.has_sequence_value());
+  if (!value.present)
+    return true;
+  if (proto.elem_type() != expected) {
+    error = path + ": an optional of element type " +
+            std::to_string(proto.elem_type()) + ", the model takes " +
+            (sequence ? "an optional sequence" : "an optional tensor");
+    return false;
+  }
+  if (sequence)
+    return parseSequence(proto.sequence_value(), path, value, error);
+  if (!parseTensor(proto.tensor_value().SerializeAsString(), path, value.tensor,
+                   error))
+    return false;
+  value.dtype = value.tensor.dtype;
+  return true;
+}
+
+static void toTensorProto(const HostTensor &tensor, onnx::TensorProto &proto) {
+  proto.set_name(tensor.name);
+  proto.set_data_type(toOnnxDType(tensor.dtype));
+  for (int64_t d : tensor.shape)
+    proto.add_dims(d);
+  proto.set_raw_data(tensor.bytes.data(), tensor.bytes.size());
+}
+
+static void toSequenceProto(const HostValue &value,
+                            onnx::SequenceProto &proto) {
+  proto.set_name(value.name);
+  proto.set_elem_type(onnx::SequenceProto::TENSOR);
+  for (const HostTensor &t : value.elements)
+    toTensorProto(t, *proto.add_tensor_values());
+}
+
+bool writeValueFile(const std::string &path, const HostValue &value,
+                    std::string &error) {
+  if (value.kind == DLC_VALUE_TENSOR)
+    return writeTensorFile(path, value.tensor, error);
+  std::string bytes;
+  if (value.kind == DLC_VALUE_SEQUENCE) {
+    onnx::SequenceProto proto;
+    toSequenceProto(value, proto);
+    bytes = proto.SerializeAsString();
+  } else {
+    onnx::OptionalProto proto;
+    proto.set_name(value.name);
+    if (!value.present) {
+      proto.set_elem_type(onnx::OptionalProto::UNDEFINED);
+    } else if (value.isSequence()) {
+      proto.set_elem_type(onnx::OptionalProto::SEQUENCE);
+      toSequenceProto(value, *proto.mutable_sequence_value());
+    } else {
+      proto.set_elem_type(onnx::OptionalProto::TENSOR);
+      toTensorProto(value.tensor, *proto.mutable_tensor_value());
+    }
+    bytes = proto.SerializeAsString();
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out ||
+      !out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()))) {
+    error = path + ": cannot write";
+    return false;
+  }
+  return true;
+}
+
+static HostTensor copyTensor(const dlc_tensor &t, const std::string &name) {
+  HostTensor h;
+  h.name = name;
+  h.dtype = t.dtype;
+  h.shape.assign(t.shape, t.shape + t.rank);
+  const auto *data = static_cast<const unsigned char *>(t.data);
+  int64_t elements = h.elements();
+  if (elements > 0)
+    h.bytes.assign(data, data + elements * dlc_dtype_size(t.dtype));
+  return h;
+}
+
+HostValue copyOutput(const dlc_tensor &output, const std::string &name,
+                     dlc_value_kind kind) {
+  HostValue v;
+  v.kind = kind;
+  v.name = name;
+  v.dtype = output.dtype;
+  if (output.rank == DLC_RANK_ABSENT) {
+    v.present = false;
+  } else if (output.rank == DLC_RANK_SEQUENCE) {
+    const auto *sequence = static_cast<const dlc_sequence *>(output.data);
+    for (int64_t k = 0; k < sequence->length; ++k)
+      v.elements.push_back(copyTensor(sequence->tensors[k], name));
+  } else {
+    v.tensor = copyTensor(output, name);
+  }
+  return v;
 }
 
 static double halfToDouble(uint16_t h) {

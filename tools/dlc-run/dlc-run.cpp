@@ -33,6 +33,7 @@
 #include <vector>
 
 using dlc::tools::HostTensor;
+using dlc::tools::HostValue;
 
 namespace {
 
@@ -206,6 +207,14 @@ void printInfo(dlc_model *model) {
     for (size_t i = 0; i < n; ++i) {
       dlc_tensor_info t;
       (inputs ? dlc_model_input_info : dlc_model_output_info)(model, i, &t);
+      dlc_value_kind kind =
+          (inputs ? dlc_model_input_kind : dlc_model_output_kind)(model, i);
+      std::string type = dlc::tools::valueTypeName(kind, t.dtype);
+      if (t.rank < 0) {
+        // A sequence: its tensors' shapes are free.
+        std::printf("%s %zu: %s %s\n", what, i, t.name, type.c_str());
+        continue;
+      }
       // Dims taken at run time show their names: an input's ('?' for
       // unnamed ones), an output's where it is an input's named dim (-1
       // for other run-time sizes).
@@ -225,8 +234,8 @@ void printInfo(dlc_model *model) {
         }
         shape += "]";
       }
-      std::printf("%s %zu: %s %s %s%s\n", what, i, t.name,
-                  dlc_dtype_name(t.dtype), shape.c_str(),
+      std::printf("%s %zu: %s %s %s%s\n", what, i, t.name, type.c_str(),
+                  shape.c_str(),
                   !dynamic ? ""
                   : inputs ? " (named dims: sizes given by each call)"
                   : shape.find("-1") != std::string::npos
@@ -316,19 +325,19 @@ void fillRandom(HostTensor &t, std::mt19937 &rng) {
   // Integer inputs (indices) stay zero: always in range.
 }
 
-/// Compares one output with its reference: |y - ref| <= atol + rtol * |ref|.
-bool compare(const HostTensor &got, const HostTensor &want, size_t index,
-             double rtol, double atol) {
+/// Compares one output tensor with its reference, `label` naming it:
+/// |y - ref| <= atol + rtol * |ref|.
+bool compare(const HostTensor &got, const HostTensor &want,
+             const std::string &label, double rtol, double atol) {
   if (got.shape != want.shape) {
-    std::printf("output %zu ('%s'): shape %s, reference %s: MISMATCH\n", index,
-                got.name.c_str(), shapeString(got.shape).c_str(),
+    std::printf("%s: shape %s, reference %s: MISMATCH\n", label.c_str(),
+                shapeString(got.shape).c_str(),
                 shapeString(want.shape).c_str());
     return false;
   }
   if (got.dtype != want.dtype) {
-    std::printf("output %zu ('%s'): dtype %s, reference %s: MISMATCH\n", index,
-                got.name.c_str(), dlc_dtype_name(got.dtype),
-                dlc_dtype_name(want.dtype));
+    std::printf("%s: dtype %s, reference %s: MISMATCH\n", label.c_str(),
+                dlc_dtype_name(got.dtype), dlc_dtype_name(want.dtype));
     return false;
   }
   int64_t bad = 0, first = -1;
@@ -351,10 +360,9 @@ bool compare(const HostTensor &got, const HostTensor &want, size_t index,
     if (!ok && bad++ == 0)
       first = i;
   }
-  std::printf("output %zu ('%s'): %lld elements, max abs err %.3g, max rel "
-              "err %.3g: %s",
-              index, got.name.c_str(), (long long)got.elements(), maxAbs,
-              maxRel, bad ? "MISMATCH" : "ok");
+  std::printf("%s: %lld elements, max abs err %.3g, max rel err %.3g: %s",
+              label.c_str(), (long long)got.elements(), maxAbs, maxRel,
+              bad ? "MISMATCH" : "ok");
   if (bad)
     std::printf(" (%lld outside tolerance; first at %lld: got %.9g, want "
                 "%.9g)",
@@ -363,6 +371,38 @@ bool compare(const HostTensor &got, const HostTensor &want, size_t index,
                 dlc::tools::elementAsDouble(want, first));
   std::printf("\n");
   return bad == 0;
+}
+
+/// Compares one output value with its reference: an optional's presence, a
+/// sequence's length, then each tensor as `compare` does.
+bool compareValue(const HostValue &got, const HostValue &want, size_t index,
+                  double rtol, double atol) {
+  std::string label =
+      "output " + std::to_string(index) + " ('" + got.name + "')";
+  if (got.present != want.present) {
+    std::printf("%s: %s, reference %s: MISMATCH\n", label.c_str(),
+                got.present ? "present" : "absent",
+                want.present ? "present" : "absent");
+    return false;
+  }
+  if (!got.present) {
+    std::printf("%s: absent: ok\n", label.c_str());
+    return true;
+  }
+  if (!got.isSequence())
+    return compare(got.tensor, want.tensor, label, rtol, atol);
+  if (got.elements.size() != want.elements.size()) {
+    std::printf("%s: a sequence of %zu tensors, reference %zu: MISMATCH\n",
+                label.c_str(), got.elements.size(), want.elements.size());
+    return false;
+  }
+  bool ok = true;
+  for (size_t k = 0; k < got.elements.size(); ++k)
+    ok &= compare(got.elements[k], want.elements[k],
+                  label + " tensor " + std::to_string(k), rtol, atol);
+  if (got.elements.empty())
+    std::printf("%s: an empty sequence: ok\n", label.c_str());
+  return ok;
 }
 
 /// Sets every Parameter and Buffer state tensor that has a file DIR/<name>.pb
@@ -602,13 +642,24 @@ int main(int argc, char **argv) {
   size_t numInputs = o.train ? dlc_model_num_step_inputs(model)
                              : dlc_model_num_inputs(model);
   size_t numOutputs = dlc_model_num_outputs(model);
-  std::vector<HostTensor> inputs;
+  std::vector<HostValue> inputs;
   if (o.random) {
     std::mt19937 rng(0);
     for (size_t i = 0; i < numInputs; ++i) {
       dlc_tensor_info info;
       (o.train ? dlc_model_step_input_info : dlc_model_input_info)(model, i,
                                                                    &info);
+      dlc_value_kind kind =
+          o.train ? DLC_VALUE_TENSOR : dlc_model_input_kind(model, i);
+      if (info.rank < 0) {
+        // A sequence: empty (its tensors' shapes are not known).
+        HostValue v;
+        v.kind = kind;
+        v.name = info.name;
+        v.dtype = info.dtype;
+        inputs.push_back(std::move(v));
+        continue;
+      }
       // Dims each call gives take their size from --dim.
       std::vector<int64_t> shape(info.shape, info.shape + info.rank);
       for (int32_t d = 0; d < info.rank; ++d) {
@@ -626,48 +677,66 @@ int main(int argc, char **argv) {
         shape[d] = it->second;
       }
       info.shape = shape.data();
-      inputs.push_back(allocateLike(info));
-      fillRandom(inputs.back(), rng);
+      HostValue v(allocateLike(info));
+      v.kind = kind;
+      fillRandom(v.tensor, rng);
+      inputs.push_back(std::move(v));
     }
   } else {
-    for (const std::string &path : o.inputs) {
-      HostTensor t;
-      if (!dlc::tools::readTensorFile(path, t, error)) {
+    for (size_t i = 0; i < o.inputs.size(); ++i) {
+      // The model says what each file holds (a tensor, a sequence, an
+      // optional); the runtime counts the files.
+      HostValue v;
+      dlc_value_kind kind = o.train || i >= numInputs
+                                ? DLC_VALUE_TENSOR
+                                : dlc_model_input_kind(model, i);
+      if (!dlc::tools::readValueFile(o.inputs[i], kind, v, error)) {
         std::fprintf(stderr, "dlc-run: error: %s\n", error.c_str());
         return 2;
       }
-      inputs.push_back(std::move(t));
+      // An empty or absent sequence's file may not name its dtype.
+      if (v.isSequence() && v.elements.empty()) {
+        dlc_tensor_info info;
+        dlc_model_input_info(model, i, &info);
+        v.dtype = info.dtype;
+      }
+      inputs.push_back(std::move(v));
     }
     if (inputs.empty() && numInputs > 0)
       return usage("give --inputs or --random");
   }
-  std::vector<HostTensor> outputs;
-  // Outputs of run-time shapes: the runtime allocates every output.
+  std::vector<HostValue> outputs;
+  // Outputs of run-time shapes, sequences and optionals: the runtime
+  // allocates every output.
   bool allocateOutputs = false;
+  std::vector<dlc_value_kind> outputKinds;
   for (size_t i = 0; i < numOutputs; ++i) {
     dlc_tensor_info info;
     dlc_model_output_info(model, i, &info);
-    allocateOutputs |= dlc_tensor_info_elements(&info) < 0;
+    outputKinds.push_back(dlc_model_output_kind(model, i));
+    allocateOutputs |= dlc_tensor_info_elements(&info) < 0 ||
+                       outputKinds.back() != DLC_VALUE_TENSOR;
   }
   for (size_t i = 0; i < numOutputs; ++i) {
     dlc_tensor_info info;
     dlc_model_output_info(model, i, &info);
+    HostValue v;
     if (allocateOutputs) {
-      HostTensor t;
-      t.name = info.name;
-      t.dtype = info.dtype;
-      outputs.push_back(std::move(t));
+      v.name = info.name;
+      v.dtype = info.dtype;
+      v.kind = outputKinds[i];
     } else {
-      outputs.push_back(allocateLike(info));
+      v = HostValue(allocateLike(info));
     }
+    outputs.push_back(std::move(v));
   }
   std::vector<dlc_tensor> inViews, outViews;
-  for (auto &t : inputs)
-    inViews.push_back(t.view());
+  for (auto &v : inputs)
+    inViews.push_back(v.view());
   if (o.train)
     return train(model, o, inViews);
-  for (auto &t : outputs)
-    outViews.push_back(t.view());
+  for (auto &v : outputs)
+    outViews.push_back(v.view());
 
   auto runOnce = [&]() {
     if (!allocateOutputs)
@@ -677,10 +746,8 @@ int main(int argc, char **argv) {
     dlc_status s = dlc_model_run_alloc(model, inViews.data(), inViews.size(),
                                        got.data(), got.size());
     for (size_t i = 0; s == DLC_OK && i < numOutputs; ++i) {
-      HostTensor &t = outputs[i];
-      t.shape.assign(got[i].shape, got[i].shape + got[i].rank);
-      const auto *data = static_cast<const unsigned char *>(got[i].data);
-      t.bytes.assign(data, data + t.elements() * dlc_dtype_size(t.dtype));
+      outputs[i] =
+          dlc::tools::copyOutput(got[i], outputs[i].name, outputKinds[i]);
       dlc_tensor_free(&got[i]);
     }
     return s;
@@ -750,7 +817,7 @@ int main(int argc, char **argv) {
     std::filesystem::create_directories(o.saveDir, ec);
     for (size_t i = 0; i < outputs.size(); ++i) {
       std::string path = o.saveDir + "/output_" + std::to_string(i) + ".pb";
-      if (!dlc::tools::writeTensorFile(path, outputs[i], error)) {
+      if (!dlc::tools::writeValueFile(path, outputs[i], error)) {
         std::fprintf(stderr, "dlc-run: error: %s\n", error.c_str());
         return 2;
       }
@@ -765,23 +832,35 @@ int main(int argc, char **argv) {
     }
     bool allOk = true;
     for (size_t i = 0; i < outputs.size(); ++i) {
-      HostTensor want;
-      if (!dlc::tools::readTensorFile(o.expects[i], want, error)) {
+      HostValue want;
+      if (!dlc::tools::readValueFile(o.expects[i], outputs[i].kind, want,
+                                     error)) {
         std::fprintf(stderr, "dlc-run: error: %s\n", error.c_str());
         return 2;
       }
-      allOk &= compare(outputs[i], want, i, o.rtol, o.atol);
+      allOk &= compareValue(outputs[i], want, i, o.rtol, o.atol);
     }
     return allOk ? 0 : 1;
   }
   if (o.repeat <= 1 && o.saveDir.empty() && !o.json) {
     // No check asked for: show the first values of each output.
+    auto show = [](const std::string &label, const HostTensor &t) {
+      std::printf("%s %s:", label.c_str(), shapeString(t.shape).c_str());
+      for (int64_t j = 0; j < std::min<int64_t>(8, t.elements()); ++j)
+        std::printf(" %.6g", dlc::tools::elementAsDouble(t, j));
+      std::printf("%s\n", t.elements() > 8 ? " ..." : "");
+    };
     for (size_t i = 0; i < outputs.size(); ++i) {
-      std::printf("output %zu ('%s') %s:", i, outputs[i].name.c_str(),
-                  shapeString(outputs[i].shape).c_str());
-      for (int64_t j = 0; j < std::min<int64_t>(8, outputs[i].elements()); ++j)
-        std::printf(" %.6g", dlc::tools::elementAsDouble(outputs[i], j));
-      std::printf("%s\n", outputs[i].elements() > 8 ? " ..." : "");
+      const HostValue &v = outputs[i];
+      std::string label = "output " + std::to_string(i) + " ('" + v.name + "')";
+      if (!v.present)
+        std::printf("%s: absent\n", label.c_str());
+      else if (!v.isSequence())
+        show(label, v.tensor);
+      else if (v.elements.empty())
+        std::printf("%s: an empty sequence\n", label.c_str());
+      for (size_t k = 0; v.present && k < v.elements.size(); ++k)
+        show(label + "[" + std::to_string(k) + "]", v.elements[k]);
     }
   }
   return 0;

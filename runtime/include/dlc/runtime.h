@@ -42,7 +42,9 @@ typedef enum dlc_dtype {
   DLC_INT8, DLC_UINT8, DLC_BOOL, DLC_UINT16, DLC_UINT32, DLC_UINT64
 } dlc_dtype;
 
-/* A dense, row-major tensor owned by the caller. */
+/* A dense, row-major tensor owned by the caller. A rank below 0 marks a
+ * value that is not a plain tensor (ONNX sequences and optionals, see
+ * dlc_model_input_kind): DLC_RANK_SEQUENCE, DLC_RANK_ABSENT. */
 typedef struct dlc_tensor {
   void *data;
   dlc_dtype dtype;
@@ -50,9 +52,40 @@ typedef struct dlc_tensor {
   const int64_t *shape;
 } dlc_tensor;
 
+/* What an ONNX value a model input or output is. */
+typedef enum dlc_value_kind {
+  DLC_VALUE_TENSOR = 0,            /* a tensor */
+  DLC_VALUE_SEQUENCE = 1,          /* a sequence of tensors of one dtype */
+  DLC_VALUE_OPTIONAL_TENSOR = 2,   /* a tensor, or nothing */
+  DLC_VALUE_OPTIONAL_SEQUENCE = 3, /* a sequence, or nothing */
+} dlc_value_kind;
+
+/* An ONNX sequence: `length` tensors of one dtype, each of its own rank
+ * (at most DLC_SEQUENCE_MAX_RANK) and shape. */
+typedef struct dlc_sequence {
+  int64_t length;
+  dlc_tensor *tensors;
+} dlc_sequence;
+
+/* Sequences and optionals travel as a dlc_tensor with a rank sentinel:
+ *  - DLC_RANK_SEQUENCE: `data` points to a dlc_sequence, `dtype` is its
+ *    elements' dtype and `shape` is unused (a sequence, or a present
+ *    optional sequence);
+ *  - DLC_RANK_ABSENT: an optional that holds nothing (`data` and `shape`
+ *    unused; `dtype` is the model's).
+ * A present optional tensor is a plain dlc_tensor. */
+#define DLC_RANK_SEQUENCE (-2)
+#define DLC_RANK_ABSENT (-3)
+/* The highest rank of a sequence's tensors. */
+#define DLC_SEQUENCE_MAX_RANK 8
+
 /* Describes one model input or output; pointers live as long as the model.
  * An output dim of -1 is known only at run time: it depends on the values
  * of the inputs (a Reshape's shape given as an input, a Range's limit, ...).
+ * Sequences and optionals (dlc_model_input_kind): `dtype` is their tensors'
+ * dtype; an optional tensor has the rank and shape of its tensor; a
+ * sequence (optional or not) has rank -1 and a NULL shape: its tensors'
+ * ranks and dims are free (each at most DLC_SEQUENCE_MAX_RANK dims).
  */
 typedef struct dlc_tensor_info {
   const char *name;
@@ -71,12 +104,19 @@ void dlc_model_free(dlc_model *model);
 /* The thread's last error message ("" if none). */
 const char *dlc_last_error(void);
 
+/* One input or output per ONNX graph input or output, in the graph's order
+ * (a sequence or an optional is one, whatever the entry point takes). */
 size_t dlc_model_num_inputs(const dlc_model *model);
 size_t dlc_model_num_outputs(const dlc_model *model);
 dlc_status dlc_model_input_info(const dlc_model *model, size_t index,
                                 dlc_tensor_info *info);
 dlc_status dlc_model_output_info(const dlc_model *model, size_t index,
                                  dlc_tensor_info *info);
+/* Whether an input or output is a tensor, a sequence or an optional;
+ * DLC_VALUE_TENSOR for a null model or an index out of range. */
+dlc_value_kind dlc_model_input_kind(const dlc_model *model, size_t index);
+dlc_value_kind dlc_model_output_kind(const dlc_model *model, size_t index);
+const char *dlc_value_kind_name(dlc_value_kind kind); /* "sequence", ... */
 /* An input dim of -1 is a dim whose size each call gives (a symbolic dim
  * the library was compiled to take at run time, such as a batch size): the
  * model's name for it (its ONNX dim_param, e.g. "batch"), or "" for a dim
@@ -149,7 +189,8 @@ size_t dlc_model_profile(const dlc_model *model, dlc_profile_entry *entries,
 /* Size in bytes of one element of a dtype. */
 size_t dlc_dtype_size(dlc_dtype dtype);
 const char *dlc_dtype_name(dlc_dtype dtype);
-/* Number of elements of a described tensor; -1 when a dim is (-1). */
+/* Number of elements of a described tensor; -1 when a dim is (-1) or the
+ * rank is (a sequence). */
 int64_t dlc_tensor_info_elements(const dlc_tensor_info *info);
 
 /* Runs the model: inputs and outputs in manifest order, their dtypes and
@@ -168,6 +209,23 @@ int64_t dlc_tensor_info_elements(const dlc_tensor_info *info);
 dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
                          size_t num_inputs, dlc_tensor *outputs,
                          size_t num_outputs);
+/* Sequence and optional inputs (dlc_model_input_kind), passed with the rank
+ * sentinels above:
+ *  - a sequence: rank DLC_RANK_SEQUENCE, `data` a dlc_sequence of `length`
+ *    >= 0 tensors (`tensors` may be NULL when it is 0), each of the
+ *    sequence's dtype, rank 0..DLC_SEQUENCE_MAX_RANK, dims >= 0;
+ *  - an optional tensor: a plain dlc_tensor (checked like a tensor input
+ *    against the info's rank and static dims), or rank DLC_RANK_ABSENT;
+ *  - an optional sequence: as a sequence, or rank DLC_RANK_ABSENT.
+ * The runtime copies a sequence's tensors into one buffer for the call
+ * (freed before it returns); the caller's stay untouched. A wrong dtype,
+ * rank or dim fails with DLC_ERROR_SIGNATURE, a null pointer with
+ * DLC_ERROR_INVALID_ARGUMENT, the message naming the input and the
+ * sequence's element. An absent optional's named dims (its dim_params) are
+ * not compared with other inputs'.
+ * Sequence and optional outputs are returned by dlc_model_run_alloc only:
+ * dlc_model_run fails with DLC_ERROR_SIGNATURE for a model that has one,
+ * naming it. */
 /* Outputs of run-time shapes (dims of -1 in dlc_model_output_info):
  * dlc_model_run takes them when the caller knows their shape; a shape that
  * differs from the one the inputs make fails with DLC_ERROR_SIGNATURE (the
@@ -182,8 +240,17 @@ dlc_status dlc_model_run(dlc_model *model, const dlc_tensor *inputs,
 dlc_status dlc_model_run_alloc(dlc_model *model, const dlc_tensor *inputs,
                                size_t num_inputs, dlc_tensor *outputs,
                                size_t num_outputs);
+/* Sequence and optional outputs of dlc_model_run_alloc: a sequence is a
+ * dlc_tensor of rank DLC_RANK_SEQUENCE whose `data` is a new dlc_sequence
+ * (`tensors` a new array of `length` tensors, each with its own shape array
+ * and 64-byte aligned data; `shape` NULL); an optional is its tensor or
+ * sequence when present, and rank DLC_RANK_ABSENT (data and shape NULL)
+ * when not. The dtype is the elements'. One dlc_tensor_free releases all of
+ * it. A sequence the library returns malformed (a table row outside its
+ * values) fails the call with DLC_ERROR_SIGNATURE. */
 /* Frees the data and shape of a tensor from dlc_model_run_alloc and empties
- * it; NULL and empty tensors are left alone. */
+ * it (a sequence with all its tensors; an absent optional is only
+ * emptied); NULL and empty tensors are left alone. */
 void dlc_tensor_free(dlc_tensor *tensor);
 
 /*===----------------------------------------------------------------------===*

@@ -1,0 +1,351 @@
+//===- Sequence.cpp - ONNX sequences and optionals ------------------------===//
+//
+// A sequence is two tensors (OnnxValue): its tensors' elements one after
+// the other, and a table of their offsets, ranks and dims; the
+// graph.runtime_sequence_* ops build and read them. An optional is a
+// presence flag beside its tensor or sequence. So both flow through If and
+// Loop as tensors do, and reach the runtime as the parts of
+// TensorSignature::part.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontends/onnx/ImportContext.h"
+
+#include "dialects/graph/GraphDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+using namespace mlir;
+
+namespace dlc::onnx_frontend {
+
+std::optional<ValueTypeInfo> valueTypeOf(const onnx::TypeProto &type,
+                                         std::string &why) {
+  ValueTypeInfo info;
+  const onnx::TypeProto *inner = &type;
+  bool optional = type.has_optional_type();
+  if (optional)
+    inner = &type.optional_type().elem_type();
+  bool sequence = inner->has_sequence_type();
+  if (sequence)
+    inner = &inner->sequence_type().elem_type();
+  if (!inner->has_tensor_type()) {
+    why = "is not a tensor, a sequence of tensors or an optional of one "
+          "(dlc takes no maps, sparse tensors or nested sequences)";
+    return std::nullopt;
+  }
+  info.kind = optional ? (sequence ? ValueKind::OptionalSequence
+                                   : ValueKind::OptionalTensor)
+                       : (sequence ? ValueKind::Sequence : ValueKind::Tensor);
+  info.dtype = inner->tensor_type().elem_type();
+  if (inner->tensor_type().has_shape())
+    info.shape = &inner->tensor_type().shape();
+  return info;
+}
+
+namespace {
+
+Value boolScalar(ImportContext &ctx, bool value) {
+  auto type = RankedTensorType::get({}, ctx.builder.getI1Type());
+  return arith::ConstantOp::create(ctx.builder, ctx.loc(),
+                                   DenseElementsAttr::get(type, value));
+}
+
+/// `t` with all its dims dynamic: an optional tensor's part has one type
+/// whatever it holds.
+Value dynamicDims(ImportContext &ctx, Value t) {
+  auto type = ImportContext::typeOf(t);
+  auto dynamic = RankedTensorType::get(
+      SmallVector<int64_t>(type.getRank(), ShapedType::kDynamic),
+      type.getElementType());
+  if (type == dynamic)
+    return t;
+  return tensor::CastOp::create(ctx.builder, ctx.loc(), dynamic, t);
+}
+
+/// Reports (by node) when the flag `present` is false.
+void checkPresent(ImportContext &ctx, Value present, const Twine &what) {
+  OpBuilder &b = ctx.builder;
+  Location loc = ctx.loc();
+  Value flag = tensor::ExtractOp::create(b, loc, present, ValueRange{});
+  // The report: a 1 where it is absent, outside check_indices' [0, 1).
+  Value absent = arith::ExtUIOp::create(
+      b, loc, b.getI64Type(),
+      arith::XOrIOp::create(b, loc, flag,
+                            arith::ConstantIntOp::create(b, loc, 1, 1)));
+  graph::CheckIndicesOp::create(
+      b, loc,
+      tensor::FromElementsOp::create(
+          b, loc, RankedTensorType::get({1}, b.getI64Type()), absent),
+      0, 1, ctx.runtimeMessage(what + " is an empty optional"), IntegerAttr());
+}
+
+Type elementOf(ImportContext &ctx, int32_t dtype) {
+  Type element = elementTypeOf(ctx.builder.getContext(), dtype);
+  if (!element)
+    (void)ctx.error("dtype " + dtypeName(dtype) + " is not supported");
+  return element;
+}
+
+LogicalResult importSequenceEmpty(ImportContext &ctx) {
+  Type element = elementOf(ctx, ctx.intAttr("dtype", onnx::TensorProto::FLOAT));
+  if (!element)
+    return failure();
+  ctx.setValueOutput(0, emptySequence(ctx, element));
+  return success();
+}
+
+LogicalResult importSequenceConstruct(ImportContext &ctx) {
+  SmallVector<Value> tensors;
+  int64_t rank = OnnxValue::kNoTensors;
+  for (int i = 0; i < ctx.node->input_size(); ++i) {
+    Value t = ctx.input(i);
+    if (!t)
+      return failure();
+    tensors.push_back(t);
+    rank = OnnxValue::joinRanks(rank, ImportContext::typeOf(t).getRank());
+  }
+  if (tensors.empty())
+    return ctx.error("needs at least one tensor");
+  auto op = graph::RuntimeSequenceConstructOp::create(
+      ctx.builder, ctx.loc(),
+      TypeRange{ctx.builder.getNoneType(), ctx.builder.getNoneType()}, tensors,
+      TypeAttr::get(ImportContext::typeOf(tensors[0]).getElementType()));
+  if (failed(ctx.inferResultTypes(op)))
+    return failure();
+  OnnxValue seq{ValueKind::Sequence, {op.getValues(), op.getTable()}};
+  seq.elementRank = rank;
+  ctx.setValueOutput(0, seq);
+  return success();
+}
+
+LogicalResult importSequenceInsert(ImportContext &ctx) {
+  std::optional<OnnxValue> seq = ctx.sequenceInput(0);
+  Value tensor = ctx.input(1);
+  std::optional<Value> position = ctx.optionalInput(2);
+  if (!seq || !tensor || !ctx.errors.empty())
+    return failure();
+  OpBuilder &b = ctx.builder;
+  auto op = graph::RuntimeSequenceInsertOp::create(
+      b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType()}, seq->values(),
+      seq->table(), tensor, position ? *position : Value(),
+      ctx.runtimeMessage("the position is outside the sequence"),
+      IntegerAttr());
+  if (failed(ctx.inferResultTypes(op)))
+    return failure();
+  OnnxValue out{ValueKind::Sequence, {op.getNewValues(), op.getNewTable()}};
+  out.elementRank = OnnxValue::joinRanks(
+      seq->elementRank, ImportContext::typeOf(tensor).getRank());
+  ctx.setValueOutput(0, out);
+  return success();
+}
+
+LogicalResult importSequenceErase(ImportContext &ctx) {
+  std::optional<OnnxValue> seq = ctx.sequenceInput(0);
+  std::optional<Value> position = ctx.optionalInput(1);
+  if (!seq || !ctx.errors.empty())
+    return failure();
+  OpBuilder &b = ctx.builder;
+  auto op = graph::RuntimeSequenceEraseOp::create(
+      b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType()}, seq->values(),
+      seq->table(), position ? *position : Value(),
+      ctx.runtimeMessage("the position is outside the sequence"),
+      IntegerAttr());
+  if (failed(ctx.inferResultTypes(op)))
+    return failure();
+  OnnxValue out{ValueKind::Sequence, {op.getNewValues(), op.getNewTable()}};
+  out.elementRank = seq->elementRank;
+  ctx.setValueOutput(0, out);
+  return success();
+}
+
+LogicalResult importSequenceAt(ImportContext &ctx) {
+  std::optional<OnnxValue> seq = ctx.sequenceInput(0);
+  Value position = ctx.input(1);
+  if (!seq || !position)
+    return failure();
+  if (seq->elementRank < 0)
+    return ctx.error("the rank of the sequence's tensors is not known at "
+                     "compile time (dlc needs it for SequenceAt's result)");
+  Value result = ctx.build<graph::RuntimeSequenceAtOp>(
+      seq->values(), seq->table(), position, seq->elementRank,
+      ctx.runtimeMessage("the position is outside the sequence"),
+      IntegerAttr());
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+LogicalResult importSequenceLength(ImportContext &ctx) {
+  std::optional<OnnxValue> seq = ctx.sequenceInput(0);
+  if (!seq)
+    return failure();
+  Value length = ctx.build<graph::RuntimeSequenceLengthOp>(seq->table());
+  ctx.setOutput(0, length);
+  return success(static_cast<bool>(length));
+}
+
+/// Optional: holding the input, or empty of the `type` attribute.
+LogicalResult importOptional(ImportContext &ctx) {
+  if (ctx.node->input_size() > 0 && !ctx.node->input(0).empty()) {
+    std::optional<OnnxValue> v = ctx.valueInput(0);
+    if (!v)
+      return failure();
+    if (v->isOptional())
+      return ctx.error("the input is already an optional");
+    ValueKind kind = v->kind == ValueKind::Tensor ? ValueKind::OptionalTensor
+                                                  : ValueKind::OptionalSequence;
+    auto wrapped = coerceValue(ctx, *v, kind, "the input");
+    if (!wrapped)
+      return failure();
+    ctx.setValueOutput(0, *wrapped);
+    return success();
+  }
+  const onnx::AttributeProto *type = ctx.attr("type");
+  if (!type || !type->has_tp())
+    return ctx.error("an empty Optional needs the 'type' attribute");
+  std::string why;
+  auto info = valueTypeOf(type->tp(), why);
+  if (!info)
+    return ctx.error("its type " + why);
+  if (info->kind != ValueKind::Tensor && info->kind != ValueKind::Sequence)
+    return ctx.error("its type must be a tensor or a sequence");
+  Type element = elementOf(ctx, info->dtype);
+  if (!element)
+    return failure();
+  if (info->kind == ValueKind::Tensor && info->rank() < 0)
+    return ctx.error("its tensor type has no shape (dlc needs the rank)");
+  ctx.setValueOutput(0, absentValue(ctx,
+                                    info->kind == ValueKind::Tensor
+                                        ? ValueKind::OptionalTensor
+                                        : ValueKind::OptionalSequence,
+                                    element, info->rank()));
+  return success();
+}
+
+LogicalResult importOptionalHasElement(ImportContext &ctx) {
+  if (ctx.node->input_size() == 0 || ctx.node->input(0).empty()) {
+    ctx.setOutput(0, boolScalar(ctx, false));
+    return success();
+  }
+  std::optional<OnnxValue> v = ctx.valueInput(0);
+  if (!v)
+    return failure();
+  ctx.setOutput(0, v->isOptional() ? v->parts.front() : boolScalar(ctx, true));
+  return success();
+}
+
+LogicalResult importOptionalGetElement(ImportContext &ctx) {
+  std::optional<OnnxValue> v = ctx.valueInput(0);
+  if (!v)
+    return failure();
+  if (!v->isOptional()) {
+    ctx.setValueOutput(0, *v);
+    return success();
+  }
+  auto element =
+      coerceValue(ctx, *v,
+                  v->kind == ValueKind::OptionalTensor ? ValueKind::Tensor
+                                                       : ValueKind::Sequence,
+                  "input '" + ctx.node->input(0) + "'");
+  if (!element)
+    return failure();
+  ctx.setValueOutput(0, *element);
+  return success();
+}
+
+} // namespace
+
+OnnxValue emptySequence(ImportContext &ctx, Type element) {
+  OpBuilder &b = ctx.builder;
+  auto op = graph::RuntimeSequenceConstructOp::create(
+      b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType()}, ValueRange{},
+      TypeAttr::get(element));
+  (void)ctx.inferResultTypes(op);
+  OnnxValue seq{ValueKind::Sequence, {op.getValues(), op.getTable()}};
+  seq.elementRank = OnnxValue::kNoTensors;
+  return seq;
+}
+
+OnnxValue absentValue(ImportContext &ctx, ValueKind kind, Type element,
+                      int64_t rank) {
+  Value absent = boolScalar(ctx, false);
+  if (kind == ValueKind::OptionalSequence) {
+    OnnxValue seq = emptySequence(ctx, element);
+    OnnxValue out{kind, {absent, seq.values(), seq.table()}};
+    out.elementRank = seq.elementRank;
+    return out;
+  }
+  Value empty = tensor::EmptyOp::create(ctx.builder, ctx.loc(),
+                                        SmallVector<int64_t>(rank, 0), element);
+  return OnnxValue{kind, {absent, dynamicDims(ctx, empty)}};
+}
+
+std::optional<OnnxValue> coerceValue(ImportContext &ctx, const OnnxValue &value,
+                                     ValueKind to, const Twine &what) {
+  if (value.kind == to)
+    return value;
+  OnnxValue out;
+  out.kind = to;
+  out.elementRank = value.elementRank;
+  if ((value.kind == ValueKind::Tensor && to == ValueKind::OptionalTensor) ||
+      (value.kind == ValueKind::Sequence &&
+       to == ValueKind::OptionalSequence)) {
+    out.parts.push_back(boolScalar(ctx, true));
+    for (Value part : value.parts)
+      out.parts.push_back(
+          to == ValueKind::OptionalTensor ? dynamicDims(ctx, part) : part);
+    return out;
+  }
+  if ((value.kind == ValueKind::OptionalTensor && to == ValueKind::Tensor) ||
+      (value.kind == ValueKind::OptionalSequence &&
+       to == ValueKind::Sequence)) {
+    checkPresent(ctx, value.parts.front(), what);
+    out.parts.assign(value.parts.begin() + 1, value.parts.end());
+    return out;
+  }
+  (void)ctx.error(what + " is " + valueKindName(value.kind) + ", not " +
+                  valueKindName(to));
+  return std::nullopt;
+}
+
+SmallVector<Value> flattenValues(ArrayRef<OnnxValue> values) {
+  SmallVector<Value> flat;
+  for (const OnnxValue &v : values)
+    llvm::append_range(flat, v.parts);
+  return flat;
+}
+
+SmallVector<OnnxValue> unflattenValues(ArrayRef<OnnxValue> like,
+                                       ValueRange flat) {
+  SmallVector<OnnxValue> values;
+  size_t next = 0;
+  for (const OnnxValue &l : like) {
+    OnnxValue v;
+    v.kind = l.kind;
+    v.elementRank = l.elementRank;
+    for (unsigned i = 0; i < OnnxValue::numParts(l.kind); ++i)
+      v.parts.push_back(flat[next++]);
+    values.push_back(v);
+  }
+  return values;
+}
+
+void addSequenceImporters(std::vector<OpImporter> &table) {
+  table.push_back({"SequenceEmpty", "Sequence", 11, "", importSequenceEmpty});
+  table.push_back(
+      {"SequenceConstruct", "Sequence", 11, "", importSequenceConstruct});
+  table.push_back({"SequenceInsert", "Sequence", 11, "", importSequenceInsert});
+  table.push_back({"SequenceErase", "Sequence", 11, "", importSequenceErase});
+  table.push_back({"SequenceAt", "Sequence", 11,
+                   "the rank of the tensors known at compile time",
+                   importSequenceAt});
+  table.push_back({"SequenceLength", "Sequence", 11, "", importSequenceLength});
+  table.push_back({"Optional", "Sequence", 15, "", importOptional});
+  table.push_back(
+      {"OptionalHasElement", "Sequence", 15, "", importOptionalHasElement});
+  table.push_back(
+      {"OptionalGetElement", "Sequence", 15, "", importOptionalGetElement});
+}
+
+} // namespace dlc::onnx_frontend
