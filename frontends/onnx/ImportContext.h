@@ -37,6 +37,11 @@ struct OnnxValue {
   /// known to be empty, kMixedRanks when not known at compile time.
   static constexpr int64_t kNoTensors = -2, kMixedRanks = -1;
   int64_t elementRank = kMixedRanks;
+  /// Of a sequence whose tensors are known at compile time (made by
+  /// SequenceConstruct or SplitToSequence, changed at constant positions):
+  /// those tensors, so that SequenceAt, SequenceLength and
+  /// ConcatFromSequence on it need no run-time table.
+  std::optional<llvm::SmallVector<mlir::Value, 4>> tensors;
   /// The element rank of a sequence with one more tensor of `rank`.
   static int64_t joinRanks(int64_t a, int64_t b) {
     return a == kNoTensors ? b : b == kNoTensors ? a : a == b ? a : kMixedRanks;

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 
@@ -96,27 +97,64 @@ LogicalResult importSequenceEmpty(ImportContext &ctx) {
   return success();
 }
 
+/// Input `i` as a compile-time constant position, if it is one.
+std::optional<int64_t> constantPosition(ImportContext &ctx, int i) {
+  if (i >= ctx.node->input_size() || ctx.node->input(i).empty())
+    return std::nullopt;
+  DenseIntElementsAttr attr;
+  Value v = ctx.lookup(ctx.node->input(i));
+  if (!v || !matchPattern(v, m_Constant(&attr)) || attr.getNumElements() != 1)
+    return std::nullopt;
+  return (*attr.getValues<APInt>().begin()).getSExtValue();
+}
+
+/// A position in a sequence of `length` tensors known at compile time
+/// (negative from the end; `end` allows `length`); an error otherwise.
+std::optional<int64_t> checkedPosition(ImportContext &ctx, int64_t position,
+                                       int64_t length, bool end) {
+  int64_t p = position < 0 ? position + length : position;
+  if (p < 0 || p > length || (!end && p == length)) {
+    (void)ctx.error("position " + Twine(position) +
+                    " is outside the sequence of " + Twine(length) +
+                    " tensors");
+    return std::nullopt;
+  }
+  return p;
+}
+
+/// The sequence of `tensors` (known at compile time).
+std::optional<OnnxValue>
+constructSequence(ImportContext &ctx, ArrayRef<Value> tensors, Type element) {
+  OpBuilder &b = ctx.builder;
+  auto op = graph::RuntimeSequenceConstructOp::create(
+      b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType()}, tensors,
+      TypeAttr::get(element));
+  if (failed(ctx.inferResultTypes(op)))
+    return std::nullopt;
+  OnnxValue seq{ValueKind::Sequence, {op.getValues(), op.getTable()}};
+  seq.elementRank = OnnxValue::kNoTensors;
+  for (Value t : tensors)
+    seq.elementRank = OnnxValue::joinRanks(seq.elementRank,
+                                           ImportContext::typeOf(t).getRank());
+  seq.tensors.emplace(tensors.begin(), tensors.end());
+  return seq;
+}
+
 LogicalResult importSequenceConstruct(ImportContext &ctx) {
   SmallVector<Value> tensors;
-  int64_t rank = OnnxValue::kNoTensors;
   for (int i = 0; i < ctx.node->input_size(); ++i) {
     Value t = ctx.input(i);
     if (!t)
       return failure();
     tensors.push_back(t);
-    rank = OnnxValue::joinRanks(rank, ImportContext::typeOf(t).getRank());
   }
   if (tensors.empty())
     return ctx.error("needs at least one tensor");
-  auto op = graph::RuntimeSequenceConstructOp::create(
-      ctx.builder, ctx.loc(),
-      TypeRange{ctx.builder.getNoneType(), ctx.builder.getNoneType()}, tensors,
-      TypeAttr::get(ImportContext::typeOf(tensors[0]).getElementType()));
-  if (failed(ctx.inferResultTypes(op)))
+  auto seq = constructSequence(
+      ctx, tensors, ImportContext::typeOf(tensors[0]).getElementType());
+  if (!seq)
     return failure();
-  OnnxValue seq{ValueKind::Sequence, {op.getValues(), op.getTable()}};
-  seq.elementRank = rank;
-  ctx.setValueOutput(0, seq);
+  ctx.setValueOutput(0, *seq);
   return success();
 }
 
@@ -137,6 +175,16 @@ LogicalResult importSequenceInsert(ImportContext &ctx) {
   OnnxValue out{ValueKind::Sequence, {op.getNewValues(), op.getNewTable()}};
   out.elementRank = OnnxValue::joinRanks(
       seq->elementRank, ImportContext::typeOf(tensor).getRank());
+  std::optional<int64_t> at = constantPosition(ctx, 2);
+  if (seq->tensors && (!position || at)) {
+    int64_t length = seq->tensors->size();
+    auto p = position ? checkedPosition(ctx, *at, length, /*end=*/true)
+                      : std::optional<int64_t>(length);
+    if (!p)
+      return failure();
+    out.tensors = seq->tensors;
+    out.tensors->insert(out.tensors->begin() + *p, tensor);
+  }
   ctx.setValueOutput(0, out);
   return success();
 }
@@ -156,6 +204,18 @@ LogicalResult importSequenceErase(ImportContext &ctx) {
     return failure();
   OnnxValue out{ValueKind::Sequence, {op.getNewValues(), op.getNewTable()}};
   out.elementRank = seq->elementRank;
+  std::optional<int64_t> at = constantPosition(ctx, 1);
+  if (seq->tensors && (!position || at)) {
+    int64_t length = seq->tensors->size();
+    if (length == 0)
+      return ctx.error("the sequence is empty");
+    auto p = position ? checkedPosition(ctx, *at, length, /*end=*/false)
+                      : std::optional<int64_t>(length - 1);
+    if (!p)
+      return failure();
+    out.tensors = seq->tensors;
+    out.tensors->erase(out.tensors->begin() + *p);
+  }
   ctx.setValueOutput(0, out);
   return success();
 }
@@ -165,6 +225,14 @@ LogicalResult importSequenceAt(ImportContext &ctx) {
   Value position = ctx.input(1);
   if (!seq || !position)
     return failure();
+  if (std::optional<int64_t> at = constantPosition(ctx, 1);
+      at && seq->tensors) {
+    auto p = checkedPosition(ctx, *at, seq->tensors->size(), /*end=*/false);
+    if (!p)
+      return failure();
+    ctx.setOutput(0, (*seq->tensors)[*p]);
+    return success();
+  }
   if (seq->elementRank < 0)
     return ctx.error("the rank of the sequence's tensors is not known at "
                      "compile time (dlc needs it for SequenceAt's result)");
@@ -180,9 +248,129 @@ LogicalResult importSequenceLength(ImportContext &ctx) {
   std::optional<OnnxValue> seq = ctx.sequenceInput(0);
   if (!seq)
     return failure();
+  if (seq->tensors) {
+    auto type = RankedTensorType::get({}, ctx.builder.getI64Type());
+    ctx.setOutput(
+        0, arith::ConstantOp::create(
+               ctx.builder, ctx.loc(),
+               DenseElementsAttr::get(type, int64_t(seq->tensors->size()))));
+    return success();
+  }
   Value length = ctx.build<graph::RuntimeSequenceLengthOp>(seq->table());
   ctx.setOutput(0, length);
   return success(static_cast<bool>(length));
+}
+
+/// ConcatFromSequence of tensors known at compile time: graph.concat of
+/// them (each with a dim of 1 at `axis` first with `new_axis`).
+LogicalResult importConcatFromSequence(ImportContext &ctx) {
+  std::optional<OnnxValue> seq = ctx.sequenceInput(0);
+  if (!seq)
+    return failure();
+  if (!seq->tensors)
+    return ctx.error("the sequence's tensors must be known at compile time "
+                     "(made by SequenceConstruct or SplitToSequence; dlc "
+                     "does not concatenate a sequence built at run time yet)");
+  if (seq->tensors->empty())
+    return ctx.error("the sequence is empty");
+  bool newAxis = ctx.intAttr("new_axis", 0) != 0;
+  if (!ctx.attr("axis"))
+    return ctx.error("needs the 'axis' attribute");
+  int64_t rank = ImportContext::typeOf(seq->tensors->front()).getRank();
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0), rank + newAxis);
+  if (!axis)
+    return failure();
+  SmallVector<Value> parts;
+  for (Value t : *seq->tensors) {
+    auto type = ImportContext::typeOf(t);
+    if (type.getRank() != rank || !type.hasStaticShape())
+      return ctx.error("the sequence's tensors must have one rank and static "
+                       "shapes");
+    if (newAxis) {
+      SmallVector<int64_t> shape(type.getShape());
+      shape.insert(shape.begin() + *axis, 1);
+      t = ctx.build<graph::ReshapeOp>(t,
+                                      ctx.builder.getDenseI64ArrayAttr(shape));
+      if (!t)
+        return failure();
+    }
+    parts.push_back(t);
+  }
+  Value result = parts.size() == 1 ? parts.front()
+                                   : ctx.build<graph::ConcatOp>(parts, *axis);
+  ctx.setOutput(0, result);
+  return success(static_cast<bool>(result));
+}
+
+/// SplitToSequence of a static input with a constant or no split: the
+/// slices (graph.slice; without `split` and `keepdims` 0, reshaped without
+/// the axis) as a sequence known at compile time.
+LogicalResult importSplitToSequence(ImportContext &ctx) {
+  Value x = ctx.input(0);
+  if (!x)
+    return failure();
+  auto type = ImportContext::typeOf(x);
+  if (type.getRank() == 0)
+    return ctx.error("the input must have rank 1 or more");
+  auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0), type.getRank());
+  if (!axis)
+    return failure();
+  if (!type.hasStaticShape())
+    return ctx.error("the input must have a static shape (dlc splits tensors "
+                     "of run-time dims into sequences not yet)");
+  int64_t size = type.getDimSize(*axis);
+  SmallVector<int64_t> sizes;
+  bool hasSplit = ctx.node->input_size() > 1 && !ctx.node->input(1).empty();
+  if (!hasSplit) {
+    sizes.assign(size, 1);
+  } else {
+    std::optional<SmallVector<int64_t>> split = ctx.constantInts(1);
+    if (!split)
+      return failure();
+    if (ImportContext::typeOf(ctx.lookup(ctx.node->input(1))).getRank() == 0) {
+      int64_t chunk = split->front();
+      if (chunk <= 0)
+        return ctx.error("split must be positive, not " + Twine(chunk));
+      for (int64_t at = 0; at < size; at += chunk)
+        sizes.push_back(std::min(chunk, size - at));
+    } else {
+      sizes.assign(split->begin(), split->end());
+      int64_t total = 0;
+      for (int64_t s : sizes) {
+        if (s < 0)
+          return ctx.error("split sizes must not be negative");
+        total += s;
+      }
+      if (total != size)
+        return ctx.error("split sizes add up to " + Twine(total) +
+                         ", not the axis' " + Twine(size));
+    }
+  }
+  bool squeeze = !hasSplit && ctx.intAttr("keepdims", 1) == 0;
+  SmallVector<Value> tensors;
+  int64_t start = 0;
+  for (int64_t s : sizes) {
+    Value slice = sliceDim(ctx, x, *axis, start, s, 1);
+    if (!slice)
+      return failure();
+    start += s;
+    if (squeeze) {
+      SmallVector<int64_t> shape(type.getShape());
+      shape.erase(shape.begin() + *axis);
+      slice = ctx.build<graph::ReshapeOp>(
+          slice, ctx.builder.getDenseI64ArrayAttr(shape));
+      if (!slice)
+        return failure();
+    }
+    tensors.push_back(slice);
+  }
+  auto seq = constructSequence(ctx, tensors, type.getElementType());
+  if (!seq)
+    return failure();
+  if (tensors.empty())
+    seq->elementRank = type.getRank() - squeeze;
+  ctx.setValueOutput(0, *seq);
+  return success();
 }
 
 /// Optional: holding the input, or empty of the `type` attribute.
@@ -257,14 +445,7 @@ LogicalResult importOptionalGetElement(ImportContext &ctx) {
 } // namespace
 
 OnnxValue emptySequence(ImportContext &ctx, Type element) {
-  OpBuilder &b = ctx.builder;
-  auto op = graph::RuntimeSequenceConstructOp::create(
-      b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType()}, ValueRange{},
-      TypeAttr::get(element));
-  (void)ctx.inferResultTypes(op);
-  OnnxValue seq{ValueKind::Sequence, {op.getValues(), op.getTable()}};
-  seq.elementRank = OnnxValue::kNoTensors;
-  return seq;
+  return *constructSequence(ctx, {}, element);
 }
 
 OnnxValue absentValue(ImportContext &ctx, ValueKind kind, Type element,
@@ -341,6 +522,12 @@ void addSequenceImporters(std::vector<OpImporter> &table) {
                    "the rank of the tensors known at compile time",
                    importSequenceAt});
   table.push_back({"SequenceLength", "Sequence", 11, "", importSequenceLength});
+  table.push_back({"ConcatFromSequence", "Sequence", 11,
+                   "of tensors known at compile time, of static shapes",
+                   importConcatFromSequence});
+  table.push_back({"SplitToSequence", "Sequence", 11,
+                   "of a static input by a constant split",
+                   importSplitToSequence});
   table.push_back({"Optional", "Sequence", 15, "", importOptional});
   table.push_back(
       {"OptionalHasElement", "Sequence", 15, "", importOptionalHasElement});
