@@ -12,6 +12,8 @@
 
 #include "frontends/onnx/ImportContext.h"
 
+#include "dialects/graph/GraphDialect.h"
+
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -151,8 +153,13 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
         operands.push_back(v);
         rank = std::max(rank, ImportContext::typeOf(v).getRank());
       }
+    // Dims of different symbols where one is an op's result (a size read
+    // from values, which no --dim can pin): checked equal at run time.
+    SmallVector<std::tuple<Value, int64_t, Value, int64_t>> checkedEqual;
     for (int64_t pos = 0; pos < rank; ++pos) {
       int64_t symbol = -2; // none seen
+      Value first;
+      int64_t firstDim = 0;
       bool other = false;
       for (Value v : operands) {
         auto type = ImportContext::typeOf(v);
@@ -164,16 +171,51 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
           continue;
         }
         int64_t s = symbolsOf(ctx, v)[d];
+        if (s >= 0 && symbol >= 0 && symbol != s &&
+            (ctx.dimSymbolNames[s].empty() ||
+             ctx.dimSymbolNames[symbol].empty())) {
+          checkedEqual.emplace_back(first, firstDim, v, d);
+          continue;
+        }
         if (s < 0 || (symbol != -2 && symbol != s))
           return refuse("another input's dim " + std::to_string(pos) +
                         " is not known to be the same size (dlc does not "
                         "broadcast dims known only at run time)");
         symbol = s;
+        first = v;
+        firstDim = d;
       }
       if (symbol != -2 && other)
         return refuse("it meets a static dim at dim " + std::to_string(pos) +
                       " (dlc does not broadcast dims known only at run "
                       "time)");
+    }
+    OpBuilder &b = ctx.builder;
+    Location loc = ctx.loc();
+    auto nameOf = [&](Value v) {
+      for (const auto &name : node.input())
+        if (!name.empty() && ctx.lookup(name) == v)
+          return name;
+      return std::string();
+    };
+    for (auto [x, dx, y, dy] : checkedEqual) {
+      Value differ =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                tensor::DimOp::create(b, loc, x, dx),
+                                tensor::DimOp::create(b, loc, y, dy));
+      // The report: a 1 where they differ, outside check_indices' [0, 1).
+      Value flag = arith::ExtUIOp::create(b, loc, b.getI64Type(), differ);
+      graph::CheckIndicesOp::create(
+          b, loc,
+          tensor::FromElementsOp::create(
+              b, loc, RankedTensorType::get({1}, b.getI64Type()), flag),
+          0, 1,
+          ctx.runtimeMessage("dim " + Twine(dx) + " of input '" + nameOf(x) +
+                             "' and dim " + Twine(dy) + " of input '" +
+                             nameOf(y) +
+                             "' differ (dlc does not broadcast dims known "
+                             "only at run time)"),
+          IntegerAttr());
     }
     return success();
   }

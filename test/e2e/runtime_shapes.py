@@ -610,6 +610,21 @@ CASES = [
                        ("half", F32, [], [0.5])],
        [(F32, [n], [1.0 - 0.5 * k for k in range(n)])])
       for n in (5, 0)]),
+    # A size read from values (Range's) meeting an input's named dim: dlc
+    # does not broadcast them, so the sizes are checked equal at run time.
+    ("range_plus_input",
+     model([node("Cast", ["n"], ["nf"], 'attribute { name: "to" type: INT i: 1 }', "size"),
+            node("Range", ["zero", "nf", "one"], ["i"], "", "steps"),
+            node("Add", ["i", "x"], ["y"], "", "plus")],
+           [("n", I32, []), ("zero", F32, []), ("one", F32, []), ("x", F32, ["m"])],
+           [("y", F32, ["m"])]),
+     [("size 3", [("n", I32, [], [3]), ("zero", F32, [], [0.0]), ("one", F32, [], [1.0]),
+                  ("x", F32, [3], [10.0, 20.0, 30.0])],
+       [(F32, [3], [10.0, 21.0, 32.0])]),
+      ("size 2 against 3", [("n", I32, [], [2]), ("zero", F32, [], [0.0]),
+                            ("one", F32, [], [1.0]), ("x", F32, [3], [10.0, 20.0, 30.0])],
+       "node 'plus' (Add): dim 0 of input 'i' and dim 0 of input 'x' differ (dlc does not "
+       "broadcast dims known only at run time)")]),
     # A Loop run `trips` times when `go` is true (its body passes the
     # condition on), each iteration adding the iteration's row of a constant
     # to the carried sum and stacking the sum.
