@@ -1956,6 +1956,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceInsertOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceEraseOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceAtOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceLengthOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceConcatOp)
 
 LogicalResult RuntimeSequenceConstructOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> loc, Adaptor a,
@@ -2011,6 +2012,23 @@ RuntimeSequenceAtOp::inferReturnTypes(MLIRContext *,
   SmallVector<int64_t> shape(a.getRank(), ShapedType::kDynamic);
   types.push_back(
       RankedTensorType::get(shape, rankedType(a.getValues()).getElementType()));
+  return success();
+}
+
+LogicalResult RuntimeSequenceConcatOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor a,
+    SmallVectorImpl<Type> &types) {
+  if (failed(checkSequence(loc, a.getValues(), a.getTable(),
+                           "runtime_sequence_concat")))
+    return failure();
+  int64_t rank = a.getRank() + (a.getNewAxis() ? 1 : 0);
+  if (a.getRank() < 0 || a.getRank() > 8 || a.getAxis() < 0 ||
+      a.getAxis() >= rank || rank == 0)
+    return emitShapeError(loc, "runtime_sequence_concat: a rank of 0 to 8 "
+                               "and an axis of the result");
+  types.push_back(
+      RankedTensorType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
+                            rankedType(a.getValues()).getElementType()));
   return success();
 }
 

@@ -743,12 +743,28 @@ def Graph_RuntimeSequenceAtOp : Graph_Op<"runtime_sequence_at"> {
   let description = [{
     The result has `rank` dims, all known at run time. A position outside
     the sequence, or a tensor of another rank there, reports the check site
-    and gives a tensor of zero elements.
+    and gives a tensor of zero elements (rank 0: a 0).
   }];
   let arguments = (ins AnyRankedTensor:$values, RankedTensorOf<[I64]>:$table,
                        RankedTensorOf<[I32, I64]>:$position, I64Attr:$rank,
                        StrAttr:$message, OptionalAttr<I32Attr>:$site);
   let results = (outs AnyRankedTensor:$tensor);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Graph_RuntimeSequenceConcatOp : Graph_Op<"runtime_sequence_concat"> {
+  let summary = "the sequence's tensors (each of rank `rank`) joined along "
+                "`axis`, or stacked along a new `axis` with `new_axis`";
+  let description = [{
+    The tensors must have equal dims but along `axis` (all equal with
+    `new_axis`); an empty sequence, or tensors that differ, report the check
+    site and give a tensor of zero elements. All result dims are known at
+    run time.
+  }];
+  let arguments = (ins AnyRankedTensor:$values, RankedTensorOf<[I64]>:$table,
+                       I64Attr:$rank, I64Attr:$axis, BoolAttr:$new_axis,
+                       StrAttr:$message, OptionalAttr<I32Attr>:$site);
+  let results = (outs AnyRankedTensor:$result);
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 

@@ -310,21 +310,11 @@ checkCarried(ImportContext &ctx, ValueRange before, ArrayRef<Value> after) {
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, size,
                                 expected));
     }
-    // The report: a 1 where the sizes differ, outside check_indices' [0, 1).
-    Value flag = arith::ExtUIOp::create(
-        b, loc, b.getI64Type(),
+    ctx.reportIf(
         arith::XOrIOp::create(b, loc, same,
-                              arith::ConstantIntOp::create(b, loc, 1, 1)));
-    graph::CheckIndicesOp::create(
-        b, loc,
-        tensor::FromElementsOp::create(
-            b, loc, RankedTensorType::get({1}, b.getI64Type()), flag),
-        0, 1,
-        ctx.runtimeMessage("loop-carried value " + Twine(i) + " of " +
-                           shapeText(inType) +
-                           " changes its shape in an "
-                           "iteration; dlc needs one static shape"),
-        IntegerAttr());
+                              arith::ConstantIntOp::create(b, loc, 1, 1)),
+        "loop-carried value " + Twine(i) + " of " + shapeText(inType) +
+            " changes its shape in an iteration; dlc needs one static shape");
     auto keep = scf::IfOp::create(b, loc, TypeRange{inType}, same,
                                   /*withElseRegion=*/true);
     {
@@ -377,12 +367,13 @@ bool bodyKeepsCondition(const onnx::GraphProto &body) {
 /// loop's block arguments `args`); returns its outputs flat: the condition,
 /// the carried values' parts (each as the kind it is carried as: a
 /// sequence the body makes of an optional one is wrapped again), then the
-/// scan outputs, which must be tensors.
-FailureOr<SmallVector<Value>> importLoopBody(ImportContext &ctx,
-                                             const onnx::GraphProto &body,
-                                             Value iteration, Value cond,
-                                             ArrayRef<OnnxValue> carried,
-                                             ValueRange args) {
+/// scan outputs, which must be tensors. A carried sequence's element rank
+/// becomes that of its initial value and the body's output together; the
+/// body itself sees the initial value's (SequenceAt checks it at run time).
+FailureOr<SmallVector<Value>>
+importLoopBody(ImportContext &ctx, const onnx::GraphProto &body,
+               Value iteration, Value cond, SmallVectorImpl<OnnxValue> &carried,
+               ValueRange args) {
   SmallVector<OnnxValue> inputs = {OnnxValue{ValueKind::Tensor, {iteration}},
                                    OnnxValue{ValueKind::Tensor, {cond}}};
   llvm::append_range(inputs, unflattenValues(carried, args));
@@ -408,6 +399,8 @@ FailureOr<SmallVector<Value>> importLoopBody(ImportContext &ctx,
                                "loop-carried value " + Twine(i - 1));
     if (!coerced)
       return failure();
+    carried[i - 1].elementRank =
+        OnnxValue::joinRanks(carried[i - 1].elementRank, coerced->elementRank);
     llvm::append_range(flat, coerced->parts);
   }
   return flat;
@@ -419,10 +412,6 @@ void setLoopOutputs(ImportContext &ctx, ArrayRef<OnnxValue> carried,
                     ValueRange results) {
   SmallVector<OnnxValue> values = unflattenValues(carried, results);
   size_t used = flattenValues(carried).size();
-  // The body may add tensors of any rank to a carried sequence.
-  for (OnnxValue &v : values)
-    if (v.kind != ValueKind::Tensor)
-      v.elementRank = OnnxValue::kMixedRanks;
   for (auto [i, v] : llvm::enumerate(values))
     ctx.setValueOutput(i, v);
   for (auto [i, v] : llvm::enumerate(results.drop_front(used)))
@@ -435,8 +424,9 @@ void setLoopOutputs(ImportContext &ctx, ArrayRef<OnnxValue> carried,
 LogicalResult importWhileLoop(ImportContext &ctx, const onnx::GraphProto &body,
                               std::optional<Value> maxTrips,
                               std::optional<Value> initialCond,
-                              ArrayRef<OnnxValue> carriedValues,
+                              ArrayRef<OnnxValue> initialValues,
                               int64_t numScans) {
+  SmallVector<OnnxValue> carriedValues(initialValues);
   SmallVector<Value> carried = flattenValues(carriedValues);
   if (numScans)
     return ctx.error("scan outputs of a Loop that may stop on its condition "
@@ -938,24 +928,15 @@ LogicalResult importSequenceMap(ImportContext &ctx) {
     Value length = ctx.build<graph::RuntimeSequenceLengthOp>(seq.table());
     return length ? extractScalar(ctx, length) : Value();
   };
-  // A report where `mismatch` (i1) holds: a 1 outside check_indices' [0, 1).
-  auto check = [&](Value mismatch, const Twine &what) {
-    Value flag = arith::ExtUIOp::create(b, loc, b.getI64Type(), mismatch);
-    graph::CheckIndicesOp::create(
-        b, loc,
-        tensor::FromElementsOp::create(
-            b, loc, RankedTensorType::get({1}, b.getI64Type()), flag),
-        0, 1, ctx.runtimeMessage(what), IntegerAttr());
-  };
   Value length = lengthOf(inputs.front());
   if (!length)
     return failure();
   for (auto [i, v] : llvm::enumerate(inputs))
     if (i > 0 && v.kind == ValueKind::Sequence)
-      check(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, lengthOf(v),
-                                  length),
-            "input '" + ctx.node->input(i) +
-                "' is not as long as the first sequence");
+      ctx.reportIf(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
+                                         lengthOf(v), length),
+                   "input '" + ctx.node->input(i) +
+                       "' is not as long as the first sequence");
   SmallVector<OnnxValue> results;
   for (const auto &out : body->output()) {
     std::string why;
@@ -967,7 +948,8 @@ LogicalResult importSequenceMap(ImportContext &ctx) {
       return ctx.error("body output '" + out.name() +
                        "' needs a declared tensor dtype");
     results.push_back(emptySequence(ctx, element));
-    results.back().elementRank = info->rank();
+    results.back().elementRank =
+        info->rank() >= 0 ? info->rank() : OnnxValue::kNoTensors;
   }
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
@@ -982,8 +964,6 @@ LogicalResult importSequenceMap(ImportContext &ctx) {
         ValueRange{arith::IndexCastOp::create(b, loc, b.getI64Type(),
                                               loop.getInductionVar())});
     SmallVector<OnnxValue> bodyInputs;
-    // Dims of one dim_param among the body's inputs: one symbol, checked.
-    std::map<std::string, std::pair<int64_t, Value>> named;
     for (auto [i, v] : llvm::enumerate(inputs)) {
       if (v.kind == ValueKind::Tensor) {
         bodyInputs.push_back(v);
@@ -1004,25 +984,11 @@ LogicalResult importSequenceMap(ImportContext &ctx) {
           IntegerAttr());
       if (!at)
         return failure();
+      // Sizes of the tensors there: a broadcast against another input's
+      // checks them at run time (checkDynamicOperands).
       SmallVector<int64_t> symbols;
-      for (int64_t d = 0; d < rank; ++d) {
-        std::string param;
-        if (declared && declared->shape && declared->rank() == rank &&
-            declared->shape->dim(d).has_dim_param())
-          param = declared->shape->dim(d).dim_param();
-        Value size = tensor::DimOp::create(b, loc, at, d);
-        auto it = param.empty() ? named.end() : named.find(param);
-        if (it != named.end()) {
-          check(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, size,
-                                      it->second.second),
-                "dim '" + param + "' of the body's inputs is not one size");
-          symbols.push_back(it->second.first);
-          continue;
-        }
+      for (int64_t d = 0; d < rank; ++d)
         symbols.push_back(ctx.newDimSymbol(at, d, ""));
-        if (!param.empty())
-          named[param] = {symbols.back(), size};
-      }
       ctx.dimSymbols[at] = symbols;
       bodyInputs.push_back(OnnxValue{ValueKind::Tensor, {at}});
     }

@@ -203,19 +203,39 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
           arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne,
                                 tensor::DimOp::create(b, loc, x, dx),
                                 tensor::DimOp::create(b, loc, y, dy));
-      // The report: a 1 where they differ, outside check_indices' [0, 1).
-      Value flag = arith::ExtUIOp::create(b, loc, b.getI64Type(), differ);
-      graph::CheckIndicesOp::create(
-          b, loc,
-          tensor::FromElementsOp::create(
-              b, loc, RankedTensorType::get({1}, b.getI64Type()), flag),
-          0, 1,
-          ctx.runtimeMessage("dim " + Twine(dx) + " of input '" + nameOf(x) +
-                             "' and dim " + Twine(dy) + " of input '" +
-                             nameOf(y) +
-                             "' differ (dlc does not broadcast dims known "
-                             "only at run time)"),
-          IntegerAttr());
+      ctx.reportIf(differ, "dim " + Twine(dx) + " of input '" + nameOf(x) +
+                               "' and dim " + Twine(dy) + " of input '" +
+                               nameOf(y) +
+                               "' differ (dlc does not broadcast dims known "
+                               "only at run time)");
+      // Until the report stops the call, both run at the smaller size, so
+      // that neither is read past its end.
+      Value size =
+          arith::MinUIOp::create(b, loc, tensor::DimOp::create(b, loc, x, dx),
+                                 tensor::DimOp::create(b, loc, y, dy));
+      for (auto [v, d] : {std::pair(x, dx), std::pair(y, dy)}) {
+        std::string name = nameOf(v);
+        auto it = llvm::find_if(ctx.operandOverrides,
+                                [&](const auto &o) { return o.first == name; });
+        Value current = it == ctx.operandOverrides.end() ? v : it->second;
+        SmallVector<OpFoldResult> offsets(
+            ImportContext::typeOf(current).getRank(), b.getIndexAttr(0));
+        SmallVector<OpFoldResult> sizes =
+            tensor::getMixedSizes(b, loc, current);
+        SmallVector<OpFoldResult> strides(offsets.size(), b.getIndexAttr(1));
+        sizes[d] = size;
+        Value cut = tensor::ExtractSliceOp::create(
+            b, loc, ImportContext::typeOf(current), current, offsets, sizes,
+            strides);
+        // The cut takes the first operand's symbol at that dim.
+        SmallVector<int64_t> symbols = symbolsOf(ctx, current);
+        symbols[d] = symbolsOf(ctx, x)[dx];
+        ctx.dimSymbols[cut] = symbols;
+        if (it == ctx.operandOverrides.end())
+          ctx.operandOverrides.emplace_back(name, cut);
+        else
+          it->second = cut;
+      }
     }
     return success();
   }

@@ -6,6 +6,7 @@
 #include "dialects/graph/Weights.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/Verifier.h"
@@ -154,6 +155,18 @@ StringAttr ImportContext::runtimeMessage(const Twine &what) {
   if (!node)
     return builder.getStringAttr(what);
   return builder.getStringAttr(describeNode(*node, nodeIndex) + ": " + what);
+}
+
+void ImportContext::reportIf(Value condition, const Twine &what) {
+  Location at = loc();
+  // A 1 where it holds: outside check_indices' [0, 1).
+  Value flag =
+      arith::ExtUIOp::create(builder, at, builder.getI64Type(), condition);
+  graph::CheckIndicesOp::create(
+      builder, at,
+      tensor::FromElementsOp::create(
+          builder, at, RankedTensorType::get({1}, builder.getI64Type()), flag),
+      0, 1, runtimeMessage(what), IntegerAttr());
 }
 
 std::optional<double> ImportContext::constantFloat(int i) {

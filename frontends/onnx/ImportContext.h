@@ -238,6 +238,9 @@ public:
   /// "node 'y' (Reshape): <what>": the message a graph.runtime_* op reports
   /// when its operands' values are invalid.
   mlir::StringAttr runtimeMessage(const llvm::Twine &what);
+  /// Fails the call with runtimeMessage(what) where the i1 `condition` holds
+  /// (a graph.check_indices of it); the code after it still runs.
+  void reportIf(mlir::Value condition, const llvm::Twine &what);
 
   // --- dims known only at run time -------------------------------------------
   /// Per value with dims known only at run time: a symbol per dim (-1 for
@@ -268,6 +271,10 @@ public:
   /// Identity make of it. The importer follows their elements so that
   /// Reshape and ConstantOfShape give their results symbolic dims.
   llvm::DenseMap<mlir::Value, llvm::SmallVector<ShapeElement>> shapeValues;
+
+  /// What the current node's operands are imported as instead of the values
+  /// of their names (set by checkDynamicOperands, by input name).
+  std::vector<std::pair<std::string, mlir::Value>> operandOverrides;
 
   // --- attributes -------------------------------------------------------------
   const onnx::AttributeProto *attr(llvm::StringRef name) const;
@@ -308,7 +315,9 @@ private:
 
 /// Fails (naming the node) when a node takes a tensor of dims known only at
 /// run time and dlc has no lowering of it for them: an op it lowers for
-/// dynamic sizes, and operands that agree (dims of one symbol, or 1).
+/// dynamic sizes, and operands that agree (dims of one symbol, or 1). Dims
+/// that are checked equal at run time instead leave the node's operands
+/// cut to the smaller size in ImportContext::operandOverrides.
 mlir::LogicalResult checkDynamicOperands(ImportContext &ctx,
                                          const onnx::NodeProto &node);
 /// Gives the dynamic dims of a node's outputs their symbols (after a

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -194,14 +195,41 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   // (isRuntimeValue); this catches those that leave a subgraph (an If
   // branch's output).
   // Sequences and optionals go to their ops' importers as they are.
-  bool composite = llvm::any_of(node.input(), [&](const std::string &name) {
-    return !name.empty() && !ctx.lookup(name) && ctx.lookupValue(name);
-  });
+  // So are the tensors that make them (their lowering takes any dims).
+  static const llvm::StringSet<> makesComposites = {
+      "SequenceConstruct", "SequenceInsert", "Optional", "OptionalHasElement",
+      "OptionalGetElement"};
+  bool composite =
+      (isDefaultDomain(node.domain()) &&
+       makesComposites.contains(node.op_type())) ||
+      llvm::any_of(node.input(), [&](const std::string &name) {
+        return !name.empty() && !ctx.lookup(name) && ctx.lookupValue(name);
+      });
   if (!composite && importShapeArithmetic(ctx, node))
     return success(ctx.errors.empty());
+  ctx.operandOverrides.clear();
   if (!composite && failed(checkDynamicOperands(ctx, node)))
     return failure();
-  if (failed(imp->import(ctx))) {
+  LogicalResult imported = success();
+  if (ctx.operandOverrides.empty()) {
+    imported = imp->import(ctx);
+  } else {
+    // The node sees its operands as overridden; its outputs stay defined.
+    SmallVector<std::optional<OnnxValue>> outputs;
+    {
+      ImportContext::NameScope scope(ctx);
+      for (const auto &[name, value] : ctx.operandOverrides)
+        ctx.define(name, value);
+      imported = imp->import(ctx);
+      for (const auto &out : node.output())
+        outputs.push_back(out.empty() ? std::nullopt : ctx.lookupValue(out));
+    }
+    for (auto [out, value] : llvm::zip(node.output(), outputs))
+      if (value)
+        ctx.defineValue(out, *value);
+    ctx.operandOverrides.clear();
+  }
+  if (failed(imported)) {
     if (ctx.errors.empty())
       (void)ctx.error("import failed");
     return failure();
@@ -597,11 +625,9 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
         addPart("table", RankedTensorType::get({dyn, kSequenceRowWidth}, i64),
                 onnx::TensorProto::INT64);
       } else {
-        SmallVector<int64_t> shape;
-        for (const auto &dim : info->shape->dim())
-          shape.push_back(dim.has_dim_value() && dim.dim_value() >= 0
-                              ? dim.dim_value()
-                              : dyn);
+        // Every dim at run time: an absent optional's tensor has dims of 0
+        // whatever the declared ones.
+        SmallVector<int64_t> shape(info->rank(), dyn);
         addPart("tensor", RankedTensorType::get(shape, elem), info->dtype);
       }
       continue;
@@ -740,6 +766,19 @@ importModel(MLIRContext &context, onnx::ModelProto &model, StringRef path,
         return fail(path + ": graph output '" + output.name() +
                     "' is not produced by any node");
       ctx.node = nullptr;
+      Type declared = elementTypeOf(&context, info->dtype);
+      Type actual = ImportContext::typeOf(v->parts.back()).getElementType();
+      if (v->kind == ValueKind::Sequence ||
+          v->kind == ValueKind::OptionalSequence)
+        actual = ImportContext::typeOf(v->values()).getElementType();
+      if (declared != actual) {
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        os << actual;
+        return fail(path + ": graph output '" + output.name() +
+                    "' is declared of dtype " + dtypeName(info->dtype) +
+                    ", but its tensors hold " + text);
+      }
       auto coerced = coerceValue(ctx, *v, info->kind,
                                  "graph output '" + output.name() + "'");
       if (!coerced) {

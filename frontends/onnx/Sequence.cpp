@@ -70,16 +70,9 @@ void checkPresent(ImportContext &ctx, Value present, const Twine &what) {
   OpBuilder &b = ctx.builder;
   Location loc = ctx.loc();
   Value flag = tensor::ExtractOp::create(b, loc, present, ValueRange{});
-  // The report: a 1 where it is absent, outside check_indices' [0, 1).
-  Value absent = arith::ExtUIOp::create(
-      b, loc, b.getI64Type(),
-      arith::XOrIOp::create(b, loc, flag,
-                            arith::ConstantIntOp::create(b, loc, 1, 1)));
-  graph::CheckIndicesOp::create(
-      b, loc,
-      tensor::FromElementsOp::create(
-          b, loc, RankedTensorType::get({1}, b.getI64Type()), absent),
-      0, 1, ctx.runtimeMessage(what + " is an empty optional"), IntegerAttr());
+  ctx.reportIf(arith::XOrIOp::create(
+                   b, loc, flag, arith::ConstantIntOp::create(b, loc, 1, 1)),
+               what + " is an empty optional");
 }
 
 Type elementOf(ImportContext &ctx, int32_t dtype) {
@@ -238,7 +231,9 @@ LogicalResult importSequenceAt(ImportContext &ctx) {
                      "compile time (dlc needs it for SequenceAt's result)");
   Value result = ctx.build<graph::RuntimeSequenceAtOp>(
       seq->values(), seq->table(), position, seq->elementRank,
-      ctx.runtimeMessage("the position is outside the sequence"),
+      ctx.runtimeMessage("the position is outside the sequence, or the "
+                         "tensor there is not of rank " +
+                         Twine(seq->elementRank)),
       IntegerAttr());
   ctx.setOutput(0, result);
   return success(static_cast<bool>(result));
@@ -261,21 +256,35 @@ LogicalResult importSequenceLength(ImportContext &ctx) {
   return success(static_cast<bool>(length));
 }
 
-/// ConcatFromSequence of tensors known at compile time: graph.concat of
-/// them (each with a dim of 1 at `axis` first with `new_axis`).
+/// ConcatFromSequence: of tensors known at compile time, graph.concat of
+/// them (each with a dim of 1 at `axis` first with `new_axis`); of a
+/// sequence built at run time, graph.runtime_sequence_concat.
 LogicalResult importConcatFromSequence(ImportContext &ctx) {
   std::optional<OnnxValue> seq = ctx.sequenceInput(0);
   if (!seq)
     return failure();
-  if (!seq->tensors)
-    return ctx.error("the sequence's tensors must be known at compile time "
-                     "(made by SequenceConstruct or SplitToSequence; dlc "
-                     "does not concatenate a sequence built at run time yet)");
-  if (seq->tensors->empty())
-    return ctx.error("the sequence is empty");
   bool newAxis = ctx.intAttr("new_axis", 0) != 0;
   if (!ctx.attr("axis"))
     return ctx.error("needs the 'axis' attribute");
+  if (!seq->tensors) {
+    // Built at run time: the tensors' rank must be known.
+    if (seq->elementRank < 0)
+      return ctx.error("the rank of the sequence's tensors is not known at "
+                       "compile time (dlc needs it for the result)");
+    auto axis =
+        ctx.normalizeAxis(ctx.intAttr("axis", 0), seq->elementRank + newAxis);
+    if (!axis)
+      return failure();
+    Value result = ctx.build<graph::RuntimeSequenceConcatOp>(
+        seq->values(), seq->table(), seq->elementRank, *axis, newAxis,
+        ctx.runtimeMessage("the sequence is empty, or its tensors differ "
+                           "in rank or in dims other than the axis"),
+        IntegerAttr());
+    ctx.setOutput(0, result);
+    return success(static_cast<bool>(result));
+  }
+  if (seq->tensors->empty())
+    return ctx.error("the sequence is empty");
   int64_t rank = ImportContext::typeOf(seq->tensors->front()).getRank();
   auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0), rank + newAxis);
   if (!axis)
@@ -327,7 +336,12 @@ LogicalResult importSplitToSequence(ImportContext &ctx) {
     std::optional<SmallVector<int64_t>> split = ctx.constantInts(1);
     if (!split)
       return failure();
-    if (ImportContext::typeOf(ctx.lookup(ctx.node->input(1))).getRank() == 0) {
+    int64_t splitRank =
+        ImportContext::typeOf(ctx.lookup(ctx.node->input(1))).getRank();
+    if (splitRank > 1)
+      return ctx.error("split must be a scalar or 1-D, not of rank " +
+                       Twine(splitRank));
+    if (splitRank == 0) {
       int64_t chunk = split->front();
       if (chunk <= 0)
         return ctx.error("split must be positive, not " + Twine(chunk));
@@ -523,7 +537,7 @@ void addSequenceImporters(std::vector<OpImporter> &table) {
                    importSequenceAt});
   table.push_back({"SequenceLength", "Sequence", 11, "", importSequenceLength});
   table.push_back({"ConcatFromSequence", "Sequence", 11,
-                   "of tensors known at compile time, of static shapes",
+                   "the rank of the tensors known at compile time",
                    importConcatFromSequence});
   table.push_back({"SplitToSequence", "Sequence", 11,
                    "of a static input by a constant split",

@@ -1811,6 +1811,96 @@ struct SequenceErasePattern
   }
 };
 
+/// A table row: where the tensor's elements start in the values, how many
+/// there are, and its dims.
+struct SequenceRow {
+  Value offset, count;
+  SmallVector<Value> dims;
+};
+
+/// Reads row `p` (i64) of `table`, refusing (in `m`) a row whose rank is
+/// not `rank` or whose elements lie outside `values`; zeros where `m` has
+/// refused, so nothing is read out of bounds.
+SequenceRow readSequenceRow(ShapeMath &m, Value values, Value table, Value p,
+                            int64_t rank) {
+  OpBuilder &b = m.b;
+  Location loc = m.loc;
+  SmallVector<Type> types(2 + rank, b.getI64Type());
+  auto read = scf::IfOp::create(b, loc, types, m.bad, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(read.thenBlock());
+    scf::YieldOp::create(b, loc, SmallVector<Value>(2 + rank, m.c(0)));
+    b.setInsertionPointToStart(read.elseBlock());
+    SmallVector<Value> row;
+    for (int64_t i = 0; i < 2 + rank; ++i)
+      row.push_back(tensor::ExtractOp::create(
+          b, loc, table,
+          ValueRange{m.index(p), arith::ConstantIndexOp::create(b, loc, i)}));
+    scf::YieldOp::create(b, loc, row);
+  }
+  SequenceRow row;
+  row.offset = read.getResult(0);
+  m.refuse(m.ne(read.getResult(1), m.select(m.bad, m.c(0), m.c(rank))));
+  row.count = m.c(1);
+  for (int64_t d = 0; d < rank; ++d) {
+    Value size = read.getResult(2 + d);
+    m.refuse(m.lt(size, m.c(0)));
+    row.dims.push_back(size);
+    row.count = m.mul(row.count, m.max(size, m.c(0)));
+  }
+  m.refuse(m.orI(m.lt(row.offset, m.c(0)),
+                 m.gt(m.add(row.offset, row.count), dimOf(m, values, 0))));
+  return row;
+}
+
+/// The tensor of `row` with dims all known at run time (zero elements where
+/// `m` has refused): its slice of the values, reshaped.
+Value sequenceTensor(ShapeMath &m, Value values, SequenceRow row) {
+  OpBuilder &b = m.b;
+  Location loc = m.loc;
+  int64_t rank = row.dims.size();
+  for (Value &d : row.dims)
+    d = m.select(m.bad, m.c(0), d);
+  Value offset = m.select(m.bad, m.c(0), row.offset);
+  Value count = m.select(m.bad, m.c(0), row.count);
+  Type element = cast<RankedTensorType>(values.getType()).getElementType();
+  if (rank == 0) {
+    // One element, which a refused row does not have: 0 then.
+    auto pick = scf::IfOp::create(b, loc, TypeRange{element}, m.bad,
+                                  /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(pick.thenBlock());
+      scf::YieldOp::create(
+          b, loc,
+          ValueRange{arith::ConstantOp::create(
+              b, loc, cast<TypedAttr>(b.getZeroAttr(element)))});
+      b.setInsertionPointToStart(pick.elseBlock());
+      scf::YieldOp::create(b, loc,
+                           ValueRange{tensor::ExtractOp::create(
+                               b, loc, values, ValueRange{m.index(offset)})});
+    }
+    return tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({}, element), pick.getResult(0));
+  }
+  OpFoldResult one = b.getIndexAttr(1);
+  Value flat = tensor::ExtractSliceOp::create(
+      b, loc, values, ArrayRef<OpFoldResult>{m.index(offset)},
+      ArrayRef<OpFoldResult>{m.index(count)}, ArrayRef<OpFoldResult>{one});
+  if (rank == 1)
+    return flat;
+  auto type = RankedTensorType::get(
+      SmallVector<int64_t>(rank, ShapedType::kDynamic), element);
+  auto shapeType = RankedTensorType::get({rank}, b.getI64Type());
+  Value shape = tensor::FromElementsOp::create(b, loc, shapeType, row.dims);
+  // A reshape reads its source from the start: the slice as a tensor of its
+  // own.
+  Value copy = m.empty({count}, element);
+  copy = linalg::CopyOp::create(b, loc, flat, copy).getResult(0);
+  return tensor::ReshapeOp::create(b, loc, type, copy, shape);
+}
+
 /// SequenceAt: the row's dims read from the table (under a check of the
 /// position, the rank and the values' bounds), the elements a slice of the
 /// values reshaped to them.
@@ -1822,71 +1912,94 @@ struct SequenceAtPattern : OpConversionPattern<graph::RuntimeSequenceAtOp> {
     if (failed(checkNumbered(op, rewriter)))
       return failure();
     ShapeMath m(rewriter, op.getLoc());
-    Location loc = op.getLoc();
-    int64_t rank = op.getRank();
     Value rows = dimOf(m, a.getTable(), 0);
     Value p = sequencePosition(m, a.getPosition(), rows, /*end=*/false);
-    // The row: offset, rank, dims (zeros when the position is refused).
-    SmallVector<Type> types(2 + rank, rewriter.getI64Type());
-    auto read = scf::IfOp::create(rewriter, loc, types, m.bad,
-                                  /*withElseRegion=*/true);
-    {
-      OpBuilder::InsertionGuard guard(rewriter);
-      rewriter.setInsertionPointToStart(read.thenBlock());
-      scf::YieldOp::create(rewriter, loc, SmallVector<Value>(2 + rank, m.c(0)));
-      rewriter.setInsertionPointToStart(read.elseBlock());
-      SmallVector<Value> row;
-      for (int64_t i = 0; i < 2 + rank; ++i)
-        row.push_back(tensor::ExtractOp::create(
-            rewriter, loc, a.getTable(),
-            ValueRange{m.index(p),
-                       arith::ConstantIndexOp::create(rewriter, loc, i)}));
-      scf::YieldOp::create(rewriter, loc, row);
-    }
-    Value offset = read.getResult(0);
-    m.refuse(m.ne(read.getResult(1), m.select(m.bad, m.c(0), m.c(rank))));
-    SmallVector<Value> dims;
-    Value count = m.c(1);
-    for (int64_t d = 0; d < rank; ++d) {
-      Value size = read.getResult(2 + d);
-      m.refuse(m.lt(size, m.c(0)));
-      dims.push_back(size);
-      count = m.mul(count, m.max(size, m.c(0)));
-    }
-    m.refuse(m.orI(m.lt(offset, m.c(0)),
-                   m.gt(m.add(offset, count), dimOf(m, a.getValues(), 0))));
-    // Refused: a tensor of zero elements.
-    for (Value &d : dims)
-      d = m.select(m.bad, m.c(0), d);
-    offset = m.select(m.bad, m.c(0), offset);
-    count = m.select(m.bad, m.c(0), count);
-    OpFoldResult one = rewriter.getIndexAttr(1);
-    Value flat = tensor::ExtractSliceOp::create(
-        rewriter, loc, a.getValues(), ArrayRef<OpFoldResult>{m.index(offset)},
-        ArrayRef<OpFoldResult>{m.index(count)}, ArrayRef<OpFoldResult>{one});
-    auto resultType = cast<RankedTensorType>(op.getType());
-    Value result;
-    if (rank == 1) {
-      result = flat;
-    } else {
-      auto shapeType = RankedTensorType::get({rank}, rewriter.getI64Type());
-      Value shape =
-          rank == 0
-              ? arith::ConstantOp::create(
-                    rewriter, loc,
-                    DenseElementsAttr::get(shapeType, ArrayRef<int64_t>{}))
-                    .getResult()
-              : tensor::FromElementsOp::create(rewriter, loc, shapeType, dims)
-                    .getResult();
-      // A reshape reads its source from the start: the slice as a tensor
-      // of its own.
-      Value copy = m.empty({count}, resultType.getElementType());
-      copy = linalg::CopyOp::create(rewriter, loc, flat, copy).getResult(0);
-      result =
-          tensor::ReshapeOp::create(rewriter, loc, resultType, copy, shape);
-    }
+    SequenceRow row =
+        readSequenceRow(m, a.getValues(), a.getTable(), p, op.getRank());
+    Value result = sequenceTensor(m, a.getValues(), row);
     m.report(op);
     rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// ConcatFromSequence: a scan of the rows (one rank, equal dims but along
+/// the axis, or all with new_axis) that sizes the result, then a copy of
+/// each tensor into its place along the axis.
+struct SequenceConcatPattern
+    : OpConversionPattern<graph::RuntimeSequenceConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeSequenceConcatOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkNumbered(op, rewriter)))
+      return failure();
+    Location loc = op.getLoc();
+    ShapeMath m(rewriter, loc);
+    Value values = a.getValues(), table = a.getTable();
+    int64_t rank = op.getRank(), axis = op.getAxis();
+    bool newAxis = op.getNewAxis();
+    Value rows = dimOf(m, table, 0);
+    m.refuse(m.lt(rows, m.c(1)));
+    SequenceRow first = readSequenceRow(m, values, table, m.c(0), rank);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    auto scan = scf::ForOp::create(
+        rewriter, loc, zero, m.index(rows), one, ValueRange{m.bad, m.c(0)},
+        [&](OpBuilder &b, Location l, Value k, ValueRange args) {
+          ShapeMath mk(b, l);
+          mk.bad = args[0];
+          SequenceRow row = readSequenceRow(
+              mk, values, table,
+              arith::IndexCastOp::create(b, l, b.getI64Type(), k), rank);
+          for (int64_t d = 0; d < rank; ++d)
+            if (newAxis || d != axis)
+              mk.refuse(mk.ne(row.dims[d], first.dims[d]));
+          Value along = newAxis ? mk.c(1) : row.dims[axis];
+          scf::YieldOp::create(b, l,
+                               ValueRange{mk.bad, mk.add(args[1], along)});
+        });
+    m.bad = scan.getResult(0);
+    SmallVector<Value> dims(first.dims);
+    if (newAxis)
+      dims.insert(dims.begin() + axis, rows);
+    else
+      dims[axis] = scan.getResult(1);
+    m.refuseTooLarge(dims);
+    for (Value &d : dims)
+      d = m.select(m.bad, m.c(0), d);
+    auto resultType = cast<RankedTensorType>(op.getType());
+    Value result = m.empty(dims, resultType.getElementType());
+    Value count = m.select(m.bad, m.c(0), rows);
+    auto copy = scf::ForOp::create(
+        rewriter, loc, zero, m.index(count), one, ValueRange{result, m.c(0)},
+        [&](OpBuilder &b, Location l, Value k, ValueRange args) {
+          ShapeMath mk(b, l);
+          SequenceRow row = readSequenceRow(
+              mk, values, table,
+              arith::IndexCastOp::create(b, l, b.getI64Type(), k), rank);
+          SmallVector<Value> sizes(row.dims);
+          Value part = sequenceTensor(mk, values, row);
+          if (newAxis) {
+            sizes.insert(sizes.begin() + axis, mk.c(1));
+            auto shapeType = RankedTensorType::get({rank + 1}, b.getI64Type());
+            part = tensor::ReshapeOp::create(
+                b, l, resultType, part,
+                tensor::FromElementsOp::create(b, l, shapeType, sizes));
+          }
+          SmallVector<OpFoldResult> offsets(rank + newAxis, b.getIndexAttr(0)),
+              strides(rank + newAxis, b.getIndexAttr(1)), extents;
+          offsets[axis] = mk.index(args[1]);
+          for (Value size : sizes)
+            extents.push_back(mk.index(size));
+          Value placed = tensor::InsertSliceOp::create(
+              b, l, part, args[0], offsets, extents, strides);
+          Value along = newAxis ? mk.c(1) : row.dims[axis];
+          scf::YieldOp::create(b, l,
+                               ValueRange{placed, mk.add(args[1], along)});
+        });
+    m.report(op);
+    rewriter.replaceOp(op, copy.getResult(0));
     return success();
   }
 };
@@ -1913,6 +2026,6 @@ void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
                TopKPattern, SqueezePattern, ResizePattern, WindowPattern,
                ReducePattern, CompressPattern, NonZeroPattern, NmsPattern,
                UniquePattern, SequenceConstructPattern, SequenceInsertPattern,
-               SequenceErasePattern, SequenceAtPattern, SequenceLengthPattern>(
-      patterns.getContext());
+               SequenceErasePattern, SequenceAtPattern, SequenceConcatPattern,
+               SequenceLengthPattern>(patterns.getContext());
 }

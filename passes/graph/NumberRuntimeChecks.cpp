@@ -33,7 +33,7 @@ struct NumberRuntimeChecksPass
                RuntimeOneHotOp, RuntimeTopKOp, RuntimeSqueezeOp,
                RuntimeResizeOp, RuntimeWindowOp, RuntimeReduceOp,
                RuntimeSequenceInsertOp, RuntimeSequenceEraseOp,
-               RuntimeSequenceAtOp>(op))
+               RuntimeSequenceAtOp, RuntimeSequenceConcatOp>(op))
         return;
       auto message = op->getAttrOfType<StringAttr>("message");
       auto [it, inserted] =

@@ -31,6 +31,9 @@ magnitude <= 20).
   outside [0, N) fails the call by node.
 - empty_mid_dim: a Trilu and a Relu of a [3, 0, 5] input (a zero-size dim
   after the first crosses the library's bare-pointer ABI).
+- loop_sequence_concat*: a Loop of run-time trip count appending x * k to a
+  sequence that starts empty, then ConcatFromSequence of the sequence built
+  at run time, along axis 0 and stacked along a new axis 1.
 
 Usage: more_ops.py --bin BUILD/tools --work DIR"""
 import argparse
@@ -194,6 +197,39 @@ def scan8_case():
     return text, [("s0", F32, [batch, 2], s0), ("xs", F32, [batch, steps, 2], xs),
                   ("rs", F32, [batch, steps, 2], rs)], \
         [("s", F32, [batch, 2], final), ("ys", F32, [batch, steps, 2], scanned)]
+
+
+def seq_type(name, elem):
+    """A ValueInfoProto text of a sequence of `elem` tensors."""
+    return ('name: "%s" type { sequence_type { elem_type { tensor_type { elem_type: %d } } } }'
+            % (name, elem))
+
+
+def loop_sequence_concat_case(trips):
+    """A Loop (run-time trip count) appending x * k to a sequence, then
+    ConcatFromSequence along axis 0 and stacked along a new axis 1."""
+    body = ('attribute { name: "body" type: GRAPH g { name: "body" %s %s %s %s '
+            'input { %s } input { %s } input { %s } output { %s } output { %s } } }'
+            % (node("Identity", ["cond_in"], ["cond_out"]),
+               node("Cast", ["iter"], ["k"], 'attribute { name: "to" type: INT i: 1 }'),
+               node("Mul", ["x", "k"], ["t"]),
+               node("SequenceInsert", ["seq_in", "t"], ["seq_out"]),
+               value_info("iter", I64, []), value_info("cond_in", 9, []),
+               seq_type("seq_in", F32), value_info("cond_out", 9, []),
+               seq_type("seq_out", F32)))
+    text = model(17, [node("SequenceEmpty", [], ["empty"],
+                           'attribute { name: "dtype" type: INT i: 1 }'),
+                      node("Loop", ["m", "", "empty"], ["seq"], body, "collect"),
+                      node("ConcatFromSequence", ["seq"], ["y"], attr_int("axis", 0), "cat"),
+                      node("ConcatFromSequence", ["seq"], ["z"],
+                           attr_int("axis", 1) + " " + attr_int("new_axis", 1), "stack")],
+                 [("m", I64, []), ("x", F32, [2, 3])],
+                 [("y", F32, ["r", 3]), ("z", F32, [2, "n", 3])])
+    x = rand(6, 8)
+    y = [x[i] * k for k in range(trips) for i in range(6)]
+    z = [x[i * 3 + j] * k for i in range(2) for k in range(trips) for j in range(3)]
+    return text, [("m", I64, [], [trips]), ("x", F32, [2, 3], x)], \
+        [("y", F32, [2 * trips, 3], y), ("z", F32, [2, trips, 3], z)]
 
 
 def empty_mid_dim_case():
@@ -471,6 +507,8 @@ CASES = [
                                                                 -1.0, 3.0, -1.0, 2.0, 3.0],
                                                   1, 1)),
     ("empty_mid_dim", empty_mid_dim_case),
+    ("loop_sequence_concat", lambda: loop_sequence_concat_case(4)),
+    ("loop_sequence_concat_once", lambda: loop_sequence_concat_case(1)),
 ]
 
 
@@ -512,6 +550,28 @@ def bad_batch_index(a):
     return not ok
 
 
+def empty_sequence_concat(a):
+    """ConcatFromSequence of a sequence a Loop of 0 trips left empty: the
+    call fails by node."""
+    text, inputs, _ = loop_sequence_concat_case(0)
+    lib = compile_model(a.bin, a.work, "concat_empty", text)
+    if not lib:
+        return 1
+    from conv_pool_reference import encode
+    files = []
+    for name, elem, dims, values in inputs:
+        files.append(os.path.join(a.work, "concat_empty_%s.pb" % name))
+        encode("TensorProto", tensor(name, elem, dims, values), files[-1])
+    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = r.stdout.decode()
+    ok = r.returncode == 2 and \
+        "node 'cat' (ConcatFromSequence): the sequence is empty" in out
+    print("ConcatFromSequence of an empty sequence refused: %s\n  %s" % (
+        "ok" if ok else "FAILED", out.strip()))
+    return not ok
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bin", required=True)
@@ -527,7 +587,7 @@ def main():
             continue
         failed += expect(a.bin, a.work, lib, name, inputs, outputs, 1e-4, 1e-4,
                          threads=("1", "2"))
-    failed += refused(a) + bad_batch_index(a)
+    failed += refused(a) + bad_batch_index(a) + empty_sequence_concat(a)
     print("more_ops: %d failed" % failed)
     return 1 if failed else 0
 

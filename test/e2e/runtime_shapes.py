@@ -625,6 +625,20 @@ CASES = [
                             ("one", F32, [], [1.0]), ("x", F32, [3], [10.0, 20.0, 30.0])],
        "node 'plus' (Add): dim 0 of input 'i' and dim 0 of input 'x' differ (dlc does not "
        "broadcast dims known only at run time)")]),
+    # The same with the input's dim first: both operands are cut to the
+    # smaller size, so the report is all that happens.
+    ("input_plus_range",
+     model([node("Cast", ["n"], ["nf"], 'attribute { name: "to" type: INT i: 1 }', "size"),
+            node("Range", ["zero", "nf", "one"], ["i"], "", "steps"),
+            node("Add", ["x", "i"], ["y"], "", "plus")],
+           [("n", I32, []), ("zero", F32, []), ("one", F32, []), ("x", F32, ["m"])],
+           [("y", F32, ["m"])]),
+     [("size 3", [("n", I32, [], [3]), ("zero", F32, [], [0.0]), ("one", F32, [], [1.0]),
+                  ("x", F32, [3], [10.0, 20.0, 30.0])],
+       [(F32, [3], [10.0, 21.0, 32.0])]),
+      ("size 2 against 3", [("n", I32, [], [2]), ("zero", F32, [], [0.0]),
+                            ("one", F32, [], [1.0]), ("x", F32, [3], [10.0, 20.0, 30.0])],
+       "node 'plus' (Add): dim 0 of input 'x' and dim 0 of input 'i' differ")]),
     # A Loop run `trips` times when `go` is true (its body passes the
     # condition on), each iteration adding the iteration's row of a constant
     # to the carried sum and stacking the sum.
