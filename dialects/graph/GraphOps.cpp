@@ -1957,6 +1957,7 @@ DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceEraseOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceAtOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceLengthOp)
 DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceConcatOp)
+DLC_COMPATIBLE_RETURN_TYPES(RuntimeSequenceSplitOp)
 
 LogicalResult RuntimeSequenceConstructOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> loc, Adaptor a,
@@ -2029,6 +2030,24 @@ LogicalResult RuntimeSequenceConcatOp::inferReturnTypes(
   types.push_back(
       RankedTensorType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
                             rankedType(a.getValues()).getElementType()));
+  return success();
+}
+
+LogicalResult
+RuntimeSequenceSplitOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc, Adaptor a,
+                                         SmallVectorImpl<Type> &types) {
+  auto in = rankedType(a.getInput());
+  if (in.getRank() == 0 || in.getRank() > 8)
+    return emitShapeError(loc, "runtime_sequence_split: an input of rank 1 "
+                               "to 8");
+  if (failed(
+          checkAxis(loc, a.getAxis(), in.getRank(), "runtime_sequence_split")))
+    return failure();
+  if (a.getSplit() && rankedType(a.getSplit()).getRank() > 1)
+    return emitShapeError(loc, "runtime_sequence_split: a split of rank 0 "
+                               "or 1");
+  sequenceTypes(in.getElementType(), types);
   return success();
 }
 

@@ -768,6 +768,24 @@ def Graph_RuntimeSequenceConcatOp : Graph_Op<"runtime_sequence_concat"> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
 }
 
+def Graph_RuntimeSequenceSplitOp : Graph_Op<"runtime_sequence_split"> {
+  let summary = "the slices of `input` along `axis` as a sequence";
+  let description = [{
+    Without `split`, slices of 1, without the axis unless `keepdims`; with
+    a one-element `split`, slices of that size (the last one shorter); with
+    a 1-D `split`, slices of its sizes, which must add up to the axis' size.
+    A split the rules refuse reports the check site and gives an empty
+    sequence.
+  }];
+  let arguments = (ins AnyRankedTensor:$input,
+                       Optional<RankedTensorOf<[I32, I64]>>:$split,
+                       I64Attr:$axis, BoolAttr:$keepdims,
+                       StrAttr:$message, OptionalAttr<I32Attr>:$site);
+  let results = (outs AnyRankedTensor:$values,
+                      RankedTensorOf<[I64]>:$table);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
 def Graph_RuntimeSequenceLengthOp : Graph_Op<"runtime_sequence_length"> {
   let summary = "the number of tensors of a sequence, as an int64 scalar";
   let arguments = (ins RankedTensorOf<[I64]>:$table);

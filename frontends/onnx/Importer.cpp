@@ -197,8 +197,8 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   // Sequences and optionals go to their ops' importers as they are.
   // So are the tensors that make them (their lowering takes any dims).
   static const llvm::StringSet<> makesComposites = {
-      "SequenceConstruct", "SequenceInsert", "Optional", "OptionalHasElement",
-      "OptionalGetElement"};
+      "SequenceConstruct", "SequenceInsert",     "SplitToSequence",
+      "Optional",          "OptionalHasElement", "OptionalGetElement"};
   bool composite =
       (isDefaultDomain(node.domain()) &&
        makesComposites.contains(node.op_type())) ||

@@ -311,9 +311,10 @@ LogicalResult importConcatFromSequence(ImportContext &ctx) {
   return success(static_cast<bool>(result));
 }
 
-/// SplitToSequence of a static input with a constant or no split: the
+/// SplitToSequence: of a static input with a constant or no split, the
 /// slices (graph.slice; without `split` and `keepdims` 0, reshaped without
-/// the axis) as a sequence known at compile time.
+/// the axis) as a sequence known at compile time; otherwise
+/// graph.runtime_sequence_split.
 LogicalResult importSplitToSequence(ImportContext &ctx) {
   Value x = ctx.input(0);
   if (!x)
@@ -324,12 +325,33 @@ LogicalResult importSplitToSequence(ImportContext &ctx) {
   auto axis = ctx.normalizeAxis(ctx.intAttr("axis", 0), type.getRank());
   if (!axis)
     return failure();
-  if (!type.hasStaticShape())
-    return ctx.error("the input must have a static shape (dlc splits tensors "
-                     "of run-time dims into sequences not yet)");
+  bool hasSplit = ctx.node->input_size() > 1 && !ctx.node->input(1).empty();
+  bool keepdims = ctx.intAttr("keepdims", 1) != 0;
+  Value splitValue = hasSplit ? ctx.lookup(ctx.node->input(1)) : Value();
+  DenseIntElementsAttr splitAttr;
+  if (hasSplit && !splitValue)
+    return ctx.error("input '" + ctx.node->input(1) + "' is not a tensor");
+  if (!type.hasStaticShape() ||
+      (hasSplit && !matchPattern(splitValue, m_Constant(&splitAttr)))) {
+    // Sizes known at run time: the slices are cut there.
+    if (type.getRank() > 8)
+      return ctx.error("the input must have rank 8 or less");
+    OpBuilder &b = ctx.builder;
+    auto op = graph::RuntimeSequenceSplitOp::create(
+        b, ctx.loc(), TypeRange{b.getNoneType(), b.getNoneType()}, x,
+        splitValue, *axis, keepdims,
+        ctx.runtimeMessage("the split is not a positive size, or sizes that "
+                           "are not negative and add up to the axis' size"),
+        IntegerAttr());
+    if (failed(ctx.inferResultTypes(op)))
+      return failure();
+    OnnxValue seq{ValueKind::Sequence, {op.getValues(), op.getTable()}};
+    seq.elementRank = type.getRank() - (!hasSplit && !keepdims);
+    ctx.setValueOutput(0, seq);
+    return success();
+  }
   int64_t size = type.getDimSize(*axis);
   SmallVector<int64_t> sizes;
-  bool hasSplit = ctx.node->input_size() > 1 && !ctx.node->input(1).empty();
   if (!hasSplit) {
     sizes.assign(size, 1);
   } else {
@@ -360,7 +382,7 @@ LogicalResult importSplitToSequence(ImportContext &ctx) {
                          ", not the axis' " + Twine(size));
     }
   }
-  bool squeeze = !hasSplit && ctx.intAttr("keepdims", 1) == 0;
+  bool squeeze = !hasSplit && !keepdims;
   SmallVector<Value> tensors;
   int64_t start = 0;
   for (int64_t s : sizes) {
@@ -539,9 +561,8 @@ void addSequenceImporters(std::vector<OpImporter> &table) {
   table.push_back({"ConcatFromSequence", "Sequence", 11,
                    "the rank of the tensors known at compile time",
                    importConcatFromSequence});
-  table.push_back({"SplitToSequence", "Sequence", 11,
-                   "of a static input by a constant split",
-                   importSplitToSequence});
+  table.push_back(
+      {"SplitToSequence", "Sequence", 11, "", importSplitToSequence});
   table.push_back({"Optional", "Sequence", 15, "", importOptional});
   table.push_back(
       {"OptionalHasElement", "Sequence", 15, "", importOptionalHasElement});

@@ -2004,6 +2004,110 @@ struct SequenceConcatPattern
   }
 };
 
+/// SplitToSequence: the slice count and sizes from the split (checked:
+/// positive chunk, sizes that are not negative and add up to the axis),
+/// then each slice copied to its place in the values with its table row.
+struct SequenceSplitPattern
+    : OpConversionPattern<graph::RuntimeSequenceSplitOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(graph::RuntimeSequenceSplitOp op, OpAdaptor a,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (failed(checkNumbered(op, rewriter)))
+      return failure();
+    Location loc = op.getLoc();
+    ShapeMath m(rewriter, loc);
+    Value input = a.getInput(), split = a.getSplit();
+    auto inType = cast<RankedTensorType>(input.getType());
+    int64_t rank = inType.getRank(), axis = op.getAxis();
+    Value size = dimOf(m, input, axis);
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    bool sizes =
+        split && cast<RankedTensorType>(split.getType()).getRank() == 1;
+    // The size of slice k (i64) of a 1-D split.
+    auto sizeAt = [&](OpBuilder &b, Location l, Value k) -> Value {
+      Value v = tensor::ExtractOp::create(b, l, split, ValueRange{k});
+      if (v.getType() != b.getI64Type())
+        v = arith::ExtSIOp::create(b, l, b.getI64Type(), v);
+      return v;
+    };
+    Value count, chunk;
+    if (!split) {
+      count = size;
+    } else if (!sizes) {
+      chunk = m.at(split, 0);
+      m.refuse(m.lt(chunk, m.c(1)));
+      Value safe = m.max(chunk, m.c(1));
+      count = m.div(m.add(size, m.sub(safe, m.c(1))), safe);
+    } else {
+      count = dimOf(m, split, 0);
+      auto sum = scf::ForOp::create(
+          rewriter, loc, zero, m.index(count), one, ValueRange{m.c(0), m.bad},
+          [&](OpBuilder &b, Location l, Value k, ValueRange args) {
+            ShapeMath mk(b, l);
+            mk.bad = args[1];
+            Value s = sizeAt(b, l, k);
+            mk.refuse(mk.lt(s, mk.c(0)));
+            scf::YieldOp::create(b, l, ValueRange{mk.add(args[0], s), mk.bad});
+          });
+      m.bad = sum.getResult(1);
+      m.refuse(m.ne(sum.getResult(0), size));
+    }
+    count = m.select(m.bad, m.c(0), count);
+    bool squeeze = !split && !op.getKeepdims();
+    Value total = m.c(1);
+    for (int64_t d = 0; d < rank; ++d)
+      total = m.mul(total, dimOf(m, input, d));
+    Type element = inType.getElementType();
+    Value values = m.empty({total}, element);
+    Value table = m.empty({count, m.c(10)}, rewriter.getI64Type(),
+                          tableType(getContext()));
+    auto fill = scf::ForOp::create(
+        rewriter, loc, zero, m.index(count), one,
+        ValueRange{values, table, m.c(0), m.c(0)},
+        [&](OpBuilder &b, Location l, Value k, ValueRange args) {
+          ShapeMath mk(b, l);
+          Value start = args[2], at = args[3];
+          Value length = !split  ? mk.c(1)
+                         : sizes ? sizeAt(b, l, k)
+                                 : mk.min(chunk, mk.sub(size, start));
+          SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+              extents = tensor::getMixedSizes(b, l, input),
+              strides(rank, b.getIndexAttr(1));
+          offsets[axis] = mk.index(start);
+          extents[axis] = mk.index(length);
+          Value slice = tensor::ExtractSliceOp::create(b, l, input, offsets,
+                                                       extents, strides);
+          auto [flat, elements] = flattenTensor(mk, slice);
+          flat = tensor::CastOp::create(
+              b, l, RankedTensorType::get({ShapedType::kDynamic}, element),
+              flat);
+          Value placed = tensor::InsertSliceOp::create(
+              b, l, flat, args[0], ArrayRef<OpFoldResult>{mk.index(at)},
+              ArrayRef<OpFoldResult>{mk.index(elements)},
+              ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+          SmallVector<Value> row = {at, mk.c(rank - squeeze)};
+          for (int64_t d = 0; d < rank; ++d)
+            if (d != axis || !squeeze)
+              row.push_back(d == axis ? length : dimOf(mk, input, d));
+          while (row.size() < 10)
+            row.push_back(mk.c(0));
+          Value rowTensor = tensor::FromElementsOp::create(
+              b, l, RankedTensorType::get({1, 10}, b.getI64Type()), row);
+          Value rows =
+              copyRows(mk, rowTensor, args[1], mk.c(0), mk.c(1),
+                       arith::IndexCastOp::create(b, l, b.getI64Type(), k));
+          scf::YieldOp::create(b, l,
+                               ValueRange{placed, rows, mk.add(start, length),
+                                          mk.add(at, elements)});
+        });
+    m.report(op);
+    rewriter.replaceOp(op, ValueRange{fill.getResult(0), fill.getResult(1)});
+    return success();
+  }
+};
+
 /// SequenceLength: the table's rows.
 struct SequenceLengthPattern
     : OpConversionPattern<graph::RuntimeSequenceLengthOp> {
@@ -2027,5 +2131,6 @@ void dlc::populateRuntimeShapesToLinalgPatterns(RewritePatternSet &patterns) {
                ReducePattern, CompressPattern, NonZeroPattern, NmsPattern,
                UniquePattern, SequenceConstructPattern, SequenceInsertPattern,
                SequenceErasePattern, SequenceAtPattern, SequenceConcatPattern,
-               SequenceLengthPattern>(patterns.getContext());
+               SequenceSplitPattern, SequenceLengthPattern>(
+      patterns.getContext());
 }

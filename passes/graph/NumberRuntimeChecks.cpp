@@ -33,7 +33,8 @@ struct NumberRuntimeChecksPass
                RuntimeOneHotOp, RuntimeTopKOp, RuntimeSqueezeOp,
                RuntimeResizeOp, RuntimeWindowOp, RuntimeReduceOp,
                RuntimeSequenceInsertOp, RuntimeSequenceEraseOp,
-               RuntimeSequenceAtOp, RuntimeSequenceConcatOp>(op))
+               RuntimeSequenceAtOp, RuntimeSequenceConcatOp,
+               RuntimeSequenceSplitOp>(op))
         return;
       auto message = op->getAttrOfType<StringAttr>("message");
       auto [it, inserted] =

@@ -34,6 +34,10 @@ magnitude <= 20).
 - loop_sequence_concat*: a Loop of run-time trip count appending x * k to a
   sequence that starts empty, then ConcatFromSequence of the sequence built
   at run time, along axis 0 and stacked along a new axis 1.
+- runtime_split*: SplitToSequence of a [2, n] input (n at run time) by sizes
+  given at run time (one of them 0), SequenceLength, SequenceAt at a run-time
+  position and ConcatFromSequence back; columns without the axis stacked
+  back along a new axis; sizes that do not add up fail the call by node.
 
 Usage: more_ops.py --bin BUILD/tools --work DIR"""
 import argparse
@@ -230,6 +234,32 @@ def loop_sequence_concat_case(trips):
     z = [x[i * 3 + j] * k for i in range(2) for k in range(trips) for j in range(3)]
     return text, [("m", I64, [], [trips]), ("x", F32, [2, 3], x)], \
         [("y", F32, [2 * trips, 3], y), ("z", F32, [2, trips, 3], z)]
+
+
+def runtime_split_case(n, splits):
+    """SplitToSequence of x [2, n] (n at run time) by sizes given at run
+    time, its length, its tensor at a position given at run time and its
+    concatenation (x again); and split into columns without the axis,
+    stacked back along a new axis."""
+    text = model(17, [node("SplitToSequence", ["x", "s"], ["seq"], attr_int("axis", 1),
+                           "split"),
+                      node("SequenceLength", ["seq"], ["len"]),
+                      node("SequenceAt", ["seq", "at"], ["mid"]),
+                      node("ConcatFromSequence", ["seq"], ["y"], attr_int("axis", 1)),
+                      node("SplitToSequence", ["x"], ["cols"],
+                           attr_int("axis", 1) + " " + attr_int("keepdims", 0)),
+                      node("ConcatFromSequence", ["cols"], ["z"],
+                           attr_int("axis", 1) + " " + attr_int("new_axis", 1))],
+                 [("x", F32, [2, "n"]), ("s", I64, [len(splits)]), ("at", I64, [])],
+                 [("len", I64, []), ("mid", F32, [2, "k"]), ("y", F32, [2, "n"]),
+                  ("z", F32, [2, "n"])])
+    x = rand(2 * n, 9)
+    start = splits[0]
+    mid = [x[i * n + j] for i in range(2) for j in range(start, start + splits[1])]
+    return text, [("x", F32, [2, n], x), ("s", I64, [len(splits)], splits),
+                  ("at", I64, [], [1])], \
+        [("len", I64, [], [len(splits)]), ("mid", F32, [2, splits[1]], mid),
+         ("y", F32, [2, n], x), ("z", F32, [2, n], x)]
 
 
 def empty_mid_dim_case():
@@ -509,6 +539,8 @@ CASES = [
     ("empty_mid_dim", empty_mid_dim_case),
     ("loop_sequence_concat", lambda: loop_sequence_concat_case(4)),
     ("loop_sequence_concat_once", lambda: loop_sequence_concat_case(1)),
+    ("runtime_split", lambda: runtime_split_case(6, [1, 3, 2])),
+    ("runtime_split_empty_slice", lambda: runtime_split_case(4, [4, 0])),
 ]
 
 
@@ -572,6 +604,26 @@ def empty_sequence_concat(a):
     return not ok
 
 
+def bad_runtime_split(a):
+    """Split sizes that do not add up to the axis: the call fails by node."""
+    text, inputs, _ = runtime_split_case(6, [1, 1, 1])
+    lib = compile_model(a.bin, a.work, "split_bad", text)
+    if not lib:
+        return 1
+    from conv_pool_reference import encode
+    files = []
+    for name, elem, dims, values in inputs:
+        files.append(os.path.join(a.work, "split_bad_%s.pb" % name))
+        encode("TensorProto", tensor(name, elem, dims, values), files[-1])
+    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = r.stdout.decode()
+    ok = r.returncode == 2 and "node 'split' (SplitToSequence): the split is not" in out
+    print("SplitToSequence sizes adding up to 3 of 6 refused: %s\n  %s" % (
+        "ok" if ok else "FAILED", out.strip()))
+    return not ok
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bin", required=True)
@@ -587,7 +639,8 @@ def main():
             continue
         failed += expect(a.bin, a.work, lib, name, inputs, outputs, 1e-4, 1e-4,
                          threads=("1", "2"))
-    failed += refused(a) + bad_batch_index(a) + empty_sequence_concat(a)
+    failed += refused(a) + bad_batch_index(a) + empty_sequence_concat(a) + \
+        bad_runtime_split(a)
     print("more_ops: %d failed" % failed)
     return 1 if failed else 0
 
