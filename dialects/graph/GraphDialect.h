@@ -17,6 +17,11 @@
 
 namespace dlc::graph {
 
+/// A sequence's table (the graph.runtime_sequence_* ops): a row per tensor
+/// of its offset, its rank (at most kSequenceMaxRank) and its dims.
+inline constexpr int64_t kSequenceMaxRank = 8;
+inline constexpr int64_t kSequenceRowWidth = 2 + kSequenceMaxRank;
+
 /// Replaces every graph.mode_select under `root` by its training operand
 /// (a training step) or its inference one (a model's inference function,
 /// or a compile without training).

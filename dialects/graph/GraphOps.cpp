@@ -1929,15 +1929,17 @@ namespace {
 /// A sequence's two tensors: values tensor<?xT>, table tensor<?x10xi64>.
 void sequenceTypes(Type element, SmallVectorImpl<Type> &types) {
   types.push_back(RankedTensorType::get({ShapedType::kDynamic}, element));
-  types.push_back(RankedTensorType::get(
-      {ShapedType::kDynamic, 10}, IntegerType::get(element.getContext(), 64)));
+  types.push_back(
+      RankedTensorType::get({ShapedType::kDynamic, kSequenceRowWidth},
+                            IntegerType::get(element.getContext(), 64)));
 }
 
 /// Checks the values and table operands of a sequence op.
 LogicalResult checkSequence(std::optional<Location> loc, Value values,
                             Value table, StringRef op) {
   auto v = rankedType(values), t = rankedType(table);
-  if (v.getRank() != 1 || t.getRank() != 2 || t.getDimSize(1) != 10)
+  if (v.getRank() != 1 || t.getRank() != 2 ||
+      t.getDimSize(1) != kSequenceRowWidth)
     return emitShapeError(loc, op + ": a sequence's values [n] and table "
                                     "[length, 10]");
   return success();
@@ -1965,7 +1967,7 @@ LogicalResult RuntimeSequenceConstructOp::inferReturnTypes(
   Type element = a.getElementType();
   for (Value t : a.getTensors())
     if (rankedType(t).getElementType() != element ||
-        rankedType(t).getRank() > 8)
+        rankedType(t).getRank() > kSequenceMaxRank)
       return emitShapeError(loc, "runtime_sequence_construct: tensors of the "
                                  "element type, of rank 8 or less");
   sequenceTypes(element, types);
@@ -1981,7 +1983,7 @@ LogicalResult RuntimeSequenceInsertOp::inferReturnTypes(
     return failure();
   Type element = rankedType(a.getValues()).getElementType();
   auto tensor = rankedType(a.getTensor());
-  if (tensor.getElementType() != element || tensor.getRank() > 8)
+  if (tensor.getElementType() != element || tensor.getRank() > kSequenceMaxRank)
     return emitShapeError(loc, "runtime_sequence_insert: a tensor of the "
                                "sequence's element type, of rank 8 or less");
   sequenceTypes(element, types);
@@ -2008,7 +2010,7 @@ RuntimeSequenceAtOp::inferReturnTypes(MLIRContext *,
                            "runtime_sequence_at")) ||
       failed(checkPosition(loc, a.getPosition(), "runtime_sequence_at")))
     return failure();
-  if (a.getRank() < 0 || a.getRank() > 8)
+  if (a.getRank() < 0 || a.getRank() > kSequenceMaxRank)
     return emitShapeError(loc, "runtime_sequence_at: a rank of 0 to 8");
   SmallVector<int64_t> shape(a.getRank(), ShapedType::kDynamic);
   types.push_back(
@@ -2023,7 +2025,7 @@ LogicalResult RuntimeSequenceConcatOp::inferReturnTypes(
                            "runtime_sequence_concat")))
     return failure();
   int64_t rank = a.getRank() + (a.getNewAxis() ? 1 : 0);
-  if (a.getRank() < 0 || a.getRank() > 8 || a.getAxis() < 0 ||
+  if (a.getRank() < 0 || a.getRank() > kSequenceMaxRank || a.getAxis() < 0 ||
       a.getAxis() >= rank || rank == 0)
     return emitShapeError(loc, "runtime_sequence_concat: a rank of 0 to 8 "
                                "and an axis of the result");
@@ -2038,7 +2040,7 @@ RuntimeSequenceSplitOp::inferReturnTypes(MLIRContext *,
                                          std::optional<Location> loc, Adaptor a,
                                          SmallVectorImpl<Type> &types) {
   auto in = rankedType(a.getInput());
-  if (in.getRank() == 0 || in.getRank() > 8)
+  if (in.getRank() == 0 || in.getRank() > kSequenceMaxRank)
     return emitShapeError(loc, "runtime_sequence_split: an input of rank 1 "
                                "to 8");
   if (failed(
@@ -2055,7 +2057,7 @@ LogicalResult RuntimeSequenceLengthOp::inferReturnTypes(
     MLIRContext *ctx, std::optional<Location> loc, Adaptor a,
     SmallVectorImpl<Type> &types) {
   auto t = rankedType(a.getTable());
-  if (t.getRank() != 2 || t.getDimSize(1) != 10)
+  if (t.getRank() != 2 || t.getDimSize(1) != kSequenceRowWidth)
     return emitShapeError(loc, "runtime_sequence_length: a table [length, 10]");
   types.push_back(RankedTensorType::get({}, IntegerType::get(ctx, 64)));
   return success();

@@ -191,10 +191,15 @@ LogicalResult importIf(ImportContext &ctx) {
   SmallVector<Value> thenOuts = flattenValues(thenValues),
                      elseOuts = flattenValues(elseValues);
   SmallVector<Type> types;
+  // The ONNX output each part belongs to, for the messages.
+  SmallVector<size_t> outputOf;
+  for (auto [i, v] : llvm::enumerate(thenValues))
+    outputOf.append(v.parts.size(), i);
   for (auto [i, t, e] : llvm::enumerate(thenOuts, elseOuts)) {
     if (t.getType() != e.getType())
-      return ctx.error("output " + Twine(i) + " is " + shapeText(t.getType()) +
-                       " in then_branch and " + shapeText(e.getType()) +
+      return ctx.error("output " + Twine(outputOf[i]) + " is " +
+                       shapeText(t.getType()) + " in then_branch and " +
+                       shapeText(e.getType()) +
                        " in else_branch; dlc needs one static shape");
     types.push_back(t.getType());
   }

@@ -29,6 +29,11 @@ using namespace mlir;
 
 namespace dlc::onnx_frontend {
 
+// Sequence inputs and outputs reach the runtime as the graph ops' tables.
+static_assert(kSequenceRowWidth == graph::kSequenceRowWidth &&
+                  kSequenceMaxRank == graph::kSequenceMaxRank,
+              "the manifest's sequence table is the graph ops' table");
+
 namespace {
 
 const std::vector<OpImporter> &importerTable() {

@@ -1658,7 +1658,7 @@ SmallVector<Value> sequenceRow(ShapeMath &m, Value t, Value offset) {
   SmallVector<Value> row = {offset, m.c(rank)};
   for (int64_t d = 0; d < rank; ++d)
     row.push_back(dimOf(m, t, d));
-  while (row.size() < 10)
+  while (row.size() < graph::kSequenceRowWidth)
     row.push_back(m.c(0));
   return row;
 }
@@ -1684,7 +1684,7 @@ Value appendValues(ShapeMath &m, Value values, Value flat, Value count) {
 Value copyRows(ShapeMath &m, Value table, Value out, Value from, Value count,
                Value to) {
   OpFoldResult zero = m.b.getIndexAttr(0), one = m.b.getIndexAttr(1),
-               width = m.b.getIndexAttr(10);
+               width = m.b.getIndexAttr(graph::kSequenceRowWidth);
   Value rows = tensor::ExtractSliceOp::create(
       m.b, m.loc, table, ArrayRef<OpFoldResult>{m.index(from), zero},
       ArrayRef<OpFoldResult>{m.index(count), width},
@@ -1706,7 +1706,7 @@ Value sequencePosition(ShapeMath &m, Value position, Value rows, bool end) {
 }
 
 RankedTensorType tableType(MLIRContext *ctx) {
-  return RankedTensorType::get({ShapedType::kDynamic, 10},
+  return RankedTensorType::get({ShapedType::kDynamic, graph::kSequenceRowWidth},
                                IntegerType::get(ctx, 64));
 }
 
@@ -1730,12 +1730,15 @@ struct SequenceConstructPattern
     auto type = tableType(getContext());
     Value table;
     if (rows.empty()) {
-      table = m.empty({m.c(0), m.c(10)}, rewriter.getI64Type(), type);
+      table = m.empty({m.c(0), m.c(graph::kSequenceRowWidth)},
+                      rewriter.getI64Type(), type);
     } else {
       table = tensor::FromElementsOp::create(
           rewriter, op.getLoc(),
-          RankedTensorType::get({int64_t(rows.size() / 10), 10},
-                                rewriter.getI64Type()),
+          RankedTensorType::get(
+              {int64_t(rows.size()) / graph::kSequenceRowWidth,
+               graph::kSequenceRowWidth},
+              rewriter.getI64Type()),
           rows);
       table = tensor::CastOp::create(rewriter, op.getLoc(), type, table);
     }
@@ -1764,12 +1767,14 @@ struct SequenceInsertPattern
     SmallVector<Value> row =
         sequenceRow(m, a.getTensor(), dimOf(m, a.getValues(), 0));
     Value values = appendValues(m, a.getValues(), flat, count);
-    Value table = m.empty({m.add(rows, m.c(1)), m.c(10)}, rewriter.getI64Type(),
-                          tableType(getContext()));
+    Value table = m.empty({m.add(rows, m.c(1)), m.c(graph::kSequenceRowWidth)},
+                          rewriter.getI64Type(), tableType(getContext()));
     table = copyRows(m, a.getTable(), table, m.c(0), p, m.c(0));
     Value rowTensor = tensor::FromElementsOp::create(
         rewriter, op.getLoc(),
-        RankedTensorType::get({1, 10}, rewriter.getI64Type()), row);
+        RankedTensorType::get({1, graph::kSequenceRowWidth},
+                              rewriter.getI64Type()),
+        row);
     table = copyRows(m, rowTensor, table, m.c(0), m.c(1), p);
     table =
         copyRows(m, a.getTable(), table, p, m.sub(rows, p), m.add(p, m.c(1)));
@@ -1801,8 +1806,8 @@ struct SequenceErasePattern
     Value head = m.select(m.bad, rows, p);
     Value tail = m.select(m.bad, rows, m.add(p, m.c(1)));
     Value kept = m.add(head, m.sub(rows, tail));
-    Value table = m.empty({kept, m.c(10)}, rewriter.getI64Type(),
-                          tableType(getContext()));
+    Value table = m.empty({kept, m.c(graph::kSequenceRowWidth)},
+                          rewriter.getI64Type(), tableType(getContext()));
     table = copyRows(m, a.getTable(), table, m.c(0), head, m.c(0));
     table = copyRows(m, a.getTable(), table, tail, m.sub(rows, tail), head);
     m.report(op);
@@ -2061,8 +2066,8 @@ struct SequenceSplitPattern
       total = m.mul(total, dimOf(m, input, d));
     Type element = inType.getElementType();
     Value values = m.empty({total}, element);
-    Value table = m.empty({count, m.c(10)}, rewriter.getI64Type(),
-                          tableType(getContext()));
+    Value table = m.empty({count, m.c(graph::kSequenceRowWidth)},
+                          rewriter.getI64Type(), tableType(getContext()));
     auto fill = scf::ForOp::create(
         rewriter, loc, zero, m.index(count), one,
         ValueRange{values, table, m.c(0), m.c(0)},
@@ -2091,10 +2096,13 @@ struct SequenceSplitPattern
           for (int64_t d = 0; d < rank; ++d)
             if (d != axis || !squeeze)
               row.push_back(d == axis ? length : dimOf(mk, input, d));
-          while (row.size() < 10)
+          while (row.size() < graph::kSequenceRowWidth)
             row.push_back(mk.c(0));
           Value rowTensor = tensor::FromElementsOp::create(
-              b, l, RankedTensorType::get({1, 10}, b.getI64Type()), row);
+              b, l,
+              RankedTensorType::get({1, graph::kSequenceRowWidth},
+                                    b.getI64Type()),
+              row);
           Value rows =
               copyRows(mk, rowTensor, args[1], mk.c(0), mk.c(1),
                        arith::IndexCastOp::create(b, l, b.getI64Type(), k));
