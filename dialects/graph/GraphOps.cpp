@@ -2010,9 +2010,10 @@ RuntimeSequenceAtOp::inferReturnTypes(MLIRContext *,
                            "runtime_sequence_at")) ||
       failed(checkPosition(loc, a.getPosition(), "runtime_sequence_at")))
     return failure();
-  if (a.getRank() < 0 || a.getRank() > kSequenceMaxRank)
+  int64_t rank = static_cast<int64_t>(a.getRank());
+  if (rank < 0 || rank > kSequenceMaxRank)
     return emitShapeError(loc, "runtime_sequence_at: a rank of 0 to 8");
-  SmallVector<int64_t> shape(a.getRank(), ShapedType::kDynamic);
+  SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
   types.push_back(
       RankedTensorType::get(shape, rankedType(a.getValues()).getElementType()));
   return success();
@@ -2024,9 +2025,12 @@ LogicalResult RuntimeSequenceConcatOp::inferReturnTypes(
   if (failed(checkSequence(loc, a.getValues(), a.getTable(),
                            "runtime_sequence_concat")))
     return failure();
-  int64_t rank = a.getRank() + (a.getNewAxis() ? 1 : 0);
-  if (a.getRank() < 0 || a.getRank() > kSequenceMaxRank || a.getAxis() < 0 ||
-      a.getAxis() >= rank || rank == 0)
+  // I64Attr getters are unsigned.
+  int64_t elementRank = static_cast<int64_t>(a.getRank());
+  int64_t axis = static_cast<int64_t>(a.getAxis());
+  int64_t rank = elementRank + (a.getNewAxis() ? 1 : 0);
+  if (elementRank < 0 || elementRank > kSequenceMaxRank || axis < 0 ||
+      axis >= rank)
     return emitShapeError(loc, "runtime_sequence_concat: a rank of 0 to 8 "
                                "and an axis of the result");
   types.push_back(

@@ -130,6 +130,12 @@ LogicalResult checkDynamicOperands(ImportContext &ctx,
   bool domainOk = node.domain().empty() || node.domain() == "ai.onnx";
   if (!domainOk)
     return refuse("dlc compiles this op for static shapes only (for now)");
+  // Tensors that go into sequences and optionals: their lowering takes any
+  // dims.
+  if (op == "SequenceConstruct" || op == "SequenceInsert" ||
+      op == "SplitToSequence" || op == "Optional" ||
+      op == "OptionalHasElement" || op == "OptionalGetElement")
+    return success();
   if (isSameShapeOp(op)) {
     for (const auto &[name, v] : dynamic)
       if (name != node.input(0))

@@ -31,6 +31,9 @@ enum class ValueKind { Tensor, Sequence, OptionalTensor, OptionalSequence };
 /// [present tensor<i1>, tensor of dynamic dims], an optional sequence
 /// [present, values, table].
 struct OnnxValue {
+  OnnxValue() = default;
+  OnnxValue(ValueKind kind, llvm::ArrayRef<mlir::Value> parts)
+      : kind(kind), parts(parts.begin(), parts.end()) {}
   ValueKind kind = ValueKind::Tensor;
   llvm::SmallVector<mlir::Value, 3> parts;
   /// Of a sequence: the rank all its tensors have, kNoTensors while it is

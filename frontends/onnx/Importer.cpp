@@ -12,7 +12,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/GlobPattern.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -200,20 +199,13 @@ LogicalResult importNode(ImportContext &ctx, const onnx::NodeProto &node,
   // (isRuntimeValue); this catches those that leave a subgraph (an If
   // branch's output).
   // Sequences and optionals go to their ops' importers as they are.
-  // So are the tensors that make them (their lowering takes any dims).
-  static const llvm::StringSet<> makesComposites = {
-      "SequenceConstruct", "SequenceInsert",     "SplitToSequence",
-      "Optional",          "OptionalHasElement", "OptionalGetElement"};
-  bool composite =
-      (isDefaultDomain(node.domain()) &&
-       makesComposites.contains(node.op_type())) ||
-      llvm::any_of(node.input(), [&](const std::string &name) {
-        return !name.empty() && !ctx.lookup(name) && ctx.lookupValue(name);
-      });
+  bool composite = llvm::any_of(node.input(), [&](const std::string &name) {
+    return !name.empty() && !ctx.lookup(name) && ctx.lookupValue(name);
+  });
   if (!composite && importShapeArithmetic(ctx, node))
     return success(ctx.errors.empty());
   ctx.operandOverrides.clear();
-  if (!composite && failed(checkDynamicOperands(ctx, node)))
+  if (failed(checkDynamicOperands(ctx, node)))
     return failure();
   LogicalResult imported = success();
   if (ctx.operandOverrides.empty()) {

@@ -189,7 +189,11 @@ Value copyInto(ShapeMath &m, ArrayRef<Value> dims, ArrayRef<Value> fallback,
                   });
 }
 
-template <typename Op> struct RuntimeShapePattern : OpConversionPattern<Op> {
+/// The pattern of an op with a check site: `build` makes its results (a
+/// Value, or SmallVector<Value> for several) with `m`, whose refusals are
+/// reported at the site.
+template <typename Op, typename Results = Value>
+struct RuntimeShapePattern : OpConversionPattern<Op> {
   using OpConversionPattern<Op>::OpConversionPattern;
   using OpAdaptor = typename Op::Adaptor;
   LogicalResult
@@ -198,12 +202,12 @@ template <typename Op> struct RuntimeShapePattern : OpConversionPattern<Op> {
     if (failed(checkNumbered(op, rewriter)))
       return failure();
     ShapeMath m(rewriter, op.getLoc());
-    Value result = build(op, adaptor, m);
+    Results results = build(op, adaptor, m);
     m.report(op);
-    rewriter.replaceOp(op, result);
+    rewriter.replaceOp(op, ValueRange(results));
     return success();
   }
-  virtual Value build(Op op, OpAdaptor a, ShapeMath &m) const = 0;
+  virtual Results build(Op op, OpAdaptor a, ShapeMath &m) const = 0;
 };
 
 /// ConstantOfShape: the dims as given.
@@ -1664,20 +1668,26 @@ SmallVector<Value> sequenceRow(ShapeMath &m, Value t, Value offset) {
 }
 
 /// `values` with `flat` (`count` elements) appended.
+/// `values` with the 1-D `flat` (`count` elements) written from `at` on.
+Value writeValues(ShapeMath &m, Value values, Value flat, Value count,
+                  Value at) {
+  // Sizes given as values: the slice's type says they are dynamic.
+  Type element = cast<RankedTensorType>(values.getType()).getElementType();
+  flat = tensor::CastOp::create(
+      m.b, m.loc, RankedTensorType::get({ShapedType::kDynamic}, element), flat);
+  return tensor::InsertSliceOp::create(
+      m.b, m.loc, flat, values, ArrayRef<OpFoldResult>{m.index(at)},
+      ArrayRef<OpFoldResult>{m.index(count)},
+      ArrayRef<OpFoldResult>{m.b.getIndexAttr(1)});
+}
+
+/// `values` with `flat` (`count` elements) appended.
 Value appendValues(ShapeMath &m, Value values, Value flat, Value count) {
   Value length = dimOf(m, values, 0);
   Type element = cast<RankedTensorType>(values.getType()).getElementType();
   Value out = m.empty({m.add(length, count)}, element);
-  OpFoldResult one = m.b.getIndexAttr(1);
-  out = tensor::InsertSliceOp::create(
-      m.b, m.loc, values, out, ArrayRef<OpFoldResult>{m.b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{m.index(length)}, ArrayRef<OpFoldResult>{one});
-  // Sizes given as values: the slice's type says they are dynamic.
-  flat = tensor::CastOp::create(
-      m.b, m.loc, RankedTensorType::get({ShapedType::kDynamic}, element), flat);
-  return tensor::InsertSliceOp::create(
-      m.b, m.loc, flat, out, ArrayRef<OpFoldResult>{m.index(length)},
-      ArrayRef<OpFoldResult>{m.index(count)}, ArrayRef<OpFoldResult>{one});
+  out = writeValues(m, out, values, length, m.c(0));
+  return writeValues(m, out, flat, count, length);
 }
 
 /// Copies rows [from, from + count) of `table` to rows [to, ...) of `out`.
@@ -1693,6 +1703,17 @@ Value copyRows(ShapeMath &m, Value table, Value out, Value from, Value count,
       m.b, m.loc, rows, out, ArrayRef<OpFoldResult>{m.index(to), zero},
       ArrayRef<OpFoldResult>{m.index(count), width},
       ArrayRef<OpFoldResult>{one, one});
+}
+
+/// `table` with row `at` (i64) set to `row` (zeros after it).
+Value placeRow(ShapeMath &m, ArrayRef<Value> row, Value table, Value at) {
+  SmallVector<Value> padded(row);
+  padded.resize(graph::kSequenceRowWidth, m.c(0));
+  Value rowTensor = tensor::FromElementsOp::create(
+      m.b, m.loc,
+      RankedTensorType::get({1, graph::kSequenceRowWidth}, m.b.getI64Type()),
+      padded);
+  return copyRows(m, rowTensor, table, m.c(0), m.c(1), at);
 }
 
 /// A position in a sequence of `rows` tensors, negative ones from the end;
@@ -1750,14 +1771,10 @@ struct SequenceConstructPattern
 /// SequenceInsert: the tensor's elements appended to the values, its row
 /// inserted into the table.
 struct SequenceInsertPattern
-    : OpConversionPattern<graph::RuntimeSequenceInsertOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(graph::RuntimeSequenceInsertOp op, OpAdaptor a,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (failed(checkNumbered(op, rewriter)))
-      return failure();
-    ShapeMath m(rewriter, op.getLoc());
+    : RuntimeShapePattern<graph::RuntimeSequenceInsertOp, SmallVector<Value>> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  SmallVector<Value> build(graph::RuntimeSequenceInsertOp op, OpAdaptor a,
+                           ShapeMath &m) const override {
     Value rows = dimOf(m, a.getTable(), 0);
     Value p = a.getPosition() ? sequencePosition(m, a.getPosition(), rows,
                                                  /*end=*/true)
@@ -1768,32 +1785,21 @@ struct SequenceInsertPattern
         sequenceRow(m, a.getTensor(), dimOf(m, a.getValues(), 0));
     Value values = appendValues(m, a.getValues(), flat, count);
     Value table = m.empty({m.add(rows, m.c(1)), m.c(graph::kSequenceRowWidth)},
-                          rewriter.getI64Type(), tableType(getContext()));
+                          m.b.getI64Type(), tableType(getContext()));
     table = copyRows(m, a.getTable(), table, m.c(0), p, m.c(0));
-    Value rowTensor = tensor::FromElementsOp::create(
-        rewriter, op.getLoc(),
-        RankedTensorType::get({1, graph::kSequenceRowWidth},
-                              rewriter.getI64Type()),
-        row);
-    table = copyRows(m, rowTensor, table, m.c(0), m.c(1), p);
+    table = placeRow(m, row, table, p);
     table =
         copyRows(m, a.getTable(), table, p, m.sub(rows, p), m.add(p, m.c(1)));
-    m.report(op);
-    rewriter.replaceOp(op, ValueRange{values, table});
-    return success();
+    return {values, table};
   }
 };
 
 /// SequenceErase: the table without the row (the values stay).
 struct SequenceErasePattern
-    : OpConversionPattern<graph::RuntimeSequenceEraseOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(graph::RuntimeSequenceEraseOp op, OpAdaptor a,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (failed(checkNumbered(op, rewriter)))
-      return failure();
-    ShapeMath m(rewriter, op.getLoc());
+    : RuntimeShapePattern<graph::RuntimeSequenceEraseOp, SmallVector<Value>> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  SmallVector<Value> build(graph::RuntimeSequenceEraseOp op, OpAdaptor a,
+                           ShapeMath &m) const override {
     Value rows = dimOf(m, a.getTable(), 0);
     Value p;
     if (a.getPosition()) {
@@ -1807,12 +1813,10 @@ struct SequenceErasePattern
     Value tail = m.select(m.bad, rows, m.add(p, m.c(1)));
     Value kept = m.add(head, m.sub(rows, tail));
     Value table = m.empty({kept, m.c(graph::kSequenceRowWidth)},
-                          rewriter.getI64Type(), tableType(getContext()));
+                          m.b.getI64Type(), tableType(getContext()));
     table = copyRows(m, a.getTable(), table, m.c(0), head, m.c(0));
     table = copyRows(m, a.getTable(), table, tail, m.sub(rows, tail), head);
-    m.report(op);
-    rewriter.replaceOp(op, ValueRange{a.getValues(), table});
-    return success();
+    return {a.getValues(), table};
   }
 };
 
@@ -1909,22 +1913,15 @@ Value sequenceTensor(ShapeMath &m, Value values, SequenceRow row) {
 /// SequenceAt: the row's dims read from the table (under a check of the
 /// position, the rank and the values' bounds), the elements a slice of the
 /// values reshaped to them.
-struct SequenceAtPattern : OpConversionPattern<graph::RuntimeSequenceAtOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(graph::RuntimeSequenceAtOp op, OpAdaptor a,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (failed(checkNumbered(op, rewriter)))
-      return failure();
-    ShapeMath m(rewriter, op.getLoc());
+struct SequenceAtPattern : RuntimeShapePattern<graph::RuntimeSequenceAtOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeSequenceAtOp op, OpAdaptor a,
+              ShapeMath &m) const override {
     Value rows = dimOf(m, a.getTable(), 0);
     Value p = sequencePosition(m, a.getPosition(), rows, /*end=*/false);
     SequenceRow row =
         readSequenceRow(m, a.getValues(), a.getTable(), p, op.getRank());
-    Value result = sequenceTensor(m, a.getValues(), row);
-    m.report(op);
-    rewriter.replaceOp(op, result);
-    return success();
+    return sequenceTensor(m, a.getValues(), row);
   }
 };
 
@@ -1932,25 +1929,22 @@ struct SequenceAtPattern : OpConversionPattern<graph::RuntimeSequenceAtOp> {
 /// the axis, or all with new_axis) that sizes the result, then a copy of
 /// each tensor into its place along the axis.
 struct SequenceConcatPattern
-    : OpConversionPattern<graph::RuntimeSequenceConcatOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(graph::RuntimeSequenceConcatOp op, OpAdaptor a,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (failed(checkNumbered(op, rewriter)))
-      return failure();
-    Location loc = op.getLoc();
-    ShapeMath m(rewriter, loc);
+    : RuntimeShapePattern<graph::RuntimeSequenceConcatOp> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  Value build(graph::RuntimeSequenceConcatOp op, OpAdaptor a,
+              ShapeMath &m) const override {
+    OpBuilder &builder = m.b;
+    Location loc = m.loc;
     Value values = a.getValues(), table = a.getTable();
     int64_t rank = op.getRank(), axis = op.getAxis();
     bool newAxis = op.getNewAxis();
     Value rows = dimOf(m, table, 0);
     m.refuse(m.lt(rows, m.c(1)));
     SequenceRow first = readSequenceRow(m, values, table, m.c(0), rank);
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
     auto scan = scf::ForOp::create(
-        rewriter, loc, zero, m.index(rows), one, ValueRange{m.bad, m.c(0)},
+        builder, loc, zero, m.index(rows), one, ValueRange{m.bad, m.c(0)},
         [&](OpBuilder &b, Location l, Value k, ValueRange args) {
           ShapeMath mk(b, l);
           mk.bad = args[0];
@@ -1977,7 +1971,7 @@ struct SequenceConcatPattern
     Value result = m.empty(dims, resultType.getElementType());
     Value count = m.select(m.bad, m.c(0), rows);
     auto copy = scf::ForOp::create(
-        rewriter, loc, zero, m.index(count), one, ValueRange{result, m.c(0)},
+        builder, loc, zero, m.index(count), one, ValueRange{result, m.c(0)},
         [&](OpBuilder &b, Location l, Value k, ValueRange args) {
           ShapeMath mk(b, l);
           SequenceRow row = readSequenceRow(
@@ -2003,9 +1997,7 @@ struct SequenceConcatPattern
           scf::YieldOp::create(b, l,
                                ValueRange{placed, mk.add(args[1], along)});
         });
-    m.report(op);
-    rewriter.replaceOp(op, copy.getResult(0));
-    return success();
+    return copy.getResult(0);
   }
 };
 
@@ -2013,21 +2005,18 @@ struct SequenceConcatPattern
 /// positive chunk, sizes that are not negative and add up to the axis),
 /// then each slice copied to its place in the values with its table row.
 struct SequenceSplitPattern
-    : OpConversionPattern<graph::RuntimeSequenceSplitOp> {
-  using OpConversionPattern::OpConversionPattern;
-  LogicalResult
-  matchAndRewrite(graph::RuntimeSequenceSplitOp op, OpAdaptor a,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (failed(checkNumbered(op, rewriter)))
-      return failure();
-    Location loc = op.getLoc();
-    ShapeMath m(rewriter, loc);
+    : RuntimeShapePattern<graph::RuntimeSequenceSplitOp, SmallVector<Value>> {
+  using RuntimeShapePattern::RuntimeShapePattern;
+  SmallVector<Value> build(graph::RuntimeSequenceSplitOp op, OpAdaptor a,
+                           ShapeMath &m) const override {
+    OpBuilder &builder = m.b;
+    Location loc = m.loc;
     Value input = a.getInput(), split = a.getSplit();
     auto inType = cast<RankedTensorType>(input.getType());
     int64_t rank = inType.getRank(), axis = op.getAxis();
     Value size = dimOf(m, input, axis);
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value zero = arith::ConstantIndexOp::create(builder, loc, 0);
+    Value one = arith::ConstantIndexOp::create(builder, loc, 1);
     bool sizes =
         split && cast<RankedTensorType>(split.getType()).getRank() == 1;
     // The size of slice k (i64) of a 1-D split.
@@ -2048,7 +2037,7 @@ struct SequenceSplitPattern
     } else {
       count = dimOf(m, split, 0);
       auto sum = scf::ForOp::create(
-          rewriter, loc, zero, m.index(count), one, ValueRange{m.c(0), m.bad},
+          builder, loc, zero, m.index(count), one, ValueRange{m.c(0), m.bad},
           [&](OpBuilder &b, Location l, Value k, ValueRange args) {
             ShapeMath mk(b, l);
             mk.bad = args[1];
@@ -2067,9 +2056,9 @@ struct SequenceSplitPattern
     Type element = inType.getElementType();
     Value values = m.empty({total}, element);
     Value table = m.empty({count, m.c(graph::kSequenceRowWidth)},
-                          rewriter.getI64Type(), tableType(getContext()));
+                          builder.getI64Type(), tableType(getContext()));
     auto fill = scf::ForOp::create(
-        rewriter, loc, zero, m.index(count), one,
+        builder, loc, zero, m.index(count), one,
         ValueRange{values, table, m.c(0), m.c(0)},
         [&](OpBuilder &b, Location l, Value k, ValueRange args) {
           ShapeMath mk(b, l);
@@ -2085,34 +2074,19 @@ struct SequenceSplitPattern
           Value slice = tensor::ExtractSliceOp::create(b, l, input, offsets,
                                                        extents, strides);
           auto [flat, elements] = flattenTensor(mk, slice);
-          flat = tensor::CastOp::create(
-              b, l, RankedTensorType::get({ShapedType::kDynamic}, element),
-              flat);
-          Value placed = tensor::InsertSliceOp::create(
-              b, l, flat, args[0], ArrayRef<OpFoldResult>{mk.index(at)},
-              ArrayRef<OpFoldResult>{mk.index(elements)},
-              ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+          Value placed = writeValues(mk, args[0], flat, elements, at);
           SmallVector<Value> row = {at, mk.c(rank - squeeze)};
           for (int64_t d = 0; d < rank; ++d)
             if (d != axis || !squeeze)
               row.push_back(d == axis ? length : dimOf(mk, input, d));
-          while (row.size() < graph::kSequenceRowWidth)
-            row.push_back(mk.c(0));
-          Value rowTensor = tensor::FromElementsOp::create(
-              b, l,
-              RankedTensorType::get({1, graph::kSequenceRowWidth},
-                                    b.getI64Type()),
-              row);
           Value rows =
-              copyRows(mk, rowTensor, args[1], mk.c(0), mk.c(1),
+              placeRow(mk, row, args[1],
                        arith::IndexCastOp::create(b, l, b.getI64Type(), k));
           scf::YieldOp::create(b, l,
                                ValueRange{placed, rows, mk.add(start, length),
                                           mk.add(at, elements)});
         });
-    m.report(op);
-    rewriter.replaceOp(op, ValueRange{fill.getResult(0), fill.getResult(1)});
-    return success();
+    return {fill.getResult(0), fill.getResult(1)};
   }
 };
 
@@ -2122,9 +2096,9 @@ struct SequenceLengthPattern
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(graph::RuntimeSequenceLengthOp op, OpAdaptor a,
-                  ConversionPatternRewriter &rewriter) const override {
-    ShapeMath m(rewriter, op.getLoc());
-    rewriter.replaceOpWithNewOp<tensor::FromElementsOp>(
+                  ConversionPatternRewriter &builder) const override {
+    ShapeMath m(builder, op.getLoc());
+    builder.replaceOpWithNewOp<tensor::FromElementsOp>(
         op, op.getType(), ValueRange{dimOf(m, a.getTable(), 0)});
     return success();
   }

@@ -560,68 +560,49 @@ def refused(a):
     return not ok
 
 
+def call_fails(a, name, text, inputs, message, label):
+    """Compiles `text`, runs it on `inputs`: the call must fail (status 2)
+    with `message`."""
+    lib = compile_model(a.bin, a.work, name, text)
+    if not lib:
+        return 1
+    from conv_pool_reference import encode
+    files = []
+    for input_name, elem, dims, values in inputs:
+        files.append(os.path.join(a.work, "%s_%s.pb" % (name, input_name)))
+        encode("TensorProto", tensor(input_name, elem, dims, values), files[-1])
+    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = r.stdout.decode()
+    ok = r.returncode == 2 and message in out
+    print("%s: %s\n  %s" % (label, "ok" if ok else "FAILED", out.strip()))
+    return not ok
+
+
 def bad_batch_index(a):
     """A RoiAlign batch index outside [0, N): the call fails by node."""
     text, inputs, _ = roi_align_case("avg", True, 2)
     inputs[2] = ("batch", I64, [3], [0, 2, 0])
-    lib = compile_model(a.bin, a.work, "roi_align_bad", text)
-    if not lib:
-        return 1
-    files = []
-    for name, elem, dims, values in inputs:
-        files.append(os.path.join(a.work, "roi_align_bad_%s.pb" % name))
-        from conv_pool_reference import encode
-        encode("TensorProto", tensor(name, elem, dims, values), files[-1])
-    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = r.stdout.decode()
-    ok = r.returncode == 2 and \
-        "node 'align' (RoiAlign): input 'batch' holds a batch index outside [0, 2)" in out
-    print("RoiAlign batch index 2 of 2 images refused: %s\n  %s" % (
-        "ok" if ok else "FAILED", out.strip()))
-    return not ok
+    return call_fails(a, "roi_align_bad", text, inputs,
+                      "node 'align' (RoiAlign): input 'batch' holds a batch index outside "
+                      "[0, 2)", "RoiAlign batch index 2 of 2 images refused")
 
 
 def empty_sequence_concat(a):
     """ConcatFromSequence of a sequence a Loop of 0 trips left empty: the
     call fails by node."""
     text, inputs, _ = loop_sequence_concat_case(0)
-    lib = compile_model(a.bin, a.work, "concat_empty", text)
-    if not lib:
-        return 1
-    from conv_pool_reference import encode
-    files = []
-    for name, elem, dims, values in inputs:
-        files.append(os.path.join(a.work, "concat_empty_%s.pb" % name))
-        encode("TensorProto", tensor(name, elem, dims, values), files[-1])
-    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = r.stdout.decode()
-    ok = r.returncode == 2 and \
-        "node 'cat' (ConcatFromSequence): the sequence is empty" in out
-    print("ConcatFromSequence of an empty sequence refused: %s\n  %s" % (
-        "ok" if ok else "FAILED", out.strip()))
-    return not ok
+    return call_fails(a, "concat_empty", text, inputs,
+                      "node 'cat' (ConcatFromSequence): the sequence is empty",
+                      "ConcatFromSequence of an empty sequence refused")
 
 
 def bad_runtime_split(a):
     """Split sizes that do not add up to the axis: the call fails by node."""
     text, inputs, _ = runtime_split_case(6, [1, 1, 1])
-    lib = compile_model(a.bin, a.work, "split_bad", text)
-    if not lib:
-        return 1
-    from conv_pool_reference import encode
-    files = []
-    for name, elem, dims, values in inputs:
-        files.append(os.path.join(a.work, "split_bad_%s.pb" % name))
-        encode("TensorProto", tensor(name, elem, dims, values), files[-1])
-    r = subprocess.run([os.path.join(a.bin, "dlc-run", "dlc-run"), lib, "--inputs"] + files,
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out = r.stdout.decode()
-    ok = r.returncode == 2 and "node 'split' (SplitToSequence): the split is not" in out
-    print("SplitToSequence sizes adding up to 3 of 6 refused: %s\n  %s" % (
-        "ok" if ok else "FAILED", out.strip()))
-    return not ok
+    return call_fails(a, "split_bad", text, inputs,
+                      "node 'split' (SplitToSequence): the split is not",
+                      "SplitToSequence sizes adding up to 3 of 6 refused")
 
 
 def main():

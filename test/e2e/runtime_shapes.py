@@ -303,6 +303,27 @@ LOOP_MODEL = model([node("Loop", ["trips", "go", "y0"], ["y", "stacked"], LOOP_B
 # (name, model text, [(label, [(input, elem, dims, values)], expected)]):
 # expected is [(elem, dims, values)] per output, or the message to fail with.
 RESHAPE_MSG = "node 'to' (Reshape): input 'shape' is not a shape of the input's 24 elements"
+def range_add_case(name, operands):
+    """An Add of a Range of run-time length n and an input x ["m"], in the
+    order of `operands`: n = 3 adds, n = 2 against 3 fails by node."""
+    text = model([node("Cast", ["n"], ["nf"], 'attribute { name: "to" type: INT i: 1 }',
+                       "size"),
+                  node("Range", ["zero", "nf", "one"], ["i"], "", "steps"),
+                  node("Add", operands, ["y"], "", "plus")],
+                 [("n", I32, []), ("zero", F32, []), ("one", F32, []), ("x", F32, ["m"])],
+                 [("y", F32, ["m"])])
+
+    def inputs(n):
+        return [("n", I32, [], [n]), ("zero", F32, [], [0.0]), ("one", F32, [], [1.0]),
+                ("x", F32, [3], [10.0, 20.0, 30.0])]
+    first, second = operands
+    return (name, text,
+            [("size 3", inputs(3), [(F32, [3], [10.0, 21.0, 32.0])]),
+             ("size 2 against 3", inputs(2),
+              "node 'plus' (Add): dim 0 of input '%s' and dim 0 of input '%s' differ "
+              "(dlc does not broadcast dims known only at run time)" % (first, second))])
+
+
 CASES = [
     ("reshape",
      model([node("Reshape", ["x", "shape"], ["y"], "", "to")],
@@ -611,34 +632,11 @@ CASES = [
        [(F32, [n], [1.0 - 0.5 * k for k in range(n)])])
       for n in (5, 0)]),
     # A size read from values (Range's) meeting an input's named dim: dlc
-    # does not broadcast them, so the sizes are checked equal at run time.
-    ("range_plus_input",
-     model([node("Cast", ["n"], ["nf"], 'attribute { name: "to" type: INT i: 1 }', "size"),
-            node("Range", ["zero", "nf", "one"], ["i"], "", "steps"),
-            node("Add", ["i", "x"], ["y"], "", "plus")],
-           [("n", I32, []), ("zero", F32, []), ("one", F32, []), ("x", F32, ["m"])],
-           [("y", F32, ["m"])]),
-     [("size 3", [("n", I32, [], [3]), ("zero", F32, [], [0.0]), ("one", F32, [], [1.0]),
-                  ("x", F32, [3], [10.0, 20.0, 30.0])],
-       [(F32, [3], [10.0, 21.0, 32.0])]),
-      ("size 2 against 3", [("n", I32, [], [2]), ("zero", F32, [], [0.0]),
-                            ("one", F32, [], [1.0]), ("x", F32, [3], [10.0, 20.0, 30.0])],
-       "node 'plus' (Add): dim 0 of input 'i' and dim 0 of input 'x' differ (dlc does not "
-       "broadcast dims known only at run time)")]),
-    # The same with the input's dim first: both operands are cut to the
-    # smaller size, so the report is all that happens.
-    ("input_plus_range",
-     model([node("Cast", ["n"], ["nf"], 'attribute { name: "to" type: INT i: 1 }', "size"),
-            node("Range", ["zero", "nf", "one"], ["i"], "", "steps"),
-            node("Add", ["x", "i"], ["y"], "", "plus")],
-           [("n", I32, []), ("zero", F32, []), ("one", F32, []), ("x", F32, ["m"])],
-           [("y", F32, ["m"])]),
-     [("size 3", [("n", I32, [], [3]), ("zero", F32, [], [0.0]), ("one", F32, [], [1.0]),
-                  ("x", F32, [3], [10.0, 20.0, 30.0])],
-       [(F32, [3], [10.0, 21.0, 32.0])]),
-      ("size 2 against 3", [("n", I32, [], [2]), ("zero", F32, [], [0.0]),
-                            ("one", F32, [], [1.0]), ("x", F32, [3], [10.0, 20.0, 30.0])],
-       "node 'plus' (Add): dim 0 of input 'x' and dim 0 of input 'i' differ")]),
+    # does not broadcast them, so the sizes are checked equal at run time;
+    # in either order both operands are cut to the smaller size, so the
+    # report is all that happens.
+    range_add_case("range_plus_input", ["i", "x"]),
+    range_add_case("input_plus_range", ["x", "i"]),
     # A Loop run `trips` times when `go` is true (its body passes the
     # condition on), each iteration adding the iteration's row of a constant
     # to the carried sum and stacking the sum.

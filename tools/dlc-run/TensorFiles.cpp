@@ -76,8 +76,9 @@ static void copyField(const Field &field, std::vector<unsigned char> &bytes) {
     out[i] = static_cast<T>(field.Get(i));
 }
 
-bool readTensorFile(const std::string &path, HostTensor &tensor,
-                    std::string &error) {
+/// The bytes of the file at `path`.
+static bool readFileBytes(const std::string &path, std::string &bytes,
+                          std::string &error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = path + ": cannot open";
@@ -85,7 +86,15 @@ bool readTensorFile(const std::string &path, HostTensor &tensor,
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  return parseTensor(buffer.str(), path, tensor, error);
+  bytes = buffer.str();
+  return true;
+}
+
+bool readTensorFile(const std::string &path, HostTensor &tensor,
+                    std::string &error) {
+  std::string bytes;
+  return readFileBytes(path, bytes, error) &&
+         parseTensor(bytes, path, tensor, error);
 }
 
 bool parseTensor(const std::string &bytes, const std::string &path,
@@ -239,16 +248,12 @@ bool readValueFile(const std::string &path, dlc_value_kind kind,
     value.dtype = value.tensor.dtype;
     return true;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = path + ": cannot open";
+  std::string bytes;
+  if (!readFileBytes(path, bytes, error))
     return false;
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
   if (kind == DLC_VALUE_SEQUENCE) {
     onnx::SequenceProto proto;
-    if (!proto.ParseFromString(buffer.str())) {
+    if (!proto.ParseFromString(bytes)) {
       error = path + ": not a serialized onnx.SequenceProto";
       return false;
     }
@@ -256,7 +261,7 @@ bool readValueFile(const std::string &path, dlc_value_kind kind,
     return parseSequence(proto, path, value, error);
   }
   onnx::OptionalProto proto;
-  if (!proto.ParseFromString(buffer.str())) {
+  if (!proto.ParseFromString(bytes)) {
     error = path + ": not a serialized onnx.OptionalProto";
     return false;
   }
