@@ -1,6 +1,6 @@
 //===- VectorizeMatmul.cpp - register-tiled vector code for matmul --------===//
 //
-// C[M, N] += A[M, K] x B[K, N], all static, f32:
+// C[M, N] += A[M, K] x B[K, N], f32:
 //
 //   for n0 in [0, N) step L * V:        (V vectors of L lanes; masked past N)
 //     for m0 in [0, M) step R:          (R = rows; then one tile of M % R rows)
@@ -15,6 +15,12 @@
 //
 // The R * V accumulators live in registers for the whole k loop, so each
 // loaded vector of B feeds R fused multiply-adds.
+//
+// M, N and K of a plain matmul may be known only at run time (a symbolic
+// sequence length: attention's products): the loops take their bounds from
+// the tensors, columns are always masked, and the rows past the last full
+// tile run as tiles of R/2, R/4, .., 1 rows, each at most once but the last:
+// register tiles of static size, whatever the size of the matrix.
 //
 // When the product's only user is a 2-D elementwise linalg.generic (a
 // kernel's epilogue: bias, residual, activation), its body is applied to the
@@ -161,14 +167,18 @@ public:
   /// number of columns of C.
   /// With `conv`, `lhs` is the filter [F, C, KH, KW] and `rhs` the padded
   /// input (ImplicitConv).
-  MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs, int64_t n,
-                int64_t packedWidth,
+  MatmulEmitter(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                OpFoldResult n, int64_t packedWidth,
                 const std::optional<dlc::FusedEpilogue> &epilogue,
                 int64_t lanes, std::optional<ImplicitConv> conv = std::nullopt)
       : b(b), loc(loc), lhs(lhs), rhs(rhs), epilogue(epilogue), lanes(lanes),
         n(n), packedWidth(packedWidth), conv(conv) {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
-    k = lhsType.getNumElements() / lhsType.getDimSize(0);
+    // Only a plain matmul's A [M, K] may have a dim known at run time.
+    k = lhsType.hasStaticShape()
+            ? OpFoldResult(b.getIndexAttr(lhsType.getNumElements() /
+                                          lhsType.getDimSize(0)))
+            : tensor::getMixedSize(b, loc, lhs, 1);
     elem = lhsType.getElementType();
     vecType = VectorType::get({lanes}, elem);
     maskType = VectorType::get({lanes}, b.getI1Type());
@@ -186,17 +196,19 @@ public:
   /// im2col matrix) stays in cache while every row tile uses it, and B is
   /// read from memory once. Both loops are marked `dlc.parallel`: tiles
   /// write disjoint parts of C, so parallelize-loops may split them.
-  Value emitRows(Value init, Value dest, int64_t rowBegin, int64_t rowEnd,
-                 TileShape tile) {
-    if (rowEnd <= rowBegin)
+  Value emitRows(Value init, Value dest, OpFoldResult rowBegin,
+                 OpFoldResult rowEnd, TileShape tile) {
+    std::optional<int64_t> begin = getConstantIntValue(rowBegin),
+                           end = getConstantIntValue(rowEnd);
+    if (begin && end && *end <= *begin)
       return dest;
     this->init = init;
     int64_t width = lanes * tile.vectors;
     auto colLoop = scf::ForOp::create(
-        b, loc, index(0), index(n), index(width), ValueRange{dest},
+        b, loc, index(0), value(n), index(width), ValueRange{dest},
         [&](OpBuilder &, Location, Value n0, ValueRange args) {
           auto rowLoop = scf::ForOp::create(
-              b, loc, index(rowBegin), index(rowEnd), index(tile.rows),
+              b, loc, value(rowBegin), value(rowEnd), index(tile.rows),
               ValueRange{args[0]},
               [&](OpBuilder &, Location, Value m0, ValueRange acc) {
                 scf::YieldOp::create(b, loc, emitTile(acc[0], m0, n0, tile));
@@ -208,8 +220,14 @@ public:
     return colLoop.getResult(0);
   }
 
-private:
+  OpBuilder &builder() { return b; }
+  Location location() { return loc; }
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value value(OpFoldResult v) {
+    return getValueOrCreateConstantIndexOp(b, loc, v);
+  }
+
+private:
   Value offset(Value base, int64_t delta) {
     return delta ? arith::AddIOp::create(b, loc, base, index(delta)).getResult()
                  : base;
@@ -218,7 +236,8 @@ private:
   Value emitTile(Value c, Value m0, Value n0, TileShape tile) {
     // One mask per vector column, computed once per tile; none when the
     // tiles cover the columns exactly.
-    bool exact = n % (lanes * tile.vectors) == 0;
+    std::optional<int64_t> staticN = getConstantIntValue(n);
+    bool exact = staticN && *staticN % (lanes * tile.vectors) == 0;
     SmallVector<Value> cols, masks;
     for (int64_t v = 0; v < tile.vectors; ++v) {
       cols.push_back(offset(n0, v * lanes));
@@ -227,7 +246,7 @@ private:
           exact ? Value()
                 : vector::CreateMaskOp::create(
                       b, loc, maskType,
-                      arith::SubIOp::create(b, loc, index(n), cols.back())
+                      arith::SubIOp::create(b, loc, value(n), cols.back())
                           .getResult())
                       .getResult());
     }
@@ -347,7 +366,7 @@ private:
           });
     } else {
       kLoop = scf::ForOp::create(
-          b, loc, index(0), index(k), index(1), accs,
+          b, loc, index(0), value(k), index(1), accs,
           [&](OpBuilder &, Location, Value kk, ValueRange acc) {
             SmallVector<Value> bvecs;
             for (int64_t v = 0; v < tile.vectors; ++v)
@@ -397,9 +416,10 @@ private:
   Value lhs, rhs, init;
   std::optional<dlc::FusedEpilogue> epilogue;
   int64_t lanes; ///< f32 elements per vector
-  int64_t n, packedWidth;
+  OpFoldResult n; ///< columns of C
+  int64_t packedWidth;
   std::optional<ImplicitConv> conv;
-  int64_t k;
+  OpFoldResult k;
   Type elem;
   VectorType vecType, maskType;
   AffineMap rowMap, inputRowMap;
@@ -421,7 +441,7 @@ struct VectorizeMatmulPass
     SmallVector<Product> matmuls;
     getOperation().walk([&](linalg::LinalgOp op) {
       if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation())) {
-        if (isVectorizable(matmul))
+        if (isVectorizable(matmul, /*allowDynamic=*/true))
           matmuls.push_back({op, 0, std::nullopt});
       } else if (int64_t packedWidth = packedPanelWidth(op)) {
         matmuls.push_back({op, packedWidth, std::nullopt});
@@ -447,8 +467,8 @@ struct VectorizeMatmulPass
       Value lhs = op.getDpsInputOperand(0)->get();
       Value rhs = op.getDpsInputOperand(1)->get();
       Value acc = op.getDpsInitOperand(0)->get();
-      int64_t m = cast<RankedTensorType>(lhs.getType()).getDimSize(0);
-      int64_t n = cast<RankedTensorType>(acc.getType()).getDimSize(1);
+      OpFoldResult m = tensor::getMixedSize(b, op.getLoc(), lhs, 0);
+      OpFoldResult n = tensor::getMixedSize(b, op.getLoc(), acc, 1);
       // Panels hold whole vectors and tiles whole panels.
       if (packedWidth &&
           (packedWidth % lanes != 0 || (lanes * vectors) % packedWidth != 0)) {
@@ -474,12 +494,38 @@ struct VectorizeMatmulPass
   /// Tiles for all `m` rows: full tiles of `rows` (fewer when the matrix has
   /// fewer: a recurrent step's batch), then the rows past the last full tile
   /// as one tile of their own, whose independent accumulators still hide
-  /// the FMA latency.
-  Value emitAllRows(MatmulEmitter &emitter, Value init, Value dest, int64_t m) {
-    int64_t tileRows = std::min<int64_t>(rows, m);
-    int64_t full = m / tileRows * tileRows;
-    dest = emitter.emitRows(init, dest, 0, full, {tileRows, vectors});
-    return emitter.emitRows(init, dest, full, m, {m - full, vectors});
+  /// the FMA latency. When `m` is known only at run time, those rows run as
+  /// tiles of halving height instead: each level takes as many whole tiles
+  /// as fit, which is at most one but for the last level (1 row).
+  Value emitAllRows(MatmulEmitter &emitter, Value init, Value dest,
+                    OpFoldResult m) {
+    if (std::optional<int64_t> staticM = getConstantIntValue(m)) {
+      int64_t tileRows = std::min<int64_t>(rows, *staticM);
+      int64_t full = *staticM / tileRows * tileRows;
+      OpBuilder &b = emitter.builder();
+      dest = emitter.emitRows(init, dest, b.getIndexAttr(0),
+                              b.getIndexAttr(full), {tileRows, vectors});
+      return emitter.emitRows(init, dest, b.getIndexAttr(full),
+                              b.getIndexAttr(*staticM),
+                              {*staticM - full, vectors});
+    }
+    OpBuilder &b = emitter.builder();
+    Location loc = emitter.location();
+    Value end = emitter.value(m);
+    // The end of whole tiles of `height` rows from `begin`.
+    auto wholeTiles = [&](Value begin, int64_t height) -> Value {
+      Value left = arith::SubIOp::create(b, loc, end, begin);
+      Value partial =
+          arith::RemUIOp::create(b, loc, left, emitter.index(height));
+      return arith::SubIOp::create(b, loc, end, partial);
+    };
+    Value begin = emitter.index(0);
+    for (int64_t height = rows; height >= 1; height /= 2) {
+      Value levelEnd = height == 1 ? end : wholeTiles(begin, height);
+      dest = emitter.emitRows(init, dest, begin, levelEnd, {height, vectors});
+      begin = levelEnd;
+    }
+    return dest;
   }
 
   /// Register tiles for each product of a batch, in a loop over the batch
@@ -530,9 +576,9 @@ struct VectorizeMatmulPass
                   ? linalg::FillOp::create(b, loc, fillValue, dest).getResult(0)
                   : dest;
           MatmulEmitter emitter(b, loc, slice(lhs, lhsType, bi),
-                                slice(rhs, rhsType, bi), n, 0, std::nullopt,
-                                lanes);
-          Value result = emitAllRows(emitter, init, dest, m);
+                                slice(rhs, rhsType, bi), b.getIndexAttr(n), 0,
+                                std::nullopt, lanes);
+          Value result = emitAllRows(emitter, init, dest, b.getIndexAttr(m));
           Slice s = sliceOf(accType, bi);
           scf::YieldOp::create(b, loc,
                                tensor::InsertSliceOp::create(b, loc, result,
@@ -579,16 +625,19 @@ struct VectorizeMatmulPass
     return w;
   }
 
-  /// Plain (untransposed, unbroadcast) f32 matmul or batch matmul on static
-  /// tensors.
-  template <typename MatmulLike> static bool isVectorizable(MatmulLike op) {
+  /// Plain (untransposed, unbroadcast) f32 matmul or batch matmul on
+  /// tensors of static shape, or with `allowDynamic` of any shape.
+  template <typename MatmulLike>
+  static bool isVectorizable(MatmulLike op, bool allowDynamic = false) {
     if (!op.hasPureTensorSemantics() || op.hasUserDefinedMaps())
       return false;
     for (Value v : op->getOperands()) {
       auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (!type || !type.getElementType().isF32() ||
+          (!allowDynamic && !type.hasStaticShape()))
+        return false;
       // Empty matrices are left to the generic lowering (no tiles).
-      if (!type || !type.hasStaticShape() || !type.getElementType().isF32() ||
-          type.getNumElements() == 0)
+      if (llvm::is_contained(type.getShape(), 0))
         return false;
     }
     return true;

@@ -157,3 +157,28 @@ func.func @batch(%a: tensor<3x2x5xf32>, %b: tensor<3x5x16xf32>) -> tensor<3x2x16
   %r = linalg.batch_matmul ins(%a, %b : tensor<3x2x5xf32>, tensor<3x5x16xf32>) outs(%c : tensor<3x2x16xf32>) -> tensor<3x2x16xf32>
   return %r : tensor<3x2x16xf32>
 }
+
+// Sizes known only at run time (attention's q k^T over a symbolic token
+// count): the column loop runs to N read from the accumulator, every
+// column vector is masked, K comes from A, and the rows past the last full
+// 2-row tile run as 1-row tiles; register tiles keep their static size.
+// CHECK-LABEL: func @dynamic
+// CHECK-DAG: %[[M:.*]] = tensor.dim %arg0, %c0
+// CHECK-DAG: %[[N:.*]] = tensor.dim %arg2, %c1
+// CHECK-DAG: %[[K:.*]] = tensor.dim %arg0, %c1
+// CHECK: %[[LEFT:.*]] = arith.remui %{{.*}}, %c2
+// CHECK: %[[FULL:.*]] = arith.subi %[[M]], %[[LEFT]]
+// CHECK: scf.for %[[N0:.*]] = %c0{{.*}} to %[[N]] step %c16
+// CHECK:   scf.for %{{.*}} = %c0{{.*}} to %[[FULL]] step %c2
+// CHECK:     %[[COLS:.*]] = arith.subi %[[N]], %[[N0]]
+// CHECK:     vector.create_mask %[[COLS]] : vector<16xi1>
+// CHECK:     scf.for %{{.*}} = %c0{{.*}} to %[[K]] step %c1{{.*}} -> (vector<16xf32>, vector<16xf32>)
+// CHECK: } {dlc.parallel}
+// CHECK: scf.for %{{.*}} = %c0{{.*}} to %[[N]] step %c16
+// CHECK:   scf.for %{{.*}} = %[[FULL]] to %[[M]] step %c1
+// CHECK:     scf.for {{.*}} -> (vector<16xf32>)
+// CHECK-NOT: linalg.matmul
+func.func @dynamic(%a: tensor<?x?xf32>, %b: tensor<?x?xf32>, %c: tensor<?x?xf32>) -> tensor<?x?xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<?x?xf32>, tensor<?x?xf32>) outs(%c : tensor<?x?xf32>) -> tensor<?x?xf32>
+  return %r : tensor<?x?xf32>
+}
