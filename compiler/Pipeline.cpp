@@ -180,9 +180,12 @@ std::string cpuLoopsToLLVM() {
 /// left open for the target's loop passes. The deallocation pipeline's
 /// dealloc_helper (run-time alias checks of buffers a loop carries) is
 /// inlined: the bare-pointer ABI cannot convert its memref<?xindex>
-/// arguments.
+/// arguments. Empty tensors that end up inserted into a larger one (a row
+/// tile's product) become slices of it first, so that tiles are computed in
+/// place rather than copied in.
 std::string bufferizeToLoops() {
   return "split-empty-tensors,copy-repeated-results),"
+         "eliminate-empty-tensors,"
          "one-shot-bufferize{bufferize-function-boundaries=1 "
          "allow-return-allocs-from-loops=1 "
          "function-boundary-type-conversion=identity-layout-map},"

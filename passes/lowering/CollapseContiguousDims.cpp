@@ -13,6 +13,8 @@
 // by loops alone (projected permutations, once inputs broadcast along a
 // size-1 dim by a constant index 0 are read without that dim) are collapsed;
 // reductions keep their loop structure (and so their order of summation).
+// Dims of run-time size collapse as well: [2, tokens, 32] is one loop of
+// 2 * tokens * 32 elements.
 //
 //===----------------------------------------------------------------------===//
 
@@ -31,18 +33,25 @@ using namespace mlir;
 namespace {
 
 /// The maximal runs of two or more consecutive loops that are contiguous in
-/// every indexing map of `op`.
+/// every indexing map of `op`, each with at most one loop of run-time size:
+/// expanding a run of two back (memref.expand_shape into [?, ?]) crashes
+/// expand-strided-metadata in LLVM 22.
 SmallVector<ReassociationIndices> contiguousRuns(linalg::GenericOp op) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
   SmallVector<ReassociationIndices> runs;
   int64_t loops = op.getNumLoops();
   for (int64_t begin = 0; begin < loops;) {
     ReassociationIndices run = {begin};
+    bool dynamic = ShapedType::isDynamic(sizes[begin]);
     while (run.back() + 1 < loops) {
       ReassociationIndices longer = run;
       longer.push_back(run.back() + 1);
-      if (!linalg::areDimSequencesPreserved(maps, {longer}))
+      bool next = ShapedType::isDynamic(sizes[longer.back()]);
+      if ((dynamic && next) ||
+          !linalg::areDimSequencesPreserved(maps, {longer}))
         break;
+      dynamic |= next;
       run = longer;
     }
     begin = run.back() + 1;
@@ -104,10 +113,8 @@ struct CollapseContiguousDimsPass
     getOperation().walk([&](linalg::GenericOp op) {
       if (op.hasPureTensorSemantics() &&
           op.getNumLoops() == op.getNumParallelLoops() &&
-          llvm::all_of(op->getOperandTypes(), [](Type type) {
-            auto ranked = dyn_cast<RankedTensorType>(type);
-            return ranked && ranked.hasStaticShape();
-          }))
+          llvm::all_of(op->getOperandTypes(),
+                       [](Type type) { return isa<RankedTensorType>(type); }))
         candidates.push_back(op);
     });
     IRRewriter rewriter(&getContext());

@@ -16,14 +16,16 @@ def MemRefCopyToLinalg : Pass<"memref-copy-to-linalg", "mlir::func::FuncOp"> {
 }
 
 def VectorizeMatmul : Pass<"vectorize-matmul", "mlir::func::FuncOp"> {
-  let summary = "Register-tiled vector code for static 2-D linalg.matmul on tensors";
+  let summary = "Register-tiled vector code for 2-D linalg.matmul on tensors";
   let description = [{
     Rewrites C += A x B into loops over tiles of `rows` x (`lanes` *
     `vectors`) elements of C, whose accumulators stay in vector registers across the
     whole reduction: for each k, the row of B is loaded once as vectors and
     each A element is broadcast and multiplied into it (outer products with
     fused multiply-adds). Columns past the end are masked; the rows past the
-    last full tile form one smaller tile.
+    last full tile form one smaller tile. A plain matmul's M, N and K may be
+    known only at run time: then every column vector is masked and the rows
+    past the last full tile run as tiles of halving height.
   }];
   let options = [
     Option<"lanes", "lanes", "int64_t", "16",

@@ -52,3 +52,34 @@ func.func @reduction(%x: tensor<2x3x4x5xf32>, %init: tensor<2x3xf32>) -> tensor<
   } -> tensor<2x3xf32>
   return %r : tensor<2x3xf32>
 }
+
+// Dims of run-time size collapse too, at most one in each run: expanding a
+// run of two back (an expand_shape group [?, ?]) crashes LLVM 22's
+// expand-strided-metadata. [2, ?, 32] is one loop; [2, 4, ?, ?] two.
+// CHECK-LABEL: func @dynamic
+// CHECK: tensor.collapse_shape %arg0 {{\[\[}}0, 1, 2]] : tensor<2x?x32xf32> into tensor<?xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel"]
+// CHECK: tensor.collapse_shape %arg1 {{\[\[}}0, 1, 2], [3]] : tensor<2x4x?x?xf32> into tensor<?x?xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @dynamic(%x: tensor<2x?x32xf32>, %y: tensor<2x4x?x?xf32>) -> (tensor<2x?x32xf32>, tensor<2x4x?x?xf32>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %n = tensor.dim %x, %c1 : tensor<2x?x32xf32>
+  %e = tensor.empty(%n) : tensor<2x?x32xf32>
+  %r = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]} ins(%x : tensor<2x?x32xf32>) outs(%e : tensor<2x?x32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    linalg.yield %m : f32
+  } -> tensor<2x?x32xf32>
+  %p = tensor.dim %y, %c2 : tensor<2x4x?x?xf32>
+  %q = tensor.dim %y, %c3 : tensor<2x4x?x?xf32>
+  %e2 = tensor.empty(%p, %q) : tensor<2x4x?x?xf32>
+  %s = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y : tensor<2x4x?x?xf32>) outs(%e2 : tensor<2x4x?x?xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    linalg.yield %m : f32
+  } -> tensor<2x4x?x?xf32>
+  return %r, %s : tensor<2x?x32xf32>, tensor<2x4x?x?xf32>
+}
