@@ -965,27 +965,30 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
       ptrs.push_back(t.data);
       continue;
     }
-    std::string where = std::string(what) + " #" +
-                        std::to_string(numbers ? (*numbers)[i] : i) + " ('" +
-                        e.name + "')";
+    // Built only for a message: a call that passes allocates nothing here.
+    auto where = [&] {
+      return std::string(what) + " #" +
+             std::to_string(numbers ? (*numbers)[i] : i) + " ('" + e.name +
+             "')";
+    };
     if (t.rank == DLC_RANK_SEQUENCE || t.rank == DLC_RANK_ABSENT)
       return fail(DLC_ERROR_SIGNATURE,
-                  where + ": a tensor, " +
+                  where() + ": a tensor, " +
                       (t.rank == DLC_RANK_ABSENT ? "an absent optional"
                                                  : "a sequence") +
                       " given");
     if (t.dtype != e.dtype)
       return fail(DLC_ERROR_SIGNATURE,
-                  where + ": dtype " + dlc_dtype_name(t.dtype) +
+                  where() + ": dtype " + dlc_dtype_name(t.dtype) +
                       ", the model expects " + dlc_dtype_name(e.dtype));
     if (t.rank < 0 || (t.rank > 0 && !t.shape))
-      return fail(DLC_ERROR_INVALID_ARGUMENT, where + ": bad rank or shape");
+      return fail(DLC_ERROR_INVALID_ARGUMENT, where() + ": bad rank or shape");
     bool same = static_cast<size_t>(t.rank) == e.shape.size();
     for (int32_t d = 0; same && d < t.rank; ++d)
       same = e.shape[d] < 0 ? t.shape[d] >= 0 : t.shape[d] == e.shape[d];
     if (!same)
       return fail(DLC_ERROR_SIGNATURE,
-                  where + ": shape " + shapeString(t.shape, t.rank) +
+                  where() + ": shape " + shapeString(t.shape, t.rank) +
                       ", the model expects " +
                       shapeString(e.shape.data(),
                                   static_cast<int32_t>(e.shape.size())) +
@@ -1004,11 +1007,11 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
         __builtin_mul_overflow(
             elements, static_cast<int64_t>(dlc_dtype_size(e.dtype)), &bytes))
       return fail(DLC_ERROR_SIGNATURE,
-                  where + ": shape " + shapeString(t.shape, t.rank) +
+                  where() + ": shape " + shapeString(t.shape, t.rank) +
                       " has more elements than memory can hold");
     // An empty tensor may have no storage at all.
     if (!t.data && elements != 0)
-      return fail(DLC_ERROR_INVALID_ARGUMENT, where + ": data is null");
+      return fail(DLC_ERROR_INVALID_ARGUMENT, where() + ": data is null");
     if (e.indexLimit >= 0 && (t.dtype == DLC_INT64 || t.dtype == DLC_INT32)) {
       for (int64_t k = 0; k < elements; ++k) {
         int64_t v = t.dtype == DLC_INT64 ? static_cast<const int64_t *>(t.data)[k]
@@ -1016,13 +1019,13 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
         if ((v < 0 || v >= e.indexLimit) &&
             !(e.hasIndexExempt && v == e.indexExempt))
           return fail(DLC_ERROR_INVALID_ARGUMENT,
-                      where + ": value " + std::to_string(v) + " at element " +
-                          std::to_string(k) + " is outside [0, " +
-                          std::to_string(e.indexLimit) + ")" +
-                          (e.hasIndexExempt
-                               ? " and is not the ignored index " +
-                                     std::to_string(e.indexExempt)
-                               : std::string()));
+                      where() + ": value " + std::to_string(v) +
+                          " at element " + std::to_string(k) +
+                          " is outside [0, " + std::to_string(e.indexLimit) +
+                          ")" +
+                          (e.hasIndexExempt ? " and is not the ignored index " +
+                                                  std::to_string(e.indexExempt)
+                                            : std::string()));
       }
     }
     if (e.signLabels && t.dtype == DLC_FLOAT32) {
@@ -1032,7 +1035,7 @@ static dlc_status checkTensors(const std::vector<TensorDesc> &expected,
           char value[32];
           std::snprintf(value, sizeof(value), "%g", static_cast<double>(v));
           return fail(DLC_ERROR_INVALID_ARGUMENT,
-                      where + ": value " + value + " at element " +
+                      where() + ": value " + value + " at element " +
                           std::to_string(k) +
                           " is not +1 or -1 (the hinge loss's labels)");
         }
@@ -1313,7 +1316,17 @@ static dlc_status passInputDims(const dlc_model *model,
                                 const PackedInputs &inputs,
                                 std::vector<int64_t> &dims,
                                 std::vector<void *> &in, const char *function) {
-  std::map<std::string, std::pair<int64_t, std::string>> named;
+  // The first dim of each name: (entry tensor, dim). Names are few, so a
+  // linear search; messages are built only on a mismatch.
+  struct FirstDim {
+    const std::string *name;
+    size_t tensor, dim;
+  };
+  std::vector<FirstDim> named;
+  auto where = [&](size_t i, size_t d) {
+    return "input #" + std::to_string(inputs.value[i]) + " ('" +
+           model->inputs[i].name + "') dim " + std::to_string(d);
+  };
   for (size_t i = 0; i < model->inputs.size(); ++i) {
     const TensorDesc &e = model->inputs[i];
     for (size_t d = 0; d < e.shape.size(); ++d) {
@@ -1321,18 +1334,23 @@ static dlc_status passInputDims(const dlc_model *model,
         continue;
       int64_t size = inputs.tensors[i].shape[d];
       dims.push_back(size);
-      std::string name = d < e.dimNames.size() ? e.dimNames[d] : "";
-      if (name.empty() || inputs.absent[i])
+      if (d >= e.dimNames.size() || e.dimNames[d].empty() || inputs.absent[i])
         continue;
-      std::string where = "input #" + std::to_string(inputs.value[i]) + " ('" +
-                          e.name + "') dim " + std::to_string(d);
-      auto [it, inserted] = named.try_emplace(name, size, where);
-      if (!inserted && it->second.first != size)
+      const std::string &name = e.dimNames[d];
+      auto first =
+          std::find_if(named.begin(), named.end(),
+                       [&](const FirstDim &f) { return *f.name == name; });
+      if (first == named.end()) {
+        named.push_back({&name, i, d});
+        continue;
+      }
+      int64_t firstSize = inputs.tensors[first->tensor].shape[first->dim];
+      if (firstSize != size)
         return fail(DLC_ERROR_SIGNATURE,
-                    std::string(function) + ": " + where + " ('" + name +
+                    std::string(function) + ": " + where(i, d) + " ('" + name +
                         "') is " + std::to_string(size) + ", but " +
-                        it->second.second + " ('" + name + "') is " +
-                        std::to_string(it->second.first) +
+                        where(first->tensor, first->dim) + " ('" + name +
+                        "') is " + std::to_string(firstSize) +
                         ": dims of one name must be one size");
     }
   }
