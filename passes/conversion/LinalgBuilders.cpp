@@ -456,7 +456,18 @@ Value rowTiledMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
     return forOp.getResult(0);
   };
   out = loop(arith::ConstantIndexOp::create(b, loc, 0), whole, rows, out);
-  return loop(whole, m, 1, out);
+  // The rest in halving tiles, so that a few rows (a short sequence) are
+  // not all computed one at a time: each level fits at most once.
+  Value begin = whole;
+  for (int64_t height = rows / 2; height > 1; height /= 2) {
+    Value left = arith::SubIOp::create(b, loc, m, begin);
+    Value partial = arith::RemUIOp::create(
+        b, loc, left, arith::ConstantIndexOp::create(b, loc, height));
+    Value end = arith::SubIOp::create(b, loc, m, partial);
+    out = loop(begin, end, height, out);
+    begin = end;
+  }
+  return loop(begin, m, 1, out);
 }
 
 Value expandShape(OpBuilder &b, Location loc, RankedTensorType type,

@@ -2,8 +2,9 @@
 // RUN: dlc-opt %s -split-input-file -convert-kernel-to-linalg -cse | FileCheck %s --check-prefix=UNTILED
 
 // Rows known only at run time against a static matrix: static tiles of
-// row-tile rows while whole ones remain, then a row at a time, each
-// product with its epilogue (bias, activation) on its own tile.
+// row-tile rows while whole ones remain, then at most one tile of half as
+// many, then a row at a time, each product with its epilogue (bias,
+// activation) on its own tile.
 // CHECK-LABEL: func @rows
 // CHECK: %[[M:.*]] = tensor.dim %{{.*}}, %c0 : tensor<?x5xf32>
 // CHECK: %[[WHOLE:.*]] = arith.muli %{{.*}}, %c4
@@ -12,7 +13,12 @@
 // CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x5xf32>, tensor<5x6xf32>)
 // CHECK:   arith.maximumf
 // CHECK:   tensor.insert_slice %{{.*}} [4, 6] [1, 1] : tensor<4x6xf32> into tensor<?x6xf32>
-// CHECK: scf.for %{{.*}} = %[[WHOLE]] to %[[M]] step %c1
+// CHECK: %[[LEFT:.*]] = arith.subi %[[M]], %[[WHOLE]]
+// CHECK: %[[ODD:.*]] = arith.remui %[[LEFT]], %c2
+// CHECK: %[[PAIRS:.*]] = arith.subi %[[M]], %[[ODD]]
+// CHECK: scf.for %{{.*}} = %[[WHOLE]] to %[[PAIRS]] step %c2
+// CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x5xf32>, tensor<5x6xf32>)
+// CHECK: scf.for %{{.*}} = %[[PAIRS]] to %[[M]] step %c1
 // CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<1x5xf32>, tensor<5x6xf32>)
 // UNTILED-LABEL: func @rows
 // UNTILED-NOT: scf.for
