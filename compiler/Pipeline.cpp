@@ -202,6 +202,7 @@ std::string llvmStage(const PipelineOptions &options) {
   MatmulTile tile = matmulTile(options.vectorBits);
   return "func.func(vectorize-matmul{" + tile.options() +
          "},vectorize-sliding-window{lanes=" + std::to_string(tile.lanes) +
+         "},vectorize-row-reductions{lanes=" + std::to_string(tile.lanes) +
          "},collapse-contiguous-dims,approximate-math," +
          std::string(kCanonicalize) + "," + bufferizeToLoops() +
          "convert-vector-to-scf{full-unroll=1}," + std::string(kCanonicalize) +

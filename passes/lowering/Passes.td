@@ -40,6 +40,28 @@ def VectorizeMatmul : Pass<"vectorize-matmul", "mlir::func::FuncOp"> {
   ];
 }
 
+def VectorizeRowReductions : Pass<"vectorize-row-reductions", "mlir::func::FuncOp"> {
+  let summary = "Reductions along the innermost loop as vector code, one row at a time";
+  let description = [{
+    Rewrites a linalg.generic on tensors that reduces its innermost loop
+    (add, maximum or minimum of floats; arith/math body; inputs read along
+    the row contiguously or not along it) into one loop over its rows,
+    marked `dlc.parallel`, whose body folds the row into `lanes` partial
+    results in a vector register (the last partial chunk masked) and reduces
+    them into the row's element. Sums come out in another order than one
+    element at a time; maxima and minima are exact.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", "16",
+           "Elements per vector: 16 for AVX-512 f32, 8 for AVX2">,
+  ];
+  let dependentDialects = [
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+    "mlir::arith::ArithDialect", "mlir::tensor::TensorDialect",
+    "mlir::affine::AffineDialect"
+  ];
+}
+
 def VectorizeSlidingWindow : Pass<"vectorize-sliding-window", "mlir::func::FuncOp"> {
   let summary = "Vector code along output rows for depthwise convolution and pooling";
   let description = [{
