@@ -38,12 +38,15 @@ def TileDynamicBatch : Pass<"graph-tile-dynamic-batch", "mlir::func::FuncOp"> {
     start one (on their own they lower for dynamic sizes directly). Loops
     with a matmul (rows against a static matrix), or whose convolutions do
     under 2^24 FLOPs per sample, take tiles of `rows` samples while whole
-    ones remain, then the rest one at a time.
+    ones remain; then every loop tiles of `samples`, and the rest one at a
+    time.
   }];
   let options = [
     Option<"rows", "rows", "int64_t", "16",
            "Samples per tile of a loop with a matmul (a multiple of the "
            "register tile's rows)">,
+    Option<"samples", "samples", "int64_t", "8",
+           "Samples per tile after the tiles of `rows` (1: none)">,
   ];
   let dependentDialects = ["mlir::scf::SCFDialect",
                            "mlir::tensor::TensorDialect",

@@ -1,4 +1,5 @@
-// RUN: dlc-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(graph-tile-dynamic-batch{rows=8}))' | FileCheck %s
+// RUN: dlc-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(graph-tile-dynamic-batch{rows=8 samples=1}))' | FileCheck %s
+// RUN: dlc-opt %s -split-input-file -pass-pipeline='builtin.module(func.func(graph-tile-dynamic-batch{rows=8 samples=4}))' | FileCheck %s --check-prefix=LEVELS
 
 // A run of batch-parallel ops over a batch known only at run time becomes
 // one loop over the samples (its convolution does 2^26 FLOPs per sample): static [1, ...] ops in the body (the reshape's
@@ -18,14 +19,27 @@
 // CHECK: %[[INS:.*]] = tensor.insert_slice %[[F]] into %[[ACC]][%[[I]], 0] [1, 64] [1, 1] : tensor<1x64xf32> into tensor<?x64xf32>
 // CHECK: scf.yield %[[INS]]
 // CHECK: %[[M:.*]] = tensor.dim %[[LOOP]], %c0
-// CHECK: %[[TILES:.*]] = arith.divui %[[M]], %c8
-// CHECK: %[[WHOLE:.*]] = arith.muli %[[TILES]], %c8
+// CHECK: %[[LEFT:.*]] = arith.remui %{{.*}}, %c8
+// CHECK: %[[WHOLE:.*]] = arith.subi %[[M]], %[[LEFT]]
 // CHECK: %[[T:.*]] = scf.for %[[J:.*]] = %{{.*}} to %[[WHOLE]] step %c8
 // CHECK: tensor.extract_slice %[[LOOP]][%[[J]], 0] [8, 64] [1, 1] : tensor<?x64xf32> to tensor<8x64xf32>
 // CHECK: graph.matmul %{{.*}}, %arg2 : (tensor<8x64xf32>, tensor<64x3xf32>) -> tensor<8x3xf32>
 // CHECK: %[[REST:.*]] = scf.for %{{.*}} = %[[WHOLE]] to %[[M]] step %c1{{.*}} iter_args(%{{.*}} = %[[T]])
 // CHECK: graph.matmul %{{.*}}, %arg2 : (tensor<1x64xf32>, tensor<64x3xf32>) -> tensor<1x3xf32>
 // CHECK: return %[[REST]]
+// With `samples`, every loop first takes tiles of that many samples (the
+// matmul's after its tiles of `rows`), then one at a time.
+// LEVELS-LABEL: func.func @cnn
+// LEVELS: scf.for {{.*}} step %c4
+// LEVELS: graph.conv2d {{.*}} -> tensor<4x64x32x32xf32>
+// LEVELS: scf.for {{.*}} step %c1
+// LEVELS: graph.conv2d {{.*}} -> tensor<1x64x32x32xf32>
+// LEVELS: scf.for {{.*}} step %c8
+// LEVELS: graph.matmul {{.*}} -> tensor<8x3xf32>
+// LEVELS: scf.for {{.*}} step %c4
+// LEVELS: graph.matmul {{.*}} -> tensor<4x3xf32>
+// LEVELS: scf.for {{.*}} step %c1
+// LEVELS: graph.matmul {{.*}} -> tensor<1x3xf32>
 func.func @cnn(%x: tensor<?x64x32x32xf32>, %w: tensor<64x64x3x3xf32>, %m: tensor<64x3xf32>) -> tensor<?x3xf32> {
   %c = graph.conv2d %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : (tensor<?x64x32x32xf32>, tensor<64x64x3x3xf32>) -> tensor<?x64x32x32xf32>
   %r = graph.relu %c : tensor<?x64x32x32xf32>
