@@ -38,8 +38,8 @@ def TileDynamicBatch : Pass<"graph-tile-dynamic-batch", "mlir::func::FuncOp"> {
     start one (on their own they lower for dynamic sizes directly). Loops
     with a matmul (rows against a static matrix), or whose convolutions do
     under 2^24 FLOPs per sample, take tiles of `rows` samples while whole
-    ones remain; then every loop tiles of `samples`, and the rest one at a
-    time.
+    ones remain, then tiles of `samples`, then the rest one at a time; the
+    others run a sample at a time.
   }];
   let options = [
     Option<"rows", "rows", "int64_t", "16",

@@ -280,11 +280,11 @@ struct TileDynamicBatchPass
     // Matrix products want many rows per tile (the register tile's rows,
     // and the weights read once per tile), and so do convolutions of little
     // work per sample (each kernel's start on the thread pool is paid per
-    // tile): tiles of `rows`. Every loop then takes tiles of `samples`
-    // samples, then one at a time: a sample's deep layers (a few pixels)
-    // fill register tiles poorly on their own (VGG's last convolutions ran
-    // 2.5x slower than in a batch of 8), and a batch of 8 against a
-    // classifier's weights read them 8 times.
+    // tile): tiles of `rows`, then of `samples` (a batch of 8 against a
+    // classifier's weights read them 8 times), then one at a time. The
+    // others run a sample at a time, with one body to compile (a second,
+    // batched body doubled resnet18's compile time; a sample's deep layers
+    // of few pixels fill register tiles less well than a batch's).
     for (auto &group : groups) {
       bool matmul =
           llvm::any_of(group, [](Operation *op) { return isa<MatmulOp>(op); });
@@ -292,10 +292,11 @@ struct TileDynamicBatchPass
       for (Operation *op : group)
         flops += sampleFlops(op);
       SmallVector<int64_t> sizes;
-      if (matmul || flops < kSmallSampleFlops)
+      if (matmul || flops < kSmallSampleFlops) {
         sizes.push_back(rows);
-      if (samples > 1 && (sizes.empty() || samples < sizes.back()))
-        sizes.push_back(samples);
+        if (samples > 1 && samples < rows)
+          sizes.push_back(samples);
+      }
       sizes.push_back(1);
       tileGroup(group, sizes);
     }
