@@ -6,6 +6,7 @@ compare with onnxruntime measured in the same run.
             [--threads 1,2] [--mattr=-avx512f] [--dlc-flag=--winograd=off]
             [--ablation] [--ort] [--repeat N] [--markdown FILE]
   dlc-bench --corpus ../shared/corpus --train [--torch] [--repeat N]
+  dlc-bench --dynamic MODEL.onnx --sizes NAME=N1,N2,... [--threads 1,2]
 
 For every model: compile with dlc, time with dlc-run (median/min/p90 over
 --repeat runs after warm-up) at each of the --threads counts (default 1), one
@@ -23,6 +24,10 @@ same models in the same run and reports dlc's median relative to it.
 --momentum=0.9 of mlp_b64, lenet5_b64, cnn_bn, lstm, transformer_block),
 and --torch PyTorch 1.13 eager on the same models in the same run
 (torch-train-step.py, Debian's python3-torch).
+--dynamic times one model whose inputs have the symbolic dim NAME (its
+dim_param): compiled once as it is, and once per size with --dim NAME=N, both
+run at each size of --sizes in the same run (symbolic over static: the cost
+of one compile for every size).
 Prints a Markdown table; --markdown also writes it to a file."""
 import argparse
 import json
@@ -93,13 +98,26 @@ def symbolic_copy(model, name, dim, work):
     return (path, size), None
 
 
-def time_dlc(dlc, run, model, flags, repeat, work, threads, run_flags=()):
-    """{threads: dlc-run's JSON or {"error": ...}} for one compile of `model`."""
-    lib = os.path.join(work, "model.so")
+def compile_dlc(dlc, model, flags, lib):
+    """None, or {"error": ..., "detail": ...} when `model` does not compile."""
     r = subprocess.run([dlc, model, "-o", lib, *flags], capture_output=True, text=True)
     if r.returncode != 0:
         kind = "unsupported" if "unsupported node" in r.stderr else "compile error"
-        return {t: {"error": kind, "detail": r.stderr.strip().splitlines()[-1]} for t in threads}
+        return {"error": kind, "detail": r.stderr.strip().splitlines()[-1]}
+    return None
+
+
+def time_dlc(dlc, run, model, flags, repeat, work, threads, run_flags=()):
+    """{threads: dlc-run's JSON or {"error": ...}} for one compile of `model`."""
+    lib = os.path.join(work, "model.so")
+    error = compile_dlc(dlc, model, flags, lib)
+    if error:
+        return {t: error for t in threads}
+    return time_lib(run, lib, repeat, threads, run_flags)
+
+
+def time_lib(run, lib, repeat, threads, run_flags=()):
+    """{threads: dlc-run's JSON or {"error": ...}} for the library `lib`."""
     results = {}
     for t in threads:
         r = subprocess.run([run, lib, "--random", *run_flags, "--repeat", str(repeat),
@@ -177,6 +195,56 @@ def train_main(args, here, dlc, run):
     if note:
         notes.append(note + "; ratio < 1 means dlc is faster.")
     text = "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
+    print(text)
+    if args.markdown:
+        open(args.markdown, "w").write(text)
+    return 0
+
+
+def dynamic_main(args, dlc, run, threads):
+    name, _, values = args.sizes.partition("=")
+    try:
+        sizes = [int(v) for v in values.split(",")]
+        if not name or not sizes or min(sizes) < 1:
+            raise ValueError
+    except ValueError:
+        sys.exit(f"dlc-bench: error: --sizes takes NAME=N1,N2,..., got '{args.sizes}'")
+    flags = ["--mattr=" + args.mattr] if args.mattr else []
+    flags += args.dlc_flag
+    results = {}
+    with tempfile.TemporaryDirectory() as work:
+        symbolic_lib = os.path.join(work, "symbolic.so")
+        symbolic_error = compile_dlc(dlc, args.dynamic, flags, symbolic_lib)
+        for size in sizes:
+            dim = ["--dim", f"{name}={size}"]
+            results[size] = {
+                "static": time_dlc(dlc, run, args.dynamic, flags + dim, args.repeat, work,
+                                   threads, dim),
+                "symbolic": ({t: symbolic_error for t in threads} if symbolic_error else
+                             time_lib(run, symbolic_lib, args.repeat, threads, dim)),
+            }
+            print(f"dlc-bench: {name}={size}: " + "; ".join(
+                f"{t} thread(s): " + ", ".join(
+                    f"{v} {r[t]['median_ms']:.4f} ms" if "median_ms" in r[t]
+                    else f"{v} {r[t]['error']}" for v, r in results[size].items())
+                for t in threads), file=sys.stderr)
+    lines = []
+    for t in threads:
+        lines += [f"| {name} | static median ms | static min ms | symbolic median ms | "
+                  "symbolic min ms | symbolic / static |", "|---|---|---|---|---|---|"]
+        for size in sizes:
+            st, sy = results[size]["static"][t], results[size]["symbolic"][t]
+            row = [str(size)]
+            for r in (st, sy):
+                row += ([f"{r['median_ms']:.4f}", f"{r['min_ms']:.4f}"] if "median_ms" in r
+                        else [r["error"], ""])
+            row.append(f"{sy['median_ms'] / st['median_ms']:.2f}"
+                       if "median_ms" in st and "median_ms" in sy else "-")
+            lines.append("| " + " | ".join(row) + " |")
+        lines += ["", f"{os.path.basename(args.dynamic)}: compiled with --dim {name}=N (static) "
+                  f"and as it is ({name} symbolic), dlc-run medians over {args.repeat} runs "
+                  f"after warm-up, {t} thread(s), random inputs.", ""]
+    text = "\n".join(lines).rstrip() + "\n"
     print(text)
     if args.markdown:
         open(args.markdown, "w").write(text)
@@ -280,10 +348,20 @@ def table(models, manifest, results, variants, args, threads, ort, peak):
     return lines
 
 
+def parse_threads(ap, text):
+    try:
+        threads = [int(t) for t in text.split(",")]
+        if not threads or min(threads) < 1:
+            raise ValueError
+    except ValueError:
+        ap.error(f"--threads takes positive integers separated by commas, got '{text}'")
+    return threads
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--corpus")
     ap.add_argument("--models", nargs="*")
     ap.add_argument("--bin", default=os.path.dirname(here))
     ap.add_argument("--repeat", type=int, default=50)
@@ -301,7 +379,15 @@ def main():
     ap.add_argument("--torch", action="store_true")
     ap.add_argument("--symbolic-dim", metavar="NAME:D",
                     help="also time each model with dim D of its inputs symbolic")
+    ap.add_argument("--dynamic", metavar="MODEL",
+                    help="time MODEL, whose inputs have a symbolic dim, against static compiles")
+    ap.add_argument("--sizes", metavar="NAME=N1,N2",
+                    help="with --dynamic: the symbolic dim and the sizes to run it at")
     args = ap.parse_args()
+    if not args.corpus and not args.dynamic:
+        ap.error("give --corpus (or --dynamic MODEL --sizes NAME=N,...)")
+    if args.dynamic and not args.sizes:
+        ap.error("--dynamic needs --sizes NAME=N1,N2,...")
     symbolic = None
     if args.symbolic_dim:
         name, _, dim = args.symbolic_dim.partition(":")
@@ -310,6 +396,9 @@ def main():
         symbolic = (name, int(dim))
     if args.train:
         return train_main(args, here, tool(args.bin, "dlc"), tool(args.bin, "dlc-run"))
+    if args.dynamic:
+        return dynamic_main(args, tool(args.bin, "dlc"), tool(args.bin, "dlc-run"),
+                            parse_threads(ap, args.threads))
     manifest = json.load(open(os.path.join(args.corpus, "manifest.json")))["models"]
     models = args.models or [m for m in manifest if not m.startswith("training")]
     dlc, run = tool(args.bin, "dlc"), tool(args.bin, "dlc-run")
@@ -320,12 +409,7 @@ def main():
         variants = {v: flags + args.dlc_flag for v, flags in variants.items()}
     peers = args.peers or os.path.join(os.path.dirname(os.path.abspath(args.corpus)), "peers")
 
-    try:
-        threads = [int(t) for t in args.threads.split(",")]
-        if not threads or min(threads) < 1:
-            raise ValueError
-    except ValueError:
-        ap.error(f"--threads takes positive integers separated by commas, got '{args.threads}'")
+    threads = parse_threads(ap, args.threads)
 
     results = {}
     with tempfile.TemporaryDirectory() as work:
