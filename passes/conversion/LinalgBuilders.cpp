@@ -457,7 +457,7 @@ Value rowTiledMatmul(OpBuilder &b, Location loc, Value lhs, Value rhs,
   };
   out = loop(arith::ConstantIndexOp::create(b, loc, 0), whole, rows, out);
   // The rest in halving tiles, so that a few rows (a short sequence) are
-  // not all computed one at a time: each level fits at most once.
+  // not all computed one at a time.
   Value begin = whole;
   for (int64_t height = rows / 2; height > 1; height /= 2) {
     Value left = arith::SubIOp::create(b, loc, m, begin);

@@ -110,8 +110,9 @@ mlir::Value zeroFilledMatmul(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::Value dest = {});
 
 /// lhs [M, K] x rhs [K, N] (K, N static) for an M known only at run time:
-/// tiles of `rows` rows while whole ones remain, then at most one tile each
-/// of rows/2, rows/4, .. rows, and the last rows one at a time, each a
+/// tiles of `rows` rows while whole ones remain, then whole tiles of rows/2,
+/// rows/4, .. 2 rows (one each when `rows` is a power of two), and the last
+/// rows one at a time, each a
 /// static product finished by `finish` (an epilogue; may be null).
 mlir::Value rowTiledMatmul(
     mlir::OpBuilder &b, mlir::Location loc, mlir::Value lhs, mlir::Value rhs,

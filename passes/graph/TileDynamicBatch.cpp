@@ -292,7 +292,7 @@ struct TileDynamicBatchPass
       for (Operation *op : group)
         flops += sampleFlops(op);
       SmallVector<int64_t> sizes;
-      if (matmul || flops < kSmallSampleFlops) {
+      if ((matmul || flops < kSmallSampleFlops) && rows > 1) {
         sizes.push_back(rows);
         if (samples > 1 && samples < rows)
           sizes.push_back(samples);

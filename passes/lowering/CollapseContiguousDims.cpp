@@ -38,16 +38,24 @@ namespace {
 /// expand-strided-metadata in LLVM 22.
 SmallVector<ReassociationIndices> contiguousRuns(linalg::GenericOp op) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
-  SmallVector<ReassociationIndices> runs;
   int64_t loops = op.getNumLoops();
+  // A loop is of run-time size if any operand's dim along it is.
+  SmallVector<bool> runtimeSized(loops, false);
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = cast<RankedTensorType>(operand.get().getType());
+    for (auto [i, e] :
+         llvm::enumerate(op.getMatchingIndexingMap(&operand).getResults()))
+      if (auto d = dyn_cast<AffineDimExpr>(e); d && type.isDynamicDim(i))
+        runtimeSized[d.getPosition()] = true;
+  }
+  SmallVector<ReassociationIndices> runs;
   for (int64_t begin = 0; begin < loops;) {
     ReassociationIndices run = {begin};
-    bool dynamic = ShapedType::isDynamic(sizes[begin]);
+    bool dynamic = runtimeSized[begin];
     while (run.back() + 1 < loops) {
       ReassociationIndices longer = run;
       longer.push_back(run.back() + 1);
-      bool next = ShapedType::isDynamic(sizes[longer.back()]);
+      bool next = runtimeSized[longer.back()];
       if ((dynamic && next) ||
           !linalg::areDimSequencesPreserved(maps, {longer}))
         break;

@@ -127,7 +127,23 @@ Value applyFusedEpilogue(OpBuilder &b, Location loc,
     }
     mapping.map(body->getArgument(i), vec);
   }
-  for (Operation &scalarOp : body->without_terminator()) {
+  cloneBodyOnVectors(b, *body, mapping, lanes);
+  Value yielded = body->getTerminator()->getOperand(0);
+  Value result = mapping.lookupOrNull(yielded);
+  return result ? result : broadcast(yielded); // a value from outside
+}
+
+void cloneBodyOnVectors(OpBuilder &b, Block &body, IRMapping &mapping,
+                        int64_t lanes, Operation *skip) {
+  auto broadcast = [&](Value scalar) {
+    return vector::BroadcastOp::create(
+               b, scalar.getLoc(), VectorType::get({lanes}, scalar.getType()),
+               scalar)
+        .getResult();
+  };
+  for (Operation &scalarOp : body.without_terminator()) {
+    if (&scalarOp == skip)
+      continue;
     if (scalarOp.hasTrait<OpTrait::ConstantLike>()) {
       Operation *constant = b.clone(scalarOp);
       mapping.map(scalarOp.getResult(0), broadcast(constant->getResult(0)));
@@ -140,7 +156,6 @@ Value applyFusedEpilogue(OpBuilder &b, Location loc,
     for (Value result : vectorOp->getResults())
       result.setType(VectorType::get({lanes}, result.getType()));
   }
-  return mapping.lookup(body->getTerminator()->getOperand(0));
 }
 
 Value writeFusedEpilogue(OpBuilder &b, Location loc,

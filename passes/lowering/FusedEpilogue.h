@@ -14,6 +14,7 @@
 #define DLC_PASSES_LOWERING_FUSEDEPILOGUE_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/IRMapping.h"
 
 #include <optional>
 
@@ -45,6 +46,14 @@ mlir::Value applyFusedEpilogue(mlir::OpBuilder &b, mlir::Location loc,
                                const FusedEpilogue &epilogue, mlir::Value acc,
                                mlir::ValueRange productIndices,
                                mlir::Value mask);
+
+/// Clones the ops of a linalg body of scalar arith/math ops as the same ops
+/// on vectors of `lanes` lanes, after `mapping` maps the block arguments to
+/// vectors: constants and values from outside the body are broadcast.
+/// `skip` (may be null) is left out.
+void cloneBodyOnVectors(mlir::OpBuilder &b, mlir::Block &body,
+                        mlir::IRMapping &mapping, int64_t lanes,
+                        mlir::Operation *skip = nullptr);
 
 /// Writes `vec` (applyFusedEpilogue's result for `productIndices`) into
 /// `dest`, the epilogue's output tensor; returns the updated tensor.

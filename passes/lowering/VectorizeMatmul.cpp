@@ -19,8 +19,9 @@
 // M, N and K of a plain matmul may be known only at run time (a symbolic
 // sequence length: attention's products): the loops take their bounds from
 // the tensors, columns are always masked, and the rows past the last full
-// tile run as tiles of R/2, R/4, .., 1 rows, each at most once but the last:
-// register tiles of static size, whatever the size of the matrix.
+// tile run as tiles of R/2, R/4, .., 1 rows, as many whole ones of each as
+// fit (one when R is a power of two): register tiles of static size,
+// whatever the size of the matrix.
 //
 // When the product's only user is a 2-D elementwise linalg.generic (a
 // kernel's epilogue: bias, residual, activation), its body is applied to the
@@ -496,7 +497,7 @@ struct VectorizeMatmulPass
   /// as one tile of their own, whose independent accumulators still hide
   /// the FMA latency. When `m` is known only at run time, those rows run as
   /// tiles of halving height instead: each level takes as many whole tiles
-  /// as fit, which is at most one but for the last level (1 row).
+  /// as fit (one when `rows` is a power of two), the last level single rows.
   Value emitAllRows(MatmulEmitter &emitter, Value init, Value dest,
                     OpFoldResult m) {
     if (std::optional<int64_t> staticM = getConstantIntValue(m)) {

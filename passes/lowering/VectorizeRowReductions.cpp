@@ -81,7 +81,8 @@ std::optional<RowReduction> match(linalg::GenericOp op) {
   auto initType = dyn_cast<RankedTensorType>(init->get().getType());
   if (!initType || !isa<FloatType>(initType.getElementType()))
     return std::nullopt;
-  // The accumulator: the parallel dims in order, size-1 dims between them.
+  // The accumulator: the parallel dims in order, constant-0 indices
+  // anywhere between them.
   unsigned next = 0;
   for (AffineExpr e : op.getMatchingIndexingMap(init).getResults()) {
     if (auto c = dyn_cast<AffineConstantExpr>(e)) {
@@ -102,9 +103,12 @@ std::optional<RowReduction> match(linalg::GenericOp op) {
       return std::nullopt;
   }
   Block *body = op.getBody();
+  // Pure ops only: the lanes past a row's end run the body on padding (an
+  // integer division by it could trap).
   for (Operation &bodyOp : body->without_terminator())
     if (!isa<arith::ArithDialect, math::MathDialect>(bodyOp.getDialect()) ||
-        bodyOp.getNumRegions() != 0 || bodyOp.getNumResults() != 1)
+        bodyOp.getNumRegions() != 0 || bodyOp.getNumResults() != 1 ||
+        !isPure(&bodyOp))
       return std::nullopt;
   // yield combine(element, acc), acc used there only.
   BlockArgument acc = op.getMatchingBlockArgument(init);
@@ -276,21 +280,7 @@ private:
       }
       mapping.map(op.getMatchingBlockArgument(input), vec);
     }
-    for (Operation &scalarOp : body->without_terminator()) {
-      if (&scalarOp == r.combiner)
-        continue;
-      if (scalarOp.hasTrait<OpTrait::ConstantLike>()) {
-        Operation *constant = b.clone(scalarOp);
-        mapping.map(scalarOp.getResult(0), broadcast(constant->getResult(0)));
-        continue;
-      }
-      for (Value operand : scalarOp.getOperands())
-        if (!mapping.contains(operand)) // defined outside the body
-          mapping.map(operand, broadcast(operand));
-      Operation *vectorOp = b.clone(scalarOp, mapping);
-      Value result = vectorOp->getResult(0);
-      result.setType(VectorType::get({lanes}, result.getType()));
-    }
+    dlc::cloneBodyOnVectors(b, *body, mapping, lanes, r.combiner);
     Value x = mapping.lookupOrNull(r.element);
     return x ? x : broadcast(r.element); // a value from outside the body
   }
@@ -339,6 +329,12 @@ struct VectorizeRowReductionsPass
   using VectorizeRowReductionsBase::VectorizeRowReductionsBase;
 
   void runOnOperation() override {
+    if (lanes < 1) {
+      getOperation().emitError("vectorize-row-reductions: lanes must be "
+                               "positive, got ")
+          << lanes;
+      return signalPassFailure();
+    }
     SmallVector<RowReduction> reductions;
     getOperation().walk([&](linalg::GenericOp op) {
       if (std::optional<RowReduction> r = match(op))
